@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* config-private.h - atriumd's configuration: a GKeyFile (--config) overridden by ATRIUM_*
+ * environment variables. Read once at start-up, then immutable and shared by all threads. */
+#pragma once
+
+#include <glib.h>
+
+typedef struct {
+        char *database_url;         /* owner/migration role: [database] url, ATRIUM_DATABASE_URL */
+        char *request_database_url; /* request role, NULL: derived by migrate (see docs) */
+        char *listen_host;
+        guint listen_port;
+        char *plugin_dir;
+        char *data_dir;
+        guint pool_size;           /* database connections = worker threads */
+        guint64 max_body;          /* bytes; 413 beyond */
+        guint header_timeout;      /* seconds from connection/keep-alive to complete headers */
+        guint body_timeout;        /* seconds to receive a body once headers are in */
+        guint drain_timeout;       /* seconds SIGTERM waits for in-flight requests */
+        gboolean strict;           /* any plugin failure is fatal */
+        GKeyFile *keyfile;         /* (nullable) the whole file, for [plugin.<name>] sections */
+} AtriumConfig;
+
+AtriumConfig *atrium_config_load (const char *path, GError **error);
+void atrium_config_free (AtriumConfig *config);
+char *atrium_config_plugin_value (const AtriumConfig *config, const char *plugin, const char *key);
+const char *atrium_config_help (void);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumConfig, atrium_config_free)

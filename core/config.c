@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* config.c - loads atriumd's configuration from an optional key-file and the environment.
+ * Precedence: environment > key-file > built-in default, so a systemd unit can ship one file
+ * and an operator can still override a value for one run. */
+#include "config-private.h"
+
+#include <string.h>
+
+#include "atrium/host.h"
+
+static const char help_text[] =
+        "Configuration (key-file given with --config FILE; environment variables override it):\n"
+        "  [database] url             ATRIUM_DATABASE_URL      libpq conninfo or URI of a role that\n"
+        "                                                      owns the database (migrations)\n"
+        "  [database] request_url     ATRIUM_REQUEST_DATABASE_URL  role used for requests (no\n"
+        "                                                      table ownership, no BYPASSRLS);\n"
+        "                                                      default: derived from url\n"
+        "  [database] pool_size       ATRIUM_POOL_SIZE         connections = workers (default 8)\n"
+        "  [http] listen              ATRIUM_LISTEN            host:port (default 127.0.0.1:8080)\n"
+        "  [http] max_body            ATRIUM_MAX_BODY          request body limit in bytes\n"
+        "                                                      (default 1048576; 413 beyond)\n"
+        "  [http] header_timeout      ATRIUM_HEADER_TIMEOUT    seconds to send request headers,\n"
+        "                                                      also the keep-alive idle limit (15)\n"
+        "  [http] body_timeout        ATRIUM_BODY_TIMEOUT      seconds to send a body (60)\n"
+        "  [http] drain_timeout       ATRIUM_DRAIN_TIMEOUT     seconds SIGTERM waits (30)\n"
+        "  [plugins] dir              ATRIUM_PLUGIN_DIR        directory of plugin .so files\n"
+        "  [plugins] strict           ATRIUM_STRICT            1: any plugin failure is fatal\n"
+        "  [storage] data_dir         ATRIUM_DATA_DIR          data directory (files, blobs)\n"
+        "  [plugin.NAME] KEY          ATRIUM_PLUGIN_NAME_KEY   a plugin's own settings\n";
+
+const char *
+atrium_config_help (void)
+{
+        return help_text;
+}
+
+/* The value of @env if set and non-empty, else [group] key of @kf, else NULL. */
+static char *
+lookup (GKeyFile *kf, const char *env, const char *group, const char *key)
+{
+        const char *v = g_getenv (env);
+        if (v && *v)
+                return g_strdup (v);
+        if (kf)
+                return g_key_file_get_string (kf, group, key, NULL);
+        return NULL;
+}
+
+static gboolean
+lookup_uint (GKeyFile *kf, const char *env, const char *group, const char *key, guint64 min,
+             guint64 max, guint64 *inout, GError **error)
+{
+        g_autofree char *v = lookup (kf, env, group, key);
+        if (!v)
+                return TRUE;
+        guint64 n;
+        if (!g_ascii_string_to_unsigned (g_strstrip (v), 10, min, max, &n, NULL)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "%s / [%s] %s: expected a number from %" G_GUINT64_FORMAT
+                             " to %" G_GUINT64_FORMAT ", got \"%s\"",
+                             env, group, key, min, max, v);
+                return FALSE;
+        }
+        *inout = n;
+        return TRUE;
+}
+
+static gboolean
+parse_listen (AtriumConfig *c, const char *listen, GError **error)
+{
+        const char *colon = strrchr (listen, ':');
+        guint64 port;
+        if (!colon || colon == listen ||
+            !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "ATRIUM_LISTEN: expected host:port, got \"%s\"", listen);
+                return FALSE;
+        }
+        g_free (c->listen_host);
+        c->listen_host = g_strndup (listen, colon - listen);
+        /* "[::1]:8080" */
+        if (c->listen_host[0] == '[') {
+                size_t n = strlen (c->listen_host);
+                if (n > 2 && c->listen_host[n - 1] == ']') {
+                        memmove (c->listen_host, c->listen_host + 1, n - 2);
+                        c->listen_host[n - 2] = '\0';
+                }
+        }
+        c->listen_port = (guint) port;
+        return TRUE;
+}
+
+AtriumConfig *
+atrium_config_load (const char *path, GError **error)
+{
+        g_autoptr (AtriumConfig) c = g_new0 (AtriumConfig, 1);
+        if (path) {
+                c->keyfile = g_key_file_new ();
+                if (!g_key_file_load_from_file (c->keyfile, path, G_KEY_FILE_NONE, error)) {
+                        g_prefix_error (error, "%s: ", path);
+                        return NULL;
+                }
+        }
+        GKeyFile *kf = c->keyfile;
+
+        c->database_url = lookup (kf, "ATRIUM_DATABASE_URL", "database", "url");
+        if (!c->database_url)
+                c->database_url = g_strdup ("dbname=atrium");
+        c->request_database_url =
+                lookup (kf, "ATRIUM_REQUEST_DATABASE_URL", "database", "request_url");
+
+        g_autofree char *listen = lookup (kf, "ATRIUM_LISTEN", "http", "listen");
+        if (!parse_listen (c, listen ? listen : "127.0.0.1:8080", error))
+                return NULL;
+
+        c->plugin_dir = lookup (kf, "ATRIUM_PLUGIN_DIR", "plugins", "dir");
+        if (!c->plugin_dir)
+                c->plugin_dir = g_strdup (ATRIUM_DEFAULT_PLUGIN_DIR);
+        c->data_dir = lookup (kf, "ATRIUM_DATA_DIR", "storage", "data_dir");
+        if (!c->data_dir)
+                c->data_dir = g_strdup ("/var/lib/atrium");
+
+        guint64 pool = 8, max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
+        if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
+            !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,
+                          error) ||
+            !lookup_uint (kf, "ATRIUM_HEADER_TIMEOUT", "http", "header_timeout", 1, 3600, &hto,
+                          error) ||
+            !lookup_uint (kf, "ATRIUM_BODY_TIMEOUT", "http", "body_timeout", 1, 86400, &bto,
+                          error) ||
+            !lookup_uint (kf, "ATRIUM_DRAIN_TIMEOUT", "http", "drain_timeout", 0, 3600, &dto,
+                          error) ||
+            !lookup_uint (kf, "ATRIUM_STRICT", "plugins", "strict", 0, 1, &strict, error))
+                return NULL;
+        c->pool_size = (guint) pool;
+        c->max_body = max_body;
+        c->header_timeout = (guint) hto;
+        c->body_timeout = (guint) bto;
+        c->drain_timeout = (guint) dto;
+        c->strict = strict != 0;
+        return g_steal_pointer (&c);
+}
+
+char *
+atrium_config_plugin_value (const AtriumConfig *config, const char *plugin, const char *key)
+{
+        g_autofree char *raw = g_strdup_printf ("ATRIUM_PLUGIN_%s_%s", plugin, key);
+        g_autofree char *env = g_ascii_strup (raw, -1);
+        g_autofree char *group = g_strdup_printf ("plugin.%s", plugin);
+        return lookup (config->keyfile, env, group, key);
+}
+
+void
+atrium_config_free (AtriumConfig *c)
+{
+        if (!c)
+                return;
+        g_free (c->database_url);
+        g_free (c->request_database_url);
+        g_free (c->listen_host);
+        g_free (c->plugin_dir);
+        g_free (c->data_dir);
+        if (c->keyfile)
+                g_key_file_free (c->keyfile);
+        g_free (c);
+}

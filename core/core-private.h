@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* core-private.h - the host's shared state (AtriumCore) and the internal shapes behind the
+ * opaque handles plugins see (AtriumPlugin, AtriumRequest). Nothing here is visible to
+ * plugins; they reach all of it through the AtriumHost table built in host-services.c. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "atrium/atrium.h"
+#include "config-private.h"
+#include "db-private.h"
+#include "router-private.h"
+
+typedef struct _AtriumCore AtriumCore;
+typedef struct _AtriumMetrics AtriumMetrics;
+
+typedef enum {
+        ATRIUM_PLUGIN_LOADED,  /* descriptor accepted, waiting for dependency order */
+        ATRIUM_PLUGIN_RUNNING, /* init and start succeeded */
+        ATRIUM_PLUGIN_FAILED,  /* refused; @failure says why */
+} AtriumPluginState;
+
+typedef struct {
+        char *name;
+        char *sql;
+        char *checksum; /* SHA-256 hex of sql */
+} AtriumMigration;
+
+struct _AtriumPlugin {
+        AtriumCore *core;
+        char *path;
+        void *dl_handle;
+        AtriumPluginDescriptor desc; /* zero-extended copy of what the plugin exported */
+        guint desc_minor;            /* minor the plugin was built for */
+        AtriumPluginState state;
+        char *failure;
+        GPtrArray *migrations; /* AtriumMigration, sorted by name before running */
+        gboolean in_init;      /* registration slots only work while TRUE */
+};
+
+/* One registered route: the plugin's AtriumRoute with owned copies of its strings. */
+typedef struct {
+        AtriumPlugin *owner; /* NULL for the core's own routes */
+        char *method;
+        char *template; /* full path template */
+        AtriumRouteScope scope;
+        guint32 flags;
+        char *permission;
+        char *summary;
+        JsonNode *request_schema;  /* (nullable) compiled */
+        JsonNode *response_schema; /* (nullable) */
+        guint success_status;
+        AtriumHandler handler;
+        gpointer user_data;
+} AtriumRouteEntry;
+
+typedef struct {
+        AtriumPlugin *owner;
+        char *event;
+        AtriumEventHandler handler;
+        gpointer user_data;
+} AtriumSubscription;
+
+typedef struct {
+        AtriumPlugin *owner;
+        char *name;
+        guint version;
+        gconstpointer table;
+} AtriumService;
+
+struct _AtriumCore {
+        AtriumConfig *config;
+        AtriumDbPool *pool;
+        AtriumRouter *router;
+        GPtrArray *plugins;       /* AtriumPlugin*, in load order, then init order */
+        GPtrArray *routes;        /* AtriumRouteEntry*, owned */
+        GPtrArray *subscriptions; /* AtriumSubscription*, owned */
+        GPtrArray *services;      /* AtriumService*, owned */
+        AtriumMetrics *metrics;
+        const AtriumHost *host;   /* the services table handed to plugins */
+        gboolean migrations_done;
+};
+
+/* The request behind the opaque handle: everything copied off the SoupServerMessage on the
+ * main thread, so the worker never touches libsoup objects. */
+struct _AtriumRequest {
+        AtriumCore *core;
+        const AtriumRouteEntry *route;
+        char *request_id;
+        char *method;
+        char *path;
+        GHashTable *params;  /* path parameters */
+        GHashTable *query;   /* (nullable) */
+        GHashTable *headers; /* lower-cased name -> value */
+        GBytes *body;        /* (nullable) */
+        JsonNode *json;      /* (nullable) parsed, validated body */
+        char *school_id;
+        char *school_slug;
+        char *user_id;
+        AtriumTx *tx;
+
+        /* the answer */
+        guint status;
+        char *content_type;
+        GBytes *response_body;
+        GPtrArray *response_headers; /* name, value, name, value ... */
+};
+
+/* host-services.c */
+const AtriumHost *atrium_host_table (void);
+void atrium_request_set_problem (AtriumRequest *req, const GError *error);
+void atrium_request_set_json (AtriumRequest *req, guint status, JsonNode *body);
+
+/* problem.c */
+guint atrium_error_status (const GError *error);
+const char *atrium_error_type (const GError *error);
+GBytes *atrium_problem_body (guint status, const char *type, const char *detail,
+                             const char *instance);
+char *atrium_problem_type_uri (const char *type);
+
+/* plugin-loader.c */
+AtriumPlugin *atrium_plugin_open (AtriumCore *core, const char *path, GError **error);
+gboolean atrium_plugins_load_dir (AtriumCore *core, const char *dir, GError **error);
+gboolean atrium_plugins_init_all (AtriumCore *core, GError **error);
+gboolean atrium_plugins_start_all (AtriumCore *core, GError **error);
+void atrium_plugins_stop_all (AtriumCore *core);
+void atrium_plugin_fail (AtriumPlugin *plugin, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+void atrium_plugin_free (AtriumPlugin *plugin);
+AtriumPlugin *atrium_core_find_plugin (AtriumCore *core, const char *name);
+int atrium_version_compare (const char *a, const char *b);
+gboolean atrium_version_valid (const char *v);
+
+/* core.c */
+AtriumCore *atrium_core_new (AtriumConfig *config);
+void atrium_core_free (AtriumCore *core);
+gboolean atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *route,
+                                GError **error);
+void atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner);
+/* Runs the route's handler in a transaction and fills the answer into @req. */
+void atrium_core_handle (AtriumCore *core, AtriumRequest *req);
+void atrium_request_free (AtriumRequest *req);
+void atrium_core_register_builtin_routes (AtriumCore *core);
+
+/* events.c */
+void atrium_events_deliver (AtriumCore *core, const char *school_id, const char *user_id,
+                            GPtrArray *events);
+
+/* migrate.c */
+gboolean atrium_migrate (AtriumCore *core, GError **error);
+
+/* openapi.c */
+JsonNode *atrium_openapi_document (AtriumCore *core);
+
+/* metrics.c */
+AtriumMetrics *atrium_metrics_new (void);
+void atrium_metrics_free (AtriumMetrics *m);
+void atrium_metrics_observe (AtriumMetrics *m, const char *method, const char *route,
+                             guint status, double seconds);
+char *atrium_metrics_render (AtriumMetrics *m, AtriumCore *core);
+
+/* server.c */
+int atrium_serve (AtriumCore *core);
+
+/* log.c */
+void atrium_log_setup (void);
+void atrium_log_request (const char *request_id, const char *method, const char *route,
+                         guint status, double ms);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumCore, atrium_core_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumRequest, atrium_request_free)

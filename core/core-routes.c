@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* core-routes.c - the host's own operational routes: liveness, readiness, metrics, the module
+ * list and the OpenAPI document. They are ordinary routes with ordinary handlers, registered
+ * through the same path as a plugin's, so they get the same logging, metrics and errors. */
+#include "core-private.h"
+
+#include <string.h>
+
+#include "atrium-version.h"
+
+static gboolean
+healthz (AtriumRequest *req, gpointer data, GError **error)
+{
+        (void) data;
+        (void) error;
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "status", "ok");
+        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+        json_node_take_object (n, o);
+        req->core->host->respond_json (req, 200, n);
+        return TRUE;
+}
+
+static gboolean
+readyz (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        if (!core->migrations_done) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
+                             "migrations have not been applied");
+                return FALSE;
+        }
+        g_autoptr (AtriumResult) res = atrium_tx_query (req->tx, "SELECT 1", 0, NULL, error);
+        if (!res)
+                return FALSE;
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "status", "ready");
+        json_object_set_string_member (o, "database", "ok");
+        json_object_set_string_member (o, "migrations", "applied");
+        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+        json_node_take_object (n, o);
+        core->host->respond_json (req, 200, n);
+        return TRUE;
+}
+
+static gboolean
+metrics (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        (void) error;
+        char *text = atrium_metrics_render (core->metrics, core);
+        g_autoptr (GBytes) body = g_bytes_new_take (text, strlen (text));
+        core->host->respond_bytes (req, 200, "text/plain; version=0.0.4; charset=utf-8", body);
+        return TRUE;
+}
+
+static const char *
+state_name (AtriumPluginState s)
+{
+        switch (s) {
+        case ATRIUM_PLUGIN_RUNNING:
+                return "loaded";
+        case ATRIUM_PLUGIN_FAILED:
+                return "failed";
+        default:
+                return "pending";
+        }
+}
+
+static JsonNode *
+module_json (const AtriumPlugin *p)
+{
+        JsonObject *o = json_object_new ();
+        g_autofree char *base = g_path_get_basename (p->path);
+        json_object_set_string_member (o, "name", p->desc.name ? p->desc.name : base);
+        json_object_set_string_member (o, "file", base);
+        if (p->desc.version) {
+                g_autofree char *abi = g_strdup_printf ("%u.%u", ATRIUM_ABI_MAJOR, p->desc_minor);
+                json_object_set_string_member (o, "version", p->desc.version);
+                json_object_set_string_member (o, "abi_version", abi);
+                json_object_set_string_member (o, "description",
+                                               p->desc.description ? p->desc.description : "");
+                json_object_set_string_member (o, "license",
+                                               p->desc.license ? p->desc.license : "");
+        }
+        JsonArray *deps = json_array_new ();
+        for (const AtriumDependency *d = p->desc.dependencies; d && d->name; d++) {
+                JsonObject *dep = json_object_new ();
+                json_object_set_string_member (dep, "name", d->name);
+                if (d->min_version)
+                        json_object_set_string_member (dep, "min_version", d->min_version);
+                else
+                        json_object_set_null_member (dep, "min_version");
+                json_array_add_object_element (deps, dep);
+        }
+        json_object_set_array_member (o, "dependencies", deps);
+        JsonArray *perms = json_array_new ();
+        for (const AtriumPermission *perm = p->desc.permissions; perm && perm->name; perm++) {
+                JsonObject *po = json_object_new ();
+                json_object_set_string_member (po, "name", perm->name);
+                json_object_set_string_member (po, "description",
+                                               perm->description ? perm->description : "");
+                json_array_add_object_element (perms, po);
+        }
+        json_object_set_array_member (o, "permissions", perms);
+        json_object_set_string_member (o, "state", state_name (p->state));
+        if (p->failure)
+                json_object_set_string_member (o, "error", p->failure);
+        else
+                json_object_set_null_member (o, "error");
+        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+        json_node_take_object (n, o);
+        return n;
+}
+
+static gboolean
+modules (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        (void) error;
+        JsonArray *a = json_array_new ();
+        for (guint i = 0; i < core->plugins->len; i++)
+                json_array_add_element (a, module_json (core->plugins->pdata[i]));
+        JsonObject *o = json_object_new ();
+        json_object_set_array_member (o, "items", a);
+        json_object_set_string_member (o, "host_version", ATRIUM_VERSION);
+        g_autofree char *abi = g_strdup_printf ("%u.%u", ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR);
+        json_object_set_string_member (o, "abi_version", abi);
+        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+        json_node_take_object (n, o);
+        core->host->respond_json (req, 200, n);
+        return TRUE;
+}
+
+static gboolean
+openapi (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        (void) error;
+        core->host->respond_json (req, 200, atrium_openapi_document (core));
+        return TRUE;
+}
+
+void
+atrium_core_register_builtin_routes (AtriumCore *core)
+{
+        const AtriumRoute routes[] = {
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/healthz",
+                 .flags = ATRIUM_ROUTE_PUBLIC, .summary = "Liveness: the process answers",
+                 .handler = healthz},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/readyz",
+                 .flags = ATRIUM_ROUTE_PUBLIC,
+                 .summary = "Readiness: database reachable and migrations applied",
+                 .handler = readyz},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/metrics",
+                 .flags = ATRIUM_ROUTE_PUBLIC, .summary = "Prometheus metrics",
+                 .handler = metrics},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/modules",
+                 .flags = ATRIUM_ROUTE_PUBLIC,
+                 .summary = "Loaded plugins with versions, dependencies, permissions, state",
+                 .handler = modules},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/openapi.json",
+                 .flags = ATRIUM_ROUTE_PUBLIC,
+                 .summary = "This OpenAPI 3.1 document, generated from the registered routes",
+                 .handler = openapi},
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++) {
+                AtriumRoute r = routes[i];
+                r.user_data = core;
+                g_autoptr (GError) error = NULL;
+                if (!atrium_core_add_route (core, NULL, &r, &error))
+                        g_error ("built-in route: %s", error->message);
+        }
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* core.c - the host's shared state and the request pipeline a worker runs:
+ *
+ *   body checks (content type, JSON, schema) -> transaction -> {school} resolved for RLS
+ *   -> handler -> COMMIT | ROLLBACK -> events delivered -> answer handed back to the loop
+ *
+ * The HTTP side (server.c) builds the AtriumRequest on the main thread and applies the answer
+ * there; nothing in this file touches libsoup. */
+#include "core-private.h"
+
+#include <string.h>
+
+#include "schema-private.h"
+
+static void
+route_entry_free (AtriumRouteEntry *e)
+{
+        g_free (e->method);
+        g_free (e->template);
+        g_free (e->permission);
+        g_free (e->summary);
+        if (e->request_schema)
+                json_node_unref (e->request_schema);
+        if (e->response_schema)
+                json_node_unref (e->response_schema);
+        g_free (e);
+}
+
+static void
+subscription_free (AtriumSubscription *s)
+{
+        g_free (s->event);
+        g_free (s);
+}
+
+static void
+service_free (AtriumService *s)
+{
+        g_free (s->name);
+        g_free (s);
+}
+
+AtriumCore *
+atrium_core_new (AtriumConfig *config)
+{
+        AtriumCore *core = g_new0 (AtriumCore, 1);
+        core->config = config;
+        core->pool = atrium_db_pool_new (config->request_database_url
+                                                 ? config->request_database_url
+                                                 : config->database_url,
+                                         config->pool_size);
+        core->router = atrium_router_new ();
+        core->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_plugin_free);
+        core->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_entry_free);
+        core->subscriptions =
+                g_ptr_array_new_with_free_func ((GDestroyNotify) subscription_free);
+        core->services = g_ptr_array_new_with_free_func ((GDestroyNotify) service_free);
+        core->metrics = atrium_metrics_new ();
+        core->host = atrium_host_table ();
+        return core;
+}
+
+void
+atrium_core_free (AtriumCore *core)
+{
+        if (!core)
+                return;
+        atrium_router_free (core->router);
+        g_ptr_array_unref (core->routes);
+        g_ptr_array_unref (core->subscriptions);
+        g_ptr_array_unref (core->services);
+        g_ptr_array_unref (core->plugins);
+        atrium_metrics_free (core->metrics);
+        atrium_db_pool_free (core->pool);
+        g_free (core);
+}
+
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
+
+gboolean
+atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *in,
+                       GError **error)
+{
+        /* AtriumRoute is versioned like the descriptor: read only what the caller knew. */
+        if (in->header.magic != ATRIUM_MAGIC || in->header.abi_major != ATRIUM_ABI_MAJOR ||
+            in->header.struct_size < offsetof (AtriumRoute, user_data) + sizeof (gpointer)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "route without a valid header (use ATRIUM_ROUTE_INIT)");
+                return FALSE;
+        }
+        AtriumRoute r = {0};
+        memcpy (&r, in, MIN ((size_t) in->header.struct_size, sizeof r));
+
+        if (!r.method || !g_strv_contains (methods, r.method) || !r.path || !r.handler ||
+            (r.path[0] && r.path[0] != '/')) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "route %s %s: needs a method, a handler and a path that is empty "
+                             "or starts with '/'",
+                             r.method ? r.method : "?", r.path ? r.path : "?");
+                return FALSE;
+        }
+        g_autofree char *full = NULL;
+        if (!owner)
+                full = g_strdup (r.path);
+        else if (r.scope == ATRIUM_SCOPE_SCHOOL)
+                full = g_strdup_printf ("/api/v1/schools/{school}/%s%s", owner->desc.name, r.path);
+        else
+                full = g_strdup_printf ("/api/v1/%s%s", owner->desc.name, r.path);
+
+        g_autoptr (JsonNode) req_schema = NULL, resp_schema = NULL;
+        if (r.request_schema && !(req_schema = atrium_schema_compile (r.request_schema, error))) {
+                g_prefix_error (error, "route %s %s: ", r.method, full);
+                return FALSE;
+        }
+        if (r.response_schema &&
+            !(resp_schema = atrium_schema_compile (r.response_schema, error))) {
+                g_prefix_error (error, "route %s %s: ", r.method, full);
+                return FALSE;
+        }
+        AtriumRouteEntry *e = g_new0 (AtriumRouteEntry, 1);
+        e->owner = owner;
+        e->method = g_strdup (r.method);
+        e->template = g_strdup (full);
+        e->scope = owner ? r.scope : ATRIUM_SCOPE_GLOBAL;
+        e->flags = r.flags;
+        e->permission = g_strdup (r.permission);
+        e->summary = g_strdup (r.summary);
+        e->request_schema = g_steal_pointer (&req_schema);
+        e->response_schema = g_steal_pointer (&resp_schema);
+        e->success_status = r.success_status ? r.success_status : 200;
+        e->handler = r.handler;
+        e->user_data = r.user_data;
+        if (!atrium_router_add (core->router, e->method, e->template, e, error)) {
+                route_entry_free (e);
+                return FALSE;
+        }
+        g_ptr_array_add (core->routes, e);
+        return TRUE;
+}
+
+static gboolean
+route_owned_by (gpointer key, gpointer value, gpointer owner)
+{
+        (void) key;
+        return ((AtriumRouteEntry *) value)->owner == owner;
+}
+
+void
+atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner)
+{
+        atrium_router_remove_if (core->router, route_owned_by, owner);
+        for (guint i = core->routes->len; i > 0; i--)
+                if (((AtriumRouteEntry *) core->routes->pdata[i - 1])->owner == owner)
+                        g_ptr_array_remove_index (core->routes, i - 1);
+        for (guint i = core->subscriptions->len; i > 0; i--)
+                if (((AtriumSubscription *) core->subscriptions->pdata[i - 1])->owner == owner)
+                        g_ptr_array_remove_index (core->subscriptions, i - 1);
+        for (guint i = core->services->len; i > 0; i--)
+                if (((AtriumService *) core->services->pdata[i - 1])->owner == owner)
+                        g_ptr_array_remove_index (core->services, i - 1);
+        g_ptr_array_set_size (owner->migrations, 0);
+}
+
+void
+atrium_request_free (AtriumRequest *req)
+{
+        if (!req)
+                return;
+        g_free (req->request_id);
+        g_free (req->method);
+        g_free (req->path);
+        g_clear_pointer (&req->params, g_hash_table_unref);
+        g_clear_pointer (&req->query, g_hash_table_unref);
+        g_clear_pointer (&req->headers, g_hash_table_unref);
+        g_clear_pointer (&req->body, g_bytes_unref);
+        g_clear_pointer (&req->json, json_node_unref);
+        g_free (req->school_id);
+        g_free (req->school_slug);
+        g_free (req->user_id);
+        atrium_tx_free (req->tx);
+        g_free (req->content_type);
+        g_clear_pointer (&req->response_body, g_bytes_unref);
+        g_ptr_array_unref (req->response_headers);
+        g_free (req);
+}
+
+static gboolean
+is_json_type (const char *ct)
+{
+        if (!ct)
+                return FALSE;
+        g_autofree char *base = g_ascii_strdown (ct, strcspn (ct, ";"));
+        g_strstrip (base);
+        return g_str_equal (base, "application/json") || g_str_has_suffix (base, "+json");
+}
+
+static gboolean
+prepare_body (AtriumRequest *req, GError **error)
+{
+        const AtriumRouteEntry *e = req->route;
+        gsize len = req->body ? g_bytes_get_size (req->body) : 0;
+        if (e->flags & ATRIUM_ROUTE_RAW_BODY)
+                return TRUE;
+        if (!e->request_schema) {
+                if (len > 0) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                                     "%s %s takes no request body", e->method, e->template);
+                        return FALSE;
+                }
+                return TRUE;
+        }
+        if (len == 0) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "a JSON request body is required");
+                return FALSE;
+        }
+        if (!is_json_type (g_hash_table_lookup (req->headers, "content-type"))) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNSUPPORTED_MEDIA,
+                             "send the body as Content-Type: application/json");
+                return FALSE;
+        }
+        g_autoptr (JsonNode) json =
+                atrium_json_parse_body (g_bytes_get_data (req->body, NULL), len, error);
+        if (!json || !atrium_schema_validate (e->request_schema, json, error))
+                return FALSE;
+        req->json = g_steal_pointer (&json);
+        return TRUE;
+}
+
+/* Resolves {school} inside the transaction: core.enter_school() (SECURITY DEFINER) looks the
+ * slug up and sets atrium.school_id for row-level security in the same statement, which rides
+ * in the pipeline with BEGIN. */
+static gboolean
+enter_school (AtriumRequest *req, GError **error)
+{
+        static const char sql[] = "SELECT core.enter_school($1)";
+        const char *slug = g_hash_table_lookup (req->params, "school");
+        const char *params[1] = {slug};
+        g_autoptr (AtriumResult) res = atrium_tx_query (req->tx, sql, 1, params, error);
+        if (!res)
+                return FALSE;
+        const char *id = atrium_result_value (res, 0, 0);
+        if (!id) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no school \"%s\"", slug);
+                return FALSE;
+        }
+        req->school_slug = g_strdup (slug);
+        req->school_id = g_strdup (id);
+        g_free (req->tx->school_id);
+        req->tx->school_id = g_strdup (id);
+        return TRUE;
+}
+
+void
+atrium_core_handle (AtriumCore *core, AtriumRequest *req)
+{
+        const AtriumRouteEntry *e = req->route;
+        g_autoptr (GError) error = NULL;
+
+        if (!prepare_body (req, &error)) {
+                atrium_request_set_problem (req, error);
+                return;
+        }
+        req->tx = atrium_tx_new (core->pool, NULL, req->user_id);
+        gboolean ok = TRUE;
+        if (e->scope == ATRIUM_SCOPE_SCHOOL && g_hash_table_contains (req->params, "school"))
+                ok = enter_school (req, &error);
+        if (ok) {
+                ok = e->handler (req, e->user_data, &error);
+                if (ok && req->status == 0) {
+                        ok = FALSE;
+                        g_set_error (&error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                                     "handler for %s %s gave no answer", e->method, e->template);
+                } else if (!ok && !error) {
+                        g_set_error (&error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                                     "handler for %s %s failed without saying why", e->method,
+                                     e->template);
+                }
+        }
+        if (ok)
+                ok = atrium_tx_commit (req->tx, &error);
+        else
+                atrium_tx_rollback (req->tx);
+
+        if (!ok) {
+                if (atrium_error_status (error) >= 500)
+                        g_log_structured ("atrium", G_LOG_LEVEL_WARNING, "REQUEST_ID", req->request_id, "MESSAGE", "%s %s failed: %s [%s]",
+                                          req->method, e->template, error->message,
+                                          req->request_id);
+                atrium_request_set_problem (req, error);
+                return;
+        }
+        g_autoptr (GPtrArray) events = atrium_tx_steal_events (req->tx);
+        if (events->len)
+                atrium_events_deliver (core, req->school_id, req->user_id, events);
+}

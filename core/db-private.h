@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* db-private.h - the PostgreSQL side of the host: a fixed-size connection pool that
+ * reconnects by itself, and the per-request transaction (AtriumTx) plugins query through.
+ *
+ * A transaction starts lazily: BEGIN, the RLS settings and the first query go to the server
+ * in one libpq pipeline, so a request costs two round trips (first query + COMMIT) at best. */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <libpq-fe.h>
+
+#include "atrium/host.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGresult, PQclear)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGconn, PQfinish)
+
+typedef struct _AtriumDbPool AtriumDbPool;
+
+AtriumDbPool *atrium_db_pool_new (const char *conninfo, guint size);
+void atrium_db_pool_free (AtriumDbPool *pool);
+/* Blocks up to a few seconds for a free connection; reconnects a broken one. On failure an
+ * ATRIUM_ERROR_UNAVAILABLE error. */
+PGconn *atrium_db_pool_acquire (AtriumDbPool *pool, GError **error);
+void atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn);
+void atrium_db_pool_stats (AtriumDbPool *pool, guint *out_in_use, guint *out_idle);
+
+/* Maps a failed PGresult / connection to an AtriumError (unique violation -> CONFLICT, ...). */
+void atrium_db_set_error (GError **error, PGconn *conn, const PGresult *res);
+
+struct _AtriumResult {
+        PGresult *res;
+};
+
+/* What a transaction knows before its first query: the tenant and the caller. */
+typedef struct {
+        char *school_id; /* NULL: not school-scoped */
+        char *user_id;
+} AtriumTxContext;
+
+typedef struct {
+        char *name;
+        JsonNode *payload;
+} AtriumQueuedEvent;
+
+struct _AtriumTx {
+        AtriumDbPool *pool;
+        PGconn *conn;
+        char *school_id;
+        char *user_id;
+        gboolean begun;
+        gboolean failed;
+        GPtrArray *events; /* AtriumQueuedEvent, delivered after commit */
+};
+
+AtriumTx *atrium_tx_new (AtriumDbPool *pool, const char *school_id, const char *user_id);
+/* Commits if anything ran; returns the connection to the pool either way. */
+gboolean atrium_tx_commit (AtriumTx *tx, GError **error);
+void atrium_tx_rollback (AtriumTx *tx);
+void atrium_tx_free (AtriumTx *tx);
+GPtrArray *atrium_tx_steal_events (AtriumTx *tx);
+void atrium_queued_event_free (AtriumQueuedEvent *ev);
+AtriumResult *atrium_tx_query (AtriumTx *tx, const char *sql, int n_params,
+                               const char *const *params, GError **error);
+gboolean atrium_tx_publish (AtriumTx *tx, const char *event, JsonNode *payload, GError **error);
+
+int atrium_result_n_rows (const AtriumResult *res);
+int atrium_result_n_cols (const AtriumResult *res);
+const char *atrium_result_col_name (const AtriumResult *res, int col);
+const char *atrium_result_value (const AtriumResult *res, int row, int col);
+JsonNode *atrium_result_row_json (const AtriumResult *res, int row);
+JsonNode *atrium_result_rows_json (const AtriumResult *res);
+guint64 atrium_result_affected (const AtriumResult *res);
+void atrium_result_free (AtriumResult *res);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumTx, atrium_tx_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumResult, atrium_result_free)

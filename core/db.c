@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* db.c - the connection pool and the mapping of PostgreSQL failures to Atrium errors.
+ *
+ * The pool has exactly as many connections as the host has workers, so a worker normally
+ * never waits. A connection that broke (server restart, network) is dropped on release and
+ * re-established on the next acquire: while the database is away every request gets a 503,
+ * and the host recovers by itself when it returns. */
+#include "db-private.h"
+
+#include <string.h>
+
+typedef struct {
+        PGconn *conn;
+        gboolean in_use;
+} Slot;
+
+struct _AtriumDbPool {
+        char *conninfo;
+        GMutex lock;
+        GCond freed;
+        guint size;
+        Slot *slots;
+};
+
+AtriumDbPool *
+atrium_db_pool_new (const char *conninfo, guint size)
+{
+        AtriumDbPool *pool = g_new0 (AtriumDbPool, 1);
+        pool->conninfo = g_strdup (conninfo);
+        pool->size = size;
+        pool->slots = g_new0 (Slot, size);
+        g_mutex_init (&pool->lock);
+        g_cond_init (&pool->freed);
+        return pool;
+}
+
+void
+atrium_db_pool_free (AtriumDbPool *pool)
+{
+        if (!pool)
+                return;
+        for (guint i = 0; i < pool->size; i++)
+                if (pool->slots[i].conn)
+                        PQfinish (pool->slots[i].conn);
+        g_free (pool->slots);
+        g_free (pool->conninfo);
+        g_mutex_clear (&pool->lock);
+        g_cond_clear (&pool->freed);
+        g_free (pool);
+}
+
+static PGconn *
+connect_db (const char *conninfo, GError **error)
+{
+        /* expand_dbname lets conninfo be a URI or key=value string; the other keywords only
+         * fill in what it does not set. UTC + ISO make timestamps easy to turn into RFC 3339. */
+        const char *const keys[] = {"dbname", "connect_timeout", "application_name", "options",
+                                    NULL};
+        const char *const vals[] = {conninfo, "5", "atriumd", "-c timezone=UTC -c datestyle=ISO",
+                                    NULL};
+        g_autoptr (PGconn) conn = PQconnectdbParams (keys, vals, 1);
+        if (PQstatus (conn) != CONNECTION_OK) {
+                g_autofree char *msg = g_strstrip (g_strdup (PQerrorMessage (conn)));
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
+                             "database unavailable: %s", msg);
+                return NULL;
+        }
+        return g_steal_pointer (&conn);
+}
+
+PGconn *
+atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
+{
+        gint64 deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+        Slot *slot = NULL;
+
+        g_mutex_lock (&pool->lock);
+        while (!slot) {
+                for (guint i = 0; i < pool->size && !slot; i++)
+                        if (!pool->slots[i].in_use)
+                                slot = &pool->slots[i];
+                if (!slot && !g_cond_wait_until (&pool->freed, &pool->lock, deadline)) {
+                        g_mutex_unlock (&pool->lock);
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
+                                     "no database connection free");
+                        return NULL;
+                }
+        }
+        slot->in_use = TRUE;
+        PGconn *conn = slot->conn;
+        slot->conn = NULL;
+        g_mutex_unlock (&pool->lock);
+
+        if (conn && PQstatus (conn) != CONNECTION_OK) {
+                PQfinish (conn);
+                conn = NULL;
+        }
+        if (!conn)
+                conn = connect_db (pool->conninfo, error);
+        if (!conn) {
+                g_mutex_lock (&pool->lock);
+                slot->in_use = FALSE;
+                g_cond_signal (&pool->freed);
+                g_mutex_unlock (&pool->lock);
+        }
+        return conn;
+}
+
+void
+atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn)
+{
+        /* A connection left inside a transaction or broken is not reused as is. */
+        if (conn && (PQstatus (conn) != CONNECTION_OK ||
+                     PQtransactionStatus (conn) != PQTRANS_IDLE ||
+                     PQpipelineStatus (conn) != PQ_PIPELINE_OFF)) {
+                PQfinish (conn);
+                conn = NULL;
+        }
+        g_mutex_lock (&pool->lock);
+        for (guint i = 0; i < pool->size; i++) {
+                if (pool->slots[i].in_use && !pool->slots[i].conn) {
+                        pool->slots[i].conn = conn;
+                        pool->slots[i].in_use = FALSE;
+                        break;
+                }
+        }
+        g_cond_signal (&pool->freed);
+        g_mutex_unlock (&pool->lock);
+}
+
+void
+atrium_db_pool_stats (AtriumDbPool *pool, guint *out_in_use, guint *out_idle)
+{
+        guint busy = 0, idle = 0;
+        g_mutex_lock (&pool->lock);
+        for (guint i = 0; i < pool->size; i++) {
+                if (pool->slots[i].in_use)
+                        busy++;
+                else if (pool->slots[i].conn)
+                        idle++;
+        }
+        g_mutex_unlock (&pool->lock);
+        *out_in_use = busy;
+        *out_idle = idle;
+}
+
+void
+atrium_db_set_error (GError **error, PGconn *conn, const PGresult *res)
+{
+        if (!conn || PQstatus (conn) != CONNECTION_OK) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
+                             "database connection lost");
+                return;
+        }
+        const char *state = res ? PQresultErrorField (res, PG_DIAG_SQLSTATE) : NULL;
+        const char *primary = res ? PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        const char *constraint = res ? PQresultErrorField (res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+        if (!primary)
+                primary = PQerrorMessage (conn);
+        if (!state)
+                state = "";
+
+        /* Constraint violations are the client's business (a duplicate name, a missing
+         * referenced row); name the constraint, never echo SQL. Everything else is ours. */
+        AtriumErrorCode code;
+        if (g_str_equal (state, "23505"))
+                code = ATRIUM_ERROR_CONFLICT;
+        else if (g_str_equal (state, "23503"))
+                code = ATRIUM_ERROR_CONFLICT;
+        else if (g_str_equal (state, "23514") || g_str_equal (state, "23502") ||
+                 g_str_equal (state, "22P02") || g_str_equal (state, "22007") ||
+                 g_str_equal (state, "22008") || g_str_equal (state, "22001") ||
+                 g_str_equal (state, "22003") || g_str_equal (state, "22023"))
+                code = ATRIUM_ERROR_INVALID;
+        else if (g_str_equal (state, "P0002"))
+                code = ATRIUM_ERROR_NOT_FOUND;
+        else if (g_str_equal (state, "40001") || g_str_equal (state, "40P01") ||
+                 g_str_has_prefix (state, "57") || g_str_has_prefix (state, "08") ||
+                 g_str_equal (state, "53300"))
+                code = ATRIUM_ERROR_UNAVAILABLE;
+        else
+                code = ATRIUM_ERROR_INTERNAL;
+
+        if (code == ATRIUM_ERROR_INTERNAL)
+                g_set_error (error, ATRIUM_ERROR, code, "database error %s: %s", state, primary);
+        else if (constraint)
+                g_set_error (error, ATRIUM_ERROR, code, "%s (%s)", primary, constraint);
+        else
+                g_set_error (error, ATRIUM_ERROR, code, "%s", primary);
+}

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* host-services.c - the AtriumHost table: the only door between a plugin and the host.
+ *
+ * Each slot checks its preconditions with g_return_val_if_fail (a plugin bug, not a client
+ * error) and never lets a host-internal type escape. Registration slots refuse calls outside
+ * init, so every registration is tagged with a plugin that can still be rolled back. */
+#include "core-private.h"
+
+#include <string.h>
+
+/* ---- registration (init only) ---- */
+
+static gboolean
+registering (AtriumPlugin *self, GError **error)
+{
+        if (!self || !self->in_init) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "registration is only possible during init");
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
+host_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error)
+{
+        if (!registering (self, error))
+                return FALSE;
+        return atrium_core_add_route (self->core, self, route, error);
+}
+
+static gboolean
+host_add_migration (AtriumPlugin *self, const char *name, const char *sql, GError **error)
+{
+        if (!registering (self, error))
+                return FALSE;
+        if (!name || !*name || !sql) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "a migration needs a name and SQL");
+                return FALSE;
+        }
+        for (guint i = 0; i < self->migrations->len; i++) {
+                AtriumMigration *m = self->migrations->pdata[i];
+                if (g_str_equal (m->name, name)) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                                     "migration %s registered twice", name);
+                        return FALSE;
+                }
+        }
+        AtriumMigration *m = g_new0 (AtriumMigration, 1);
+        m->name = g_strdup (name);
+        m->sql = g_strdup (sql);
+        m->checksum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, sql, -1);
+        g_ptr_array_add (self->migrations, m);
+        return TRUE;
+}
+
+static gboolean
+host_subscribe (AtriumPlugin *self, const char *event, AtriumEventHandler handler,
+                gpointer user_data, GError **error)
+{
+        if (!registering (self, error))
+                return FALSE;
+        g_return_val_if_fail (event != NULL && handler != NULL, FALSE);
+        AtriumSubscription *s = g_new0 (AtriumSubscription, 1);
+        s->owner = self;
+        s->event = g_strdup (event);
+        s->handler = handler;
+        s->user_data = user_data;
+        g_ptr_array_add (self->core->subscriptions, s);
+        return TRUE;
+}
+
+static gboolean
+host_provide_service (AtriumPlugin *self, const char *name, guint version, gconstpointer table,
+                      GError **error)
+{
+        if (!registering (self, error))
+                return FALSE;
+        g_return_val_if_fail (name != NULL && table != NULL, FALSE);
+        for (guint i = 0; i < self->core->services->len; i++) {
+                AtriumService *s = self->core->services->pdata[i];
+                if (g_str_equal (s->name, name)) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_CONFLICT,
+                                     "service %s is already provided by %s", name,
+                                     s->owner->desc.name);
+                        return FALSE;
+                }
+        }
+        AtriumService *s = g_new0 (AtriumService, 1);
+        s->owner = self;
+        s->name = g_strdup (name);
+        s->version = version;
+        s->table = table;
+        g_ptr_array_add (self->core->services, s);
+        return TRUE;
+}
+
+static gconstpointer
+host_lookup_service (AtriumPlugin *self, const char *name, guint min_version)
+{
+        g_return_val_if_fail (self != NULL && name != NULL, NULL);
+        for (guint i = 0; i < self->core->services->len; i++) {
+                AtriumService *s = self->core->services->pdata[i];
+                if (g_str_equal (s->name, name) && s->version >= min_version &&
+                    s->owner->state != ATRIUM_PLUGIN_FAILED)
+                        return s->table;
+        }
+        return NULL;
+}
+
+static char *
+host_config_get (AtriumPlugin *self, const char *key)
+{
+        g_return_val_if_fail (self != NULL && key != NULL, NULL);
+        return atrium_config_plugin_value (self->core->config, self->desc.name, key);
+}
+
+static void
+host_log (AtriumPlugin *self, GLogLevelFlags level, const char *message)
+{
+        g_log_structured ("atrium", level, "PLUGIN", self ? self->desc.name : "?",
+                          "MESSAGE", "%s: %s", self ? self->desc.name : "?",
+                          message ? message : "");
+}
+
+/* ---- requests ---- */
+
+static const char *
+req_method (AtriumRequest *req)
+{
+        return req->method;
+}
+
+static const char *
+req_param (AtriumRequest *req, const char *name)
+{
+        return req->params ? g_hash_table_lookup (req->params, name) : NULL;
+}
+
+static const char *
+req_query (AtriumRequest *req, const char *name)
+{
+        return req->query ? g_hash_table_lookup (req->query, name) : NULL;
+}
+
+static const char *
+req_header (AtriumRequest *req, const char *name)
+{
+        g_autofree char *lower = g_ascii_strdown (name, -1);
+        return g_hash_table_lookup (req->headers, lower);
+}
+
+static JsonNode *
+req_json (AtriumRequest *req)
+{
+        return req->json;
+}
+
+static GBytes *
+req_body (AtriumRequest *req)
+{
+        return req->body;
+}
+
+static const char *
+req_school_id (AtriumRequest *req)
+{
+        return req->school_id;
+}
+
+static const char *
+req_school_slug (AtriumRequest *req)
+{
+        return req->school_slug;
+}
+
+static const char *
+req_user_id (AtriumRequest *req)
+{
+        return req->user_id;
+}
+
+static gboolean
+req_has_permission (AtriumRequest *req, const char *permission)
+{
+        /* Permissions arrive with the identity layer; until then nothing is granted that a
+         * route did not already require, so handlers asking for finer rights are refused. */
+        (void) req;
+        (void) permission;
+        return FALSE;
+}
+
+static AtriumTx *
+req_tx (AtriumRequest *req)
+{
+        return req->tx;
+}
+
+static gboolean
+req_page (AtriumRequest *req, int *out_limit, char **out_after, GError **error)
+{
+        const char *limit = req_query (req, "limit");
+        const char *cursor = req_query (req, "cursor");
+        guint64 n = 50;
+        if (limit && !g_ascii_string_to_unsigned (limit, 10, 1, 500, &n, NULL)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "limit must be a whole number from 1 to 500");
+                return FALSE;
+        }
+        char *after = NULL;
+        if (cursor && *cursor) {
+                /* Cursors are base64url of the key the last page ended at; opaque to clients. */
+                g_autofree char *b64 = g_strdup (cursor);
+                for (char *p = b64; *p; p++)
+                        *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
+                GString *padded = g_string_new (b64);
+                while (padded->len % 4)
+                        g_string_append_c (padded, '=');
+                gsize len = 0;
+                guchar *raw = g_base64_decode (padded->str, &len);
+                g_string_free (padded, TRUE);
+                if (!raw || len == 0 || len > 512 || !g_utf8_validate ((char *) raw, len, NULL) ||
+                    memchr (raw, 0, len)) {
+                        g_free (raw);
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                                     "cursor is not one this server handed out");
+                        return FALSE;
+                }
+                after = g_strndup ((char *) raw, len);
+                g_free (raw);
+        }
+        *out_limit = (int) n;
+        *out_after = after;
+        return TRUE;
+}
+
+void
+atrium_request_set_json (AtriumRequest *req, guint status, JsonNode *body)
+{
+        req->status = status;
+        g_clear_pointer (&req->response_body, g_bytes_unref);
+        g_free (req->content_type);
+        if (body) {
+                char *text = json_to_string (body, FALSE);
+                req->response_body = g_bytes_new_take (text, strlen (text));
+                req->content_type = g_strdup ("application/json");
+        } else {
+                req->content_type = NULL;
+        }
+}
+
+static void
+resp_json (AtriumRequest *req, guint status, JsonNode *body)
+{
+        atrium_request_set_json (req, status, body);
+        if (body)
+                json_node_unref (body);
+}
+
+static void
+resp_bytes (AtriumRequest *req, guint status, const char *content_type, GBytes *body)
+{
+        req->status = status;
+        g_clear_pointer (&req->response_body, g_bytes_unref);
+        g_free (req->content_type);
+        req->content_type = g_strdup (content_type);
+        req->response_body = body ? g_bytes_ref (body) : NULL;
+}
+
+static void
+resp_page (AtriumRequest *req, JsonNode *items, const char *next_after)
+{
+        JsonObject *o = json_object_new ();
+        if (!items) {
+                items = json_node_new (JSON_NODE_ARRAY);
+                json_node_take_array (items, json_array_new ());
+        }
+        json_object_set_member (o, "items", items);
+        if (next_after) {
+                g_autofree char *b64 = g_base64_encode ((const guchar *) next_after,
+                                                        strlen (next_after));
+                for (char *p = b64; *p; p++)
+                        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+                char *eq = strchr (b64, '=');
+                if (eq)
+                        *eq = '\0';
+                json_object_set_string_member (o, "next_cursor", b64);
+        } else {
+                json_object_set_null_member (o, "next_cursor");
+        }
+        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+        json_node_take_object (n, o);
+        resp_json (req, 200, n);
+}
+
+static void
+resp_header (AtriumRequest *req, const char *name, const char *value)
+{
+        g_return_if_fail (name != NULL && value != NULL);
+        /* Header injection: a value with CR or LF is a plugin bug; drop it loudly. */
+        if (strpbrk (name, "\r\n:") || strpbrk (value, "\r\n")) {
+                g_critical ("refusing response header %s with a line break", name);
+                return;
+        }
+        g_ptr_array_add (req->response_headers, g_strdup (name));
+        g_ptr_array_add (req->response_headers, g_strdup (value));
+}
+
+void
+atrium_request_set_problem (AtriumRequest *req, const GError *error)
+{
+        guint status = atrium_error_status (error);
+        /* Internal failures keep their details in the log, not in the answer. */
+        const char *detail = status >= 500 && status != 502 && status != 503
+                                     ? "internal error; see the server log for request id"
+                                     : error->message;
+        g_clear_pointer (&req->response_body, g_bytes_unref);
+        req->response_body = atrium_problem_body (status, atrium_error_type (error), detail,
+                                                  req->path);
+        req->status = status;
+        g_free (req->content_type);
+        req->content_type = g_strdup ("application/problem+json");
+}
+
+/* ---- database ---- */
+
+static AtriumResult *
+db_query (AtriumTx *tx, const char *sql, int n_params, const char *const *params, GError **error)
+{
+        g_return_val_if_fail (tx != NULL && sql != NULL && n_params >= 0, NULL);
+        return atrium_tx_query (tx, sql, n_params, params, error);
+}
+
+static const char *
+tx_school (AtriumTx *tx)
+{
+        return tx->school_id;
+}
+
+static gboolean
+publish (AtriumTx *tx, const char *event, JsonNode *payload, GError **error)
+{
+        g_return_val_if_fail (tx != NULL, FALSE);
+        return atrium_tx_publish (tx, event, payload, error);
+}
+
+static const AtriumHost host_table = {
+        .header = ATRIUM_STRUCT_HEADER (AtriumHost),
+        .add_route = host_add_route,
+        .add_migration = host_add_migration,
+        .subscribe = host_subscribe,
+        .provide_service = host_provide_service,
+        .lookup_service = host_lookup_service,
+        .config_get = host_config_get,
+        .log = host_log,
+        .request_method = req_method,
+        .request_param = req_param,
+        .request_query = req_query,
+        .request_header = req_header,
+        .request_json = req_json,
+        .request_body = req_body,
+        .request_school_id = req_school_id,
+        .request_school_slug = req_school_slug,
+        .request_user_id = req_user_id,
+        .request_has_permission = req_has_permission,
+        .request_tx = req_tx,
+        .request_page = req_page,
+        .respond_json = resp_json,
+        .respond_bytes = resp_bytes,
+        .respond_page = resp_page,
+        .response_header = resp_header,
+        .query = db_query,
+        .result_n_rows = atrium_result_n_rows,
+        .result_n_cols = atrium_result_n_cols,
+        .result_col_name = atrium_result_col_name,
+        .result_value = atrium_result_value,
+        .result_row_json = atrium_result_row_json,
+        .result_rows_json = atrium_result_rows_json,
+        .result_affected = atrium_result_affected,
+        .result_free = atrium_result_free,
+        .tx_school_id = tx_school,
+        .publish = publish,
+};
+
+const AtriumHost *
+atrium_host_table (void)
+{
+        return &host_table;
+}

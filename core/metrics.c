@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* metrics.c - Prometheus text exposition for /metrics: requests by route template, method
+ * and status; one latency histogram per route template; pool and plugin gauges. Labels are
+ * route templates, never raw paths, so a scanner cannot blow up the series count. */
+#include "core-private.h"
+
+#include <string.h>
+
+static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                 0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
+#define N_BUCKETS G_N_ELEMENTS (buckets)
+
+typedef struct {
+        guint64 counts[N_BUCKETS + 1]; /* last: +Inf */
+        double sum;
+        guint64 total;
+} Histogram;
+
+struct _AtriumMetrics {
+        GMutex lock;
+        GHashTable *requests;   /* "method\troute\tstatus" -> guint64* */
+        GHashTable *histograms; /* route -> Histogram* */
+};
+
+AtriumMetrics *
+atrium_metrics_new (void)
+{
+        AtriumMetrics *m = g_new0 (AtriumMetrics, 1);
+        g_mutex_init (&m->lock);
+        m->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        m->histograms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        return m;
+}
+
+void
+atrium_metrics_free (AtriumMetrics *m)
+{
+        if (!m)
+                return;
+        g_hash_table_unref (m->requests);
+        g_hash_table_unref (m->histograms);
+        g_mutex_clear (&m->lock);
+        g_free (m);
+}
+
+void
+atrium_metrics_observe (AtriumMetrics *m, const char *method, const char *route, guint status,
+                        double seconds)
+{
+        g_autofree char *key = g_strdup_printf ("%s\t%s\t%u", method, route, status);
+        g_mutex_lock (&m->lock);
+        guint64 *count = g_hash_table_lookup (m->requests, key);
+        if (!count) {
+                count = g_new0 (guint64, 1);
+                g_hash_table_insert (m->requests, g_steal_pointer (&key), count);
+        }
+        (*count)++;
+        Histogram *h = g_hash_table_lookup (m->histograms, route);
+        if (!h) {
+                h = g_new0 (Histogram, 1);
+                g_hash_table_insert (m->histograms, g_strdup (route), h);
+        }
+        gsize b = 0;
+        while (b < N_BUCKETS && seconds > buckets[b])
+                b++;
+        h->counts[b]++;
+        h->sum += seconds;
+        h->total++;
+        g_mutex_unlock (&m->lock);
+}
+
+/* Label values escape backslash, double quote and newline (the exposition format's rule). */
+static void
+append_label (GString *out, const char *v)
+{
+        for (const char *p = v; *p; p++) {
+                if (*p == '\\' || *p == '"')
+                        g_string_append_c (out, '\\');
+                if (*p == '\n') {
+                        g_string_append (out, "\\n");
+                        continue;
+                }
+                g_string_append_c (out, *p);
+        }
+}
+
+static int
+cmp_str (gconstpointer a, gconstpointer b)
+{
+        return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+static GPtrArray *
+sorted_keys (GHashTable *table)
+{
+        GPtrArray *out = g_ptr_array_new ();
+        GHashTableIter it;
+        gpointer key;
+        g_hash_table_iter_init (&it, table);
+        while (g_hash_table_iter_next (&it, &key, NULL))
+                g_ptr_array_add (out, key);
+        g_ptr_array_sort (out, cmp_str);
+        return out;
+}
+
+char *
+atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
+{
+        GString *out = g_string_new (NULL);
+        g_mutex_lock (&m->lock);
+
+        g_string_append (out, "# HELP atrium_http_requests_total HTTP requests answered.\n"
+                              "# TYPE atrium_http_requests_total counter\n");
+        g_autoptr (GPtrArray) keys = sorted_keys (m->requests);
+        for (guint i = 0; i < keys->len; i++) {
+                g_auto (GStrv) parts = g_strsplit (keys->pdata[i], "\t", 3);
+                g_string_append (out, "atrium_http_requests_total{method=\"");
+                append_label (out, parts[0]);
+                g_string_append (out, "\",route=\"");
+                append_label (out, parts[1]);
+                g_string_append_printf (out, "\",status=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                                        parts[2],
+                                        *(guint64 *) g_hash_table_lookup (m->requests,
+                                                                          keys->pdata[i]));
+        }
+
+        g_string_append (out,
+                         "# HELP atrium_http_request_duration_seconds Time from request read "
+                         "to answer ready.\n"
+                         "# TYPE atrium_http_request_duration_seconds histogram\n");
+        g_autoptr (GPtrArray) routes = sorted_keys (m->histograms);
+        for (guint i = 0; i < routes->len; i++) {
+                const char *route = routes->pdata[i];
+                Histogram *h = g_hash_table_lookup (m->histograms, route);
+                guint64 cum = 0;
+                for (gsize b = 0; b <= N_BUCKETS; b++) {
+                        cum += h->counts[b];
+                        g_string_append (out, "atrium_http_request_duration_seconds_bucket{route=\"");
+                        append_label (out, route);
+                        if (b < N_BUCKETS) {
+                                char le[G_ASCII_DTOSTR_BUF_SIZE];
+                                g_ascii_dtostr (le, sizeof le, buckets[b]);
+                                g_string_append_printf (out, "\",le=\"%s\"} %" G_GUINT64_FORMAT "\n",
+                                                        le, cum);
+                        } else {
+                                g_string_append_printf (out, "\",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n",
+                                                        cum);
+                        }
+                }
+                char sum[G_ASCII_DTOSTR_BUF_SIZE];
+                g_ascii_dtostr (sum, sizeof sum, h->sum);
+                g_string_append (out, "atrium_http_request_duration_seconds_sum{route=\"");
+                append_label (out, route);
+                g_string_append_printf (out, "\"} %s\n", sum);
+                g_string_append (out, "atrium_http_request_duration_seconds_count{route=\"");
+                append_label (out, route);
+                g_string_append_printf (out, "\"} %" G_GUINT64_FORMAT "\n", h->total);
+        }
+        g_mutex_unlock (&m->lock);
+
+        guint in_use, idle;
+        atrium_db_pool_stats (core->pool, &in_use, &idle);
+        guint running = 0, failed = 0;
+        for (guint i = 0; i < core->plugins->len; i++) {
+                AtriumPlugin *p = core->plugins->pdata[i];
+                if (p->state == ATRIUM_PLUGIN_RUNNING)
+                        running++;
+                else if (p->state == ATRIUM_PLUGIN_FAILED)
+                        failed++;
+        }
+        g_string_append_printf (
+                out,
+                "# HELP atrium_db_pool_connections Database connections by state.\n"
+                "# TYPE atrium_db_pool_connections gauge\n"
+                "atrium_db_pool_connections{state=\"in_use\"} %u\n"
+                "atrium_db_pool_connections{state=\"idle\"} %u\n"
+                "# HELP atrium_db_pool_size Configured pool size.\n"
+                "# TYPE atrium_db_pool_size gauge\n"
+                "atrium_db_pool_size %u\n"
+                "# HELP atrium_plugins Plugins by state.\n"
+                "# TYPE atrium_plugins gauge\n"
+                "atrium_plugins{state=\"running\"} %u\n"
+                "atrium_plugins{state=\"failed\"} %u\n",
+                in_use, idle, core->config->pool_size, running, failed);
+        return g_string_free (out, FALSE);
+}

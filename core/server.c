@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* server.c - the HTTP side: libsoup-3's SoupServer on the main loop, and the hand-off to the
+ * worker pool.
+ *
+ *   main loop                                worker pool (pool_size threads)
+ *   ---------                                -------------------------------
+ *   request-started: arm header timer
+ *   early handler: size check (413), body
+ *     collected chunk by chunk up to max_body
+ *   handler: route match (404/405 here),
+ *     copy request into AtriumRequest,
+ *     pause message, push job          --->  atrium_core_handle(): tx, handler, commit
+ *   finish(): apply answer, log, metrics, <---  g_main_context_invoke()
+ *     unpause
+ *
+ * SoupServer has no timeouts of its own: a connection gets header_timeout seconds to send
+ * complete headers (which also bounds keep-alive idling, since the next request's timer starts
+ * as soon as the previous one finished) and body_timeout seconds for its body; past either
+ * the socket is shut down. Production still belongs behind nginx (deploy/). */
+#include "core-private.h"
+
+#include <gcrypt.h>
+#include <glib-unix.h>
+#include <libsoup/soup.h>
+#include <string.h>
+
+typedef struct {
+        AtriumCore *core;
+        SoupServer *soup;
+        GMainLoop *loop;
+        GMainContext *context;
+        GThreadPool *workers;
+        guint in_flight; /* requests between request-read and finished */
+        gboolean draining;
+        guint drain_timer;
+} Server;
+
+typedef struct {
+        Server *server;
+        SoupServerMessage *msg;
+        AtriumRequest *req;
+        gint64 started;
+} Job;
+
+#define BODY_KEY "atrium-body"
+#define TOO_LARGE_KEY "atrium-too-large"
+#define TIMER_KEY "atrium-timer"
+
+/* ---- timeouts ---- */
+
+static void
+destroy_source (gpointer source)
+{
+        g_source_destroy (source);
+        g_source_unref (source);
+}
+
+static gboolean
+timed_out (gpointer data)
+{
+        SoupServerMessage *msg = data;
+        GSocket *sock = soup_server_message_get_socket (msg);
+        if (sock)
+                g_socket_shutdown (sock, TRUE, TRUE, NULL);
+        g_object_set_data (G_OBJECT (msg), TIMER_KEY, NULL);
+        return G_SOURCE_REMOVE;
+}
+
+static void
+arm_timer (Server *s, SoupServerMessage *msg, guint seconds)
+{
+        GSource *src = g_timeout_source_new_seconds (seconds);
+        g_source_set_callback (src, timed_out, msg, NULL);
+        g_source_attach (src, s->context);
+        /* Replacing the data destroys the previous timer. */
+        g_object_set_data_full (G_OBJECT (msg), TIMER_KEY, src, destroy_source);
+}
+
+static void
+disarm_timer (SoupServerMessage *msg)
+{
+        g_object_set_data (G_OBJECT (msg), TIMER_KEY, NULL);
+}
+
+static void
+on_got_headers (SoupServerMessage *msg, gpointer data)
+{
+        Server *s = data;
+        arm_timer (s, msg, s->core->config->body_timeout);
+}
+
+static void
+on_got_body (SoupServerMessage *msg, gpointer data)
+{
+        (void) data;
+        disarm_timer (msg);
+}
+
+static void
+on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+        Server *s = data;
+        (void) soup;
+        arm_timer (s, msg, s->core->config->header_timeout);
+        g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), s);
+        g_signal_connect (msg, "got-body", G_CALLBACK (on_got_body), s);
+}
+
+static void
+on_request_read (SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+        Server *s = data;
+        (void) soup;
+        (void) msg;
+        s->in_flight++;
+}
+
+static void
+maybe_finish_drain (Server *s)
+{
+        if (s->draining && s->in_flight == 0)
+                g_main_loop_quit (s->loop);
+}
+
+static void
+on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+        Server *s = data;
+        (void) soup;
+        disarm_timer (msg);
+        /* request-aborted may come for a message that never finished reading */
+        if (g_object_get_data (G_OBJECT (msg), "atrium-counted")) {
+                g_object_set_data (G_OBJECT (msg), "atrium-counted", NULL);
+                s->in_flight--;
+        }
+        maybe_finish_drain (s);
+}
+
+static void
+on_request_read_count (SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+        on_request_read (soup, msg, data);
+        g_object_set_data (G_OBJECT (msg), "atrium-counted", GINT_TO_POINTER (1));
+}
+
+/* ---- answers made on the main thread ---- */
+
+static void
+respond_problem (Server *s, SoupServerMessage *msg, guint status, const char *type,
+                 const char *detail, const char *route)
+{
+        g_autoptr (GBytes) body =
+                atrium_problem_body (status, type, detail, g_uri_get_path (soup_server_message_get_uri (msg)));
+        soup_server_message_set_status (msg, status, NULL);
+        soup_server_message_set_response (msg, "application/problem+json", SOUP_MEMORY_COPY,
+                                          g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+        atrium_metrics_observe (s->core->metrics, soup_server_message_get_method (msg), route,
+                                status, 0);
+}
+
+static char *
+new_request_id (SoupMessageHeaders *hdrs)
+{
+        /* Keep a proxy's id (nginx $request_id) when it looks like one, for correlation. */
+        const char *given = soup_message_headers_get_one (hdrs, "X-Request-Id");
+        if (given && strlen (given) >= 8 && strlen (given) <= 64 &&
+            strspn (given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+                    strlen (given))
+                return g_strdup (given);
+        guchar raw[12];
+        gcry_create_nonce (raw, sizeof raw);
+        GString *id = g_string_sized_new (25);
+        for (gsize i = 0; i < sizeof raw; i++)
+                g_string_append_printf (id, "%02x", raw[i]);
+        return g_string_free (id, FALSE);
+}
+
+/* ---- early handler: body limit and collection ---- */
+
+static void
+on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
+{
+        Server *s = data;
+        if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
+                return;
+        GByteArray *buf = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+        if (buf->len + g_bytes_get_size (chunk) > s->core->config->max_body) {
+                /* Keep reading (and dropping) so the client gets a clean 413 afterwards. */
+                g_object_set_data (G_OBJECT (msg), TOO_LARGE_KEY, GINT_TO_POINTER (1));
+                g_byte_array_set_size (buf, 0);
+                return;
+        }
+        g_byte_array_append (buf, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+}
+
+static void
+early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+               gpointer data)
+{
+        Server *s = data;
+        (void) soup;
+        (void) path;
+        (void) query;
+        SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+        if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH &&
+            (guint64) soup_message_headers_get_content_length (hdrs) > s->core->config->max_body) {
+                g_autofree char *detail = g_strdup_printf (
+                        "request body larger than %" G_GUINT64_FORMAT " bytes",
+                        s->core->config->max_body);
+                soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                              "Connection", "close");
+                respond_problem (s, msg, 413, "payload-too-large", detail, "(body limit)");
+                return;
+        }
+        soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+        g_object_set_data_full (G_OBJECT (msg), BODY_KEY, g_byte_array_new (),
+                                (GDestroyNotify) g_byte_array_unref);
+        g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), s);
+}
+
+/* ---- dispatch ---- */
+
+static void
+copy_header (const char *name, const char *value, gpointer table)
+{
+        g_autofree char *lower = g_ascii_strdown (name, -1);
+        const char *prev = g_hash_table_lookup (table, lower);
+        /* Repeated headers combine as the HTTP spec says a list does. */
+        char *v = prev ? g_strconcat (prev, ", ", value, NULL) : g_strdup (value);
+        g_hash_table_replace (table, g_steal_pointer (&lower), v);
+}
+
+static gboolean
+finish (gpointer data)
+{
+        Job *job = data;
+        Server *s = job->server;
+        AtriumRequest *req = job->req;
+        SoupServerMessage *msg = job->msg;
+
+        soup_server_message_set_status (msg, req->status, NULL);
+        SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
+        for (guint i = 0; i + 1 < req->response_headers->len; i += 2)
+                soup_message_headers_append (rh, req->response_headers->pdata[i],
+                                             req->response_headers->pdata[i + 1]);
+        soup_message_headers_replace (rh, "X-Request-Id", req->request_id);
+        if (req->response_body && req->content_type)
+                soup_server_message_set_response (msg, req->content_type, SOUP_MEMORY_COPY,
+                                                  g_bytes_get_data (req->response_body, NULL),
+                                                  g_bytes_get_size (req->response_body));
+        else if (req->status != 204 && req->status != 304)
+                soup_server_message_set_response (msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
+
+        double seconds = (g_get_monotonic_time () - job->started) / 1e6;
+        atrium_log_request (req->request_id, req->method, req->route->template, req->status,
+                            seconds * 1000.0);
+        atrium_metrics_observe (s->core->metrics, req->method, req->route->template, req->status,
+                                seconds);
+        soup_server_message_unpause (msg);
+        g_object_unref (msg);
+        atrium_request_free (req);
+        g_free (job);
+        return G_SOURCE_REMOVE;
+}
+
+static void
+work (gpointer data, gpointer user_data)
+{
+        Job *job = data;
+        Server *s = user_data;
+        atrium_core_handle (s->core, job->req);
+        g_main_context_invoke (s->context, finish, job);
+}
+
+static void
+handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
+         gpointer data)
+{
+        Server *s = data;
+        (void) soup;
+        SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+        const char *method = soup_server_message_get_method (msg);
+        g_autofree char *request_id = new_request_id (hdrs);
+        soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                      "X-Request-Id", request_id);
+
+        if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY)) {
+                g_autofree char *detail = g_strdup_printf (
+                        "request body larger than %" G_GUINT64_FORMAT " bytes",
+                        s->core->config->max_body);
+                respond_problem (s, msg, 413, "payload-too-large", detail, "(body limit)");
+                return;
+        }
+        gpointer route = NULL;
+        GHashTable *params = NULL;
+        const char *template = NULL;
+        g_autofree char *allow = NULL;
+        AtriumMatchResult m =
+                atrium_router_match (s->core->router, method, path, &route, &params, &template,
+                                     &allow);
+        if (m == ATRIUM_MATCH_BAD_PATH) {
+                respond_problem (s, msg, 400, "invalid-request",
+                                 "path has an invalid escape or a '.' or '..' segment",
+                                 "(unmatched)");
+                return;
+        }
+        if (m == ATRIUM_MATCH_NOT_FOUND) {
+                respond_problem (s, msg, 404, "not-found", "no such route", "(unmatched)");
+                return;
+        }
+        if (m == ATRIUM_MATCH_METHOD_NOT_ALLOWED) {
+                soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                              "Allow", allow);
+                g_autofree char *detail = g_strdup_printf ("allowed: %s", allow);
+                respond_problem (s, msg, 405, "method-not-allowed", detail, "(unmatched)");
+                return;
+        }
+        if (s->draining) {
+                respond_problem (s, msg, 503, "unavailable", "server is shutting down", template);
+                return;
+        }
+
+        AtriumRequest *req = g_new0 (AtriumRequest, 1);
+        req->core = s->core;
+        req->route = route;
+        req->request_id = g_steal_pointer (&request_id);
+        req->method = g_strdup (method);
+        req->path = g_strdup (path);
+        req->params = params;
+        if (query)
+                req->query = g_hash_table_ref (query);
+        req->headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        soup_message_headers_foreach (hdrs, copy_header, req->headers);
+        GByteArray *buf = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+        if (buf && buf->len)
+                req->body = g_bytes_new (buf->data, buf->len);
+        req->response_headers = g_ptr_array_new_with_free_func (g_free);
+
+        Job *job = g_new0 (Job, 1);
+        job->server = s;
+        job->msg = g_object_ref (msg);
+        job->req = req;
+        job->started = g_get_monotonic_time ();
+        soup_server_message_pause (msg);
+        g_thread_pool_push (s->workers, job, NULL);
+}
+
+/* ---- lifecycle ---- */
+
+static gboolean
+drain_timeout (gpointer data)
+{
+        Server *s = data;
+        g_warning ("drain timeout: %u requests still in flight, exiting", s->in_flight);
+        s->drain_timer = 0;
+        g_main_loop_quit (s->loop);
+        return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+        Server *s = data;
+        if (s->draining)
+                return G_SOURCE_CONTINUE;
+        g_message ("signal received: draining %u in-flight requests", s->in_flight);
+        s->draining = TRUE;
+        /* Stop accepting: close the listening sockets, keep the client connections. */
+        for (GSList *l = soup_server_get_listeners (s->soup); l; l = l->next) {
+                g_socket_close (l->data, NULL);
+        }
+        s->drain_timer = g_timeout_add_seconds (s->core->config->drain_timeout, drain_timeout, s);
+        maybe_finish_drain (s);
+        return G_SOURCE_CONTINUE;
+}
+
+int
+atrium_serve (AtriumCore *core)
+{
+        Server s = {0};
+        s.core = core;
+        s.context = g_main_context_default ();
+        s.loop = g_main_loop_new (s.context, FALSE);
+        s.soup = soup_server_new ("server-header", "atriumd ", NULL);
+        g_autoptr (GError) error = NULL;
+        s.workers = g_thread_pool_new (work, &s, (int) core->config->pool_size, TRUE, &error);
+        if (!s.workers) {
+                g_printerr ("atriumd: worker pool: %s\n", error->message);
+                return 1;
+        }
+        soup_server_add_early_handler (s.soup, NULL, early_handler, &s, NULL);
+        soup_server_add_handler (s.soup, NULL, handler, &s, NULL);
+        g_signal_connect (s.soup, "request-started", G_CALLBACK (on_request_started), &s);
+        g_signal_connect (s.soup, "request-read", G_CALLBACK (on_request_read_count), &s);
+        g_signal_connect (s.soup, "request-finished", G_CALLBACK (on_request_done), &s);
+        g_signal_connect (s.soup, "request-aborted", G_CALLBACK (on_request_done), &s);
+
+        g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (core->config->listen_host);
+        if (!addr && g_str_equal (core->config->listen_host, "localhost"))
+                addr = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+        if (!addr) {
+                g_printerr ("atriumd: listen address must be an IP address: %s\n",
+                            core->config->listen_host);
+                return 1;
+        }
+        g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, core->config->listen_port);
+        if (!soup_server_listen (s.soup, sa, 0, &error)) {
+                g_printerr ("atriumd: cannot listen on %s:%u: %s\n", core->config->listen_host,
+                            core->config->listen_port, error->message);
+                return 1;
+        }
+        g_unix_signal_add (SIGTERM, on_signal, &s);
+        g_unix_signal_add (SIGINT, on_signal, &s);
+        for (GSList *u = soup_server_get_uris (s.soup); u; u = g_slist_delete_link (u, u)) {
+                g_autofree char *str = g_uri_to_string (u->data);
+                g_message ("listening on %s", str);
+                g_uri_unref (u->data);
+        }
+
+        g_main_loop_run (s.loop);
+
+        if (s.drain_timer)
+                g_source_remove (s.drain_timer);
+        /* Workers finish what they hold; their answers are dropped with the loop. */
+        g_thread_pool_free (s.workers, FALSE, TRUE);
+        while (g_main_context_iteration (s.context, FALSE))
+                ;
+        soup_server_disconnect (s.soup);
+        g_object_unref (s.soup);
+        g_main_loop_unref (s.loop);
+        g_message ("stopped");
+        return 0;
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* noticeboard.c - the example third-party plugin: a school notice board.
+ *
+ * It shows everything a plugin does, in one small file: a descriptor made with
+ * ATRIUM_PLUGIN_DEFINE, one permission, a migration shipped inside the .so, school-scoped
+ * routes with request schemas, paginated listing with an opaque cursor, and an event. It
+ * talks to the host only through the AtriumHost table, so it builds out of the tree against
+ * the installed headers (`pkg-config atrium-plugin`). Walkthrough: docs/PLUGIN-GUIDE.md. */
+#include <atrium/atrium.h>
+#include <atrium/resources.h>
+
+#include "noticeboard-resources.h"
+
+static const AtriumHost *host;
+static AtriumPlugin *plugin;
+
+static const char notice_schema[] = "{"
+        "\"type\": \"object\","
+        "\"required\": [\"title\", \"body\"],"
+        "\"properties\": {"
+        "  \"title\": {\"type\": \"string\", \"minLength\": 1, \"maxLength\": 200},"
+        "  \"body\": {\"type\": \"string\", \"maxLength\": 20000},"
+        "  \"pinned\": {\"type\": \"boolean\"}"
+        "}}";
+
+static const char notice_out_schema[] = "{"
+        "\"type\": \"object\","
+        "\"properties\": {"
+        "  \"id\": {\"type\": \"string\", \"format\": \"uuid\"},"
+        "  \"title\": {\"type\": \"string\"}, \"body\": {\"type\": \"string\"},"
+        "  \"pinned\": {\"type\": \"boolean\"},"
+        "  \"author_id\": {\"type\": [\"string\", \"null\"]},"
+        "  \"created_at\": {\"type\": \"string\", \"format\": \"date-time\"}"
+        "}}";
+
+#define NOTICE_COLUMNS "id, title, body, pinned, author_id, created_at"
+
+static gboolean
+not_found (GError **error, const char *id)
+{
+        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no notice %s", id);
+        return FALSE;
+}
+
+static gboolean
+list_notices (AtriumRequest *req, gpointer data, GError **error)
+{
+        /* Keyset pagination on (created_at, id), newest first; the cursor is the last
+         * row's "created_at|id", which the host turns into an opaque token. */
+        static const char sql[] =
+                "SELECT " NOTICE_COLUMNS " FROM noticeboard.notices "
+                "WHERE ($1::timestamptz IS NULL OR (created_at, id) < ($1::timestamptz, $2::uuid)) "
+                "ORDER BY created_at DESC, id DESC LIMIT $3";
+        int limit;
+        g_autofree char *after = NULL;
+        if (!host->request_page (req, &limit, &after, error))
+                return FALSE;
+        g_auto (GStrv) key = after ? g_strsplit (after, "|", 2) : NULL;
+        if (key && g_strv_length (key) != 2) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "bad cursor");
+                return FALSE;
+        }
+        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
+        const char *params[3] = {key ? key[0] : NULL, key ? key[1] : NULL, fetch};
+        AtriumResult *res = host->query (host->request_tx (req), sql, 3, params, error);
+        if (!res)
+                return FALSE;
+        int rows = host->result_n_rows (res);
+        JsonNode *items = json_node_new (JSON_NODE_ARRAY);
+        json_node_take_array (items, json_array_new ());
+        g_autofree char *next = NULL;
+        for (int i = 0; i < rows && i < limit; i++)
+                json_array_add_element (json_node_get_array (items), host->result_row_json (res, i));
+        if (rows > limit) {
+                /* the raw timestamp text keeps full precision for the comparison */
+                next = g_strdup_printf ("%s|%s", host->result_value (res, limit - 1, 5),
+                                        host->result_value (res, limit - 1, 0));
+        }
+        host->result_free (res);
+        host->respond_page (req, items, next);
+        return TRUE;
+}
+
+static gboolean
+create_notice (AtriumRequest *req, gpointer data, GError **error)
+{
+        static const char sql[] =
+                "INSERT INTO noticeboard.notices (school_id, title, body, pinned, author_id) "
+                "VALUES (core.current_school(), $1, $2, coalesce($3::boolean, false), $4::uuid) "
+                "RETURNING " NOTICE_COLUMNS;
+        JsonObject *in = json_node_get_object (host->request_json (req));
+        const char *pinned = NULL;
+        if (json_object_has_member (in, "pinned"))
+                pinned = json_object_get_boolean_member (in, "pinned") ? "true" : "false";
+        const char *params[4] = {json_object_get_string_member (in, "title"),
+                                 json_object_get_string_member (in, "body"), pinned,
+                                 host->request_user_id (req)};
+        AtriumTx *tx = host->request_tx (req);
+        AtriumResult *res = host->query (tx, sql, 4, params, error);
+        if (!res)
+                return FALSE;
+        JsonNode *notice = host->result_row_json (res, 0);
+        host->result_free (res);
+        JsonObject *ev = json_object_new ();
+        json_object_set_string_member (ev, "id",
+                                       json_object_get_string_member (json_node_get_object (notice),
+                                                                      "id"));
+        json_object_set_string_member (ev, "title", params[0]);
+        JsonNode *payload = json_node_new (JSON_NODE_OBJECT);
+        json_node_take_object (payload, ev);
+        if (!host->publish (tx, "noticeboard.posted", payload, error)) {
+                json_node_unref (notice);
+                return FALSE;
+        }
+        host->respond_json (req, 201, notice);
+        return TRUE;
+}
+
+static gboolean
+get_notice (AtriumRequest *req, gpointer data, GError **error)
+{
+        static const char sql[] =
+                "SELECT " NOTICE_COLUMNS " FROM noticeboard.notices WHERE id = $1::uuid";
+        const char *id = host->request_param (req, "id");
+        if (!g_uuid_string_is_valid (id))
+                return not_found (error, id);
+        const char *params[1] = {id};
+        AtriumResult *res = host->query (host->request_tx (req), sql, 1, params, error);
+        if (!res)
+                return FALSE;
+        if (host->result_n_rows (res) == 0) {
+                host->result_free (res);
+                return not_found (error, id);
+        }
+        host->respond_json (req, 200, host->result_row_json (res, 0));
+        host->result_free (res);
+        return TRUE;
+}
+
+static gboolean
+delete_notice (AtriumRequest *req, gpointer data, GError **error)
+{
+        static const char sql[] = "DELETE FROM noticeboard.notices WHERE id = $1::uuid";
+        const char *id = host->request_param (req, "id");
+        if (!g_uuid_string_is_valid (id))
+                return not_found (error, id);
+        const char *params[1] = {id};
+        AtriumResult *res = host->query (host->request_tx (req), sql, 1, params, error);
+        if (!res)
+                return FALSE;
+        guint64 n = host->result_affected (res);
+        host->result_free (res);
+        if (n == 0)
+                return not_found (error, id);
+        host->respond_json (req, 204, NULL);
+        return TRUE;
+}
+
+static gboolean
+nb_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
+{
+        host = h;
+        plugin = self;
+        const AtriumRoute routes[] = {
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/notices",
+                 .summary = "List the school's notices, newest first (paginated)",
+                 .handler = list_notices},
+                {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/notices",
+                 .permission = "noticeboard.post", .summary = "Post a notice",
+                 .request_schema = notice_schema, .response_schema = notice_out_schema,
+                 .success_status = 201, .handler = create_notice},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/notices/{id}",
+                 .summary = "One notice", .response_schema = notice_out_schema,
+                 .handler = get_notice},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/notices/{id}",
+                 .permission = "noticeboard.post", .summary = "Take a notice down",
+                 .success_status = 204, .handler = delete_notice},
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+                if (!host->add_route (self, &routes[i], error))
+                        return FALSE;
+        return atrium_add_migrations_from_resource (host, self, noticeboard_get_resource (),
+                                                    "/dev/atrium/noticeboard/schema", error);
+}
+
+static const AtriumPermission permissions[] = {
+        {"noticeboard.post", "Post and remove notices", "admin,teacher"},
+        {NULL},
+};
+
+ATRIUM_PLUGIN_DEFINE (.name = "noticeboard", .version = "1.0.0",
+                      .description = "School notice board (example third-party plugin)",
+                      .license = "Apache-2.0", .permissions = permissions, .init = nb_init)
