@@ -8,6 +8,7 @@
 typedef struct {
         char *database_url;         /* owner/migration role: [database] url, ATRIUM_DATABASE_URL */
         char *request_database_url; /* request role, NULL: derived by migrate (see docs) */
+        char *request_role;         /* role requests run as ("atrium_request") */
         char *listen_host;
         guint listen_port;
         char *plugin_dir;
@@ -18,6 +19,10 @@ typedef struct {
         guint body_timeout;        /* seconds to receive a body once headers are in */
         guint drain_timeout;       /* seconds SIGTERM waits for in-flight requests */
         gboolean strict;           /* any plugin failure is fatal */
+        guint slow_workers;        /* threads for ATRIUM_ROUTE_SLOW (password hashing) */
+        guint session_lifetime;    /* seconds a sign-in session lasts at most */
+        guint session_idle;        /* seconds of inactivity that end a session */
+        gboolean trust_proxy;      /* take the client address from X-Real-IP (behind nginx) */
         GKeyFile *keyfile;         /* (nullable) the whole file, for [plugin.<name>] sections */
 } AtriumConfig;
 

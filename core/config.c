@@ -15,7 +15,12 @@ static const char help_text[] =
         "  [database] request_url     ATRIUM_REQUEST_DATABASE_URL  role used for requests (no\n"
         "                                                      table ownership, no BYPASSRLS);\n"
         "                                                      default: derived from url\n"
+        "  [database] request_role    ATRIUM_REQUEST_ROLE      name of that role (atrium_request)\n"
         "  [database] pool_size       ATRIUM_POOL_SIZE         connections = workers (default 8)\n"
+        "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (2)\n"
+        "  [http] trust_proxy         ATRIUM_TRUST_PROXY       1: client address from X-Real-IP\n"
+        "  [auth] session_lifetime    ATRIUM_SESSION_LIFETIME  seconds a sign-in lasts (43200)\n"
+        "  [auth] session_idle        ATRIUM_SESSION_IDLE      idle seconds that end it (7200)\n"
         "  [http] listen              ATRIUM_LISTEN            host:port (default 127.0.0.1:8080)\n"
         "  [http] max_body            ATRIUM_MAX_BODY          request body limit in bytes\n"
         "                                                      (default 1048576; 413 beyond)\n"
@@ -109,6 +114,9 @@ atrium_config_load (const char *path, GError **error)
         c->request_database_url =
                 lookup (kf, "ATRIUM_REQUEST_DATABASE_URL", "database", "request_url");
 
+        c->request_role = lookup (kf, "ATRIUM_REQUEST_ROLE", "database", "request_role");
+        if (!c->request_role)
+                c->request_role = g_strdup ("atrium_request");
         g_autofree char *listen = lookup (kf, "ATRIUM_LISTEN", "http", "listen");
         if (!parse_listen (c, listen ? listen : "127.0.0.1:8080", error))
                 return NULL;
@@ -121,6 +129,7 @@ atrium_config_load (const char *path, GError **error)
                 c->data_dir = g_strdup ("/var/lib/atrium");
 
         guint64 pool = 8, max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
+        guint64 slow = 2, life = 43200, idle = 7200, proxy = 0;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,
                           error) ||
@@ -130,8 +139,18 @@ atrium_config_load (const char *path, GError **error)
                           error) ||
             !lookup_uint (kf, "ATRIUM_DRAIN_TIMEOUT", "http", "drain_timeout", 0, 3600, &dto,
                           error) ||
-            !lookup_uint (kf, "ATRIUM_STRICT", "plugins", "strict", 0, 1, &strict, error))
+            !lookup_uint (kf, "ATRIUM_STRICT", "plugins", "strict", 0, 1, &strict, error) ||
+            !lookup_uint (kf, "ATRIUM_SLOW_WORKERS", "http", "slow_workers", 1, 64, &slow, error) ||
+            !lookup_uint (kf, "ATRIUM_TRUST_PROXY", "http", "trust_proxy", 0, 1, &proxy, error) ||
+            !lookup_uint (kf, "ATRIUM_SESSION_LIFETIME", "auth", "session_lifetime", 60,
+                          31536000, &life, error) ||
+            !lookup_uint (kf, "ATRIUM_SESSION_IDLE", "auth", "session_idle", 60, 31536000, &idle,
+                          error))
                 return NULL;
+        c->slow_workers = (guint) slow;
+        c->trust_proxy = proxy != 0;
+        c->session_lifetime = (guint) life;
+        c->session_idle = (guint) idle;
         c->pool_size = (guint) pool;
         c->max_body = max_body;
         c->header_timeout = (guint) hto;
@@ -157,6 +176,7 @@ atrium_config_free (AtriumConfig *c)
                 return;
         g_free (c->database_url);
         g_free (c->request_database_url);
+        g_free (c->request_role);
         g_free (c->listen_host);
         g_free (c->plugin_dir);
         g_free (c->data_dir);

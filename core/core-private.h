@@ -39,6 +39,10 @@ struct _AtriumPlugin {
         gboolean in_init;      /* registration slots only work while TRUE */
 };
 
+/* Host-internal route flag (never set by plugins): the route needs no database, so it
+ * answers even while PostgreSQL is away (liveness, metrics, the OpenAPI document). */
+#define ATRIUM_ROUTE_NO_DB (1u << 30)
+
 /* One registered route: the plugin's AtriumRoute with owned copies of its strings. */
 typedef struct {
         AtriumPlugin *owner; /* NULL for the core's own routes */
@@ -79,6 +83,7 @@ struct _AtriumCore {
         GPtrArray *services;      /* AtriumService*, owned */
         AtriumMetrics *metrics;
         const AtriumHost *host;   /* the services table handed to plugins */
+        GPtrArray *permission_sources; /* char*: SQL functions granting permissions */
         gboolean migrations_done;
 };
 
@@ -97,7 +102,12 @@ struct _AtriumRequest {
         JsonNode *json;      /* (nullable) parsed, validated body */
         char *school_id;
         char *school_slug;
-        char *user_id;
+        char *user_id;     /* NULL for operators and anonymous callers */
+        char *operator_id; /* set for platform operators */
+        char *session_id;
+        char **roles;            /* the user's roles in the school */
+        GHashTable *permissions; /* set of granted permission names */
+        char *client;            /* peer address (or the proxy's X-Real-IP, if trusted) */
         AtriumTx *tx;
 
         /* the answer */
@@ -136,6 +146,8 @@ AtriumCore *atrium_core_new (AtriumConfig *config);
 void atrium_core_free (AtriumCore *core);
 gboolean atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *route,
                                 GError **error);
+/* The core's own routes: user_data is set to @core; a bad table is a programming error. */
+void atrium_core_add_routes (AtriumCore *core, const AtriumRoute *routes, gsize n);
 void atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner);
 /* Runs the route's handler in a transaction and fills the answer into @req. */
 void atrium_core_handle (AtriumCore *core, AtriumRequest *req);

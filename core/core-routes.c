@@ -146,29 +146,23 @@ atrium_core_register_builtin_routes (AtriumCore *core)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/healthz",
-                 .flags = ATRIUM_ROUTE_PUBLIC, .summary = "Liveness: the process answers",
+                 .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB, .summary = "Liveness: the process answers",
                  .handler = healthz},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/readyz",
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "Readiness: database reachable and migrations applied",
                  .handler = readyz},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/metrics",
-                 .flags = ATRIUM_ROUTE_PUBLIC, .summary = "Prometheus metrics",
+                 .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB, .summary = "Prometheus metrics",
                  .handler = metrics},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/modules",
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "Loaded plugins with versions, dependencies, permissions, state",
                  .handler = modules},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/openapi.json",
-                 .flags = ATRIUM_ROUTE_PUBLIC,
+                 .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB,
                  .summary = "This OpenAPI 3.1 document, generated from the registered routes",
                  .handler = openapi},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++) {
-                AtriumRoute r = routes[i];
-                r.user_data = core;
-                g_autoptr (GError) error = NULL;
-                if (!atrium_core_add_route (core, NULL, &r, &error))
-                        g_error ("built-in route: %s", error->message);
-        }
+        atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "identity-private.h"
 #include "schema-private.h"
 
 static void
@@ -45,10 +46,14 @@ atrium_core_new (AtriumConfig *config)
 {
         AtriumCore *core = g_new0 (AtriumCore, 1);
         core->config = config;
+        /* One connection per worker, fast and slow. Without a separate request URL the owner's
+         * connections switch to the request role (request-role.c). */
         core->pool = atrium_db_pool_new (config->request_database_url
                                                  ? config->request_database_url
                                                  : config->database_url,
-                                         config->pool_size);
+                                         config->pool_size + config->slow_workers,
+                                         config->request_database_url ? NULL
+                                                                      : config->request_role);
         core->router = atrium_router_new ();
         core->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_plugin_free);
         core->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_entry_free);
@@ -56,6 +61,7 @@ atrium_core_new (AtriumConfig *config)
                 g_ptr_array_new_with_free_func ((GDestroyNotify) subscription_free);
         core->services = g_ptr_array_new_with_free_func ((GDestroyNotify) service_free);
         core->metrics = atrium_metrics_new ();
+        core->permission_sources = g_ptr_array_new_with_free_func (g_free);
         core->host = atrium_host_table ();
         return core;
 }
@@ -71,6 +77,7 @@ atrium_core_free (AtriumCore *core)
         g_ptr_array_unref (core->services);
         g_ptr_array_unref (core->plugins);
         atrium_metrics_free (core->metrics);
+        g_ptr_array_unref (core->permission_sources);
         atrium_db_pool_free (core->pool);
         g_free (core);
 }
@@ -121,7 +128,10 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
         e->owner = owner;
         e->method = g_strdup (r.method);
         e->template = g_strdup (full);
-        e->scope = owner ? r.scope : ATRIUM_SCOPE_GLOBAL;
+        /* The core's routes spell out their full path: {school} in it makes them school
+         * routes. A plugin's scope decides its prefix instead. */
+        e->scope = owner ? r.scope
+                         : strstr (full, "{school}") ? ATRIUM_SCOPE_SCHOOL : ATRIUM_SCOPE_GLOBAL;
         e->flags = r.flags;
         e->permission = g_strdup (r.permission);
         e->summary = g_strdup (r.summary);
@@ -136,6 +146,18 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
         }
         g_ptr_array_add (core->routes, e);
         return TRUE;
+}
+
+void
+atrium_core_add_routes (AtriumCore *core, const AtriumRoute *routes, gsize n)
+{
+        for (gsize i = 0; i < n; i++) {
+                AtriumRoute r = routes[i];
+                r.user_data = core;
+                g_autoptr (GError) error = NULL;
+                if (!atrium_core_add_route (core, NULL, &r, &error))
+                        g_error ("core route %s %s: %s", r.method, r.path, error->message);
+        }
 }
 
 static gboolean
@@ -159,6 +181,10 @@ atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner)
                 if (((AtriumService *) core->services->pdata[i - 1])->owner == owner)
                         g_ptr_array_remove_index (core->services, i - 1);
         g_ptr_array_set_size (owner->migrations, 0);
+        g_autofree char *prefix = g_strconcat (owner->desc.name, ".", NULL);
+        for (guint i = core->permission_sources->len; i > 0; i--)
+                if (g_str_has_prefix (core->permission_sources->pdata[i - 1], prefix))
+                        g_ptr_array_remove_index (core->permission_sources, i - 1);
 }
 
 void
@@ -177,6 +203,11 @@ atrium_request_free (AtriumRequest *req)
         g_free (req->school_id);
         g_free (req->school_slug);
         g_free (req->user_id);
+        g_free (req->operator_id);
+        g_free (req->session_id);
+        g_strfreev (req->roles);
+        g_clear_pointer (&req->permissions, g_hash_table_unref);
+        g_free (req->client);
         atrium_tx_free (req->tx);
         g_free (req->content_type);
         g_clear_pointer (&req->response_body, g_bytes_unref);
@@ -227,27 +258,101 @@ prepare_body (AtriumRequest *req, GError **error)
         return TRUE;
 }
 
-/* Resolves {school} inside the transaction: core.enter_school() (SECURITY DEFINER) looks the
- * slug up and sets atrium.school_id for row-level security in the same statement, which rides
- * in the pipeline with BEGIN. */
-static gboolean
-enter_school (AtriumRequest *req, GError **error)
+/* "Bearer <token>" -> token, or NULL. */
+static const char *
+bearer_token (AtriumRequest *req)
 {
-        static const char sql[] = "SELECT core.enter_school($1)";
-        const char *slug = g_hash_table_lookup (req->params, "school");
-        const char *params[1] = {slug};
-        g_autoptr (AtriumResult) res = atrium_tx_query (req->tx, sql, 1, params, error);
+        const char *auth = g_hash_table_lookup (req->headers, "authorization");
+        if (!auth || g_ascii_strncasecmp (auth, "Bearer ", 7) != 0)
+                return NULL;
+        const char *t = auth + 7;
+        while (*t == ' ')
+                t++;
+        return *t ? t : NULL;
+}
+
+static char **
+parse_text_array (const char *v)
+{
+        /* PostgreSQL text[] output for our values (permission and role names, which never
+         * need quoting): "{a,b.c}" */
+        if (!v || strlen (v) < 2)
+                return g_new0 (char *, 1);
+        g_autofree char *inner = g_strndup (v + 1, strlen (v) - 2);
+        if (!*inner)
+                return g_new0 (char *, 1);
+        return g_strsplit (inner, ",", -1);
+}
+
+/* The first statement of the transaction, pipelined with BEGIN: core.begin_request()
+ * authenticates the token, resolves {school} and the module, computes the caller's
+ * permissions and sets the row-level-security settings, all in one round trip. */
+static gboolean
+begin_request (AtriumCore *core, AtriumRequest *req, GError **error)
+{
+        static const char sql[] =
+                "SELECT school_id, school_found, module_enabled, session_id, user_id, "
+                "operator_id, roles, permissions, token_valid "
+                "FROM core.begin_request($1::bytea, $2, $3, $4::text[])";
+        const AtriumRouteEntry *e = req->route;
+        const char *token = bearer_token (req);
+        g_autofree char *hash = token ? atrium_token_hash_literal (token) : NULL;
+        const char *slug = e->scope == ATRIUM_SCOPE_SCHOOL
+                                   ? g_hash_table_lookup (req->params, "school")
+                                   : NULL;
+        const char *module = e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name
+                                                                         : NULL;
+        g_autoptr (GString) sources = g_string_new ("{");
+        for (guint i = 0; i < core->permission_sources->len; i++)
+                g_string_append_printf (sources, "%s\"%s\"", i ? "," : "",
+                                        (char *) core->permission_sources->pdata[i]);
+        g_string_append_c (sources, '}');
+        const char *params[4] = {hash, slug, module, sources->str};
+        g_autoptr (AtriumResult) res = atrium_tx_query (req->tx, sql, 4, params, error);
         if (!res)
                 return FALSE;
-        const char *id = atrium_result_value (res, 0, 0);
-        if (!id) {
+        gboolean token_valid = g_strcmp0 (atrium_result_value (res, 0, 8), "t") == 0;
+        if (token && !token_valid) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
+                             "the token is unknown, expired or revoked");
+                return FALSE;
+        }
+        if (!token && !(e->flags & ATRIUM_ROUTE_PUBLIC)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
+                             "sign in and send Authorization: Bearer <token>");
+                return FALSE;
+        }
+        if (slug && g_strcmp0 (atrium_result_value (res, 0, 1), "t") != 0) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no school \"%s\"", slug);
                 return FALSE;
         }
+        if (g_strcmp0 (atrium_result_value (res, 0, 2), "t") != 0) {
+                /* A module the school has not enabled does not exist for it. */
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
+                             "no module \"%s\" in this school", module);
+                return FALSE;
+        }
+        req->school_id = g_strdup (atrium_result_value (res, 0, 0));
         req->school_slug = g_strdup (slug);
-        req->school_id = g_strdup (id);
+        req->session_id = g_strdup (atrium_result_value (res, 0, 3));
+        req->user_id = g_strdup (atrium_result_value (res, 0, 4));
+        req->operator_id = g_strdup (atrium_result_value (res, 0, 5));
+        req->roles = parse_text_array (atrium_result_value (res, 0, 6));
+        req->permissions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+        g_auto (GStrv) perms = parse_text_array (atrium_result_value (res, 0, 7));
+        for (char **p = perms; *p; p++)
+                g_hash_table_add (req->permissions, g_strdup (*p));
         g_free (req->tx->school_id);
-        req->tx->school_id = g_strdup (id);
+        req->tx->school_id = g_strdup (req->school_id);
+        g_free (req->tx->user_id);
+        req->tx->user_id = g_strdup (req->user_id);
+
+        if (e->permission && !req->operator_id &&
+            !g_hash_table_contains (req->permissions, e->permission)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
+                             "permission %s is required", e->permission);
+                return FALSE;
+        }
         return TRUE;
 }
 
@@ -261,10 +366,9 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
                 atrium_request_set_problem (req, error);
                 return;
         }
-        req->tx = atrium_tx_new (core->pool, NULL, req->user_id);
-        gboolean ok = TRUE;
-        if (e->scope == ATRIUM_SCOPE_SCHOOL && g_hash_table_contains (req->params, "school"))
-                ok = enter_school (req, &error);
+        req->tx = atrium_tx_new (core->pool, NULL, NULL);
+        /* Liveness and metrics must answer even with the database gone. */
+        gboolean ok = (e->flags & ATRIUM_ROUTE_NO_DB) ? TRUE : begin_request (core, req, &error);
         if (ok) {
                 ok = e->handler (req, e->user_data, &error);
                 if (ok && req->status == 0) {

@@ -17,7 +17,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGconn, PQfinish)
 
 typedef struct _AtriumDbPool AtriumDbPool;
 
-AtriumDbPool *atrium_db_pool_new (const char *conninfo, guint size);
+/* @role: (nullable): SET ROLE to it on every new connection (the request role). */
+AtriumDbPool *atrium_db_pool_new (const char *conninfo, guint size, const char *role);
 void atrium_db_pool_free (AtriumDbPool *pool);
 /* Blocks up to a few seconds for a free connection; reconnects a broken one. On failure an
  * ATRIUM_ERROR_UNAVAILABLE error. */

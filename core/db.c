@@ -16,6 +16,7 @@ typedef struct {
 
 struct _AtriumDbPool {
         char *conninfo;
+        char *role;
         GMutex lock;
         GCond freed;
         guint size;
@@ -23,10 +24,11 @@ struct _AtriumDbPool {
 };
 
 AtriumDbPool *
-atrium_db_pool_new (const char *conninfo, guint size)
+atrium_db_pool_new (const char *conninfo, guint size, const char *role)
 {
         AtriumDbPool *pool = g_new0 (AtriumDbPool, 1);
         pool->conninfo = g_strdup (conninfo);
+        pool->role = g_strdup (role);
         pool->size = size;
         pool->slots = g_new0 (Slot, size);
         g_mutex_init (&pool->lock);
@@ -44,13 +46,14 @@ atrium_db_pool_free (AtriumDbPool *pool)
                         PQfinish (pool->slots[i].conn);
         g_free (pool->slots);
         g_free (pool->conninfo);
+        g_free (pool->role);
         g_mutex_clear (&pool->lock);
         g_cond_clear (&pool->freed);
         g_free (pool);
 }
 
 static PGconn *
-connect_db (const char *conninfo, GError **error)
+connect_db (const char *conninfo, const char *role, GError **error)
 {
         /* expand_dbname lets conninfo be a URI or key=value string; the other keywords only
          * fill in what it does not set. UTC + ISO make timestamps easy to turn into RFC 3339. */
@@ -64,6 +67,18 @@ connect_db (const char *conninfo, GError **error)
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
                              "database unavailable: %s", msg);
                 return NULL;
+        }
+        if (role) {
+                char *ident = PQescapeIdentifier (conn, role, strlen (role));
+                g_autofree char *sql = g_strdup_printf ("SET ROLE %s", ident);
+                PQfreemem (ident);
+                g_autoptr (PGresult) res = PQexec (conn, sql);
+                if (PQresultStatus (res) != PGRES_COMMAND_OK) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
+                                     "cannot switch to the request role %s: %s", role,
+                                     PQerrorMessage (conn));
+                        return NULL;
+                }
         }
         return g_steal_pointer (&conn);
 }
@@ -96,7 +111,7 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
                 conn = NULL;
         }
         if (!conn)
-                conn = connect_db (pool->conninfo, error);
+                conn = connect_db (pool->conninfo, pool->role, error);
         if (!conn) {
                 g_mutex_lock (&pool->lock);
                 slot->in_use = FALSE;

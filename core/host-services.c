@@ -184,11 +184,10 @@ req_user_id (AtriumRequest *req)
 static gboolean
 req_has_permission (AtriumRequest *req, const char *permission)
 {
-        /* Permissions arrive with the identity layer; until then nothing is granted that a
-         * route did not already require, so handlers asking for finer rights are refused. */
-        (void) req;
-        (void) permission;
-        return FALSE;
+        g_return_val_if_fail (req != NULL && permission != NULL, FALSE);
+        if (req->operator_id)
+                return TRUE;
+        return req->permissions && g_hash_table_contains (req->permissions, permission);
 }
 
 static AtriumTx *
@@ -345,6 +344,35 @@ publish (AtriumTx *tx, const char *event, JsonNode *payload, GError **error)
         return atrium_tx_publish (tx, event, payload, error);
 }
 
+static gboolean
+req_is_operator (AtriumRequest *req)
+{
+        return req->operator_id != NULL;
+}
+
+static const char *
+tx_user (AtriumTx *tx)
+{
+        return tx->user_id;
+}
+
+static gboolean
+host_add_permission_source (AtriumPlugin *self, const char *sql_function, GError **error)
+{
+        if (!registering (self, error))
+                return FALSE;
+        /* "schema.function", both plain identifiers, and in the plugin's own schema. */
+        g_autofree char *prefix = g_strconcat (self->desc.name, ".", NULL);
+        if (!sql_function || !g_str_has_prefix (sql_function, prefix) ||
+            !g_regex_match_simple ("^[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*$", sql_function, 0, 0)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "permission source must be \"%s.<function>\"", self->desc.name);
+                return FALSE;
+        }
+        g_ptr_array_add (self->core->permission_sources, g_strdup (sql_function));
+        return TRUE;
+}
+
 static const AtriumHost host_table = {
         .header = ATRIUM_STRUCT_HEADER (AtriumHost),
         .add_route = host_add_route,
@@ -381,6 +409,9 @@ static const AtriumHost host_table = {
         .result_free = atrium_result_free,
         .tx_school_id = tx_school,
         .publish = publish,
+        .request_is_operator = req_is_operator,
+        .tx_user_id = tx_user,
+        .add_permission_source = host_add_permission_source,
 };
 
 const AtriumHost *

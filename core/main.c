@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "atrium-version.h"
+#include "identity-private.h"
 
 static char *opt_config = NULL;
 static gboolean opt_strict = FALSE;
@@ -54,8 +55,9 @@ cmd_serve (AtriumCore *core)
 {
         g_autoptr (GError) error = NULL;
         atrium_core_register_builtin_routes (core);
+        atrium_identity_register (core);
         if (!load_plugins (core, &error) || !atrium_migrate (core, &error) ||
-            !atrium_plugins_start_all (core, &error)) {
+            !atrium_identity_prepare (core, &error) || !atrium_plugins_start_all (core, &error)) {
                 g_printerr ("atriumd: %s\n", error->message);
                 atrium_plugins_stop_all (core);
                 return 1;
@@ -69,7 +71,8 @@ static int
 cmd_migrate (AtriumCore *core)
 {
         g_autoptr (GError) error = NULL;
-        if (!load_plugins (core, &error) || !atrium_migrate (core, &error)) {
+        if (!load_plugins (core, &error) || !atrium_migrate (core, &error) ||
+            !atrium_identity_prepare (core, &error)) {
                 g_printerr ("atriumd: %s\n", error->message);
                 atrium_plugins_stop_all (core);
                 return 1;
@@ -162,7 +165,7 @@ main (int argc, char **argv)
         else if (g_str_equal (cmd, "check-plugin") && argc == 3)
                 rc = cmd_check_plugin (core, argv[2]);
         else if (g_str_equal (cmd, "operator") && argc == 4 && g_str_equal (argv[2], "create"))
-                rc = (g_printerr ("atriumd: operator accounts arrive with the identity layer\n"), 1);
+                rc = atrium_identity_operator_create (core, argv[3]);
         else {
                 g_printerr ("atriumd: unknown command; see atriumd --help\n");
                 rc = 2;

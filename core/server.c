@@ -30,6 +30,7 @@ typedef struct {
         GMainLoop *loop;
         GMainContext *context;
         GThreadPool *workers;
+        GThreadPool *slow; /* ATRIUM_ROUTE_SLOW: password hashing must not starve the rest */
         guint in_flight; /* requests between request-read and finished */
         gboolean draining;
         guint drain_timer;
@@ -335,6 +336,10 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         if (buf && buf->len)
                 req->body = g_bytes_new (buf->data, buf->len);
         req->response_headers = g_ptr_array_new_with_free_func (g_free);
+        const char *real_ip = soup_message_headers_get_one (hdrs, "X-Real-IP");
+        req->client = g_strdup (s->core->config->trust_proxy && real_ip
+                                        ? real_ip
+                                        : soup_server_message_get_remote_host (msg));
 
         Job *job = g_new0 (Job, 1);
         job->server = s;
@@ -342,7 +347,8 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         job->req = req;
         job->started = g_get_monotonic_time ();
         soup_server_message_pause (msg);
-        g_thread_pool_push (s->workers, job, NULL);
+        const AtriumRouteEntry *entry = route;
+        g_thread_pool_push ((entry->flags & ATRIUM_ROUTE_SLOW) ? s->slow : s->workers, job, NULL);
 }
 
 /* ---- lifecycle ---- */
@@ -384,7 +390,10 @@ atrium_serve (AtriumCore *core)
         s.soup = soup_server_new ("server-header", "atriumd ", NULL);
         g_autoptr (GError) error = NULL;
         s.workers = g_thread_pool_new (work, &s, (int) core->config->pool_size, TRUE, &error);
-        if (!s.workers) {
+        if (s.workers)
+                s.slow = g_thread_pool_new (work, &s, (int) core->config->slow_workers, TRUE,
+                                            &error);
+        if (!s.workers || !s.slow) {
                 g_printerr ("atriumd: worker pool: %s\n", error->message);
                 return 1;
         }
@@ -423,6 +432,7 @@ atrium_serve (AtriumCore *core)
                 g_source_remove (s.drain_timer);
         /* Workers finish what they hold; their answers are dropped with the loop. */
         g_thread_pool_free (s.workers, FALSE, TRUE);
+        g_thread_pool_free (s.slow, FALSE, TRUE);
         while (g_main_context_iteration (s.context, FALSE))
                 ;
         soup_server_disconnect (s.soup);

@@ -18,6 +18,9 @@
  * BUMP LOG
  *   1.0  first release: descriptor (lifecycle, dependencies, permissions), AtriumHost with
  *        routes, migrations, transactions, results, events, services, config, logging.
+ *   1.1  descriptor: school_enable, school_disable, user_export hooks.
+ *        AtriumHost: request_is_operator, tx_user_id, add_permission_source.
+ *        AtriumRouteFlags: ATRIUM_ROUTE_SLOW.
  */
 #pragma once
 
@@ -26,7 +29,7 @@
 
 #define ATRIUM_MAGIC 0x41545231u /* "ATR1" */
 #define ATRIUM_ABI_MAJOR 1
-#define ATRIUM_ABI_MINOR 0
+#define ATRIUM_ABI_MINOR 1
 
 /**
  * AtriumStructHeader:

@@ -48,7 +48,6 @@ typedef enum {
 } AtriumErrorCode;
 
 typedef struct _AtriumRequest AtriumRequest; /* one HTTP request, on a worker thread */
-typedef struct _AtriumTx AtriumTx;           /* one open database transaction */
 typedef struct _AtriumResult AtriumResult;   /* one query's result */
 
 typedef enum {
@@ -59,6 +58,8 @@ typedef enum {
 typedef enum {
         ATRIUM_ROUTE_PUBLIC = 1 << 0,   /* no sign-in needed (share links, subscriptions) */
         ATRIUM_ROUTE_RAW_BODY = 1 << 1, /* body handed over as bytes, not parsed as JSON */
+        ATRIUM_ROUTE_SLOW = 1 << 2,     /* 1.1: CPU-heavy (password hashing): runs on a small
+                                         * separate pool so it cannot starve other requests */
 } AtriumRouteFlags;
 
 /**
@@ -178,6 +179,18 @@ struct _AtriumHost {
          * rolls back. Names are "<plugin>.<what>" ("noticeboard.posted"). */
         gboolean (*publish) (AtriumTx *tx, const char *event, JsonNode *payload /* full */,
                              GError **error);
+
+        /* ---- ABI 1.1 ---- */
+
+        /* TRUE when the caller is a platform operator (request_user_id is then NULL). */
+        gboolean (*request_is_operator) (AtriumRequest *req);
+        /* (nullable): the user the transaction acts for (requests and events). */
+        const char *(*tx_user_id) (AtriumTx *tx);
+        /* From init: @sql_function ("groups.member_permissions") is a SQL function
+         * (p_school uuid, p_user uuid) RETURNS SETOF text that grants further permissions to a
+         * user; the host consults it in the same round trip that authenticates a request. */
+        gboolean (*add_permission_source) (AtriumPlugin *self, const char *sql_function,
+                                           GError **error);
 };
 
 /* TRUE when @host has slot @member (a plugin built against newer headers calls this before

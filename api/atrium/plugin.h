@@ -14,6 +14,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "abi.h"
 
@@ -21,6 +22,7 @@ G_BEGIN_DECLS
 
 typedef struct _AtriumPlugin AtriumPlugin; /* opaque: the host's record of one loaded plugin */
 typedef struct _AtriumHost AtriumHost;
+typedef struct _AtriumTx AtriumTx; /* opaque: one open database transaction (host.h) */
 
 /**
  * AtriumDependency:
@@ -64,6 +66,19 @@ typedef struct {
         gboolean (*start) (AtriumPlugin *self, GError **error);
         void (*stop) (AtriumPlugin *self);
         void (*fini) (AtriumPlugin *self);
+
+        /* ---- ABI 1.1 ---- */
+
+        /* Called in the transaction of PUT /api/v1/schools/{school}/modules/<name>, with the
+         * school set: create the school's default rows. FALSE (with @error) refuses enabling. */
+        gboolean (*school_enable) (AtriumPlugin *self, AtriumTx *tx, GError **error);
+        /* Called in the transaction of DELETE .../modules/<name>. The plugin's data stays;
+         * FALSE refuses disabling. */
+        gboolean (*school_disable) (AtriumPlugin *self, AtriumTx *tx, GError **error);
+        /* GDPR access request: add what the plugin holds about @user_id to @out (it becomes
+         * the member named after the plugin in the export). Runs in the school's transaction. */
+        gboolean (*user_export) (AtriumPlugin *self, AtriumTx *tx, const char *user_id,
+                                 JsonObject *out, GError **error);
 } AtriumPluginDescriptor;
 
 /* The first released size of the descriptor; smaller ones are refused. */

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* audit.c - reading the audit log: a school's admins read their school's entries, operators
+ * read everything (the RLS policy on core.audit_log draws that line). Entries are written
+ * through core.audit() from atrium_audit() (identity.c). */
+#include "identity-private.h"
+
+static gboolean
+list_audit (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        gboolean platform = req->school_slug == NULL;
+        if (platform && !atrium_require_operator (req, error))
+                return FALSE;
+        int limit;
+        g_autofree char *after = NULL;
+        if (!core->host->request_page (req, &limit, &after, error))
+                return FALSE;
+        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "SELECT id, at, school_id, actor_id, actor_kind, action, target, details, client "
+                "FROM core.audit_log WHERE ($1::bigint IS NULL OR id < $1::bigint) "
+                "AND ($2::uuid IS NULL OR school_id = $2::uuid) ORDER BY id DESC LIMIT $3::int",
+                3, after, platform ? NULL : req->school_id, fetch);
+        if (!res)
+                return FALSE;
+        int rows = atrium_result_n_rows (res);
+        JsonArray *items = json_array_new ();
+        for (int i = 0; i < rows && i < limit; i++)
+                json_array_add_element (items, atrium_result_row_json (res, i));
+        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
+        json_node_take_array (n, items);
+        core->host->respond_page (req, n, rows > limit ? atrium_result_value (res, limit - 1, 0)
+                                                       : NULL);
+        return TRUE;
+}
+
+void
+atrium_audit_routes (AtriumCore *core)
+{
+        const AtriumRoute routes[] = {
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/audit",
+                 .scope = ATRIUM_SCOPE_SCHOOL, .permission = "audit.read",
+                 .summary = "The school's audit log, newest first (paginated)",
+                 .handler = list_audit},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/audit",
+                 .summary = "The whole platform's audit log (operators)", .handler = list_audit},
+        };
+        atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
+}

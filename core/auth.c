@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* auth.c - sign-in, sign-out, the caller's own sessions and personal access tokens.
+ *
+ * Sign-in runs on the slow pool (Argon2id costs tens of milliseconds by design). A wrong
+ * password and an unknown user get the same answer after the same amount of hashing work.
+ * Failures are counted per account and per client address in the database (so every host of
+ * an installation sees them) and answered with 429 + Retry-After past the limit; the counting
+ * and the audit entry commit even though the answer is an error. */
+#include "identity-private.h"
+
+#include <string.h>
+
+#define ACCOUNT_FAILURES 5
+#define ADDRESS_FAILURES 50
+#define THROTTLE_WINDOW "15 minutes"
+
+static const char login_schema[] = "{\"type\":\"object\",\"required\":[\"username\",\"password\"],"
+        "\"properties\":{"
+        "\"school\":{\"type\":\"string\",\"description\":\"school slug; omit for operators\","
+        "\"maxLength\":63},"
+        "\"username\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
+        "\"password\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1024}}}";
+
+static const char token_schema[] = "{\"type\":\"object\",\"required\":[\"name\"],"
+        "\"properties\":{"
+        "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":100},"
+        "\"scopes\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"maxLength\":63},"
+        "\"maxItems\":100,\"uniqueItems\":true},"
+        "\"expires_in_days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":366}}}";
+
+static JsonNode *
+caller_json (AtriumRequest *req, const char *school_id, const char *user_id,
+             const char *operator_id, const char *username, GError **error)
+{
+        if (user_id) {
+                JsonNode *u = atrium_user_json (req, user_id, error);
+                if (u)
+                        json_object_set_string_member (json_node_get_object (u), "kind", "user");
+                return u;
+        }
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "id", operator_id);
+        json_object_set_string_member (o, "kind", "operator");
+        if (username)
+                json_object_set_string_member (o, "username", username);
+        return atrium_json_object_node (o);
+}
+
+static int
+throttle_wait (AtriumRequest *req, const char *key, int limit, GError **error)
+{
+        g_autofree char *lim = g_strdup_printf ("%d", limit);
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error, "SELECT core.throttle_check($1, $2::int, $3::interval)", 3,
+                            key, lim, THROTTLE_WINDOW);
+        if (!res)
+                return -1;
+        return (int) g_ascii_strtoll (atrium_result_value (res, 0, 0), NULL, 10);
+}
+
+static gboolean
+login (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        JsonObject *in = json_node_get_object (req->json);
+        const char *school = json_object_get_string_member_with_default (in, "school", NULL);
+        const char *username = json_object_get_string_member (in, "username");
+        const char *password = json_object_get_string_member (in, "password");
+        g_autofree char *account_key =
+                g_strdup_printf ("user:%s/%s", school ? school : "-operator-", username);
+        g_autofree char *addr_key = g_strdup_printf ("addr:%s", req->client ? req->client : "?");
+
+        int wait_account = throttle_wait (req, account_key, ACCOUNT_FAILURES, error);
+        int wait_addr = wait_account < 0 ? -1 : throttle_wait (req, addr_key, ADDRESS_FAILURES, error);
+        if (wait_account < 0 || wait_addr < 0)
+                return FALSE;
+        if (wait_account > 0 || wait_addr > 0) {
+                g_autofree char *retry = g_strdup_printf ("%d", MAX (wait_account, wait_addr));
+                core->host->response_header (req, "Retry-After", retry);
+                atrium_respond_problem_commit (req, ATRIUM_ERROR_RATE_LIMITED,
+                                               "too many failed sign-ins; try again later");
+                return TRUE;
+        }
+
+        g_autoptr (AtriumResult) acc = atrium_sql (
+                req, error, "SELECT school_id, account_id, password_hash FROM core.login_lookup($1, $2)",
+                2, school, username);
+        if (!acc)
+                return FALSE;
+        gboolean found = atrium_result_n_rows (acc) == 1;
+        const char *hash = found ? atrium_result_value (acc, 0, 2) : NULL;
+        gboolean rehash = FALSE;
+        gboolean ok = FALSE;
+        if (hash)
+                ok = atrium_password_verify (password, hash, &rehash);
+        else
+                atrium_password_burn (password);
+
+        const char *school_id = found ? atrium_result_value (acc, 0, 0) : NULL;
+        const char *account = found ? atrium_result_value (acc, 0, 1) : NULL;
+        if (!ok) {
+                g_autoptr (AtriumResult) f1 = atrium_sql (
+                        req, error, "SELECT core.throttle_fail($1, $2::interval)", 2, account_key,
+                        THROTTLE_WINDOW);
+                g_autoptr (AtriumResult) f2 = f1 ? atrium_sql (req, error,
+                                                               "SELECT core.throttle_fail($1, $2::interval)",
+                                                               2, addr_key, THROTTLE_WINDOW)
+                                                 : NULL;
+                if (!f2)
+                        return FALSE;
+                g_free (req->school_id);
+                req->school_id = g_strdup (school_id);
+                JsonObject *d = json_object_new ();
+                json_object_set_string_member (d, "username", username);
+                atrium_audit (req, "auth.login_failed", NULL, atrium_json_object_node (d));
+                atrium_respond_problem_commit (req, ATRIUM_ERROR_UNAUTHENTICATED,
+                                               "wrong username or password");
+                return TRUE;
+        }
+
+        g_autoptr (AtriumResult) cl = atrium_sql (req, error, "SELECT core.throttle_clear($1)", 1,
+                                                  account_key);
+        if (!cl)
+                return FALSE;
+        if (rehash) {
+                g_autofree char *fresh = atrium_password_hash (password);
+                g_autoptr (AtriumResult) rh = atrium_sql (
+                        req, error, "SELECT core.set_account_hash($1::uuid, $2::uuid, $3)", 3,
+                        school_id, account, fresh);
+                if (!rh)
+                        return FALSE;
+        }
+        g_autofree char *token = atrium_token_new ();
+        g_autofree char *token_hash = atrium_token_hash_literal (token);
+        g_autofree char *life = g_strdup_printf ("%u seconds", core->config->session_lifetime);
+        g_autofree char *idle = g_strdup_printf ("%u seconds", core->config->session_idle);
+        const char *user_id = school_id ? account : NULL;
+        const char *operator_id = school_id ? NULL : account;
+        g_autoptr (AtriumResult) sess = atrium_sql (
+                req, error,
+                "SELECT id, expires_at FROM core.session_create($1::bytea, 'session', $2::uuid, "
+                "$3::uuid, $4::uuid, NULL, NULL, $5, now() + $6::interval, $7::interval)",
+                7, token_hash, school_id, user_id, operator_id, req->client, life, idle);
+        if (!sess)
+                return FALSE;
+        /* Act as the new session from here on (RLS, audit actor). */
+        g_autoptr (AtriumResult) set = atrium_sql (
+                req, error,
+                "SELECT set_config('atrium.school_id', coalesce($1, ''), true), "
+                "set_config('atrium.user_id', coalesce($2, ''), true)",
+                2, school_id, user_id);
+        if (!set)
+                return FALSE;
+        g_free (req->school_id);
+        req->school_id = g_strdup (school_id);
+        g_free (req->user_id);
+        req->user_id = g_strdup (user_id);
+        g_free (req->operator_id);
+        req->operator_id = g_strdup (operator_id);
+
+        JsonNode *who = caller_json (req, school_id, user_id, operator_id, username, error);
+        if (!who)
+                return FALSE;
+        atrium_audit (req, "auth.login", NULL, NULL);
+        JsonObject *out = json_object_new ();
+        json_object_set_string_member (out, "token", token);
+        g_autoptr (JsonNode) srow = atrium_result_row_json (sess, 0);
+        json_object_set_string_member (
+                out, "expires_at",
+                json_object_get_string_member (json_node_get_object (srow), "expires_at"));
+        json_object_set_member (out, "user", who);
+        core->host->respond_json (req, 200, atrium_json_object_node (out));
+        return TRUE;
+}
+
+static gboolean
+logout (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error, "DELETE FROM core.sessions WHERE id = $1::uuid", 1, req->session_id);
+        if (!res)
+                return FALSE;
+        atrium_audit (req, "auth.logout", NULL, NULL);
+        core->host->respond_json (req, 204, NULL);
+        return TRUE;
+}
+
+static gboolean
+me (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        JsonNode *who = caller_json (req, req->school_id, req->user_id, req->operator_id, NULL,
+                                     error);
+        if (!who)
+                return FALSE;
+        JsonObject *o = json_node_get_object (who);
+        if (req->school_id) {
+                g_autoptr (AtriumResult) s = atrium_sql (
+                        req, error, "SELECT slug, name FROM core.schools WHERE id = $1::uuid", 1,
+                        req->school_id);
+                if (!s)
+                        return FALSE;
+                json_object_set_member (o, "school", atrium_result_row_json (s, 0));
+        }
+        JsonArray *perms = json_array_new ();
+        g_autoptr (GList) keys = g_hash_table_get_keys (req->permissions);
+        keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);
+        for (GList *l = keys; l; l = l->next)
+                json_array_add_string_element (perms, l->data);
+        json_object_set_array_member (o, "permissions", perms);
+        core->host->respond_json (req, 200, who);
+        return TRUE;
+}
+
+static gboolean
+list_sessions (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        /* RLS (own_sessions) limits this to the caller's own sessions. */
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "SELECT id, kind, name, scopes, client, created_at, last_used_at, expires_at, "
+                "id = $1::uuid AS current FROM core.sessions ORDER BY created_at DESC, id LIMIT 500",
+                1, req->session_id);
+        if (!res)
+                return FALSE;
+        core->host->respond_page (req, atrium_result_rows_json (res), NULL);
+        return TRUE;
+}
+
+static gboolean
+delete_session (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        const char *id = g_hash_table_lookup (req->params, "id");
+        if (!atrium_valid_uuid_or_404 (id, "session", error))
+                return FALSE;
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error, "DELETE FROM core.sessions WHERE id = $1::uuid", 1, id);
+        if (!res)
+                return FALSE;
+        if (atrium_result_affected (res) == 0) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no session %s", id);
+                return FALSE;
+        }
+        atrium_audit (req, "auth.session_revoked", id, NULL);
+        core->host->respond_json (req, 204, NULL);
+        return TRUE;
+}
+
+static gboolean
+create_token (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        JsonObject *in = json_node_get_object (req->json);
+        gint64 days = json_object_get_int_member_with_default (in, "expires_in_days", 90);
+        g_autofree char *scopes = NULL;
+        JsonArray *sc = json_object_has_member (in, "scopes")
+                                ? json_object_get_array_member (in, "scopes")
+                                : NULL;
+        if (sc) {
+                /* A token can only narrow what its owner may do, never widen it. */
+                GString *s = g_string_new ("{");
+                for (guint i = 0; i < json_array_get_length (sc); i++) {
+                        const char *p = json_array_get_string_element (sc, i);
+                        if (!req->operator_id && !g_hash_table_contains (req->permissions, p)) {
+                                g_string_free (s, TRUE);
+                                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
+                                             "you do not have permission %s to delegate", p);
+                                return FALSE;
+                        }
+                        if (!g_regex_match_simple ("^[a-z_]+\\.[a-z_.]+$", p, 0, 0)) {
+                                g_string_free (s, TRUE);
+                                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                                             "/scopes/%u: not a permission name", i);
+                                return FALSE;
+                        }
+                        g_string_append_printf (s, "%s%s", i ? "," : "", p);
+                }
+                g_string_append_c (s, '}');
+                scopes = g_string_free (s, FALSE);
+        }
+        g_autofree char *token = atrium_token_new ();
+        g_autofree char *hash = atrium_token_hash_literal (token);
+        g_autofree char *life = g_strdup_printf ("%" G_GINT64_FORMAT " days", days);
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "SELECT id, expires_at FROM core.session_create($1::bytea, 'token', $2::uuid, "
+                "$3::uuid, $4::uuid, $5, $6::text[], $7, now() + $8::interval, NULL)",
+                8, hash, req->user_id ? req->school_id : NULL, req->user_id, req->operator_id,
+                json_object_get_string_member (in, "name"), scopes, req->client, life);
+        if (!res)
+                return FALSE;
+        JsonNode *row = atrium_result_row_json (res, 0);
+        JsonObject *o = json_node_get_object (row);
+        json_object_set_string_member (o, "token", token);
+        json_object_set_string_member (o, "name", json_object_get_string_member (in, "name"));
+        if (sc)
+                json_object_set_array_member (o, "scopes", json_array_ref (sc));
+        else
+                json_object_set_null_member (o, "scopes");
+        JsonObject *d = json_object_new ();
+        json_object_set_string_member (d, "name", json_object_get_string_member (in, "name"));
+        atrium_audit (req, "auth.token_created", json_object_get_string_member (o, "id"),
+                      atrium_json_object_node (d));
+        core->host->respond_json (req, 201, row);
+        return TRUE;
+}
+
+void
+atrium_auth_routes (AtriumCore *core)
+{
+        const AtriumRoute routes[] = {
+                {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/login",
+                 .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_SLOW,
+                 .summary = "Sign in; returns a bearer token", .request_schema = login_schema,
+                 .handler = login},
+                {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/logout",
+                 .summary = "Revoke the token this request was made with", .success_status = 204,
+                 .handler = logout},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/me",
+                 .summary = "The signed-in person, their school and permissions", .handler = me},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/sessions",
+                 .summary = "The caller's sessions and tokens", .handler = list_sessions},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/auth/sessions/{id}",
+                 .summary = "Revoke one of the caller's sessions or tokens", .success_status = 204,
+                 .handler = delete_session},
+                {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/tokens",
+                 .summary = "Create a personal access token (shown once)",
+                 .request_schema = token_schema, .success_status = 201, .handler = create_token},
+        };
+        atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* identity-private.h - schools, people, sign-in and permissions: the core's own REST routes
+ * (schools.c, users.c, user-import.c, auth.c, roles.c, audit.c), the crypto they rest on
+ * (crypto.c), and the request role row-level security runs under (request-role.c). */
+#pragma once
+
+#include "core-private.h"
+
+/* OWASP Password Storage Cheat Sheet, Argon2id minimum: 19 MiB, 2 iterations, 1 lane. */
+#define ATRIUM_ARGON2_M_KIB 19456u
+#define ATRIUM_ARGON2_T 2u
+#define ATRIUM_ARGON2_P 1u
+
+#define ATRIUM_PASSWORD_MIN 8
+#define ATRIUM_PASSWORD_MAX 1024
+
+/* crypto.c */
+gboolean atrium_ct_equal (const void *a, const void *b, gsize len);
+char *atrium_password_hash (const char *password);
+gboolean atrium_password_verify (const char *password, const char *phc,
+                                 gboolean *out_needs_rehash);
+void atrium_password_burn (const char *password);
+char *atrium_token_new (void);
+char *atrium_token_hash_literal (const char *token); /* "\x<sha256 hex>" for a bytea param */
+
+/* identity.c: wiring */
+void atrium_identity_register (AtriumCore *core);
+gboolean atrium_identity_prepare (AtriumCore *core, GError **error);
+int atrium_identity_operator_create (AtriumCore *core, const char *name);
+
+/* request-role.c */
+gboolean atrium_request_role_setup (AtriumCore *core, PGconn *owner, GError **error);
+gboolean atrium_permission_defaults_sync (AtriumCore *core, PGconn *owner, GError **error);
+
+/* Small helpers shared by the core's route files. */
+AtriumResult *atrium_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...);
+void atrium_audit (AtriumRequest *req, const char *action, const char *target,
+                   JsonNode *details /* (transfer full) (nullable) */);
+gboolean atrium_require_operator (AtriumRequest *req, GError **error);
+gboolean atrium_valid_uuid_or_404 (const char *id, const char *what, GError **error);
+JsonNode *atrium_json_object_node (JsonObject *o); /* takes @o */
+void atrium_respond_problem_commit (AtriumRequest *req, AtriumErrorCode code, const char *msg);
+
+/* users.c: one person as the API shows it (roles, parents, children; never the hash), in the
+ * request's school. */
+JsonNode *atrium_user_json (AtriumRequest *req, const char *id, GError **error);
+
+/* Route registration per area */
+void atrium_auth_routes (AtriumCore *core);
+void atrium_school_routes (AtriumCore *core);
+void atrium_user_routes (AtriumCore *core);
+void atrium_import_routes (AtriumCore *core);
+void atrium_role_routes (AtriumCore *core);
+void atrium_audit_routes (AtriumCore *core);
+
+/* user-import.c: CSV parsing (RFC 4180, ',' or ';', BOM, Windows-1252 fallback) */
+typedef struct {
+        GPtrArray *header; /* char* */
+        GPtrArray *rows;   /* GPtrArray* of char* */
+        GArray *lines;     /* guint: the line each row starts on (for error reports) */
+} AtriumCsv;
+AtriumCsv *atrium_csv_parse (const char *data, gsize len, GError **error);
+void atrium_csv_free (AtriumCsv *csv);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumCsv, atrium_csv_free)
+
+/* Core permissions and their default roles. */
+extern const AtriumPermission atrium_core_permissions[];

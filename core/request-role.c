@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* request-role.c - the least-privileged database role requests run as, and the permission
+ * defaults core.begin_request() reads.
+ *
+ * Given one ATRIUM_DATABASE_URL whose role owns the database and may create roles (the dev and
+ * test set-up), migrate creates the role "atrium_request" (NOLOGIN, no BYPASSRLS, owns
+ * nothing), grants it what requests need, and makes the owner a member so the pool can
+ * `SET ROLE` to it on connect. Production may instead give the host a separate login role with
+ * ATRIUM_REQUEST_DATABASE_URL (docs/OPERATIONS.md); migrate still grants that role (name it
+ * with [database] request_role / ATRIUM_REQUEST_ROLE).
+ *
+ * The request role cannot read password hashes (column grants), operators, throttling state
+ * or other people's sessions; it reaches those only through the SECURITY DEFINER functions of
+ * schema/0002_identity.sql. */
+#include "identity-private.h"
+
+#include <string.h>
+
+static gboolean
+run (PGconn *conn, const char *sql, GError **error)
+{
+        g_autoptr (PGresult) res = PQexec (conn, sql);
+        ExecStatusType st = PQresultStatus (res);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "%s: %s", sql,
+                             PQerrorMessage (conn));
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
+runf (PGconn *conn, GError **error, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+runf (PGconn *conn, GError **error, const char *fmt, ...)
+{
+        va_list ap;
+        va_start (ap, fmt);
+        g_autofree char *sql = g_strdup_vprintf (fmt, ap);
+        va_end (ap);
+        return run (conn, sql, error);
+}
+
+gboolean
+atrium_request_role_setup (AtriumCore *core, PGconn *conn, GError **error)
+{
+        const char *name = core->config->request_role;
+        char *q = PQescapeIdentifier (conn, name, strlen (name));
+        g_autofree char *role = g_strdup (q);
+        PQfreemem (q);
+
+        /* The owner must see across schools inside the SECURITY DEFINER functions, which
+         * FORCEd row-level security allows only to superusers and BYPASSRLS roles. */
+        g_autoptr (PGresult) who = PQexec (
+                conn, "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user");
+        if (PQresultStatus (who) != PGRES_TUPLES_OK || PQntuples (who) != 1 ||
+            PQgetvalue (who, 0, 0)[0] != 't') {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "the migration role (ATRIUM_DATABASE_URL) needs BYPASSRLS or "
+                             "superuser; see docs/OPERATIONS.md");
+                return FALSE;
+        }
+
+        const char *params[1] = {name};
+        g_autoptr (PGresult) exists = PQexecParams (
+                conn, "SELECT rolbypassrls OR rolsuper FROM pg_roles WHERE rolname = $1", 1, NULL,
+                params, NULL, NULL, 0);
+        if (PQresultStatus (exists) != PGRES_TUPLES_OK) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "%s",
+                             PQerrorMessage (conn));
+                return FALSE;
+        }
+        if (PQntuples (exists) == 0) {
+                if (!runf (conn, error, "CREATE ROLE %s NOLOGIN NOSUPERUSER NOBYPASSRLS "
+                                        "NOCREATEDB NOCREATEROLE", role))
+                        return FALSE;
+        } else if (PQgetvalue (exists, 0, 0)[0] == 't') {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "request role %s is a superuser or has BYPASSRLS: row-level "
+                             "security would not apply to requests",
+                             name);
+                return FALSE;
+        }
+        if (!core->config->request_database_url &&
+            !runf (conn, error, "GRANT %s TO current_user", role))
+                return FALSE;
+
+        static const char *const plain[] = {
+                /* table, privileges */
+                "core.schools", "SELECT, INSERT, UPDATE, DELETE",
+                "core.parent_links", "SELECT, INSERT, UPDATE, DELETE",
+                "core.school_modules", "SELECT, INSERT, UPDATE, DELETE",
+                "core.role_permission_sets", "SELECT, INSERT, UPDATE, DELETE",
+                "core.role_permissions", "SELECT, INSERT, UPDATE, DELETE",
+                "core.sessions", "SELECT, DELETE",
+                "core.audit_log", "SELECT",
+                "core.permission_defaults", "SELECT",
+                "core.permissions_known", "SELECT",
+                "core.migrations", "SELECT",
+                NULL,
+        };
+        if (!runf (conn, error, "GRANT USAGE ON SCHEMA core TO %s", role))
+                return FALSE;
+        for (int i = 0; plain[i]; i += 2)
+                if (!runf (conn, error, "GRANT %s ON %s TO %s", plain[i + 1], plain[i], role))
+                        return FALSE;
+        /* Everything of a person but the password hash; writes may set it. */
+        if (!runf (conn, error,
+                   "GRANT SELECT (school_id, id, username, display_name, roles, external_id, "
+                   "created_at, updated_at), INSERT, UPDATE, DELETE ON core.users TO %s",
+                   role))
+                return FALSE;
+        /* Plugins own their schemas; requests may read and write their tables. */
+        for (guint i = 0; i < core->plugins->len; i++) {
+                AtriumPlugin *p = core->plugins->pdata[i];
+                if (p->state == ATRIUM_PLUGIN_FAILED || !p->migrations->len)
+                        continue;
+                char *s = PQescapeIdentifier (conn, p->desc.name, strlen (p->desc.name));
+                gboolean ok =
+                        runf (conn, error, "GRANT USAGE ON SCHEMA %s TO %s", s, role) &&
+                        runf (conn, error,
+                              "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s "
+                              "TO %s",
+                              s, role) &&
+                        runf (conn, error,
+                              "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %s TO %s", s, role) &&
+                        runf (conn, error, "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %s TO %s", s,
+                              role);
+                PQfreemem (s);
+                if (!ok)
+                        return FALSE;
+        }
+        return TRUE;
+}
+
+/* Replaces core.permission_defaults / permissions_known with what the core and the running
+ * plugins declare now. Several hosts starting together write the same rows; the advisory lock
+ * makes that orderly. */
+gboolean
+atrium_permission_defaults_sync (AtriumCore *core, PGconn *conn, GError **error)
+{
+        if (!run (conn, "BEGIN", error) ||
+            !run (conn, "SELECT pg_advisory_xact_lock(727101)", error) ||
+            !run (conn, "DELETE FROM core.permission_defaults", error) ||
+            !run (conn, "DELETE FROM core.permissions_known", error))
+                goto fail;
+        for (guint i = 0; i <= core->plugins->len; i++) {
+                const AtriumPermission *perms;
+                const char *owner;
+                if (i == core->plugins->len) {
+                        perms = atrium_core_permissions;
+                        owner = "core";
+                } else {
+                        AtriumPlugin *p = core->plugins->pdata[i];
+                        if (p->state == ATRIUM_PLUGIN_FAILED)
+                                continue;
+                        perms = p->desc.permissions;
+                        owner = p->desc.name;
+                }
+                for (const AtriumPermission *perm = perms; perm && perm->name; perm++) {
+                        const char *known[3] = {perm->name, owner,
+                                                perm->description ? perm->description : ""};
+                        g_autoptr (PGresult) k = PQexecParams (
+                                conn,
+                                "INSERT INTO core.permissions_known VALUES ($1, $2, $3) "
+                                "ON CONFLICT DO NOTHING",
+                                3, NULL, known, NULL, NULL, 0);
+                        if (PQresultStatus (k) != PGRES_COMMAND_OK)
+                                goto fail_pq;
+                        g_auto (GStrv) roles = g_strsplit (perm->default_roles ? perm->default_roles
+                                                                               : "",
+                                                           ",", -1);
+                        for (char **r = roles; *r; r++) {
+                                g_strstrip (*r);
+                                if (!**r)
+                                        continue;
+                                const char *row[2] = {perm->name, *r};
+                                g_autoptr (PGresult) d = PQexecParams (
+                                        conn,
+                                        "INSERT INTO core.permission_defaults VALUES ($1, $2) "
+                                        "ON CONFLICT DO NOTHING",
+                                        2, NULL, row, NULL, NULL, 0);
+                                if (PQresultStatus (d) != PGRES_COMMAND_OK)
+                                        goto fail_pq;
+                        }
+                }
+        }
+        return run (conn, "COMMIT", error);
+fail_pq:
+        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "permission defaults: %s",
+                     PQerrorMessage (conn));
+fail:
+        {
+                g_autoptr (PGresult) rb = PQexec (conn, "ROLLBACK");
+        }
+        return FALSE;
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* schools.c - schools (tenants) and the modules each one enables.
+ *
+ * Operators create, list and delete schools; a school's own people see their school, and its
+ * admins rename it and choose its modules. Enabling checks the module's dependencies are
+ * enabled (409 otherwise) and runs the plugin's school_enable hook in the same transaction;
+ * disabling refuses while an enabled module depends on it. */
+#include "identity-private.h"
+
+#include <string.h>
+
+static const char school_schema[] = "{\"type\":\"object\",\"required\":[\"slug\",\"name\"],"
+        "\"properties\":{"
+        "\"slug\":{\"type\":\"string\",\"pattern\":\"^[a-z0-9-]{2,63}$\"},"
+        "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200}}}";
+
+static const char school_patch_schema[] = "{\"type\":\"object\",\"properties\":{"
+        "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200}}}";
+
+#define SCHOOL_COLUMNS "id, slug, name, created_at, updated_at"
+
+static gboolean
+create_school (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        if (!atrium_require_operator (req, error))
+                return FALSE;
+        JsonObject *in = json_node_get_object (req->json);
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "INSERT INTO core.schools (slug, name) VALUES ($1, $2) RETURNING " SCHOOL_COLUMNS,
+                2, json_object_get_string_member (in, "slug"),
+                json_object_get_string_member (in, "name"));
+        if (!res) {
+                if (g_error_matches (*error, ATRIUM_ERROR, ATRIUM_ERROR_CONFLICT))
+                        g_prefix_error (error, "a school with this slug exists: ");
+                return FALSE;
+        }
+        JsonNode *school = atrium_result_row_json (res, 0);
+        const char *id = json_object_get_string_member (json_node_get_object (school), "id");
+        g_free (req->school_id);
+        req->school_id = g_strdup (id);
+        atrium_audit (req, "school.created", id, NULL);
+        core->host->respond_json (req, 201, school);
+        return TRUE;
+}
+
+static gboolean
+list_schools (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        int limit;
+        g_autofree char *after = NULL;
+        if (!core->host->request_page (req, &limit, &after, error))
+                return FALSE;
+        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
+        /* RLS: operators see all schools, everyone else only their own. */
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "SELECT " SCHOOL_COLUMNS " FROM core.schools WHERE ($1::text IS NULL OR slug > $1) "
+                "ORDER BY slug LIMIT $2::int",
+                2, after, fetch);
+        if (!res)
+                return FALSE;
+        int rows = atrium_result_n_rows (res);
+        JsonArray *items = json_array_new ();
+        for (int i = 0; i < rows && i < limit; i++)
+                json_array_add_element (items, atrium_result_row_json (res, i));
+        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
+        json_node_take_array (n, items);
+        core->host->respond_page (req, n, rows > limit ? atrium_result_value (res, limit - 1, 1)
+                                                       : NULL);
+        return TRUE;
+}
+
+static gboolean
+get_school (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error, "SELECT " SCHOOL_COLUMNS " FROM core.schools WHERE id = $1::uuid", 1,
+                req->school_id);
+        if (!res)
+                return FALSE;
+        core->host->respond_json (req, 200, atrium_result_row_json (res, 0));
+        return TRUE;
+}
+
+static gboolean
+patch_school (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        if (!req->operator_id && !g_hash_table_contains (req->permissions, "school.manage")) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
+                             "permission school.manage is required");
+                return FALSE;
+        }
+        JsonObject *in = json_node_get_object (req->json);
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "UPDATE core.schools SET name = coalesce($2, name), updated_at = now() "
+                "WHERE id = $1::uuid RETURNING " SCHOOL_COLUMNS,
+                2, req->school_id, json_object_get_string_member_with_default (in, "name", NULL));
+        if (!res)
+                return FALSE;
+        atrium_audit (req, "school.updated", req->school_id, NULL);
+        core->host->respond_json (req, 200, atrium_result_row_json (res, 0));
+        return TRUE;
+}
+
+static gboolean
+delete_school (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        if (!atrium_require_operator (req, error))
+                return FALSE;
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error, "DELETE FROM core.schools WHERE id = $1::uuid", 1,
+                            req->school_id);
+        if (!res)
+                return FALSE;
+        /* The school's own audit rows went with it; record the deletion platform-wide. */
+        g_autofree char *id = g_steal_pointer (&req->school_id);
+        JsonObject *d = json_object_new ();
+        json_object_set_string_member (d, "slug", req->school_slug);
+        atrium_audit (req, "school.deleted", id, atrium_json_object_node (d));
+        core->host->respond_json (req, 204, NULL);
+        return TRUE;
+}
+
+/* ---- modules ---- */
+
+static GHashTable *
+enabled_modules (AtriumRequest *req, GError **error)
+{
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error, "SELECT module FROM core.school_modules", 0);
+        if (!res)
+                return NULL;
+        GHashTable *set = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+        for (int i = 0; i < atrium_result_n_rows (res); i++)
+                g_hash_table_add (set, g_strdup (atrium_result_value (res, i, 0)));
+        return set;
+}
+
+static gboolean
+list_modules (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        g_autoptr (GHashTable) on = enabled_modules (req, error);
+        if (!on)
+                return FALSE;
+        JsonArray *a = json_array_new ();
+        for (guint i = 0; i < core->plugins->len; i++) {
+                AtriumPlugin *p = core->plugins->pdata[i];
+                if (p->state != ATRIUM_PLUGIN_RUNNING)
+                        continue;
+                JsonObject *o = json_object_new ();
+                json_object_set_string_member (o, "name", p->desc.name);
+                json_object_set_string_member (o, "version", p->desc.version);
+                json_object_set_string_member (o, "description",
+                                               p->desc.description ? p->desc.description : "");
+                json_object_set_boolean_member (o, "enabled",
+                                                g_hash_table_contains (on, p->desc.name));
+                JsonArray *deps = json_array_new ();
+                for (const AtriumDependency *d = p->desc.dependencies; d && d->name; d++)
+                        json_array_add_string_element (deps, d->name);
+                json_object_set_array_member (o, "dependencies", deps);
+                json_array_add_object_element (a, o);
+        }
+        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
+        json_node_take_array (n, a);
+        core->host->respond_page (req, n, NULL);
+        return TRUE;
+}
+
+static AtriumPlugin *
+running_plugin (AtriumCore *core, const char *name, GError **error)
+{
+        AtriumPlugin *p = atrium_core_find_plugin (core, name);
+        if (!p || p->state != ATRIUM_PLUGIN_RUNNING) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no module %s", name);
+                return NULL;
+        }
+        return p;
+}
+
+static gboolean
+enable_module (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        const char *name = g_hash_table_lookup (req->params, "module");
+        AtriumPlugin *p = running_plugin (core, name, error);
+        if (!p)
+                return FALSE;
+        g_autoptr (GHashTable) on = enabled_modules (req, error);
+        if (!on)
+                return FALSE;
+        for (const AtriumDependency *d = p->desc.dependencies; d && d->name; d++) {
+                if (!g_hash_table_contains (on, d->name)) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_CONFLICT,
+                                     "module %s needs module %s: enable %s first", name, d->name,
+                                     d->name);
+                        return FALSE;
+                }
+        }
+        gboolean already = g_hash_table_contains (on, name);
+        if (!already) {
+                g_autoptr (AtriumResult) res = atrium_sql (
+                        req, error,
+                        "INSERT INTO core.school_modules (school_id, module) VALUES ($1::uuid, $2)",
+                        2, req->school_id, name);
+                if (!res)
+                        return FALSE;
+                if (p->desc.school_enable && !p->desc.school_enable (p, req->tx, error)) {
+                        if (error && *error)
+                                g_prefix_error (error, "module %s refused: ", name);
+                        return FALSE;
+                }
+                atrium_audit (req, "module.enabled", name, NULL);
+        }
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "name", name);
+        json_object_set_boolean_member (o, "enabled", TRUE);
+        core->host->respond_json (req, already ? 200 : 201, atrium_json_object_node (o));
+        return TRUE;
+}
+
+static gboolean
+disable_module (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
+        const char *name = g_hash_table_lookup (req->params, "module");
+        g_autoptr (GHashTable) on = enabled_modules (req, error);
+        if (!on)
+                return FALSE;
+        if (!g_hash_table_contains (on, name)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
+                             "module %s is not enabled", name);
+                return FALSE;
+        }
+        for (guint i = 0; i < core->plugins->len; i++) {
+                AtriumPlugin *q = core->plugins->pdata[i];
+                if (q->state != ATRIUM_PLUGIN_RUNNING || !g_hash_table_contains (on, q->desc.name))
+                        continue;
+                for (const AtriumDependency *d = q->desc.dependencies; d && d->name; d++)
+                        if (g_str_equal (d->name, name)) {
+                                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_CONFLICT,
+                                             "module %s depends on %s: disable it first",
+                                             q->desc.name, name);
+                                return FALSE;
+                        }
+        }
+        AtriumPlugin *p = atrium_core_find_plugin (core, name);
+        if (p && p->state == ATRIUM_PLUGIN_RUNNING && p->desc.school_disable &&
+            !p->desc.school_disable (p, req->tx, error))
+                return FALSE;
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error, "DELETE FROM core.school_modules WHERE module = $1", 1, name);
+        if (!res)
+                return FALSE;
+        atrium_audit (req, "module.disabled", name, NULL);
+        core->host->respond_json (req, 204, NULL);
+        return TRUE;
+}
+
+void
+atrium_school_routes (AtriumCore *core)
+{
+        const AtriumRoute routes[] = {
+                {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/schools",
+                 .summary = "Create a school (operators)", .request_schema = school_schema,
+                 .success_status = 201, .handler = create_school},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools",
+                 .summary = "Schools the caller may see (operators: all)", .handler = list_schools},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}",
+                 .scope = ATRIUM_SCOPE_SCHOOL, .summary = "One school", .handler = get_school},
+                {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/api/v1/schools/{school}",
+                 .scope = ATRIUM_SCOPE_SCHOOL, .summary = "Rename a school (operators, school admins)",
+                 .request_schema = school_patch_schema, .handler = patch_school},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/schools/{school}",
+                 .scope = ATRIUM_SCOPE_SCHOOL,
+                 .summary = "Delete a school and everything in it (operators)",
+                 .success_status = 204, .handler = delete_school},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/modules",
+                 .scope = ATRIUM_SCOPE_SCHOOL,
+                 .summary = "Modules available to the school and whether each is enabled",
+                 .handler = list_modules},
+                {ATRIUM_ROUTE_INIT, .method = "PUT",
+                 .path = "/api/v1/schools/{school}/modules/{module}",
+                 .scope = ATRIUM_SCOPE_SCHOOL, .permission = "modules.manage",
+                 .summary = "Enable a module for the school", .handler = enable_module},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE",
+                 .path = "/api/v1/schools/{school}/modules/{module}",
+                 .scope = ATRIUM_SCOPE_SCHOOL, .permission = "modules.manage",
+                 .summary = "Disable a module for the school", .success_status = 204,
+                 .handler = disable_module},
+        };
+        atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
+}
