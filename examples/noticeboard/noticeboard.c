@@ -4,6 +4,7 @@
  * It shows everything a plugin does, in one small file: a descriptor made with
  * ATRIUM_PLUGIN_DEFINE, one permission, a migration shipped inside the .so, school-scoped
  * routes with request schemas, paginated listing with an opaque cursor, and an event. It
+ * reacts to user.deleted and contributes to the GDPR export. It
  * talks to the host only through the AtriumHost table, so it builds out of the tree against
  * the installed headers (`pkg-config atrium-plugin`). Walkthrough: docs/PLUGIN-GUIDE.md. */
 #include <atrium/atrium.h>
@@ -156,6 +157,39 @@ delete_notice (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* GDPR erasure: a notice stays on the board, its author does not. */
+static gboolean
+on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                 GError **error)
+{
+        const char *params[1] = {
+                json_object_get_string_member (json_node_get_object (payload), "user_id")};
+        AtriumResult *res = host->query (
+                tx, "UPDATE noticeboard.notices SET author_id = NULL WHERE author_id = $1::uuid", 1,
+                params, error);
+        if (!res)
+                return FALSE;
+        host->result_free (res);
+        return TRUE;
+}
+
+/* GDPR access: the notices a person wrote. */
+static gboolean
+nb_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                GError **error)
+{
+        const char *params[1] = {user_id};
+        AtriumResult *res = host->query (tx,
+                                         "SELECT " NOTICE_COLUMNS " FROM noticeboard.notices "
+                                         "WHERE author_id = $1::uuid ORDER BY created_at",
+                                         1, params, error);
+        if (!res)
+                return FALSE;
+        json_object_set_member (out, "notices", host->result_rows_json (res));
+        host->result_free (res);
+        return TRUE;
+}
+
 static gboolean
 nb_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
 {
@@ -179,6 +213,8 @@ nb_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
         for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
                 if (!host->add_route (self, &routes[i], error))
                         return FALSE;
+        if (!host->subscribe (self, "user.deleted", on_user_deleted, NULL, error))
+                return FALSE;
         return atrium_add_migrations_from_resource (host, self, noticeboard_get_resource (),
                                                     "/dev/atrium/noticeboard/schema", error);
 }
@@ -190,4 +226,5 @@ static const AtriumPermission permissions[] = {
 
 ATRIUM_PLUGIN_DEFINE (.name = "noticeboard", .version = "1.0.0",
                       .description = "School notice board (example third-party plugin)",
-                      .license = "Apache-2.0", .permissions = permissions, .init = nb_init)
+                      .license = "Apache-2.0", .permissions = permissions, .init = nb_init,
+                      .user_export = nb_user_export)
