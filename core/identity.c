@@ -42,6 +42,7 @@ owner_connect (AtriumCore *core, GError **error)
                 PQfinish (conn);
                 return NULL;
         }
+        PQclear (PQexec (conn, "SET client_min_messages = warning"));
         return conn;
 }
 
