@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* groups-private.h - shared by the groups plugin's files: groups.c (descriptor, service table,
+ * events, GDPR), group-routes.c (groups and their permissions), member-routes.c (membership). */
+#pragma once
+
+#include <atrium/atrium.h>
+#include <atrium/groups.h>
+
+extern const AtriumHost *groups_host;
+
+/* Shorthands over the host table, all within the request's transaction. */
+AtriumResult *groups_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...);
+AtriumResult *groups_tx_sql (AtriumTx *tx, GError **error, const char *sql, int n, ...);
+gboolean groups_fail (GError **error, AtriumErrorCode code, const char *fmt, ...)
+        G_GNUC_PRINTF (3, 4);
+JsonNode *groups_object_node (JsonObject *o);
+
+/* The caller's role in @group_id (NONE if not a member or no such group). */
+gboolean groups_caller_role (AtriumRequest *req, const char *group_id, AtriumGroupRole *out_role,
+                             GError **error);
+/* The group as the API shows it, or a NOT_FOUND error. Members of the group and holders of
+ * groups.read may see it; anyone else gets NOT_FOUND too (a group's existence is not public). */
+JsonNode *groups_fetch_visible (AtriumRequest *req, const char *group_id, GError **error);
+/* TRUE if the caller may manage @group_id's membership: groups.manage or owner. */
+gboolean groups_may_manage (AtriumRequest *req, const char *group_id, GError **error);
+
+gboolean groups_publish (AtriumTx *tx, const char *event, const char *group_id,
+                         const char *user_id, GError **error);
+
+gboolean groups_register_group_routes (AtriumPlugin *self, GError **error);
+gboolean groups_register_member_routes (AtriumPlugin *self, GError **error);
+
+#define GROUP_COLUMNS                                                                           \
+        "g.id, g.name, g.slug, g.type, g.description, g.parent_id, g.created_at, g.updated_at, " \
+        "(SELECT count(*) FROM groups.members m WHERE m.group_id = g.id) AS member_count"

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* groups.c - the groups plugin: classes, courses, working groups and staff groups with members
+ * and owners, and the single source of truth other modules ask about membership.
+ *
+ * It publishes the "groups" service table (atrium/groups.h) for other plugins, grants
+ * permissions to group members through a permission source (groups.member_permissions), emits
+ * group.created / group.deleted / group.member_added / group.member_removed, and contributes a
+ * person's memberships to the GDPR export. Memberships of a deleted user go with the user row
+ * (foreign key, ON DELETE CASCADE), inside the same transaction as the deletion. */
+#include "groups-private.h"
+
+#include <atrium/resources.h>
+
+#include "groups-resources.h"
+
+const AtriumHost *groups_host;
+
+AtriumResult *
+groups_tx_sql (AtriumTx *tx, GError **error, const char *sql, int n, ...)
+{
+        const char *params[12];
+        g_return_val_if_fail (n >= 0 && n <= (int) G_N_ELEMENTS (params), NULL);
+        va_list ap;
+        va_start (ap, n);
+        for (int i = 0; i < n; i++)
+                params[i] = va_arg (ap, const char *);
+        va_end (ap);
+        return groups_host->query (tx, sql, n, params, error);
+}
+
+AtriumResult *
+groups_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...)
+{
+        const char *params[12];
+        g_return_val_if_fail (n >= 0 && n <= (int) G_N_ELEMENTS (params), NULL);
+        va_list ap;
+        va_start (ap, n);
+        for (int i = 0; i < n; i++)
+                params[i] = va_arg (ap, const char *);
+        va_end (ap);
+        return groups_host->query (groups_host->request_tx (req), sql, n, params, error);
+}
+
+gboolean
+groups_fail (GError **error, AtriumErrorCode code, const char *fmt, ...)
+{
+        va_list ap;
+        va_start (ap, fmt);
+        g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+        va_end (ap);
+        g_set_error_literal (error, ATRIUM_ERROR, code, msg);
+        return FALSE;
+}
+
+JsonNode *
+groups_object_node (JsonObject *o)
+{
+        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
+        json_node_take_object (n, o);
+        return n;
+}
+
+gboolean
+groups_publish (AtriumTx *tx, const char *event, const char *group_id, const char *user_id,
+                GError **error)
+{
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "group_id", group_id);
+        if (user_id)
+                json_object_set_string_member (o, "user_id", user_id);
+        return groups_host->publish (tx, event, groups_object_node (o), error);
+}
+
+/* ---- the service table ---- */
+
+static gboolean
+svc_is_member (AtriumTx *tx, const char *group_id, const char *user_id, AtriumGroupRole *out_role,
+               GError **error)
+{
+        *out_role = ATRIUM_GROUP_ROLE_NONE;
+        if (!group_id || !user_id || !g_uuid_string_is_valid (group_id) ||
+            !g_uuid_string_is_valid (user_id))
+                return TRUE;
+        AtriumResult *res = groups_tx_sql (
+                tx, error,
+                "SELECT role FROM groups.members WHERE group_id = $1::uuid AND user_id = $2::uuid",
+                2, group_id, user_id);
+        if (!res)
+                return FALSE;
+        const char *role = groups_host->result_value (res, 0, 0);
+        if (role)
+                *out_role = g_str_equal (role, "owner") ? ATRIUM_GROUP_ROLE_OWNER
+                                                        : ATRIUM_GROUP_ROLE_MEMBER;
+        groups_host->result_free (res);
+        return TRUE;
+}
+
+static char **
+column_strv (AtriumResult *res)
+{
+        int n = groups_host->result_n_rows (res);
+        char **out = g_new0 (char *, n + 1);
+        for (int i = 0; i < n; i++)
+                out[i] = g_strdup (groups_host->result_value (res, i, 0));
+        groups_host->result_free (res);
+        return out;
+}
+
+static char **
+svc_members_of (AtriumTx *tx, const char *group_id, GError **error)
+{
+        if (!group_id || !g_uuid_string_is_valid (group_id))
+                return g_new0 (char *, 1);
+        AtriumResult *res = groups_tx_sql (
+                tx, error,
+                "SELECT user_id FROM groups.members WHERE group_id = $1::uuid "
+                "ORDER BY role = 'owner' DESC, user_id",
+                1, group_id);
+        return res ? column_strv (res) : NULL;
+}
+
+static char **
+svc_groups_of (AtriumTx *tx, const char *user_id, GError **error)
+{
+        if (!user_id || !g_uuid_string_is_valid (user_id))
+                return g_new0 (char *, 1);
+        AtriumResult *res = groups_tx_sql (
+                tx, error, "SELECT group_id FROM groups.members WHERE user_id = $1::uuid "
+                           "ORDER BY group_id",
+                1, user_id);
+        return res ? column_strv (res) : NULL;
+}
+
+static gboolean
+svc_group_exists (AtriumTx *tx, const char *group_id, gboolean *out_exists, GError **error)
+{
+        *out_exists = FALSE;
+        if (!group_id || !g_uuid_string_is_valid (group_id))
+                return TRUE;
+        AtriumResult *res = groups_tx_sql (
+                tx, error, "SELECT 1 FROM groups.groups WHERE id = $1::uuid", 1, group_id);
+        if (!res)
+                return FALSE;
+        *out_exists = groups_host->result_n_rows (res) == 1;
+        groups_host->result_free (res);
+        return TRUE;
+}
+
+static const AtriumGroupsService service = {
+        .header = ATRIUM_STRUCT_HEADER (AtriumGroupsService),
+        .is_member = svc_is_member,
+        .members_of = svc_members_of,
+        .groups_of = svc_groups_of,
+        .group_exists = svc_group_exists,
+};
+
+/* ---- helpers shared by the route files ---- */
+
+gboolean
+groups_caller_role (AtriumRequest *req, const char *group_id, AtriumGroupRole *out_role,
+                    GError **error)
+{
+        return svc_is_member (groups_host->request_tx (req), group_id,
+                              groups_host->request_user_id (req), out_role, error);
+}
+
+JsonNode *
+groups_fetch_visible (AtriumRequest *req, const char *group_id, GError **error)
+{
+        if (!group_id || !g_uuid_string_is_valid (group_id)) {
+                groups_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s", group_id ? group_id : "");
+                return NULL;
+        }
+        AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
+        if (!groups_host->request_has_permission (req, "groups.read") &&
+            !groups_host->request_has_permission (req, "groups.manage")) {
+                if (!groups_caller_role (req, group_id, &role, error))
+                        return NULL;
+                if (role == ATRIUM_GROUP_ROLE_NONE) {
+                        groups_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s", group_id);
+                        return NULL;
+                }
+        }
+        AtriumResult *res = groups_sql (
+                req, error, "SELECT " GROUP_COLUMNS " FROM groups.groups g WHERE g.id = $1::uuid",
+                1, group_id);
+        if (!res)
+                return NULL;
+        if (groups_host->result_n_rows (res) == 0) {
+                groups_host->result_free (res);
+                groups_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s", group_id);
+                return NULL;
+        }
+        JsonNode *n = groups_host->result_row_json (res, 0);
+        groups_host->result_free (res);
+        return n;
+}
+
+gboolean
+groups_may_manage (AtriumRequest *req, const char *group_id, GError **error)
+{
+        if (groups_host->request_has_permission (req, "groups.manage"))
+                return TRUE;
+        AtriumGroupRole role;
+        if (!groups_caller_role (req, group_id, &role, error))
+                return FALSE;
+        if (role == ATRIUM_GROUP_ROLE_OWNER)
+                return TRUE;
+        return groups_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                            "only the group's owners or holders of groups.manage may do this");
+}
+
+/* ---- GDPR ---- */
+
+static gboolean
+groups_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                    GError **error)
+{
+        AtriumResult *res = groups_tx_sql (
+                tx, error,
+                "SELECT g.id, g.name, g.type, m.role, m.added_at FROM groups.members m "
+                "JOIN groups.groups g ON g.id = m.group_id AND g.school_id = m.school_id "
+                "WHERE m.user_id = $1::uuid ORDER BY g.name",
+                1, user_id);
+        if (!res)
+                return FALSE;
+        json_object_set_member (out, "memberships", groups_host->result_rows_json (res));
+        groups_host->result_free (res);
+        return TRUE;
+}
+
+/* ---- lifecycle ---- */
+
+static gboolean
+groups_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
+{
+        groups_host = host;
+        if (!ATRIUM_HOST_HAS (host, add_permission_source))
+                return groups_fail (error, ATRIUM_ERROR_INTERNAL,
+                                    "the host is too old: groups needs ABI 1.1");
+        return groups_register_group_routes (self, error) &&
+               groups_register_member_routes (self, error) &&
+               host->provide_service (self, ATRIUM_GROUPS_SERVICE, ATRIUM_GROUPS_SERVICE_VERSION,
+                                      &service, error) &&
+               host->add_permission_source (self, "groups.member_permissions", error) &&
+               atrium_add_migrations_from_resource (host, self, groups_get_resource (),
+                                                    "/dev/atrium/groups/schema", error);
+}
+
+static const AtriumPermission permissions[] = {
+        {"groups.read", "See every group of the school and its members", "admin,teacher,staff"},
+        {"groups.manage", "Create, change and delete any group and its membership",
+         "admin,teacher"},
+        {NULL},
+};
+
+ATRIUM_PLUGIN_DEFINE (.name = "groups", .version = "1.0.0",
+                      .description = "Classes, courses, working groups and their members",
+                      .license = "Apache-2.0", .permissions = permissions, .init = groups_init,
+                      .user_export = groups_user_export)

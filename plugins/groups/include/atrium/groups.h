@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* groups.h - the service table the groups plugin publishes for other plugins: "is this user a
+ * member of that group?", and the lists behind it. Installed with the plugin headers; a plugin
+ * that needs it declares a dependency on "groups" and looks the table up in init:
+ *
+ *   groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, ATRIUM_GROUPS_SERVICE_VERSION);
+ *
+ * Every call runs inside the caller's transaction (@tx), so it sees the caller's school only
+ * (row-level security) and its own uncommitted changes. Versioning follows abi.h: functions are
+ * only ever appended (check header.struct_size before using a newer one); the version number
+ * passed to lookup_service is bumped with each append. */
+#pragma once
+
+#include <atrium/atrium.h>
+
+G_BEGIN_DECLS
+
+#define ATRIUM_GROUPS_SERVICE "groups"
+#define ATRIUM_GROUPS_SERVICE_VERSION 1
+
+typedef enum {
+        ATRIUM_GROUP_ROLE_NONE = 0,   /* not a member */
+        ATRIUM_GROUP_ROLE_MEMBER = 1,
+        ATRIUM_GROUP_ROLE_OWNER = 2,
+} AtriumGroupRole;
+
+typedef struct {
+        AtriumStructHeader header;
+
+        /* Membership of @user_id in @group_id: writes the role to @out_role (NONE when not a
+         * member, or when the group does not exist). FALSE only on a database error. */
+        gboolean (*is_member) (AtriumTx *tx, const char *group_id, const char *user_id,
+                               AtriumGroupRole *out_role, GError **error);
+        /* Returns: (transfer full) (nullable): NULL-terminated user ids of the group's members,
+         * owners first; NULL with @error on failure. An unknown group has no members. */
+        char **(*members_of) (AtriumTx *tx, const char *group_id, GError **error);
+        /* Returns: (transfer full) (nullable): NULL-terminated ids of the user's groups. */
+        char **(*groups_of) (AtriumTx *tx, const char *user_id, GError **error);
+        /* Writes whether the group exists in the transaction's school to @out_exists. */
+        gboolean (*group_exists) (AtriumTx *tx, const char *group_id, gboolean *out_exists,
+                                  GError **error);
+} AtriumGroupsService;
+
+G_END_DECLS
