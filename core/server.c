@@ -146,6 +146,8 @@ on_request_read_count (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 
 /* ---- answers made on the main thread ---- */
 
+static char *new_request_id (SoupMessageHeaders *hdrs);
+
 static void
 respond_problem (Server *s, SoupServerMessage *msg, guint status, const char *type,
                  const char *detail, const char *route)
@@ -157,6 +159,16 @@ respond_problem (Server *s, SoupServerMessage *msg, guint status, const char *ty
                                           g_bytes_get_data (body, NULL), g_bytes_get_size (body));
         atrium_metrics_observe (s->core->metrics, soup_server_message_get_method (msg), route,
                                 status, 0);
+        /* Answered on the main thread, but still one log line with its request id. */
+        SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
+        const char *rid = soup_message_headers_get_one (rh, "X-Request-Id");
+        g_autofree char *fresh = NULL;
+        if (!rid) {
+                fresh = new_request_id (soup_server_message_get_request_headers (msg));
+                soup_message_headers_replace (rh, "X-Request-Id", fresh);
+                rid = fresh;
+        }
+        atrium_log_request (rid, soup_server_message_get_method (msg), route, status, 0);
 }
 
 static char *
