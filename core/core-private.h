@@ -159,7 +159,9 @@ void atrium_events_deliver (AtriumCore *core, const char *school_id, const char 
                             GPtrArray *events);
 
 /* migrate.c */
-gboolean atrium_migrate (AtriumCore *core, GError **error);
+/* Applies pending migrations; @with_grants also sets up the request role and the permission
+ * defaults (needs the plugins loaded). */
+gboolean atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error);
 
 /* openapi.c */
 JsonNode *atrium_openapi_document (AtriumCore *core);

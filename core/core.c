@@ -362,13 +362,11 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
         const AtriumRouteEntry *e = req->route;
         g_autoptr (GError) error = NULL;
 
-        if (!prepare_body (req, &error)) {
-                atrium_request_set_problem (req, error);
-                return;
-        }
         req->tx = atrium_tx_new (core->pool, NULL, NULL);
-        /* Liveness and metrics must answer even with the database gone. */
+        /* Who is asking comes first (an anonymous caller learns nothing about bodies); liveness
+         * and metrics must answer even with the database gone. */
         gboolean ok = (e->flags & ATRIUM_ROUTE_NO_DB) ? TRUE : begin_request (core, req, &error);
+        ok = ok && prepare_body (req, &error);
         if (ok) {
                 ok = e->handler (req, e->user_data, &error);
                 if (ok && req->status == 0) {

@@ -25,7 +25,6 @@ char *atrium_token_hash_literal (const char *token); /* "\x<sha256 hex>" for a b
 
 /* identity.c: wiring */
 void atrium_identity_register (AtriumCore *core);
-gboolean atrium_identity_prepare (AtriumCore *core, GError **error);
 int atrium_identity_operator_create (AtriumCore *core, const char *name);
 
 /* request-role.c */

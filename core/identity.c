@@ -46,16 +46,6 @@ owner_connect (AtriumCore *core, GError **error)
         return conn;
 }
 
-/* After migrations: the request role exists with its grants, and the permission defaults of
- * the core and every running plugin are in the database for core.begin_request(). */
-gboolean
-atrium_identity_prepare (AtriumCore *core, GError **error)
-{
-        g_autoptr (PGconn) conn = owner_connect (core, error);
-        return conn && atrium_request_role_setup (core, conn, error) &&
-               atrium_permission_defaults_sync (core, conn, error);
-}
-
 static char *
 read_password (void)
 {
@@ -85,7 +75,7 @@ atrium_identity_operator_create (AtriumCore *core, const char *name)
                 return 2;
         }
         g_autoptr (GError) error = NULL;
-        if (!atrium_migrate (core, &error)) {
+        if (!atrium_migrate (core, FALSE, &error)) {
                 g_printerr ("atriumd: %s\n", error->message);
                 return 1;
         }

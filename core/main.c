@@ -56,8 +56,8 @@ cmd_serve (AtriumCore *core)
         g_autoptr (GError) error = NULL;
         atrium_core_register_builtin_routes (core);
         atrium_identity_register (core);
-        if (!load_plugins (core, &error) || !atrium_migrate (core, &error) ||
-            !atrium_identity_prepare (core, &error) || !atrium_plugins_start_all (core, &error)) {
+        if (!load_plugins (core, &error) || !atrium_migrate (core, TRUE, &error) ||
+            !atrium_plugins_start_all (core, &error)) {
                 g_printerr ("atriumd: %s\n", error->message);
                 atrium_plugins_stop_all (core);
                 return 1;
@@ -71,8 +71,7 @@ static int
 cmd_migrate (AtriumCore *core)
 {
         g_autoptr (GError) error = NULL;
-        if (!load_plugins (core, &error) || !atrium_migrate (core, &error) ||
-            !atrium_identity_prepare (core, &error)) {
+        if (!load_plugins (core, &error) || !atrium_migrate (core, TRUE, &error)) {
                 g_printerr ("atriumd: %s\n", error->message);
                 atrium_plugins_stop_all (core);
                 return 1;

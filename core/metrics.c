@@ -139,7 +139,7 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                         append_label (out, route);
                         if (b < N_BUCKETS) {
                                 char le[G_ASCII_DTOSTR_BUF_SIZE];
-                                g_ascii_dtostr (le, sizeof le, buckets[b]);
+                                g_ascii_formatd (le, sizeof le, "%g", buckets[b]);
                                 g_string_append_printf (out, "\",le=\"%s\"} %" G_GUINT64_FORMAT "\n",
                                                         le, cum);
                         } else {
@@ -181,6 +181,7 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 "# TYPE atrium_plugins gauge\n"
                 "atrium_plugins{state=\"running\"} %u\n"
                 "atrium_plugins{state=\"failed\"} %u\n",
-                in_use, idle, core->config->pool_size, running, failed);
+                in_use, idle, core->config->pool_size + core->config->slow_workers, running,
+                failed);
         return g_string_free (out, FALSE);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "atrium-resources.h"
+#include "identity-private.h"
 
 #define MIGRATION_LOCK_KEY "727100"
 
@@ -147,7 +148,7 @@ apply (PGconn *conn, const char *owner, gboolean own_schema, GPtrArray *list, gu
 }
 
 gboolean
-atrium_migrate (AtriumCore *core, GError **error)
+atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
 {
         const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
         const char *vals[] = {core->config->database_url, "atriumd-migrate", "10", NULL};
@@ -175,6 +176,12 @@ atrium_migrate (AtriumCore *core, GError **error)
                         continue;
                 ok = apply (conn, p->desc.name, TRUE, p->migrations, &applied, error);
         }
+        /* Grants and permission defaults under the same lock: hosts starting together would
+         * otherwise race on CREATE ROLE and GRANT. Only a full host (plugins loaded) does this,
+         * or it would drop the plugins' permission defaults. */
+        if (ok && with_grants)
+                ok = atrium_request_role_setup (core, conn, error) &&
+                     atrium_permission_defaults_sync (core, conn, error);
         g_autoptr (GError) unlock_error = NULL;
         exec_ok (conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", &unlock_error);
         if (ok) {

@@ -72,8 +72,13 @@ atrium_request_role_setup (AtriumCore *core, PGconn *conn, GError **error)
                 return FALSE;
         }
         if (PQntuples (exists) == 0) {
-                if (!runf (conn, error, "CREATE ROLE %s NOLOGIN NOSUPERUSER NOBYPASSRLS "
-                                        "NOCREATEDB NOCREATEROLE", role))
+                /* Roles are cluster-wide: another database's migration may create it at the
+                 * same moment (our advisory lock is per database). */
+                if (!runf (conn, error,
+                           "DO $$ BEGIN CREATE ROLE %s NOLOGIN NOSUPERUSER NOBYPASSRLS "
+                           "NOCREATEDB NOCREATEROLE; EXCEPTION WHEN duplicate_object OR "
+                           "unique_violation THEN NULL; END $$",
+                           role))
                         return FALSE;
         } else if (PQgetvalue (exists, 0, 0)[0] == 't') {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,

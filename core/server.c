@@ -399,7 +399,9 @@ atrium_serve (AtriumCore *core)
         s.core = core;
         s.context = g_main_context_default ();
         s.loop = g_main_loop_new (s.context, FALSE);
-        s.soup = soup_server_new ("server-header", "atriumd ", NULL);
+        /* raw-paths: libsoup must not percent-decode the path; the router decodes each segment
+         * once, after splitting, so "%2F" cannot smuggle a separator past a template. */
+        s.soup = soup_server_new ("server-header", "atriumd ", "raw-paths", TRUE, NULL);
         g_autoptr (GError) error = NULL;
         s.workers = g_thread_pool_new (work, &s, (int) core->config->pool_size, TRUE, &error);
         if (s.workers)

@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: Apache-2.0
+"""fixtures.py - set-up helpers shared by the integration tests: operators, schools, users.
+
+Every helper talks to a running `harness.Atriumd` the way a client would (over HTTP, or
+through `atriumd operator create` for the one thing only the command line can do), and
+raises AssertionError with the server's answer when a step does not succeed, so a broken
+set-up fails the test with a readable message instead of a KeyError three lines later.
+
+    import fixtures
+
+    op = fixtures.make_operator(host)                      # -> operator token
+    fixtures.make_school(host, op, "north", modules=["noticeboard"])
+    fixtures.make_user(host, op, "north", "tina", roles=["teacher"])
+    tina = fixtures.login(host, "tina", fixtures.PASSWORD, school="north")
+
+`SharedHost` is a TestCase base for test classes that share one cluster and one host (and
+an operator token) between their tests, which saves a server start per test.
+
+Names are free to choose but must be unique within what one host sees. Keep this module
+small and its signatures stable: several test files import it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Sequence
+
+import harness
+
+__all__ = [
+    "PASSWORD",
+    "check",
+    "make_operator",
+    "login",
+    "make_school",
+    "enable_module",
+    "make_user",
+    "school_with_users",
+    "SharedHost",
+]
+
+#: The password every helper uses unless told otherwise (the minimum is 8 characters).
+PASSWORD = "correct horse battery"
+
+
+def check(resp: harness.Response, *statuses: int, what: str = "request") -> harness.Response:
+    """Return resp if its status is one of `statuses`, else fail with its body."""
+    if resp.status not in statuses:
+        raise AssertionError(
+            f"{what}: expected {' or '.join(map(str, statuses))}, got {resp.status} "
+            f"{resp.body[:500]!r}"
+        )
+    return resp
+
+
+def make_operator(host: harness.Atriumd, name: str = "root",
+                  password: str = PASSWORD) -> str:
+    """Create (or reset) operator `name` with `atriumd operator create`, sign in, return
+    the bearer token."""
+    proc = host.run(["operator", "create", name], input=password + "\n")
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"atriumd operator create {name} exited {proc.returncode}:\n"
+            f"{proc.stdout}{proc.stderr}"
+        )
+    return login(host, name, password)
+
+
+def login(host: harness.Atriumd, username: str, password: str = PASSWORD,
+          school: str | None = None) -> str:
+    """POST /api/v1/auth/login and return the token; school=None signs in an operator."""
+    body: dict[str, Any] = {"username": username, "password": password}
+    if school is not None:
+        body["school"] = school
+    resp = check(host.request("POST", "/api/v1/auth/login", body), 200,
+                 what=f"login {school or '(operator)'}/{username}")
+    return resp.json()["token"]
+
+
+def enable_module(host: harness.Atriumd, token: str, school: str, module: str) -> None:
+    """PUT /api/v1/schools/{school}/modules/{module} (201 when newly enabled, 200 if it was)."""
+    check(host.request("PUT", f"/api/v1/schools/{school}/modules/{module}", token=token),
+          200, 201, what=f"enable {module} in {school}")
+
+
+def make_school(host: harness.Atriumd, op_token: str, slug: str, name: str | None = None,
+                modules: Sequence[str] = ()) -> dict:
+    """Create a school as an operator, enable `modules` in it, return the school object
+    (id, slug, name, ...)."""
+    resp = check(host.request("POST", "/api/v1/schools",
+                              {"slug": slug, "name": name or f"School {slug}"}, token=op_token),
+                 201, what=f"create school {slug}")
+    for module in modules:
+        enable_module(host, op_token, slug, module)
+    return resp.json()
+
+
+def make_user(host: harness.Atriumd, token: str, school: str, username: str,
+              roles: Sequence[str] = ("teacher",), password: str | None = PASSWORD,
+              display_name: str | None = None) -> dict:
+    """Create a person in `school` (token: an operator's or a school admin's) and return the
+    user object (id, username, roles, ...). password=None creates one who cannot sign in."""
+    body: dict[str, Any] = {
+        "username": username,
+        "display_name": display_name or username.title(),
+        "roles": list(roles),
+    }
+    if password is not None:
+        body["password"] = password
+    resp = check(host.request("POST", f"/api/v1/schools/{school}/users", body, token=token),
+                 201, what=f"create user {school}/{username}")
+    return resp.json()
+
+
+def school_with_users(host: harness.Atriumd, op_token: str, slug: str,
+                      users: dict[str, Sequence[str]],
+                      modules: Sequence[str] = ()) -> dict[str, str]:
+    """Create a school with `modules` and one user per {username: roles}; sign each in and
+    return {username: token}."""
+    make_school(host, op_token, slug, modules=modules)
+    tokens = {}
+    for username, roles in users.items():
+        make_user(host, op_token, slug, username, roles=roles)
+        tokens[username] = login(host, username, school=slug)
+    return tokens
+
+
+class SharedHost(harness.TestCase):
+    """A TestCase base whose tests share one PostgreSQL and one atriumd, started once per
+    class, and an operator token (`cls.op_token`, operator "root").
+
+    Set HOST_ENV in the subclass for extra atriumd environment (ATRIUM_MAX_BODY, ...). Tests
+    that share a host must not depend on each other's data: use names of their own. When a
+    test fails, the tail of the shared host's log is printed after it (the harness only
+    prints logs of servers the test itself started).
+    """
+
+    HOST_ENV: dict[str, str] = {}
+    pg: harness.PgCluster | None = None
+    host: harness.Atriumd | None = None
+    op_token: str | None = None
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        try:
+            cls.pg = harness.PgCluster(name=f"pg-{cls.__name__.lower()}")
+            cls.pg.start()
+            cls.host = harness.Atriumd(cls.pg, env=cls.HOST_ENV)
+            cls.host.start()
+            cls.op_token = make_operator(cls.host)
+        except BaseException:
+            if cls.host is not None:
+                _print_log_tail(cls.host)
+            cls._stop_shared()
+            raise
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls._stop_shared()
+        super().tearDownClass()
+
+    @classmethod
+    def _stop_shared(cls) -> None:
+        if cls.host is not None:
+            cls.host.cleanup()
+            cls.host = None
+        if cls.pg is not None:
+            cls.pg.cleanup()
+            cls.pg = None
+
+    def run(self, result: Any = None) -> Any:
+        bad_before = len(result.failures) + len(result.errors) if result is not None else 0
+        out = super().run(result)
+        if (result is not None and self.host is not None
+                and len(result.failures) + len(result.errors) > bad_before):
+            _print_log_tail(self.host)
+        return out
+
+
+def _print_log_tail(host: harness.Atriumd, lines: int = 60) -> None:
+    tail = "\n".join(host.log_text().splitlines()[-lines:])
+    state = "running"
+    if host.proc is not None and host.proc.poll() is not None:
+        state = f"exited with status {host.proc.returncode}"
+    print(f"\n----- shared atriumd on port {host.port}, {state} (last {lines} lines) -----\n"
+          f"{tail}\n-----", file=sys.stderr, flush=True)

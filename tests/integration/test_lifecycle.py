@@ -1,0 +1,330 @@
+# SPDX-License-Identifier: Apache-2.0
+"""test_lifecycle.py - atriumd's life beyond single requests.
+
+Drain: SIGTERM while a request is in flight (held up by a table lock the test holds in its
+own psql session) lets that request finish with its real answer, refuses new connections,
+and exits 0. Database outage: with PostgreSQL stopped a database route answers 503 and the
+process lives on (/healthz 200, /readyz 503); once PostgreSQL is back the same route answers
+200 again without restarting atriumd. Migrations: idempotent, safe to run concurrently, and
+refusing to go on when an applied migration changed. The command line: --help documents the
+environment, an unknown subcommand exits 2.
+"""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import fixtures  # noqa: E402
+import harness  # noqa: E402
+
+NOTICES = "/api/v1/schools/{}/noticeboard/notices"
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
+    """Poll predicate() until it returns something truthy; AssertionError after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+class LockHolder:
+    """A psql session that holds ACCESS EXCLUSIVE on a table until release()."""
+
+    def __init__(self, pg: harness.PgCluster, table: str) -> None:
+        self.proc = subprocess.Popen(
+            [os.path.join(pg.bindir, "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+             "-d", pg.url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.proc.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n"
+                              "SELECT 'locked';\n")
+        self.proc.stdin.flush()
+        line = self._readline(30)
+        if line.strip() != "locked":
+            self.kill()
+            raise AssertionError(f"psql did not take the lock: {line!r}")
+
+    def _readline(self, timeout: float) -> str:
+        out = []
+        t = threading.Thread(target=lambda: out.append(self.proc.stdout.readline()),
+                             daemon=True)
+        t.start()
+        t.join(timeout)
+        if not out:
+            raise AssertionError(f"psql did not answer within {timeout:.0f} s")
+        return out[0]
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("COMMIT;\n\\q\n")
+            self.proc.stdin.flush()
+            self.proc.stdin.close()
+            self.proc.wait(30)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class BackgroundRequest(threading.Thread):
+    """One HTTP request on its own thread; .result is (status, body) or the exception."""
+
+    def __init__(self, port, method, path, body=None, headers=None, timeout=60.0):
+        super().__init__(daemon=True)
+        self.args = (port, method, path, body, headers or {}, timeout)
+        self.result = None
+
+    def run(self):
+        port, method, path, body, headers, timeout = self.args
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            self.result = (resp.status, resp.read())
+        except Exception as exc:  # reported by the test
+            self.result = exc
+        finally:
+            conn.close()
+
+
+def lock_waiters(pg: harness.PgCluster, table: str) -> int:
+    """How many sessions wait for a lock on `table`."""
+    out = pg.psql(f"SELECT count(*) FROM pg_locks WHERE NOT granted "
+                  f"AND relation = '{table}'::regclass")
+    return int(out.strip() or 0)
+
+
+def connection_refused(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
+class Drain(harness.TestCase):
+    def test_sigterm_lets_the_request_in_flight_finish(self):
+        with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
+            op = fixtures.make_operator(host)
+            tokens = fixtures.school_with_users(host, op, "drain", {"tess": ["teacher"]},
+                                                modules=["noticeboard"])
+            auth = {"Authorization": f"Bearer {tokens['tess']}",
+                    "Content-Type": "application/json"}
+            lock = LockHolder(pg, "noticeboard.notices")
+            try:
+                post = BackgroundRequest(host.port, "POST", NOTICES.format("drain"),
+                                         body=b'{"title": "in flight", "body": "drained"}',
+                                         headers=auth)
+                post.start()
+                wait_for(lambda: lock_waiters(pg, "noticeboard.notices") >= 1, 30,
+                         "the POST to wait for the table lock")
+
+                host.proc.send_signal(signal.SIGTERM)
+                wait_for(lambda: connection_refused(host.port), 10,
+                         "the listening socket to close after SIGTERM")
+                self.assertIsNone(host.proc.poll(),
+                                  "atriumd exited with a request still in flight")
+            finally:
+                lock.release()
+
+            post.join(30)
+            self.assertFalse(post.is_alive(), "the in-flight request never finished")
+            self.assertNotIsInstance(post.result, Exception, post.result)
+            status, body = post.result
+            self.assertEqual(status, 201, body)
+            try:
+                rc = host.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.fail("atriumd did not exit within 20 s of SIGTERM after the drain")
+            self.assertEqual(rc, 0, harness._tail(host.log_path))
+            # the notice was committed, not lost in the shutdown
+            self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
+                                     "WHERE title = 'in flight'"), "1\n")
+            self.assertTrue(connection_refused(host.port))
+
+    def test_sigterm_when_idle_exits_0(self):
+        with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
+            self.assertEqual(host.request("GET", "/readyz").status, 200)
+            self.assertEqual(host.stop(), 0, host.log_text())
+            self.assertTrue(connection_refused(host.port))
+
+
+class DatabaseOutage(harness.TestCase):
+    def test_503_while_the_database_is_gone_and_recovery(self):
+        with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
+            op = fixtures.make_operator(host)
+            tokens = fixtures.school_with_users(host, op, "outage", {"olga": ["teacher"]},
+                                                modules=["noticeboard"])
+            path = NOTICES.format("outage")
+            t = tokens["olga"]
+            self.assertEqual(host.request("POST", path, {"title": "before", "body": "x"},
+                                          token=t).status, 201)
+            self.assertEqual(host.request("GET", path, token=t).status, 200)
+
+            pg.stop()
+            self.assertFalse(pg.running)
+            for _ in range(3):  # a broken pooled connection, then failed reconnects
+                harness.assert_problem(host.request("GET", path, token=t, timeout=30), 503,
+                                       "/unavailable")
+            harness.assert_problem(host.request("POST", path, {"title": "during", "body": "x"},
+                                                token=t, timeout=30), 503, "/unavailable")
+            harness.assert_problem(host.request("GET", "/readyz", timeout=30), 503)
+            self.assertEqual(host.request("GET", "/healthz").status, 200)
+            self.assertEqual(host.request("GET", "/metrics").status, 200)
+            self.assertIsNone(host.proc.poll(), "atriumd died with the database")
+
+            pg.start()
+
+            def recovered():
+                resp = host.request("GET", path, token=t, timeout=10)
+                return resp if resp.status == 200 else None
+
+            resp = wait_for(recovered, 30, "the notices route to answer 200 again",
+                            interval=0.25)
+            self.assertEqual([n["title"] for n in resp.json()["items"]], ["before"])
+            self.assertEqual(host.request("GET", "/readyz").status, 200)
+            self.assertEqual(host.request("POST", path, {"title": "after", "body": "x"},
+                                          token=t).status, 201)
+            self.assertIsNone(host.proc.poll())
+            self.assertEqual(host.stop(), 0)
+
+    def test_database_gone_at_first_request(self):
+        # The pool has never connected for requests when PostgreSQL goes away.
+        with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
+            pg.stop()
+            harness.assert_problem(host.request("GET", "/readyz", timeout=30), 503)
+            harness.assert_problem(host.request("GET", "/api/v1/modules", timeout=30), 503)
+            self.assertEqual(host.request("GET", "/healthz").status, 200)
+            pg.start()
+            wait_for(lambda: host.request("GET", "/readyz", timeout=10).status == 200, 30,
+                     "/readyz to answer 200 again", interval=0.25)
+
+
+class Migrations(harness.TestCase):
+    def migrate(self, host):
+        proc = host.run(["migrate"])
+        return proc
+
+    def test_migrate_twice_is_idempotent(self):
+        with harness.PgCluster() as pg:
+            host = harness.Atriumd(pg)
+            try:
+                first = self.migrate(host)
+                self.assertEqual(first.returncode, 0, first.stdout + first.stderr)
+                rows = pg.psql("SELECT owner, name, checksum FROM core.migrations "
+                               "ORDER BY owner, name")
+                self.assertIn("core|0001_schools.sql|", rows)
+                self.assertIn("noticeboard|0001_notices.sql|", rows)
+                second = self.migrate(host)
+                self.assertEqual(second.returncode, 0, second.stdout + second.stderr)
+                self.assertEqual(pg.psql("SELECT owner, name, checksum FROM core.migrations "
+                                         "ORDER BY owner, name"), rows)
+                self.assertNotIn("applied migration", second.stdout + second.stderr)
+            finally:
+                host.cleanup()
+
+    def test_concurrent_migrate(self):
+        # Hosts of one installation may start (and migrate) at the same moment. Several rounds
+        # of concurrent runs: the first on an empty database, the rest on a current one.
+        with harness.PgCluster() as pg:
+            host = harness.Atriumd(pg)
+            try:
+                env = host.env()
+                applied = 0
+                for round_ in range(8):
+                    procs = [subprocess.Popen([host.binary, "migrate"], env=env,
+                                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                              stderr=subprocess.STDOUT, text=True)
+                             for _ in range(4)]
+                    for p in procs:
+                        try:
+                            out, _ = p.communicate(timeout=120)
+                        except subprocess.TimeoutExpired:
+                            p.kill()
+                            out, _ = p.communicate()
+                        self.assertEqual(p.returncode, 0,
+                                         f"round {round_}: concurrent migrate failed:\n{out}")
+                        applied += out.count("applied migration ")
+                dupes = pg.psql("SELECT owner, name FROM core.migrations "
+                                "GROUP BY owner, name HAVING count(*) > 1")
+                self.assertEqual(dupes, "")
+                total = int(pg.psql("SELECT count(*) FROM core.migrations").strip())
+                self.assertEqual(applied, total, "each migration must be applied exactly once")
+            finally:
+                host.cleanup()
+
+    def test_changed_applied_migration_stops_migrate(self):
+        with harness.PgCluster() as pg:
+            host = harness.Atriumd(pg)
+            try:
+                self.assertEqual(self.migrate(host).returncode, 0)
+                pg.psql("UPDATE core.migrations SET checksum = 'x' "
+                        "WHERE name = '0001_schools.sql'")
+                proc = self.migrate(host)
+                self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+                self.assertIn("0001_schools.sql", proc.stderr)
+                self.assertRegex(proc.stderr, r"(?i)changed|checksum")
+                # serve refuses to start on it as well
+                with self.assertRaises(harness.HarnessError):
+                    host.start()
+                self.assertNotEqual(host.returncode, 0)
+                self.assertIn("0001_schools.sql", host.log_text())
+            finally:
+                host.cleanup()
+
+
+class CommandLine(harness.TestCase):
+    def test_help_documents_the_environment(self):
+        host = harness.Atriumd(None)
+        try:
+            proc = host.run(["--help"])
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            text = proc.stdout + proc.stderr
+            for var in ("ATRIUM_DATABASE_URL", "ATRIUM_LISTEN", "ATRIUM_PLUGIN_DIR",
+                        "ATRIUM_DATA_DIR"):
+                self.assertIn(var, text)
+            for cmd in ("serve", "migrate", "operator create"):
+                self.assertIn(cmd, text)
+        finally:
+            host.cleanup()
+
+    def test_unknown_subcommand_exits_2(self):
+        host = harness.Atriumd(None)
+        try:
+            for args in (["frobnicate"], ["migrate", "extra"], ["operator", "delete", "x"]):
+                with self.subTest(args):
+                    proc = host.run(args, timeout=30)
+                    self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+                    self.assertIn("unknown command", proc.stderr)
+            proc = host.run(["--no-such-option"], timeout=30)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+        finally:
+            host.cleanup()
+
+    def test_version(self):
+        host = harness.Atriumd(None)
+        try:
+            proc = host.run(["--version"], timeout=30)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertRegex(proc.stdout, r"^atriumd \S+")
+        finally:
+            host.cleanup()
+
+
+if __name__ == "__main__":
+    harness.main()
