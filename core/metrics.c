@@ -174,7 +174,7 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 "# TYPE atrium_db_pool_connections gauge\n"
                 "atrium_db_pool_connections{state=\"in_use\"} %u\n"
                 "atrium_db_pool_connections{state=\"idle\"} %u\n"
-                "# HELP atrium_db_pool_size Configured pool size.\n"
+                "# HELP atrium_db_pool_size Connections the pool may open (workers + slow workers).\n"
                 "# TYPE atrium_db_pool_size gauge\n"
                 "atrium_db_pool_size %u\n"
                 "# HELP atrium_plugins Plugins by state.\n"

@@ -24,6 +24,7 @@ import fixtures  # noqa: E402
 import harness  # noqa: E402
 
 POOL_SIZE = 3
+SLOW_WORKERS = 2
 
 SAMPLE = re.compile(
     r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)'
@@ -65,7 +66,7 @@ def series(samples, name, **labels):
 
 
 class Metrics(fixtures.SharedHost):
-    HOST_ENV = {"ATRIUM_POOL_SIZE": str(POOL_SIZE)}
+    HOST_ENV = {"ATRIUM_POOL_SIZE": str(POOL_SIZE), "ATRIUM_SLOW_WORKERS": str(SLOW_WORKERS)}
 
     def scrape(self):
         resp = self.host.request("GET", "/metrics")
@@ -153,7 +154,8 @@ class Metrics(fixtures.SharedHost):
         self.assertEqual(types.get("atrium_db_pool_connections"), "gauge")
         self.assertEqual(types.get("atrium_db_pool_size"), "gauge")
         self.assertEqual(types.get("atrium_plugins"), "gauge")
-        self.assertEqual(series(samples, "atrium_db_pool_size"), POOL_SIZE)
+        # one connection per worker, fast and slow
+        self.assertEqual(series(samples, "atrium_db_pool_size"), POOL_SIZE + SLOW_WORKERS)
         in_use = samples[("atrium_db_pool_connections", frozenset({("state", "in_use")}))]
         idle = samples[("atrium_db_pool_connections", frozenset({("state", "idle")}))]
         self.assertGreaterEqual(idle, 1)
