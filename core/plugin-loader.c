@@ -233,7 +233,9 @@ visit (AtriumCore *core, AtriumPlugin *p, GHashTable *mark, GPtrArray *order)
         if (m == 2)
                 return;
         if (m == 1) {
-                atrium_plugin_fail (p, "dependency cycle through %s", p->desc.name);
+                /* Met on the stack again: a cycle. A plugin on several cycles is refused once. */
+                if (p->state != ATRIUM_PLUGIN_FAILED)
+                        atrium_plugin_fail (p, "dependency cycle through %s", p->desc.name);
                 return;
         }
         g_hash_table_insert (mark, p, GINT_TO_POINTER (1));
@@ -267,6 +269,8 @@ atrium_plugins_init_all (AtriumCore *core, GError **error)
         g_autoptr (GPtrArray) failed = g_ptr_array_new ();
         for (guint i = 0; i < core->plugins->len; i++) {
                 AtriumPlugin *p = core->plugins->pdata[i];
+                if (g_hash_table_contains (mark, p))
+                        continue;
                 if (p->state == ATRIUM_PLUGIN_FAILED)
                         g_ptr_array_add (failed, p);
                 else
