@@ -259,6 +259,22 @@ create_token (AtriumRequest *req, gpointer data, GError **error)
         JsonArray *sc = json_object_has_member (in, "scopes")
                                 ? json_object_get_array_member (in, "scopes")
                                 : NULL;
+        if (req->operator_id && sc) {
+                /* Operator rights are not permission names a scope could narrow. */
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "operator tokens carry the operator's rights; scopes are for "
+                             "school users");
+                return FALSE;
+        }
+        /* A token made with a scoped token is scoped at least as narrowly. */
+        g_autoptr (AtriumResult) mine = atrium_sql (
+                req, error, "SELECT scopes::text FROM core.sessions WHERE id = $1::uuid", 1,
+                req->session_id);
+        if (!mine)
+                return FALSE;
+        const char *own_scopes = atrium_result_value (mine, 0, 0);
+        if (own_scopes && !sc)
+                scopes = g_strdup (own_scopes);
         if (sc) {
                 /* A token can only narrow what its owner may do, never widen it. */
                 GString *s = g_string_new ("{");

@@ -103,10 +103,16 @@ atrium_identity_operator_create (AtriumCore *core, const char *name)
         g_autoptr (PGresult) rev = PQexecParams (
                 conn, "DELETE FROM core.sessions WHERE operator_id = $1::uuid", 1, NULL, id,
                 NULL, NULL, 0);
-        const char *audit[2] = {id[0], created ? "operator.created" : "operator.password_reset"};
+        const char *audit[3] = {id[0], created ? "operator.created" : "operator.password_reset",
+                                id[0]};
         g_autoptr (PGresult) au = PQexecParams (
-                conn, "SELECT core.audit(NULL, $1::uuid, 'system', $2, $1, '{}', 'cli')", 2,
+                conn,
+                "SELECT core.audit(NULL, $1::uuid, 'system', $2, $3::text, '{}'::jsonb, 'cli')", 3,
                 NULL, audit, NULL, NULL, 0);
+        if (PQresultStatus (rev) != PGRES_COMMAND_OK || PQresultStatus (au) != PGRES_TUPLES_OK) {
+                g_printerr ("atriumd: %s", PQerrorMessage (conn));
+                return 1;
+        }
         printf ("operator %s %s\n", name, created ? "created" : "updated");
         return 0;
 }

@@ -11,6 +11,26 @@ typedef struct {
         const char *type;
 } ProblemKind;
 
+/* RFC 9110 reason phrases; libsoup 3.2 does not know 429 and a few others. */
+static const char *
+title_for (guint status)
+{
+        switch (status) {
+        case 413:
+                return "Content Too Large";
+        case 415:
+                return "Unsupported Media Type";
+        case 422:
+                return "Unprocessable Content";
+        case 429:
+                return "Too Many Requests";
+        case 507:
+                return "Insufficient Storage";
+        default:
+                return soup_status_get_phrase (status);
+        }
+}
+
 static const ProblemKind kinds[] = {
         {ATRIUM_ERROR_INVALID, 400, "invalid-request"},
         {ATRIUM_ERROR_UNAUTHENTICATED, 401, "unauthenticated"},
@@ -66,7 +86,7 @@ atrium_problem_body (guint status, const char *type, const char *detail, const c
         json_builder_set_member_name (b, "type");
         json_builder_add_string_value (b, uri);
         json_builder_set_member_name (b, "title");
-        json_builder_add_string_value (b, soup_status_get_phrase (status));
+        json_builder_add_string_value (b, title_for (status));
         json_builder_set_member_name (b, "status");
         json_builder_add_int_value (b, status);
         if (detail) {

@@ -253,13 +253,13 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
                 "UPDATE core.users SET username = coalesce($2, username), "
-                "display_name = coalesce($3, display_name), "
-                "password_hash = coalesce($4, password_hash), roles = coalesce($5::text[], roles), "
-                "external_id = CASE WHEN $7::boolean THEN $6 ELSE external_id END, "
+                "display_name = coalesce($3, display_name), roles = coalesce($4::text[], roles), "
+                "external_id = CASE WHEN $6::boolean THEN $5 ELSE external_id END, "
                 "updated_at = now() WHERE id = $1::uuid RETURNING id",
-                7, id, json_object_get_string_member_with_default (in, "username", NULL),
-                json_object_get_string_member_with_default (in, "display_name", NULL), hash,
-                roles, ext_given ? json_object_get_string_member_with_default (in, "external_id", NULL) : NULL,
+                6, id, json_object_get_string_member_with_default (in, "username", NULL),
+                json_object_get_string_member_with_default (in, "display_name", NULL), roles,
+                ext_given ? json_object_get_string_member_with_default (in, "external_id", NULL)
+                          : NULL,
                 ext_given ? "true" : "false");
         if (!res)
                 return FALSE;
@@ -268,7 +268,14 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
                 return FALSE;
         }
         if (hash) {
-                /* A new password ends every session of that person, this one included. */
+                /* The request role may write but never read hashes: set it through the
+                 * definer function. A new password ends every session of that person, this one
+                 * included. */
+                g_autoptr (AtriumResult) set = atrium_sql (
+                        req, error, "SELECT core.set_account_hash($1::uuid, $2::uuid, $3)", 3,
+                        req->school_id, id, hash);
+                if (!set)
+                        return FALSE;
                 g_autoptr (AtriumResult) rev = atrium_sql (
                         req, error, "SELECT core.revoke_user_sessions($1::uuid, $2::uuid)", 2,
                         req->school_id, id);
@@ -300,13 +307,14 @@ delete_user (AtriumRequest *req, gpointer data, GError **error)
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no user %s", id);
                 return FALSE;
         }
+        /* The deletion is recorded, the person is not: the entry names no one, and forgetting
+         * runs after it, so even deleting oneself leaves no id behind. */
+        atrium_audit (req, "user.deleted", NULL, NULL);
         g_autoptr (AtriumResult) forget = atrium_sql (
                 req, error, "SELECT core.audit_forget($1::uuid, $2::uuid, $3)", 3, req->school_id,
                 id, atrium_result_value (res, 0, 0));
         if (!forget)
                 return FALSE;
-        /* The deletion is recorded, the person is not: no id in the audit entry. */
-        atrium_audit (req, "user.deleted", NULL, NULL);
         JsonObject *ev = json_object_new ();
         json_object_set_string_member (ev, "user_id", id);
         json_object_set_string_member (ev, "school_id", req->school_id);
@@ -399,7 +407,7 @@ export_user (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (AtriumResult) audit = atrium_sql (
                 req, error,
                 "SELECT at, action, target, client FROM core.audit_log "
-                "WHERE actor_id = $1::uuid OR target = $1 ORDER BY id LIMIT 10000",
+                "WHERE actor_id = $1::uuid OR target = $1::text ORDER BY id LIMIT 10000",
                 1, id);
         if (!audit)
                 return FALSE;
