@@ -87,7 +87,7 @@ login (AtriumRequest *req, gpointer data, GError **error)
                 2, school, username);
         if (!acc)
                 return FALSE;
-        gboolean found = atrium_result_n_rows (acc) == 1;
+        gboolean found = atrium_result_n_rows (acc) == 1 && atrium_result_value (acc, 0, 1);
         const char *hash = found ? atrium_result_value (acc, 0, 2) : NULL;
         gboolean rehash = FALSE;
         gboolean ok = FALSE;
@@ -96,7 +96,7 @@ login (AtriumRequest *req, gpointer data, GError **error)
         else
                 atrium_password_burn (password);
 
-        const char *school_id = found ? atrium_result_value (acc, 0, 0) : NULL;
+        const char *school_id = atrium_result_value (acc, 0, 0);
         const char *account = found ? atrium_result_value (acc, 0, 1) : NULL;
         if (!ok) {
                 g_autoptr (AtriumResult) f1 = atrium_sql (

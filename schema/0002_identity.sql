@@ -292,9 +292,11 @@ END $$;
 CREATE FUNCTION core.login_lookup(p_school_slug text, p_username text)
 RETURNS TABLE (school_id uuid, account_id uuid, password_hash text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
-    SELECT u.school_id, u.id, u.password_hash
-      FROM core.users u JOIN core.schools s ON s.id = u.school_id
-     WHERE p_school_slug IS NOT NULL AND s.slug = p_school_slug AND u.username = p_username
+    -- The school's id comes back even for an unknown username, so that failed sign-ins are
+    -- audited in the school they aimed at.
+    SELECT s.id, u.id, u.password_hash
+      FROM core.schools s LEFT JOIN core.users u ON u.school_id = s.id AND u.username = p_username
+     WHERE p_school_slug IS NOT NULL AND s.slug = p_school_slug
     UNION ALL
     SELECT NULL, o.id, o.password_hash FROM core.operators o
      WHERE p_school_slug IS NULL AND o.username = p_username
