@@ -286,7 +286,7 @@ create_token (AtriumRequest *req, gpointer data, GError **error)
                                              "you do not have permission %s to delegate", p);
                                 return FALSE;
                         }
-                        if (!g_regex_match_simple ("^[a-z_]+\\.[a-z_.]+$", p, 0, 0)) {
+                        if (!g_regex_match_simple ("^[a-z_]+\\.[a-z_.]+\\z", p, 0, 0)) {
                                 g_string_free (s, TRUE);
                                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
                                              "/scopes/%u: not a permission name", i);

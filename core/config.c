@@ -83,13 +83,21 @@ parse_listen (AtriumConfig *c, const char *listen, GError **error)
         }
         g_free (c->listen_host);
         c->listen_host = g_strndup (listen, colon - listen);
-        /* "[::1]:8080" */
-        if (c->listen_host[0] == '[') {
-                size_t n = strlen (c->listen_host);
-                if (n > 2 && c->listen_host[n - 1] == ']') {
-                        memmove (c->listen_host, c->listen_host + 1, n - 2);
-                        c->listen_host[n - 2] = '\0';
-                }
+        /* "[::1]:8080": brackets come in pairs around the whole host, or not at all. */
+        size_t n = strlen (c->listen_host);
+        gboolean opens = c->listen_host[0] == '[', closes = n > 0 && c->listen_host[n - 1] == ']';
+        if (opens != closes || (opens && n < 3) ||
+            strchr (c->listen_host + opens, '[') ||
+            (strchr (c->listen_host, ']') && !closes) ||
+            (!opens && strchr (c->listen_host, ':'))) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "ATRIUM_LISTEN: expected host:port or [ipv6]:port, got \"%s\"",
+                             listen);
+                return FALSE;
+        }
+        if (opens) {
+                memmove (c->listen_host, c->listen_host + 1, n - 2);
+                c->listen_host[n - 2] = '\0';
         }
         c->listen_port = (guint) port;
         return TRUE;

@@ -364,7 +364,7 @@ host_add_permission_source (AtriumPlugin *self, const char *sql_function, GError
         /* "schema.function", both plain identifiers, and in the plugin's own schema. */
         g_autofree char *prefix = g_strconcat (self->desc.name, ".", NULL);
         if (!sql_function || !g_str_has_prefix (sql_function, prefix) ||
-            !g_regex_match_simple ("^[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*$", sql_function, 0, 0)) {
+            !g_regex_match_simple ("^[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*\\z", sql_function, 0, 0)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
                              "permission source must be \"%s.<function>\"", self->desc.name);
                 return FALSE;

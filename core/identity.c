@@ -63,7 +63,7 @@ read_password (void)
 int
 atrium_identity_operator_create (AtriumCore *core, const char *name)
 {
-        if (!g_regex_match_simple ("^[a-z0-9._-]{2,64}$", name, 0, 0)) {
+        if (!g_regex_match_simple ("^[a-z0-9._-]{2,64}\\z", name, 0, 0)) {
                 g_printerr ("atriumd: operator names are 2-64 of [a-z0-9._-]\n");
                 return 2;
         }

@@ -13,34 +13,63 @@
 #include <dlfcn.h>
 #include <string.h>
 
+/* Semantic versioning 2.0.0 precedence: numeric major.minor.patch, then a version with a
+ * pre-release tag sorts before the same version without one, tags compared field by field
+ * (numeric fields numerically, and before alphanumeric ones). Build metadata is ignored. */
+static int
+compare_prerelease (const char *a, const char *b)
+{
+        if (!a || !b)
+                return a ? -1 : b ? 1 : 0;
+        g_auto (GStrv) fa = g_strsplit (a, ".", -1);
+        g_auto (GStrv) fb = g_strsplit (b, ".", -1);
+        for (guint i = 0;; i++) {
+                if (!fa[i] || !fb[i])
+                        return fa[i] ? 1 : fb[i] ? -1 : 0;
+                guint64 x, y;
+                gboolean nx = g_ascii_string_to_unsigned (fa[i], 10, 0, G_MAXUINT64, &x, NULL);
+                gboolean ny = g_ascii_string_to_unsigned (fb[i], 10, 0, G_MAXUINT64, &y, NULL);
+                int c = nx && ny ? (x < y ? -1 : x > y) : nx ? -1 : ny ? 1 : strcmp (fa[i], fb[i]);
+                if (c)
+                        return c < 0 ? -1 : 1;
+        }
+}
+
 int
 atrium_version_compare (const char *a, const char *b)
 {
-        g_auto (GStrv) pa = g_strsplit (a, ".", 3);
-        g_auto (GStrv) pb = g_strsplit (b, ".", 3);
+        g_autofree char *va = g_strndup (a, strcspn (a, "+"));
+        g_autofree char *vb = g_strndup (b, strcspn (b, "+"));
+        char *pa = strchr (va, '-'), *pb = strchr (vb, '-');
+        if (pa)
+                *pa++ = '\0';
+        if (pb)
+                *pb++ = '\0';
+        g_auto (GStrv) na = g_strsplit (va, ".", 3);
+        g_auto (GStrv) nb = g_strsplit (vb, ".", 3);
         for (int i = 0; i < 3; i++) {
-                guint64 x = 0, y = 0;
-                if (pa[0] && i < (int) g_strv_length (pa))
-                        x = g_ascii_strtoull (pa[i], NULL, 10);
-                if (pb[0] && i < (int) g_strv_length (pb))
-                        y = g_ascii_strtoull (pb[i], NULL, 10);
+                guint64 x = i < (int) g_strv_length (na) ? g_ascii_strtoull (na[i], NULL, 10) : 0;
+                guint64 y = i < (int) g_strv_length (nb) ? g_ascii_strtoull (nb[i], NULL, 10) : 0;
                 if (x != y)
                         return x < y ? -1 : 1;
         }
-        return 0;
+        return compare_prerelease (pa, pb);
 }
 
 gboolean
 atrium_version_valid (const char *v)
 {
-        return v && g_regex_match_simple ("^[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+-]+)?$", v, 0,
-                                          0);
+        /* \z, not $: PCRE's $ also matches before a final newline. */
+        return v && g_regex_match_simple (
+                            "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)"
+                            "(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?\\z",
+                            v, 0, 0);
 }
 
 static gboolean
 name_valid (const char *name)
 {
-        return name && g_regex_match_simple ("^[a-z][a-z0-9_]{1,30}$", name, 0, 0);
+        return name && g_regex_match_simple ("^[a-z][a-z0-9_]{1,30}\\z", name, 0, 0);
 }
 
 void

@@ -217,12 +217,13 @@ atrium_router_match (AtriumRouter *router, const char *method, const char *path,
                 /* "%2F" inside a segment would smuggle a separator past the template: refuse it,
                  * like NUL (g_uri_unescape_string always refuses %00). */
                 decoded[i] = g_uri_unescape_string (raw[i], "/");
-                if (!decoded[i] || g_str_equal (decoded[i], ".") || g_str_equal (decoded[i], ".."))
+                if (!decoded[i] || !g_utf8_validate (decoded[i], -1, NULL) ||
+                    g_str_equal (decoded[i], ".") || g_str_equal (decoded[i], ".."))
                         return ATRIUM_MATCH_BAD_PATH;
         }
 
         const Route *best = NULL;
-        g_autoptr (GString) allow = NULL;
+        g_autoptr (GPtrArray) allow = NULL; /* method names, borrowed from the routes */
         gboolean head = g_str_equal (method, "HEAD");
         for (guint i = 0; i < router->routes->len; i++) {
                 const Route *r = router->routes->pdata[i];
@@ -232,12 +233,9 @@ atrium_router_match (AtriumRouter *router, const char *method, const char *path,
                                      (head && g_str_equal (r->method, "GET"));
                 if (!method_ok) {
                         if (!allow)
-                                allow = g_string_new (NULL);
-                        if (!strstr (allow->str, r->method)) {
-                                if (allow->len)
-                                        g_string_append (allow, ", ");
-                                g_string_append (allow, r->method);
-                        }
+                                allow = g_ptr_array_new ();
+                        if (!g_ptr_array_find_with_equal_func (allow, r->method, g_str_equal, NULL))
+                                g_ptr_array_add (allow, r->method);
                         continue;
                 }
                 /* An explicit HEAD route beats GET-as-HEAD for the same template. */
@@ -246,8 +244,10 @@ atrium_router_match (AtriumRouter *router, const char *method, const char *path,
                         best = r;
         }
         if (!best) {
-                if (allow && out_allow)
-                        *out_allow = g_strdup (allow->str);
+                if (allow && out_allow) {
+                        g_ptr_array_add (allow, NULL);
+                        *out_allow = g_strjoinv (", ", (char **) allow->pdata);
+                }
                 return allow ? ATRIUM_MATCH_METHOD_NOT_ALLOWED : ATRIUM_MATCH_NOT_FOUND;
         }
         if (out_data)

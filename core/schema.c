@@ -20,9 +20,88 @@ static const char *const known_types[] = {"string", "integer", "number", "boolea
                                           "object", "array",   "null",   NULL};
 
 static gboolean
+is_count (JsonNode *n)
+{
+        return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_INT64 &&
+               json_node_get_int (n) >= 0;
+}
+
+static gboolean
+is_number (JsonNode *n)
+{
+        GType t = n && JSON_NODE_HOLDS_VALUE (n) ? json_node_get_value_type (n) : G_TYPE_INVALID;
+        return t == G_TYPE_INT64 || t == G_TYPE_DOUBLE;
+}
+
+static gboolean
+is_of (JsonNode *n, GType type)
+{
+        return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == type;
+}
+
+/* Every keyword's value has the type JSON Schema gives it; a plugin's typo is refused at
+ * registration instead of silently enforcing nothing. */
+static gboolean
+check_keyword_values (JsonObject *o, const char *where, GError **error)
+{
+        static const char *const counts[] = {"minLength", "maxLength", "minItems", "maxItems",
+                                             NULL};
+        const char *bad = NULL;
+        for (const char *const *k = counts; *k && !bad; k++)
+                if (json_object_has_member (o, *k) && !is_count (json_object_get_member (o, *k)))
+                        bad = *k;
+        if (!bad && json_object_has_member (o, "minimum") &&
+            !is_number (json_object_get_member (o, "minimum")))
+                bad = "minimum";
+        if (!bad && json_object_has_member (o, "maximum") &&
+            !is_number (json_object_get_member (o, "maximum")))
+                bad = "maximum";
+        if (!bad && json_object_has_member (o, "uniqueItems") &&
+            !is_of (json_object_get_member (o, "uniqueItems"), G_TYPE_BOOLEAN))
+                bad = "uniqueItems";
+        if (!bad && json_object_has_member (o, "pattern") &&
+            !is_of (json_object_get_member (o, "pattern"), G_TYPE_STRING))
+                bad = "pattern";
+        if (!bad && json_object_has_member (o, "format") &&
+            !is_of (json_object_get_member (o, "format"), G_TYPE_STRING))
+                bad = "format";
+        if (!bad && json_object_has_member (o, "enum") &&
+            !JSON_NODE_HOLDS_ARRAY (json_object_get_member (o, "enum")))
+                bad = "enum";
+        JsonNode *ap = json_object_get_member (o, "additionalProperties");
+        if (!bad && ap && !JSON_NODE_HOLDS_OBJECT (ap) && !is_of (ap, G_TYPE_BOOLEAN))
+                bad = "additionalProperties";
+        JsonNode *req = json_object_get_member (o, "required");
+        if (!bad && req) {
+                if (!JSON_NODE_HOLDS_ARRAY (req))
+                        bad = "required";
+                for (guint i = 0; !bad && i < json_array_get_length (json_node_get_array (req));
+                     i++)
+                        if (!is_of (json_array_get_element (json_node_get_array (req), i),
+                                    G_TYPE_STRING))
+                                bad = "required";
+        }
+        if (bad) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "schema at %s: the value of \"%s\" has the wrong type", where, bad);
+                return FALSE;
+        }
+        /* uniqueItems compares items pairwise: bound the list so one request cannot hold a
+         * worker for minutes. */
+        if (json_object_get_boolean_member_with_default (o, "uniqueItems", FALSE) &&
+            (!json_object_has_member (o, "maxItems") ||
+             json_object_get_int_member (o, "maxItems") > 1000)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "schema at %s: uniqueItems needs maxItems of at most 1000", where);
+                return FALSE;
+        }
+        return TRUE;
+}
+
+static gboolean
 check_schema (JsonNode *node, const char *where, GError **error)
 {
-        if (!JSON_NODE_HOLDS_OBJECT (node)) {
+        if (!node || !JSON_NODE_HOLDS_OBJECT (node)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
                              "schema at %s is not an object", where);
                 return FALSE;
@@ -37,6 +116,8 @@ check_schema (JsonNode *node, const char *where, GError **error)
                         return FALSE;
                 }
         }
+        if (!check_keyword_values (o, where, error))
+                return FALSE;
         if (json_object_has_member (o, "type")) {
                 JsonNode *t = json_object_get_member (o, "type");
                 g_autoptr (GList) types = NULL;
@@ -103,10 +184,129 @@ atrium_schema_compile (const char *text, GError **error)
                 g_prefix_error (error, "route schema is not JSON: ");
                 return NULL;
         }
-        g_autoptr (JsonNode) root = json_node_copy (json_parser_get_root (p));
+        JsonNode *parsed = json_parser_get_root (p);
+        if (!parsed) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "route schema is empty (leave request_schema NULL for no body)");
+                return NULL;
+        }
+        g_autoptr (JsonNode) root = json_node_copy (parsed);
         if (!check_schema (root, "#", error))
                 return NULL;
         return g_steal_pointer (&root);
+}
+
+static gboolean
+body_error (GError **error, const char *msg)
+{
+        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "request body is not valid JSON: %s",
+                     msg);
+        return FALSE;
+}
+
+static int
+hex4 (const char *p, gsize left)
+{
+        if (left < 4)
+                return -1;
+        int v = 0;
+        for (int k = 0; k < 4; k++) {
+                int d = g_ascii_xdigit_value (p[k]);
+                if (d < 0)
+                        return -1;
+                v = v * 16 + d;
+        }
+        return v;
+}
+
+/* One strict pass over the bytes before json-glib sees them. json-glib 1.6 is more lenient
+ * than RFC 8259 in ways that matter here: it recurses per nesting level (a deep body could
+ * exhaust the worker's stack), accepts '...' strings and comments, stops after the first
+ * top-level container ("{}{}" parses), wraps integers beyond 64 bits, and decodes "\u0000"
+ * and lone surrogates into strings GLib and PostgreSQL cannot hold. All of that is refused. */
+static gboolean
+prescan (const char *data, gsize len, GError **error)
+{
+        int depth = 0;
+        gboolean done = FALSE;
+        for (gsize i = 0; i < len; i++) {
+                char c = data[i];
+                if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+                        continue;
+                if (done)
+                        return body_error (error, "data after the value");
+                if (c == '"') {
+                        for (i++;; i++) {
+                                if (i >= len)
+                                        return TRUE; /* unterminated: the parser says so */
+                                guchar d = (guchar) data[i];
+                                if (d == '"')
+                                        break;
+                                if (d < 0x20)
+                                        return body_error (error,
+                                                           "a control character in a string");
+                                if (d != '\\')
+                                        continue;
+                                if (++i >= len)
+                                        return TRUE;
+                                if (data[i] != 'u')
+                                        continue;
+                                int cp = hex4 (data + i + 1, len - i - 1);
+                                if (cp < 0)
+                                        continue; /* the parser refuses the bad escape */
+                                i += 4;
+                                if (cp == 0)
+                                        return body_error (error, "\\u0000 in a string");
+                                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                                        return body_error (error, "a lone surrogate escape");
+                                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                                        int lo = i + 2 < len && data[i + 1] == '\\' &&
+                                                                 data[i + 2] == 'u'
+                                                         ? hex4 (data + i + 3, len - i - 3)
+                                                         : -1;
+                                        if (lo < 0xDC00 || lo > 0xDFFF)
+                                                return body_error (error,
+                                                                   "a lone surrogate escape");
+                                        i += 6;
+                                }
+                        }
+                        done = depth == 0;
+                } else if (c == '[' || c == '{') {
+                        if (++depth > ATRIUM_JSON_MAX_DEPTH) {
+                                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                                             "request body nests deeper than %d levels",
+                                             ATRIUM_JSON_MAX_DEPTH);
+                                return FALSE;
+                        }
+                } else if (c == ']' || c == '}') {
+                        if (--depth < 0)
+                                return TRUE; /* unbalanced: the parser says so */
+                        done = depth == 0;
+                } else if (c == '-' || g_ascii_isdigit (c)) {
+                        gsize start = i;
+                        gboolean integer = TRUE;
+                        while (i + 1 < len && (g_ascii_isdigit (data[i + 1]) ||
+                                               strchr ("+-.eE", data[i + 1]))) {
+                                i++;
+                                integer = integer && g_ascii_isdigit (data[i]);
+                        }
+                        if (integer) {
+                                g_autofree char *tok = g_strndup (data + start, i - start + 1);
+                                if (!g_ascii_string_to_signed (tok, 10, G_MININT64, G_MAXINT64,
+                                                               NULL, NULL))
+                                        return body_error (error,
+                                                           "an integer outside 64 bits");
+                        }
+                        done = depth == 0;
+                } else if (g_ascii_isalpha (c)) {
+                        while (i + 1 < len && g_ascii_isalpha (data[i + 1]))
+                                i++;
+                        done = depth == 0;
+                } else if (c != ',' && c != ':') {
+                        return body_error (error, "not RFC 8259 JSON");
+                }
+        }
+        return TRUE;
 }
 
 JsonNode *
@@ -117,28 +317,8 @@ atrium_json_parse_body (const char *data, gsize len, GError **error)
                              "request body is not valid UTF-8");
                 return NULL;
         }
-        int depth = 0;
-        gboolean in_string = FALSE;
-        for (gsize i = 0; i < len; i++) {
-                char c = data[i];
-                if (in_string) {
-                        if (c == '\\')
-                                i++;
-                        else if (c == '"')
-                                in_string = FALSE;
-                } else if (c == '"') {
-                        in_string = TRUE;
-                } else if (c == '[' || c == '{') {
-                        if (++depth > ATRIUM_JSON_MAX_DEPTH) {
-                                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
-                                             "request body nests deeper than %d levels",
-                                             ATRIUM_JSON_MAX_DEPTH);
-                                return NULL;
-                        }
-                } else if (c == ']' || c == '}') {
-                        depth--;
-                }
-        }
+        if (!prescan (data, len, error))
+                return NULL;
         g_autoptr (JsonParser) p = json_parser_new_immutable ();
         g_autoptr (GError) local = NULL;
         if (!json_parser_load_from_data (p, data, (gssize) len, &local)) {
@@ -203,11 +383,19 @@ fail (GError **error, const char *ptr, const char *fmt, ...)
 static gboolean
 format_ok (const char *format, const char *s)
 {
+        /* RFC 3339 only: GDateTime also takes ISO 8601 week and ordinal dates, which
+         * PostgreSQL would then refuse or read differently. */
         if (g_str_equal (format, "date-time")) {
+                if (!g_regex_match_simple ("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:"
+                                           "[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})\\z",
+                                           s, 0, 0))
+                        return FALSE;
                 g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (s, NULL);
-                return dt != NULL && strlen (s) >= 20;
+                return dt != NULL;
         }
         if (g_str_equal (format, "date")) {
+                if (!g_regex_match_simple ("^[0-9]{4}-[0-9]{2}-[0-9]{2}\\z", s, 0, 0))
+                        return FALSE;
                 g_autofree char *full = g_strconcat (s, "T00:00:00Z", NULL);
                 g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (full, NULL);
                 return dt != NULL && strlen (s) == 10;
@@ -243,7 +431,18 @@ validate_object (JsonObject *schema, JsonObject *obj, const char *ptr, GError **
         g_autoptr (GList) names = json_object_get_members (obj);
         for (GList *l = names; l; l = l->next) {
                 const char *name = l->data;
-                g_autofree char *sub = g_strdup_printf ("%s/%s", ptr, name);
+                /* RFC 6901: "~" is written "~0" and "/" is written "~1" */
+                GString *esc = g_string_new (NULL);
+                for (const char *c = name; *c; c++) {
+                        if (*c == '~')
+                                g_string_append (esc, "~0");
+                        else if (*c == '/')
+                                g_string_append (esc, "~1");
+                        else
+                                g_string_append_c (esc, *c);
+                }
+                g_autofree char *escaped = g_string_free (esc, FALSE);
+                g_autofree char *sub = g_strdup_printf ("%s/%s", ptr, escaped);
                 JsonNode *member = json_object_get_member (obj, name);
                 if (props && json_object_has_member (props, name)) {
                         if (!validate (json_object_get_object_member (props, name), member, sub,
@@ -311,7 +510,7 @@ validate (JsonObject *schema, JsonNode *v, const char *ptr, GError **error)
                                      json_object_get_int_member (schema, "maxLength"));
                 if (json_object_has_member (schema, "pattern")) {
                         const char *p = json_object_get_string_member (schema, "pattern");
-                        if (!g_regex_match_simple (p, s, 0, 0))
+                        if (!g_regex_match_simple (p, s, G_REGEX_DOLLAR_ENDONLY, 0))
                                 return fail (error, ptr, "does not match %s", p);
                 }
                 if (json_object_has_member (schema, "format") &&

@@ -233,7 +233,7 @@ import_users (AtriumRequest *req, gpointer data, GError **error)
 
                 const char *problem = NULL;
                 g_autofree char *problem_buf = NULL;
-                if (!username || !g_regex_match_simple ("^[a-z0-9._-]{2,64}$", username, 0, 0))
+                if (!username || !g_regex_match_simple ("^[a-z0-9._-]{2,64}\\z", username, 0, 0))
                         problem = "username must be 2-64 of a-z 0-9 . _ -";
                 else if (!*display || g_utf8_strlen (display, -1) > 200)
                         problem = "display name is empty or longer than 200 characters";

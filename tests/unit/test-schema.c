@@ -591,7 +591,7 @@ test_validate_arrays (void)
         ASSERT_MESSAGE (tags, "[\"a\", 2]", "/1: expected string, got integer");
         ASSERT_MESSAGE (tags, "[\"a\", \"b\", \"toolong\"]", "/2: longer than 5 characters");
 
-        const char *unique = "{\"type\": \"array\", \"uniqueItems\": true}";
+        const char *unique = "{\"type\": \"array\", \"uniqueItems\": true, \"maxItems\": 100}";
         ASSERT_VALID (unique, "[]");
         ASSERT_VALID (unique, "[1, 2, \"1\", null, true, [1], {\"a\": 1}]");
         ASSERT_MESSAGE (unique, "[1, 2, 1]", "/2: duplicate item");
@@ -933,34 +933,22 @@ test_known_bug_empty_schema_text (void)
         ASSERT_COMPILE_REFUSED ("  \n", "");
 }
 
-/* KNOWN BUG (core/schema.c, validate): uniqueItems compares every item with every earlier one
- * (json_node_equal, O(n^2)). Measured with gcc -O2: 10 000 distinct integers (49 kB) take 5 s,
- * 20 000 (109 kB) 21 s; a 1 MiB body of ~150 000 would hold a worker for about 20 minutes. Any
- * route whose schema has uniqueItems without a small maxItems is a one-request DoS. Here 8000
- * items must validate in under 0.2 s: a hashed check needs milliseconds even under ASan, the
- * current one about 2-3 s, so the margin holds on faster and slower machines alike. Refusing
- * such a schema at compile time also counts as fixed. */
+/* uniqueItems compares items pairwise (json_node_equal, O(n^2)): 20,000 items held a worker
+ * for 21 s. A schema must bound such a list (maxItems <= 1000) or it is refused when the route
+ * is registered, so no request can be that expensive. (No timing here: the bound is the fix.) */
 static void
 test_known_bug_unique_items_quadratic (void)
 {
-        const char *text = "{\"type\": \"array\", \"uniqueItems\": true,"
-                           " \"items\": {\"type\": \"integer\"}}";
+        ASSERT_COMPILE_REFUSED ("{\"type\": \"array\", \"uniqueItems\": true,"
+                                " \"items\": {\"type\": \"integer\"}}",
+                                "maxItems");
+        ASSERT_COMPILE_REFUSED ("{\"type\": \"array\", \"uniqueItems\": true, \"maxItems\": 5000}",
+                                "maxItems");
         g_autoptr (GError) error = NULL;
-        g_autoptr (JsonNode) schema = atrium_schema_compile (text, &error);
-        if (!schema)
-                return; /* refused at registration: fixed that way */
-        GString *body = g_string_new ("[");
-        for (int i = 0; i < 8000; i++)
-                g_string_append_printf (body, i ? ",%d" : "%d", i);
-        g_string_append (body, "]");
-        g_autoptr (JsonNode) value = parse (body->str);
-        g_string_free (body, TRUE);
-        gint64 start = g_get_monotonic_time ();
-        g_assert_true (atrium_schema_validate (schema, value, &error));
+        g_autoptr (JsonNode) ok = atrium_schema_compile (
+                "{\"type\": \"array\", \"uniqueItems\": true, \"maxItems\": 1000}", &error);
         g_assert_no_error (error);
-        double seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
-        g_test_message ("8000 unique items: %.3f s", seconds);
-        g_assert_cmpfloat (seconds, <, 0.2);
+        g_assert_nonnull (ok);
 }
 
 int
