@@ -4,5 +4,6 @@
 #pragma once
 
 #include "abi.h"
+#include "helpers.h"
 #include "host.h"
 #include "plugin.h"

@@ -73,6 +73,16 @@ check_parent (AtriumRequest *req, const char *self, const char *parent, GError *
 {
         if (!parent)
                 return TRUE;
+        /* Two re-parentings at once (A under B, B under A) would each pass the check against
+         * the other's old state: parent changes are serialised per school. */
+        AtriumResult *lock = groups_sql (
+                req, error,
+                "SELECT pg_advisory_xact_lock(hashtextextended('groups.parents:' || "
+                "core.current_school()::text, 0))",
+                0);
+        if (!lock)
+                return FALSE;
+        groups_host->result_free (lock);
         AtriumResult *res = groups_sql (
                 req, error,
                 "WITH RECURSIVE up(id, depth) AS ("

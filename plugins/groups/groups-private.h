@@ -8,12 +8,11 @@
 
 extern const AtriumHost *groups_host;
 
-/* Shorthands over the host table, all within the request's transaction. */
-AtriumResult *groups_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...);
-AtriumResult *groups_tx_sql (AtriumTx *tx, GError **error, const char *sql, int n, ...);
-gboolean groups_fail (GError **error, AtriumErrorCode code, const char *fmt, ...)
-        G_GNUC_PRINTF (3, 4);
-JsonNode *groups_object_node (JsonObject *o);
+/* Shorthands over the host table (atrium/helpers.h), within the request's transaction. */
+#define groups_tx_sql(tx, error, ...) atrium_queryv (groups_host, (tx), (error), __VA_ARGS__)
+#define groups_sql(req, error, ...)                                                             \
+        atrium_queryv (groups_host, groups_host->request_tx (req), (error), __VA_ARGS__)
+#define groups_fail atrium_fail
 
 /* The caller's role in @group_id (NONE if not a member or no such group). */
 gboolean groups_caller_role (AtriumRequest *req, const char *group_id, AtriumGroupRole *out_role,

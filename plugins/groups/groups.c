@@ -15,51 +15,6 @@
 
 const AtriumHost *groups_host;
 
-AtriumResult *
-groups_tx_sql (AtriumTx *tx, GError **error, const char *sql, int n, ...)
-{
-        const char *params[12];
-        g_return_val_if_fail (n >= 0 && n <= (int) G_N_ELEMENTS (params), NULL);
-        va_list ap;
-        va_start (ap, n);
-        for (int i = 0; i < n; i++)
-                params[i] = va_arg (ap, const char *);
-        va_end (ap);
-        return groups_host->query (tx, sql, n, params, error);
-}
-
-AtriumResult *
-groups_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...)
-{
-        const char *params[12];
-        g_return_val_if_fail (n >= 0 && n <= (int) G_N_ELEMENTS (params), NULL);
-        va_list ap;
-        va_start (ap, n);
-        for (int i = 0; i < n; i++)
-                params[i] = va_arg (ap, const char *);
-        va_end (ap);
-        return groups_host->query (groups_host->request_tx (req), sql, n, params, error);
-}
-
-gboolean
-groups_fail (GError **error, AtriumErrorCode code, const char *fmt, ...)
-{
-        va_list ap;
-        va_start (ap, fmt);
-        g_autofree char *msg = g_strdup_vprintf (fmt, ap);
-        va_end (ap);
-        g_set_error_literal (error, ATRIUM_ERROR, code, msg);
-        return FALSE;
-}
-
-JsonNode *
-groups_object_node (JsonObject *o)
-{
-        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
-        json_node_take_object (n, o);
-        return n;
-}
-
 gboolean
 groups_publish (AtriumTx *tx, const char *event, const char *group_id, const char *user_id,
                 GError **error)
@@ -68,7 +23,7 @@ groups_publish (AtriumTx *tx, const char *event, const char *group_id, const cha
         json_object_set_string_member (o, "group_id", group_id);
         if (user_id)
                 json_object_set_string_member (o, "user_id", user_id);
-        return groups_host->publish (tx, event, groups_object_node (o), error);
+        return groups_host->publish (tx, event, atrium_object_node (o), error);
 }
 
 /* ---- the service table ---- */

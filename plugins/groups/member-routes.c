@@ -16,6 +16,38 @@ static const char batch_schema[] = "{\"type\":\"object\",\"properties\":{"
         "\"remove\":{\"type\":\"array\",\"maxItems\":1000,\"uniqueItems\":true,"
         "\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}}}";
 
+/* Serialises membership changes of one group (two owners stepping down at once must not both
+ * see the other still there) and reads whether the group grants permissions. */
+static gboolean
+lock_group (AtriumRequest *req, const char *group_id, gboolean *out_grants, GError **error)
+{
+        AtriumResult *res = groups_sql (
+                req, error,
+                "SELECT EXISTS (SELECT 1 FROM groups.group_permissions p "
+                "WHERE p.group_id = g.id) FROM groups.groups g WHERE g.id = $1::uuid FOR UPDATE",
+                1, group_id);
+        if (!res)
+                return FALSE;
+        gboolean found = groups_host->result_n_rows (res) == 1;
+        *out_grants = found && g_strcmp0 (groups_host->result_value (res, 0, 0), "t") == 0;
+        groups_host->result_free (res);
+        if (!found)
+                return groups_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s", group_id);
+        return TRUE;
+}
+
+/* Joining a group that grants permissions hands those permissions out: only someone who may
+ * decide about permissions (roles.manage) may add members to it. */
+static gboolean
+may_add_to (AtriumRequest *req, gboolean grants, GError **error)
+{
+        if (!grants || groups_host->request_has_permission (req, "roles.manage"))
+                return TRUE;
+        return groups_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                            "this group grants permissions to its members: adding members "
+                            "needs roles.manage");
+}
+
 static gint64
 owner_count (AtriumRequest *req, const char *group_id, GError **error)
 {
@@ -151,9 +183,13 @@ put_member (AtriumRequest *req, gpointer data, GError **error)
         const char *role = body ? json_object_get_string_member_with_default (
                                           json_node_get_object (body), "role", "member")
                                 : "member";
+        gboolean grants;
+        if (!lock_group (req, id, &grants, error))
+                return FALSE;
         gint64 owners = owner_count (req, id, error);
         gboolean added = FALSE;
         if (owners < 0 || !put_one (req, id, user, role, &added, error) ||
+            (added && !may_add_to (req, grants, error)) ||
             !keeps_an_owner (req, id, owners, error))
                 return FALSE;
         if (added && !groups_publish (groups_host->request_tx (req), "group.member_added", id,
@@ -163,7 +199,7 @@ put_member (AtriumRequest *req, gpointer data, GError **error)
         json_object_set_string_member (o, "group_id", id);
         json_object_set_string_member (o, "user_id", user);
         json_object_set_string_member (o, "role", role);
-        groups_host->respond_json (req, added ? 201 : 200, groups_object_node (o));
+        groups_host->respond_json (req, added ? 201 : 200, atrium_object_node (o));
         return TRUE;
 }
 
@@ -178,6 +214,9 @@ delete_member (AtriumRequest *req, gpointer data, GError **error)
         /* Leaving a group yourself needs no management right. */
         if (g_strcmp0 (user, groups_host->request_user_id (req)) != 0 &&
             !groups_may_manage (req, id, error))
+                return FALSE;
+        gboolean grants;
+        if (!lock_group (req, id, &grants, error))
                 return FALSE;
         gint64 owners = owner_count (req, id, error);
         gboolean removed = FALSE;
@@ -206,6 +245,9 @@ batch_members (AtriumRequest *req, gpointer data, GError **error)
         JsonArray *rm = json_object_has_member (in, "remove")
                                 ? json_object_get_array_member (in, "remove")
                                 : NULL;
+        gboolean grants;
+        if (!lock_group (req, id, &grants, error))
+                return FALSE;
         gint64 owners = owner_count (req, id, error);
         if (owners < 0)
                 return FALSE;
@@ -233,6 +275,8 @@ batch_members (AtriumRequest *req, gpointer data, GError **error)
                         return FALSE;
                 }
                 if (added) {
+                        if (!may_add_to (req, grants, error))
+                                return FALSE;
                         added_n++;
                         if (!groups_publish (tx, "group.member_added", id, user, error))
                                 return FALSE;
@@ -244,7 +288,7 @@ batch_members (AtriumRequest *req, gpointer data, GError **error)
         json_object_set_string_member (o, "group_id", id);
         json_object_set_int_member (o, "added", added_n);
         json_object_set_int_member (o, "removed", removed_n);
-        groups_host->respond_json (req, 200, groups_object_node (o));
+        groups_host->respond_json (req, 200, atrium_object_node (o));
         return TRUE;
 }
 

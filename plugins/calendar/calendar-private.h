@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* calendar-private.h - shared by the calendar plugin's files:
+ *
+ *   calendar.c         descriptor, lifecycle, who may see/edit a calendar, events, GDPR
+ *   calendar-routes.c  /calendars: the calendars themselves
+ *   event-routes.c     /calendars/{id}/events, occurrences, and the window views
+ *   import.c           POST /calendars/{id}/import (.ics in)
+ *   subscriptions.c    .ics export, secret subscription feeds
+ *   ical.h / ical*.c   everything that touches libical (nothing else includes it)
+ *
+ * Handlers run on several worker threads at once; libical's shared state is guarded inside
+ * ical*.c, so nothing here needs a lock. */
+#pragma once
+
+#include <atrium/atrium.h>
+#include <atrium/groups.h>
+
+#include "ical.h"
+
+extern const AtriumHost *cal_host;
+extern const AtriumGroupsService *cal_groups;
+extern AtriumPlugin *cal_self;
+
+/* Limits (documented in README.md). */
+#define CAL_MAX_IMPORT_EVENTS 5000 /* VEVENT components in one .ics import */
+
+/* Shorthands over the host table (atrium/helpers.h), inside the request's (or event's)
+ * transaction. */
+#define cal_tx_sql(tx, error, ...) atrium_queryv (cal_host, (tx), (error), __VA_ARGS__)
+#define cal_sql(req, error, ...)                                                                \
+        atrium_queryv (cal_host, cal_host->request_tx (req), (error), __VA_ARGS__)
+#define cal_fail atrium_fail
+#define cal_object_node atrium_object_node
+/* Frees @res and returns TRUE when it is non-NULL (a statement run for its effect). */
+gboolean cal_done (AtriumResult *res);
+
+/* One calendar as the caller sees it. */
+typedef struct {
+        char *id;
+        char *name;
+        char *owner_type; /* "user", "group" or "school" */
+        char *owner_id;   /* (nullable): NULL for the school */
+        gboolean can_edit;
+        JsonNode *json;   /* the API view, with "can_edit" */
+} CalCalendar;
+
+void cal_calendar_free (CalCalendar *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CalCalendar, cal_calendar_free)
+
+/* The calendar @id if the caller may see it, else NOT_FOUND (its existence is not public).
+ * With @edit, a calendar the caller sees but may not change is FORBIDDEN. */
+CalCalendar *cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit,
+                                GError **error);
+/* A calendar row as the API shows it: cal_calendar_row_json reads these columns. */
+#define CAL_CALENDAR_COLUMNS                                                                    \
+        "c.id, c.name, c.color, c.owner_type, c.owner_id, c.created_at, c.updated_at"
+/* The calendars the caller sees, in SQL: $1 the caller's user id, $2 whether they hold
+ * calendar.manage, $3 their groups (cal_my_groups). */
+#define CAL_VISIBLE_SQL                                                                         \
+        "(c.owner_type = 'school' OR (c.owner_type = 'user' AND c.owner_id = $1::uuid) OR "     \
+        "(c.owner_type = 'group' AND ($2::boolean OR c.owner_id = ANY ($3::uuid[]))))"
+/* The view of row @row of a CAL_CALENDAR_COLUMNS result; @roles caches the caller's role per
+ * group (char * -> AtriumGroupRole). */
+JsonNode *cal_calendar_row_json (AtriumRequest *req, AtriumResult *res, int row,
+                                 GHashTable *roles, GError **error);
+
+/* Whether the caller may change a calendar of this owner (role: their role in the group). */
+gboolean cal_may_edit (AtriumRequest *req, const char *owner_type, const char *owner_id,
+                       AtriumGroupRole role);
+/* The ids of every calendar the caller may see, as a PostgreSQL uuid[] literal. */
+char *cal_visible_ids (AtriumRequest *req, GError **error);
+/* The caller's groups as a uuid[] literal ("{}" for operators). */
+char *cal_my_groups (AtriumRequest *req, GError **error);
+
+/* calendar.event_created / _updated / _deleted and calendar.calendar_deleted. */
+gboolean cal_publish (AtriumTx *tx, const char *event, const char *calendar_id,
+                      const char *event_id, const char *uid, const char *recurrence_id,
+                      GError **error);
+
+/* A window from ?from= and ?to= (both required, from < to). */
+gboolean cal_request_window (AtriumRequest *req, gint64 *out_from, gint64 *out_to,
+                             GError **error);
+
+/* Writes the .ics of one calendar as the response (signed-in export and public feed). */
+gboolean cal_respond_ics (AtriumRequest *req, const char *calendar_id, const char *name,
+                          GError **error);
+
+gboolean cal_register_calendar_routes (AtriumPlugin *self, GError **error);
+gboolean cal_register_event_routes (AtriumPlugin *self, GError **error);
+gboolean cal_register_import_routes (AtriumPlugin *self, GError **error);
+gboolean cal_register_subscription_routes (AtriumPlugin *self, GError **error);

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* calendar.c - the calendar plugin: calendars of a person, a group or the whole school, with
+ * events and recurring series in iCalendar form (libical), .ics import and export, and secret
+ * subscription URLs for phone calendar apps.
+ *
+ * This file holds the descriptor and lifecycle, the one place that decides who may see and
+ * change a calendar, the events it publishes (calendar.event_created / _updated / _deleted,
+ * calendar.calendar_deleted), its reactions to user.deleted and group.deleted, and its part of
+ * the GDPR export. Group membership comes from the groups plugin's service table, never from
+ * its tables.
+ *
+ * Who may do what (README.md has the table):
+ *   - a personal calendar: its owner only (not even admins see it);
+ *   - a group's calendar: its members see it; its owners, and members holding calendar.write,
+ *     change it; holders of calendar.manage see and change every group's calendar;
+ *   - a school calendar: everyone with calendar.read sees it; calendar.manage changes it. */
+#include "calendar-private.h"
+
+#include <atrium/resources.h>
+#include <string.h>
+
+#include "calendar-resources.h"
+
+const AtriumHost *cal_host;
+const AtriumGroupsService *cal_groups;
+
+gboolean
+cal_done (AtriumResult *res)
+{
+        if (!res)
+                return FALSE;
+        cal_host->result_free (res);
+        return TRUE;
+}
+
+gboolean
+cal_publish (AtriumTx *tx, const char *event, const char *calendar_id, const char *event_id,
+             const char *uid, const char *recurrence_id, GError **error)
+{
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "calendar_id", calendar_id);
+        if (event_id)
+                json_object_set_string_member (o, "event_id", event_id);
+        if (uid)
+                json_object_set_string_member (o, "uid", uid);
+        if (recurrence_id)
+                json_object_set_string_member (o, "recurrence_id", recurrence_id);
+        return cal_host->publish (tx, event, cal_object_node (o), error);
+}
+
+gboolean
+cal_request_window (AtriumRequest *req, gint64 *out_from, gint64 *out_to, GError **error)
+{
+        const char *names[2] = {"from", "to"};
+        gint64 t[2];
+        for (int i = 0; i < 2; i++) {
+                const char *v = cal_host->request_query (req, names[i]);
+                if (!v)
+                        return cal_fail (error, ATRIUM_ERROR_INVALID,
+                                         "?from= and ?to= are required (RFC 3339 date-times or "
+                                         "dates): the window to expand recurring events in");
+                gboolean ok = strlen (v) == 10 ? cal_parse_date (v, &t[i], error)
+                                               : cal_parse_instant (v, &t[i], error);
+                if (!ok) {
+                        g_prefix_error (error, "%s: ", names[i]);
+                        return FALSE;
+                }
+        }
+        if (t[0] >= t[1])
+                return cal_fail (error, ATRIUM_ERROR_INVALID, "from must be before to");
+        *out_from = t[0];
+        *out_to = t[1];
+        return TRUE;
+}
+
+/* ---- who may see and change a calendar ---- */
+
+void
+cal_calendar_free (CalCalendar *c)
+{
+        if (!c)
+                return;
+        g_free (c->id);
+        g_free (c->name);
+        g_free (c->owner_type);
+        g_free (c->owner_id);
+        if (c->json)
+                json_node_unref (c->json);
+        g_free (c);
+}
+
+gboolean
+cal_may_edit (AtriumRequest *req, const char *owner_type, const char *owner_id,
+              AtriumGroupRole role)
+{
+        if (g_str_equal (owner_type, "user"))
+                return owner_id && g_strcmp0 (owner_id, cal_host->request_user_id (req)) == 0;
+        if (cal_host->request_has_permission (req, "calendar.manage"))
+                return TRUE;
+        if (g_str_equal (owner_type, "group"))
+                return role == ATRIUM_GROUP_ROLE_OWNER ||
+                       (role == ATRIUM_GROUP_ROLE_MEMBER &&
+                        cal_host->request_has_permission (req, "calendar.write"));
+        return FALSE;
+}
+
+static gboolean
+may_see (AtriumRequest *req, const char *owner_type, const char *owner_id, AtriumGroupRole role)
+{
+        if (g_str_equal (owner_type, "school"))
+                return TRUE;
+        if (g_str_equal (owner_type, "user"))
+                return owner_id && g_strcmp0 (owner_id, cal_host->request_user_id (req)) == 0;
+        return role != ATRIUM_GROUP_ROLE_NONE ||
+               cal_host->request_has_permission (req, "calendar.manage");
+}
+
+/* The API view of a calendar row ("c.id, c.name, c.color, c.owner_type, c.owner_id, ..."). */
+static JsonNode *
+calendar_json (AtriumResult *res, int row, gboolean can_edit)
+{
+        JsonNode *n = cal_host->result_row_json (res, row);
+        JsonObject *o = json_node_get_object (n);
+        JsonObject *owner = json_object_new ();
+        json_object_set_string_member (owner, "type",
+                                       json_object_get_string_member (o, "owner_type"));
+        const char *owner_id = json_object_get_string_member_with_default (o, "owner_id", NULL);
+        if (owner_id)
+                json_object_set_string_member (owner, "id", owner_id);
+        json_object_remove_member (o, "owner_type");
+        json_object_remove_member (o, "owner_id");
+        json_object_remove_member (o, "sort_key");
+        json_object_set_object_member (o, "owner", owner);
+        json_object_set_boolean_member (o, "can_edit", can_edit);
+        return n;
+}
+
+static gboolean
+caller_role (AtriumRequest *req, const char *group_id, AtriumGroupRole *out, GError **error)
+{
+        *out = ATRIUM_GROUP_ROLE_NONE;
+        const char *me = cal_host->request_user_id (req);
+        if (!me || !group_id)
+                return TRUE;
+        return cal_groups->is_member (cal_host->request_tx (req), group_id, me, out, error);
+}
+
+CalCalendar *
+cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit, GError **error)
+{
+        if (!id || !g_uuid_string_is_valid (id)) {
+                cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", id ? id : "");
+                return NULL;
+        }
+        AtriumResult *res = cal_sql (req, error,
+                                     "SELECT " CAL_CALENDAR_COLUMNS " FROM calendar.calendars c "
+                                     "WHERE c.id = $1::uuid",
+                                     1, id);
+        if (!res)
+                return NULL;
+        if (cal_host->result_n_rows (res) == 0) {
+                cal_host->result_free (res);
+                cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", id);
+                return NULL;
+        }
+        g_autoptr (CalCalendar) c = g_new0 (CalCalendar, 1);
+        c->id = g_strdup (id);
+        c->name = g_strdup (cal_host->result_value (res, 0, 1));
+        c->owner_type = g_strdup (cal_host->result_value (res, 0, 3));
+        c->owner_id = g_strdup (cal_host->result_value (res, 0, 4));
+        AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
+        if (g_str_equal (c->owner_type, "group") && !caller_role (req, c->owner_id, &role, error)) {
+                cal_host->result_free (res);
+                return NULL;
+        }
+        if (!may_see (req, c->owner_type, c->owner_id, role)) {
+                cal_host->result_free (res);
+                cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", id);
+                return NULL;
+        }
+        c->can_edit = cal_may_edit (req, c->owner_type, c->owner_id, role);
+        c->json = calendar_json (res, 0, c->can_edit);
+        cal_host->result_free (res);
+        if (edit && !c->can_edit) {
+                cal_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                          g_str_equal (c->owner_type, "school")
+                                  ? "changing a school calendar needs calendar.manage"
+                                  : "changing a group's calendar needs to own the group, or to "
+                                    "be a member holding calendar.write");
+                return NULL;
+        }
+        return g_steal_pointer (&c);
+}
+
+char *
+cal_my_groups (AtriumRequest *req, GError **error)
+{
+        const char *me = cal_host->request_user_id (req);
+        if (!me)
+                return g_strdup ("{}");
+        g_auto (GStrv) groups = cal_groups->groups_of (cal_host->request_tx (req), me, error);
+        if (!groups)
+                return NULL;
+        g_autofree char *joined = g_strjoinv (",", groups);
+        return g_strconcat ("{", joined, "}", NULL);
+}
+
+char *
+cal_visible_ids (AtriumRequest *req, GError **error)
+{
+        g_autofree char *groups = cal_my_groups (req, error);
+        if (!groups)
+                return NULL;
+        AtriumResult *res = cal_sql (
+                req, error,
+                "SELECT coalesce(array_agg(c.id), '{}')::text FROM calendar.calendars c WHERE "
+                CAL_VISIBLE_SQL,
+                3, cal_host->request_user_id (req),
+                cal_host->request_has_permission (req, "calendar.manage") ? "true" : "false",
+                groups);
+        if (!res)
+                return NULL;
+        char *ids = g_strdup (cal_host->result_value (res, 0, 0));
+        cal_host->result_free (res);
+        return ids;
+}
+
+JsonNode *
+cal_calendar_row_json (AtriumRequest *req, AtriumResult *res, int row, GHashTable *roles,
+                       GError **error)
+{
+        const char *type = cal_host->result_value (res, row, 3);
+        const char *owner = cal_host->result_value (res, row, 4);
+        AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
+        if (g_str_equal (type, "group")) {
+                gpointer cached;
+                if (g_hash_table_lookup_extended (roles, owner, NULL, &cached)) {
+                        role = GPOINTER_TO_INT (cached);
+                } else {
+                        if (!caller_role (req, owner, &role, error))
+                                return NULL;
+                        g_hash_table_insert (roles, g_strdup (owner), GINT_TO_POINTER (role));
+                }
+        }
+        return calendar_json (res, row, cal_may_edit (req, type, owner, role));
+}
+
+/* ---- reactions to other modules ---- */
+
+static gboolean
+publish_deleted_calendars (AtriumTx *tx, AtriumResult *res, GError **error)
+{
+        gboolean ok = TRUE;
+        for (int i = 0; ok && i < cal_host->result_n_rows (res); i++)
+                ok = cal_publish (tx, "calendar.calendar_deleted",
+                                  cal_host->result_value (res, i, 0), NULL, NULL, NULL, error);
+        cal_host->result_free (res);
+        return ok;
+}
+
+/* A person's personal calendars (with their events and feeds) go; what they did in other
+ * calendars stays, without their name on it; their subscription URLs stop working. */
+static gboolean
+on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                 GError **error)
+{
+        const char *user = JSON_NODE_HOLDS_OBJECT (payload)
+                                   ? json_object_get_string_member_with_default (
+                                             json_node_get_object (payload), "user_id", NULL)
+                                   : NULL;
+        if (!user || !g_uuid_string_is_valid (user))
+                return TRUE;
+        AtriumResult *gone = cal_tx_sql (
+                tx, error,
+                "DELETE FROM calendar.calendars WHERE owner_type = 'user' AND owner_id = $1::uuid "
+                "RETURNING id",
+                1, user);
+        return gone && publish_deleted_calendars (tx, gone, error) &&
+               cal_done (cal_tx_sql (tx, error,
+                                     "DELETE FROM calendar.subscriptions "
+                                     "WHERE created_by = $1::uuid",
+                                     1, user)) &&
+               cal_done (cal_tx_sql (
+                       tx, error,
+                       "UPDATE calendar.events SET "
+                       "created_by = CASE WHEN created_by = $1::uuid THEN NULL "
+                       "ELSE created_by END, "
+                       "updated_by = CASE WHEN updated_by = $1::uuid THEN NULL "
+                       "ELSE updated_by END "
+                       "WHERE created_by = $1::uuid OR updated_by = $1::uuid",
+                       1, user)) &&
+               cal_done (cal_tx_sql (
+                       tx, error,
+                       "UPDATE calendar.calendars SET created_by = NULL "
+                       "WHERE created_by = $1::uuid",
+                       1, user));
+}
+
+static gboolean
+on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                  GError **error)
+{
+        const char *group = JSON_NODE_HOLDS_OBJECT (payload)
+                                    ? json_object_get_string_member_with_default (
+                                              json_node_get_object (payload), "group_id", NULL)
+                                    : NULL;
+        if (!group || !g_uuid_string_is_valid (group))
+                return TRUE;
+        AtriumResult *gone = cal_tx_sql (
+                tx, error,
+                "DELETE FROM calendar.calendars WHERE owner_type = 'group' AND owner_id = $1::uuid "
+                "RETURNING id",
+                1, group);
+        return gone && publish_deleted_calendars (tx, gone, error);
+}
+
+/* ---- GDPR ---- */
+
+static gboolean
+export_part (AtriumTx *tx, JsonObject *out, const char *member, const char *sql,
+             const char *user_id, GError **error)
+{
+        AtriumResult *res = cal_tx_sql (tx, error, sql, 1, user_id);
+        if (!res)
+                return FALSE;
+        json_object_set_member (out, member, cal_host->result_rows_json (res));
+        cal_host->result_free (res);
+        return TRUE;
+}
+
+static gboolean
+cal_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                 GError **error)
+{
+        return export_part (tx, out, "calendars",
+                            "SELECT c.id, c.name, c.color, c.created_at, c.updated_at, "
+                            "coalesce((SELECT json_agg(json_build_object('id', e.id, 'uid', e.uid, "
+                            "'summary', e.summary, 'created_at', e.created_at, 'updated_at', "
+                            "e.updated_at, 'ical', e.ical) ORDER BY e.range_start, e.id) "
+                            "FROM calendar.events e WHERE e.calendar_id = c.id), '[]'::json) "
+                            "AS events FROM calendar.calendars c "
+                            "WHERE c.owner_type = 'user' AND c.owner_id = $1::uuid ORDER BY c.name",
+                            user_id, error) &&
+               export_part (tx, out, "events_written",
+                            "SELECT e.id, e.calendar_id, e.uid, e.summary, "
+                            "e.created_by = $1::uuid AS created, e.updated_by = $1::uuid AS "
+                            "last_changed, e.created_at, e.updated_at FROM calendar.events e "
+                            "JOIN calendar.calendars c ON c.school_id = e.school_id AND "
+                            "c.id = e.calendar_id WHERE (e.created_by = $1::uuid OR "
+                            "e.updated_by = $1::uuid) AND NOT (c.owner_type = 'user' AND "
+                            "c.owner_id = $1::uuid) ORDER BY e.created_at, e.id",
+                            user_id, error) &&
+               export_part (tx, out, "subscriptions",
+                            "SELECT id, calendar_id, label, created_at, last_used_at FROM "
+                            "calendar.subscriptions WHERE created_by = $1::uuid "
+                            "ORDER BY created_at",
+                            user_id, error);
+}
+
+/* ---- lifecycle ---- */
+
+AtriumPlugin *cal_self;
+
+static gboolean
+cal_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
+{
+        cal_host = host;
+        cal_self = self;
+        if (!ATRIUM_HOST_HAS (host, add_permission_source))
+                return cal_fail (error, ATRIUM_ERROR_INTERNAL,
+                                 "the host is too old: calendar needs ABI 1.1");
+        cal_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE,
+                                           ATRIUM_GROUPS_SERVICE_VERSION);
+        if (!cal_groups ||
+            cal_groups->header.struct_size < offsetof (AtriumGroupsService, groups_of) +
+                                                     sizeof (cal_groups->groups_of))
+                return cal_fail (error, ATRIUM_ERROR_INTERNAL,
+                                 "calendar needs the groups service (version %d)",
+                                 ATRIUM_GROUPS_SERVICE_VERSION);
+        return cal_register_calendar_routes (self, error) &&
+               cal_register_event_routes (self, error) &&
+               cal_register_import_routes (self, error) &&
+               cal_register_subscription_routes (self, error) &&
+               host->subscribe (self, "user.deleted", on_user_deleted, NULL, error) &&
+               host->subscribe (self, "group.deleted", on_group_deleted, NULL, error) &&
+               atrium_add_migrations_from_resource (host, self, calendar_get_resource (),
+                                                    "/dev/atrium/calendar/schema", error);
+}
+
+static gboolean
+cal_start (AtriumPlugin *self, GError **error)
+{
+        return cal_ical_init (error);
+}
+
+static void
+cal_fini (AtriumPlugin *self)
+{
+        cal_ical_fini ();
+}
+
+static const AtriumPermission permissions[] = {
+        {"calendar.read",
+         "Use calendars: see the school's calendars, your groups' and your own; keep personal "
+         "calendars",
+         "admin,teacher,student,parent,staff"},
+        {"calendar.write", "Change the calendars of the groups you are a member of",
+         "admin,teacher,staff"},
+        {"calendar.manage",
+         "Create and change school calendars; see and change every group's calendar", "admin"},
+        {NULL, NULL, NULL},
+};
+
+static const AtriumDependency dependencies[] = {
+        {"groups", "1.0.0"},
+        {NULL, NULL},
+};
+
+ATRIUM_PLUGIN_DEFINE (.name = "calendar", .version = "1.0.0",
+                      .description = "Calendars of people, groups and the school (iCalendar)",
+                      .license = "Apache-2.0", .dependencies = dependencies,
+                      .permissions = permissions, .init = cal_init, .start = cal_start,
+                      .fini = cal_fini, .user_export = cal_user_export)
