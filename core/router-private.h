@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* router-private.h - method + path-template routing ("/api/v1/schools/{school}/groups/{id}").
  *
- * Templates are split into segments once; a segment is a literal, a parameter "{name}", or, as
+ * Templates are split into segments once; a segment is a literal, a parameter "{name}", a
+ * parameter with a literal suffix "{name}.ics" (the value is what precedes the suffix), or, as
  * the last segment only, a tail "{name*}" that takes the rest of the path (slashes included,
- * possibly empty). Literal segments beat parameters, so "/groups/search" wins over
- * "/groups/{id}". Matching is pure and allocation-light, and has a fuzz target. */
+ * possibly empty). Literal segments beat parameters and suffixed parameters beat plain ones, so
+ * "/groups/search" wins over "/groups/{id}", and "/c/{id}.ics" over "/c/{id}". Matching is pure and allocation-light, and has a fuzz target. */
 #pragma once
 
 #include <glib.h>

@@ -18,6 +18,7 @@ typedef struct {
         guint n_segs;
         gboolean tail;   /* last segment is {name*} */
         guint64 literal_mask; /* bit i set: segment i is literal (first 64 segments) */
+        guint64 suffix_mask;  /* bit i set: segment i is a parameter with a literal suffix */
         gpointer data;
 } Route;
 
@@ -51,11 +52,18 @@ atrium_router_free (AtriumRouter *router)
         g_free (router);
 }
 
+/* Segments: "literal", "{name}", "{name}.suffix" (a parameter followed by literal text, as in
+ * "{id}.ics") or, last only, the tail "{name*}". */
 static gboolean
 is_param (const char *seg)
 {
-        size_t n = strlen (seg);
-        return n >= 3 && seg[0] == '{' && seg[n - 1] == '}';
+        return seg[0] == '{' && strchr (seg, '}') != NULL;
+}
+
+static const char *
+param_suffix (const char *seg)
+{
+        return strchr (seg, '}') + 1;
 }
 
 static gboolean
@@ -65,12 +73,40 @@ is_tail (const char *seg)
         return n >= 4 && seg[0] == '{' && seg[n - 2] == '*' && seg[n - 1] == '}';
 }
 
-/* "{name}" / "{name*}" -> "name" */
+/* "{name}" / "{name*}" / "{name}.ics" -> "name" */
 static char *
 param_name (const char *seg)
 {
-        size_t n = strlen (seg);
-        return g_strndup (seg + 1, n - (is_tail (seg) ? 3 : 2));
+        const char *close = strchr (seg, '}');
+        size_t n = (size_t) (close - seg - 1);
+        if (n > 0 && seg[n] == '*')
+                n--;
+        return g_strndup (seg + 1, n);
+}
+
+/* A suffix is empty or a file extension: ".ics", ".tar.gz". */
+static gboolean
+suffix_valid (const char *suffix)
+{
+        if (!*suffix)
+                return TRUE;
+        if (suffix[0] != '.' || !suffix[1])
+                return FALSE;
+        for (const char *p = suffix; *p; p++)
+                if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '.'))
+                        return FALSE;
+        return TRUE;
+}
+
+/* The value a parameter segment takes from @path_seg, or NULL if it does not match. */
+static char *
+param_value (const char *seg, const char *path_seg)
+{
+        const char *suffix = param_suffix (seg);
+        size_t n = strlen (path_seg), k = strlen (suffix);
+        if (n <= k || !g_str_has_suffix (path_seg, suffix))
+                return NULL; /* parameters are never empty */
+        return g_strndup (path_seg, n - k);
 }
 
 static gboolean
@@ -97,13 +133,16 @@ atrium_router_add (AtriumRouter *router, const char *method, const char *templat
         g_auto (GStrv) segs = g_strsplit (template + 1, "/", -1);
         guint n = g_strv_length (segs);
         g_autoptr (GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-        guint64 mask = 0;
+        guint64 mask = 0, smask = 0;
         gboolean tail = FALSE;
         for (guint i = 0; i < n; i++) {
                 const char *s = segs[i];
                 if (strchr (s, '{') || strchr (s, '}')) {
                         g_autofree char *name = NULL;
                         if (!is_param (s) || (is_tail (s) && i != n - 1) ||
+                            !suffix_valid (param_suffix (s)) ||
+                            (!is_tail (s) && strchr (s, '}')[-1] == '*') ||
+                            (is_tail (s) && *param_suffix (s)) ||
                             !valid_name (name = param_name (s)) ||
                             g_hash_table_contains (names, name)) {
                                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
@@ -112,6 +151,8 @@ atrium_router_add (AtriumRouter *router, const char *method, const char *templat
                                 return FALSE;
                         }
                         tail = is_tail (s);
+                        if (*param_suffix (s) && i < 64)
+                                smask |= G_GUINT64_CONSTANT (1) << i;
                         g_hash_table_add (names, g_steal_pointer (&name));
                 } else if (i < 64) {
                         mask |= G_GUINT64_CONSTANT (1) << i;
@@ -132,6 +173,7 @@ atrium_router_add (AtriumRouter *router, const char *method, const char *templat
         r->n_segs = n;
         r->tail = tail;
         r->literal_mask = mask;
+        r->suffix_mask = smask;
         r->data = data;
         g_ptr_array_add (router->routes, r);
         return TRUE;
@@ -155,6 +197,10 @@ more_specific (const Route *a, const Route *b)
         guint64 diff = a->literal_mask ^ b->literal_mask;
         if (diff)
                 return (a->literal_mask & (diff & -diff)) != 0;
+        /* "{id}.ics" is more specific than "{id}" */
+        diff = a->suffix_mask ^ b->suffix_mask;
+        if (diff)
+                return (a->suffix_mask & (diff & -diff)) != 0;
         if (a->tail != b->tail)
                 return !a->tail;
         return FALSE;
@@ -169,8 +215,9 @@ segments_match (const Route *r, char **path_segs, guint n)
         for (guint i = 0; i < fixed; i++) {
                 const char *t = r->segs[i];
                 if (is_param (t)) {
-                        if (!path_segs[i][0])
-                                return FALSE; /* parameters are never empty */
+                        g_autofree char *v = param_value (t, path_segs[i]);
+                        if (!v)
+                                return FALSE;
                 } else if (!g_str_equal (t, path_segs[i])) {
                         return FALSE;
                 }
@@ -186,7 +233,7 @@ collect_params (const Route *r, char **raw, char **decoded, guint n)
         for (guint i = 0; i < fixed; i++)
                 if (is_param (r->segs[i]))
                         g_hash_table_insert (params, param_name (r->segs[i]),
-                                             g_strdup (decoded[i]));
+                                             param_value (r->segs[i], decoded[i]));
         if (r->tail) {
                 /* The tail keeps its slashes: decode segment by segment and re-join. */
                 GString *rest = g_string_new (NULL);

@@ -10,8 +10,7 @@
  *           unknown, as the groups module does, so group ids cannot be probed;
  *   school  calendar.manage.
  *
- * GET /calendars/{id}.ics answers the calendar's iCalendar export (the router matches the
- * whole segment "{id}.ics" as {id}; see subscriptions.c for the canonical export route). */
+ * The calendar's iCalendar export, GET /calendars/{id}.ics, is in subscriptions.c. */
 #include "calendar-private.h"
 
 #include <string.h>
@@ -192,13 +191,7 @@ list_calendars (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 get_calendar (AtriumRequest *req, gpointer data, GError **error)
 {
-        const char *id = cal_host->request_param (req, "id");
-        if (g_str_has_suffix (id, ".ics")) {
-                g_autofree char *bare = g_strndup (id, strlen (id) - 4);
-                g_autoptr (CalCalendar) c = cal_calendar_open (req, bare, FALSE, error);
-                return c && cal_respond_ics (req, c->id, c->name, error);
-        }
-        return respond_calendar (req, 200, id, error);
+        return respond_calendar (req, 200, cal_host->request_param (req, "id"), error);
 }
 
 static gboolean
@@ -252,7 +245,7 @@ cal_register_calendar_routes (AtriumPlugin *self, GError **error)
                  .handler = list_calendars},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}",
                  .permission = "calendar.read",
-                 .summary = "One calendar; /calendars/{id}.ics answers its iCalendar export",
+                 .summary = "One calendar",
                  .handler = get_calendar},
                 {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/calendars/{id}",
                  .permission = "calendar.read", .summary = "Rename or recolour a calendar",

@@ -242,10 +242,7 @@ creator_sees (AtriumRequest *req, const char *owner_type, const char *owner_id,
 static gboolean
 feed (AtriumRequest *req, gpointer data, GError **error)
 {
-        /* The router matches "{token}" against the whole last segment, ".ics" included. */
-        const char *seg = cal_host->request_param (req, "token");
-        g_autofree char *token =
-                g_str_has_suffix (seg, ".ics") ? g_strndup (seg, strlen (seg) - 4) : g_strdup (seg);
+        const char *token = cal_host->request_param (req, "token");
         if (strlen (token) != 43 ||
             strspn (token, ALNUM "-_") != 43)
                 return cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no such calendar feed");
@@ -281,9 +278,13 @@ gboolean
 cal_register_subscription_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute routes[] = {
-                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/export.ics",
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}.ics",
                  .permission = "calendar.read",
                  .summary = "The calendar as an RFC 5545 .ics file (text/calendar)",
+                 .handler = export_calendar},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/export.ics",
+                 .permission = "calendar.read",
+                 .summary = "The same export under a path without a suffix parameter",
                  .handler = export_calendar},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/calendars/{id}/subscriptions",
                  .permission = "calendar.read",
@@ -299,9 +300,9 @@ cal_register_subscription_routes (AtriumPlugin *self, GError **error)
                  .path = "/calendars/{id}/subscriptions/{sub_id}", .permission = "calendar.read",
                  .summary = "Revoke a feed URL (its creator or the calendar's editors)",
                  .success_status = 204, .handler = delete_subscription},
-                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/ical/{token}",
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/ical/{token}.ics",
                  .scope = ATRIUM_SCOPE_GLOBAL, .flags = ATRIUM_ROUTE_PUBLIC,
-                 .summary = "A calendar feed: /api/v1/calendar/ical/{token}.ics, no sign-in",
+                 .summary = "A calendar feed for phone calendar apps, no sign-in",
                  .handler = feed},
         };
         for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)

@@ -359,8 +359,9 @@ class Feeds(IcalTestCase):
         fixtures.check(resp, 200, what="feed")
         self.assertTrue(resp.headers["Content-Type"].startswith("text/calendar"))
         self.assertIn("SUMMARY:Sport", unfold(resp.body))
+        # the feed URL is exactly the documented one
         self.assertEqual(self.host.request("GET", f"/api/v1/calendar/ical/{sub['token']}")
-                         .status, 200)
+                         .status, 404)
         # Only the hash is stored.
         digest = hashlib.sha256(sub["token"].encode()).hexdigest()
         self.assertEqual(self.sql(f"SELECT token_hash FROM calendar.subscriptions "

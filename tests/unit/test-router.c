@@ -3,8 +3,8 @@
  * when several match, what the parameters come out as, which paths are refused before any
  * handler could see them, what a 405 advertises, and which templates are refused when a plugin
  * registers them. Pure and in-process; tests/fuzz/fuzz-router.c throws random paths at the same
- * code. Cases under /router/known-bug/ assert the documented behaviour of a defect that is not
- * fixed yet: tests/unit/meson.build runs each on its own, expecting it to fail. */
+ * code. Cases under /router/regression/ pin down defects these tests found, so they stay fixed
+ * (see tests/unit/meson.build). */
 #include <string.h>
 
 #include <glib.h>
@@ -451,7 +451,10 @@ test_bad_templates (void)
                 "/groups/x{id}",   /* a parameter is a whole segment */
                 "/groups/{id}x",
                 "/groups/{id}{x}",
-                "/groups/{id}.json",
+                "/groups/{id}.",                /* a suffix is a file extension */
+                "/groups/{id}.JSON",
+                "/groups/{id}.j{s}",
+                "/files/{path*}.json",          /* a tail takes no suffix */
                 "/groups/{id}/members/{id}",  /* duplicate names */
                 "/groups/{id}/{id*}",
                 "/files/{path*}/meta",        /* tail not last */
@@ -568,12 +571,12 @@ test_foreach_order (void)
         atrium_router_free (NULL); /* free functions accept NULL */
 }
 
-/* KNOWN BUG (core/router.c, atrium_router_match): a percent-escape that decodes to bytes that
+/* Regression (core/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: a percent-escape that decodes to bytes that
  * are not UTF-8 ("%FF", a lone "%C3") is handed to the handler as a parameter. Everything
  * downstream (JSON, PostgreSQL text parameters, log lines) assumes UTF-8, so such a path
  * should be BAD_PATH like the other undecodable escapes. */
 static void
-test_known_bug_invalid_utf8_param (void)
+test_regression_invalid_utf8_param (void)
 {
         g_autoptr (AtriumRouter) r = atrium_router_new ();
         add_ok (r, "GET", "/groups/{id}", 1);
@@ -584,11 +587,11 @@ test_known_bug_invalid_utf8_param (void)
         ASSERT_RESULT (r, "GET", "/files/ok/%ED%A0%80", ATRIUM_MATCH_BAD_PATH);
 }
 
-/* KNOWN BUG (core/router.c, atrium_router_match): the Allow list skips a method that is a
+/* Regression (core/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: the Allow list skips a method that is a
  * substring of one already listed (strstr), so with "UNLOCK" and "LOCK" routes on one
  * template a 405 advertises only "UNLOCK". The router accepts any method token. */
 static void
-test_known_bug_allow_substring (void)
+test_regression_allow_substring (void)
 {
         g_autoptr (AtriumRouter) r = atrium_router_new ();
         add_ok (r, "UNLOCK", "/doc", 1);
@@ -597,6 +600,32 @@ test_known_bug_allow_substring (void)
         lookup (r, "GET", "/doc", &h);
         g_assert_cmpint (h.result, ==, ATRIUM_MATCH_METHOD_NOT_ALLOWED);
         g_assert_cmpstr (h.allow, ==, "UNLOCK, LOCK");
+}
+
+/* "{id}.ics": the parameter is what precedes the extension, and the suffixed template is more
+ * specific than the plain one. */
+static void
+test_suffix (void)
+{
+        g_autoptr (AtriumRouter) r = atrium_router_new ();
+        add_ok (r, "GET", "/calendars/{id}", 1);
+        add_ok (r, "GET", "/calendars/{id}.ics", 2);
+        add_ok (r, "GET", "/feeds/{token}.ics", 3);
+        g_auto (Hit) a = {0};
+        lookup (r, "GET", "/calendars/abc.ics", &a);
+        g_assert_cmpint (a.result, ==, ATRIUM_MATCH_OK);
+        g_assert_cmpint (a.id, ==, 2);
+        g_assert_cmpstr (g_hash_table_lookup (a.params, "id"), ==, "abc");
+        g_auto (Hit) b = {0};
+        lookup (r, "GET", "/calendars/abc", &b);
+        g_assert_cmpint (b.id, ==, 1);
+        g_assert_cmpstr (g_hash_table_lookup (b.params, "id"), ==, "abc");
+        g_auto (Hit) c = {0};
+        lookup (r, "GET", "/feeds/t0k%2Den.ics", &c);
+        g_assert_cmpint (c.result, ==, ATRIUM_MATCH_OK);
+        g_assert_cmpstr (g_hash_table_lookup (c.params, "token"), ==, "t0k-en");
+        ASSERT_RESULT (r, "GET", "/feeds/.ics", ATRIUM_MATCH_NOT_FOUND); /* never empty */
+        ASSERT_RESULT (r, "GET", "/feeds/abc.ical", ATRIUM_MATCH_NOT_FOUND);
 }
 
 int
@@ -614,12 +643,13 @@ main (int argc, char **argv)
         g_test_add_func ("/router/head", test_head);
         g_test_add_func ("/router/duplicate", test_duplicate);
         g_test_add_func ("/router/bad-templates", test_bad_templates);
+        g_test_add_func ("/router/suffix", test_suffix);
         g_test_add_func ("/router/remove-if", test_remove_if);
         g_test_add_func ("/router/foreach-order", test_foreach_order);
 
-        g_test_add_func ("/router/known-bug/invalid-utf8-param",
-                         test_known_bug_invalid_utf8_param);
-        g_test_add_func ("/router/known-bug/allow-substring", test_known_bug_allow_substring);
+        g_test_add_func ("/router/regression/invalid-utf8-param",
+                         test_regression_invalid_utf8_param);
+        g_test_add_func ("/router/regression/allow-substring", test_regression_allow_substring);
 
         return g_test_run ();
 }
