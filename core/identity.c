@@ -16,7 +16,7 @@ const AtriumPermission atrium_core_permissions[] = {
         {"roles.manage", "Change which permissions each role has", "admin"},
         {"audit.read", "Read the school's audit log", "admin"},
         {"school.manage", "Rename the school", "admin"},
-        {NULL},
+        {NULL, NULL, NULL},
 };
 
 void

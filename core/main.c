@@ -19,7 +19,7 @@ static const GOptionEntry entries[] = {
         {"strict", 0, 0, G_OPTION_ARG_NONE, &opt_strict,
          "Refuse to start when any plugin is refused", NULL},
         {"version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
-        {NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
 static gboolean

@@ -137,7 +137,7 @@ apply (PGconn *conn, const char *owner, gboolean own_schema, GPtrArray *list, gu
                 }
                 ok = ok && exec_ok (conn, "COMMIT", error);
                 if (!ok) {
-                        g_autoptr (PGresult) rb = PQexec (conn, "ROLLBACK");
+                        PQclear (PQexec (conn, "ROLLBACK"));
                         g_prefix_error (error, "migration %s/%s: ", owner, m->name);
                         return FALSE;
                 }

@@ -197,7 +197,7 @@ fail_pq:
                      PQerrorMessage (conn));
 fail:
         {
-                g_autoptr (PGresult) rb = PQexec (conn, "ROLLBACK");
+                PQclear (PQexec (conn, "ROLLBACK"));
         }
         return FALSE;
 }

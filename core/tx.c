@@ -200,7 +200,7 @@ void
 atrium_tx_rollback (AtriumTx *tx)
 {
         if (tx->begun && tx->conn) {
-                g_autoptr (PGresult) res = PQexec (tx->conn, "ROLLBACK");
+                PQclear (PQexec (tx->conn, "ROLLBACK"));
         }
         tx->begun = FALSE;
         g_ptr_array_set_size (tx->events, 0);

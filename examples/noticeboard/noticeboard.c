@@ -221,7 +221,7 @@ nb_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
 
 static const AtriumPermission permissions[] = {
         {"noticeboard.post", "Post and remove notices", "admin,teacher"},
-        {NULL},
+        {NULL, NULL, NULL},
 };
 
 ATRIUM_PLUGIN_DEFINE (.name = "noticeboard", .version = "1.0.0",

@@ -206,7 +206,7 @@ static const AtriumPermission permissions[] = {
         {"groups.read", "See every group of the school and its members", "admin,teacher,staff"},
         {"groups.manage", "Create, change and delete any group and its membership",
          "admin,teacher"},
-        {NULL},
+        {NULL, NULL, NULL},
 };
 
 ATRIUM_PLUGIN_DEFINE (.name = "groups", .version = "1.0.0",
