@@ -5,9 +5,8 @@
  * state, so every test starts and ends with no ATRIUM_* variable set (whatever the CI runner
  * exported), and key-files go into a temporary directory of its own. (Not
  * G_TEST_OPTION_ISOLATE_DIRS: GLib 2.74 leaks the old directory strings on purpose, which
- * LeakSanitizer reports in the -Db_sanitize=address build.)
- * Cases under /config/known-bug/ assert the intended behaviour of defects not fixed yet (see
- * tests/unit/meson.build). */
+ * LeakSanitizer reports in the -Db_sanitize=address build.) Cases under /config/regression/
+ * pin down defects these tests found, so they stay fixed (see tests/unit/meson.build). */
 #include <string.h>
 
 #include <glib.h>
@@ -479,11 +478,11 @@ test_help_lists_everything (Fixture *f, gconstpointer data)
         }
 }
 
-/* KNOWN BUG (core/config.c, parse_listen): brackets are only stripped when they are balanced,
+/* Regression (core/config.c, parse_listen; fixed in 4eb0244). Before the fix: brackets are only stripped when they are balanced,
  * and an unbalanced one is not refused: "[::1:8080" gives host "[::1" and "::1]:8080" host
  * "::1]", which only fail later, at bind time, with a less helpful message. */
 static void
-test_known_bug_listen_brackets (Fixture *f, gconstpointer data)
+test_regression_listen_brackets (Fixture *f, gconstpointer data)
 {
         const char *bad[] = {"[::1:8080", "::1]:8080", "[localhost:80"};
         for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
@@ -516,8 +515,8 @@ main (int argc, char **argv)
         g_test_add ("/config/help-lists-everything", Fixture, NULL, setup,
                     test_help_lists_everything, teardown);
 
-        g_test_add ("/config/known-bug/listen-brackets", Fixture, NULL, setup,
-                    test_known_bug_listen_brackets, teardown);
+        g_test_add ("/config/regression/listen-brackets", Fixture, NULL, setup,
+                    test_regression_listen_brackets, teardown);
 
         return g_test_run ();
 }

@@ -2,8 +2,8 @@
 /* test-misc.c - unit tests of the small rules the rest of the host leans on: semantic-version
  * comparison and validity for plugin descriptors and dependencies (core/plugin-loader.c), and
  * the one table that maps an error to an HTTP status and problem type, with the problem+json
- * body built from it (core/problem.c). Cases under /misc/known-bug/ assert the intended
- * behaviour of defects not fixed yet (see tests/unit/meson.build). */
+ * body built from it (core/problem.c). Cases under /misc/regression/ pin down defects these
+ * tests found, so they stay fixed (see tests/unit/meson.build). */
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -222,23 +222,23 @@ test_problem_type_uri (void)
         g_assert_cmpstr (uri, ==, "https://atrium.dev/problems/conflict");
 }
 
-/* KNOWN BUG (core/plugin-loader.c, atrium_version_compare): pre-release tags are ignored, so
+/* Regression (core/plugin-loader.c, atrium_version_compare; fixed in 4eb0244). Before the fix: pre-release tags are ignored, so
  * "1.2.3-rc.1" compares equal to "1.2.3" (SemVer 2.0.0 section 11: a pre-release is lower),
  * and a plugin needing >= 1.2.3 is satisfied by a release candidate of it. */
 static void
-test_known_bug_version_prerelease (void)
+test_regression_version_prerelease (void)
 {
         g_assert_cmpint (sign (atrium_version_compare ("1.2.3-rc.1", "1.2.3")), ==, -1);
         g_assert_cmpint (sign (atrium_version_compare ("1.2.3", "1.2.3-rc.1")), ==, 1);
         g_assert_cmpint (sign (atrium_version_compare ("1.0.0-alpha", "1.0.0-beta")), ==, -1);
 }
 
-/* KNOWN BUG (core/plugin-loader.c, atrium_version_valid and name_valid): PCRE's '$' also
+/* Regression (core/plugin-loader.c, atrium_version_valid and name_valid; fixed in 4eb0244). Before the fix: PCRE's '$' also
  * matches before a final newline, so "1.2.3\n" is a valid version. The same pattern shape in
  * name_valid () lets a plugin be called "notices\n", and that name becomes a route prefix, an
  * environment variable and a database schema name. Use "\\z" or G_REGEX_DOLLAR_ENDONLY. */
 static void
-test_known_bug_version_newline (void)
+test_regression_version_newline (void)
 {
         g_assert_false (atrium_version_valid ("1.2.3\n"));
         g_assert_false (atrium_version_valid ("1.2.3-rc.1\n"));
@@ -273,8 +273,8 @@ main (int argc, char **argv)
         g_test_add_func ("/misc/problem/type-uri", test_problem_type_uri);
         g_test_add_func ("/misc/problem/rate-limited-title", test_problem_rate_limited_title);
 
-        g_test_add_func ("/misc/known-bug/version-prerelease", test_known_bug_version_prerelease);
-        g_test_add_func ("/misc/known-bug/version-newline", test_known_bug_version_newline);
+        g_test_add_func ("/misc/regression/version-prerelease", test_regression_version_prerelease);
+        g_test_add_func ("/misc/regression/version-newline", test_regression_version_newline);
 
         return g_test_run ();
 }

@@ -4,8 +4,8 @@
  * (each keyword of the supported subset, and the JSON Pointer the error names), and parsing
  * raw bodies (UTF-8, the nesting limit, one value only). A body that reaches a handler has
  * passed all three, so these are the cases a client can hit with any bytes it likes; the fuzz
- * target tests/fuzz/fuzz-json-body.c covers the rest. Cases under /schema/known-bug/ assert
- * the intended behaviour of defects not fixed yet (see tests/unit/meson.build). */
+ * target tests/fuzz/fuzz-json-body.c covers the rest. Cases under /schema/regression/ pin down
+ * defects these tests found, so they stay fixed (see tests/unit/meson.build). */
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -805,14 +805,14 @@ test_body_scalars_and_length (void)
         g_assert_cmpint (json_node_get_int (small), ==, G_MININT64);
 }
 
-/* KNOWN BUG (core/schema.c, atrium_json_parse_body): the depth guard counts brackets with its
+/* Regression (core/schema.c, atrium_json_parse_body; fixed in 4eb0244). Before the fix: the depth guard counts brackets with its
  * own idea of JSON, but json-glib 1.6 also accepts 'single-quoted' strings and / * comments * /.
  * A '"' inside either makes the guard believe the rest of the body is one string, so no bracket
  * after it is counted, and json-glib recurses once per bracket. Measured: 100 000 levels
  * (200 kB, under the default 1 MiB max_body) overflow an 8 MiB stack and kill atriumd.
  * Here only 65 levels, which must be refused. */
 static void
-test_known_bug_depth_bypass (void)
+test_regression_depth_bypass (void)
 {
         g_autofree char *a65 = nested ("[", "]", ATRIUM_JSON_MAX_DEPTH + 1, NULL);
         g_autofree char *quote = g_strdup_printf ("['\"', %s]", a65);
@@ -821,24 +821,24 @@ test_known_bug_depth_bypass (void)
         ASSERT_BODY_REFUSED (comment, "");
 }
 
-/* KNOWN BUG (core/schema.c, atrium_json_parse_body): json-glib 1.6 stops after the first
+/* Regression (core/schema.c, atrium_json_parse_body; fixed in 4eb0244). Before the fix: json-glib 1.6 stops after the first
  * top-level array or object, so "{}{}" and '[1] [2]' are accepted as their first value and the
  * rest is silently dropped ("{} x" and "[1] 2" are refused). The header promises one value. */
 static void
-test_known_bug_second_value (void)
+test_regression_second_value (void)
 {
         ASSERT_BODY_REFUSED ("{}{}", "");
         ASSERT_BODY_REFUSED ("[1][2]", "");
         ASSERT_BODY_REFUSED ("{\"title\": \"a\"} {\"title\": \"b\", \"admin\": true}", "");
 }
 
-/* KNOWN BUG (core/schema.c, atrium_json_parse_body): json-glib 1.6 wraps integers that do
+/* Regression (core/schema.c, atrium_json_parse_body; fixed in 4eb0244). Before the fix: json-glib 1.6 wraps integers that do
  * not fit in 64 bits: 9223372036854775808 parses as -9223372036854775808, and
  * 18446744073709551621 or 99999999999999999999999 as -1, so {"minimum": -5, "maximum": 5}
  * accepts them and the handler stores a number the client never sent. Refusing the body (or
  * keeping the value as a double) would both be honest. */
 static void
-test_known_bug_integer_overflow (void)
+test_regression_integer_overflow (void)
 {
         const char *huge[] = {"9223372036854775808", "18446744073709551621",
                               "99999999999999999999999"};
@@ -852,21 +852,21 @@ test_known_bug_integer_overflow (void)
         }
 }
 
-/* KNOWN BUG (core/schema.c, atrium_json_parse_body): "\u0000" in a string silently truncates
+/* Regression (core/schema.c, atrium_json_parse_body; fixed in 4eb0244). Before the fix: "\u0000" in a string silently truncates
  * it: {"name": "ab\u0000cd"} reaches the handler as "ab". Neither GLib strings nor PostgreSQL
  * text can hold NUL, so the body should be refused. */
 static void
-test_known_bug_nul_escape (void)
+test_regression_nul_escape (void)
 {
         ASSERT_BODY_REFUSED ("{\"name\": \"ab\\u0000cd\"}", "");
 }
 
-/* KNOWN BUG (core/schema.c, atrium_json_parse_body): the UTF-8 check runs on the raw body,
+/* Regression (core/schema.c, atrium_json_parse_body; fixed in 4eb0244). Before the fix: the UTF-8 check runs on the raw body,
  * but json-glib decodes a lone surrogate escape ("\ud800x") into bytes that are not UTF-8, so
  * a handler can still receive invalid UTF-8. Such a body should be refused (or the surrogate
  * replaced by U+FFFD). */
 static void
-test_known_bug_lone_surrogate (void)
+test_regression_lone_surrogate (void)
 {
         const char *bodies[] = {"\"\\ud800x\"", "\"\\udc00\"", "\"a\\ud83d\""};
         for (gsize i = 0; i < G_N_ELEMENTS (bodies); i++) {
@@ -879,11 +879,11 @@ test_known_bug_lone_surrogate (void)
         }
 }
 
-/* KNOWN BUG (core/schema.c, validate_object): the error names a JSON Pointer, but member names
+/* Regression (core/schema.c, validate_object; fixed in 4eb0244). Before the fix: the error names a JSON Pointer, but member names
  * are not escaped (RFC 6901: '~' -> "~0", '/' -> "~1"), so a field "a/b" is reported as
  * "/a/b", which points at a different place. */
 static void
-test_known_bug_pointer_escaping (void)
+test_regression_pointer_escaping (void)
 {
         ASSERT_MESSAGE ("{\"type\": \"object\", \"properties\": {}}", "{\"a/b\": 1}",
                         "/a~1b: unknown field");
@@ -891,11 +891,11 @@ test_known_bug_pointer_escaping (void)
                         "/m~0n: unknown field");
 }
 
-/* KNOWN BUG (core/schema.c, format_ok): "date" and "date-time" should be RFC 3339, but
+/* Regression (core/schema.c, format_ok; fixed in 4eb0244). Before the fix: "date" and "date-time" should be RFC 3339, but
  * g_date_time_new_from_iso8601 also takes ISO 8601 week and ordinal dates, which PostgreSQL's
  * date/timestamptz input then refuses (a 500 instead of a 400) or reads differently. */
 static void
-test_known_bug_iso_week_dates (void)
+test_regression_iso_week_dates (void)
 {
         const char *date = "{\"type\": \"string\", \"format\": \"date\"}";
         ASSERT_REFUSED (date, "\"2024-W01-1\"", "/");
@@ -904,13 +904,13 @@ test_known_bug_iso_week_dates (void)
         ASSERT_REFUSED (dt, "\"2024-001T00:00:00.0Z\"", "/");
 }
 
-/* KNOWN BUG (core/schema.c, check_schema): keyword values are not type-checked when a schema
+/* Regression (core/schema.c, check_schema; fixed in 4eb0244). Before the fix: keyword values are not type-checked when a schema
  * is compiled, so a plugin's mistake is silently ignored instead of refused at registration:
  * "required": "title" (not a list) enforces nothing, "minLength": "3" reads as 0, "enum": "a"
  * is skipped, and "required": [{}] is a GLib critical (json_array_get_string_element) on every
  * request validated against it. The header says "nothing is silently ignored". */
 static void
-test_known_bug_keyword_values (void)
+test_regression_keyword_values (void)
 {
         ASSERT_COMPILE_REFUSED ("{\"type\": \"object\", \"properties\": {\"title\": {}},"
                                 " \"required\": \"title\"}",
@@ -922,12 +922,12 @@ test_known_bug_keyword_values (void)
         ASSERT_COMPILE_REFUSED ("{\"type\": \"object\", \"required\": [{}]}", "required");
 }
 
-/* KNOWN BUG (core/schema.c, atrium_schema_compile): an empty or all-blank schema text (a
+/* Regression (core/schema.c, atrium_schema_compile; fixed in 4eb0244). Before the fix: an empty or all-blank schema text (a
  * plugin writing request_schema = "" for "no body") parses to no root at all, and the NULL goes
  * on into json_node_copy () and check_schema (): GLib criticals (fatal in tests and under
  * G_DEBUG=fatal-criticals) instead of a GError refusing the route. */
 static void
-test_known_bug_empty_schema_text (void)
+test_regression_empty_schema_text (void)
 {
         ASSERT_COMPILE_REFUSED ("", "");
         ASSERT_COMPILE_REFUSED ("  \n", "");
@@ -937,7 +937,7 @@ test_known_bug_empty_schema_text (void)
  * for 21 s. A schema must bound such a list (maxItems <= 1000) or it is refused when the route
  * is registered, so no request can be that expensive. (No timing here: the bound is the fix.) */
 static void
-test_known_bug_unique_items_quadratic (void)
+test_regression_unique_items_quadratic (void)
 {
         ASSERT_COMPILE_REFUSED ("{\"type\": \"array\", \"uniqueItems\": true,"
                                 " \"items\": {\"type\": \"integer\"}}",
@@ -980,17 +980,17 @@ main (int argc, char **argv)
         g_test_add_func ("/schema/body/garbage", test_body_garbage);
         g_test_add_func ("/schema/body/scalars-and-length", test_body_scalars_and_length);
 
-        g_test_add_func ("/schema/known-bug/depth-bypass", test_known_bug_depth_bypass);
-        g_test_add_func ("/schema/known-bug/second-value", test_known_bug_second_value);
-        g_test_add_func ("/schema/known-bug/integer-overflow", test_known_bug_integer_overflow);
-        g_test_add_func ("/schema/known-bug/nul-escape", test_known_bug_nul_escape);
-        g_test_add_func ("/schema/known-bug/lone-surrogate", test_known_bug_lone_surrogate);
-        g_test_add_func ("/schema/known-bug/pointer-escaping", test_known_bug_pointer_escaping);
-        g_test_add_func ("/schema/known-bug/iso-week-dates", test_known_bug_iso_week_dates);
-        g_test_add_func ("/schema/known-bug/keyword-values", test_known_bug_keyword_values);
-        g_test_add_func ("/schema/known-bug/empty-schema-text", test_known_bug_empty_schema_text);
-        g_test_add_func ("/schema/known-bug/unique-items-quadratic",
-                         test_known_bug_unique_items_quadratic);
+        g_test_add_func ("/schema/regression/depth-bypass", test_regression_depth_bypass);
+        g_test_add_func ("/schema/regression/second-value", test_regression_second_value);
+        g_test_add_func ("/schema/regression/integer-overflow", test_regression_integer_overflow);
+        g_test_add_func ("/schema/regression/nul-escape", test_regression_nul_escape);
+        g_test_add_func ("/schema/regression/lone-surrogate", test_regression_lone_surrogate);
+        g_test_add_func ("/schema/regression/pointer-escaping", test_regression_pointer_escaping);
+        g_test_add_func ("/schema/regression/iso-week-dates", test_regression_iso_week_dates);
+        g_test_add_func ("/schema/regression/keyword-values", test_regression_keyword_values);
+        g_test_add_func ("/schema/regression/empty-schema-text", test_regression_empty_schema_text);
+        g_test_add_func ("/schema/regression/unique-items-quadratic",
+                         test_regression_unique_items_quadratic);
 
         return g_test_run ();
 }
