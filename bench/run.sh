@@ -37,6 +37,7 @@ KEEP_TMP=${KEEP_TMP:-0}
 # nginx run all use them, so switching to an authenticated route changes nothing else.
 API_PATH=""      # path and query, e.g. /api/v1/schools/demo/noticeboard/notices
 API_HEADERS=()   # "Name: value" each, e.g. "Authorization: Bearer ..."
+LOGIN_BODY=""    # JSON body of a valid sign-in, for the login load (Argon2id-bound)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -91,6 +92,7 @@ SQL
 
         API_PATH="/api/v1/schools/demo/noticeboard/notices"
         API_HEADERS=("Authorization: Bearer $user")
+        LOGIN_BODY=$(jq -nc --arg p "$user_pw" '{school: "demo", username: "reader", password: $p}')
 }
 
 # ---- helpers --------------------------------------------------------------------------------
@@ -439,6 +441,20 @@ m0=$(cpu_mark)
 wrk_run "$api_url$API_PATH" "$DURATION" | tee "$out/api.wrk.txt" >&2
 read -r api_cpu api_other < <(cpu_report "$m0" "$(cpu_mark)")
 
+# Sign-in: every request hashes a password with Argon2id (19 MiB, t=2) on the slow pool, so
+# this measures how many people can sign in per second, not HTTP. 8 connections are plenty to
+# keep the slow workers busy.
+say "login: wrk -t$WRK_THREADS -c8 -d${DURATION}s POST /api/v1/auth/login"
+cat >"$tmp/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = os.getenv("LOGIN_BODY")
+wrk.headers["Content-Type"] = "application/json"
+LUA
+m0=$(cpu_mark)
+LOGIN_BODY=$LOGIN_BODY wrk -t"$WRK_THREADS" -c8 -d"${DURATION}s" --latency -s "$tmp/login.lua" \
+        "$api_url/api/v1/auth/login" | tee "$out/login.wrk.txt" >&2
+read -r login_cpu login_other < <(cpu_report "$m0" "$(cpu_mark)")
+
 say "PostgreSQL: pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION (warm-up ${WARMUP}s)"
 pgb=("$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -S -M prepared
      -c "$PGBENCH_CLIENTS" -j "$PGBENCH_JOBS" -n)
@@ -457,6 +473,7 @@ read -r ngx_cpu ngx_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 read -r api_rps api_p50 api_p99 api_bad api_err _ < <(wrk_parse "$out/api.wrk.txt")
 read -r ngx_rps ngx_p50 ngx_p99 ngx_bad ngx_err _ < <(wrk_parse "$out/nginx.wrk.txt")
+read -r login_rps login_p50 login_p99 login_bad login_err _ < <(wrk_parse "$out/login.wrk.txt")
 read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
 r_nginx=$(ratio "$api_rps" "$ngx_rps")
 r_pg=$(ratio "$api_rps" "$pg_tps")
@@ -472,6 +489,7 @@ buildtype=$(jq -r '.[] | select(.name == "buildtype") | .value' \
 {
         printf '\n%-32s %10s %10s %10s %7s %6s %6s\n' "load" "req/s|tps" "p50 ms" "p99 ms" "errors" "cpu%" "other%"
         printf '%-32s %10s %10s %10s %7s %6s %6s\n' "atriumd API (wrk)" "$(fmt_int "$api_rps")" "$api_p50" "$api_p99" "$((api_bad + api_err))" "$api_cpu" "$api_other"
+        printf '%-32s %10s %10s %10s %7s %6s %6s\n' "sign-in, Argon2id (wrk -c8)" "$(fmt_int "$login_rps")" "$login_p50" "$login_p99" "$((login_bad + login_err))" "$login_cpu" "$login_other"
         printf '%-32s %10s %10s %10s %7s %6s %6s\n' "nginx static, same body (wrk)" "$(fmt_int "$ngx_rps")" "$ngx_p50" "$ngx_p99" "$((ngx_bad + ngx_err))" "$ngx_cpu" "$ngx_other"
         printf '%-32s %10s %10s %10s %7s %6s %6s\n' "pgbench -S -M prepared" "$(fmt_int "$pg_tps")" "avg $pg_lat" "-" "$pg_failed" "$pg_cpu" "$pg_other"
         printf '(cpu%%: the bench'"'"'s own processes, other%%: everything else, both in %% of all %s cores)\n' "$(nproc)"
@@ -494,6 +512,7 @@ $(nproc) × $cpu, $mem RAM, Linux $(uname -r), PostgreSQL $pg_version, $(nginx -
 | load | command | req/s or tps | p50 | p99 | errors | CPU, bench | CPU, other |
 |---|---|---:|---:|---:|---:|---:|---:|
 | atriumd \`GET $API_PATH\` ($items items, $body_bytes bytes) | \`wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s --latency\` | $(fmt_int "$api_rps") | $api_p50 ms | $api_p99 ms | $((api_bad + api_err)) | $api_cpu % | $api_other % |
+| atriumd \`POST /api/v1/auth/login\` (Argon2id, slow pool) | \`wrk -t$WRK_THREADS -c8 -d${DURATION}s --latency\` | $(fmt_int "$login_rps") | $login_p50 ms | $login_p99 ms | $((login_bad + login_err)) | $login_cpu % | $login_other % |
 | nginx, static file with the same body | \`wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s --latency\` | $(fmt_int "$ngx_rps") | $ngx_p50 ms | $ngx_p99 ms | $((ngx_bad + ngx_err)) | $ngx_cpu % | $ngx_other % |
 | PostgreSQL, one \`SELECT\` per transaction | \`pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION\` (scale $PGBENCH_SCALE) | $(fmt_int "$pg_tps") | avg $pg_lat ms | - | $pg_failed | $pg_cpu % | $pg_other % |
 
@@ -503,6 +522,6 @@ EOF
 say "raw output and results.md in $out"
 cat "$out/results.md"
 
-if ((api_bad + api_err + ngx_bad + ngx_err + pg_failed > 0)); then
+if ((api_bad + api_err + login_bad + login_err + ngx_bad + ngx_err + pg_failed > 0)); then
         die "some requests failed (see the errors column): these figures are not valid"
 fi
