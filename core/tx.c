@@ -71,6 +71,24 @@ atrium_tx_steal_events (AtriumTx *tx)
         return evs;
 }
 
+/* Queues @sql as a prepared statement in the pipeline, preparing it first when this connection
+ * has not seen it. *io_steps counts the results that will come back. */
+static gboolean
+send_prepared (PGconn *c, const char *sql, int n, const char *const *params, int *io_steps,
+               GPtrArray *fresh)
+{
+        gboolean is_new;
+        g_autofree char *name = atrium_db_statement (c, sql, &is_new);
+        if (is_new) {
+                g_ptr_array_add (fresh, (gpointer) sql);
+                if (!PQsendPrepare (c, name, sql, n, NULL))
+                        return FALSE;
+                (*io_steps)++;
+        }
+        (*io_steps)++;
+        return PQsendQueryPrepared (c, name, n, params, NULL, NULL, 0) != 0;
+}
+
 /* Sends BEGIN + settings + the first query in one pipeline and returns the query's result.
  * On a connection that died while idle in the pool nothing has run yet, so it is safe to
  * reconnect and send once more. */
@@ -89,57 +107,81 @@ begin_with (AtriumTx *tx, const char *sql, int n, const char *const *params, GEr
                                 return NULL;
                 }
                 PGconn *c = tx->conn;
+                g_autoptr (GPtrArray) fresh = g_ptr_array_new ();
+                int steps = 1;
                 gboolean sent = PQenterPipelineMode (c) &&
                                 PQsendQueryParams (c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-                                PQsendQueryParams (c, set_sql, 2, NULL, set_params, NULL, NULL,
-                                                   0) &&
-                                PQsendQueryParams (c, sql, n, NULL, params, NULL, NULL, 0) &&
+                                send_prepared (c, set_sql, 2, set_params, &steps, fresh) &&
+                                send_prepared (c, sql, n, params, &steps, fresh) &&
                                 PQpipelineSync (c);
-                PGresult *results[3] = {NULL, NULL, NULL};
+                /* Every step answers one result (then a NULL); the query's is the last. */
+                PGresult *last = NULL;
+                const PGresult *bad = NULL;
+                g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify) PQclear);
                 gboolean ok = sent;
                 if (sent) {
-                        for (int i = 0; i < 3; i++) {
-                                results[i] = PQgetResult (c);
-                                /* each query's results end with a NULL */
+                        for (int i = 0; i < steps; i++) {
+                                PGresult *r = PQgetResult (c);
                                 PGresult *extra;
                                 while ((extra = PQgetResult (c)) != NULL)
                                         PQclear (extra);
+                                ExecStatusType st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
+                                if (i == steps - 1) {
+                                        last = r;
+                                } else {
+                                        if (r)
+                                                g_ptr_array_add (keep, r);
+                                        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+                                                ok = FALSE;
+                                }
+                                if (!bad && r && st == PGRES_FATAL_ERROR)
+                                        bad = r;
                         }
                         g_autoptr (PGresult) sync = PQgetResult (c);
-                        ok = sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC;
+                        ok = ok && sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC;
                 }
                 if (PQpipelineStatus (c) != PQ_PIPELINE_OFF)
                         PQexitPipelineMode (c);
-
-                gboolean conn_lost = PQstatus (c) != CONNECTION_OK;
-                if (ok && results[0] && PQresultStatus (results[0]) == PGRES_COMMAND_OK &&
-                    results[1] && PQresultStatus (results[1]) == PGRES_TUPLES_OK) {
-                        PQclear (results[0]);
-                        PQclear (results[1]);
+                if (ok && last) {
                         tx->begun = TRUE;
-                        return results[2]; /* may be an error; the caller looks */
+                        return last; /* may be an error; the caller looks */
                 }
+                /* Whatever was to be prepared in this attempt may not be: prepare it again. */
+                for (guint i = 0; i < fresh->len; i++)
+                        atrium_db_statement_forget (c, fresh->pdata[i]);
+                gboolean conn_lost = PQstatus (c) != CONNECTION_OK;
                 if (conn_lost && attempt == 0) {
-                        for (int i = 0; i < 3; i++)
-                                PQclear (results[i]);
-                        PQfinish (tx->conn);
+                        PQclear (last);
+                        atrium_db_close (tx->conn);
                         tx->conn = NULL;
                         /* The pool slot stays ours; release() below hands back NULL. */
                         atrium_db_pool_release (tx->pool, NULL);
                         continue;
                 }
-                const PGresult *bad = NULL;
-                for (int i = 0; i < 3 && !bad; i++)
-                        if (results[i] && PQresultStatus (results[i]) == PGRES_FATAL_ERROR)
-                                bad = results[i];
                 atrium_db_set_error (error, c, bad);
-                for (int i = 0; i < 3; i++)
-                        PQclear (results[i]);
+                PQclear (last);
                 tx->begun = TRUE; /* whatever ran must be rolled back */
                 return NULL;
         }
         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE, "database unavailable");
         return NULL;
+}
+
+/* A query inside a begun transaction, as a prepared statement. */
+static PGresult *
+exec_prepared (PGconn *c, const char *sql, int n, const char *const *params)
+{
+        gboolean is_new;
+        g_autofree char *name = atrium_db_statement (c, sql, &is_new);
+        if (is_new) {
+                PGresult *prep = PQprepare (c, name, sql, n, NULL);
+                if (PQresultStatus (prep) != PGRES_COMMAND_OK) {
+                        atrium_db_statement_forget (c, sql);
+                        return prep;
+                }
+                PQclear (prep);
+        }
+        return PQexecPrepared (c, name, n, params, NULL, NULL, 0);
 }
 
 AtriumResult *
@@ -160,7 +202,7 @@ atrium_tx_query (AtriumTx *tx, const char *sql, int n_params, const char *const 
                         return NULL;
                 }
         } else {
-                res = PQexecParams (tx->conn, sql, n_params, NULL, params, NULL, NULL, 0);
+                res = exec_prepared (tx->conn, sql, n_params, params);
         }
         ExecStatusType st = PQresultStatus (res);
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
