@@ -3,9 +3,10 @@
  * byte picks the method (readable letters: G GET, H HEAD, P POST, U PUT, A PATCH, D DELETE,
  * O OPTIONS; any other byte by modulo), the rest is the request path, cut at the first NUL as
  * a C string would be. The path is matched against the kind of route table atriumd builds
- * (literals, parameters, tails, an explicit HEAD), and every answer is checked against what
- * router-private.h promises, so the target finds wrong answers as well as crashes. The same
- * bytes are also offered as a template to a scratch router, to exercise template validation.
+ * (literals, parameters, "{id}.ics" suffixes, tails, an explicit HEAD), and every answer is
+ * checked against what router-private.h promises, so the target finds wrong answers as well as
+ * crashes. The same bytes are also offered as a template to a scratch router, to exercise
+ * template validation.
  * Built only with -Dfuzzing=true (clang); see tests/fuzz/README.md. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,6 +50,9 @@ static const Route routes[] = {
         {"GET", "/api/v1/schools/{school}/files/{path*}", 2, TRUE},
         {"PUT", "/api/v1/schools/{school}/files/{path*}", 2, TRUE},
         {"GET", "/static/{path*}", 1, TRUE},
+        {"GET", "/api/v1/schools/{school}/calendar/{id}", 2, FALSE},
+        {"GET", "/api/v1/schools/{school}/calendar/{id}.ics", 2, FALSE},
+        {"GET", "/api/v1/calendar/feeds/{token}.ics", 1, FALSE},
 };
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",

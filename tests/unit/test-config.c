@@ -283,9 +283,10 @@ static void
 test_invalid_listen (Fixture *f, gconstpointer data)
 {
         const char *bad[] = {
-                "8080",          "localhost",      ":8080",          "localhost:",
-                "localhost:65536", "localhost:-1", "localhost:80x",  "localhost:0x50",
-                "localhost:+80", "[::1]",          "[::1]:",         "localhost:99999999999999999999",
+                "8080",          "localhost",       "localhost:",
+                ":8080",         "localhost:65536", "localhost:-1",
+                "localhost:80x", "localhost:0x50",  "localhost:+80",
+                "[::1]",         "[::1]:",          "localhost:99999999999999999999",
         };
         for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
                 g_test_message ("listen: %s", bad[i]);
@@ -478,9 +479,10 @@ test_help_lists_everything (Fixture *f, gconstpointer data)
         }
 }
 
-/* Regression (core/config.c, parse_listen; fixed in 4eb0244). Before the fix: brackets are only stripped when they are balanced,
- * and an unbalanced one is not refused: "[::1:8080" gives host "[::1" and "::1]:8080" host
- * "::1]", which only fail later, at bind time, with a less helpful message. */
+/* Regression (core/config.c, parse_listen; fixed in 4eb0244). Before the fix: brackets are only
+ * stripped when they are balanced, and an unbalanced one is not refused: "[::1:8080" gives host
+ * "[::1" and "::1]:8080" host "::1]", which only fail later, at bind time, with a less helpful
+ * message. */
 static void
 test_regression_listen_brackets (Fixture *f, gconstpointer data)
 {

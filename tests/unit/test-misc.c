@@ -222,9 +222,10 @@ test_problem_type_uri (void)
         g_assert_cmpstr (uri, ==, "https://atrium.dev/problems/conflict");
 }
 
-/* Regression (core/plugin-loader.c, atrium_version_compare; fixed in 4eb0244). Before the fix: pre-release tags are ignored, so
- * "1.2.3-rc.1" compares equal to "1.2.3" (SemVer 2.0.0 section 11: a pre-release is lower),
- * and a plugin needing >= 1.2.3 is satisfied by a release candidate of it. */
+/* Regression (core/plugin-loader.c, atrium_version_compare; fixed in 4eb0244). Before the fix:
+ * pre-release tags are ignored, so "1.2.3-rc.1" compares equal to "1.2.3" (SemVer 2.0.0 section
+ * 11: a pre-release is lower), and a plugin needing >= 1.2.3 is satisfied by a release candidate
+ * of it. */
 static void
 test_regression_version_prerelease (void)
 {
@@ -233,10 +234,11 @@ test_regression_version_prerelease (void)
         g_assert_cmpint (sign (atrium_version_compare ("1.0.0-alpha", "1.0.0-beta")), ==, -1);
 }
 
-/* Regression (core/plugin-loader.c, atrium_version_valid and name_valid; fixed in 4eb0244). Before the fix: PCRE's '$' also
- * matches before a final newline, so "1.2.3\n" is a valid version. The same pattern shape in
- * name_valid () lets a plugin be called "notices\n", and that name becomes a route prefix, an
- * environment variable and a database schema name. Use "\\z" or G_REGEX_DOLLAR_ENDONLY. */
+/* Regression (core/plugin-loader.c, atrium_version_valid and name_valid; fixed in 4eb0244). Before
+ * the fix: PCRE's '$' also matches before a final newline, so "1.2.3\n" is a valid version. The
+ * same pattern shape in name_valid () lets a plugin be called "notices\n", and that name becomes a
+ * route prefix, an environment variable and a database schema name. Use "\\z" or
+ * G_REGEX_DOLLAR_ENDONLY. */
 static void
 test_regression_version_newline (void)
 {

@@ -571,10 +571,10 @@ test_foreach_order (void)
         atrium_router_free (NULL); /* free functions accept NULL */
 }
 
-/* Regression (core/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: a percent-escape that decodes to bytes that
- * are not UTF-8 ("%FF", a lone "%C3") is handed to the handler as a parameter. Everything
- * downstream (JSON, PostgreSQL text parameters, log lines) assumes UTF-8, so such a path
- * should be BAD_PATH like the other undecodable escapes. */
+/* Regression (core/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: a
+ * percent-escape that decodes to bytes that are not UTF-8 ("%FF", a lone "%C3") is handed to the
+ * handler as a parameter. Everything downstream (JSON, PostgreSQL text parameters, log lines)
+ * assumes UTF-8, so such a path should be BAD_PATH like the other undecodable escapes. */
 static void
 test_regression_invalid_utf8_param (void)
 {
@@ -587,9 +587,10 @@ test_regression_invalid_utf8_param (void)
         ASSERT_RESULT (r, "GET", "/files/ok/%ED%A0%80", ATRIUM_MATCH_BAD_PATH);
 }
 
-/* Regression (core/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: the Allow list skips a method that is a
- * substring of one already listed (strstr), so with "UNLOCK" and "LOCK" routes on one
- * template a 405 advertises only "UNLOCK". The router accepts any method token. */
+/* Regression (core/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: the Allow
+ * list skips a method that is a substring of one already listed (strstr), so with "UNLOCK" and
+ * "LOCK" routes on one template a 405 advertises only "UNLOCK". The router accepts any method
+ * token. */
 static void
 test_regression_allow_substring (void)
 {
