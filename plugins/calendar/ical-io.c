@@ -232,6 +232,16 @@ finish_item (Pending *p)
                 item->error = g_strdup_printf ("libical could not read a value: %s", lost);
                 return;
         }
+        /* libical 3.0 reads the escape "\b" (either case) in a text value as a backspace
+         * (0x08) and leaves control characters out when it writes the value again: a UID
+         * "a\Bb" would be stored as "ab" under a row keyed "a<BS>b", so the event could not be
+         * found by its UID and re-importing the file would duplicate it. */
+        for (const char *c = item->uid; *c; c++) {
+                if ((guchar) *c < 0x20 || *c == 0x7f) {
+                        item->error = g_strdup ("the UID contains a control character");
+                        return;
+                }
+        }
         icalcomponent_strip_errors (p->root);
         g_autoptr (GError) error = NULL;
         CalSeries *s = cal_series_wrap (g_steal_pointer (&p->root), &error);
