@@ -11,9 +11,10 @@
 # and tears everything down on exit, also on failure or Ctrl-C. See bench/README.md.
 #
 # Knobs (environment): DURATION (15 s per load), WARMUP (3 s, unmeasured, before each load),
-# ATRIUM_POOL_SIZE (8), WRK_THREADS (2), WRK_CONNECTIONS (64), PGBENCH_CLIENTS (32),
-# PGBENCH_JOBS (2), PGBENCH_SCALE (10), NOTICES (1000), ATRIUM_BUILD_DIR (build),
-# BENCH_OUT (bench/out), KEEP_TMP=1 (keep the temp dir and its logs).
+# ATRIUM_POOL_SIZE (8), WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT (unset: wrk's 2 s),
+# PGBENCH_CLIENTS (32), PGBENCH_JOBS (2), PGBENCH_SCALE (10), NOTICES (1000), ATRIUM_BUILD_DIR
+# (build), PG_BINDIR, BENCH_OUT (bench/out), KEEP_TMP=1 (keep the temp dir and its logs).
+# The helpers, the teardown and the start-up of the cluster and atriumd are bench/lib.sh's.
 #
 # Not a test: it measures time, so it never runs from meson test or CI.
 
@@ -22,25 +23,17 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-3}
-POOL_SIZE=${ATRIUM_POOL_SIZE:-8}
-WRK_THREADS=${WRK_THREADS:-2}
-WRK_CONNECTIONS=${WRK_CONNECTIONS:-64}
-PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-32}
-PGBENCH_JOBS=${PGBENCH_JOBS:-2}
-PGBENCH_SCALE=${PGBENCH_SCALE:-10}
 NOTICES=${NOTICES:-1000}
-BUILD_DIR=$repo/${ATRIUM_BUILD_DIR:-build}
 BENCH_OUT=${BENCH_OUT:-$repo/bench/out}
-KEEP_TMP=${KEEP_TMP:-0}
+# Helpers, teardown and start-up shared with the other bench scripts; it reads the other knobs.
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
 # What the API load requests. setup_school_and_data() below sets both; wrk, curl and the
 # nginx run all use them, so switching to an authenticated route changes nothing else.
 API_PATH=""      # path and query, e.g. /api/v1/schools/demo/noticeboard/notices
 API_HEADERS=()   # "Name: value" each, e.g. "Authorization: Bearer ..."
 LOGIN_BODY=""    # JSON body of a valid sign-in, for the login load (Argon2id-bound)
-
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 # ============================================================================================
 # SETUP OF THE SCHOOL AND ITS DATA - the one place that decides what the API load requests.
@@ -95,266 +88,19 @@ SQL
         LOGIN_BODY=$(jq -nc --arg p "$user_pw" '{school: "demo", username: "reader", password: $p}')
 }
 
-# ---- helpers --------------------------------------------------------------------------------
+# ---- preflight, build, temp dir --------------------------------------------------------------
 
-# PostgreSQL refuses to run as root; as root the cluster belongs to Debian's `postgres` user.
-as_pg() {
-        if ((EUID == 0)); then
-                (cd / && runuser -u postgres -- "$@")
-        else
-                "$@"
-        fi
-}
+bench_preflight wrk nginx curl jq ss awk meson ninja timeout
+bench_build
+bench_tmp atrium-bench
+mkdir -p "$tmp/nginx" "$tmp/www"
 
-# A TCP port nobody listens on now. Each is taken right before its server starts; a lost race
-# shows up as that server failing to start, with its log.
-free_port() {
-        local p
-        for _ in $(seq 200); do
-                p=$((20000 + RANDOM % 40000))
-                if ! ss -Htln "sport = :$p" | grep -q .; then
-                        echo "$p"
-                        return 0
-                fi
-        done
-        die "no free TCP port found"
-}
+# ---- PostgreSQL and atriumd -------------------------------------------------------------------
 
-psql_admin() {
-        "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U atrium "$@"
-}
-
-# api METHOD PATH TOKEN BODY: one REST call to atriumd; prints the response body, or dies
-# with the status and body if the answer is not 2xx. TOKEN and BODY may be empty.
-api() {
-        local method=$1 path=$2 token=$3 body=$4 args=() status
-        [[ -n $token ]] && args+=(-H "Authorization: Bearer $token")
-        [[ -n $body ]] && args+=(-H "Content-Type: application/json" --data-binary "$body")
-        status=$(curl -sS -o "$tmp/api-out" -w '%{http_code}' -X "$method" "${args[@]}" \
-                "$api_url$path") || die "$method $path: curl failed"
-        [[ $status == 2?? ]] || die "$method $path answered $status: $(head -c 400 "$tmp/api-out")"
-        cat "$tmp/api-out"
-}
-
-# The environment atriumd runs with. Only what the bench sets reaches it: a developer's
-# ATRIUM_* exports (e.g. from scripts/setup.sh) must not point the run at another database.
-# An array rather than a wrapper function, so that `env ... atriumd serve &` is a simple
-# command and $! is atriumd itself, not a subshell that a SIGTERM would leave it behind.
-atriumd_env_vars() {
-        local v
-        ATRIUMD_ENV=()
-        for v in $(compgen -e); do [[ $v == ATRIUM_* ]] && ATRIUMD_ENV+=(-u "$v"); done
-        ATRIUMD_ENV+=(
-                ATRIUM_DATABASE_URL="postgresql://atrium@127.0.0.1:$pg_port/atrium"
-                ATRIUM_LISTEN="127.0.0.1:$api_port"
-                ATRIUM_PLUGIN_DIR="$BUILD_DIR/plugins"
-                ATRIUM_DATA_DIR="$tmp/data"
-                ATRIUM_POOL_SIZE="$POOL_SIZE"
-                ATRIUM_DRAIN_TIMEOUT=5
-        )
-}
-atriumd_env() { env "${ATRIUMD_ENV[@]}" "$@"; }
-
-# Waits up to $2 seconds for process $1 to end; then SIGKILL.
-stop_pid() {
-        local pid=$1 grace=$2 i
-        kill -TERM "$pid" 2>/dev/null || return 0
-        for ((i = 0; i < grace * 10; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-}
-
-# wrk_run URL SECONDS: one wrk run with the bench's threads, connections and headers.
-wrk_run() {
-        local url=$1 seconds=$2 args=()
-        for h in "${API_HEADERS[@]}"; do args+=(-H "$h"); done
-        wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${seconds}s" --latency "${args[@]}" "$url"
-}
-
-# wrk --latency output -> "req/s p50_ms p99_ms non2xx socket_errors requests"
-wrk_parse() {
-        awk '
-        function ms(v) {
-                if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-                if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-                if (v ~ /m$/)  return substr(v, 1, length(v) - 1) * 60000
-                if (v ~ /s$/)  return substr(v, 1, length(v) - 1) * 1000
-                return v + 0
-        }
-        /^ *50% /                   { p50 = ms($2) }
-        /^ *99% /                   { p99 = ms($2) }
-        /^ *[0-9]+ requests in /    { n = $1 }
-        /^Requests\/sec:/           { rps = $2 }
-        /Non-2xx or 3xx responses:/ { bad = $NF }
-        /Socket errors:/            { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
-        END { printf "%.0f %.2f %.2f %d %d %d\n", rps, p50, p99, bad, err, n }' "$1"
-}
-
-# pgbench output -> "tps latency_avg_ms failed"
-pgbench_parse() {
-        awk '
-        /^tps = /                           { tps = $3 }
-        /^latency average = /               { lat = $4 }
-        /^number of failed transactions: /  { failed = $5 }
-        END { printf "%.0f %.2f %d\n", tps, lat, failed }' "$1"
-}
-
-fmt_int() { printf '%d' "$1" | sed -e :a -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e ta; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-
-# ---- CPU accounting: is anyone else using these cores? -----------------------------------
-#
-# The three figures are only comparable if the loads had the machine to themselves. cpu_mark
-# records the busy time (user + nice + system, in clock ticks) of the whole machine and of the
-# bench's own processes: this script (whose cutime/cstime collect wrk, pgbench and curl once
-# they are waited for), atriumd, nginx and the PostgreSQL cluster (the postmaster's cutime
-# collects its exited backends). cpu_report turns two marks into "ours% other%" of all cores.
-# Interrupt time is left out of both: loopback traffic is mostly softirq, charged to no process.
-bench_pids() {
-        local pm=""
-        echo "$$"
-        [[ -n $atriumd_pid ]] && echo "$atriumd_pid"
-        if [[ -n $nginx_pid ]]; then
-                echo "$nginx_pid"
-                pgrep -P "$nginx_pid" || true
-        fi
-        [[ -r $tmp/pg/data/postmaster.pid ]] && pm=$(head -n 1 "$tmp/pg/data/postmaster.pid")
-        if [[ -n $pm ]]; then
-                echo "$pm"
-                pgrep -P "$pm" || true
-        fi
-}
-
-cpu_mark() {
-        local pid ours=0 t
-        for pid in $(bench_pids); do
-                # Fields after "pid (comm) ": 12-15 are utime, stime, cutime, cstime.
-                t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
-                ours=$((ours + ${t:-0}))
-        done
-        echo "$(date +%s%N) $(awk '/^cpu / { print $2 + $3 + $4 }' /proc/stat) $ours"
-}
-
-# cpu_report "MARK_BEFORE" "MARK_AFTER" -> "ours_pct other_pct" of all cores' time
-cpu_report() {
-        awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" 'BEGIN {
-                split(a, x, " "); split(b, y, " ")
-                avail = (y[1] - x[1]) / 1e9 * hz * n
-                ours = y[3] - x[3]; all = y[2] - x[2]; other = all - ours
-                if (other < 0) other = 0
-                printf "%.0f %.0f\n", 100 * ours / avail, 100 * other / avail }'
-}
-
-# ---- teardown: runs on every exit --------------------------------------------------------
-
-tmp=""
-pg_started=0
-atriumd_pid=""
-nginx_pid=""
-cleanup() {
-        local rc=$?
-        set +e
-        trap - EXIT INT TERM
-        [[ -n $nginx_pid ]] && stop_pid "$nginx_pid" 5
-        [[ -n $atriumd_pid ]] && stop_pid "$atriumd_pid" 10
-        if ((pg_started)); then
-                as_pg "$pgbin/pg_ctl" -D "$tmp/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1
-        fi
-        if ((rc != 0)) && [[ -n $tmp ]]; then
-                for f in "$tmp/atriumd.log" "$tmp/pg/postgres.log" "$tmp/nginx/error.log"; do
-                        [[ -s $f ]] || continue
-                        printf '\n---- last lines of %s ----\n' "$f" >&2
-                        tail -n 20 "$f" >&2
-                done
-        fi
-        if [[ -n $tmp ]]; then
-                if [[ $KEEP_TMP == 1 ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
-        fi
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---- preflight -------------------------------------------------------------------------------
-
-for c in wrk nginx curl jq ss awk meson ninja; do
-        command -v "$c" >/dev/null || die "$c not found (Debian: apt-get install wrk nginx-light curl jq iproute2 meson ninja-build)"
-done
-pgbin=${PG_BINDIR:-}
-if [[ -z $pgbin ]]; then
-        pgbin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-        [[ -d $pgbin ]] || pgbin=""
-fi
-[[ -n $pgbin ]] || pgbin=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
-for b in initdb pg_ctl psql pgbench; do
-        [[ -x $pgbin/$b ]] || die "$b not found in ${pgbin:-/usr/lib/postgresql/*/bin} (Debian: postgresql, postgresql-contrib)"
-done
-if ((EUID == 0)); then
-        id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user to run the cluster"
-fi
-
-load_before=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$load_before" 'BEGIN { exit !(l > 0.5) }'; then
-        say "warning: 1-minute load average is $load_before; other work on these cores skews the figures"
-fi
-
-# ---- build -----------------------------------------------------------------------------------
-
-if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-        say "configuring $BUILD_DIR"
-        meson setup "$BUILD_DIR" "$repo" >/dev/null
-fi
-say "building (ninja -C $BUILD_DIR)"
-ninja -C "$BUILD_DIR" >/dev/null || die "build failed: run ninja -C $BUILD_DIR to see why"
-atriumd=$BUILD_DIR/core/atriumd
-[[ -x $atriumd ]] || die "no $atriumd after the build"
-
-tmp=$(mktemp -d /tmp/atrium-bench.XXXXXX)
-# postgres and nginx's workers (nobody) must be able to enter it.
-chmod 0755 "$tmp"
-mkdir -p "$tmp/pg" "$tmp/data" "$tmp/nginx" "$tmp/www"
-((EUID == 0)) && chown postgres: "$tmp/pg"
-
-# ---- PostgreSQL ------------------------------------------------------------------------------
-
-say "starting PostgreSQL ($pgbin)"
-as_pg "$pgbin/initdb" -D "$tmp/pg/data" -A trust -U atrium -E UTF8 --locale=C >/dev/null
-pg_port=$(free_port)
-cat >>"$tmp/pg/data/postgresql.conf" <<EOF
-
-# bench/run.sh
-listen_addresses = '127.0.0.1'
-port = $pg_port
-unix_socket_directories = '$tmp/pg'
-shared_buffers = 256MB
-max_connections = 200
-# fsync and synchronous_commit stay on: the API route only reads, and the one write load
-# here is pgbench's initialisation, which is not measured.
-EOF
-as_pg "$pgbin/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/postgres.log" -w -t 60 start >/dev/null
-pg_started=1
-pg_version=$(psql_admin -d postgres -Atc 'SHOW server_version')
-psql_admin -d postgres -c 'CREATE DATABASE atrium' -c 'CREATE DATABASE pgbench'
-
-# ---- atriumd ---------------------------------------------------------------------------------
-
-api_port=$(free_port)
-api_url="http://127.0.0.1:$api_port"
-say "starting atriumd on $api_url (pool size $POOL_SIZE)"
-# Its one log line per request goes to a file, as it would go to the journal in production.
-atriumd_env_vars
-env "${ATRIUMD_ENV[@]}" "$atriumd" serve >"$tmp/atriumd.log" 2>&1 &
-atriumd_pid=$!
-for ((i = 0; ; i++)); do
-        kill -0 "$atriumd_pid" 2>/dev/null || die "atriumd exited during start"
-        [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/readyz") == 200 ]] && break
-        ((i < 300)) || die "atriumd not ready after 30 s"
-        sleep 0.1
-done
+# fsync and synchronous_commit stay on: the API route only reads, and the one write load here is
+# pgbench's initialisation, which is not measured.
+start_pg "bench/run.sh"
+start_atriumd "(pool size $POOL_SIZE)"
 
 say "creating the school, its reader and $NOTICES notices"
 setup_school_and_data
@@ -373,11 +119,7 @@ items=$(jq -r '.items | length' "$tmp/api-body.json" 2>/dev/null || echo "?")
 # wrk would count a 4xx per request without stopping; a route that cannot answer is no result.
 [[ $items =~ ^[1-9][0-9]*$ ]] || die "GET $API_PATH returned no items: $(head -c 300 "$tmp/api-body.json")"
 
-say "initialising pgbench (scale $PGBENCH_SCALE)"
-"$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -i -q -s "$PGBENCH_SCALE" pgbench \
-        >"$tmp/pgbench-init.log" 2>&1 || die "pgbench -i failed: $(tail -n 3 "$tmp/pgbench-init.log")"
-# Write out what the set-up dirtied now, not during a measurement.
-psql_admin -d postgres -c 'CHECKPOINT'
+pgbench_init
 
 # ---- nginx -----------------------------------------------------------------------------------
 
@@ -436,9 +178,9 @@ out=$BENCH_OUT/$stamp
 mkdir -p "$out"
 
 say "API: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s $API_PATH (warm-up ${WARMUP}s)"
-((WARMUP > 0)) && wrk_run "$api_url$API_PATH" "$WARMUP" >/dev/null
+((WARMUP > 0)) && wrk_run "$WARMUP" "$api_url$API_PATH" "${curl_hdr[@]}" >/dev/null
 m0=$(cpu_mark)
-wrk_run "$api_url$API_PATH" "$DURATION" | tee "$out/api.wrk.txt" >&2
+wrk_run "$DURATION" "$api_url$API_PATH" "${curl_hdr[@]}" | tee "$out/api.wrk.txt" >&2
 read -r api_cpu api_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 # Sign-in: every request hashes a password with Argon2id (19 MiB, t=2) on the slow pool, so
@@ -451,22 +193,21 @@ wrk.body = os.getenv("LOGIN_BODY")
 wrk.headers["Content-Type"] = "application/json"
 LUA
 m0=$(cpu_mark)
-LOGIN_BODY=$LOGIN_BODY wrk -t"$WRK_THREADS" -c8 -d"${DURATION}s" --latency -s "$tmp/login.lua" \
-        "$api_url/api/v1/auth/login" | tee "$out/login.wrk.txt" >&2
+LOGIN_BODY=$LOGIN_BODY WRK_CONNECTIONS=8 wrk_run "$DURATION" "$api_url/api/v1/auth/login" \
+        -s "$tmp/login.lua" | tee "$out/login.wrk.txt" >&2
 read -r login_cpu login_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 say "PostgreSQL: pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION (warm-up ${WARMUP}s)"
-pgb=("$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -S -M prepared
-     -c "$PGBENCH_CLIENTS" -j "$PGBENCH_JOBS" -n)
+pgbench_args
 ((WARMUP > 0)) && "${pgb[@]}" -T "$WARMUP" pgbench >/dev/null 2>&1
 m0=$(cpu_mark)
 "${pgb[@]}" -T "$DURATION" pgbench 2>&1 | tee "$out/pgbench.txt" >&2
 read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 say "nginx: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s static file (warm-up ${WARMUP}s)"
-((WARMUP > 0)) && wrk_run "$static_url" "$WARMUP" >/dev/null
+((WARMUP > 0)) && wrk_run "$WARMUP" "$static_url" "${curl_hdr[@]}" >/dev/null
 m0=$(cpu_mark)
-wrk_run "$static_url" "$DURATION" | tee "$out/nginx.wrk.txt" >&2
+wrk_run "$DURATION" "$static_url" "${curl_hdr[@]}" | tee "$out/nginx.wrk.txt" >&2
 read -r ngx_cpu ngx_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 # ---- results ---------------------------------------------------------------------------------
@@ -478,13 +219,7 @@ read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
 r_nginx=$(ratio "$api_rps" "$ngx_rps")
 r_pg=$(ratio "$api_rps" "$pg_tps")
 
-cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -n $(git -C "$repo" status --porcelain -- core api plugins examples schema 2>/dev/null) ]] &&
-        commit="$commit + uncommitted changes"
-buildtype=$(jq -r '.[] | select(.name == "buildtype") | .value' \
-        "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null || echo "?")
+describe_machine core api plugins examples schema
 
 {
         printf '\n%-32s %10s %10s %10s %7s %6s %6s\n' "load" "req/s|tps" "p50 ms" "p99 ms" "errors" "cpu%" "other%"
@@ -496,12 +231,7 @@ buildtype=$(jq -r '.[] | select(.name == "buildtype") | .value' \
         printf '\nAPI / nginx static = %s    API / pgbench -S = %s\n\n' "$r_nginx" "$r_pg"
 } | tee "$out/table.txt"
 
-max_other=$(printf '%s\n' "$api_other" "$pg_other" "$ngx_other" | sort -n | tail -n 1)
-disturbed=""
-if ((max_other > 5)); then
-        disturbed="**Disturbed run:** other processes used up to ${max_other}% of the cores during a measured load; these figures understate the machine."
-        say "warning: other processes used up to ${max_other}% of the cores during the loads"
-fi
+disturbed=$(disturbed_note 5 "$api_other" "$pg_other" "$ngx_other")
 
 cat >"$out/results.md" <<EOF
 ### $(date -u '+%Y-%m-%d %H:%M UTC') - atriumd $commit

@@ -14,14 +14,15 @@
 # private PostgreSQL cluster and atriumd on free loopback ports in a temp dir, and tears all of
 # it down on exit, also after a failure or Ctrl-C. See bench/groups/README.md.
 #
-# The helpers (as_pg, free_port, api, wrk_parse, ...) follow bench/run.sh; that script runs its
-# whole bench when sourced, so they are repeated here rather than shared.
+# The helpers (as_pg, free_port, api, wrk_parse, ...), the teardown and the start-up of the
+# cluster and atriumd are shared with the other bench scripts in bench/lib.sh.
 #
 # Knobs (environment): DURATION (10 s per load), WARMUP (2 s, unmeasured), ATRIUM_POOL_SIZE
 # (8), WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT (10s), PGBENCH_CLIENTS (32),
 # PGBENCH_JOBS (2), PGBENCH_SCALE (10), USERS (1000), GROUP_COUNT (60), CALLS (is_member calls
 # per bench request, 50000, at most 1,000,000), WALKS (unloaded walks timed, 200),
-# ATRIUM_BUILD_DIR (build), BENCH_OUT (bench/groups/out), KEEP_TMP=1 (keep the temp dir).
+# ATRIUM_BUILD_DIR (build), PG_BINDIR, BENCH_OUT (bench/groups/out), KEEP_TMP=1 (keep the temp
+# dir).
 #
 # Not a test: it measures time, so it never runs from meson test or CI.
 
@@ -30,312 +31,45 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
-POOL_SIZE=${ATRIUM_POOL_SIZE:-8}
-WRK_THREADS=${WRK_THREADS:-2}
-WRK_CONNECTIONS=${WRK_CONNECTIONS:-64}
 # wrk's default of 2 s counts a slow answer as a socket error and reconnects; a 1,000-member
 # page under 64 connections can take longer on a small machine without anything being wrong.
 WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
-PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-32}
-PGBENCH_JOBS=${PGBENCH_JOBS:-2}
-PGBENCH_SCALE=${PGBENCH_SCALE:-10}
 USERS=${USERS:-1000}
 GROUP_COUNT=${GROUP_COUNT:-60}
 CALLS=${CALLS:-50000}
 WALKS=${WALKS:-200}
-BUILD_DIR=$repo/${ATRIUM_BUILD_DIR:-build}
 BENCH_OUT=${BENCH_OUT:-$repo/bench/groups/out}
-KEEP_TMP=${KEEP_TMP:-0}
+RATIO_DIGITS=3
 
 ((USERS >= 10 && USERS <= 100000)) || { echo "bench: USERS must be 10..100000" >&2; exit 2; }
 ((GROUP_COUNT >= 11 && GROUP_COUNT <= 10000)) || { echo "bench: GROUP_COUNT must be 11..10000" >&2; exit 2; }
 ((CALLS >= 1 && CALLS <= 1000000)) || { echo "bench: CALLS must be 1..1000000" >&2; exit 2; }
 ((DURATION >= 1 && DURATION <= 600)) || { echo "bench: DURATION must be 1..600" >&2; exit 2; }
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+# Helpers, teardown and start-up shared with the other bench scripts; it reads the other knobs.
+# shellcheck source=bench/lib.sh
+source "$repo/bench/lib.sh"
 
-# ---- helpers (as in bench/run.sh) ------------------------------------------------------------
+# ---- preflight, build, temp dir --------------------------------------------------------------
 
-as_pg() {
-        if ((EUID == 0)); then
-                (cd / && runuser -u postgres -- "$@")
-        else
-                "$@"
-        fi
-}
-
-free_port() {
-        local p
-        for _ in $(seq 200); do
-                p=$((20000 + RANDOM % 40000))
-                if ! ss -Htln "sport = :$p" | grep -q .; then
-                        echo "$p"
-                        return 0
-                fi
-        done
-        die "no free TCP port found"
-}
-
-psql_admin() {
-        "$pgbin/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U atrium "$@"
-}
-
-# api METHOD PATH TOKEN BODY: prints the response body, or dies unless the answer is 2xx.
-api() {
-        local method=$1 path=$2 token=$3 body=$4 args=() status
-        [[ -n $token ]] && args+=(-H "Authorization: Bearer $token")
-        [[ -n $body ]] && args+=(-H "Content-Type: application/json" --data-binary "$body")
-        status=$(curl -sS -o "$tmp/api-out" -w '%{http_code}' -X "$method" "${args[@]}" \
-                "$api_url$path") || die "$method $path: curl failed"
-        [[ $status == 2?? ]] || die "$method $path answered $status: $(head -c 400 "$tmp/api-out")"
-        cat "$tmp/api-out"
-}
-
-# Only what the bench sets reaches atriumd (no developer ATRIUM_* exports).
-# ATRIUMD_EXEC=1 execs: a function started with `&` runs in a subshell, and without exec $!
-# would be that subshell, not atriumd, so teardown would signal the wrong process and leave
-# atriumd running.
-atriumd_env() {
-        local v drop=()
-        for v in $(compgen -e); do [[ $v == ATRIUM_* ]] && drop+=(-u "$v"); done
-        ${ATRIUMD_EXEC:+exec} env "${drop[@]}" \
-                ATRIUM_DATABASE_URL="postgresql://atrium@127.0.0.1:$pg_port/atrium" \
-                ATRIUM_LISTEN="127.0.0.1:$api_port" \
-                ATRIUM_PLUGIN_DIR="$tmp/plugins" \
-                ATRIUM_DATA_DIR="$tmp/data" \
-                ATRIUM_POOL_SIZE="$POOL_SIZE" \
-                ATRIUM_DRAIN_TIMEOUT=5 \
-                "$@"
-}
-
-stop_pid() {
-        local pid=$1 grace=$2 i
-        kill -TERM "$pid" 2>/dev/null || return 0
-        for ((i = 0; i < grace * 10; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-}
-
-# wrk_run SECONDS TOKEN URL [wrk args...]: only through measure (it execs, so the background
-# job measure waits for is wrk's own `timeout`, which passes a TERM on to wrk).
-wrk_run() {
-        local seconds=$1 token=$2 url=$3
-        shift 3
-        exec timeout $((seconds + 30)) wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"${seconds}s" \
-                --timeout "$WRK_TIMEOUT" --latency -H "Authorization: Bearer $token" "$@" "$url"
-}
-
-# wrk --latency output -> "req/s p50_ms p99_ms non2xx socket_errors requests"
-wrk_parse() {
-        awk '
-        function ms(v) {
-                if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-                if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-                if (v ~ /m$/)  return substr(v, 1, length(v) - 1) * 60000
-                if (v ~ /s$/)  return substr(v, 1, length(v) - 1) * 1000
-                return v + 0
-        }
-        /^ *50% /                   { p50 = ms($2) }
-        /^ *99% /                   { p99 = ms($2) }
-        /^ *[0-9]+ requests in /    { n = $1 }
-        /^Requests\/sec:/           { rps = $2 }
-        /Non-2xx or 3xx responses:/ { bad = $NF }
-        /Socket errors:/            { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
-        END { printf "%.0f %.2f %.2f %d %d %d\n", rps, p50, p99, bad, err, n }' "$1"
-}
-
-pgbench_parse() {
-        awk '
-        /^tps = /                           { tps = $3 }
-        /^latency average = /               { lat = $4 }
-        /^number of failed transactions: /  { failed = $5 }
-        END { printf "%.0f %.2f %d\n", tps, lat, failed }' "$1"
-}
-
-# measure FILE CMD...: runs a load in the background and waits for it, so that a TERM or INT
-# reaches the trap at once (bash runs traps only between foreground commands, which would let
-# a 10-minute wrk run finish first); the output goes to FILE and then to stderr.
-child=""
-measure() {
-        local file=$1 rc=0
-        shift
-        "$@" >"$file" 2>&1 &
-        child=$!
-        wait "$child" || rc=$?
-        child=""
-        cat "$file" >&2
-        return "$rc"
-}
-
-fmt_int() { printf '%d' "$1" | sed -e :a -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e ta; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'; }
-
-# percentile P FILE: the P-th percentile (nearest rank) of the numbers in FILE, one a line.
-percentile() {
-        sort -g "$2" | awk -v p="$1" '{ v[NR] = $1 } END {
-                if (NR == 0) { print "n/a"; exit }
-                r = int((p / 100) * NR + 0.999999); if (r < 1) r = 1; if (r > NR) r = NR
-                print v[r] }'
-}
-
-# ---- CPU accounting (as in bench/run.sh): is anyone else using these cores? -----------------
-#
-# cpu_mark records the busy clock ticks of the whole machine and of the bench's own processes
-# (this script, whose cutime/cstime collect wrk, pgbench and curl once waited for; atriumd; the
-# postmaster, whose cutime collects its exited backends, and its live children). cpu_report
-# turns two marks into "ours% other%" of all cores' time, interrupts left out.
-bench_pids() {
-        local pm=""
-        echo "$$"
-        [[ -n $atriumd_pid ]] && echo "$atriumd_pid"
-        [[ -r $tmp/pg/data/postmaster.pid ]] && pm=$(head -n 1 "$tmp/pg/data/postmaster.pid")
-        if [[ -n $pm ]]; then
-                echo "$pm"
-                pgrep -P "$pm" || true
-        fi
-}
-
-cpu_mark() {
-        local pid ours=0 t
-        for pid in $(bench_pids); do
-                t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
-                ours=$((ours + ${t:-0}))
-        done
-        echo "$(date +%s%N) $(awk '/^cpu / { print $2 + $3 + $4 }' /proc/stat) $ours"
-}
-
-cpu_report() {
-        awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" 'BEGIN {
-                split(a, x, " "); split(b, y, " ")
-                avail = (y[1] - x[1]) / 1e9 * hz * n
-                ours = y[3] - x[3]; all = y[2] - x[2]; other = all - ours
-                if (other < 0) other = 0
-                printf "%.0f %.0f\n", 100 * ours / avail, 100 * other / avail }'
-}
-
-# ---- teardown: runs on every exit --------------------------------------------------------
-
-tmp=""
-pg_started=0
-atriumd_pid=""
-cleanup() {
-        local rc=$?
-        set +e
-        trap - EXIT INT TERM
-        [[ -n $child ]] && stop_pid "$child" 5
-        [[ -n $atriumd_pid ]] && stop_pid "$atriumd_pid" 10
-        if ((pg_started)); then
-                as_pg "$pgbin/pg_ctl" -D "$tmp/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1
-        fi
-        if ((rc != 0)) && [[ -n $tmp ]]; then
-                for f in "$tmp/atriumd.log" "$tmp/pg/postgres.log"; do
-                        [[ -s $f ]] || continue
-                        printf '\n---- last lines of %s ----\n' "$f" >&2
-                        tail -n 20 "$f" >&2
-                done
-        fi
-        if [[ -n $tmp ]]; then
-                if [[ $KEEP_TMP == 1 ]]; then say "kept $tmp"; else rm -rf "$tmp"; fi
-        fi
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---- preflight -------------------------------------------------------------------------------
-
-for c in wrk curl jq ss awk meson ninja timeout; do
-        command -v "$c" >/dev/null || die "$c not found (Debian: apt-get install wrk curl jq iproute2 meson ninja-build)"
-done
-pgbin=${PG_BINDIR:-}
-if [[ -z $pgbin ]]; then
-        pgbin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-        [[ -d $pgbin ]] || pgbin=""
-fi
-[[ -n $pgbin ]] || pgbin=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
-for b in initdb pg_ctl psql pgbench; do
-        [[ -x $pgbin/$b ]] || die "$b not found in ${pgbin:-/usr/lib/postgresql/*/bin} (Debian: postgresql, postgresql-contrib)"
-done
-if ((EUID == 0)); then
-        id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user to run the cluster"
-fi
-
-load_before=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$load_before" 'BEGIN { exit !(l > 0.5) }'; then
-        say "warning: 1-minute load average is $load_before; other work on these cores skews the figures"
-fi
-
-# ---- build -----------------------------------------------------------------------------------
-
-if [[ ! -f $BUILD_DIR/build.ninja ]]; then
-        say "configuring $BUILD_DIR"
-        meson setup "$BUILD_DIR" "$repo" >/dev/null
-fi
-say "building (ninja -C $BUILD_DIR)"
-ninja -C "$BUILD_DIR" >/dev/null || die "build failed: run ninja -C $BUILD_DIR to see why"
-atriumd=$BUILD_DIR/core/atriumd
+bench_preflight wrk curl jq ss awk meson ninja timeout
+bench_build
 probe_so=$BUILD_DIR/tests/plugins/groupsprobe/groupsprobe.so
-[[ -x $atriumd ]] || die "no $atriumd after the build"
 [[ -f $BUILD_DIR/plugins/groups.so ]] || die "no $BUILD_DIR/plugins/groups.so after the build"
 [[ -f $probe_so ]] || die "no $probe_so after the build (tests/plugins/groupsprobe)"
 
-tmp=$(mktemp -d /tmp/atrium-bench-groups.XXXXXX)
-chmod 0755 "$tmp"
-mkdir -p "$tmp/pg" "$tmp/data" "$tmp/plugins"
-((EUID == 0)) && chown postgres: "$tmp/pg"
+bench_tmp atrium-bench-groups
+mkdir -p "$tmp/plugins"
 # The host's plugin directory: the build's plugins plus the probe (test tree only).
 for so in "$BUILD_DIR"/plugins/*.so "$probe_so"; do
         ln -s "$so" "$tmp/plugins/$(basename "$so")"
 done
+plugin_dir=$tmp/plugins
 
-# ---- PostgreSQL ------------------------------------------------------------------------------
+# ---- PostgreSQL and atriumd -------------------------------------------------------------------
 
-say "starting PostgreSQL ($pgbin)"
-as_pg "$pgbin/initdb" -D "$tmp/pg/data" -A trust -U atrium -E UTF8 --locale=C >/dev/null
-pg_port=$(free_port)
-cat >>"$tmp/pg/data/postgresql.conf" <<EOF
-
-# bench/groups/run.sh (same settings as bench/run.sh)
-listen_addresses = '127.0.0.1'
-port = $pg_port
-unix_socket_directories = '$tmp/pg'
-shared_buffers = 256MB
-max_connections = 200
-EOF
-as_pg "$pgbin/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/postgres.log" -w -t 60 start >/dev/null
-pg_started=1
-pg_version=$(psql_admin -d postgres -Atc 'SHOW server_version')
-psql_admin -d postgres -c 'CREATE DATABASE atrium' -c 'CREATE DATABASE pgbench'
-
-# ---- atriumd ---------------------------------------------------------------------------------
-
-# A port can be taken between free_port and the bind (other tests on the machine): retry a
-# lost race with another port, fail on anything else.
-for attempt in 1 2 3; do
-        api_port=$(free_port)
-        api_url="http://127.0.0.1:$api_port"
-        say "starting atriumd on $api_url (pool size $POOL_SIZE, plugins: $(ls "$tmp/plugins" | tr '\n' ' '))"
-        ATRIUMD_EXEC=1 atriumd_env "$atriumd" serve >>"$tmp/atriumd.log" 2>&1 &
-        atriumd_pid=$!
-        for ((i = 0; ; i++)); do
-                if ! kill -0 "$atriumd_pid" 2>/dev/null; then
-                        wait "$atriumd_pid" 2>/dev/null || true
-                        atriumd_pid=""
-                        break
-                fi
-                [[ $(curl -s -o /dev/null -w '%{http_code}' "$api_url/readyz") == 200 ]] && break
-                ((i < 300)) || die "atriumd not ready after 30 s"
-                sleep 0.1
-        done
-        [[ -n $atriumd_pid ]] && break
-        tail -n 3 "$tmp/atriumd.log" | grep -qi "address already in use" || die "atriumd exited during start"
-        ((attempt < 3)) || die "atriumd could not bind a port in 3 attempts"
-done
+start_pg "bench/groups/run.sh (same settings as bench/run.sh)"
+start_atriumd "(pool size $POOL_SIZE, plugins: $(ls "$tmp/plugins" | tr '\n' ' '))"
 state=$(curl -s "$api_url/api/v1/modules" | jq -r '.items[] | select(.name == "groupsprobe") | .state')
 [[ $state == loaded ]] || die "groupsprobe not loaded: $(curl -s "$api_url/api/v1/modules" | jq -c '.items[] | select(.name == "groupsprobe")')"
 
@@ -441,10 +175,7 @@ mine=$(api GET "$mine_path" "${token[reader]}" "")
 [[ $(jq '.items | length' <<<"$mine") == 10 ]] || die "the student's list has not 10 groups"
 mine_bytes=${#mine}
 
-say "initialising pgbench (scale $PGBENCH_SCALE)"
-"$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -i -q -s "$PGBENCH_SCALE" pgbench \
-        >"$tmp/pgbench-init.log" 2>&1 || die "pgbench -i failed: $(tail -n 3 "$tmp/pgbench-init.log")"
-psql_admin -d postgres -c 'CHECKPOINT'
+pgbench_init
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$BENCH_OUT/$stamp
@@ -472,9 +203,9 @@ im_role=$(jq -s -r '.[0].role' "$out/is_member.txt")
 # ---- 2. the big group's members --------------------------------------------------------------
 
 say "wrk: GET $page1_path (first page of $USERS members, as the teacher)"
-((WARMUP > 0)) && measure "$tmp/warmup.txt" wrk_run "$WARMUP" "${token[teacher]}" "$api_url$page1_path" 2>/dev/null
+((WARMUP > 0)) && measure "$tmp/warmup.txt" wrk_run "$WARMUP" "$api_url$page1_path" -H "Authorization: Bearer ${token[teacher]}" 2>/dev/null
 m0=$(cpu_mark)
-measure "$out/members-page1.wrk.txt" wrk_run "$DURATION" "${token[teacher]}" "$api_url$page1_path"
+measure "$out/members-page1.wrk.txt" wrk_run "$DURATION" "$api_url$page1_path" -H "Authorization: Bearer ${token[teacher]}"
 read -r p1_cpu p1_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 say "wrk: walking both pages (page 1 and page 2 alternately, as the teacher)"
@@ -488,9 +219,9 @@ request = function()
 end
 LUA
 export PAGE1_PATH=$page1_path PAGE2_PATH=$page2_path
-((WARMUP > 0)) && measure "$tmp/warmup.txt" wrk_run "$WARMUP" "${token[teacher]}" "$api_url$page1_path" -s "$tmp/walk.lua" 2>/dev/null
+((WARMUP > 0)) && measure "$tmp/warmup.txt" wrk_run "$WARMUP" "$api_url$page1_path" -H "Authorization: Bearer ${token[teacher]}" -s "$tmp/walk.lua" 2>/dev/null
 m0=$(cpu_mark)
-measure "$out/members-walk.wrk.txt" wrk_run "$DURATION" "${token[teacher]}" "$api_url$page1_path" -s "$tmp/walk.lua"
+measure "$out/members-walk.wrk.txt" wrk_run "$DURATION" "$api_url$page1_path" -H "Authorization: Bearer ${token[teacher]}" -s "$tmp/walk.lua"
 read -r wk_cpu wk_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 say "unloaded walk time: $WALKS walks of page 1 + page 2, one client"
@@ -509,16 +240,15 @@ walk_p99=$(percentile 99 "$tmp/walks.txt")
 # ---- 3. a student's groups -------------------------------------------------------------------
 
 say "wrk: GET $mine_path (a student in 10 groups)"
-((WARMUP > 0)) && measure "$tmp/warmup.txt" wrk_run "$WARMUP" "${token[reader]}" "$api_url$mine_path" 2>/dev/null
+((WARMUP > 0)) && measure "$tmp/warmup.txt" wrk_run "$WARMUP" "$api_url$mine_path" -H "Authorization: Bearer ${token[reader]}" 2>/dev/null
 m0=$(cpu_mark)
-measure "$out/mine.wrk.txt" wrk_run "$DURATION" "${token[reader]}" "$api_url$mine_path"
+measure "$out/mine.wrk.txt" wrk_run "$DURATION" "$api_url$mine_path" -H "Authorization: Bearer ${token[reader]}"
 read -r me_cpu me_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 # ---- 4. the ceiling --------------------------------------------------------------------------
 
 say "pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION"
-pgb=("$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -S -M prepared
-     -c "$PGBENCH_CLIENTS" -j "$PGBENCH_JOBS" -n)
+pgbench_args
 ((WARMUP > 0)) && measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
 m0=$(cpu_mark)
 measure "$out/pgbench.txt" timeout $((DURATION + 60)) "${pgb[@]}" -T "$DURATION" pgbench
@@ -532,13 +262,7 @@ read -r me_rps me_p50 me_p99 me_bad me_err _ < <(wrk_parse "$out/mine.wrk.txt")
 read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
 walks_per_s=$((wk_rps / 2))
 
-cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -n $(git -C "$repo" status --porcelain -- core api plugins tests/plugins 2>/dev/null) ]] &&
-        commit="$commit + uncommitted changes"
-buildtype=$(jq -r '.[] | select(.name == "buildtype") | .value' \
-        "$BUILD_DIR/meson-info/intro-buildoptions.json" 2>/dev/null || echo "?")
+describe_machine core api plugins tests/plugins
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 
 {
@@ -556,12 +280,7 @@ load_after=$(cut -d' ' -f1 /proc/loadavg)
         printf 'load average before %s, after %s\n\n' "$load_before" "$load_after"
 } | tee "$out/table.txt"
 
-max_other=$(printf '%s\n' "$im_other" "$p1_other" "$wk_other" "$me_other" "$pg_other" | sort -n | tail -n 1)
-disturbed=""
-if ((max_other > 5)); then
-        disturbed="**Disturbed run:** other processes used up to ${max_other}% of the cores during a measured load; these figures understate the machine."
-        say "warning: other processes used up to ${max_other}% of the cores during the loads"
-fi
+disturbed=$(disturbed_note 5 "$im_other" "$p1_other" "$wk_other" "$me_other" "$pg_other")
 
 cat >"$out/results.md" <<EOF
 ### $(date -u '+%Y-%m-%d %H:%M UTC') - groups, atriumd $commit
