@@ -18,6 +18,7 @@ static const char help_text[] =
         "  [database] request_role    ATRIUM_REQUEST_ROLE      name of that role (atrium_request)\n"
         "  [database] pool_size       ATRIUM_POOL_SIZE         connections = workers (default 8)\n"
         "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (2)\n"
+        "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads for streamed uploads (16)\n"
         "  [http] trust_proxy         ATRIUM_TRUST_PROXY       1: client address from X-Real-IP\n"
         "  [auth] session_lifetime    ATRIUM_SESSION_LIFETIME  seconds a sign-in lasts (43200)\n"
         "  [auth] session_idle        ATRIUM_SESSION_IDLE      idle seconds that end it (7200)\n"
@@ -26,7 +27,8 @@ static const char help_text[] =
         "                                                      (default 1048576; 413 beyond)\n"
         "  [http] header_timeout      ATRIUM_HEADER_TIMEOUT    seconds to send request headers,\n"
         "                                                      also the keep-alive idle limit (15)\n"
-        "  [http] body_timeout        ATRIUM_BODY_TIMEOUT      seconds to send a body (60)\n"
+        "  [http] body_timeout        ATRIUM_BODY_TIMEOUT      seconds to send a body (60); for\n"
+        "                                                      streamed uploads: without progress\n"
         "  [http] drain_timeout       ATRIUM_DRAIN_TIMEOUT     seconds SIGTERM waits (30)\n"
         "  [plugins] dir              ATRIUM_PLUGIN_DIR        directory of plugin .so files\n"
         "  [plugins] strict           ATRIUM_STRICT            1: any plugin failure is fatal\n"
@@ -137,7 +139,7 @@ atrium_config_load (const char *path, GError **error)
                 c->data_dir = g_strdup ("/var/lib/atrium");
 
         guint64 pool = 8, max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
-        guint64 slow = 2, life = 43200, idle = 7200, proxy = 0;
+        guint64 slow = 2, stream = 16, life = 43200, idle = 7200, proxy = 0;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,
                           error) ||
@@ -149,6 +151,8 @@ atrium_config_load (const char *path, GError **error)
                           error) ||
             !lookup_uint (kf, "ATRIUM_STRICT", "plugins", "strict", 0, 1, &strict, error) ||
             !lookup_uint (kf, "ATRIUM_SLOW_WORKERS", "http", "slow_workers", 1, 64, &slow, error) ||
+            !lookup_uint (kf, "ATRIUM_STREAM_WORKERS", "http", "stream_workers", 1, 1024, &stream,
+                          error) ||
             !lookup_uint (kf, "ATRIUM_TRUST_PROXY", "http", "trust_proxy", 0, 1, &proxy, error) ||
             !lookup_uint (kf, "ATRIUM_SESSION_LIFETIME", "auth", "session_lifetime", 60,
                           31536000, &life, error) ||
@@ -156,6 +160,7 @@ atrium_config_load (const char *path, GError **error)
                           error))
                 return NULL;
         c->slow_workers = (guint) slow;
+        c->stream_workers = (guint) stream;
         c->trust_proxy = proxy != 0;
         c->session_lifetime = (guint) life;
         c->session_idle = (guint) idle;

@@ -14,6 +14,7 @@
 
 typedef struct _AtriumCore AtriumCore;
 typedef struct _AtriumMetrics AtriumMetrics;
+typedef struct _AtriumTask AtriumTask; /* a plugin's command or timer (plugin-tasks.c) */
 
 typedef enum {
         ATRIUM_PLUGIN_LOADED,  /* descriptor accepted, waiting for dependency order */
@@ -37,6 +38,7 @@ struct _AtriumPlugin {
         char *failure;
         GPtrArray *migrations; /* AtriumMigration, sorted by name before running */
         gboolean in_init;      /* registration slots only work while TRUE */
+        char *data_dir;        /* (nullable) created on first use (plugin-tasks.c) */
 };
 
 /* Host-internal route flag (never set by plugins): the route needs no database, so it
@@ -85,6 +87,8 @@ struct _AtriumCore {
         const AtriumHost *host;   /* the services table handed to plugins */
         GPtrArray *permission_sources; /* char*: SQL functions granting permissions */
         gboolean migrations_done;
+        GPtrArray *tasks;          /* AtriumTask*, owned: commands and timers */
+        GThreadPool *task_pool;    /* (nullable) runs timers on a serving host */
 };
 
 /* The request behind the opaque handle: everything copied off the SoupServerMessage on the
@@ -99,6 +103,7 @@ struct _AtriumRequest {
         GHashTable *query;   /* (nullable) */
         GHashTable *headers; /* lower-cased name -> value */
         GBytes *body;        /* (nullable) */
+        GInputStream *body_stream; /* (nullable) ATRIUM_ROUTE_STREAM_BODY routes */
         JsonNode *json;      /* (nullable) parsed, validated body */
         char *school_id;
         char *school_slug;
@@ -114,6 +119,8 @@ struct _AtriumRequest {
         guint status;
         char *content_type;
         GBytes *response_body;
+        GInputStream *response_stream; /* (nullable) respond_stream(); length below */
+        goffset response_length;
         GPtrArray *response_headers; /* name, value, name, value ... */
 };
 
@@ -153,6 +160,23 @@ void atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner);
 void atrium_core_handle (AtriumCore *core, AtriumRequest *req);
 void atrium_request_free (AtriumRequest *req);
 void atrium_core_register_builtin_routes (AtriumCore *core);
+
+/* plugin-tasks.c */
+void atrium_task_free (AtriumTask *t);
+void atrium_tasks_drop (AtriumCore *core, AtriumPlugin *owner);
+gboolean atrium_host_add_command (AtriumPlugin *self, const char *name, const char *summary,
+                                  AtriumCommandFunc func, gpointer user_data, GError **error);
+gboolean atrium_host_add_timer (AtriumPlugin *self, guint interval_seconds,
+                                AtriumTimerFunc func, gpointer user_data, GError **error);
+gboolean atrium_host_run_tx (AtriumPlugin *self, const char *school_id, AtriumTxFunc func,
+                             gpointer user_data, GError **error);
+const char *atrium_host_data_dir (AtriumPlugin *self);
+/* argv: plugin, command, args... has_command prints the known commands when it answers
+ * FALSE. */
+gboolean atrium_tasks_has_command (AtriumCore *core, int argc, char **argv);
+int atrium_tasks_run_command (AtriumCore *core, int argc, char **argv);
+void atrium_tasks_start_timers (AtriumCore *core, GMainContext *context);
+void atrium_tasks_stop_timers (AtriumCore *core);
 
 /* events.c */
 void atrium_events_deliver (AtriumCore *core, const char *school_id, const char *user_id,

@@ -62,6 +62,7 @@ atrium_core_new (AtriumConfig *config)
         core->services = g_ptr_array_new_with_free_func ((GDestroyNotify) service_free);
         core->metrics = atrium_metrics_new ();
         core->permission_sources = g_ptr_array_new_with_free_func (g_free);
+        core->tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_task_free);
         core->host = atrium_host_table ();
         return core;
 }
@@ -71,6 +72,7 @@ atrium_core_free (AtriumCore *core)
 {
         if (!core)
                 return;
+        atrium_tasks_stop_timers (core);
         atrium_router_free (core->router);
         g_ptr_array_unref (core->routes);
         g_ptr_array_unref (core->subscriptions);
@@ -78,6 +80,7 @@ atrium_core_free (AtriumCore *core)
         g_ptr_array_unref (core->plugins);
         atrium_metrics_free (core->metrics);
         g_ptr_array_unref (core->permission_sources);
+        g_ptr_array_unref (core->tasks);
         atrium_db_pool_free (core->pool);
         g_free (core);
 }
@@ -185,6 +188,7 @@ atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner)
         for (guint i = core->permission_sources->len; i > 0; i--)
                 if (g_str_has_prefix (core->permission_sources->pdata[i - 1], prefix))
                         g_ptr_array_remove_index (core->permission_sources, i - 1);
+        atrium_tasks_drop (core, owner);
 }
 
 void
@@ -199,6 +203,8 @@ atrium_request_free (AtriumRequest *req)
         g_clear_pointer (&req->query, g_hash_table_unref);
         g_clear_pointer (&req->headers, g_hash_table_unref);
         g_clear_pointer (&req->body, g_bytes_unref);
+        g_clear_object (&req->body_stream);
+        g_clear_object (&req->response_stream);
         g_clear_pointer (&req->json, json_node_unref);
         g_free (req->school_id);
         g_free (req->school_slug);
@@ -230,7 +236,7 @@ prepare_body (AtriumRequest *req, GError **error)
 {
         const AtriumRouteEntry *e = req->route;
         gsize len = req->body ? g_bytes_get_size (req->body) : 0;
-        if (e->flags & ATRIUM_ROUTE_RAW_BODY)
+        if (e->flags & (ATRIUM_ROUTE_RAW_BODY | ATRIUM_ROUTE_STREAM_BODY))
                 return TRUE;
         if (!e->request_schema) {
                 if (len > 0) {

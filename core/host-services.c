@@ -5,6 +5,7 @@
  * error) and never lets a host-internal type escape. Registration slots refuse calls outside
  * init, so every registration is tagged with a plugin that can still be rolled back. */
 #include "core-private.h"
+#include "identity-private.h"
 
 #include <string.h>
 
@@ -239,6 +240,7 @@ atrium_request_set_json (AtriumRequest *req, guint status, JsonNode *body)
 {
         req->status = status;
         g_clear_pointer (&req->response_body, g_bytes_unref);
+        g_clear_object (&req->response_stream);
         g_free (req->content_type);
         if (body) {
                 char *text = json_to_string (body, FALSE);
@@ -262,6 +264,7 @@ resp_bytes (AtriumRequest *req, guint status, const char *content_type, GBytes *
 {
         req->status = status;
         g_clear_pointer (&req->response_body, g_bytes_unref);
+        g_clear_object (&req->response_stream);
         g_free (req->content_type);
         req->content_type = g_strdup (content_type);
         req->response_body = body ? g_bytes_ref (body) : NULL;
@@ -315,6 +318,7 @@ atrium_request_set_problem (AtriumRequest *req, const GError *error)
                                      ? "internal error; see the server log for request id"
                                      : error->message;
         g_clear_pointer (&req->response_body, g_bytes_unref);
+        g_clear_object (&req->response_stream);
         req->response_body = atrium_problem_body (status, atrium_error_type (error), detail,
                                                   req->path);
         req->status = status;
@@ -373,6 +377,44 @@ host_add_permission_source (AtriumPlugin *self, const char *sql_function, GError
         return TRUE;
 }
 
+/* ---- ABI 1.2 ---- */
+
+static GInputStream *
+req_body_stream (AtriumRequest *req)
+{
+        return req->body_stream;
+}
+
+static void
+resp_stream (AtriumRequest *req, guint status, const char *content_type, GInputStream *body,
+             goffset length)
+{
+        g_return_if_fail (G_IS_INPUT_STREAM (body) && length >= 0 && status >= 200 &&
+                          status < 600);
+        req->status = status;
+        g_free (req->content_type);
+        req->content_type = g_strdup (content_type ? content_type : "application/octet-stream");
+        g_clear_pointer (&req->response_body, g_bytes_unref);
+        g_clear_object (&req->response_stream);
+        req->response_stream = body;
+        req->response_length = length;
+}
+
+static char *
+host_password_hash (const char *password)
+{
+        g_return_val_if_fail (password != NULL, NULL);
+        return atrium_password_hash (password);
+}
+
+static gboolean
+host_password_verify (const char *phc, const char *password)
+{
+        if (!phc || !password)
+                return FALSE;
+        return atrium_password_verify (password, phc, NULL);
+}
+
 static const AtriumHost host_table = {
         .header = ATRIUM_STRUCT_HEADER (AtriumHost),
         .add_route = host_add_route,
@@ -412,6 +454,14 @@ static const AtriumHost host_table = {
         .request_is_operator = req_is_operator,
         .tx_user_id = tx_user,
         .add_permission_source = host_add_permission_source,
+        .request_body_stream = req_body_stream,
+        .respond_stream = resp_stream,
+        .data_dir = atrium_host_data_dir,
+        .add_command = atrium_host_add_command,
+        .add_timer = atrium_host_add_timer,
+        .run_tx = atrium_host_run_tx,
+        .password_hash = host_password_hash,
+        .password_verify = host_password_verify,
 };
 
 const AtriumHost *

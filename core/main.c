@@ -105,6 +105,30 @@ print_descriptor (const AtriumPlugin *p)
         printf ("\n");
 }
 
+/* "atriumd <plugin> <command> [args]": a plugin's maintenance command (plugin-tasks.c), run
+ * with the plugins initialised and the migrations applied, serving nothing. */
+static int
+cmd_plugin (AtriumCore *core, int argc, char **argv)
+{
+        g_autoptr (GError) error = NULL;
+        if (!load_plugins (core, &error)) {
+                g_printerr ("atriumd: %s\n", error->message);
+                return 1;
+        }
+        if (!atrium_tasks_has_command (core, argc, argv)) {
+                atrium_plugins_stop_all (core);
+                return 2;
+        }
+        if (!atrium_migrate (core, TRUE, &error) || !atrium_plugins_start_all (core, &error)) {
+                g_printerr ("atriumd: %s\n", error->message);
+                atrium_plugins_stop_all (core);
+                return 1;
+        }
+        int rc = atrium_tasks_run_command (core, argc, argv);
+        atrium_plugins_stop_all (core);
+        return rc;
+}
+
 static int
 cmd_check_plugin (AtriumCore *core, const char *path)
 {
@@ -125,13 +149,16 @@ main (int argc, char **argv)
         setlocale (LC_ALL, "");
         atrium_log_setup ();
         g_autoptr (GOptionContext) ctx =
-                g_option_context_new ("[serve | migrate | check-plugin FILE.so | operator create NAME]");
+                g_option_context_new ("[serve | migrate | check-plugin FILE.so | operator create NAME | "
+                                      "PLUGIN COMMAND ...]");
         g_option_context_set_summary (
                 ctx, "The Atrium school platform host.\n\n"
                      "  serve                  migrate, then serve HTTP (the default)\n"
                      "  migrate                apply core and plugin migrations, then exit\n"
                      "  check-plugin FILE.so   load and validate one plugin, print its descriptor\n"
-                     "  operator create NAME   create or reset an operator; password on stdin");
+                     "  operator create NAME   create or reset an operator; password on stdin\n"
+                     "  PLUGIN COMMAND ...     a plugin's maintenance command (\"files gc\"); an\n"
+                     "                         unknown one lists them all");
         g_option_context_set_description (ctx, atrium_config_help ());
         g_option_context_add_main_entries (ctx, entries, NULL);
         g_autoptr (GError) error = NULL;
@@ -165,6 +192,10 @@ main (int argc, char **argv)
                 rc = cmd_check_plugin (core, argv[2]);
         else if (g_str_equal (cmd, "operator") && argc == 4 && g_str_equal (argv[2], "create"))
                 rc = atrium_identity_operator_create (core, argv[3]);
+        else if (argc >= 2 && g_regex_match_simple ("^[a-z][a-z0-9_]*\\z", cmd, 0, 0) &&
+                 !g_str_equal (cmd, "serve") && !g_str_equal (cmd, "migrate") &&
+                 !g_str_equal (cmd, "check-plugin") && !g_str_equal (cmd, "operator"))
+                rc = cmd_plugin (core, argc - 1, argv + 1);
         else {
                 g_printerr ("atriumd: unknown command; see atriumd --help\n");
                 rc = 2;

@@ -112,6 +112,7 @@ atrium_plugin_free (AtriumPlugin *p)
                 return;
         g_free (p->path);
         g_free (p->failure);
+        g_free (p->data_dir);
         g_ptr_array_unref (p->migrations);
         g_free (p);
 }

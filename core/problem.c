@@ -47,6 +47,7 @@ static const ProblemKind kinds[] = {
         {ATRIUM_ERROR_BAD_GATEWAY, 502, "bad-gateway"},
         {ATRIUM_ERROR_UNAVAILABLE, 503, "unavailable"},
         {ATRIUM_ERROR_INSUFFICIENT_STORAGE, 507, "insufficient-storage"},
+        {ATRIUM_ERROR_RANGE_NOT_SATISFIABLE, 416, "range-not-satisfiable"},
 };
 
 static const ProblemKind *

@@ -7,6 +7,8 @@
  *   request-started: arm header timer
  *   early handler: size check (413), body
  *     collected chunk by chunk up to max_body
+ *     (streaming routes start here instead,
+ *     see server-stream.c)              --->  stream pool
  *   handler: route match (404/405 here),
  *     copy request into AtriumRequest,
  *     pause message, push job          --->  atrium_core_handle(): tx, handler, commit
@@ -17,31 +19,11 @@
  * complete headers (which also bounds keep-alive idling, since the next request's timer starts
  * as soon as the previous one finished) and body_timeout seconds for its body; past either
  * the socket is shut down. Production still belongs behind nginx (deploy/). */
-#include "core-private.h"
+#include "server-private.h"
 
 #include <gcrypt.h>
 #include <glib-unix.h>
-#include <libsoup/soup.h>
 #include <string.h>
-
-typedef struct {
-        AtriumCore *core;
-        SoupServer *soup;
-        GMainLoop *loop;
-        GMainContext *context;
-        GThreadPool *workers;
-        GThreadPool *slow; /* ATRIUM_ROUTE_SLOW: password hashing must not starve the rest */
-        guint in_flight; /* requests between request-read and finished */
-        gboolean draining;
-        guint drain_timer;
-} Server;
-
-typedef struct {
-        Server *server;
-        SoupServerMessage *msg;
-        AtriumRequest *req;
-        gint64 started;
-} Job;
 
 #define BODY_KEY "atrium-body"
 #define TOO_LARGE_KEY "atrium-too-large"
@@ -67,14 +49,20 @@ timed_out (gpointer data)
         return G_SOURCE_REMOVE;
 }
 
+void
+atrium_server_set_timer (SoupServerMessage *msg, GSource *src)
+{
+        /* Replacing the data destroys the previous timer. */
+        g_object_set_data_full (G_OBJECT (msg), TIMER_KEY, src, destroy_source);
+}
+
 static void
 arm_timer (Server *s, SoupServerMessage *msg, guint seconds)
 {
         GSource *src = g_timeout_source_new_seconds (seconds);
         g_source_set_callback (src, timed_out, msg, NULL);
         g_source_attach (src, s->context);
-        /* Replacing the data destroys the previous timer. */
-        g_object_set_data_full (G_OBJECT (msg), TIMER_KEY, src, destroy_source);
+        atrium_server_set_timer (msg, src);
 }
 
 static void
@@ -87,7 +75,11 @@ static void
 on_got_headers (SoupServerMessage *msg, gpointer data)
 {
         Server *s = data;
-        arm_timer (s, msg, s->core->config->body_timeout);
+        Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
+        if (stream_job)
+                atrium_server_stream_arm_idle_timer (s, msg, stream_job);
+        else
+                arm_timer (s, msg, s->core->config->body_timeout);
 }
 
 static void
@@ -129,9 +121,16 @@ on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
         Server *s = data;
         (void) soup;
         disarm_timer (msg);
+        Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
+        if (stream_job) {
+                /* Still running: its reads fail, its answer goes nowhere. */
+                stream_job->msg_gone = TRUE;
+                atrium_body_pipe_close (stream_job->pipe, "the client went away");
+                g_object_set_data (G_OBJECT (msg), STREAM_JOB_KEY, NULL);
+        }
         /* request-aborted may come for a message that never finished reading */
-        if (g_object_get_data (G_OBJECT (msg), "atrium-counted")) {
-                g_object_set_data (G_OBJECT (msg), "atrium-counted", NULL);
+        if (g_object_get_data (G_OBJECT (msg), COUNTED_KEY)) {
+                g_object_set_data (G_OBJECT (msg), COUNTED_KEY, NULL);
                 s->in_flight--;
         }
         maybe_finish_drain (s);
@@ -140,8 +139,10 @@ on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 static void
 on_request_read_count (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
+        if (g_object_get_data (G_OBJECT (msg), COUNTED_KEY))
+                return; /* a stream, counted when it started */
         on_request_read (soup, msg, data);
-        g_object_set_data (G_OBJECT (msg), "atrium-counted", GINT_TO_POINTER (1));
+        g_object_set_data (G_OBJECT (msg), COUNTED_KEY, GINT_TO_POINTER (1));
 }
 
 /* ---- answers made on the main thread ---- */
@@ -207,13 +208,91 @@ on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
 }
 
 static void
+copy_header (const char *name, const char *value, gpointer table)
+{
+        g_autofree char *lower = g_ascii_strdown (name, -1);
+        const char *prev = g_hash_table_lookup (table, lower);
+        /* Repeated headers combine as the HTTP spec says a list does. */
+        char *v = prev ? g_strconcat (prev, ", ", value, NULL) : g_strdup (value);
+        g_hash_table_replace (table, g_steal_pointer (&lower), v);
+}
+
+/* Copies what the worker needs off the message (main thread); takes @params and @request_id. */
+static Job *
+new_job (Server *s, SoupServerMessage *msg, const char *path, GHashTable *query,
+         const AtriumRouteEntry *route, GHashTable *params, char *request_id)
+{
+        SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
+        AtriumRequest *req = g_new0 (AtriumRequest, 1);
+        req->core = s->core;
+        req->route = route;
+        req->request_id = request_id;
+        req->method = g_strdup (soup_server_message_get_method (msg));
+        req->path = g_strdup (path);
+        req->params = params;
+        if (query)
+                req->query = g_hash_table_ref (query);
+        req->headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        soup_message_headers_foreach (hdrs, copy_header, req->headers);
+        GByteArray *buf = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+        if (buf && buf->len)
+                req->body = g_bytes_new (buf->data, buf->len);
+        req->response_headers = g_ptr_array_new_with_free_func (g_free);
+        const char *real_ip = soup_message_headers_get_one (hdrs, "X-Real-IP");
+        req->client = g_strdup (s->core->config->trust_proxy && real_ip
+                                        ? real_ip
+                                        : soup_server_message_get_remote_host (msg));
+
+        Job *job = g_new0 (Job, 1);
+        job->server = s;
+        job->msg = g_object_ref (msg);
+        job->req = req;
+        job->started = g_get_monotonic_time ();
+        soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                      "X-Request-Id", request_id);
+        return job;
+}
+
+/* A streaming route starts now, before its body is read (server-stream.c). Uploads are PUT
+ * or POST; other requests skip the extra route lookup. */
+static gboolean
+start_stream (Server *s, SoupServerMessage *msg, const char *path, GHashTable *query)
+{
+        const char *method = soup_server_message_get_method (msg);
+        if (method != SOUP_METHOD_PUT && method != SOUP_METHOD_POST)
+                return FALSE;
+        gpointer route = NULL;
+        GHashTable *params = NULL;
+        if (atrium_router_match (s->core->router, method, path, &route, &params, NULL, NULL) !=
+            ATRIUM_MATCH_OK)
+                return FALSE;
+        const AtriumRouteEntry *entry = route;
+        if (!(entry->flags & ATRIUM_ROUTE_STREAM_BODY)) {
+                g_hash_table_unref (params);
+                return FALSE;
+        }
+        if (s->draining) {
+                g_hash_table_unref (params);
+                soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                              "Connection", "close");
+                respond_problem (s, msg, 503, "unavailable", "server is shutting down",
+                                 entry->template);
+                return TRUE;
+        }
+        char *request_id = new_request_id (soup_server_message_get_request_headers (msg));
+        Job *job = new_job (s, msg, path, query, entry, params, request_id);
+        atrium_server_stream_start (s, msg, job);
+        return TRUE;
+}
+
+static void
 early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
                gpointer data)
 {
         Server *s = data;
         (void) soup;
-        (void) path;
-        (void) query;
+        if (start_stream (s, msg, path, query))
+                return;
         SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
         if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH &&
             (guint64) soup_message_headers_get_content_length (hdrs) > s->core->config->max_body) {
@@ -233,16 +312,6 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
 
 /* ---- dispatch ---- */
 
-static void
-copy_header (const char *name, const char *value, gpointer table)
-{
-        g_autofree char *lower = g_ascii_strdown (name, -1);
-        const char *prev = g_hash_table_lookup (table, lower);
-        /* Repeated headers combine as the HTTP spec says a list does. */
-        char *v = prev ? g_strconcat (prev, ", ", value, NULL) : g_strdup (value);
-        g_hash_table_replace (table, g_steal_pointer (&lower), v);
-}
-
 static gboolean
 finish (gpointer data)
 {
@@ -251,27 +320,49 @@ finish (gpointer data)
         AtriumRequest *req = job->req;
         SoupServerMessage *msg = job->msg;
 
+        double seconds = (g_get_monotonic_time () - job->started) / 1e6;
+        atrium_log_request (req->request_id, req->method, req->route->template, req->status,
+                            seconds * 1000.0);
+        atrium_metrics_observe (s->core->metrics, req->method, req->route->template, req->status,
+                                seconds);
+        if (job->pipe) {
+                gboolean unread = !atrium_body_pipe_started (job->pipe);
+                atrium_body_pipe_close (job->pipe, "the request was answered");
+                if (!job->msg_gone)
+                        g_object_set_data (G_OBJECT (msg), STREAM_JOB_KEY, NULL);
+                /* A body left unread (or half read) is drained by libsoup and dropped; the
+                 * connection is not worth keeping after that. */
+                if (unread || req->status >= 400)
+                        soup_message_headers_replace (
+                                soup_server_message_get_response_headers (msg), "Connection",
+                                "close");
+        }
+        if (job->msg_gone)
+                goto out;
+
         soup_server_message_set_status (msg, req->status, NULL);
         SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
         for (guint i = 0; i + 1 < req->response_headers->len; i += 2)
                 soup_message_headers_append (rh, req->response_headers->pdata[i],
                                              req->response_headers->pdata[i + 1]);
         soup_message_headers_replace (rh, "X-Request-Id", req->request_id);
-        if (req->response_body && req->content_type)
+        if (req->response_stream) {
+                if (req->content_type)
+                        soup_message_headers_replace (rh, "Content-Type", req->content_type);
+                atrium_server_respond_stream (msg, g_steal_pointer (&req->response_stream),
+                                              req->response_length);
+        } else if (req->response_body && req->content_type) {
                 soup_server_message_set_response (msg, req->content_type, SOUP_MEMORY_COPY,
                                                   g_bytes_get_data (req->response_body, NULL),
                                                   g_bytes_get_size (req->response_body));
-        else if (req->status != 204 && req->status != 304)
+        } else if (req->status != 204 && req->status != 304) {
                 soup_server_message_set_response (msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
-
-        double seconds = (g_get_monotonic_time () - job->started) / 1e6;
-        atrium_log_request (req->request_id, req->method, req->route->template, req->status,
-                            seconds * 1000.0);
-        atrium_metrics_observe (s->core->metrics, req->method, req->route->template, req->status,
-                                seconds);
+        }
         soup_server_message_unpause (msg);
+out:
         g_object_unref (msg);
         atrium_request_free (req);
+        g_clear_pointer (&job->pipe, atrium_body_pipe_unref);
         g_free (job);
         return G_SOURCE_REMOVE;
 }
@@ -291,6 +382,12 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
 {
         Server *s = data;
         (void) soup;
+        if (g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY)) {
+                /* The whole body is in and the handler has not answered yet: hold the
+                 * message until finish() does (libsoup skips this for answered ones). */
+                soup_server_message_pause (msg);
+                return;
+        }
         SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
         const char *method = soup_server_message_get_method (msg);
         g_autofree char *request_id = new_request_id (hdrs);
@@ -329,35 +426,12 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
                 return;
         }
         if (s->draining) {
+                g_hash_table_unref (params);
                 respond_problem (s, msg, 503, "unavailable", "server is shutting down", template);
                 return;
         }
 
-        AtriumRequest *req = g_new0 (AtriumRequest, 1);
-        req->core = s->core;
-        req->route = route;
-        req->request_id = g_steal_pointer (&request_id);
-        req->method = g_strdup (method);
-        req->path = g_strdup (path);
-        req->params = params;
-        if (query)
-                req->query = g_hash_table_ref (query);
-        req->headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-        soup_message_headers_foreach (hdrs, copy_header, req->headers);
-        GByteArray *buf = g_object_get_data (G_OBJECT (msg), BODY_KEY);
-        if (buf && buf->len)
-                req->body = g_bytes_new (buf->data, buf->len);
-        req->response_headers = g_ptr_array_new_with_free_func (g_free);
-        const char *real_ip = soup_message_headers_get_one (hdrs, "X-Real-IP");
-        req->client = g_strdup (s->core->config->trust_proxy && real_ip
-                                        ? real_ip
-                                        : soup_server_message_get_remote_host (msg));
-
-        Job *job = g_new0 (Job, 1);
-        job->server = s;
-        job->msg = g_object_ref (msg);
-        job->req = req;
-        job->started = g_get_monotonic_time ();
+        Job *job = new_job (s, msg, path, query, route, params, g_steal_pointer (&request_id));
         soup_server_message_pause (msg);
         const AtriumRouteEntry *entry = route;
         g_thread_pool_push ((entry->flags & ATRIUM_ROUTE_SLOW) ? s->slow : s->workers, job, NULL);
@@ -407,7 +481,10 @@ atrium_serve (AtriumCore *core)
         if (s.workers)
                 s.slow = g_thread_pool_new (work, &s, (int) core->config->slow_workers, TRUE,
                                             &error);
-        if (!s.workers || !s.slow) {
+        if (s.slow)
+                s.stream = g_thread_pool_new (work, &s, (int) core->config->stream_workers,
+                                              FALSE, &error);
+        if (!s.workers || !s.slow || !s.stream) {
                 g_printerr ("atriumd: worker pool: %s\n", error->message);
                 return 1;
         }
@@ -440,6 +517,7 @@ atrium_serve (AtriumCore *core)
                 g_uri_unref (u->data);
         }
 
+        atrium_tasks_start_timers (core, s.context);
         g_main_loop_run (s.loop);
 
         if (s.drain_timer)
@@ -447,6 +525,8 @@ atrium_serve (AtriumCore *core)
         /* Workers finish what they hold; their answers are dropped with the loop. */
         g_thread_pool_free (s.workers, FALSE, TRUE);
         g_thread_pool_free (s.slow, FALSE, TRUE);
+        g_thread_pool_free (s.stream, FALSE, TRUE);
+        atrium_tasks_stop_timers (core);
         while (g_main_context_iteration (s.context, FALSE))
                 ;
         soup_server_disconnect (s.soup);

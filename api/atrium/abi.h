@@ -21,6 +21,10 @@
  *   1.1  descriptor: school_enable, school_disable, user_export hooks.
  *        AtriumHost: request_is_operator, tx_user_id, add_permission_source.
  *        AtriumRouteFlags: ATRIUM_ROUTE_SLOW.
+ *   1.2  AtriumHost: request_body_stream, respond_stream (streamed bodies both ways),
+ *        data_dir, add_command, add_timer, run_tx, password_hash, password_verify.
+ *        AtriumRouteFlags: ATRIUM_ROUTE_STREAM_BODY. AtriumErrorCode:
+ *        ATRIUM_ERROR_RANGE_NOT_SATISFIABLE (416).
  */
 #pragma once
 
@@ -29,7 +33,7 @@
 
 #define ATRIUM_MAGIC 0x41545231u /* "ATR1" */
 #define ATRIUM_ABI_MAJOR 1
-#define ATRIUM_ABI_MINOR 1
+#define ATRIUM_ABI_MINOR 2
 
 /**
  * AtriumStructHeader:

@@ -17,6 +17,7 @@
  */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
@@ -45,6 +46,7 @@ typedef enum {
         ATRIUM_ERROR_UNAVAILABLE = 13,        /* 503 unavailable */
         ATRIUM_ERROR_INSUFFICIENT_STORAGE = 14, /* 507 insufficient-storage */
         ATRIUM_ERROR_METHOD_NOT_ALLOWED = 15, /* 405 method-not-allowed */
+        ATRIUM_ERROR_RANGE_NOT_SATISFIABLE = 16, /* 1.2: 416 range-not-satisfiable */
 } AtriumErrorCode;
 
 typedef struct _AtriumRequest AtriumRequest; /* one HTTP request, on a worker thread */
@@ -60,6 +62,11 @@ typedef enum {
         ATRIUM_ROUTE_RAW_BODY = 1 << 1, /* body handed over as bytes, not parsed as JSON */
         ATRIUM_ROUTE_SLOW = 1 << 2,     /* 1.1: CPU-heavy (password hashing): runs on a small
                                          * separate pool so it cannot starve other requests */
+        ATRIUM_ROUTE_STREAM_BODY = 1 << 3, /* 1.2: the handler starts as soon as the request
+                                            * headers are in and reads the body itself through
+                                            * request_body_stream(), in bounded memory; the
+                                            * host's max_body does not apply, the handler
+                                            * enforces its own limit (a quota) */
 } AtriumRouteFlags;
 
 /**
@@ -111,6 +118,33 @@ typedef struct {
 } AtriumRoute;
 
 #define ATRIUM_ROUTE_INIT .header = ATRIUM_STRUCT_HEADER (AtriumRoute)
+
+/**
+ * AtriumCommandFunc:
+ * @argv: (array length=argc): the words after "atriumd <plugin> <command>"
+ *
+ * 1.2: a maintenance command run from the command line ("atriumd files gc"), in a process
+ * that loaded and initialised the plugins and applied migrations but serves nothing. Return
+ * the exit status.
+ */
+typedef int (*AtriumCommandFunc) (AtriumPlugin *self, int argc, char **argv, gpointer user_data);
+
+/**
+ * AtriumTimerFunc:
+ *
+ * 1.2: periodic work of a serving host (expiring a trash, sweeping orphans). Runs on a
+ * worker thread; never two runs of one timer at once. Every host of an installation runs
+ * it, so the work must tolerate running concurrently (advisory locks, idempotence).
+ */
+typedef void (*AtriumTimerFunc) (AtriumPlugin *self, gpointer user_data);
+
+/**
+ * AtriumTxFunc:
+ *
+ * 1.2: work inside a transaction opened by run_tx(). Return %FALSE with @error set to roll
+ * it back.
+ */
+typedef gboolean (*AtriumTxFunc) (AtriumTx *tx, gpointer user_data, GError **error);
 
 struct _AtriumHost {
         AtriumStructHeader header;
@@ -191,6 +225,41 @@ struct _AtriumHost {
          * user; the host consults it in the same round trip that authenticates a request. */
         gboolean (*add_permission_source) (AtriumPlugin *self, const char *sql_function,
                                            GError **error);
+
+        /* ---- ABI 1.2 ---- */
+
+        /* (nullable) (transfer none): the request body of an ATRIUM_ROUTE_STREAM_BODY route as
+         * a blocking stream, read on the handler's thread only; NULL for other routes. The
+         * client sends (and, with "Expect: 100-continue", is asked for) the body only once the
+         * handler first reads; a handler that answers without reading refuses it unread. A
+         * client that stops sending makes a read fail (G_IO_ERROR) after [http] body_timeout
+         * seconds without progress. Request-Length is request_header("content-length"). */
+        GInputStream *(*request_body_stream) (AtriumRequest *req);
+        /* Answers with @length bytes read from @body (transfer full), streamed to the client
+         * after the transaction committed, in bounded memory. Open the stream in the handler
+         * (errors then still roll back); the host closes it. HEAD sends the headers only. */
+        void (*respond_stream) (AtriumRequest *req, guint status, const char *content_type,
+                                GInputStream *body, goffset length);
+        /* (transfer none): a directory private to the plugin, "<[storage] data_dir>/<name>",
+         * created with mode 0700 on first use; NULL if it cannot be created (logged). */
+        const char *(*data_dir) (AtriumPlugin *self);
+        /* From init: "atriumd <plugin> @name [args]" runs @func (see AtriumCommandFunc). */
+        gboolean (*add_command) (AtriumPlugin *self, const char *name, const char *summary,
+                                 AtriumCommandFunc func, gpointer user_data, GError **error);
+        /* From init: a serving host calls @func every @interval_seconds (>= 1), first after
+         * one interval. */
+        gboolean (*add_timer) (AtriumPlugin *self, guint interval_seconds, AtriumTimerFunc func,
+                               gpointer user_data, GError **error);
+        /* From commands and timers (not from handlers: they have their transaction): runs
+         * @func in a new transaction for @school_id (row-level security), or for no school
+         * (%NULL: sees no school's rows), commits, then delivers the events it published. */
+        gboolean (*run_tx) (AtriumPlugin *self, const char *school_id, AtriumTxFunc func,
+                            gpointer user_data, GError **error);
+        /* Argon2id (the host's parameters) as a PHC string (transfer full), for secrets a
+         * plugin keeps, such as share-link passwords. CPU-heavy: tens of milliseconds. */
+        char *(*password_hash) (const char *password);
+        /* Constant-time check of @password against a PHC string from password_hash(). */
+        gboolean (*password_verify) (const char *phc, const char *password);
 };
 
 /* TRUE when @host has slot @member (a plugin built against newer headers calls this before

@@ -129,12 +129,18 @@ test_error_foreign (void)
         g_assert_cmpstr (atrium_error_type (other), ==, "internal");
 
         /* Codes outside the enum. */
-        const int odd[] = {0, -1, 16, 999};
+        const int odd[] = {0, -1, 17, 999};
         for (gsize i = 0; i < G_N_ELEMENTS (odd); i++) {
                 g_autoptr (GError) e = g_error_new (ATRIUM_ERROR, odd[i], "x");
                 g_assert_cmpuint (atrium_error_status (e), ==, 500);
                 g_assert_cmpstr (atrium_error_type (e), ==, "internal");
         }
+
+        /* The newest code (ABI 1.2) has its status. */
+        g_autoptr (GError) range = g_error_new (ATRIUM_ERROR, ATRIUM_ERROR_RANGE_NOT_SATISFIABLE,
+                                                "x");
+        g_assert_cmpuint (atrium_error_status (range), ==, 416);
+        g_assert_cmpstr (atrium_error_type (range), ==, "range-not-satisfiable");
 
         g_assert_cmpuint (atrium_error_status (NULL), ==, 500);
         g_assert_cmpstr (atrium_error_type (NULL), ==, "internal");

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* server-private.h - what server.c and server-stream.c share: the server, one request's job
+ * and the streaming halves (request bodies in, response bodies out). Main loop only, except
+ * where a comment says otherwise. */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "body-pipe-private.h"
+#include "core-private.h"
+
+typedef struct {
+        AtriumCore *core;
+        SoupServer *soup;
+        GMainLoop *loop;
+        GMainContext *context;
+        GThreadPool *workers;
+        GThreadPool *slow;   /* ATRIUM_ROUTE_SLOW: password hashing must not starve the rest */
+        GThreadPool *stream; /* ATRIUM_ROUTE_STREAM_BODY: handlers that wait for a client */
+        guint in_flight;     /* requests between request-read (or stream start) and finished */
+        gboolean draining;
+        guint drain_timer;
+} Server;
+
+typedef struct {
+        Server *server;
+        SoupServerMessage *msg;
+        AtriumRequest *req;
+        gint64 started;
+        AtriumBodyPipe *pipe; /* (nullable) streamed request body */
+        gboolean msg_gone;    /* the client went away before the answer */
+} Job;
+
+#define STREAM_JOB_KEY "atrium-stream-job"
+#define COUNTED_KEY "atrium-counted"
+
+/* server.c */
+/* Replaces the message's timer (header, body or idle timeout) with @src (transfer full). */
+void atrium_server_set_timer (SoupServerMessage *msg, GSource *src);
+
+/* server-stream.c */
+/* Starts the job of a streaming route as soon as the headers are in (early handler). */
+void atrium_server_stream_start (Server *s, SoupServerMessage *msg, Job *job);
+/* got-headers of a streaming request: a timer that fires only when the body stalls. */
+void atrium_server_stream_arm_idle_timer (Server *s, SoupServerMessage *msg, Job *job);
+/* Sets up @msg's response body to come from @stream, @length bytes, read as it is written. */
+void atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goffset length);

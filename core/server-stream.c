@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* server-stream.c - bodies that do not fit in memory, on the main loop's side.
+ *
+ * In: an ATRIUM_ROUTE_STREAM_BODY route's job starts from the early handler, with the message
+ * paused before any body byte is read. The handler's first read unpauses it (and, with
+ * "Expect: 100-continue", makes libsoup send the 100); every chunk goes into the job's
+ * AtriumBodyPipe, which pauses the message above its high-water mark. A handler that answers
+ * without reading refuses the body: with Expect the client never sends it, without it the
+ * rest is read and dropped and the connection closes after the answer.
+ *
+ * Out: respond_stream() leaves a GInputStream and a length in the request; once the answer is
+ * applied the body is read from it asynchronously, one chunk ahead of the socket, and each
+ * chunk is dropped after it was written (accumulate off), so memory stays flat for any size. */
+#include "server-private.h"
+
+#define CHUNK_OUT (256 * 1024)
+
+/* ---- in ---- */
+
+/* What the pipe keeps to reach the message from a worker: a weak reference, since the
+ * message holds the pipe (signal closures) and must not be kept alive by it. */
+typedef struct {
+        GMainContext *context;
+        GWeakRef msg;
+} DemandTarget;
+
+static void
+target_free (gpointer data)
+{
+        DemandTarget *t = data;
+        g_weak_ref_clear (&t->msg);
+        g_main_context_unref (t->context);
+        g_free (t);
+}
+
+typedef struct {
+        AtriumBodyPipe *pipe;
+        SoupServerMessage *msg;
+} Demand;
+
+static void
+demand_free (gpointer data)
+{
+        Demand *d = data;
+        atrium_body_pipe_unref (d->pipe);
+        g_object_unref (d->msg);
+        g_free (d);
+}
+
+static gboolean
+demand_on_main (gpointer data)
+{
+        Demand *d = data;
+        if (atrium_body_pipe_resumed (d->pipe))
+                soup_server_message_unpause (d->msg);
+        return G_SOURCE_REMOVE;
+}
+
+/* Worker thread, pipe locked: hop to the main loop to unpause the message. */
+static void
+on_demand (AtriumBodyPipe *pipe, gpointer data)
+{
+        DemandTarget *t = data;
+        SoupServerMessage *msg = g_weak_ref_get (&t->msg);
+        if (!msg)
+                return;
+        Demand *d = g_new0 (Demand, 1);
+        d->pipe = atrium_body_pipe_ref (pipe);
+        d->msg = msg;
+        g_main_context_invoke_full (t->context, G_PRIORITY_DEFAULT, demand_on_main, d,
+                                    demand_free);
+}
+
+static void
+on_stream_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
+{
+        if (atrium_body_pipe_push (data, chunk))
+                soup_server_message_pause (msg);
+}
+
+static void
+on_stream_body (SoupServerMessage *msg, gpointer data)
+{
+        (void) msg;
+        atrium_body_pipe_finish (data);
+}
+
+/* The handler's first read: end the transaction the request has so far (authentication, the
+ * handler's checks), so no pooled connection waits while the client sends. */
+static gboolean
+end_tx_before_body (gpointer data, GError **error)
+{
+        AtriumRequest *req = data;
+        return atrium_tx_commit (req->tx, error);
+}
+
+static void
+closure_unref_pipe (gpointer data, GClosure *closure)
+{
+        (void) closure;
+        atrium_body_pipe_unref (data);
+}
+
+void
+atrium_server_stream_start (Server *s, SoupServerMessage *msg, Job *job)
+{
+        DemandTarget *t = g_new0 (DemandTarget, 1);
+        t->context = g_main_context_ref (s->context);
+        g_weak_ref_init (&t->msg, msg);
+        job->pipe = atrium_body_pipe_new (on_demand, t, target_free);
+        atrium_body_pipe_set_first_read (job->pipe, end_tx_before_body, job->req);
+        job->req->body_stream = atrium_body_pipe_stream_new (job->pipe);
+
+        soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
+        g_signal_connect_data (msg, "got-chunk", G_CALLBACK (on_stream_chunk),
+                               atrium_body_pipe_ref (job->pipe), closure_unref_pipe, 0);
+        g_signal_connect_data (msg, "got-body", G_CALLBACK (on_stream_body),
+                               atrium_body_pipe_ref (job->pipe), closure_unref_pipe, 0);
+        g_object_set_data (G_OBJECT (msg), STREAM_JOB_KEY, job);
+        /* Counted from now, not from request-read (which comes after the body): a draining
+         * host waits for uploads in progress. */
+        s->in_flight++;
+        g_object_set_data (G_OBJECT (msg), COUNTED_KEY, GINT_TO_POINTER (1));
+        soup_server_message_pause (msg);
+        g_thread_pool_push (s->stream, job, NULL);
+}
+
+/* A streamed body may take longer than body_timeout in total; what must not happen is a
+ * client that stops sending. Every body_timeout seconds the timer checks for progress; a
+ * paused message (waiting for the handler) is never idle. */
+typedef struct {
+        SoupServerMessage *msg; /* the timer lives in the message's data */
+        AtriumBodyPipe *pipe;
+        guint64 last;
+} IdleCheck;
+
+static void
+idle_check_free (gpointer data)
+{
+        IdleCheck *c = data;
+        atrium_body_pipe_unref (c->pipe);
+        g_free (c);
+}
+
+static gboolean
+idle_tick (gpointer data)
+{
+        IdleCheck *c = data;
+        gboolean paused;
+        guint64 now = atrium_body_pipe_progress (c->pipe, &paused);
+        if (paused || now != c->last) {
+                c->last = now;
+                return G_SOURCE_CONTINUE;
+        }
+        GSocket *sock = soup_server_message_get_socket (c->msg);
+        if (sock)
+                g_socket_shutdown (sock, TRUE, TRUE, NULL);
+        atrium_body_pipe_close (c->pipe, "no data within the body timeout");
+        return G_SOURCE_REMOVE;
+}
+
+void
+atrium_server_stream_arm_idle_timer (Server *s, SoupServerMessage *msg, Job *job)
+{
+        IdleCheck *c = g_new0 (IdleCheck, 1);
+        c->msg = msg;
+        c->pipe = atrium_body_pipe_ref (job->pipe);
+        GSource *src = g_timeout_source_new_seconds (s->core->config->body_timeout);
+        g_source_set_callback (src, idle_tick, c, idle_check_free);
+        g_source_attach (src, s->context);
+        atrium_server_set_timer (msg, src);
+}
+
+/* ---- out ---- */
+
+typedef struct {
+        SoupServerMessage *msg; /* weak: the writer lives in the message's data */
+        GInputStream *stream;
+        goffset remaining;
+        GCancellable *cancel;
+        gboolean reading;
+        guint queued;  /* chunks appended and not yet written: at most two */
+        gboolean done; /* the message finished (or the client went away) */
+} Writer;
+
+static void
+writer_free (gpointer data)
+{
+        Writer *w = data;
+        g_cancellable_cancel (w->cancel);
+        g_object_unref (w->cancel);
+        g_input_stream_close (w->stream, NULL, NULL);
+        g_object_unref (w->stream);
+        g_free (w);
+}
+
+#define WRITER_KEY "atrium-writer"
+
+static void read_next (Writer *w);
+
+static void
+on_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+        SoupServerMessage *msg = data; /* a reference held while the read runs */
+        g_autoptr (GError) error = NULL;
+        g_autoptr (GBytes) bytes =
+                g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
+        Writer *w = g_object_get_data (G_OBJECT (msg), WRITER_KEY);
+        if (!w || w->done || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+                g_object_unref (msg);
+                return;
+        }
+        w->reading = FALSE;
+        if (!bytes || g_bytes_get_size (bytes) == 0) {
+                /* The length was promised in the headers: the only honest end is to cut the
+                 * connection, so the client sees a short body instead of a wrong one. */
+                g_warning ("response body ended early: %s",
+                           error ? error->message : "end of stream");
+                GSocket *sock = soup_server_message_get_socket (msg);
+                if (sock)
+                        g_socket_shutdown (sock, TRUE, TRUE, NULL);
+                g_object_unref (msg);
+                return;
+        }
+        w->remaining -= (goffset) g_bytes_get_size (bytes);
+        w->queued++;
+        SoupMessageBody *body = soup_server_message_get_response_body (msg);
+        soup_message_body_append_bytes (body, bytes);
+        if (w->remaining <= 0)
+                soup_message_body_complete (body);
+        soup_server_message_unpause (msg);
+        read_next (w); /* one chunk ahead of the socket */
+        g_object_unref (msg);
+}
+
+static void
+read_next (Writer *w)
+{
+        if (w->reading || w->done || w->remaining <= 0 || w->queued >= 2)
+                return;
+        w->reading = TRUE;
+        g_input_stream_read_bytes_async (w->stream, (gsize) MIN ((goffset) CHUNK_OUT, w->remaining),
+                                         G_PRIORITY_DEFAULT, w->cancel, on_read,
+                                         g_object_ref (w->msg));
+}
+
+static void
+on_wrote_chunk (SoupServerMessage *msg, gpointer data)
+{
+        (void) data;
+        Writer *w = g_object_get_data (G_OBJECT (msg), WRITER_KEY);
+        if (w) {
+                w->queued--;
+                read_next (w);
+        }
+}
+
+static void
+on_finished (SoupServerMessage *msg, gpointer data)
+{
+        (void) data;
+        Writer *w = g_object_get_data (G_OBJECT (msg), WRITER_KEY);
+        if (w) {
+                w->done = TRUE;
+                g_cancellable_cancel (w->cancel);
+        }
+}
+
+void
+atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goffset length)
+{
+        SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
+        soup_message_headers_set_content_length (rh, length);
+        SoupMessageBody *body = soup_server_message_get_response_body (msg);
+        if (length <= 0 || soup_server_message_get_method (msg) == SOUP_METHOD_HEAD) {
+                g_input_stream_close (stream, NULL, NULL);
+                g_object_unref (stream);
+                soup_message_body_complete (body);
+                return;
+        }
+        soup_message_body_set_accumulate (body, FALSE);
+        Writer *w = g_new0 (Writer, 1);
+        w->msg = msg;
+        w->stream = stream;
+        w->remaining = length;
+        w->cancel = g_cancellable_new ();
+        g_object_set_data_full (G_OBJECT (msg), WRITER_KEY, w, writer_free);
+        g_signal_connect (msg, "wrote-chunk", G_CALLBACK (on_wrote_chunk), NULL);
+        g_signal_connect (msg, "finished", G_CALLBACK (on_finished), NULL);
+        read_next (w);
+}
