@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* blobstore.h - file contents on disk, content-addressed by SHA-256.
+ *
+ *   <root>/tmp/<random>.part         an upload being received (never visible to anyone)
+ *   <root>/blobs/ab/cd/abcd...(64)   a stored content, immutable, shared by every row naming it
+ *
+ * An upload is written to a temporary file while its SHA-256 is computed (libgcrypt), then
+ * fsync'ed, and only then renamed into place and its directory fsync'ed: a crash leaves a
+ * stale .part or an unreferenced blob, never a row naming a missing or partial blob (the
+ * row is written after the rename, in a transaction that commits after it). Orphans and
+ * stale .part files are removed by the sweep (files_gc_run in gc.c). */
+#pragma once
+
+#include <gio/gio.h>
+#include <glib.h>
+
+typedef struct _FilesUpload FilesUpload;
+
+#define FILES_SNIFF_BYTES 4096 /* bytes kept from the start of an upload for type guessing */
+
+/* Creates <root>/blobs and <root>/tmp. */
+gboolean files_blobs_init (const char *root, GError **error);
+const char *files_blobs_root (void);
+
+FilesUpload *files_upload_new (GError **error);
+gboolean files_upload_write (FilesUpload *u, const void *data, gsize len, GError **error);
+/* fsync and compute the hash; after this, sha256/size are valid. */
+gboolean files_upload_finish (FilesUpload *u, GError **error);
+const char *files_upload_sha256 (FilesUpload *u);
+gint64 files_upload_size (FilesUpload *u);
+/* The first FILES_SNIFF_BYTES bytes (or fewer), for content-type guessing. */
+const guint8 *files_upload_head (FilesUpload *u, gsize *out_len);
+/* Moves the finished upload into the store (or drops it if that content is already there)
+ * and makes that durable. Call with the blob's advisory lock held (files_blob_lock). */
+gboolean files_upload_store (FilesUpload *u, GError **error);
+/* Removes the temporary file if it is still there. */
+void files_upload_free (FilesUpload *u);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilesUpload, files_upload_free)
+
+char *files_blob_path (const char *sha256);
+gboolean files_blob_exists (const char *sha256);
+/* Opens a stored blob positioned at @offset. */
+GInputStream *files_blob_open (const char *sha256, goffset offset, GError **error);
+
+/* The advisory-lock key of a blob (first 64 bits of its hash), as decimal text for SQL. */
+char *files_blob_lock_key (const char *sha256);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* files-private.h - shared by the files plugin's sources:
+ *
+ *   files.c          descriptor, lifecycle, settings, spaces (who may read/write which tree),
+ *                    node rows, quotas, events, reactions, GDPR export
+ *   transfer.c       PUT (streamed upload) and GET/HEAD (streamed download, ranges,
+ *                    conditional requests) of one file; the public share download
+ *   tree.c           folder listings, mkdir, move, copy, DELETE into the trash, the trash
+ *   shares.c         share links: create, list, revoke
+ *   quotas.c         GET /usage and the quota settings
+ *   gc.c             trash expiry and the orphan sweep ("atriumd files gc", timers)
+ *   blobstore.c      contents on disk (content-addressed, crash-safe)
+ *   files-path.c     user-supplied paths (NFC, traversal), files-range.c  Range / If-Range
+ */
+#pragma once
+
+#include <atrium/atrium.h>
+#include <atrium/groups.h>
+
+#include "blobstore.h"
+#include "files-path.h"
+
+extern const AtriumHost *files_host;
+extern const AtriumGroupsService *files_groups;
+extern AtriumPlugin *files_self;
+
+/* [plugin.files] settings (README.md). */
+typedef struct {
+        gint64 user_quota;  /* bytes of a home without an explicit quota */
+        gint64 group_quota; /* bytes of a group's tree without an explicit quota */
+        guint trash_days;   /* the trash keeps deleted files this long */
+        guint gc_interval;  /* seconds between automatic sweeps (0: only "atriumd files gc") */
+} FilesSettings;
+extern FilesSettings files_settings;
+
+#define files_tx_sql(tx, error, ...) atrium_queryv (files_host, (tx), (error), __VA_ARGS__)
+#define files_sql(req, error, ...)                                                              \
+        atrium_queryv (files_host, files_host->request_tx (req), (error), __VA_ARGS__)
+#define files_fail atrium_fail
+/* Frees @res and returns TRUE when it is non-NULL (a statement run for its effect). */
+gboolean files_done (AtriumResult *res);
+
+/* ---- spaces: a user's home or a group's tree ---- */
+
+typedef struct {
+        const char *type; /* "user" or "group" (static strings) */
+        char *id;
+        gboolean can_write;
+        char *label; /* "home" or "groups/<id>", for messages and events */
+} FilesSpace;
+
+void files_space_clear (FilesSpace *sp);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (FilesSpace, files_space_clear)
+
+/* The space a route addresses: "/home/..." (the caller's own) or "/groups/{group_id}/...".
+ * A group the caller may not read answers 404; with @write, one they read but may not
+ * change answers 403. */
+gboolean files_space_from_request (AtriumRequest *req, gboolean write, FilesSpace *out,
+                                   GError **error);
+/* A space named in a body ("home" or "groups/<uuid>"), same rules. */
+gboolean files_space_from_name (AtriumRequest *req, const char *name, gboolean write,
+                                FilesSpace *out, GError **error);
+/* The same checks for a space known by type and id (trash items). */
+gboolean files_space_open (AtriumRequest *req, const char *type, const char *id,
+                           gboolean write, FilesSpace *out, GError **error);
+
+/* The {path*} of the request, normalised; *out_dir: it ended in '/' (or was empty). */
+char *files_request_path (AtriumRequest *req, gboolean *out_dir, GError **error);
+
+/* ---- nodes ---- */
+
+typedef struct {
+        char *id;
+        char *path;
+        char *name;
+        char *kind; /* "file" or "folder" */
+        char *sha256;
+        char *content_type;
+        gint64 size;
+        gint64 modified; /* unix seconds */
+        char *modified_at; /* RFC 3339 */
+} FilesNode;
+
+void files_node_free (FilesNode *n);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilesNode, files_node_free)
+
+/* The columns files_node_from_row reads, for "SELECT " FILES_NODE_COLUMNS " FROM files.nodes". */
+#define FILES_NODE_COLUMNS                                                                      \
+        "id, path, name, kind, sha256, content_type, size, "                                    \
+        "extract(epoch FROM date_trunc('second', modified_at))::bigint, "                       \
+        "to_char(modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+FilesNode *files_node_from_row (AtriumResult *res, int row);
+/* The live (not trashed) node at @path of @sp, or NULL: with @error unset, there is none. */
+FilesNode *files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path,
+                              gboolean for_update, GError **error);
+/* {"name","path","kind","size","modified","etag","content_type"} */
+JsonNode *files_node_json (const FilesNode *n);
+/* Strong ETag: the content hash for files; folders have none (NULL). */
+char *files_node_etag (const FilesNode *n);
+
+/* Makes sure the folder @path exists in @sp (creating missing folders when @create, else
+ * NOT_FOUND / CONFLICT when a file is in the way). "" always exists. */
+gboolean files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
+                              gboolean create, GError **error);
+
+/* ---- quotas ---- */
+
+/* Bytes used and the limit of @sp. */
+gboolean files_quota_get (AtriumTx *tx, const char *type, const char *id, gint64 *out_used,
+                          gint64 *out_limit, GError **error);
+/* Adds @delta bytes to @sp's usage, refusing (507) what would pass the limit when
+ * @delta > 0. Serialised per space by the usage row's lock. */
+gboolean files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta,
+                          GError **error);
+
+/* ---- events ---- */
+
+gboolean files_publish (AtriumTx *tx, const char *event, const FilesSpace *sp,
+                        const char *path, const char *node_id, JsonObject *extra,
+                        GError **error);
+
+/* Guesses the content type from the name and the first bytes (GIO). */
+char *files_guess_type (const char *name, const guint8 *head, gsize len);
+
+/* ---- route tables ---- */
+gboolean files_register_transfer_routes (AtriumPlugin *self, GError **error);
+gboolean files_register_tree_routes (AtriumPlugin *self, GError **error);
+gboolean files_register_share_routes (AtriumPlugin *self, GError **error);
+gboolean files_register_quota_routes (AtriumPlugin *self, GError **error);
+gboolean files_register_gc (AtriumPlugin *self, GError **error);
+
+/* transfer.c: answers a download of @node (Range, conditional requests, HEAD). */
+gboolean files_respond_download (AtriumRequest *req, const FilesNode *node, GError **error);
+/* tree.c: the POST actions on a path ({"action": ...}). */
+gboolean files_handle_post (AtriumRequest *req, gpointer data, GError **error);
+/* shares.c: ?action=share on a file. */
+gboolean files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *node,
+                             JsonObject *body, GError **error);

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* files.c - the files plugin: every user's home and one folder tree per group, with streamed
+ * uploads and downloads, a trash, quotas and share links.
+ *
+ * This file holds the descriptor and lifecycle, the one place that decides who may read and
+ * write which tree, node rows, quotas, events, the reactions to user.deleted and
+ * group.deleted, and the GDPR export.
+ *
+ * Who may do what (README.md has the table):
+ *   - a home ("/home/..."): only its owner, reading and writing (files.read);
+ *   - a group's tree ("/groups/{id}/..."): members read; the group's owners, members holding
+ *     files.write, and holders of files.manage write; holders of files.manage also read. */
+#include "files-private.h"
+
+#include <atrium/resources.h>
+#include <string.h>
+
+#include "files-resources.h"
+
+const AtriumHost *files_host;
+const AtriumGroupsService *files_groups;
+AtriumPlugin *files_self;
+FilesSettings files_settings;
+
+gboolean
+files_done (AtriumResult *res)
+{
+        if (!res)
+                return FALSE;
+        files_host->result_free (res);
+        return TRUE;
+}
+
+/* ---- spaces ---- */
+
+void
+files_space_clear (FilesSpace *sp)
+{
+        g_clear_pointer (&sp->id, g_free);
+        g_clear_pointer (&sp->label, g_free);
+}
+
+gboolean
+files_space_open (AtriumRequest *req, const char *type, const char *id, gboolean write,
+                  FilesSpace *out, GError **error)
+{
+        const char *me = files_host->request_user_id (req);
+        gboolean manage = files_host->request_has_permission (req, "files.manage");
+        if (g_strcmp0 (type, "user") == 0) {
+                /* A home is private: even files.manage does not open another's. */
+                if (!me || g_strcmp0 (id, me) != 0)
+                        return files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no such folder");
+                out->type = "user";
+                out->id = g_strdup (me);
+                out->can_write = TRUE;
+                out->label = g_strdup ("home");
+                return TRUE;
+        }
+        if (g_strcmp0 (type, "group") != 0 || !id || !g_uuid_string_is_valid (id))
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s", id ? id : "");
+        AtriumTx *tx = files_host->request_tx (req);
+        gboolean exists = FALSE;
+        if (!files_groups->group_exists (tx, id, &exists, error))
+                return FALSE;
+        if (!exists)
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s", id);
+        AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
+        if (me && !files_groups->is_member (tx, id, me, &role, error))
+                return FALSE;
+        if (role == ATRIUM_GROUP_ROLE_NONE && !manage)
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s", id);
+        out->type = "group";
+        out->id = g_strdup (id);
+        out->can_write = manage || role == ATRIUM_GROUP_ROLE_OWNER ||
+                         (role == ATRIUM_GROUP_ROLE_MEMBER &&
+                          files_host->request_has_permission (req, "files.write"));
+        out->label = g_strconcat ("groups/", id, NULL);
+        if (write && !out->can_write) {
+                files_space_clear (out);
+                return files_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                                   "writing to a group's files needs to own the group, or to be "
+                                   "a member holding files.write");
+        }
+        return TRUE;
+}
+
+gboolean
+files_space_from_request (AtriumRequest *req, gboolean write, FilesSpace *out, GError **error)
+{
+        const char *group = files_host->request_param (req, "group_id");
+        if (group)
+                return files_space_open (req, "group", group, write, out, error);
+        const char *me = files_host->request_user_id (req);
+        if (!me)
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND,
+                                   "operators have no home folder; sign in as a user");
+        return files_space_open (req, "user", me, write, out, error);
+}
+
+gboolean
+files_space_from_name (AtriumRequest *req, const char *name, gboolean write, FilesSpace *out,
+                       GError **error)
+{
+        if (g_strcmp0 (name, "home") == 0)
+                return files_space_open (req, "user", files_host->request_user_id (req), write,
+                                         out, error);
+        if (name && g_str_has_prefix (name, "groups/"))
+                return files_space_open (req, "group", name + 7, write, out, error);
+        return files_fail (error, ATRIUM_ERROR_INVALID,
+                           "a space is \"home\" or \"groups/<group id>\", not \"%s\"",
+                           name ? name : "");
+}
+
+char *
+files_request_path (AtriumRequest *req, gboolean *out_dir, GError **error)
+{
+        const char *raw = files_host->request_param (req, "path");
+        if (!raw)
+                raw = "";
+        return files_path_normalize (raw, strlen (raw), out_dir, error);
+}
+
+/* ---- nodes ---- */
+
+void
+files_node_free (FilesNode *n)
+{
+        if (!n)
+                return;
+        g_free (n->id);
+        g_free (n->path);
+        g_free (n->name);
+        g_free (n->kind);
+        g_free (n->sha256);
+        g_free (n->content_type);
+        g_free (n->modified_at);
+        g_free (n);
+}
+
+FilesNode *
+files_node_from_row (AtriumResult *res, int row)
+{
+        FilesNode *n = g_new0 (FilesNode, 1);
+        n->id = g_strdup (files_host->result_value (res, row, 0));
+        n->path = g_strdup (files_host->result_value (res, row, 1));
+        n->name = g_strdup (files_host->result_value (res, row, 2));
+        n->kind = g_strdup (files_host->result_value (res, row, 3));
+        n->sha256 = g_strdup (files_host->result_value (res, row, 4));
+        n->content_type = g_strdup (files_host->result_value (res, row, 5));
+        n->size = g_ascii_strtoll (files_host->result_value (res, row, 6), NULL, 10);
+        n->modified = g_ascii_strtoll (files_host->result_value (res, row, 7), NULL, 10);
+        n->modified_at = g_strdup (files_host->result_value (res, row, 8));
+        return n;
+}
+
+FilesNode *
+files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path, gboolean for_update,
+                   GError **error)
+{
+        AtriumResult *res = files_tx_sql (
+                tx, error,
+                for_update ? "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 "
+                             "AND space_id = $2::uuid AND path = $3 AND trash_id IS NULL "
+                             "FOR UPDATE"
+                           : "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 "
+                             "AND space_id = $2::uuid AND path = $3 AND trash_id IS NULL",
+                3, sp->type, sp->id, path);
+        if (!res)
+                return NULL;
+        FilesNode *n = files_host->result_n_rows (res) ? files_node_from_row (res, 0) : NULL;
+        files_host->result_free (res);
+        return n;
+}
+
+char *
+files_node_etag (const FilesNode *n)
+{
+        return n->sha256 ? g_strdup_printf ("\"%s\"", n->sha256) : NULL;
+}
+
+JsonNode *
+files_node_json (const FilesNode *n)
+{
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "id", n->id);
+        json_object_set_string_member (o, "name", n->name);
+        json_object_set_string_member (o, "path", n->path);
+        json_object_set_string_member (o, "kind", n->kind);
+        json_object_set_int_member (o, "size", n->size);
+        json_object_set_string_member (o, "modified", n->modified_at);
+        g_autofree char *etag = files_node_etag (n);
+        if (etag)
+                json_object_set_string_member (o, "etag", etag);
+        else
+                json_object_set_null_member (o, "etag");
+        if (n->content_type)
+                json_object_set_string_member (o, "content_type", n->content_type);
+        return atrium_object_node (o);
+}
+
+gboolean
+files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path, gboolean create,
+                     GError **error)
+{
+        if (!*path)
+                return TRUE;
+        AtriumTx *tx = files_host->request_tx (req);
+        g_autoptr (FilesNode) n = files_node_lookup (tx, sp, path, FALSE, error);
+        if (!n && error && *error)
+                return FALSE;
+        if (n)
+                return g_str_equal (n->kind, "folder") ||
+                       files_fail (error, ATRIUM_ERROR_CONFLICT, "%s is a file, not a folder",
+                                   path);
+        if (!create)
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND,
+                                   "no folder %s (create it first, or add ?parents=true)", path);
+        g_autofree char *parent = NULL, *name = NULL;
+        files_path_split (path, &parent, &name);
+        if (!files_ensure_folder (req, sp, parent, TRUE, error))
+                return FALSE;
+        /* ON CONFLICT: a concurrent request may create the same folder. */
+        return files_done (files_tx_sql (
+                tx, error,
+                "INSERT INTO files.nodes (school_id, space_type, space_id, path, parent, name, "
+                "kind, created_by, modified_by) VALUES (core.current_school(), $1, $2::uuid, $3, "
+                "$4, $5, 'folder', $6::uuid, $6::uuid) ON CONFLICT DO NOTHING",
+                6, sp->type, sp->id, path, parent, name, files_host->request_user_id (req)));
+}
+
+/* ---- quotas ---- */
+
+gboolean
+files_quota_get (AtriumTx *tx, const char *type, const char *id, gint64 *out_used,
+                 gint64 *out_limit, GError **error)
+{
+        g_autofree char *fallback = g_strdup_printf (
+                "%" G_GINT64_FORMAT,
+                g_str_equal (type, "user") ? files_settings.user_quota : files_settings.group_quota);
+        AtriumResult *res = files_tx_sql (
+                tx, error,
+                "SELECT coalesce((SELECT bytes FROM files.usage WHERE space_type = $1 AND "
+                "space_id = $2::uuid), 0), coalesce((SELECT bytes FROM files.quotas WHERE "
+                "space_type = $1 AND space_id = $2::uuid), (SELECT bytes FROM files.quotas WHERE "
+                "space_type = $1 AND space_id IS NULL), $3::bigint)",
+                3, type, id, fallback);
+        if (!res)
+                return FALSE;
+        *out_used = g_ascii_strtoll (files_host->result_value (res, 0, 0), NULL, 10);
+        *out_limit = g_ascii_strtoll (files_host->result_value (res, 0, 1), NULL, 10);
+        files_host->result_free (res);
+        return TRUE;
+}
+
+gboolean
+files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta, GError **error)
+{
+        if (delta == 0)
+                return TRUE;
+        g_autofree char *d = g_strdup_printf ("%" G_GINT64_FORMAT, delta);
+        if (!files_done (files_tx_sql (tx, error,
+                                       "INSERT INTO files.usage (school_id, space_type, space_id) "
+                                       "VALUES (core.current_school(), $1, $2::uuid) "
+                                       "ON CONFLICT DO NOTHING",
+                                       2, type, id)))
+                return FALSE;
+        gint64 used, limit;
+        /* The row lock (FOR UPDATE) serialises every writer of this space from here on. */
+        AtriumResult *lock = files_tx_sql (tx, error,
+                                           "SELECT bytes FROM files.usage WHERE space_type = $1 "
+                                           "AND space_id = $2::uuid FOR UPDATE",
+                                           2, type, id);
+        if (!files_done (lock) || !files_quota_get (tx, type, id, &used, &limit, error))
+                return FALSE;
+        if (delta > 0 && used + delta > limit)
+                return files_fail (error, ATRIUM_ERROR_INSUFFICIENT_STORAGE,
+                                   "quota exceeded: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                                   " bytes used, %" G_GINT64_FORMAT " more do not fit",
+                                   used, limit, delta);
+        return files_done (files_tx_sql (tx, error,
+                                         "UPDATE files.usage SET bytes = greatest(bytes + "
+                                         "$3::bigint, 0) WHERE space_type = $1 AND "
+                                         "space_id = $2::uuid",
+                                         3, type, id, d));
+}
+
+/* ---- events ---- */
+
+gboolean
+files_publish (AtriumTx *tx, const char *event, const FilesSpace *sp, const char *path,
+               const char *node_id, JsonObject *extra, GError **error)
+{
+        JsonObject *o = extra ? extra : json_object_new ();
+        json_object_set_string_member (o, "space_type", sp->type);
+        json_object_set_string_member (o, "space_id", sp->id);
+        json_object_set_string_member (o, "path", path);
+        if (node_id)
+                json_object_set_string_member (o, "node_id", node_id);
+        return files_host->publish (tx, event, atrium_object_node (o), error);
+}
+
+char *
+files_guess_type (const char *name, const guint8 *head, gsize len)
+{
+        gboolean uncertain = FALSE;
+        g_autofree char *type = g_content_type_guess (name, head, len, &uncertain);
+        char *mime = type ? g_content_type_get_mime_type (type) : NULL;
+        return mime ? mime : g_strdup ("application/octet-stream");
+}
+
+/* ---- reactions ---- */
+
+static const char *
+payload_id (JsonNode *payload, const char *member)
+{
+        const char *id = JSON_NODE_HOLDS_OBJECT (payload)
+                                 ? json_object_get_string_member_with_default (
+                                           json_node_get_object (payload), member, NULL)
+                                 : NULL;
+        return id && g_uuid_string_is_valid (id) ? id : NULL;
+}
+
+/* A person's home is erased with them (rows now; the blobs become orphans for the sweep);
+ * files they put elsewhere stay, without their name; their share links stop working. */
+static gboolean
+on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                 GError **error)
+{
+        const char *user = payload_id (payload, "user_id");
+        if (!user)
+                return TRUE;
+        return files_done (files_tx_sql (tx, error,
+                                         "DELETE FROM files.shares WHERE created_by = $1::uuid",
+                                         1, user)) &&
+               files_done (files_tx_sql (tx, error,
+                                         "DELETE FROM files.nodes WHERE space_type = 'user' AND "
+                                         "space_id = $1::uuid",
+                                         1, user)) &&
+               files_done (files_tx_sql (tx, error,
+                                         "DELETE FROM files.trash WHERE space_type = 'user' AND "
+                                         "space_id = $1::uuid",
+                                         1, user)) &&
+               files_done (files_tx_sql (tx, error,
+                                         "DELETE FROM files.usage WHERE space_type = 'user' AND "
+                                         "space_id = $1::uuid",
+                                         1, user)) &&
+               files_done (files_tx_sql (tx, error,
+                                         "DELETE FROM files.quotas WHERE space_type = 'user' AND "
+                                         "space_id = $1::uuid",
+                                         1, user)) &&
+               files_done (files_tx_sql (
+                       tx, error,
+                       "UPDATE files.nodes SET created_by = CASE WHEN created_by = $1::uuid "
+                       "THEN NULL ELSE created_by END, modified_by = CASE WHEN modified_by = "
+                       "$1::uuid THEN NULL ELSE modified_by END WHERE created_by = $1::uuid OR "
+                       "modified_by = $1::uuid",
+                       1, user)) &&
+               files_done (files_tx_sql (tx, error,
+                                         "UPDATE files.trash SET deleted_by = NULL "
+                                         "WHERE deleted_by = $1::uuid",
+                                         1, user));
+}
+
+/* A deleted group's tree goes to the trash as one item per top-level entry, so an admin
+ * (files.manage) can still restore from it until it expires. */
+static gboolean
+on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                  GError **error)
+{
+        const char *group = payload_id (payload, "group_id");
+        if (!group)
+                return TRUE;
+        AtriumResult *tops = files_tx_sql (
+                tx, error,
+                "WITH t AS (INSERT INTO files.trash (school_id, space_type, space_id, path, kind, "
+                "size) SELECT school_id, space_type, space_id, path, kind, size FROM files.nodes "
+                "WHERE space_type = 'group' AND space_id = $1::uuid AND parent = '' AND "
+                "trash_id IS NULL RETURNING id, path) "
+                "UPDATE files.nodes n SET trash_id = t.id FROM t WHERE n.space_type = 'group' AND "
+                "n.space_id = $1::uuid AND n.trash_id IS NULL AND (n.path = t.path OR "
+                "left(n.path, length(t.path) + 1) = t.path || '/') RETURNING n.id",
+                1, group);
+        return files_done (tops) &&
+               files_done (files_tx_sql (tx, error,
+                                         "DELETE FROM files.shares s USING files.nodes n WHERE "
+                                         "n.school_id = s.school_id AND n.id = s.node_id AND "
+                                         "n.space_type = 'group' AND n.space_id = $1::uuid",
+                                         1, group));
+}
+
+/* ---- GDPR ---- */
+
+static gboolean
+files_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                   GError **error)
+{
+        AtriumResult *home = files_tx_sql (
+                tx, error,
+                "SELECT path, kind, size, content_type, sha256, created_at, modified_at, "
+                "trash_id IS NOT NULL AS in_trash FROM files.nodes WHERE space_type = 'user' AND "
+                "space_id = $1::uuid ORDER BY path",
+                1, user_id);
+        if (!home)
+                return FALSE;
+        json_object_set_member (out, "home", files_host->result_rows_json (home));
+        files_host->result_free (home);
+        AtriumResult *elsewhere = files_tx_sql (
+                tx, error,
+                "SELECT space_type, space_id, path, kind, size, created_by = $1::uuid AS created, "
+                "modified_by = $1::uuid AS last_changed, created_at, modified_at FROM files.nodes "
+                "WHERE (created_by = $1::uuid OR modified_by = $1::uuid) AND NOT "
+                "(space_type = 'user' AND space_id = $1::uuid) ORDER BY space_type, space_id, path",
+                1, user_id);
+        if (!elsewhere)
+                return FALSE;
+        json_object_set_member (out, "files_elsewhere", files_host->result_rows_json (elsewhere));
+        files_host->result_free (elsewhere);
+        AtriumResult *shares = files_tx_sql (
+                tx, error,
+                "SELECT s.id, n.path, s.expires_at, s.created_at, "
+                "s.password_hash IS NOT NULL AS has_password FROM files.shares s JOIN files.nodes "
+                "n ON n.school_id = s.school_id AND n.id = s.node_id WHERE s.created_by = $1::uuid "
+                "ORDER BY s.created_at",
+                1, user_id);
+        if (!shares)
+                return FALSE;
+        json_object_set_member (out, "shares", files_host->result_rows_json (shares));
+        files_host->result_free (shares);
+        return TRUE;
+}
+
+/* ---- lifecycle ---- */
+
+static gboolean
+setting (AtriumPlugin *self, const char *key, gint64 fallback, gint64 min, gint64 max,
+         gint64 *out, GError **error)
+{
+        g_autofree char *v = files_host->config_get (self, key);
+        if (!v) {
+                *out = fallback;
+                return TRUE;
+        }
+        char *end = NULL;
+        gint64 n = g_ascii_strtoll (v, &end, 10);
+        if (!*v || *end || n < min || n > max)
+                return files_fail (error, ATRIUM_ERROR_INTERNAL,
+                                   "[plugin.files] %s = %s: expected a number from %" G_GINT64_FORMAT
+                                   " to %" G_GINT64_FORMAT,
+                                   key, v, min, max);
+        *out = n;
+        return TRUE;
+}
+
+static gboolean
+files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
+{
+        files_host = host;
+        files_self = self;
+        if (!ATRIUM_HOST_HAS (host, password_verify))
+                return files_fail (error, ATRIUM_ERROR_INTERNAL,
+                                   "the host is too old: files needs ABI 1.2 (streamed bodies)");
+        files_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE,
+                                             ATRIUM_GROUPS_SERVICE_VERSION);
+        if (!files_groups ||
+            files_groups->header.struct_size < offsetof (AtriumGroupsService, group_exists) +
+                                                       sizeof (files_groups->group_exists))
+                return files_fail (error, ATRIUM_ERROR_INTERNAL,
+                                   "files needs the groups service (version %d)",
+                                   ATRIUM_GROUPS_SERVICE_VERSION);
+        gint64 uq, gq, td, gci;
+        if (!setting (self, "user_quota", 1LL << 30, 0, G_MAXINT64, &uq, error) ||
+            !setting (self, "group_quota", 10LL << 30, 0, G_MAXINT64, &gq, error) ||
+            !setting (self, "trash_days", 30, 0, 3650, &td, error) ||
+            !setting (self, "gc_interval", 86400, 0, 30 * 86400, &gci, error))
+                return FALSE;
+        files_settings.user_quota = uq;
+        files_settings.group_quota = gq;
+        files_settings.trash_days = (guint) td;
+        files_settings.gc_interval = (guint) gci;
+        const char *dir = host->data_dir (self);
+        if (!dir)
+                return files_fail (error, ATRIUM_ERROR_INTERNAL,
+                                   "files needs a writable [storage] data_dir");
+        return files_blobs_init (dir, error) && files_register_transfer_routes (self, error) &&
+               files_register_tree_routes (self, error) &&
+               files_register_share_routes (self, error) &&
+               files_register_quota_routes (self, error) && files_register_gc (self, error) &&
+               host->subscribe (self, "user.deleted", on_user_deleted, NULL, error) &&
+               host->subscribe (self, "group.deleted", on_group_deleted, NULL, error) &&
+               atrium_add_migrations_from_resource (host, self, files_get_resource (),
+                                                    "/dev/atrium/files/schema", error);
+}
+
+static const AtriumPermission permissions[] = {
+        {"files.read", "Use files: your home folder, and read your groups' folders",
+         "admin,teacher,student,parent,staff"},
+        {"files.write", "Write in the folders of the groups you are a member of",
+         "admin,teacher,staff"},
+        {"files.share", "Create share links that let anyone with the link download a file",
+         "admin,teacher,staff"},
+        {"files.manage", "Set quotas; read and write every group's folder", "admin"},
+        {NULL, NULL, NULL},
+};
+
+static const AtriumDependency dependencies[] = {
+        {"groups", "1.0.0"},
+        {NULL, NULL},
+};
+
+ATRIUM_PLUGIN_DEFINE (.name = "files", .version = "1.0.0",
+                      .description = "Home and group folders with streamed transfers, a trash, "
+                                     "quotas and share links",
+                      .license = "Apache-2.0", .dependencies = dependencies,
+                      .permissions = permissions, .init = files_init,
+                      .user_export = files_user_export)

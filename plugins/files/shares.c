@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* shares.c - read-only share links to one file.
+ *
+ * POST .../{path}?action=share makes one (files.share, and the caller must read the file);
+ * GET /shares lists the caller's, DELETE /shares/{id} revokes one. The public download,
+ * GET /api/v1/files/share/{token}, needs no account: the token (32 bytes from getrandom(),
+ * base64url) is shown once and only its SHA-256 is stored; files.enter_share() resolves it
+ * and enters its school. A link with a password asks for it with HTTP Basic authentication
+ * (any user name), checked with Argon2id by the host, so a browser prompts for it. A link
+ * ends when it expires, is revoked, its file goes to the trash or its creator is deleted. */
+#include "files-private.h"
+
+#include <string.h>
+#include <sys/random.h>
+
+#define TOKEN_BYTES 32
+#define DEFAULT_EXPIRY (7 * 86400)
+#define MAX_EXPIRY (365 * 86400)
+
+static char *
+new_token (GError **error)
+{
+        guint8 raw[TOKEN_BYTES];
+        if (getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
+                files_fail (error, ATRIUM_ERROR_INTERNAL, "no randomness for a token");
+                return NULL;
+        }
+        char *b64 = g_base64_encode (raw, sizeof raw);
+        for (char *c = b64; *c; c++)
+                *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+        char *pad = strchr (b64, '=');
+        if (pad)
+                *pad = '\0';
+        return b64;
+}
+
+static char *
+token_hash (const char *token)
+{
+        return g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+}
+
+gboolean
+files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *node,
+                    JsonObject *body, GError **error)
+{
+        if (!files_host->request_has_permission (req, "files.share"))
+                return files_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                                   "permission files.share is required");
+        if (!g_str_equal (node->kind, "file"))
+                return files_fail (error, ATRIUM_ERROR_INVALID, "only files can be shared");
+        gint64 seconds = DEFAULT_EXPIRY;
+        JsonNode *in = json_object_get_member (body, "expires_in");
+        JsonNode *at = json_object_get_member (body, "expires_at");
+        JsonNode *pw = json_object_get_member (body, "password");
+        if (in && at)
+                return files_fail (error, ATRIUM_ERROR_INVALID,
+                                   "give expires_in or expires_at, not both");
+        if (in) {
+                if (!JSON_NODE_HOLDS_VALUE (in) || json_node_get_value_type (in) != G_TYPE_INT64)
+                        return files_fail (error, ATRIUM_ERROR_INVALID,
+                                           "expires_in must be a whole number of seconds");
+                seconds = json_node_get_int (in);
+        } else if (at) {
+                g_autoptr (GDateTime) when =
+                        JSON_NODE_HOLDS_VALUE (at) &&
+                                        json_node_get_value_type (at) == G_TYPE_STRING
+                                ? g_date_time_new_from_iso8601 (json_node_get_string (at), NULL)
+                                : NULL;
+                if (!when)
+                        return files_fail (error, ATRIUM_ERROR_INVALID,
+                                           "expires_at must be an RFC 3339 date-time with an "
+                                           "offset");
+                seconds = g_date_time_to_unix (when) - g_get_real_time () / G_USEC_PER_SEC;
+        }
+        if (seconds < 60 || seconds > MAX_EXPIRY)
+                return files_fail (error, ATRIUM_ERROR_INVALID,
+                                   "a link lasts from one minute to 365 days");
+        g_autofree char *password_hash = NULL;
+        if (pw) {
+                const char *p = JSON_NODE_HOLDS_VALUE (pw) &&
+                                                json_node_get_value_type (pw) == G_TYPE_STRING
+                                        ? json_node_get_string (pw)
+                                        : NULL;
+                if (!p || strlen (p) < 4 || strlen (p) > 200)
+                        return files_fail (error, ATRIUM_ERROR_INVALID,
+                                           "password must be a string of 4 to 200 bytes");
+                password_hash = files_host->password_hash (p);
+                if (!password_hash)
+                        return files_fail (error, ATRIUM_ERROR_INTERNAL, "hashing failed");
+        }
+        g_autofree char *token = new_token (error);
+        if (!token)
+                return FALSE;
+        g_autofree char *hash = token_hash (token);
+        g_autofree char *secs = g_strdup_printf ("%" G_GINT64_FORMAT, seconds);
+        AtriumResult *res = files_sql (
+                req, error,
+                "INSERT INTO files.shares (school_id, node_id, token_hash, password_hash, "
+                "expires_at, created_by) VALUES (core.current_school(), $1::uuid, $2, $3, "
+                "now() + $4::bigint * interval '1 second', $5::uuid) RETURNING id, "
+                "to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+                5, node->id, hash, password_hash, secs, files_host->request_user_id (req));
+        if (!res)
+                return FALSE;
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "id", files_host->result_value (res, 0, 0));
+        json_object_set_string_member (o, "token", token);
+        g_autofree char *url = g_strconcat ("/api/v1/files/share/", token, NULL);
+        json_object_set_string_member (o, "url", url);
+        json_object_set_string_member (o, "expires_at", files_host->result_value (res, 0, 1));
+        json_object_set_boolean_member (o, "has_password", password_hash != NULL);
+        json_object_set_string_member (o, "space", sp->label);
+        json_object_set_string_member (o, "path", node->path);
+        files_host->result_free (res);
+        files_host->respond_json (req, 201, atrium_object_node (o));
+        return TRUE;
+}
+
+static gboolean
+handle_list (AtriumRequest *req, gpointer data, GError **error)
+{
+        int limit;
+        g_autofree char *after = NULL;
+        if (!files_host->request_page (req, &limit, &after, error))
+                return FALSE;
+        if (after && !g_uuid_string_is_valid (after))
+                return files_fail (error, ATRIUM_ERROR_INVALID, "invalid cursor");
+        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
+        AtriumResult *res = files_sql (
+                req, error,
+                "SELECT s.id, CASE n.space_type WHEN 'user' THEN 'home' ELSE 'groups/' || "
+                "n.space_id END AS space, n.path, n.trash_id IS NOT NULL AS in_trash, "
+                "s.password_hash IS NOT NULL AS has_password, "
+                "to_char(s.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS "
+                "expires_at, s.expires_at <= now() AS expired, "
+                "to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS "
+                "created_at FROM files.shares s JOIN files.nodes n ON n.school_id = s.school_id "
+                "AND n.id = s.node_id WHERE s.created_by = $1::uuid AND ($2::uuid IS NULL OR "
+                "s.id > $2::uuid) ORDER BY s.id LIMIT $3::int",
+                3, files_host->request_user_id (req), after, lim);
+        if (!res)
+                return FALSE;
+        JsonArray *items = json_array_new ();
+        int n = files_host->result_n_rows (res);
+        for (int i = 0; i < MIN (n, limit); i++)
+                json_array_add_element (items, files_host->result_row_json (res, i));
+        g_autofree char *next =
+                n > limit ? g_strdup (files_host->result_value (res, limit - 1, 0)) : NULL;
+        files_host->result_free (res);
+        files_host->respond_page (req, atrium_array_node (items), next);
+        return TRUE;
+}
+
+static gboolean
+handle_revoke (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *id = files_host->request_param (req, "share_id");
+        if (!g_uuid_string_is_valid (id))
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no share link %s", id);
+        AtriumResult *res = files_sql (
+                req, error,
+                "DELETE FROM files.shares WHERE id = $1::uuid AND (created_by = $2::uuid OR "
+                "$3::boolean) RETURNING id",
+                3, id, files_host->request_user_id (req),
+                files_host->request_has_permission (req, "files.manage") ? "true" : "false");
+        if (!res)
+                return FALSE;
+        int n = files_host->result_n_rows (res);
+        files_host->result_free (res);
+        if (n == 0)
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no share link %s", id);
+        files_host->respond_bytes (req, 204, NULL, NULL);
+        return TRUE;
+}
+
+/* "Basic base64(user:password)" -> password (any user name), or NULL. */
+static char *
+basic_password (AtriumRequest *req)
+{
+        const char *auth = files_host->request_header (req, "authorization");
+        if (!auth || g_ascii_strncasecmp (auth, "Basic ", 6) != 0)
+                return NULL;
+        gsize len = 0;
+        g_autofree guchar *raw = g_base64_decode (auth + 6, &len);
+        if (!raw || memchr (raw, '\0', len))
+                return NULL;
+        const char *colon = memchr (raw, ':', len);
+        if (!colon)
+                return NULL;
+        return g_strndup (colon + 1, len - (gsize) ((const guchar *) colon + 1 - raw));
+}
+
+static gboolean
+handle_public (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *token = files_host->request_param (req, "token");
+        if (!token || strlen (token) < 20 || strlen (token) > 100)
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no such share link");
+        g_autofree char *hash = token_hash (token);
+        AtriumResult *res = files_sql (
+                req, error,
+                "SELECT s.password_hash, " FILES_NODE_COLUMNS " FROM files.enter_share($1) s "
+                "JOIN files.nodes n USING (school_id) WHERE n.id = s.node_id AND "
+                "n.trash_id IS NULL",
+                1, hash);
+        if (!res)
+                return FALSE;
+        if (files_host->result_n_rows (res) == 0) {
+                files_host->result_free (res);
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND,
+                                   "no such share link (it may have expired or been revoked)");
+        }
+        g_autofree char *phc = g_strdup (files_host->result_value (res, 0, 0));
+        /* files_node_from_row reads columns 0..8: shift by one. */
+        FilesNode *node = g_new0 (FilesNode, 1);
+        node->id = g_strdup (files_host->result_value (res, 0, 1));
+        node->path = g_strdup (files_host->result_value (res, 0, 2));
+        node->name = g_strdup (files_host->result_value (res, 0, 3));
+        node->kind = g_strdup (files_host->result_value (res, 0, 4));
+        node->sha256 = g_strdup (files_host->result_value (res, 0, 5));
+        node->content_type = g_strdup (files_host->result_value (res, 0, 6));
+        node->size = g_ascii_strtoll (files_host->result_value (res, 0, 7), NULL, 10);
+        node->modified = g_ascii_strtoll (files_host->result_value (res, 0, 8), NULL, 10);
+        node->modified_at = g_strdup (files_host->result_value (res, 0, 9));
+        files_host->result_free (res);
+        g_autoptr (FilesNode) owned = node;
+        if (phc && *phc) {
+                g_autofree char *given = basic_password (req);
+                if (!given || !files_host->password_verify (phc, given)) {
+                        files_host->response_header (req, "WWW-Authenticate",
+                                                     "Basic realm=\"Atrium share\", "
+                                                     "charset=\"UTF-8\"");
+                        return files_fail (error, ATRIUM_ERROR_UNAUTHENTICATED,
+                                           "this link needs its password (HTTP Basic "
+                                           "authentication, any user name)");
+                }
+        }
+        g_autofree char *escaped = g_uri_escape_string (node->name, NULL, FALSE);
+        g_autofree char *disposition = g_strdup_printf ("attachment; filename*=UTF-8''%s", escaped);
+        files_host->response_header (req, "Content-Disposition", disposition);
+        return files_respond_download (req, node, error);
+}
+
+gboolean
+files_register_share_routes (AtriumPlugin *self, GError **error)
+{
+        const AtriumRoute routes[] = {
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/shares",
+                 .permission = "files.read",
+                 .summary = "Your share links (expired ones too, until revoked), paginated",
+                 .handler = handle_list},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/shares/{share_id}",
+                 .permission = "files.read",
+                 .summary = "Revoke a share link (yours; any with files.manage)",
+                 .success_status = 204, .handler = handle_revoke},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/share/{token}",
+                 .scope = ATRIUM_SCOPE_GLOBAL, .flags = ATRIUM_ROUTE_PUBLIC,
+                 .summary = "Download a shared file without an account (HTTP Basic for a "
+                            "password; Range and conditional requests as for any download)",
+                 .handler = handle_public},
+        };
+        for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
+                if (!files_host->add_route (self, &routes[r], error))
+                        return FALSE;
+        return TRUE;
+}

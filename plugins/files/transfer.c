@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* transfer.c - one file in and out.
+ *
+ * PUT streams the body (ATRIUM_ROUTE_STREAM_BODY) into a temporary file while hashing it; the
+ * quota is checked before the first byte is read when Content-Length tells the size, and the
+ * upload is cut off with 507 the moment a chunked body passes what is left. Reading the body
+ * ends the request's first transaction (the checks), so the final one (store the blob, write
+ * the row, count the bytes) is short and re-checks everything the client's preconditions
+ * and the quota depend on, under the row locks.
+ *
+ * GET and HEAD stream the blob back (respond_stream) with ETag (the content hash),
+ * Last-Modified, one byte range (206/416, If-Range) and the conditional requests: If-Match,
+ * If-None-Match (304 for GET/HEAD, 412 for PUT) and If-Modified-Since (an exact echo of our
+ * Last-Modified). Downloads carry "X-Content-Type-Options: nosniff" and a sandbox CSP so that
+ * an uploaded HTML page cannot run script on the API's origin. */
+#include "files-private.h"
+
+#include <string.h>
+
+#include "files-range.h"
+
+#define READ_CHUNK (64 * 1024)
+
+/* ---- preconditions ---- */
+
+/* Whether @header (an If-Match / If-None-Match list) names @etag; "*" names any existing
+ * representation. @weak: the weak comparison (If-None-Match), else strong (If-Match). */
+static gboolean
+etag_list_matches (const char *header, const char *etag, gboolean weak)
+{
+        g_auto (GStrv) items = g_strsplit (header, ",", -1);
+        for (char **i = items; *i; i++) {
+                const char *t = g_strstrip (*i);
+                if (g_str_equal (t, "*"))
+                        return etag != NULL;
+                if (g_str_has_prefix (t, "W/")) {
+                        if (!weak)
+                                continue;
+                        t += 2;
+                }
+                if (etag && g_str_equal (t, etag))
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* PUT and DELETE: If-Match and If-None-Match against the current state (@node may be NULL). */
+gboolean files_check_write_preconditions (AtriumRequest *req, const FilesNode *node,
+                                          GError **error);
+
+gboolean
+files_check_write_preconditions (AtriumRequest *req, const FilesNode *node, GError **error)
+{
+        g_autofree char *etag = node ? files_node_etag (node) : NULL;
+        const char *im = files_host->request_header (req, "if-match");
+        const char *inm = files_host->request_header (req, "if-none-match");
+        if (im && !etag_list_matches (im, node ? (etag ? etag : "\"folder\"") : NULL, FALSE))
+                return files_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                   node ? "If-Match: the file has changed (its ETag is %s)"
+                                        : "If-Match: there is no such file%s",
+                                   node && etag ? etag : "");
+        if (inm && etag_list_matches (inm, node ? (etag ? etag : "\"folder\"") : NULL, TRUE))
+                return files_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                   "If-None-Match: %s already exists", node->path);
+        return TRUE;
+}
+
+/* ---- download ---- */
+
+static void
+download_headers (AtriumRequest *req, const FilesNode *node, const char *etag,
+                  const char *last_modified)
+{
+        files_host->response_header (req, "ETag", etag);
+        if (last_modified)
+                files_host->response_header (req, "Last-Modified", last_modified);
+        files_host->response_header (req, "Accept-Ranges", "bytes");
+        files_host->response_header (req, "Cache-Control", "private, no-cache");
+        files_host->response_header (req, "X-Content-Type-Options", "nosniff");
+        files_host->response_header (req, "Content-Security-Policy", "sandbox");
+}
+
+gboolean
+files_respond_download (AtriumRequest *req, const FilesNode *node, GError **error)
+{
+        g_autofree char *etag = files_node_etag (node);
+        g_autofree char *last_modified = files_http_date (node->modified);
+        const char *im = files_host->request_header (req, "if-match");
+        const char *inm = files_host->request_header (req, "if-none-match");
+        const char *ims = files_host->request_header (req, "if-modified-since");
+        if (im && !etag_list_matches (im, etag, FALSE))
+                return files_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                   "If-Match: the file has changed (its ETag is %s)", etag);
+        download_headers (req, node, etag, last_modified);
+        if ((inm && etag_list_matches (inm, etag, TRUE)) ||
+            (!inm && ims && last_modified && g_str_equal (ims, last_modified))) {
+                files_host->respond_bytes (req, 304, NULL, NULL);
+                return TRUE;
+        }
+        gint64 start = 0, end = node->size - 1;
+        guint status = 200;
+        const char *range = files_host->request_header (req, "range");
+        if (range && files_if_range_matches (files_host->request_header (req, "if-range"), etag,
+                                             node->modified)) {
+                switch (files_range_parse (range, node->size, &start, &end)) {
+                case FILES_RANGE_OK:
+                        status = 206;
+                        break;
+                case FILES_RANGE_UNSATISFIABLE: {
+                        g_autofree char *cr = g_strdup_printf ("bytes */%" G_GINT64_FORMAT,
+                                                               node->size);
+                        files_host->response_header (req, "Content-Range", cr);
+                        return files_fail (error, ATRIUM_ERROR_RANGE_NOT_SATISFIABLE,
+                                           "the file has %" G_GINT64_FORMAT
+                                           " bytes; the range asks for none of them",
+                                           node->size);
+                }
+                case FILES_RANGE_NONE:
+                        start = 0;
+                        end = node->size - 1;
+                        break;
+                }
+        }
+        if (status == 206) {
+                g_autofree char *cr = g_strdup_printf (
+                        "bytes %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT, start,
+                        end, node->size);
+                files_host->response_header (req, "Content-Range", cr);
+        }
+        gint64 length = node->size ? end - start + 1 : 0;
+        /* Opened now, inside the handler: a missing blob is an error we can still answer. */
+        GInputStream *in = files_blob_open (node->sha256, start, error);
+        if (!in)
+                return FALSE;
+        files_host->respond_stream (req, status,
+                                    node->content_type ? node->content_type
+                                                       : "application/octet-stream",
+                                    in, length);
+        return TRUE;
+}
+
+/* ---- upload ---- */
+
+typedef struct {
+        gint64 allowed; /* bytes that fit in the quota, measured before the body */
+        gint64 declared; /* Content-Length, or -1 */
+} UploadBudget;
+
+static gboolean
+receive_body (AtriumRequest *req, FilesUpload *up, const UploadBudget *budget, GError **error)
+{
+        GInputStream *in = files_host->request_body_stream (req);
+        g_autofree guint8 *buf = g_malloc (READ_CHUNK);
+        for (;;) {
+                gssize n = g_input_stream_read (in, buf, READ_CHUNK, NULL, error);
+                if (n < 0) {
+                        /* The client went away or stalled: nothing of it is kept. */
+                        g_autoptr (GError) io = g_steal_pointer (error);
+                        return files_fail (error, ATRIUM_ERROR_INVALID, "upload interrupted: %s",
+                                           io->message);
+                }
+                if (n == 0)
+                        return TRUE;
+                if (files_upload_size (up) + n > budget->allowed)
+                        return files_fail (error, ATRIUM_ERROR_INSUFFICIENT_STORAGE,
+                                           "quota exceeded: only %" G_GINT64_FORMAT
+                                           " bytes were left; the upload was stopped and "
+                                           "discarded",
+                                           budget->allowed);
+                if (!files_upload_write (up, buf, (gsize) n, error))
+                        return FALSE;
+        }
+}
+
+static gboolean
+make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error);
+
+static gboolean
+handle_put (AtriumRequest *req, gpointer data, GError **error)
+{
+        g_auto (FilesSpace) sp = {0};
+        gboolean dir = FALSE;
+        g_autofree char *path = NULL;
+        if (!files_space_from_request (req, TRUE, &sp, error) ||
+            !(path = files_request_path (req, &dir, error)))
+                return FALSE;
+        const char *cl = files_host->request_header (req, "content-length");
+        gint64 declared = cl ? g_ascii_strtoll (cl, NULL, 10) : -1;
+        if (dir) {
+                /* PUT on "folder/" creates the folder (MKCOL). */
+                if (declared > 0)
+                        return files_fail (error, ATRIUM_ERROR_INVALID,
+                                           "PUT on a path ending in '/' creates a folder and "
+                                           "takes no body");
+                return make_folder (req, &sp, path, error);
+        }
+        gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
+        AtriumTx *tx = files_host->request_tx (req);
+        g_autofree char *parent = NULL, *name = NULL;
+        files_path_split (path, &parent, &name);
+
+        /* Before the body: everything that can refuse it cheaply. */
+        g_autoptr (FilesNode) old = files_node_lookup (tx, &sp, path, FALSE, error);
+        if (!old && *error)
+                return FALSE;
+        if (old && g_str_equal (old->kind, "folder"))
+                return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s is a folder", path);
+        if (!files_check_write_preconditions (req, old, error))
+                return FALSE;
+        if (!parents && !files_ensure_folder (req, &sp, parent, FALSE, error))
+                return FALSE;
+        gint64 used, limit;
+        if (!files_quota_get (tx, sp.type, sp.id, &used, &limit, error))
+                return FALSE;
+        UploadBudget budget = {.allowed = limit - used + (old ? old->size : 0),
+                               .declared = declared};
+        if (declared > budget.allowed)
+                return files_fail (error, ATRIUM_ERROR_INSUFFICIENT_STORAGE,
+                                   "quota exceeded: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                                   " bytes used; %" G_GINT64_FORMAT " bytes do not fit",
+                                   used, limit, declared);
+
+        /* The body: this ends the first transaction (no connection is held meanwhile). */
+        g_autoptr (FilesUpload) up = files_upload_new (error);
+        if (!up || !receive_body (req, up, &budget, error) || !files_upload_finish (up, error))
+                return FALSE;
+        const char *sha = files_upload_sha256 (up);
+        gint64 size = files_upload_size (up);
+
+        /* The final transaction: the blob is placed under its lock (the sweep takes it
+         * exclusively), then the row; all checks again, since time has passed. */
+        if (!files_done (files_sql (req, error,
+                                    "SELECT pg_advisory_xact_lock_shared(1718185061, "
+                                    "('x' || substr($1, 1, 8))::bit(32)::int)",
+                                    1, sha)) ||
+            !files_upload_store (up, error))
+                return FALSE;
+        g_autoptr (FilesNode) cur = files_node_lookup (tx, &sp, path, TRUE, error);
+        if (!cur && *error)
+                return FALSE;
+        if (cur && g_str_equal (cur->kind, "folder"))
+                return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s is a folder", path);
+        if (!files_check_write_preconditions (req, cur, error) ||
+            !files_ensure_folder (req, &sp, parent, parents, error) ||
+            !files_usage_add (tx, sp.type, sp.id, size - (cur ? cur->size : 0), error))
+                return FALSE;
+        gsize head_len;
+        const guint8 *head = files_upload_head (up, &head_len);
+        g_autofree char *type = files_guess_type (name, head, head_len);
+        g_autofree char *size_text = g_strdup_printf ("%" G_GINT64_FORMAT, size);
+        const char *me = files_host->request_user_id (req);
+        AtriumResult *res;
+        if (cur)
+                res = files_sql (req, error,
+                                 "UPDATE files.nodes SET sha256 = $2, size = $3::bigint, "
+                                 "content_type = $4, modified_by = $5::uuid, modified_at = now() "
+                                 "WHERE id = $1::uuid RETURNING " FILES_NODE_COLUMNS,
+                                 5, cur->id, sha, size_text, type, me);
+        else
+                res = files_sql (req, error,
+                                 "INSERT INTO files.nodes (school_id, space_type, space_id, path, "
+                                 "parent, name, kind, sha256, size, content_type, created_by, "
+                                 "modified_by) VALUES (core.current_school(), $1, $2::uuid, $3, "
+                                 "$4, $5, 'file', $6, $7::bigint, $8, $9::uuid, $9::uuid) "
+                                 "ON CONFLICT DO NOTHING RETURNING " FILES_NODE_COLUMNS,
+                                 9, sp.type, sp.id, path, parent, name, sha, size_text, type, me);
+        if (!res)
+                return FALSE;
+        if (files_host->result_n_rows (res) == 0) {
+                files_host->result_free (res);
+                return files_fail (error, ATRIUM_ERROR_CONFLICT,
+                                   "%s was created by another request meanwhile; try again",
+                                   path);
+        }
+        g_autoptr (FilesNode) node = files_node_from_row (res, 0);
+        files_host->result_free (res);
+        JsonObject *extra = json_object_new ();
+        json_object_set_int_member (extra, "size", size);
+        json_object_set_string_member (extra, "sha256", sha);
+        json_object_set_boolean_member (extra, "replaced", cur != NULL);
+        if (!files_publish (tx, "files.uploaded", &sp, path, node->id, extra, error))
+                return FALSE;
+        g_autofree char *etag = files_node_etag (node);
+        files_host->response_header (req, "ETag", etag);
+        files_host->respond_json (req, cur ? 200 : 201, files_node_json (node));
+        return TRUE;
+}
+
+static gboolean
+make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error)
+{
+        if (!*path)
+                return files_fail (error, ATRIUM_ERROR_CONFLICT, "the top folder always exists");
+        AtriumTx *tx = files_host->request_tx (req);
+        g_autoptr (FilesNode) old = files_node_lookup (tx, sp, path, FALSE, error);
+        if (!old && *error)
+                return FALSE;
+        if (old)
+                return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s already exists", path);
+        gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
+        g_autofree char *parent = NULL, *name = NULL;
+        files_path_split (path, &parent, &name);
+        if (!files_ensure_folder (req, sp, parent, parents, error) ||
+            !files_ensure_folder (req, sp, path, TRUE, error))
+                return FALSE;
+        g_autoptr (FilesNode) node = files_node_lookup (tx, sp, path, FALSE, error);
+        if (!node)
+                return error && *error ? FALSE
+                                       : files_fail (error, ATRIUM_ERROR_CONFLICT,
+                                                     "%s was changed meanwhile", path);
+        files_host->respond_json (req, 201, files_node_json (node));
+        return TRUE;
+}
+
+/* POST ...?action=mkdir goes here too (tree.c). */
+gboolean files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error);
+
+gboolean
+files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error)
+{
+        return make_folder (req, sp, path, error);
+}
+
+/* ---- GET / HEAD ---- */
+
+gboolean files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
+                            GError **error);
+
+static gboolean
+handle_get (AtriumRequest *req, gpointer data, GError **error)
+{
+        g_auto (FilesSpace) sp = {0};
+        gboolean dir = FALSE;
+        g_autofree char *path = NULL;
+        if (!files_space_from_request (req, FALSE, &sp, error) ||
+            !(path = files_request_path (req, &dir, error)))
+                return FALSE;
+        if (!*path)
+                return files_list_folder (req, &sp, path, error);
+        g_autoptr (FilesNode) node =
+                files_node_lookup (files_host->request_tx (req), &sp, path, FALSE, error);
+        if (!node)
+                return *error ? FALSE
+                              : files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no file or folder %s",
+                                            path);
+        if (g_str_equal (node->kind, "folder"))
+                return files_list_folder (req, &sp, path, error);
+        if (dir)
+                return files_fail (error, ATRIUM_ERROR_NOT_FOUND, "%s is a file, not a folder",
+                                   path);
+        return files_respond_download (req, node, error);
+}
+
+#define NODE_SCHEMA                                                                             \
+        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"                    \
+        "\"name\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"                        \
+        "\"kind\":{\"type\":\"string\",\"enum\":[\"file\",\"folder\"]},"                        \
+        "\"size\":{\"type\":\"integer\"},\"modified\":{\"type\":\"string\"},"                   \
+        "\"etag\":{\"type\":[\"string\",\"null\"]},\"content_type\":{\"type\":\"string\"}}}"
+
+gboolean
+files_register_transfer_routes (AtriumPlugin *self, GError **error)
+{
+        const char *const prefixes[] = {"/home/{path*}", "/groups/{group_id}/{path*}"};
+        for (int i = 0; i < 2; i++) {
+                const AtriumRoute routes[] = {
+                        {ATRIUM_ROUTE_INIT, .method = "PUT", .path = prefixes[i],
+                         .flags = ATRIUM_ROUTE_STREAM_BODY | ATRIUM_ROUTE_RAW_BODY,
+                         .permission = "files.read",
+                         .summary = "Upload a file (raw body, streamed; ?parents=true creates "
+                                    "missing folders; If-Match / If-None-Match: *). A path "
+                                    "ending in '/' creates a folder",
+                         .response_schema = NODE_SCHEMA, .success_status = 201,
+                         .handler = handle_put},
+                        {ATRIUM_ROUTE_INIT, .method = "GET", .path = prefixes[i],
+                         .permission = "files.read",
+                         .summary = "Download a file (ETag, Range, conditional requests; HEAD "
+                                    "too), or list a folder (a path ending in '/')",
+                         .handler = handle_get},
+                };
+                for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
+                        if (!files_host->add_route (self, &routes[r], error))
+                                return FALSE;
+        }
+        return TRUE;
+}
