@@ -530,6 +530,9 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                  .summary = "The trash of ?space= (home, the default, or groups/<id>), newest "
                             "first, paginated",
                  .handler = handle_trash_list},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/trash/",
+                 .permission = "files.read", .summary = "The same as GET /trash",
+                 .handler = handle_trash_list},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/trash/{trash_id}/restore",
                  .permission = "files.read",
                  .summary = "Put a trash item back where it was (409 if that path is taken)",

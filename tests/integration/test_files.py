@@ -384,6 +384,7 @@ class Trees(FilesTestCase):
         self.assertEqual(s.ok("sue", "GET", "/home/")["items"], [])
         trash = s.ok("sue", "GET", "/trash")
         self.assertEqual([t["id"] for t in trash["items"]], [item["id"]])
+        self.assertEqual(s.ok("sue", "GET", "/trash/"), trash)
         # The trash still counts against the quota.
         self.assertEqual(s.ok("sue", "GET", "/usage")["home"]["used"], 5)
         # Someone else's trash does not exist for you.
