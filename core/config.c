@@ -33,7 +33,8 @@ static const char help_text[] =
         "  [plugins] dir              ATRIUM_PLUGIN_DIR        directory of plugin .so files\n"
         "  [plugins] strict           ATRIUM_STRICT            1: any plugin failure is fatal\n"
         "  [storage] data_dir         ATRIUM_DATA_DIR          data directory (files, blobs)\n"
-        "  [plugin.NAME] KEY          ATRIUM_PLUGIN_NAME_KEY   a plugin's own settings\n";
+        "  [plugin.NAME] KEY          ATRIUM_PLUGIN_NAME_KEY   a plugin's own settings; also\n"
+        "  [NAME] KEY                 ATRIUM_NAME_KEY          read when the first is not set\n";
 
 const char *
 atrium_config_help (void)
@@ -179,7 +180,17 @@ atrium_config_plugin_value (const AtriumConfig *config, const char *plugin, cons
         g_autofree char *raw = g_strdup_printf ("ATRIUM_PLUGIN_%s_%s", plugin, key);
         g_autofree char *env = g_ascii_strup (raw, -1);
         g_autofree char *group = g_strdup_printf ("plugin.%s", plugin);
-        return lookup (config->keyfile, env, group, key);
+        char *v = lookup (config->keyfile, env, group, key);
+        /* Also [<plugin>] / ATRIUM_<PLUGIN>_<KEY> ("[mail] lmtp_listen",
+         * ATRIUM_MAIL_LMTP_LISTEN), unless the name is one of the core's own sections. */
+        static const char *const core_sections[] = {"database", "http", "auth", "plugins",
+                                                    "storage", "plugin", NULL};
+        if (!v && !g_strv_contains (core_sections, plugin)) {
+                g_autofree char *raw2 = g_strdup_printf ("ATRIUM_%s_%s", plugin, key);
+                g_autofree char *env2 = g_ascii_strup (raw2, -1);
+                v = lookup (config->keyfile, env2, plugin, key);
+        }
+        return v;
 }
 
 void

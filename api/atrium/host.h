@@ -164,7 +164,9 @@ struct _AtriumHost {
         /* Returns: (nullable) (transfer none): a table another plugin provided */
         gconstpointer (*lookup_service) (AtriumPlugin *self, const char *name, guint min_version);
 
-        /* Returns: (nullable) (transfer full): key of section [plugin.<name>] of the config */
+        /* Returns: (nullable) (transfer full): key of section [plugin.<name>] of the config
+         * (env ATRIUM_PLUGIN_<NAME>_<KEY>); since 1.2, if unset, of [<name>] (env
+         * ATRIUM_<NAME>_<KEY>) unless <name> is a section of the core's own */
         char *(*config_get) (AtriumPlugin *self, const char *key);
         void (*log) (AtriumPlugin *self, GLogLevelFlags level, const char *message);
 

@@ -369,14 +369,12 @@ cal_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
         if (!ATRIUM_HOST_HAS (host, add_permission_source))
                 return cal_fail (error, ATRIUM_ERROR_INTERNAL,
                                  "the host is too old: calendar needs ABI 1.1");
-        cal_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE,
-                                           ATRIUM_GROUPS_SERVICE_VERSION);
+        cal_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, 1);
         if (!cal_groups ||
             cal_groups->header.struct_size < offsetof (AtriumGroupsService, groups_of) +
                                                      sizeof (cal_groups->groups_of))
                 return cal_fail (error, ATRIUM_ERROR_INTERNAL,
-                                 "calendar needs the groups service (version %d)",
-                                 ATRIUM_GROUPS_SERVICE_VERSION);
+                                 "calendar needs the groups service (version 1)");
         return cal_register_calendar_routes (self, error) &&
                cal_register_event_routes (self, error) &&
                cal_register_import_routes (self, error) &&

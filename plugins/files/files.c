@@ -459,14 +459,12 @@ files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
         if (!ATRIUM_HOST_HAS (host, password_verify))
                 return files_fail (error, ATRIUM_ERROR_INTERNAL,
                                    "the host is too old: files needs ABI 1.2 (streamed bodies)");
-        files_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE,
-                                             ATRIUM_GROUPS_SERVICE_VERSION);
+        files_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, 1);
         if (!files_groups ||
             files_groups->header.struct_size < offsetof (AtriumGroupsService, group_exists) +
                                                        sizeof (files_groups->group_exists))
                 return files_fail (error, ATRIUM_ERROR_INTERNAL,
-                                   "files needs the groups service (version %d)",
-                                   ATRIUM_GROUPS_SERVICE_VERSION);
+                                   "files needs the groups service (version 1)");
         gint64 uq, gq, td, gci;
         if (!setting (self, "user_quota", 1LL << 30, 0, G_MAXINT64, &uq, error) ||
             !setting (self, "group_quota", 10LL << 30, 0, G_MAXINT64, &gq, error) ||

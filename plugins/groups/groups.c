@@ -101,12 +101,30 @@ svc_group_exists (AtriumTx *tx, const char *group_id, gboolean *out_exists, GErr
         return TRUE;
 }
 
+static gboolean
+svc_group_by_slug (AtriumTx *tx, const char *slug, char **out_id, GError **error)
+{
+        *out_id = NULL;
+        if (!slug)
+                return TRUE;
+        AtriumResult *res = groups_tx_sql (tx, error,
+                                           "SELECT id FROM groups.groups WHERE slug = $1", 1,
+                                           slug);
+        if (!res)
+                return FALSE;
+        if (groups_host->result_n_rows (res) == 1)
+                *out_id = g_strdup (groups_host->result_value (res, 0, 0));
+        groups_host->result_free (res);
+        return TRUE;
+}
+
 static const AtriumGroupsService service = {
         .header = ATRIUM_STRUCT_HEADER (AtriumGroupsService),
         .is_member = svc_is_member,
         .members_of = svc_members_of,
         .groups_of = svc_groups_of,
         .group_exists = svc_group_exists,
+        .group_by_slug = svc_group_by_slug,
 };
 
 /* ---- helpers shared by the route files ---- */

@@ -16,7 +16,7 @@
 G_BEGIN_DECLS
 
 #define ATRIUM_GROUPS_SERVICE "groups"
-#define ATRIUM_GROUPS_SERVICE_VERSION 1
+#define ATRIUM_GROUPS_SERVICE_VERSION 2
 
 typedef enum {
         ATRIUM_GROUP_ROLE_NONE = 0,   /* not a member */
@@ -39,6 +39,13 @@ typedef struct {
         /* Writes whether the group exists in the transaction's school to @out_exists. */
         gboolean (*group_exists) (AtriumTx *tx, const char *group_id, gboolean *out_exists,
                                   GError **error);
+
+        /* ---- version 2 ---- */
+
+        /* The id of the group with this slug in the transaction's school (transfer full),
+         * or NULL in @out_id when there is none. FALSE only on a database error. */
+        gboolean (*group_by_slug) (AtriumTx *tx, const char *slug, char **out_id,
+                                   GError **error);
 } AtriumGroupsService;
 
 G_END_DECLS
