@@ -321,12 +321,28 @@ wait_idle() {
         say "warning: atriumd still busy 60 s after a load"
 }
 
+# ticks PID...: the CPU clock ticks (user + system) the processes have used so far.
+ticks() {
+        local pid t sum=0
+        for pid in "$@"; do
+                t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+                sum=$((sum + ${t:-0}))
+        done
+        echo "$sum"
+}
+
 # unloaded FILE PATH...: UNLOADED times, one client, the PATHs one after another; their total
-# time in ms, one line per round, into FILE.
+# time in ms, one line per round, into FILE. Also the CPU time per round of atriumd and of the
+# PostgreSQL backends (ul_atriumd_ms, ul_pg_ms): unlike wall time, that does not grow when
+# other work shares the cores, so it says which side a request's time is spent on.
 unloaded() {
-        local file=$1 r p t s
+        local file=$1 r p t s a0 a1 g0 g1 backends
         shift
         : >"$file"
+        backends=$(pgrep -P "$(head -n 1 "$tmp/pg/data/postmaster.pid")" | tr '\n' ' ')
+        a0=$(ticks "$atriumd_pid")
+        # shellcheck disable=SC2086
+        g0=$(ticks $backends)
         for ((r = 0; r < UNLOADED; r++)); do
                 t=0
                 for p in "$@"; do
@@ -335,6 +351,11 @@ unloaded() {
                 done
                 awk -v t="$t" 'BEGIN { printf "%.3f\n", t * 1000 }' >>"$file"
         done
+        a1=$(ticks "$atriumd_pid")
+        # shellcheck disable=SC2086
+        g1=$(ticks $backends)
+        read -r ul_atriumd_ms ul_pg_ms < <(awk -v a="$((a1 - a0))" -v g="$((g1 - g0))" -v n="$UNLOADED" \
+                -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.0f\n", a / hz * 1000 / n, g / hz * 1000 / n }')
 }
 
 auth=(-H "Authorization: Bearer $teacher")
@@ -343,8 +364,11 @@ auth=(-H "Authorization: Bearer $teacher")
 
 say "unloaded, one client (curl): $UNLOADED first pages, $UNLOADED walks of the month, $UNLOADED exports"
 unloaded "$out/window-unloaded-ms.txt" "$win_path"
+win1_cpu="atriumd $ul_atriumd_ms ms, PostgreSQL $ul_pg_ms ms"
 unloaded "$out/walk-unloaded-ms.txt" "${walk_paths[@]}"
+walk1_cpu="atriumd $ul_atriumd_ms ms, PostgreSQL $ul_pg_ms ms"
 unloaded "$out/export-unloaded-ms.txt" "$export_path"
+ex1_cpu="atriumd $ul_atriumd_ms ms, PostgreSQL $ul_pg_ms ms"
 win1_p50=$(percentile 50 "$out/window-unloaded-ms.txt")
 win1_p99=$(percentile 99 "$out/window-unloaded-ms.txt")
 walk1_p50=$(percentile 50 "$out/walk-unloaded-ms.txt")
@@ -454,12 +478,15 @@ load_after=$(cut -d' ' -f1 /proc/loadavg)
         row "load" "req/s|tps" "p50 ms" "p99 ms" "errors" "/pgbench" "cpu%" "other%"
         row "window, first page of 50 (wrk -c$WRK_CONNECTIONS)" "$(fmt_int "$w_rps")" "$w_p50" "$w_p99" "$((w_bad + w_err))" "$(ratio "$w_rps" "$pg_tps")" "$w_cpu" "$w_other"
         row "  one request, unloaded (curl)" "-" "$win1_p50" "$win1_p99" 0 "-" "" ""
+        row "    CPU per request: $win1_cpu" "" "" "" "" "" "" ""
         row "  its SQL alone (pgbench -f, 1 client)" "-" "avg $win_sql_lat" "-" "-" "-" "" ""
         row "window, all $pages pages at 500 (wrk -c$WRK_CONNECTIONS)" "$(fmt_int "$wk_rps")" "$wk_p50" "$wk_p99" "$((wk_bad + wk_err))" "$(ratio "$wk_rps" "$pg_tps")" "$wk_cpu" "$wk_other"
         row "  = walks of the month per second" "$walks_per_s" "-" "-" "-" "$(ratio "$walks_per_s" "$pg_tps")" "" ""
         row "  one walk, unloaded (curl)" "-" "$walk1_p50" "$walk1_p99" 0 "-" "" ""
+        row "    CPU per walk: $walk1_cpu" "" "" "" "" "" "" ""
         row "export .ics (wrk -c$WRK_CONNECTIONS)" "$(fmt_int "$ex_rps")" "$ex_p50" "$ex_p99" "$((ex_bad + ex_err))" "$(ratio "$ex_rps" "$pg_tps")" "$ex_cpu" "$ex_other"
         row "  one export, unloaded (curl)" "-" "$ex1_p50" "$ex1_p99" 0 "-" "" ""
+        row "    CPU per export: $ex1_cpu" "" "" "" "" "" "" ""
         row "  its SQL alone (pgbench -f, 1 client)" "-" "avg $ex_sql_lat" "-" "-" "-" "" ""
         row "import $IMPORT_EVENTS events (s; median of $IMPORT_REPS)" "$imp_per_s" "${imp_med}s" "max ${imp_max}s" 0 "$(ratio "$imp_per_s" "$pg_tps")" "$im_cpu" "$im_other"
         row "  = events imported per second" "$(fmt_int "$imp_rate")" "min ${imp_min}s" "-" "-" "$(ratio "$imp_rate" "$pg_tps")" "" ""
@@ -486,12 +513,12 @@ Calendar: a teacher's personal calendar of $n_events events, $n_series of them w
 | load | req/s or tps | p50 | p99 | errors | ÷ pgbench tps | CPU, bench | CPU, other |
 |---|---:|---:|---:|---:|---:|---:|---:|
 | \`GET /calendars/{id}/events?from=…&to=…\`, one month, first page (50 occurrences, $win_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$w_rps") | $w_p50 ms | $w_p99 ms | $((w_bad + w_err)) | $(ratio "$w_rps" "$pg_tps") | $w_cpu % | $w_other % |
-| the same, one request unloaded (curl, $UNLOADED requests) | - | $win1_p50 ms | $win1_p99 ms | 0 | - | | |
+| the same, one request unloaded (curl, $UNLOADED requests; CPU per request: $win1_cpu) | - | $win1_p50 ms | $win1_p99 ms | 0 | - | | |
 | its SQL alone, as the request role ($win_rows rows with their iCalendar text; pgbench \`-f\`, 1 client) | - | avg $win_sql_lat ms | - | - | - | | |
 | the whole month, $pages pages at \`limit=500\` in turn ($occurrences occurrences, $walk_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$wk_rps") (= $walks_per_s walks/s) | $wk_p50 ms | $wk_p99 ms | $((wk_bad + wk_err)) | $(ratio "$wk_rps" "$pg_tps") | $wk_cpu % | $wk_other % |
-| one walk of the month, unloaded (curl, $UNLOADED walks) | - | $walk1_p50 ms | $walk1_p99 ms | 0 | - | | |
+| one walk of the month, unloaded (curl, $UNLOADED walks; CPU per walk: $walk1_cpu) | - | $walk1_p50 ms | $walk1_p99 ms | 0 | - | | |
 | \`GET /calendars/{id}.ics\`, the whole calendar ($export_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$ex_rps") | $ex_p50 ms | $ex_p99 ms | $((ex_bad + ex_err)) | $(ratio "$ex_rps" "$pg_tps") | $ex_cpu % | $ex_other % |
-| the same, one export unloaded (curl, $UNLOADED exports) | - | $ex1_p50 ms | $ex1_p99 ms | 0 | - | | |
+| the same, one export unloaded (curl, $UNLOADED exports; CPU per export: $ex1_cpu) | - | $ex1_p50 ms | $ex1_p99 ms | 0 | - | | |
 | its SQL alone ($n_events rows; pgbench \`-f\`, 1 client) | - | avg $ex_sql_lat ms | - | - | - | | |
 | \`POST /calendars/{id}/import\`, $IMPORT_EVENTS events ($((IMPORT_EVENTS / 20)) weekly series; $import_bytes bytes) into an empty calendar, end to end (curl, median of $IMPORT_REPS; min $imp_min s, max $imp_max s) | $imp_per_s imports/s = $(fmt_int "$imp_rate") events/s | $imp_med s | - | 0 | $(ratio "$imp_per_s" "$pg_tps") | $im_cpu % | $im_other % |
 | \`pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS\` (scale $PGBENCH_SCALE) | $(fmt_int "$pg_tps") | avg $pg_lat ms | - | $pg_failed | 1 | $pg_cpu % | $pg_other % |
