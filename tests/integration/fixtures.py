@@ -136,6 +136,11 @@ class SharedHost(harness.TestCase):
     """
 
     HOST_ENV: dict[str, str] = {}
+    # Set to words that name your code in a stack (file or library names): the shared host is
+    # then stopped with SIGTERM at the end and must exit cleanly; under the sanitizers a memory
+    # error, undefined behaviour, or a leak whose report names one of these fails the class.
+    # (Leaks wholly inside other libraries, such as the Kerberos data libpq leaves, do not.)
+    EXIT_CHECK: Sequence[str] = ()
     pg: harness.PgCluster | None = None
     host: harness.Atriumd | None = None
     op_token: str | None = None
@@ -157,8 +162,26 @@ class SharedHost(harness.TestCase):
 
     @classmethod
     def tearDownClass(cls) -> None:
+        problem = cls._exit_problem() if cls.EXIT_CHECK else None
         cls._stop_shared()
         super().tearDownClass()
+        if problem:
+            raise AssertionError(problem)
+
+    @classmethod
+    def _exit_problem(cls) -> str | None:
+        host = cls.host
+        if host is None or host.proc is None or host.proc.poll() is not None:
+            return None
+        rc = host.stop(120)
+        log = host.log_text()
+        leak = log[log.find("LeakSanitizer"):] if "LeakSanitizer" in log else ""
+        ours = any(k in leak for k in cls.EXIT_CHECK)
+        hard = "ERROR: AddressSanitizer" in log or "runtime error:" in log
+        if hard or ours or (rc != 0 and not leak):
+            tail = "\n".join(log.splitlines()[-80:])
+            return f"atriumd exited with status {rc}:\n{tail}"
+        return None
 
     @classmethod
     def _stop_shared(cls) -> None:

@@ -88,26 +88,8 @@ def chunks(data: bytes, size: int = 1000) -> Iterator[bytes]:
 
 
 class FilesTestCase(fixtures.SharedHost):
-    @classmethod
-    def tearDownClass(cls) -> None:
-        """Stop the shared host and insist it exits cleanly: under the sanitizers a memory
-        error, undefined behaviour, or a leak through the streaming code or this plugin shows
-        up here at exit."""
-        problem = None
-        host = cls.host
-        if host is not None and host.proc is not None and host.proc.poll() is None:
-            rc = host.stop(120)
-            log = host.log_text()
-            leak = log[log.find("LeakSanitizer"):] if "LeakSanitizer" in log else ""
-            ours = any(k in leak for k in ("files", "blobstore", "body-pipe", "server-stream",
-                                           "plugin-tasks", "transfer.c", "tree.c"))
-            hard = "ERROR: AddressSanitizer" in log or "runtime error:" in log
-            if hard or ours or (rc != 0 and not leak):
-                tail = "\n".join(log.splitlines()[-80:])
-                problem = f"atriumd exited with status {rc}:\n{tail}"
-        super().tearDownClass()
-        if problem:
-            raise AssertionError(problem)
+    EXIT_CHECK = ("files", "blobstore", "body-pipe", "server-stream", "plugin-tasks",
+                  "transfer.c", "tree.c")
 
     def school(self, **kw: Any) -> School:
         return School(self.host, self.op_token, **kw)

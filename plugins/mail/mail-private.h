@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mail-private.h - shared by the mail plugin's sources:
+ *
+ *   mail.c           descriptor, lifecycle, settings and aliases, reactions, GDPR export
+ *   mime.c           every GMime call: reading stored messages, composing new ones
+ *   html.c           HTML sanitising for display (libxml2's HTML parser, an allowlist)
+ *   deliver.c        addresses -> local mailboxes or the outbox; storing and delivering
+ *   message-routes.c /messages, /drafts, /search, /threads
+ *   folder-routes.c  /folders
+ *   outbox.c         the outbound worker: sendmail, retries, bounces
+ *   lmtp.c           the inbound LMTP listener (RFC 2033)
+ */
+#pragma once
+
+#include <atrium/atrium.h>
+#include <atrium/groups.h>
+
+extern const AtriumHost *mail_host;
+extern const AtriumGroupsService *mail_groups;
+extern AtriumPlugin *mail_self;
+
+#define mail_tx_sql(tx, error, ...) atrium_queryv (mail_host, (tx), (error), __VA_ARGS__)
+#define mail_sql(req, error, ...)                                                               \
+        atrium_queryv (mail_host, mail_host->request_tx (req), (error), __VA_ARGS__)
+#define mail_fail atrium_fail
+gboolean mail_done (AtriumResult *res);
+
+/* ---- mime.c ---- */
+
+/* What the API lists and searches, extracted once from a stored message. Strings are valid
+ * UTF-8 without NUL; absent headers are "" (subject, addresses) or NULL. */
+typedef struct {
+        char *subject;
+        char *from;
+        char *to;
+        char *cc;
+        gint64 date; /* unix seconds, -1 when the message has no (valid) Date */
+        char *message_id;  /* without <> */
+        char *in_reply_to; /* without <> */
+        char **references; /* without <>, oldest first */
+        char *preview;     /* first ~200 characters of the text */
+        char *text;        /* the text (or HTML) body, cut to 64 KiB, for search */
+        gboolean has_attachments;
+} MailMeta;
+
+typedef struct {
+        char *filename;
+        char *content_type;
+        GBytes *data;
+} MailAttachment;
+
+typedef struct {
+        const char *from_name;
+        const char *from_addr;
+        char **to;
+        char **cc;
+        const char *subject;
+        const char *text; /* (nullable) */
+        const char *html; /* (nullable) */
+        GPtrArray *attachments; /* (nullable) MailAttachment* */
+        const char *message_id;  /* without <> */
+        const char *in_reply_to; /* (nullable) */
+        char **references;       /* (nullable) */
+} MailCompose;
+
+void mail_mime_init (void);
+MailMeta *mail_meta_from_raw (GBytes *raw); /* never NULL */
+void mail_meta_free (MailMeta *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MailMeta, mail_meta_free)
+/* {"text", "html" (sanitised), "attachments": [{index, filename, content_type, size}]} */
+JsonObject *mail_mime_render (GBytes *raw);
+/* The decoded content of attachment @index, or NULL. */
+GBytes *mail_mime_attachment (GBytes *raw, guint index, char **out_type, char **out_name);
+GBytes *mail_mime_compose (const MailCompose *c);
+/* "Name <a@B.org>" or "a@b.org" -> "a@b.org" (lower case); NULL unless exactly one mailbox. */
+char *mail_address_parse (const char *text);
+
+/* ---- html.c ---- */
+
+/* HTML safe to show inside a page: only an allowlist of elements and attributes survives
+ * (no script, style, event handlers, forms, frames, remote images; links http(s)/mailto
+ * only). Always returns a string. */
+char *mail_html_sanitize (const char *html);
+
+/* ---- deliver.c ---- */
+
+/* Where a list of addresses goes. */
+typedef struct {
+        GPtrArray *users;    /* char*: local user ids, each once */
+        GPtrArray *external; /* char*: addresses outside the school's domain */
+        GPtrArray *groups;   /* char*: group ids written to (for permission checks) */
+} MailRecipients;
+
+void mail_recipients_clear (MailRecipients *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MailRecipients, mail_recipients_clear)
+
+/* The school's mail domain (transfer full), or NULL with @error (CONFLICT: not configured). */
+char *mail_domain (AtriumTx *tx, GError **error);
+/* Resolves addr-specs (lower case, from mail_address_parse) against @domain: users by
+ * username, groups by slug (all members, at this moment), aliases. An unknown local address
+ * is NOT_FOUND naming it ("no mailbox x@d"). Appends to @out. */
+gboolean mail_resolve (AtriumTx *tx, const char *domain, const char *addr, MailRecipients *out,
+                       GError **error);
+/* Stores @raw once; returns its id (transfer full). */
+char *mail_store_raw (AtriumTx *tx, GBytes *raw, GError **error);
+/* The id of the user's special folder ("inbox", "sent", "drafts", "trash"), creating the four
+ * special folders on first use. */
+char *mail_special_folder (AtriumTx *tx, const char *user_id, const char *special,
+                           GError **error);
+/* Puts the stored message @raw_id into @user_id's folder @folder_id; returns the new message
+ * id (transfer full). Threads by In-Reply-To / References within that mailbox. */
+char *mail_deliver (AtriumTx *tx, const char *raw_id, gint64 size, const MailMeta *meta,
+                    const char *user_id, const char *folder_id, gboolean seen, GError **error);
+/* Queues @raw_id for @recipients (external addresses) in the outbox. */
+gboolean mail_enqueue (AtriumTx *tx, const char *raw_id, const char *sender_id,
+                       const char *envelope_from, GPtrArray *recipients, GError **error);
+/* The mailbox address of @user_id ("username@domain"), transfer full. */
+char *mail_user_address (AtriumTx *tx, const char *user_id, const char *domain,
+                         char **out_display_name, GError **error);
+
+/* ---- routes, workers ---- */
+gboolean mail_register_settings_routes (AtriumPlugin *self, GError **error);
+gboolean mail_register_message_routes (AtriumPlugin *self, GError **error);
+gboolean mail_register_folder_routes (AtriumPlugin *self, GError **error);
+gboolean mail_outbox_register (AtriumPlugin *self, GError **error);
+gboolean mail_lmtp_start (AtriumPlugin *self, GError **error);
+void mail_lmtp_stop (void);

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mail.c - the mail plugin: school mailboxes, group addresses, real MIME (GMime), the bridge
+ * to a real mail server (sendmail out, LMTP in).
+ *
+ * This file holds the descriptor and lifecycle, the school's mail settings and aliases, the
+ * reaction to user.deleted and the GDPR export. Who may do what:
+ *   - everyone with mail.read has a mailbox and reads it (only their own);
+ *   - mail.send sends inside the school; mail.send_external to other domains;
+ *   - writing to a group's address needs mail.send_to_group, or owning that group;
+ *   - mail.manage (admins; operators) sets the domain and aliases. */
+#include "mail-private.h"
+
+#include <atrium/resources.h>
+#include <string.h>
+
+#include "mail-resources.h"
+
+const AtriumHost *mail_host;
+const AtriumGroupsService *mail_groups;
+AtriumPlugin *mail_self;
+
+gboolean
+mail_done (AtriumResult *res)
+{
+        if (!res)
+                return FALSE;
+        mail_host->result_free (res);
+        return TRUE;
+}
+
+/* ---- settings and aliases ---- */
+
+static gboolean
+settings_json (AtriumRequest *req, guint status, GError **error)
+{
+        AtriumResult *res = mail_sql (req, error,
+                                      "SELECT domain, max_message_bytes, updated_at "
+                                      "FROM mail.settings",
+                                      0);
+        if (!res)
+                return FALSE;
+        if (mail_host->result_n_rows (res) == 0) {
+                mail_host->result_free (res);
+                return mail_fail (error, ATRIUM_ERROR_NOT_FOUND,
+                                  "the school has no mail settings yet");
+        }
+        mail_host->respond_json (req, status, mail_host->result_row_json (res, 0));
+        mail_host->result_free (res);
+        return TRUE;
+}
+
+static gboolean
+handle_get_settings (AtriumRequest *req, gpointer data, GError **error)
+{
+        return settings_json (req, 200, error);
+}
+
+static gboolean
+handle_put_settings (AtriumRequest *req, gpointer data, GError **error)
+{
+        JsonObject *body = json_node_get_object (mail_host->request_json (req));
+        g_autofree char *domain = g_ascii_strdown (json_object_get_string_member (body, "domain"), -1);
+        g_autofree char *max = json_object_has_member (body, "max_message_bytes")
+                                       ? g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                          json_object_get_int_member (
+                                                                  body, "max_message_bytes"))
+                                       : NULL;
+        /* Another school's domain: the (cross-school) unique index refuses it: 409. */
+        if (!mail_done (mail_sql (
+                    req, error,
+                    "INSERT INTO mail.settings (school_id, domain, max_message_bytes) VALUES "
+                    "(core.current_school(), $1, coalesce($2::bigint, 26214400)) "
+                    "ON CONFLICT (school_id) DO UPDATE SET domain = EXCLUDED.domain, "
+                    "max_message_bytes = coalesce($2::bigint, mail.settings.max_message_bytes), "
+                    "updated_at = now()",
+                    2, domain, max)))
+                return FALSE;
+        return settings_json (req, 200, error);
+}
+
+static gboolean
+handle_list_aliases (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumResult *res = mail_sql (req, error,
+                                      "SELECT local_part, target_type, target_id, created_at "
+                                      "FROM mail.aliases ORDER BY local_part",
+                                      0);
+        if (!res)
+                return FALSE;
+        mail_host->respond_page (req, mail_host->result_rows_json (res), NULL);
+        mail_host->result_free (res);
+        return TRUE;
+}
+
+static gboolean
+handle_put_alias (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *local = mail_host->request_param (req, "local_part");
+        JsonObject *body = json_node_get_object (mail_host->request_json (req));
+        const char *type = json_object_get_string_member (body, "target_type");
+        const char *id = json_object_get_string_member (body, "target_id");
+        AtriumTx *tx = mail_host->request_tx (req);
+        if (!g_regex_match_simple ("^[a-z0-9][a-z0-9._-]{0,63}\\z", local, 0, 0))
+                return mail_fail (error, ATRIUM_ERROR_INVALID,
+                                  "an alias is 1-64 of a-z 0-9 . _ - (lower case)");
+        if (!g_uuid_string_is_valid (id))
+                return mail_fail (error, ATRIUM_ERROR_NOT_FOUND, "no %s %s", type, id);
+        gboolean exists = FALSE;
+        if (g_str_equal (type, "group")) {
+                if (!mail_groups->group_exists (tx, id, &exists, error))
+                        return FALSE;
+        } else {
+                AtriumResult *u = mail_sql (req, error,
+                                            "SELECT 1 FROM core.users WHERE id = $1::uuid", 1, id);
+                if (!u)
+                        return FALSE;
+                exists = mail_host->result_n_rows (u) == 1;
+                mail_host->result_free (u);
+        }
+        if (!exists)
+                return mail_fail (error, ATRIUM_ERROR_NOT_FOUND, "no %s %s", type, id);
+        /* A username or group slug already owns that local part. */
+        g_autofree char *slug_group = NULL;
+        if (!mail_groups->group_by_slug (tx, local, &slug_group, error))
+                return FALSE;
+        AtriumResult *user = mail_sql (req, error, "SELECT 1 FROM core.users WHERE username = $1",
+                                       1, local);
+        if (!user)
+                return FALSE;
+        gboolean taken = mail_host->result_n_rows (user) > 0 || slug_group;
+        mail_host->result_free (user);
+        if (taken)
+                return mail_fail (error, ATRIUM_ERROR_CONFLICT,
+                                  "%s is already a user's or a group's address", local);
+        AtriumResult *res = mail_sql (
+                req, error,
+                "INSERT INTO mail.aliases (school_id, local_part, target_type, target_id) VALUES "
+                "(core.current_school(), $1, $2, $3::uuid) ON CONFLICT (school_id, local_part) "
+                "DO UPDATE SET target_type = EXCLUDED.target_type, target_id = "
+                "EXCLUDED.target_id RETURNING local_part, target_type, target_id, created_at",
+                3, local, type, id);
+        if (!res)
+                return FALSE;
+        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
+        mail_host->result_free (res);
+        return TRUE;
+}
+
+static gboolean
+handle_delete_alias (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *local = mail_host->request_param (req, "local_part");
+        AtriumResult *res = mail_sql (req, error,
+                                      "DELETE FROM mail.aliases WHERE local_part = $1 RETURNING 1",
+                                      1, local);
+        if (!res)
+                return FALSE;
+        int n = mail_host->result_n_rows (res);
+        mail_host->result_free (res);
+        if (!n)
+                return mail_fail (error, ATRIUM_ERROR_NOT_FOUND, "no alias %s", local);
+        mail_host->respond_bytes (req, 204, NULL, NULL);
+        return TRUE;
+}
+
+#define SETTINGS_BODY                                                                           \
+        "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"domain\"],"        \
+        "\"properties\":{\"domain\":{\"type\":\"string\",\"maxLength\":253,\"pattern\":"        \
+        "\"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"    \
+        "[A-Za-z0-9])?)+$\"},\"max_message_bytes\":{\"type\":\"integer\",\"minimum\":1024,"     \
+        "\"maximum\":1073741824}}}"
+#define ALIAS_BODY                                                                              \
+        "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"target_type\","    \
+        "\"target_id\"],\"properties\":{\"target_type\":{\"enum\":[\"user\",\"group\"]},"       \
+        "\"target_id\":{\"type\":\"string\"}}}"
+
+gboolean
+mail_register_settings_routes (AtriumPlugin *self, GError **error)
+{
+        const AtriumRoute routes[] = {
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/settings", .permission = "mail.read",
+                 .summary = "The school's mail domain and limits", .handler = handle_get_settings},
+                {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/settings",
+                 .permission = "mail.manage",
+                 .summary = "Set the school's mail domain ({\"domain\", \"max_message_bytes\"?})",
+                 .request_schema = SETTINGS_BODY, .handler = handle_put_settings},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/aliases",
+                 .permission = "mail.manage", .summary = "The school's address aliases",
+                 .handler = handle_list_aliases},
+                {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/aliases/{local_part}",
+                 .permission = "mail.manage",
+                 .summary = "Make <local_part>@domain deliver to a user or a group",
+                 .request_schema = ALIAS_BODY, .handler = handle_put_alias},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/aliases/{local_part}",
+                 .permission = "mail.manage", .summary = "Remove an alias",
+                 .success_status = 204, .handler = handle_delete_alias},
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+                if (!mail_host->add_route (self, &routes[i], error))
+                        return FALSE;
+        return TRUE;
+}
+
+/* ---- reactions and GDPR ---- */
+
+static gboolean
+on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                 GError **error)
+{
+        const char *user = JSON_NODE_HOLDS_OBJECT (payload)
+                                   ? json_object_get_string_member_with_default (
+                                             json_node_get_object (payload), "user_id", NULL)
+                                   : NULL;
+        if (!user || !g_uuid_string_is_valid (user))
+                return TRUE;
+        /* The mailbox goes; stored bytes no mailbox and no queued mail names go with it. */
+        return mail_done (mail_tx_sql (tx, error,
+                                       "DELETE FROM mail.folders WHERE user_id = $1::uuid", 1,
+                                       user)) &&
+               mail_done (mail_tx_sql (tx, error,
+                                       "DELETE FROM mail.aliases WHERE target_type = 'user' AND "
+                                       "target_id = $1::uuid",
+                                       1, user)) &&
+               mail_done (mail_tx_sql (tx, error,
+                                       "UPDATE mail.outbox SET sender_id = NULL "
+                                       "WHERE sender_id = $1::uuid",
+                                       1, user)) &&
+               mail_done (mail_tx_sql (tx, error,
+                                       "DELETE FROM mail.raws r WHERE NOT EXISTS (SELECT 1 FROM "
+                                       "mail.messages m WHERE m.school_id = r.school_id AND "
+                                       "m.raw_id = r.id) AND NOT EXISTS (SELECT 1 FROM "
+                                       "mail.outbox o WHERE o.school_id = r.school_id AND "
+                                       "o.raw_id = r.id)",
+                                       0));
+}
+
+static gboolean
+mail_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                  GError **error)
+{
+        AtriumResult *res = mail_tx_sql (
+                tx, error,
+                "SELECT m.id, f.name AS folder, m.subject, m.from_addr, m.to_addrs, m.cc_addrs, "
+                "m.sent_at, m.received_at, m.size, m.seen, m.flagged, m.has_attachments FROM "
+                "mail.messages m JOIN mail.folders f ON f.school_id = m.school_id AND "
+                "f.id = m.folder_id WHERE m.user_id = $1::uuid ORDER BY m.received_at, m.id",
+                1, user_id);
+        if (!res)
+                return FALSE;
+        json_object_set_member (out, "messages", mail_host->result_rows_json (res));
+        mail_host->result_free (res);
+        return TRUE;
+}
+
+/* ---- lifecycle ---- */
+
+static gboolean
+mail_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
+{
+        mail_host = host;
+        mail_self = self;
+        if (!ATRIUM_HOST_HAS (host, password_verify))
+                return mail_fail (error, ATRIUM_ERROR_INTERNAL,
+                                  "the host is too old: mail needs ABI 1.2");
+        mail_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, 2);
+        if (!mail_groups || mail_groups->header.struct_size <
+                                    offsetof (AtriumGroupsService, group_by_slug) +
+                                            sizeof (mail_groups->group_by_slug))
+                return mail_fail (error, ATRIUM_ERROR_INTERNAL,
+                                  "mail needs the groups service (version 2)");
+        mail_mime_init ();
+        return mail_register_settings_routes (self, error) &&
+               mail_register_message_routes (self, error) &&
+               mail_register_folder_routes (self, error) && mail_outbox_register (self, error) &&
+               host->subscribe (self, "user.deleted", on_user_deleted, NULL, error) &&
+               atrium_add_migrations_from_resource (host, self, mail_get_resource (),
+                                                    "/dev/atrium/mail/schema", error);
+}
+
+static gboolean
+mail_start (AtriumPlugin *self, GError **error)
+{
+        return mail_lmtp_start (self, error);
+}
+
+static void
+mail_fini (AtriumPlugin *self)
+{
+        mail_lmtp_stop ();
+}
+
+static const AtriumPermission permissions[] = {
+        {"mail.read", "Have a mailbox and read it", "admin,teacher,student,parent,staff"},
+        {"mail.send", "Send mail inside the school", "admin,teacher,student,parent,staff"},
+        {"mail.send_external", "Send mail to addresses outside the school",
+         "admin,teacher,staff"},
+        {"mail.send_to_group", "Write to any group's address (a group's owners always may)",
+         "admin,teacher,staff"},
+        {"mail.manage", "Set the school's mail domain and aliases", "admin"},
+        {NULL, NULL, NULL},
+};
+
+static const AtriumDependency dependencies[] = {
+        {"groups", "1.0.0"},
+        {NULL, NULL},
+};
+
+ATRIUM_PLUGIN_DEFINE (.name = "mail", .version = "0.1.0",
+                      .description = "School mailboxes with group addresses, MIME via GMime, "
+                                     "sendmail out and LMTP in",
+                      .license = "Apache-2.0", .dependencies = dependencies,
+                      .permissions = permissions, .init = mail_init, .start = mail_start,
+                      .fini = mail_fini, .user_export = mail_user_export)
