@@ -80,15 +80,17 @@ static const char *const dropped[] = {
 /* clang-format on */
 
 /* Index into kept[], or -1. */
-static int kept_index (const char *name)
+static int
+kept_index (const char *name)
 {
         for (guint i = 0; i < N_KEPT; i++)
                 if (g_str_equal (name, kept[i]))
-                        return (int)i;
+                        return (int) i;
         return -1;
 }
 
-static int kind_of (const char *name, int index)
+static int
+kind_of (const char *name, int index)
 {
         if (index >= 0)
                 return g_str_equal (name, "br") || g_str_equal (name, "hr") ? VOID : KEEP;
@@ -100,9 +102,10 @@ static int kind_of (const char *name, int index)
         return -1; /* unwrapped */
 }
 
-static htmlDocPtr parse (const char *html, gsize len)
+static htmlDocPtr
+parse (const char *html, gsize len)
 {
-        return htmlReadMemory (html, (int)len, NULL, "UTF-8", PARSE_OPTIONS);
+        return htmlReadMemory (html, (int) len, NULL, "UTF-8", PARSE_OPTIONS);
 }
 
 /* closes[child][parent]: 0 not known yet, 1 libxml2 nests <child> in an open <parent>, 2 the
@@ -110,12 +113,13 @@ static htmlDocPtr parse (const char *html, gsize len)
  * lazily from every thread; a race only computes the same answer twice. */
 static int closes[N_KEPT][N_KEPT + 1];
 
-static gboolean nests (int child, int parent)
+static gboolean
+nests (int child, int parent)
 {
         int known = g_atomic_int_get (&closes[child][parent]);
         if (known)
                 return known == 1;
-        const char *pname = parent == (int)N_KEPT ? NULL : kept[parent];
+        const char *pname = parent == (int) N_KEPT ? NULL : kept[parent];
         g_autofree char *probe = pname ? g_strdup_printf ("<body><%s><%s>x", pname, kept[child])
                                        : g_strdup_printf ("<body><%s>x", kept[child]);
         htmlDocPtr doc = parse (probe, strlen (probe));
@@ -145,20 +149,37 @@ typedef struct {
 } Writer;
 
 /* Appends @s (@n bytes) if it fits in HTML_MAX_OUTPUT; otherwise stops all further output. */
-static gboolean put (Writer *w, const char *s, gsize n)
+static gboolean
+put (Writer *w, const char *s, gsize n)
 {
         if (w->full || w->out->len + n > HTML_MAX_OUTPUT) {
                 w->full = TRUE;
                 return FALSE;
         }
-        g_string_append_len (w->out, s, (gssize)n);
+        g_string_append_len (w->out, s, (gssize) n);
         return TRUE;
 }
 
-/* Appends @text escaped, one character at a time so that a cut at HTML_MAX_OUTPUT falls on a
- * character boundary. */
-static void put_escaped (Writer *w, const char *text)
+/* The characters XML allows. libxml2 drops the others from text but not from attribute
+ * values, so an alt text with a control character in it would read back different; and none of
+ * them has any business in a page. */
+static gboolean
+is_xml_char (gunichar c)
 {
+        return c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c <= 0xd7ff) ||
+               (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
+/* Appends @text escaped, without the characters XML does not allow, one character at a time so
+ * that a cut at HTML_MAX_OUTPUT falls on a character boundary. */
+static void
+put_escaped (Writer *w, const char *text)
+{
+        /* (libxml2 hands back UTF-8 it decoded itself; should that ever fail, g_utf8_next_char
+         * must not step over the terminator) */
+        g_autofree char *fixed = NULL;
+        if (!g_utf8_validate (text, -1, NULL))
+                text = fixed = g_utf8_make_valid (text, -1);
         for (const char *p = text; *p && !w->full;) {
                 switch (*p) {
                 case '&':
@@ -179,7 +200,8 @@ static void put_escaped (Writer *w, const char *text)
                         break;
                 default: {
                         const char *next = g_utf8_next_char (p);
-                        put (w, p, (gsize)(next - p));
+                        if (is_xml_char (g_utf8_get_char (p)))
+                                put (w, p, (gsize) (next - p));
                         p = next;
                 }
                 }
@@ -190,17 +212,26 @@ static void put_escaped (Writer *w, const char *text)
  * Browsers ignore leading and trailing C0 controls and spaces and every tab, CR and LF inside
  * a URL ("jav&#x09;ascript:" is javascript:); those are removed before the scheme is read, and
  * the cleaned URL is what gets written, so what was checked is what the browser sees. Relative
- * URLs are dropped too: they would resolve against this application's own origin. */
-static char *safe_href (const char *raw)
+ * URLs are dropped too: they would resolve against this application's own origin. The other
+ * controls go with every character XML does not allow (see put_escaped). */
+static char *
+safe_href (const char *raw)
 {
+        g_autofree char *fixed = NULL;
+        if (!g_utf8_validate (raw, -1, NULL))
+                raw = fixed = g_utf8_make_valid (raw, -1);
         GString *url = g_string_new (NULL);
-        for (const char *p = raw; *p; p++)
-                if (*p != '\t' && *p != '\n' && *p != '\r')
-                        g_string_append_c (url, *p);
+        for (const char *p = raw; *p; p = g_utf8_next_char (p)) {
+                gunichar c = g_utf8_get_char (p);
+                /* (what put_escaped would drop goes now, or "java\1script:" would be checked as
+                 * one thing and written as another) */
+                if (c != '\t' && c != '\n' && c != '\r' && is_xml_char (c))
+                        g_string_append_len (url, p, g_utf8_next_char (p) - p);
+        }
         gsize start = 0, end = url->len;
-        while (start < end && (guchar)url->str[start] <= 0x20)
+        while (start < end && (guchar) url->str[start] <= 0x20)
                 start++;
-        while (end > start && (guchar)url->str[end - 1] <= 0x20)
+        while (end > start && (guchar) url->str[end - 1] <= 0x20)
                 end--;
         g_autofree char *trimmed = g_strndup (url->str + start, end - start);
         g_string_free (url, TRUE);
@@ -214,7 +245,8 @@ static char *safe_href (const char *raw)
 }
 
 /* A colspan or rowspan value worth keeping: 1 to 4 ASCII digits. */
-static gboolean is_span (const char *v)
+static gboolean
+is_span (const char *v)
 {
         gsize n = strlen (v);
         if (n == 0 || n > 4)
@@ -225,7 +257,8 @@ static gboolean is_span (const char *v)
         return TRUE;
 }
 
-static void put_attr (Writer *w, const char *name, const char *value)
+static void
+put_attr (Writer *w, const char *name, const char *value)
 {
         put (w, " ", 1);
         put (w, name, strlen (name));
@@ -235,13 +268,14 @@ static void put_attr (Writer *w, const char *name, const char *value)
 }
 
 /* Writes the start tag of @node (kept[@index]) if it fits; FALSE when it was not written. */
-static gboolean put_start (Writer *w, xmlNodePtr node, int index)
+static gboolean
+put_start (Writer *w, xmlNodePtr node, int index)
 {
         const char *name = kept[index];
         g_autofree char *href = NULL;
         if (g_str_equal (name, "a")) {
                 xmlChar *raw = xmlGetNoNsProp (node, BAD_CAST "href");
-                href = raw ? safe_href ((const char *)raw) : NULL;
+                href = raw ? safe_href ((const char *) raw) : NULL;
                 xmlFree (raw);
                 if (!href) /* an anchor without a usable link is just its text */
                         return FALSE;
@@ -258,8 +292,8 @@ static gboolean put_start (Writer *w, xmlNodePtr node, int index)
                 static const char *const spans[] = { "colspan", "rowspan" };
                 for (guint i = 0; i < G_N_ELEMENTS (spans); i++) {
                         xmlChar *v = xmlGetNoNsProp (node, BAD_CAST spans[i]);
-                        if (v && is_span ((const char *)v))
-                                put_attr (&sub, spans[i], (const char *)v);
+                        if (v && is_span ((const char *) v))
+                                put_attr (&sub, spans[i], (const char *) v);
                         xmlFree (v);
                 }
         }
@@ -271,9 +305,10 @@ static gboolean put_start (Writer *w, xmlNodePtr node, int index)
 
 /* Decides what becomes of element @node on the way down; pushes onto the stack when its
  * children are to be walked and returns whether they are. */
-static gboolean enter (Writer *w, xmlNodePtr node)
+static gboolean
+enter (Writer *w, xmlNodePtr node)
 {
-        const char *name = (const char *)node->name;
+        const char *name = (const char *) node->name;
         int index = name ? kept_index (name) : -1;
         int kind = name ? kind_of (name, index) : -1;
         if (kind == DROP)
@@ -281,11 +316,11 @@ static gboolean enter (Writer *w, xmlNodePtr node)
         if (kind == IMAGE) {
                 xmlChar *alt = xmlGetNoNsProp (node, BAD_CAST "alt");
                 if (alt)
-                        put_escaped (w, (const char *)alt);
+                        put_escaped (w, (const char *) alt);
                 xmlFree (alt);
                 return FALSE;
         }
-        int parent = w->open->len ? g_array_index (w->open, int, w->open->len - 1) : (int)N_KEPT;
+        int parent = w->open->len ? g_array_index (w->open, int, w->open->len - 1) : (int) N_KEPT;
         gboolean written = index >= 0 && !w->full && w->open->len < HTML_MAX_DEPTH
             && nests (index, parent) && put_start (w, node, index);
         if (kind == VOID)
@@ -303,7 +338,8 @@ static gboolean enter (Writer *w, xmlNodePtr node)
 }
 
 /* On the way back up from an element entered above. */
-static void leave (Writer *w)
+static void
+leave (Writer *w)
 {
         int index = g_array_index (w->stack, int, w->stack->len - 1);
         g_array_set_size (w->stack, w->stack->len - 1);
@@ -315,13 +351,14 @@ static void leave (Writer *w)
 }
 
 /* Walks the whole document without recursion (the nesting is the sender's to choose). */
-static void walk (Writer *w, htmlDocPtr doc)
+static void
+walk (Writer *w, htmlDocPtr doc)
 {
         xmlNodePtr node = doc->children;
         while (node) {
                 gboolean down = FALSE;
                 if (node->type == XML_TEXT_NODE && node->content)
-                        put_escaped (w, (const char *)node->content);
+                        put_escaped (w, (const char *) node->content);
                 else if (node->type == XML_ELEMENT_NODE)
                         down = enter (w, node);
                 if (down) {
@@ -336,7 +373,8 @@ static void walk (Writer *w, htmlDocPtr doc)
         }
 }
 
-char *mail_html_sanitize (const char *html)
+char *
+mail_html_sanitize (const char *html)
 {
         static gsize once = 0;
         if (g_once_init_enter (&once)) {
@@ -350,9 +388,9 @@ char *mail_html_sanitize (const char *html)
         GString *input = g_string_sized_new (len + 6);
         g_string_append (input, "<body>");
         if (g_utf8_validate_len (html, len, NULL)) {
-                g_string_append_len (input, html, (gssize)len);
+                g_string_append_len (input, html, (gssize) len);
         } else { /* (a character split by the cut at HTML_MAX_INPUT ends up as U+FFFD) */
-                g_autofree char *valid = g_utf8_make_valid (html, (gssize)len);
+                g_autofree char *valid = g_utf8_make_valid (html, (gssize) len);
                 g_string_append (input, valid);
         }
 
