@@ -5,6 +5,7 @@
 
 #include <gcrypt.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "atrium-version.h"
@@ -147,6 +148,9 @@ int
 main (int argc, char **argv)
 {
         setlocale (LC_ALL, "");
+        /* A peer that goes away mid-write (a client, a sendmail a plugin pipes into) is an
+         * EPIPE error for that write, never the end of the process. */
+        signal (SIGPIPE, SIG_IGN);
         atrium_log_setup ();
         g_autoptr (GOptionContext) ctx =
                 g_option_context_new ("[serve | migrate | check-plugin FILE.so | operator create NAME | "

@@ -137,15 +137,29 @@ text_of (GMimeObject *part)
         return text ? clean (text, 4 * 1024 * 1024) : NULL;
 }
 
+/* Whether a stored message uses CRLF line ends (then an embedded message is written back
+ * with them too: GMime parses it into objects and writes LF by default). */
+static gboolean
+uses_crlf (GBytes *raw)
+{
+        gsize len;
+        const char *data = g_bytes_get_data (raw, &len);
+        return memchr (data, '\r', len) != NULL;
+}
+
 /* The decoded bytes of a leaf part, or the whole embedded message of a message/rfc822. */
 static GBytes *
-content_of (GMimeObject *part)
+content_of (GMimeObject *part, gboolean crlf)
 {
         g_autoptr (GMimeStream) mem = g_mime_stream_mem_new ();
         if (GMIME_IS_MESSAGE_PART (part)) {
                 GMimeMessage *inner = g_mime_message_part_get_message (GMIME_MESSAGE_PART (part));
+                GMimeFormatOptions *fmt = g_mime_format_options_clone (NULL);
+                g_mime_format_options_set_newline_format (fmt, crlf ? GMIME_NEWLINE_FORMAT_DOS
+                                                                    : GMIME_NEWLINE_FORMAT_UNIX);
                 if (inner)
-                        g_mime_object_write_to_stream (GMIME_OBJECT (inner), NULL, mem);
+                        g_mime_object_write_to_stream (GMIME_OBJECT (inner), fmt, mem);
+                g_mime_format_options_free (fmt);
         } else if (GMIME_IS_PART (part) && g_mime_part_get_content (GMIME_PART (part))) {
                 g_mime_data_wrapper_write_to_stream (g_mime_part_get_content (GMIME_PART (part)),
                                                      mem);
@@ -157,7 +171,12 @@ content_of (GMimeObject *part)
 static char *
 attachment_name (GMimeObject *part, guint index)
 {
-        const char *name = GMIME_IS_PART (part) ? g_mime_part_get_filename (GMIME_PART (part)) : NULL;
+        const char *name = GMIME_IS_PART (part)
+                                   ? g_mime_part_get_filename (GMIME_PART (part))
+                                   : g_mime_object_get_content_disposition_parameter (part,
+                                                                                      "filename");
+        if (!name && !GMIME_IS_PART (part))
+                name = g_mime_object_get_content_type_parameter (part, "name");
         if (name && *name)
                 return clean (name, 255);
         return g_strdup_printf (GMIME_IS_MESSAGE_PART (part) ? "message-%u.eml" : "part-%u",
@@ -279,6 +298,7 @@ mail_mime_render (GBytes *raw)
         }
         Parts p;
         parts_of (msg, &p);
+        gboolean crlf = uses_crlf (raw);
         g_autofree char *text = text_of (p.text);
         g_autofree char *html = text_of (p.html);
         if (text)
@@ -293,7 +313,7 @@ mail_mime_render (GBytes *raw)
         }
         for (guint i = 0; i < p.attachments->len; i++) {
                 GMimeObject *part = p.attachments->pdata[i];
-                g_autoptr (GBytes) content = content_of (part);
+                g_autoptr (GBytes) content = content_of (part, crlf);
                 g_autofree char *name = attachment_name (part, i);
                 g_autofree char *type = attachment_type (part);
                 JsonObject *a = json_object_new ();
@@ -320,7 +340,7 @@ mail_mime_attachment (GBytes *raw, guint index, char **out_type, char **out_name
         GBytes *content = NULL;
         if (index < p.attachments->len) {
                 GMimeObject *part = p.attachments->pdata[index];
-                content = content_of (part);
+                content = content_of (part, uses_crlf (raw));
                 *out_type = attachment_type (part);
                 *out_name = attachment_name (part, index);
         }
@@ -401,7 +421,11 @@ mail_mime_compose (const MailCompose *c)
                                 g_mime_data_wrapper_new_with_stream (s, GMIME_CONTENT_ENCODING_DEFAULT);
                         g_mime_part_set_content (part, w);
                         g_mime_part_set_filename (part, a->filename);
-                        g_mime_part_set_content_encoding (part, GMIME_CONTENT_ENCODING_BASE64);
+                        /* RFC 2046 5.2.1: a message/rfc822 body is never base64 or QP. */
+                        g_mime_part_set_content_encoding (
+                                part, g_ascii_strcasecmp (a->content_type, "message/rfc822") == 0
+                                              ? GMIME_CONTENT_ENCODING_8BIT
+                                              : GMIME_CONTENT_ENCODING_BASE64);
                         g_mime_multipart_add (mixed, GMIME_OBJECT (part));
                 }
                 body = GMIME_OBJECT (mixed);

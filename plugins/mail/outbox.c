@@ -558,12 +558,8 @@ mail_outbox_register (AtriumPlugin *self, GError **error)
                 g_free (outbox.sendmail);
                 outbox.sendmail = g_strdup ("/usr/sbin/sendmail");
         }
-        /* A sendmail that exits without reading all of its stdin must not kill the host with
-         * SIGPIPE. GIO ignores SIGPIPE process-wide the first time a GSocket is made (the
-         * HTTP server makes one), but "atriumd mail flush" may never make one. */
-        struct sigaction sa;
-        if (sigaction (SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-                signal (SIGPIPE, SIG_IGN);
+        /* A sendmail that exits without reading all of its stdin cannot kill the host: atriumd
+         * ignores SIGPIPE in every command (core/main.c). */
         return mail_host->add_command (self, "flush",
                                        "hand the queued outbound mail that is due to sendmail "
                                        "now and print what happened",
