@@ -26,8 +26,10 @@ PEOPLE = {
     "pia": ["parent"],
 }
 
-TESTDATA = os.path.join(os.environ.get("ATRIUM_SOURCE_DIR", "."), "..", "shared", "testdata",
+TESTDATA = os.path.join(os.path.dirname(harness.SOURCE_DIR.rstrip("/")), "shared", "testdata",
                         "mail")
+if not os.path.isdir(TESTDATA):
+    TESTDATA = "/work/shared/testdata/mail"
 
 _counter = itertools.count(1)
 

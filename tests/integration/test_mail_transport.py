@@ -30,8 +30,10 @@ from typing import Any, Sequence
 import fixtures
 import harness
 
-TESTDATA = os.path.join(os.environ.get("ATRIUM_SOURCE_DIR", "."), "..", "shared", "testdata",
+TESTDATA = os.path.join(os.path.dirname(harness.SOURCE_DIR.rstrip("/")), "shared", "testdata",
                         "mail")
+if not os.path.isdir(TESTDATA):
+    TESTDATA = "/work/shared/testdata/mail"
 MAX_BYTES = 200_000  # [mail] lmtp_max_bytes for this host: small, so oversize is quick
 
 # The stand-in sendmail. Each run gets a directory under calls/ (named by its start time, in
