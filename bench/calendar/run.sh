@@ -48,7 +48,7 @@ ICS_VTIMEZONE=${ICS_VTIMEZONE:-1}
 UNLOADED=${UNLOADED:-30}
 MAX_BODY=${MAX_BODY-4194304}
 BENCH_OUT=${BENCH_OUT:-$repo/bench/calendar/out}
-RATIO_DIGITS=3
+RATIO_DIGITS=4
 
 ((SERIES >= 1 && SERIES <= 5000)) || { echo "bench: SERIES must be 1..5000" >&2; exit 2; }
 ((SINGLES >= 100 && SINGLES <= 200000)) || { echo "bench: SINGLES must be 100..200000" >&2; exit 2; }
@@ -274,6 +274,8 @@ SET LOCAL plan_cache_mode = force_generic_plan;
 \\echo '---- window, generic plan'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
 SET LOCAL enable_seqscan = off;
+DEALLOCATE win;
+PREPARE win(uuid[], bigint, bigint) AS $window_sql;
 \\echo '---- window, generic plan, enable_seqscan = off (can the GiST index be used at all?)'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
 RESET enable_seqscan;
