@@ -140,7 +140,7 @@ read_line (Session *s, GByteArray *line, gboolean *out_too_long, gboolean *out_t
         *out_too_long = FALSE;
         g_byte_array_set_size (line, 0);
         for (;;) {
-                guint8 *lf = memchr (s->buf->data, '\n', s->buf->len);
+                guint8 *lf = s->buf->len ? memchr (s->buf->data, '\n', s->buf->len) : NULL;
                 if (lf) {
                         guint n = (guint) (lf - s->buf->data);
                         if (!*out_too_long && n + 1 <= MAIL_LMTP_LINE_MAX) {

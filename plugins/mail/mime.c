@@ -60,6 +60,8 @@ parse (GBytes *raw)
 {
         gsize len;
         const guint8 *data = g_bytes_get_data (raw, &len);
+        if (!data)
+                data = (const guint8 *) ""; /* an empty GBytes has no data pointer */
         g_autoptr (GMimeStream) stream = g_mime_stream_mem_new_with_buffer ((const char *) data, len);
         g_autoptr (GMimeParser) parser = g_mime_parser_new_with_stream (stream);
         /* A leading "From " line (mbox) is skipped by GMime only in mbox mode; plain mode
