@@ -23,6 +23,7 @@ extern AtriumPlugin *cal_self;
 
 /* Limits (documented in README.md). */
 #define CAL_MAX_IMPORT_EVENTS 5000 /* VEVENT components in one .ics import */
+#define CAL_MAX_IMPORT_BYTES (8 * 1024 * 1024) /* bytes of one .ics import (streamed in) */
 
 /* Shorthands over the host table (atrium/helpers.h), inside the request's (or event's)
  * transaction. */

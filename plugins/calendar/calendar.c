@@ -366,9 +366,9 @@ cal_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
         cal_host = host;
         cal_self = self;
-        if (!ATRIUM_HOST_HAS (host, add_permission_source))
+        if (!ATRIUM_HOST_HAS (host, request_body_stream))
                 return cal_fail (error, ATRIUM_ERROR_INTERNAL,
-                                 "the host is too old: calendar needs ABI 1.1");
+                                 "the host is too old: calendar needs ABI 1.2 (streamed import)");
         cal_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, 1);
         if (!cal_groups ||
             cal_groups->header.struct_size < offsetof (AtriumGroupsService, groups_of) +

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* import.c - POST /calendars/{id}/import: an .ics file into a calendar.
  *
- * The rule, all or nothing: the file must be UTF-8 iCalendar, at most the host's body limit
- * and CAL_MAX_IMPORT_EVENTS events, and every series in it must be valid (ical-io.c). If any
+ * The rule, all or nothing: the file must be UTF-8 iCalendar, at most CAL_MAX_IMPORT_BYTES
+ * (read as a stream, so the host's smaller max_body does not cut a 5,000-event file) and
+ * CAL_MAX_IMPORT_EVENTS events, and every series in it must be valid (ical-io.c). If any
  * is not, the answer is 422 naming the first few bad ones, and nothing is imported; a client
  * that wants the rest fixes or drops those and sends the file again. A valid file is written in
  * one statement: series are matched by UID, so importing the same file twice changes nothing
@@ -29,10 +30,29 @@ body_text (AtriumRequest *req, char **out, GError **error)
                         return cal_fail (error, ATRIUM_ERROR_UNSUPPORTED_MEDIA,
                                          "send the file as Content-Type: text/calendar");
         }
-        GBytes *body = cal_host->request_body (req);
-        gsize len = 0;
-        const char *data = body ? g_bytes_get_data (body, &len) : NULL;
-        if (!data || len == 0)
+        const char *cl = cal_host->request_header (req, "Content-Length");
+        if (cl && g_ascii_strtoull (cl, NULL, 10) > CAL_MAX_IMPORT_BYTES)
+                return cal_fail (error, ATRIUM_ERROR_TOO_LARGE,
+                                 "an import is at most %d bytes", CAL_MAX_IMPORT_BYTES);
+        /* The first read ends the transaction of the checks so far (ABI 1.2 streaming). */
+        GInputStream *in = cal_host->request_body_stream (req);
+        g_autoptr (GByteArray) buf = g_byte_array_new ();
+        guint8 chunk[16384];
+        gssize n;
+        while ((n = g_input_stream_read (in, chunk, sizeof chunk, NULL, error)) > 0) {
+                if (buf->len + (gsize) n > CAL_MAX_IMPORT_BYTES)
+                        return cal_fail (error, ATRIUM_ERROR_TOO_LARGE,
+                                         "an import is at most %d bytes", CAL_MAX_IMPORT_BYTES);
+                g_byte_array_append (buf, chunk, (guint) n);
+        }
+        if (n < 0) {
+                g_autoptr (GError) io = g_steal_pointer (error);
+                return cal_fail (error, ATRIUM_ERROR_INVALID, "reading the file: %s",
+                                 io->message);
+        }
+        gsize len = buf->len;
+        const char *data = (const char *) buf->data;
+        if (len == 0)
                 return cal_fail (error, ATRIUM_ERROR_INVALID, "send the .ics file as the body");
         if (!g_utf8_validate_len (data, len, NULL))
                 return cal_fail (error, ATRIUM_ERROR_INVALID,
@@ -176,7 +196,8 @@ cal_register_import_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute route = {
                 ATRIUM_ROUTE_INIT, .method = "POST", .path = "/calendars/{id}/import",
-                .flags = ATRIUM_ROUTE_RAW_BODY, .permission = "calendar.read",
+                .flags = ATRIUM_ROUTE_RAW_BODY | ATRIUM_ROUTE_STREAM_BODY,
+                .permission = "calendar.read",
                 .summary = "Import an .ics file (raw text/calendar body): adds and updates "
                            "series by UID, all or nothing",
                 .handler = import_ics,

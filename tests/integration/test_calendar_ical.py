@@ -280,10 +280,17 @@ class MalformedAndLimits(IcalTestCase):
         many = vcal(*[simple(f"e{i}") for i in range(5001)])
         self.assertLess(len(many), 1 << 20)
         self.assertProblem(s.req("tina", "POST", path, many, headers=ICS), 413)
-        huge = vcal(*[simple(f"e{i}", extra="DESCRIPTION:" + "x" * 70) for i in range(9000)])
-        self.assertGreater(len(huge), 1 << 20)
+        huge = vcal(*[simple(f"e{i}", extra="DESCRIPTION:" + "x" * 1800) for i in range(4800)])
+        self.assertGreater(len(huge), 8 << 20)
         self.assertProblem(s.req("tina", "POST", path, huge, headers=ICS), 413)
         self.assertEqual(self.count(cal), 0)
+        # 5,000 events are more than the host's 1 MiB body limit: the import streams its body.
+        full = vcal(*[simple(f"f{i}", extra="DESCRIPTION:" + "x" * 70) for i in range(5000)])
+        self.assertGreater(len(full), 1 << 20)
+        got = fixtures.check(s.req("tina", "POST", path, full, headers=ICS), 200,
+                             what="5,000-event import")
+        self.assertEqual(self.count(cal), 5000)
+        del got
         # Who may import: only those who may change the calendar.
         school = s.calendar("ada", "Schule", owner={"type": "school"})["id"]
         self.assertProblem(s.req("tina", "POST", f"/calendars/{school}/import", good,
