@@ -391,7 +391,8 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
                 atrium_tx_rollback (req->tx);
 
         if (!ok) {
-                if (atrium_error_status (error) >= 500)
+                if (atrium_error_status (error) >= 500 &&
+                    atrium_error_status (error) != 507) /* a full quota is not our failure */
                         g_log_structured ("atrium", G_LOG_LEVEL_WARNING, "REQUEST_ID", req->request_id, "MESSAGE", "%s %s failed: %s [%s]",
                                           req->method, e->template, error->message,
                                           req->request_id);

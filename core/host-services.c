@@ -314,7 +314,7 @@ atrium_request_set_problem (AtriumRequest *req, const GError *error)
 {
         guint status = atrium_error_status (error);
         /* Internal failures keep their details in the log, not in the answer. */
-        const char *detail = status >= 500 && status != 502 && status != 503
+        const char *detail = status >= 500 && status != 502 && status != 503 && status != 507
                                      ? "internal error; see the server log for request id"
                                      : error->message;
         g_clear_pointer (&req->response_body, g_bytes_unref);

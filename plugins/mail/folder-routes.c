@@ -183,6 +183,25 @@ handle_append (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+static gboolean
+handle_usage (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *me = mail_me (req, error);
+        if (!me)
+                return FALSE;
+        AtriumResult *res = mail_sql (
+                req, error,
+                "SELECT coalesce((SELECT sum(size) FROM mail.messages WHERE user_id = $1::uuid), "
+                "0)::bigint AS used, coalesce((SELECT mailbox_quota_bytes FROM mail.settings), "
+                "1073741824) AS \"limit\"",
+                1, me);
+        if (!res)
+                return FALSE;
+        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
+        mail_host->result_free (res);
+        return TRUE;
+}
+
 #define FOLDER_BODY                                                                             \
         "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"name\"],"          \
         "\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200,"      \
@@ -192,6 +211,9 @@ gboolean
 mail_register_folder_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute routes[] = {
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/usage", .permission = "mail.read",
+                 .summary = "Bytes your mailbox uses and may use ({used, limit})",
+                 .handler = handle_usage},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/folders", .permission = "mail.read",
                  .summary = "Your folders with message and unread counts", .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/folders",

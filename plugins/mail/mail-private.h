@@ -108,7 +108,8 @@ char *mail_store_raw (AtriumTx *tx, GBytes *raw, GError **error);
 char *mail_special_folder (AtriumTx *tx, const char *user_id, const char *special,
                            GError **error);
 /* Puts the stored message @raw_id into @user_id's folder @folder_id; returns the new message
- * id (transfer full). Threads by In-Reply-To / References within that mailbox. */
+ * id (transfer full). Threads by In-Reply-To / References within that mailbox. A mailbox the
+ * message does not fit in is INSUFFICIENT_STORAGE (the school's mailbox_quota_bytes). */
 char *mail_deliver (AtriumTx *tx, const char *raw_id, gint64 size, const MailMeta *meta,
                     const char *user_id, const char *folder_id, gboolean seen, GError **error);
 /* Queues @raw_id for @recipients (external addresses) in the outbox. */

@@ -34,8 +34,8 @@ static gboolean
 settings_json (AtriumRequest *req, guint status, GError **error)
 {
         AtriumResult *res = mail_sql (req, error,
-                                      "SELECT domain, max_message_bytes, updated_at "
-                                      "FROM mail.settings",
+                                      "SELECT domain, max_message_bytes, "
+                                      "mailbox_quota_bytes, updated_at FROM mail.settings",
                                       0);
         if (!res)
                 return FALSE;
@@ -65,15 +65,22 @@ handle_put_settings (AtriumRequest *req, gpointer data, GError **error)
                                                           json_object_get_int_member (
                                                                   body, "max_message_bytes"))
                                        : NULL;
+        g_autofree char *quota = json_object_has_member (body, "mailbox_quota_bytes")
+                                         ? g_strdup_printf ("%" G_GINT64_FORMAT,
+                                                            json_object_get_int_member (
+                                                                    body, "mailbox_quota_bytes"))
+                                         : NULL;
         /* Another school's domain: the (cross-school) unique index refuses it: 409. */
         if (!mail_done (mail_sql (
                     req, error,
-                    "INSERT INTO mail.settings (school_id, domain, max_message_bytes) VALUES "
-                    "(core.current_school(), $1, coalesce($2::bigint, 26214400)) "
+                    "INSERT INTO mail.settings (school_id, domain, max_message_bytes, "
+                    "mailbox_quota_bytes) VALUES (core.current_school(), $1, "
+                    "coalesce($2::bigint, 26214400), coalesce($3::bigint, 1073741824)) "
                     "ON CONFLICT (school_id) DO UPDATE SET domain = EXCLUDED.domain, "
                     "max_message_bytes = coalesce($2::bigint, mail.settings.max_message_bytes), "
-                    "updated_at = now()",
-                    2, domain, max)))
+                    "mailbox_quota_bytes = coalesce($3::bigint, "
+                    "mail.settings.mailbox_quota_bytes), updated_at = now()",
+                    3, domain, max, quota)))
                 return FALSE;
         return settings_json (req, 200, error);
 }
@@ -168,7 +175,8 @@ handle_delete_alias (AtriumRequest *req, gpointer data, GError **error)
         "\"properties\":{\"domain\":{\"type\":\"string\",\"maxLength\":253,\"pattern\":"        \
         "\"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"    \
         "[A-Za-z0-9])?)+$\"},\"max_message_bytes\":{\"type\":\"integer\",\"minimum\":1024,"     \
-        "\"maximum\":1073741824}}}"
+        "\"maximum\":1073741824},\"mailbox_quota_bytes\":{\"type\":\"integer\","              \
+        "\"minimum\":1024,\"maximum\":1099511627776}}}"
 #define ALIAS_BODY                                                                              \
         "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"target_type\","    \
         "\"target_id\"],\"properties\":{\"target_type\":{\"enum\":[\"user\",\"group\"]},"       \
@@ -182,7 +190,8 @@ mail_register_settings_routes (AtriumPlugin *self, GError **error)
                  .summary = "The school's mail domain and limits", .handler = handle_get_settings},
                 {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/settings",
                  .permission = "mail.manage",
-                 .summary = "Set the school's mail domain ({\"domain\", \"max_message_bytes\"?})",
+                 .summary = "Set the school's mail domain ({\"domain\", \"max_message_bytes\"?, "
+                            "\"mailbox_quota_bytes\"?})",
                  .request_schema = SETTINGS_BODY, .handler = handle_put_settings},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/aliases",
                  .permission = "mail.manage", .summary = "The school's address aliases",

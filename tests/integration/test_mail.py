@@ -191,6 +191,20 @@ class Sending(MailTestCase):
         s.ok("ada", "PUT", "/settings", {"domain": s.domain, "max_message_bytes": 2048})
         self.assertProblem(s.req("tina", "POST", "/messages",
                                  {"to": [s.addr("sam")], "text": "x" * 5000}), 413)
+        # A full mailbox refuses the whole send (507), naming nobody else's mail.
+        s.ok("ada", "PUT", "/settings", {"domain": s.domain, "max_message_bytes": 1 << 20,
+                                         "mailbox_quota_bytes": 4096})
+        s.send("tina", [s.addr("sue")], "fits", text="x" * 1000)
+        self.assertEqual(s.ok("sue", "GET", "/usage")["limit"], 4096)
+        used = s.ok("sue", "GET", "/usage")["used"]
+        self.assertGreater(used, 1000)
+        resp = s.req("tom", "POST", "/messages", {"to": [s.addr("sue"), s.addr("pia")],
+                                                  "text": "y" * 3500})
+        self.assertIn("full", self.assertProblem(resp, 507, "insufficient-storage")["detail"])
+        self.assertEqual(s.ok("sue", "GET", "/usage")["used"], used)
+        self.assertEqual(s.inbox("pia"), [])
+        self.assertProblem(s.req("ada", "PUT", "/settings", {"domain": s.domain,
+                                                             "mailbox_quota_bytes": 10}), 400)
         bare = self.school(modules=("groups",), domain=None)
         self.assertProblem(bare.req("tina", "GET", "/folders"), 404)
 

@@ -307,6 +307,38 @@ class Transport(harness.TestCase):
         self.assertEqual([m["subject"] for m in got], ["fits"])
         self.assertEqual(self.raw("sam", got[0]["id"]), fits)
 
+    def test_mailbox_full(self) -> None:
+        # The school's mailbox quota (shared by the class: restored afterwards), set so that
+        # one of two students has room for the message and the other has not.
+        self.addCleanup(self.api, "ada", "PUT", "/settings",
+                        {"domain": self.domain, "mailbox_quota_bytes": 1 << 30})
+
+        def used(who: str) -> int:
+            return self.api(who, "GET", "/usage").json()["used"]
+
+        full, room = sorted(("max", "sam"), key=used, reverse=True)
+        if used(full) < used(room) + 10_000:
+            filler = b"Subject: filler\r\n\r\n" + b"f" * 20_000 + b"\r\n"
+            client = self.lmtp()
+            self.assertEqual(client.sendmail("a@outside.example", [self.addr(full)], filler), {})
+            client.quit()
+        self.api("ada", "PUT", "/settings", {"domain": self.domain,
+                                            "mailbox_quota_bytes": used(room) + 5000})
+        before = {who: self.ids_in(who) for who in (full, room)}
+        msg = b"Subject: full\r\n\r\n" + b"z" * 3000 + b"\r\n"
+        client = self.lmtp()
+        self.assertEqual(client.mail("a@outside.example")[0], 250)
+        self.assertEqual(client.rcpt(self.addr(full))[0], 250)
+        self.assertEqual(client.rcpt(self.addr(room))[0], 250)
+        # One reply per recipient after DATA (smtplib reads the first).
+        code, text = client.data(msg)
+        self.assertEqual((code, text[:5]), (452, b"4.2.2"))
+        self.assertEqual(client.getreply()[0], 250)
+        client.quit()
+        self.assertEqual(self.new_in_inbox(full, before[full]), [])
+        self.assertEqual([m["subject"] for m in self.new_in_inbox(room, before[room])],
+                         ["full"])
+
     def test_protocol(self) -> None:
         sock = socket.create_connection(("127.0.0.1", self.lmtp_port), timeout=30)
         self.addCleanup(sock.close)
