@@ -21,7 +21,7 @@ build=$(cd "$1" && pwd)
 shift
 here=$(cd "$(dirname "$0")" && pwd)
 runs=${FUZZ_RUNS:-200000}
-targets=${*:-fuzz-router fuzz-json-body fuzz-csv fuzz-files-path fuzz-files-range fuzz-lmtp}
+targets=${*:-fuzz-router fuzz-json-body fuzz-csv fuzz-files-path fuzz-files-range}
 
 # Undefined behaviour must stop the run, not scroll past in the log.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
