@@ -9,6 +9,7 @@
  *   shares.c         share links: create, list, revoke
  *   quotas.c         GET /usage and the quota settings
  *   gc.c             trash expiry and the orphan sweep ("atriumd files gc", timers)
+ *   service.c        the "files" service table for other plugins (atrium/files.h)
  *   blobstore.c      contents on disk (content-addressed, crash-safe)
  *   files-path.c     user-supplied paths (NFC, traversal), files-range.c  Range / If-Range
  */
@@ -128,6 +129,7 @@ gboolean files_register_tree_routes (AtriumPlugin *self, GError **error);
 gboolean files_register_share_routes (AtriumPlugin *self, GError **error);
 gboolean files_register_quota_routes (AtriumPlugin *self, GError **error);
 gboolean files_register_gc (AtriumPlugin *self, GError **error);
+gboolean files_register_service (AtriumPlugin *self, GError **error); /* service.c */
 
 /* transfer.c: answers a download of @node (Range, conditional requests, HEAD). */
 gboolean files_respond_download (AtriumRequest *req, const FilesNode *node, GError **error);

@@ -4,6 +4,8 @@
  * someone else's mailbox (or another school's) is simply not found. */
 #include "mail-private.h"
 
+#include <atrium/files.h>
+
 #include <string.h>
 
 /* ---- shared with folder-routes.c ---- */
@@ -169,22 +171,85 @@ attachment_free (MailAttachment *a)
         g_free (a);
 }
 
-static GPtrArray *
-attachments (JsonObject *body, GError **error)
+#define MAX_FILE_ATTACHMENT (64 * 1024 * 1024)
+
+/* {"file": "home/<path>" or "groups/<id>/<path>"}: the bytes through the files module's
+ * service table, as the sender may read them; without the module, a clear 422. */
+static MailAttachment *
+file_attachment (AtriumRequest *req, const char *file, const char *filename, GError **error)
 {
-        GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) attachment_free);
+        const AtriumFilesService *files =
+                mail_host->lookup_service (mail_self, ATRIUM_FILES_SERVICE, 1);
+        if (!files) {
+                mail_fail (error, ATRIUM_ERROR_UNPROCESSABLE,
+                           "attachments from folders need the files module");
+                return NULL;
+        }
+        g_autofree char *space = NULL;
+        const char *path = NULL;
+        if (g_str_has_prefix (file, "home/")) {
+                space = g_strdup ("home");
+                path = file + 5;
+        } else if (g_str_has_prefix (file, "groups/") && strchr (file + 7, '/')) {
+                const char *slash = strchr (file + 7, '/');
+                space = g_strndup (file, (gsize) (slash - file));
+                path = slash + 1;
+        } else {
+                mail_fail (error, ATRIUM_ERROR_INVALID,
+                           "\"file\" is home/<path> or groups/<group id>/<path>");
+                return NULL;
+        }
+        char *name = NULL, *type = NULL;
+        GBytes *data = files->read_file (mail_host->request_tx (req),
+                                         mail_host->request_user_id (req), space, path,
+                                         MAX_FILE_ATTACHMENT, &name, &type, error);
+        if (!data)
+                return NULL;
+        MailAttachment *m = g_new0 (MailAttachment, 1);
+        m->filename = filename ? g_strdup (filename) : name;
+        if (filename)
+                g_free (name);
+        m->content_type = type;
+        m->data = data;
+        return m;
+}
+
+static GPtrArray *
+attachments (AtriumRequest *req, JsonObject *body, GError **error)
+{
+        g_autoptr (GPtrArray) out =
+                g_ptr_array_new_with_free_func ((GDestroyNotify) attachment_free);
         JsonArray *arr = json_object_has_member (body, "attachments")
                                  ? json_object_get_array_member (body, "attachments")
                                  : NULL;
         for (guint i = 0; arr && i < json_array_get_length (arr); i++) {
                 JsonObject *a = json_array_get_object_element (arr, i);
-                const char *b64 = json_object_get_string_member (a, "content_base64");
+                const char *b64 = json_object_get_string_member_with_default (a, "content_base64",
+                                                                              NULL);
+                const char *file = json_object_get_string_member_with_default (a, "file", NULL);
+                const char *filename = json_object_get_string_member_with_default (a, "filename",
+                                                                                   NULL);
+                if (!b64 == !file || (b64 && !filename)) {
+                        mail_fail (error, ATRIUM_ERROR_INVALID,
+                                   "attachment %u: give \"content_base64\" with a \"filename\", "
+                                   "or \"file\" (a path in your folders)",
+                                   i);
+                        return NULL;
+                }
+                if (file) {
+                        MailAttachment *m = file_attachment (req, file, filename, error);
+                        if (!m) {
+                                g_prefix_error (error, "attachment %u: ", i);
+                                return NULL;
+                        }
+                        g_ptr_array_add (out, m);
+                        continue;
+                }
                 const char *type = json_object_get_string_member_with_default (
                         a, "content_type", "application/octet-stream");
                 if (!g_regex_match_simple ("^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*\\z", type,
                                            G_REGEX_CASELESS, 0) ||
                     !g_regex_match_simple ("^[A-Za-z0-9+/\\r\\n]*={0,2}[\\r\\n]*\\z", b64, 0, 0)) {
-                        g_ptr_array_unref (out);
                         mail_fail (error, ATRIUM_ERROR_INVALID,
                                    "attachment %u: content_type must be type/subtype and "
                                    "content_base64 base64",
@@ -192,14 +257,14 @@ attachments (JsonObject *body, GError **error)
                         return NULL;
                 }
                 MailAttachment *m = g_new0 (MailAttachment, 1);
-                m->filename = g_strdup (json_object_get_string_member (a, "filename"));
+                m->filename = g_strdup (filename);
                 m->content_type = g_ascii_strdown (type, -1);
                 gsize len;
                 guchar *data = g_base64_decode (b64, &len);
                 m->data = g_bytes_new_take (data, len);
                 g_ptr_array_add (out, m);
         }
-        return out;
+        return g_steal_pointer (&out);
 }
 
 /* Builds the MIME of a body ({to, cc, subject, text, html, attachments, in_reply_to}). */
@@ -209,7 +274,7 @@ compose (AtriumRequest *req, JsonObject *body, const char *from_addr, const char
 {
         g_auto (GStrv) to = string_list (body, "to");
         g_auto (GStrv) cc = string_list (body, "cc");
-        g_autoptr (GPtrArray) atts = attachments (body, error);
+        g_autoptr (GPtrArray) atts = attachments (req, body, error);
         if (!atts)
                 return NULL;
         g_autofree char *uuid = g_uuid_string_random ();
@@ -330,6 +395,26 @@ resolve_all (AtriumRequest *req, JsonObject *body, const char *domain, MailRecip
         return TRUE;
 }
 
+/* Every mailbox this send writes to (the recipients' and the sender's Sent) takes its
+ * delivery lock (deliver.c) now, all in one sorted order: two people writing to each other at
+ * once would otherwise each hold one lock and wait for the other's. */
+static gboolean
+lock_mailboxes (AtriumTx *tx, const MailRecipients *rcpt, const char *me, GError **error)
+{
+        GString *ids = g_string_new ("{");
+        g_string_append (ids, me);
+        for (guint i = 0; rcpt->users && i < rcpt->users->len; i++)
+                g_string_append_printf (ids, ",%s", (char *) rcpt->users->pdata[i]);
+        g_string_append_c (ids, '}');
+        AtriumResult *res = mail_tx_sql (
+                tx, error,
+                "SELECT pg_advisory_xact_lock(1835100524, hashtext(u)) FROM "
+                "(SELECT DISTINCT u FROM unnest($1::text[]) u ORDER BY u) s",
+                1, ids->str);
+        g_string_free (ids, TRUE);
+        return mail_done (res);
+}
+
 static gboolean
 handle_send (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -348,7 +433,7 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
         if (!from || !resolve_all (req, body, domain, &rcpt, error))
                 return FALSE;
         g_autoptr (GBytes) raw = compose (req, body, from, name, domain, &answered, error);
-        if (!raw || !check_size (req, raw, error))
+        if (!raw || !check_size (req, raw, error) || !lock_mailboxes (tx, &rcpt, me, error))
                 return FALSE;
         g_autofree char *raw_id = mail_store_raw (tx, raw, error);
         if (!raw_id)
@@ -638,9 +723,13 @@ handle_search (AtriumRequest *req, gpointer data, GError **error)
         if (!q || !*q || strlen (q) > 500)
                 return mail_fail (error, ATRIUM_ERROR_INVALID, "?q= (1-500 bytes) is required");
         const char *params[2] = {me, q};
+        /* $3..$5 are the page's cursor and limit (mail_respond_summary_page); the ids come
+         * from a definer function so the GIN index is usable (schema/0003_search.sql). */
         return mail_respond_summary_page (
-                req, "m.user_id = $1::uuid AND m.search @@ websearch_to_tsquery('simple', $2)", 2,
-                params, error);
+                req,
+                "m.user_id = $1::uuid AND m.id IN (SELECT mail.search_ids($1::uuid, $2, "
+                "$3::timestamptz, $4::uuid, $5::int))",
+                2, params, error);
 }
 
 static gboolean
@@ -679,10 +768,12 @@ handle_thread (AtriumRequest *req, gpointer data, GError **error)
         "\"text\":{\"type\":\"string\"},\"html\":{\"type\":\"string\"},"                        \
         "\"in_reply_to\":{\"type\":\"string\"},"                                                \
         "\"attachments\":{\"type\":\"array\",\"maxItems\":50,\"items\":{\"type\":\"object\","  \
-        "\"additionalProperties\":false,\"required\":[\"filename\",\"content_base64\"],"       \
+        "\"additionalProperties\":false,"                                                     \
         "\"properties\":{\"filename\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":255}," \
         "\"content_type\":{\"type\":\"string\",\"maxLength\":255},"                             \
-        "\"content_base64\":{\"type\":\"string\"}}}}}}"
+        "\"content_base64\":{\"type\":\"string\"},"                                              \
+        "\"file\":{\"type\":\"string\",\"maxLength\":4200,\"description\":\"home/<path> or "  \
+        "groups/<group id>/<path>: a file from your folders (files module)\"}}}}}}"
 #define PATCH_BODY                                                                              \
         "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"                  \
         "\"seen\":{\"type\":\"boolean\"},\"flagged\":{\"type\":\"boolean\"},"                   \
