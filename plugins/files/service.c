@@ -54,13 +54,15 @@ svc_read_file (AtriumTx *tx, const char *user_id, const char *space, const char 
         g_autoptr (GInputStream) in = files_blob_open (node->sha256, 0, error);
         if (!in)
                 return NULL;
-        g_autoptr (GBytes) data = g_input_stream_read_bytes (in, (gsize) node->size, NULL, error);
-        if (!data)
+        gsize len = (gsize) node->size, got = 0;
+        g_autofree guint8 *buf = g_malloc (len ? len : 1);
+        if (!g_input_stream_read_all (in, buf, len, &got, NULL, error))
                 return NULL;
-        if ((gint64) g_bytes_get_size (data) != node->size) {
+        if (got != len) {
                 files_fail (error, ATRIUM_ERROR_INTERNAL, "stored content of %s is short", path);
                 return NULL;
         }
+        g_autoptr (GBytes) data = g_bytes_new_take (g_steal_pointer (&buf), len);
         *out_name = g_strdup (node->name);
         *out_content_type = g_strdup (node->content_type ? node->content_type
                                                          : "application/octet-stream");
