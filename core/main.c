@@ -5,7 +5,6 @@
 
 #include <gcrypt.h>
 #include <locale.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -152,10 +151,6 @@ main (int argc, char **argv)
         /* A peer that goes away mid-write (a client, a sendmail a plugin pipes into) is an
          * EPIPE error for that write, never the end of the process. */
         signal (SIGPIPE, SIG_IGN);
-        /* Blocks of 4 MiB and more (Argon2id's 19 MiB per sign-in, big JSON bodies) come from
-         * mmap and go back to the system when freed. Left alone, glibc raises this threshold
-         * after the first such free and keeps 19 MiB per sign-in thread for good. */
-        mallopt (M_MMAP_THRESHOLD, 4 * 1024 * 1024);
         atrium_log_setup ();
         g_autoptr (GOptionContext) ctx =
                 g_option_context_new ("[serve | migrate | check-plugin FILE.so | operator create NAME | "
