@@ -26,6 +26,8 @@
 #include <string.h>
 
 #define BODY_KEY "atrium-body"
+#define MATCH_ROUTE_KEY "atrium-route"   /* set by start_stream for non-streaming routes */
+#define MATCH_PARAMS_KEY "atrium-params"
 #define TOO_LARGE_KEY "atrium-too-large"
 #define TIMER_KEY "atrium-timer"
 
@@ -268,7 +270,10 @@ start_stream (Server *s, SoupServerMessage *msg, const char *path, GHashTable *q
                 return FALSE;
         const AtriumRouteEntry *entry = route;
         if (!(entry->flags & ATRIUM_ROUTE_STREAM_BODY)) {
-                g_hash_table_unref (params);
+                /* Keep the match for the handler, so a POST or PUT is routed once. */
+                g_object_set_data (G_OBJECT (msg), MATCH_ROUTE_KEY, route);
+                g_object_set_data_full (G_OBJECT (msg), MATCH_PARAMS_KEY, params,
+                                        (GDestroyNotify) g_hash_table_unref);
                 return FALSE;
         }
         if (s->draining) {
@@ -401,13 +406,18 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
                 respond_problem (s, msg, 413, "payload-too-large", detail, "(body limit)");
                 return;
         }
-        gpointer route = NULL;
+        gpointer route = g_object_get_data (G_OBJECT (msg), MATCH_ROUTE_KEY);
         GHashTable *params = NULL;
         const char *template = NULL;
         g_autofree char *allow = NULL;
-        AtriumMatchResult m =
-                atrium_router_match (s->core->router, method, path, &route, &params, &template,
-                                     &allow);
+        AtriumMatchResult m = ATRIUM_MATCH_OK;
+        if (route) /* matched already by the early handler (start_stream) */
+                params = g_object_steal_data (G_OBJECT (msg), MATCH_PARAMS_KEY);
+        else
+                m = atrium_router_match (s->core->router, method, path, &route, &params,
+                                         &template, &allow);
+        if (route)
+                template = ((const AtriumRouteEntry *) route)->template;
         if (m == ATRIUM_MATCH_BAD_PATH) {
                 respond_problem (s, msg, 400, "invalid-request",
                                  "path has an invalid escape or a '.' or '..' segment",
