@@ -62,3 +62,15 @@ atrium_array_node (JsonArray *a)
         json_node_take_array (n, a);
         return n;
 }
+
+/* The uuid string member @member of an event payload ({"user_id": ...} of user.deleted), or
+ * NULL when the payload is not an object or the member is absent or not a uuid. */
+static inline const char *
+atrium_payload_uuid (JsonNode *payload, const char *member)
+{
+        const char *id = payload && JSON_NODE_HOLDS_OBJECT (payload)
+                                 ? json_object_get_string_member_with_default (
+                                           json_node_get_object (payload), member, NULL)
+                                 : NULL;
+        return id && g_uuid_string_is_valid (id) ? id : NULL;
+}

@@ -264,11 +264,8 @@ static gboolean
 on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
                  GError **error)
 {
-        const char *user = JSON_NODE_HOLDS_OBJECT (payload)
-                                   ? json_object_get_string_member_with_default (
-                                             json_node_get_object (payload), "user_id", NULL)
-                                   : NULL;
-        if (!user || !g_uuid_string_is_valid (user))
+        const char *user = atrium_payload_uuid (payload, "user_id");
+        if (!user)
                 return TRUE;
         AtriumResult *gone = cal_tx_sql (
                 tx, error,
@@ -300,11 +297,8 @@ static gboolean
 on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
                   GError **error)
 {
-        const char *group = JSON_NODE_HOLDS_OBJECT (payload)
-                                    ? json_object_get_string_member_with_default (
-                                              json_node_get_object (payload), "group_id", NULL)
-                                    : NULL;
-        if (!group || !g_uuid_string_is_valid (group))
+        const char *group = atrium_payload_uuid (payload, "group_id");
+        if (!group)
                 return TRUE;
         AtriumResult *gone = cal_tx_sql (
                 tx, error,

@@ -310,23 +310,13 @@ files_guess_type (const char *name, const guint8 *head, gsize len)
 
 /* ---- reactions ---- */
 
-static const char *
-payload_id (JsonNode *payload, const char *member)
-{
-        const char *id = JSON_NODE_HOLDS_OBJECT (payload)
-                                 ? json_object_get_string_member_with_default (
-                                           json_node_get_object (payload), member, NULL)
-                                 : NULL;
-        return id && g_uuid_string_is_valid (id) ? id : NULL;
-}
-
 /* A person's home is erased with them (rows now; the blobs become orphans for the sweep);
  * files they put elsewhere stay, without their name; their share links stop working. */
 static gboolean
 on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
                  GError **error)
 {
-        const char *user = payload_id (payload, "user_id");
+        const char *user = atrium_payload_uuid (payload, "user_id");
         if (!user)
                 return TRUE;
         return files_done (files_tx_sql (tx, error,
@@ -367,7 +357,7 @@ static gboolean
 on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
                   GError **error)
 {
-        const char *group = payload_id (payload, "group_id");
+        const char *group = atrium_payload_uuid (payload, "group_id");
         if (!group)
                 return TRUE;
         AtriumResult *tops = files_tx_sql (

@@ -216,11 +216,8 @@ static gboolean
 on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
                  GError **error)
 {
-        const char *user = JSON_NODE_HOLDS_OBJECT (payload)
-                                   ? json_object_get_string_member_with_default (
-                                             json_node_get_object (payload), "user_id", NULL)
-                                   : NULL;
-        if (!user || !g_uuid_string_is_valid (user))
+        const char *user = atrium_payload_uuid (payload, "user_id");
+        if (!user)
                 return TRUE;
         /* The mailbox goes; stored bytes no mailbox and no queued mail names go with it. */
         return mail_done (mail_tx_sql (tx, error,
