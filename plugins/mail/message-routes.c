@@ -628,6 +628,20 @@ handle_attachment (AtriumRequest *req, gpointer data, GError **error)
 
 /* ---- changing ---- */
 
+/* Answers the summary of the caller's message @id, as it is now. */
+static gboolean
+respond_summary (AtriumRequest *req, const char *id, GError **error)
+{
+        AtriumResult *res = mail_sql (req, error,
+                                      "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE m.id = $1::uuid",
+                                      1, id);
+        if (!res)
+                return FALSE;
+        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
+        mail_host->result_free (res);
+        return TRUE;
+}
+
 static gboolean
 handle_patch (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -665,14 +679,7 @@ handle_patch (AtriumRequest *req, gpointer data, GError **error)
                                   "coalesce($5::uuid, folder_id) WHERE id = $1::uuid",
                                   5, id, values[0], values[1], values[2], folder_id)))
                 return FALSE;
-        AtriumResult *res = mail_sql (req, error,
-                                      "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE m.id = $1::uuid",
-                                      1, id);
-        if (!res)
-                return FALSE;
-        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
-        mail_host->result_free (res);
-        return TRUE;
+        return respond_summary (req, id, error);
 }
 
 static gboolean
@@ -701,14 +708,7 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
                                             "WHERE id = $1::uuid",
                                             2, id, trash)))
                 return FALSE;
-        AtriumResult *res = mail_sql (req, error,
-                                      "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE m.id = $1::uuid",
-                                      1, id);
-        if (!res)
-                return FALSE;
-        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
-        mail_host->result_free (res);
-        return TRUE;
+        return respond_summary (req, id, error);
 }
 
 /* ---- search and threads ---- */
