@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* conference-private.h - shared by the conference plugin's sources:
+ *
+ *   conference.c   descriptor, lifecycle, permissions, reactions (user.deleted, group.deleted),
+ *                  GDPR export, who may join or moderate a room
+ *   backend.c      PUT/GET/DELETE /backend; the effective backend of a school (its own, else
+ *                  the installation's [conference] section); secrets sealed with AES-256-GCM
+ *   rooms.c        /rooms CRUD
+ *   join.c         joins (members and guests), leaves, guest links, ending a room, the
+ *                  backends' callbacks (BigBlueButton's end callback, Jitsi's webhook)
+ *   jitsi.c        HS256 JSON Web Tokens for Jitsi Meet (libgcrypt HMAC)
+ *   bbb.c          the BigBlueButton API client (checksums, create, join URL, end; libsoup)
+ *   bbb-xml.c      parsing BigBlueButton's XML answers (libxml2); fuzzed on its own
+ *   stats.c        GET /stats and the operator-wide GET /api/v1/conference/stats
+ */
+#pragma once
+
+#include <atrium/atrium.h>
+#include <atrium/groups.h>
+
+#include "bbb-xml.h"
+
+extern const AtriumHost *conf_host;
+extern const AtriumGroupsService *conf_groups;
+extern AtriumPlugin *conf_self;
+
+#define conf_tx_sql(tx, error, ...) atrium_queryv (conf_host, (tx), (error), __VA_ARGS__)
+#define conf_sql(req, error, ...)                                                               \
+        atrium_queryv (conf_host, conf_host->request_tx (req), (error), __VA_ARGS__)
+#define conf_fail atrium_fail
+
+/* Settings of the installation ([conference] in the config file, ATRIUM_CONFERENCE_*),
+ * read once in init. */
+typedef struct {
+        guint join_ttl;        /* join_ttl_seconds: lifetime of a Jitsi token (300) */
+        guint typical_minutes; /* typical_minutes: assumed length of a visit whose leave is
+                                * unknown, for the usage estimate (25) */
+        guint early_minutes;   /* early_minutes: a scheduled room opens this much before its
+                                * start for non-moderators (15) */
+        guint bbb_timeout;     /* bbb_timeout_seconds: per HTTP call to BigBlueButton (5) */
+        guint bbb_retries;     /* bbb_retries: further attempts after a failed call (2) */
+        char *public_url;      /* public_url: how the backends reach this host, for callbacks
+                                * ("https://atrium.example.org"); NULL: no callbacks */
+} ConfSettings;
+extern ConfSettings conf_settings;
+
+/* ---- backend.c ---- */
+
+typedef enum {
+        CONF_BACKEND_JITSI = 1,
+        CONF_BACKEND_BBB = 2,
+} ConfBackendType;
+
+typedef struct {
+        ConfBackendType type;
+        char *url;     /* jitsi: "https://meet.example.org"; bbb: the API base,
+                        * "https://bbb.example.org/bigbluebutton/api" (never a trailing '/') */
+        char *app_id;  /* jitsi: the token's iss; NULL for bbb */
+        char *secret;  /* in memory only, never logged */
+        gboolean sha1; /* bbb: checksums with SHA-1 instead of SHA-256 */
+} ConfBackend;
+
+void conf_backend_free (ConfBackend *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConfBackend, conf_backend_free)
+/* The school's backend, else the installation's; ATRIUM_ERROR_UNAVAILABLE when neither. */
+ConfBackend *conf_backend_load (AtriumTx *tx, GError **error);
+gboolean conf_backend_register (GError **error);
+gboolean conf_backend_init (GError **error); /* reads the sealing key */
+void conf_backend_fini (void);
+
+/* ---- jitsi.c ---- */
+
+typedef struct {
+        const char *room;      /* the Jitsi room name */
+        const char *user_id;   /* user or guest id */
+        const char *name;      /* display name */
+        const char *email;     /* (nullable) */
+        gboolean moderator;
+        gint64 now;            /* unix seconds */
+        guint ttl;             /* seconds */
+} ConfJitsiClaims;
+
+/* "<header>.<payload>.<signature>" (transfer full) */
+char *conf_jitsi_token (const ConfBackend *b, const ConfJitsiClaims *c);
+/* TRUE when @token is an HS256 JWT signed with @secret whose exp (if any) has not passed. */
+gboolean conf_jwt_verify (const char *token, const char *secret, gint64 now);
+/* base64url without padding (transfer full) */
+char *conf_base64url (const guchar *data, gsize len);
+
+/* ---- bbb.c ---- */
+
+typedef struct {
+        const char *meeting_id;       /* the room's id */
+        const char *name;             /* the room's name */
+        guint max_participants;       /* 0: no limit */
+        gboolean lobby;               /* guests wait for a moderator (guestPolicy) */
+        const char *end_callback_url; /* (nullable) meta_endCallbackUrl */
+} ConfBbbMeeting;
+
+void conf_bbb_init (guint timeout_seconds, guint retries);
+void conf_bbb_fini (void);
+/* "<call><query><secret>" hashed with the backend's algorithm, lower-case hex (full). */
+char *conf_bbb_checksum (const ConfBackend *b, const char *call, const char *query);
+/* The password BigBlueButton knows a room's moderators (or attendees) by: derived from the
+ * backend secret and the meeting id, so every host computes the same one without storing it. */
+char *conf_bbb_password (const ConfBackend *b, const char *meeting_id, gboolean moderator);
+/* create (idempotent: an existing meeting is success). Transport failures and 5xx are retried
+ * (conf_bbb_init's retries, with a short backoff); no answer: ATRIUM_ERROR_UNAVAILABLE (503);
+ * an answer that is not SUCCESS or not XML: ATRIUM_ERROR_BAD_GATEWAY (502). */
+gboolean conf_bbb_create (const ConfBackend *b, const ConfBbbMeeting *m, GError **error);
+/* The signed join URL a browser opens (no call is made). (transfer full) */
+char *conf_bbb_join_url (const ConfBackend *b, const char *meeting_id, const char *full_name,
+                         const char *user_id, gboolean moderator);
+/* end; a meeting BigBlueButton does not know (notFound) counts as ended. */
+gboolean conf_bbb_end (const ConfBackend *b, const char *meeting_id, GError **error);
+
+/* ---- join.c, rooms.c, stats.c ---- */
+
+gboolean conf_rooms_register (GError **error);
+gboolean conf_join_register (GError **error);
+gboolean conf_stats_register (GError **error);
+
+/* The room @room_id as the caller may see it (NULL and NOT_FOUND when it does not exist or the
+ * caller may not join it); *out_moderator tells whether the caller moderates it. */
+JsonObject *conf_room_for_caller (AtriumRequest *req, const char *room_id,
+                                  gboolean *out_moderator, GError **error);
+/* SQL select list of a room, for JSON answers. */
+#define CONF_ROOM_COLUMNS                                                                       \
+        "r.id, r.name, r.description, r.group_id, r.created_by, r.starts_at, r.ends_at, "      \
+        "r.max_participants, r.lobby, r.locked, r.created_at, r.updated_at"
