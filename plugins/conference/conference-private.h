@@ -108,9 +108,11 @@ char *conf_bbb_password (const ConfBackend *b, const char *meeting_id, gboolean 
  * (conf_bbb_init's retries, with a short backoff); no answer: ATRIUM_ERROR_UNAVAILABLE (503);
  * an answer that is not SUCCESS or not XML: ATRIUM_ERROR_BAD_GATEWAY (502). */
 gboolean conf_bbb_create (const ConfBackend *b, const ConfBbbMeeting *m, GError **error);
-/* The signed join URL a browser opens (no call is made). (transfer full) */
+/* The signed join URL a browser opens (no call is made). @guest: someone joining through a
+ * guest link; BigBlueButton applies the meeting's guestPolicy (the lobby) only to joins that
+ * say guest=true. (transfer full) */
 char *conf_bbb_join_url (const ConfBackend *b, const char *meeting_id, const char *full_name,
-                         const char *user_id, gboolean moderator);
+                         const char *user_id, gboolean moderator, gboolean guest);
 /* end; a meeting BigBlueButton does not know (notFound) counts as ended. */
 gboolean conf_bbb_end (const ConfBackend *b, const char *meeting_id, GError **error);
 
