@@ -118,6 +118,11 @@ gboolean conf_bbb_end (const ConfBackend *b, const char *meeting_id, GError **er
 
 /* ---- join.c, rooms.c, stats.c ---- */
 
+/* The signature in a callback URL the engines call (they carry no session): HMAC-SHA256 with
+ * the backend secret over "<what>:<school id>:<id>", base64url. (transfer full) */
+char *conf_callback_sig (const ConfBackend *b, const char *what, const char *school_id,
+                         const char *id);
+
 gboolean conf_rooms_register (GError **error);
 gboolean conf_join_register (GError **error);
 gboolean conf_stats_register (GError **error);

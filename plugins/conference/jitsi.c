@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* jitsi.c - JSON Web Tokens (RFC 7519) for Jitsi Meet's token authentication: HS256 (HMAC
+ * with SHA-256, libgcrypt) over base64url JSON, with the claims prosody's token module
+ * checks: iss (the application id), aud, sub (the Jitsi domain), room, iat/nbf/exp, and
+ * context.user (id, name). The same code checks the tokens Jitsi's webhook sends us. */
+#include "conference-private.h"
+
+#include <gcrypt.h>
+#include <string.h>
+
+char *
+conf_base64url (const guchar *data, gsize len)
+{
+        char *b64 = g_base64_encode (data, len);
+        for (char *c = b64; *c; c++)
+                *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+        char *pad = strchr (b64, '=');
+        if (pad)
+                *pad = '\0';
+        return b64;
+}
+
+/* Decodes base64url (with or without padding); NULL when it is not. */
+static guchar *
+base64url_decode (const char *s, gsize n, gsize *out_len)
+{
+        if (n % 4 == 1)
+                return NULL;
+        GString *b = g_string_sized_new (n + 3);
+        for (gsize i = 0; i < n; i++) {
+                char c = s[i];
+                if (c == '-')
+                        c = '+';
+                else if (c == '_')
+                        c = '/';
+                else if (!g_ascii_isalnum (c))
+                        return (void) g_string_free (b, TRUE), NULL;
+                g_string_append_c (b, c);
+        }
+        while (b->len % 4)
+                g_string_append_c (b, '=');
+        guchar *out = g_base64_decode (b->str, out_len);
+        g_string_free (b, TRUE);
+        return out;
+}
+
+static void
+hs256 (const char *secret, const char *data, gsize len, guchar out[32])
+{
+        gcry_mac_hd_t h;
+        size_t n = 32;
+        memset (out, 0, 32);
+        if (gcry_mac_open (&h, GCRY_MAC_HMAC_SHA256, 0, NULL))
+                return;
+        if (!gcry_mac_setkey (h, secret, strlen (secret)) && !gcry_mac_write (h, data, len))
+                gcry_mac_read (h, out, &n);
+        gcry_mac_close (h);
+}
+
+static char *
+json_b64 (JsonObject *o)
+{
+        g_autoptr (JsonNode) n = atrium_object_node (json_object_ref (o));
+        g_autofree char *text = json_to_string (n, FALSE);
+        return conf_base64url ((const guchar *) text, strlen (text));
+}
+
+char *
+conf_jitsi_token (const ConfBackend *b, const ConfJitsiClaims *c)
+{
+        g_autoptr (JsonObject) header = json_object_new ();
+        json_object_set_string_member (header, "alg", "HS256");
+        json_object_set_string_member (header, "typ", "JWT");
+
+        g_autoptr (GUri) uri = g_uri_parse (b->url, G_URI_FLAGS_NONE, NULL);
+        g_autoptr (JsonObject) claims = json_object_new ();
+        json_object_set_string_member (claims, "iss", b->app_id);
+        json_object_set_string_member (claims, "aud", "jitsi");
+        json_object_set_string_member (claims, "sub",
+                                       uri && g_uri_get_host (uri) ? g_uri_get_host (uri) : "*");
+        json_object_set_string_member (claims, "room", c->room);
+        json_object_set_int_member (claims, "iat", c->now);
+        json_object_set_int_member (claims, "nbf", c->now);
+        json_object_set_int_member (claims, "exp", c->now + c->ttl);
+        json_object_set_boolean_member (claims, "moderator", c->moderator);
+        JsonObject *user = json_object_new ();
+        json_object_set_string_member (user, "id", c->user_id);
+        json_object_set_string_member (user, "name", c->name);
+        if (c->email)
+                json_object_set_string_member (user, "email", c->email);
+        json_object_set_boolean_member (user, "moderator", c->moderator);
+        JsonObject *context = json_object_new ();
+        json_object_set_object_member (context, "user", user);
+        json_object_set_object_member (claims, "context", context);
+
+        g_autofree char *h64 = json_b64 (header);
+        g_autofree char *p64 = json_b64 (claims);
+        g_autofree char *signing = g_strconcat (h64, ".", p64, NULL);
+        guchar mac[32];
+        hs256 (b->secret, signing, strlen (signing), mac);
+        g_autofree char *s64 = conf_base64url (mac, sizeof mac);
+        return g_strconcat (signing, ".", s64, NULL);
+}
+
+/* The JSON object in one base64url part of a token, or NULL. */
+static JsonObject *
+part_object (const char *s, gsize n)
+{
+        gsize len = 0;
+        g_autofree guchar *raw = base64url_decode (s, n, &len);
+        if (!raw)
+                return NULL;
+        g_autoptr (JsonParser) p = json_parser_new ();
+        if (!json_parser_load_from_data (p, (const char *) raw, (gssize) len, NULL) ||
+            !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
+                return NULL;
+        return json_object_ref (json_node_get_object (json_parser_get_root (p)));
+}
+
+gboolean
+conf_jwt_verify (const char *token, const char *secret, gint64 now)
+{
+        if (!token || strlen (token) > 8192)
+                return FALSE;
+        const char *dot1 = strchr (token, '.');
+        const char *dot2 = dot1 ? strchr (dot1 + 1, '.') : NULL;
+        if (!dot2 || strchr (dot2 + 1, '.'))
+                return FALSE;
+        g_autoptr (JsonObject) header = part_object (token, (gsize) (dot1 - token));
+        if (!header ||
+            g_strcmp0 (json_object_get_string_member_with_default (header, "alg", NULL),
+                       "HS256") != 0)
+                return FALSE;
+        gsize sig_len = 0;
+        g_autofree guchar *sig = base64url_decode (dot2 + 1, strlen (dot2 + 1), &sig_len);
+        guchar want[32];
+        hs256 (secret, token, (gsize) (dot2 - token), want);
+        if (!sig || sig_len != sizeof want)
+                return FALSE;
+        guchar diff = 0;
+        for (gsize i = 0; i < sizeof want; i++)
+                diff |= sig[i] ^ want[i];
+        if (diff)
+                return FALSE;
+        g_autoptr (JsonObject) claims = part_object (dot1 + 1, (gsize) (dot2 - dot1 - 1));
+        if (!claims)
+                return FALSE;
+        JsonNode *exp = json_object_get_member (claims, "exp");
+        if (exp && (json_node_get_value_type (exp) != G_TYPE_INT64 ||
+                    json_node_get_int (exp) < now))
+                return FALSE;
+        return TRUE;
+}
