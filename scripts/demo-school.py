@@ -70,6 +70,18 @@ if any(m["name"] == "mail" for m in modules):
     must(call("PUT", "/api/v1/schools/demo/mail/settings", {"domain": "demo.example.org"}, op),
          200)
 
+# Video lessons need an engine. The demo points at a placeholder Jitsi Meet (a documentation
+# domain) with a random secret, so joins answer with real signed links; point it at your own
+# Jitsi or BigBlueButton with PUT /api/v1/schools/demo/conference/backend.
+if any(m["name"] == "conference" for m in modules):
+    status, _ = call("GET", "/api/v1/schools/demo/conference/backend", token=op)
+    if status == 404:
+        must(call("PUT", "/api/v1/schools/demo/conference/backend",
+                  {"type": "jitsi", "url": "https://meet.demo.example.org", "app_id": "atrium-demo",
+                   "secret": secrets.token_urlsafe(32)}, op), 200)
+        must(call("POST", "/api/v1/schools/demo/conference/rooms",
+                  {"name": "Demo lesson", "description": "A school-wide room"}, op), 201)
+
 users_file = os.path.join(state, "demo-users")
 if not os.path.exists(users_file):
     alphabet = string.ascii_letters + string.digits

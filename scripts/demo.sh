@@ -28,6 +28,14 @@ export ATRIUM_DATA_DIR=${ATRIUM_DATA_DIR:-$root/.state/data}
 export ATRIUM_LISTEN=${ATRIUM_LISTEN:-127.0.0.1:8080}
 mkdir -p "$ATRIUM_DATA_DIR"
 
+# The key that seals videoconference backend secrets in the database: made once, kept in the
+# git-ignored state folder (an installation keeps it in atrium.env, see docs/OPERATIONS.md).
+key_file=$root/.state/conference-secret-key
+if [[ ! -s $key_file ]]; then
+        (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$key_file")
+fi
+export ATRIUM_CONFERENCE_SECRET_KEY=${ATRIUM_CONFERENCE_SECRET_KEY:-$(cat "$key_file")}
+
 echo "demo: applying migrations" >&2
 "$atriumd" migrate
 
