@@ -5,8 +5,8 @@ the Jitsi webhook, the usage figures, and what happens to rooms and visits when 
 groups go.
 
 Covered route by route, each with its refusals (problem+json and status; for writes that fail,
-that nothing changed): PUT/GET/DELETE /backend (Jitsi only: the BigBlueButton client and its
-callback are test_conference_bbb.py's), POST/GET /rooms, GET/PATCH/DELETE /rooms/{id},
+that nothing changed): PUT/GET/DELETE /backend (Jitsi only: BigBlueButton joins and its end
+callback are tested against tests/integration/bbb_double.py elsewhere), POST/GET /rooms, GET/PATCH/DELETE /rooms/{id},
 POST /rooms/{id}/join|leave|end, POST/GET /rooms/{id}/guests, DELETE /rooms/{id}/guests/{id},
 POST /guest/{token}/join, POST /callbacks/jitsi/{sig}, GET /stats and the operator-wide
 GET /api/v1/conference/stats; also user.deleted, group.deleted, the GDPR export, a disabled
@@ -691,6 +691,12 @@ class Rooms(ConferenceTestCase):
                 # A's admin on B's path.
                 self.assertProblem(self.host.request(method, b.base + path, body,
                                                      token=a.tokens["ada"]), 404)
+        # A's admin on B's school-wide routes.
+        for method, path, body in (("GET", "/rooms", None), ("POST", "/rooms", {"name": "x"}),
+                                   ("GET", "/stats", None), ("GET", "/backend", None)):
+            with self.subTest(method=method, path=path, school="B"):
+                self.assertProblem(self.host.request(method, b.base + path, body,
+                                                     token=a.tokens["ada"]), 404)
         # The guest link of school A does not open through school B.
         self.assertProblem(self.host.request(
             "POST", f"{b.base}/guest/{guest['token']}/join"), 404)
@@ -701,6 +707,21 @@ class Rooms(ConferenceTestCase):
                          [guest["id"]])
         self.assertEqual(self.visits(room["id"]), {visit: (a.ids["sam"], False)})
         self.assertEqual(b.visible("ada"), [])
+
+    def test_a_body_where_none_belongs(self) -> None:
+        s = self.school()
+        room = s.room("tina")["id"]
+        link = s.ok("tina", "POST", f"/rooms/{room}/guests", {"name": "G"}, status=(201,))
+        for who, path in (("sam", f"{s.base}/rooms/{room}/join"),
+                          ("sam", f"{s.base}/rooms/{room}/leave"),
+                          ("tina", f"{s.base}/rooms/{room}/end"),
+                          (None, link["join_path"])):
+            with self.subTest(path=path):
+                self.assertProblem(self.host.request(
+                    "POST", path, b'{"moderator": true}',
+                    headers={"Content-Type": "application/json"},
+                    token=s.tokens[who] if who else None), 400)
+        self.assertEqual(self.visits(room), {})
 
     def test_no_token_on_every_member_route(self) -> None:
         s = self.school()
@@ -954,8 +975,9 @@ class LeaveAndEnd(ConferenceTestCase):
         self.assertEqual(self.visits(room), {t: (s.ids["tina"], False), m: (s.ids["sam"], True)})
         self.assertEqual(self.sql(f"SELECT left_at >= joined_at AND left_at <= now() FROM "
                                   f"conference.attendance WHERE id = '{m}'"), "t")
-        # Someone who never joined leaves: nothing of the others changes.
-        s.req("sue", "POST", f"/rooms/{room}/leave")
+        # Someone who never joined leaves (the status is not said): nothing of the others
+        # changes.
+        self.assertLess(s.req("sue", "POST", f"/rooms/{room}/leave").status, 500)
         self.assertEqual(self.visits(room), {t: (s.ids["tina"], False), m: (s.ids["sam"], True)})
 
     def test_end_closes_every_visit(self) -> None:
