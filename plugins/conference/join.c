@@ -469,11 +469,13 @@ handle_jitsi_event (AtriumRequest *req, gpointer data, GError **error)
         "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"name\"],"          \
         "\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":100},"     \
         "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"
+/* Jitsi sends more than we read (room_jid, is_breakout, the occupant's jid, times): allowed. */
 #define JITSI_EVENT_BODY                                                                        \
-        "{\"type\":\"object\",\"required\":[\"event_name\"],\"properties\":{"                   \
+        "{\"type\":\"object\",\"additionalProperties\":true,\"required\":[\"event_name\"],"        \
+        "\"properties\":{"                                                                     \
         "\"event_name\":{\"type\":\"string\",\"maxLength\":100},"                               \
         "\"room_name\":{\"type\":\"string\",\"maxLength\":200},"                                \
-        "\"occupant\":{\"type\":\"object\"}}}"
+        "\"occupant\":{\"type\":\"object\",\"additionalProperties\":true}}}"
 #define JOIN_ANSWER                                                                             \
         "{\"type\":\"object\",\"properties\":{\"url\":{\"type\":\"string\"},"                   \
         "\"expires_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},"             \
