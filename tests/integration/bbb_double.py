@@ -315,7 +315,8 @@ class BbbDouble:
         sep = "&" if "?" in cb else "?"
         target = f"{cb}{sep}recordingmarks={'true' if recordingmarks else 'false'}"
         try:
-            with urllib.request.urlopen(target, timeout=timeout) as resp:
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            with opener.open(target, timeout=timeout) as resp:
                 return resp.status
         except urllib.error.HTTPError as e:
             return e.code

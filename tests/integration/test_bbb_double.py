@@ -46,9 +46,13 @@ def sign(base: str, call: str, query: str, secret: str = SECRET, alg: str = "sha
     return f"{base}/{call}?{query}&checksum={checksum}"
 
 
+# No proxy from the environment between the test and 127.0.0.1.
+urlopen = urllib.request.build_opener(urllib.request.ProxyHandler({})).open
+
+
 def get(url: str, timeout: float = 5.0) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urlopen(url, timeout=timeout) as resp:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -252,7 +256,7 @@ class Protocol(harness.TestCase):
         req = urllib.request.Request(sign(self.bbb.url, "create", encode(create_params())),
                                      method="POST", data=b"")
         with self.assertRaises(urllib.error.HTTPError) as cm:
-            urllib.request.urlopen(req, timeout=5)
+            urlopen(req, timeout=5)
         self.assertEqual(cm.exception.code, 405)
         self.assertEqual(len(self.bbb.violations), 2, self.bbb.violations)
 
@@ -267,7 +271,7 @@ class Modes(harness.TestCase):
         port = self.bbb.port
         self.bbb.set_mode("down")
         with self.assertRaises(urllib.error.URLError) as cm:
-            urllib.request.urlopen(self.create_url, timeout=5)
+            urlopen(self.create_url, timeout=5)
         self.assertIsInstance(cm.exception.reason, ConnectionRefusedError)
         self.assertEqual(self.bbb.calls, [])
         self.bbb.set_mode("normal")
@@ -282,7 +286,7 @@ class Modes(harness.TestCase):
     def test_slow(self) -> None:
         self.bbb.set_mode("slow", slow_seconds=60)
         with self.assertRaises((socket.timeout, urllib.error.URLError, TimeoutError)):
-            urllib.request.urlopen(self.create_url, timeout=0.5).read()
+            urlopen(self.create_url, timeout=0.5).read()
         self.assertEqual(len(self.bbb.calls), 1)
         # Stopping does not wait for the sleeping request (a hang check, not a timing one).
         t0 = time.monotonic()
