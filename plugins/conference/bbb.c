@@ -305,7 +305,7 @@ call_api (const ConfBackend *b, const char *call, const char *query, ConfBbbAnsw
                 g_autoptr (GBytes) body = NULL;
                 guint status = 0;
                 AttemptResult r = attempt (b, url, &body, &status, &detail);
-                if (r == ATTEMPT_BAD_URL) /* (the checks above let nothing through to here) */
+                if (r == ATTEMPT_BAD_URL) /* (not expected after the check above) */
                         return conf_fail (error, ATRIUM_ERROR_UNAVAILABLE,
                                           "BigBlueButton is unavailable: libsoup cannot use the "
                                           "backend's API URL");
