@@ -148,6 +148,14 @@ setting_uint (const char *key, guint fallback, guint min, guint max)
         return (guint) n;
 }
 
+static void
+conf_fini (AtriumPlugin *self)
+{
+        conf_bbb_fini ();
+        conf_backend_fini ();
+        g_clear_pointer (&conf_settings.public_url, g_free);
+}
+
 static gboolean
 conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
@@ -169,22 +177,20 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
         conf_settings.public_url = host->config_get (self, "public_url");
         if (conf_settings.public_url && g_str_has_suffix (conf_settings.public_url, "/"))
                 conf_settings.public_url[strlen (conf_settings.public_url) - 1] = '\0';
+        /* The loader calls fini only for plugins that started: what init made is undone here
+         * when a later step fails. */
         if (!conf_backend_init (error))
                 return FALSE;
+        if (!conf_backend_register (error) || !conf_rooms_register (error) ||
+            !conf_join_register (error) || !conf_stats_register (error) ||
+            !host->subscribe (self, "group.deleted", on_group_deleted, NULL, error) ||
+            !atrium_add_migrations_from_resource (host, self, conference_get_resource (),
+                                                  "/dev/atrium/conference/schema", error)) {
+                conf_fini (self);
+                return FALSE;
+        }
         conf_bbb_init (conf_settings.bbb_timeout, conf_settings.bbb_retries);
-        return conf_backend_register (error) && conf_rooms_register (error) &&
-               conf_join_register (error) && conf_stats_register (error) &&
-               host->subscribe (self, "group.deleted", on_group_deleted, NULL, error) &&
-               atrium_add_migrations_from_resource (host, self, conference_get_resource (),
-                                                    "/dev/atrium/conference/schema", error);
-}
-
-static void
-conf_fini (AtriumPlugin *self)
-{
-        conf_bbb_fini ();
-        conf_backend_fini ();
-        g_clear_pointer (&conf_settings.public_url, g_free);
+        return TRUE;
 }
 
 static const AtriumPermission permissions[] = {
