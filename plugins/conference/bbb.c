@@ -41,12 +41,48 @@ static SoupSession *session;
 static guint max_retries;
 static guint timeout_s;
 
+/* The breaker: after a call to a BigBlueButton gave up without an answer, further calls to it
+ * fail at once for cooldown_s seconds instead of each holding a worker (and its database
+ * connection) for the whole timeout-and-retry cycle; at 08:00 that is the difference between
+ * one slow server and a host with every worker waiting. Keyed by the API URL, shared by the
+ * worker threads. 0 disables it. */
+static guint cooldown_s;
+static GMutex breaker_lock;
+static GHashTable *down_until; /* API URL -> gint64 monotonic microseconds */
+
+static gint64
+breaker_open_for (const char *url)
+{
+        g_mutex_lock (&breaker_lock);
+        gint64 until = down_until ? GPOINTER_TO_SIZE (g_hash_table_lookup (down_until, url)) : 0;
+        g_mutex_unlock (&breaker_lock);
+        gint64 left = until - g_get_monotonic_time ();
+        return left > 0 ? left : 0;
+}
+
+static void
+breaker_record (const char *url, gboolean answered)
+{
+        if (!cooldown_s)
+                return;
+        g_mutex_lock (&breaker_lock);
+        if (answered)
+                g_hash_table_remove (down_until, url);
+        else
+                g_hash_table_insert (down_until, g_strdup (url),
+                                     GSIZE_TO_POINTER ((gsize) (g_get_monotonic_time () +
+                                                                cooldown_s * G_USEC_PER_SEC)));
+        g_mutex_unlock (&breaker_lock);
+}
+
 void
-conf_bbb_init (guint timeout_seconds, guint retries)
+conf_bbb_init (guint timeout_seconds, guint retries, guint cooldown_seconds)
 {
         conf_bbb_fini ();
         timeout_s = timeout_seconds;
         max_retries = retries;
+        cooldown_s = cooldown_seconds;
+        down_until = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
         /* libsoup's default of 2 connections per host would queue a burst of joins behind two
          * slow calls, and time spent queued counts against no timeout. */
         session = soup_session_new_with_options ("timeout", timeout_seconds, "idle-timeout",
@@ -58,6 +94,7 @@ conf_bbb_init (guint timeout_seconds, guint retries)
 void
 conf_bbb_fini (void)
 {
+        g_clear_pointer (&down_until, g_hash_table_unref);
         if (!session)
                 return;
         soup_session_abort (session);
@@ -293,6 +330,12 @@ call_api (const ConfBackend *b, const char *call, const char *query, ConfBbbAnsw
                 return conf_fail (error, ATRIUM_ERROR_UNAVAILABLE,
                                   "BigBlueButton is unavailable: the backend's API URL is not a "
                                   "valid http(s) URL");
+        gint64 wait = breaker_open_for (b->url);
+        if (wait)
+                return conf_fail (error, ATRIUM_ERROR_UNAVAILABLE,
+                                  "BigBlueButton is unavailable: it did not answer a moment ago; "
+                                  "the next attempt is made in %" G_GINT64_FORMAT " s",
+                                  (wait + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
         g_autofree char *url = signed_url (b, call, query);
         guint attempts = max_retries + 1;
         g_autofree char *detail = NULL;
@@ -309,6 +352,8 @@ call_api (const ConfBackend *b, const char *call, const char *query, ConfBbbAnsw
                         return conf_fail (error, ATRIUM_ERROR_UNAVAILABLE,
                                           "BigBlueButton is unavailable: libsoup cannot use the "
                                           "backend's API URL");
+                if (r != ATTEMPT_TRANSIENT)
+                        breaker_record (b->url, TRUE);
                 if (r == ATTEMPT_FATAL)
                         return conf_fail (error, ATRIUM_ERROR_BAD_GATEWAY,
                                           "BigBlueButton %s: unexpected answer (%s)", call,
@@ -327,6 +372,7 @@ call_api (const ConfBackend *b, const char *call, const char *query, ConfBbbAnsw
                         log_warning ("BigBlueButton %s: attempt %u of %u failed (%s); retrying",
                                      call, i + 1, attempts, detail);
         }
+        breaker_record (b->url, FALSE);
         log_warning ("BigBlueButton %s: giving up after %u attempt%s: %s", call, attempts,
                      attempts == 1 ? "" : "s", detail);
         /* The client hears the reason without libsoup's text (it names our upstream host). */

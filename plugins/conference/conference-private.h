@@ -37,8 +37,10 @@ typedef struct {
                                 * unknown, for the usage estimate (25) */
         guint early_minutes;   /* early_minutes: a scheduled room opens this much before its
                                 * start for non-moderators (15) */
-        guint bbb_timeout;     /* bbb_timeout_seconds: per HTTP call to BigBlueButton (5) */
-        guint bbb_retries;     /* bbb_retries: further attempts after a failed call (2) */
+        guint bbb_timeout;     /* bbb_timeout_seconds: per HTTP call to BigBlueButton (3) */
+        guint bbb_retries;     /* bbb_retries: further attempts after a failed call (1) */
+        guint bbb_cooldown;    /* bbb_cooldown_seconds: fail fast this long after a server
+                                * did not answer (10; 0: off) */
         char *public_url;      /* public_url: how the backends reach this host, for callbacks
                                 * ("https://atrium.example.org"); NULL: no callbacks */
 } ConfSettings;
@@ -97,7 +99,9 @@ typedef struct {
         const char *end_callback_url; /* (nullable) meta_endCallbackUrl */
 } ConfBbbMeeting;
 
-void conf_bbb_init (guint timeout_seconds, guint retries);
+/* @cooldown_seconds: after a call gave up without an answer, calls to that server fail at once
+ * (503) for this long; 0: never. */
+void conf_bbb_init (guint timeout_seconds, guint retries, guint cooldown_seconds);
 void conf_bbb_fini (void);
 /* "<call><query><secret>" hashed with the backend's algorithm, lower-case hex (full). */
 char *conf_bbb_checksum (const ConfBackend *b, const char *call, const char *query);

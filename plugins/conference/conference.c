@@ -171,8 +171,11 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
         conf_settings.join_ttl = setting_uint ("join_ttl_seconds", 300, 30, 86400);
         conf_settings.typical_minutes = setting_uint ("typical_minutes", 25, 1, 1440);
         conf_settings.early_minutes = setting_uint ("early_minutes", 15, 0, 1440);
-        conf_settings.bbb_timeout = setting_uint ("bbb_timeout_seconds", 5, 1, 120);
-        conf_settings.bbb_retries = setting_uint ("bbb_retries", 2, 0, 10);
+        /* A join waits for BigBlueButton with a worker and a database connection: keep the
+         * worst case (timeout x attempts) short, and stop calling a server that is down. */
+        conf_settings.bbb_timeout = setting_uint ("bbb_timeout_seconds", 3, 1, 120);
+        conf_settings.bbb_retries = setting_uint ("bbb_retries", 1, 0, 10);
+        conf_settings.bbb_cooldown = setting_uint ("bbb_cooldown_seconds", 10, 0, 3600);
         g_free (conf_settings.public_url);
         conf_settings.public_url = host->config_get (self, "public_url");
         if (conf_settings.public_url && g_str_has_suffix (conf_settings.public_url, "/"))
@@ -189,7 +192,8 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                 conf_fini (self);
                 return FALSE;
         }
-        conf_bbb_init (conf_settings.bbb_timeout, conf_settings.bbb_retries);
+        conf_bbb_init (conf_settings.bbb_timeout, conf_settings.bbb_retries,
+                       conf_settings.bbb_cooldown);
         return TRUE;
 }
 

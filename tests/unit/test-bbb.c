@@ -568,7 +568,7 @@ static void
 test_client_create (void)
 {
         ConfBackend *b = fake_backend (fake.port);
-        conf_bbb_init (2, 2);
+        conf_bbb_init (2, 2, 0);
         fake_set (FAKE_NORMAL, NULL, 0);
         /* A name with control characters and 70 characters, one of them outside the BMP (two
          * UTF-16 units): cut to 64 units at a character boundary. */
@@ -646,7 +646,7 @@ static void
 test_client_refusals (void)
 {
         ConfBackend *b = fake_backend (fake.port);
-        conf_bbb_init (2, 2);
+        conf_bbb_init (2, 2, 0);
         ConfBbbMeeting m = {.meeting_id = MEETING, .name = "Maths"};
         g_autoptr (GError) error = NULL;
 
@@ -694,7 +694,7 @@ test_client_retries (void)
         g_autoptr (GError) error = NULL;
 
         /* 5xx every time: 1 + 2 attempts, then 503. */
-        conf_bbb_init (2, 2);
+        conf_bbb_init (2, 2, 0);
         fake_set (FAKE_HTTP500, NULL, 0);
         g_assert_false (conf_bbb_create (b, &m, &error));
         assert_clean_error (error, ATRIUM_ERROR_UNAVAILABLE, "HTTP 500");
@@ -709,7 +709,7 @@ test_client_retries (void)
         g_assert_cmpuint (fake_hits (), ==, 3);
         g_assert_false (fake.bad_checksum);
         /* Three times, with only one retry allowed: 503. */
-        conf_bbb_init (2, 1);
+        conf_bbb_init (2, 1, 0);
         fake_set (FAKE_FLAKY, NULL, 3);
         g_assert_false (conf_bbb_end (b, MEETING, &error));
         assert_clean_error (error, ATRIUM_ERROR_UNAVAILABLE, "HTTP 503");
@@ -717,7 +717,7 @@ test_client_retries (void)
         g_assert_cmpuint (fake_hits (), ==, 2);
 
         /* No answer within the timeout (1 s, no retry). */
-        conf_bbb_init (1, 0);
+        conf_bbb_init (1, 0, 0);
         fake_set (FAKE_SILENT, NULL, 0);
         gint64 t0 = g_get_monotonic_time ();
         g_assert_false (conf_bbb_create (b, &m, &error));
@@ -728,7 +728,7 @@ test_client_retries (void)
         g_assert_cmpint (took, <, 10 * G_USEC_PER_SEC); /* bounded, not a timing assertion */
 
         /* Nobody listening: connection refused, retried, 503. */
-        conf_bbb_init (1, 2);
+        conf_bbb_init (1, 2, 0);
         g_autoptr (GSocket) s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                               G_SOCKET_PROTOCOL_TCP, NULL);
         g_autoptr (GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -753,6 +753,47 @@ test_client_retries (void)
         free_backend (c);
 }
 
+/* The breaker: after a call gave up without an answer, calls to that server fail at once
+ * (nothing is sent) until the cooldown passes; an answer closes it again. */
+static void
+test_client_breaker (void)
+{
+        g_autoptr (GError) error = NULL;
+        ConfBackend *b = fake_backend (fake.port);
+        ConfBbbMeeting m = {.meeting_id = MEETING, .name = "Physik 9c"};
+        conf_bbb_init (2, 0, 60);
+        fake_set (FAKE_FLAKY, NULL, 1);
+        g_assert_false (conf_bbb_create (b, &m, &error));
+        assert_clean_error (error, ATRIUM_ERROR_UNAVAILABLE, "HTTP 503");
+        g_clear_error (&error);
+        g_assert_cmpuint (fake_hits (), ==, 1);
+        /* The server would answer now, but the breaker is open: no call is made. */
+        g_assert_false (conf_bbb_create (b, &m, &error));
+        assert_clean_error (error, ATRIUM_ERROR_UNAVAILABLE, "a moment ago");
+        g_clear_error (&error);
+        g_assert_false (conf_bbb_end (b, MEETING, &error));
+        g_assert_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE);
+        g_clear_error (&error);
+        g_assert_cmpuint (fake_hits (), ==, 1);
+        /* Another server is not affected. */
+        ConfBackend *other = fake_backend (fake.port);
+        g_free (other->url);
+        other->url = g_strdup_printf ("http://localhost:%u/bigbluebutton/api", fake.port);
+        g_assert_true (conf_bbb_create (other, &m, &error));
+        g_assert_no_error (error);
+        free_backend (other);
+        /* A new configuration starts closed; with 0 the breaker never opens. */
+        conf_bbb_init (2, 0, 0);
+        fake_set (FAKE_FLAKY, NULL, 1);
+        g_assert_false (conf_bbb_create (b, &m, &error));
+        g_clear_error (&error);
+        g_assert_true (conf_bbb_create (b, &m, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (fake_hits (), ==, 2);
+        free_backend (b);
+        conf_bbb_fini ();
+}
+
 /* Worker threads share the one session (libsoup 3.2's rule: send from any thread). */
 static gpointer
 create_many (gpointer data)
@@ -773,7 +814,7 @@ static void
 test_client_threads (void)
 {
         ConfBackend *b = fake_backend (fake.port);
-        conf_bbb_init (5, 0);
+        conf_bbb_init (5, 0, 0);
         fake_set (FAKE_NORMAL, NULL, 0);
         GThread *threads[8];
         for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
@@ -806,6 +847,7 @@ main (int argc, char **argv)
         g_test_add_func ("/bbb/client/create-end", test_client_create);
         g_test_add_func ("/bbb/client/refusals", test_client_refusals);
         g_test_add_func ("/bbb/client/retries", test_client_retries);
+        g_test_add_func ("/bbb/client/breaker", test_client_breaker);
         g_test_add_func ("/bbb/client/threads", test_client_threads);
         fake_start ();
         int status = g_test_run ();
