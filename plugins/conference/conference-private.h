@@ -12,6 +12,7 @@
  *   bbb.c          the BigBlueButton API client (checksums, create, join URL, end; libsoup)
  *   bbb-xml.c      parsing BigBlueButton's XML answers (libxml2); fuzzed on its own
  *   stats.c        GET /stats and the operator-wide GET /api/v1/conference/stats
+ *   purge.c        deleting guest links long ended (timer and `atriumd conference purge`)
  */
 #pragma once
 
@@ -41,6 +42,7 @@ typedef struct {
         guint bbb_retries;     /* bbb_retries: further attempts after a failed call (1) */
         guint bbb_cooldown;    /* bbb_cooldown_seconds: fail fast this long after a server
                                 * did not answer (10; 0: off) */
+        guint guest_keep_days; /* guest_keep_days: ended guest links are deleted after (30) */
         char *public_url;      /* public_url: how the backends reach this host, for callbacks
                                 * ("https://atrium.example.org"); NULL: no callbacks */
 } ConfSettings;
@@ -130,6 +132,7 @@ char *conf_callback_sig (const ConfBackend *b, const char *what, const char *sch
 gboolean conf_rooms_register (GError **error);
 gboolean conf_join_register (GError **error);
 gboolean conf_stats_register (GError **error);
+gboolean conf_purge_register (GError **error); /* purge.c */
 
 /* The room @room_id as the caller may see it (NULL and NOT_FOUND when it does not exist or the
  * caller may not join it); *out_moderator tells whether the caller moderates it. */

@@ -175,6 +175,7 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
          * worst case (timeout x attempts) short, and stop calling a server that is down. */
         conf_settings.bbb_timeout = setting_uint ("bbb_timeout_seconds", 3, 1, 120);
         conf_settings.bbb_retries = setting_uint ("bbb_retries", 1, 0, 10);
+        conf_settings.guest_keep_days = setting_uint ("guest_keep_days", 30, 0, 3650);
         conf_settings.bbb_cooldown = setting_uint ("bbb_cooldown_seconds", 10, 0, 3600);
         g_free (conf_settings.public_url);
         conf_settings.public_url = host->config_get (self, "public_url");
@@ -186,6 +187,7 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                 return FALSE;
         if (!conf_backend_register (error) || !conf_rooms_register (error) ||
             !conf_join_register (error) || !conf_stats_register (error) ||
+            !conf_purge_register (error) ||
             !host->subscribe (self, "group.deleted", on_group_deleted, NULL, error) ||
             !atrium_add_migrations_from_resource (host, self, conference_get_resource (),
                                                   "/dev/atrium/conference/schema", error)) {

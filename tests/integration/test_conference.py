@@ -1011,6 +1011,44 @@ class LeaveAndEnd(ConferenceTestCase):
 
 
 class Guests(ConferenceTestCase):
+    def test_purge_deletes_links_long_ended_in_every_school(self) -> None:
+        """Guest links name people without an account: `atriumd conference purge` (and the
+        hourly timer) deletes those that ended more than guest_keep_days (30) ago, in every
+        school, and keeps the rest and every visit."""
+        rows = {}
+        for s in (self.school(), self.school()):
+            room = s.room("tina", "Elternabend")["id"]
+            for name in ("old-expired", "old-revoked", "recently-revoked", "live"):
+                rows[(s.slug, name)] = s.ok("tina", "POST", f"/rooms/{room}/guests",
+                                            {"name": name}, status=(201,))
+            live = rows[(s.slug, "live")]
+            fixtures.check(self.host.request("POST", live["join_path"]), 200, what="guest join")
+            ids = {n: rows[(s.slug, n)]["id"] for n in ("old-expired", "old-revoked",
+                                                        "recently-revoked")}
+            self.sql("UPDATE conference.guests SET expires_at = now() - interval '40 days' "
+                     f"WHERE id = '{ids['old-expired']}'")
+            self.sql("UPDATE conference.guests SET revoked_at = now() - interval '31 days' "
+                     f"WHERE id = '{ids['old-revoked']}'")
+            self.sql("UPDATE conference.guests SET revoked_at = now() - interval '5 days' "
+                     f"WHERE id = '{ids['recently-revoked']}'")
+        visits_before = self.sql("SELECT count(*) FROM conference.attendance "
+                                 "WHERE guest_id IS NOT NULL")
+        proc = self.host.run(["conference", "purge"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # (other tests of this class share the database: at least our four went)
+        purged = re.search(r"purged (\d+) guest links", proc.stdout)
+        self.assertTrue(purged, proc.stdout)
+        self.assertGreaterEqual(int(purged.group(1)), 4)
+        left = set(self.sql("SELECT name || '@' || id FROM conference.guests").split())
+        for (slug, name), link in rows.items():
+            kept = f"{name}@{link['id']}" in left
+            self.assertEqual(kept, name in ("recently-revoked", "live"), (slug, name))
+        self.assertEqual(self.sql("SELECT count(*) FROM conference.attendance "
+                                  "WHERE guest_id IS NOT NULL"), visits_before)
+        # Again: nothing more to do; a stray argument is refused.
+        self.assertIn("purged 0 guest links", self.host.run(["conference", "purge"]).stdout)
+        self.assertEqual(self.host.run(["conference", "purge", "now"]).returncode, 2)
+
     def test_link_lifecycle(self) -> None:
         s = self.school()
         room = s.room("tina", "Elternsprechtag")["id"]
