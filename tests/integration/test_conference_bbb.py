@@ -32,6 +32,7 @@ from test_conference import JOIN_KEYS, SEALING_KEY, ConferenceTestCase, School, 
 
 TIMEOUT_S = 1   # ATRIUM_CONFERENCE_BBB_TIMEOUT_SECONDS
 RETRIES = 1     # ATRIUM_CONFERENCE_BBB_RETRIES
+COOLDOWN_S = 2  # ATRIUM_CONFERENCE_BBB_COOLDOWN_SECONDS: the breaker after no answer
 ROOM_NAME = "Mathe 7b: Brüche & Dezimalzahlen"
 
 
@@ -48,8 +49,10 @@ class _SelfAwareHost(harness.Atriumd):
 class BigBlueButton(ConferenceTestCase):
     HOST_ENV = {"ATRIUM_CONFERENCE_SECRET_KEY": SEALING_KEY,
                 "ATRIUM_CONFERENCE_BBB_TIMEOUT_SECONDS": str(TIMEOUT_S),
-                "ATRIUM_CONFERENCE_BBB_RETRIES": str(RETRIES)}
+                "ATRIUM_CONFERENCE_BBB_RETRIES": str(RETRIES),
+                "ATRIUM_CONFERENCE_BBB_COOLDOWN_SECONDS": str(COOLDOWN_S)}
     EXIT_CHECK = ("conference", "bbb")
+    _ports: set[int] = set()
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -66,8 +69,15 @@ class BigBlueButton(ConferenceTestCase):
     # -- set-up ------------------------------------------------------------------------------
 
     def double(self, algorithm: str = "sha256", secret: str | None = None) -> BbbDouble:
-        bbb = BbbDouble(secret=secret or f"bbb-{algorithm}-{uuid.uuid4().hex}",
-                        algorithm=algorithm, slow_seconds=10.0).start()
+        """A fresh double on a port no earlier test used: the breaker is kept per API URL,
+        and one an earlier test left open must not meet this test's double."""
+        while True:
+            bbb = BbbDouble(secret=secret or f"bbb-{algorithm}-{uuid.uuid4().hex}",
+                            algorithm=algorithm, slow_seconds=10.0).start()
+            if bbb.port not in self._ports:
+                break
+            bbb.stop()
+        self._ports.add(bbb.port)
         self.addCleanup(bbb.stop)
         self.addCleanup(bbb.assert_clean)  # runs first: no protocol violations in any test
         return bbb
@@ -144,7 +154,6 @@ class BigBlueButton(ConferenceTestCase):
         log = self.host.log_text()
         for secret in secrets:
             self.assertNotIn(secret, log)
-
 
     # -- the backend and joins ---------------------------------------------------------------
 
@@ -244,11 +253,21 @@ class BigBlueButton(ConferenceTestCase):
         self.assertNoSecretLogged(bbb.secret)
         return s, bbb, room, took
 
-    def test_down_is_503_without_a_visit(self) -> None:
+    def test_down_is_503_without_a_visit_then_the_breaker(self) -> None:
         s, bbb, room, _ = self.failing_join("down", 503, "unavailable", 0)
+        gave_up = time.monotonic()
         bbb.set_mode("normal")  # listening again, on the same port
+        # For bbb_cooldown_seconds the host does not try again: 503 at once, no call, no visit.
+        t0 = time.monotonic()
+        self.assertQuietFailure(s.req("sam", "POST", f"/rooms/{room}/join"), 503,
+                                "unavailable", bbb)
+        self.assertLess(time.monotonic() - t0, TIMEOUT_S)
+        self.assertEqual((bbb.calls, self.visits(room)), ([], {}))
+        # Then it does, and the server answers.
+        time.sleep(max(0.0, gave_up + COOLDOWN_S + 0.2 - time.monotonic()))
         self.assertBbbJoin(bbb, room, s.join("sam", room), moderator=False,
                            user_id=s.ids["sam"], name="Sam Schüler")
+        self.assertEqual(len(bbb.calls_to("create")), 1)
 
     def test_slow_is_503_after_the_timeout(self) -> None:
         *_, took = self.failing_join("slow", 503, "unavailable", RETRIES + 1, slow_seconds=10.0)
