@@ -106,6 +106,11 @@ param_value (const char *seg, const char *path_seg)
         size_t n = strlen (path_seg), k = strlen (suffix);
         if (n <= k || !g_str_has_suffix (path_seg, suffix))
                 return NULL; /* parameters are never empty */
+        /* nor dot segments: "%2E%2E.ics" decodes to "...ics", whose value before ".ics" is ".."
+         * (the fuzzer found it; whole segments are refused in atrium_router_match) */
+        if ((n - k == 1 && path_seg[0] == '.') ||
+            (n - k == 2 && path_seg[0] == '.' && path_seg[1] == '.'))
+                return NULL;
         return g_strndup (path_seg, n - k);
 }
 

@@ -626,6 +626,10 @@ test_suffix (void)
         g_assert_cmpint (c.result, ==, ATRIUM_MATCH_OK);
         g_assert_cmpstr (g_hash_table_lookup (c.params, "token"), ==, "t0k-en");
         ASSERT_RESULT (r, "GET", "/feeds/.ics", ATRIUM_MATCH_NOT_FOUND); /* never empty */
+        /* nor a dot segment once the extension is cut off ("%2E%2E.ics" is "...ics") */
+        ASSERT_RESULT (r, "GET", "/feeds/%2E%2E.ics", ATRIUM_MATCH_NOT_FOUND);
+        ASSERT_RESULT (r, "GET", "/feeds/...ics", ATRIUM_MATCH_NOT_FOUND);
+        ASSERT_RESULT (r, "GET", "/feeds/%2e.ics", ATRIUM_MATCH_NOT_FOUND);
         ASSERT_RESULT (r, "GET", "/feeds/abc.ical", ATRIUM_MATCH_NOT_FOUND);
 }
 
