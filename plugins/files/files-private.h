@@ -106,9 +106,10 @@ gboolean files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const ch
 
 /* ---- quotas ---- */
 
-/* Bytes used and the limit of @sp. */
+/* Bytes used and the limit of @sp; of a home, "used" includes the mailbox, whose share is
+ * also written to @out_mail (nullable). */
 gboolean files_quota_get (AtriumTx *tx, const char *type, const char *id, gint64 *out_used,
-                          gint64 *out_limit, GError **error);
+                          gint64 *out_mail, gint64 *out_limit, GError **error);
 /* Adds @delta bytes to @sp's usage, refusing (507) what would pass the limit when
  * @delta > 0. Serialised per space by the usage row's lock. */
 gboolean files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta,

@@ -232,22 +232,26 @@ files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
 
 gboolean
 files_quota_get (AtriumTx *tx, const char *type, const char *id, gint64 *out_used,
-                 gint64 *out_limit, GError **error)
+                 gint64 *out_mail, gint64 *out_limit, GError **error)
 {
         g_autofree char *fallback = g_strdup_printf (
                 "%" G_GINT64_FORMAT,
                 g_str_equal (type, "user") ? files_settings.user_quota : files_settings.group_quota);
+        /* A home's figure includes the mailbox (mail_bytes, reported by the mail module). */
         AtriumResult *res = files_tx_sql (
                 tx, error,
-                "SELECT coalesce((SELECT bytes FROM files.usage WHERE space_type = $1 AND "
-                "space_id = $2::uuid), 0), coalesce((SELECT bytes FROM files.quotas WHERE "
-                "space_type = $1 AND space_id = $2::uuid), (SELECT bytes FROM files.quotas WHERE "
-                "space_type = $1 AND space_id IS NULL), $3::bigint)",
+                "SELECT coalesce(u.bytes + u.mail_bytes, 0), coalesce(u.mail_bytes, 0), "
+                "coalesce((SELECT bytes FROM files.quotas WHERE space_type = $1 AND "
+                "space_id = $2::uuid), (SELECT bytes FROM files.quotas WHERE space_type = $1 "
+                "AND space_id IS NULL), $3::bigint) FROM (SELECT) one LEFT JOIN files.usage u "
+                "ON u.space_type = $1 AND u.space_id = $2::uuid",
                 3, type, id, fallback);
         if (!res)
                 return FALSE;
         *out_used = g_ascii_strtoll (files_host->result_value (res, 0, 0), NULL, 10);
-        *out_limit = g_ascii_strtoll (files_host->result_value (res, 0, 1), NULL, 10);
+        if (out_mail)
+                *out_mail = g_ascii_strtoll (files_host->result_value (res, 0, 1), NULL, 10);
+        *out_limit = g_ascii_strtoll (files_host->result_value (res, 0, 2), NULL, 10);
         files_host->result_free (res);
         return TRUE;
 }
@@ -270,7 +274,7 @@ files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta, G
                                            "SELECT bytes FROM files.usage WHERE space_type = $1 "
                                            "AND space_id = $2::uuid FOR UPDATE",
                                            2, type, id);
-        if (!files_done (lock) || !files_quota_get (tx, type, id, &used, &limit, error))
+        if (!files_done (lock) || !files_quota_get (tx, type, id, &used, NULL, &limit, error))
                 return FALSE;
         if (delta > 0 && used + delta > limit)
                 return files_fail (error, ATRIUM_ERROR_INSUFFICIENT_STORAGE,

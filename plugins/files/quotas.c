@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* quotas.c - how much is used and allowed.
  *
- * GET /usage: the caller's home and every group they belong to. Limits (files.manage):
+ * GET /usage: the caller's home (whose figure includes the mailbox, when the mail module
+ * reports one: files.h, set_mail_usage) and every group they belong to. Limits (files.manage):
  * PUT|DELETE /quotas/defaults/{user|group} sets the school's default for homes or group
  * trees; PUT|DELETE /quotas/users/{id} and /quotas/groups/{id} override it for one space;
  * GET /quotas lists what is set. Without a row, [plugin.files] user_quota / group_quota
@@ -13,12 +14,15 @@
 static JsonObject *
 usage_object (AtriumTx *tx, const char *type, const char *id, GError **error)
 {
-        gint64 used, limit;
-        if (!files_quota_get (tx, type, id, &used, &limit, error))
+        gint64 used, mail, limit;
+        if (!files_quota_get (tx, type, id, &used, &mail, &limit, error))
                 return NULL;
         JsonObject *o = json_object_new ();
         json_object_set_int_member (o, "used", used);
         json_object_set_int_member (o, "limit", limit);
+        /* A home's quota counts the mailbox too (mail module): say how much of "used" it is. */
+        if (g_str_equal (type, "user"))
+                json_object_set_int_member (o, "mail", mail);
         return o;
 }
 
@@ -183,7 +187,9 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         "\"properties\":{\"bytes\":{\"type\":\"integer\",\"minimum\":0,"                        \
         "\"maximum\":9007199254740991}}}"
 #define USAGE_SCHEMA                                                                            \
-        "{\"type\":\"object\",\"properties\":{\"home\":{\"type\":\"object\"},"                  \
+        "{\"type\":\"object\",\"properties\":{\"home\":{\"type\":\"object\",\"properties\":{"  \
+        "\"used\":{\"type\":\"integer\"},\"limit\":{\"type\":\"integer\"},"                     \
+        "\"mail\":{\"type\":\"integer\",\"description\":\"the mailbox's share of used\"}}},"   \
         "\"groups\":{\"type\":\"array\"}}}"
 
 gboolean

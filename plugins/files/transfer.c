@@ -210,7 +210,7 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         if (!parents && !files_ensure_folder (req, &sp, parent, FALSE, error))
                 return FALSE;
         gint64 used, limit;
-        if (!files_quota_get (tx, sp.type, sp.id, &used, &limit, error))
+        if (!files_quota_get (tx, sp.type, sp.id, &used, NULL, &limit, error))
                 return FALSE;
         UploadBudget budget = {.allowed = limit - used + (old ? old->size : 0),
                                .declared = declared};
