@@ -205,38 +205,14 @@ text_array (char **items)
         return g_string_free (s, FALSE);
 }
 
-/* Refuses (INSUFFICIENT_STORAGE) a message that would take @user_id's mailbox over the
- * school's mailbox_quota_bytes. Deliveries to one mailbox are serialised by an advisory lock
- * on the user for the rest of the transaction, so two at once cannot both fit. */
-static gboolean
-check_quota (AtriumTx *tx, const char *user_id, gint64 size, GError **error)
-{
-        g_autofree char *sz = g_strdup_printf ("%" G_GINT64_FORMAT, size);
-        AtriumResult *res = mail_tx_sql (
-                tx, error,
-                "SELECT pg_advisory_xact_lock(1835100524, hashtext($1)), "
-                "coalesce((SELECT sum(size) FROM mail.messages WHERE user_id = $1::uuid), 0), "
-                "coalesce((SELECT mailbox_quota_bytes FROM mail.settings), 1073741824)",
-                1, user_id);
-        if (!res)
-                return FALSE;
-        gint64 used = g_ascii_strtoll (mail_host->result_value (res, 0, 1), NULL, 10);
-        gint64 limit = g_ascii_strtoll (mail_host->result_value (res, 0, 2), NULL, 10);
-        mail_host->result_free (res);
-        if (used + size > limit)
-                return mail_fail (error, ATRIUM_ERROR_INSUFFICIENT_STORAGE,
-                                  "the mailbox of user %s is full (%" G_GINT64_FORMAT " of %"
-                                  G_GINT64_FORMAT " bytes used; this message has %s)",
-                                  user_id, used, limit, sz);
-        return TRUE;
-}
-
 char *
 mail_deliver (AtriumTx *tx, const char *raw_id, gint64 size, const MailMeta *meta,
-              const char *user_id, const char *folder_id, gboolean seen, GError **error)
+              const char *user_id, const char *folder_id, MailDeliverFlags flags,
+              GError **error)
 {
-        if (!check_quota (tx, user_id, size, error))
+        if (!mail_quota_charge (tx, user_id, size, TRUE, error))
                 return NULL;
+        gboolean seen = (flags & MAIL_DELIVER_SEEN) != 0;
         g_autofree char *sz = g_strdup_printf ("%" G_GINT64_FORMAT, size);
         g_autofree char *date = meta->date >= 0 ? g_strdup_printf ("%" G_GINT64_FORMAT, meta->date)
                                                 : NULL;

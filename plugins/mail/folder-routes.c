@@ -49,14 +49,12 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                                                       error);
         if (!inbox)
                 return FALSE;
+        /* total and unread are counters the triggers on mail.messages keep
+         * (schema/0004_counters.sql): this reads four rows, however big the mailbox. */
         AtriumResult *res = mail_sql (
                 req, error,
-                "SELECT f.name, f.special, count(m.id) AS total, "
-                "count(m.id) FILTER (WHERE NOT m.seen) AS unread FROM mail.folders f "
-                "LEFT JOIN mail.messages m ON m.school_id = f.school_id AND m.folder_id = f.id "
-                "WHERE f.user_id = $1::uuid GROUP BY f.id, f.name, f.special "
-                "ORDER BY array_position(ARRAY['inbox','drafts','sent','trash'], f.special), "
-                "f.name",
+                "SELECT name, special, total, unread FROM mail.folders WHERE user_id = $1::uuid "
+                "ORDER BY array_position(ARRAY['inbox','drafts','sent','trash'], special), name",
                 1, me);
         if (!res)
                 return FALSE;
@@ -172,7 +170,9 @@ handle_append (AtriumRequest *req, gpointer data, GError **error)
         const char *seen = mail_host->request_query (req, "seen");
         g_autofree char *msg = mail_deliver (tx, raw_id, (gint64) g_bytes_get_size (raw), meta,
                                              mail_host->request_user_id (req), id,
-                                             g_strcmp0 (seen, "true") == 0, error);
+                                             g_strcmp0 (seen, "true") == 0 ? MAIL_DELIVER_SEEN
+                                                                           : 0,
+                                             error);
         if (!msg)
                 return FALSE;
         JsonObject *o = json_object_new ();
@@ -180,25 +180,6 @@ handle_append (AtriumRequest *req, gpointer data, GError **error)
         json_object_set_string_member (o, "folder", name);
         json_object_set_int_member (o, "size", (gint64) g_bytes_get_size (raw));
         mail_host->respond_json (req, 201, atrium_object_node (o));
-        return TRUE;
-}
-
-static gboolean
-handle_usage (AtriumRequest *req, gpointer data, GError **error)
-{
-        const char *me = mail_me (req, error);
-        if (!me)
-                return FALSE;
-        AtriumResult *res = mail_sql (
-                req, error,
-                "SELECT coalesce((SELECT sum(size) FROM mail.messages WHERE user_id = $1::uuid), "
-                "0)::bigint AS used, coalesce((SELECT mailbox_quota_bytes FROM mail.settings), "
-                "1073741824) AS \"limit\"",
-                1, me);
-        if (!res)
-                return FALSE;
-        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
-        mail_host->result_free (res);
         return TRUE;
 }
 
@@ -211,9 +192,6 @@ gboolean
 mail_register_folder_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute routes[] = {
-                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/usage", .permission = "mail.read",
-                 .summary = "Bytes your mailbox uses and may use ({used, limit})",
-                 .handler = handle_usage},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/folders", .permission = "mail.read",
                  .summary = "Your folders with message and unread counts", .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/folders",

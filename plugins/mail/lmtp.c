@@ -269,7 +269,9 @@ deliver_rcpt (AtriumTx *tx, gpointer data, GError **error)
                                   " bytes, the school takes %" G_GINT64_FORMAT, size, max);
         g_autofree char *raw_id = d->raw_id ? g_strdup (d->raw_id)
                                             : mail_store_raw (tx, d->raw, error);
-        if (!raw_id)
+        /* All of this RCPT's mailboxes (a group's members) locked at once, in one order:
+         * two connections delivering to overlapping groups cannot deadlock (quota.c). */
+        if (!raw_id || !mail_usage_lock (tx, d->users, error))
                 return FALSE;
         JsonArray *users = json_array_new ();
         JsonObject *ev = json_object_new ();
@@ -278,7 +280,7 @@ deliver_rcpt (AtriumTx *tx, gpointer data, GError **error)
                 const char *user = d->users->pdata[i];
                 g_autofree char *inbox = mail_special_folder (tx, user, "inbox", error);
                 g_autofree char *id = inbox ? mail_deliver (tx, raw_id, size, d->meta, user,
-                                                            inbox, FALSE, error)
+                                                            inbox, 0, error)
                                             : NULL;
                 if (!id) {
                         json_object_unref (ev);

@@ -5,6 +5,7 @@
  *   mime.c           every GMime call: reading stored messages, composing new ones
  *   html.c           HTML sanitising for display (libxml2's HTML parser, an allowlist)
  *   deliver.c        addresses -> local mailboxes or the outbox; storing and delivering
+ *   quota.c          the mailbox cap (mail.usage, locked per delivery); GET /usage
  *   message-routes.c /messages, /drafts, /search, /threads
  *   folder-routes.c  /folders
  *   outbox.c         the outbound worker: sendmail, retries, bounces
@@ -107,11 +108,16 @@ char *mail_store_raw (AtriumTx *tx, GBytes *raw, GError **error);
  * special folders on first use. */
 char *mail_special_folder (AtriumTx *tx, const char *user_id, const char *special,
                            GError **error);
+typedef enum {
+        MAIL_DELIVER_SEEN = 1 << 0,     /* stored as read (the sender's copy, drafts) */
+} MailDeliverFlags;
+
 /* Puts the stored message @raw_id into @user_id's folder @folder_id; returns the new message
- * id (transfer full). Threads by In-Reply-To / References within that mailbox. A mailbox the
- * message does not fit in is INSUFFICIENT_STORAGE (the school's mailbox_quota_bytes). */
+ * id (transfer full). Threads by In-Reply-To / References within that mailbox. A message
+ * that does not fit is INSUFFICIENT_STORAGE (mail_quota_charge: the mailbox cap). */
 char *mail_deliver (AtriumTx *tx, const char *raw_id, gint64 size, const MailMeta *meta,
-                    const char *user_id, const char *folder_id, gboolean seen, GError **error);
+                    const char *user_id, const char *folder_id, MailDeliverFlags flags,
+                    GError **error);
 /* Queues @raw_id for @recipients (external addresses) in the outbox. */
 gboolean mail_enqueue (AtriumTx *tx, const char *raw_id, const char *sender_id,
                        const char *envelope_from, GPtrArray *recipients, GError **error);
@@ -119,10 +125,25 @@ gboolean mail_enqueue (AtriumTx *tx, const char *raw_id, const char *sender_id,
 char *mail_user_address (AtriumTx *tx, const char *user_id, const char *domain,
                          char **out_display_name, GError **error);
 
+/* ---- quota.c ---- */
+
+/* Locks the mailboxes of @user_ids (char*, duplicates allowed) until the end of @tx, in one
+ * sorted order: a send takes all of its mailboxes' locks at once, before any delivery, so
+ * two sends that write to the same people cannot each hold one and wait for the other. */
+gboolean mail_usage_lock (AtriumTx *tx, GPtrArray *user_ids, GError **error);
+/* Makes room for @size more bytes in @user_id's mailbox (locking it): refuses with
+ * INSUFFICIENT_STORAGE what passes the school's mailbox_quota_bytes, unless @enforce is
+ * FALSE. */
+gboolean mail_quota_charge (AtriumTx *tx, const char *user_id, gint64 size, gboolean enforce,
+                            GError **error);
+/* A person's mailbox is erased: its usage row goes. */
+gboolean mail_quota_forget (AtriumTx *tx, const char *user_id, GError **error);
+
 /* ---- routes, workers ---- */
 gboolean mail_register_settings_routes (AtriumPlugin *self, GError **error);
 gboolean mail_register_message_routes (AtriumPlugin *self, GError **error);
 gboolean mail_register_folder_routes (AtriumPlugin *self, GError **error);
+gboolean mail_register_quota_routes (AtriumPlugin *self, GError **error);
 gboolean mail_outbox_register (AtriumPlugin *self, GError **error);
 gboolean mail_lmtp_start (AtriumPlugin *self, GError **error);
 void mail_lmtp_stop (void);

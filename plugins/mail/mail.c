@@ -219,10 +219,12 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
         const char *user = atrium_payload_uuid (payload, "user_id");
         if (!user)
                 return TRUE;
-        /* The mailbox goes; stored bytes no mailbox and no queued mail names go with it. */
+        /* The mailbox goes (and its usage row); stored bytes no mailbox and no queued
+         * mail names go with it. */
         return mail_done (mail_tx_sql (tx, error,
                                        "DELETE FROM mail.folders WHERE user_id = $1::uuid", 1,
                                        user)) &&
+               mail_quota_forget (tx, user, error) &&
                mail_done (mail_tx_sql (tx, error,
                                        "DELETE FROM mail.aliases WHERE target_type = 'user' AND "
                                        "target_id = $1::uuid",
@@ -277,7 +279,8 @@ mail_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
         mail_mime_init ();
         return mail_register_settings_routes (self, error) &&
                mail_register_message_routes (self, error) &&
-               mail_register_folder_routes (self, error) && mail_outbox_register (self, error) &&
+               mail_register_folder_routes (self, error) &&
+               mail_register_quota_routes (self, error) && mail_outbox_register (self, error) &&
                host->subscribe (self, "user.deleted", on_user_deleted, NULL, error) &&
                atrium_add_migrations_from_resource (host, self, mail_get_resource (),
                                                     "/dev/atrium/mail/schema", error);

@@ -395,26 +395,6 @@ resolve_all (AtriumRequest *req, JsonObject *body, const char *domain, MailRecip
         return TRUE;
 }
 
-/* Every mailbox this send writes to (the recipients' and the sender's Sent) takes its
- * delivery lock (deliver.c) now, all in one sorted order: two people writing to each other at
- * once would otherwise each hold one lock and wait for the other's. */
-static gboolean
-lock_mailboxes (AtriumTx *tx, const MailRecipients *rcpt, const char *me, GError **error)
-{
-        GString *ids = g_string_new ("{");
-        g_string_append (ids, me);
-        for (guint i = 0; rcpt->users && i < rcpt->users->len; i++)
-                g_string_append_printf (ids, ",%s", (char *) rcpt->users->pdata[i]);
-        g_string_append_c (ids, '}');
-        AtriumResult *res = mail_tx_sql (
-                tx, error,
-                "SELECT pg_advisory_xact_lock(1835100524, hashtext(u)) FROM "
-                "(SELECT DISTINCT u FROM unnest($1::text[]) u ORDER BY u) s",
-                1, ids->str);
-        g_string_free (ids, TRUE);
-        return mail_done (res);
-}
-
 static gboolean
 handle_send (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -433,7 +413,15 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
         if (!from || !resolve_all (req, body, domain, &rcpt, error))
                 return FALSE;
         g_autoptr (GBytes) raw = compose (req, body, from, name, domain, &answered, error);
-        if (!raw || !check_size (req, raw, error) || !lock_mailboxes (tx, &rcpt, me, error))
+        if (!raw || !check_size (req, raw, error))
+                return FALSE;
+        /* Every mailbox this send writes to (the recipients' INBOX and the sender's Sent),
+         * locked now in one sorted order, before the first delivery (quota.c). */
+        g_autoptr (GPtrArray) mailboxes = g_ptr_array_new ();
+        g_ptr_array_add (mailboxes, (gpointer) me);
+        for (guint i = 0; rcpt.users && i < rcpt.users->len; i++)
+                g_ptr_array_add (mailboxes, rcpt.users->pdata[i]);
+        if (!mail_usage_lock (tx, mailboxes, error))
                 return FALSE;
         g_autofree char *raw_id = mail_store_raw (tx, raw, error);
         if (!raw_id)
@@ -446,15 +434,15 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
                 const char *user = rcpt.users->pdata[i];
                 g_autofree char *inbox = mail_special_folder (tx, user, "inbox", error);
                 g_autofree char *id = inbox ? mail_deliver (tx, raw_id, size, meta, user, inbox,
-                                                            FALSE, error)
+                                                            0, error)
                                             : NULL;
                 if (!id)
                         return FALSE;
                 json_array_add_string_element (delivered, user);
         }
         g_autofree char *sent = mail_special_folder (tx, me, "sent", error);
-        g_autofree char *sent_id = sent ? mail_deliver (tx, raw_id, size, meta, me, sent, TRUE,
-                                                        error)
+        g_autofree char *sent_id = sent ? mail_deliver (tx, raw_id, size, meta, me, sent,
+                                                        MAIL_DELIVER_SEEN, error)
                                         : NULL;
         if (!sent_id || !mail_enqueue (tx, raw_id, me, from, rcpt.external, error))
                 return FALSE;
@@ -528,7 +516,7 @@ store_draft (AtriumRequest *req, const char *replace_id, GError **error)
                 return FALSE;
         g_autoptr (MailMeta) meta = mail_meta_from_raw (raw);
         g_autofree char *id = mail_deliver (tx, raw_id, (gint64) g_bytes_get_size (raw), meta, me,
-                                            folder, TRUE, error);
+                                            folder, MAIL_DELIVER_SEEN, error);
         if (!id)
                 return FALSE;
         JsonObject *o = json_object_new ();

@@ -314,7 +314,7 @@ bounce (AtriumTx *tx, const char *sender_id, const char *envelope_from, char **r
         g_autofree char *inbox = raw_id ? mail_special_folder (tx, sender_id, "inbox", error)
                                         : NULL;
         g_autofree char *id = inbox ? mail_deliver (tx, raw_id, (gint64) g_bytes_get_size (notice),
-                                                    meta, sender_id, inbox, FALSE, error)
+                                                    meta, sender_id, inbox, 0, error)
                                     : NULL;
         if (!id)
                 return FALSE;

@@ -93,6 +93,18 @@ class MailTestCase(fixtures.SharedHost):
     def sql(self, query: str) -> str:
         return self.pg.psql(query).strip()
 
+    def assert_counters(self) -> None:
+        """What the triggers on mail.messages keep (schema/0004_counters.sql) agrees with
+        counting: every folder's total and unread, every mailbox's bytes."""
+        self.assertEqual(self.sql(
+            "SELECT count(*) FROM mail.folders f WHERE (total, unread) <> (SELECT count(*), "
+            "count(*) FILTER (WHERE NOT seen) FROM mail.messages m WHERE m.school_id = "
+            "f.school_id AND m.folder_id = f.id)"), "0", "folder counters")
+        self.assertEqual(self.sql(
+            "SELECT count(*) FROM (SELECT school_id, user_id, sum(size) AS s FROM mail.messages "
+            "GROUP BY 1, 2) m FULL JOIN mail.usage u USING (school_id, user_id) "
+            "WHERE coalesce(m.s, 0) <> coalesce(u.bytes, 0)"), "0", "mailbox usage")
+
 
 class Settings(MailTestCase):
     def test_domain_and_aliases(self) -> None:
@@ -270,6 +282,7 @@ class Reading(MailTestCase):
         # The sender's copy still has its bytes.
         sent = s.ok("tina", "GET", "/folders/Sent/messages")["items"][0]
         self.assertIn(b"blatt.pdf", s.ok("tina", "GET", f"/messages/{sent['id']}/raw").body)
+        self.assert_counters()
 
     def test_attachments_from_folders(self) -> None:
         s = self.school(modules=("groups", "files", "mail"))
@@ -334,10 +347,14 @@ class Reading(MailTestCase):
         # The search runs in mail.search_ids() as the owner (row-level security would keep the
         # planner off the GIN index): with a big mailbox, that query uses the index.
         mid = hits[0]["id"]
-        self.sql(f"INSERT INTO mail.messages (school_id, user_id, folder_id, raw_id, size, "
-                 f"thread_id, search) SELECT school_id, user_id, folder_id, raw_id, size, "
-                 f"gen_random_uuid(), to_tsvector('simple', 'filler' || g) FROM mail.messages, "
-                 f"generate_series(1, 20000) g WHERE id = '{mid}'; ANALYZE mail.messages")
+        # In transactions of 1,000: the counters of one mailbox are updated per message, and
+        # row versions of one transaction cannot be pruned (schema/0004_counters.sql).
+        self.sql(f"DO $$ BEGIN FOR b IN 0..19 LOOP INSERT INTO mail.messages (school_id, "
+                 f"user_id, folder_id, raw_id, size, thread_id, search) SELECT school_id, "
+                 f"user_id, folder_id, raw_id, size, gen_random_uuid(), to_tsvector('simple', "
+                 f"'filler' || g) FROM mail.messages, generate_series(b * 1000 + 1, "
+                 f"b * 1000 + 1000) g WHERE id = '{mid}'; COMMIT; END LOOP; END $$; "
+                 f"ANALYZE mail.messages")
         school = self.sql(f"SELECT school_id FROM mail.messages WHERE id = '{mid}'")
         plan = self.pg.psql(
             f"BEGIN; SELECT set_config('atrium.school_id', '{school}', true); EXPLAIN SELECT "
@@ -349,6 +366,7 @@ class Reading(MailTestCase):
                          ["Wandertag am Freitag"])
         self.sql("DELETE FROM mail.messages WHERE subject = '' AND preview = '' AND "
                  "search @@ to_tsquery('simple', 'filler:*')")
+        self.assert_counters()
         # Drafts.
         draft = s.ok("tom", "POST", "/drafts", {"to": [s.addr("sam")], "subject": "Entwurf"},
                      status=(201,))
@@ -422,6 +440,9 @@ class Lifecycle(MailTestCase):
                                   f"'{s.ids['sue']}'"), "0")
         # Tina's copies stay.
         self.assertEqual([m["subject"] for m in s.inbox("tina")], ["Danke"])
+        self.assertEqual(self.sql(f"SELECT count(*) FROM mail.usage WHERE user_id = "
+                                  f"'{s.ids['sue']}'"), "0")
+        self.assert_counters()
 
 
 if __name__ == "__main__":
