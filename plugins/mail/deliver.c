@@ -210,7 +210,7 @@ mail_deliver (AtriumTx *tx, const char *raw_id, gint64 size, const MailMeta *met
               const char *user_id, const char *folder_id, MailDeliverFlags flags,
               GError **error)
 {
-        if (!mail_quota_charge (tx, user_id, size, TRUE, error))
+        if (!mail_quota_charge (tx, user_id, size, !(flags & MAIL_DELIVER_NO_QUOTA), error))
                 return NULL;
         gboolean seen = (flags & MAIL_DELIVER_SEEN) != 0;
         g_autofree char *sz = g_strdup_printf ("%" G_GINT64_FORMAT, size);

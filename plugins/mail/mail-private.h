@@ -5,7 +5,7 @@
  *   mime.c           every GMime call: reading stored messages, composing new ones
  *   html.c           HTML sanitising for display (libxml2's HTML parser, an allowlist)
  *   deliver.c        addresses -> local mailboxes or the outbox; storing and delivering
- *   quota.c          the mailbox cap (mail.usage, locked per delivery); GET /usage
+ *   quota.c          the mailbox cap and the home quota shared with files; GET /usage
  *   message-routes.c /messages, /drafts, /search, /threads
  *   folder-routes.c  /folders
  *   outbox.c         the outbound worker: sendmail, retries, bounces
@@ -110,11 +110,14 @@ char *mail_special_folder (AtriumTx *tx, const char *user_id, const char *specia
                            GError **error);
 typedef enum {
         MAIL_DELIVER_SEEN = 1 << 0,     /* stored as read (the sender's copy, drafts) */
+        MAIL_DELIVER_NO_QUOTA = 1 << 1, /* counted but never refused (bounces: refusing one
+                                         * would hand the failed mail to sendmail again) */
 } MailDeliverFlags;
 
 /* Puts the stored message @raw_id into @user_id's folder @folder_id; returns the new message
  * id (transfer full). Threads by In-Reply-To / References within that mailbox. A message
- * that does not fit is INSUFFICIENT_STORAGE (mail_quota_charge: the mailbox cap). */
+ * that does not fit is INSUFFICIENT_STORAGE (mail_quota_charge: the mailbox cap or the home
+ * quota shared with files). */
 char *mail_deliver (AtriumTx *tx, const char *raw_id, gint64 size, const MailMeta *meta,
                     const char *user_id, const char *folder_id, MailDeliverFlags flags,
                     GError **error);
@@ -132,11 +135,13 @@ char *mail_user_address (AtriumTx *tx, const char *user_id, const char *domain,
  * two sends that write to the same people cannot each hold one and wait for the other. */
 gboolean mail_usage_lock (AtriumTx *tx, GPtrArray *user_ids, GError **error);
 /* Makes room for @size more bytes in @user_id's mailbox (locking it): refuses with
- * INSUFFICIENT_STORAGE what passes the school's mailbox_quota_bytes, unless @enforce is
- * FALSE. */
+ * INSUFFICIENT_STORAGE what passes the school's mailbox_quota_bytes or, with the files
+ * module, the person's home quota (files and mail together), unless @enforce is FALSE. */
 gboolean mail_quota_charge (AtriumTx *tx, const char *user_id, gint64 size, gboolean enforce,
                             GError **error);
-/* A person's mailbox is erased: its usage row goes. */
+/* After messages left @user_id's mailbox: the files module learns its new size. */
+gboolean mail_quota_release (AtriumTx *tx, const char *user_id, GError **error);
+/* A person's mailbox is erased: its usage row goes, and its share of the home quota. */
 gboolean mail_quota_forget (AtriumTx *tx, const char *user_id, GError **error);
 
 /* ---- routes, workers ---- */

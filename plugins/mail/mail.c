@@ -219,8 +219,8 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
         const char *user = atrium_payload_uuid (payload, "user_id");
         if (!user)
                 return TRUE;
-        /* The mailbox goes (and its usage row); stored bytes no mailbox and no queued
-         * mail names go with it. */
+        /* The mailbox goes (and its share of the home quota); stored bytes no mailbox and
+         * no queued mail names go with it. */
         return mail_done (mail_tx_sql (tx, error,
                                        "DELETE FROM mail.folders WHERE user_id = $1::uuid", 1,
                                        user)) &&

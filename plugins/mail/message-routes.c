@@ -680,11 +680,12 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
                 return FALSE;
         AtriumTx *tx = mail_host->request_tx (req);
         if (g_strcmp0 (special, "trash") == 0) {
-                /* Deleting from the Trash expunges. */
+                /* Deleting from the Trash expunges (and frees quota). */
                 if (!mail_done (mail_sql (req, error,
                                           "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
                                           id)) ||
-                    !mail_raw_release (tx, raw_id, error))
+                    !mail_raw_release (tx, raw_id, error) ||
+                    !mail_quota_release (tx, mail_host->request_user_id (req), error))
                         return FALSE;
                 mail_host->respond_bytes (req, 204, NULL, NULL);
                 return TRUE;

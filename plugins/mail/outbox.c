@@ -313,8 +313,12 @@ bounce (AtriumTx *tx, const char *sender_id, const char *envelope_from, char **r
         g_autofree char *raw_id = mail_store_raw (tx, notice, error);
         g_autofree char *inbox = raw_id ? mail_special_folder (tx, sender_id, "inbox", error)
                                         : NULL;
+        /* Counted but never refused for want of room: this transaction would roll back,
+         * the row would stay queued and sendmail would get the failed message again on
+         * every pass. A mailbox over its quota by one bounce is the lesser harm. */
         g_autofree char *id = inbox ? mail_deliver (tx, raw_id, (gint64) g_bytes_get_size (notice),
-                                                    meta, sender_id, inbox, 0, error)
+                                                    meta, sender_id, inbox,
+                                                    MAIL_DELIVER_NO_QUOTA, error)
                                     : NULL;
         if (!id)
                 return FALSE;

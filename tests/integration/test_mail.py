@@ -95,7 +95,8 @@ class MailTestCase(fixtures.SharedHost):
 
     def assert_counters(self) -> None:
         """What the triggers on mail.messages keep (schema/0004_counters.sql) agrees with
-        counting: every folder's total and unread, every mailbox's bytes."""
+        counting: every folder's total and unread, every mailbox's bytes, and the mailbox's
+        share of the home quota wherever the files module has a row for the person."""
         self.assertEqual(self.sql(
             "SELECT count(*) FROM mail.folders f WHERE (total, unread) <> (SELECT count(*), "
             "count(*) FILTER (WHERE NOT seen) FROM mail.messages m WHERE m.school_id = "
@@ -104,6 +105,10 @@ class MailTestCase(fixtures.SharedHost):
             "SELECT count(*) FROM (SELECT school_id, user_id, sum(size) AS s FROM mail.messages "
             "GROUP BY 1, 2) m FULL JOIN mail.usage u USING (school_id, user_id) "
             "WHERE coalesce(m.s, 0) <> coalesce(u.bytes, 0)"), "0", "mailbox usage")
+        self.assertEqual(self.sql(
+            "SELECT count(*) FROM files.usage f LEFT JOIN mail.usage u ON u.school_id = "
+            "f.school_id AND u.user_id = f.space_id WHERE f.space_type = 'user' AND "
+            "f.mail_bytes <> coalesce(u.bytes, 0)"), "0", "the mailbox's share of the home")
 
 
 class Settings(MailTestCase):

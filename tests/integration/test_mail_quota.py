@@ -1,27 +1,124 @@
 # SPDX-License-Identifier: Apache-2.0
-"""test_mail_quota.py - how much a mailbox holds (plugins/mail/quota.c): the counters behind
-/usage, /folders and each delivery's quota check, kept by triggers
-(schema/0004_counters.sql) through deliveries, flags, moves, expunges and drafts, including
-the migration's backfill.
+"""test_mail_quota.py - how much a mailbox may hold (plugins/mail/quota.c): the school's cap
+on a mailbox, and the person's home quota that the files module counts for files and mail
+together (atrium/files.h version 2, set_mail_usage), over REST (507) and LMTP (452 4.2.2),
+for sends, appends, drafts, expunges and a person's erasure, with the files module enabled,
+disabled and enabled again; and the counters behind /usage and /folders, kept by triggers
+(schema/0004_counters.sql), including the migration's backfill.
 
-One PostgreSQL and one atriumd for the file.
+One PostgreSQL and one atriumd for the file, with the LMTP listener on a free port.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import smtplib
 
+import fixtures
 import harness
 from test_mail import MailTestCase, School
 
+LMTP_PORT = harness.free_port()
 COUNTERS_SQL = os.path.join(harness.SOURCE_DIR, "plugins", "mail", "schema",
                             "0004_counters.sql")
 
 
 class Quota(MailTestCase):
+    HOST_ENV = {"ATRIUM_MAIL_LMTP_LISTEN": f"127.0.0.1:{LMTP_PORT}"}
+
+    def files(self, s: School, who: str, method: str, path: str, body: object = None,
+              status: tuple[int, ...] = (200, 201, 204)) -> harness.Response:
+        return fixtures.check(self.host.request(method, f"/api/v1/schools/{s.slug}/files{path}",
+                                                body, token=s.tokens[who]),
+                              *status, what=f"{who}: {method} files{path}")
+
+    def lmtp_one(self, rcpts: list[str], msg: bytes) -> list[tuple[int, bytes]]:
+        """One LMTP transaction from outside; the replies after DATA, one per RCPT."""
+        client = smtplib.LMTP("127.0.0.1", LMTP_PORT, timeout=30)
+        self.addCleanup(client.close)
+        self.assertEqual(client.ehlo()[0], 250)
+        self.assertEqual(client.mail("someone@outside.example")[0], 250)
+        for r in rcpts:
+            self.assertEqual(client.rcpt(r)[0], 250)
+        replies = [client.data(msg)] + [client.getreply() for _ in rcpts[1:]]
+        client.quit()
+        return replies
+
     def mail_used(self, s: School, who: str) -> int:
         return s.ok(who, "GET", "/usage")["used"]
+
+    def test_home_quota_counts_files_and_mail(self) -> None:
+        s = self.school(modules=("groups", "files", "mail"))
+        self.files(s, "ada", "PUT", f"/quotas/users/{s.ids['sue']}", {"bytes": 40_000})
+        self.files(s, "sue", "PUT", "/home/referat.bin", b"r" * 30_000, status=(201,))
+        self.assertEqual(s.ok("sue", "GET", "/usage"), {
+            "used": 0, "limit": 1 << 30,
+            "home": {"used": 30_000, "mail": 0, "limit": 40_000}})
+
+        # A message that fits: the files module's figure for the home includes it.
+        s.send("tina", [s.addr("sue")], "passt", text="a" * 6_000)
+        m1 = self.mail_used(s, "sue")
+        self.assertGreater(m1, 6_000)
+        self.assertEqual(self.files(s, "sue", "GET", "/usage").json()["home"],
+                         {"used": 30_000 + m1, "limit": 40_000, "mail": m1})
+        self.assertEqual(s.ok("sue", "GET", "/usage")["home"],
+                         {"used": 30_000 + m1, "mail": m1, "limit": 40_000})
+
+        # One that does not: refused everywhere mail comes in, and nothing half-sent.
+        big = "b" * 5_000
+        resp = s.req("tina", "POST", "/messages", {"to": [s.addr("sue"), s.addr("pia")],
+                                                   "subject": "zu groß", "text": big})
+        self.assertIn("home quota", self.assertProblem(resp, 507, "insufficient-storage")["detail"])
+        self.assertEqual(s.inbox("pia"), [])
+        raw = b"Subject: angehaengt\r\n\r\n" + big.encode() + b"\r\n"
+        self.assertProblem(s.req("sue", "POST", "/folders/INBOX/messages", raw,
+                                 headers={"Content-Type": "message/rfc822"}), 507)
+        self.assertProblem(s.req("sue", "POST", "/drafts", {"subject": "Entwurf", "text": big}),
+                           507)
+        replies = self.lmtp_one([s.addr("sue"), s.addr("pia")], raw)
+        self.assertEqual([(code, text[:5]) for code, text in replies],
+                         [(452, b"4.2.2"), (250, b"2.0.0")])
+        self.assertEqual(self.mail_used(s, "sue"), m1)
+        # Files see the mail too: an upload that would pass the shared quota is refused.
+        self.assertProblem(self.host.request("PUT", f"/api/v1/schools/{s.slug}/files/home/x.bin",
+                                             b"x" * 5_000, token=s.tokens["sue"]), 507)
+
+        # Expunging frees the room (moving to the Trash does not).
+        (msg,) = s.inbox("sue")
+        s.ok("sue", "DELETE", f"/messages/{msg['id']}")
+        self.assertEqual(self.mail_used(s, "sue"), m1)
+        s.ok("sue", "DELETE", f"/messages/{msg['id']}", status=(204,))
+        self.assertEqual(s.ok("sue", "GET", "/usage")["home"],
+                         {"used": 30_000, "mail": 0, "limit": 40_000})
+        s.send("tina", [s.addr("sue")], "jetzt passt es", text=big)
+
+        # Without the files module for the school only the mailbox cap applies; the figure
+        # is still kept, so enabling the module again counts the mail at once.
+        self.assertEqual(self.host.request("DELETE", f"/api/v1/schools/{s.slug}/modules/files",
+                                           token=self.op_token).status, 204)
+        s.send("tina", [s.addr("sue")], "ohne Dateien", text="c" * 20_000)
+        self.assertNotIn("home", s.ok("sue", "GET", "/usage"))
+        self.assert_counters()
+        fixtures.enable_module(self.host, self.op_token, s.slug, "files")
+        home = s.ok("sue", "GET", "/usage")["home"]
+        self.assertEqual(home["mail"], self.mail_used(s, "sue"))
+        self.assertGreater(home["used"], home["limit"])
+        self.assertProblem(s.req("tina", "POST", "/messages",
+                                 {"to": [s.addr("sue")], "subject": "voll", "text": "d"}), 507)
+        # The mailbox's own cap still binds on its own, named as such.
+        s.ok("ada", "PUT", "/settings", {"domain": s.domain, "mailbox_quota_bytes": 4096})
+        detail = self.assertProblem(s.req("tina", "POST", "/messages", {
+            "to": [s.addr("pia")], "subject": "x", "text": "e" * 5_000}), 507)["detail"]
+        self.assertIn("mailbox", detail)
+
+        # Erasing the person erases both figures; neither comes back.
+        self.assertEqual(self.host.request("DELETE", f"/api/v1/schools/{s.slug}/users/"
+                                           f"{s.ids['sue']}", token=self.op_token).status, 204)
+        for table, column in (("mail.usage", "user_id"), ("files.usage", "space_id")):
+            self.assertEqual(self.sql(f"SELECT count(*) FROM {table} WHERE {column} = "
+                                      f"'{s.ids['sue']}'"), "0", table)
+        self.assert_counters()
 
     def test_counters_follow_every_change(self) -> None:
         s = self.school()

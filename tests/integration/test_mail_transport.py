@@ -10,8 +10,9 @@ a group address (every member, each once), unknown users and domains (550 for th
 others still delivered), the size limit (552 at MAIL from SIZE=, and after DATA for a client
 that sends no SIZE=), protocol errors, pipelining, and every message in
 ../shared/testdata/mail/ read back byte-identical through GET /messages/{id}/raw. Outbound:
-sent, deferred on 75 and retried, failed on 69 with a bounce carrying the original, and a
-host killed with -9 while sendmail runs still sends the message after the restart.
+sent, deferred on 75 and retried, failed on 69 with a bounce carrying the original (also
+into a full mailbox: a bounce is never refused), and a host killed with -9 while sendmail
+runs still sends the message after the restart.
 """
 
 from __future__ import annotations
@@ -464,6 +465,32 @@ class Transport(harness.TestCase):
                        f"{atts[0]['index']}").body
         self.assertEqual(got, original)
         self.sql("DELETE FROM mail.outbox WHERE state = 'failed'")
+
+    def test_outbound_bounce_into_a_full_mailbox(self) -> None:
+        # A bounce is never refused for want of room: refusing it would roll the failure
+        # back, and sendmail would get the failed message again on every pass.
+        self.addCleanup(self.api, "ada", "PUT", "/settings",
+                        {"domain": self.domain, "mailbox_quota_bytes": 1 << 30})
+        rcpt = "full@elsewhere.example"
+        queued = f"FROM mail.outbox WHERE '{rcpt}' = ANY (recipients)"
+        self.addCleanup(self.sql, f"DELETE {queued}")
+        self.control("exit", "75")
+        n = len(self.calls())
+        self.api("tina", "POST", "/messages", {"to": [rcpt], "subject": "into a full mailbox",
+                                               "text": "k" * 2000}, status=(201,))
+        self.wait_call(n)
+        self.wait(lambda: self.sql(f"SELECT attempts {queued}") == "1", what="the deferral")
+        # Now tina's mailbox is full to the byte, and the next attempt fails for good.
+        used = self.api("tina", "GET", "/usage").json()["used"]
+        self.api("ada", "PUT", "/settings", {"domain": self.domain, "mailbox_quota_bytes": used})
+        before = self.ids_in("tina")
+        self.control("exit", "69")
+        self.sql(f"UPDATE mail.outbox SET next_attempt_at = now() WHERE '{rcpt}' = ANY "
+                 f"(recipients)")
+        self.wait(lambda: self.sql(f"SELECT state {queued}") == "failed", what="the failure")
+        self.assertEqual([m["subject"] for m in self.new_in_inbox("tina", before)],
+                         ["Undelivered Mail Returned to Sender"])
+        self.assertGreater(self.api("tina", "GET", "/usage").json()["used"], used)
 
     def test_outbound_host_killed_while_sending(self) -> None:
         self.control("sleep", "60")
