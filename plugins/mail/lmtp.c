@@ -337,7 +337,10 @@ deliver_all (Session *s, GBytes *raw)
                         reply (s, "250 2.0.0 Delivered");
                 } else if (g_error_matches (error, ATRIUM_ERROR,
                                             ATRIUM_ERROR_INSUFFICIENT_STORAGE)) {
-                        /* over quota: what mail_deliver reports once mail has quotas */
+                        /* A mailbox of this RCPT is over the school's mailbox cap or its
+                         * owner's home quota (files and mail: quota.c). Temporary (RFC 3463
+                         * 4.2.2): the MTA retries, and space may be freed meanwhile. */
+                        say (G_LOG_LEVEL_INFO, "lmtp: %s: %s", r->address, error->message);
                         reply (s, "452 4.2.2 Mailbox full");
                 } else if (g_error_matches (error, ATRIUM_ERROR, ATRIUM_ERROR_TOO_LARGE)) {
                         reply (s, "552 5.3.4 Message too big for this recipient");
