@@ -369,6 +369,14 @@ class Reading(MailTestCase):
         self.assertIn("messages_search", plan)
         self.assertEqual([h["subject"] for h in s.ok("tina", "GET", "/search?q=bahnhof")["items"]],
                          ["Wandertag am Freitag"])
+        # Each search is planned for its words (a common one walks the mailbox newest first,
+        # a rare one reads the GIN index), not with one generic plan (schema/0005).
+        self.assertIn("plan_cache_mode=force_custom_plan",
+                      self.sql("SELECT proconfig FROM pg_proc WHERE proname = 'search_ids'"))
+        for _ in range(7):  # past the five executions after which a generic plan may be used
+            got = s.ok("tina", "GET", "/search?q=bahnhof&limit=5")["items"]
+            self.assertEqual([h["subject"] for h in got], ["Wandertag am Freitag"])
+        self.assertEqual(len(s.ok("tina", "GET", "/search?q=filler7&limit=5")["items"]), 1)
         self.sql("DELETE FROM mail.messages WHERE subject = '' AND preview = '' AND "
                  "search @@ to_tsquery('simple', 'filler:*')")
         self.assert_counters()
