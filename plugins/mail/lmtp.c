@@ -10,7 +10,9 @@
  *
  * Every RCPT is checked when it arrives: the domain names the school (mail.enter_domain, in a
  * transaction for no school), then mail_resolve in a transaction for that school finds the
- * user, or the members of a group, or an alias. After the final "." there is one reply per
+ * user, or the members of a group, or an alias; a group (or an alias of one) takes mail from
+ * outside only as its setting says (group-routes.c: nobody, by default; its members' school
+ * addresses as MAIL FROM; anyone), else 550 5.7.1. After the final "." there is one reply per
  * accepted RCPT, and each RCPT's delivery is its own transaction, so one failing mailbox does
  * not take the others with it. The bytes are stored exactly as received after dot-unstuffing
  * (no Received: header is added: the API promises the original bytes), once per school per
@@ -166,8 +168,10 @@ read_line (Session *s, GByteArray *line, gboolean *out_too_long, gboolean *out_t
 typedef struct {
         const char *domain;
         const char *address;
+        const char *sender;   /* MAIL FROM, "" for the null sender */
         char *school_id;
         MailRecipients found;
+        const char *refusal;  /* set when a group written to does not take this sender */
 } Lookup;
 
 static gboolean
@@ -187,7 +191,13 @@ static gboolean
 resolve (AtriumTx *tx, gpointer data, GError **error)
 {
         Lookup *l = data;
-        return mail_resolve (tx, l->domain, l->address, &l->found, error);
+        if (!mail_resolve (tx, l->domain, l->address, &l->found, error))
+                return FALSE;
+        for (guint i = 0; l->found.groups && i < l->found.groups->len && !l->refusal; i++)
+                if (!mail_group_takes_external (tx, l->domain, l->found.groups->pdata[i],
+                                                l->sender, &l->refusal, error))
+                        return FALSE;
+        return TRUE;
 }
 
 static void
@@ -216,8 +226,13 @@ do_rcpt (Session *s, const char *address)
                 reply (s, "550 5.1.2 Domain not handled here");
                 return;
         }
-        Lookup l = {.domain = domain, .address = lower};
+        Lookup l = {.domain = domain, .address = lower, .sender = s->sender ? s->sender : ""};
         gboolean ok = mail_host->run_tx (lmtp.self, school, resolve, &l, &error);
+        if (ok && l.refusal) {
+                reply (s, l.refusal);
+                mail_recipients_clear (&l.found);
+                return;
+        }
         if (!ok || (l.found.external && l.found.external->len)) {
                 if (ok || g_error_matches (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND) ||
                     g_error_matches (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID)) {

@@ -8,6 +8,7 @@
  *   quota.c          the mailbox cap and the home quota shared with files; GET /usage
  *   message-routes.c /messages, /drafts, /search, /threads
  *   folder-routes.c  /folders
+ *   group-routes.c   /groups/{id}: who may write to a group's address from outside
  *   outbox.c         the outbound worker: sendmail, retries, bounces
  *   lmtp.c           the inbound LMTP listener (RFC 2033)
  */
@@ -144,11 +145,24 @@ gboolean mail_quota_release (AtriumTx *tx, const char *user_id, GError **error);
 /* A person's mailbox is erased: its usage row goes, and its share of the home quota. */
 gboolean mail_quota_forget (AtriumTx *tx, const char *user_id, GError **error);
 
+/* ---- group-routes.c ---- */
+
+/* Whether mail from outside, from envelope sender @sender ("" for the null sender), may go
+ * to the address of group @group_id: @out_refusal is NULL if so, else the LMTP reply (a
+ * static string). FALSE only on a database error. */
+gboolean mail_group_takes_external (AtriumTx *tx, const char *domain, const char *group_id,
+                                    const char *sender, const char **out_refusal,
+                                    GError **error);
+/* group.deleted: the group's setting goes. */
+gboolean mail_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload,
+                                gpointer data, GError **error);
+
 /* ---- routes, workers ---- */
 gboolean mail_register_settings_routes (AtriumPlugin *self, GError **error);
 gboolean mail_register_message_routes (AtriumPlugin *self, GError **error);
 gboolean mail_register_folder_routes (AtriumPlugin *self, GError **error);
 gboolean mail_register_quota_routes (AtriumPlugin *self, GError **error);
+gboolean mail_register_group_routes (AtriumPlugin *self, GError **error);
 gboolean mail_outbox_register (AtriumPlugin *self, GError **error);
 gboolean mail_lmtp_start (AtriumPlugin *self, GError **error);
 void mail_lmtp_stop (void);

@@ -6,7 +6,8 @@
  * reaction to user.deleted and the GDPR export. Who may do what:
  *   - everyone with mail.read has a mailbox and reads it (only their own);
  *   - mail.send sends inside the school; mail.send_external to other domains;
- *   - writing to a group's address needs mail.send_to_group, or owning that group;
+ *   - writing to a group's address needs mail.send_to_group, or owning that group; from
+ *     outside (LMTP), the group's setting decides (group-routes.c);
  *   - mail.manage (admins; operators) sets the domain and aliases. */
 #include "mail-private.h"
 
@@ -226,6 +227,10 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
                                        user)) &&
                mail_quota_forget (tx, user, error) &&
                mail_done (mail_tx_sql (tx, error,
+                                       "UPDATE mail.group_settings SET updated_by = NULL "
+                                       "WHERE updated_by = $1::uuid",
+                                       1, user)) &&
+               mail_done (mail_tx_sql (tx, error,
                                        "DELETE FROM mail.aliases WHERE target_type = 'user' AND "
                                        "target_id = $1::uuid",
                                        1, user)) &&
@@ -280,8 +285,10 @@ mail_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
         return mail_register_settings_routes (self, error) &&
                mail_register_message_routes (self, error) &&
                mail_register_folder_routes (self, error) &&
-               mail_register_quota_routes (self, error) && mail_outbox_register (self, error) &&
+               mail_register_quota_routes (self, error) &&
+               mail_register_group_routes (self, error) && mail_outbox_register (self, error) &&
                host->subscribe (self, "user.deleted", on_user_deleted, NULL, error) &&
+               host->subscribe (self, "group.deleted", mail_on_group_deleted, NULL, error) &&
                atrium_add_migrations_from_resource (host, self, mail_get_resource (),
                                                     "/dev/atrium/mail/schema", error);
 }

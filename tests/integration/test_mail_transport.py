@@ -12,7 +12,8 @@ that sends no SIZE=), protocol errors, pipelining, and every message in
 ../shared/testdata/mail/ read back byte-identical through GET /messages/{id}/raw. Outbound:
 sent, deferred on 75 and retried, failed on 69 with a bounce carrying the original (also
 into a full mailbox: a bounce is never refused), and a host killed with -9 while sendmail
-runs still sends the message after the restart.
+runs still sends the message after the restart. Group addresses take mail from outside as
+their setting says (7b: anyone; the setting itself is test_mail_groups.py).
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ class Transport(harness.TestCase):
                     "PUT", f"/api/v1/schools/{cls.slug}/groups/{group['id']}/members/"
                     f"{cls.ids[m]}", {"role": "member"}, token=cls.tokens["tina"]),
                     200, 201, what="member")
+            # 7b takes mail from anyone outside (the default is nobody: test_mail_groups.py).
+            fixtures.check(cls.host.request(
+                "PUT", f"/api/v1/schools/{cls.slug}/mail/groups/{group['id']}",
+                {"external_senders": "anyone"}, token=cls.tokens["tina"]), 200,
+                what="7b's external senders")
         except BaseException:
             cls.tearDownClass()
             raise
