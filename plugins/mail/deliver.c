@@ -25,6 +25,7 @@ void
 mail_recipients_clear (MailRecipients *r)
 {
         g_clear_pointer (&r->users, g_ptr_array_unref);
+        g_clear_pointer (&r->named, g_ptr_array_unref);
         g_clear_pointer (&r->external, g_ptr_array_unref);
         g_clear_pointer (&r->groups, g_ptr_array_unref);
 }
@@ -105,6 +106,7 @@ mail_resolve (AtriumTx *tx, const char *domain, const char *addr, MailRecipients
         if (g_str_equal (type, "group"))
                 return add_group (tx, id, out, error);
         add_once (&out->users, id);
+        add_once (&out->named, id);
         return TRUE;
 }
 

@@ -89,6 +89,8 @@ char *mail_html_sanitize (const char *html);
 /* Where a list of addresses goes. */
 typedef struct {
         GPtrArray *users;    /* char*: local user ids, each once */
+        GPtrArray *named;    /* char*: those of them addressed themselves (their username or
+                              * an alias of theirs), not only as a member of a group */
         GPtrArray *external; /* char*: addresses outside the school's domain */
         GPtrArray *groups;   /* char*: group ids written to (for permission checks) */
 } MailRecipients;

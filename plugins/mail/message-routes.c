@@ -412,6 +412,15 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *answered = NULL;
         if (!from || !resolve_all (req, body, domain, &rcpt, error))
                 return FALSE;
+        /* Your own mail to a group you are in: your copy is the one in Sent, as everywhere
+         * else in the platform your own actions do not notify you. Addressed to yourself
+         * (your address or an alias of yours), it comes to your INBOX as well. */
+        if (rcpt.users && !(rcpt.named && g_ptr_array_find_with_equal_func (rcpt.named, me,
+                                                                           g_str_equal, NULL))) {
+                guint at;
+                if (g_ptr_array_find_with_equal_func (rcpt.users, me, g_str_equal, &at))
+                        g_ptr_array_remove_index (rcpt.users, at);
+        }
         g_autoptr (GBytes) raw = compose (req, body, from, name, domain, &answered, error);
         if (!raw || !check_size (req, raw, error))
                 return FALSE;

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """test_mail_groups.py - mail to group addresses: who may write to a group's address from
 outside the school (GET|PUT /mail/groups/{group_id}, enforced at RCPT by the LMTP listener,
-for the group's own address and for aliases of it).
+for the group's own address and for aliases of it), and the sender's own copy of a mail to a
+group they belong to (Sent only, not the INBOX as well).
 
 One PostgreSQL and one atriumd for the file, with the LMTP listener on a free port; LMTP
 with Python's smtplib.LMTP, as a real MTA would speak it.
@@ -153,6 +154,39 @@ class GroupMail(MailTestCase):
         # Back to nobody: refused again.
         self.setting(s, "ada", gid, "nobody")
         self.assertEqual(attempt("someone@outside.example", [group])[group][0], 550)
+
+    # -- the sender's own copy -------------------------------------------------------------
+
+    def test_sender_gets_only_the_sent_copy(self) -> None:
+        s = self.school()
+        gid = self.class_7b(s)
+        # tom is a member of the staff group and may write to any group; tina owns it.
+        staff = s.group("kollegium", owner="tina", members=["tom"])
+        s.ok("ada", "PUT", "/aliases/lehrer", {"target_type": "group", "target_id": staff})
+        s.ok("ada", "PUT", "/aliases/tom.t", {"target_type": "user", "target_id": s.ids["tom"]})
+        sent = s.send("tom", [f"kollegium@{s.domain}"], "Konferenz")
+        self.assertEqual(sent["delivered"], 1)  # tina, not tom himself
+        self.assertEqual([m["subject"] for m in s.inbox("tina")], ["Konferenz"])
+        self.assertEqual(s.inbox("tom"), [])
+        (copy,) = s.ok("tom", "GET", "/folders/Sent/messages")["items"]
+        self.assertEqual((copy["id"], copy["subject"], copy["seen"]),
+                         (sent["id"], "Konferenz", True))
+        # Through an alias of the group: the same.
+        s.send("tom", [f"lehrer@{s.domain}"], "per Alias")
+        self.assertEqual(s.inbox("tom"), [])
+        # Addressed to himself as well (his address, or an alias of his): once, in the INBOX.
+        for me in (s.addr("tom"), f"tom.t@{s.domain}"):
+            with self.subTest(me=me):
+                got = s.send("tom", [f"kollegium@{s.domain}", me], f"auch an mich {me}")
+                self.assertEqual(got["delivered"], 2)
+                self.assertEqual(s.inbox("tom")[0]["subject"], f"auch an mich {me}")
+        self.assertEqual(len(s.inbox("tom")), 2)
+        # The owner writing to their own class: the members get it, the owner's INBOX not.
+        s.send("tina", [f"7b@{s.domain}"], "Wandertag")
+        self.assertEqual([m["subject"] for m in s.inbox("sam")], ["Wandertag"])
+        self.assertNotIn("Wandertag", [m["subject"] for m in s.inbox("tina")])
+        del gid
+        self.assert_counters()
 
 
 if __name__ == "__main__":
