@@ -4,15 +4,17 @@
 # bench/mail/run.sh - issue #7: the mail plugin on one machine, in one run, against the
 # PostgreSQL ceiling measured in the same run:
 #   1. POST /mail/messages to a group address (a class of GROUP_SIZE students, the teacher owns
-#      it and is a member too) with wrk: sends/s, deliveries/s (GROUP_SIZE + 1 INBOX rows and
-#      the Sent copy per send);
+#      it and is a member too, but their own mail goes to Sent only) with wrk: sends/s,
+#      deliveries/s (GROUP_SIZE INBOX rows and the Sent copy per send);
 #   2. a MAILBOX-message INBOX (filled over LMTP before the loads): the first page
 #      GET /folders/INBOX/messages?limit=50, a page DEEP_PAGES pages in (its cursor taken by
-#      walking there), GET /folders (counts over the whole mailbox);
+#      walking there), GET /folders (the folders with their counts);
 #   3. GET /search?q= for a word in 1 % of the messages and for one in all of them, and the
-#      search SQL under EXPLAIN ANALYZE as the request role (is the GIN index used?);
+#      read SQL under EXPLAIN ANALYZE as the request role (the search's plans: its page
+#      statement's custom and generic plans, mail.search_ids()'s own per word);
 #   4. LMTP delivery (ATRIUM_MAIL_LMTP_LISTEN) of ~1 KB messages from LMTP_PROCS parallel
-#      clients (bench/mail/lmtp_load.py, Python's smtplib.LMTP): to one user, to the group;
+#      clients (bench/mail/lmtp_load.py, Python's smtplib.LMTP): to one user, to the group
+#      (which the teacher opens to senders from outside: external_senders "anyone");
 #   5. pgbench -S -M prepared, the ceiling.
 # Each load reports the CPU time per request of atriumd and of PostgreSQL (from /proc, over
 # the load) and the bench's and everyone else's share of the cores. Before each measured load
@@ -26,7 +28,7 @@
 # GROUP_SIZE (30), MAILBOX (10000 messages), FILL_PROCS (4 LMTP clients filling it),
 # LMTP_PROCS (4 LMTP clients in load 4, at most 16), MSG_BYTES (1024, text per message),
 # DEEP_PAGES (100), QUIET_WAIT (900 s in all), ATRIUM_BUILD_DIR (build), PG_BINDIR, PYTHON (python3),
-# BENCH_OUT (bench/mail/out), KEEP_TMP=1.
+# BENCH_OUT (bench/mail/out), KEEP_TMP=1, EXPLAIN_ONLY=1 (stop after the plans: no loads).
 #
 # Not a test: it measures time, so it never runs from meson test or CI.
 
@@ -47,6 +49,7 @@ LMTP_PROCS=${LMTP_PROCS:-4}
 MSG_BYTES=${MSG_BYTES:-1024}
 DEEP_PAGES=${DEEP_PAGES:-100}
 QUIET_WAIT=${QUIET_WAIT:-900}
+EXPLAIN_ONLY=${EXPLAIN_ONLY:-0}
 PYTHON=${PYTHON:-python3}
 BENCH_OUT=${BENCH_OUT:-$repo/bench/mail/out}
 RATIO_DIGITS=4
@@ -95,6 +98,7 @@ ss -Htln "sport = :$lmtp_port" | grep -q . || die "the LMTP listener is not on p
 # then put into the class "7b" (created by the teacher, so the teacher owns it) through the
 # API's batch route.
 say "creating the school: a teacher, a class 7b of $GROUP_SIZE students, a reader"
+mail=/api/v1/schools/demo/mail
 op_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 printf '%s\n' "$op_pw" | atriumd_env "$atriumd" operator create bench >/dev/null 2>&1 ||
@@ -122,13 +126,14 @@ INSERT INTO core.users (school_id, username, display_name, roles)
 SELECT s.id, 'schueler' || lpad(g::text, 2, '0'), 'Schüler ' || lpad(g::text, 2, '0'), '{student}'
   FROM core.schools s, generate_series(1, $GROUP_SIZE) g WHERE s.slug = 'demo';
 SQL
-mail=/api/v1/schools/demo/mail
 group=$(api POST /api/v1/schools/demo/groups "${token[teacher]}" \
         '{"name": "Klasse 7b", "slug": "7b", "type": "class"}' | jq -r .id)
 members=$(psql_admin -d atrium -Atc "SELECT json_agg(json_build_object('user_id', id))
         FROM core.users WHERE username LIKE 'schueler%'")
 api POST "/api/v1/schools/demo/groups/$group/members:batch" "${token[teacher]}" \
         "{\"add\": $members}" >/dev/null
+# The LMTP loads write to 7b from outside, which a group takes only when it says so.
+api PUT "$mail/groups/$group" "${token[teacher]}" '{"external_senders": "anyone"}' >/dev/null
 n_members=$(psql_admin -d atrium -Atc "SELECT count(*) FROM groups.members WHERE group_id = '$group' AND role = 'member'")
 ((n_members == GROUP_SIZE)) || die "class 7b has $n_members members, not $GROUP_SIZE"
 first_pupil=schueler01
@@ -140,9 +145,11 @@ letter=$(awk -v n="$MSG_BYTES" 'BEGIN { s = "Liebe Eltern der Klasse 7b, "; w = 
         while (length(s) < n) s = s w; print substr(s, 1, n) }')
 r=$(api POST "$mail/messages" "${token[teacher]}" "$(send_body "Elternabend (check)" "$letter")")
 # The class's members: the students and the teacher, whom creating the group made its owner
-# (and a member): a send to 7b@ puts a copy into every member's INBOX, the sender's included.
+# (and a member). A send to 7b@ puts a copy into every member's INBOX but the sender's (their
+# copy is in Sent); mail to 7b@ from outside (LMTP) reaches all GROUP_SIZE + 1.
 rcpts=$(jq .delivered <<<"$r")
-((rcpts == GROUP_SIZE + 1)) || die "a send to 7b answered $r ($((GROUP_SIZE + 1)) deliveries expected)"
+((rcpts == GROUP_SIZE)) || die "a send to 7b answered $r ($GROUP_SIZE deliveries expected)"
+lmtp_rcpts=$((GROUP_SIZE + 1))
 
 # ---- the big mailbox, over LMTP ------------------------------------------------------------
 
@@ -188,7 +195,7 @@ rare_items=$(jq '.items | length' <<<"$rare")
 common=$(api GET "$common_path" "${token[reader]}" "")
 [[ $(jq '.items | length' <<<"$common") == 50 ]] || die "search $COMMON_WORD has not 50 items"
 
-pgbench_init
+((EXPLAIN_ONLY)) || pgbench_init
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$BENCH_OUT/$stamp
@@ -198,18 +205,21 @@ cp "$tmp/fill.json" "$out/fill.json"
 # ---- where the time goes: the read SQL under EXPLAIN ANALYZE, as the request role ------------
 #
 # atriumd runs a request as atrium_request (no BYPASSRLS) with atrium.school_id and
-# atrium.user_id set; so does this. The search statement is the one mail_respond_summary_page
-# builds for /search (first page: no cursor, limit 51). Under a FORCEd RLS policy the planner
-# may evaluate only LEAKPROOF operators before the policy's check, and @@ (ts_match_vq) is
-# not LEAKPROOF, so the GIN index messages_search may be out of reach: the plans are shown for
-# the request role, for the request role with sequential scans off, and for the superuser
-# (no RLS) for comparison.
+# atrium.user_id set; so does this, with the statements the plugin runs. The search page is
+# the statement mail_respond_summary_page builds for /search (first page: no cursor, limit
+# 51), whose ids come from mail.search_ids() (SECURITY DEFINER, schema/0003 and 0005): its
+# custom and its generic plan (atriumd prepares statements per pool connection, and after
+# five executions PostgreSQL may switch to the generic plan), and auto_explain's log of the
+# plan the function itself ran (its own per call: plan_cache_mode = force_custom_plan).
+# Then the INBOX page, GET /folders (counters since 0004) and the quota check each delivery
+# makes (the mailbox's usage row, locked).
 summary_sql() { # WHERE-clause with $1..$n, then the cursor and limit parameters' numbers
         echo "SELECT m.id, f.name AS folder, m.subject, m.from_addr AS \"from\", m.to_addrs AS \"to\", m.cc_addrs AS cc, to_char(m.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS date, to_char(m.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS received_at, m.seen, m.flagged, m.answered, m.has_attachments, m.preview, m.size, m.thread_id FROM mail.messages m JOIN mail.folders f ON f.school_id = m.school_id AND f.id = m.folder_id WHERE $1 AND (\$$2::timestamptz IS NULL OR (m.received_at, m.id) < (\$$2::timestamptz, \$$3::uuid)) ORDER BY m.received_at DESC, m.id DESC LIMIT \$$4::int"
 }
-search_sql=$(summary_sql "m.user_id = \$1::uuid AND m.search @@ websearch_to_tsquery('simple', \$2)" 3 4 5)
+search_sql=$(summary_sql "m.user_id = \$1::uuid AND m.id = ANY (ARRAY(SELECT mail.search_ids(\$1::uuid, \$2, \$3::timestamptz, \$4::uuid, \$5::int)))" 3 4 5)
 inbox_sql=$(summary_sql "m.folder_id = \$1::uuid" 2 3 4)
-folders_sql="SELECT f.name, f.special, count(m.id) AS total, count(m.id) FILTER (WHERE NOT m.seen) AS unread FROM mail.folders f LEFT JOIN mail.messages m ON m.school_id = f.school_id AND m.folder_id = f.id WHERE f.user_id = \$1::uuid GROUP BY f.id, f.name, f.special ORDER BY array_position(ARRAY['inbox','drafts','sent','trash'], f.special), f.name"
+folders_sql="SELECT name, special, total, unread FROM mail.folders WHERE user_id = \$1::uuid ORDER BY array_position(ARRAY['inbox','drafts','sent','trash'], special), name"
+quota_sql="SELECT u.bytes, coalesce((SELECT mailbox_quota_bytes FROM mail.settings), 1073741824) FROM mail.usage u WHERE u.user_id = \$1::uuid FOR UPDATE OF u"
 inbox_id=$(psql_admin -d atrium -Atc "SELECT id FROM mail.folders WHERE user_id = '${id[reader]}' AND special = 'inbox'")
 prelude="SET LOCAL ROLE atrium_request; SELECT set_config('atrium.school_id', '$school_id', true), set_config('atrium.user_id', '${id[reader]}', true);"
 explain() {
@@ -219,6 +229,7 @@ $prelude
 PREPARE s(uuid, text, timestamptz, uuid, int) AS $search_sql;
 PREPARE i(uuid, timestamptz, uuid, int) AS $inbox_sql;
 PREPARE fo(uuid) AS $folders_sql;
+PREPARE q(uuid) AS $quota_sql;
 \\echo '---- search rare, request role, custom plan'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE s('${id[reader]}', '$RARE_WORD', NULL, NULL, 51);
 \\echo '---- search common, request role, custom plan'
@@ -229,52 +240,68 @@ EXPLAIN (ANALYZE, BUFFERS) EXECUTE s('${id[reader]}', '$RARE_WORD', NULL, NULL, 
 \\echo '---- search common, request role, generic plan'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE s('${id[reader]}', '$COMMON_WORD', NULL, NULL, 51);
 RESET plan_cache_mode;
-SET LOCAL enable_seqscan = off;
-SET LOCAL enable_indexscan = off;
-DEALLOCATE s;
-PREPARE s(uuid, text, timestamptz, uuid, int) AS $search_sql;
-\\echo '---- search rare, request role, enable_seqscan = off, enable_indexscan = off (can the GIN index be used at all?)'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE s('${id[reader]}', '$RARE_WORD', NULL, NULL, 51);
-RESET enable_seqscan;
-RESET enable_indexscan;
 \\echo '---- INBOX first page, request role'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE i('$inbox_id', NULL, NULL, 51);
 \\echo '---- folders, request role'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE fo('${id[reader]}');
-RESET ROLE;
-DEALLOCATE s;
-PREPARE s(uuid, text, timestamptz, uuid, int) AS $search_sql;
-\\echo '---- search rare, superuser (no RLS), custom plan'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE s('${id[reader]}', '$RARE_WORD', NULL, NULL, 51);
+\\echo '---- quota check of a delivery, request role'
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE q('${id[reader]}');
 ROLLBACK;
 SQL
 }
-explain >"$out/explain.txt" 2>&1 || die "EXPLAIN failed: $(tail -n 5 "$out/explain.txt")"
+# The plan mail.search_ids() runs inside (a nested statement: auto_explain's log, which psql
+# prints on stderr, so one call per psql with only that kept).
+function_plan() {
+        echo "---- mail.search_ids() for $1, its own plan (auto_explain)"
+        psql_admin -d atrium -P pager=off 2>&1 >/dev/null <<SQL
+BEGIN;
+LOAD 'auto_explain';
+SET LOCAL auto_explain.log_min_duration = 0;
+SET LOCAL auto_explain.log_nested_statements = on;
+SET LOCAL auto_explain.log_analyze = on;
+SET LOCAL client_min_messages = log;
+$prelude
+SELECT count(*) FROM mail.search_ids('${id[reader]}', '$1', NULL, NULL, 51);
+ROLLBACK;
+SQL
+}
+{ explain && function_plan "$RARE_WORD" && function_plan "$COMMON_WORD"; } >"$out/explain.txt" 2>&1 ||
+        die "EXPLAIN failed: $(tail -n 5 "$out/explain.txt")"
 # section NAME: the plan under "---- NAME" in explain.txt
 section() { awk -v h="---- $1" 'index($0, h) == 1 { f = 1; next } f && /^---- / { exit } f' "$out/explain.txt"; }
 exec_ms() { section "$1" | awk '/Execution Time/ { print $3; exit }'; }
-gin_used() { section "$1" | grep -q 'messages_search' && echo yes || echo no; }
+# fn_ms WORD: the time auto_explain logged for mail.search_ids()'s own statement
+fn_ms() { section "mail.search_ids() for $1," | awk '/duration: .* plan:/ { d = $3 } /FROM mail.messages m/ { print d; exit }'; }
+# fn_plan WORD: how the function found its rows: the GIN index, or the mailbox newest first
+fn_plan() {
+        section "mail.search_ids() for $1," | awk '/FROM mail.messages m/ { f = 1 } f && /Function Scan/ { exit } f' |
+                awk '/messages_search/ { g = 1 } /messages_by_user_time/ { t = 1 } END { print (g ? "GIN index" : (t ? "mailbox newest first" : "other plan")) }'
+}
 ex_rare_ms=$(exec_ms "search rare, request role, custom plan")
 ex_common_ms=$(exec_ms "search common, request role, custom plan")
-ex_rare_gin=$(gin_used "search rare, request role, custom plan")
-ex_common_gin=$(gin_used "search common, request role, custom plan")
-ex_generic_gin=$(gin_used "search rare, request role, generic plan")
 ex_rare_generic_ms=$(exec_ms "search rare, request role, generic plan")
 ex_common_generic_ms=$(exec_ms "search common, request role, generic plan")
-ex_forced_ms=$(exec_ms "search rare, request role, enable_seqscan")
-ex_forced_gin=$(gin_used "search rare, request role, enable_seqscan")
-ex_super_ms=$(exec_ms "search rare, superuser")
-ex_super_gin=$(gin_used "search rare, superuser")
+ex_rare_fn_ms=$(fn_ms "$RARE_WORD")
+ex_common_fn_ms=$(fn_ms "$COMMON_WORD")
+ex_rare_fn=$(fn_plan "$RARE_WORD")
+ex_common_fn=$(fn_plan "$COMMON_WORD")
 ex_inbox_ms=$(exec_ms "INBOX first page")
 ex_folders_ms=$(exec_ms "folders, request role")
+ex_quota_ms=$(exec_ms "quota check of a delivery")
 section "search rare, request role, custom plan" >&2
+explain_line="Search SQL under \`EXPLAIN ANALYZE\` as the request role (first page, limit 51): \"$RARE_WORD\" $ex_rare_ms ms (mail.search_ids()'s own statement $ex_rare_fn_ms ms, $ex_rare_fn), \"$COMMON_WORD\" $ex_common_ms ms (the function's $ex_common_fn_ms ms, $ex_common_fn); the page statement's generic plans (what a statement prepared by atriumd's pool connections may switch to after five executions) $ex_rare_generic_ms ms and $ex_common_generic_ms ms. INBOX first page $ex_inbox_ms ms, \`/folders\` $ex_folders_ms ms, a delivery's quota check $ex_quota_ms ms (plans in \`explain.txt\` of the run)."
+if ((EXPLAIN_ONLY)); then
+        say "EXPLAIN_ONLY: plans in $out/explain.txt, no loads"
+        echo "$explain_line"
+        exit 0
+fi
 
 # ---- helpers for the loads -------------------------------------------------------------------
 
 # wait_quiet WHAT: before a measured load, waits while another benchmark, meson test or ninja
 # runs on this machine (polling every 30 s; QUIET_WAIT s in all for the whole run, so a busy
 # machine delays the run by at most that much); records what it saw in $out/quiet.txt.
-others() { pgrep -af 'bench/(files|calendar|groups)/run\.sh|meson test|ninja' | grep -v "^$$ " || true; }
+others() { pgrep -af 'bench/(files|calendar|groups|conference)/run\.sh|meson test|ninja' | grep -v "^$$ " || true; }
 waited_total=0
 wait_quiet() {
         local t0 found
@@ -426,7 +453,7 @@ wrk_load common "$COMMON_CONNECTIONS" "$common_path" "${auth_r[@]}"
 
 lmtp_run lmtp1 "$first_pupil@$DOMAIN"
 lmtp_run lmtpg "7b@$DOMAIN"
-lmtpg_deliv=$(awk -v r="$lmtpg_rate" -v g="$rcpts" 'BEGIN { printf "%.0f", r * g }')
+lmtpg_deliv=$(awk -v r="$lmtpg_rate" -v g="$lmtp_rcpts" 'BEGIN { printf "%.0f", r * g }')
 
 # ---- 5. the ceiling ----------------------------------------------------------------------------
 
@@ -461,8 +488,7 @@ lmtp1_box=$(psql_admin -d atrium -Atc "SELECT count(*) FROM mail.messages m JOIN
         row "  = deliveries/s" "$lmtpg_deliv" "" "" "" "$(ratio "$lmtpg_deliv" "$pg_tps")" "" "" ""
         row "pgbench -S -M prepared" "$pg_tps" "avg $pg_lat" "-" "$pg_failed" "1" "" "$pg_cpu" "$pg_other"
         printf '(CPU/req: atriumd + PostgreSQL ms of CPU per request or message over the load; cpu%%: the bench'"'"'s own processes, other%%: everything else, in %% of all %s cores)\n' "$(nproc)"
-        printf 'EXPLAIN as the request role: search rare %s ms (GIN: %s), common %s ms (GIN: %s), generic plans %s / %s ms (GIN: %s); seq+index scans off: %s ms (GIN: %s); superuser, no RLS: %s ms (GIN: %s); INBOX page %s ms, folders %s ms\n' \
-                "$ex_rare_ms" "$ex_rare_gin" "$ex_common_ms" "$ex_common_gin" "$ex_rare_generic_ms" "$ex_common_generic_ms" "$ex_generic_gin" "$ex_forced_ms" "$ex_forced_gin" "$ex_super_ms" "$ex_super_gin" "$ex_inbox_ms" "$ex_folders_ms"
+        printf '%s\n' "$explain_line"
         printf 'mailbox filled over LMTP in %s s (%s); sends stored %s Sent copies (warm-up and tail included); %s ends with %s messages\n' \
                 "$fill_s" "$(jq -c . "$out/fill.json")" "$send_rows" "$first_pupil" "$lmtp1_box"
         printf 'load average before %s, after %s; waited %s s for other work in all\n\n' "$load_before" "$load_after" "$waited_total"
@@ -478,21 +504,21 @@ cat >"$out/results.md" <<EOF
 
 \`DURATION=$DURATION ATRIUM_POOL_SIZE=$POOL_SIZE bench/mail/run.sh\` - each load ${DURATION} s after a ${WARMUP} s warm-up, one after the other, on one machine:
 $(nproc) × $cpu, $mem RAM, Linux $(uname -r), PostgreSQL $pg_version, $(wrk -v 2>&1 | head -n 1 | awk '{ print "wrk " $2 }'), atriumd build type \`$buildtype\`, pool size $POOL_SIZE. Load average before: $load_before, after: $load_after.
-School: domain \`$DOMAIN\`, a teacher who owns class 7b ($GROUP_SIZE students; the teacher, its owner, is a member too, so a message to \`7b@\` is $rcpts deliveries), a student whose INBOX holds $n_inbox messages ($inbox_mb MiB, ~$MSG_BYTES bytes of text each), delivered over LMTP by $FILL_PROCS clients in $fill_s s; "$RARE_WORD" is in $n_rare of them, "$COMMON_WORD" in all. wrk: \`-t$WRK_THREADS --timeout $WRK_TIMEOUT --latency\`, bearer tokens. LMTP: \`bench/mail/lmtp_load.py\`, $LMTP_PROCS processes with one \`smtplib.LMTP\` connection each, one RCPT per message.
+School: domain \`$DOMAIN\`, a teacher who owns class 7b ($GROUP_SIZE students; the teacher, its owner, is a member too: a send of theirs to \`7b@\` is $rcpts deliveries and the Sent copy, a message from outside $lmtp_rcpts deliveries), a student whose INBOX holds $n_inbox messages ($inbox_mb MiB, ~$MSG_BYTES bytes of text each), delivered over LMTP by $FILL_PROCS clients in $fill_s s; "$RARE_WORD" is in $n_rare of them, "$COMMON_WORD" in all. wrk: \`-t$WRK_THREADS --timeout $WRK_TIMEOUT --latency\`, bearer tokens. LMTP: \`bench/mail/lmtp_load.py\`, $LMTP_PROCS processes with one \`smtplib.LMTP\` connection each, one RCPT per message.
 
 | load | req/s, msg/s or tps | p50 | p99 | errors | ÷ pgbench tps | CPU per request: atriumd + PostgreSQL | CPU, bench | CPU, other |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|
 | \`POST /mail/messages\` to \`7b@\` (~$MSG_BYTES bytes of text), the teacher, \`wrk -c$SEND_CONNECTIONS\` | $(fmt_int "$send_rps") sends/s = $(fmt_int "$deliv_per_s") deliveries/s ($(fmt_int "$rows_per_s") rows/s with the Sent copy) | $send_p50 ms | $send_p99 ms | $((send_bad + send_err)) | $(ratio "$send_rps" "$pg_tps") (deliveries: $(ratio "$deliv_per_s" "$pg_tps")) | $send_ams + $send_pgms ms | $send_cpu % | $send_other % |
 | \`GET /mail/folders/INBOX/messages?limit=50\`, first page ($inbox_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$inbox_rps") | $inbox_p50 ms | $inbox_p99 ms | $((inbox_bad + inbox_err)) | $(ratio "$inbox_rps" "$pg_tps") | $inbox_ams + $inbox_pgms ms | $inbox_cpu % | $inbox_other % |
 | the same, page $((DEEP_PAGES + 1)) (its cursor, $((DEEP_PAGES * 50)) messages in) | $(fmt_int "$deep_rps") | $deep_p50 ms | $deep_p99 ms | $((deep_bad + deep_err)) | $(ratio "$deep_rps" "$pg_tps") | $deep_ams + $deep_pgms ms | $deep_cpu % | $deep_other % |
-| \`GET /mail/folders\` (counts over the $n_inbox messages) | $(fmt_int "$folders_rps") | $folders_p50 ms | $folders_p99 ms | $((folders_bad + folders_err)) | $(ratio "$folders_rps" "$pg_tps") | $folders_ams + $folders_pgms ms | $folders_cpu % | $folders_other % |
+| \`GET /mail/folders\` (the folders' counters; $n_inbox messages in the INBOX) | $(fmt_int "$folders_rps") | $folders_p50 ms | $folders_p99 ms | $((folders_bad + folders_err)) | $(ratio "$folders_rps" "$pg_tps") | $folders_ams + $folders_pgms ms | $folders_cpu % | $folders_other % |
 | \`GET /mail/search?q=$RARE_WORD\` ($n_rare hits, first page) | $(fmt_int "$rare_rps") | $rare_p50 ms | $rare_p99 ms | $((rare_bad + rare_err)) | $(ratio "$rare_rps" "$pg_tps") | $rare_ams + $rare_pgms ms | $rare_cpu % | $rare_other % |
 | \`GET /mail/search?q=$COMMON_WORD\` ($n_common hits, first page of 50), \`wrk -c$COMMON_CONNECTIONS\` | $(fmt_int "$common_rps") | $common_p50 ms | $common_p99 ms | $((common_bad + common_err)) | $(ratio "$common_rps" "$pg_tps") | $common_ams + $common_pgms ms | $common_cpu % | $common_other % |
 | LMTP, ~1 KB messages to one user (\`$first_pupil@\`), $LMTP_PROCS clients | $lmtp1_rate msg/s | $lmtp1_p50 ms | $lmtp1_p99 ms | $lmtp1_failed | $(ratio "$lmtp1_rate" "$pg_tps") | $lmtp1_ams + $lmtp1_pgms ms | $lmtp1_cpu % | $lmtp1_other % |
-| LMTP, ~1 KB messages to \`7b@\` ($rcpts recipients), $LMTP_PROCS clients | $lmtpg_rate msg/s = $(fmt_int "$lmtpg_deliv") deliveries/s | $lmtpg_p50 ms | $lmtpg_p99 ms | $lmtpg_failed | $(ratio "$lmtpg_rate" "$pg_tps") (deliveries: $(ratio "$lmtpg_deliv" "$pg_tps")) | $lmtpg_ams + $lmtpg_pgms ms | $lmtpg_cpu % | $lmtpg_other % |
+| LMTP, ~1 KB messages to \`7b@\` ($lmtp_rcpts recipients), $LMTP_PROCS clients | $lmtpg_rate msg/s = $(fmt_int "$lmtpg_deliv") deliveries/s | $lmtpg_p50 ms | $lmtpg_p99 ms | $lmtpg_failed | $(ratio "$lmtpg_rate" "$pg_tps") (deliveries: $(ratio "$lmtpg_deliv" "$pg_tps")) | $lmtpg_ams + $lmtpg_pgms ms | $lmtpg_cpu % | $lmtpg_other % |
 | \`pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS\` (scale $PGBENCH_SCALE) | $(fmt_int "$pg_tps") | avg $pg_lat ms | - | $pg_failed | 1 | | $pg_cpu % | $pg_other % |
 
-Search SQL under \`EXPLAIN ANALYZE\` as the request role (first page, limit 51): "$RARE_WORD" $ex_rare_ms ms, GIN index \`messages_search\` used: $ex_rare_gin; "$COMMON_WORD" $ex_common_ms ms (GIN: $ex_common_gin); generic plans (what a statement prepared by atriumd's pool connections switches to after five executions) $ex_rare_generic_ms ms and $ex_common_generic_ms ms (GIN: $ex_generic_gin); with sequential and plain index scans off $ex_forced_ms ms (GIN: $ex_forced_gin); the same query as the superuser, without RLS: $ex_super_ms ms (GIN: $ex_super_gin). INBOX first page $ex_inbox_ms ms, \`/folders\` $ex_folders_ms ms (plans in \`explain.txt\` of the run). CPU per request: atriumd's and the PostgreSQL cluster's CPU time over the load divided by the requests (messages) wrk (the LMTP clients) counted. CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else on the machine during each load, interrupts excluded.
+$explain_line CPU per request: atriumd's and the PostgreSQL cluster's CPU time over the load divided by the requests (messages) wrk (the LMTP clients) counted. CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else on the machine during each load, interrupts excluded.
 ${disturbed}
 ${busy_note}
 EOF
