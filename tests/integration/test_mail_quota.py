@@ -120,6 +120,20 @@ class Quota(MailTestCase):
                                       f"'{s.ids['sue']}'"), "0", table)
         self.assert_counters()
 
+    def test_usage_refusals(self) -> None:
+        s = self.school(modules=("groups", "files", "mail"))
+        self.assertProblem(s.req(None, "GET", "/usage"), 401)
+        self.assertProblem(s.req("op", "GET", "/usage"), 404)  # operators have no mailbox
+        # Another school's people do not reach this one's figures.
+        other = self.school(modules=("groups", "mail"))
+        self.assertProblem(self.host.request("GET", f"/api/v1/schools/{s.slug}/mail/usage",
+                                             token=other.tokens["sam"]), 404)
+        # Without the mail module for the school, there is no route for it.
+        bare = self.school(modules=("groups", "files"), domain=None)
+        self.assertProblem(bare.req("sam", "GET", "/usage"), 404)
+        self.assertEqual(set(s.ok("sam", "GET", "/usage")), {"used", "limit", "home"})
+        self.assertEqual(set(other.ok("sam", "GET", "/usage")), {"used", "limit"})
+
     def test_counters_follow_every_change(self) -> None:
         s = self.school()
         for i in range(3):
