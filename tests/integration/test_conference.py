@@ -980,6 +980,35 @@ class LeaveAndEnd(ConferenceTestCase):
         self.assertLess(s.req("sue", "POST", f"/rooms/{room}/leave").status, 500)
         self.assertEqual(self.visits(room), {t: (s.ids["tina"], False), m: (s.ids["sam"], True)})
 
+    def test_old_open_visits_keep_their_estimate(self) -> None:
+        """A visit whose leave never came is estimated at typical_minutes; a later reconnect,
+        leave or end must not stretch it until now (the benchmark found 21-hour visits)."""
+        s = self.school()
+        room = s.room("tina")["id"]
+        old = s.visit("sam", room)
+        recent = s.visit("sue", room)
+        self.sql("UPDATE conference.attendance SET joined_at = now() - interval '3 hours' "
+                 f"WHERE id = '{old}'")
+        self.sql("UPDATE conference.attendance SET joined_at = now() - interval '5 minutes' "
+                 f"WHERE id = '{recent}'")
+        # Reconnects: the 3-hour-old visit stays open (estimated), the 5-minute-old one ends.
+        s.join("sam", room)
+        s.join("sue", room)
+        left = dict(line.split("|") for line in self.sql(
+            f"SELECT id, coalesce(left_at::text, '') FROM conference.attendance "
+            f"WHERE id IN ('{old}', '{recent}')").splitlines())
+        self.assertEqual(left[old], "", "a reconnect closed a visit hours old")
+        self.assertNotEqual(left[recent], "", "a reconnect left two overlapping visits")
+        # A leave or an end closes what joined within a school day, never what is older.
+        day_old = s.visit("tina", room)
+        self.sql("UPDATE conference.attendance SET joined_at = now() - interval '20 hours' "
+                 f"WHERE id = '{day_old}'")
+        fixtures.check(s.req("tina", "POST", f"/rooms/{room}/end"), 204)
+        self.assertEqual(self.sql("SELECT left_at IS NULL FROM conference.attendance "
+                                  f"WHERE id = '{day_old}'"), "t")
+        self.assertEqual(self.sql("SELECT left_at IS NULL FROM conference.attendance "
+                                  f"WHERE id = '{old}'"), "f", "end left a 3-hour visit open")
+
     def test_end_closes_every_visit(self) -> None:
         s = self.school()
         gid = s.group("6b", owner="tina", members=["sam", "sue"])
