@@ -439,15 +439,37 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
         gint64 size = (gint64) g_bytes_get_size (raw);
         JsonArray *delivered = json_array_new ();
         g_autoptr (JsonNode) delivered_node = atrium_array_node (delivered);
+        /* A full mailbox does not stop the others' mail (a class of 30 still gets it when one
+         * pupil's mailbox is full): it is skipped and named in the answer. Only when nobody
+         * got the message does the send fail with 507. The quota check changes nothing when
+         * it refuses, so the transaction goes on. */
+        JsonArray *full = json_array_new ();
+        g_autoptr (JsonNode) full_node = atrium_array_node (full);
+        g_autoptr (GError) first_full = NULL;
         for (guint i = 0; rcpt.users && i < rcpt.users->len; i++) {
                 const char *user = rcpt.users->pdata[i];
                 g_autofree char *inbox = mail_special_folder (tx, user, "inbox", error);
-                g_autofree char *id = inbox ? mail_deliver (tx, raw_id, size, meta, user, inbox,
-                                                            0, error)
-                                            : NULL;
-                if (!id)
+                if (!inbox)
                         return FALSE;
+                g_autoptr (GError) why = NULL;
+                g_autofree char *id = mail_deliver (tx, raw_id, size, meta, user, inbox, 0, &why);
+                if (!id && !g_error_matches (why, ATRIUM_ERROR,
+                                             ATRIUM_ERROR_INSUFFICIENT_STORAGE)) {
+                        g_propagate_error (error, g_steal_pointer (&why));
+                        return FALSE;
+                }
+                if (!id) {
+                        json_array_add_string_element (full, user);
+                        if (!first_full)
+                                first_full = g_steal_pointer (&why);
+                        continue;
+                }
                 json_array_add_string_element (delivered, user);
+        }
+        if (first_full && json_array_get_length (delivered) == 0 &&
+            (!rcpt.external || rcpt.external->len == 0)) {
+                g_propagate_error (error, g_steal_pointer (&first_full));
+                return FALSE;
         }
         g_autofree char *sent = mail_special_folder (tx, me, "sent", error);
         g_autofree char *sent_id = sent ? mail_deliver (tx, raw_id, size, meta, me, sent,
@@ -469,7 +491,9 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
         JsonObject *o = json_object_new ();
         json_object_set_string_member (o, "id", sent_id);
         json_object_set_string_member (o, "message_id", meta->message_id);
-        json_object_set_int_member (o, "delivered", rcpt.users ? rcpt.users->len : 0);
+        json_object_set_int_member (o, "delivered", json_array_get_length (delivered));
+        /* the people whose mailbox was full (user ids): they did not get it */
+        json_object_set_member (o, "not_delivered", json_node_copy (full_node));
         json_object_set_int_member (o, "queued", rcpt.external ? rcpt.external->len : 0);
         mail_host->respond_json (req, 201, atrium_object_node (o));
         return TRUE;

@@ -218,11 +218,27 @@ class Sending(MailTestCase):
         self.assertEqual(s.ok("sue", "GET", "/usage")["limit"], 4096)
         used = s.ok("sue", "GET", "/usage")["used"]
         self.assertGreater(used, 1000)
-        resp = s.req("tom", "POST", "/messages", {"to": [s.addr("sue"), s.addr("pia")],
-                                                  "text": "y" * 3500})
+        # Nobody can take it: the send fails with 507 and leaves nothing anywhere.
+        resp = s.req("tom", "POST", "/messages", {"to": [s.addr("sue")], "text": "y" * 3500})
         self.assertIn("full", self.assertProblem(resp, 507, "insufficient-storage")["detail"])
         self.assertEqual(s.ok("sue", "GET", "/usage")["used"], used)
-        self.assertEqual(s.inbox("pia"), [])
+        self.assertEqual(s.ok("tom", "GET", "/folders/Sent/messages")["items"], [])
+        # One full mailbox among several: the others get it, the answer names who did not.
+        answer = s.ok("tom", "POST", "/messages", {"to": [s.addr("sue"), s.addr("pia")],
+                                                   "subject": "partly", "text": "y" * 3500},
+                      status=(201,))
+        self.assertEqual((answer["delivered"], answer["not_delivered"]), (1, [s.ids["sue"]]))
+        self.assertEqual(s.ok("sue", "GET", "/usage")["used"], used)
+        self.assertEqual([m["subject"] for m in s.inbox("pia")], ["partly"])
+        # The same for a class: one full mailbox does not keep the mail from the others (ada's
+        # and sam's are empty; the sender's Sent copy counts against ada's own).
+        s.group("voll-7b", owner="tina", members=["sue", "sam"])
+        answer = s.ok("ada", "POST", "/messages", {"to": [s.addr("voll-7b")], "subject": "class",
+                                                   "text": "z" * 3500}, status=(201,))
+        # (tina, the group's owner, is a member too, and her mailbox is as full as sue's)
+        self.assertEqual(sorted(answer["not_delivered"]), sorted([s.ids["sue"], s.ids["tina"]]))
+        self.assertEqual(answer["delivered"], 1)
+        self.assertIn("class", [m["subject"] for m in s.inbox("sam")])
         self.assertProblem(s.req("ada", "PUT", "/settings", {"domain": s.domain,
                                                              "mailbox_quota_bytes": 10}), 400)
         bare = self.school(modules=("groups",), domain=None)

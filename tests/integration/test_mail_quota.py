@@ -65,12 +65,20 @@ class Quota(MailTestCase):
         self.assertEqual(s.ok("sue", "GET", "/usage")["home"],
                          {"used": 30_000 + m1, "mail": m1, "limit": 40_000})
 
-        # One that does not: refused everywhere mail comes in, and nothing half-sent.
+        # One that does not: refused everywhere mail comes in. Sent to her alone, the send
+        # fails (507) and leaves nothing; sent to her and others, they get it and the answer
+        # names her.
         big = "b" * 5_000
-        resp = s.req("tina", "POST", "/messages", {"to": [s.addr("sue"), s.addr("pia")],
+        resp = s.req("tina", "POST", "/messages", {"to": [s.addr("sue")],
                                                    "subject": "zu groß", "text": big})
         self.assertIn("home quota", self.assertProblem(resp, 507, "insufficient-storage")["detail"])
-        self.assertEqual(s.inbox("pia"), [])
+        self.assertEqual(s.ok("tina", "GET", "/folders/Sent/messages")["items"][0]["subject"],
+                         "passt")
+        answer = s.ok("tina", "POST", "/messages", {"to": [s.addr("sue"), s.addr("pia")],
+                                                    "subject": "zu groß", "text": big},
+                      status=(201,))
+        self.assertEqual(answer["not_delivered"], [s.ids["sue"]])
+        self.assertEqual([m["subject"] for m in s.inbox("pia")], ["zu groß"])
         raw = b"Subject: angehaengt\r\n\r\n" + big.encode() + b"\r\n"
         self.assertProblem(s.req("sue", "POST", "/folders/INBOX/messages", raw,
                                  headers={"Content-Type": "message/rfc822"}), 507)
