@@ -95,12 +95,8 @@ ss -Htln "sport = :$lmtp_port" | grep -q . || die "the LMTP listener is not on p
 # then put into the class "7b" (created by the teacher, so the teacher owns it) through the
 # API's batch route.
 say "creating the school: a teacher, a class 7b of $GROUP_SIZE students, a reader"
-op_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-printf '%s\n' "$op_pw" | atriumd_env "$atriumd" operator create bench >/dev/null 2>&1 ||
-        die "atriumd operator create failed"
-op=$(api POST /api/v1/auth/login "" \
-        "$(jq -nc --arg p "$op_pw" '{username: "bench", password: $p}')" | jq -r .token)
+pw=$(new_password)
+bench_operator
 api POST /api/v1/schools "$op" '{"slug": "demo", "name": "Demo School"}' >/dev/null
 api PUT /api/v1/schools/demo/modules/groups "$op" "" >/dev/null
 api PUT /api/v1/schools/demo/modules/mail "$op" "" >/dev/null
@@ -113,9 +109,7 @@ for who in teacher:teacher reader:student; do
                 --arg r "$role" --arg p "$pw" \
                 '{username: $u, display_name: ("Bench " + $u), roles: [$r], password: $p}')" |
                 jq -r .id)
-        token[$name]=$(api POST /api/v1/auth/login "" "$(jq -nc --arg u "$name" --arg p "$pw" \
-                '{school: "demo", username: $u, password: $p}')" | jq -r .token)
-        [[ -n ${token[$name]} && ${token[$name]} != null ]] || die "sign-in of $name gave no token"
+        token[$name]=$(sign_in demo "$name" "$pw")
 done
 psql_admin -d atrium <<SQL
 INSERT INTO core.users (school_id, username, display_name, roles)
@@ -293,40 +287,6 @@ wait_quiet() {
         echo "$(date -u +%T) $1: quiet after $(($(date +%s) - t0)) s" >>"$out/quiet.txt"
 }
 
-# wait_idle: after wrk stops, atriumd still answers what it had queued, and its queries keep
-# PostgreSQL busy while atriumd itself waits; the next measurement starts once atriumd and the
-# cluster together have used no more than 2 % of a core for half a second (at most 120 s).
-wait_idle() {
-        local i a b
-        for ((i = 0; i < 240; i++)); do
-                a=$(split_mark | awk '{ print $1 + $2 }')
-                sleep 0.5
-                b=$(split_mark | awk '{ print $1 + $2 }')
-                ((b - a <= 1)) && return 0
-        done
-        say "warning: atriumd or PostgreSQL still busy 120 s after a load"
-}
-
-# split_mark: "atriumd_ticks postgres_ticks" so far (PostgreSQL: the postmaster with its
-# exited children, and its live children).
-split_mark() {
-        local pm pid t pg=0 a
-        pm=$(head -n 1 "$tmp/pg/data/postmaster.pid")
-        for pid in "$pm" $(pgrep -P "$pm"); do
-                t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
-                pg=$((pg + ${t:-0}))
-        done
-        a=$(sed 's/^.*) //' "/proc/$atriumd_pid/stat" | awk '{ print $12 + $13 }')
-        echo "$a $pg"
-}
-# split_report "BEFORE" "AFTER" N -> "atriumd_ms postgres_ms" of CPU per one of N requests
-split_report() {
-        awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-                split(a, x, " "); split(b, y, " ")
-                if (n <= 0) { print "n/a n/a"; exit }
-                printf "%.2f %.2f\n", (y[1] - x[1]) / hz * 1000 / n, (y[2] - x[2]) / hz * 1000 / n }'
-}
-
 # wrk_load NAME CONNECTIONS PATH [wrk args]: warm-up, wait for quiet, the measured wrk run;
 # sets NAME_{rps,p50,p99,bad,err,n,cpu,other,a_ms,pg_ms}.
 wrk_load() {
@@ -431,13 +391,7 @@ lmtpg_deliv=$(awk -v r="$lmtpg_rate" -v g="$rcpts" 'BEGIN { printf "%.0f", r * g
 # ---- 5. the ceiling ----------------------------------------------------------------------------
 
 wait_quiet pgbench
-say "pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION"
-pgbench_args
-((WARMUP > 0)) && measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
-m0=$(cpu_mark)
-measure "$out/pgbench.txt" timeout $((DURATION + 60)) "${pgb[@]}" -T "$DURATION" pgbench
-read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
-read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
+pgbench_ceiling "$out/pgbench.txt"
 
 # ---- results -----------------------------------------------------------------------------------
 
