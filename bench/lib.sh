@@ -14,7 +14,7 @@
 #   start_pg "bench/foo/run.sh"         # cluster on a free port, databases atrium + pgbench
 #   start_atriumd "(pool size ...)"     # atriumd on a free port, sets $api_url, $atriumd_pid
 #   bench_operator                      # operator "bench", signed in: $op
-#   ... set-up (api, sign_in, psql_admin), loads (measure, wrk_run, wait_idle,
+#   ... set-up (api, sign_in, psql_admin), loads (wait_quiet, measure, wrk_run, wait_idle,
 #       cpu_mark/cpu_report, split_mark/split_report), start_nginx ROOT, pgbench_init,
 #       pgbench_ceiling FILE ...
 #   describe_machine core api plugins   # $cpu, $mem, $commit, $buildtype for the fragment
@@ -22,7 +22,7 @@
 # Knobs it reads (each script documents its own defaults where they differ):
 #   ATRIUM_POOL_SIZE (8) -> POOL_SIZE, WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT
 #   (unset: wrk's own 2 s), PGBENCH_CLIENTS (32), PGBENCH_JOBS (2), PGBENCH_SCALE (10),
-#   DURATION and WARMUP (pgbench_ceiling: set by every script),
+#   DURATION and WARMUP (pgbench_ceiling: set by every script), QUIET_WAIT (900, wait_quiet),
 #   ATRIUM_BUILD_DIR (build, relative to the repository), PG_BINDIR (newest
 #   /usr/lib/postgresql/*/bin), KEEP_TMP=1 (keep the temp dir and its logs).
 # Variables a script may set before start_atriumd: plugin_dir (default $BUILD_DIR/plugins),
@@ -41,6 +41,7 @@ PGBENCH_JOBS=${PGBENCH_JOBS:-2}
 PGBENCH_SCALE=${PGBENCH_SCALE:-10}
 BUILD_DIR=$repo/${ATRIUM_BUILD_DIR:-build}
 KEEP_TMP=${KEEP_TMP:-0}
+QUIET_WAIT=${QUIET_WAIT:-900}
 # Decimals of ratio(); bench/run.sh prints 2, the module scripts 3.
 RATIO_DIGITS=${RATIO_DIGITS:-2}
 
@@ -271,6 +272,33 @@ disturbed_note() {
                 say "warning: other processes used up to ${max}% of the cores during the loads"
                 echo "**Disturbed run:** other processes used up to ${max}% of the cores during a measured load; these figures understate the machine."
         fi
+}
+
+# wait_quiet WHAT: before a measured load, waits while another benchmark (bench/run.sh or a
+# bench/<module>/run.sh other than this one), meson test or ninja runs on this machine (polling
+# every 30 s; QUIET_WAIT s in all for the whole run, so a busy machine delays the run by at
+# most that much); records what it saw in $out/quiet.txt (a script sets out first).
+others() {
+        local me
+        me=$(basename "$(dirname "$0")")/$(basename "$0")
+        pgrep -af 'bench/([a-z]+/)?run\.sh|meson test|ninja' | grep -v -e "^$$ " -e "$me" || true
+}
+waited_total=0
+wait_quiet() {
+        local t0 found
+        t0=$(date +%s)
+        while found=$(others) && [[ -n $found ]]; do
+                if ((waited_total + $(date +%s) - t0 >= QUIET_WAIT)); then
+                        say "measuring $1 while busy (waited ${QUIET_WAIT}s in all): $(head -n 1 <<<"$found" | cut -c1-120)"
+                        echo "$(date -u +%T) $1: measured while busy: $(tr '\n' ';' <<<"$found")" >>"$out/quiet.txt"
+                        waited_total=$((waited_total + $(date +%s) - t0))
+                        return 0
+                fi
+                say "waiting for other work to finish before $1: $(head -n 1 <<<"$found" | cut -c1-120)"
+                sleep 30
+        done
+        waited_total=$((waited_total + $(date +%s) - t0))
+        echo "$(date -u +%T) $1: quiet after $(($(date +%s) - t0)) s" >>"$out/quiet.txt"
 }
 
 # split_mark: "atriumd_ticks postgres_ticks", the CPU clock ticks (user + system) atriumd and

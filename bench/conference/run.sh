@@ -26,7 +26,9 @@
 # Knobs (environment): SCHOOLS (50), USERS_PER_SCHOOL (100), CLASSES (4 class groups per
 # school, each with a room), SCHOOL_ROOMS (2 school-wide rooms; every 5th student joins one),
 # RUSH_CONNECTIONS (64), WAVES (2), HISTORY_WAVES (1), RUSH_MAX_SECONDS (300, a wave's limit),
-# SIGNIN_PARALLEL (8), DURATION (10 s, the ceilings), WARMUP (2 s), STATS_ROWS (10000000),
+# SIGNIN_PARALLEL (8), DURATION (10 s, the ceilings), WARMUP (2 s), QUIET_WAIT (600 s in all:
+# before each wave, ceiling and figures the script waits while another benchmark, meson test or
+# ninja runs on the machine; wait_quiet in lib.sh), STATS_ROWS (10000000),
 # STATS_DAYS (30), STATS_RUNS (5, per school call, after one warm-up), STATS_ALL_RUNS (3, per
 # operator-wide call), STATS_TIMEOUT (1800 s per call), ATRIUM_POOL_SIZE (8), WRK_THREADS (2),
 # WRK_TIMEOUT (10s), PGBENCH_CLIENTS (RUSH_CONNECTIONS), PGBENCH_JOBS (2), PGBENCH_SCALE (10),
@@ -53,6 +55,7 @@ STATS_DAYS=${STATS_DAYS:-30}
 STATS_RUNS=${STATS_RUNS:-5}
 STATS_ALL_RUNS=${STATS_ALL_RUNS:-3}
 STATS_TIMEOUT=${STATS_TIMEOUT:-1800}
+QUIET_WAIT=${QUIET_WAIT:-600}
 WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
 WRK_CONNECTIONS=$RUSH_CONNECTIONS
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-$RUSH_CONNECTIONS}
@@ -240,6 +243,7 @@ pgbench_init
 rush_wave() {
         local name=$1 id0 t0 t1 pid m0 s0 s1 c o am pm rps p50 p99 bad err n rows users span wall span_rps i
         id0=$(sql "SELECT coalesce(max(id), 0) FROM conference.attendance")
+        wait_quiet "wave $name"
         wait_idle
         rm -f "$tmp/mark".*
         say "wave $name: $USERS joins, wrk -t$WRK_THREADS -c$WRK_CONNECTIONS"
@@ -305,6 +309,7 @@ while read -r _ path; do
         mkdir -p "$tmp/www$(dirname "$path")"
         cp "$tmp/join-answer.json" "$tmp/www$path"
 done <"$tmp/pairs.txt"
+wait_quiet nginx
 start_nginx "$tmp/www" application/json
 read -r _ n_path <"$tmp/pairs.txt"
 cmp -s "$tmp/join-answer.json" <(curl -sS "http://127.0.0.1:$nginx_port$n_path") || die "nginx does not serve the join answer"
@@ -320,6 +325,7 @@ read -r ngx_rps ngx_p50 ngx_p99 ngx_bad ngx_err _ < <(wrk_parse "$out/nginx.wrk.
 stop_pid "$nginx_pid" 5
 nginx_pid=""
 
+wait_quiet pgbench
 wait_idle
 pgbench_ceiling "$out/pgbench.txt"
 
@@ -406,6 +412,7 @@ expect_all=$(sql "SELECT count(*) FROM conference.attendance WHERE joined_at >= 
 # joins in its totals as the table holds in the range.
 stats_calls() {
         local name=$1 path=$2 runs=$3 warm=$4 expect=$5 r code secs s0 s1 am pm joins
+        wait_quiet "stats $name"
         wait_idle
         for ((r = 0; r < warm; r++)); do
                 curl -sS -o /dev/null --max-time "$STATS_TIMEOUT" -H "Authorization: Bearer $op" "$api_url$path"
@@ -556,18 +563,21 @@ fmt_s() { awk -v s="$1" 'BEGIN { if (s < 10) printf "%.3f", s; else printf "%.1f
                 "$ex_school_ms" "$ex_school_idx" "$ex_school_ext" "$ex_school_temp" "$ex_all_ms" "$ex_all_idx" "$ex_all_ext" "$ex_all_temp" "$pg_tps"
         printf 'set-up: %s passwords in %s s, %s sign-ins in %s s; %s rows loaded in %s s (%s MiB + %s MiB indexes); atriumd VmRSS start %s, after set-up %s, end %s MiB (VmHWM %s); log lines with error/warning: %s\n' \
                 "$USERS" "$t_pw" "$USERS" "$t_login" "$STATS_ROWS" "$load_s" "$att_mb" "$idx_mb" "$(mib "$rss_start")" "$(mib "$rss_setup")" "$(mib "$rss_end")" "$(mib "$hwm_end")" "$log_problems"
-        printf 'load average before %s, after %s\n\n' "$load_before" "$load_after"
+        printf 'load average before %s, after %s; waited %s s for other work in all\n\n' "$load_before" "$load_after" "$waited_total"
 } | tee "$out/table.txt"
 
-others=()
-for w in "${waves[@]}"; do o=${w}_other; others+=("${!o}"); done
-disturbed=$(disturbed_note 5 "${others[@]}" "$ngx_other" "$pg_other")
+other_shares=()
+for w in "${waves[@]}"; do o=${w}_other; other_shares+=("${!o}"); done
+disturbed=$(disturbed_note 5 "${other_shares[@]}" "$ngx_other" "$pg_other")
+if [[ -s $out/quiet.txt ]] && grep -q 'measured while busy' "$out/quiet.txt"; then
+        disturbed+=" Some loads were measured while other benchmarks, tests or builds ran, after ${QUIET_WAIT} s of waiting in all (quiet.txt of the run)."
+fi
 
 {
         echo "### $(date -u '+%Y-%m-%d %H:%M UTC') - conference, atriumd $commit"
         echo
         echo "\`ATRIUM_POOL_SIZE=$POOL_SIZE bench/conference/run.sh\` (SCHOOLS=$SCHOOLS USERS_PER_SCHOOL=$USERS_PER_SCHOOL RUSH_CONNECTIONS=$RUSH_CONNECTIONS DURATION=$DURATION STATS_ROWS=$STATS_ROWS) - one machine:"
-        echo "$(nproc) × $cpu, $mem RAM, Linux $(uname -r), PostgreSQL $pg_version, $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{ print "wrk " $2 }'), atriumd build type \`$buildtype\`, pool size $POOL_SIZE. Load average before: $load_before, after: $load_after."
+        echo "$(nproc) × $cpu, $mem RAM, Linux $(uname -r), PostgreSQL $pg_version, $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{ print "wrk " $2 }'), atriumd build type \`$buildtype\`, pool size $POOL_SIZE. Load average before: $load_before, after: $load_after; waited $waited_total s for other work."
         echo "$SCHOOLS schools with a Jitsi backend, $USERS_PER_SCHOOL students each (CSV import), $CLASSES class groups with a room each and $SCHOOL_ROOMS school-wide rooms ($n_rooms rooms); every 5th student joins a school-wide room, the others their class's. Each student signed in (bearer token). A wave: \`wrk -t$WRK_THREADS -c$WRK_CONNECTIONS --timeout $WRK_TIMEOUT\` with \`bench/conference/rush.lua\`, every one of the $USERS (token, room) pairs once, shuffled; rate = answers / wall time from wrk's start to the last answer."
         echo
         echo "| load | joins/s, req/s or tps | p50 | p99 | errors | ÷ nginx | ÷ pgbench | CPU per join: atriumd + PostgreSQL | CPU, bench | CPU, other |"

@@ -265,28 +265,6 @@ section "search rare, request role, custom plan" >&2
 
 # ---- helpers for the loads -------------------------------------------------------------------
 
-# wait_quiet WHAT: before a measured load, waits while another benchmark, meson test or ninja
-# runs on this machine (polling every 30 s; QUIET_WAIT s in all for the whole run, so a busy
-# machine delays the run by at most that much); records what it saw in $out/quiet.txt.
-others() { pgrep -af 'bench/(files|calendar|groups)/run\.sh|meson test|ninja' | grep -v "^$$ " || true; }
-waited_total=0
-wait_quiet() {
-        local t0 found
-        t0=$(date +%s)
-        while found=$(others) && [[ -n $found ]]; do
-                if ((waited_total + $(date +%s) - t0 >= QUIET_WAIT)); then
-                        say "measuring $1 while busy (waited ${QUIET_WAIT}s in all): $(head -n 1 <<<"$found" | cut -c1-120)"
-                        echo "$(date -u +%T) $1: measured while busy: $(tr '\n' ';' <<<"$found")" >>"$out/quiet.txt"
-                        waited_total=$((waited_total + $(date +%s) - t0))
-                        return 0
-                fi
-                say "waiting for other work to finish before $1: $(head -n 1 <<<"$found" | cut -c1-120)"
-                sleep 30
-        done
-        waited_total=$((waited_total + $(date +%s) - t0))
-        echo "$(date -u +%T) $1: quiet after $(($(date +%s) - t0)) s" >>"$out/quiet.txt"
-}
-
 # wrk_load NAME CONNECTIONS PATH [wrk args]: warm-up, wait for quiet, the measured wrk run;
 # sets NAME_{rps,p50,p99,bad,err,n,cpu,other,a_ms,pg_ms}.
 wrk_load() {
