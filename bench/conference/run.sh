@@ -199,11 +199,13 @@ say "passwords set in $t_pw s, $USERS sign-ins in $t_login s"
 rss_setup=$(status_kb VmRSS)
 
 # The (token, path) pairs, shuffled (with a fixed seed) so that the schools and rooms mix.
-while IFS=, read -r _ _ _ room slug user; do
-        tok=$(jq -r .token "$tmp/tok/$user.json")
-        [[ -n $tok && $tok != null ]] || die "no token for $user"
-        printf '%s /api/v1/schools/%s/conference/rooms/%s/join\n' "$tok" "$slug" "$room"
-done <"$tmp/assign.csv" | shuf --random-source=<(yes) >"$tmp/pairs.txt"
+(cd "$tmp/tok" && jq -r '[input_filename, .token] | @tsv' ./*.json) >"$tmp/tokens.tsv"
+awk -F'\t' 'FNR == NR { sub(/^\.\//, "", $1); sub(/\.json$/, "", $1); tok[$1] = $2; next }
+        { split($0, a, ","); t = tok[a[6]]
+          if (t == "" || t == "null") { print "no token for " a[6] > "/dev/stderr"; exit 1 }
+          printf "%s /api/v1/schools/%s/conference/rooms/%s/join\n", t, a[5], a[4] }' \
+        "$tmp/tokens.tsv" "$tmp/assign.csv" | shuf --random-source=<(yes) >"$tmp/pairs.txt"
+[[ $(wc -l <"$tmp/pairs.txt") == "$USERS" ]] || die "$(wc -l <"$tmp/pairs.txt") (token, room) pairs, not $USERS"
 
 # ---- one join, checked -----------------------------------------------------------------------
 #
@@ -408,16 +410,17 @@ expect_s01=$(sql "SELECT count(*) FROM conference.attendance WHERE school_id = '
 expect_all=$(sql "SELECT count(*) FROM conference.attendance WHERE joined_at >= '$stats_from' AND joined_at < '$stats_to'")
 
 # stats_calls NAME PATH RUNS WARM: WARM unmeasured calls, then RUNS timed ones (curl); sets
-# NAME_{med,min,max,first,ams,pgms,joins,buckets,bytes}. Every answer must be 200 with as many
+# NAME_{med,min,max,first,ams,pgms,joins,buckets,bytes,other}. Every answer must be 200 with as many
 # joins in its totals as the table holds in the range.
 stats_calls() {
-        local name=$1 path=$2 runs=$3 warm=$4 expect=$5 r code secs s0 s1 am pm joins
+        local name=$1 path=$2 runs=$3 warm=$4 expect=$5 r code secs m0 s0 s1 c o am pm joins
         wait_quiet "stats $name"
         wait_idle
         for ((r = 0; r < warm; r++)); do
                 curl -sS -o /dev/null --max-time "$STATS_TIMEOUT" -H "Authorization: Bearer $op" "$api_url$path"
         done
         : >"$out/$name-seconds.txt"
+        m0=$(cpu_mark)
         s0=$(split_mark)
         for ((r = 1; r <= runs; r++)); do
                 read -r code secs < <(curl -sS -o "$tmp/stats.json" -w '%{http_code} %{time_total}\n' \
@@ -429,6 +432,7 @@ stats_calls() {
                 say "  $name run $r: $secs s"
         done
         s1=$(split_mark)
+        read -r c o < <(cpu_report "$m0" "$(cpu_mark)")
         cp "$tmp/stats.json" "$out/$name.json"
         read -r am pm < <(split_report "$s0" "$s1" "$runs")
         printf -v "${name}_med" '%s' "$(percentile 50 "$out/$name-seconds.txt")"
@@ -440,6 +444,7 @@ stats_calls() {
         printf -v "${name}_joins" '%s' "$joins"
         printf -v "${name}_buckets" '%s' "$(jq '.buckets | length' "$tmp/stats.json")"
         printf -v "${name}_bytes" '%s' "$(wc -c <"$tmp/stats.json")"
+        printf -v "${name}_other" '%s' "$o"
 }
 
 say "GET /stats of school s01 ($expect_s01 joins in the range), $STATS_RUNS runs each after one warm-up"
@@ -553,12 +558,12 @@ fmt_s() { awk -v s="$1" 'BEGIN { if (s < 10) printf "%.3f", s; else printf "%.1f
                         "$open_hist" "$hist_closed" "$hist_hours"
         fi
         echo
-        row2() { printf '%-52s %9s %9s %9s %9s %17s %8s\n' "$@"; }
-        row2 "GET .../stats over $STATS_DAYS days ($n_att rows)" "median s" "min s" "max s" "first s" "CPU/call a+pg ms" "buckets"
-        row2 "school s01, day ($expect_s01 joins), $STATS_RUNS runs" "$(fmt_s "$sday_med")" "$(fmt_s "$sday_min")" "$(fmt_s "$sday_max")" "$(fmt_s "$sday_first")" "$sday_ams+$sday_pgms" "$sday_buckets"
-        row2 "school s01, hour, $STATS_RUNS runs" "$(fmt_s "$shour_med")" "$(fmt_s "$shour_min")" "$(fmt_s "$shour_max")" "$(fmt_s "$shour_first")" "$shour_ams+$shour_pgms" "$shour_buckets"
-        row2 "all schools, day ($expect_all joins), $STATS_ALL_RUNS runs" "$(fmt_s "$aday_med")" "$(fmt_s "$aday_min")" "$(fmt_s "$aday_max")" "$(fmt_s "$aday_first")" "$aday_ams+$aday_pgms" "$aday_buckets"
-        row2 "all schools, hour, $STATS_ALL_RUNS runs" "$(fmt_s "$ahour_med")" "$(fmt_s "$ahour_min")" "$(fmt_s "$ahour_max")" "$(fmt_s "$ahour_first")" "$ahour_ams+$ahour_pgms" "$ahour_buckets"
+        row2() { printf '%-52s %9s %9s %9s %9s %17s %8s %6s\n' "$@"; }
+        row2 "GET .../stats over $STATS_DAYS days ($n_att rows)" "median s" "min s" "max s" "first s" "CPU/call a+pg ms" "buckets" "other%"
+        row2 "school s01, day ($expect_s01 joins), $STATS_RUNS runs" "$(fmt_s "$sday_med")" "$(fmt_s "$sday_min")" "$(fmt_s "$sday_max")" "$(fmt_s "$sday_first")" "$sday_ams+$sday_pgms" "$sday_buckets" "$sday_other"
+        row2 "school s01, hour, $STATS_RUNS runs" "$(fmt_s "$shour_med")" "$(fmt_s "$shour_min")" "$(fmt_s "$shour_max")" "$(fmt_s "$shour_first")" "$shour_ams+$shour_pgms" "$shour_buckets" "$shour_other"
+        row2 "all schools, day ($expect_all joins), $STATS_ALL_RUNS runs" "$(fmt_s "$aday_med")" "$(fmt_s "$aday_min")" "$(fmt_s "$aday_max")" "$(fmt_s "$aday_first")" "$aday_ams+$aday_pgms" "$aday_buckets" "$aday_other"
+        row2 "all schools, hour, $STATS_ALL_RUNS runs" "$(fmt_s "$ahour_med")" "$(fmt_s "$ahour_min")" "$(fmt_s "$ahour_max")" "$(fmt_s "$ahour_first")" "$ahour_ams+$ahour_pgms" "$ahour_buckets" "$ahour_other"
         printf 'conference.stats() under auto_explain (ANALYZE, BUFFERS), day buckets: school %s ms (%s, %s sorts on disk, temp written %s MiB), all schools %s ms (%s, %s sorts on disk, temp written %s MiB); pgbench -S %s tps\n' \
                 "$ex_school_ms" "$ex_school_idx" "$ex_school_ext" "$ex_school_temp" "$ex_all_ms" "$ex_all_idx" "$ex_all_ext" "$ex_all_temp" "$pg_tps"
         printf 'set-up: %s passwords in %s s, %s sign-ins in %s s; %s rows loaded in %s s (%s MiB + %s MiB indexes); atriumd VmRSS start %s, after set-up %s, end %s MiB (VmHWM %s); log lines with error/warning: %s\n' \
@@ -568,7 +573,7 @@ fmt_s() { awk -v s="$1" 'BEGIN { if (s < 10) printf "%.3f", s; else printf "%.1f
 
 other_shares=()
 for w in "${waves[@]}"; do o=${w}_other; other_shares+=("${!o}"); done
-disturbed=$(disturbed_note 5 "${other_shares[@]}" "$ngx_other" "$pg_other")
+disturbed=$(disturbed_note 5 "${other_shares[@]}" "$ngx_other" "$pg_other" "$sday_other" "$shour_other" "$aday_other" "$ahour_other")
 if [[ -s $out/quiet.txt ]] && grep -q 'measured while busy' "$out/quiet.txt"; then
         disturbed+=" Some loads were measured while other benchmarks, tests or builds ran, after ${QUIET_WAIT} s of waiting in all (quiet.txt of the run)."
 fi
@@ -596,12 +601,12 @@ fi
         echo
         echo "Figures over $n_att attendance rows ($att_mb MiB + $idx_mb MiB of indexes; $STATS_ROWS loaded by SQL in $load_s s over the $STATS_DAYS days before the run), range \`$stats_from\` to \`$stats_to\`, curl as the operator:"
         echo
-        echo "| call | median | min | max | first | CPU per call: atriumd + PostgreSQL | buckets, answer |"
-        echo "|---|---:|---:|---:|---:|---:|---:|"
-        echo "| \`GET /api/v1/schools/s01/conference/stats?granularity=day\` ($expect_s01 joins; $STATS_RUNS runs after 1 warm-up) | $(fmt_s "$sday_med") s | $(fmt_s "$sday_min") s | $(fmt_s "$sday_max") s | $(fmt_s "$sday_first") s | $sday_ams + $sday_pgms ms | $sday_buckets, $sday_bytes bytes |"
-        echo "| the same, \`granularity=hour\` | $(fmt_s "$shour_med") s | $(fmt_s "$shour_min") s | $(fmt_s "$shour_max") s | $(fmt_s "$shour_first") s | $shour_ams + $shour_pgms ms | $shour_buckets, $shour_bytes bytes |"
-        echo "| \`GET /api/v1/conference/stats?granularity=day\`, all $SCHOOLS schools ($expect_all joins; $STATS_ALL_RUNS runs) | $(fmt_s "$aday_med") s | $(fmt_s "$aday_min") s | $(fmt_s "$aday_max") s | $(fmt_s "$aday_first") s | $aday_ams + $aday_pgms ms | $aday_buckets, $aday_bytes bytes |"
-        echo "| the same, \`granularity=hour\` | $(fmt_s "$ahour_med") s | $(fmt_s "$ahour_min") s | $(fmt_s "$ahour_max") s | $(fmt_s "$ahour_first") s | $ahour_ams + $ahour_pgms ms | $ahour_buckets, $ahour_bytes bytes |"
+        echo "| call | median | min | max | first | CPU per call: atriumd + PostgreSQL | buckets, answer | CPU, other |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        echo "| \`GET /api/v1/schools/s01/conference/stats?granularity=day\` ($expect_s01 joins; $STATS_RUNS runs after 1 warm-up) | $(fmt_s "$sday_med") s | $(fmt_s "$sday_min") s | $(fmt_s "$sday_max") s | $(fmt_s "$sday_first") s | $sday_ams + $sday_pgms ms | $sday_buckets, $sday_bytes bytes | $sday_other % |"
+        echo "| the same, \`granularity=hour\` | $(fmt_s "$shour_med") s | $(fmt_s "$shour_min") s | $(fmt_s "$shour_max") s | $(fmt_s "$shour_first") s | $shour_ams + $shour_pgms ms | $shour_buckets, $shour_bytes bytes | $shour_other % |"
+        echo "| \`GET /api/v1/conference/stats?granularity=day\`, all $SCHOOLS schools ($expect_all joins; $STATS_ALL_RUNS runs) | $(fmt_s "$aday_med") s | $(fmt_s "$aday_min") s | $(fmt_s "$aday_max") s | $(fmt_s "$aday_first") s | $aday_ams + $aday_pgms ms | $aday_buckets, $aday_bytes bytes | $aday_other % |"
+        echo "| the same, \`granularity=hour\` | $(fmt_s "$ahour_med") s | $(fmt_s "$ahour_min") s | $(fmt_s "$ahour_max") s | $(fmt_s "$ahour_first") s | $ahour_ams + $ahour_pgms ms | $ahour_buckets, $ahour_bytes bytes | $ahour_other % |"
         echo
         echo "Every figures answer had the range's joins in its totals. \`conference.stats()\`'s statement under auto_explain (ANALYZE, BUFFERS), day buckets: school s01 $ex_school_ms ms ($ex_school_idx; $ex_school_ext sorts on disk, temp files written: $ex_school_temp MiB), all schools $ex_all_ms ms ($ex_all_idx; $ex_all_ext sorts on disk, temp written: $ex_all_temp MiB); plans in \`explain-*.txt\` of the run. The same run's \`pgbench -S\`: $(fmt_int "$pg_tps") tps."
         echo "Set-up: $USERS passwords (PATCH) in $t_pw s and $USERS sign-ins in $t_login s (Argon2id). Open visits after the rush: $open_after. atriumd VmRSS: $(mib "$rss_start") MiB at start, $(mib "$rss_setup") after the set-up, $(for w in "${waves[@]}"; do r=${w}_rss; printf '%s after %s, ' "$(mib "${!r}")" "$w"; done)$(mib "$rss_end") at the end (VmHWM $(mib "$hwm_end")). Log lines with error/warning: $log_problems. Join token: claims as the contract says, HS256 signature $jwt_ok."
