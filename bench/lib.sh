@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 #
-# bench/lib.sh - what the bench scripts share: sourced (never run) by bench/run.sh,
-# bench/groups/run.sh and bench/calendar/run.sh after they have set `repo` and their own knobs.
+# bench/lib.sh - what the bench scripts share: sourced (never run) by bench/run.sh and
+# bench/<module>/run.sh (groups, calendar, files, mail, conference) after they have set `repo`
+# and their own knobs.
 # It defines helpers and installs the teardown trap; it starts nothing by itself. A script
 # uses it in this order:
 #
@@ -12,12 +13,16 @@
 #   bench_tmp atrium-bench-foo          # the private temp dir $tmp (pg/, data/)
 #   start_pg "bench/foo/run.sh"         # cluster on a free port, databases atrium + pgbench
 #   start_atriumd "(pool size ...)"     # atriumd on a free port, sets $api_url, $atriumd_pid
-#   ... set-up, loads (measure, wrk_run, pgbench_args, cpu_mark/cpu_report) ...
+#   bench_operator                      # operator "bench", signed in: $op
+#   ... set-up (api, sign_in, psql_admin), loads (wait_quiet, measure, wrk_run, wait_idle,
+#       cpu_mark/cpu_report, split_mark/split_report), start_nginx ROOT, pgbench_init,
+#       pgbench_ceiling FILE ...
 #   describe_machine core api plugins   # $cpu, $mem, $commit, $buildtype for the fragment
 #
 # Knobs it reads (each script documents its own defaults where they differ):
 #   ATRIUM_POOL_SIZE (8) -> POOL_SIZE, WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT
 #   (unset: wrk's own 2 s), PGBENCH_CLIENTS (32), PGBENCH_JOBS (2), PGBENCH_SCALE (10),
+#   DURATION and WARMUP (pgbench_ceiling: set by every script), QUIET_WAIT (900, wait_quiet),
 #   ATRIUM_BUILD_DIR (build, relative to the repository), PG_BINDIR (newest
 #   /usr/lib/postgresql/*/bin), KEEP_TMP=1 (keep the temp dir and its logs).
 # Variables a script may set before start_atriumd: plugin_dir (default $BUILD_DIR/plugins),
@@ -36,6 +41,7 @@ PGBENCH_JOBS=${PGBENCH_JOBS:-2}
 PGBENCH_SCALE=${PGBENCH_SCALE:-10}
 BUILD_DIR=$repo/${ATRIUM_BUILD_DIR:-build}
 KEEP_TMP=${KEEP_TMP:-0}
+QUIET_WAIT=${QUIET_WAIT:-900}
 # Decimals of ratio(); bench/run.sh prints 2, the module scripts 3.
 RATIO_DIGITS=${RATIO_DIGITS:-2}
 
@@ -81,6 +87,24 @@ api() {
                 "$api_url$path") || die "$method $path: curl failed"
         [[ $status == 2?? ]] || die "$method $path answered $status: $(head -c 400 "$tmp/api-out")"
         cat "$tmp/api-out"
+}
+
+# new_password: 24 random URL-safe characters (a password for the bench's accounts).
+new_password() { head -c 18 /dev/urandom | base64 | tr '+/' '-_'; }
+
+# sign_in SCHOOL USERNAME PASSWORD: POST /api/v1/auth/login (SCHOOL empty: an operator's
+# sign-in); prints the bearer token, dies if the answer has none. Each one is an Argon2id
+# hash on atriumd's slow pool: ~50 per second on two cores.
+sign_in() {
+        local body tok
+        if [[ -n $1 ]]; then
+                body=$(jq -nc --arg s "$1" --arg u "$2" --arg p "$3" '{school: $s, username: $u, password: $p}')
+        else
+                body=$(jq -nc --arg u "$2" --arg p "$3" '{username: $u, password: $p}')
+        fi
+        tok=$(api POST /api/v1/auth/login "" "$body" | jq -r .token)
+        [[ -n $tok && $tok != null ]] || die "sign-in of ${1:+$1/}$2 gave no token"
+        printf '%s\n' "$tok"
 }
 
 # atriumd_env CMD...: runs CMD (atriumd serve, atriumd operator create, ...) with the bench's
@@ -250,6 +274,69 @@ disturbed_note() {
         fi
 }
 
+# wait_quiet WHAT: before a measured load, waits while another benchmark (bench/run.sh or a
+# bench/<module>/run.sh other than this one), meson test or ninja runs on this machine (polling
+# every 30 s; QUIET_WAIT s in all for the whole run, so a busy machine delays the run by at
+# most that much); records what it saw in $out/quiet.txt (a script sets out first).
+others() {
+        local me
+        me=$(basename "$(dirname "$0")")/$(basename "$0")
+        pgrep -af 'bench/([a-z]+/)?run\.sh|meson test|ninja' | grep -v -e "^$$ " -e "$me" || true
+}
+waited_total=0
+wait_quiet() {
+        local t0 found
+        t0=$(date +%s)
+        while found=$(others) && [[ -n $found ]]; do
+                if ((waited_total + $(date +%s) - t0 >= QUIET_WAIT)); then
+                        say "measuring $1 while busy (waited ${QUIET_WAIT}s in all): $(head -n 1 <<<"$found" | cut -c1-120)"
+                        echo "$(date -u +%T) $1: measured while busy: $(tr '\n' ';' <<<"$found")" >>"$out/quiet.txt"
+                        waited_total=$((waited_total + $(date +%s) - t0))
+                        return 0
+                fi
+                say "waiting for other work to finish before $1: $(head -n 1 <<<"$found" | cut -c1-120)"
+                sleep 30
+        done
+        waited_total=$((waited_total + $(date +%s) - t0))
+        echo "$(date -u +%T) $1: quiet after $(($(date +%s) - t0)) s" >>"$out/quiet.txt"
+}
+
+# split_mark: "atriumd_ticks postgres_ticks", the CPU clock ticks (user + system) atriumd and
+# the PostgreSQL cluster (the postmaster with its exited children, and its live children) have
+# used so far.
+split_mark() {
+        local pm pid t pg=0 a
+        pm=$(head -n 1 "$tmp/pg/data/postmaster.pid")
+        for pid in "$pm" $(pgrep -P "$pm"); do
+                t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
+                pg=$((pg + ${t:-0}))
+        done
+        a=$(sed 's/^.*) //' "/proc/$atriumd_pid/stat" | awk '{ print $12 + $13 }')
+        echo "$a $pg"
+}
+
+# split_report "BEFORE" "AFTER" N -> "atriumd_ms postgres_ms" of CPU per one of N requests
+split_report() {
+        awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+                split(a, x, " "); split(b, y, " ")
+                if (n <= 0) { print "n/a n/a"; exit }
+                printf "%.2f %.2f\n", (y[1] - x[1]) / hz * 1000 / n, (y[2] - x[2]) / hz * 1000 / n }'
+}
+
+# wait_idle: after wrk stops, atriumd still answers what it had queued, and its queries keep
+# PostgreSQL busy while atriumd itself waits; the next measurement starts once atriumd and the
+# cluster together have used no more than 2 % of a core for half a second (at most 120 s).
+wait_idle() {
+        local i a b
+        for ((i = 0; i < 240; i++)); do
+                a=$(split_mark | awk '{ print $1 + $2 }')
+                sleep 0.5
+                b=$(split_mark | awk '{ print $1 + $2 }')
+                ((b - a <= 1)) && return 0
+        done
+        say "warning: atriumd or PostgreSQL still busy 120 s after a load"
+}
+
 # ---- teardown: runs on every exit --------------------------------------------------------
 
 tmp=""
@@ -383,6 +470,64 @@ start_atriumd() {
         die "atriumd could not bind a port in 3 attempts"
 }
 
+# bench_operator: the operator "bench" with a random password (atriumd operator create reads it
+# as one line on stdin), signed in: sets op, its bearer token. Operators act as every school's
+# admin, so the scripts create schools, people and modules' settings with it.
+bench_operator() {
+        local pw
+        pw=$(new_password)
+        printf '%s\n' "$pw" | atriumd_env "$atriumd" operator create bench >/dev/null 2>&1 ||
+                die "atriumd operator create failed"
+        op=$(sign_in "" bench "$pw")
+}
+
+# start_nginx ROOT [TYPE]: nginx as the reference static-file server on a free loopback port
+# (nginx_port, nginx_pid; its files in $tmp/nginx), serving ROOT with default_type TYPE
+# (application/octet-stream), one access-log line per request as atriumd writes one, and
+# keep-alive for the whole run: wrk keeps its connections, as it does with atriumd, and
+# nginx's default (close after 1000 requests) would add reconnects atriumd does not have.
+# Returns once nginx listens.
+start_nginx() {
+        local root=$1 type=${2:-application/octet-stream} i
+        mkdir -p "$tmp/nginx"
+        chmod -R a+rX "$root"
+        nginx_port=$(free_port)
+        cat >"$tmp/nginx/nginx.conf" <<EOF
+# $(basename "$0"): nginx as a reference static-file server.
+daemon off;
+worker_processes auto;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    access_log $tmp/nginx/access.log;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $root;
+        default_type $type;
+        location / { try_files \$uri =404; }
+    }
+}
+EOF
+        say "starting nginx on 127.0.0.1:$nginx_port"
+        nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" &
+        nginx_pid=$!
+        for ((i = 0; ; i++)); do
+                kill -0 "$nginx_pid" 2>/dev/null || die "nginx exited during start"
+                ss -Htln "sport = :$nginx_port" | grep -q . && break
+                ((i < 100)) || die "nginx not listening after 10 s"
+                sleep 0.1
+        done
+}
+
 # pgbench_init: pgbench's tables at PGBENCH_SCALE, then a CHECKPOINT, so that what the set-up
 # dirtied is written out now and not during a measurement.
 pgbench_init() {
@@ -390,6 +535,23 @@ pgbench_init() {
         "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -i -q -s "$PGBENCH_SCALE" pgbench \
                 >"$tmp/pgbench-init.log" 2>&1 || die "pgbench -i failed: $(tail -n 3 "$tmp/pgbench-init.log")"
         psql_admin -d postgres -c 'CHECKPOINT'
+}
+
+# pgbench_ceiling FILE: the ceiling the scripts compare with, pgbench -S -M prepared
+# (pgbench_args) on the pgbench database for DURATION s after an unmeasured WARMUP s, its
+# output in FILE (and on stderr); sets pg_tps pg_lat pg_failed and the CPU shares pg_cpu
+# pg_other (cpu_report). Needs pgbench_init first.
+pgbench_ceiling() {
+        local m0
+        say "pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION (warm-up ${WARMUP}s)"
+        pgbench_args
+        if ((WARMUP > 0)); then
+                measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
+        fi
+        m0=$(cpu_mark)
+        measure "$1" timeout $((DURATION + 60)) "${pgb[@]}" -T "$DURATION" pgbench
+        read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
+        read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$1")
 }
 
 # describe_machine DIR...: cpu, mem, buildtype and commit (with "+ uncommitted changes" when any

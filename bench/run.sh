@@ -39,8 +39,9 @@ LOGIN_BODY=""    # JSON body of a valid sign-in, for the login load (Argon2id-bo
 # SETUP OF THE SCHOOL AND ITS DATA - the one place that decides what the API load requests.
 #
 # Runs after atriumd is ready and before any measurement, and must set API_PATH and
-# API_HEADERS. Helpers: api (REST call, fails loudly), psql_admin (superuser `atrium`),
-# atriumd_env "$atriumd" ... (a CLI command against the bench's database).
+# API_HEADERS. Helpers: bench_operator (sets op), sign_in, api (REST call, fails loudly),
+# psql_admin (superuser `atrium`), atriumd_env "$atriumd" ... (a CLI command against the
+# bench's database).
 #
 # The route is the noticeboard list as a signed-in student reads it: the session token from
 # POST /api/v1/auth/login, sent as "Authorization: Bearer", so every measured request pays
@@ -50,15 +51,9 @@ LOGIN_BODY=""    # JSON body of a valid sign-in, for the login load (Argon2id-bo
 # set-up down.
 # ============================================================================================
 setup_school_and_data() {
-        local op_pw user_pw op user
-        op_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-        user_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-
-        # atriumd reads the new operator's password as one line on stdin.
-        printf '%s\n' "$op_pw" | atriumd_env "$atriumd" operator create bench >/dev/null 2>&1 ||
-                die "atriumd operator create failed"
-        op=$(api POST /api/v1/auth/login "" \
-                "$(jq -nc --arg p "$op_pw" '{username: "bench", password: $p}')" | jq -r .token)
+        local user_pw user
+        user_pw=$(new_password)
+        bench_operator
 
         api POST /api/v1/schools "$op" '{"slug": "demo", "name": "Demo School"}' >/dev/null
         api PUT /api/v1/schools/demo/modules/noticeboard "$op" "" >/dev/null
@@ -79,9 +74,7 @@ SELECT s.id,
 VACUUM ANALYZE;
 SQL
 
-        user=$(api POST /api/v1/auth/login "" "$(jq -nc --arg p "$user_pw" \
-                '{school: "demo", username: "reader", password: $p}')" | jq -r .token)
-        [[ -n $user && $user != null ]] || die "sign-in as the bench user gave no token"
+        user=$(sign_in demo reader "$user_pw")
 
         API_PATH="/api/v1/schools/demo/noticeboard/notices"
         API_HEADERS=("Authorization: Bearer $user")
@@ -128,47 +121,10 @@ pgbench_init
 static_path=${API_PATH%%\?*}
 mkdir -p "$tmp/www$(dirname "$static_path")"
 cp "$tmp/api-body.json" "$tmp/www$static_path"
-chmod -R a+rX "$tmp/www"
 
-nginx_port=$(free_port)
+start_nginx "$tmp/www" application/json
 static_url="http://127.0.0.1:$nginx_port$API_PATH"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-# bench/run.sh: nginx as a reference static-file server.
-daemon off;
-worker_processes auto;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    # One log line per request, as atriumd writes one.
-    access_log $tmp/nginx/access.log;
-    sendfile on;
-    tcp_nopush on;
-    # wrk keeps its connections for the whole run, as it does with atriumd; nginx's default
-    # (close after 1000 requests) would add reconnects atriumd does not have.
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        root $tmp/www;
-        default_type application/json;
-        location / { try_files \$uri =404; }
-    }
-}
-EOF
-say "starting nginx on 127.0.0.1:$nginx_port"
-nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" &
-nginx_pid=$!
-for ((i = 0; ; i++)); do
-        kill -0 "$nginx_pid" 2>/dev/null || die "nginx exited during start"
-        curl -s -o "$tmp/static-body.json" "${curl_hdr[@]}" "$static_url" && break
-        ((i < 100)) || die "nginx not answering after 10 s"
-        sleep 0.1
-done
+curl -sS -o "$tmp/static-body.json" "${curl_hdr[@]}" "$static_url" || die "nginx does not answer"
 cmp -s "$tmp/api-body.json" "$tmp/static-body.json" || die "nginx does not serve the API's body"
 
 # ---- the three loads, one after the other --------------------------------------------------
@@ -197,12 +153,7 @@ LOGIN_BODY=$LOGIN_BODY WRK_CONNECTIONS=8 wrk_run "$DURATION" "$api_url/api/v1/au
         -s "$tmp/login.lua" | tee "$out/login.wrk.txt" >&2
 read -r login_cpu login_other < <(cpu_report "$m0" "$(cpu_mark)")
 
-say "PostgreSQL: pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION (warm-up ${WARMUP}s)"
-pgbench_args
-((WARMUP > 0)) && "${pgb[@]}" -T "$WARMUP" pgbench >/dev/null 2>&1
-m0=$(cpu_mark)
-"${pgb[@]}" -T "$DURATION" pgbench 2>&1 | tee "$out/pgbench.txt" >&2
-read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
+pgbench_ceiling "$out/pgbench.txt"
 
 say "nginx: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s static file (warm-up ${WARMUP}s)"
 ((WARMUP > 0)) && wrk_run "$WARMUP" "$static_url" "${curl_hdr[@]}" >/dev/null
@@ -215,7 +166,6 @@ read -r ngx_cpu ngx_other < <(cpu_report "$m0" "$(cpu_mark)")
 read -r api_rps api_p50 api_p99 api_bad api_err _ < <(wrk_parse "$out/api.wrk.txt")
 read -r ngx_rps ngx_p50 ngx_p99 ngx_bad ngx_err _ < <(wrk_parse "$out/nginx.wrk.txt")
 read -r login_rps login_p50 login_p99 login_bad login_err _ < <(wrk_parse "$out/login.wrk.txt")
-read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
 r_nginx=$(ratio "$api_rps" "$ngx_rps")
 r_pg=$(ratio "$api_rps" "$pg_tps")
 

@@ -165,20 +165,14 @@ max_body_used=${MAX_BODY:-1048576}
 # signs in and keeps a personal calendar. Its events go in through the plugin's own import, in
 # parts of LOAD_PART events (at most 5,000 VEVENTs and max_body bytes per request).
 say "creating the school, a teacher and a calendar of $SERIES weekly series + $SINGLES events"
-op_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-printf '%s\n' "$op_pw" | atriumd_env "$atriumd" operator create bench >/dev/null 2>&1 ||
-        die "atriumd operator create failed"
-op=$(api POST /api/v1/auth/login "" \
-        "$(jq -nc --arg p "$op_pw" '{username: "bench", password: $p}')" | jq -r .token)
+pw=$(new_password)
+bench_operator
 api POST /api/v1/schools "$op" '{"slug": "demo", "name": "Demo School"}' >/dev/null
 api PUT /api/v1/schools/demo/modules/groups "$op" "" >/dev/null
 api PUT /api/v1/schools/demo/modules/calendar "$op" "" >/dev/null
 teacher_id=$(api POST /api/v1/schools/demo/users "$op" "$(jq -nc --arg p "$pw" \
         '{username: "teacher", display_name: "Bench Teacher", roles: ["teacher"], password: $p}')" | jq -r .id)
-teacher=$(api POST /api/v1/auth/login "" "$(jq -nc --arg p "$pw" \
-        '{school: "demo", username: "teacher", password: $p}')" | jq -r .token)
-[[ -n $teacher && $teacher != null ]] || die "sign-in of the teacher gave no token"
+teacher=$(sign_in demo teacher "$pw")
 cal_base=/api/v1/schools/demo/calendar
 cal=$(new_calendar "Stundenplan 2026/27")
 
@@ -313,19 +307,6 @@ sql_alone() {
                 -T "$1" -f "$tmp/$2.sql" atrium
 }
 
-# wait_idle: after wrk stops, atriumd still answers what it had queued; the next measurement
-# starts once it has used no more than 2 % of a core for half a second (at most 60 s).
-wait_idle() {
-        local i a b
-        for ((i = 0; i < 120; i++)); do
-                a=$(sed 's/^.*) //' "/proc/$atriumd_pid/stat" | awk '{ print $12 + $13 }')
-                sleep 0.5
-                b=$(sed 's/^.*) //' "/proc/$atriumd_pid/stat" | awk '{ print $12 + $13 }')
-                ((b - a <= 1)) && return 0
-        done
-        say "warning: atriumd still busy 60 s after a load"
-}
-
 # ticks PID...: the CPU clock ticks (user + system) the processes have used so far.
 ticks() {
         local pid t sum=0
@@ -458,19 +439,13 @@ psql_admin -d atrium -c 'VACUUM ANALYZE calendar.events'
 
 # ---- 5. the ceiling --------------------------------------------------------------------------
 
-say "pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION"
-pgbench_args
-((WARMUP > 0)) && measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
-m0=$(cpu_mark)
-measure "$out/pgbench.txt" timeout $((DURATION + 60)) "${pgb[@]}" -T "$DURATION" pgbench
-read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
+pgbench_ceiling "$out/pgbench.txt"
 
 # ---- results ---------------------------------------------------------------------------------
 
 read -r w_rps w_p50 w_p99 w_bad w_err w_n < <(wrk_parse "$out/window.wrk.txt")
 read -r wk_rps wk_p50 wk_p99 wk_bad wk_err wk_n < <(wrk_parse "$out/walk.wrk.txt")
 read -r ex_rps ex_p50 ex_p99 ex_bad ex_err ex_n < <(wrk_parse "$out/export.wrk.txt")
-read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
 walks_per_s=$(awk -v r="$wk_rps" -v p="$pages" 'BEGIN { printf "%.1f", r / p }')
 imp_per_s=$(awk -v s="$imp_med" 'BEGIN { printf "%.2f", 1 / s }')
 

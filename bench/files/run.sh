@@ -142,12 +142,8 @@ rss_start=$(status_kb VmRSS)
 # PUT_HOMES more teachers whose homes share the spread PUT load (the teacher is the first of
 # them). The operator raises the teacher's quota to 10 GiB (the default home quota is 1 GiB).
 say "creating the school, the teacher and $((PUT_HOMES - 1)) more people"
-op_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-printf '%s\n' "$op_pw" | atriumd_env "$atriumd" operator create bench >/dev/null 2>&1 ||
-        die "atriumd operator create failed"
-op=$(api POST /api/v1/auth/login "" \
-        "$(jq -nc --arg p "$op_pw" '{username: "bench", password: $p}')" | jq -r .token)
+pw=$(new_password)
+bench_operator
 # The first sign-in hashes a password with Argon2id (19 MiB) on a slow worker: atriumd's memory
 # after it is recorded apart from the rest of the set-up.
 hwm_login=$(status_kb VmHWM)
@@ -162,9 +158,7 @@ for ((u = 1; u <= PUT_HOMES; u++)); do
         uid=$(api POST /api/v1/schools/demo/users "$op" "$(jq -nc --arg u "$name" --arg p "$pw" \
                 '{username: $u, display_name: ("Bench " + $u), roles: ["teacher"], password: $p}')" |
                 jq -r .id)
-        tok=$(api POST /api/v1/auth/login "" "$(jq -nc --arg u "$name" --arg p "$pw" \
-                '{school: "demo", username: $u, password: $p}')" | jq -r .token)
-        [[ -n $tok && $tok != null ]] || die "sign-in of $name gave no token"
+        tok=$(sign_in demo "$name" "$pw")
         tokens+=("$tok")
         [[ -z $teacher_id ]] && teacher_id=$uid
         # The folder the PUT loads write into.
@@ -280,44 +274,9 @@ cmp -s "$tmp/small.bin" "$tmp/api-small.bin" || die "GET small.bin does not retu
 # nginx serves the same bytes at the same path, so both wrk runs send identical requests.
 mkdir -p "$tmp/www$(dirname "$small_path")"
 cp "$tmp/small.bin" "$tmp/www$small_path"
-chmod -R a+rX "$tmp/www"
-nginx_port=$(free_port)
+start_nginx "$tmp/www"
 static_url="http://127.0.0.1:$nginx_port$small_path"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-# bench/files/run.sh: nginx serving the same 4 KiB file from disk.
-daemon off;
-worker_processes auto;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    # One log line per request, as atriumd writes one.
-    access_log $tmp/nginx/access.log;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        root $tmp/www;
-        default_type application/octet-stream;
-        location / { try_files \$uri =404; }
-    }
-}
-EOF
-say "starting nginx on 127.0.0.1:$nginx_port"
-nginx -p "$tmp/nginx/" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" &
-nginx_pid=$!
-for ((i = 0; ; i++)); do
-        kill -0 "$nginx_pid" 2>/dev/null || die "nginx exited during start"
-        curl -sf -o "$tmp/static-small.bin" -D "$out/get-small.nginx.headers" "$static_url" && break
-        ((i < 100)) || die "nginx not answering after 10 s"
-        sleep 0.1
-done
+curl -sf -o "$tmp/static-small.bin" -D "$out/get-small.nginx.headers" "$static_url" || die "nginx does not answer"
 cmp -s "$tmp/small.bin" "$tmp/static-small.bin" || die "nginx does not serve the same 4 KiB"
 
 say "wrk: GET $small_path (4 KiB) as the teacher"
@@ -401,12 +360,7 @@ dsync_rate=$(awk -v n="$DSYNC_WRITES" '/copied/ { for (i = 1; i <= NF; i++) if (
 # ---- 4. pgbench -S ---------------------------------------------------------------------------------
 
 pgbench_init
-say "pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION"
-pgbench_args
-((WARMUP > 0)) && measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
-m0=$(cpu_mark)
-measure "$out/pgbench.txt" timeout $((DURATION + 60)) "${pgb[@]}" -T "$DURATION" pgbench
-read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
+pgbench_ceiling "$out/pgbench.txt"
 
 # ---- results -----------------------------------------------------------------------------------------
 
@@ -414,7 +368,6 @@ read -r ga_rps ga_p50 ga_p99 ga_bad ga_err ga_n < <(wrk_parse "$out/get-small.ap
 read -r gn_rps gn_p50 gn_p99 gn_bad gn_err gn_n < <(wrk_parse "$out/get-small.nginx.wrk.txt")
 read -r po_rps po_p50 po_p99 po_bad po_err po_n < <(wrk_parse "$out/put-one.wrk.txt")
 read -r ps_rps ps_p50 ps_p99 ps_bad ps_err ps_n < <(wrk_parse "$out/put-spread.wrk.txt")
-read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
 
 describe_machine core api plugins
 load_after=$(cut -d' ' -f1 /proc/loadavg)

@@ -84,12 +84,8 @@ state=$(curl -s "$api_url/api/v1/modules" | jq -r '.items[] | select(.name == "g
 #     (7n mod (GROUP_COUNT-1)) + 1, the teacher owns them all;
 #   - the student is in "Alle" and in classes 1..9: 10 groups.
 say "creating a school with $USERS people and $GROUP_COUNT groups"
-op_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-printf '%s\n' "$op_pw" | atriumd_env "$atriumd" operator create bench >/dev/null 2>&1 ||
-        die "atriumd operator create failed"
-op=$(api POST /api/v1/auth/login "" \
-        "$(jq -nc --arg p "$op_pw" '{username: "bench", password: $p}')" | jq -r .token)
+pw=$(new_password)
+bench_operator
 api POST /api/v1/schools "$op" '{"slug": "demo", "name": "Demo School"}' >/dev/null
 api PUT /api/v1/schools/demo/modules/groups "$op" "" >/dev/null
 api PUT /api/v1/schools/demo/modules/groupsprobe "$op" "" >/dev/null
@@ -100,9 +96,7 @@ for who in admin:admin teacher:teacher reader:student; do
                 --arg r "$role" --arg p "$pw" \
                 '{username: $u, display_name: ("Bench " + $u), roles: [$r], password: $p}')" |
                 jq -r .id)
-        token[$name]=$(api POST /api/v1/auth/login "" "$(jq -nc --arg u "$name" --arg p "$pw" \
-                '{school: "demo", username: $u, password: $p}')" | jq -r .token)
-        [[ -n ${token[$name]} && ${token[$name]} != null ]] || die "sign-in of $name gave no token"
+        token[$name]=$(sign_in demo "$name" "$pw")
 done
 
 psql_admin -d atrium <<SQL
@@ -247,19 +241,13 @@ read -r me_cpu me_other < <(cpu_report "$m0" "$(cpu_mark)")
 
 # ---- 4. the ceiling --------------------------------------------------------------------------
 
-say "pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION"
-pgbench_args
-((WARMUP > 0)) && measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
-m0=$(cpu_mark)
-measure "$out/pgbench.txt" timeout $((DURATION + 60)) "${pgb[@]}" -T "$DURATION" pgbench
-read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
+pgbench_ceiling "$out/pgbench.txt"
 
 # ---- results ---------------------------------------------------------------------------------
 
 read -r p1_rps p1_p50 p1_p99 p1_bad p1_err _ < <(wrk_parse "$out/members-page1.wrk.txt")
 read -r wk_rps wk_p50 wk_p99 wk_bad wk_err _ < <(wrk_parse "$out/members-walk.wrk.txt")
 read -r me_rps me_p50 me_p99 me_bad me_err _ < <(wrk_parse "$out/mine.wrk.txt")
-read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
 walks_per_s=$((wk_rps / 2))
 
 describe_machine core api plugins tests/plugins

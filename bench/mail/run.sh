@@ -99,12 +99,8 @@ ss -Htln "sport = :$lmtp_port" | grep -q . || die "the LMTP listener is not on p
 # API's batch route.
 say "creating the school: a teacher, a class 7b of $GROUP_SIZE students, a reader"
 mail=/api/v1/schools/demo/mail
-op_pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-pw=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-printf '%s\n' "$op_pw" | atriumd_env "$atriumd" operator create bench >/dev/null 2>&1 ||
-        die "atriumd operator create failed"
-op=$(api POST /api/v1/auth/login "" \
-        "$(jq -nc --arg p "$op_pw" '{username: "bench", password: $p}')" | jq -r .token)
+pw=$(new_password)
+bench_operator
 api POST /api/v1/schools "$op" '{"slug": "demo", "name": "Demo School"}' >/dev/null
 api PUT /api/v1/schools/demo/modules/groups "$op" "" >/dev/null
 api PUT /api/v1/schools/demo/modules/mail "$op" "" >/dev/null
@@ -117,9 +113,7 @@ for who in teacher:teacher reader:student; do
                 --arg r "$role" --arg p "$pw" \
                 '{username: $u, display_name: ("Bench " + $u), roles: [$r], password: $p}')" |
                 jq -r .id)
-        token[$name]=$(api POST /api/v1/auth/login "" "$(jq -nc --arg u "$name" --arg p "$pw" \
-                '{school: "demo", username: $u, password: $p}')" | jq -r .token)
-        [[ -n ${token[$name]} && ${token[$name]} != null ]] || die "sign-in of $name gave no token"
+        token[$name]=$(sign_in demo "$name" "$pw")
 done
 psql_admin -d atrium <<SQL
 INSERT INTO core.users (school_id, username, display_name, roles)
@@ -298,62 +292,6 @@ fi
 
 # ---- helpers for the loads -------------------------------------------------------------------
 
-# wait_quiet WHAT: before a measured load, waits while another benchmark, meson test or ninja
-# runs on this machine (polling every 30 s; QUIET_WAIT s in all for the whole run, so a busy
-# machine delays the run by at most that much); records what it saw in $out/quiet.txt.
-others() { pgrep -af 'bench/(files|calendar|groups|conference)/run\.sh|meson test|ninja' | grep -v "^$$ " || true; }
-waited_total=0
-wait_quiet() {
-        local t0 found
-        t0=$(date +%s)
-        while found=$(others) && [[ -n $found ]]; do
-                if ((waited_total + $(date +%s) - t0 >= QUIET_WAIT)); then
-                        say "measuring $1 while busy (waited ${QUIET_WAIT}s in all): $(head -n 1 <<<"$found" | cut -c1-120)"
-                        echo "$(date -u +%T) $1: measured while busy: $(tr '\n' ';' <<<"$found")" >>"$out/quiet.txt"
-                        waited_total=$((waited_total + $(date +%s) - t0))
-                        return 0
-                fi
-                say "waiting for other work to finish before $1: $(head -n 1 <<<"$found" | cut -c1-120)"
-                sleep 30
-        done
-        waited_total=$((waited_total + $(date +%s) - t0))
-        echo "$(date -u +%T) $1: quiet after $(($(date +%s) - t0)) s" >>"$out/quiet.txt"
-}
-
-# wait_idle: after wrk stops, atriumd still answers what it had queued, and its queries keep
-# PostgreSQL busy while atriumd itself waits; the next measurement starts once atriumd and the
-# cluster together have used no more than 2 % of a core for half a second (at most 120 s).
-wait_idle() {
-        local i a b
-        for ((i = 0; i < 240; i++)); do
-                a=$(split_mark | awk '{ print $1 + $2 }')
-                sleep 0.5
-                b=$(split_mark | awk '{ print $1 + $2 }')
-                ((b - a <= 1)) && return 0
-        done
-        say "warning: atriumd or PostgreSQL still busy 120 s after a load"
-}
-
-# split_mark: "atriumd_ticks postgres_ticks" so far (PostgreSQL: the postmaster with its
-# exited children, and its live children).
-split_mark() {
-        local pm pid t pg=0 a
-        pm=$(head -n 1 "$tmp/pg/data/postmaster.pid")
-        for pid in "$pm" $(pgrep -P "$pm"); do
-                t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
-                pg=$((pg + ${t:-0}))
-        done
-        a=$(sed 's/^.*) //' "/proc/$atriumd_pid/stat" | awk '{ print $12 + $13 }')
-        echo "$a $pg"
-}
-# split_report "BEFORE" "AFTER" N -> "atriumd_ms postgres_ms" of CPU per one of N requests
-split_report() {
-        awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-                split(a, x, " "); split(b, y, " ")
-                if (n <= 0) { print "n/a n/a"; exit }
-                printf "%.2f %.2f\n", (y[1] - x[1]) / hz * 1000 / n, (y[2] - x[2]) / hz * 1000 / n }'
-}
-
 # wrk_load NAME CONNECTIONS PATH [wrk args]: warm-up, wait for quiet, the measured wrk run;
 # sets NAME_{rps,p50,p99,bad,err,n,cpu,other,a_ms,pg_ms}.
 wrk_load() {
@@ -458,13 +396,7 @@ lmtpg_deliv=$(awk -v r="$lmtpg_rate" -v g="$lmtp_rcpts" 'BEGIN { printf "%.0f", 
 # ---- 5. the ceiling ----------------------------------------------------------------------------
 
 wait_quiet pgbench
-say "pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION"
-pgbench_args
-((WARMUP > 0)) && measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
-m0=$(cpu_mark)
-measure "$out/pgbench.txt" timeout $((DURATION + 60)) "${pgb[@]}" -T "$DURATION" pgbench
-read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
-read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$out/pgbench.txt")
+pgbench_ceiling "$out/pgbench.txt"
 
 # ---- results -----------------------------------------------------------------------------------
 
