@@ -483,15 +483,17 @@ plan_block() {
              { b = b $0 "\n" } END { if (!done && b ~ /CTE visits/) printf "%s", b }' "$1"
 }
 plan_summary() {
-        plan_block "$1" | grep -E 'duration:|Scan on attendance|Index Scan|Bitmap|Sort Method|Buffers:' |
+        plan_block "$1" | grep -E 'duration:|Scan on attendance|Index Scan|Index Only Scan|Heap Fetches|Heap Blocks|Index Recheck|Bitmap|Sort Method|Buffers:' |
                 sed -E 's/^LOG: +//; s/  +/ /g; s/\(cost=[^)]*\) //' | cut -c1-160 | awk '!/Buffers:/ || !seen++' | head -n 30
 }
 plan_summary "$out/explain-school.txt" >"$out/plan-school.txt" || true
 plan_summary "$out/explain-all.txt" >"$out/plan-all.txt" || true
-ex_ms() { plan_block "$1" | grep -m1 -oE 'duration: [0-9.]+ ms' | awk '{ print $2 }'; }
-ex_scan() { plan_block "$1" | grep -m1 -oE '(Index Only Scan|Index Scan|Bitmap Index Scan) (Backward )?(using|on) [a-z_]+|Seq Scan on attendance' || echo "?"; }
-ex_temp() { plan_block "$1" | grep -m1 -oE 'temp( read=[0-9]+)? written=[0-9]+' | awk -F'written=' '{ printf "%.0f\n", $2 * 8 / 1024 }'; }
-ex_sorts() { plan_block "$1" | grep -c 'Sort Method: external' || true; }
+# (Each prints something, "?" or 0, even when the plan lacks what it looks for: under set -e
+# and pipefail a grep that finds nothing would end the script here.)
+ex_ms() { plan_block "$1" | { grep -m1 -oE 'duration: [0-9.]+ ms' || echo "? ?"; } | awk '{ print $2 }'; }
+ex_scan() { plan_block "$1" | { grep -m1 -oE '(Index Only Scan|Index Scan|Bitmap Index Scan) (Backward )?(using|on) [a-z_]+|Seq Scan on attendance' || echo "?"; }; }
+ex_temp() { plan_block "$1" | { grep -m1 -oE 'temp( read=[0-9]+)? written=[0-9]+' || echo "written=0"; } | awk -F'written=' '{ printf "%.0f\n", $2 * 8 / 1024 }'; }
+ex_sorts() { plan_block "$1" | { grep -c 'Sort Method: external' || true; }; }
 ex_school_ms=$(ex_ms "$out/explain-school.txt")
 ex_all_ms=$(ex_ms "$out/explain-all.txt")
 ex_school_idx=$(ex_scan "$out/explain-school.txt")
