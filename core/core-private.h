@@ -196,6 +196,10 @@ void atrium_metrics_free (AtriumMetrics *m);
 void atrium_metrics_observe (AtriumMetrics *m, const char *method, const char *route,
                              guint status, double seconds);
 char *atrium_metrics_render (AtriumMetrics *m, AtriumCore *core);
+/* Open client connections go up or down by @delta (any thread). */
+void atrium_metrics_connections (AtriumMetrics *m, int delta);
+/* An accept() failed for want of descriptors. */
+void atrium_metrics_accept_failed (AtriumMetrics *m);
 
 /* server.c */
 int atrium_serve (AtriumCore *core);

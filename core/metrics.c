@@ -5,6 +5,7 @@
 #include "core-private.h"
 
 #include <string.h>
+#include <sys/resource.h>
 
 static const double buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                  0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
@@ -17,6 +18,8 @@ typedef struct {
 } Histogram;
 
 struct _AtriumMetrics {
+        gint connections;        /* open client connections (atomic) */
+        guint64 accept_failures; /* accept() refused for want of descriptors (main loop) */
         GMutex lock;
         GHashTable *requests;   /* "method\troute\tstatus" -> guint64* */
         GHashTable *histograms; /* route -> Histogram* */
@@ -41,6 +44,33 @@ atrium_metrics_free (AtriumMetrics *m)
         g_hash_table_unref (m->histograms);
         g_mutex_clear (&m->lock);
         g_free (m);
+}
+
+void
+atrium_metrics_connections (AtriumMetrics *m, int delta)
+{
+        g_atomic_int_add (&m->connections, delta);
+}
+
+void
+atrium_metrics_accept_failed (AtriumMetrics *m)
+{
+        g_mutex_lock (&m->lock);
+        m->accept_failures++;
+        g_mutex_unlock (&m->lock);
+}
+
+/* Descriptors open in this process, counted in /proc (-1 where there is none). */
+static int
+open_fds (void)
+{
+        g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+        if (!dir)
+                return -1;
+        int n = 0;
+        while (g_dir_read_name (dir))
+                n++;
+        return n - 1; /* the directory's own descriptor */
 }
 
 void
@@ -156,7 +186,28 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 append_label (out, route);
                 g_string_append_printf (out, "\"} %" G_GUINT64_FORMAT "\n", h->total);
         }
+        guint64 accept_failures = m->accept_failures;
         g_mutex_unlock (&m->lock);
+
+        struct rlimit nofile = {0};
+        getrlimit (RLIMIT_NOFILE, &nofile);
+        g_string_append_printf (
+                out,
+                "# HELP atrium_http_connections Client connections open now.\n"
+                "# TYPE atrium_http_connections gauge\n"
+                "atrium_http_connections %d\n"
+                "# HELP atrium_http_accept_failures_total Connections not accepted for want of "
+                "file descriptors (accepting pauses, then resumes).\n"
+                "# TYPE atrium_http_accept_failures_total counter\n"
+                "atrium_http_accept_failures_total %" G_GUINT64_FORMAT "\n"
+                "# HELP atrium_open_fds File descriptors open in the process.\n"
+                "# TYPE atrium_open_fds gauge\n"
+                "atrium_open_fds %d\n"
+                "# HELP atrium_max_fds The process's limit on open file descriptors.\n"
+                "# TYPE atrium_max_fds gauge\n"
+                "atrium_max_fds %" G_GUINT64_FORMAT "\n",
+                g_atomic_int_get (&m->connections), accept_failures, open_fds (),
+                (guint64) nofile.rlim_cur);
 
         guint in_use, idle;
         atrium_db_pool_stats (core->pool, &in_use, &idle);

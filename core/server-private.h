@@ -8,10 +8,12 @@
 
 #include "body-pipe-private.h"
 #include "core-private.h"
+#include "listener-private.h"
 
 typedef struct {
         AtriumCore *core;
         SoupServer *soup;
+        AtriumListener *listener; /* accepts connections, keeps their deadlines */
         GMainLoop *loop;
         GMainContext *context;
         GThreadPool *workers;
@@ -35,7 +37,7 @@ typedef struct {
 #define COUNTED_KEY "atrium-counted"
 
 /* server.c */
-/* Replaces the message's timer (header, body or idle timeout) with @src (transfer full). */
+/* Replaces the message's timer (a streamed body's idle check) with @src (transfer full). */
 void atrium_server_set_timer (SoupServerMessage *msg, GSource *src);
 
 /* server-stream.c */

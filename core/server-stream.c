@@ -152,9 +152,7 @@ idle_tick (gpointer data)
                 c->last = now;
                 return G_SOURCE_CONTINUE;
         }
-        GSocket *sock = soup_server_message_get_socket (c->msg);
-        if (sock)
-                g_socket_shutdown (sock, TRUE, TRUE, NULL);
+        atrium_listener_cut (c->msg);
         atrium_body_pipe_close (c->pipe, "no data within the body timeout");
         return G_SOURCE_REMOVE;
 }
@@ -216,9 +214,7 @@ on_read (GObject *source, GAsyncResult *result, gpointer data)
                  * connection, so the client sees a short body instead of a wrong one. */
                 g_warning ("response body ended early: %s",
                            error ? error->message : "end of stream");
-                GSocket *sock = soup_server_message_get_socket (msg);
-                if (sock)
-                        g_socket_shutdown (sock, TRUE, TRUE, NULL);
+                atrium_listener_cut (msg);
                 g_object_unref (msg);
                 return;
         }

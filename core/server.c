@@ -31,24 +31,14 @@
 #define TOO_LARGE_KEY "atrium-too-large"
 #define TIMER_KEY "atrium-timer"
 
-/* ---- timeouts ---- */
+/* ---- deadlines (listener.c keeps them, one sweep a second) ---- */
 
+/* The streamed-body idle check is the one timer kept per message (server-stream.c). */
 static void
 destroy_source (gpointer source)
 {
         g_source_destroy (source);
         g_source_unref (source);
-}
-
-static gboolean
-timed_out (gpointer data)
-{
-        SoupServerMessage *msg = data;
-        GSocket *sock = soup_server_message_get_socket (msg);
-        if (sock)
-                g_socket_shutdown (sock, TRUE, TRUE, NULL);
-        g_object_set_data (G_OBJECT (msg), TIMER_KEY, NULL);
-        return G_SOURCE_REMOVE;
 }
 
 void
@@ -59,36 +49,23 @@ atrium_server_set_timer (SoupServerMessage *msg, GSource *src)
 }
 
 static void
-arm_timer (Server *s, SoupServerMessage *msg, guint seconds)
-{
-        GSource *src = g_timeout_source_new_seconds (seconds);
-        g_source_set_callback (src, timed_out, msg, NULL);
-        g_source_attach (src, s->context);
-        atrium_server_set_timer (msg, src);
-}
-
-static void
-disarm_timer (SoupServerMessage *msg)
-{
-        g_object_set_data (G_OBJECT (msg), TIMER_KEY, NULL);
-}
-
-static void
 on_got_headers (SoupServerMessage *msg, gpointer data)
 {
         Server *s = data;
         Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
-        if (stream_job)
+        if (stream_job) {
+                atrium_listener_disarm (s->listener, msg);
                 atrium_server_stream_arm_idle_timer (s, msg, stream_job);
-        else
-                arm_timer (s, msg, s->core->config->body_timeout);
+        } else {
+                atrium_listener_arm (s->listener, msg, ATRIUM_DEADLINE_BODY);
+        }
 }
 
 static void
 on_got_body (SoupServerMessage *msg, gpointer data)
 {
-        (void) data;
-        disarm_timer (msg);
+        Server *s = data;
+        atrium_listener_disarm (s->listener, msg);
 }
 
 static void
@@ -96,7 +73,7 @@ on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
         Server *s = data;
         (void) soup;
-        arm_timer (s, msg, s->core->config->header_timeout);
+        atrium_listener_arm (s->listener, msg, ATRIUM_DEADLINE_HEADERS);
         g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), s);
         g_signal_connect (msg, "got-body", G_CALLBACK (on_got_body), s);
 }
@@ -122,7 +99,8 @@ on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
         Server *s = data;
         (void) soup;
-        disarm_timer (msg);
+        g_object_set_data (G_OBJECT (msg), TIMER_KEY, NULL);
+        atrium_listener_request_done (s->listener, msg);
         Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
         if (stream_job) {
                 /* Still running: its reads fail, its answer goes nowhere. */
@@ -468,9 +446,7 @@ on_signal (gpointer data)
         g_message ("signal received: draining %u in-flight requests", s->in_flight);
         s->draining = TRUE;
         /* Stop accepting: close the listening sockets, keep the client connections. */
-        for (GSList *l = soup_server_get_listeners (s->soup); l; l = l->next) {
-                g_socket_close (l->data, NULL);
-        }
+        atrium_listener_stop_accepting (s->listener);
         s->drain_timer = g_timeout_add_seconds (s->core->config->drain_timeout, drain_timeout, s);
         maybe_finish_drain (s);
         return G_SOURCE_CONTINUE;
@@ -514,18 +490,21 @@ atrium_serve (AtriumCore *core)
                 return 1;
         }
         g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, core->config->listen_port);
-        if (!soup_server_listen (s.soup, sa, 0, &error)) {
+        const guint deadlines[ATRIUM_N_DEADLINES] = {
+                [ATRIUM_DEADLINE_HEADERS] = core->config->header_timeout,
+                [ATRIUM_DEADLINE_BODY] = core->config->body_timeout,
+        };
+        s.listener = atrium_listener_new (s.soup, core->metrics, deadlines, &error);
+        if (!s.listener || !atrium_listener_listen (s.listener, sa, &error)) {
                 g_printerr ("atriumd: cannot listen on %s:%u: %s\n", core->config->listen_host,
                             core->config->listen_port, error->message);
                 return 1;
         }
         g_unix_signal_add (SIGTERM, on_signal, &s);
         g_unix_signal_add (SIGINT, on_signal, &s);
-        for (GSList *u = soup_server_get_uris (s.soup); u; u = g_slist_delete_link (u, u)) {
-                g_autofree char *str = g_uri_to_string (u->data);
-                g_message ("listening on %s", str);
-                g_uri_unref (u->data);
-        }
+        g_auto (GStrv) uris = atrium_listener_uris (s.listener);
+        for (guint i = 0; uris[i]; i++)
+                g_message ("listening on %s", uris[i]);
 
         atrium_tasks_start_timers (core, s.context);
         g_main_loop_run (s.loop);
@@ -540,6 +519,7 @@ atrium_serve (AtriumCore *core)
         while (g_main_context_iteration (s.context, FALSE))
                 ;
         soup_server_disconnect (s.soup);
+        atrium_listener_free (s.listener);
         g_object_unref (s.soup);
         g_main_loop_unref (s.loop);
         g_message ("stopped");

@@ -688,7 +688,8 @@ class Atriumd:
 
     db is a PgCluster (started if it is not), a libpq URL, or None to leave
     ATRIUM_DATABASE_URL unset. `args` go before the subcommand (`--strict`, `--config F`);
-    `env` is added to, and overrides, the environment the harness builds.
+    `env` is added to, and overrides, the environment the harness builds. `nofile` limits
+    the open file descriptors of `serve`, as `ulimit -n` would.
     """
 
     def __init__(
@@ -700,8 +701,10 @@ class Atriumd:
         plugin_dir: str | None = None,
         start_timeout: float = 20.0,
         binary: str | None = None,
+        nofile: int | None = None,
     ) -> None:
         self.db = db
+        self.nofile = nofile  # RLIMIT_NOFILE for serve, like `ulimit -n` (None: inherited)
         self.args = list(args)
         self.extra_env = dict(env or {})
         self.binary = binary or _atriumd_bin()
@@ -780,6 +783,7 @@ class Atriumd:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env(),
+                preexec_fn=self._limit_fds if self.nofile else None,
             )
         self.returncode = None
         deadline = time.monotonic() + self.start_timeout
@@ -798,6 +802,22 @@ class Atriumd:
             f"atriumd did not answer GET /healthz with 200 within {self.start_timeout:.0f}s;"
             f" log tail:\n{_tail(self.log_path)}"
         )
+
+    def _limit_fds(self) -> None:
+        import resource  # in the child, between fork and exec
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+
+    def resources(self) -> dict[str, int]:
+        """What the serving process holds now: open descriptors, threads, resident KiB."""
+        pid = self.pid
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+        status = {}
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                status[key] = value.split()
+        return {"fds": fds, "threads": int(status["Threads"][0]),
+                "rss_kib": int(status["VmRSS"][0])}
 
     def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM, then wait for the drain; returns the exit status (negative: a signal).

@@ -136,6 +136,7 @@ class SharedHost(harness.TestCase):
     """
 
     HOST_ENV: dict[str, str] = {}
+    HOST_NOFILE: int | None = None  # `ulimit -n` for the shared host
     # Set to words that name your code in a stack (file or library names): the shared host is
     # then stopped with SIGTERM at the end and must exit cleanly; under the sanitizers a memory
     # error, undefined behaviour, or a leak whose report names one of these fails the class.
@@ -151,7 +152,7 @@ class SharedHost(harness.TestCase):
         try:
             cls.pg = harness.PgCluster(name=f"pg-{cls.__name__.lower()}")
             cls.pg.start()
-            cls.host = harness.Atriumd(cls.pg, env=cls.HOST_ENV)
+            cls.host = harness.Atriumd(cls.pg, env=cls.HOST_ENV, nofile=cls.HOST_NOFILE)
             cls.host.start()
             cls.op_token = make_operator(cls.host)
         except BaseException:
