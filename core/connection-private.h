@@ -35,6 +35,10 @@ void atrium_conn_shutdown (AtriumConn *conn);
 
 gboolean atrium_conn_is_closed (AtriumConn *conn);
 
+/* The socket's descriptor (for a peek from a worker while the connection's message is
+ * paused; nothing else may use it). */
+int atrium_conn_get_fd (AtriumConn *conn);
+
 /* The owner goes first: no closed callback after this. */
 void atrium_conn_forget_owner (AtriumConn *conn);
 

@@ -331,6 +331,12 @@ atrium_conn_shutdown (AtriumConn *conn)
         g_socket_shutdown (g_socket_connection_get_socket (conn->base), TRUE, TRUE, NULL);
 }
 
+int
+atrium_conn_get_fd (AtriumConn *conn)
+{
+        return g_socket_get_fd (g_socket_connection_get_socket (conn->base));
+}
+
 gboolean
 atrium_conn_is_closed (AtriumConn *conn)
 {

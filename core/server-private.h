@@ -31,6 +31,8 @@ typedef struct {
         gint64 started;
         AtriumBodyPipe *pipe; /* (nullable) streamed request body */
         gboolean msg_gone;    /* the client went away before the answer */
+        int fd;               /* the connection's socket, for a peek from the worker (-1) */
+        gboolean abandoned;   /* the client left before a worker took the request */
 } Job;
 
 #define STREAM_JOB_KEY "atrium-stream-job"

@@ -21,9 +21,11 @@
  * the socket is shut down. Production still belongs behind nginx (deploy/). */
 #include "server-private.h"
 
+#include <errno.h>
 #include <gcrypt.h>
 #include <glib-unix.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define BODY_KEY "atrium-body"
 #define MATCH_ROUTE_KEY "atrium-route"   /* set by start_stream for non-streaming routes */
@@ -227,6 +229,7 @@ new_job (Server *s, SoupServerMessage *msg, const char *path, GHashTable *query,
         job->server = s;
         job->msg = g_object_ref (msg);
         job->req = req;
+        job->fd = -1; /* set for buffered requests only: a streamed one is still reading */
         job->started = g_get_monotonic_time ();
         soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                       "X-Request-Id", request_id);
@@ -322,6 +325,14 @@ finish (gpointer data)
         }
         if (job->msg_gone)
                 goto out;
+        if (job->abandoned) {
+                /* Nothing to answer: cut the connection, and libsoup's write fails and frees
+                 * it. */
+                atrium_listener_cut (msg);
+                soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+                soup_server_message_unpause (msg);
+                goto out;
+        }
 
         soup_server_message_set_status (msg, req->status, NULL);
         SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
@@ -350,12 +361,32 @@ out:
         return G_SOURCE_REMOVE;
 }
 
+/* Worker thread: has the client gone while the request waited for a worker? The message is
+ * paused, so nothing else reads the socket now; end-of-stream or a reset means the client
+ * left (as nginx judges it, a client that only half-closes after its request looks gone too,
+ * which HTTP clients do not do). In a rush, clients give up and retry: their first tries must
+ * not take a worker and a transaction each for answers nobody reads. */
+static gboolean
+client_left (int fd)
+{
+        if (fd < 0)
+                return FALSE;
+        char c;
+        ssize_t n = recv (fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static void
 work (gpointer data, gpointer user_data)
 {
         Job *job = data;
         Server *s = user_data;
-        atrium_core_handle (s->core, job->req);
+        if (client_left (job->fd)) {
+                job->abandoned = TRUE;
+                job->req->status = 499; /* nginx's "client closed request", for log and metrics */
+        } else {
+                atrium_core_handle (s->core, job->req);
+        }
         g_main_context_invoke (s->context, finish, job);
 }
 
@@ -420,6 +451,8 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         }
 
         Job *job = new_job (s, msg, path, query, route, params, g_steal_pointer (&request_id));
+        AtriumConn *conn = atrium_listener_conn_of (msg);
+        job->fd = conn ? atrium_conn_get_fd (conn) : -1;
         soup_server_message_pause (msg);
         const AtriumRouteEntry *entry = route;
         g_thread_pool_push ((entry->flags & ATRIUM_ROUTE_SLOW) ? s->slow : s->workers, job, NULL);

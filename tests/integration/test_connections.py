@@ -339,6 +339,42 @@ class OutOfDescriptors(fixtures.SharedHost):
         keeper.close()
 
 
+class AbandonedInTheQueue(fixtures.SharedHost):
+    """One password worker: sign-ins queue behind each other. Clients that give up while
+    their request waits (as clients do in a rush, before they retry) cost no worker time."""
+
+    HOST_ENV = {"ATRIUM_SLOW_WORKERS": "1"}
+
+    def test_requests_of_clients_that_left_are_not_run(self) -> None:
+        fixtures.make_school(self.host, self.op_token, "queue")
+        fixtures.make_user(self.host, self.op_token, "queue", "una", roles=["student"])
+        body = ('{"school":"queue","username":"una","password":"%s"}' % fixtures.PASSWORD
+                ).encode()
+        login = head("POST", "/api/v1/auth/login", None,
+                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n") + body
+        before = self.host.log_text().count("/api/v1/auth/login 499")
+        stayer = connect(self.host.port)
+        stayer.sendall(login)
+        leavers = []
+        for _ in range(20):
+            s = connect(self.host.port)
+            s.sendall(login)
+            leavers.append(s)
+        for s in leavers:
+            s.close()
+        # The one that waited gets its answer; the ones that left were skipped, not run.
+        self.assertEqual(read_answer(stayer)[0], 200)
+        stayer.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            skipped = self.host.log_text().count("/api/v1/auth/login 499") - before
+            if skipped >= 15:
+                break
+            time.sleep(0.2)
+        self.assertGreaterEqual(skipped, 15, self.host.log_text()[-3000:])
+        self.assertEqual(self.host.request("GET", "/healthz").status, 200)
+
+
 # ------------------------------------------------------------------------------------------
 # through nginx
 # ------------------------------------------------------------------------------------------
