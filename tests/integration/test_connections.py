@@ -562,6 +562,14 @@ class Soak(ConnectionsCase):
         self.assertEqual(errors, [])
         self.assert_back_to(base, "after the soak")
         end = self.host.resources()
+        report = os.environ.get("ATRIUM_SOAK_REPORT")  # bench/soak/run.sh reads it
+        with open(report, "w") if report else open(os.devnull, "w") as out:
+            print("second fds threads rss_kib", file=out)
+            for i, sample in enumerate([start, *samples, end]):
+                print(i, sample["fds"], sample["threads"], sample["rss_kib"], file=out)
+        print(f"soak: {self.SECONDS:.0f} s, {self.CLIENTS} clients; start {start}, "
+              f"peak fds {max(x['fds'] for x in samples)}, "
+              f"peak threads {max(x['threads'] for x in samples)}, end {end}", file=sys.stderr)
         # Threads: the pools' own, never one per connection.
         peak_threads = max(s["threads"] for s in samples)
         self.assertLessEqual(peak_threads, start["threads"] + 16 + 2, samples[-5:])
