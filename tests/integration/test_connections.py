@@ -36,7 +36,6 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -53,8 +52,15 @@ BIG = 64 << 20    # the download that clients abandon
 # clients
 # ------------------------------------------------------------------------------------------
 
-def connect(port: int, timeout: float = 30.0) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port: int, timeout: float = 30.0) -> "Conn":
+    sock = Conn(socket.AF_INET, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(("127.0.0.1", port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def reset(sock: socket.socket) -> None:
@@ -68,20 +74,33 @@ def head(method: str, path: str, token: str | None = None, extra: str = "") -> b
     return f"{method} {path} HTTP/1.1\r\nHost: atrium.test\r\n{auth}{extra}\r\n".encode()
 
 
-_readers: "weakref.WeakKeyDictionary[socket.socket, Any]" = weakref.WeakKeyDictionary()
+class Conn(socket.socket):
+    """A client socket that keeps one buffered reader for all its answers, so bytes read
+    ahead (pipelined answers) are not lost between them, and closes it with itself."""
+
+    rfile: Any = None
+
+    def reader(self) -> Any:
+        if self.rfile is None:
+            self.rfile = self.makefile("rb")
+        return self.rfile
+
+    def close(self) -> None:
+        if self.rfile is not None:
+            self.rfile.close()
+            self.rfile = None
+        super().close()
 
 
 class _Buffered:
-    """What http.client.HTTPResponse reads from: one buffered reader per socket, kept
-    across answers, so bytes read ahead (pipelined answers) are not lost between them."""
+    """What http.client.HTTPResponse reads from: the connection's own reader, which
+    HTTPResponse must not close after one answer."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: Conn) -> None:
         self.sock = sock
 
     def makefile(self, mode: str) -> Any:
-        if self.sock not in _readers:
-            _readers[self.sock] = self.sock.makefile("rb")
-        return _NoClose(_readers[self.sock])
+        return _NoClose(self.sock.reader())
 
 
 class _NoClose:
@@ -91,11 +110,11 @@ class _NoClose:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reader, name)
 
-    def close(self) -> None:  # HTTPResponse closes its file after each answer
+    def close(self) -> None:
         pass
 
 
-def read_answer(sock: socket.socket) -> tuple[int, bytes]:
+def read_answer(sock: "Conn") -> tuple[int, bytes]:
     """Read one HTTP/1.1 answer from a keep-alive connection: (status, body)."""
     resp = http.client.HTTPResponse(_Buffered(sock))
     resp.begin()
@@ -515,6 +534,7 @@ class Soak(ConnectionsCase):
         rnd = random.Random(seed)
         port = self.host.port
         while time.monotonic() < stop:
+            s = None
             try:
                 kind = rnd.randrange(6)
                 s = connect(port)
@@ -543,6 +563,8 @@ class Soak(ConnectionsCase):
                 reset(s) if rnd.random() < 0.5 else s.close()
             except OSError as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
+                if s is not None:
+                    s.close()
 
     def test_soak(self) -> None:
         base = warm_baseline(self.host, self.token)
