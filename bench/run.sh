@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# bench/run.sh - one command, three loads on the same machine in the same run:
-#   1. atriumd: wrk against one school route (a paginated JSON list read from PostgreSQL);
-#   2. nginx:   wrk against a static file holding the very same JSON body (the ceiling of an
-#               HTTP server on this box);
-#   3. PostgreSQL: pgbench -S -M prepared (the ceiling of one-statement transactions).
+# bench/run.sh - one command for the request path's loads of issue #14, each next to a ceiling
+# measured in the same run on the same machine, one line per load with its ratio beside its
+# goal:
+#   GET /healthz (-c64)            over nginx serving a 100-byte static file    goal >= 0.6
+#   GET /api/v1/me, student (-c32) over pgbench -S -M prepared -c32             goal >= 0.5
+#   the 50-notice list (-c64)      over pgbench -S -M prepared -c64             goal >= 0.3
+# plus nginx serving the list's very bytes, and sign-in (Argon2id, no ceiling here). The other
+# loads of the issue have their own scripts (bench/conference, bench/files).
 # It builds atriumd if needed, starts a private PostgreSQL cluster, atriumd and nginx on free
 # loopback ports in a temp dir, prints a table and a Markdown fragment for bench/RESULTS.md,
 # and tears everything down on exit, also on failure or Ctrl-C. See bench/README.md.
@@ -127,81 +130,119 @@ static_url="http://127.0.0.1:$nginx_port$API_PATH"
 curl -sS -o "$tmp/static-body.json" "${curl_hdr[@]}" "$static_url" || die "nginx does not answer"
 cmp -s "$tmp/api-body.json" "$tmp/static-body.json" || die "nginx does not serve the API's body"
 
-# ---- the three loads, one after the other --------------------------------------------------
+# ---- the loads, one after the other -------------------------------------------------------
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=$BENCH_OUT/$stamp
 mkdir -p "$out"
 
-say "API: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s $API_PATH (warm-up ${WARMUP}s)"
-((WARMUP > 0)) && wrk_run "$WARMUP" "$api_url$API_PATH" "${curl_hdr[@]}" >/dev/null
-m0=$(cpu_mark)
-wrk_run "$DURATION" "$api_url$API_PATH" "${curl_hdr[@]}" | tee "$out/api.wrk.txt" >&2
-read -r api_cpu api_other < <(cpu_report "$m0" "$(cpu_mark)")
+# A 100-byte static file for the /healthz ceiling (issue #14: nginx, 2 workers, 100 B).
+head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/www/hundred.txt"
+me_hdr=("${curl_hdr[@]}")
+
+# load NAME SECONDS URL [wrk args]: warm-up, then one measured wrk run into $out/NAME.wrk.txt;
+# sets NAME_rps NAME_p50 NAME_p99 NAME_errors NAME_cpu NAME_other.
+load() {
+        local name=$1 url=$3 m0 rps p50 p99 bad err
+        shift 3
+        wait_quiet "$name"
+        say "$name: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s $url"
+        ((WARMUP > 0)) && wrk_run "$WARMUP" "$url" "$@" >/dev/null
+        m0=$(cpu_mark)
+        measure "$out/$name.wrk.txt" wrk_run "$DURATION" "$url" "$@"
+        read -r "${name}_cpu" "${name}_other" < <(cpu_report "$m0" "$(cpu_mark)")
+        read -r rps p50 p99 bad err _ < <(wrk_parse "$out/$name.wrk.txt")
+        printf -v "${name}_rps" '%s' "$rps"
+        printf -v "${name}_p50" '%s' "$p50"
+        printf -v "${name}_p99" '%s' "$p99"
+        printf -v "${name}_errors" '%s' "$((bad + err))"
+}
+
+# pg_load NAME CLIENTS: the pgbench -S -M prepared ceiling with CLIENTS clients over TCP.
+pg_load() {
+        local name=$1
+        wait_quiet "$name"
+        PGBENCH_CLIENTS=$2 pgbench_ceiling "$out/$name.txt"
+        printf -v "${name}_rps" '%s' "$pg_tps"
+        printf -v "${name}_p50" '%s' "avg $pg_lat"
+        printf -v "${name}_p99" '%s' "-"
+        printf -v "${name}_errors" '%s' "$pg_failed"
+        printf -v "${name}_cpu" '%s' "$pg_cpu"
+        printf -v "${name}_other" '%s' "$pg_other"
+}
+
+WRK_CONNECTIONS=64 load nginx100 "$DURATION" "http://127.0.0.1:$nginx_port/hundred.txt"
+WRK_CONNECTIONS=64 load healthz "$DURATION" "$api_url/healthz"
+pg_load pg32 32
+WRK_CONNECTIONS=32 load me "$DURATION" "$api_url/api/v1/me" "${me_hdr[@]}"
+pg_load pg64 64
+WRK_CONNECTIONS=64 load list "$DURATION" "$api_url$API_PATH" "${curl_hdr[@]}"
+WRK_CONNECTIONS=64 load nginxlist "$DURATION" "$static_url" "${curl_hdr[@]}"
 
 # Sign-in: every request hashes a password with Argon2id (19 MiB, t=2) on the slow pool, so
 # this measures how many people can sign in per second, not HTTP. 8 connections are plenty to
 # keep the slow workers busy.
-say "login: wrk -t$WRK_THREADS -c8 -d${DURATION}s POST /api/v1/auth/login"
 cat >"$tmp/login.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = os.getenv("LOGIN_BODY")
 wrk.headers["Content-Type"] = "application/json"
 LUA
-m0=$(cpu_mark)
-LOGIN_BODY=$LOGIN_BODY WRK_CONNECTIONS=8 wrk_run "$DURATION" "$api_url/api/v1/auth/login" \
-        -s "$tmp/login.lua" | tee "$out/login.wrk.txt" >&2
-read -r login_cpu login_other < <(cpu_report "$m0" "$(cpu_mark)")
-
-pgbench_ceiling "$out/pgbench.txt"
-
-say "nginx: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s static file (warm-up ${WARMUP}s)"
-((WARMUP > 0)) && wrk_run "$WARMUP" "$static_url" "${curl_hdr[@]}" >/dev/null
-m0=$(cpu_mark)
-wrk_run "$DURATION" "$static_url" "${curl_hdr[@]}" | tee "$out/nginx.wrk.txt" >&2
-read -r ngx_cpu ngx_other < <(cpu_report "$m0" "$(cpu_mark)")
+LOGIN_BODY=$LOGIN_BODY WRK_CONNECTIONS=8 load login "$DURATION" "$api_url/api/v1/auth/login" \
+        -s "$tmp/login.lua"
 
 # ---- results ---------------------------------------------------------------------------------
 
-read -r api_rps api_p50 api_p99 api_bad api_err _ < <(wrk_parse "$out/api.wrk.txt")
-read -r ngx_rps ngx_p50 ngx_p99 ngx_bad ngx_err _ < <(wrk_parse "$out/nginx.wrk.txt")
-read -r login_rps login_p50 login_p99 login_bad login_err _ < <(wrk_parse "$out/login.wrk.txt")
-r_nginx=$(ratio "$api_rps" "$ngx_rps")
-r_pg=$(ratio "$api_rps" "$pg_tps")
-
 describe_machine core api plugins examples schema
+RATIO_DIGITS=3
+
+# line LABEL NAME CEILING GOAL: one row of the table, its ratio to CEILING beside GOAL.
+rows=()
+line() {
+        local label=$1 name=$2 ceiling=$3 goal=$4 r met="-" rps p99 err cpu other
+        rps=${name}_rps p99=${name}_p99 err=${name}_errors cpu=${name}_cpu other=${name}_other
+        r="-"
+        if [[ -n $ceiling ]]; then
+                local c=${ceiling}_rps
+                r=$(ratio "${!rps}" "${!c}")
+                met=$(awk -v r="$r" -v g="$goal" 'BEGIN { print (r + 0 >= g + 0) ? "yes" : "no" }')
+        fi
+        printf '%-34s %10s %9s %8s %6s %6s %6s %6s %6s\n' "$label" "$(fmt_int "${!rps}")" "${!p99}" \
+                "${!err}" "$r" "${goal:--}" "$met" "${!cpu}" "${!other}"
+        rows+=("| $label | $(fmt_int "${!rps}") | ${!p99} ms | ${!err} | ${ceiling:+**$r**} | ${goal:--} | $met | ${!cpu} % | ${!other} % |")
+}
 
 {
-        printf '\n%-32s %10s %10s %10s %7s %6s %6s\n' "load" "req/s|tps" "p50 ms" "p99 ms" "errors" "cpu%" "other%"
-        printf '%-32s %10s %10s %10s %7s %6s %6s\n' "atriumd API (wrk)" "$(fmt_int "$api_rps")" "$api_p50" "$api_p99" "$((api_bad + api_err))" "$api_cpu" "$api_other"
-        printf '%-32s %10s %10s %10s %7s %6s %6s\n' "sign-in, Argon2id (wrk -c8)" "$(fmt_int "$login_rps")" "$login_p50" "$login_p99" "$((login_bad + login_err))" "$login_cpu" "$login_other"
-        printf '%-32s %10s %10s %10s %7s %6s %6s\n' "nginx static, same body (wrk)" "$(fmt_int "$ngx_rps")" "$ngx_p50" "$ngx_p99" "$((ngx_bad + ngx_err))" "$ngx_cpu" "$ngx_other"
-        printf '%-32s %10s %10s %10s %7s %6s %6s\n' "pgbench -S -M prepared" "$(fmt_int "$pg_tps")" "avg $pg_lat" "-" "$pg_failed" "$pg_cpu" "$pg_other"
-        printf '(cpu%%: the bench'"'"'s own processes, other%%: everything else, both in %% of all %s cores)\n' "$(nproc)"
-        printf '\nAPI / nginx static = %s    API / pgbench -S = %s\n\n' "$r_nginx" "$r_pg"
+        printf '\n%-34s %10s %9s %8s %6s %6s %6s %6s %6s\n' "load" "req/s|tps" "p99 ms" "errors" \
+                "ratio" "goal" "met" "cpu%" "other%"
+        line "nginx, 100 B static (-c64)" nginx100 "" ""
+        line "GET /healthz (-c64)" healthz nginx100 0.6
+        line "pgbench -S -M prepared -c32" pg32 "" ""
+        line "GET /api/v1/me, student (-c32)" me pg32 0.5
+        line "pgbench -S -M prepared -c64" pg64 "" ""
+        line "GET 50-notice list (-c64)" list pg64 0.3
+        line "nginx, the list's bytes (-c64)" nginxlist "" ""
+        line "sign-in, Argon2id (-c8)" login "" ""
+        printf '(ratio: req/s over the ceiling named in bench/README.md; cpu%%: the bench'"'"'s own processes, other%%: everything else, in %% of all %s cores)\n' "$(nproc)"
 } | tee "$out/table.txt"
 
-disturbed=$(disturbed_note 5 "$api_other" "$pg_other" "$ngx_other")
+disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$me_other" \
+        "$pg64_other" "$list_other" "$nginxlist_other")
 
-cat >"$out/results.md" <<EOF
-### $(date -u '+%Y-%m-%d %H:%M UTC') - atriumd $commit
-
-\`$(printf 'DURATION=%s ATRIUM_POOL_SIZE=%s bench/run.sh' "$DURATION" "$POOL_SIZE")\` - each load ${DURATION} s after a ${WARMUP} s warm-up, one after the other, all on the same machine:
-$(nproc) × $cpu, $mem RAM, Linux $(uname -r), PostgreSQL $pg_version, $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{ print "wrk " $2 }'), atriumd build type \`$buildtype\`, pool size $POOL_SIZE. Load average before: $load_before.
-
-| load | command | req/s or tps | p50 | p99 | errors | CPU, bench | CPU, other |
-|---|---|---:|---:|---:|---:|---:|---:|
-| atriumd \`GET $API_PATH\` ($items items, $body_bytes bytes) | \`wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s --latency\` | $(fmt_int "$api_rps") | $api_p50 ms | $api_p99 ms | $((api_bad + api_err)) | $api_cpu % | $api_other % |
-| atriumd \`POST /api/v1/auth/login\` (Argon2id, slow pool) | \`wrk -t$WRK_THREADS -c8 -d${DURATION}s --latency\` | $(fmt_int "$login_rps") | $login_p50 ms | $login_p99 ms | $((login_bad + login_err)) | $login_cpu % | $login_other % |
-| nginx, static file with the same body | \`wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s --latency\` | $(fmt_int "$ngx_rps") | $ngx_p50 ms | $ngx_p99 ms | $((ngx_bad + ngx_err)) | $ngx_cpu % | $ngx_other % |
-| PostgreSQL, one \`SELECT\` per transaction | \`pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION\` (scale $PGBENCH_SCALE) | $(fmt_int "$pg_tps") | avg $pg_lat ms | - | $pg_failed | $pg_cpu % | $pg_other % |
-
-API / nginx static = **$r_nginx**; API / pgbench -S = **$r_pg**. CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else, interrupts excluded.
-${disturbed}
-EOF
+{
+        echo "### $(date -u '+%Y-%m-%d %H:%M UTC') - atriumd $commit"
+        echo
+        echo "\`$(printf 'DURATION=%s ATRIUM_POOL_SIZE=%s bench/run.sh' "$DURATION" "$POOL_SIZE")\` - each load ${DURATION} s after a ${WARMUP} s warm-up, one after the other, wrk -t$WRK_THREADS, all on the same machine:"
+        echo "$(nproc) × $cpu, $mem RAM, Linux $(uname -r), PostgreSQL $pg_version, $(nginx -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -n 1 | awk '{ print "wrk " $2 }'), atriumd build type \`$buildtype\`, pool size $POOL_SIZE. Load average before: $load_before."
+        echo
+        echo "| load | req/s or tps | p99 | errors | ratio | goal | met | CPU, bench | CPU, other |"
+        echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
+        printf '%s\n' "${rows[@]}"
+        echo
+        echo "The list is \`GET $API_PATH\` ($items items, $body_bytes bytes) as a signed-in student; /me is the same student's. Ceilings: /healthz over nginx serving a 100-byte file, /me over \`pgbench -S -M prepared -c32 -j2\`, the list over the same with -c64 (scale $PGBENCH_SCALE, TCP)."
+        echo "$disturbed"
+} >"$out/results.md"
 say "raw output and results.md in $out"
 cat "$out/results.md"
 
-if ((api_bad + api_err + login_bad + login_err + ngx_bad + ngx_err + pg_failed > 0)); then
-        die "some requests failed (see the errors column): these figures are not valid"
-fi
+total_errors=$((healthz_errors + me_errors + list_errors + login_errors + nginx100_errors + nginxlist_errors + pg32_errors + pg64_errors))
+((total_errors == 0)) || die "some requests failed (see the errors column): these figures are not valid"

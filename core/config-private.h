@@ -25,6 +25,7 @@ typedef struct {
         guint session_lifetime;    /* seconds a sign-in session lasts at most */
         guint session_idle;        /* seconds of inactivity that end a session */
         gboolean trust_proxy;      /* take the client address from X-Real-IP (behind nginx) */
+        gboolean access_log;       /* one log line per request (buffered; log.c) */
         GKeyFile *keyfile;         /* (nullable) the whole file, for [plugin.<name>] sections */
 } AtriumConfig;
 

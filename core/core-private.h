@@ -41,8 +41,9 @@ struct _AtriumPlugin {
         char *data_dir;        /* (nullable) created on first use (plugin-tasks.c) */
 };
 
-/* Host-internal route flag (never set by plugins): the route needs no database, so it
- * answers even while PostgreSQL is away (liveness, metrics, the OpenAPI document). */
+/* Host-internal route flag (never set by plugins; cleared if one tries): the route needs no
+ * database and never blocks, so it answers even while PostgreSQL is away (liveness, metrics,
+ * the OpenAPI document), and right on the main loop, without a worker hand-off. */
 #define ATRIUM_ROUTE_NO_DB (1u << 30)
 
 /* One registered route: the plugin's AtriumRoute with owned copies of its strings. */
@@ -206,6 +207,10 @@ int atrium_serve (AtriumCore *core);
 
 /* log.c */
 void atrium_log_setup (void);
+/* Request log lines on (the default) or off ([http] access_log). */
+void atrium_log_set_access (gboolean enabled);
+/* Writes out this thread's buffered request log lines (before exit). */
+void atrium_log_flush (void);
 void atrium_log_request (const char *request_id, const char *method, const char *route,
                          guint status, double ms);
 

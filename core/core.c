@@ -135,7 +135,8 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
          * routes. A plugin's scope decides its prefix instead. */
         e->scope = owner ? r.scope
                          : strstr (full, "{school}") ? ATRIUM_SCOPE_SCHOOL : ATRIUM_SCOPE_GLOBAL;
-        e->flags = r.flags;
+        /* NO_DB routes run on the main loop (server.c): only the core's own may say so. */
+        e->flags = owner ? r.flags & ~ATRIUM_ROUTE_NO_DB : r.flags;
         e->permission = g_strdup (r.permission);
         e->summary = g_strdup (r.summary);
         e->request_schema = g_steal_pointer (&req_schema);
@@ -299,7 +300,7 @@ begin_request (AtriumCore *core, AtriumRequest *req, GError **error)
         static const char sql[] =
                 "SELECT school_id, school_found, module_enabled, session_id, user_id, "
                 "operator_id, roles, permissions, token_valid "
-                "FROM core.begin_request($1::bytea, $2, $3, $4::text[])";
+                "FROM core.begin_request($1::bytea, $2, $3)";
         const AtriumRouteEntry *e = req->route;
         const char *token = bearer_token (req);
         g_autofree char *hash = token ? atrium_token_hash_literal (token) : NULL;
@@ -308,13 +309,8 @@ begin_request (AtriumCore *core, AtriumRequest *req, GError **error)
                                    : NULL;
         const char *module = e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name
                                                                          : NULL;
-        g_autoptr (GString) sources = g_string_new ("{");
-        for (guint i = 0; i < core->permission_sources->len; i++)
-                g_string_append_printf (sources, "%s\"%s\"", i ? "," : "",
-                                        (char *) core->permission_sources->pdata[i]);
-        g_string_append_c (sources, '}');
-        const char *params[4] = {hash, slug, module, sources->str};
-        g_autoptr (AtriumResult) res = atrium_tx_query (req->tx, sql, 4, params, error);
+        const char *params[3] = {hash, slug, module};
+        g_autoptr (AtriumResult) res = atrium_tx_query (req->tx, sql, 3, params, error);
         if (!res)
                 return FALSE;
         gboolean token_valid = g_strcmp0 (atrium_result_value (res, 0, 8), "t") == 0;

@@ -30,6 +30,8 @@ int atrium_identity_operator_create (AtriumCore *core, const char *name);
 /* request-role.c */
 gboolean atrium_request_role_setup (AtriumCore *core, PGconn *owner, GError **error);
 gboolean atrium_permission_defaults_sync (AtriumCore *core, PGconn *owner, GError **error);
+/* Writes core.plugin_grants() from the registered permission sources (when they changed). */
+gboolean atrium_plugin_grants_sync (AtriumCore *core, PGconn *owner, GError **error);
 
 /* Small helpers shared by the core's route files. */
 AtriumResult *atrium_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...);

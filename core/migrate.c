@@ -181,7 +181,8 @@ atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
          * or it would drop the plugins' permission defaults. */
         if (ok && with_grants)
                 ok = atrium_request_role_setup (core, conn, error) &&
-                     atrium_permission_defaults_sync (core, conn, error);
+                     atrium_permission_defaults_sync (core, conn, error) &&
+                     atrium_plugin_grants_sync (core, conn, error);
         g_autoptr (GError) unlock_error = NULL;
         exec_ok (conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", &unlock_error);
         if (ok) {

@@ -201,3 +201,41 @@ fail:
         }
         return FALSE;
 }
+
+/* core.plugin_grants(school, user): every registered permission source, called statically,
+ * so core.begin_request() plans it once per connection instead of running EXECUTE for each
+ * source on every request (schema/0003_static_permission_sources.sql). Rewritten only when the
+ * set of sources changed, since a new body invalidates every connection's cached plans. All
+ * hosts of one database are expected to run the same plugins. */
+gboolean
+atrium_plugin_grants_sync (AtriumCore *core, PGconn *conn, GError **error)
+{
+        g_autoptr (GString) body = g_string_new ("\n");
+        for (guint i = 0; i < core->permission_sources->len; i++) {
+                /* "schema.function": both plain identifiers (host_add_permission_source). */
+                g_auto (GStrv) parts = g_strsplit (core->permission_sources->pdata[i], ".", 2);
+                char *schema = PQescapeIdentifier (conn, parts[0], strlen (parts[0]));
+                char *fn = PQescapeIdentifier (conn, parts[1], strlen (parts[1]));
+                g_string_append_printf (body, "    %sSELECT g FROM %s.%s(p_school, p_user) g\n",
+                                        i ? "UNION ALL " : "", schema, fn);
+                PQfreemem (schema);
+                PQfreemem (fn);
+        }
+        if (!core->permission_sources->len)
+                g_string_append (body, "    SELECT NULL::text WHERE false\n");
+
+        g_autoptr (PGresult) cur = PQexec (
+                conn, "SELECT prosrc FROM pg_proc "
+                      "WHERE oid = 'core.plugin_grants(uuid, uuid)'::regprocedure");
+        if (PQresultStatus (cur) != PGRES_TUPLES_OK || PQntuples (cur) != 1) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "core.plugin_grants() is missing: %s", PQerrorMessage (conn));
+                return FALSE;
+        }
+        if (g_str_equal (PQgetvalue (cur, 0, 0), body->str))
+                return TRUE;
+        return runf (conn, error,
+                     "CREATE OR REPLACE FUNCTION core.plugin_grants(p_school uuid, p_user uuid) "
+                     "RETURNS SETOF text LANGUAGE sql STABLE AS $atrium$%s$atrium$",
+                     body->str);
+}

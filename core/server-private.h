@@ -33,6 +33,7 @@ typedef struct {
         gboolean msg_gone;    /* the client went away before the answer */
         int fd;               /* the connection's socket, for a peek from the worker (-1) */
         gboolean abandoned;   /* the client left before a worker took the request */
+        gboolean inline_;     /* answered on the main loop, never paused (NO_DB routes) */
 } Job;
 
 #define STREAM_JOB_KEY "atrium-stream-job"

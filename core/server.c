@@ -352,7 +352,8 @@ finish (gpointer data)
         } else if (req->status != 204 && req->status != 304) {
                 soup_server_message_set_response (msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
         }
-        soup_server_message_unpause (msg);
+        if (!job->inline_)
+                soup_server_message_unpause (msg);
 out:
         g_object_unref (msg);
         atrium_request_free (req);
@@ -451,10 +452,18 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         }
 
         Job *job = new_job (s, msg, path, query, route, params, g_steal_pointer (&request_id));
+        const AtriumRouteEntry *entry = route;
+        if (entry->flags & ATRIUM_ROUTE_NO_DB) {
+                /* Liveness, metrics, the OpenAPI document: no database, nothing that blocks,
+                 * so no hand-off to a worker and back. */
+                job->inline_ = TRUE;
+                atrium_core_handle (s->core, job->req);
+                finish (job);
+                return;
+        }
         AtriumConn *conn = atrium_listener_conn_of (msg);
         job->fd = conn ? atrium_conn_get_fd (conn) : -1;
         soup_server_message_pause (msg);
-        const AtriumRouteEntry *entry = route;
         g_thread_pool_push ((entry->flags & ATRIUM_ROUTE_SLOW) ? s->slow : s->workers, job, NULL);
 }
 
@@ -490,6 +499,7 @@ atrium_serve (AtriumCore *core)
 {
         Server s = {0};
         s.core = core;
+        atrium_log_set_access (core->config->access_log);
         s.context = g_main_context_default ();
         s.loop = g_main_loop_new (s.context, FALSE);
         /* raw-paths: libsoup must not percent-decode the path; the router decodes each segment
@@ -555,6 +565,7 @@ atrium_serve (AtriumCore *core)
         atrium_listener_free (s.listener);
         g_object_unref (s.soup);
         g_main_loop_unref (s.loop);
+        atrium_log_flush ();
         g_message ("stopped");
         return 0;
 }

@@ -19,7 +19,8 @@
 # prints a summary.
 
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+root=$repo
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 

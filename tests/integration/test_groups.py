@@ -887,6 +887,17 @@ class GroupRights(GroupsTestCase):
         s.ok("ada", "DELETE", f"/{gid}")
         self.assertProblem(post_notice("sam"), 403, "forbidden")
 
+    def test_the_permission_source_is_called_statically(self):
+        # migrate writes core.plugin_grants() from the registered sources, and
+        # core.begin_request() calls it: no EXECUTE planned anew on every request.
+        grants = self.pg.psql("SELECT prosrc FROM pg_proc "
+                              "WHERE oid = 'core.plugin_grants(uuid, uuid)'::regprocedure")
+        self.assertIn('"groups"."member_permissions"(p_school, p_user)', grants)
+        begin = self.pg.psql("SELECT prosrc FROM pg_proc "
+                             "WHERE oid = 'core.begin_request(bytea, text, text)'::regprocedure")
+        self.assertIn("core.plugin_grants(", begin)
+        self.assertNotIn("EXECUTE", begin)
+
     def test_token_scopes_limit_group_rights_too(self):
         s = self.school(modules=("groups", "noticeboard"))
         g = s.group("Redaktion", "workgroup", who="ada")
