@@ -223,7 +223,8 @@ line() {
         line "nginx, the list's bytes (-c64)" nginxlist "" ""
         line "sign-in, Argon2id (-c8)" login "" ""
         printf '(ratio: req/s over the ceiling named in bench/README.md; cpu%%: the bench'"'"'s own processes, other%%: everything else, in %% of all %s cores)\n' "$(nproc)"
-} | tee "$out/table.txt"
+} >"$out/table.txt" # not a pipe: line() collects the Markdown rows in this shell
+cat "$out/table.txt" >&2
 
 disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$me_other" \
         "$pg64_other" "$list_other" "$nginxlist_other")
