@@ -26,6 +26,7 @@ typedef struct {
         guint session_idle;        /* seconds of inactivity that end a session */
         gboolean trust_proxy;      /* take the client address from X-Real-IP (behind nginx) */
         gboolean access_log;       /* one log line per request (buffered; log.c) */
+        guint listeners;           /* listening fronts (threads); 0: one per processor */
         GKeyFile *keyfile;         /* (nullable) the whole file, for [plugin.<name>] sections */
 } AtriumConfig;
 

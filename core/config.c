@@ -30,6 +30,8 @@ static const char help_text[] =
         "  [http] body_timeout        ATRIUM_BODY_TIMEOUT      seconds to send a body (60); for\n"
         "                                                      streamed uploads: without progress\n"
         "  [http] drain_timeout       ATRIUM_DRAIN_TIMEOUT     seconds SIGTERM waits (30)\n"
+        "  [http] listeners           ATRIUM_LISTENERS         listening threads, each with its\n"
+        "                                                      own socket (0: one per core)\n"
         "  [http] access_log          ATRIUM_ACCESS_LOG        1: a log line per request (1),\n"
         "                                                      written in batches; 0: none\n"
         "  [plugins] dir              ATRIUM_PLUGIN_DIR        directory of plugin .so files\n"
@@ -143,6 +145,7 @@ atrium_config_load (const char *path, GError **error)
 
         guint64 pool = 8, max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
         guint64 slow = 2, stream = 16, life = 43200, idle = 7200, proxy = 0, access_log = 1;
+        guint64 listeners = 0;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,
                           error) ||
@@ -159,6 +162,8 @@ atrium_config_load (const char *path, GError **error)
             !lookup_uint (kf, "ATRIUM_TRUST_PROXY", "http", "trust_proxy", 0, 1, &proxy, error) ||
             !lookup_uint (kf, "ATRIUM_ACCESS_LOG", "http", "access_log", 0, 1, &access_log,
                           error) ||
+            !lookup_uint (kf, "ATRIUM_LISTENERS", "http", "listeners", 0, 64, &listeners,
+                          error) ||
             !lookup_uint (kf, "ATRIUM_SESSION_LIFETIME", "auth", "session_lifetime", 60,
                           31536000, &life, error) ||
             !lookup_uint (kf, "ATRIUM_SESSION_IDLE", "auth", "session_idle", 60, 31536000, &idle,
@@ -168,6 +173,7 @@ atrium_config_load (const char *path, GError **error)
         c->stream_workers = (guint) stream;
         c->trust_proxy = proxy != 0;
         c->access_log = access_log != 0;
+        c->listeners = (guint) listeners;
         c->session_lifetime = (guint) life;
         c->session_idle = (guint) idle;
         c->pool_size = (guint) pool;

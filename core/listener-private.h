@@ -27,6 +27,13 @@ AtriumListener *atrium_listener_new (SoupServer *soup, AtriumMetrics *metrics,
 /* Binds and listens on @address (port 0 picks one); may be called more than once. */
 gboolean atrium_listener_listen (AtriumListener *l, GSocketAddress *address, GError **error);
 
+/* Accepts on @from's listening sockets too (another front, on its own thread: each waits for
+ * connections on the same socket, and whichever thread is free takes the next one). */
+gboolean atrium_listener_share (AtriumListener *l, AtriumListener *from, GError **error);
+
+/* The address the first socket listens on (the port it got). (transfer none) (nullable) */
+GSocketAddress *atrium_listener_address (AtriumListener *l);
+
 /* The URIs listened on, for the start-up log. (transfer full) */
 GStrv atrium_listener_uris (AtriumListener *l);
 

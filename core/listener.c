@@ -21,12 +21,13 @@
 #include "listener-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ACCEPT_BATCH 64                        /* accepts per wake-up, to stay fair to clients */
+#define ACCEPT_BATCH 16 /* accepts per wake-up: fair to other clients and to other fronts */
 #define ACCEPT_PAUSE_MS 100                    /* after EMFILE/ENFILE */
 #define ACCEPT_REPORT_US (10 * G_USEC_PER_SEC) /* at most one log line per interval */
 #define LISTEN_BACKLOG 4096                    /* the kernel caps it at net.core.somaxconn */
@@ -49,8 +50,6 @@ struct _AtriumListener {
         GSource *sweep;
         GSource *resume; /* (nullable) re-arms accepting after a pause */
         int anchor[2];   /* the silent socket pair SoupServer counts as its listener */
-        gint64 last_report;
-        guint64 refused_since_report;
         gboolean stopped;
 };
 
@@ -183,20 +182,27 @@ resume_accepting (gpointer data)
 
 /* Out of descriptors: stop polling the listening sockets for a moment (a level-triggered
  * poll would spin on the waiting connection), say so at most once per interval. */
+/* The report is the process's, whichever front ran out. */
+static GMutex report_lock;
+static gint64 last_report;
+static guint64 refused_since_report;
+
 static void
 pause_accepting (AtriumListener *l, int err)
 {
-        l->refused_since_report++;
         atrium_metrics_accept_failed (l->metrics);
         gint64 now = g_get_monotonic_time ();
-        if (!l->last_report || now - l->last_report >= ACCEPT_REPORT_US) {
-                g_warning ("cannot accept connections: %s (%u open); pausing accepts for %d ms; "
-                           "%" G_GUINT64_FORMAT " refused since the last report",
+        g_mutex_lock (&report_lock);
+        refused_since_report++;
+        if (!last_report || now - last_report >= ACCEPT_REPORT_US) {
+                g_warning ("cannot accept connections: %s (%u open on this thread); pausing "
+                           "accepts for %d ms; %" G_GUINT64_FORMAT " refused since the last report",
                     g_strerror (err), g_hash_table_size (l->conns), ACCEPT_PAUSE_MS,
-                    l->refused_since_report);
-                l->last_report = now;
-                l->refused_since_report = 0;
+                    refused_since_report);
+                last_report = now;
+                refused_since_report = 0;
         }
+        g_mutex_unlock (&report_lock);
         for (guint i = 0; i < l->endpoints->len; i++)
                 endpoint_unwatch (l->endpoints->pdata[i]);
         if (!l->resume) {
@@ -264,6 +270,23 @@ on_acceptable (GSocket *socket, GIOCondition condition, gpointer data)
         return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+add_endpoint (AtriumListener *l, GSocket *socket, GError **error)
+{
+        Endpoint *e = g_new0 (Endpoint, 1);
+        e->owner = l;
+        e->local = g_socket_get_local_address (socket, error);
+        if (!e->local) {
+                g_free (e);
+                return FALSE;
+        }
+        e->socket = g_object_ref (socket);
+        g_ptr_array_add (l->endpoints, e);
+        if (!l->resume)
+                endpoint_watch (e);
+        return TRUE;
+}
+
 gboolean
 atrium_listener_listen (AtriumListener *l, GSocketAddress *address, GError **error)
 {
@@ -276,18 +299,37 @@ atrium_listener_listen (AtriumListener *l, GSocketAddress *address, GError **err
         g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
         if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
                 return FALSE;
-        Endpoint *e = g_new0 (Endpoint, 1);
-        e->owner = l;
-        e->local = g_socket_get_local_address (socket, error);
-        if (!e->local) {
-                g_free (e);
-                return FALSE;
+        return add_endpoint (l, socket, error);
+}
+
+gboolean
+atrium_listener_share (AtriumListener *l, AtriumListener *from, GError **error)
+{
+        for (guint i = 0; i < from->endpoints->len; i++) {
+                Endpoint *e = from->endpoints->pdata[i];
+                int fd = fcntl (g_socket_get_fd (e->socket), F_DUPFD_CLOEXEC, 0);
+                if (fd < 0) {
+                        int err = errno;
+                        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "dup: %s",
+                                     g_strerror (err));
+                        return FALSE;
+                }
+                g_autoptr (GSocket) socket = g_socket_new_from_fd (fd, error);
+                if (!socket) {
+                        close (fd);
+                        return FALSE;
+                }
+                g_socket_set_blocking (socket, FALSE);
+                if (!add_endpoint (l, socket, error))
+                        return FALSE;
         }
-        e->socket = g_steal_pointer (&socket);
-        g_ptr_array_add (l->endpoints, e);
-        if (!l->resume)
-                endpoint_watch (e);
         return TRUE;
+}
+
+GSocketAddress *
+atrium_listener_address (AtriumListener *l)
+{
+        return l->endpoints->len ? ((Endpoint *) l->endpoints->pdata[0])->local : NULL;
 }
 
 GStrv

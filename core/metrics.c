@@ -17,21 +17,76 @@ typedef struct {
         guint64 total;
 } Histogram;
 
-struct _AtriumMetrics {
-        gint connections;        /* open client connections (atomic) */
-        guint64 accept_failures; /* accept() refused for want of descriptors (main loop) */
+/* Counters of one thread (each front answers requests; a scrape sums the shards). Its lock
+ * is only ever contended by a scrape. */
+typedef struct {
         GMutex lock;
         GHashTable *requests;   /* "method\troute\tstatus" -> guint64* */
         GHashTable *histograms; /* route -> Histogram* */
+} Shard;
+
+struct _AtriumMetrics {
+        gint connections;        /* open client connections (atomic) */
+        GMutex lock;             /* shards, accept_failures */
+        guint64 accept_failures; /* accept() refused for want of descriptors */
+        GPtrArray *shards;       /* Shard*, one per thread that answered requests */
+        guint generation;        /* tells this object from an earlier one at the same address */
 };
+
+static Shard *
+shard_new (void)
+{
+        Shard *sh = g_new0 (Shard, 1);
+        g_mutex_init (&sh->lock);
+        sh->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        sh->histograms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        return sh;
+}
+
+static void
+shard_free (gpointer data)
+{
+        Shard *sh = data;
+        g_hash_table_unref (sh->requests);
+        g_hash_table_unref (sh->histograms);
+        g_mutex_clear (&sh->lock);
+        g_free (sh);
+}
+
+/* One GPrivate per metrics object would leak a key per object; there is one per process,
+ * so a static key that remembers which object its shard belongs to is enough. */
+typedef struct {
+        guint generation;
+        Shard *shard;
+} Mine;
+static gint generations;
+static GPrivate mine_key = G_PRIVATE_INIT (g_free);
+
+static Shard *
+my_shard (AtriumMetrics *m)
+{
+        Mine *mine = g_private_get (&mine_key);
+        if (mine && mine->generation == m->generation)
+                return mine->shard;
+        if (!mine) {
+                mine = g_new0 (Mine, 1);
+                g_private_set (&mine_key, mine);
+        }
+        mine->generation = m->generation;
+        mine->shard = shard_new ();
+        g_mutex_lock (&m->lock);
+        g_ptr_array_add (m->shards, mine->shard);
+        g_mutex_unlock (&m->lock);
+        return mine->shard;
+}
 
 AtriumMetrics *
 atrium_metrics_new (void)
 {
         AtriumMetrics *m = g_new0 (AtriumMetrics, 1);
         g_mutex_init (&m->lock);
-        m->requests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-        m->histograms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        m->shards = g_ptr_array_new_with_free_func (shard_free);
+        m->generation = (guint) g_atomic_int_add (&generations, 1) + 1;
         return m;
 }
 
@@ -40,8 +95,7 @@ atrium_metrics_free (AtriumMetrics *m)
 {
         if (!m)
                 return;
-        g_hash_table_unref (m->requests);
-        g_hash_table_unref (m->histograms);
+        g_ptr_array_unref (m->shards);
         g_mutex_clear (&m->lock);
         g_free (m);
 }
@@ -77,18 +131,24 @@ void
 atrium_metrics_observe (AtriumMetrics *m, const char *method, const char *route, guint status,
                         double seconds)
 {
-        g_autofree char *key = g_strdup_printf ("%s\t%s\t%u", method, route, status);
-        g_mutex_lock (&m->lock);
-        guint64 *count = g_hash_table_lookup (m->requests, key);
+        Shard *sh = my_shard (m);
+        char stack[256];
+        g_autofree char *heap = NULL;
+        const char *key = stack;
+        if ((gsize) g_snprintf (stack, sizeof stack, "%s\t%s\t%u", method, route, status) >=
+            sizeof stack)
+                key = heap = g_strdup_printf ("%s\t%s\t%u", method, route, status);
+        g_mutex_lock (&sh->lock);
+        guint64 *count = g_hash_table_lookup (sh->requests, key);
         if (!count) {
                 count = g_new0 (guint64, 1);
-                g_hash_table_insert (m->requests, g_steal_pointer (&key), count);
+                g_hash_table_insert (sh->requests, g_strdup (key), count);
         }
         (*count)++;
-        Histogram *h = g_hash_table_lookup (m->histograms, route);
+        Histogram *h = g_hash_table_lookup (sh->histograms, route);
         if (!h) {
                 h = g_new0 (Histogram, 1);
-                g_hash_table_insert (m->histograms, g_strdup (route), h);
+                g_hash_table_insert (sh->histograms, g_strdup (route), h);
         }
         gsize b = 0;
         while (b < N_BUCKETS && seconds > buckets[b])
@@ -96,6 +156,43 @@ atrium_metrics_observe (AtriumMetrics *m, const char *method, const char *route,
         h->counts[b]++;
         h->sum += seconds;
         h->total++;
+        g_mutex_unlock (&sh->lock);
+}
+
+/* The shards summed into @requests and @histograms (tables like a shard's). */
+static void
+merge_shards (AtriumMetrics *m, GHashTable *requests, GHashTable *histograms)
+{
+        g_mutex_lock (&m->lock);
+        for (guint i = 0; i < m->shards->len; i++) {
+                Shard *sh = m->shards->pdata[i];
+                GHashTableIter it;
+                gpointer key, value;
+                g_mutex_lock (&sh->lock);
+                g_hash_table_iter_init (&it, sh->requests);
+                while (g_hash_table_iter_next (&it, &key, &value)) {
+                        guint64 *sum = g_hash_table_lookup (requests, key);
+                        if (!sum) {
+                                sum = g_new0 (guint64, 1);
+                                g_hash_table_insert (requests, g_strdup (key), sum);
+                        }
+                        *sum += *(guint64 *) value;
+                }
+                g_hash_table_iter_init (&it, sh->histograms);
+                while (g_hash_table_iter_next (&it, &key, &value)) {
+                        Histogram *from = value;
+                        Histogram *to = g_hash_table_lookup (histograms, key);
+                        if (!to) {
+                                to = g_new0 (Histogram, 1);
+                                g_hash_table_insert (histograms, g_strdup (key), to);
+                        }
+                        for (gsize b = 0; b <= N_BUCKETS; b++)
+                                to->counts[b] += from->counts[b];
+                        to->sum += from->sum;
+                        to->total += from->total;
+                }
+                g_mutex_unlock (&sh->lock);
+        }
         g_mutex_unlock (&m->lock);
 }
 
@@ -137,11 +234,15 @@ char *
 atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
 {
         GString *out = g_string_new (NULL);
-        g_mutex_lock (&m->lock);
+        g_autoptr (GHashTable) requests =
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        g_autoptr (GHashTable) histograms =
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        merge_shards (m, requests, histograms);
 
         g_string_append (out, "# HELP atrium_http_requests_total HTTP requests answered.\n"
                               "# TYPE atrium_http_requests_total counter\n");
-        g_autoptr (GPtrArray) keys = sorted_keys (m->requests);
+        g_autoptr (GPtrArray) keys = sorted_keys (requests);
         for (guint i = 0; i < keys->len; i++) {
                 g_auto (GStrv) parts = g_strsplit (keys->pdata[i], "\t", 3);
                 g_string_append (out, "atrium_http_requests_total{method=\"");
@@ -150,7 +251,7 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 append_label (out, parts[1]);
                 g_string_append_printf (out, "\",status=\"%s\"} %" G_GUINT64_FORMAT "\n",
                                         parts[2],
-                                        *(guint64 *) g_hash_table_lookup (m->requests,
+                                        *(guint64 *) g_hash_table_lookup (requests,
                                                                           keys->pdata[i]));
         }
 
@@ -158,10 +259,10 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                          "# HELP atrium_http_request_duration_seconds Time from request read "
                          "to answer ready.\n"
                          "# TYPE atrium_http_request_duration_seconds histogram\n");
-        g_autoptr (GPtrArray) routes = sorted_keys (m->histograms);
+        g_autoptr (GPtrArray) routes = sorted_keys (histograms);
         for (guint i = 0; i < routes->len; i++) {
                 const char *route = routes->pdata[i];
-                Histogram *h = g_hash_table_lookup (m->histograms, route);
+                Histogram *h = g_hash_table_lookup (histograms, route);
                 guint64 cum = 0;
                 for (gsize b = 0; b <= N_BUCKETS; b++) {
                         cum += h->counts[b];
@@ -186,6 +287,7 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 append_label (out, route);
                 g_string_append_printf (out, "\"} %" G_GUINT64_FORMAT "\n", h->total);
         }
+        g_mutex_lock (&m->lock);
         guint64 accept_failures = m->accept_failures;
         g_mutex_unlock (&m->lock);
 

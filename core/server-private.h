@@ -10,22 +10,42 @@
 #include "core-private.h"
 #include "listener-private.h"
 
+typedef struct _Server Server;
+
+/* One listening front: a thread with its own main context and SoupServer, accepting on the
+ * shared listening socket (serve.c). Front 0 runs on the
+ * main thread, which also handles signals and plugin timers. Everything of a connection
+ * happens on its front's thread; workers hand answers back to it. */
 typedef struct {
-        AtriumCore *core;
+        Server *server;
+        guint index;
+        GThread *thread; /* NULL for front 0 */
+        GMainContext *context;
+        GMainLoop *loop;
         SoupServer *soup;
         AtriumListener *listener; /* accepts connections, keeps their deadlines */
-        GMainLoop *loop;
-        GMainContext *context;
+} Front;
+
+struct _Server {
+        AtriumCore *core;
+        GPtrArray *fronts;   /* Front*; [0] is the main thread's */
         GThreadPool *workers;
         GThreadPool *slow;   /* ATRIUM_ROUTE_SLOW: password hashing must not starve the rest */
         GThreadPool *stream; /* ATRIUM_ROUTE_STREAM_BODY: handlers that wait for a client */
-        guint in_flight;     /* requests between request-read (or stream start) and finished */
-        gboolean draining;
-        guint drain_timer;
-} Server;
+        gint in_flight;      /* (atomic) requests between request-read (or stream start) and
+                              * finished, over all fronts */
+        gint draining;       /* (atomic) */
+        guint drain_timer;   /* main thread */
+        /* start-up of fronts 1..n */
+        GMutex lock;
+        GCond cond;
+        guint starting;
+        GError *start_error;
+};
 
 typedef struct {
         Server *server;
+        Front *front; /* the front whose thread answers */
         SoupServerMessage *msg;
         AtriumRequest *req;
         gint64 started;
@@ -40,13 +60,19 @@ typedef struct {
 #define COUNTED_KEY "atrium-counted"
 
 /* server.c */
+void atrium_server_connect (Front *f);
+void atrium_server_work (gpointer job, gpointer server);
 /* Replaces the message's timer (a streamed body's idle check) with @src (transfer full). */
 void atrium_server_set_timer (SoupServerMessage *msg, GSource *src);
 
 /* server-stream.c */
 /* Starts the job of a streaming route as soon as the headers are in (early handler). */
-void atrium_server_stream_start (Server *s, SoupServerMessage *msg, Job *job);
+void atrium_server_stream_start (Front *f, SoupServerMessage *msg, Job *job);
 /* got-headers of a streaming request: a timer that fires only when the body stalls. */
-void atrium_server_stream_arm_idle_timer (Server *s, SoupServerMessage *msg, Job *job);
+void atrium_server_stream_arm_idle_timer (Front *f, SoupServerMessage *msg, Job *job);
 /* Sets up @msg's response body to come from @stream, @length bytes, read as it is written. */
 void atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goffset length);
+
+/* serve.c */
+/* The last request of a draining host finished (any front's thread). */
+void atrium_server_maybe_drained (Server *s);

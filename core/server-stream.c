@@ -102,10 +102,11 @@ closure_unref_pipe (gpointer data, GClosure *closure)
 }
 
 void
-atrium_server_stream_start (Server *s, SoupServerMessage *msg, Job *job)
+atrium_server_stream_start (Front *f, SoupServerMessage *msg, Job *job)
 {
+        Server *s = f->server;
         DemandTarget *t = g_new0 (DemandTarget, 1);
-        t->context = g_main_context_ref (s->context);
+        t->context = g_main_context_ref (f->context);
         g_weak_ref_init (&t->msg, msg);
         job->pipe = atrium_body_pipe_new (on_demand, t, target_free);
         atrium_body_pipe_set_first_read (job->pipe, end_tx_before_body, job->req);
@@ -119,7 +120,7 @@ atrium_server_stream_start (Server *s, SoupServerMessage *msg, Job *job)
         g_object_set_data (G_OBJECT (msg), STREAM_JOB_KEY, job);
         /* Counted from now, not from request-read (which comes after the body): a draining
          * host waits for uploads in progress. */
-        s->in_flight++;
+        g_atomic_int_inc (&s->in_flight);
         g_object_set_data (G_OBJECT (msg), COUNTED_KEY, GINT_TO_POINTER (1));
         soup_server_message_pause (msg);
         g_thread_pool_push (s->stream, job, NULL);
@@ -158,14 +159,15 @@ idle_tick (gpointer data)
 }
 
 void
-atrium_server_stream_arm_idle_timer (Server *s, SoupServerMessage *msg, Job *job)
+atrium_server_stream_arm_idle_timer (Front *f, SoupServerMessage *msg, Job *job)
 {
+        Server *s = f->server;
         IdleCheck *c = g_new0 (IdleCheck, 1);
         c->msg = msg;
         c->pipe = atrium_body_pipe_ref (job->pipe);
         GSource *src = g_timeout_source_new_seconds (s->core->config->body_timeout);
         g_source_set_callback (src, idle_tick, c, idle_check_free);
-        g_source_attach (src, s->context);
+        g_source_attach (src, f->context);
         atrium_server_set_timer (msg, src);
 }
 

@@ -51,58 +51,31 @@ atrium_server_set_timer (SoupServerMessage *msg, GSource *src)
 }
 
 static void
-on_got_headers (SoupServerMessage *msg, gpointer data)
-{
-        Server *s = data;
-        Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
-        if (stream_job) {
-                atrium_listener_disarm (s->listener, msg);
-                atrium_server_stream_arm_idle_timer (s, msg, stream_job);
-        } else {
-                atrium_listener_arm (s->listener, msg, ATRIUM_DEADLINE_BODY);
-        }
-}
-
-static void
-on_got_body (SoupServerMessage *msg, gpointer data)
-{
-        Server *s = data;
-        atrium_listener_disarm (s->listener, msg);
-}
-
-static void
 on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
-        Server *s = data;
+        Front *f = data;
         (void) soup;
-        atrium_listener_arm (s->listener, msg, ATRIUM_DEADLINE_HEADERS);
-        g_signal_connect (msg, "got-headers", G_CALLBACK (on_got_headers), s);
-        g_signal_connect (msg, "got-body", G_CALLBACK (on_got_body), s);
+        /* The body deadline starts in the early handler (headers are in), and ends in the
+         * handler (the body is in); no signal handlers per message. */
+        atrium_listener_arm (f->listener, msg, ATRIUM_DEADLINE_HEADERS);
 }
 
 static void
 on_request_read (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
-        Server *s = data;
+        Front *f = data;
         (void) soup;
         (void) msg;
-        s->in_flight++;
-}
-
-static void
-maybe_finish_drain (Server *s)
-{
-        if (s->draining && s->in_flight == 0)
-                g_main_loop_quit (s->loop);
+        g_atomic_int_inc (&f->server->in_flight);
 }
 
 static void
 on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
-        Server *s = data;
+        Front *f = data;
         (void) soup;
         g_object_set_data (G_OBJECT (msg), TIMER_KEY, NULL);
-        atrium_listener_request_done (s->listener, msg);
+        atrium_listener_request_done (f->listener, msg);
         Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
         if (stream_job) {
                 /* Still running: its reads fail, its answer goes nowhere. */
@@ -113,9 +86,9 @@ on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
         /* request-aborted may come for a message that never finished reading */
         if (g_object_get_data (G_OBJECT (msg), COUNTED_KEY)) {
                 g_object_set_data (G_OBJECT (msg), COUNTED_KEY, NULL);
-                s->in_flight--;
+                if (g_atomic_int_dec_and_test (&f->server->in_flight))
+                        atrium_server_maybe_drained (f->server);
         }
-        maybe_finish_drain (s);
 }
 
 static void
@@ -132,7 +105,7 @@ on_request_read_count (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 static char *new_request_id (SoupMessageHeaders *hdrs);
 
 static void
-respond_problem (Server *s, SoupServerMessage *msg, guint status, const char *type,
+respond_problem (Front *f, SoupServerMessage *msg, guint status, const char *type,
                  const char *detail, const char *route)
 {
         g_autoptr (GBytes) body =
@@ -140,8 +113,8 @@ respond_problem (Server *s, SoupServerMessage *msg, guint status, const char *ty
         soup_server_message_set_status (msg, status, NULL);
         soup_server_message_set_response (msg, "application/problem+json", SOUP_MEMORY_COPY,
                                           g_bytes_get_data (body, NULL), g_bytes_get_size (body));
-        atrium_metrics_observe (s->core->metrics, soup_server_message_get_method (msg), route,
-                                status, 0);
+        atrium_metrics_observe (f->server->core->metrics, soup_server_message_get_method (msg),
+                                route, status, 0);
         /* Answered on the main thread, but still one log line with its request id. */
         SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
         const char *rid = soup_message_headers_get_one (rh, "X-Request-Id");
@@ -163,12 +136,26 @@ new_request_id (SoupMessageHeaders *hdrs)
             strspn (given, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
                     strlen (given))
                 return g_strdup (given);
-        guchar raw[12];
-        gcry_create_nonce (raw, sizeof raw);
-        GString *id = g_string_sized_new (25);
-        for (gsize i = 0; i < sizeof raw; i++)
-                g_string_append_printf (id, "%02x", raw[i]);
-        return g_string_free (id, FALSE);
+        /* Unique, not secret: 64 random bits per thread, then a counter (no syscall, no lock
+         * per request). */
+        static GPrivate seed_key = G_PRIVATE_INIT (g_free);
+        guint64 *seed = g_private_get (&seed_key);
+        if (!seed) {
+                seed = g_new (guint64, 2);
+                gcry_create_nonce (seed, sizeof *seed);
+                seed[1] = 0;
+                g_private_set (&seed_key, seed);
+        }
+        static const char hex[] = "0123456789abcdef";
+        char *id = g_malloc (25);
+        guint64 hi = seed[0];
+        guint32 lo = (guint32) seed[1]++;
+        for (int i = 0; i < 16; i++)
+                id[i] = hex[(hi >> (60 - 4 * i)) & 0xf];
+        for (int i = 0; i < 8; i++)
+                id[16 + i] = hex[(lo >> (28 - 4 * i)) & 0xf];
+        id[24] = '\0';
+        return id;
 }
 
 /* ---- early handler: body limit and collection ---- */
@@ -176,7 +163,8 @@ new_request_id (SoupMessageHeaders *hdrs)
 static void
 on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
 {
-        Server *s = data;
+        Front *f = data;
+        Server *s = f->server;
         if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
                 return;
         GByteArray *buf = g_object_get_data (G_OBJECT (msg), BODY_KEY);
@@ -201,9 +189,10 @@ copy_header (const char *name, const char *value, gpointer table)
 
 /* Copies what the worker needs off the message (main thread); takes @params and @request_id. */
 static Job *
-new_job (Server *s, SoupServerMessage *msg, const char *path, GHashTable *query,
+new_job (Front *f, SoupServerMessage *msg, const char *path, GHashTable *query,
          const AtriumRouteEntry *route, GHashTable *params, char *request_id)
 {
+        Server *s = f->server;
         SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
         AtriumRequest *req = g_new0 (AtriumRequest, 1);
         req->core = s->core;
@@ -227,6 +216,7 @@ new_job (Server *s, SoupServerMessage *msg, const char *path, GHashTable *query,
 
         Job *job = g_new0 (Job, 1);
         job->server = s;
+        job->front = f;
         job->msg = g_object_ref (msg);
         job->req = req;
         job->fd = -1; /* set for buffered requests only: a streamed one is still reading */
@@ -239,8 +229,9 @@ new_job (Server *s, SoupServerMessage *msg, const char *path, GHashTable *query,
 /* A streaming route starts now, before its body is read (server-stream.c). Uploads are PUT
  * or POST; other requests skip the extra route lookup. */
 static gboolean
-start_stream (Server *s, SoupServerMessage *msg, const char *path, GHashTable *query)
+start_stream (Front *f, SoupServerMessage *msg, const char *path, GHashTable *query)
 {
+        Server *s = f->server;
         const char *method = soup_server_message_get_method (msg);
         if (method != SOUP_METHOD_PUT && method != SOUP_METHOD_POST)
                 return FALSE;
@@ -257,17 +248,17 @@ start_stream (Server *s, SoupServerMessage *msg, const char *path, GHashTable *q
                                         (GDestroyNotify) g_hash_table_unref);
                 return FALSE;
         }
-        if (s->draining) {
+        if (g_atomic_int_get (&s->draining)) {
                 g_hash_table_unref (params);
                 soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                               "Connection", "close");
-                respond_problem (s, msg, 503, "unavailable", "server is shutting down",
+                respond_problem (f, msg, 503, "unavailable", "server is shutting down",
                                  entry->template);
                 return TRUE;
         }
         char *request_id = new_request_id (soup_server_message_get_request_headers (msg));
-        Job *job = new_job (s, msg, path, query, entry, params, request_id);
-        atrium_server_stream_start (s, msg, job);
+        Job *job = new_job (f, msg, path, query, entry, params, request_id);
+        atrium_server_stream_start (f, msg, job);
         return TRUE;
 }
 
@@ -275,10 +266,18 @@ static void
 early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
                gpointer data)
 {
-        Server *s = data;
+        Front *f = data;
+        Server *s = f->server;
         (void) soup;
-        if (start_stream (s, msg, path, query))
+        if (start_stream (f, msg, path, query)) {
+                /* A streamed body may take long; its own idle check replaces the deadline. */
+                Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
+                atrium_listener_disarm (f->listener, msg);
+                if (stream_job)
+                        atrium_server_stream_arm_idle_timer (f, msg, stream_job);
                 return;
+        }
+        atrium_listener_arm (f->listener, msg, ATRIUM_DEADLINE_BODY);
         SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
         if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH &&
             (guint64) soup_message_headers_get_content_length (hdrs) > s->core->config->max_body) {
@@ -287,13 +286,13 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
                         s->core->config->max_body);
                 soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                               "Connection", "close");
-                respond_problem (s, msg, 413, "payload-too-large", detail, "(body limit)");
+                respond_problem (f, msg, 413, "payload-too-large", detail, "(body limit)");
                 return;
         }
         soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
         g_object_set_data_full (G_OBJECT (msg), BODY_KEY, g_byte_array_new (),
                                 (GDestroyNotify) g_byte_array_unref);
-        g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), s);
+        g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), f);
 }
 
 /* ---- dispatch ---- */
@@ -388,15 +387,17 @@ work (gpointer data, gpointer user_data)
         } else {
                 atrium_core_handle (s->core, job->req);
         }
-        g_main_context_invoke (s->context, finish, job);
+        g_main_context_invoke (job->front->context, finish, job);
 }
 
 static void
 handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable *query,
          gpointer data)
 {
-        Server *s = data;
+        Front *f = data;
+        Server *s = f->server;
         (void) soup;
+        atrium_listener_disarm (f->listener, msg); /* the body is in */
         if (g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY)) {
                 /* The whole body is in and the handler has not answered yet: hold the
                  * message until finish() does (libsoup skips this for answered ones). */
@@ -413,7 +414,7 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
                 g_autofree char *detail = g_strdup_printf (
                         "request body larger than %" G_GUINT64_FORMAT " bytes",
                         s->core->config->max_body);
-                respond_problem (s, msg, 413, "payload-too-large", detail, "(body limit)");
+                respond_problem (f, msg, 413, "payload-too-large", detail, "(body limit)");
                 return;
         }
         gpointer route = g_object_get_data (G_OBJECT (msg), MATCH_ROUTE_KEY);
@@ -429,29 +430,29 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         if (route)
                 template = ((const AtriumRouteEntry *) route)->template;
         if (m == ATRIUM_MATCH_BAD_PATH) {
-                respond_problem (s, msg, 400, "invalid-request",
+                respond_problem (f, msg, 400, "invalid-request",
                                  "path has an invalid escape or a '.' or '..' segment",
                                  "(unmatched)");
                 return;
         }
         if (m == ATRIUM_MATCH_NOT_FOUND) {
-                respond_problem (s, msg, 404, "not-found", "no such route", "(unmatched)");
+                respond_problem (f, msg, 404, "not-found", "no such route", "(unmatched)");
                 return;
         }
         if (m == ATRIUM_MATCH_METHOD_NOT_ALLOWED) {
                 soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                               "Allow", allow);
                 g_autofree char *detail = g_strdup_printf ("allowed: %s", allow);
-                respond_problem (s, msg, 405, "method-not-allowed", detail, "(unmatched)");
+                respond_problem (f, msg, 405, "method-not-allowed", detail, "(unmatched)");
                 return;
         }
-        if (s->draining) {
+        if (g_atomic_int_get (&s->draining)) {
                 g_hash_table_unref (params);
-                respond_problem (s, msg, 503, "unavailable", "server is shutting down", template);
+                respond_problem (f, msg, 503, "unavailable", "server is shutting down", template);
                 return;
         }
 
-        Job *job = new_job (s, msg, path, query, route, params, g_steal_pointer (&request_id));
+        Job *job = new_job (f, msg, path, query, route, params, g_steal_pointer (&request_id));
         const AtriumRouteEntry *entry = route;
         if (entry->flags & ATRIUM_ROUTE_NO_DB) {
                 /* Liveness, metrics, the OpenAPI document: no database, nothing that blocks,
@@ -467,105 +468,21 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         g_thread_pool_push ((entry->flags & ATRIUM_ROUTE_SLOW) ? s->slow : s->workers, job, NULL);
 }
 
-/* ---- lifecycle ---- */
-
-static gboolean
-drain_timeout (gpointer data)
+/* Connects a front's SoupServer to the handlers above (front's thread). */
+void
+atrium_server_connect (Front *f)
 {
-        Server *s = data;
-        g_warning ("drain timeout: %u requests still in flight, exiting", s->in_flight);
-        s->drain_timer = 0;
-        g_main_loop_quit (s->loop);
-        return G_SOURCE_REMOVE;
+        soup_server_add_early_handler (f->soup, NULL, early_handler, f, NULL);
+        soup_server_add_handler (f->soup, NULL, handler, f, NULL);
+        g_signal_connect (f->soup, "request-started", G_CALLBACK (on_request_started), f);
+        g_signal_connect (f->soup, "request-read", G_CALLBACK (on_request_read_count), f);
+        g_signal_connect (f->soup, "request-finished", G_CALLBACK (on_request_done), f);
+        g_signal_connect (f->soup, "request-aborted", G_CALLBACK (on_request_done), f);
 }
 
-static gboolean
-on_signal (gpointer data)
+/* The function the worker pools run. */
+void
+atrium_server_work (gpointer data, gpointer user_data)
 {
-        Server *s = data;
-        if (s->draining)
-                return G_SOURCE_CONTINUE;
-        g_message ("signal received: draining %u in-flight requests", s->in_flight);
-        s->draining = TRUE;
-        /* Stop accepting: close the listening sockets, keep the client connections. */
-        atrium_listener_stop_accepting (s->listener);
-        s->drain_timer = g_timeout_add_seconds (s->core->config->drain_timeout, drain_timeout, s);
-        maybe_finish_drain (s);
-        return G_SOURCE_CONTINUE;
-}
-
-int
-atrium_serve (AtriumCore *core)
-{
-        Server s = {0};
-        s.core = core;
-        atrium_log_set_access (core->config->access_log);
-        s.context = g_main_context_default ();
-        s.loop = g_main_loop_new (s.context, FALSE);
-        /* raw-paths: libsoup must not percent-decode the path; the router decodes each segment
-         * once, after splitting, so "%2F" cannot smuggle a separator past a template. */
-        s.soup = soup_server_new ("server-header", "atriumd ", "raw-paths", TRUE, NULL);
-        g_autoptr (GError) error = NULL;
-        s.workers = g_thread_pool_new (work, &s, (int) core->config->pool_size, TRUE, &error);
-        if (s.workers)
-                s.slow = g_thread_pool_new (work, &s, (int) core->config->slow_workers, TRUE,
-                                            &error);
-        if (s.slow)
-                s.stream = g_thread_pool_new (work, &s, (int) core->config->stream_workers,
-                                              FALSE, &error);
-        if (!s.workers || !s.slow || !s.stream) {
-                g_printerr ("atriumd: worker pool: %s\n", error->message);
-                return 1;
-        }
-        soup_server_add_early_handler (s.soup, NULL, early_handler, &s, NULL);
-        soup_server_add_handler (s.soup, NULL, handler, &s, NULL);
-        g_signal_connect (s.soup, "request-started", G_CALLBACK (on_request_started), &s);
-        g_signal_connect (s.soup, "request-read", G_CALLBACK (on_request_read_count), &s);
-        g_signal_connect (s.soup, "request-finished", G_CALLBACK (on_request_done), &s);
-        g_signal_connect (s.soup, "request-aborted", G_CALLBACK (on_request_done), &s);
-
-        g_autoptr (GInetAddress) addr = g_inet_address_new_from_string (core->config->listen_host);
-        if (!addr && g_str_equal (core->config->listen_host, "localhost"))
-                addr = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-        if (!addr) {
-                g_printerr ("atriumd: listen address must be an IP address: %s\n",
-                            core->config->listen_host);
-                return 1;
-        }
-        g_autoptr (GSocketAddress) sa = g_inet_socket_address_new (addr, core->config->listen_port);
-        const guint deadlines[ATRIUM_N_DEADLINES] = {
-                [ATRIUM_DEADLINE_HEADERS] = core->config->header_timeout,
-                [ATRIUM_DEADLINE_BODY] = core->config->body_timeout,
-        };
-        s.listener = atrium_listener_new (s.soup, core->metrics, deadlines, &error);
-        if (!s.listener || !atrium_listener_listen (s.listener, sa, &error)) {
-                g_printerr ("atriumd: cannot listen on %s:%u: %s\n", core->config->listen_host,
-                            core->config->listen_port, error->message);
-                return 1;
-        }
-        g_unix_signal_add (SIGTERM, on_signal, &s);
-        g_unix_signal_add (SIGINT, on_signal, &s);
-        g_auto (GStrv) uris = atrium_listener_uris (s.listener);
-        for (guint i = 0; uris[i]; i++)
-                g_message ("listening on %s", uris[i]);
-
-        atrium_tasks_start_timers (core, s.context);
-        g_main_loop_run (s.loop);
-
-        if (s.drain_timer)
-                g_source_remove (s.drain_timer);
-        /* Workers finish what they hold; their answers are dropped with the loop. */
-        g_thread_pool_free (s.workers, FALSE, TRUE);
-        g_thread_pool_free (s.slow, FALSE, TRUE);
-        g_thread_pool_free (s.stream, FALSE, TRUE);
-        atrium_tasks_stop_timers (core);
-        while (g_main_context_iteration (s.context, FALSE))
-                ;
-        soup_server_disconnect (s.soup);
-        atrium_listener_free (s.listener);
-        g_object_unref (s.soup);
-        g_main_loop_unref (s.loop);
-        atrium_log_flush ();
-        g_message ("stopped");
-        return 0;
+        work (data, user_data);
 }

@@ -109,9 +109,13 @@ begin_with (AtriumTx *tx, const char *sql, int n, const char *const *params, GEr
                 PGconn *c = tx->conn;
                 g_autoptr (GPtrArray) fresh = g_ptr_array_new ();
                 int steps = 1;
+                /* A request's transaction starts with nothing to set: core.begin_request()
+                 * sets the school and the user itself. */
+                gboolean settings = tx->school_id || tx->user_id;
                 gboolean sent = PQenterPipelineMode (c) &&
                                 PQsendQueryParams (c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-                                send_prepared (c, set_sql, 2, set_params, &steps, fresh) &&
+                                (!settings ||
+                                 send_prepared (c, set_sql, 2, set_params, &steps, fresh)) &&
                                 send_prepared (c, sql, n, params, &steps, fresh) &&
                                 PQpipelineSync (c);
                 /* Every step answers one result (then a NULL); the query's is the last. */
