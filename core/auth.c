@@ -190,19 +190,13 @@ static gboolean
 me (AtriumRequest *req, gpointer data, GError **error)
 {
         AtriumCore *core = data;
-        JsonNode *who = caller_json (req, req->school_id, req->user_id, req->operator_id, NULL,
-                                     error);
+        JsonNode *who = req->user_id ? atrium_me_json (req, error)
+                                     : caller_json (req, NULL, NULL, req->operator_id, NULL, error);
         if (!who)
                 return FALSE;
         JsonObject *o = json_node_get_object (who);
-        if (req->school_id) {
-                g_autoptr (AtriumResult) s = atrium_sql (
-                        req, error, "SELECT slug, name FROM core.schools WHERE id = $1::uuid", 1,
-                        req->school_id);
-                if (!s)
-                        return FALSE;
-                json_object_set_member (o, "school", atrium_result_row_json (s, 0));
-        }
+        if (req->user_id)
+                json_object_set_string_member (o, "kind", "user");
         JsonArray *perms = json_array_new ();
         g_autoptr (GList) keys = g_hash_table_get_keys (req->permissions);
         keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);

@@ -45,6 +45,8 @@ void atrium_respond_problem_commit (AtriumRequest *req, AtriumErrorCode code, co
 /* users.c: one person as the API shows it (roles, parents, children; never the hash), in the
  * request's school. */
 JsonNode *atrium_user_json (AtriumRequest *req, const char *id, GError **error);
+/* The caller (a user) with their school, for GET /api/v1/me, in one statement. */
+JsonNode *atrium_me_json (AtriumRequest *req, GError **error);
 
 /* Route registration per area */
 void atrium_auth_routes (AtriumCore *core);

@@ -73,6 +73,37 @@ roles_literal (JsonArray *roles)
         return g_string_free (s, FALSE);
 }
 
+/* The signed-in user with their school ({slug, name}) in one statement: GET /api/v1/me, the
+ * request every app makes first and often. */
+JsonNode *
+atrium_me_json (AtriumRequest *req, GError **error)
+{
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "SELECT " USER_COLUMNS ", s.slug AS school_slug, s.name AS school_name "
+                "FROM core.users u JOIN core.schools s ON s.id = u.school_id "
+                "WHERE u.id = $1::uuid",
+                1, req->user_id);
+        if (!res)
+                return NULL;
+        if (atrium_result_n_rows (res) == 0) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no user %s",
+                             req->user_id);
+                return NULL;
+        }
+        JsonNode *n = user_row (res, 0);
+        JsonObject *o = json_node_get_object (n);
+        JsonObject *school = json_object_new ();
+        json_object_set_string_member (school, "slug",
+                                       json_object_get_string_member (o, "school_slug"));
+        json_object_set_string_member (school, "name",
+                                       json_object_get_string_member (o, "school_name"));
+        json_object_remove_member (o, "school_slug");
+        json_object_remove_member (o, "school_name");
+        json_object_set_object_member (o, "school", school);
+        return n;
+}
+
 JsonNode *
 atrium_user_json (AtriumRequest *req, const char *id, GError **error)
 {
