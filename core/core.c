@@ -365,6 +365,8 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
         g_autoptr (GError) error = NULL;
 
         req->tx = atrium_tx_new (core->pool, NULL, NULL);
+        /* A GET or HEAD that writes nothing commits without waiting (tx.c). */
+        req->tx->read_only = g_str_equal (req->method, "GET") || g_str_equal (req->method, "HEAD");
         /* Who is asking comes first (an anonymous caller learns nothing about bodies); liveness
          * and metrics must answer even with the database gone. */
         gboolean ok = (e->flags & ATRIUM_ROUTE_NO_DB) ? TRUE : begin_request (core, req, &error);

@@ -24,6 +24,9 @@ void atrium_db_pool_free (AtriumDbPool *pool);
  * ATRIUM_ERROR_UNAVAILABLE error. */
 PGconn *atrium_db_pool_acquire (AtriumDbPool *pool, GError **error);
 void atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn);
+/* Returns @conn with a COMMIT sent in pipeline mode and not read: the next acquire reads it
+ * (tx.c, for transactions that wrote nothing). */
+void atrium_db_pool_release_committing (AtriumDbPool *pool, PGconn *conn);
 void atrium_db_pool_stats (AtriumDbPool *pool, guint *out_in_use, guint *out_idle);
 
 /* The name @sql is (or is to be) prepared under on @conn; *out_fresh: not prepared yet.
@@ -59,6 +62,8 @@ struct _AtriumTx {
         char *user_id;
         gboolean begun;
         gboolean failed;
+        gboolean read_only; /* a GET or HEAD: may commit without waiting if nothing was written */
+        gboolean wrote;     /* a statement other than SELECT ran */
         GPtrArray *events; /* AtriumQueuedEvent, delivered after commit */
 };
 

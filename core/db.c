@@ -12,6 +12,7 @@
 typedef struct {
         PGconn *conn;
         gboolean in_use;
+        gboolean committing; /* @conn has a COMMIT in flight whose answer is not read yet */
 } Slot;
 
 struct _AtriumDbPool {
@@ -74,6 +75,8 @@ atrium_db_close (PGconn *conn)
         PQfinish (conn);
 }
 
+static gboolean finish_commit (PGconn *conn);
+
 AtriumDbPool *
 atrium_db_pool_new (const char *conninfo, guint size, const char *role)
 {
@@ -92,9 +95,12 @@ atrium_db_pool_free (AtriumDbPool *pool)
 {
         if (!pool)
                 return;
-        for (guint i = 0; i < pool->size; i++)
+        for (guint i = 0; i < pool->size; i++) {
+                if (pool->slots[i].conn && pool->slots[i].committing)
+                        finish_commit (pool->slots[i].conn);
                 if (pool->slots[i].conn)
                         atrium_db_close (pool->slots[i].conn);
+        }
         g_free (pool->slots);
         g_free (pool->conninfo);
         g_free (pool->role);
@@ -134,6 +140,30 @@ connect_db (const char *conninfo, const char *role, GError **error)
         return g_steal_pointer (&conn);
 }
 
+/* Reads the answer to a COMMIT sent by atrium_db_pool_release_committing(): by the time the
+ * connection is used again it has long arrived, so this does not wait. FALSE: the connection
+ * is not usable as it is. */
+static gboolean
+finish_commit (PGconn *conn)
+{
+        gboolean ok = TRUE;
+        g_autoptr (PGresult) commit = PQgetResult (conn);
+        if (!commit || PQresultStatus (commit) != PGRES_COMMAND_OK) {
+                /* Only transactions that wrote nothing are committed this way, so nothing
+                 * is lost; but say so. */
+                g_warning ("a read-only transaction's COMMIT failed: %s",
+                           commit ? PQresultErrorMessage (commit) : PQerrorMessage (conn));
+                ok = FALSE;
+        }
+        PGresult *r;
+        while ((r = PQgetResult (conn)) != NULL) /* the NULL after COMMIT's result */
+                PQclear (r);
+        g_autoptr (PGresult) sync = PQgetResult (conn);
+        ok = ok && sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC &&
+             PQexitPipelineMode (conn) && PQtransactionStatus (conn) == PQTRANS_IDLE;
+        return ok;
+}
+
 PGconn *
 atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
 {
@@ -154,9 +184,15 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
         }
         slot->in_use = TRUE;
         PGconn *conn = slot->conn;
+        gboolean committing = slot->committing;
         slot->conn = NULL;
+        slot->committing = FALSE;
         g_mutex_unlock (&pool->lock);
 
+        if (conn && committing && !finish_commit (conn)) {
+                atrium_db_close (conn);
+                conn = NULL;
+        }
         if (conn && PQstatus (conn) != CONNECTION_OK) {
                 atrium_db_close (conn);
                 conn = NULL;
@@ -186,6 +222,26 @@ atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn)
         for (guint i = 0; i < pool->size; i++) {
                 if (pool->slots[i].in_use && !pool->slots[i].conn) {
                         pool->slots[i].conn = conn;
+                        pool->slots[i].in_use = FALSE;
+                        break;
+                }
+        }
+        g_cond_signal (&pool->freed);
+        g_mutex_unlock (&pool->lock);
+}
+
+void
+atrium_db_pool_release_committing (AtriumDbPool *pool, PGconn *conn)
+{
+        if (PQstatus (conn) != CONNECTION_OK) {
+                atrium_db_pool_release (pool, conn); /* closes it */
+                return;
+        }
+        g_mutex_lock (&pool->lock);
+        for (guint i = 0; i < pool->size; i++) {
+                if (pool->slots[i].in_use && !pool->slots[i].conn) {
+                        pool->slots[i].conn = conn;
+                        pool->slots[i].committing = TRUE;
                         pool->slots[i].in_use = FALSE;
                         break;
                 }

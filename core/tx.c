@@ -215,15 +215,42 @@ atrium_tx_query (AtriumTx *tx, const char *sql, int n_params, const char *const 
                 tx->failed = TRUE;
                 return NULL;
         }
+        if (!g_str_has_prefix (PQcmdStatus (res), "SELECT "))
+                tx->wrote = TRUE;
         AtriumResult *r = g_new0 (AtriumResult, 1);
         r->res = res;
         return r;
+}
+
+/* A transaction of a GET that wrote nothing (a statement other than SELECT) and queued no
+ * event: its COMMIT cannot lose anything, so it is sent without waiting for the answer, which
+ * the connection's next user reads. The request's answer goes out one round trip sooner. */
+static gboolean
+commit_without_waiting (AtriumTx *tx)
+{
+        if (!tx->read_only || tx->wrote || tx->failed || tx->events->len || !tx->begun ||
+            !tx->conn)
+                return FALSE;
+        PGconn *c = tx->conn;
+        if (!PQenterPipelineMode (c))
+                return FALSE;
+        if (!PQsendQueryParams (c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
+            !PQpipelineSync (c)) {
+                /* The connection is broken; release() will close it. */
+                return FALSE;
+        }
+        tx->begun = FALSE;
+        tx->conn = NULL;
+        atrium_db_pool_release_committing (tx->pool, c);
+        return TRUE;
 }
 
 gboolean
 atrium_tx_commit (AtriumTx *tx, GError **error)
 {
         gboolean ok = TRUE;
+        if (commit_without_waiting (tx))
+                return TRUE;
         if (tx->begun && tx->conn) {
                 g_autoptr (PGresult) res = PQexec (tx->conn, tx->failed ? "ROLLBACK" : "COMMIT");
                 if (tx->failed) {

@@ -320,6 +320,36 @@ class BodyValidation(fixtures.SharedHost):
         self.assertFalse(slugs & {"uf", "wt", "mr", "deep", "nu", "ct"}, slugs)
 
 
+class ReadsCommitWithoutWaiting(fixtures.SharedHost):
+    """A GET that wrote nothing sends its COMMIT without waiting for the answer, which the
+    connection's next user reads: no transaction may stay open, and writes still commit."""
+
+    HOST_ENV = {"ATRIUM_POOL_SIZE": "2"}
+
+    def open_transactions(self) -> int:
+        return int(self.pg.psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'atriumd' "
+            "AND (state LIKE 'idle in transaction%' OR xact_start IS NOT NULL "
+            "AND state <> 'active')").strip())
+
+    def test_reads_end_their_transactions(self):
+        for i in range(40):
+            self.assertEqual(self.host.request("GET", "/api/v1/me", token=self.op_token).status,
+                             200)
+            if i % 10 == 9:  # a write between reads, on the same two connections
+                slug = f"rc{i}"
+                self.assertEqual(self.host.request("POST", "/api/v1/schools",
+                                                   {"slug": slug, "name": slug},
+                                                   token=self.op_token).status, 201)
+        deadline = time.monotonic() + 5
+        while self.open_transactions() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.open_transactions(), 0)
+        slugs = {s["slug"] for s in self.host.request(
+            "GET", "/api/v1/schools?limit=500", token=self.op_token).json()["items"]}
+        self.assertLessEqual({"rc9", "rc19", "rc29", "rc39"}, slugs)
+
+
 class RequestLog(fixtures.SharedHost):
     def log_line(self, request_id: str) -> str:
         deadline = time.monotonic() + 10
