@@ -266,14 +266,18 @@ class ClientsThatHangUpEarly(ConnectionsCase):
         port = self.host.port
 
         # 500 after their headers: complete GETs (the answer finds nobody), and POSTs and
-        # PUTs whose promised body never comes.
+        # PUTs whose promised body never comes or stops halfway (a buffered JSON body).
         for i in range(500):
             s = connect(port)
-            if i % 3 == 0:
+            if i % 4 == 0:
                 s.sendall(head("GET", "/api/v1/me", self.token))
-            elif i % 3 == 1:
+            elif i % 4 == 1:
                 s.sendall(head("POST", "/api/v1/auth/logout", self.token,
                                "Content-Type: application/json\r\nContent-Length: 1000\r\n"))
+            elif i % 4 == 2:
+                s.sendall(head("POST", "/api/v1/schools/conn/users", self.token,
+                               "Content-Type: application/json\r\nContent-Length: 1000\r\n")
+                          + b'{"username": "half-' + str(i).encode() + b'", "display_n')
             else:
                 s.sendall(head("PUT", self.files(f"never-{i}.bin"), self.token,
                                "Content-Length: 100000\r\n"))
