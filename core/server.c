@@ -1,24 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* server.c - the HTTP side: libsoup-3's SoupServer on the main loop, and the hand-off to the
- * worker pool.
+/* server.c - one front's SoupServer handlers (serve.c runs one front per core), and the
+ * hand-off to the worker pools.
  *
- *   main loop                                worker pool (pool_size threads)
- *   ---------                                -------------------------------
- *   request-started: arm header timer
- *   early handler: size check (413), body
- *     collected chunk by chunk up to max_body
- *     (streaming routes start here instead,
- *     see server-stream.c)              --->  stream pool
+ *   front (its own thread and context)       worker pools (shared)
+ *   ----------------------------------       ---------------------
+ *   request-started: headers deadline
+ *   early handler: body deadline, size
+ *     check (413), body collected chunk by
+ *     chunk up to max_body (streaming
+ *     routes start here instead, see
+ *     server-stream.c)                  --->  stream pool
  *   handler: route match (404/405 here),
- *     copy request into AtriumRequest,
- *     pause message, push job          --->  atrium_core_handle(): tx, handler, commit
- *   finish(): apply answer, log, metrics, <---  g_main_context_invoke()
+ *     copy request into AtriumRequest;
+ *     NO_DB routes answered right here;
+ *     else pause message, push job     --->  client gone? 499; else atrium_core_handle():
+ *                                             tx, handler, commit
+ *   finish(): apply answer, log, metrics, <---  g_main_context_invoke(the message's front)
  *     unpause
  *
- * SoupServer has no timeouts of its own: a connection gets header_timeout seconds to send
- * complete headers (which also bounds keep-alive idling, since the next request's timer starts
- * as soon as the previous one finished) and body_timeout seconds for its body; past either
- * the socket is shut down. Production still belongs behind nginx (deploy/). */
+ * SoupServer has no timeouts of its own: a connection gets header_timeout seconds from the end
+ * of an answer (or its accept) to complete headers, which is also the keep-alive idle limit,
+ * and body_timeout seconds for its body; past either the connection is cut (listener.c keeps
+ * the deadlines). Production still belongs behind nginx (deploy/). */
 #include "server-private.h"
 
 #include <errno.h>
