@@ -20,7 +20,7 @@
 #   describe_machine core api plugins   # $cpu, $mem, $commit, $buildtype for the fragment
 #
 # Knobs it reads (each script documents its own defaults where they differ):
-#   ATRIUM_POOL_SIZE (8) -> POOL_SIZE, WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT
+#   ATRIUM_POOL_SIZE (2 per core, atriumd's default) -> POOL_SIZE, WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT
 #   (unset: wrk's own 2 s), PGBENCH_CLIENTS (32), PGBENCH_JOBS (2), PGBENCH_SCALE (10),
 #   DURATION and WARMUP (pgbench_ceiling: set by every script), QUIET_WAIT (900, wait_quiet),
 #   ATRIUM_BUILD_DIR (build, relative to the repository), PG_BINDIR (newest
@@ -32,7 +32,7 @@
 
 [[ -n ${repo:-} ]] || { echo "bench/lib.sh: set repo before sourcing" >&2; exit 2; }
 
-POOL_SIZE=${ATRIUM_POOL_SIZE:-8}
+POOL_SIZE=${ATRIUM_POOL_SIZE:-$((2 * $(nproc)))} # atriumd's own default
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-64}
 WRK_TIMEOUT=${WRK_TIMEOUT:-}

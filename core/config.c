@@ -16,7 +16,8 @@ static const char help_text[] =
         "                                                      table ownership, no BYPASSRLS);\n"
         "                                                      default: derived from url\n"
         "  [database] request_role    ATRIUM_REQUEST_ROLE      name of that role (atrium_request)\n"
-        "  [database] pool_size       ATRIUM_POOL_SIZE         connections = workers (default 8)\n"
+        "  [database] pool_size       ATRIUM_POOL_SIZE         connections = workers (default:\n"
+        "                                                      2 per processor)\n"
         "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (2)\n"
         "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads for streamed uploads (16)\n"
         "  [http] trust_proxy         ATRIUM_TRUST_PROXY       1: client address from X-Real-IP\n"
@@ -143,7 +144,9 @@ atrium_config_load (const char *path, GError **error)
         if (!c->data_dir)
                 c->data_dir = g_strdup ("/var/lib/atrium");
 
-        guint64 pool = 8, max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
+        /* Measured on 2 cores with PostgreSQL on the same box: 1-2 workers per core answered
+         * /me and a list fastest (8 per core: -20 %); docs/OPERATIONS.md has the figures. */
+        guint64 pool = 2 * (guint64) g_get_num_processors (), max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
         guint64 slow = 2, stream = 16, life = 43200, idle = 7200, proxy = 0, access_log = 1;
         guint64 listeners = 0;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||

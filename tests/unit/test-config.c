@@ -105,7 +105,7 @@ test_defaults (Fixture *f, gconstpointer data)
         g_assert_nonnull (c->plugin_dir);
         g_assert_true (g_path_is_absolute (c->plugin_dir));
         g_assert_cmpstr (c->data_dir, ==, "/var/lib/atrium");
-        g_assert_cmpuint (c->pool_size, ==, 8);
+        g_assert_cmpuint (c->pool_size, ==, 2 * g_get_num_processors ());
         g_assert_cmpuint (c->max_body, ==, 1024 * 1024);
         g_assert_cmpuint (c->header_timeout, ==, 15);
         g_assert_cmpuint (c->body_timeout, ==, 60);
@@ -115,6 +115,8 @@ test_defaults (Fixture *f, gconstpointer data)
         g_assert_cmpuint (c->session_lifetime, ==, 43200);
         g_assert_cmpuint (c->session_idle, ==, 7200);
         g_assert_false (c->trust_proxy);
+        g_assert_true (c->access_log);
+        g_assert_cmpuint (c->listeners, ==, 0); /* one per processor */
         g_assert_null (c->keyfile);
 
         /* An empty key-file changes nothing. */
@@ -122,7 +124,7 @@ test_defaults (Fixture *f, gconstpointer data)
         g_autoptr (AtriumConfig) e = load_ok (path);
         g_assert_cmpstr (e->database_url, ==, "dbname=atrium");
         g_assert_cmpuint (e->listen_port, ==, 8080);
-        g_assert_cmpuint (e->pool_size, ==, 8);
+        g_assert_cmpuint (e->pool_size, ==, 2 * g_get_num_processors ());
         g_assert_nonnull (e->keyfile);
         atrium_config_free (NULL); /* free functions accept NULL */
 }
@@ -142,6 +144,8 @@ static const char full_config[] =
         "drain_timeout=0\n"
         "slow_workers=4\n"
         "trust_proxy=1\n"
+        "access_log=0\n"
+        "listeners=3\n"
         "\n"
         "[auth]\n"
         "session_lifetime=3600\n"
@@ -172,6 +176,8 @@ test_keyfile (Fixture *f, gconstpointer data)
         g_assert_cmpuint (c->drain_timeout, ==, 0);
         g_assert_cmpuint (c->slow_workers, ==, 4);
         g_assert_true (c->trust_proxy);
+        g_assert_false (c->access_log);
+        g_assert_cmpuint (c->listeners, ==, 3);
         g_assert_cmpuint (c->session_lifetime, ==, 3600);
         g_assert_cmpuint (c->session_idle, ==, 600);
         g_assert_cmpstr (c->plugin_dir, ==, "/opt/atrium/plugins");
@@ -189,6 +195,8 @@ test_env_overrides_keyfile (Fixture *f, gconstpointer data)
         set_env ("ATRIUM_POOL_SIZE", "32");
         set_env ("ATRIUM_STRICT", "0"); /* "0" is a value, not "unset" */
         set_env ("ATRIUM_TRUST_PROXY", "0");
+        set_env ("ATRIUM_ACCESS_LOG", "1");
+        set_env ("ATRIUM_LISTENERS", "1");
         set_env ("ATRIUM_DRAIN_TIMEOUT", "45");
         set_env ("ATRIUM_DATA_DIR", "/tmp/atrium-data");
         set_env ("ATRIUM_REQUEST_ROLE", "other_role");
@@ -204,6 +212,8 @@ test_env_overrides_keyfile (Fixture *f, gconstpointer data)
         g_assert_cmpuint (c->pool_size, ==, 32);
         g_assert_false (c->strict);
         g_assert_false (c->trust_proxy);
+        g_assert_true (c->access_log);
+        g_assert_cmpuint (c->listeners, ==, 1);
         g_assert_cmpuint (c->drain_timeout, ==, 45);
         g_assert_cmpstr (c->data_dir, ==, "/tmp/atrium-data");
         g_assert_cmpstr (c->request_role, ==, "other_role");
