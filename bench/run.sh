@@ -190,6 +190,50 @@ LUA
 LOGIN_BODY=$LOGIN_BODY WRK_CONNECTIONS=8 load login "$DURATION" "$api_url/api/v1/auth/login" \
         -s "$tmp/login.lua"
 
+# The sign-in storm: the same sign-ins while students read /me, against Argon2id's raw rate on
+# the same cores (bench/tools/argon2-rate.c: atriumd's parameters, one thread per core).
+wait_quiet "storm"
+say "storm: sign-ins (-c8) and /me reads (-c32) at once, ${DURATION}s"
+m0=$(cpu_mark)
+LOGIN_BODY=$LOGIN_BODY WRK_CONNECTIONS=8 wrk_run "$DURATION" "$api_url/api/v1/auth/login" \
+        -s "$tmp/login.lua" >"$out/storm-login.wrk.txt" 2>&1 &
+storm_pid=$!
+WRK_CONNECTIONS=32 wrk_run "$DURATION" "$api_url/api/v1/me" "${me_hdr[@]}" >"$out/storm-me.wrk.txt" 2>&1
+wait "$storm_pid" || true
+read -r storm_cpu storm_other < <(cpu_report "$m0" "$(cpu_mark)")
+read -r storm_rps _ storm_login_p99 sb se _ < <(wrk_parse "$out/storm-login.wrk.txt")
+read -r storm_me_rps _ storm_p99 mb me_err _ < <(wrk_parse "$out/storm-me.wrk.txt")
+storm_p99_ratio=$(RATIO_DIGITS=2 ratio "$storm_p99" "$me_p99")
+storm_errors=$((sb + se + mb + me_err))
+
+wait_quiet "argon2"
+cc -O2 -o "$tmp/argon2-rate" "$repo/bench/tools/argon2-rate.c" \
+        $(pkg-config --cflags --libs libgcrypt) -lpthread || die "cannot build argon2-rate"
+m0=$(cpu_mark)
+argon2_rps=$("$tmp/argon2-rate" "$DURATION" "$(nproc)")
+read -r argon2_cpu argon2_other < <(cpu_report "$m0" "$(cpu_mark)")
+argon2_p50="-" argon2_p99="-" argon2_errors=0
+say "argon2id raw: $argon2_rps hashes/s on $(nproc) threads"
+
+# Start-up: a second host on the migrated database, every in-tree plugin, from exec to
+# /readyz answering 200 (polled every 5 ms), then its resident memory after a second idle.
+startup_port=$(free_port)
+t0=$(date +%s%N)
+ATRIUMD_EXTRA_ENV=(ATRIUM_LISTEN="127.0.0.1:$startup_port")
+ATRIUMD_EXEC=1 atriumd_env "$atriumd" serve >>"$tmp/atriumd-startup.log" 2>&1 &
+startup_pid=$!
+ATRIUMD_EXTRA_ENV=()
+for ((i = 0; i < 6000; i++)); do
+        [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$startup_port/readyz") == 200 ]] && break
+        kill -0 "$startup_pid" 2>/dev/null || die "the second atriumd exited: $(tail -n 3 "$tmp/atriumd-startup.log")"
+        sleep 0.005
+done
+startup_ms=$((($(date +%s%N) - t0) / 1000000))
+sleep 1
+startup_rss_kib=$(awk '/^VmRSS/ { print $2 }' "/proc/$startup_pid/status")
+stop_pid "$startup_pid" 10
+say "start-up: ready after $startup_ms ms, idle RSS $startup_rss_kib KiB"
+
 # ---- results ---------------------------------------------------------------------------------
 
 describe_machine core api plugins examples schema
@@ -221,13 +265,25 @@ line() {
         line "pgbench -S -M prepared -c64" pg64 "" ""
         line "GET 50-notice list (-c64)" list pg64 0.3
         line "nginx, the list's bytes (-c64)" nginxlist "" ""
-        line "sign-in, Argon2id (-c8)" login "" ""
+        line "sign-in, Argon2id (-c8)" login argon2 0.9
+        line "argon2id raw, one thread per core" argon2 "" ""
+        storm_ratio=$(ratio "$storm_rps" "$argon2_rps")
+        storm_met=$(awk -v r="$storm_ratio" -v p="$storm_p99_ratio" 'BEGIN { print (r >= 0.9 && p < 2) ? "yes" : "no" }')
+        printf '%-34s %10s %9s %8s %6s %6s %6s %6s %6s\n' "sign-in storm with /me reads" \
+                "$(fmt_int "$storm_rps")" "$storm_login_p99" "$storm_errors" "$storm_ratio" 0.9 "$storm_met" \
+                "$storm_cpu" "$storm_other"
+        printf '%-34s %10s %9s %8s %6s %6s\n' "  its reads' p99 / unloaded p99" "$(fmt_int "$storm_me_rps")" \
+                "$storm_p99" "" "$storm_p99_ratio" "< 2"
+        printf '%-34s %10s %9s %8s %6s %6s %6s\n' "start-up to /readyz, ms" "$startup_ms" "" "" "" "< 100" \
+                "$( ((startup_ms < 100)) && echo yes || echo no)"
+        printf '%-34s %10s %9s %8s %6s %6s %6s\n' "idle RSS after start-up, KiB" "$startup_rss_kib" "" "" "" \
+                "< 20480" "$( ((startup_rss_kib < 20480)) && echo yes || echo no)"
         printf '(ratio: req/s over the ceiling named in bench/README.md; cpu%%: the bench'"'"'s own processes, other%%: everything else, in %% of all %s cores)\n' "$(nproc)"
 } >"$out/table.txt" # not a pipe: line() collects the Markdown rows in this shell
 cat "$out/table.txt" >&2
 
 disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$me_other" \
-        "$pg64_other" "$list_other" "$nginxlist_other")
+        "$pg64_other" "$list_other" "$nginxlist_other" "$login_other" "$storm_other" "$argon2_other")
 
 {
         echo "### $(date -u '+%Y-%m-%d %H:%M UTC') - atriumd $commit"
@@ -238,6 +294,10 @@ disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$
         echo "| load | req/s or tps | p99 | errors | ratio | goal | met | CPU, bench | CPU, other |"
         echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
         printf '%s\n' "${rows[@]}"
+        echo "| sign-in storm (-c8) while /me reads run (-c32), over Argon2id raw | $(fmt_int "$storm_rps") | $storm_login_p99 ms | $storm_errors | **$storm_ratio** | 0.9 | $storm_met | $storm_cpu % | $storm_other % |"
+        echo "| the storm's /me reads: p99 over the unloaded /me p99 | $(fmt_int "$storm_me_rps") | $storm_p99 ms | | **$storm_p99_ratio** | < 2 | | | |"
+        echo "| start-up with every in-tree plugin to /readyz | $startup_ms ms | | | | < 100 ms | $( ((startup_ms < 100)) && echo yes || echo no) | | |"
+        echo "| idle RSS after start-up | $((startup_rss_kib / 1024)) MiB | | | | < 20 MiB | $( ((startup_rss_kib < 20480)) && echo yes || echo no) | | |"
         echo
         echo "The list is \`GET $API_PATH\` ($items items, $body_bytes bytes) as a signed-in student; /me is the same student's. Ceilings: /healthz over nginx serving a 100-byte file, /me over \`pgbench -S -M prepared -c32 -j2\`, the list over the same with -c64 (scale $PGBENCH_SCALE, TCP)."
         echo "$disturbed"
@@ -245,5 +305,5 @@ disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$
 say "raw output and results.md in $out"
 cat "$out/results.md"
 
-total_errors=$((healthz_errors + me_errors + list_errors + login_errors + nginx100_errors + nginxlist_errors + pg32_errors + pg64_errors))
+total_errors=$((healthz_errors + me_errors + list_errors + login_errors + nginx100_errors + nginxlist_errors + pg32_errors + pg64_errors + storm_errors))
 ((total_errors == 0)) || die "some requests failed (see the errors column): these figures are not valid"
