@@ -105,38 +105,34 @@ atrium_request_role_setup (AtriumCore *core, PGconn *conn, GError **error)
                 "core.migrations", "SELECT",
                 NULL,
         };
-        if (!runf (conn, error, "GRANT USAGE ON SCHEMA core TO %s", role))
-                return FALSE;
+        /* The grants go as one batch of statements: one round trip, not thirty. */
+        g_autoptr (GString) batch = g_string_new (NULL);
+        g_string_append_printf (batch, "GRANT USAGE ON SCHEMA core TO %s;\n", role);
         for (int i = 0; plain[i]; i += 2)
-                if (!runf (conn, error, "GRANT %s ON %s TO %s", plain[i + 1], plain[i], role))
-                        return FALSE;
+                g_string_append_printf (batch, "GRANT %s ON %s TO %s;\n", plain[i + 1], plain[i],
+                                        role);
         /* Everything of a person but the password hash; writes may set it. */
-        if (!runf (conn, error,
-                   "GRANT SELECT (school_id, id, username, display_name, roles, external_id, "
-                   "created_at, updated_at), INSERT, UPDATE, DELETE ON core.users TO %s",
-                   role))
-                return FALSE;
+        g_string_append_printf (
+                batch,
+                "GRANT SELECT (school_id, id, username, display_name, roles, external_id, "
+                "created_at, updated_at), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
+                role);
         /* Plugins own their schemas; requests may read and write their tables. */
         for (guint i = 0; i < core->plugins->len; i++) {
                 AtriumPlugin *p = core->plugins->pdata[i];
                 if (p->state == ATRIUM_PLUGIN_FAILED || !p->migrations->len)
                         continue;
                 char *s = PQescapeIdentifier (conn, p->desc.name, strlen (p->desc.name));
-                gboolean ok =
-                        runf (conn, error, "GRANT USAGE ON SCHEMA %s TO %s", s, role) &&
-                        runf (conn, error,
-                              "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s "
-                              "TO %s",
-                              s, role) &&
-                        runf (conn, error,
-                              "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %s TO %s", s, role) &&
-                        runf (conn, error, "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %s TO %s", s,
-                              role);
+                g_string_append_printf (
+                        batch,
+                        "GRANT USAGE ON SCHEMA %s TO %s;\n"
+                        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s;\n"
+                        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %s TO %s;\n"
+                        "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %s TO %s;\n",
+                        s, role, s, role, s, role, s, role);
                 PQfreemem (s);
-                if (!ok)
-                        return FALSE;
         }
-        return TRUE;
+        return run (conn, batch->str, error);
 }
 
 /* Replaces core.permission_defaults / permissions_known with what the core and the running
@@ -145,11 +141,12 @@ atrium_request_role_setup (AtriumCore *core, PGconn *conn, GError **error)
 gboolean
 atrium_permission_defaults_sync (AtriumCore *core, PGconn *conn, GError **error)
 {
-        if (!run (conn, "BEGIN", error) ||
-            !run (conn, "SELECT pg_advisory_xact_lock(727101)", error) ||
-            !run (conn, "DELETE FROM core.permission_defaults", error) ||
-            !run (conn, "DELETE FROM core.permissions_known", error))
-                goto fail;
+        /* All rows go in one statement each (a round trip per row made this most of a host's
+         * start-up): the permissions and their default roles as JSON arrays. */
+        g_autoptr (JsonBuilder) known = json_builder_new ();
+        g_autoptr (JsonBuilder) defaults = json_builder_new ();
+        json_builder_begin_array (known);
+        json_builder_begin_array (defaults);
         for (guint i = 0; i <= core->plugins->len; i++) {
                 const AtriumPermission *perms;
                 const char *owner;
@@ -164,41 +161,65 @@ atrium_permission_defaults_sync (AtriumCore *core, PGconn *conn, GError **error)
                         owner = p->desc.name;
                 }
                 for (const AtriumPermission *perm = perms; perm && perm->name; perm++) {
-                        const char *known[3] = {perm->name, owner,
-                                                perm->description ? perm->description : ""};
-                        g_autoptr (PGresult) k = PQexecParams (
-                                conn,
-                                "INSERT INTO core.permissions_known VALUES ($1, $2, $3) "
-                                "ON CONFLICT DO NOTHING",
-                                3, NULL, known, NULL, NULL, 0);
-                        if (PQresultStatus (k) != PGRES_COMMAND_OK)
-                                goto fail_pq;
-                        g_auto (GStrv) roles = g_strsplit (perm->default_roles ? perm->default_roles
-                                                                               : "",
-                                                           ",", -1);
+                        json_builder_begin_array (known);
+                        json_builder_add_string_value (known, perm->name);
+                        json_builder_add_string_value (known, owner);
+                        json_builder_add_string_value (known, perm->description ? perm->description
+                                                                                 : "");
+                        json_builder_end_array (known);
+                        g_auto (GStrv) roles = g_strsplit (
+                                perm->default_roles ? perm->default_roles : "", ",", -1);
                         for (char **r = roles; *r; r++) {
                                 g_strstrip (*r);
                                 if (!**r)
                                         continue;
-                                const char *row[2] = {perm->name, *r};
-                                g_autoptr (PGresult) d = PQexecParams (
-                                        conn,
-                                        "INSERT INTO core.permission_defaults VALUES ($1, $2) "
-                                        "ON CONFLICT DO NOTHING",
-                                        2, NULL, row, NULL, NULL, 0);
-                                if (PQresultStatus (d) != PGRES_COMMAND_OK)
-                                        goto fail_pq;
+                                json_builder_begin_array (defaults);
+                                json_builder_add_string_value (defaults, perm->name);
+                                json_builder_add_string_value (defaults, *r);
+                                json_builder_end_array (defaults);
                         }
                 }
         }
-        return run (conn, "COMMIT", error);
-fail_pq:
+        json_builder_end_array (known);
+        json_builder_end_array (defaults);
+        g_autoptr (JsonNode) known_node = json_builder_get_root (known);
+        g_autoptr (JsonNode) defaults_node = json_builder_get_root (defaults);
+        g_autofree char *known_json = json_to_string (known_node, FALSE);
+        g_autofree char *defaults_json = json_to_string (defaults_node, FALSE);
+
+        /* Several hosts starting together write the same rows; the lock makes that orderly. */
+        static const char sql[] = "SELECT pg_advisory_xact_lock(727101); "
+                                  "DELETE FROM core.permission_defaults; "
+                                  "DELETE FROM core.permissions_known";
+        static const char insert_known[] =
+                "INSERT INTO core.permissions_known "
+                "SELECT e->>0, e->>1, e->>2 FROM json_array_elements($1::json) e "
+                "ON CONFLICT DO NOTHING";
+        static const char insert_defaults[] =
+                "INSERT INTO core.permission_defaults "
+                "SELECT e->>0, e->>1 FROM json_array_elements($1::json) e "
+                "ON CONFLICT DO NOTHING";
+        const char *k[1] = {known_json};
+        const char *d[1] = {defaults_json};
+        if (!run (conn, "BEGIN", error))
+                return FALSE;
+        g_autoptr (PGresult) r1 = PQexec (conn, sql); /* three statements, one round trip */
+        gboolean ok = PQresultStatus (r1) == PGRES_COMMAND_OK;
+        if (ok) {
+                g_autoptr (PGresult) r2 =
+                        PQexecParams (conn, insert_known, 1, NULL, k, NULL, NULL, 0);
+                ok = PQresultStatus (r2) == PGRES_COMMAND_OK;
+        }
+        if (ok) {
+                g_autoptr (PGresult) r3 =
+                        PQexecParams (conn, insert_defaults, 1, NULL, d, NULL, NULL, 0);
+                ok = PQresultStatus (r3) == PGRES_COMMAND_OK;
+        }
+        if (ok)
+                return run (conn, "COMMIT", error);
         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "permission defaults: %s",
                      PQerrorMessage (conn));
-fail:
-        {
-                PQclear (PQexec (conn, "ROLLBACK"));
-        }
+        PQclear (PQexec (conn, "ROLLBACK"));
         return FALSE;
 }
 
