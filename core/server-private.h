@@ -56,8 +56,23 @@ typedef struct {
         gboolean inline_;     /* answered on the main loop, never paused (NO_DB routes) */
 } Job;
 
-#define STREAM_JOB_KEY "atrium-stream-job"
-#define COUNTED_KEY "atrium-counted"
+/* What the host keeps about one message from request-started to its end: one qdata entry
+ * with a static quark, instead of a string-keyed entry per item (g_object_set_data interns
+ * its key under GLib's global quark lock, on every front at once). */
+typedef struct {
+        Job *stream_job;   /* (nullable) a streaming route's running job */
+        gboolean counted;  /* counted in Server.in_flight */
+        GByteArray *body;  /* (nullable) the buffered body so far */
+        gboolean too_large;
+        const AtriumRouteEntry *route; /* (nullable) matched already (early handler) */
+        GHashTable *params;            /* (nullable) (owned) its path parameters */
+        GSource *timer;    /* (nullable) (owned) a streamed body's idle check */
+        gpointer writer;   /* (nullable) respond_stream's writer (server-stream.c) */
+        GDestroyNotify writer_free;
+} MsgState;
+
+/* @msg's state, made on first use. (transfer none) */
+MsgState *atrium_msg_state (SoupServerMessage *msg);
 
 /* server.c */
 void atrium_server_connect (Front *f);

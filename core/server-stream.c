@@ -117,11 +117,12 @@ atrium_server_stream_start (Front *f, SoupServerMessage *msg, Job *job)
                                atrium_body_pipe_ref (job->pipe), closure_unref_pipe, 0);
         g_signal_connect_data (msg, "got-body", G_CALLBACK (on_stream_body),
                                atrium_body_pipe_ref (job->pipe), closure_unref_pipe, 0);
-        g_object_set_data (G_OBJECT (msg), STREAM_JOB_KEY, job);
+        MsgState *st = atrium_msg_state (msg);
+        st->stream_job = job;
         /* Counted from now, not from request-read (which comes after the body): a draining
          * host waits for uploads in progress. */
         g_atomic_int_inc (&s->in_flight);
-        g_object_set_data (G_OBJECT (msg), COUNTED_KEY, GINT_TO_POINTER (1));
+        st->counted = TRUE;
         soup_server_message_pause (msg);
         g_thread_pool_push (s->stream, job, NULL);
 }
@@ -194,7 +195,6 @@ writer_free (gpointer data)
         g_free (w);
 }
 
-#define WRITER_KEY "atrium-writer"
 
 static void read_next (Writer *w);
 
@@ -205,7 +205,7 @@ on_read (GObject *source, GAsyncResult *result, gpointer data)
         g_autoptr (GError) error = NULL;
         g_autoptr (GBytes) bytes =
                 g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
-        Writer *w = g_object_get_data (G_OBJECT (msg), WRITER_KEY);
+        Writer *w = atrium_msg_state (msg)->writer;
         if (!w || w->done || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
                 g_object_unref (msg);
                 return;
@@ -246,7 +246,7 @@ static void
 on_wrote_chunk (SoupServerMessage *msg, gpointer data)
 {
         (void) data;
-        Writer *w = g_object_get_data (G_OBJECT (msg), WRITER_KEY);
+        Writer *w = atrium_msg_state (msg)->writer;
         if (w) {
                 w->queued--;
                 read_next (w);
@@ -257,7 +257,7 @@ static void
 on_finished (SoupServerMessage *msg, gpointer data)
 {
         (void) data;
-        Writer *w = g_object_get_data (G_OBJECT (msg), WRITER_KEY);
+        Writer *w = atrium_msg_state (msg)->writer;
         if (w) {
                 w->done = TRUE;
                 g_cancellable_cancel (w->cancel);
@@ -282,7 +282,9 @@ atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goff
         w->stream = stream;
         w->remaining = length;
         w->cancel = g_cancellable_new ();
-        g_object_set_data_full (G_OBJECT (msg), WRITER_KEY, w, writer_free);
+        MsgState *st = atrium_msg_state (msg);
+        st->writer = w;
+        st->writer_free = writer_free;
         g_signal_connect (msg, "wrote-chunk", G_CALLBACK (on_wrote_chunk), NULL);
         g_signal_connect (msg, "finished", G_CALLBACK (on_finished), NULL);
         read_next (w);

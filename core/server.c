@@ -30,11 +30,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define BODY_KEY "atrium-body"
-#define MATCH_ROUTE_KEY "atrium-route"   /* set by start_stream for non-streaming routes */
-#define MATCH_PARAMS_KEY "atrium-params"
-#define TOO_LARGE_KEY "atrium-too-large"
-#define TIMER_KEY "atrium-timer"
 
 /* ---- deadlines (listener.c keeps them, one sweep a second) ---- */
 
@@ -46,11 +41,46 @@ destroy_source (gpointer source)
         g_source_unref (source);
 }
 
+static void
+msg_state_free (gpointer data)
+{
+        MsgState *st = data;
+        g_clear_pointer (&st->timer, destroy_source);
+        if (st->body)
+                g_byte_array_unref (st->body);
+        if (st->params)
+                g_hash_table_unref (st->params);
+        if (st->writer && st->writer_free)
+                st->writer_free (st->writer);
+        g_free (st);
+}
+
+static GQuark
+msg_state_quark (void)
+{
+        static GQuark q;
+        if (G_UNLIKELY (!q))
+                q = g_quark_from_static_string ("atrium-msg-state");
+        return q;
+}
+
+MsgState *
+atrium_msg_state (SoupServerMessage *msg)
+{
+        MsgState *st = g_object_get_qdata (G_OBJECT (msg), msg_state_quark ());
+        if (!st) {
+                st = g_new0 (MsgState, 1);
+                g_object_set_qdata_full (G_OBJECT (msg), msg_state_quark (), st, msg_state_free);
+        }
+        return st;
+}
+
 void
 atrium_server_set_timer (SoupServerMessage *msg, GSource *src)
 {
-        /* Replacing the data destroys the previous timer. */
-        g_object_set_data_full (G_OBJECT (msg), TIMER_KEY, src, destroy_source);
+        MsgState *st = atrium_msg_state (msg);
+        g_clear_pointer (&st->timer, destroy_source);
+        st->timer = src;
 }
 
 static void
@@ -58,6 +88,7 @@ on_request_started (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
         Front *f = data;
         (void) soup;
+        (void) atrium_msg_state (msg);
         /* The body deadline starts in the early handler (headers are in), and ends in the
          * handler (the body is in); no signal handlers per message. */
         atrium_listener_arm (f->listener, msg, ATRIUM_DEADLINE_HEADERS);
@@ -77,18 +108,18 @@ on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
         Front *f = data;
         (void) soup;
-        g_object_set_data (G_OBJECT (msg), TIMER_KEY, NULL);
+        MsgState *st = atrium_msg_state (msg);
+        g_clear_pointer (&st->timer, destroy_source);
         atrium_listener_request_done (f->listener, msg);
-        Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
-        if (stream_job) {
+        if (st->stream_job) {
                 /* Still running: its reads fail, its answer goes nowhere. */
-                stream_job->msg_gone = TRUE;
-                atrium_body_pipe_close (stream_job->pipe, "the client went away");
-                g_object_set_data (G_OBJECT (msg), STREAM_JOB_KEY, NULL);
+                st->stream_job->msg_gone = TRUE;
+                atrium_body_pipe_close (st->stream_job->pipe, "the client went away");
+                st->stream_job = NULL;
         }
         /* request-aborted may come for a message that never finished reading */
-        if (g_object_get_data (G_OBJECT (msg), COUNTED_KEY)) {
-                g_object_set_data (G_OBJECT (msg), COUNTED_KEY, NULL);
+        if (st->counted) {
+                st->counted = FALSE;
                 if (g_atomic_int_dec_and_test (&f->server->in_flight))
                         atrium_server_maybe_drained (f->server);
         }
@@ -97,10 +128,11 @@ on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 static void
 on_request_read_count (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
-        if (g_object_get_data (G_OBJECT (msg), COUNTED_KEY))
+        MsgState *st = atrium_msg_state (msg);
+        if (st->counted)
                 return; /* a stream, counted when it started */
         on_request_read (soup, msg, data);
-        g_object_set_data (G_OBJECT (msg), COUNTED_KEY, GINT_TO_POINTER (1));
+        st->counted = TRUE;
 }
 
 /* ---- answers made on the main thread ---- */
@@ -168,12 +200,13 @@ on_got_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
 {
         Front *f = data;
         Server *s = f->server;
-        if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY))
+        MsgState *st = atrium_msg_state (msg);
+        if (st->too_large)
                 return;
-        GByteArray *buf = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+        GByteArray *buf = st->body;
         if (buf->len + g_bytes_get_size (chunk) > s->core->config->max_body) {
                 /* Keep reading (and dropping) so the client gets a clean 413 afterwards. */
-                g_object_set_data (G_OBJECT (msg), TOO_LARGE_KEY, GINT_TO_POINTER (1));
+                st->too_large = TRUE;
                 g_byte_array_set_size (buf, 0);
                 return;
         }
@@ -208,7 +241,7 @@ new_job (Front *f, SoupServerMessage *msg, const char *path, GHashTable *query,
                 req->query = g_hash_table_ref (query);
         req->headers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
         soup_message_headers_foreach (hdrs, copy_header, req->headers);
-        GByteArray *buf = g_object_get_data (G_OBJECT (msg), BODY_KEY);
+        GByteArray *buf = atrium_msg_state (msg)->body;
         if (buf && buf->len)
                 req->body = g_bytes_new (buf->data, buf->len);
         req->response_headers = g_ptr_array_new_with_free_func (g_free);
@@ -246,9 +279,9 @@ start_stream (Front *f, SoupServerMessage *msg, const char *path, GHashTable *qu
         const AtriumRouteEntry *entry = route;
         if (!(entry->flags & ATRIUM_ROUTE_STREAM_BODY)) {
                 /* Keep the match for the handler, so a POST or PUT is routed once. */
-                g_object_set_data (G_OBJECT (msg), MATCH_ROUTE_KEY, route);
-                g_object_set_data_full (G_OBJECT (msg), MATCH_PARAMS_KEY, params,
-                                        (GDestroyNotify) g_hash_table_unref);
+                MsgState *st = atrium_msg_state (msg);
+                st->route = entry;
+                st->params = params;
                 return FALSE;
         }
         if (g_atomic_int_get (&s->draining)) {
@@ -274,7 +307,7 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
         (void) soup;
         if (start_stream (f, msg, path, query)) {
                 /* A streamed body may take long; its own idle check replaces the deadline. */
-                Job *stream_job = g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY);
+                Job *stream_job = atrium_msg_state (msg)->stream_job;
                 atrium_listener_disarm (f->listener, msg);
                 if (stream_job)
                         atrium_server_stream_arm_idle_timer (f, msg, stream_job);
@@ -293,8 +326,7 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
                 return;
         }
         soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
-        g_object_set_data_full (G_OBJECT (msg), BODY_KEY, g_byte_array_new (),
-                                (GDestroyNotify) g_byte_array_unref);
+        atrium_msg_state (msg)->body = g_byte_array_new ();
         g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), f);
 }
 
@@ -317,7 +349,7 @@ finish (gpointer data)
                 gboolean unread = !atrium_body_pipe_started (job->pipe);
                 atrium_body_pipe_close (job->pipe, "the request was answered");
                 if (!job->msg_gone)
-                        g_object_set_data (G_OBJECT (msg), STREAM_JOB_KEY, NULL);
+                        atrium_msg_state (msg)->stream_job = NULL;
                 /* A body left unread (or half read) is drained by libsoup and dropped; the
                  * connection is not worth keeping after that. */
                 if (unread || req->status >= 400)
@@ -401,7 +433,8 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         Server *s = f->server;
         (void) soup;
         atrium_listener_disarm (f->listener, msg); /* the body is in */
-        if (g_object_get_data (G_OBJECT (msg), STREAM_JOB_KEY)) {
+        MsgState *st = atrium_msg_state (msg);
+        if (st->stream_job) {
                 /* The whole body is in and the handler has not answered yet: hold the
                  * message until finish() does (libsoup skips this for answered ones). */
                 soup_server_message_pause (msg);
@@ -413,20 +446,20 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                       "X-Request-Id", request_id);
 
-        if (g_object_get_data (G_OBJECT (msg), TOO_LARGE_KEY)) {
+        if (st->too_large) {
                 g_autofree char *detail = g_strdup_printf (
                         "request body larger than %" G_GUINT64_FORMAT " bytes",
                         s->core->config->max_body);
                 respond_problem (f, msg, 413, "payload-too-large", detail, "(body limit)");
                 return;
         }
-        gpointer route = g_object_get_data (G_OBJECT (msg), MATCH_ROUTE_KEY);
+        gpointer route = (gpointer) st->route;
         GHashTable *params = NULL;
         const char *template = NULL;
         g_autofree char *allow = NULL;
         AtriumMatchResult m = ATRIUM_MATCH_OK;
         if (route) /* matched already by the early handler (start_stream) */
-                params = g_object_steal_data (G_OBJECT (msg), MATCH_PARAMS_KEY);
+                params = g_steal_pointer (&st->params);
         else
                 m = atrium_router_match (s->core->router, method, path, &route, &params,
                                          &template, &allow);
