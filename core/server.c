@@ -162,6 +162,17 @@ respond_problem (Front *f, SoupServerMessage *msg, guint status, const char *typ
         atrium_log_request (rid, soup_server_message_get_method (msg), route, status, 0);
 }
 
+/* The one 413: a Content-Length over max_body (early handler), or a chunked body that grew
+ * past it (handler, after it was read and dropped). */
+static void
+respond_too_large (Front *f, SoupServerMessage *msg)
+{
+        g_autofree char *detail =
+                g_strdup_printf ("request body larger than %" G_GUINT64_FORMAT " bytes",
+                                 f->server->core->config->max_body);
+        respond_problem (f, msg, 413, "payload-too-large", detail, "(body limit)");
+}
+
 static char *
 new_request_id (SoupMessageHeaders *hdrs)
 {
@@ -317,12 +328,10 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
         SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
         if (soup_message_headers_get_encoding (hdrs) == SOUP_ENCODING_CONTENT_LENGTH &&
             (guint64) soup_message_headers_get_content_length (hdrs) > s->core->config->max_body) {
-                g_autofree char *detail = g_strdup_printf (
-                        "request body larger than %" G_GUINT64_FORMAT " bytes",
-                        s->core->config->max_body);
+                /* Refused before reading: the body that follows is not worth reading. */
                 soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                               "Connection", "close");
-                respond_problem (f, msg, 413, "payload-too-large", detail, "(body limit)");
+                respond_too_large (f, msg);
                 return;
         }
         soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
@@ -447,10 +456,7 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
                                       "X-Request-Id", request_id);
 
         if (st->too_large) {
-                g_autofree char *detail = g_strdup_printf (
-                        "request body larger than %" G_GUINT64_FORMAT " bytes",
-                        s->core->config->max_body);
-                respond_problem (f, msg, 413, "payload-too-large", detail, "(body limit)");
+                respond_too_large (f, msg);
                 return;
         }
         gpointer route = (gpointer) st->route;
