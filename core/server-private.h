@@ -85,8 +85,10 @@ void atrium_server_set_timer (SoupServerMessage *msg, GSource *src);
 void atrium_server_stream_start (Front *f, SoupServerMessage *msg, Job *job);
 /* got-headers of a streaming request: a timer that fires only when the body stalls. */
 void atrium_server_stream_arm_idle_timer (Front *f, SoupServerMessage *msg, Job *job);
-/* Sets up @msg's response body to come from @stream, @length bytes, read as it is written. */
-void atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goffset length);
+/* Sets up @msg's response body to come from @stream, @length bytes, read as it is written; a
+ * client that reads nothing for @stall_seconds while a chunk waits is cut off. */
+void atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goffset length,
+                                   guint stall_seconds);
 
 /* serve.c */
 /* The last request of a draining host finished (any front's thread). */

@@ -182,12 +182,36 @@ typedef struct {
         gboolean reading;
         guint queued;  /* chunks appended and not yet written: at most two */
         gboolean done; /* the message finished (or the client went away) */
+        guint64 written, seen; /* chunks written in all; as of the last stall check */
+        GSource *stall;        /* (owned) checks that the client keeps reading */
 } Writer;
+
+/* A client that stops reading a download (its app hung, its network is gone without a reset)
+ * would hold the connection for as long as TCP retries. Every body_timeout seconds: a chunk
+ * waits for the socket and none was written since the last check → cut the connection. Our
+ * own slow reads of the file do not count (nothing is queued then). */
+static gboolean
+stall_check (gpointer data)
+{
+        Writer *w = data;
+        if (w->done)
+                return G_SOURCE_CONTINUE; /* writer_free() removes this source */
+        if (w->queued > 0 && w->written == w->seen) {
+                atrium_listener_cut (w->msg);
+                return G_SOURCE_CONTINUE;
+        }
+        w->seen = w->written;
+        return G_SOURCE_CONTINUE;
+}
 
 static void
 writer_free (gpointer data)
 {
         Writer *w = data;
+        if (w->stall) {
+                g_source_destroy (w->stall);
+                g_source_unref (w->stall);
+        }
         g_cancellable_cancel (w->cancel);
         g_object_unref (w->cancel);
         g_input_stream_close (w->stream, NULL, NULL);
@@ -249,6 +273,7 @@ on_wrote_chunk (SoupServerMessage *msg, gpointer data)
         Writer *w = atrium_msg_state (msg)->writer;
         if (w) {
                 w->queued--;
+                w->written++;
                 read_next (w);
         }
 }
@@ -265,7 +290,8 @@ on_finished (SoupServerMessage *msg, gpointer data)
 }
 
 void
-atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goffset length)
+atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goffset length,
+                              guint stall_seconds)
 {
         SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
         soup_message_headers_set_content_length (rh, length);
@@ -287,5 +313,8 @@ atrium_server_respond_stream (SoupServerMessage *msg, GInputStream *stream, goff
         st->writer_free = writer_free;
         g_signal_connect (msg, "wrote-chunk", G_CALLBACK (on_wrote_chunk), NULL);
         g_signal_connect (msg, "finished", G_CALLBACK (on_finished), NULL);
+        w->stall = g_timeout_source_new_seconds (stall_seconds);
+        g_source_set_callback (w->stall, stall_check, w, NULL);
+        g_source_attach (w->stall, g_main_context_get_thread_default ());
         read_next (w);
 }

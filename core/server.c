@@ -387,7 +387,8 @@ finish (gpointer data)
                 if (req->content_type)
                         soup_message_headers_replace (rh, "Content-Type", req->content_type);
                 atrium_server_respond_stream (msg, g_steal_pointer (&req->response_stream),
-                                              req->response_length);
+                                              req->response_length,
+                                              s->core->config->body_timeout);
         } else if (req->response_body && req->content_type) {
                 soup_server_message_set_response (msg, req->content_type, SOUP_MEMORY_COPY,
                                                   g_bytes_get_data (req->response_body, NULL),

@@ -318,6 +318,39 @@ class ClientsThatHangUpEarly(ConnectionsCase):
         self.assertEqual((resp.status, len(resp.body)), (200, BIG))
 
 
+class ClientsThatStopReading(ConnectionsCase):
+    def test_a_download_nobody_reads_is_cut(self) -> None:
+        # Clients whose app hung (or whose network vanished without a reset) mid-download:
+        # they keep the connection open and read nothing more. body_timeout (5 s here) after
+        # the last progress the host cuts them, although they never close.
+        base = warm_baseline(self.host, self.token)
+        stalled = []
+        for _ in range(20):
+            s = connect(self.host.port)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+            s.sendall(head("GET", self.files("big.bin"), self.token))
+            self.assertTrue(s.recv(65536))
+            stalled.append(s)
+        try:
+            now = settle(self.host, base + SLACK, within=30)
+            self.assertLessEqual(now, base + SLACK, self.host.resources())
+        finally:
+            for s in stalled:
+                s.close()
+        # A client that reads slowly but steadily is not cut.
+        s = connect(self.host.port)
+        s.sendall(head("GET", self.files("big.bin"), self.token))
+        got = 0
+        deadline = time.monotonic() + 12  # more than two stall checks
+        while time.monotonic() < deadline:
+            data = s.recv(256 << 10)
+            self.assertTrue(data, "a steady reader was cut")
+            got += len(data)
+            time.sleep(0.05)
+        self.assertLess(got, BIG, "the test read it all before the checks ran")
+        s.close()
+
+
 class OutOfDescriptors(fixtures.SharedHost):
     """A host with very few descriptors and a long idle limit, so silent clients pile up."""
 
