@@ -9,8 +9,10 @@ and memory, and keep serving. These tests run hosts under a low descriptor limit
 within the test, and they check the process's descriptors, threads and memory afterwards:
 
 - 2,000 keep-alive clients that each send one request and close their end;
-- 500 that hang up after their headers, 500 in the middle of a streamed upload, 200 in the
-  middle of a 64 MiB download;
+- 500 that hang up after their headers (or halfway through a JSON body), 500 in the middle of
+  a streamed upload, 200 in the middle of a 64 MiB download, and 20 that stop reading a
+  download but never close;
+- sign-ins whose clients left while they waited for a worker are not run;
 - the keep-alive idle limit (header_timeout) between requests, also for connections that
   never send a second request or nothing at all; pipelined requests still work;
 - running out of descriptors: accepting pauses (logged once per interval), open connections
