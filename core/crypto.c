@@ -130,8 +130,6 @@ atrium_token_new (void)
 {
         guchar raw[32];
         gcry_randomize (raw, sizeof raw, GCRY_STRONG_RANDOM);
-        g_autofree char *b64 = b64_nopad (raw, sizeof raw);
-        for (char *c = b64; *c; c++)
-                *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
+        g_autofree char *b64 = atrium_base64url_encode (raw, sizeof raw);
         return g_strconcat ("atr_", b64, NULL);
 }

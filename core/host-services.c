@@ -211,15 +211,8 @@ req_page (AtriumRequest *req, int *out_limit, char **out_after, GError **error)
         char *after = NULL;
         if (cursor && *cursor) {
                 /* Cursors are base64url of the key the last page ended at; opaque to clients. */
-                g_autofree char *b64 = g_strdup (cursor);
-                for (char *p = b64; *p; p++)
-                        *p = *p == '-' ? '+' : *p == '_' ? '/' : *p;
-                GString *padded = g_string_new (b64);
-                while (padded->len % 4)
-                        g_string_append_c (padded, '=');
                 gsize len = 0;
-                guchar *raw = g_base64_decode (padded->str, &len);
-                g_string_free (padded, TRUE);
+                guchar *raw = atrium_base64url_decode (cursor, strlen (cursor), &len);
                 if (!raw || len == 0 || len > 512 || !g_utf8_validate ((char *) raw, len, NULL) ||
                     memchr (raw, 0, len)) {
                         g_free (raw);
@@ -280,13 +273,8 @@ resp_page (AtriumRequest *req, JsonNode *items, const char *next_after)
         }
         json_object_set_member (o, "items", items);
         if (next_after) {
-                g_autofree char *b64 = g_base64_encode ((const guchar *) next_after,
-                                                        strlen (next_after));
-                for (char *p = b64; *p; p++)
-                        *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
-                char *eq = strchr (b64, '=');
-                if (eq)
-                        *eq = '\0';
+                g_autofree char *b64 =
+                        atrium_base64url_encode ((const guchar *) next_after, strlen (next_after));
                 json_object_set_string_member (o, "next_cursor", b64);
         } else {
                 json_object_set_null_member (o, "next_cursor");

@@ -74,3 +74,51 @@ atrium_payload_uuid (JsonNode *payload, const char *member)
                                  : NULL;
         return id && g_uuid_string_is_valid (id) ? id : NULL;
 }
+
+/* base64url (RFC 4648 section 5) of @data, without padding: tokens, cursors, JWT parts.
+ * Returns: (transfer full) */
+static inline char *
+atrium_base64url_encode (const guchar *data, gsize len)
+{
+        char *s = g_base64_encode (data, len);
+        for (char *c = s; *c; c++) {
+                if (*c == '+') {
+                        *c = '-';
+                } else if (*c == '/') {
+                        *c = '_';
+                } else if (*c == '=') {
+                        *c = '\0';
+                        break;
+                }
+        }
+        return s;
+}
+
+/* Decodes the @n bytes at @s as base64url, with or without padding. Returns: (transfer full)
+ * (nullable): NULL when they are not base64url (any other character, an impossible length). */
+static inline guchar *
+atrium_base64url_decode (const char *s, gsize n, gsize *out_len)
+{
+        while (n > 0 && s[n - 1] == '=')
+                n--;
+        if (n % 4 == 1)
+                return NULL;
+        GString *b = g_string_sized_new (n + 3);
+        for (gsize i = 0; i < n; i++) {
+                char c = s[i];
+                if (c == '-') {
+                        c = '+';
+                } else if (c == '_') {
+                        c = '/';
+                } else if (!g_ascii_isalnum (c)) {
+                        g_string_free (b, TRUE);
+                        return NULL;
+                }
+                g_string_append_c (b, c);
+        }
+        while (b->len % 4)
+                g_string_append_c (b, '=');
+        guchar *out = g_base64_decode (b->str, out_len);
+        g_string_free (b, TRUE);
+        return out;
+}

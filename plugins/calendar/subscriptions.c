@@ -59,13 +59,7 @@ new_token (GError **error)
                 cal_fail (error, ATRIUM_ERROR_INTERNAL, "getrandom failed");
                 return NULL;
         }
-        char *b64 = g_base64_encode (raw, sizeof raw);
-        for (char *p = b64; *p; p++)
-                *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
-        char *eq = strchr (b64, '=');
-        if (eq)
-                *eq = '\0';
-        return b64;
+        return atrium_base64url_encode (raw, sizeof raw);
 }
 
 static char *

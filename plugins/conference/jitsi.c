@@ -8,41 +8,6 @@
 #include <gcrypt.h>
 #include <string.h>
 
-char *
-conf_base64url (const guchar *data, gsize len)
-{
-        char *b64 = g_base64_encode (data, len);
-        for (char *c = b64; *c; c++)
-                *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-        char *pad = strchr (b64, '=');
-        if (pad)
-                *pad = '\0';
-        return b64;
-}
-
-/* Decodes base64url (with or without padding); NULL when it is not. */
-static guchar *
-base64url_decode (const char *s, gsize n, gsize *out_len)
-{
-        if (n % 4 == 1)
-                return NULL;
-        GString *b = g_string_sized_new (n + 3);
-        for (gsize i = 0; i < n; i++) {
-                char c = s[i];
-                if (c == '-')
-                        c = '+';
-                else if (c == '_')
-                        c = '/';
-                else if (!g_ascii_isalnum (c))
-                        return (void) g_string_free (b, TRUE), NULL;
-                g_string_append_c (b, c);
-        }
-        while (b->len % 4)
-                g_string_append_c (b, '=');
-        guchar *out = g_base64_decode (b->str, out_len);
-        g_string_free (b, TRUE);
-        return out;
-}
 
 static void
 hs256 (const char *secret, const char *data, gsize len, guchar out[32])
@@ -62,7 +27,7 @@ json_b64 (JsonObject *o)
 {
         g_autoptr (JsonNode) n = atrium_object_node (json_object_ref (o));
         g_autofree char *text = json_to_string (n, FALSE);
-        return conf_base64url ((const guchar *) text, strlen (text));
+        return atrium_base64url_encode ((const guchar *) text, strlen (text));
 }
 
 char *
@@ -98,7 +63,7 @@ conf_jitsi_token (const ConfBackend *b, const ConfJitsiClaims *c)
         g_autofree char *signing = g_strconcat (h64, ".", p64, NULL);
         guchar mac[32];
         hs256 (b->secret, signing, strlen (signing), mac);
-        g_autofree char *s64 = conf_base64url (mac, sizeof mac);
+        g_autofree char *s64 = atrium_base64url_encode (mac, sizeof mac);
         return g_strconcat (signing, ".", s64, NULL);
 }
 
@@ -107,7 +72,7 @@ static JsonObject *
 part_object (const char *s, gsize n)
 {
         gsize len = 0;
-        g_autofree guchar *raw = base64url_decode (s, n, &len);
+        g_autofree guchar *raw = atrium_base64url_decode (s, n, &len);
         if (!raw)
                 return NULL;
         g_autoptr (JsonParser) p = json_parser_new ();
@@ -132,7 +97,7 @@ conf_jwt_verify (const char *token, const char *secret, gint64 now)
                        "HS256") != 0)
                 return FALSE;
         gsize sig_len = 0;
-        g_autofree guchar *sig = base64url_decode (dot2 + 1, strlen (dot2 + 1), &sig_len);
+        g_autofree guchar *sig = atrium_base64url_decode (dot2 + 1, strlen (dot2 + 1), &sig_len);
         guchar want[32];
         hs256 (secret, token, (gsize) (dot2 - token), want);
         if (!sig || sig_len != sizeof want)

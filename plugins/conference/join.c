@@ -57,7 +57,7 @@ conf_callback_sig (const ConfBackend *b, const char *what, const char *school_id
                         gcry_mac_read (h, mac, &n);
                 gcry_mac_close (h);
         }
-        return conf_base64url (mac, sizeof mac);
+        return atrium_base64url_encode (mac, sizeof mac);
 }
 
 static gboolean
@@ -315,7 +315,7 @@ handle_guest_create (AtriumRequest *req, gpointer data, GError **error)
         }
         guchar raw[32];
         gcry_randomize (raw, sizeof raw, GCRY_STRONG_RANDOM);
-        g_autofree char *token = conf_base64url (raw, sizeof raw);
+        g_autofree char *token = atrium_base64url_encode (raw, sizeof raw);
         g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
         AtriumResult *res = conf_sql (
                 req, error,

@@ -25,13 +25,7 @@ new_token (GError **error)
                 files_fail (error, ATRIUM_ERROR_INTERNAL, "no randomness for a token");
                 return NULL;
         }
-        char *b64 = g_base64_encode (raw, sizeof raw);
-        for (char *c = b64; *c; c++)
-                *c = *c == '+' ? '-' : *c == '/' ? '_' : *c;
-        char *pad = strchr (b64, '=');
-        if (pad)
-                *pad = '\0';
-        return b64;
+        return atrium_base64url_encode (raw, sizeof raw);
 }
 
 static char *

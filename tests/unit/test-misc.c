@@ -267,12 +267,44 @@ test_problem_rate_limited_title (void)
         g_assert_cmpstr (json_object_get_string_member (o, "title"), ==, "Too Many Requests");
 }
 
+/* helpers.h: base64url as tokens, cursors and JWT parts use it (RFC 4648 section 5 vectors). */
+static void
+test_base64url (void)
+{
+        static const struct {
+                const char *raw, *encoded;
+        } vectors[] = {
+                {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},           {"foo", "Zm9v"},
+                {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
+                {"\xfb\xff\xbf", "-_-_"}, /* the two characters base64url changes */
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS (vectors); i++) {
+                gsize n = strlen (vectors[i].raw);
+                g_autofree char *e = atrium_base64url_encode ((const guchar *) vectors[i].raw, n);
+                g_assert_cmpstr (e, ==, vectors[i].encoded);
+                gsize len = 99;
+                g_autofree guchar *d = atrium_base64url_decode (e, strlen (e), &len);
+                g_assert_nonnull (d);
+                g_assert_cmpmem (d, len, vectors[i].raw, n);
+        }
+        gsize len;
+        /* Padding is accepted, standard base64's characters and stray bytes are not, and a
+         * length no encoding produces is refused. */
+        g_autofree guchar *padded = atrium_base64url_decode ("Zm8=", 4, &len);
+        g_assert_cmpmem (padded, len, "fo", 2);
+        g_assert_null (atrium_base64url_decode ("+/+/", 4, &len));
+        g_assert_null (atrium_base64url_decode ("Zm9v\n", 5, &len));
+        g_assert_null (atrium_base64url_decode ("Zm9vY", 5, &len));
+        g_assert_null (atrium_base64url_decode ("Zm 9", 4, &len));
+}
+
 int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
 
         g_test_add_func ("/misc/version/compare", test_version_compare);
+        g_test_add_func ("/misc/base64url", test_base64url);
         g_test_add_func ("/misc/version/valid", test_version_valid);
         g_test_add_func ("/misc/error/status", test_error_status);
         g_test_add_func ("/misc/error/foreign", test_error_foreign);
