@@ -2,7 +2,7 @@
 /* connection-private.h - one accepted client connection: the GIOStream that atriumd hands to
  * SoupServer (soup_server_accept_iostream) instead of letting libsoup accept sockets itself.
  * It exists for one reason, explained in connection.c: libsoup 3.2 never notices that a
- * keep-alive client closed its end, and this stream makes it notice. Main loop only. */
+ * keep-alive client closed its end, and this stream makes it notice. Its front's thread only. */
 #pragma once
 
 #include <gio/gio.h>

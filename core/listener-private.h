@@ -2,7 +2,7 @@
 /* listener-private.h - atriumd's own accept loop in front of SoupServer: listening sockets,
  * the table of open client connections, their deadlines (one sweep a second instead of a
  * timer per request), and what happens when the process runs out of file descriptors.
- * Main loop only. */
+ * One listener per front (serve.c); its front's thread only. */
 #pragma once
 
 #include <libsoup/soup.h>

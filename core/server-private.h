@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* server-private.h - what server.c and server-stream.c share: the server, one request's job
- * and the streaming halves (request bodies in, response bodies out). Main loop only, except
- * where a comment says otherwise. */
+ * and the streaming halves (request bodies in, response bodies out). A message's front thread
+ * only (serve.c), except where a comment says otherwise. */
 #pragma once
 
 #include <libsoup/soup.h>

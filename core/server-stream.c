@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* server-stream.c - bodies that do not fit in memory, on the main loop's side.
+/* server-stream.c - bodies that do not fit in memory, on the front's side (the thread that
+ * owns the message; "main loop" below is that front's loop).
  *
  * In: an ATRIUM_ROUTE_STREAM_BODY route's job starts from the early handler, with the message
  * paused before any body byte is read. The handler's first read unpauses it (and, with
