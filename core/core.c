@@ -135,7 +135,7 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
          * routes. A plugin's scope decides its prefix instead. */
         e->scope = owner ? r.scope
                          : strstr (full, "{school}") ? ATRIUM_SCOPE_SCHOOL : ATRIUM_SCOPE_GLOBAL;
-        /* NO_DB routes run on the main loop (server.c): only the core's own may say so. */
+        /* NO_DB routes are answered on the front (server.c): only the core's own may say so. */
         e->flags = owner ? r.flags & ~ATRIUM_ROUTE_NO_DB : r.flags;
         e->permission = g_strdup (r.permission);
         e->summary = g_strdup (r.summary);

@@ -208,6 +208,23 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
         return conn;
 }
 
+/* Hands @conn (NULL: none, the slot reconnects on its next use) back to a slot in use. */
+static void
+put_back (AtriumDbPool *pool, PGconn *conn, gboolean committing)
+{
+        g_mutex_lock (&pool->lock);
+        for (guint i = 0; i < pool->size; i++) {
+                if (pool->slots[i].in_use && !pool->slots[i].conn) {
+                        pool->slots[i].conn = conn;
+                        pool->slots[i].committing = conn && committing;
+                        pool->slots[i].in_use = FALSE;
+                        break;
+                }
+        }
+        g_cond_signal (&pool->freed);
+        g_mutex_unlock (&pool->lock);
+}
+
 void
 atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn)
 {
@@ -218,36 +235,17 @@ atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn)
                 atrium_db_close (conn);
                 conn = NULL;
         }
-        g_mutex_lock (&pool->lock);
-        for (guint i = 0; i < pool->size; i++) {
-                if (pool->slots[i].in_use && !pool->slots[i].conn) {
-                        pool->slots[i].conn = conn;
-                        pool->slots[i].in_use = FALSE;
-                        break;
-                }
-        }
-        g_cond_signal (&pool->freed);
-        g_mutex_unlock (&pool->lock);
+        put_back (pool, conn, FALSE);
 }
 
 void
 atrium_db_pool_release_committing (AtriumDbPool *pool, PGconn *conn)
 {
         if (PQstatus (conn) != CONNECTION_OK) {
-                atrium_db_pool_release (pool, conn); /* closes it */
-                return;
+                atrium_db_close (conn);
+                conn = NULL;
         }
-        g_mutex_lock (&pool->lock);
-        for (guint i = 0; i < pool->size; i++) {
-                if (pool->slots[i].in_use && !pool->slots[i].conn) {
-                        pool->slots[i].conn = conn;
-                        pool->slots[i].committing = TRUE;
-                        pool->slots[i].in_use = FALSE;
-                        break;
-                }
-        }
-        g_cond_signal (&pool->freed);
-        g_mutex_unlock (&pool->lock);
+        put_back (pool, conn, TRUE);
 }
 
 void
