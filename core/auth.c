@@ -190,10 +190,21 @@ static gboolean
 me (AtriumRequest *req, gpointer data, GError **error)
 {
         AtriumCore *core = data;
-        JsonNode *who = req->user_id ? atrium_me_json (req, error)
-                                     : caller_json (req, NULL, NULL, req->operator_id, NULL, error);
-        if (!who)
+        /* The user's row is the first query, in the identity check's round trip (the route is
+         * ATRIUM_ROUTE_EARLY_QUERY): req->user_id is known only once it has returned. */
+        g_autoptr (GError) local = NULL;
+        JsonNode *who = atrium_me_json (req, &local);
+        if (!who && !local)
+                who = req->operator_id
+                              ? caller_json (req, NULL, NULL, req->operator_id, NULL, &local)
+                              : NULL;
+        if (!who && !local)
+                g_set_error (&local, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no user %s",
+                             req->user_id);
+        if (!who) {
+                g_propagate_error (error, g_steal_pointer (&local));
                 return FALSE;
+        }
         JsonObject *o = json_node_get_object (who);
         if (req->user_id)
                 json_object_set_string_member (o, "kind", "user");
@@ -330,6 +341,7 @@ atrium_auth_routes (AtriumCore *core)
                  .summary = "Revoke the token this request was made with", .success_status = 204,
                  .handler = logout},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/me",
+                 .flags = ATRIUM_ROUTE_EARLY_QUERY,
                  .summary = "The signed-in person, their school and permissions", .handler = me},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/sessions",
                  .summary = "The caller's sessions and tokens", .handler = list_sessions},

@@ -45,6 +45,11 @@ struct _AtriumPlugin {
  * database and never blocks, so it answers even while PostgreSQL is away (liveness, metrics,
  * the OpenAPI document), and right on the main loop, without a worker hand-off. */
 #define ATRIUM_ROUTE_NO_DB (1u << 30)
+/* Host-internal route flag for the core's own GET routes: the handler reads who is asking
+ * (req->user_id, ...) only after its first query, so core.begin_request() may travel in that
+ * query's round trip (core.c). Plugin routes get this without the flag: they can only ask
+ * through the host table, whose identity slots wait for the check. */
+#define ATRIUM_ROUTE_EARLY_QUERY (1u << 29)
 
 /* One registered route: the plugin's AtriumRoute with owned copies of its strings. */
 typedef struct {

@@ -136,7 +136,7 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
         e->scope = owner ? r.scope
                          : strstr (full, "{school}") ? ATRIUM_SCOPE_SCHOOL : ATRIUM_SCOPE_GLOBAL;
         /* NO_DB routes are answered on the front (server.c): only the core's own may say so. */
-        e->flags = owner ? r.flags & ~ATRIUM_ROUTE_NO_DB : r.flags;
+        e->flags = owner ? r.flags & ~(ATRIUM_ROUTE_NO_DB | ATRIUM_ROUTE_EARLY_QUERY) : r.flags;
         e->permission = g_strdup (r.permission);
         e->summary = g_strdup (r.summary);
         e->request_schema = g_steal_pointer (&req_schema);
@@ -291,35 +291,32 @@ parse_text_array (const char *v)
         return g_strsplit (inner, ",", -1);
 }
 
-/* The first statement of the transaction, pipelined with BEGIN: core.begin_request()
- * authenticates the token, resolves {school} and the module, computes the caller's
- * permissions and sets the row-level-security settings, all in one round trip. */
+/* core.begin_request() authenticates the token, resolves {school} and the module, computes
+ * the caller's permissions and sets the row-level-security settings, in one statement that is
+ * pipelined with BEGIN and, for reads, with the handler's first query (tx.c). */
+static const char begin_request_sql[] =
+        "SELECT school_id, school_found, module_enabled, session_id, user_id, "
+        "operator_id, roles, permissions, token_valid "
+        "FROM core.begin_request($1::bytea, $2, $3)";
+
+/* Judges core.begin_request()'s row for @data, the request: fills in who is asking, or says
+ * why they may not go on (an AtriumTxGate). */
 static gboolean
-begin_request (AtriumCore *core, AtriumRequest *req, GError **error)
+admit (const AtriumResult *res, gpointer data, GError **error)
 {
-        static const char sql[] =
-                "SELECT school_id, school_found, module_enabled, session_id, user_id, "
-                "operator_id, roles, permissions, token_valid "
-                "FROM core.begin_request($1::bytea, $2, $3)";
+        AtriumRequest *req = data;
         const AtriumRouteEntry *e = req->route;
-        const char *token = bearer_token (req);
-        g_autofree char *hash = token ? atrium_token_hash_literal (token) : NULL;
         const char *slug = e->scope == ATRIUM_SCOPE_SCHOOL
                                    ? g_hash_table_lookup (req->params, "school")
                                    : NULL;
-        const char *module = e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name
-                                                                         : NULL;
-        const char *params[3] = {hash, slug, module};
-        g_autoptr (AtriumResult) res = atrium_tx_query (req->tx, sql, 3, params, error);
-        if (!res)
-                return FALSE;
+        gboolean has_token = bearer_token (req) != NULL;
         gboolean token_valid = g_strcmp0 (atrium_result_value (res, 0, 8), "t") == 0;
-        if (token && !token_valid) {
+        if (has_token && !token_valid) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
                              "the token is unknown, expired or revoked");
                 return FALSE;
         }
-        if (!token && !(e->flags & ATRIUM_ROUTE_PUBLIC)) {
+        if (!has_token && !(e->flags & ATRIUM_ROUTE_PUBLIC)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
                              "sign in and send Authorization: Bearer <token>");
                 return FALSE;
@@ -331,7 +328,7 @@ begin_request (AtriumCore *core, AtriumRequest *req, GError **error)
         if (g_strcmp0 (atrium_result_value (res, 0, 2), "t") != 0) {
                 /* A module the school has not enabled does not exist for it. */
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
-                             "no module \"%s\" in this school", module);
+                             "no module \"%s\" in this school", e->owner->desc.name);
                 return FALSE;
         }
         req->school_id = g_strdup (atrium_result_value (res, 0, 0));
@@ -358,6 +355,29 @@ begin_request (AtriumCore *core, AtriumRequest *req, GError **error)
         return TRUE;
 }
 
+/* Queues the identity check in the request's transaction. A read (GET, HEAD) whose handler
+ * learns who is asking only through the host table (every plugin route) or after its first
+ * query (core routes flagged ATRIUM_ROUTE_EARLY_QUERY) sends its first query in the same
+ * round trip; the check is judged before that query's result reaches the handler, and the
+ * handler's answer is replaced if the check refuses (atrium_core_handle). Any other request
+ * runs the check before its handler. */
+static gboolean
+begin_request (AtriumRequest *req, GError **error)
+{
+        const AtriumRouteEntry *e = req->route;
+        const char *token = bearer_token (req);
+        g_autofree char *hash = token ? atrium_token_hash_literal (token) : NULL;
+        const char *slug = e->scope == ATRIUM_SCOPE_SCHOOL
+                                   ? g_hash_table_lookup (req->params, "school")
+                                   : NULL;
+        const char *module = e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name
+                                                                         : NULL;
+        const char *params[3] = {hash, slug, module};
+        atrium_tx_defer_gate (req->tx, begin_request_sql, 3, params, admit, req);
+        gboolean early = req->tx->read_only && (e->owner || (e->flags & ATRIUM_ROUTE_EARLY_QUERY));
+        return early || atrium_tx_gate (req->tx, error);
+}
+
 void
 atrium_core_handle (AtriumCore *core, AtriumRequest *req)
 {
@@ -369,7 +389,7 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
         req->tx->read_only = g_str_equal (req->method, "GET") || g_str_equal (req->method, "HEAD");
         /* Who is asking comes first (an anonymous caller learns nothing about bodies); liveness
          * and metrics must answer even with the database gone. */
-        gboolean ok = (e->flags & ATRIUM_ROUTE_NO_DB) ? TRUE : begin_request (core, req, &error);
+        gboolean ok = (e->flags & ATRIUM_ROUTE_NO_DB) ? TRUE : begin_request (req, &error);
         ok = ok && prepare_body (req, &error);
         if (ok) {
                 ok = e->handler (req, e->user_data, &error);
@@ -382,6 +402,16 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
                                      "handler for %s %s failed without saying why", e->method,
                                      e->template);
                 }
+        }
+        /* A deferred identity check that refused, or that no query took along, decides before
+         * anything the handler answered. */
+        g_autoptr (GError) refused = NULL;
+        if (!atrium_tx_gate (req->tx, &refused)) {
+                ok = FALSE;
+                g_clear_error (&error);
+                error = g_steal_pointer (&refused);
+                if (req->response_headers)
+                        g_ptr_array_set_size (req->response_headers, 0);
         }
         if (ok)
                 ok = atrium_tx_commit (req->tx, &error);

@@ -2,8 +2,9 @@
 /* db-private.h - the PostgreSQL side of the host: a fixed-size connection pool that
  * reconnects by itself, and the per-request transaction (AtriumTx) plugins query through.
  *
- * A transaction starts lazily: BEGIN, the RLS settings and the first query go to the server
- * in one libpq pipeline, so a request costs two round trips (first query + COMMIT) at best. */
+ * A transaction starts lazily: BEGIN, the RLS settings or the identity check and the first
+ * query go to the server in one libpq pipeline, and a read that wrote nothing sends COMMIT
+ * without waiting for it, so a typical GET costs one round trip. */
 #pragma once
 
 #include <glib.h>
@@ -55,6 +56,17 @@ typedef struct {
         JsonNode *payload;
 } AtriumQueuedEvent;
 
+/* The caller's identity as the first statement's result decides it (core.c): fills the request
+ * and answers FALSE with the error the client gets (401, 403, 404) when it may not go on. */
+typedef gboolean (*AtriumTxGate) (const AtriumResult *res, gpointer data, GError **error);
+
+typedef enum {
+        ATRIUM_GATE_NONE,    /* nothing to check, or checked before the transaction began */
+        ATRIUM_GATE_PENDING, /* sent with the first query, or alone when asked for */
+        ATRIUM_GATE_PASSED,
+        ATRIUM_GATE_FAILED,
+} AtriumGateState;
+
 struct _AtriumTx {
         AtriumDbPool *pool;
         PGconn *conn;
@@ -65,6 +77,15 @@ struct _AtriumTx {
         gboolean read_only; /* a GET or HEAD: may commit without waiting if nothing was written */
         gboolean wrote;     /* a statement other than SELECT ran */
         GPtrArray *events; /* AtriumQueuedEvent, delivered after commit */
+
+        /* The identity check deferred into the first query's pipeline (atrium_tx_defer_gate). */
+        AtriumGateState gate_state;
+        const char *gate_sql; /* static */
+        int gate_n;
+        char **gate_params; /* gate_n entries, each nullable */
+        AtriumTxGate gate;
+        gpointer gate_data;
+        GError *gate_error; /* ATRIUM_GATE_FAILED: what the client is told */
 };
 
 AtriumTx *atrium_tx_new (AtriumDbPool *pool, const char *school_id, const char *user_id);
@@ -76,14 +97,30 @@ GPtrArray *atrium_tx_steal_events (AtriumTx *tx);
 void atrium_queued_event_free (AtriumQueuedEvent *ev);
 AtriumResult *atrium_tx_query (AtriumTx *tx, const char *sql, int n_params,
                                const char *const *params, GError **error);
+/* Defers the identity check @sql (one row) until the transaction's first query, which then
+ * travels in the same pipeline (BEGIN, @sql, the query: one round trip), or until
+ * atrium_tx_gate() asks for it. @gate judges the row before the query's result is handed out;
+ * when it refuses, the query fails with the gate's error and the transaction is rolled back.
+ * The query runs before the check has been judged, so only requests that cannot change
+ * anything before it are deferred: GET and HEAD (core.c). @params are copied. */
+void atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *const *params,
+                           AtriumTxGate gate, gpointer data);
+/* Runs the deferred check now if it has not run. TRUE when there is none or it passed. */
+gboolean atrium_tx_gate (AtriumTx *tx, GError **error);
 gboolean atrium_tx_publish (AtriumTx *tx, const char *event, JsonNode *payload, GError **error);
 
 int atrium_result_n_rows (const AtriumResult *res);
 int atrium_result_n_cols (const AtriumResult *res);
 const char *atrium_result_col_name (const AtriumResult *res, int col);
 const char *atrium_result_value (const AtriumResult *res, int row, int col);
+/* result-json.c: the rows as JSON, as a tree or straight to text (same mapping). */
 JsonNode *atrium_result_row_json (const AtriumResult *res, int row);
 JsonNode *atrium_result_rows_json (const AtriumResult *res);
+void atrium_json_append_string (GString *out, const char *s);
+void atrium_result_append_row (GString *out, const AtriumResult *res, int row);
+/* {"items": [the first @n_rows rows], "next_cursor": @next_cursor or null}
+ * Returns: (transfer full) */
+GBytes *atrium_result_page_body (const AtriumResult *res, int n_rows, const char *next_cursor);
 guint64 atrium_result_affected (const AtriumResult *res);
 void atrium_result_free (AtriumResult *res);
 

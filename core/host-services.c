@@ -164,28 +164,39 @@ req_body (AtriumRequest *req)
         return req->body;
 }
 
+/* Who is asking, as the identity check decided: waits for a check deferred into the first
+ * query's round trip (core.c) when no query has taken it along yet. A refused check answers
+ * as nobody; the host replaces the handler's answer with the refusal anyway. */
+static gboolean
+admitted (AtriumRequest *req)
+{
+        return atrium_tx_gate (req->tx, NULL);
+}
+
 static const char *
 req_school_id (AtriumRequest *req)
 {
-        return req->school_id;
+        return admitted (req) ? req->school_id : NULL;
 }
 
 static const char *
 req_school_slug (AtriumRequest *req)
 {
-        return req->school_slug;
+        return admitted (req) ? req->school_slug : NULL;
 }
 
 static const char *
 req_user_id (AtriumRequest *req)
 {
-        return req->user_id;
+        return admitted (req) ? req->user_id : NULL;
 }
 
 static gboolean
 req_has_permission (AtriumRequest *req, const char *permission)
 {
         g_return_val_if_fail (req != NULL && permission != NULL, FALSE);
+        if (!admitted (req))
+                return FALSE;
         if (req->operator_id)
                 return TRUE;
         return req->permissions && g_hash_table_contains (req->permissions, permission);
@@ -326,7 +337,7 @@ db_query (AtriumTx *tx, const char *sql, int n_params, const char *const *params
 static const char *
 tx_school (AtriumTx *tx)
 {
-        return tx->school_id;
+        return atrium_tx_gate (tx, NULL) ? tx->school_id : NULL;
 }
 
 static gboolean
@@ -339,13 +350,13 @@ publish (AtriumTx *tx, const char *event, JsonNode *payload, GError **error)
 static gboolean
 req_is_operator (AtriumRequest *req)
 {
-        return req->operator_id != NULL;
+        return admitted (req) && req->operator_id != NULL;
 }
 
 static const char *
 tx_user (AtriumTx *tx)
 {
-        return tx->user_id;
+        return atrium_tx_gate (tx, NULL) ? tx->user_id : NULL;
 }
 
 static gboolean

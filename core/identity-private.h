@@ -46,6 +46,7 @@ void atrium_respond_problem_commit (AtriumRequest *req, AtriumErrorCode code, co
  * request's school. */
 JsonNode *atrium_user_json (AtriumRequest *req, const char *id, GError **error);
 /* The caller (a user) with their school, for GET /api/v1/me, in one statement. */
+/* NULL with no error: the caller is not a user. */
 JsonNode *atrium_me_json (AtriumRequest *req, GError **error);
 
 /* Route registration per area */

@@ -2,23 +2,15 @@
 /* tx.c - one request (or event delivery) = one transaction, and the results plugins read.
  *
  * The transaction begins lazily with the first query: BEGIN, the row-level-security settings
- * (atrium.school_id, atrium.user_id, transaction-local) and that query travel in one libpq
- * pipeline, so the tenant setting costs no extra round trip. A request that never queries
- * never takes a connection. */
+ * (atrium.school_id, atrium.user_id, transaction-local) or the request's identity check
+ * (core.begin_request(), deferred by core.c), and that query travel in one libpq pipeline, so
+ * neither costs a round trip of its own. A request that never queries never takes a
+ * connection. */
 #include "db-private.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define OID_BOOL 16
-#define OID_INT8 20
-#define OID_INT2 21
-#define OID_INT4 23
-#define OID_JSON 114
-#define OID_FLOAT4 700
-#define OID_FLOAT8 701
-#define OID_TIMESTAMPTZ 1184
-#define OID_JSONB 3802
 
 AtriumTx *
 atrium_tx_new (AtriumDbPool *pool, const char *school_id, const char *user_id)
@@ -58,6 +50,8 @@ atrium_tx_free (AtriumTx *tx)
                 return;
         atrium_tx_rollback (tx);
         g_ptr_array_unref (tx->events);
+        g_strfreev (tx->gate_params);
+        g_clear_error (&tx->gate_error);
         g_free (tx->school_id);
         g_free (tx->user_id);
         g_free (tx);
@@ -89,11 +83,17 @@ send_prepared (PGconn *c, const char *sql, int n, const char *const *params, int
         return PQsendQueryPrepared (c, name, n, params, NULL, NULL, 0) != 0;
 }
 
-/* Sends BEGIN + settings + the first query in one pipeline and returns the query's result.
- * On a connection that died while idle in the pool nothing has run yet, so it is safe to
- * reconnect and send once more. */
-static PGresult *
-begin_with (AtriumTx *tx, const char *sql, int n, const char *const *params, GError **error)
+typedef struct {
+        const char *sql;
+        int n;
+        const char *const *params;
+} Statement;
+
+/* Sends BEGIN, the settings and @stmts in one pipeline and stores each statement's result in
+ * @out (each may be an error; the caller looks). On a connection that died while idle in the
+ * pool nothing has run yet, so it is safe to reconnect and send once more. */
+static gboolean
+begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, GError **error)
 {
         static const char set_sql[] = "SELECT set_config('atrium.school_id', $1, true), "
                                       "set_config('atrium.user_id', $2, true)";
@@ -104,34 +104,41 @@ begin_with (AtriumTx *tx, const char *sql, int n, const char *const *params, GEr
                 if (!tx->conn) {
                         tx->conn = atrium_db_pool_acquire (tx->pool, error);
                         if (!tx->conn)
-                                return NULL;
+                                return FALSE;
                 }
                 PGconn *c = tx->conn;
                 g_autoptr (GPtrArray) fresh = g_ptr_array_new ();
-                int steps = 1;
+                int steps = 1, at[2] = {-1, -1};
+                g_assert (n_stmts >= 1 && n_stmts <= (int) G_N_ELEMENTS (at));
                 /* A request's transaction starts with nothing to set: core.begin_request()
                  * sets the school and the user itself. */
                 gboolean settings = tx->school_id || tx->user_id;
                 gboolean sent = PQenterPipelineMode (c) &&
                                 PQsendQueryParams (c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
                                 (!settings ||
-                                 send_prepared (c, set_sql, 2, set_params, &steps, fresh)) &&
-                                send_prepared (c, sql, n, params, &steps, fresh) &&
-                                PQpipelineSync (c);
-                /* Every step answers one result (then a NULL); the query's is the last. */
-                PGresult *last = NULL;
+                                 send_prepared (c, set_sql, 2, set_params, &steps, fresh));
+                for (int i = 0; sent && i < n_stmts; i++) {
+                        sent = send_prepared (c, stmts[i].sql, stmts[i].n, stmts[i].params,
+                                              &steps, fresh);
+                        at[i] = steps - 1;
+                }
+                sent = sent && PQpipelineSync (c);
+                /* Every step answers one result (then a NULL). Steps before the first
+                 * statement must succeed; the statements' own results go to the caller. */
                 const PGresult *bad = NULL;
                 g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify) PQclear);
                 gboolean ok = sent;
+                for (int i = 0; i < n_stmts; i++)
+                        out[i] = NULL;
                 if (sent) {
-                        for (int i = 0; i < steps; i++) {
+                        for (int i = 0, k = 0; i < steps; i++) {
                                 PGresult *r = PQgetResult (c);
                                 PGresult *extra;
                                 while ((extra = PQgetResult (c)) != NULL)
                                         PQclear (extra);
                                 ExecStatusType st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
-                                if (i == steps - 1) {
-                                        last = r;
+                                if (k < n_stmts && i == at[k]) {
+                                        out[k++] = r;
                                 } else {
                                         if (r)
                                                 g_ptr_array_add (keep, r);
@@ -146,16 +153,19 @@ begin_with (AtriumTx *tx, const char *sql, int n, const char *const *params, GEr
                 }
                 if (PQpipelineStatus (c) != PQ_PIPELINE_OFF)
                         PQexitPipelineMode (c);
-                if (ok && last) {
+                for (int i = 0; i < n_stmts; i++)
+                        ok = ok && out[i];
+                if (ok) {
                         tx->begun = TRUE;
-                        return last; /* may be an error; the caller looks */
+                        return TRUE;
                 }
+                for (int i = 0; i < n_stmts; i++)
+                        g_clear_pointer (&out[i], PQclear);
                 /* Whatever was to be prepared in this attempt may not be: prepare it again. */
                 for (guint i = 0; i < fresh->len; i++)
                         atrium_db_statement_forget (c, fresh->pdata[i]);
                 gboolean conn_lost = PQstatus (c) != CONNECTION_OK;
                 if (conn_lost && attempt == 0) {
-                        PQclear (last);
                         atrium_db_close (tx->conn);
                         tx->conn = NULL;
                         /* The pool slot stays ours; release() below hands back NULL. */
@@ -163,12 +173,92 @@ begin_with (AtriumTx *tx, const char *sql, int n, const char *const *params, GEr
                         continue;
                 }
                 atrium_db_set_error (error, c, bad);
-                PQclear (last);
                 tx->begun = TRUE; /* whatever ran must be rolled back */
-                return NULL;
+                return FALSE;
         }
         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE, "database unavailable");
-        return NULL;
+        return FALSE;
+}
+
+void
+atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *const *params,
+                      AtriumTxGate gate, gpointer data)
+{
+        g_return_if_fail (tx != NULL && !tx->begun && tx->gate_state == ATRIUM_GATE_NONE);
+        tx->gate_state = ATRIUM_GATE_PENDING;
+        tx->gate_sql = sql;
+        tx->gate_n = n_params;
+        tx->gate_params = g_new0 (char *, n_params + 1);
+        for (int i = 0; i < n_params; i++)
+                tx->gate_params[i] = g_strdup (params[i]);
+        tx->gate = gate;
+        tx->gate_data = data;
+}
+
+/* Judges the check's result (@res, owned): sets the gate's state, and on refusal its error. */
+static gboolean
+judge (AtriumTx *tx, PGresult *res, GError **error)
+{
+        g_autoptr (GError) refusal = NULL;
+        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+                atrium_db_set_error (&refusal, tx->conn, res);
+                PQclear (res);
+        } else {
+                AtriumResult r = {.res = res};
+                tx->gate (&r, tx->gate_data, &refusal);
+                PQclear (res);
+        }
+        g_strfreev (tx->gate_params);
+        tx->gate_params = NULL;
+        if (!refusal) {
+                tx->gate_state = ATRIUM_GATE_PASSED;
+                return TRUE;
+        }
+        tx->gate_state = ATRIUM_GATE_FAILED;
+        tx->gate_error = g_error_copy (refusal);
+        tx->failed = TRUE;
+        g_propagate_error (error, g_steal_pointer (&refusal));
+        return FALSE;
+}
+
+/* The transaction could not even begin: that is the gate's answer too. */
+static void
+gate_unreached (AtriumTx *tx, const GError *error)
+{
+        if (tx->gate_state != ATRIUM_GATE_PENDING)
+                return;
+        tx->gate_state = ATRIUM_GATE_FAILED;
+        tx->gate_error = g_error_copy (error);
+        g_strfreev (tx->gate_params);
+        tx->gate_params = NULL;
+}
+
+gboolean
+atrium_tx_gate (AtriumTx *tx, GError **error)
+{
+        if (!tx)
+                return TRUE;
+        switch (tx->gate_state) {
+        case ATRIUM_GATE_NONE:
+        case ATRIUM_GATE_PASSED:
+                return TRUE;
+        case ATRIUM_GATE_FAILED:
+                if (error)
+                        *error = g_error_copy (tx->gate_error);
+                return FALSE;
+        case ATRIUM_GATE_PENDING:
+                break;
+        }
+        Statement check = {tx->gate_sql, tx->gate_n, (const char *const *) tx->gate_params};
+        PGresult *res;
+        g_autoptr (GError) local = NULL;
+        if (!begin_with (tx, &check, 1, &res, &local)) {
+                gate_unreached (tx, local);
+                tx->failed = TRUE;
+                g_propagate_error (error, g_steal_pointer (&local));
+                return FALSE;
+        }
+        return judge (tx, res, error);
 }
 
 /* A query inside a begun transaction, as a prepared statement. */
@@ -193,15 +283,38 @@ atrium_tx_query (AtriumTx *tx, const char *sql, int n_params, const char *const 
                  GError **error)
 {
         g_return_val_if_fail (tx != NULL && sql != NULL, NULL);
+        if (tx->gate_state == ATRIUM_GATE_FAILED) {
+                g_propagate_error (error, g_error_copy (tx->gate_error));
+                return NULL;
+        }
         if (tx->failed) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
                              "query after a failed query in the same transaction");
                 return NULL;
         }
         PGresult *res;
-        if (!tx->begun) {
-                res = begin_with (tx, sql, n_params, params, error);
-                if (!res) {
+        if (!tx->begun && tx->gate_state == ATRIUM_GATE_PENDING) {
+                /* The identity check and this query in one round trip; the check is judged
+                 * before anyone sees the query's result. */
+                Statement both[2] = {{tx->gate_sql, tx->gate_n,
+                                      (const char *const *) tx->gate_params},
+                                     {sql, n_params, params}};
+                PGresult *out[2];
+                g_autoptr (GError) local = NULL;
+                if (!begin_with (tx, both, 2, out, &local)) {
+                        gate_unreached (tx, local);
+                        tx->failed = TRUE;
+                        g_propagate_error (error, g_steal_pointer (&local));
+                        return NULL;
+                }
+                if (!judge (tx, out[0], error)) {
+                        PQclear (out[1]);
+                        return NULL;
+                }
+                res = out[1];
+        } else if (!tx->begun) {
+                Statement one = {sql, n_params, params};
+                if (!begin_with (tx, &one, 1, &res, error)) {
                         tx->failed = TRUE;
                         return NULL;
                 }
@@ -322,84 +435,6 @@ atrium_result_value (const AtriumResult *r, int row, int col)
             PQgetisnull (r->res, row, col))
                 return NULL;
         return PQgetvalue (r->res, row, col);
-}
-
-/* "2026-11-26 08:00:00.5+00" (ISO DateStyle, UTC session) -> "2026-11-26T08:00:00.5Z" */
-static char *
-timestamptz_to_rfc3339 (const char *v)
-{
-        GString *s = g_string_new (v);
-        if (s->len > 10 && s->str[10] == ' ')
-                s->str[10] = 'T';
-        if (g_str_has_suffix (s->str, "+00"))
-                g_string_truncate (s, s->len - 3), g_string_append_c (s, 'Z');
-        return g_string_free (s, FALSE);
-}
-
-static JsonNode *
-value_node (const PGresult *res, int row, int col)
-{
-        if (PQgetisnull (res, row, col))
-                return json_node_new (JSON_NODE_NULL);
-        const char *v = PQgetvalue (res, row, col);
-        JsonNode *n = json_node_new (JSON_NODE_VALUE);
-        switch (PQftype (res, col)) {
-        case OID_BOOL:
-                json_node_set_boolean (n, v[0] == 't');
-                break;
-        case OID_INT2:
-        case OID_INT4:
-        case OID_INT8:
-                json_node_set_int (n, g_ascii_strtoll (v, NULL, 10));
-                break;
-        case OID_FLOAT4:
-        case OID_FLOAT8:
-                json_node_set_double (n, g_ascii_strtod (v, NULL));
-                break;
-        case OID_JSON:
-        case OID_JSONB: {
-                json_node_unref (n);
-                g_autoptr (JsonParser) p = json_parser_new_immutable ();
-                if (json_parser_load_from_data (p, v, -1, NULL) && json_parser_get_root (p))
-                        return json_node_copy (json_parser_get_root (p));
-                return json_node_new (JSON_NODE_NULL);
-        }
-        case OID_TIMESTAMPTZ:
-        {
-                g_autofree char *ts = timestamptz_to_rfc3339 (v);
-                json_node_set_string (n, ts);
-                break;
-        }
-        default:
-                json_node_set_string (n, v);
-        }
-        return n;
-}
-
-JsonNode *
-atrium_result_row_json (const AtriumResult *r, int row)
-{
-        if (!r || row < 0 || row >= PQntuples (r->res))
-                return json_node_new (JSON_NODE_NULL);
-        JsonObject *o = json_object_new ();
-        int cols = PQnfields (r->res);
-        for (int c = 0; c < cols; c++)
-                json_object_set_member (o, PQfname (r->res, c), value_node (r->res, row, c));
-        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
-        json_node_take_object (n, o);
-        return n;
-}
-
-JsonNode *
-atrium_result_rows_json (const AtriumResult *r)
-{
-        JsonArray *a = json_array_new ();
-        int rows = r ? PQntuples (r->res) : 0;
-        for (int i = 0; i < rows; i++)
-                json_array_add_element (a, atrium_result_row_json (r, i));
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, a);
-        return n;
 }
 
 guint64
