@@ -296,6 +296,22 @@ resp_page (AtriumRequest *req, JsonNode *items, const char *next_after)
 }
 
 static void
+resp_result_page (AtriumRequest *req, const AtriumResult *res, int n_rows, const char *next_after)
+{
+        g_return_if_fail (req != NULL && n_rows >= 0);
+        g_autofree char *cursor =
+                next_after ? atrium_base64url_encode ((const guchar *) next_after,
+                                                      strlen (next_after))
+                           : NULL;
+        req->status = 200;
+        g_clear_object (&req->response_stream);
+        g_clear_pointer (&req->response_body, g_bytes_unref);
+        req->response_body = atrium_result_page_body (res, n_rows, cursor);
+        g_free (req->content_type);
+        req->content_type = g_strdup ("application/json");
+}
+
+static void
 resp_header (AtriumRequest *req, const char *name, const char *value)
 {
         g_return_if_fail (name != NULL && value != NULL);
@@ -461,6 +477,7 @@ static const AtriumHost host_table = {
         .run_tx = atrium_host_run_tx,
         .password_hash = host_password_hash,
         .password_verify = host_password_verify,
+        .respond_result_page = resp_result_page,
 };
 
 const AtriumHost *

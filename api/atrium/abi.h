@@ -25,6 +25,8 @@
  *        data_dir, add_command, add_timer, run_tx, password_hash, password_verify.
  *        AtriumRouteFlags: ATRIUM_ROUTE_STREAM_BODY. AtriumErrorCode:
  *        ATRIUM_ERROR_RANGE_NOT_SATISFIABLE (416).
+ *   1.3  AtriumHost: respond_result_page (a page answered from a result without a JsonNode
+ *        per row).
  */
 #pragma once
 
@@ -33,7 +35,7 @@
 
 #define ATRIUM_MAGIC 0x41545231u /* "ATR1" */
 #define ATRIUM_ABI_MAJOR 1
-#define ATRIUM_ABI_MINOR 2
+#define ATRIUM_ABI_MINOR 3
 
 /**
  * AtriumStructHeader:

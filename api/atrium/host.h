@@ -262,6 +262,16 @@ struct _AtriumHost {
         char *(*password_hash) (const char *password);
         /* Constant-time check of @password against a PHC string from password_hash(). */
         gboolean (*password_verify) (const char *phc, const char *password);
+
+        /* ---- ABI 1.3 ---- */
+
+        /* Answers 200 with {"items": [the first @n_rows rows of @res], "next_cursor": ...},
+         * exactly what respond_page (req, <those rows' result_row_json>, @next_after) answers,
+         * but written straight from the result to text: no JsonNode per row. For a page a
+         * handler sends as the query returned it (limit + 1 rows fetched, @n_rows = limit).
+         * @res stays the caller's (transfer none); @next_after as in respond_page. */
+        void (*respond_result_page) (AtriumRequest *req, const AtriumResult *res, int n_rows,
+                                     const char *next_after);
 };
 
 /* TRUE when @host has slot @member (a plugin built against newer headers calls this before

@@ -67,18 +67,15 @@ list_notices (AtriumRequest *req, gpointer data, GError **error)
         if (!res)
                 return FALSE;
         int rows = host->result_n_rows (res);
-        JsonNode *items = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (items, json_array_new ());
         g_autofree char *next = NULL;
-        for (int i = 0; i < rows && i < limit; i++)
-                json_array_add_element (json_node_get_array (items), host->result_row_json (res, i));
         if (rows > limit) {
                 /* the raw timestamp text keeps full precision for the comparison */
                 next = g_strdup_printf ("%s|%s", host->result_value (res, limit - 1, 5),
                                         host->result_value (res, limit - 1, 0));
         }
+        /* The rows go out as they came (ABI 1.3): no JsonNode per notice. */
+        host->respond_result_page (req, res, limit, next);
         host->result_free (res);
-        host->respond_page (req, items, next);
         return TRUE;
 }
 
