@@ -18,6 +18,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (PGconn, PQfinish)
 
 typedef struct _AtriumDbPool AtriumDbPool;
 
+/* The one way the host connects to PostgreSQL: @conninfo (URI or key=value), UTC, ISO dates,
+ * no notices; application_name "atriumd-@purpose" (nullable: "atriumd"); then SET ROLE @role
+ * (nullable: stay the login role, the owner, as migrations and admin commands do).
+ * Returns: (transfer full); NULL with an ATRIUM_ERROR_UNAVAILABLE error */
+PGconn *atrium_db_connect (const char *conninfo, const char *purpose, const char *role,
+                           GError **error);
+
 /* @role: (nullable): SET ROLE to it on every new connection (the request role). */
 AtriumDbPool *atrium_db_pool_new (const char *conninfo, guint size, const char *role);
 void atrium_db_pool_free (AtriumDbPool *pool);

@@ -109,15 +109,20 @@ atrium_db_pool_free (AtriumDbPool *pool)
         g_free (pool);
 }
 
-static PGconn *
-connect_db (const char *conninfo, const char *role, GError **error)
+PGconn *
+atrium_db_connect (const char *conninfo, const char *purpose, const char *role, GError **error)
 {
         /* expand_dbname lets conninfo be a URI or key=value string; the other keywords only
-         * fill in what it does not set. UTC + ISO make timestamps easy to turn into RFC 3339. */
+         * fill in what it does not set. UTC + ISO make timestamps easy to turn into RFC 3339;
+         * notices (CREATE ... IF NOT EXISTS and the like) are not worth a log line. */
+        g_autofree char *app = g_strdup_printf ("atriumd%s%s", purpose ? "-" : "",
+                                                purpose ? purpose : "");
         const char *const keys[] = {"dbname", "connect_timeout", "application_name", "options",
                                     NULL};
-        const char *const vals[] = {conninfo, "5", "atriumd", "-c timezone=UTC -c datestyle=ISO",
-                                    NULL};
+        /* A request waits on a pool connection; migrations and admin commands can wait longer. */
+        const char *const vals[] = {
+                conninfo, purpose ? "10" : "5", app,
+                "-c timezone=UTC -c datestyle=ISO -c client_min_messages=warning", NULL};
         g_autoptr (PGconn) conn = PQconnectdbParams (keys, vals, 1);
         if (PQstatus (conn) != CONNECTION_OK) {
                 g_autofree char *msg = g_strstrip (g_strdup (PQerrorMessage (conn)));
@@ -198,7 +203,7 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
                 conn = NULL;
         }
         if (!conn)
-                conn = connect_db (pool->conninfo, pool->role, error);
+                conn = atrium_db_connect (pool->conninfo, NULL, pool->role, error);
         if (!conn) {
                 g_mutex_lock (&pool->lock);
                 slot->in_use = FALSE;

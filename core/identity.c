@@ -30,22 +30,6 @@ atrium_identity_register (AtriumCore *core)
         atrium_audit_routes (core);
 }
 
-static PGconn *
-owner_connect (AtriumCore *core, GError **error)
-{
-        const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-        const char *vals[] = {core->config->database_url, "atriumd-admin", "10", NULL};
-        PGconn *conn = PQconnectdbParams (keys, vals, 1);
-        if (PQstatus (conn) != CONNECTION_OK) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE, "cannot connect: %s",
-                             PQerrorMessage (conn));
-                PQfinish (conn);
-                return NULL;
-        }
-        PQclear (PQexec (conn, "SET client_min_messages = warning"));
-        return conn;
-}
-
 static char *
 read_password (void)
 {
@@ -79,7 +63,7 @@ atrium_identity_operator_create (AtriumCore *core, const char *name)
                 g_printerr ("atriumd: %s\n", error->message);
                 return 1;
         }
-        g_autoptr (PGconn) conn = owner_connect (core, &error);
+        g_autoptr (PGconn) conn = atrium_db_connect (core->config->database_url, "admin", NULL, &error);
         if (!conn) {
                 g_printerr ("atriumd: %s\n", error->message);
                 return 1;

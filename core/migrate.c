@@ -150,17 +150,13 @@ apply (PGconn *conn, const char *owner, gboolean own_schema, GPtrArray *list, gu
 gboolean
 atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
 {
-        const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-        const char *vals[] = {core->config->database_url, "atriumd-migrate", "10", NULL};
-        g_autoptr (PGconn) conn = PQconnectdbParams (keys, vals, 1);
-        if (PQstatus (conn) != CONNECTION_OK) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
-                             "cannot connect for migrations: %s",
-                             g_strstrip (g_strdup (PQerrorMessage (conn))));
+        g_autoptr (PGconn) conn =
+                atrium_db_connect (core->config->database_url, "migrate", NULL, error);
+        if (!conn) {
+                g_prefix_error (error, "migrations: ");
                 return FALSE;
         }
-        if (!exec_ok (conn, "SET client_min_messages = warning", error) ||
-            !exec_ok (conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", error) ||
+        if (!exec_ok (conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", error) ||
             !exec_ok (conn, bootstrap_sql, error))
                 return FALSE;
 
