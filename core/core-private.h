@@ -81,7 +81,16 @@ typedef struct {
         gconstpointer table;
 } AtriumService;
 
+/* How far startup.c has taken the host. */
+typedef enum {
+        ATRIUM_STAGE_NONE,
+        ATRIUM_STAGE_INITIALISED, /* core routes registered, plugins loaded and initialised */
+        ATRIUM_STAGE_MIGRATED,    /* migrations, request role, grants, permission defaults */
+        ATRIUM_STAGE_STARTED,     /* plugins started */
+} AtriumStage;
+
 struct _AtriumCore {
+        AtriumStage stage;
         AtriumConfig *config;
         AtriumDbPool *pool;
         AtriumRouter *router;
@@ -154,14 +163,35 @@ AtriumPlugin *atrium_core_find_plugin (AtriumCore *core, const char *name);
 int atrium_version_compare (const char *a, const char *b);
 gboolean atrium_version_valid (const char *v);
 
-/* core.c */
-AtriumCore *atrium_core_new (AtriumConfig *config);
-void atrium_core_free (AtriumCore *core);
+/* registry.c: every list of registrations but tasks; the AtriumHost registration slots. */
+void atrium_registry_init (AtriumCore *core);
+void atrium_registry_clear (AtriumCore *core);
 gboolean atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *route,
                                 GError **error);
 /* The core's own routes: user_data is set to @core; a bad table is a programming error. */
 void atrium_core_add_routes (AtriumCore *core, const AtriumRoute *routes, gsize n);
 void atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner);
+gboolean atrium_registry_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error);
+gboolean atrium_registry_add_migration (AtriumPlugin *self, const char *name, const char *sql,
+                                        GError **error);
+gboolean atrium_registry_subscribe (AtriumPlugin *self, const char *event,
+                                    AtriumEventHandler handler, gpointer user_data,
+                                    GError **error);
+gboolean atrium_registry_provide_service (AtriumPlugin *self, const char *name, guint version,
+                                          gconstpointer table, GError **error);
+gconstpointer atrium_registry_lookup_service (AtriumPlugin *self, const char *name,
+                                              guint min_version);
+gboolean atrium_registry_add_permission_source (AtriumPlugin *self, const char *sql_function,
+                                                GError **error);
+
+/* startup.c: load -> init -> migrate (with grants) -> start, from wherever the host is up to
+ * @until; atrium_shutdown() stops what was started. */
+gboolean atrium_startup (AtriumCore *core, AtriumStage until, GError **error);
+void atrium_shutdown (AtriumCore *core);
+
+/* core.c */
+AtriumCore *atrium_core_new (AtriumConfig *config);
+void atrium_core_free (AtriumCore *core);
 /* Runs the route's handler in a transaction and fills the answer into @req. */
 void atrium_core_handle (AtriumCore *core, AtriumRequest *req);
 void atrium_request_free (AtriumRequest *req);

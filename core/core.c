@@ -1,45 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* core.c - the host's shared state and the request pipeline a worker runs:
  *
- *   body checks (content type, JSON, schema) -> transaction -> {school} resolved for RLS
- *   -> handler -> COMMIT | ROLLBACK -> events delivered -> answer handed back to the loop
+ *   identity check (core.begin_request(); for a read it waits for the handler's first query)
+ *   -> body checks (content type, JSON, schema) -> handler -> the check's verdict
+ *   -> COMMIT | ROLLBACK -> events delivered -> answer handed back to the front
  *
- * The HTTP side (server.c) builds the AtriumRequest on the main thread and applies the answer
- * there; nothing in this file touches libsoup. */
+ * The HTTP side (server.c) builds the AtriumRequest on its front and applies the answer there;
+ * nothing in this file touches libsoup. What can be registered lives in registry.c. */
 #include "core-private.h"
 
 #include <string.h>
 
 #include "identity-private.h"
 #include "schema-private.h"
-
-static void
-route_entry_free (AtriumRouteEntry *e)
-{
-        g_free (e->method);
-        g_free (e->template);
-        g_free (e->permission);
-        g_free (e->summary);
-        if (e->request_schema)
-                json_node_unref (e->request_schema);
-        if (e->response_schema)
-                json_node_unref (e->response_schema);
-        g_free (e);
-}
-
-static void
-subscription_free (AtriumSubscription *s)
-{
-        g_free (s->event);
-        g_free (s);
-}
-
-static void
-service_free (AtriumService *s)
-{
-        g_free (s->name);
-        g_free (s);
-}
 
 AtriumCore *
 atrium_core_new (AtriumConfig *config)
@@ -56,12 +29,8 @@ atrium_core_new (AtriumConfig *config)
                                                                       : config->request_role);
         core->router = atrium_router_new ();
         core->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_plugin_free);
-        core->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_entry_free);
-        core->subscriptions =
-                g_ptr_array_new_with_free_func ((GDestroyNotify) subscription_free);
-        core->services = g_ptr_array_new_with_free_func ((GDestroyNotify) service_free);
+        atrium_registry_init (core);
         core->metrics = atrium_metrics_new ();
-        core->permission_sources = g_ptr_array_new_with_free_func (g_free);
         core->tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_task_free);
         core->host = atrium_host_table ();
         return core;
@@ -74,122 +43,12 @@ atrium_core_free (AtriumCore *core)
                 return;
         atrium_tasks_stop_timers (core);
         atrium_router_free (core->router);
-        g_ptr_array_unref (core->routes);
-        g_ptr_array_unref (core->subscriptions);
-        g_ptr_array_unref (core->services);
+        atrium_registry_clear (core);
         g_ptr_array_unref (core->plugins);
         atrium_metrics_free (core->metrics);
-        g_ptr_array_unref (core->permission_sources);
         g_ptr_array_unref (core->tasks);
         atrium_db_pool_free (core->pool);
         g_free (core);
-}
-
-static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
-
-gboolean
-atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *in,
-                       GError **error)
-{
-        /* AtriumRoute is versioned like the descriptor: read only what the caller knew. */
-        if (in->header.magic != ATRIUM_MAGIC || in->header.abi_major != ATRIUM_ABI_MAJOR ||
-            in->header.struct_size < offsetof (AtriumRoute, user_data) + sizeof (gpointer)) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "route without a valid header (use ATRIUM_ROUTE_INIT)");
-                return FALSE;
-        }
-        AtriumRoute r = {0};
-        memcpy (&r, in, MIN ((size_t) in->header.struct_size, sizeof r));
-
-        if (!r.method || !g_strv_contains (methods, r.method) || !r.path || !r.handler ||
-            (r.path[0] && r.path[0] != '/')) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "route %s %s: needs a method, a handler and a path that is empty "
-                             "or starts with '/'",
-                             r.method ? r.method : "?", r.path ? r.path : "?");
-                return FALSE;
-        }
-        g_autofree char *full = NULL;
-        if (!owner)
-                full = g_strdup (r.path);
-        else if (r.scope == ATRIUM_SCOPE_SCHOOL)
-                full = g_strdup_printf ("/api/v1/schools/{school}/%s%s", owner->desc.name, r.path);
-        else
-                full = g_strdup_printf ("/api/v1/%s%s", owner->desc.name, r.path);
-
-        g_autoptr (JsonNode) req_schema = NULL, resp_schema = NULL;
-        if (r.request_schema && !(req_schema = atrium_schema_compile (r.request_schema, error))) {
-                g_prefix_error (error, "route %s %s: ", r.method, full);
-                return FALSE;
-        }
-        if (r.response_schema &&
-            !(resp_schema = atrium_schema_compile (r.response_schema, error))) {
-                g_prefix_error (error, "route %s %s: ", r.method, full);
-                return FALSE;
-        }
-        AtriumRouteEntry *e = g_new0 (AtriumRouteEntry, 1);
-        e->owner = owner;
-        e->method = g_strdup (r.method);
-        e->template = g_strdup (full);
-        /* The core's routes spell out their full path: {school} in it makes them school
-         * routes. A plugin's scope decides its prefix instead. */
-        e->scope = owner ? r.scope
-                         : strstr (full, "{school}") ? ATRIUM_SCOPE_SCHOOL : ATRIUM_SCOPE_GLOBAL;
-        /* NO_DB routes are answered on the front (server.c): only the core's own may say so. */
-        e->flags = owner ? r.flags & ~(ATRIUM_ROUTE_NO_DB | ATRIUM_ROUTE_EARLY_QUERY) : r.flags;
-        e->permission = g_strdup (r.permission);
-        e->summary = g_strdup (r.summary);
-        e->request_schema = g_steal_pointer (&req_schema);
-        e->response_schema = g_steal_pointer (&resp_schema);
-        e->success_status = r.success_status ? r.success_status : 200;
-        e->handler = r.handler;
-        e->user_data = r.user_data;
-        if (!atrium_router_add (core->router, e->method, e->template, e, error)) {
-                route_entry_free (e);
-                return FALSE;
-        }
-        g_ptr_array_add (core->routes, e);
-        return TRUE;
-}
-
-void
-atrium_core_add_routes (AtriumCore *core, const AtriumRoute *routes, gsize n)
-{
-        for (gsize i = 0; i < n; i++) {
-                AtriumRoute r = routes[i];
-                r.user_data = core;
-                g_autoptr (GError) error = NULL;
-                if (!atrium_core_add_route (core, NULL, &r, &error))
-                        g_error ("core route %s %s: %s", r.method, r.path, error->message);
-        }
-}
-
-static gboolean
-route_owned_by (gpointer key, gpointer value, gpointer owner)
-{
-        (void) key;
-        return ((AtriumRouteEntry *) value)->owner == owner;
-}
-
-void
-atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner)
-{
-        atrium_router_remove_if (core->router, route_owned_by, owner);
-        for (guint i = core->routes->len; i > 0; i--)
-                if (((AtriumRouteEntry *) core->routes->pdata[i - 1])->owner == owner)
-                        g_ptr_array_remove_index (core->routes, i - 1);
-        for (guint i = core->subscriptions->len; i > 0; i--)
-                if (((AtriumSubscription *) core->subscriptions->pdata[i - 1])->owner == owner)
-                        g_ptr_array_remove_index (core->subscriptions, i - 1);
-        for (guint i = core->services->len; i > 0; i--)
-                if (((AtriumService *) core->services->pdata[i - 1])->owner == owner)
-                        g_ptr_array_remove_index (core->services, i - 1);
-        g_ptr_array_set_size (owner->migrations, 0);
-        g_autofree char *prefix = g_strconcat (owner->desc.name, ".", NULL);
-        for (guint i = core->permission_sources->len; i > 0; i--)
-                if (g_str_has_prefix (core->permission_sources->pdata[i - 1], prefix))
-                        g_ptr_array_remove_index (core->permission_sources, i - 1);
-        atrium_tasks_drop (core, owner);
 }
 
 void

@@ -2,113 +2,13 @@
 /* host-services.c - the AtriumHost table: the only door between a plugin and the host.
  *
  * Each slot checks its preconditions with g_return_val_if_fail (a plugin bug, not a client
- * error) and never lets a host-internal type escape. Registration slots refuse calls outside
- * init, so every registration is tagged with a plugin that can still be rolled back. */
+ * error) and never lets a host-internal type escape. The registration slots are registry.c's:
+ * they refuse calls outside init, so every registration is tagged with a plugin that can
+ * still be rolled back. */
 #include "core-private.h"
 #include "identity-private.h"
 
 #include <string.h>
-
-/* ---- registration (init only) ---- */
-
-static gboolean
-registering (AtriumPlugin *self, GError **error)
-{
-        if (!self || !self->in_init) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "registration is only possible during init");
-                return FALSE;
-        }
-        return TRUE;
-}
-
-static gboolean
-host_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error)
-{
-        if (!registering (self, error))
-                return FALSE;
-        return atrium_core_add_route (self->core, self, route, error);
-}
-
-static gboolean
-host_add_migration (AtriumPlugin *self, const char *name, const char *sql, GError **error)
-{
-        if (!registering (self, error))
-                return FALSE;
-        if (!name || !*name || !sql) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "a migration needs a name and SQL");
-                return FALSE;
-        }
-        for (guint i = 0; i < self->migrations->len; i++) {
-                AtriumMigration *m = self->migrations->pdata[i];
-                if (g_str_equal (m->name, name)) {
-                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                                     "migration %s registered twice", name);
-                        return FALSE;
-                }
-        }
-        AtriumMigration *m = g_new0 (AtriumMigration, 1);
-        m->name = g_strdup (name);
-        m->sql = g_strdup (sql);
-        m->checksum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, sql, -1);
-        g_ptr_array_add (self->migrations, m);
-        return TRUE;
-}
-
-static gboolean
-host_subscribe (AtriumPlugin *self, const char *event, AtriumEventHandler handler,
-                gpointer user_data, GError **error)
-{
-        if (!registering (self, error))
-                return FALSE;
-        g_return_val_if_fail (event != NULL && handler != NULL, FALSE);
-        AtriumSubscription *s = g_new0 (AtriumSubscription, 1);
-        s->owner = self;
-        s->event = g_strdup (event);
-        s->handler = handler;
-        s->user_data = user_data;
-        g_ptr_array_add (self->core->subscriptions, s);
-        return TRUE;
-}
-
-static gboolean
-host_provide_service (AtriumPlugin *self, const char *name, guint version, gconstpointer table,
-                      GError **error)
-{
-        if (!registering (self, error))
-                return FALSE;
-        g_return_val_if_fail (name != NULL && table != NULL, FALSE);
-        for (guint i = 0; i < self->core->services->len; i++) {
-                AtriumService *s = self->core->services->pdata[i];
-                if (g_str_equal (s->name, name)) {
-                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_CONFLICT,
-                                     "service %s is already provided by %s", name,
-                                     s->owner->desc.name);
-                        return FALSE;
-                }
-        }
-        AtriumService *s = g_new0 (AtriumService, 1);
-        s->owner = self;
-        s->name = g_strdup (name);
-        s->version = version;
-        s->table = table;
-        g_ptr_array_add (self->core->services, s);
-        return TRUE;
-}
-
-static gconstpointer
-host_lookup_service (AtriumPlugin *self, const char *name, guint min_version)
-{
-        g_return_val_if_fail (self != NULL && name != NULL, NULL);
-        for (guint i = 0; i < self->core->services->len; i++) {
-                AtriumService *s = self->core->services->pdata[i];
-                if (g_str_equal (s->name, name) && s->version >= min_version &&
-                    s->owner->state != ATRIUM_PLUGIN_FAILED)
-                        return s->table;
-        }
-        return NULL;
-}
 
 static char *
 host_config_get (AtriumPlugin *self, const char *key)
@@ -375,23 +275,6 @@ tx_user (AtriumTx *tx)
         return atrium_tx_gate (tx, NULL) ? tx->user_id : NULL;
 }
 
-static gboolean
-host_add_permission_source (AtriumPlugin *self, const char *sql_function, GError **error)
-{
-        if (!registering (self, error))
-                return FALSE;
-        /* "schema.function", both plain identifiers, and in the plugin's own schema. */
-        g_autofree char *prefix = g_strconcat (self->desc.name, ".", NULL);
-        if (!sql_function || !g_str_has_prefix (sql_function, prefix) ||
-            !g_regex_match_simple ("^[a-z_][a-z0-9_]*\\.[a-z_][a-z0-9_]*\\z", sql_function, 0, 0)) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "permission source must be \"%s.<function>\"", self->desc.name);
-                return FALSE;
-        }
-        g_ptr_array_add (self->core->permission_sources, g_strdup (sql_function));
-        return TRUE;
-}
-
 /* ---- ABI 1.2 ---- */
 
 static GInputStream *
@@ -432,11 +315,11 @@ host_password_verify (const char *phc, const char *password)
 
 static const AtriumHost host_table = {
         .header = ATRIUM_STRUCT_HEADER (AtriumHost),
-        .add_route = host_add_route,
-        .add_migration = host_add_migration,
-        .subscribe = host_subscribe,
-        .provide_service = host_provide_service,
-        .lookup_service = host_lookup_service,
+        .add_route = atrium_registry_add_route,
+        .add_migration = atrium_registry_add_migration,
+        .subscribe = atrium_registry_subscribe,
+        .provide_service = atrium_registry_provide_service,
+        .lookup_service = atrium_registry_lookup_service,
         .config_get = host_config_get,
         .log = host_log,
         .request_method = req_method,
@@ -468,7 +351,7 @@ static const AtriumHost host_table = {
         .publish = publish,
         .request_is_operator = req_is_operator,
         .tx_user_id = tx_user,
-        .add_permission_source = host_add_permission_source,
+        .add_permission_source = atrium_registry_add_permission_source,
         .request_body_stream = req_body_stream,
         .respond_stream = resp_stream,
         .data_dir = atrium_host_data_dir,

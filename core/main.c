@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* main.c - atriumd's command line: serve (default), migrate, check-plugin, operator create.
- * Each subcommand builds the same AtriumCore; they differ only in how far they take it. */
+ * Each subcommand builds the same AtriumCore; they differ only in how far startup.c's one
+ * sequence takes it. */
 #include "core-private.h"
 
 #include <gcrypt.h>
@@ -35,49 +36,34 @@ init_gcrypt (void)
         return TRUE;
 }
 
-/* Loads and initialises plugins; returns FALSE only when --strict turns a refusal fatal. */
+/* Takes the host through startup.c's sequence up to @until; on failure says why. */
 static gboolean
-load_plugins (AtriumCore *core, GError **error)
+start_up (AtriumCore *core, AtriumStage until)
 {
-        if (!g_file_test (core->config->plugin_dir, G_FILE_TEST_IS_DIR)) {
-                g_warning ("plugin directory %s does not exist; serving the core only",
-                           core->config->plugin_dir);
-                return !core->config->strict ||
-                       (g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                                     "--strict: no plugin directory %s", core->config->plugin_dir),
-                        FALSE);
-        }
-        return atrium_plugins_load_dir (core, core->config->plugin_dir, error) &&
-               atrium_plugins_init_all (core, error);
+        g_autoptr (GError) error = NULL;
+        if (atrium_startup (core, until, &error))
+                return TRUE;
+        g_printerr ("atriumd: %s\n", error->message);
+        atrium_shutdown (core);
+        return FALSE;
 }
 
 static int
 cmd_serve (AtriumCore *core)
 {
-        g_autoptr (GError) error = NULL;
-        atrium_core_register_builtin_routes (core);
-        atrium_identity_register (core);
-        if (!load_plugins (core, &error) || !atrium_migrate (core, TRUE, &error) ||
-            !atrium_plugins_start_all (core, &error)) {
-                g_printerr ("atriumd: %s\n", error->message);
-                atrium_plugins_stop_all (core);
+        if (!start_up (core, ATRIUM_STAGE_STARTED))
                 return 1;
-        }
         int rc = atrium_serve (core);
-        atrium_plugins_stop_all (core);
+        atrium_shutdown (core);
         return rc;
 }
 
 static int
 cmd_migrate (AtriumCore *core)
 {
-        g_autoptr (GError) error = NULL;
-        if (!load_plugins (core, &error) || !atrium_migrate (core, TRUE, &error)) {
-                g_printerr ("atriumd: %s\n", error->message);
-                atrium_plugins_stop_all (core);
+        if (!start_up (core, ATRIUM_STAGE_MIGRATED))
                 return 1;
-        }
-        atrium_plugins_stop_all (core);
+        atrium_shutdown (core);
         return 0;
 }
 
@@ -111,22 +97,16 @@ print_descriptor (const AtriumPlugin *p)
 static int
 cmd_plugin (AtriumCore *core, int argc, char **argv)
 {
-        g_autoptr (GError) error = NULL;
-        if (!load_plugins (core, &error)) {
-                g_printerr ("atriumd: %s\n", error->message);
+        if (!start_up (core, ATRIUM_STAGE_INITIALISED))
                 return 1;
-        }
         if (!atrium_tasks_has_command (core, argc, argv)) {
-                atrium_plugins_stop_all (core);
+                atrium_shutdown (core);
                 return 2;
         }
-        if (!atrium_migrate (core, TRUE, &error) || !atrium_plugins_start_all (core, &error)) {
-                g_printerr ("atriumd: %s\n", error->message);
-                atrium_plugins_stop_all (core);
+        if (!start_up (core, ATRIUM_STAGE_STARTED))
                 return 1;
-        }
         int rc = atrium_tasks_run_command (core, argc, argv);
-        atrium_plugins_stop_all (core);
+        atrium_shutdown (core);
         return rc;
 }
 
