@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* core-private.h - the host's shared state (AtriumCore) and the internal shapes behind the
- * opaque handles plugins see (AtriumPlugin, AtriumRequest). Nothing here is visible to
- * plugins; they reach all of it through the AtriumHost table built in host-services.c. */
+ * opaque handles plugins see (AtriumPlugin, AtriumRequest), which every folder of core/ works
+ * on. Nothing here is visible to plugins; they reach all of it through the AtriumHost table
+ * (plugin-host/host-services.c). What each folder offers the others is in its own header:
+ * http-private.h, pipeline-private.h, db-private.h, plugin-host-private.h,
+ * identity-private.h, ops-private.h (and config-private.h). */
 #pragma once
 
 #include <glib.h>
@@ -10,10 +13,10 @@
 #include "atrium/atrium.h"
 #include "config-private.h"
 #include "db-private.h"
-#include "router-private.h"
 
 typedef struct _AtriumCore AtriumCore;
 typedef struct _AtriumMetrics AtriumMetrics;
+typedef struct _AtriumRouter AtriumRouter; /* pipeline/router.c */
 typedef struct _AtriumTask AtriumTask; /* a plugin's command or timer (plugin-tasks.c) */
 
 typedef enum {
@@ -47,7 +50,7 @@ struct _AtriumPlugin {
 #define ATRIUM_ROUTE_NO_DB (1u << 30)
 /* Host-internal route flag for the core's own GET routes: the handler reads who is asking
  * (req->user_id, ...) only after its first query, so core.begin_request() may travel in that
- * query's round trip (core.c). Plugin routes get this without the flag: they can only ask
+ * query's round trip (pipeline/handle.c). Plugin routes get this without the flag: they can only ask
  * through the host table, whose identity slots wait for the check. */
 #define ATRIUM_ROUTE_EARLY_QUERY (1u << 29)
 
@@ -139,115 +142,10 @@ struct _AtriumRequest {
         GPtrArray *response_headers; /* name, value, name, value ... */
 };
 
-/* host-services.c */
-const AtriumHost *atrium_host_table (void);
-void atrium_request_set_problem (AtriumRequest *req, const GError *error);
-void atrium_request_set_json (AtriumRequest *req, guint status, JsonNode *body);
-
-/* problem.c */
-guint atrium_error_status (const GError *error);
-const char *atrium_error_type (const GError *error);
-GBytes *atrium_problem_body (guint status, const char *type, const char *detail,
-                             const char *instance);
-char *atrium_problem_type_uri (const char *type);
-
-/* plugin-loader.c */
-AtriumPlugin *atrium_plugin_open (AtriumCore *core, const char *path, GError **error);
-gboolean atrium_plugins_load_dir (AtriumCore *core, const char *dir, GError **error);
-gboolean atrium_plugins_init_all (AtriumCore *core, GError **error);
-gboolean atrium_plugins_start_all (AtriumCore *core, GError **error);
-void atrium_plugins_stop_all (AtriumCore *core);
-void atrium_plugin_fail (AtriumPlugin *plugin, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-void atrium_plugin_free (AtriumPlugin *plugin);
-AtriumPlugin *atrium_core_find_plugin (AtriumCore *core, const char *name);
-int atrium_version_compare (const char *a, const char *b);
-gboolean atrium_version_valid (const char *v);
-
-/* registry.c: every list of registrations but tasks; the AtriumHost registration slots. */
-void atrium_registry_init (AtriumCore *core);
-void atrium_registry_clear (AtriumCore *core);
-gboolean atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *route,
-                                GError **error);
-/* The core's own routes: user_data is set to @core; a bad table is a programming error. */
-void atrium_core_add_routes (AtriumCore *core, const AtriumRoute *routes, gsize n);
-void atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner);
-gboolean atrium_registry_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error);
-gboolean atrium_registry_add_migration (AtriumPlugin *self, const char *name, const char *sql,
-                                        GError **error);
-gboolean atrium_registry_subscribe (AtriumPlugin *self, const char *event,
-                                    AtriumEventHandler handler, gpointer user_data,
-                                    GError **error);
-gboolean atrium_registry_provide_service (AtriumPlugin *self, const char *name, guint version,
-                                          gconstpointer table, GError **error);
-gconstpointer atrium_registry_lookup_service (AtriumPlugin *self, const char *name,
-                                              guint min_version);
-gboolean atrium_registry_add_permission_source (AtriumPlugin *self, const char *sql_function,
-                                                GError **error);
-
-/* startup.c: load -> init -> migrate (with grants) -> start, from wherever the host is up to
- * @until; atrium_shutdown() stops what was started. */
-gboolean atrium_startup (AtriumCore *core, AtriumStage until, GError **error);
-void atrium_shutdown (AtriumCore *core);
-
 /* core.c */
 AtriumCore *atrium_core_new (AtriumConfig *config);
 void atrium_core_free (AtriumCore *core);
-/* Runs the route's handler in a transaction and fills the answer into @req. */
-void atrium_core_handle (AtriumCore *core, AtriumRequest *req);
-void atrium_request_free (AtriumRequest *req);
-void atrium_core_register_builtin_routes (AtriumCore *core);
-
-/* plugin-tasks.c */
-void atrium_task_free (AtriumTask *t);
-void atrium_tasks_drop (AtriumCore *core, AtriumPlugin *owner);
-gboolean atrium_host_add_command (AtriumPlugin *self, const char *name, const char *summary,
-                                  AtriumCommandFunc func, gpointer user_data, GError **error);
-gboolean atrium_host_add_timer (AtriumPlugin *self, guint interval_seconds,
-                                AtriumTimerFunc func, gpointer user_data, GError **error);
-gboolean atrium_host_run_tx (AtriumPlugin *self, const char *school_id, AtriumTxFunc func,
-                             gpointer user_data, GError **error);
-const char *atrium_host_data_dir (AtriumPlugin *self);
-/* argv: plugin, command, args... has_command prints the known commands when it answers
- * FALSE. */
-gboolean atrium_tasks_has_command (AtriumCore *core, int argc, char **argv);
-int atrium_tasks_run_command (AtriumCore *core, int argc, char **argv);
-void atrium_tasks_start_timers (AtriumCore *core, GMainContext *context);
-void atrium_tasks_stop_timers (AtriumCore *core);
-
-/* events.c */
-void atrium_events_deliver (AtriumCore *core, const char *school_id, const char *user_id,
-                            GPtrArray *events);
-
-/* migrate.c */
-/* Applies pending migrations; @with_grants also sets up the request role and the permission
- * defaults (needs the plugins loaded). */
-gboolean atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error);
-
-/* openapi.c */
-JsonNode *atrium_openapi_document (AtriumCore *core);
-
-/* metrics.c */
-AtriumMetrics *atrium_metrics_new (void);
-void atrium_metrics_free (AtriumMetrics *m);
-void atrium_metrics_observe (AtriumMetrics *m, const char *method, const char *route,
-                             guint status, double seconds);
-char *atrium_metrics_render (AtriumMetrics *m, AtriumCore *core);
-/* Open client connections go up or down by @delta (any thread). */
-void atrium_metrics_connections (AtriumMetrics *m, int delta);
-/* An accept() failed for want of descriptors. */
-void atrium_metrics_accept_failed (AtriumMetrics *m);
-
-/* server.c */
-int atrium_serve (AtriumCore *core);
-
-/* log.c */
-void atrium_log_setup (void);
-/* Request log lines on (the default) or off ([http] access_log). */
-void atrium_log_set_access (gboolean enabled);
-/* Writes out this thread's buffered request log lines (before exit). */
-void atrium_log_flush (void);
-void atrium_log_request (const char *request_id, const char *method, const char *route,
-                         guint status, double ms);
+void atrium_request_free (AtriumRequest *req); /* pipeline/request.c */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumCore, atrium_core_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumRequest, atrium_request_free)

@@ -3,6 +3,9 @@
  * Each subcommand builds the same AtriumCore; they differ only in how far startup.c's one
  * sequence takes it. */
 #include "core-private.h"
+#include "ops-private.h"
+#include "plugin-host-private.h"
+#include "http-private.h"
 
 #include <gcrypt.h>
 #include <locale.h>

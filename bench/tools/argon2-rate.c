@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* argon2-rate.c - the sign-in ceiling of bench/run.sh: how many Argon2id hashes per second
- * THREADS threads compute for SECONDS seconds, with atriumd's parameters (core/crypto.c,
+ * THREADS threads compute for SECONDS seconds, with atriumd's parameters (core/identity/crypto.c,
  * identity-private.h: 19 MiB, t=2, p=1, 32-byte tag, libgcrypt). Prints "hashes/s".
  *
  *   cc -O2 -o argon2-rate bench/tools/argon2-rate.c $(pkg-config --cflags --libs libgcrypt) -lpthread

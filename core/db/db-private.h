@@ -63,7 +63,7 @@ typedef struct {
         JsonNode *payload;
 } AtriumQueuedEvent;
 
-/* The caller's identity as the first statement's result decides it (core.c): fills the request
+/* The caller's identity as the first statement's result decides it (pipeline/handle.c): fills the request
  * and answers FALSE with the error the client gets (401, 403, 404) when it may not go on. */
 typedef gboolean (*AtriumTxGate) (const AtriumResult *res, gpointer data, GError **error);
 
@@ -109,7 +109,7 @@ AtriumResult *atrium_tx_query (AtriumTx *tx, const char *sql, int n_params,
  * atrium_tx_gate() asks for it. @gate judges the row before the query's result is handed out;
  * when it refuses, the query fails with the gate's error and the transaction is rolled back.
  * The query runs before the check has been judged, so only requests that cannot change
- * anything before it are deferred: GET and HEAD (core.c). @params are copied. */
+ * anything before it are deferred: GET and HEAD (pipeline/handle.c). @params are copied. */
 void atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *const *params,
                            AtriumTxGate gate, gpointer data);
 /* Runs the deferred check now if it has not run. TRUE when there is none or it passed. */
@@ -133,3 +133,8 @@ void atrium_result_free (AtriumResult *res);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumTx, atrium_tx_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumResult, atrium_result_free)
+
+/* migrate.c: applies pending migrations; @with_grants also sets up the request role and the
+ * permission defaults (needs the plugins loaded). */
+typedef struct _AtriumCore AtriumCore;
+gboolean atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error);

@@ -6,6 +6,9 @@
  * migration whose text changed after it was applied stops the host: the database no longer
  * matches what the code believes, and guessing would be worse than stopping. */
 #include "core-private.h"
+#include "plugin-host-private.h"
+#include "pipeline-private.h"
+#include "db-private.h"
 
 #include <gio/gio.h>
 #include <string.h>

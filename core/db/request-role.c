@@ -13,6 +13,8 @@
  * or other people's sessions; it reaches those only through the SECURITY DEFINER functions of
  * schema/0002_identity.sql. */
 #include "identity-private.h"
+#include "plugin-host-private.h"
+#include "pipeline-private.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  *
  * The transaction begins lazily with the first query: BEGIN, the row-level-security settings
  * (atrium.school_id, atrium.user_id, transaction-local) or the request's identity check
- * (core.begin_request(), deferred by core.c), and that query travel in one libpq pipeline, so
+ * (core.begin_request(), deferred by pipeline/handle.c), and that query travel in one libpq pipeline, so
  * neither costs a round trip of its own. A request that never queries never takes a
  * connection. */
 #include "db-private.h"

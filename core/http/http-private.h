@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* server-private.h - what server.c and server-stream.c share: the server, one request's job
- * and the streaming halves (request bodies in, response bodies out). A message's front thread
- * only (serve.c), except where a comment says otherwise. */
+/* http-private.h - the HTTP side of the host: atrium_serve() (serve.c) for main.c, and what
+ * serve.c, server.c and server-stream.c share: the server, one request's job and the
+ * streaming halves (request bodies in, response bodies out). A message's front thread only,
+ * except where a comment says otherwise. The accept loop and connections are
+ * listener-private.h and connection-private.h, the bounded body pipe body-pipe-private.h. */
 #pragma once
 
 #include <libsoup/soup.h>
@@ -9,6 +11,9 @@
 #include "body-pipe-private.h"
 #include "core-private.h"
 #include "listener-private.h"
+
+/* serve.c: serves until SIGTERM/SIGINT and the drain; the exit status. */
+int atrium_serve (AtriumCore *core);
 
 typedef struct _Server Server;
 

@@ -19,6 +19,7 @@
  * it is given one that never accepts anything: one end of a socket pair whose other end
  * stays silent. */
 #include "listener-private.h"
+#include "ops-private.h"
 
 #include <errno.h>
 #include <fcntl.h>

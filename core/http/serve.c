@@ -20,7 +20,9 @@
  * SIGTERM: every front stops accepting, requests in flight (over all fronts) finish within
  * drain_timeout, then the pools finish what they hold, the fronts stop and close their
  * connections, and the plugins stop. */
-#include "server-private.h"
+#include "http-private.h"
+#include "ops-private.h"
+#include "plugin-host-private.h"
 
 #include <glib-unix.h>
 

@@ -12,7 +12,7 @@
  * Out: respond_stream() leaves a GInputStream and a length in the request; once the answer is
  * applied the body is read from it asynchronously, one chunk ahead of the socket, and each
  * chunk is dropped after it was written (accumulate off), so memory stays flat for any size. */
-#include "server-private.h"
+#include "http-private.h"
 
 #define CHUNK_OUT (256 * 1024)
 

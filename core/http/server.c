@@ -22,7 +22,9 @@
  * of an answer (or its accept) to complete headers, which is also the keep-alive idle limit,
  * and body_timeout seconds for its body; past either the connection is cut (listener.c keeps
  * the deadlines). Production still belongs behind nginx (deploy/). */
-#include "server-private.h"
+#include "http-private.h"
+#include "ops-private.h"
+#include "pipeline-private.h"
 
 #include <errno.h>
 #include <gcrypt.h>

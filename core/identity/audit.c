@@ -3,6 +3,7 @@
  * read everything (the RLS policy on core.audit_log draws that line). Entries are written
  * through core.audit() from atrium_audit() (identity.c). */
 #include "identity-private.h"
+#include "plugin-host-private.h"
 
 static gboolean
 list_audit (AtriumRequest *req, gpointer data, GError **error)

@@ -7,6 +7,7 @@
  * an installation sees them) and answered with 429 + Retry-After past the limit; the counting
  * and the audit entry commit even though the answer is an error. */
 #include "identity-private.h"
+#include "plugin-host-private.h"
 
 #include <string.h>
 

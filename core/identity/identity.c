@@ -3,6 +3,7 @@
  * and holds the small helpers the core's own route files share. The routes themselves live by
  * area: auth.c, schools.c, users.c, user-import.c, roles.c, audit.c. */
 #include "identity-private.h"
+#include "pipeline-private.h"
 
 #include <stdio.h>
 #include <string.h>

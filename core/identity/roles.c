@@ -3,6 +3,7 @@
  * the defaults the core and the plugins declare (core.permission_defaults); PUT stores the
  * school's own set, which from then on is the whole truth for that role (even when empty). */
 #include "identity-private.h"
+#include "plugin-host-private.h"
 
 static const char *const roles[] = {"admin", "teacher", "student", "parent", "staff", NULL};
 

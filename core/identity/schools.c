@@ -6,6 +6,7 @@
  * enabled (409 otherwise) and runs the plugin's school_enable hook in the same transaction;
  * disabling refuses while an enabled module depends on it. */
 #include "identity-private.h"
+#include "plugin-host-private.h"
 
 #include <string.h>
 

@@ -11,6 +11,7 @@
  * password (hashing thousands of passwords per request would take minutes); admins set them
  * with PATCH. */
 #include "identity-private.h"
+#include "plugin-host-private.h"
 
 #include <string.h>
 

@@ -6,6 +6,7 @@
  * them from the audit log, and publishes user.deleted; every plugin erases its part in its
  * subscriber, which runs before the DELETE answers (events.c). */
 #include "identity-private.h"
+#include "plugin-host-private.h"
 
 #include <string.h>
 

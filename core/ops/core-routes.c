@@ -3,6 +3,8 @@
  * list and the OpenAPI document. They are ordinary routes with ordinary handlers, registered
  * through the same path as a plugin's, so they get the same logging, metrics and errors. */
 #include "core-private.h"
+#include "ops-private.h"
+#include "plugin-host-private.h"
 
 #include <string.h>
 

@@ -9,6 +9,7 @@
  * and before any other record of that thread (so a thread's lines stay in order). To the
  * journal each line is a record, as before. [http] access_log = 0 turns it off. */
 #include "core-private.h"
+#include "ops-private.h"
 
 #include <stdio.h>
 #include <errno.h>

@@ -3,6 +3,8 @@
  * and status; one latency histogram per route template; pool and plugin gauges. Labels are
  * route templates, never raw paths, so a scanner cannot blow up the series count. */
 #include "core-private.h"
+#include "ops-private.h"
+#include "plugin-host-private.h"
 
 #include <string.h>
 #include <sys/resource.h>

@@ -4,6 +4,8 @@
  * every operation lists the problem+json answers it can give, so the document cannot drift
  * from the behaviour. */
 #include "core-private.h"
+#include "ops-private.h"
+#include "pipeline-private.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
  *
  * json-glib's parser recurses per nesting level, so a body of a million '[' could exhaust the
  * worker's stack: the depth is counted in one linear pass before parsing. */
-#include "schema-private.h"
+#include "pipeline-private.h"
 
 #include <string.h>
 

@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* router-private.h - method + path-template routing ("/api/v1/schools/{school}/groups/{id}").
+/* pipeline-private.h - what the request pipeline offers the rest of the core:
+ *   router.c      method + path-template routing, below
+ *   json-schema.c request bodies: safe JSON parsing and JSON Schema validation
+ *   problem.c     errors -> HTTP status and problem+json
+ *   request.c     AtriumRequest: what was asked, who asks, the answer
+ *   handle.c      one request through identity check, body, handler, commit
+ *
+ * Routing: method + path-template routing ("/api/v1/schools/{school}/groups/{id}").
  *
  * Templates are split into segments once; a segment is a literal, a parameter "{name}", a
  * parameter with a literal suffix "{name}.ics" (the value is what precedes the suffix), or, as
@@ -8,7 +15,11 @@
  * "/groups/search" wins over "/groups/{id}", and "/c/{id}.ics" over "/c/{id}". Matching is pure and allocation-light, and has a fuzz target. */
 #pragma once
 
+#include <gio/gio.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "core-private.h"
 
 typedef struct _AtriumRouter AtriumRouter;
 
@@ -45,3 +56,63 @@ typedef void (*AtriumRouteFunc) (const char *method, const char *template, gpoin
 void atrium_router_foreach (AtriumRouter *router, AtriumRouteFunc func, gpointer user_data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumRouter, atrium_router_free)
+
+/* ---- json-schema.c ----
+ * Request bodies: safe JSON parsing and validation against the JSON Schema
+ * a route declared. The same schema goes into the OpenAPI document, so what is documented is
+ * what is enforced.
+ *
+ * Supported keywords (the subset REST bodies need): type (one or a list), properties,
+ * required, additionalProperties (boolean or schema), items, enum, const, minLength,
+ * maxLength, pattern, format (date-time, date, uuid, email), minimum, maximum, minItems,
+ * maxItems, uniqueItems, description, title, default, examples, nullable-by-type-list. A
+ * schema using another keyword is refused at registration, so nothing is silently ignored.
+ * Object schemas are closed: additionalProperties defaults to false (unknown fields are
+ * errors, not silently dropped), and the normalised schema says so explicitly. */
+#define ATRIUM_JSON_MAX_DEPTH 64
+
+/* Parses and normalises a route's schema. Returns: (transfer full) */
+JsonNode *atrium_schema_compile (const char *text, GError **error);
+
+/* Parses a request body: valid UTF-8, nesting at most ATRIUM_JSON_MAX_DEPTH, one value.
+ * Returns: (transfer full) */
+JsonNode *atrium_json_parse_body (const char *data, gsize len, GError **error);
+
+/* Validates @value; the error message names the JSON Pointer of the first problem. */
+gboolean atrium_schema_validate (JsonNode *schema, JsonNode *value, GError **error);
+
+/* problem.c */
+guint atrium_error_status (const GError *error);
+const char *atrium_error_type (const GError *error);
+GBytes *atrium_problem_body (guint status, const char *type, const char *detail,
+                             const char *instance);
+char *atrium_problem_type_uri (const char *type);
+
+/* request.c */
+void atrium_request_set_problem (AtriumRequest *req, const GError *error);
+void atrium_request_set_json (AtriumRequest *req, guint status, JsonNode *body);
+/* The AtriumHost request slots (plugin-host/host-services.c puts them in the table). The
+ * identity ones wait for a deferred identity check (handle.c). */
+const char *atrium_request_method (AtriumRequest *req);
+const char *atrium_request_param (AtriumRequest *req, const char *name);
+const char *atrium_request_query (AtriumRequest *req, const char *name);
+const char *atrium_request_header (AtriumRequest *req, const char *name);
+JsonNode *atrium_request_json (AtriumRequest *req);
+GBytes *atrium_request_body (AtriumRequest *req);
+const char *atrium_request_school_id (AtriumRequest *req);
+const char *atrium_request_school_slug (AtriumRequest *req);
+const char *atrium_request_user_id (AtriumRequest *req);
+gboolean atrium_request_has_permission (AtriumRequest *req, const char *permission);
+AtriumTx *atrium_request_tx (AtriumRequest *req);
+gboolean atrium_request_page (AtriumRequest *req, int *out_limit, char **out_after, GError **error);
+void atrium_request_respond_json (AtriumRequest *req, guint status, JsonNode *body);
+void atrium_request_respond_bytes (AtriumRequest *req, guint status, const char *content_type, GBytes *body);
+void atrium_request_respond_page (AtriumRequest *req, JsonNode *items, const char *next_after);
+void atrium_request_respond_result_page (AtriumRequest *req, const AtriumResult *res, int n_rows, const char *next_after);
+void atrium_request_add_header (AtriumRequest *req, const char *name, const char *value);
+gboolean atrium_request_is_operator (AtriumRequest *req);
+GInputStream *atrium_request_body_stream (AtriumRequest *req);
+void atrium_request_respond_stream (AtriumRequest *req, guint status, const char *content_type, GInputStream *body, goffset length);
+
+/* handle.c: runs the route's handler in a transaction and fills the answer into @req. */
+void atrium_core_handle (AtriumCore *core, AtriumRequest *req);

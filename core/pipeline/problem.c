@@ -2,6 +2,7 @@
 /* problem.c - the one table that turns an AtriumError code into an HTTP status and an RFC 9457
  * problem "type". Plugins report errors; only this file decides what a client sees. */
 #include "core-private.h"
+#include "pipeline-private.h"
 
 #include <libsoup/soup.h>
 

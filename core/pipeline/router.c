@@ -5,7 +5,7 @@
  * that compares segment counts first is cheaper than it sounds and easy to prove right (there
  * is a fuzz target for it). Ties are broken by specificity: at the first segment where two
  * matching templates differ, the literal one wins. */
-#include "router-private.h"
+#include "pipeline-private.h"
 
 #include <string.h>
 

@@ -8,6 +8,7 @@
  * Delivery is in-process: an event whose subscribers fail is logged, not retried. A durable
  * outbox (for hosts that die between COMMIT and delivery) is future work (docs/ROADMAP.md). */
 #include "core-private.h"
+#include "plugin-host-private.h"
 
 #define MAX_EVENT_DEPTH 4
 

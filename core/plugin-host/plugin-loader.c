@@ -9,6 +9,7 @@
  * in /api/v1/modules; the rest keep serving unless --strict. Plugins are never dlclose()d: a
  * plugin may have started threads or registered GTypes that outlive any "unload". */
 #include "core-private.h"
+#include "plugin-host-private.h"
 
 #include <dlfcn.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * ("atriumd files gc"), periodic timers on a serving host, transactions of their own
  * (run_tx) and the plugin's private data directory. */
 #include "core-private.h"
+#include "plugin-host-private.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>

@@ -5,10 +5,11 @@
  * plugin that can still be rolled back), and atrium_core_drop_registrations() takes a failed
  * plugin's entries out again. Commands and timers are plugin-tasks.c's own list. */
 #include "core-private.h"
+#include "plugin-host-private.h"
+#include "pipeline-private.h"
 
 #include <string.h>
 
-#include "schema-private.h"
 
 static void
 route_entry_free (AtriumRouteEntry *e)
@@ -107,7 +108,7 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
          * routes. A plugin's scope decides its prefix instead. */
         e->scope = owner ? r.scope
                          : strstr (full, "{school}") ? ATRIUM_SCOPE_SCHOOL : ATRIUM_SCOPE_GLOBAL;
-        /* NO_DB routes are answered on the front (server.c): only the core's own may say so. */
+        /* NO_DB routes are answered on the front (http/server.c): only the core's own may say so. */
         e->flags = owner ? r.flags & ~(ATRIUM_ROUTE_NO_DB | ATRIUM_ROUTE_EARLY_QUERY) : r.flags;
         e->permission = g_strdup (r.permission);
         e->summary = g_strdup (r.summary);

@@ -11,6 +11,8 @@
  * `serve` goes to STARTED, `migrate` to MIGRATED, a plugin command to INITIALISED first (to
  * find the command) and then on to STARTED. atrium_shutdown() undoes what was started. */
 #include "core-private.h"
+#include "ops-private.h"
+#include "plugin-host-private.h"
 
 #include "identity-private.h"
 

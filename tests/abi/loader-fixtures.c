@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* loader-fixtures.c - the loader (core/plugin-loader.c) over every fixture folder of
+/* loader-fixtures.c - the loader (core/plugin-host/plugin-loader.c) over every fixture folder of
  * tests/fixtures, in-process and without a database: which plugins it refuses, with which
  * message, that it logs each refusal exactly once, that --strict turns any refusal fatal, that
  * a failed init leaves no route, subscription, service or migration behind, and that a plugin
@@ -11,6 +11,8 @@
  *
  *   abi-loader-fixtures FIXTURES_DIR      (build/tests/fixtures) */
 #include "core-private.h"
+#include "pipeline-private.h"
+#include "plugin-host-private.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz-csv.c - libFuzzer target for the CSV reader behind the user import (core/csv.c). The
+/* fuzz-csv.c - libFuzzer target for the CSV reader behind the user import (core/identity/csv.c). The
  * input is the request body as a school's administration software would send it: any bytes,
  * any encoding. Besides crashes and sanitizer reports it checks what csv.c promises: on
  * success every row has a line number, lines never go backwards, every field is valid UTF-8

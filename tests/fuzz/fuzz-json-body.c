@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz-json-body.c - libFuzzer target for request bodies (core/schema.c): the input is a raw
+/* fuzz-json-body.c - libFuzzer target for request bodies (core/pipeline/json-schema.c): the input is a raw
  * body, exactly as a client sends it (not NUL-terminated), through atrium_json_parse_body ()
  * and then atrium_schema_validate () against three schemas of the kind plugins register: a
  * notice (closed object, enums, formats, patterns, nested arrays of objects, a typed map), a
@@ -13,7 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "atrium/host.h"
-#include "schema-private.h"
+#include "pipeline-private.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);

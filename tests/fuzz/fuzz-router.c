@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* fuzz-router.c - libFuzzer target for the path-template router (core/router.c). The first
+/* fuzz-router.c - libFuzzer target for the path-template router (core/pipeline/router.c). The first
  * byte picks the method (readable letters: G GET, H HEAD, P POST, U PUT, A PATCH, D DELETE,
  * O OPTIONS; any other byte by modulo), the rest is the request path, cut at the first NUL as
  * a C string would be. The path is matched against the kind of route table atriumd builds
@@ -15,7 +15,7 @@
 #include <glib.h>
 
 #include "atrium/host.h"
-#include "router-private.h"
+#include "pipeline-private.h"
 
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);

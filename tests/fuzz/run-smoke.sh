@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # run-smoke.sh - a short fuzzing run of every target, for CI and for before a commit that
-# touches core/router.c or core/schema.c. Each target starts from a throwaway copy of its seed
+# touches core/pipeline/router.c or core/pipeline/json-schema.c. Each target starts from a throwaway copy of its seed
 # corpus (new inputs it finds go there, never into the source tree), the committed regression
 # inputs and its dictionary (<target>.dict), runs FUZZ_RUNS inputs (default 200000), and the
 # script exits non-zero if any target crashed, leaked, hit a sanitizer report or broke one of

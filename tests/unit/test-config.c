@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test-config.c - unit tests of atriumd's configuration (core/config.c): built-in defaults, a
+/* test-config.c - unit tests of atriumd's configuration (core/ops/config.c): built-in defaults, a
  * key-file, ATRIUM_* environment variables overriding it, the listen address forms, refusal of
  * values out of range, and plugins' own [plugin.<name>] settings. The environment is process
  * state, so every test starts and ends with no ATRIUM_* variable set (whatever the CI runner
@@ -489,7 +489,7 @@ test_help_lists_everything (Fixture *f, gconstpointer data)
         }
 }
 
-/* Regression (core/config.c, parse_listen; fixed in 4eb0244). Before the fix: brackets are only
+/* Regression (core/ops/config.c, parse_listen; fixed in 4eb0244). Before the fix: brackets are only
  * stripped when they are balanced, and an unbalanced one is not refused: "[::1:8080" gives host
  * "[::1" and "::1]:8080" host "::1]", which only fail later, at bind time, with a less helpful
  * message. */

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test-misc.c - unit tests of the small rules the rest of the host leans on: semantic-version
- * comparison and validity for plugin descriptors and dependencies (core/plugin-loader.c), and
+ * comparison and validity for plugin descriptors and dependencies (core/plugin-host/plugin-loader.c), and
  * the one table that maps an error to an HTTP status and problem type, with the problem+json
- * body built from it (core/problem.c). Cases under /misc/regression/ pin down defects these
+ * body built from it (core/pipeline/problem.c). Cases under /misc/regression/ pin down defects these
  * tests found, so they stay fixed (see tests/unit/meson.build). */
 #include <string.h>
 
 #include <json-glib/json-glib.h>
 
 #include "core-private.h"
+#include "pipeline-private.h"
+#include "plugin-host-private.h"
 
 static int
 sign (int v)
@@ -228,7 +230,7 @@ test_problem_type_uri (void)
         g_assert_cmpstr (uri, ==, "https://atrium.dev/problems/conflict");
 }
 
-/* Regression (core/plugin-loader.c, atrium_version_compare; fixed in 4eb0244). Before the fix:
+/* Regression (core/plugin-host/plugin-loader.c, atrium_version_compare; fixed in 4eb0244). Before the fix:
  * pre-release tags are ignored, so "1.2.3-rc.1" compares equal to "1.2.3" (SemVer 2.0.0 section
  * 11: a pre-release is lower), and a plugin needing >= 1.2.3 is satisfied by a release candidate
  * of it. */
@@ -240,7 +242,7 @@ test_regression_version_prerelease (void)
         g_assert_cmpint (sign (atrium_version_compare ("1.0.0-alpha", "1.0.0-beta")), ==, -1);
 }
 
-/* Regression (core/plugin-loader.c, atrium_version_valid and name_valid; fixed in 4eb0244). Before
+/* Regression (core/plugin-host/plugin-loader.c, atrium_version_valid and name_valid; fixed in 4eb0244). Before
  * the fix: PCRE's '$' also matches before a final newline, so "1.2.3\n" is a valid version. The
  * same pattern shape in name_valid () lets a plugin be called "notices\n", and that name becomes a
  * route prefix, an environment variable and a database schema name. Use "\\z" or

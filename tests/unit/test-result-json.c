@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test-result-json.c - query results as JSON (core/result-json.c): the text written straight
+/* test-result-json.c - query results as JSON (core/db/result-json.c): the text written straight
  * from a result is the same document as the JsonNode tree of the same rows, for every type the
  * mapping knows and for strings that need escaping. The results are built with libpq's own
  * PQmakeEmptyPGresult/PQsetvalue, so no server is needed. */

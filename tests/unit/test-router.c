@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test-router.c - unit tests of the path-template router (core/router.c): which template wins
+/* test-router.c - unit tests of the path-template router (core/pipeline/router.c): which template wins
  * when several match, what the parameters come out as, which paths are refused before any
  * handler could see them, what a 405 advertises, and which templates are refused when a plugin
  * registers them. Pure and in-process; tests/fuzz/fuzz-router.c throws random paths at the same
@@ -10,7 +10,7 @@
 #include <glib.h>
 
 #include "atrium/host.h"
-#include "router-private.h"
+#include "pipeline-private.h"
 
 /* What one atrium_router_match () call produced; cleared with g_auto (Hit). */
 typedef struct {
@@ -571,7 +571,7 @@ test_foreach_order (void)
         atrium_router_free (NULL); /* free functions accept NULL */
 }
 
-/* Regression (core/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: a
+/* Regression (core/pipeline/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: a
  * percent-escape that decodes to bytes that are not UTF-8 ("%FF", a lone "%C3") is handed to the
  * handler as a parameter. Everything downstream (JSON, PostgreSQL text parameters, log lines)
  * assumes UTF-8, so such a path should be BAD_PATH like the other undecodable escapes. */
@@ -587,7 +587,7 @@ test_regression_invalid_utf8_param (void)
         ASSERT_RESULT (r, "GET", "/files/ok/%ED%A0%80", ATRIUM_MATCH_BAD_PATH);
 }
 
-/* Regression (core/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: the Allow
+/* Regression (core/pipeline/router.c, atrium_router_match; fixed in 4eb0244). Before the fix: the Allow
  * list skips a method that is a substring of one already listed (strstr), so with "UNLOCK" and
  * "LOCK" routes on one template a 405 advertises only "UNLOCK". The router accepts any method
  * token. */

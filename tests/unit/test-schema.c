@@ -11,7 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "atrium/host.h"
-#include "schema-private.h"
+#include "pipeline-private.h"
 
 static JsonNode *
 compile (const char *text)

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* plugin-host-private.h - plugins inside the host: loading them through the ABI gate
+ * (plugin-loader.c), what they register (registry.c), the start-up sequence (startup.c), their
+ * commands, timers and transactions (plugin-tasks.c), event delivery (events.c) and the
+ * AtriumHost table they call (host-services.c). */
+#pragma once
+
+#include "core-private.h"
+
+/* host-services.c */
+const AtriumHost *atrium_host_table (void);
+
+/* plugin-loader.c */
+AtriumPlugin *atrium_plugin_open (AtriumCore *core, const char *path, GError **error);
+gboolean atrium_plugins_load_dir (AtriumCore *core, const char *dir, GError **error);
+gboolean atrium_plugins_init_all (AtriumCore *core, GError **error);
+gboolean atrium_plugins_start_all (AtriumCore *core, GError **error);
+void atrium_plugins_stop_all (AtriumCore *core);
+void atrium_plugin_fail (AtriumPlugin *plugin, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+void atrium_plugin_free (AtriumPlugin *plugin);
+AtriumPlugin *atrium_core_find_plugin (AtriumCore *core, const char *name);
+int atrium_version_compare (const char *a, const char *b);
+gboolean atrium_version_valid (const char *v);
+
+/* registry.c: every list of registrations but tasks; the AtriumHost registration slots. */
+void atrium_registry_init (AtriumCore *core);
+void atrium_registry_clear (AtriumCore *core);
+gboolean atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *route,
+                                GError **error);
+/* The core's own routes: user_data is set to @core; a bad table is a programming error. */
+void atrium_core_add_routes (AtriumCore *core, const AtriumRoute *routes, gsize n);
+void atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner);
+gboolean atrium_registry_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error);
+gboolean atrium_registry_add_migration (AtriumPlugin *self, const char *name, const char *sql,
+                                        GError **error);
+gboolean atrium_registry_subscribe (AtriumPlugin *self, const char *event,
+                                    AtriumEventHandler handler, gpointer user_data,
+                                    GError **error);
+gboolean atrium_registry_provide_service (AtriumPlugin *self, const char *name, guint version,
+                                          gconstpointer table, GError **error);
+gconstpointer atrium_registry_lookup_service (AtriumPlugin *self, const char *name,
+                                              guint min_version);
+gboolean atrium_registry_add_permission_source (AtriumPlugin *self, const char *sql_function,
+                                                GError **error);
+
+/* startup.c: load -> init -> migrate (with grants) -> start, from wherever the host is up to
+ * @until; atrium_shutdown() stops what was started. */
+gboolean atrium_startup (AtriumCore *core, AtriumStage until, GError **error);
+void atrium_shutdown (AtriumCore *core);
+
+/* plugin-tasks.c */
+void atrium_task_free (AtriumTask *t);
+void atrium_tasks_drop (AtriumCore *core, AtriumPlugin *owner);
+gboolean atrium_host_add_command (AtriumPlugin *self, const char *name, const char *summary,
+                                  AtriumCommandFunc func, gpointer user_data, GError **error);
+gboolean atrium_host_add_timer (AtriumPlugin *self, guint interval_seconds,
+                                AtriumTimerFunc func, gpointer user_data, GError **error);
+gboolean atrium_host_run_tx (AtriumPlugin *self, const char *school_id, AtriumTxFunc func,
+                             gpointer user_data, GError **error);
+const char *atrium_host_data_dir (AtriumPlugin *self);
+/* argv: plugin, command, args... has_command prints the known commands when it answers
+ * FALSE. */
+gboolean atrium_tasks_has_command (AtriumCore *core, int argc, char **argv);
+int atrium_tasks_run_command (AtriumCore *core, int argc, char **argv);
+void atrium_tasks_start_timers (AtriumCore *core, GMainContext *context);
+void atrium_tasks_stop_timers (AtriumCore *core);
+
+/* events.c */
+void atrium_events_deliver (AtriumCore *core, const char *school_id, const char *user_id,
+                            GPtrArray *events);
