@@ -105,6 +105,7 @@ struct _AtriumCore {
         const AtriumHost *host;   /* the services table handed to plugins */
         GPtrArray *permission_sources; /* char*: SQL functions granting permissions */
         gboolean migrations_done;
+        gboolean migrate_always;   /* `atriumd migrate`: a whole run even when nothing changed */
         GPtrArray *tasks;          /* AtriumTask*, owned: commands and timers */
         GThreadPool *task_pool;    /* (nullable) runs timers on a serving host */
 };

@@ -64,6 +64,7 @@ cmd_serve (AtriumCore *core)
 static int
 cmd_migrate (AtriumCore *core)
 {
+        core->migrate_always = TRUE;
         if (!start_up (core, ATRIUM_STAGE_MIGRATED))
                 return 1;
         atrium_shutdown (core);

@@ -28,6 +28,9 @@ PGconn *atrium_db_connect (const char *conninfo, const char *purpose, const char
 /* @role: (nullable): SET ROLE to it on every new connection (the request role). */
 AtriumDbPool *atrium_db_pool_new (const char *conninfo, guint size, const char *role);
 void atrium_db_pool_free (AtriumDbPool *pool);
+/* Opens up to @n connections in a thread of its own, so the first requests (and /readyz) find
+ * them open; quietly stops at the first that fails. */
+void atrium_db_pool_warm (AtriumDbPool *pool, guint n);
 /* Blocks up to a few seconds for a free connection; reconnects a broken one. On failure an
  * ATRIUM_ERROR_UNAVAILABLE error. */
 PGconn *atrium_db_pool_acquire (AtriumDbPool *pool, GError **error);

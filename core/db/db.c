@@ -22,6 +22,8 @@ struct _AtriumDbPool {
         GCond freed;
         guint size;
         Slot *slots;
+        GThread *warmer; /* (nullable) atrium_db_pool_warm() */
+        guint warm;      /* connections it is to open */
 };
 
 /* Prepared statements, per connection: SQL text -> statement name. Plugins' SQL is static
@@ -90,9 +92,50 @@ atrium_db_pool_new (const char *conninfo, guint size, const char *role)
         return pool;
 }
 
+/* Opens connections into idle empty slots, one after the other, off the caller's thread. */
+static gpointer
+warm_up (gpointer data)
+{
+        AtriumDbPool *pool = data;
+        for (guint n = 0; n < pool->warm; n++) {
+                g_autoptr (GError) error = NULL;
+                PGconn *conn = atrium_db_connect (pool->conninfo, NULL, pool->role, &error);
+                if (!conn) {
+                        /* Not yet (a first start creates the request role in migrate): the
+                         * first request connects as always. */
+                        g_debug ("pool warm-up: %s", error->message);
+                        return NULL;
+                }
+                gboolean placed = FALSE;
+                g_mutex_lock (&pool->lock);
+                for (guint i = 0; i < pool->size && !placed; i++) {
+                        if (!pool->slots[i].in_use && !pool->slots[i].conn) {
+                                pool->slots[i].conn = conn;
+                                placed = TRUE;
+                        }
+                }
+                g_mutex_unlock (&pool->lock);
+                if (!placed) {
+                        atrium_db_close (conn);
+                        return NULL;
+                }
+        }
+        return NULL;
+}
+
+void
+atrium_db_pool_warm (AtriumDbPool *pool, guint n)
+{
+        g_return_if_fail (pool->warmer == NULL);
+        pool->warm = MIN (n, pool->size);
+        pool->warmer = g_thread_new ("atrium-pool-warm", warm_up, pool);
+}
+
 void
 atrium_db_pool_free (AtriumDbPool *pool)
 {
+        if (pool->warmer)
+                g_thread_join (pool->warmer);
         if (!pool)
                 return;
         for (guint i = 0; i < pool->size; i++) {

@@ -22,7 +22,17 @@ static const char bootstrap_sql[] =
         "CREATE SCHEMA IF NOT EXISTS core;"
         "CREATE TABLE IF NOT EXISTS core.migrations ("
         "  owner text NOT NULL, name text NOT NULL, checksum text NOT NULL,"
-        "  applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (owner, name))";
+        "  applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (owner, name));"
+        /* One row: the fingerprint of the last complete run (fingerprint() below) and the
+         * digest of core.migrations it left. */
+        "CREATE TABLE IF NOT EXISTS core.migration_state ("
+        "  id boolean PRIMARY KEY DEFAULT true CHECK (id), fingerprint text NOT NULL,"
+        "  migrations_digest text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())";
+
+/* core.migrations as one value: a row edited by hand since the last run shows here. */
+#define MIGRATIONS_DIGEST                                                                          \
+        "(SELECT md5(coalesce(string_agg(owner || '/' || name || ' ' || checksum, E'\\n' "         \
+        "ORDER BY owner, name), '')) FROM core.migrations)"
 
 static gboolean
 exec_ok (PGconn *conn, const char *sql, GError **error)
@@ -150,6 +160,66 @@ apply (PGconn *conn, const char *owner, gboolean own_schema, GPtrArray *list, gu
         return TRUE;
 }
 
+/* SHA-256 over everything a complete run writes: every migration (owner, name, checksum) and
+ * the grants, permission rows and permission function (atrium_grants_fingerprint). */
+static char *
+fingerprint (AtriumCore *core, PGconn *conn, GPtrArray *mine)
+{
+        g_autoptr (GChecksum) fp = g_checksum_new (G_CHECKSUM_SHA256);
+        for (guint i = 0; i <= core->plugins->len; i++) {
+                GPtrArray *list = mine;
+                const char *owner = "core";
+                if (i < core->plugins->len) {
+                        AtriumPlugin *p = core->plugins->pdata[i];
+                        if (p->state == ATRIUM_PLUGIN_FAILED)
+                                continue;
+                        list = p->migrations;
+                        owner = p->desc.name;
+                }
+                g_ptr_array_sort (list, by_name);
+                for (guint j = 0; j < list->len; j++) {
+                        AtriumMigration *m = list->pdata[j];
+                        g_autofree char *line =
+                                g_strdup_printf ("%s/%s %s\n", owner, m->name, m->checksum);
+                        g_checksum_update (fp, (const guchar *) line, -1);
+                }
+        }
+        atrium_grants_fingerprint (core, conn, fp);
+        return g_strdup (g_checksum_get_string (fp));
+}
+
+/* TRUE when the last complete run wrote @fp and core.migrations is as it left it: then there
+ * is nothing to do, and no lock to take (that run wrote this row last, after everything
+ * else). */
+static gboolean
+unchanged (PGconn *conn, const char *fp)
+{
+        const char *params[1] = {fp};
+        g_autoptr (PGresult) res =
+                PQexecParams (conn,
+                              "SELECT 1 FROM core.migration_state "
+                              "WHERE fingerprint = $1 AND migrations_digest = " MIGRATIONS_DIGEST,
+                              1, NULL, params, NULL, NULL, 0);
+        return PQresultStatus (res) == PGRES_TUPLES_OK && PQntuples (res) == 1;
+}
+
+static gboolean
+record (PGconn *conn, const char *fp, GError **error)
+{
+        const char *params[1] = {fp};
+        g_autoptr (PGresult) res = PQexecParams (
+                conn,
+                "INSERT INTO core.migration_state (id, fingerprint, migrations_digest) "
+                "VALUES (true, $1, " MIGRATIONS_DIGEST ") "
+                "ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, "
+                "migrations_digest = EXCLUDED.migrations_digest, written_at = now()",
+                1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus (res) == PGRES_COMMAND_OK)
+                return TRUE;
+        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "%s", PQerrorMessage (conn));
+        return FALSE;
+}
+
 gboolean
 atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
 {
@@ -159,16 +229,25 @@ atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
                 g_prefix_error (error, "migrations: ");
                 return FALSE;
         }
+        g_autoptr (GPtrArray) mine = core_migrations (error);
+        if (!mine)
+                return FALSE;
+        g_ptr_array_set_free_func (mine, (GDestroyNotify) migration_free);
+        /* A host starting against a database that is already current (the usual start) reads
+         * one row instead of taking the lock and re-granting everything. `atriumd migrate`
+         * always does the whole run, which also repairs grants changed by hand. */
+        g_autofree char *fp = with_grants ? fingerprint (core, conn, mine) : NULL;
+        if (fp && !core->migrate_always && unchanged (conn, fp)) {
+                core->migrations_done = TRUE;
+                g_message ("migrations: database is current");
+                return TRUE;
+        }
         if (!exec_ok (conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", error) ||
             !exec_ok (conn, bootstrap_sql, error))
                 return FALSE;
 
         guint applied = 0;
-        g_autoptr (GPtrArray) mine = core_migrations (error);
-        gboolean ok = mine != NULL;
-        if (mine)
-                g_ptr_array_set_free_func (mine, (GDestroyNotify) migration_free);
-        ok = ok && apply (conn, "core", FALSE, mine, &applied, error);
+        gboolean ok = apply (conn, "core", FALSE, mine, &applied, error);
         for (guint i = 0; ok && i < core->plugins->len; i++) {
                 AtriumPlugin *p = core->plugins->pdata[i];
                 if (p->state == ATRIUM_PLUGIN_FAILED || !p->migrations->len)
@@ -177,11 +256,11 @@ atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
         }
         /* Grants and permission defaults under the same lock: hosts starting together would
          * otherwise race on CREATE ROLE and GRANT. Only a full host (plugins loaded) does this,
-         * or it would drop the plugins' permission defaults. */
+         * or it would drop the plugins' permission defaults. The fingerprint goes last. */
         if (ok && with_grants)
                 ok = atrium_request_role_setup (core, conn, error) &&
                      atrium_permission_defaults_sync (core, conn, error) &&
-                     atrium_plugin_grants_sync (core, conn, error);
+                     atrium_plugin_grants_sync (core, conn, error) && record (conn, fp, error);
         g_autoptr (GError) unlock_error = NULL;
         exec_ok (conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", &unlock_error);
         if (ok) {

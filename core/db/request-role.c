@@ -44,6 +44,56 @@ runf (PGconn *conn, GError **error, const char *fmt, ...)
         return run (conn, sql, error);
 }
 
+/* What requests may touch, as one batch of GRANT statements for @role (quoted): one round
+ * trip, not thirty. */
+static char *
+grants_batch (AtriumCore *core, PGconn *conn, const char *role)
+{
+        /* clang-format off */
+        static const char *const plain[] = {
+                /* table, privileges */
+                "core.schools", "SELECT, INSERT, UPDATE, DELETE",
+                "core.parent_links", "SELECT, INSERT, UPDATE, DELETE",
+                "core.school_modules", "SELECT, INSERT, UPDATE, DELETE",
+                "core.role_permission_sets", "SELECT, INSERT, UPDATE, DELETE",
+                "core.role_permissions", "SELECT, INSERT, UPDATE, DELETE",
+                "core.sessions", "SELECT, DELETE",
+                "core.audit_log", "SELECT",
+                "core.permission_defaults", "SELECT",
+                "core.permissions_known", "SELECT",
+                "core.migrations", "SELECT",
+                NULL,
+        };
+        /* clang-format on */
+        g_autoptr (GString) batch = g_string_new (NULL);
+        g_string_append_printf (batch, "GRANT USAGE ON SCHEMA core TO %s;\n", role);
+        for (int i = 0; plain[i]; i += 2)
+                g_string_append_printf (batch, "GRANT %s ON %s TO %s;\n", plain[i + 1], plain[i],
+                                        role);
+        /* Everything of a person but the password hash; writes may set it. */
+        g_string_append_printf (
+                batch,
+                "GRANT SELECT (school_id, id, username, display_name, roles, external_id, "
+                "created_at, updated_at), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
+                role);
+        /* Plugins own their schemas; requests may read and write their tables. */
+        for (guint i = 0; i < core->plugins->len; i++) {
+                AtriumPlugin *p = core->plugins->pdata[i];
+                if (p->state == ATRIUM_PLUGIN_FAILED || !p->migrations->len)
+                        continue;
+                char *s = PQescapeIdentifier (conn, p->desc.name, strlen (p->desc.name));
+                g_string_append_printf (
+                        batch,
+                        "GRANT USAGE ON SCHEMA %s TO %s;\n"
+                        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s;\n"
+                        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %s TO %s;\n"
+                        "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %s TO %s;\n",
+                        s, role, s, role, s, role, s, role);
+                PQfreemem (s);
+        }
+        return g_string_free (g_steal_pointer (&batch), FALSE);
+}
+
 gboolean
 atrium_request_role_setup (AtriumCore *core, PGconn *conn, GError **error)
 {
@@ -93,58 +143,16 @@ atrium_request_role_setup (AtriumCore *core, PGconn *conn, GError **error)
             !runf (conn, error, "GRANT %s TO current_user", role))
                 return FALSE;
 
-        static const char *const plain[] = {
-                /* table, privileges */
-                "core.schools", "SELECT, INSERT, UPDATE, DELETE",
-                "core.parent_links", "SELECT, INSERT, UPDATE, DELETE",
-                "core.school_modules", "SELECT, INSERT, UPDATE, DELETE",
-                "core.role_permission_sets", "SELECT, INSERT, UPDATE, DELETE",
-                "core.role_permissions", "SELECT, INSERT, UPDATE, DELETE",
-                "core.sessions", "SELECT, DELETE",
-                "core.audit_log", "SELECT",
-                "core.permission_defaults", "SELECT",
-                "core.permissions_known", "SELECT",
-                "core.migrations", "SELECT",
-                NULL,
-        };
-        /* The grants go as one batch of statements: one round trip, not thirty. */
-        g_autoptr (GString) batch = g_string_new (NULL);
-        g_string_append_printf (batch, "GRANT USAGE ON SCHEMA core TO %s;\n", role);
-        for (int i = 0; plain[i]; i += 2)
-                g_string_append_printf (batch, "GRANT %s ON %s TO %s;\n", plain[i + 1], plain[i],
-                                        role);
-        /* Everything of a person but the password hash; writes may set it. */
-        g_string_append_printf (
-                batch,
-                "GRANT SELECT (school_id, id, username, display_name, roles, external_id, "
-                "created_at, updated_at), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
-                role);
-        /* Plugins own their schemas; requests may read and write their tables. */
-        for (guint i = 0; i < core->plugins->len; i++) {
-                AtriumPlugin *p = core->plugins->pdata[i];
-                if (p->state == ATRIUM_PLUGIN_FAILED || !p->migrations->len)
-                        continue;
-                char *s = PQescapeIdentifier (conn, p->desc.name, strlen (p->desc.name));
-                g_string_append_printf (
-                        batch,
-                        "GRANT USAGE ON SCHEMA %s TO %s;\n"
-                        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s;\n"
-                        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %s TO %s;\n"
-                        "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA %s TO %s;\n",
-                        s, role, s, role, s, role, s, role);
-                PQfreemem (s);
-        }
-        return run (conn, batch->str, error);
+        g_autofree char *batch = grants_batch (core, conn, role);
+        return run (conn, batch, error);
 }
 
-/* Replaces core.permission_defaults / permissions_known with what the core and the running
- * plugins declare now. Several hosts starting together write the same rows; the advisory lock
- * makes that orderly. */
-gboolean
-atrium_permission_defaults_sync (AtriumCore *core, PGconn *conn, GError **error)
+/* The permissions the core and the running plugins declare, and their default roles, as JSON
+ * arrays of rows. All rows go in one statement each (a round trip per row made this most of a
+ * host's start-up). */
+static void
+permission_rows_json (AtriumCore *core, char **out_known, char **out_defaults)
 {
-        /* All rows go in one statement each (a round trip per row made this most of a host's
-         * start-up): the permissions and their default roles as JSON arrays. */
         g_autoptr (JsonBuilder) known = json_builder_new ();
         g_autoptr (JsonBuilder) defaults = json_builder_new ();
         json_builder_begin_array (known);
@@ -186,9 +194,18 @@ atrium_permission_defaults_sync (AtriumCore *core, PGconn *conn, GError **error)
         json_builder_end_array (defaults);
         g_autoptr (JsonNode) known_node = json_builder_get_root (known);
         g_autoptr (JsonNode) defaults_node = json_builder_get_root (defaults);
-        g_autofree char *known_json = json_to_string (known_node, FALSE);
-        g_autofree char *defaults_json = json_to_string (defaults_node, FALSE);
+        *out_known = json_to_string (known_node, FALSE);
+        *out_defaults = json_to_string (defaults_node, FALSE);
+}
 
+/* Replaces core.permission_defaults / permissions_known with what the core and the running
+ * plugins declare now. Several hosts starting together write the same rows; the advisory lock
+ * makes that orderly. */
+gboolean
+atrium_permission_defaults_sync (AtriumCore *core, PGconn *conn, GError **error)
+{
+        g_autofree char *known_json = NULL, *defaults_json = NULL;
+        permission_rows_json (core, &known_json, &defaults_json);
         /* Several hosts starting together write the same rows; the lock makes that orderly. */
         static const char sql[] = "SELECT pg_advisory_xact_lock(727101); "
                                   "DELETE FROM core.permission_defaults; "
@@ -225,13 +242,9 @@ atrium_permission_defaults_sync (AtriumCore *core, PGconn *conn, GError **error)
         return FALSE;
 }
 
-/* core.plugin_grants(school, user): every registered permission source, called statically,
- * so core.begin_request() plans it once per connection instead of running EXECUTE for each
- * source on every request (schema/0003_static_permission_sources.sql). Rewritten only when the
- * set of sources changed, since a new body invalidates every connection's cached plans. All
- * hosts of one database are expected to run the same plugins. */
-gboolean
-atrium_plugin_grants_sync (AtriumCore *core, PGconn *conn, GError **error)
+/* The body of core.plugin_grants(): every registered permission source, UNION ALL. */
+static char *
+plugin_grants_body (AtriumCore *core, PGconn *conn)
 {
         g_autoptr (GString) body = g_string_new ("\n");
         for (guint i = 0; i < core->permission_sources->len; i++) {
@@ -247,6 +260,18 @@ atrium_plugin_grants_sync (AtriumCore *core, PGconn *conn, GError **error)
         if (!core->permission_sources->len)
                 g_string_append (body, "    SELECT NULL::text WHERE false\n");
 
+        return g_string_free (g_steal_pointer (&body), FALSE);
+}
+
+/* core.plugin_grants(school, user): every registered permission source, called statically,
+ * so core.begin_request() plans it once per connection instead of running EXECUTE for each
+ * source on every request (schema/0003_static_permission_sources.sql). Rewritten only when the
+ * set of sources changed, since a new body invalidates every connection's cached plans. All
+ * hosts of one database are expected to run the same plugins. */
+gboolean
+atrium_plugin_grants_sync (AtriumCore *core, PGconn *conn, GError **error)
+{
+        g_autofree char *body = plugin_grants_body (core, conn);
         g_autoptr (PGresult) cur = PQexec (
                 conn, "SELECT prosrc FROM pg_proc "
                       "WHERE oid = 'core.plugin_grants(uuid, uuid)'::regprocedure");
@@ -255,10 +280,29 @@ atrium_plugin_grants_sync (AtriumCore *core, PGconn *conn, GError **error)
                              "core.plugin_grants() is missing: %s", PQerrorMessage (conn));
                 return FALSE;
         }
-        if (g_str_equal (PQgetvalue (cur, 0, 0), body->str))
+        if (g_str_equal (PQgetvalue (cur, 0, 0), body))
                 return TRUE;
         return runf (conn, error,
                      "CREATE OR REPLACE FUNCTION core.plugin_grants(p_school uuid, p_user uuid) "
                      "RETURNS SETOF text LANGUAGE sql STABLE AS $atrium$%s$atrium$",
-                     body->str);
+                     body);
+}
+
+void
+atrium_grants_fingerprint (AtriumCore *core, PGconn *conn, GChecksum *fp)
+{
+        const char *name = core->config->request_role;
+        char *q = PQescapeIdentifier (conn, name, strlen (name));
+        g_autofree char *role = g_strdup (q);
+        PQfreemem (q);
+        g_autofree char *batch = grants_batch (core, conn, role);
+        g_autofree char *known = NULL, *defaults = NULL;
+        permission_rows_json (core, &known, &defaults);
+        g_autofree char *body = plugin_grants_body (core, conn);
+        const char *login = core->config->request_database_url ? "own login" : "member";
+        const char *parts[] = {role, login, batch, known, defaults, body};
+        for (guint i = 0; i < G_N_ELEMENTS (parts); i++) {
+                g_checksum_update (fp, (const guchar *) parts[i], -1);
+                g_checksum_update (fp, (const guchar *) "\n\x1e", 2);
+        }
 }

@@ -32,6 +32,9 @@ gboolean atrium_request_role_setup (AtriumCore *core, PGconn *owner, GError **er
 gboolean atrium_permission_defaults_sync (AtriumCore *core, PGconn *owner, GError **error);
 /* Writes core.plugin_grants() from the registered permission sources (when they changed). */
 gboolean atrium_plugin_grants_sync (AtriumCore *core, PGconn *owner, GError **error);
+/* Feeds into @fp everything the three functions above would write (the grants, the permission
+ * rows, the permission function's body): equal fingerprints, nothing to write. */
+void atrium_grants_fingerprint (AtriumCore *core, PGconn *owner, GChecksum *fp);
 
 /* Small helpers shared by the core's route files. */
 AtriumResult *atrium_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...);

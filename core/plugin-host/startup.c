@@ -42,6 +42,8 @@ atrium_startup (AtriumCore *core, AtriumStage until, GError **error)
                         return FALSE;
                 core->stage = ATRIUM_STAGE_INITIALISED;
         }
+        if (core->stage < ATRIUM_STAGE_MIGRATED && until >= ATRIUM_STAGE_STARTED)
+                atrium_db_pool_warm (core->pool, 2); /* while migrate checks the database */
         if (core->stage < ATRIUM_STAGE_MIGRATED && until >= ATRIUM_STAGE_MIGRATED) {
                 if (!atrium_migrate (core, TRUE, error))
                         return FALSE;

@@ -288,6 +288,93 @@ class Migrations(harness.TestCase):
                 host.cleanup()
 
 
+class AdvisoryLockHolder:
+    """A psql session that holds the migration lock (pg_advisory_lock 727100) until release()."""
+
+    def __init__(self, pg: harness.PgCluster) -> None:
+        self.proc = subprocess.Popen(
+            [os.path.join(pg.bindir, "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+             "-d", pg.url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc.stdin.write("SELECT pg_advisory_lock(727100);\nSELECT 'locked';\n")
+        self.proc.stdin.flush()
+        for _ in range(2):
+            line = self.proc.stdout.readline()
+            if line.strip() == "locked":
+                return
+        self.release()
+        raise AssertionError(f"psql did not take the migration lock: {line!r}")
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("\\q\n")
+            self.proc.stdin.flush()
+            self.proc.stdin.close()
+            self.proc.wait(30)
+
+
+class StartOnACurrentDatabase(harness.TestCase):
+    """A host that starts against a database its code already migrated reads one row
+    (core.migration_state) instead of taking the migration lock and granting everything again;
+    `atriumd migrate` always does the whole run."""
+
+    def test_a_current_database_is_not_locked_again(self):
+        with harness.PgCluster() as pg:
+            host = harness.Atriumd(pg)
+            try:
+                first = host.run(["migrate"])
+                self.assertEqual(first.returncode, 0, first.stdout + first.stderr)
+                lock = AdvisoryLockHolder(pg)
+                try:
+                    host.start()  # would wait for the lock if it took it
+                    self.assertEqual(host.request("GET", "/readyz").status, 200)
+                    self.assertIn("migrations: database is current", host.log_text())
+                    self.assertNotIn("applied migration", host.log_text())
+                finally:
+                    lock.release()
+            finally:
+                host.cleanup()
+
+    def test_migrate_repairs_grants_changed_by_hand(self):
+        with harness.PgCluster() as pg:
+            host = harness.Atriumd(pg)
+            try:
+                self.assertEqual(host.run(["migrate"]).returncode, 0)
+                pg.psql("REVOKE SELECT ON core.schools FROM atrium_request")
+                granted = ("SELECT has_table_privilege('atrium_request', 'core.schools', "
+                           "'SELECT')")
+                self.assertEqual(pg.psql(granted).strip(), "f")
+                proc = host.run(["migrate"])
+                self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+                self.assertEqual(pg.psql(granted).strip(), "t")
+            finally:
+                host.cleanup()
+
+    def test_a_different_plugin_set_runs_the_whole_migration(self):
+        # The fingerprint covers the plugins: a host with fewer plugins (here none) must not
+        # take a database migrated for more as current, or it would keep their permission
+        # defaults and grants of a set it does not run.
+        with harness.PgCluster() as pg:
+            host = harness.Atriumd(pg)
+            try:
+                self.assertEqual(host.run(["migrate"]).returncode, 0)
+                before = pg.psql("SELECT fingerprint FROM core.migration_state")
+                empty = os.path.join(host.dir, "no-plugins")
+                os.makedirs(empty, exist_ok=True)
+                core_only = harness.Atriumd(pg, plugin_dir=empty)
+                try:
+                    core_only.start()
+                    self.assertNotIn("migrations: database is current", core_only.log_text())
+                finally:
+                    core_only.cleanup()
+                self.assertNotEqual(pg.psql("SELECT fingerprint FROM core.migration_state"),
+                                    before)
+                self.assertEqual(pg.psql("SELECT count(*) FROM core.permission_defaults "
+                                         "WHERE permission LIKE 'noticeboard.%'").strip(), "0")
+            finally:
+                host.cleanup()
+
+
 class CommandLine(harness.TestCase):
     def test_help_documents_the_environment(self):
         host = harness.Atriumd(None)
