@@ -190,9 +190,13 @@ wrk_parse() {
 
 # pgbench_args: sets the array pgb to the ceiling's command, pgbench -S -M prepared with the
 # bench's clients and jobs, without -T and the database name.
+# pgbench_args [tpcb]: pgbench's command line in $pgb: -S (one SELECT per transaction), or
+# with "tpcb" its default TPC-B-like script (three UPDATEs, a SELECT and an INSERT per
+# transaction, committed with fsync on: the ceiling for loads that write).
 pgbench_args() {
-        pgb=("$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -S -M prepared
+        pgb=("$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -M prepared
              -c "$PGBENCH_CLIENTS" -j "$PGBENCH_JOBS" -n)
+        [[ ${1:-} == tpcb ]] || pgb+=(-S)
 }
 
 # pgbench output -> "tps latency_avg_ms failed"
@@ -541,10 +545,12 @@ pgbench_init() {
 # (pgbench_args) on the pgbench database for DURATION s after an unmeasured WARMUP s, its
 # output in FILE (and on stderr); sets pg_tps pg_lat pg_failed and the CPU shares pg_cpu
 # pg_other (cpu_report). Needs pgbench_init first.
+# pgbench_ceiling FILE [tpcb]: pgbench (-S, or the TPC-B-like script) for DURATION s after
+# WARMUP s; sets pg_tps, pg_lat, pg_failed, pg_cpu, pg_other.
 pgbench_ceiling() {
         local m0
-        say "pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION (warm-up ${WARMUP}s)"
-        pgbench_args
+        say "pgbench ${2:--S} -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION (warm-up ${WARMUP}s)"
+        pgbench_args "${2:-}"
         if ((WARMUP > 0)); then
                 measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
         fi
