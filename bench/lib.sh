@@ -239,6 +239,10 @@ bench_pids() {
                 echo "$nginx_pid"
                 pgrep -P "$nginx_pid" || true
         fi
+        if [[ -n $apache_pid ]]; then
+                echo "$apache_pid"
+                pgrep -P "$apache_pid" || true
+        fi
         [[ -r $tmp/pg/data/postmaster.pid ]] && pm=$(head -n 1 "$tmp/pg/data/postmaster.pid")
         if [[ -n $pm ]]; then
                 echo "$pm"
@@ -347,18 +351,20 @@ tmp=""
 pg_started=0
 atriumd_pid=""
 nginx_pid=""
+apache_pid=""
 cleanup() {
         local rc=$?
         set +e
         trap - EXIT INT TERM
         [[ -n $child ]] && stop_pid "$child" 5
         [[ -n $nginx_pid ]] && stop_pid "$nginx_pid" 5
+        [[ -n $apache_pid ]] && stop_pid "$apache_pid" 5
         [[ -n $atriumd_pid ]] && stop_pid "$atriumd_pid" 10
         if ((pg_started)); then
                 as_pg "$pgbin/pg_ctl" -D "$tmp/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1
         fi
         if ((rc != 0)) && [[ -n $tmp ]]; then
-                for f in "$tmp/atriumd.log" "$tmp/pg/postgres.log" "$tmp/nginx/error.log"; do
+                for f in "$tmp/atriumd.log" "$tmp/pg/postgres.log" "$tmp/nginx/error.log" "$tmp/apache/error.log"; do
                         [[ -s $f ]] || continue
                         printf '\n---- last lines of %s ----\n' "$f" >&2
                         tail -n 20 "$f" >&2
@@ -381,7 +387,7 @@ trap 'exit 143' TERM
 bench_preflight() {
         local c b
         for c in "$@"; do
-                command -v "$c" >/dev/null || die "$c not found (Debian: apt-get install wrk nginx-light curl jq iproute2 meson ninja-build coreutils)"
+                command -v "$c" >/dev/null || die "$c not found (Debian: apt-get install wrk nginx-light apache2 curl jq iproute2 meson ninja-build coreutils gcc)"
         done
         pgbin=${PG_BINDIR:-}
         if [[ -z $pgbin ]]; then
@@ -530,6 +536,54 @@ EOF
                 ((i < 100)) || die "nginx not listening after 10 s"
                 sleep 0.1
         done
+}
+
+# start_apache_dav ROOT: Apache httpd with mod_dav_fs as the reference WebDAV server on a free
+# loopback port (apache_port, apache_pid; its files in $tmp/apache), serving ROOT for PUT and
+# GET without authentication, keep-alive for the whole run, no access log (errors only), the
+# event MPM with Debian's defaults. As root its workers run as www-data, which then owns ROOT.
+# Apache writes a PUT's body to a temporary file and renames it; it does not fsync.
+start_apache_dav() {
+        local root=$1 i user="" mods=/usr/lib/apache2/modules
+        mkdir -p "$tmp/apache/lock" "$root"
+        apache_port=$(free_port)
+        if ((EUID == 0)); then
+                user=$'User www-data\nGroup www-data'
+                chown -R www-data: "$root" "$tmp/apache/lock"
+        fi
+        cat >"$tmp/apache/httpd.conf" <<EOF
+# $(basename "$0"): Apache httpd + mod_dav_fs as a reference WebDAV server.
+ServerRoot $tmp/apache
+ServerName 127.0.0.1
+Listen 127.0.0.1:$apache_port
+PidFile $tmp/apache/httpd.pid
+ErrorLog $tmp/apache/error.log
+LogLevel warn
+$user
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule dav_module $mods/mod_dav.so
+LoadModule dav_fs_module $mods/mod_dav_fs.so
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 60
+LimitRequestBody 0
+DavLockDB $tmp/apache/lock/DavLock
+DocumentRoot $root
+<Directory $root>
+        Dav On
+        Require all granted
+</Directory>
+EOF
+        /usr/sbin/apache2 -f "$tmp/apache/httpd.conf" -DFOREGROUND >>"$tmp/apache/error.log" 2>&1 &
+        apache_pid=$!
+        for ((i = 0; i < 100; i++)); do
+                kill -0 "$apache_pid" 2>/dev/null ||
+                        die "apache2 exited during start: $(tail -n 3 "$tmp/apache/error.log")"
+                curl -s -o /dev/null "http://127.0.0.1:$apache_port/" && return 0
+                sleep 0.1
+        done
+        die "apache2 not listening after 10 s"
 }
 
 # pgbench_init: pgbench's tables at PGBENCH_SCALE, then a CHECKPOINT, so that what the set-up

@@ -11,7 +11,11 @@
 #   3. wrk PUTting 4 KiB files (each body distinct) to distinct paths: all into one home, then
 #      spread over PUT_HOMES people's homes; and the disk's own ceiling for small synchronous
 #      writes (dd oflag=dsync), since every upload fsyncs its file and a directory;
-#   4. pgbench -S -M prepared on the same cluster, as the other bench scripts do.
+#   4. the ceilings issue #14 names: Apache httpd with mod_dav_fs taking the same 4 KiB PUTs
+#      (same wrk script, same connections) and the same 2 GiB file up and down (curl), and
+#      bench/tools/fsync-rate.c, a C loop storing 4 KiB files with the writes and fsyncs an
+#      upload does (Apache does not fsync: that loop is what the disk allows a durable store);
+#   5. pgbench -S -M prepared on the same cluster, as the other bench scripts do.
 # Every API request is authenticated (Authorization: Bearer). It builds if needed, starts a
 # private PostgreSQL cluster, atriumd and nginx on free loopback ports in a temp dir, and tears
 # all of it down on exit, also after a failure or Ctrl-C. Helpers, teardown and start-up are
@@ -19,7 +23,7 @@
 #
 # Knobs (environment): BIG_BYTES (2147483648; the big file's size), RSS_LIMIT_MIB (64),
 # DURATION (10 s per wrk load), WARMUP (2 s, unmeasured), ATRIUM_POOL_SIZE (8), WRK_THREADS (2),
-# WRK_CONNECTIONS (64, the GET load), PUT_CONNECTIONS (16), PUT_HOMES (16), WRK_TIMEOUT (10s),
+# WRK_CONNECTIONS (64, the GET load), PUT_CONNECTIONS (32), PUT_HOMES (16), WRK_TIMEOUT (10s),
 # PGBENCH_CLIENTS (32), PGBENCH_JOBS (2), PGBENCH_SCALE (10), DSYNC_WRITES (1000),
 # ATRIUM_BUILD_DIR (build), PG_BINDIR, BENCH_OUT (bench/files/out), KEEP_TMP=1 (keep the temp
 # dir; it holds the big file and its blob).
@@ -34,7 +38,7 @@ RSS_LIMIT_MIB=${RSS_LIMIT_MIB:-64}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
-PUT_CONNECTIONS=${PUT_CONNECTIONS:-16}
+PUT_CONNECTIONS=${PUT_CONNECTIONS:-32}
 PUT_HOMES=${PUT_HOMES:-16}
 DSYNC_WRITES=${DSYNC_WRITES:-1000}
 BENCH_OUT=${BENCH_OUT:-$repo/bench/files/out}
@@ -111,7 +115,7 @@ trap files_cleanup EXIT
 
 # ---- preflight, build, temp dir, disk --------------------------------------------------------
 
-bench_preflight wrk nginx curl jq ss awk meson ninja timeout sha256sum dd findmnt
+bench_preflight wrk nginx apache2 curl jq ss awk meson ninja timeout sha256sum dd findmnt cc
 bench_build
 [[ -f $BUILD_DIR/plugins/files.so ]] || die "no $BUILD_DIR/plugins/files.so after the build"
 bench_tmp atrium-bench-files
@@ -248,6 +252,28 @@ transfer download -o /dev/null -D "$out/download.headers" \
 ((t_bytes == BIG_BYTES)) || die "downloaded $t_bytes bytes of $BIG_BYTES"
 read -r dn_code dn_bytes dn_speed dn_time dn_hwm0 dn_hwm1 dn_rss dn_anon dn_n dn_cpu dn_other dn_ticks <<<"$t_code $t_bytes $t_speed $t_time $t_hwm0 $t_hwm1 $t_rss $t_anon $t_samples $t_cpu $t_other $t_ticks"
 
+# The same file through Apache mod_dav (issue #14: atriumd >= 1.0 of it each way).
+start_apache_dav "$tmp/dav"
+mkdir -p "$tmp/dav/p" && chown --reference="$tmp/dav" "$tmp/dav/p"
+dav_url="http://127.0.0.1:$apache_port"
+say "apache: curl -T big.bin PUT /big.bin"
+m0=$(cpu_mark)
+measure "$out/apache-upload.curl.txt" curl -sS -o /dev/null -w '%{http_code} %{size_upload} %{speed_upload} %{time_total}\n' \
+        -T "$big" "$dav_url/big.bin" || die "apache upload: curl failed"
+read -r au_cpu au_other < <(cpu_report "$m0" "$(cpu_mark)")
+read -r au_code au_bytes au_speed au_time < <(tail -n 1 "$out/apache-upload.curl.txt")
+[[ $au_code == 201 || $au_code == 204 ]] || die "apache upload answered $au_code"
+say "apache: curl GET /big.bin > /dev/null"
+m0=$(cpu_mark)
+measure "$out/apache-download.curl.txt" curl -sS -o /dev/null -w '%{http_code} %{size_download} %{speed_download} %{time_total}\n' \
+        "$dav_url/big.bin" || die "apache download: curl failed"
+read -r ad_cpu ad_other < <(cpu_report "$m0" "$(cpu_mark)")
+read -r ad_code ad_bytes ad_speed ad_time < <(tail -n 1 "$out/apache-download.curl.txt")
+((ad_bytes == BIG_BYTES)) || die "apache sent $ad_bytes bytes of $BIG_BYTES"
+rm -f "$tmp/dav/big.bin"
+au_time=$(awk -v t="$au_time" 'BEGIN { printf "%.1f", t }')
+ad_time=$(awk -v t="$ad_time" 'BEGIN { printf "%.1f", t }')
+
 say "download again through sha256sum (not measured)"
 dl_sha=$(curl -sS "${auth[@]}" "$api_url$files/home/big.bin" | sha256sum | cut -d' ' -f1)
 [[ $dl_sha == "$big_sha" ]] || die "downloaded content hashes to $dl_sha, the source to $big_sha"
@@ -326,17 +352,20 @@ LUA
 export PUT_PREFIX=$files/home/p/ PUT_BYTES=$SMALL_BYTES
 
 # put_load NAME TOKENS...: warm-up into p/warm-*, then the measured run; sets p_cpu p_other.
+# PUT_BASE (atriumd's URL and the files' home folder) may point elsewhere: Apache's /p/.
 put_load() {
-        local name=$1 m0
+        local name=$1 m0 base=${PUT_BASE:-$api_url$files/home/p/}
         shift
         export PUT_TOKENS="$*"
         if ((WARMUP > 0)); then
-                PUT_PREFIX=$files/home/p/warm-$name- WRK_CONNECTIONS=$PUT_CONNECTIONS \
-                        measure "$tmp/warmup.txt" wrk_run "$WARMUP" "$api_url$files/home/p/" -s "$tmp/put.lua" 2>/dev/null
+                PUT_PREFIX=${base#http://*/}
+                PUT_PREFIX=/${PUT_PREFIX}warm-$name- WRK_CONNECTIONS=$PUT_CONNECTIONS \
+                        measure "$tmp/warmup.txt" wrk_run "$WARMUP" "$base" -s "$tmp/put.lua" 2>/dev/null
         fi
         m0=$(cpu_mark)
-        PUT_PREFIX=$files/home/p/$name- WRK_CONNECTIONS=$PUT_CONNECTIONS \
-                measure "$out/put-$name.wrk.txt" wrk_run "$DURATION" "$api_url$files/home/p/" -s "$tmp/put.lua"
+        PUT_PREFIX=${base#http://*/}
+        PUT_PREFIX=/${PUT_PREFIX}$name- WRK_CONNECTIONS=$PUT_CONNECTIONS \
+                measure "$out/put-$name.wrk.txt" wrk_run "$DURATION" "$base" -s "$tmp/put.lua"
         read -r p_cpu p_other < <(cpu_report "$m0" "$(cpu_mark)")
 }
 
@@ -350,6 +379,20 @@ read -r ps_cpu ps_other <<<"$p_cpu $p_other"
 stored=$(psql_admin -d atrium -Atc "SELECT count(*) FROM files.nodes WHERE name LIKE 'one-%' OR name LIKE 'spread-%'" 2>/dev/null || echo "?")
 parts=$(find "$tmp/data/files/tmp" -type f 2>/dev/null | wc -l)
 hwm_end=$(status_kb VmHWM)
+
+say "apache: PUT 4 KiB files, -c$PUT_CONNECTIONS, the same wrk script"
+PUT_BASE=$dav_url/p/ put_load apache none
+read -r pa_cpu pa_other <<<"$p_cpu $p_other"
+stop_pid "$apache_pid" 5
+apache_pid=""
+
+say "disk ceiling for durable stores: bench/tools/fsync-rate, $PUT_CONNECTIONS threads, ${DURATION} s"
+cc -O2 -o "$tmp/fsync-rate" "$repo/bench/tools/fsync-rate.c" -lpthread || die "cannot build fsync-rate"
+mkdir -p "$tmp/fsr"
+m0=$(cpu_mark)
+fsr_rate=$("$tmp/fsync-rate" "$tmp/fsr" "$PUT_CONNECTIONS" "$DURATION" "$SMALL_BYTES" | awk '{ print $2 }')
+read -r fsr_cpu fsr_other < <(cpu_report "$m0" "$(cpu_mark)")
+rm -rf "$tmp/fsr"
 
 say "disk ceiling: dd $DSYNC_WRITES x 4 KiB with oflag=dsync on $disk_dev"
 dd if=/dev/zero of="$tmp/dsync.test" bs=4096 count="$DSYNC_WRITES" oflag=dsync 2>"$out/dsync.txt" ||
@@ -368,6 +411,7 @@ read -r ga_rps ga_p50 ga_p99 ga_bad ga_err ga_n < <(wrk_parse "$out/get-small.ap
 read -r gn_rps gn_p50 gn_p99 gn_bad gn_err gn_n < <(wrk_parse "$out/get-small.nginx.wrk.txt")
 read -r po_rps po_p50 po_p99 po_bad po_err po_n < <(wrk_parse "$out/put-one.wrk.txt")
 read -r ps_rps ps_p50 ps_p99 ps_bad ps_err ps_n < <(wrk_parse "$out/put-spread.wrk.txt")
+read -r pa_rps pa_p50 pa_p99 pa_bad pa_err pa_n < <(wrk_parse "$out/put-apache.wrk.txt")
 
 describe_machine core api plugins
 load_after=$(cut -d' ' -f1 /proc/loadavg)
@@ -383,10 +427,18 @@ big_h=$(awk -v b="$BIG_BYTES" 'BEGIN { if (b % 1073741824 == 0) printf "%d GiB",
         row "GET 4 KiB, nginx (wrk -c$WRK_CONNECTIONS)" "$(fmt_int "$gn_rps")" "$gn_p50" "$gn_p99" "$((gn_bad + gn_err))" "$gn_cpu" "$gn_other"
         row "PUT 4 KiB, one home (wrk -c$PUT_CONNECTIONS)" "$(fmt_int "$po_rps")" "$po_p50" "$po_p99" "$((po_bad + po_err))" "$po_cpu" "$po_other"
         row "PUT 4 KiB, $PUT_HOMES homes (wrk -c$PUT_CONNECTIONS)" "$(fmt_int "$ps_rps")" "$ps_p50" "$ps_p99" "$((ps_bad + ps_err))" "$ps_cpu" "$ps_other"
+        row "PUT 4 KiB, Apache mod_dav (wrk -c$PUT_CONNECTIONS)" "$(fmt_int "$pa_rps")" "$pa_p50" "$pa_p99" "$((pa_bad + pa_err))" "$pa_cpu" "$pa_other"
+        row "store 4 KiB durably, C loop ($PUT_CONNECTIONS threads)" "$(fmt_int "$fsr_rate")" "-" "-" "-" "$fsr_cpu" "$fsr_other"
+        row "upload $big_h, Apache mod_dav" "$(mbps "$au_speed")" "${au_time}s" "-" 0 "$au_cpu" "$au_other"
+        row "download $big_h, Apache mod_dav" "$(mbps "$ad_speed")" "${ad_time}s" "-" 0 "$ad_cpu" "$ad_other"
         row "dd 4 KiB oflag=dsync (disk)" "$(fmt_int "$dsync_rate")" "-" "-" "-" "" ""
         row "pgbench -S -M prepared" "$(fmt_int "$pg_tps")" "avg $pg_lat" "-" "$pg_failed" "$pg_cpu" "$pg_other"
         printf '(cpu%%: the bench'"'"'s own processes, other%%: everything else, in %% of all %s cores)\n' "$(nproc)"
         printf 'GET 4 KiB atriumd / nginx = %s\n' "$(ratio "$ga_rps" "$gn_rps")"
+        printf 'PUT 4 KiB (%s homes) / Apache = %s (goal >= 0.5), / the C loop = %s (goal >= 0.8)\n' \
+                "$PUT_HOMES" "$(ratio "$ps_rps" "$pa_rps")" "$(ratio "$ps_rps" "$fsr_rate")"
+        printf '%s upload / Apache = %s, download / Apache = %s (goal >= 1.0 each, RSS < %s MiB: %s)\n' \
+                "$big_h" "$(ratio "$up_speed" "$au_speed")" "$(ratio "$dn_speed" "$ad_speed")" "$RSS_LIMIT_MIB" "$rss_verdict"
         printf 'upload: whole body in the .part after %s s (%s MB/s), then %s s to the answer (fsync, rename, commit)\n' \
                 "$up_body" "$up_body_mbps" "$up_tail"
         printf 'atriumd VmHWM: start %s MiB, after the first sign-in %s, after set-up %s, after upload %s, after download %s, at the end %s MiB\n' \
@@ -400,7 +452,7 @@ big_h=$(awk -v b="$BIG_BYTES" 'BEGIN { if (b % 1073741824 == 0) printf "%d GiB",
         printf 'load average before %s, after %s\n\n' "$load_before" "$load_after"
 } | tee "$out/table.txt"
 
-disturbed=$(disturbed_note 5 "$up_other" "$dn_other" "$ga_other" "$gn_other" "$po_other" "$ps_other" "$pg_other")
+disturbed=$(disturbed_note 5 "$up_other" "$dn_other" "$ga_other" "$gn_other" "$po_other" "$ps_other" "$pa_other" "$fsr_other" "$au_other" "$ad_other" "$pg_other")
 
 cat >"$out/results.md" <<EOF
 ### $(date -u '+%Y-%m-%d %H:%M UTC') - files, atriumd $commit
@@ -417,15 +469,19 @@ Temp dir (PostgreSQL, atriumd's \`data_dir\`, the source file) on $disk_dev, $di
 | nginx, the same 4 KiB file from disk, same wrk | $(fmt_int "$gn_rps") | $gn_p50 ms | $gn_p99 ms | $((gn_bad + gn_err)) | | $gn_cpu % | $gn_other % |
 | atriumd \`PUT\` 4 KiB, new path and content each, one home, \`wrk -c$PUT_CONNECTIONS\` | $(fmt_int "$po_rps") | $po_p50 ms | $po_p99 ms | $((po_bad + po_err)) | | $po_cpu % | $po_other % |
 | the same spread over $PUT_HOMES people's homes | $(fmt_int "$ps_rps") | $ps_p50 ms | $ps_p99 ms | $((ps_bad + ps_err)) | | $ps_cpu % | $ps_other % |
+| Apache $(/usr/sbin/apache2 -v | sed -n 's/^Server version: Apache\///p' | cut -d' ' -f1) mod_dav_fs: the same 4 KiB PUTs, same wrk script and connections | $(fmt_int "$pa_rps") | $pa_p50 ms | $pa_p99 ms | $((pa_bad + pa_err)) | | $pa_cpu % | $pa_other % |
+| a C loop storing 4 KiB files durably as an upload does (\`bench/tools/fsync-rate.c\`: write, fsync, rename into a fan-out directory, fsync it), $PUT_CONNECTIONS threads | $(fmt_int "$fsr_rate") files/s | - | - | - | | $fsr_cpu % | $fsr_other % |
+| Apache mod_dav: upload $big_h, \`curl -T\` | $(mbps "$au_speed") MB/s | $au_time s | - | 0 | | $au_cpu % | $au_other % |
+| Apache mod_dav: download $big_h, \`curl -o /dev/null\` | $(mbps "$ad_speed") MB/s | $ad_time s | - | 0 | | $ad_cpu % | $ad_other % |
 | the disk: \`dd bs=4096 oflag=dsync\`, $DSYNC_WRITES writes | $(fmt_int "$dsync_rate") writes/s | - | - | - | | | |
 | PostgreSQL \`pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS\` (scale $PGBENCH_SCALE) | $(fmt_int "$pg_tps") tps | avg $pg_lat ms | - | $pg_failed | | $pg_cpu % | $pg_other % |
 
-GET 4 KiB atriumd / nginx = **$(ratio "$ga_rps" "$gn_rps")**. MB/s is curl's average over the whole transfer (10^6 bytes/s), the upload's including the server's fsync and commit: the whole body was in the \`.part\` file after $up_body s ($up_body_mbps MB/s), the answer came $up_tail s later (fsync of the \`.part\`'s pages still dirty in the page cache, rename, directory fsync, commit). The upload's ETag and a second download through \`sha256sum\` matched the source. atriumd's VmHWM: $(mib "$hwm_start") MiB after start-up, $(mib "$hwm_login") MiB after the first sign-in (Argon2id), $(mib "$hwm_setup") MiB after the set-up ($PUT_HOMES people created with a password and signed in, an Argon2id hash each time), $(mib "$hwm_big") MiB after both transfers, $(mib "$hwm_end") MiB at the end; **under $RSS_LIMIT_MIB MiB through the $big_h transfers: $rss_verdict**. atriumd's CPU: $up_cpu_gib s per GiB uploaded, $dn_cpu_gib s per GiB downloaded. PUT rows stored by the two measured runs: $stored, for $((po_n + ps_n)) answers wrk counted (requests still in flight when wrk stops are stored but not counted); \`.part\` files left: $parts. CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else, interrupts excluded.
+GET 4 KiB atriumd / nginx = **$(ratio "$ga_rps" "$gn_rps")**. Issue #14: PUT 4 KiB ($PUT_HOMES homes) / Apache = **$(ratio "$ps_rps" "$pa_rps")** (goal ≥ 0.5), / the durable C loop = **$(ratio "$ps_rps" "$fsr_rate")** (goal ≥ 0.8); $big_h upload / Apache = **$(ratio "$up_speed" "$au_speed")**, download / Apache = **$(ratio "$dn_speed" "$ad_speed")** (goal ≥ 1.0 each, with RSS under $RSS_LIMIT_MIB MiB). MB/s is curl's average over the whole transfer (10^6 bytes/s), the upload's including the server's fsync and commit: the whole body was in the \`.part\` file after $up_body s ($up_body_mbps MB/s), the answer came $up_tail s later (fsync of the \`.part\`'s pages still dirty in the page cache, rename, directory fsync, commit). The upload's ETag and a second download through \`sha256sum\` matched the source. atriumd's VmHWM: $(mib "$hwm_start") MiB after start-up, $(mib "$hwm_login") MiB after the first sign-in (Argon2id), $(mib "$hwm_setup") MiB after the set-up ($PUT_HOMES people created with a password and signed in, an Argon2id hash each time), $(mib "$hwm_big") MiB after both transfers, $(mib "$hwm_end") MiB at the end; **under $RSS_LIMIT_MIB MiB through the $big_h transfers: $rss_verdict**. atriumd's CPU: $up_cpu_gib s per GiB uploaded, $dn_cpu_gib s per GiB downloaded. PUT rows stored by the two measured runs: $stored, for $((po_n + ps_n)) answers wrk counted (requests still in flight when wrk stops are stored but not counted); \`.part\` files left: $parts. CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else, interrupts excluded.
 ${disturbed}
 EOF
 say "raw output and results.md in $out"
 cat "$out/results.md"
 
-if ((ga_bad + ga_err + gn_bad + gn_err + po_bad + po_err + ps_bad + ps_err + pg_failed > 0)); then
+if ((ga_bad + ga_err + gn_bad + gn_err + po_bad + po_err + ps_bad + ps_err + pa_bad + pa_err + pg_failed > 0)); then
         die "some requests failed (see the errors column): these figures are not valid"
 fi
