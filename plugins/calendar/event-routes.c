@@ -312,8 +312,10 @@ cmp_item (gconstpointer a, gconstpointer b)
 static char *
 item_key (const Item *it)
 {
-        return g_strdup_printf ("%" G_GINT64_FORMAT "\n%s\n%s", it->occ->start, it->event_id,
-                                it->occ->recurrence_id ? it->occ->recurrence_id : "");
+        g_autofree char *start = g_strdup_printf ("%" G_GINT64_FORMAT, it->occ->start);
+        const char *key[] = {start, it->event_id,
+                             it->occ->recurrence_id ? it->occ->recurrence_id : ""};
+        return atrium_page_cursor (G_N_ELEMENTS (key), key);
 }
 
 static JsonNode *
@@ -353,10 +355,10 @@ static gboolean
 respond_window (AtriumRequest *req, const char *calendar_ids, GError **error)
 {
         gint64 from, to;
-        int limit;
-        g_autofree char *after = NULL;
+        /* The cursor is the key of the last item handed out: (start, event, recurrence id). */
+        g_auto (AtriumPage) page = {0};
         if (!cal_request_window (req, &from, &to, error) ||
-            !cal_host->request_page (req, &limit, &after, error))
+            !atrium_page_begin (cal_host, req, "ius", &page, error))
                 return FALSE;
         g_autofree char *from_s = unix_text (from);
         g_autofree char *to_s = unix_text (to);
@@ -394,14 +396,9 @@ respond_window (AtriumRequest *req, const char *calendar_ids, GError **error)
         if (!ok)
                 return FALSE;
         g_array_sort (items, cmp_item);
-        /* The cursor is the key of the last item handed out: (start, event, recurrence id). */
-        g_auto (GStrv) cur = after ? g_strsplit (after, "\n", 3) : NULL;
-        gint64 at = 0;
-        if (cur && (g_strv_length (cur) != 3 ||
-                    !g_ascii_string_to_signed (cur[0], 10, G_MININT64, G_MAXINT64, &at, NULL)))
-                return cal_fail (error, ATRIUM_ERROR_INVALID,
-                                 "cursor is not one this server handed out");
-        JsonArray *page = json_array_new ();
+        char **cur = page.key;
+        gint64 at = cur ? g_ascii_strtoll (cur[0], NULL, 10) : 0; /* checked: kind 'i' */
+        JsonArray *shown = json_array_new ();
         g_autofree char *next = NULL;
         guint taken = 0;
         for (guint i = 0; i < items->len; i++) {
@@ -416,15 +413,15 @@ respond_window (AtriumRequest *req, const char *calendar_ids, GError **error)
                         if (c <= 0)
                                 continue;
                 }
-                if (taken == (guint) limit) {
+                if (taken == (guint) page.limit) {
                         next = item_key (&g_array_index (items, Item, i - 1));
                         break;
                 }
-                json_array_add_element (page, item_json (it));
+                json_array_add_element (shown, item_json (it));
                 taken++;
         }
         JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, page);
+        json_node_take_array (n, shown);
         cal_host->respond_page (req, n, next);
         return TRUE;
 }

@@ -151,29 +151,23 @@ list_subscriptions (AtriumRequest *req, gpointer data, GError **error)
 {
         g_autoptr (CalCalendar) c =
                 cal_calendar_open (req, cal_host->request_param (req, "id"), FALSE, error);
-        int limit;
-        g_autofree char *after = NULL;
-        if (!c || !cal_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!c || !atrium_page_begin (cal_host, req, "u", &page, error))
                 return FALSE;
-        if (after && !g_uuid_string_is_valid (after))
-                return cal_fail (error, ATRIUM_ERROR_INVALID,
-                                 "cursor is not one this server handed out");
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = cal_sql (
                 req, error,
                 "SELECT " SUBSCRIPTION_COLUMNS " FROM calendar.subscriptions s "
                 "WHERE s.calendar_id = $1::uuid AND ($2::boolean OR s.created_by = $3::uuid) "
                 "AND ($4::uuid IS NULL OR s.id > $4::uuid) ORDER BY s.id LIMIT $5::int",
-                5, c->id, c->can_edit ? "true" : "false", cal_host->request_user_id (req), after,
-                fetch);
+                5, c->id, c->can_edit ? "true" : "false", cal_host->request_user_id (req),
+                atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
         int rows = cal_host->result_n_rows (res);
         JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < limit; i++)
+        for (int i = 0; i < rows && i < page.limit; i++)
                 json_array_add_element (items, cal_host->result_row_json (res, i));
-        g_autofree char *next =
-                rows > limit ? g_strdup (cal_host->result_value (res, limit - 1, 0)) : NULL;
+        g_autofree char *next = atrium_page_next (cal_host, &page, res, 1, 0);
         cal_host->result_free (res);
         JsonNode *n = json_node_new (JSON_NODE_ARRAY);
         json_node_take_array (n, items);

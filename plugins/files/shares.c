@@ -114,13 +114,9 @@ files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *n
 static gboolean
 handle_list (AtriumRequest *req, gpointer data, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!files_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (files_host, req, "u", &page, error))
                 return FALSE;
-        if (after && !g_uuid_string_is_valid (after))
-                return files_fail (error, ATRIUM_ERROR_INVALID, "invalid cursor");
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = files_sql (
                 req, error,
                 "SELECT s.id, CASE n.space_type WHEN 'user' THEN 'home' ELSE 'groups/' || "
@@ -132,15 +128,14 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                 "created_at FROM files.shares s JOIN files.nodes n ON n.school_id = s.school_id "
                 "AND n.id = s.node_id WHERE s.created_by = $1::uuid AND ($2::uuid IS NULL OR "
                 "s.id > $2::uuid) ORDER BY s.id LIMIT $3::int",
-                3, files_host->request_user_id (req), after, lim);
+                3, files_host->request_user_id (req), atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();
         int n = files_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, limit); i++)
+        for (int i = 0; i < MIN (n, page.limit); i++)
                 json_array_add_element (items, files_host->result_row_json (res, i));
-        g_autofree char *next =
-                n > limit ? g_strdup (files_host->result_value (res, limit - 1, 0)) : NULL;
+        g_autofree char *next = atrium_page_next (files_host, &page, res, 1, 0);
         files_host->result_free (res);
         files_host->respond_page (req, atrium_array_node (items), next);
         return TRUE;

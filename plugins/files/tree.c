@@ -26,27 +26,24 @@ gboolean files_check_write_preconditions (AtriumRequest *req, const FilesNode *n
 gboolean
 files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!files_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (files_host, req, "s", &page, error))
                 return FALSE;
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = files_sql (
                 req, error,
                 "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 AND "
                 "space_id = $2::uuid AND parent = $3 AND trash_id IS NULL AND "
                 "($4::text IS NULL OR name > $4) ORDER BY name LIMIT $5::int",
-                5, sp->type, sp->id, path, after, lim);
+                5, sp->type, sp->id, path, atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();
         int n = files_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, limit); i++) {
+        for (int i = 0; i < MIN (n, page.limit); i++) {
                 g_autoptr (FilesNode) node = files_node_from_row (res, i);
                 json_array_add_element (items, files_node_json (node));
         }
-        g_autofree char *next = n > limit ? g_strdup (files_host->result_value (res, limit - 1, 2))
-                                          : NULL;
+        g_autofree char *next = atrium_page_next (files_host, &page, res, 1, 2);
         files_host->result_free (res);
         files_host->respond_page (req, atrium_array_node (items), next);
         return TRUE;
@@ -350,31 +347,24 @@ handle_trash_list (AtriumRequest *req, gpointer data, GError **error)
         g_auto (FilesSpace) sp = {0};
         if (!files_space_from_name (req, space ? space : "home", FALSE, &sp, error))
                 return FALSE;
-        int limit;
-        g_autofree char *after = NULL;
-        if (!files_host->request_page (req, &limit, &after, error))
+        /* cursor: (deleted_at, id) of the last item */
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (files_host, req, "tu", &page, error))
                 return FALSE;
-        /* cursor: "<deleted_at>|<id>" of the last item */
-        g_auto (GStrv) cur = after ? g_strsplit (after, "|", 2) : NULL;
-        if (after && (g_strv_length (cur) != 2 || !g_uuid_string_is_valid (cur[1])))
-                return files_fail (error, ATRIUM_ERROR_INVALID, "invalid cursor");
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = files_sql (
                 req, error,
                 "SELECT " TRASH_COLUMNS " FROM files.trash WHERE space_type = $1 AND "
                 "space_id = $2::uuid AND ($3::timestamptz IS NULL OR (deleted_at, id) < "
                 "($3::timestamptz, $4::uuid)) ORDER BY deleted_at DESC, id DESC LIMIT $5::int",
-                5, sp.type, sp.id, cur ? cur[0] : NULL, cur ? cur[1] : NULL, lim);
+                5, sp.type, sp.id, atrium_page_key (&page, 0), atrium_page_key (&page, 1),
+                page.fetch);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();
         int n = files_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, limit); i++)
+        for (int i = 0; i < MIN (n, page.limit); i++)
                 json_array_add_element (items, trash_item_json (res, i));
-        g_autofree char *next =
-                n > limit ? g_strconcat (files_host->result_value (res, limit - 1, 7), "|",
-                                         files_host->result_value (res, limit - 1, 0), NULL)
-                          : NULL;
+        g_autofree char *next = atrium_page_next (files_host, &page, res, 2, 7, 0);
         files_host->result_free (res);
         files_host->respond_page (req, atrium_array_node (items), next);
         return TRUE;

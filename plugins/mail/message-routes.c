@@ -43,14 +43,9 @@ gboolean
 mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
                            const char *const *params, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!mail_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (mail_host, req, "tu", &page, error))
                 return FALSE;
-        g_auto (GStrv) cur = after ? g_strsplit (after, "|", 2) : NULL;
-        if (after && (g_strv_length (cur) != 2 || !g_uuid_string_is_valid (cur[1])))
-                return mail_fail (error, ATRIUM_ERROR_INVALID, "invalid cursor");
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         g_autofree char *sql = g_strdup_printf (
                 "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE %s AND ($%d::timestamptz IS NULL OR "
                 "(m.received_at, m.id) < ($%d::timestamptz, $%d::uuid)) "
@@ -60,23 +55,18 @@ mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
         g_return_val_if_fail (n_params <= 13, FALSE);
         for (int i = 0; i < n_params; i++)
                 all[i] = params[i];
-        all[n_params] = cur ? cur[0] : NULL;
-        all[n_params + 1] = cur ? cur[1] : NULL;
-        all[n_params + 2] = lim;
+        all[n_params] = atrium_page_key (&page, 0);
+        all[n_params + 1] = atrium_page_key (&page, 1);
+        all[n_params + 2] = page.fetch;
         AtriumResult *res = mail_host->query (mail_host->request_tx (req), sql, n_params + 3,
                                               all, error);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();
         int n = mail_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, limit); i++)
+        for (int i = 0; i < MIN (n, page.limit); i++)
                 json_array_add_element (items, mail_host->result_row_json (res, i));
-        g_autofree char *next = n > limit
-                                        ? g_strconcat (mail_host->result_value (res, limit - 1, 7),
-                                                       "|",
-                                                       mail_host->result_value (res, limit - 1, 0),
-                                                       NULL)
-                                        : NULL;
+        g_autofree char *next = atrium_page_next (mail_host, &page, res, 2, 7, 0);
         mail_host->result_free (res);
         mail_host->respond_page (req, atrium_array_node (items), next);
         return TRUE;
