@@ -8,7 +8,7 @@
  *   DELETE /calendars/{id}/subscriptions/{sub_id}       revoke one
  *   GET    /api/v1/calendar/ical/{token}.ics            the feed itself (public)
  *
- * A token is 32 bytes from getrandom(), base64url; only its SHA-256 is stored, so a database
+ * A token is 32 bytes from libgcrypt, base64url; only its SHA-256 is stored, so a database
  * leak reveals no working URL. The feed route has no school and no user, so row-level security
  * shows it nothing until calendar.enter_feed() (SECURITY DEFINER, schema/0001_calendar.sql)
  * has resolved the token's hash and entered its school. A feed lives only as long as its
@@ -17,7 +17,8 @@
 #include "calendar-private.h"
 
 #include <string.h>
-#include <sys/random.h>
+
+#include "atrium/crypto.h"
 
 #define TOKEN_BYTES 32
 #define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -52,20 +53,9 @@ export_calendar (AtriumRequest *req, gpointer data, GError **error)
 }
 
 static char *
-new_token (GError **error)
-{
-        guchar raw[TOKEN_BYTES];
-        if (getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
-                cal_fail (error, ATRIUM_ERROR_INTERNAL, "getrandom failed");
-                return NULL;
-        }
-        return atrium_base64url_encode (raw, sizeof raw);
-}
-
-static char *
 token_hash (const char *token)
 {
-        return g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+        return atrium_digest_hex (GCRY_MD_SHA256, token, strlen (token));
 }
 
 static gboolean
@@ -125,9 +115,7 @@ create_subscription (AtriumRequest *req, gpointer data, GError **error)
         const char *label = body ? json_object_get_string_member_with_default (
                                            json_node_get_object (body), "label", "")
                                  : "";
-        g_autofree char *token = new_token (error);
-        if (!token)
-                return FALSE;
+        g_autofree char *token = atrium_random_token (TOKEN_BYTES);
         g_autofree char *hash = token_hash (token);
         AtriumResult *res = cal_sql (
                 req, error,

@@ -123,7 +123,8 @@ gboolean conf_bbb_end (const ConfBackend *b, const char *meeting_id, GError **er
 /* ---- join.c, rooms.c, stats.c ---- */
 
 /* The signature in a callback URL the engines call (they carry no session): HMAC-SHA256 with
- * the backend secret over "<what>:<school id>:<id>", base64url. (transfer full) */
+ * the backend secret over "<what>:<school id>:<id>", base64url. (transfer full) (nullable):
+ * NULL only if libgcrypt fails. */
 char *conf_callback_sig (const ConfBackend *b, const char *what, const char *school_id,
                          const char *id);
 
@@ -135,6 +136,9 @@ gboolean conf_purge_register (GError **error); /* purge.c */
 /* The room @room_id as the caller may see it (NULL and NOT_FOUND when it does not exist or the
  * caller may not join it); *out_moderator tells whether the caller moderates it. */
 JsonObject *conf_room_for_caller (AtriumRequest *req, const char *room_id,
+/* The room of the request's {id} if the caller moderates it; NULL with NOT_FOUND (as
+ * conf_room_for_caller) or FORBIDDEN otherwise. (transfer full) */
+JsonObject *conf_moderated_room (AtriumRequest *req, GError **error);
                                   gboolean *out_moderator, GError **error);
 /* SQL select list of a room, for JSON answers. */
 #define CONF_ROOM_COLUMNS                                                                       \

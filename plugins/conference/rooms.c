@@ -190,9 +190,8 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
-/* The caller's room @id if they moderate it. */
-static JsonObject *
-moderated_room (AtriumRequest *req, GError **error)
+JsonObject *
+conf_moderated_room (AtriumRequest *req, GError **error)
 {
         gboolean moderator = FALSE;
         JsonObject *o = conf_room_for_caller (req, conf_host->request_param (req, "id"),
@@ -208,7 +207,7 @@ moderated_room (AtriumRequest *req, GError **error)
 static gboolean
 handle_patch (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (JsonObject) room = moderated_room (req, error);
+        g_autoptr (JsonObject) room = conf_moderated_room (req, error);
         if (!room)
                 return FALSE;
         JsonObject *body = json_node_get_object (conf_host->request_json (req));
@@ -263,7 +262,7 @@ handle_patch (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 handle_delete (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (JsonObject) room = moderated_room (req, error);
+        g_autoptr (JsonObject) room = conf_moderated_room (req, error);
         if (!room)
                 return FALSE;
         AtriumResult *res = conf_sql (req, error,

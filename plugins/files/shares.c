@@ -3,7 +3,7 @@
  *
  * POST .../{path}?action=share makes one (files.share, and the caller must read the file);
  * GET /shares lists the caller's, DELETE /shares/{id} revokes one. The public download,
- * GET /api/v1/files/share/{token}, needs no account: the token (32 bytes from getrandom(),
+ * GET /api/v1/files/share/{token}, needs no account: the token (32 bytes from libgcrypt,
  * base64url) is shown once and only its SHA-256 is stored; files.enter_share() resolves it
  * and enters its school. A link with a password asks for it with HTTP Basic authentication
  * (any user name), checked with Argon2id by the host, so a browser prompts for it. A link
@@ -11,27 +11,17 @@
 #include "files-private.h"
 
 #include <string.h>
-#include <sys/random.h>
+
+#include "atrium/crypto.h"
 
 #define TOKEN_BYTES 32
 #define DEFAULT_EXPIRY (7 * 86400)
 #define MAX_EXPIRY (365 * 86400)
 
 static char *
-new_token (GError **error)
-{
-        guint8 raw[TOKEN_BYTES];
-        if (getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
-                files_fail (error, ATRIUM_ERROR_INTERNAL, "no randomness for a token");
-                return NULL;
-        }
-        return atrium_base64url_encode (raw, sizeof raw);
-}
-
-static char *
 token_hash (const char *token)
 {
-        return g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+        return atrium_digest_hex (GCRY_MD_SHA256, token, strlen (token));
 }
 
 gboolean
@@ -83,8 +73,7 @@ files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *n
                 if (!password_hash)
                         return files_fail (error, ATRIUM_ERROR_INTERNAL, "hashing failed");
         }
-        g_autofree char *token = new_token (error);
-        if (!token)
+        g_autofree char *token = atrium_random_token (TOKEN_BYTES);
                 return FALSE;
         g_autofree char *hash = token_hash (token);
         g_autofree char *secs = g_strdup_printf ("%" G_GINT64_FORMAT, seconds);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test-helpers.c - unit tests of the static-inline helpers plugins compile in from
- * api/atrium/helpers.h: keyset pagination (the one cursor format every list uses). The host
- * slots the helpers call are stand-ins here (a fake AtriumHost over a fake request and result),
- * so what is tested is the helpers' own logic. */
+ * api/atrium/helpers.h (keyset pagination: the one cursor format every list uses) and
+ * api/atrium/crypto.h (tokens, HMAC-SHA256, digests, constant-time comparison, against the
+ * RFCs' vectors). The host slots the helpers call are stand-ins here (a fake AtriumHost over a
+ * fake request and result), so what is tested is the helpers' own logic. */
 #include <string.h>
 
 #include "atrium/atrium.h"
+#include "atrium/crypto.h"
 
 /* ---- a fake host: request_page hands out what the test set, results are a string table ---- */
 
@@ -176,10 +178,104 @@ test_page_next (void)
         g_assert_cmpstr (single, ==, "[\"2026-01-02 00:00:00+00\"]");
 }
 
+/* ---- crypto.h ---- */
+
+static void
+test_hmac_sha256 (void)
+{
+        /* RFC 4231 test cases 1, 2 and 6 (a key longer than the block) */
+        guchar key1[20], key6[131];
+        memset (key1, 0x0b, sizeof key1);
+        memset (key6, 0xaa, sizeof key6);
+        const struct {
+                const void *key;
+                gsize key_len;
+                const char *data;
+                const char *want;
+        } cases[] = {
+                {key1, sizeof key1, "Hi There",
+                 "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+                {"Jefe", 4, "what do ya want for nothing?",
+                 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+                {key6, sizeof key6, "Test Using Larger Than Block-Size Key - Hash Key First",
+                 "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+                guchar mac[32];
+                g_assert_true (atrium_hmac_sha256 (cases[i].key, cases[i].key_len, cases[i].data,
+                                                   strlen (cases[i].data), mac));
+                g_autofree char *hex = atrium_hex (mac, sizeof mac);
+                g_assert_cmpstr (hex, ==, cases[i].want);
+        }
+}
+
+static void
+test_digest_hex (void)
+{
+        /* FIPS 180 "abc" vectors: SHA-256 for token hashes, SHA-1 for old BigBlueButtons */
+        g_autofree char *sha256 = atrium_digest_hex (GCRY_MD_SHA256, "abc", 3);
+        g_assert_cmpstr (sha256, ==,
+                         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        g_autofree char *sha1 = atrium_digest_hex (GCRY_MD_SHA1, "abc", 3);
+        g_assert_cmpstr (sha1, ==, "a9993e364706816aba3e25717850c26c9cd0d89d");
+        /* The same text GLib gave: token hashes stored before the move still match. */
+        const char *token = "q7Xw-some_token";
+        g_autofree char *glib = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+        g_autofree char *ours = atrium_digest_hex (GCRY_MD_SHA256, token, strlen (token));
+        g_assert_cmpstr (ours, ==, glib);
+        g_autofree char *empty = atrium_hex ((const guchar *) "", 0);
+        g_assert_cmpstr (empty, ==, "");
+        g_autofree char *bytes = atrium_hex ((const guchar *) "\x00\x7f\x80\xff", 4);
+        g_assert_cmpstr (bytes, ==, "007f80ff");
+}
+
+static void
+test_random_token (void)
+{
+        g_autofree char *a = atrium_random_token (32);
+        g_autofree char *b = atrium_random_token (32);
+        g_assert_cmpuint (strlen (a), ==, 43); /* 32 bytes of base64url, no padding */
+        g_assert_cmpstr (a, !=, b);
+        for (const char *c = a; *c; c++)
+                g_assert_true (g_ascii_isalnum (*c) || *c == '-' || *c == '_');
+        gsize len = 0;
+        g_autofree guchar *raw = atrium_base64url_decode (a, strlen (a), &len);
+        g_assert_nonnull (raw);
+        g_assert_cmpuint (len, ==, 32);
+        g_autofree char *short_one = atrium_random_token (1);
+        g_assert_cmpuint (strlen (short_one), ==, 2);
+}
+
+static void
+test_ct_equal (void)
+{
+        g_assert_true (atrium_ct_equal ("abcdef", "abcdef", 6));
+        g_assert_false (atrium_ct_equal ("abcdef", "abcdeF", 6));
+        g_assert_false (atrium_ct_equal ("Abcdef", "abcdef", 6));
+        g_assert_true (atrium_ct_equal ("abc", "abd", 2)); /* only @len bytes count */
+        g_assert_true (atrium_ct_equal ("", "", 0));
+        g_assert_true (atrium_ct_streq ("sig", "sig"));
+        g_assert_false (atrium_ct_streq ("sig", "sih"));
+        g_assert_false (atrium_ct_streq ("sig", "sig2"));
+        g_assert_false (atrium_ct_streq ("sig2", "sig"));
+        g_assert_false (atrium_ct_streq (NULL, "sig"));
+        g_assert_false (atrium_ct_streq ("sig", NULL));
+        g_assert_false (atrium_ct_streq (NULL, NULL));
+        g_assert_true (atrium_ct_streq ("", ""));
+}
+
 int
 main (int argc, char **argv)
 {
         g_test_init (&argc, &argv, NULL);
+        /* what atriumd does before it loads plugins */
+        g_assert_nonnull (gcry_check_version (NULL));
+        gcry_control (GCRYCTL_DISABLE_SECMEM, 0);
+        gcry_control (GCRYCTL_INITIALIZATION_FINISHED, 0);
+        g_test_add_func ("/helpers/crypto/hmac-sha256", test_hmac_sha256);
+        g_test_add_func ("/helpers/crypto/digest-hex", test_digest_hex);
+        g_test_add_func ("/helpers/crypto/random-token", test_random_token);
+        g_test_add_func ("/helpers/crypto/ct-equal", test_ct_equal);
         g_test_add_func ("/helpers/page/first", test_page_first);
         g_test_add_func ("/helpers/page/round-trip", test_page_round_trip);
         g_test_add_func ("/helpers/page/refuses", test_page_refuses);
