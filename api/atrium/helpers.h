@@ -29,6 +29,18 @@ atrium_queryv (const AtriumHost *host, AtriumTx *tx, GError **error, const char 
         return host->query (tx, sql, n, params, error);
 }
 
+/* Registers the @n routes at @routes, from init, stopping at the first the host refuses:
+ * `return atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error);` */
+static inline gboolean
+atrium_add_routes (const AtriumHost *host, AtriumPlugin *self, const AtriumRoute *routes,
+                   gsize n, GError **error)
+{
+        for (gsize i = 0; i < n; i++)
+                if (!host->add_route (self, &routes[i], error))
+                        return FALSE;
+        return TRUE;
+}
+
 /* Sets an ATRIUM_ERROR with a formatted message and returns FALSE: `return atrium_fail (error,
  * ATRIUM_ERROR_NOT_FOUND, "no group %s", id);` */
 static inline gboolean atrium_fail (GError **error, AtriumErrorCode code, const char *fmt, ...)

@@ -200,9 +200,8 @@ nb_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
                  .permission = "noticeboard.post", .summary = "Take a notice down",
                  .success_status = 204, .handler = delete_notice},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!host->add_route (self, &routes[i], error))
-                        return FALSE;
+        if (!atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error))
+                return FALSE;
         if (!host->subscribe (self, "user.deleted", on_user_deleted, NULL, error))
                 return FALSE;
         return atrium_add_migrations_from_resource (host, self, noticeboard_get_resource (),

@@ -245,8 +245,5 @@ cal_register_calendar_routes (AtriumPlugin *self, GError **error)
                  .summary = "Delete a calendar with its events and subscriptions",
                  .success_status = 204, .handler = delete_calendar},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!cal_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -488,8 +488,5 @@ cal_register_event_routes (AtriumPlugin *self, GError **error)
                             "(paginated)",
                  .handler = list_all_occurrences},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!cal_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);
 }

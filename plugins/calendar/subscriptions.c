@@ -281,8 +281,5 @@ cal_register_subscription_routes (AtriumPlugin *self, GError **error)
                  .summary = "A calendar feed for phone calendar apps, no sign-in",
                  .handler = feed},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!cal_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -502,8 +502,5 @@ conf_join_register (GError **error)
                  .request_schema = JITSI_EVENT_BODY, .success_status = 204,
                  .handler = handle_jitsi_event},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!conf_host->add_route (conf_self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (conf_host, conf_self, routes, G_N_ELEMENTS (routes), error);
 }

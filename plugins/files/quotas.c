@@ -213,8 +213,5 @@ files_register_quota_routes (AtriumPlugin *self, GError **error)
                  .summary = "Remove a limit (the default, or the configured one, applies)",
                  .success_status = 204, .handler = handle_delete},
         };
-        for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
-                if (!files_host->add_route (self, &routes[r], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -238,8 +238,5 @@ files_register_share_routes (AtriumPlugin *self, GError **error)
                             "password; Range and conditional requests as for any download)",
                  .handler = handle_public},
         };
-        for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
-                if (!files_host->add_route (self, &routes[r], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -378,9 +378,9 @@ files_register_transfer_routes (AtriumPlugin *self, GError **error)
                                     "too), or list a folder (a path ending in '/')",
                          .handler = handle_get},
                 };
-                for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
-                        if (!files_host->add_route (self, &routes[r], error))
-                                return FALSE;
+                if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes),
+                                        error))
+                        return FALSE;
         }
         return TRUE;
 }

@@ -510,9 +510,9 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                          .summary = "Move a file or folder to the trash (If-Match honoured)",
                          .response_schema = TRASH_ITEM_SCHEMA, .handler = handle_delete},
                 };
-                for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
-                        if (!files_host->add_route (self, &routes[r], error))
-                                return FALSE;
+                if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes),
+                                        error))
+                        return FALSE;
         }
         const AtriumRoute trash[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/trash",
@@ -531,8 +531,5 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                  .permission = "files.read", .summary = "Delete a trash item for good",
                  .success_status = 204, .handler = handle_purge},
         };
-        for (gsize r = 0; r < G_N_ELEMENTS (trash); r++)
-                if (!files_host->add_route (self, &trash[r], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (files_host, self, trash, G_N_ELEMENTS (trash), error);
 }

@@ -363,8 +363,5 @@ groups_register_group_routes (AtriumPlugin *self, GError **error)
                  .summary = "Replace the permissions the group grants its members (roles.manage)",
                  .request_schema = permissions_schema, .handler = put_permissions},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!groups_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (groups_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -300,8 +300,5 @@ groups_register_member_routes (AtriumPlugin *self, GError **error)
                  .summary = "Add and remove many members in one transaction",
                  .request_schema = batch_schema, .handler = batch_members},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!groups_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (groups_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -188,10 +188,7 @@ mail_register_group_routes (AtriumPlugin *self, GError **error)
                  .request_schema = SETTING_BODY, .response_schema = SETTING_SCHEMA,
                  .handler = handle_put},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!mail_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);
 }
 
 /* group.deleted: its setting goes with it. */

@@ -205,10 +205,7 @@ mail_register_settings_routes (AtriumPlugin *self, GError **error)
                  .permission = "mail.manage", .summary = "Remove an alias",
                  .success_status = 204, .handler = handle_delete_alias},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!mail_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);
 }
 
 /* ---- reactions and GDPR ---- */

@@ -836,8 +836,5 @@ mail_register_message_routes (AtriumPlugin *self, GError **error)
                  .permission = "mail.read", .summary = "The messages of a thread, oldest first",
                  .handler = handle_thread},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!mail_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -201,5 +201,5 @@ mail_register_quota_routes (AtriumPlugin *self, GError **error)
                 .summary = "Bytes your mailbox uses and may use ({used, limit}); with the files "
                            "module also your home quota, shared by files and mail ({home})",
                 .response_schema = USAGE_SCHEMA, .handler = handle_usage};
-        return mail_host->add_route (self, &route, error);
+        return atrium_add_routes (mail_host, self, &route, 1, error);
 }

@@ -49,7 +49,22 @@ fake_value (const AtriumResult *res, int row, int col)
         return r->cells[row * r->cols + col];
 }
 
+/* routes: add_route refuses the path "/refused" and counts the others */
+static guint routes_added;
+
+static gboolean
+fake_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error)
+{
+        if (g_str_equal (route->path, "/refused")) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "refused");
+                return FALSE;
+        }
+        routes_added++;
+        return TRUE;
+}
+
 static const AtriumHost fake_host = {
+        .add_route = fake_add_route,
         .request_page = fake_request_page,
         .result_n_rows = fake_n_rows,
         .result_value = fake_value,
@@ -178,6 +193,33 @@ test_page_next (void)
         g_assert_cmpstr (single, ==, "[\"2026-01-02 00:00:00+00\"]");
 }
 
+/* ---- registration ---- */
+
+static void
+test_add_routes (void)
+{
+        const AtriumRoute ok[] = {
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/a"},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/b"},
+        };
+        routes_added = 0;
+        g_autoptr (GError) error = NULL;
+        g_assert_true (atrium_add_routes (&fake_host, NULL, ok, G_N_ELEMENTS (ok), &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (routes_added, ==, 2);
+        /* It stops at the first refusal and hands on the host's error. */
+        const AtriumRoute bad[] = {
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/a"},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/refused"},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/never"},
+        };
+        routes_added = 0;
+        g_assert_false (atrium_add_routes (&fake_host, NULL, bad, G_N_ELEMENTS (bad), &error));
+        g_assert_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL);
+        g_assert_cmpuint (routes_added, ==, 1);
+        g_assert_true (atrium_add_routes (&fake_host, NULL, NULL, 0, NULL));
+}
+
 /* ---- crypto.h ---- */
 
 static void
@@ -272,6 +314,7 @@ main (int argc, char **argv)
         g_assert_nonnull (gcry_check_version (NULL));
         gcry_control (GCRYCTL_DISABLE_SECMEM, 0);
         gcry_control (GCRYCTL_INITIALIZATION_FINISHED, 0);
+        g_test_add_func ("/helpers/add-routes", test_add_routes);
         g_test_add_func ("/helpers/crypto/hmac-sha256", test_hmac_sha256);
         g_test_add_func ("/helpers/crypto/digest-hex", test_digest_hex);
         g_test_add_func ("/helpers/crypto/random-token", test_random_token);

@@ -275,9 +275,8 @@ probe_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
                  .summary = "Benchmark helper (test tree only): ?n= is_member calls in-process",
                  .handler = probe_bench},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!host->add_route (self, &routes[i], error))
-                        return FALSE;
+        if (!atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error))
+                return FALSE;
         static const char *const events[] = {"group.created", "group.member_added",
                                              "group.member_removed", "group.deleted"};
         for (gsize i = 0; i < G_N_ELEMENTS (events); i++)
