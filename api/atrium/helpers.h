@@ -58,6 +58,37 @@ atrium_fail (GError **error, AtriumErrorCode code, const char *fmt, ...)
         return FALSE;
 }
 
+/**
+ * atrium_config_uint:
+ * @section: the plugin's config section, as the message names it ("files": [files])
+ * @fallback: the value when @key is not set
+ * @out: (out): the value, written only on success
+ *
+ * Reads the whole-number setting @key (host->config_get) in @min..@max. Anything else fails
+ * with ATRIUM_ERROR_INTERNAL naming the section, key, value and range, so init fails and the
+ * operator learns of the typo at start: `[files] trash_days = "3O": expected a whole number
+ * from 0 to 3650`. Call it from init.
+ */
+static inline gboolean
+atrium_config_uint (const AtriumHost *host, AtriumPlugin *self, const char *section,
+                    const char *key, guint64 fallback, guint64 min, guint64 max, guint64 *out,
+                    GError **error)
+{
+        char *v = host->config_get (self, key);
+        guint64 n = fallback;
+        if (v && !g_ascii_string_to_unsigned (v, 10, min, max, &n, NULL)) {
+                atrium_fail (error, ATRIUM_ERROR_INTERNAL,
+                             "[%s] %s = \"%s\": expected a whole number from %" G_GUINT64_FORMAT
+                             " to %" G_GUINT64_FORMAT,
+                             section, key, v, min, max);
+                g_free (v);
+                return FALSE;
+        }
+        g_free (v);
+        *out = n;
+        return TRUE;
+}
+
 /* Wraps @o (taken) in a JsonNode for respond_json and publish. Returns: (transfer full) */
 static inline JsonNode *
 atrium_object_node (JsonObject *o)

@@ -426,26 +426,6 @@ files_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonOb
 /* ---- lifecycle ---- */
 
 static gboolean
-setting (AtriumPlugin *self, const char *key, gint64 fallback, gint64 min, gint64 max,
-         gint64 *out, GError **error)
-{
-        g_autofree char *v = files_host->config_get (self, key);
-        if (!v) {
-                *out = fallback;
-                return TRUE;
-        }
-        char *end = NULL;
-        gint64 n = g_ascii_strtoll (v, &end, 10);
-        if (!*v || *end || n < min || n > max)
-                return files_fail (error, ATRIUM_ERROR_INTERNAL,
-                                   "[plugin.files] %s = %s: expected a number from %" G_GINT64_FORMAT
-                                   " to %" G_GINT64_FORMAT,
-                                   key, v, min, max);
-        *out = n;
-        return TRUE;
-}
-
-static gboolean
 files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
         files_host = host;
@@ -459,14 +439,17 @@ files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                                                        sizeof (files_groups->group_exists))
                 return files_fail (error, ATRIUM_ERROR_INTERNAL,
                                    "files needs the groups service (version 1)");
-        gint64 uq, gq, td, gci;
-        if (!setting (self, "user_quota", 1LL << 30, 0, G_MAXINT64, &uq, error) ||
-            !setting (self, "group_quota", 10LL << 30, 0, G_MAXINT64, &gq, error) ||
-            !setting (self, "trash_days", 30, 0, 3650, &td, error) ||
-            !setting (self, "gc_interval", 86400, 0, 30 * 86400, &gci, error))
+        guint64 uq, gq, td, gci;
+        if (!atrium_config_uint (host, self, "files", "user_quota", 1LL << 30, 0, G_MAXINT64, &uq,
+                                 error) ||
+            !atrium_config_uint (host, self, "files", "group_quota", 10LL << 30, 0, G_MAXINT64,
+                                 &gq, error) ||
+            !atrium_config_uint (host, self, "files", "trash_days", 30, 0, 3650, &td, error) ||
+            !atrium_config_uint (host, self, "files", "gc_interval", 86400, 0, 30 * 86400, &gci,
+                                 error))
                 return FALSE;
-        files_settings.user_quota = uq;
-        files_settings.group_quota = gq;
+        files_settings.user_quota = (gint64) uq;
+        files_settings.group_quota = (gint64) gq;
         files_settings.trash_days = (guint) td;
         files_settings.gc_interval = (guint) gci;
         const char *dir = host->data_dir (self);

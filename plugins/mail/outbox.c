@@ -534,28 +534,19 @@ outbox_timer (AtriumPlugin *self, gpointer data)
         g_ptr_array_unref (r.lines);
 }
 
-static gboolean
-config_uint (AtriumPlugin *self, const char *key, guint def, guint min, guint max, guint *out,
-             GError **error)
-{
-        g_autofree char *v = mail_host->config_get (self, key);
-        guint64 n = def;
-        if (v && !g_ascii_string_to_unsigned (v, 10, min, max, &n, NULL))
-                return mail_fail (error, ATRIUM_ERROR_INTERNAL,
-                                  "[mail] %s = \"%s\": expected a whole number from %u to %u",
-                                  key, v, min, max);
-        *out = (guint) n;
-        return TRUE;
-}
-
 gboolean
 mail_outbox_register (AtriumPlugin *self, GError **error)
 {
-        guint interval = 0;
-        if (!config_uint (self, "outbox_interval", 5, 1, 86400, &interval, error) ||
-            !config_uint (self, "sendmail_timeout", 60, 1, 3600, &outbox.timeout, error) ||
-            !config_uint (self, "max_attempts", 10, 1, 1000, &outbox.max_attempts, error))
+        guint64 interval, timeout, attempts;
+        if (!atrium_config_uint (mail_host, self, "mail", "outbox_interval", 5, 1, 86400,
+                                 &interval, error) ||
+            !atrium_config_uint (mail_host, self, "mail", "sendmail_timeout", 60, 1, 3600,
+                                 &timeout, error) ||
+            !atrium_config_uint (mail_host, self, "mail", "max_attempts", 10, 1, 1000, &attempts,
+                                 error))
                 return FALSE;
+        outbox.timeout = (guint) timeout;
+        outbox.max_attempts = (guint) attempts;
         g_free (outbox.sendmail);
         outbox.sendmail = mail_host->config_get (self, "sendmail");
         if (!outbox.sendmail || !outbox.sendmail[0]) {
@@ -568,5 +559,5 @@ mail_outbox_register (AtriumPlugin *self, GError **error)
                                        "hand the queued outbound mail that is due to sendmail "
                                        "now and print what happened",
                                        flush_command, NULL, error) &&
-               mail_host->add_timer (self, interval, outbox_timer, NULL, error);
+               mail_host->add_timer (self, (guint) interval, outbox_timer, NULL, error);
 }

@@ -49,6 +49,19 @@ fake_value (const AtriumResult *res, int row, int col)
         return r->cells[row * r->cols + col];
 }
 
+/* config: "key=value" pairs */
+static const char *const *config;
+
+static char *
+fake_config_get (AtriumPlugin *self, const char *key)
+{
+        gsize n = strlen (key);
+        for (const char *const *kv = config; kv && *kv; kv++)
+                if (strncmp (*kv, key, n) == 0 && (*kv)[n] == '=')
+                        return g_strdup (*kv + n + 1);
+        return NULL;
+}
+
 /* routes: add_route refuses the path "/refused" and counts the others */
 static guint routes_added;
 
@@ -65,6 +78,7 @@ fake_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error)
 
 static const AtriumHost fake_host = {
         .add_route = fake_add_route,
+        .config_get = fake_config_get,
         .request_page = fake_request_page,
         .result_n_rows = fake_n_rows,
         .result_value = fake_value,
@@ -193,7 +207,7 @@ test_page_next (void)
         g_assert_cmpstr (single, ==, "[\"2026-01-02 00:00:00+00\"]");
 }
 
-/* ---- registration ---- */
+/* ---- registration and configuration ---- */
 
 static void
 test_add_routes (void)
@@ -218,6 +232,52 @@ test_add_routes (void)
         g_assert_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL);
         g_assert_cmpuint (routes_added, ==, 1);
         g_assert_true (atrium_add_routes (&fake_host, NULL, NULL, 0, NULL));
+}
+
+static void
+test_config_uint (void)
+{
+        static const char *const settings[] = {"days=30", "zero=0", "big=18446744073709551615",
+                                               "word=thirty", "neg=-1", "plus=+5", "space= 5",
+                                               "empty=", "high=3651", "low=0", "frac=2.5",
+                                               NULL};
+        config = settings;
+        guint64 v = 7;
+        g_autoptr (GError) error = NULL;
+        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "days", 1, 0, 3650, &v,
+                                           &error));
+        g_assert_cmpuint (v, ==, 30);
+        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "unset", 42, 0, 3650, &v,
+                                           &error));
+        g_assert_cmpuint (v, ==, 42); /* unset: the fallback */
+        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "zero", 1, 0, 10, &v,
+                                           &error));
+        g_assert_cmpuint (v, ==, 0);
+        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "big", 1, 0, G_MAXUINT64,
+                                           &v, &error));
+        g_assert_cmpuint (v, ==, G_MAXUINT64);
+        g_assert_no_error (error);
+        /* One failure behaviour for everything else: an error naming section, key, value and
+         * range, and @out untouched. */
+        const char *bad[] = {"word", "neg", "plus", "space", "empty", "high", "low", "frac"};
+        for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+                v = 7;
+                g_autoptr (GError) e = NULL;
+                g_assert_false (atrium_config_uint (&fake_host, NULL, "files", bad[i], 30, 1,
+                                                    3650, &v, &e));
+                g_assert_error (e, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL);
+                g_assert_cmpuint (v, ==, 7);
+                g_autofree char *head = g_strdup_printf ("[files] %s = \"", bad[i]);
+                g_assert_true (g_str_has_prefix (e->message, head));
+                g_assert_true (g_str_has_suffix (e->message,
+                                                 "\": expected a whole number from 1 to 3650"));
+        }
+        g_autoptr (GError) e = NULL;
+        g_assert_false (atrium_config_uint (&fake_host, NULL, "mail", "word", 5, 1, 86400, &v,
+                                            &e));
+        g_assert_cmpstr (e->message, ==,
+                         "[mail] word = \"thirty\": expected a whole number from 1 to 86400");
+        config = NULL;
 }
 
 /* ---- crypto.h ---- */
@@ -315,6 +375,7 @@ main (int argc, char **argv)
         gcry_control (GCRYCTL_DISABLE_SECMEM, 0);
         gcry_control (GCRYCTL_INITIALIZATION_FINISHED, 0);
         g_test_add_func ("/helpers/add-routes", test_add_routes);
+        g_test_add_func ("/helpers/config-uint", test_config_uint);
         g_test_add_func ("/helpers/crypto/hmac-sha256", test_hmac_sha256);
         g_test_add_func ("/helpers/crypto/digest-hex", test_digest_hex);
         g_test_add_func ("/helpers/crypto/random-token", test_random_token);
