@@ -74,7 +74,6 @@ files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *n
                         return files_fail (error, ATRIUM_ERROR_INTERNAL, "hashing failed");
         }
         g_autofree char *token = atrium_random_token (TOKEN_BYTES);
-                return FALSE;
         g_autofree char *hash = token_hash (token);
         g_autofree char *secs = g_strdup_printf ("%" G_GINT64_FORMAT, seconds);
         AtriumResult *res = files_sql (
