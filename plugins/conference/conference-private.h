@@ -136,10 +136,10 @@ gboolean conf_purge_register (GError **error); /* purge.c */
 /* The room @room_id as the caller may see it (NULL and NOT_FOUND when it does not exist or the
  * caller may not join it); *out_moderator tells whether the caller moderates it. */
 JsonObject *conf_room_for_caller (AtriumRequest *req, const char *room_id,
+                                  gboolean *out_moderator, GError **error);
 /* The room of the request's {id} if the caller moderates it; NULL with NOT_FOUND (as
  * conf_room_for_caller) or FORBIDDEN otherwise. (transfer full) */
 JsonObject *conf_moderated_room (AtriumRequest *req, GError **error);
-                                  gboolean *out_moderator, GError **error);
 /* SQL select list of a room, for JSON answers. */
 #define CONF_ROOM_COLUMNS                                                                       \
         "r.id, r.name, r.description, r.group_id, r.created_by, r.starts_at, r.ends_at, "      \
