@@ -29,6 +29,24 @@ atrium_queryv (const AtriumHost *host, AtriumTx *tx, GError **error, const char 
         return host->query (tx, sql, n, params, error);
 }
 
+/* atrium_queryv in the request's transaction: `atrium_request_queryv (host, req, error,
+ * "SELECT ... WHERE id = $1::uuid", 1, id)`. A plugin binds its host once in its private
+ * header: `#define files_sql(...) atrium_request_queryv (files_host, __VA_ARGS__)`. */
+#define atrium_request_queryv(host, req, error, ...)                                            \
+        atrium_queryv ((host), (host)->request_tx (req), (error), __VA_ARGS__)
+
+/* For a statement run for its effect: frees @res and returns TRUE when it is non-NULL (the
+ * query succeeded), FALSE when it is NULL (the query failed and set the error):
+ * `return atrium_done (host, atrium_queryv (host, tx, error, "DELETE ...", 1, id));` */
+static inline gboolean
+atrium_done (const AtriumHost *host, AtriumResult *res)
+{
+        if (!res)
+                return FALSE;
+        host->result_free (res);
+        return TRUE;
+}
+
 /* Registers the @n routes at @routes, from init, stopping at the first the host refuses:
  * `return atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error);` */
 static inline gboolean

@@ -194,7 +194,7 @@ patch_calendar (AtriumRequest *req, gpointer data, GError **error)
         JsonObject *in = json_node_get_object (cal_host->request_json (req));
         const char *color = json_object_get_string_member_with_default (in, "color", NULL);
         g_autofree char *lower = color ? g_ascii_strdown (color, -1) : NULL;
-        if (!cal_done (cal_sql (
+        if (!atrium_done (cal_host, cal_sql (
                     req, error,
                     "UPDATE calendar.calendars SET name = coalesce($2, name), "
                     "color = CASE WHEN $4::boolean THEN $3 ELSE color END, updated_at = now() "
@@ -211,8 +211,10 @@ delete_calendar (AtriumRequest *req, gpointer data, GError **error)
         const char *id = cal_host->request_param (req, "id");
         g_autoptr (CalCalendar) c = cal_calendar_open (req, id, TRUE, error);
         if (!c ||
-            !cal_done (cal_sql (req, error, "DELETE FROM calendar.calendars WHERE id = $1::uuid", 1,
-                                c->id)) ||
+            !atrium_done (cal_host,
+                          cal_sql (req, error,
+                                   "DELETE FROM calendar.calendars WHERE id = $1::uuid", 1,
+                                   c->id)) ||
             !cal_publish (cal_host->request_tx (req), "calendar.calendar_deleted", c->id, NULL,
                           NULL, NULL, error))
                 return FALSE;

@@ -26,8 +26,7 @@ extern const AtriumGroupsService *conf_groups;
 extern AtriumPlugin *conf_self;
 
 #define conf_tx_sql(tx, error, ...) atrium_queryv (conf_host, (tx), (error), __VA_ARGS__)
-#define conf_sql(req, error, ...)                                                               \
-        atrium_queryv (conf_host, conf_host->request_tx (req), (error), __VA_ARGS__)
+#define conf_sql(...) atrium_request_queryv (conf_host, __VA_ARGS__)
 #define conf_fail atrium_fail
 
 /* Settings of the installation ([conference] in the config file, ATRIUM_CONFERENCE_*),

@@ -35,11 +35,8 @@ typedef struct {
 extern FilesSettings files_settings;
 
 #define files_tx_sql(tx, error, ...) atrium_queryv (files_host, (tx), (error), __VA_ARGS__)
-#define files_sql(req, error, ...)                                                              \
-        atrium_queryv (files_host, files_host->request_tx (req), (error), __VA_ARGS__)
+#define files_sql(...) atrium_request_queryv (files_host, __VA_ARGS__)
 #define files_fail atrium_fail
-/* Frees @res and returns TRUE when it is non-NULL (a statement run for its effect). */
-gboolean files_done (AtriumResult *res);
 
 /* ---- spaces: a user's home or a group's tree ---- */
 

@@ -144,7 +144,7 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         JsonObject *body = json_node_get_object (files_host->request_json (req));
         gint64 bytes = json_object_get_int_member (body, "bytes");
         g_autofree char *b = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
-        if (!files_done (files_sql (
+        if (!atrium_done (files_host, files_sql (
                     req, error,
                     "INSERT INTO files.quotas (school_id, space_type, space_id, bytes) VALUES "
                     "(core.current_school(), $1, $2::uuid, $3::bigint) ON CONFLICT "

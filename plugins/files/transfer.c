@@ -229,7 +229,7 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
 
         /* The final transaction: the blob is placed under its lock (the sweep takes it
          * exclusively), then the row; all checks again, since time has passed. */
-        if (!files_done (files_sql (req, error,
+        if (!atrium_done (files_host, files_sql (req, error,
                                     "SELECT pg_advisory_xact_lock_shared(1718185061, "
                                     "('x' || substr($1, 1, 8))::bit(32)::int)",
                                     1, sha)) ||

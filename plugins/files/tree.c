@@ -205,7 +205,7 @@ move_or_copy (AtriumRequest *req, FilesSpace *src, const FilesNode *node, JsonOb
                         "modified_at = CASE WHEN path = $3 THEN now() ELSE modified_at END "
                         "WHERE " SUBTREE_SQL,
                         9, src->type, src->id, node->path, dst.type, dst.id, to, parent, name, me);
-        if (!files_done (res))
+        if (!atrium_done (files_host, res))
                 return FALSE;
         g_autoptr (FilesNode) moved = files_node_lookup (tx, &dst, to, FALSE, error);
         if (!moved)
@@ -422,12 +422,13 @@ handle_restore (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *parent = NULL, *name = NULL;
         files_path_split (path, &parent, &name);
         if (!files_ensure_folder (req, &sp, parent, TRUE, error) ||
-            !files_done (files_sql (req, error,
+            !atrium_done (files_host, files_sql (req, error,
                                     "UPDATE files.nodes SET trash_id = NULL WHERE "
                                     "trash_id = $1::uuid",
                                     1, id)) ||
-            !files_done (files_sql (req, error, "DELETE FROM files.trash WHERE id = $1::uuid", 1,
-                                    id)))
+            !atrium_done (files_host, files_sql (req, error,
+                                                 "DELETE FROM files.trash WHERE id = $1::uuid",
+                                                 1, id)))
                 return FALSE;
         g_autoptr (FilesNode) node = files_node_lookup (tx, &sp, path, FALSE, error);
         if (!node)

@@ -128,7 +128,7 @@ raw_bytes (AtriumTx *tx, const char *raw_id, GError **error)
 gboolean
 mail_raw_release (AtriumTx *tx, const char *raw_id, GError **error)
 {
-        return mail_done (mail_tx_sql (tx, error,
+        return atrium_done (mail_host, mail_tx_sql (tx, error,
                                        "DELETE FROM mail.raws r WHERE r.id = $1::uuid AND NOT "
                                        "EXISTS (SELECT 1 FROM mail.messages m WHERE m.school_id "
                                        "= r.school_id AND m.raw_id = r.id) AND NOT EXISTS "
@@ -467,7 +467,7 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
                                         : NULL;
         if (!sent_id || !mail_enqueue (tx, raw_id, me, from, rcpt.external, error))
                 return FALSE;
-        if (answered && !mail_done (mail_sql (req, error,
+        if (answered && !atrium_done (mail_host, mail_sql (req, error,
                                               "UPDATE mail.messages SET answered = true WHERE "
                                               "id = $1::uuid AND user_id = $2::uuid",
                                               2, answered, me)))
@@ -524,7 +524,7 @@ store_draft (AtriumRequest *req, const char *replace_id, GError **error)
                 if (g_strcmp0 (special, "drafts") != 0)
                         return mail_fail (error, ATRIUM_ERROR_CONFLICT,
                                           "message %s is not a draft", replace_id);
-                if (!mail_done (mail_sql (req, error,
+                if (!atrium_done (mail_host, mail_sql (req, error,
                                           "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
                                           replace_id)) ||
                     !mail_raw_release (tx, old_raw, error))
@@ -683,7 +683,7 @@ handle_patch (AtriumRequest *req, gpointer data, GError **error)
                 if (!folder_id)
                         return mail_fail (error, ATRIUM_ERROR_NOT_FOUND, "no folder %s", folder);
         }
-        if (!mail_done (mail_sql (req, error,
+        if (!atrium_done (mail_host, mail_sql (req, error,
                                   "UPDATE mail.messages SET seen = coalesce($2::boolean, seen), "
                                   "flagged = coalesce($3::boolean, flagged), answered = "
                                   "coalesce($4::boolean, answered), folder_id = "
@@ -704,7 +704,7 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         AtriumTx *tx = mail_host->request_tx (req);
         if (g_strcmp0 (special, "trash") == 0) {
                 /* Deleting from the Trash expunges (and frees quota). */
-                if (!mail_done (mail_sql (req, error,
+                if (!atrium_done (mail_host, mail_sql (req, error,
                                           "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
                                           id)) ||
                     !mail_raw_release (tx, raw_id, error) ||
@@ -715,7 +715,7 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         }
         g_autofree char *trash = mail_special_folder (tx, mail_host->request_user_id (req),
                                                       "trash", error);
-        if (!trash || !mail_done (mail_sql (req, error,
+        if (!trash || !atrium_done (mail_host, mail_sql (req, error,
                                             "UPDATE mail.messages SET folder_id = $2::uuid "
                                             "WHERE id = $1::uuid",
                                             2, id, trash)))

@@ -388,10 +388,10 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
         g_autofree char *list = rcpts ? g_strjoinv (", ", rcpts) : g_strdup ("(none)");
 
         if (outcome == SENT) {
-                if (!mail_done (mail_tx_sql (tx, error,
+                if (!atrium_done (mail_host, mail_tx_sql (tx, error,
                                              "DELETE FROM mail.outbox WHERE id = $1::uuid", 1,
                                              id)) ||
-                    !mail_done (mail_tx_sql (
+                    !atrium_done (mail_host, mail_tx_sql (
                             tx, error,
                             "DELETE FROM mail.raws r WHERE r.id = $1::uuid AND NOT EXISTS "
                             "(SELECT 1 FROM mail.messages m WHERE m.raw_id = r.id) AND NOT "
@@ -415,7 +415,7 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
         if (outcome == TEMPORARY) {
                 guint wait = backoff[MIN (attempts, G_N_ELEMENTS (backoff)) - 1];
                 g_autofree char *secs = g_strdup_printf ("%u", wait);
-                if (!mail_done (mail_tx_sql (
+                if (!atrium_done (mail_host, mail_tx_sql (
                             tx, error,
                             "UPDATE mail.outbox SET attempts = $2::int, last_error = $3, "
                             "next_attempt_at = now() + make_interval(secs => $4::double precision) "
@@ -429,7 +429,7 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
                 return TRUE;
         }
 
-        if (!mail_done (mail_tx_sql (tx, error,
+        if (!atrium_done (mail_host, mail_tx_sql (tx, error,
                                      "UPDATE mail.outbox SET state = 'failed', attempts = "
                                      "$2::int, last_error = $3 WHERE id = $1::uuid",
                                      3, id, n, reason)))

@@ -76,8 +76,44 @@ fake_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error)
         return TRUE;
 }
 
+/* queries: request_tx hands out the request as its transaction; query records what it got */
+static struct {
+        AtriumTx *tx;
+        const char *sql;
+        int n;
+        const char *params[4];
+        guint freed;
+} db;
+
+static AtriumTx *
+fake_request_tx (AtriumRequest *req)
+{
+        return (AtriumTx *) req;
+}
+
+static AtriumResult *
+fake_query (AtriumTx *tx, const char *sql, int n, const char *const *params, GError **error)
+{
+        db.tx = tx;
+        db.sql = sql;
+        db.n = n;
+        for (int i = 0; i < n && i < 4; i++)
+                db.params[i] = params[i];
+        return (AtriumResult *) &db;
+}
+
+static void
+fake_result_free (AtriumResult *res)
+{
+        g_assert_true (res == (AtriumResult *) &db);
+        db.freed++;
+}
+
 static const AtriumHost fake_host = {
         .add_route = fake_add_route,
+        .request_tx = fake_request_tx,
+        .query = fake_query,
+        .result_free = fake_result_free,
         .config_get = fake_config_get,
         .request_page = fake_request_page,
         .result_n_rows = fake_n_rows,
@@ -280,6 +316,27 @@ test_config_uint (void)
         config = NULL;
 }
 
+/* ---- queries ---- */
+
+static void
+test_request_queryv_and_done (void)
+{
+        memset (&db, 0, sizeof db);
+        AtriumResult *res = atrium_request_queryv (&fake_host, fake_req, NULL,
+                                                   "DELETE FROM t WHERE a = $1 AND b = $2", 2,
+                                                   "x", NULL);
+        g_assert_true (res == (AtriumResult *) &db);
+        g_assert_true (db.tx == (AtriumTx *) fake_req); /* the request's transaction */
+        g_assert_cmpstr (db.sql, ==, "DELETE FROM t WHERE a = $1 AND b = $2");
+        g_assert_cmpint (db.n, ==, 2);
+        g_assert_cmpstr (db.params[0], ==, "x");
+        g_assert_null (db.params[1]); /* SQL NULL */
+        g_assert_true (atrium_done (&fake_host, res));
+        g_assert_cmpuint (db.freed, ==, 1);
+        g_assert_false (atrium_done (&fake_host, NULL)); /* a failed query: nothing to free */
+        g_assert_cmpuint (db.freed, ==, 1);
+}
+
 /* ---- crypto.h ---- */
 
 static void
@@ -376,6 +433,7 @@ main (int argc, char **argv)
         gcry_control (GCRYCTL_INITIALIZATION_FINISHED, 0);
         g_test_add_func ("/helpers/add-routes", test_add_routes);
         g_test_add_func ("/helpers/config-uint", test_config_uint);
+        g_test_add_func ("/helpers/request-queryv-and-done", test_request_queryv_and_done);
         g_test_add_func ("/helpers/crypto/hmac-sha256", test_hmac_sha256);
         g_test_add_func ("/helpers/crypto/digest-hex", test_digest_hex);
         g_test_add_func ("/helpers/crypto/random-token", test_random_token);
