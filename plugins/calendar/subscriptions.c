@@ -65,7 +65,7 @@ host_ok (const char *host)
                strspn (host, ALNUM ".-:[]") == strlen (host);
 }
 
-/* The feed's full URL: [plugin.calendar] public_url if configured, else from the request's
+/* The feed's full URL: [calendar] public_url if configured, else from the request's
  * Host (and X-Forwarded-Proto, as nginx sets it), else just the path. */
 static char *
 feed_url (AtriumRequest *req, const char *token)

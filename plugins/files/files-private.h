@@ -25,7 +25,7 @@ extern const AtriumHost *files_host;
 extern const AtriumGroupsService *files_groups;
 extern AtriumPlugin *files_self;
 
-/* [plugin.files] settings (README.md). */
+/* [files] settings (README.md). */
 typedef struct {
         gint64 user_quota;  /* bytes of a home without an explicit quota */
         gint64 group_quota; /* bytes of a group's tree without an explicit quota */

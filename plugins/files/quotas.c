@@ -5,7 +5,7 @@
  * reports one: files.h, set_mail_usage) and every group they belong to. Limits (files.manage):
  * PUT|DELETE /quotas/defaults/{user|group} sets the school's default for homes or group
  * trees; PUT|DELETE /quotas/users/{id} and /quotas/groups/{id} override it for one space;
- * GET /quotas lists what is set. Without a row, [plugin.files] user_quota / group_quota
+ * GET /quotas lists what is set. Without a row, [files] user_quota / group_quota
  * apply. Lowering a limit below what is used refuses further uploads; nothing is deleted. */
 #include "files-private.h"
 

@@ -2,9 +2,9 @@
 /* lmtp.c - the inbound LMTP listener (RFC 2033): a real MTA (Postfix `virtual_transport =
  * lmtp:inet:host:port` or `lmtp:unix:/path`) hands mail for the schools' domains to Atrium.
  *
- * Off unless lmtp_listen is set ([plugin.mail] or [mail] lmtp_listen, env
- * ATRIUM_MAIL_LMTP_LISTEN). One accept thread of our own, blocking on the listening socket,
- * and one thread per connection (at most MAX_CONNECTIONS; the next is told 421 and closed).
+ * Off unless [mail] lmtp_listen is set (env ATRIUM_MAIL_LMTP_LISTEN). One accept thread of
+ * our own, blocking on the listening socket, and one thread per connection (at most
+ * MAX_CONNECTIONS; the next is told 421 and closed).
  * Deliberately not the host's main loop: a command process ("atriumd mail flush") also runs
  * start() but never iterates a main context, and must not leave clients hanging.
  *
