@@ -60,14 +60,7 @@ list_schools (AtriumRequest *req, gpointer data, GError **error)
                 2, atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
-        int rows = atrium_result_n_rows (res);
-        JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < page.limit; i++)
-                json_array_add_element (items, atrium_result_row_json (res, i));
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, items);
-        g_autofree char *next = atrium_page_next (core->host, &page, res, 1, 1);
-        core->host->respond_page (req, n, next);
+        atrium_page_respond_rows (core->host, req, &page, g_steal_pointer (&res), NULL, 1, 1);
         return TRUE;
 }
 

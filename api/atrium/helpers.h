@@ -321,6 +321,20 @@ atrium_page_cursor (guint n, const char *const *fields)
         return text;
 }
 
+/* atrium_page_next with the column indexes in @ap. */
+static inline char *
+atrium_page_next_valist (const AtriumHost *host, const AtriumPage *page, const AtriumResult *res,
+                         guint n_cols, va_list ap)
+{
+        g_return_val_if_fail (n_cols >= 1 && n_cols <= 8, NULL);
+        if (host->result_n_rows (res) <= page->limit)
+                return NULL;
+        const char *fields[8];
+        for (guint i = 0; i < n_cols; i++)
+                fields[i] = host->result_value (res, page->limit - 1, va_arg (ap, int));
+        return atrium_page_cursor (n_cols, fields);
+}
+
 /**
  * atrium_page_next:
  * @res: the page's query, run with LIMIT page->fetch
@@ -334,14 +348,39 @@ static inline char *
 atrium_page_next (const AtriumHost *host, const AtriumPage *page, const AtriumResult *res,
                   guint n_cols, ...)
 {
-        g_return_val_if_fail (n_cols >= 1 && n_cols <= 8, NULL);
-        if (host->result_n_rows (res) <= page->limit)
-                return NULL;
-        const char *fields[8];
         va_list ap;
         va_start (ap, n_cols);
-        for (guint i = 0; i < n_cols; i++)
-                fields[i] = host->result_value (res, page->limit - 1, va_arg (ap, int));
+        char *next = atrium_page_next_valist (host, page, res, n_cols, ap);
         va_end (ap);
-        return atrium_page_cursor (n_cols, fields);
+        return next;
+}
+
+/**
+ * atrium_page_respond_rows:
+ * @res: (transfer full): the page's query, run with LIMIT page->fetch; freed here
+ * @drop: (nullable): a column to leave out of the items (a sort key that is no field)
+ * @n_cols: the sort key's columns, as for atrium_page_next
+ *
+ * Answers the page when its items are the rows as they are (result_row_json): the first
+ * page->limit rows of @res, and next_cursor from the last of them when another page follows.
+ */
+static inline void
+atrium_page_respond_rows (const AtriumHost *host, AtriumRequest *req, const AtriumPage *page,
+                          AtriumResult *res, const char *drop, guint n_cols, ...)
+{
+        JsonArray *items = json_array_new ();
+        int rows = host->result_n_rows (res);
+        for (int i = 0; i < rows && i < page->limit; i++) {
+                JsonNode *row = host->result_row_json (res, i);
+                if (drop)
+                        json_object_remove_member (json_node_get_object (row), drop);
+                json_array_add_element (items, row);
+        }
+        va_list ap;
+        va_start (ap, n_cols);
+        char *next = atrium_page_next_valist (host, page, res, n_cols, ap);
+        va_end (ap);
+        host->result_free (res);
+        host->respond_page (req, atrium_array_node (items), next);
+        g_free (next);
 }

@@ -47,7 +47,7 @@ static gboolean
 list_notices (AtriumRequest *req, gpointer data, GError **error)
 {
         /* Keyset pagination on (created_at, id), newest first; the cursor is the last row's
-         * key (atrium_page_next), which the host turns into an opaque token. The raw
+         * key (atrium_page_respond_rows), which the host turns into an opaque token. The raw
          * timestamp text keeps full precision for the comparison. */
         static const char sql[] =
                 "SELECT " NOTICE_COLUMNS " FROM noticeboard.notices "
@@ -61,14 +61,7 @@ list_notices (AtriumRequest *req, gpointer data, GError **error)
         AtriumResult *res = host->query (host->request_tx (req), sql, 3, params, error);
         if (!res)
                 return FALSE;
-        int rows = host->result_n_rows (res);
-        JsonNode *items = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (items, json_array_new ());
-        for (int i = 0; i < rows && i < page.limit; i++)
-                json_array_add_element (json_node_get_array (items), host->result_row_json (res, i));
-        g_autofree char *next = atrium_page_next (host, &page, res, 2, 5, 0);
-        host->result_free (res);
-        host->respond_page (req, items, next);
+        atrium_page_respond_rows (host, req, &page, res, NULL, 2, 5, 0);
         return TRUE;
 }
 

@@ -151,15 +151,7 @@ list_subscriptions (AtriumRequest *req, gpointer data, GError **error)
                 atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
-        int rows = cal_host->result_n_rows (res);
-        JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < page.limit; i++)
-                json_array_add_element (items, cal_host->result_row_json (res, i));
-        g_autofree char *next = atrium_page_next (cal_host, &page, res, 1, 0);
-        cal_host->result_free (res);
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, items);
-        cal_host->respond_page (req, n, next);
+        atrium_page_respond_rows (cal_host, req, &page, res, NULL, 1, 0);
         return TRUE;
 }
 

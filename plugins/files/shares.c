@@ -119,13 +119,7 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                 3, files_host->request_user_id (req), atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
-        JsonArray *items = json_array_new ();
-        int n = files_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, page.limit); i++)
-                json_array_add_element (items, files_host->result_row_json (res, i));
-        g_autofree char *next = atrium_page_next (files_host, &page, res, 1, 0);
-        files_host->result_free (res);
-        files_host->respond_page (req, atrium_array_node (items), next);
+        atrium_page_respond_rows (files_host, req, &page, res, NULL, 1, 0);
         return TRUE;
 }
 

@@ -196,18 +196,7 @@ list_groups (AtriumRequest *req, gpointer data, GError **error)
                 page.fetch);
         if (!res)
                 return FALSE;
-        int rows = groups_host->result_n_rows (res);
-        JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < page.limit; i++) {
-                JsonNode *g = groups_host->result_row_json (res, i);
-                json_object_remove_member (json_node_get_object (g), "sort_key");
-                json_array_add_element (items, g);
-        }
-        g_autofree char *next = atrium_page_next (groups_host, &page, res, 2, 9, 0);
-        groups_host->result_free (res);
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, items);
-        groups_host->respond_page (req, n, next);
+        atrium_page_respond_rows (groups_host, req, &page, res, "sort_key", 2, 9, 0);
         return TRUE;
 }
 

@@ -62,13 +62,7 @@ mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
                                               all, error);
         if (!res)
                 return FALSE;
-        JsonArray *items = json_array_new ();
-        int n = mail_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, page.limit); i++)
-                json_array_add_element (items, mail_host->result_row_json (res, i));
-        g_autofree char *next = atrium_page_next (mail_host, &page, res, 2, 7, 0);
-        mail_host->result_free (res);
-        mail_host->respond_page (req, atrium_array_node (items), next);
+        atrium_page_respond_rows (mail_host, req, &page, res, NULL, 2, 7, 0);
         return TRUE;
 }
 

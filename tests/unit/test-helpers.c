@@ -102,18 +102,49 @@ fake_query (AtriumTx *tx, const char *sql, int n, const char *const *params, GEr
         return (AtriumResult *) &db;
 }
 
-static void
-fake_result_free (AtriumResult *res)
+/* respond_page keeps what it was given */
+static struct {
+        JsonNode *items;
+        char *next;
+} answer;
+
+static JsonNode *
+fake_row_json (const AtriumResult *res, int row)
 {
-        g_assert_true (res == (AtriumResult *) &db);
-        db.freed++;
+        const FakeResult *r = (const FakeResult *) res;
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "id", r->cells[row * r->cols]);
+        json_object_set_string_member (o, "sort_key", r->cells[row * r->cols + 1]);
+        return atrium_object_node (o);
+}
+
+static guint fake_results_freed;
+
+static void
+fake_free_any (AtriumResult *res)
+{
+        if (res == (AtriumResult *) &db)
+                db.freed++;
+        else
+                fake_results_freed++;
+}
+
+static void
+fake_respond_page (AtriumRequest *req, JsonNode *items, const char *next_after)
+{
+        g_clear_pointer (&answer.items, json_node_unref);
+        g_clear_pointer (&answer.next, g_free);
+        answer.items = items;
+        answer.next = g_strdup (next_after);
 }
 
 static const AtriumHost fake_host = {
         .add_route = fake_add_route,
+        .result_row_json = fake_row_json,
+        .respond_page = fake_respond_page,
         .request_tx = fake_request_tx,
         .query = fake_query,
-        .result_free = fake_result_free,
+        .result_free = fake_free_any,
         .config_get = fake_config_get,
         .request_page = fake_request_page,
         .result_n_rows = fake_n_rows,
@@ -241,6 +272,38 @@ test_page_next (void)
         g_autofree char *single =
                 atrium_page_next (&fake_host, &page, (const AtriumResult *) &more, 1, 2);
         g_assert_cmpstr (single, ==, "[\"2026-01-02 00:00:00+00\"]");
+}
+
+static void
+test_page_respond_rows (void)
+{
+        static const char *const cells[] = {
+                "8a7e1a3c-2a1b-4c5d-9e8f-000000000001", "a", "8a7e1a3c-2a1b-4c5d-9e8f-000000000002",
+                "b", "8a7e1a3c-2a1b-4c5d-9e8f-000000000003", "c",
+        };
+        AtriumPage page = {.limit = 2};
+        FakeResult more = {3, 2, cells};
+        fake_results_freed = 0;
+        atrium_page_respond_rows (&fake_host, fake_req, &page, (AtriumResult *) &more,
+                                  "sort_key", 2, 1, 0);
+        g_assert_cmpuint (fake_results_freed, ==, 1);
+        JsonArray *items = json_node_get_array (answer.items);
+        g_assert_cmpuint (json_array_get_length (items), ==, 2); /* the extra row is not shown */
+        JsonObject *last = json_array_get_object_element (items, 1);
+        g_assert_cmpstr (json_object_get_string_member (last, "id"), ==,
+                         "8a7e1a3c-2a1b-4c5d-9e8f-000000000002");
+        g_assert_false (json_object_has_member (last, "sort_key")); /* dropped */
+        g_assert_cmpstr (answer.next, ==, "[\"b\",\"8a7e1a3c-2a1b-4c5d-9e8f-000000000002\"]");
+        /* The last page: every row, no cursor, columns kept when nothing is dropped. */
+        FakeResult exact = {2, 2, cells};
+        atrium_page_respond_rows (&fake_host, fake_req, &page, (AtriumResult *) &exact, NULL, 1,
+                                  0);
+        g_assert_cmpuint (fake_results_freed, ==, 2);
+        g_assert_cmpuint (json_array_get_length (json_node_get_array (answer.items)), ==, 2);
+        g_assert_true (json_object_has_member (
+                json_array_get_object_element (json_node_get_array (answer.items), 0), "sort_key"));
+        g_assert_null (answer.next);
+        g_clear_pointer (&answer.items, json_node_unref);
 }
 
 /* ---- registration and configuration ---- */
@@ -442,5 +505,6 @@ main (int argc, char **argv)
         g_test_add_func ("/helpers/page/round-trip", test_page_round_trip);
         g_test_add_func ("/helpers/page/refuses", test_page_refuses);
         g_test_add_func ("/helpers/page/next", test_page_next);
+        g_test_add_func ("/helpers/page/respond-rows", test_page_respond_rows);
         return g_test_run ();
 }

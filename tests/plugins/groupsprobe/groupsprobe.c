@@ -151,14 +151,7 @@ probe_events (AtriumRequest *req, gpointer data, GError **error)
         AtriumResult *res = host->query (host->request_tx (req), sql, 2, params, error);
         if (!res)
                 return FALSE;
-        int rows = host->result_n_rows (res);
-        JsonNode *items = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (items, json_array_new ());
-        for (int i = 0; i < rows && i < page.limit; i++)
-                json_array_add_element (json_node_get_array (items), host->result_row_json (res, i));
-        g_autofree char *next = atrium_page_next (host, &page, res, 1, 0);
-        host->result_free (res);
-        host->respond_page (req, items, next);
+        atrium_page_respond_rows (host, req, &page, res, NULL, 1, 0);
         return TRUE;
 }
 
