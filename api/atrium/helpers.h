@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdarg.h>
+#include <string.h>
 
 #include "host.h"
 
@@ -28,6 +29,36 @@ atrium_queryv (const AtriumHost *host, AtriumTx *tx, GError **error, const char 
         return host->query (tx, sql, n, params, error);
 }
 
+/* atrium_queryv in the request's transaction: `atrium_request_queryv (host, req, error,
+ * "SELECT ... WHERE id = $1::uuid", 1, id)`. A plugin binds its host once in its private
+ * header: `#define files_sql(...) atrium_request_queryv (files_host, __VA_ARGS__)`. */
+#define atrium_request_queryv(host, req, error, ...)                                            \
+        atrium_queryv ((host), (host)->request_tx (req), (error), __VA_ARGS__)
+
+/* For a statement run for its effect: frees @res and returns TRUE when it is non-NULL (the
+ * query succeeded), FALSE when it is NULL (the query failed and set the error):
+ * `return atrium_done (host, atrium_queryv (host, tx, error, "DELETE ...", 1, id));` */
+static inline gboolean
+atrium_done (const AtriumHost *host, AtriumResult *res)
+{
+        if (!res)
+                return FALSE;
+        host->result_free (res);
+        return TRUE;
+}
+
+/* Registers the @n routes at @routes, from init, stopping at the first the host refuses:
+ * `return atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error);` */
+static inline gboolean
+atrium_add_routes (const AtriumHost *host, AtriumPlugin *self, const AtriumRoute *routes,
+                   gsize n, GError **error)
+{
+        for (gsize i = 0; i < n; i++)
+                if (!host->add_route (self, &routes[i], error))
+                        return FALSE;
+        return TRUE;
+}
+
 /* Sets an ATRIUM_ERROR with a formatted message and returns FALSE: `return atrium_fail (error,
  * ATRIUM_ERROR_NOT_FOUND, "no group %s", id);` */
 static inline gboolean atrium_fail (GError **error, AtriumErrorCode code, const char *fmt, ...)
@@ -43,6 +74,37 @@ atrium_fail (GError **error, AtriumErrorCode code, const char *fmt, ...)
         g_set_error_literal (error, ATRIUM_ERROR, code, msg);
         g_free (msg);
         return FALSE;
+}
+
+/**
+ * atrium_config_uint:
+ * @section: the plugin's config section, as the message names it ("files": [files])
+ * @fallback: the value when @key is not set
+ * @out: (out): the value, written only on success
+ *
+ * Reads the whole-number setting @key (host->config_get) in @min..@max. Anything else fails
+ * with ATRIUM_ERROR_INTERNAL naming the section, key, value and range, so init fails and the
+ * operator learns of the typo at start: `[files] trash_days = "3O": expected a whole number
+ * from 0 to 3650`. Call it from init.
+ */
+static inline gboolean
+atrium_config_uint (const AtriumHost *host, AtriumPlugin *self, const char *section,
+                    const char *key, guint64 fallback, guint64 min, guint64 max, guint64 *out,
+                    GError **error)
+{
+        char *v = host->config_get (self, key);
+        guint64 n = fallback;
+        if (v && !g_ascii_string_to_unsigned (v, 10, min, max, &n, NULL)) {
+                atrium_fail (error, ATRIUM_ERROR_INTERNAL,
+                             "[%s] %s = \"%s\": expected a whole number from %" G_GUINT64_FORMAT
+                             " to %" G_GUINT64_FORMAT,
+                             section, key, v, min, max);
+                g_free (v);
+                return FALSE;
+        }
+        g_free (v);
+        *out = n;
+        return TRUE;
 }
 
 /* Wraps @o (taken) in a JsonNode for respond_json and publish. Returns: (transfer full) */
@@ -121,4 +183,209 @@ atrium_base64url_decode (const char *s, gsize n, gsize *out_len)
         guchar *out = g_base64_decode (b->str, out_len);
         g_string_free (b, TRUE);
         return out;
+}
+
+/* ---- keyset pagination ----
+ *
+ * Every list in Atrium pages by keyset: ORDER BY the sort key, fetch one row more than the
+ * limit (that row says another page follows), and hand out the key of the last item shown as
+ * the cursor. The host owns the outer cursor (request_page decodes ?cursor= from base64url,
+ * respond_page encodes next_cursor); these helpers own the text inside, which is the same
+ * for every list: a JSON array of strings, the sort key of the last item handed out,
+ * ["2026-05-04 08:00:00.123+00","<uuid>"]. JSON rather than a separator, because a key may
+ * be a name holding any character ("|", line breaks). Clients must treat it as opaque. */
+
+/**
+ * AtriumPage:
+ * @limit: items per page, 1..500 (?limit=, default 50)
+ * @fetch: @limit + 1 as text: the LIMIT parameter to query with
+ * @key: (nullable) (array zero-terminated=1): the sort key the previous page ended at, one
+ *   string per letter of the @kinds given to atrium_page_begin(); %NULL on the first page
+ *
+ * Declare it `g_auto (AtriumPage) page = {0};`.
+ */
+typedef struct {
+        int limit;
+        char fetch[16];
+        char **key;
+} AtriumPage;
+
+static inline void
+atrium_page_clear (AtriumPage *page)
+{
+        g_clear_pointer (&page->key, g_strfreev);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AtriumPage, atrium_page_clear)
+
+/* TRUE when @s is a valid field of kind @kind (see atrium_page_begin). */
+static inline gboolean
+atrium_page_field_ok (char kind, const char *s)
+{
+        switch (kind) {
+        case 's':
+                return TRUE;
+        case 'u':
+                return g_uuid_string_is_valid (s);
+        case 'i':
+                return g_ascii_string_to_signed (s, 10, G_MININT64, G_MAXINT64, NULL, NULL);
+        case 't': {
+                /* PostgreSQL's timestamptz text ("2026-05-04 08:00:00.123+00") */
+                GDateTime *t = g_date_time_new_from_iso8601 (s, NULL);
+                if (t)
+                        g_date_time_unref (t);
+                return t != NULL;
+        }
+        default:
+                g_return_val_if_reached (FALSE);
+        }
+}
+
+/**
+ * atrium_page_begin:
+ * @kinds: one letter per field of the sort key, in order: 's' any text, 'u' a uuid, 'i' a
+ *   64-bit integer, 't' a timestamp as PostgreSQL prints a timestamptz
+ * @out_page: (out caller-allocates): filled on success
+ *
+ * Reads ?limit= and ?cursor= (through host->request_page) and splits the cursor into its
+ * fields. A cursor this server did not hand out for this list (not a JSON array of strings,
+ * the wrong number of fields, a field not of its kind) is ATRIUM_ERROR_INVALID (400), like a
+ * bad limit. Then query with `atrium_page_key (&page, i)` (NULL on the first page) as the
+ * key parameters and `page.fetch` as the LIMIT, and answer with atrium_page_next().
+ */
+static inline gboolean
+atrium_page_begin (const AtriumHost *host, AtriumRequest *req, const char *kinds,
+                   AtriumPage *out_page, GError **error)
+{
+        g_return_val_if_fail (kinds != NULL && *kinds, FALSE);
+        int limit = 0;
+        char *after = NULL;
+        if (!host->request_page (req, &limit, &after, error))
+                return FALSE;
+        char **key = NULL;
+        if (after) {
+                gsize n = strlen (kinds);
+                JsonNode *node = json_from_string (after, NULL);
+                JsonArray *a = node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node)
+                                                                     : NULL;
+                gboolean ok = a && json_array_get_length (a) == n;
+                key = g_new0 (char *, n + 1);
+                for (gsize i = 0; ok && i < n; i++) {
+                        JsonNode *f = json_array_get_element (a, (guint) i);
+                        ok = JSON_NODE_HOLDS_VALUE (f) &&
+                             json_node_get_value_type (f) == G_TYPE_STRING &&
+                             atrium_page_field_ok (kinds[i], json_node_get_string (f));
+                        if (ok)
+                                key[i] = g_strdup (json_node_get_string (f));
+                }
+                if (node)
+                        json_node_unref (node);
+                g_free (after);
+                if (!ok) {
+                        g_strfreev (key);
+                        return atrium_fail (error, ATRIUM_ERROR_INVALID,
+                                            "cursor is not one this server handed out");
+                }
+        }
+        out_page->limit = limit;
+        g_snprintf (out_page->fetch, sizeof out_page->fetch, "%d", limit + 1);
+        out_page->key = key;
+        return TRUE;
+}
+
+/* Field @i of the cursor, or NULL on the first page. (transfer none) */
+static inline const char *
+atrium_page_key (const AtriumPage *page, guint i)
+{
+        return page->key ? page->key[i] : NULL;
+}
+
+/**
+ * atrium_page_cursor:
+ * @n: number of fields
+ * @fields: (array length=n): the sort key of the last item handed out
+ *
+ * The cursor text for respond_page: for keys that are not columns of a result (see
+ * atrium_page_next for those). Returns: (transfer full)
+ */
+static inline char *
+atrium_page_cursor (guint n, const char *const *fields)
+{
+        JsonArray *a = json_array_sized_new (n);
+        for (guint i = 0; i < n; i++)
+                json_array_add_string_element (a, fields[i] ? fields[i] : "");
+        JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+        json_node_take_array (node, a);
+        char *text = json_to_string (node, FALSE);
+        json_node_unref (node);
+        return text;
+}
+
+/* atrium_page_next with the column indexes in @ap. */
+static inline char *
+atrium_page_next_valist (const AtriumHost *host, const AtriumPage *page, const AtriumResult *res,
+                         guint n_cols, va_list ap)
+{
+        g_return_val_if_fail (n_cols >= 1 && n_cols <= 8, NULL);
+        if (host->result_n_rows (res) <= page->limit)
+                return NULL;
+        const char *fields[8];
+        for (guint i = 0; i < n_cols; i++)
+                fields[i] = host->result_value (res, page->limit - 1, va_arg (ap, int));
+        return atrium_page_cursor (n_cols, fields);
+}
+
+/**
+ * atrium_page_next:
+ * @res: the page's query, run with LIMIT page->fetch
+ * @n_cols: number of column indexes that follow (at most 8), the sort key's columns in the
+ *   order atrium_page_begin's @kinds names them
+ *
+ * The cursor for next_cursor: the key of the page's last row when @res holds a row more than
+ * the page, else NULL (the last page). Returns: (transfer full) (nullable)
+ */
+static inline char *
+atrium_page_next (const AtriumHost *host, const AtriumPage *page, const AtriumResult *res,
+                  guint n_cols, ...)
+{
+        va_list ap;
+        va_start (ap, n_cols);
+        char *next = atrium_page_next_valist (host, page, res, n_cols, ap);
+        va_end (ap);
+        return next;
+}
+
+/**
+ * atrium_page_respond_rows:
+ * @res: (transfer full): the page's query, run with LIMIT page->fetch; freed here
+ * @drop: (nullable): a column to leave out of the items (a sort key that is no field)
+ * @n_cols: the sort key's columns, as for atrium_page_next
+ *
+ * Answers the page when its items are the rows as they are (result_row_json): the first
+ * page->limit rows of @res, and next_cursor from the last of them when another page follows.
+ */
+static inline void
+atrium_page_respond_rows (const AtriumHost *host, AtriumRequest *req, const AtriumPage *page,
+                          AtriumResult *res, const char *drop, guint n_cols, ...)
+{
+        va_list ap;
+        va_start (ap, n_cols);
+        char *next = atrium_page_next_valist (host, page, res, n_cols, ap);
+        va_end (ap);
+        if (!drop && ATRIUM_HOST_HAS (host, respond_result_page)) {
+                /* ABI 1.3: the rows straight to JSON text, no JsonNode per row. */
+                host->respond_result_page (req, res, page->limit, next);
+        } else {
+                JsonArray *items = json_array_new ();
+                int rows = host->result_n_rows (res);
+                for (int i = 0; i < rows && i < page->limit; i++) {
+                        JsonNode *row = host->result_row_json (res, i);
+                        if (drop)
+                                json_object_remove_member (json_node_get_object (row), drop);
+                        json_array_add_element (items, row);
+                }
+                host->respond_page (req, atrium_array_node (items), next);
+        }
+        host->result_free (res);
+        g_free (next);
 }

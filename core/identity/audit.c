@@ -12,27 +12,18 @@ list_audit (AtriumRequest *req, gpointer data, GError **error)
         gboolean platform = req->school_slug == NULL;
         if (platform && !atrium_require_operator (req, error))
                 return FALSE;
-        int limit;
-        g_autofree char *after = NULL;
-        if (!core->host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (core->host, req, "i", &page, error))
                 return FALSE;
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
                 "SELECT id, at, school_id, actor_id, actor_kind, action, target, details, client "
                 "FROM core.audit_log WHERE ($1::bigint IS NULL OR id < $1::bigint) "
                 "AND ($2::uuid IS NULL OR school_id = $2::uuid) ORDER BY id DESC LIMIT $3::int",
-                3, after, platform ? NULL : req->school_id, fetch);
+                3, atrium_page_key (&page, 0), platform ? NULL : req->school_id, page.fetch);
         if (!res)
                 return FALSE;
-        int rows = atrium_result_n_rows (res);
-        JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < limit; i++)
-                json_array_add_element (items, atrium_result_row_json (res, i));
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, items);
-        core->host->respond_page (req, n, rows > limit ? atrium_result_value (res, limit - 1, 0)
-                                                       : NULL);
+        atrium_page_respond_rows (core->host, req, &page, g_steal_pointer (&res), NULL, 1, 0);
         return TRUE;
 }
 

@@ -10,18 +10,10 @@
 #include <gcrypt.h>
 #include <string.h>
 
+#include "atrium/crypto.h" /* tokens, digests, constant-time compare: shared with plugins */
+
 #define SALT_LEN 16
 #define TAG_LEN 32
-
-gboolean
-atrium_ct_equal (const void *a, const void *b, gsize len)
-{
-        const volatile guchar *x = a, *y = b;
-        guchar diff = 0;
-        for (gsize i = 0; i < len; i++)
-                diff |= x[i] ^ y[i];
-        return diff == 0;
-}
 
 /* PHC strings use standard base64 without padding. */
 static char *
@@ -116,20 +108,13 @@ atrium_password_burn (const char *password)
 char *
 atrium_token_hash_literal (const char *token)
 {
-        guchar digest[32];
-        gcry_md_hash_buffer (GCRY_MD_SHA256, digest, token, strlen (token));
-        GString *s = g_string_sized_new (2 + 64);
-        g_string_append (s, "\\x");
-        for (gsize i = 0; i < sizeof digest; i++)
-                g_string_append_printf (s, "%02x", digest[i]);
-        return g_string_free (s, FALSE);
+        g_autofree char *hex = atrium_digest_hex (GCRY_MD_SHA256, token, strlen (token));
+        return g_strconcat ("\\x", hex, NULL); /* a bytea literal */
 }
 
 char *
 atrium_token_new (void)
 {
-        guchar raw[32];
-        gcry_randomize (raw, sizeof raw, GCRY_STRONG_RANDOM);
-        g_autofree char *b64 = atrium_base64url_encode (raw, sizeof raw);
-        return g_strconcat ("atr_", b64, NULL);
+        g_autofree char *secret = atrium_random_token (32);
+        return g_strconcat ("atr_", secret, NULL);
 }

@@ -15,7 +15,6 @@
 #define ATRIUM_PASSWORD_MAX 1024
 
 /* crypto.c */
-gboolean atrium_ct_equal (const void *a, const void *b, gsize len);
 char *atrium_password_hash (const char *password);
 gboolean atrium_password_verify (const char *password, const char *phc,
                                  gboolean *out_needs_rehash);

@@ -50,27 +50,18 @@ static gboolean
 list_schools (AtriumRequest *req, gpointer data, GError **error)
 {
         AtriumCore *core = data;
-        int limit;
-        g_autofree char *after = NULL;
-        if (!core->host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (core->host, req, "s", &page, error))
                 return FALSE;
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
         /* RLS: operators see all schools, everyone else only their own. */
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
                 "SELECT " SCHOOL_COLUMNS " FROM core.schools WHERE ($1::text IS NULL OR slug > $1) "
                 "ORDER BY slug LIMIT $2::int",
-                2, after, fetch);
+                2, atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
-        int rows = atrium_result_n_rows (res);
-        JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < limit; i++)
-                json_array_add_element (items, atrium_result_row_json (res, i));
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, items);
-        core->host->respond_page (req, n, rows > limit ? atrium_result_value (res, limit - 1, 1)
-                                                       : NULL);
+        atrium_page_respond_rows (core->host, req, &page, g_steal_pointer (&res), NULL, 1, 1);
         return TRUE;
 }
 

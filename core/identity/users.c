@@ -152,15 +152,9 @@ static gboolean
 list_users (AtriumRequest *req, gpointer data, GError **error)
 {
         AtriumCore *core = data;
-        int limit;
-        g_autofree char *after = NULL;
-        if (!core->host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (core->host, req, "su", &page, error))
                 return FALSE;
-        g_auto (GStrv) key = after ? g_strsplit (after, "\n", 2) : NULL;
-        if (key && g_strv_length (key) != 2) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "bad cursor");
-                return FALSE;
-        }
         const char *role = req->query ? g_hash_table_lookup (req->query, "role") : NULL;
         const char *q = req->query ? g_hash_table_lookup (req->query, "q") : NULL;
         static const char *const roles[] = {"admin", "teacher", "student", "parent", "staff", NULL};
@@ -172,7 +166,6 @@ list_users (AtriumRequest *req, gpointer data, GError **error)
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "q is too long");
                 return FALSE;
         }
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
         /* Keyset on (lower(display_name), id), matching the users_by_name index. The search
          * escapes LIKE's wildcards so "%" finds a percent sign. */
         g_autoptr (AtriumResult) res = atrium_sql (
@@ -185,20 +178,17 @@ list_users (AtriumRequest *req, gpointer data, GError **error)
                 "replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "
                 "AND ($3::text IS NULL OR (lower(u.display_name), u.id) > ($3, $4::uuid)) "
                 "ORDER BY lower(u.display_name), u.id LIMIT $5::int",
-                5, role, q, key ? key[0] : NULL, key ? key[1] : NULL, fetch);
+                5, role, q, atrium_page_key (&page, 0), atrium_page_key (&page, 1), page.fetch);
         if (!res)
                 return FALSE;
         int rows = atrium_result_n_rows (res);
         JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < limit; i++) {
+        for (int i = 0; i < rows && i < page.limit; i++) {
                 JsonNode *u = user_row (res, i);
                 json_object_remove_member (json_node_get_object (u), "sort_key");
                 json_array_add_element (items, u);
         }
-        g_autofree char *next = NULL;
-        if (rows > limit)
-                next = g_strdup_printf ("%s\n%s", atrium_result_value (res, limit - 1, 9),
-                                        atrium_result_value (res, limit - 1, 0));
+        g_autofree char *next = atrium_page_next (core->host, &page, res, 2, 9, 0);
         JsonNode *n = json_node_new (JSON_NODE_ARRAY);
         json_node_take_array (n, items);
         core->host->respond_page (req, n, next);

@@ -46,36 +46,22 @@ not_found (GError **error, const char *id)
 static gboolean
 list_notices (AtriumRequest *req, gpointer data, GError **error)
 {
-        /* Keyset pagination on (created_at, id), newest first; the cursor is the last
-         * row's "created_at|id", which the host turns into an opaque token. */
+        /* Keyset pagination on (created_at, id), newest first; the cursor is the last row's
+         * key (atrium_page_respond_rows), which the host turns into an opaque token. The raw
+         * timestamp text keeps full precision for the comparison. */
         static const char sql[] =
                 "SELECT " NOTICE_COLUMNS " FROM noticeboard.notices "
                 "WHERE ($1::timestamptz IS NULL OR (created_at, id) < ($1::timestamptz, $2::uuid)) "
                 "ORDER BY created_at DESC, id DESC LIMIT $3";
-        int limit;
-        g_autofree char *after = NULL;
-        if (!host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (host, req, "tu", &page, error))
                 return FALSE;
-        g_auto (GStrv) key = after ? g_strsplit (after, "|", 2) : NULL;
-        if (key && g_strv_length (key) != 2) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "bad cursor");
-                return FALSE;
-        }
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
-        const char *params[3] = {key ? key[0] : NULL, key ? key[1] : NULL, fetch};
+        const char *params[3] = {atrium_page_key (&page, 0), atrium_page_key (&page, 1),
+                                 page.fetch};
         AtriumResult *res = host->query (host->request_tx (req), sql, 3, params, error);
         if (!res)
                 return FALSE;
-        int rows = host->result_n_rows (res);
-        g_autofree char *next = NULL;
-        if (rows > limit) {
-                /* the raw timestamp text keeps full precision for the comparison */
-                next = g_strdup_printf ("%s|%s", host->result_value (res, limit - 1, 5),
-                                        host->result_value (res, limit - 1, 0));
-        }
-        /* The rows go out as they came (ABI 1.3): no JsonNode per notice. */
-        host->respond_result_page (req, res, limit, next);
-        host->result_free (res);
+        atrium_page_respond_rows (host, req, &page, res, NULL, 2, 5, 0);
         return TRUE;
 }
 
@@ -207,9 +193,8 @@ nb_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
                  .permission = "noticeboard.post", .summary = "Take a notice down",
                  .success_status = 204, .handler = delete_notice},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!host->add_route (self, &routes[i], error))
-                        return FALSE;
+        if (!atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error))
+                return FALSE;
         if (!host->subscribe (self, "user.deleted", on_user_deleted, NULL, error))
                 return FALSE;
         return atrium_add_migrations_from_resource (host, self, noticeboard_get_resource (),

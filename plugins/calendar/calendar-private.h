@@ -28,12 +28,9 @@ extern AtriumPlugin *cal_self;
 /* Shorthands over the host table (atrium/helpers.h), inside the request's (or event's)
  * transaction. */
 #define cal_tx_sql(tx, error, ...) atrium_queryv (cal_host, (tx), (error), __VA_ARGS__)
-#define cal_sql(req, error, ...)                                                                \
-        atrium_queryv (cal_host, cal_host->request_tx (req), (error), __VA_ARGS__)
+#define cal_sql(...) atrium_request_queryv (cal_host, __VA_ARGS__)
 #define cal_fail atrium_fail
 #define cal_object_node atrium_object_node
-/* Frees @res and returns TRUE when it is non-NULL (a statement run for its effect). */
-gboolean cal_done (AtriumResult *res);
 
 /* One calendar as the caller sees it. */
 typedef struct {

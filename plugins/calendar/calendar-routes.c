@@ -134,15 +134,9 @@ create_calendar (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 list_calendars (AtriumRequest *req, gpointer data, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!cal_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (cal_host, req, "su", &page, error))
                 return FALSE;
-        /* Cursor: "<id>\n<lower(name)>"; the id first, since a name may hold a newline. */
-        g_auto (GStrv) key = after ? g_strsplit (after, "\n", 2) : NULL;
-        if (key && (g_strv_length (key) != 2 || !g_uuid_string_is_valid (key[0])))
-                return cal_fail (error, ATRIUM_ERROR_INVALID, "cursor is not one this server "
-                                                              "handed out");
         const char *type = cal_host->request_query (req, "owner_type");
         if (type && !g_str_equal (type, "user") && !g_str_equal (type, "group") &&
             !g_str_equal (type, "school"))
@@ -151,7 +145,6 @@ list_calendars (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *groups = cal_my_groups (req, error);
         if (!groups)
                 return FALSE;
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = cal_sql (
                 req, error,
                 "SELECT " CAL_CALENDAR_COLUMNS ", lower(c.name) AS sort_key "
@@ -161,15 +154,14 @@ list_calendars (AtriumRequest *req, gpointer data, GError **error)
                 "ORDER BY lower(c.name), c.id LIMIT $7::int",
                 7, cal_host->request_user_id (req),
                 cal_host->request_has_permission (req, "calendar.manage") ? "true" : "false",
-                groups, type, key ? key[1] : NULL, key ? key[0] : NULL, fetch);
+                groups, type, atrium_page_key (&page, 0), atrium_page_key (&page, 1), page.fetch);
         if (!res)
                 return FALSE;
         int rows = cal_host->result_n_rows (res);
         g_autoptr (GHashTable) roles =
                 g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
         JsonArray *items = json_array_new ();
-        g_autofree char *next = NULL;
-        for (int i = 0; i < rows && i < limit; i++) {
+        for (int i = 0; i < rows && i < page.limit; i++) {
                 JsonNode *n = cal_calendar_row_json (req, res, i, roles, error);
                 if (!n) {
                         json_array_unref (items);
@@ -178,9 +170,7 @@ list_calendars (AtriumRequest *req, gpointer data, GError **error)
                 }
                 json_array_add_element (items, n);
         }
-        if (rows > limit)
-                next = g_strdup_printf ("%s\n%s", cal_host->result_value (res, limit - 1, 0),
-                                        cal_host->result_value (res, limit - 1, 7));
+        g_autofree char *next = atrium_page_next (cal_host, &page, res, 2, 7, 0);
         cal_host->result_free (res);
         JsonNode *n = json_node_new (JSON_NODE_ARRAY);
         json_node_take_array (n, items);
@@ -204,7 +194,7 @@ patch_calendar (AtriumRequest *req, gpointer data, GError **error)
         JsonObject *in = json_node_get_object (cal_host->request_json (req));
         const char *color = json_object_get_string_member_with_default (in, "color", NULL);
         g_autofree char *lower = color ? g_ascii_strdown (color, -1) : NULL;
-        if (!cal_done (cal_sql (
+        if (!atrium_done (cal_host, cal_sql (
                     req, error,
                     "UPDATE calendar.calendars SET name = coalesce($2, name), "
                     "color = CASE WHEN $4::boolean THEN $3 ELSE color END, updated_at = now() "
@@ -221,8 +211,10 @@ delete_calendar (AtriumRequest *req, gpointer data, GError **error)
         const char *id = cal_host->request_param (req, "id");
         g_autoptr (CalCalendar) c = cal_calendar_open (req, id, TRUE, error);
         if (!c ||
-            !cal_done (cal_sql (req, error, "DELETE FROM calendar.calendars WHERE id = $1::uuid", 1,
-                                c->id)) ||
+            !atrium_done (cal_host,
+                          cal_sql (req, error,
+                                   "DELETE FROM calendar.calendars WHERE id = $1::uuid", 1,
+                                   c->id)) ||
             !cal_publish (cal_host->request_tx (req), "calendar.calendar_deleted", c->id, NULL,
                           NULL, NULL, error))
                 return FALSE;
@@ -255,8 +247,5 @@ cal_register_calendar_routes (AtriumPlugin *self, GError **error)
                  .summary = "Delete a calendar with its events and subscriptions",
                  .success_status = 204, .handler = delete_calendar},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!cal_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -25,15 +25,6 @@ const AtriumHost *cal_host;
 const AtriumGroupsService *cal_groups;
 
 gboolean
-cal_done (AtriumResult *res)
-{
-        if (!res)
-                return FALSE;
-        cal_host->result_free (res);
-        return TRUE;
-}
-
-gboolean
 cal_publish (AtriumTx *tx, const char *event, const char *calendar_id, const char *event_id,
              const char *uid, const char *recurrence_id, GError **error)
 {
@@ -273,11 +264,11 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
                 "RETURNING id",
                 1, user);
         return gone && publish_deleted_calendars (tx, gone, error) &&
-               cal_done (cal_tx_sql (tx, error,
+               atrium_done (cal_host, cal_tx_sql (tx, error,
                                      "DELETE FROM calendar.subscriptions "
                                      "WHERE created_by = $1::uuid",
                                      1, user)) &&
-               cal_done (cal_tx_sql (
+               atrium_done (cal_host, cal_tx_sql (
                        tx, error,
                        "UPDATE calendar.events SET "
                        "created_by = CASE WHEN created_by = $1::uuid THEN NULL "
@@ -286,7 +277,7 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
                        "ELSE updated_by END "
                        "WHERE created_by = $1::uuid OR updated_by = $1::uuid",
                        1, user)) &&
-               cal_done (cal_tx_sql (
+               atrium_done (cal_host, cal_tx_sql (
                        tx, error,
                        "UPDATE calendar.calendars SET created_by = NULL "
                        "WHERE created_by = $1::uuid",

@@ -69,7 +69,7 @@ store_series (AtriumRequest *req, const char *calendar_id, const char *event_id,
         g_autofree char *end_s = has_end ? unix_text (end) : NULL;
         const char *me = cal_host->request_user_id (req);
         if (insert)
-                return cal_done (cal_sql (
+                return atrium_done (cal_host, cal_sql (
                         req, error,
                         "INSERT INTO calendar.events (school_id, calendar_id, id, uid, summary, "
                         "ical, range_start, range_end, created_by, updated_by) VALUES "
@@ -77,7 +77,7 @@ store_series (AtriumRequest *req, const char *calendar_id, const char *event_id,
                         "to_timestamp($6::bigint), to_timestamp($7::bigint), $8::uuid, $8::uuid)",
                         8, calendar_id, event_id, cal_series_uid (s), summary, text, start_s,
                         end_s, me));
-        return cal_done (cal_sql (
+        return atrium_done (cal_host, cal_sql (
                 req, error,
                 "UPDATE calendar.events SET summary = $3, ical = $4, "
                 "range_start = to_timestamp($5::bigint), range_end = to_timestamp($6::bigint), "
@@ -274,7 +274,7 @@ cancel_occurrence (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *uid = g_strdup (cal_series_uid (e->series));
         if (empty) {
                 /* The last piece of a series kept elsewhere: nothing of it remains here. */
-                if (!cal_done (cal_sql (req, error,
+                if (!atrium_done (cal_host, cal_sql (req, error,
                                         "DELETE FROM calendar.events WHERE id = $1::uuid", 1,
                                         e->id)) ||
                     !cal_publish (cal_host->request_tx (req), "calendar.event_deleted", c->id,
@@ -312,8 +312,10 @@ cmp_item (gconstpointer a, gconstpointer b)
 static char *
 item_key (const Item *it)
 {
-        return g_strdup_printf ("%" G_GINT64_FORMAT "\n%s\n%s", it->occ->start, it->event_id,
-                                it->occ->recurrence_id ? it->occ->recurrence_id : "");
+        g_autofree char *start = g_strdup_printf ("%" G_GINT64_FORMAT, it->occ->start);
+        const char *key[] = {start, it->event_id,
+                             it->occ->recurrence_id ? it->occ->recurrence_id : ""};
+        return atrium_page_cursor (G_N_ELEMENTS (key), key);
 }
 
 static JsonNode *
@@ -353,10 +355,10 @@ static gboolean
 respond_window (AtriumRequest *req, const char *calendar_ids, GError **error)
 {
         gint64 from, to;
-        int limit;
-        g_autofree char *after = NULL;
+        /* The cursor is the key of the last item handed out: (start, event, recurrence id). */
+        g_auto (AtriumPage) page = {0};
         if (!cal_request_window (req, &from, &to, error) ||
-            !cal_host->request_page (req, &limit, &after, error))
+            !atrium_page_begin (cal_host, req, "ius", &page, error))
                 return FALSE;
         g_autofree char *from_s = unix_text (from);
         g_autofree char *to_s = unix_text (to);
@@ -394,14 +396,9 @@ respond_window (AtriumRequest *req, const char *calendar_ids, GError **error)
         if (!ok)
                 return FALSE;
         g_array_sort (items, cmp_item);
-        /* The cursor is the key of the last item handed out: (start, event, recurrence id). */
-        g_auto (GStrv) cur = after ? g_strsplit (after, "\n", 3) : NULL;
-        gint64 at = 0;
-        if (cur && (g_strv_length (cur) != 3 ||
-                    !g_ascii_string_to_signed (cur[0], 10, G_MININT64, G_MAXINT64, &at, NULL)))
-                return cal_fail (error, ATRIUM_ERROR_INVALID,
-                                 "cursor is not one this server handed out");
-        JsonArray *page = json_array_new ();
+        char **cur = page.key;
+        gint64 at = cur ? g_ascii_strtoll (cur[0], NULL, 10) : 0; /* checked: kind 'i' */
+        JsonArray *shown = json_array_new ();
         g_autofree char *next = NULL;
         guint taken = 0;
         for (guint i = 0; i < items->len; i++) {
@@ -416,15 +413,15 @@ respond_window (AtriumRequest *req, const char *calendar_ids, GError **error)
                         if (c <= 0)
                                 continue;
                 }
-                if (taken == (guint) limit) {
+                if (taken == (guint) page.limit) {
                         next = item_key (&g_array_index (items, Item, i - 1));
                         break;
                 }
-                json_array_add_element (page, item_json (it));
+                json_array_add_element (shown, item_json (it));
                 taken++;
         }
         JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, page);
+        json_node_take_array (n, shown);
         cal_host->respond_page (req, n, next);
         return TRUE;
 }
@@ -491,8 +488,5 @@ cal_register_event_routes (AtriumPlugin *self, GError **error)
                             "(paginated)",
                  .handler = list_all_occurrences},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!cal_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);
 }

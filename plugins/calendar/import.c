@@ -202,5 +202,5 @@ cal_register_import_routes (AtriumPlugin *self, GError **error)
                            "series by UID, all or nothing",
                 .handler = import_ics,
         };
-        return cal_host->add_route (self, &route, error);
+        return atrium_add_routes (cal_host, self, &route, 1, error);
 }

@@ -8,7 +8,7 @@
  *   DELETE /calendars/{id}/subscriptions/{sub_id}       revoke one
  *   GET    /api/v1/calendar/ical/{token}.ics            the feed itself (public)
  *
- * A token is 32 bytes from getrandom(), base64url; only its SHA-256 is stored, so a database
+ * A token is 32 bytes from libgcrypt, base64url; only its SHA-256 is stored, so a database
  * leak reveals no working URL. The feed route has no school and no user, so row-level security
  * shows it nothing until calendar.enter_feed() (SECURITY DEFINER, schema/0001_calendar.sql)
  * has resolved the token's hash and entered its school. A feed lives only as long as its
@@ -17,7 +17,8 @@
 #include "calendar-private.h"
 
 #include <string.h>
-#include <sys/random.h>
+
+#include "atrium/crypto.h"
 
 #define TOKEN_BYTES 32
 #define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -52,20 +53,9 @@ export_calendar (AtriumRequest *req, gpointer data, GError **error)
 }
 
 static char *
-new_token (GError **error)
-{
-        guchar raw[TOKEN_BYTES];
-        if (getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
-                cal_fail (error, ATRIUM_ERROR_INTERNAL, "getrandom failed");
-                return NULL;
-        }
-        return atrium_base64url_encode (raw, sizeof raw);
-}
-
-static char *
 token_hash (const char *token)
 {
-        return g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+        return atrium_digest_hex (GCRY_MD_SHA256, token, strlen (token));
 }
 
 static gboolean
@@ -75,7 +65,7 @@ host_ok (const char *host)
                strspn (host, ALNUM ".-:[]") == strlen (host);
 }
 
-/* The feed's full URL: [plugin.calendar] public_url if configured, else from the request's
+/* The feed's full URL: [calendar] public_url if configured, else from the request's
  * Host (and X-Forwarded-Proto, as nginx sets it), else just the path. */
 static char *
 feed_url (AtriumRequest *req, const char *token)
@@ -125,9 +115,7 @@ create_subscription (AtriumRequest *req, gpointer data, GError **error)
         const char *label = body ? json_object_get_string_member_with_default (
                                            json_node_get_object (body), "label", "")
                                  : "";
-        g_autofree char *token = new_token (error);
-        if (!token)
-                return FALSE;
+        g_autofree char *token = atrium_random_token (TOKEN_BYTES);
         g_autofree char *hash = token_hash (token);
         AtriumResult *res = cal_sql (
                 req, error,
@@ -151,33 +139,19 @@ list_subscriptions (AtriumRequest *req, gpointer data, GError **error)
 {
         g_autoptr (CalCalendar) c =
                 cal_calendar_open (req, cal_host->request_param (req, "id"), FALSE, error);
-        int limit;
-        g_autofree char *after = NULL;
-        if (!c || !cal_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!c || !atrium_page_begin (cal_host, req, "u", &page, error))
                 return FALSE;
-        if (after && !g_uuid_string_is_valid (after))
-                return cal_fail (error, ATRIUM_ERROR_INVALID,
-                                 "cursor is not one this server handed out");
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = cal_sql (
                 req, error,
                 "SELECT " SUBSCRIPTION_COLUMNS " FROM calendar.subscriptions s "
                 "WHERE s.calendar_id = $1::uuid AND ($2::boolean OR s.created_by = $3::uuid) "
                 "AND ($4::uuid IS NULL OR s.id > $4::uuid) ORDER BY s.id LIMIT $5::int",
-                5, c->id, c->can_edit ? "true" : "false", cal_host->request_user_id (req), after,
-                fetch);
+                5, c->id, c->can_edit ? "true" : "false", cal_host->request_user_id (req),
+                atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
-        int rows = cal_host->result_n_rows (res);
-        JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < limit; i++)
-                json_array_add_element (items, cal_host->result_row_json (res, i));
-        g_autofree char *next =
-                rows > limit ? g_strdup (cal_host->result_value (res, limit - 1, 0)) : NULL;
-        cal_host->result_free (res);
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, items);
-        cal_host->respond_page (req, n, next);
+        atrium_page_respond_rows (cal_host, req, &page, res, NULL, 1, 0);
         return TRUE;
 }
 
@@ -299,8 +273,5 @@ cal_register_subscription_routes (AtriumPlugin *self, GError **error)
                  .summary = "A calendar feed for phone calendar apps, no sign-in",
                  .handler = feed},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!cal_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);
 }

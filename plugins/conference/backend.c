@@ -342,10 +342,7 @@ conf_backend_register (GError **error)
                  .summary = "Remove the school's own backend (the installation's applies)",
                  .success_status = 204, .handler = handle_delete},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!conf_host->add_route (conf_self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (conf_host, conf_self, routes, G_N_ELEMENTS (routes), error);
 }
 
 /* ---- settings ---- */

@@ -25,6 +25,8 @@
 #include <gcrypt.h>
 #include <libsoup/soup.h>
 
+#include "atrium/crypto.h"
+
 #include "conference-private.h"
 
 /* BigBlueButton's answers to create and end are well under 2 KiB (bbb-xml.c parses 64 KiB). */
@@ -116,29 +118,14 @@ log_warning (const char *fmt, ...)
         conf_host->log (conf_self, G_LOG_LEVEL_WARNING, msg);
 }
 
-static char *
-hex (const guchar *data, gsize len)
-{
-        static const char digits[] = "0123456789abcdef";
-        char *out = g_malloc (len * 2 + 1);
-        for (gsize i = 0; i < len; i++) {
-                out[2 * i] = digits[data[i] >> 4];
-                out[2 * i + 1] = digits[data[i] & 0xf];
-        }
-        out[len * 2] = '\0';
-        return out;
-}
-
 char *
 conf_bbb_checksum (const ConfBackend *b, const char *call, const char *query)
 {
         g_return_val_if_fail (b && b->secret && call && query, NULL);
+        /* BigBlueButton's checksum is a plain digest of call + query + secret, not an HMAC. */
         int algo = b->sha1 ? GCRY_MD_SHA1 : GCRY_MD_SHA256;
         g_autofree char *data = g_strconcat (call, query, b->secret, NULL);
-        guchar digest[32];
-        g_assert (gcry_md_get_algo_dlen (algo) <= sizeof digest);
-        gcry_md_hash_buffer (algo, digest, data, strlen (data));
-        char *out = hex (digest, gcry_md_get_algo_dlen (algo));
+        char *out = atrium_digest_hex (algo, data, strlen (data));
         /* The hashed text holds the secret. */
         memset (data, 0, strlen (data));
         return out;
@@ -150,15 +137,11 @@ conf_bbb_password (const ConfBackend *b, const char *meeting_id, gboolean modera
         g_return_val_if_fail (b && b->secret && *b->secret && meeting_id, NULL);
         g_autofree char *msg =
                 g_strconcat (moderator ? "moderator:" : "attendee:", meeting_id, NULL);
-        gcry_buffer_t iov[2] = {
-                {.data = b->secret, .len = strlen (b->secret)}, /* the HMAC key comes first */
-                {.data = msg, .len = strlen (msg)},
-        };
         guchar mac[32];
-        gpg_error_t err = gcry_md_hash_buffers (GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC, mac, iov, 2);
-        /* Only a broken libgcrypt fails here (the algorithm and flag are fixed). */
-        g_assert (err == 0);
-        return hex (mac, 16);
+        gboolean ok = atrium_hmac_sha256 (b->secret, strlen (b->secret), msg, strlen (msg), mac);
+        /* Only a broken libgcrypt fails here (the algorithm is fixed). */
+        g_assert (ok);
+        return atrium_hex (mac, 16);
 }
 
 /* ---- query strings ---- */

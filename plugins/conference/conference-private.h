@@ -26,8 +26,7 @@ extern const AtriumGroupsService *conf_groups;
 extern AtriumPlugin *conf_self;
 
 #define conf_tx_sql(tx, error, ...) atrium_queryv (conf_host, (tx), (error), __VA_ARGS__)
-#define conf_sql(req, error, ...)                                                               \
-        atrium_queryv (conf_host, conf_host->request_tx (req), (error), __VA_ARGS__)
+#define conf_sql(...) atrium_request_queryv (conf_host, __VA_ARGS__)
 #define conf_fail atrium_fail
 
 /* Settings of the installation ([conference] in the config file, ATRIUM_CONFERENCE_*),
@@ -123,7 +122,8 @@ gboolean conf_bbb_end (const ConfBackend *b, const char *meeting_id, GError **er
 /* ---- join.c, rooms.c, stats.c ---- */
 
 /* The signature in a callback URL the engines call (they carry no session): HMAC-SHA256 with
- * the backend secret over "<what>:<school id>:<id>", base64url. (transfer full) */
+ * the backend secret over "<what>:<school id>:<id>", base64url. (transfer full) (nullable):
+ * NULL only if libgcrypt fails. */
 char *conf_callback_sig (const ConfBackend *b, const char *what, const char *school_id,
                          const char *id);
 
@@ -136,6 +136,9 @@ gboolean conf_purge_register (GError **error); /* purge.c */
  * caller may not join it); *out_moderator tells whether the caller moderates it. */
 JsonObject *conf_room_for_caller (AtriumRequest *req, const char *room_id,
                                   gboolean *out_moderator, GError **error);
+/* The room of the request's {id} if the caller moderates it; NULL with NOT_FOUND (as
+ * conf_room_for_caller) or FORBIDDEN otherwise. (transfer full) */
+JsonObject *conf_moderated_room (AtriumRequest *req, GError **error);
 /* SQL select list of a room, for JSON answers. */
 #define CONF_ROOM_COLUMNS                                                                       \
         "r.id, r.name, r.description, r.group_id, r.created_by, r.starts_at, r.ends_at, "      \

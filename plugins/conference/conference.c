@@ -131,23 +131,6 @@ conf_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObj
 
 /* ---- lifecycle ---- */
 
-static guint
-setting_uint (const char *key, guint fallback, guint min, guint max)
-{
-        g_autofree char *v = conf_host->config_get (conf_self, key);
-        guint64 n;
-        if (!v)
-                return fallback;
-        if (!g_ascii_string_to_unsigned (v, 10, min, max, &n, NULL)) {
-                g_autofree char *msg = g_strdup_printf (
-                        "[conference] %s = %s is not a number in %u..%u; using %u", key, v, min,
-                        max, fallback);
-                conf_host->log (conf_self, G_LOG_LEVEL_WARNING, msg);
-                return fallback;
-        }
-        return (guint) n;
-}
-
 static void
 conf_fini (AtriumPlugin *self)
 {
@@ -168,15 +151,28 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
         if (!conf_groups)
                 return conf_fail (error, ATRIUM_ERROR_INTERNAL,
                                   "conference needs the groups service (version 2)");
-        conf_settings.join_ttl = setting_uint ("join_ttl_seconds", 300, 30, 86400);
-        conf_settings.typical_minutes = setting_uint ("typical_minutes", 25, 1, 1440);
-        conf_settings.early_minutes = setting_uint ("early_minutes", 15, 0, 1440);
         /* A join waits for BigBlueButton with a worker and a database connection: keep the
          * worst case (timeout x attempts) short, and stop calling a server that is down. */
-        conf_settings.bbb_timeout = setting_uint ("bbb_timeout_seconds", 3, 1, 120);
-        conf_settings.bbb_retries = setting_uint ("bbb_retries", 1, 0, 10);
-        conf_settings.guest_keep_days = setting_uint ("guest_keep_days", 30, 0, 3650);
-        conf_settings.bbb_cooldown = setting_uint ("bbb_cooldown_seconds", 10, 0, 3600);
+        const struct {
+                const char *key;
+                guint fallback, min, max;
+                guint *out;
+        } uints[] = {
+                {"join_ttl_seconds", 300, 30, 86400, &conf_settings.join_ttl},
+                {"typical_minutes", 25, 1, 1440, &conf_settings.typical_minutes},
+                {"early_minutes", 15, 0, 1440, &conf_settings.early_minutes},
+                {"bbb_timeout_seconds", 3, 1, 120, &conf_settings.bbb_timeout},
+                {"bbb_retries", 1, 0, 10, &conf_settings.bbb_retries},
+                {"guest_keep_days", 30, 0, 3650, &conf_settings.guest_keep_days},
+                {"bbb_cooldown_seconds", 10, 0, 3600, &conf_settings.bbb_cooldown},
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS (uints); i++) {
+                guint64 v;
+                if (!atrium_config_uint (host, self, "conference", uints[i].key, uints[i].fallback,
+                                         uints[i].min, uints[i].max, &v, error))
+                        return FALSE;
+                *uints[i].out = (guint) v;
+        }
         g_free (conf_settings.public_url);
         conf_settings.public_url = host->config_get (self, "public_url");
         if (conf_settings.public_url && g_str_has_suffix (conf_settings.public_url, "/"))

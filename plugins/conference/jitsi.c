@@ -5,21 +5,14 @@
  * context.user (id, name). The same code checks the tokens Jitsi's webhook sends us. */
 #include "conference-private.h"
 
-#include <gcrypt.h>
 #include <string.h>
 
+#include "atrium/crypto.h"
 
-static void
+static gboolean
 hs256 (const char *secret, const char *data, gsize len, guchar out[32])
 {
-        gcry_mac_hd_t h;
-        size_t n = 32;
-        memset (out, 0, 32);
-        if (gcry_mac_open (&h, GCRY_MAC_HMAC_SHA256, 0, NULL))
-                return;
-        if (!gcry_mac_setkey (h, secret, strlen (secret)) && !gcry_mac_write (h, data, len))
-                gcry_mac_read (h, out, &n);
-        gcry_mac_close (h);
+        return atrium_hmac_sha256 (secret, strlen (secret), data, len, out);
 }
 
 static char *
@@ -99,13 +92,8 @@ conf_jwt_verify (const char *token, const char *secret, gint64 now)
         gsize sig_len = 0;
         g_autofree guchar *sig = atrium_base64url_decode (dot2 + 1, strlen (dot2 + 1), &sig_len);
         guchar want[32];
-        hs256 (secret, token, (gsize) (dot2 - token), want);
-        if (!sig || sig_len != sizeof want)
-                return FALSE;
-        guchar diff = 0;
-        for (gsize i = 0; i < sizeof want; i++)
-                diff |= sig[i] ^ want[i];
-        if (diff)
+        if (!hs256 (secret, token, (gsize) (dot2 - token), want) || !sig ||
+            sig_len != sizeof want || !atrium_ct_equal (sig, want, sizeof want))
                 return FALSE;
         g_autoptr (JsonObject) claims = part_object (dot1 + 1, (gsize) (dot2 - dot1 - 1));
         if (!claims)

@@ -10,8 +10,9 @@
  * earlier open visit of it, so usage is not counted twice. */
 #include "conference-private.h"
 
-#include <gcrypt.h>
 #include <string.h>
+
+#include "atrium/crypto.h"
 
 /* Closes open visits of room $1 now. A leave, an end or an engine's callback is a real signal,
  * but not for a visit older than a school day: that one stays unknown (estimated at
@@ -48,28 +49,10 @@ conf_callback_sig (const ConfBackend *b, const char *what, const char *school_id
 {
         g_autofree char *msg = g_strdup_printf ("%s:%s:%s", what, school_id, id ? id : "");
         guchar mac[32];
-        size_t n = sizeof mac;
-        gcry_mac_hd_t h;
-        memset (mac, 0, sizeof mac);
-        if (!gcry_mac_open (&h, GCRY_MAC_HMAC_SHA256, 0, NULL)) {
-                if (!gcry_mac_setkey (h, b->secret, strlen (b->secret)) &&
-                    !gcry_mac_write (h, msg, strlen (msg)))
-                        gcry_mac_read (h, mac, &n);
-                gcry_mac_close (h);
-        }
+        /* NULL if libgcrypt fails: then no callback verifies (atrium_ct_streq). */
+        if (!atrium_hmac_sha256 (b->secret, strlen (b->secret), msg, strlen (msg), mac))
+                return NULL;
         return atrium_base64url_encode (mac, sizeof mac);
-}
-
-static gboolean
-sig_equal (const char *a, const char *b)
-{
-        gsize n = a ? strlen (a) : 0;
-        if (!b || n != strlen (b))
-                return FALSE;
-        guchar diff = 0;
-        for (gsize i = 0; i < n; i++)
-                diff |= (guchar) a[i] ^ (guchar) b[i];
-        return diff == 0;
 }
 
 static gboolean
@@ -177,10 +160,12 @@ join (AtriumRequest *req, JsonObject *room, gboolean moderator, const char *user
                 if (conf_settings.public_url) {
                         const char *school = conf_host->request_school_id (req);
                         g_autofree char *sig = conf_callback_sig (b, "bbb-end", school, room_id);
-                        callback = g_strdup_printf (
-                                "%s/api/v1/schools/%s/conference/callbacks/bbb-end/%s?sig=%s",
-                                conf_settings.public_url, conf_host->request_school_slug (req),
-                                room_id, sig);
+                        if (sig)
+                                callback = g_strdup_printf (
+                                        "%s/api/v1/schools/%s/conference/callbacks/bbb-end/%s"
+                                        "?sig=%s",
+                                        conf_settings.public_url,
+                                        conf_host->request_school_slug (req), room_id, sig);
                 }
                 ConfBbbMeeting m = {
                         .meeting_id = room_id,
@@ -278,27 +263,12 @@ handle_end (AtriumRequest *req, gpointer data, GError **error)
 
 /* ---- guests ---- */
 
-static JsonObject *
-moderated_room (AtriumRequest *req, GError **error)
-{
-        gboolean moderator = FALSE;
-        JsonObject *room = conf_room_for_caller (req, conf_host->request_param (req, "id"),
-                                                 &moderator, error);
-        if (room && !moderator) {
-                json_object_unref (room);
-                conf_fail (error, ATRIUM_ERROR_FORBIDDEN,
-                           "only the room's moderators may manage its guest links");
-                return NULL;
-        }
-        return room;
-}
-
 #define GUEST_COLUMNS "id, name, expires_at, created_by, created_at, revoked_at"
 
 static gboolean
 handle_guest_create (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (JsonObject) room = moderated_room (req, error);
+        g_autoptr (JsonObject) room = conf_moderated_room (req, error);
         if (!room)
                 return FALSE;
         JsonObject *body = json_node_get_object (conf_host->request_json (req));
@@ -313,10 +283,8 @@ handle_guest_create (AtriumRequest *req, gpointer data, GError **error)
                                           "expires_at must be in the future and at most 90 days "
                                           "ahead");
         }
-        guchar raw[32];
-        gcry_randomize (raw, sizeof raw, GCRY_STRONG_RANDOM);
-        g_autofree char *token = atrium_base64url_encode (raw, sizeof raw);
-        g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+        g_autofree char *token = atrium_random_token (32);
+        g_autofree char *hash = atrium_digest_hex (GCRY_MD_SHA256, token, strlen (token));
         AtriumResult *res = conf_sql (
                 req, error,
                 "INSERT INTO conference.guests (school_id, room_id, name, token_hash, expires_at, "
@@ -342,7 +310,7 @@ handle_guest_create (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 handle_guest_list (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (JsonObject) room = moderated_room (req, error);
+        g_autoptr (JsonObject) room = conf_moderated_room (req, error);
         if (!room)
                 return FALSE;
         AtriumResult *res = conf_sql (req, error,
@@ -361,7 +329,7 @@ handle_guest_list (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 handle_guest_revoke (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (JsonObject) room = moderated_room (req, error);
+        g_autoptr (JsonObject) room = conf_moderated_room (req, error);
         if (!room)
                 return FALSE;
         const char *guest = conf_host->request_param (req, "guest_id");
@@ -388,7 +356,7 @@ handle_guest_join (AtriumRequest *req, gpointer data, GError **error)
         const char *token = conf_host->request_param (req, "token");
         if (!token || strlen (token) < 20 || strlen (token) > 100)
                 return conf_fail (error, ATRIUM_ERROR_NOT_FOUND, "no such guest link");
-        g_autofree char *hash = g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+        g_autofree char *hash = atrium_digest_hex (GCRY_MD_SHA256, token, strlen (token));
         AtriumResult *res = conf_sql (
                 req, error,
                 "SELECT g.id, g.name, " CONF_ROOM_COLUMNS " FROM conference.guests g "
@@ -423,7 +391,7 @@ handle_bbb_end (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *want =
                 conf_callback_sig (b, "bbb-end", conf_host->request_school_id (req), room);
         if (b->type != CONF_BACKEND_BBB || !g_uuid_string_is_valid (room) ||
-            !sig_equal (want, conf_host->request_query (req, "sig")))
+            !atrium_ct_streq (want, conf_host->request_query (req, "sig")))
                 return conf_fail (error, ATRIUM_ERROR_UNAUTHENTICATED,
                                   "the callback's signature does not match");
         if (!run (req, error, CLOSE_VISITS, 1, room))
@@ -443,7 +411,7 @@ handle_jitsi_event (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *want =
                 conf_callback_sig (b, "jitsi-events", conf_host->request_school_id (req), NULL);
         if (b->type != CONF_BACKEND_JITSI ||
-            !sig_equal (want, conf_host->request_param (req, "sig")))
+            !atrium_ct_streq (want, conf_host->request_param (req, "sig")))
                 return conf_fail (error, ATRIUM_ERROR_UNAUTHENTICATED,
                                   "the callback's signature does not match");
         JsonObject *body = json_node_get_object (conf_host->request_json (req));
@@ -534,8 +502,5 @@ conf_join_register (GError **error)
                  .request_schema = JITSI_EVENT_BODY, .success_status = 204,
                  .handler = handle_jitsi_event},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!conf_host->add_route (conf_self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (conf_host, conf_self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -125,16 +125,12 @@ handle_get (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 handle_list (AtriumRequest *req, gpointer data, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!conf_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (conf_host, req, "tu", &page, error))
                 return FALSE;
         const char *group = conf_host->request_query (req, "group_id");
         if (group && !g_uuid_string_is_valid (group))
                 return conf_fail (error, ATRIUM_ERROR_INVALID, "group_id must be a uuid");
-        g_auto (GStrv) cursor = after ? g_strsplit (after, "|", 2) : NULL;
-        if (cursor && (!cursor[0] || !cursor[1] || !g_uuid_string_is_valid (cursor[1])))
-                return conf_fail (error, ATRIUM_ERROR_INVALID, "bad cursor");
         const char *me = conf_host->request_user_id (req);
         gboolean all = conf_host->request_is_operator (req) ||
                        conf_host->request_has_permission (req, "conference.moderate");
@@ -147,7 +143,6 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                 g_autofree char *joined = g_strjoinv (",", groups);
                 mine = g_strdup_printf ("{%s}", joined);
         }
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = conf_sql (
                 req, error,
                 "SELECT " CONF_ROOM_COLUMNS " FROM conference.rooms r WHERE "
@@ -155,7 +150,8 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                 "r.created_by = $2::uuid) AND ($3::uuid IS NULL OR r.group_id = $3::uuid) AND "
                 "($4::timestamptz IS NULL OR (r.created_at, r.id) < ($4::timestamptz, $5::uuid)) "
                 "ORDER BY r.created_at DESC, r.id DESC LIMIT $6::int",
-                6, mine, me, group, cursor ? cursor[0] : NULL, cursor ? cursor[1] : NULL, lim);
+                6, mine, me, group, atrium_page_key (&page, 0), atrium_page_key (&page, 1),
+                page.fetch);
         if (!res)
                 return FALSE;
         int n = conf_host->result_n_rows (res);
@@ -163,7 +159,7 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (GHashTable) owned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                               NULL);
         gboolean ok = TRUE;
-        for (int i = 0; i < MIN (n, limit) && ok; i++) {
+        for (int i = 0; i < MIN (n, page.limit) && ok; i++) {
                 JsonNode *row = conf_host->result_row_json (res, i);
                 JsonObject *o = json_node_get_object (row);
                 const char *g = json_object_get_string_member_with_default (o, "group_id", NULL);
@@ -184,10 +180,7 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                 json_object_set_boolean_member (o, "moderator", mod);
                 json_array_add_element (items, row);
         }
-        g_autofree char *next =
-                ok && n > limit ? g_strdup_printf ("%s|%s", conf_host->result_value (res, limit - 1, 10),
-                                                   conf_host->result_value (res, limit - 1, 0))
-                                : NULL;
+        g_autofree char *next = ok ? atrium_page_next (conf_host, &page, res, 2, 10, 0) : NULL;
         conf_host->result_free (res);
         if (!ok) {
                 json_array_unref (items);
@@ -197,9 +190,8 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
-/* The caller's room @id if they moderate it. */
-static JsonObject *
-moderated_room (AtriumRequest *req, GError **error)
+JsonObject *
+conf_moderated_room (AtriumRequest *req, GError **error)
 {
         gboolean moderator = FALSE;
         JsonObject *o = conf_room_for_caller (req, conf_host->request_param (req, "id"),
@@ -215,7 +207,7 @@ moderated_room (AtriumRequest *req, GError **error)
 static gboolean
 handle_patch (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (JsonObject) room = moderated_room (req, error);
+        g_autoptr (JsonObject) room = conf_moderated_room (req, error);
         if (!room)
                 return FALSE;
         JsonObject *body = json_node_get_object (conf_host->request_json (req));
@@ -270,7 +262,7 @@ handle_patch (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 handle_delete (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (JsonObject) room = moderated_room (req, error);
+        g_autoptr (JsonObject) room = conf_moderated_room (req, error);
         if (!room)
                 return FALSE;
         AtriumResult *res = conf_sql (req, error,
@@ -329,8 +321,5 @@ conf_rooms_register (GError **error)
                  .summary = "Delete a room and its guest links (its moderators)",
                  .success_status = 204, .handler = handle_delete},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!conf_host->add_route (conf_self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (conf_host, conf_self, routes, G_N_ELEMENTS (routes), error);
 }

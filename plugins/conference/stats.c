@@ -169,8 +169,5 @@ conf_stats_register (GError **error)
                             "&granularity=day|hour)",
                  .response_schema = STATS_ANSWER, .handler = handle_installation},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!conf_host->add_route (conf_self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (conf_host, conf_self, routes, G_N_ELEMENTS (routes), error);
 }

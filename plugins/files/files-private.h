@@ -25,7 +25,7 @@ extern const AtriumHost *files_host;
 extern const AtriumGroupsService *files_groups;
 extern AtriumPlugin *files_self;
 
-/* [plugin.files] settings (README.md). */
+/* [files] settings (README.md). */
 typedef struct {
         gint64 user_quota;  /* bytes of a home without an explicit quota */
         gint64 group_quota; /* bytes of a group's tree without an explicit quota */
@@ -35,11 +35,8 @@ typedef struct {
 extern FilesSettings files_settings;
 
 #define files_tx_sql(tx, error, ...) atrium_queryv (files_host, (tx), (error), __VA_ARGS__)
-#define files_sql(req, error, ...)                                                              \
-        atrium_queryv (files_host, files_host->request_tx (req), (error), __VA_ARGS__)
+#define files_sql(...) atrium_request_queryv (files_host, __VA_ARGS__)
 #define files_fail atrium_fail
-/* Frees @res and returns TRUE when it is non-NULL (a statement run for its effect). */
-gboolean files_done (AtriumResult *res);
 
 /* ---- spaces: a user's home or a group's tree ---- */
 

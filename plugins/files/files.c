@@ -22,15 +22,6 @@ const AtriumGroupsService *files_groups;
 AtriumPlugin *files_self;
 FilesSettings files_settings;
 
-gboolean
-files_done (AtriumResult *res)
-{
-        if (!res)
-                return FALSE;
-        files_host->result_free (res);
-        return TRUE;
-}
-
 /* ---- spaces ---- */
 
 void
@@ -220,7 +211,7 @@ files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
         if (!files_ensure_folder (req, sp, parent, TRUE, error))
                 return FALSE;
         /* ON CONFLICT: a concurrent request may create the same folder. */
-        return files_done (files_tx_sql (
+        return atrium_done (files_host, files_tx_sql (
                 tx, error,
                 "INSERT INTO files.nodes (school_id, space_type, space_id, path, parent, name, "
                 "kind, created_by, modified_by) VALUES (core.current_school(), $1, $2::uuid, $3, "
@@ -262,7 +253,7 @@ files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta, G
         if (delta == 0)
                 return TRUE;
         g_autofree char *d = g_strdup_printf ("%" G_GINT64_FORMAT, delta);
-        if (!files_done (files_tx_sql (tx, error,
+        if (!atrium_done (files_host, files_tx_sql (tx, error,
                                        "INSERT INTO files.usage (school_id, space_type, space_id) "
                                        "VALUES (core.current_school(), $1, $2::uuid) "
                                        "ON CONFLICT DO NOTHING",
@@ -274,14 +265,15 @@ files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta, G
                                            "SELECT bytes FROM files.usage WHERE space_type = $1 "
                                            "AND space_id = $2::uuid FOR UPDATE",
                                            2, type, id);
-        if (!files_done (lock) || !files_quota_get (tx, type, id, &used, NULL, &limit, error))
+        if (!atrium_done (files_host, lock) ||
+            !files_quota_get (tx, type, id, &used, NULL, &limit, error))
                 return FALSE;
         if (delta > 0 && used + delta > limit)
                 return files_fail (error, ATRIUM_ERROR_INSUFFICIENT_STORAGE,
                                    "quota exceeded: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
                                    " bytes used, %" G_GINT64_FORMAT " more do not fit",
                                    used, limit, delta);
-        return files_done (files_tx_sql (tx, error,
+        return atrium_done (files_host, files_tx_sql (tx, error,
                                          "UPDATE files.usage SET bytes = greatest(bytes + "
                                          "$3::bigint, 0) WHERE space_type = $1 AND "
                                          "space_id = $2::uuid",
@@ -323,33 +315,33 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
         const char *user = atrium_payload_uuid (payload, "user_id");
         if (!user)
                 return TRUE;
-        return files_done (files_tx_sql (tx, error,
+        return atrium_done (files_host, files_tx_sql (tx, error,
                                          "DELETE FROM files.shares WHERE created_by = $1::uuid",
                                          1, user)) &&
-               files_done (files_tx_sql (tx, error,
+               atrium_done (files_host, files_tx_sql (tx, error,
                                          "DELETE FROM files.nodes WHERE space_type = 'user' AND "
                                          "space_id = $1::uuid",
                                          1, user)) &&
-               files_done (files_tx_sql (tx, error,
+               atrium_done (files_host, files_tx_sql (tx, error,
                                          "DELETE FROM files.trash WHERE space_type = 'user' AND "
                                          "space_id = $1::uuid",
                                          1, user)) &&
-               files_done (files_tx_sql (tx, error,
+               atrium_done (files_host, files_tx_sql (tx, error,
                                          "DELETE FROM files.usage WHERE space_type = 'user' AND "
                                          "space_id = $1::uuid",
                                          1, user)) &&
-               files_done (files_tx_sql (tx, error,
+               atrium_done (files_host, files_tx_sql (tx, error,
                                          "DELETE FROM files.quotas WHERE space_type = 'user' AND "
                                          "space_id = $1::uuid",
                                          1, user)) &&
-               files_done (files_tx_sql (
+               atrium_done (files_host, files_tx_sql (
                        tx, error,
                        "UPDATE files.nodes SET created_by = CASE WHEN created_by = $1::uuid "
                        "THEN NULL ELSE created_by END, modified_by = CASE WHEN modified_by = "
                        "$1::uuid THEN NULL ELSE modified_by END WHERE created_by = $1::uuid OR "
                        "modified_by = $1::uuid",
                        1, user)) &&
-               files_done (files_tx_sql (tx, error,
+               atrium_done (files_host, files_tx_sql (tx, error,
                                          "UPDATE files.trash SET deleted_by = NULL "
                                          "WHERE deleted_by = $1::uuid",
                                          1, user));
@@ -374,8 +366,8 @@ on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer d
                 "n.space_id = $1::uuid AND n.trash_id IS NULL AND (n.path = t.path OR "
                 "left(n.path, length(t.path) + 1) = t.path || '/') RETURNING n.id",
                 1, group);
-        return files_done (tops) &&
-               files_done (files_tx_sql (tx, error,
+        return atrium_done (files_host, tops) &&
+               atrium_done (files_host, files_tx_sql (tx, error,
                                          "DELETE FROM files.shares s USING files.nodes n WHERE "
                                          "n.school_id = s.school_id AND n.id = s.node_id AND "
                                          "n.space_type = 'group' AND n.space_id = $1::uuid",
@@ -426,26 +418,6 @@ files_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonOb
 /* ---- lifecycle ---- */
 
 static gboolean
-setting (AtriumPlugin *self, const char *key, gint64 fallback, gint64 min, gint64 max,
-         gint64 *out, GError **error)
-{
-        g_autofree char *v = files_host->config_get (self, key);
-        if (!v) {
-                *out = fallback;
-                return TRUE;
-        }
-        char *end = NULL;
-        gint64 n = g_ascii_strtoll (v, &end, 10);
-        if (!*v || *end || n < min || n > max)
-                return files_fail (error, ATRIUM_ERROR_INTERNAL,
-                                   "[plugin.files] %s = %s: expected a number from %" G_GINT64_FORMAT
-                                   " to %" G_GINT64_FORMAT,
-                                   key, v, min, max);
-        *out = n;
-        return TRUE;
-}
-
-static gboolean
 files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
         files_host = host;
@@ -459,14 +431,17 @@ files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                                                        sizeof (files_groups->group_exists))
                 return files_fail (error, ATRIUM_ERROR_INTERNAL,
                                    "files needs the groups service (version 1)");
-        gint64 uq, gq, td, gci;
-        if (!setting (self, "user_quota", 1LL << 30, 0, G_MAXINT64, &uq, error) ||
-            !setting (self, "group_quota", 10LL << 30, 0, G_MAXINT64, &gq, error) ||
-            !setting (self, "trash_days", 30, 0, 3650, &td, error) ||
-            !setting (self, "gc_interval", 86400, 0, 30 * 86400, &gci, error))
+        guint64 uq, gq, td, gci;
+        if (!atrium_config_uint (host, self, "files", "user_quota", 1LL << 30, 0, G_MAXINT64, &uq,
+                                 error) ||
+            !atrium_config_uint (host, self, "files", "group_quota", 10LL << 30, 0, G_MAXINT64,
+                                 &gq, error) ||
+            !atrium_config_uint (host, self, "files", "trash_days", 30, 0, 3650, &td, error) ||
+            !atrium_config_uint (host, self, "files", "gc_interval", 86400, 0, 30 * 86400, &gci,
+                                 error))
                 return FALSE;
-        files_settings.user_quota = uq;
-        files_settings.group_quota = gq;
+        files_settings.user_quota = (gint64) uq;
+        files_settings.group_quota = (gint64) gq;
         files_settings.trash_days = (guint) td;
         files_settings.gc_interval = (guint) gci;
         const char *dir = host->data_dir (self);

@@ -2,7 +2,7 @@
 /* gc.c - what is left behind: expired trash, blobs no row names, stale temporary files.
  *
  * "atriumd files gc" runs all three and prints what it did; a serving host runs them every
- * [plugin.files] gc_interval seconds. Several hosts may sweep at once:
+ * [files] gc_interval seconds. Several hosts may sweep at once:
  *
  *   - trash: each school in its own transaction, rows locked as they are purged;
  *   - blobs: in batches; for each batch one statement takes the blobs' advisory locks

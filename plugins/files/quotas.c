@@ -5,7 +5,7 @@
  * reports one: files.h, set_mail_usage) and every group they belong to. Limits (files.manage):
  * PUT|DELETE /quotas/defaults/{user|group} sets the school's default for homes or group
  * trees; PUT|DELETE /quotas/users/{id} and /quotas/groups/{id} override it for one space;
- * GET /quotas lists what is set. Without a row, [plugin.files] user_quota / group_quota
+ * GET /quotas lists what is set. Without a row, [files] user_quota / group_quota
  * apply. Lowering a limit below what is used refuses further uploads; nothing is deleted. */
 #include "files-private.h"
 
@@ -144,7 +144,7 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         JsonObject *body = json_node_get_object (files_host->request_json (req));
         gint64 bytes = json_object_get_int_member (body, "bytes");
         g_autofree char *b = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
-        if (!files_done (files_sql (
+        if (!atrium_done (files_host, files_sql (
                     req, error,
                     "INSERT INTO files.quotas (school_id, space_type, space_id, bytes) VALUES "
                     "(core.current_school(), $1, $2::uuid, $3::bigint) ON CONFLICT "
@@ -213,8 +213,5 @@ files_register_quota_routes (AtriumPlugin *self, GError **error)
                  .summary = "Remove a limit (the default, or the configured one, applies)",
                  .success_status = 204, .handler = handle_delete},
         };
-        for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
-                if (!files_host->add_route (self, &routes[r], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error);
 }

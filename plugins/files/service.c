@@ -84,7 +84,7 @@ svc_set_mail_usage (AtriumTx *tx, const char *user_id, gint64 mail_bytes, gboole
         if (mail_bytes == 0)
                 /* An emptied (or erased) mailbox makes no row, so the home of a deleted
                  * person, whose row files erased on user.deleted, does not come back. */
-                return files_done (files_tx_sql (tx, error,
+                return atrium_done (files_host, files_tx_sql (tx, error,
                                                  "UPDATE files.usage SET mail_bytes = 0 WHERE "
                                                  "space_type = 'user' AND space_id = $1::uuid",
                                                  1, user_id));

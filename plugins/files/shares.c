@@ -3,7 +3,7 @@
  *
  * POST .../{path}?action=share makes one (files.share, and the caller must read the file);
  * GET /shares lists the caller's, DELETE /shares/{id} revokes one. The public download,
- * GET /api/v1/files/share/{token}, needs no account: the token (32 bytes from getrandom(),
+ * GET /api/v1/files/share/{token}, needs no account: the token (32 bytes from libgcrypt,
  * base64url) is shown once and only its SHA-256 is stored; files.enter_share() resolves it
  * and enters its school. A link with a password asks for it with HTTP Basic authentication
  * (any user name), checked with Argon2id by the host, so a browser prompts for it. A link
@@ -11,27 +11,17 @@
 #include "files-private.h"
 
 #include <string.h>
-#include <sys/random.h>
+
+#include "atrium/crypto.h"
 
 #define TOKEN_BYTES 32
 #define DEFAULT_EXPIRY (7 * 86400)
 #define MAX_EXPIRY (365 * 86400)
 
 static char *
-new_token (GError **error)
-{
-        guint8 raw[TOKEN_BYTES];
-        if (getrandom (raw, sizeof raw, 0) != (ssize_t) sizeof raw) {
-                files_fail (error, ATRIUM_ERROR_INTERNAL, "no randomness for a token");
-                return NULL;
-        }
-        return atrium_base64url_encode (raw, sizeof raw);
-}
-
-static char *
 token_hash (const char *token)
 {
-        return g_compute_checksum_for_string (G_CHECKSUM_SHA256, token, -1);
+        return atrium_digest_hex (GCRY_MD_SHA256, token, strlen (token));
 }
 
 gboolean
@@ -83,9 +73,7 @@ files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *n
                 if (!password_hash)
                         return files_fail (error, ATRIUM_ERROR_INTERNAL, "hashing failed");
         }
-        g_autofree char *token = new_token (error);
-        if (!token)
-                return FALSE;
+        g_autofree char *token = atrium_random_token (TOKEN_BYTES);
         g_autofree char *hash = token_hash (token);
         g_autofree char *secs = g_strdup_printf ("%" G_GINT64_FORMAT, seconds);
         AtriumResult *res = files_sql (
@@ -114,13 +102,9 @@ files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *n
 static gboolean
 handle_list (AtriumRequest *req, gpointer data, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!files_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (files_host, req, "u", &page, error))
                 return FALSE;
-        if (after && !g_uuid_string_is_valid (after))
-                return files_fail (error, ATRIUM_ERROR_INVALID, "invalid cursor");
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = files_sql (
                 req, error,
                 "SELECT s.id, CASE n.space_type WHEN 'user' THEN 'home' ELSE 'groups/' || "
@@ -132,17 +116,10 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                 "created_at FROM files.shares s JOIN files.nodes n ON n.school_id = s.school_id "
                 "AND n.id = s.node_id WHERE s.created_by = $1::uuid AND ($2::uuid IS NULL OR "
                 "s.id > $2::uuid) ORDER BY s.id LIMIT $3::int",
-                3, files_host->request_user_id (req), after, lim);
+                3, files_host->request_user_id (req), atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
-        JsonArray *items = json_array_new ();
-        int n = files_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, limit); i++)
-                json_array_add_element (items, files_host->result_row_json (res, i));
-        g_autofree char *next =
-                n > limit ? g_strdup (files_host->result_value (res, limit - 1, 0)) : NULL;
-        files_host->result_free (res);
-        files_host->respond_page (req, atrium_array_node (items), next);
+        atrium_page_respond_rows (files_host, req, &page, res, NULL, 1, 0);
         return TRUE;
 }
 
@@ -254,8 +231,5 @@ files_register_share_routes (AtriumPlugin *self, GError **error)
                             "password; Range and conditional requests as for any download)",
                  .handler = handle_public},
         };
-        for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
-                if (!files_host->add_route (self, &routes[r], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -229,7 +229,7 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
 
         /* The final transaction: the blob is placed under its lock (the sweep takes it
          * exclusively), then the row; all checks again, since time has passed. */
-        if (!files_done (files_sql (req, error,
+        if (!atrium_done (files_host, files_sql (req, error,
                                     "SELECT pg_advisory_xact_lock_shared(1718185061, "
                                     "('x' || substr($1, 1, 8))::bit(32)::int)",
                                     1, sha)) ||
@@ -378,9 +378,9 @@ files_register_transfer_routes (AtriumPlugin *self, GError **error)
                                     "too), or list a folder (a path ending in '/')",
                          .handler = handle_get},
                 };
-                for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
-                        if (!files_host->add_route (self, &routes[r], error))
-                                return FALSE;
+                if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes),
+                                        error))
+                        return FALSE;
         }
         return TRUE;
 }

@@ -26,27 +26,24 @@ gboolean files_check_write_preconditions (AtriumRequest *req, const FilesNode *n
 gboolean
 files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!files_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (files_host, req, "s", &page, error))
                 return FALSE;
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = files_sql (
                 req, error,
                 "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 AND "
                 "space_id = $2::uuid AND parent = $3 AND trash_id IS NULL AND "
                 "($4::text IS NULL OR name > $4) ORDER BY name LIMIT $5::int",
-                5, sp->type, sp->id, path, after, lim);
+                5, sp->type, sp->id, path, atrium_page_key (&page, 0), page.fetch);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();
         int n = files_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, limit); i++) {
+        for (int i = 0; i < MIN (n, page.limit); i++) {
                 g_autoptr (FilesNode) node = files_node_from_row (res, i);
                 json_array_add_element (items, files_node_json (node));
         }
-        g_autofree char *next = n > limit ? g_strdup (files_host->result_value (res, limit - 1, 2))
-                                          : NULL;
+        g_autofree char *next = atrium_page_next (files_host, &page, res, 1, 2);
         files_host->result_free (res);
         files_host->respond_page (req, atrium_array_node (items), next);
         return TRUE;
@@ -208,7 +205,7 @@ move_or_copy (AtriumRequest *req, FilesSpace *src, const FilesNode *node, JsonOb
                         "modified_at = CASE WHEN path = $3 THEN now() ELSE modified_at END "
                         "WHERE " SUBTREE_SQL,
                         9, src->type, src->id, node->path, dst.type, dst.id, to, parent, name, me);
-        if (!files_done (res))
+        if (!atrium_done (files_host, res))
                 return FALSE;
         g_autoptr (FilesNode) moved = files_node_lookup (tx, &dst, to, FALSE, error);
         if (!moved)
@@ -350,31 +347,24 @@ handle_trash_list (AtriumRequest *req, gpointer data, GError **error)
         g_auto (FilesSpace) sp = {0};
         if (!files_space_from_name (req, space ? space : "home", FALSE, &sp, error))
                 return FALSE;
-        int limit;
-        g_autofree char *after = NULL;
-        if (!files_host->request_page (req, &limit, &after, error))
+        /* cursor: (deleted_at, id) of the last item */
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (files_host, req, "tu", &page, error))
                 return FALSE;
-        /* cursor: "<deleted_at>|<id>" of the last item */
-        g_auto (GStrv) cur = after ? g_strsplit (after, "|", 2) : NULL;
-        if (after && (g_strv_length (cur) != 2 || !g_uuid_string_is_valid (cur[1])))
-                return files_fail (error, ATRIUM_ERROR_INVALID, "invalid cursor");
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = files_sql (
                 req, error,
                 "SELECT " TRASH_COLUMNS " FROM files.trash WHERE space_type = $1 AND "
                 "space_id = $2::uuid AND ($3::timestamptz IS NULL OR (deleted_at, id) < "
                 "($3::timestamptz, $4::uuid)) ORDER BY deleted_at DESC, id DESC LIMIT $5::int",
-                5, sp.type, sp.id, cur ? cur[0] : NULL, cur ? cur[1] : NULL, lim);
+                5, sp.type, sp.id, atrium_page_key (&page, 0), atrium_page_key (&page, 1),
+                page.fetch);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();
         int n = files_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, limit); i++)
+        for (int i = 0; i < MIN (n, page.limit); i++)
                 json_array_add_element (items, trash_item_json (res, i));
-        g_autofree char *next =
-                n > limit ? g_strconcat (files_host->result_value (res, limit - 1, 7), "|",
-                                         files_host->result_value (res, limit - 1, 0), NULL)
-                          : NULL;
+        g_autofree char *next = atrium_page_next (files_host, &page, res, 2, 7, 0);
         files_host->result_free (res);
         files_host->respond_page (req, atrium_array_node (items), next);
         return TRUE;
@@ -432,12 +422,13 @@ handle_restore (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *parent = NULL, *name = NULL;
         files_path_split (path, &parent, &name);
         if (!files_ensure_folder (req, &sp, parent, TRUE, error) ||
-            !files_done (files_sql (req, error,
+            !atrium_done (files_host, files_sql (req, error,
                                     "UPDATE files.nodes SET trash_id = NULL WHERE "
                                     "trash_id = $1::uuid",
                                     1, id)) ||
-            !files_done (files_sql (req, error, "DELETE FROM files.trash WHERE id = $1::uuid", 1,
-                                    id)))
+            !atrium_done (files_host, files_sql (req, error,
+                                                 "DELETE FROM files.trash WHERE id = $1::uuid",
+                                                 1, id)))
                 return FALSE;
         g_autoptr (FilesNode) node = files_node_lookup (tx, &sp, path, FALSE, error);
         if (!node)
@@ -520,9 +511,9 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                          .summary = "Move a file or folder to the trash (If-Match honoured)",
                          .response_schema = TRASH_ITEM_SCHEMA, .handler = handle_delete},
                 };
-                for (gsize r = 0; r < G_N_ELEMENTS (routes); r++)
-                        if (!files_host->add_route (self, &routes[r], error))
-                                return FALSE;
+                if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes),
+                                        error))
+                        return FALSE;
         }
         const AtriumRoute trash[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/trash",
@@ -541,8 +532,5 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                  .permission = "files.read", .summary = "Delete a trash item for good",
                  .success_status = 204, .handler = handle_purge},
         };
-        for (gsize r = 0; r < G_N_ELEMENTS (trash); r++)
-                if (!files_host->add_route (self, &trash[r], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (files_host, self, trash, G_N_ELEMENTS (trash), error);
 }

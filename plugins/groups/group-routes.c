@@ -154,13 +154,9 @@ create_group (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 list_groups (AtriumRequest *req, gpointer data, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!groups_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (groups_host, req, "su", &page, error))
                 return FALSE;
-        g_auto (GStrv) key = after ? g_strsplit (after, "\n", 2) : NULL;
-        if (key && g_strv_length (key) != 2)
-                return groups_fail (error, ATRIUM_ERROR_INVALID, "bad cursor");
         const char *type = groups_host->request_query (req, "type");
         const char *q = groups_host->request_query (req, "q");
         const char *member = groups_host->request_query (req, "member");
@@ -183,7 +179,6 @@ list_groups (AtriumRequest *req, gpointer data, GError **error)
                 member = me; /* without groups.read, "all groups" means "my groups" */
         if (q && strlen (q) > 200)
                 return groups_fail (error, ATRIUM_ERROR_INVALID, "q is too long");
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = groups_sql (
                 req, error,
                 "SELECT " GROUP_COLUMNS ", lower(g.name) AS sort_key, "
@@ -197,24 +192,11 @@ list_groups (AtriumRequest *req, gpointer data, GError **error)
                 "     WHERE m.group_id = g.id AND m.user_id = $3::uuid)) "
                 "AND ($4::text IS NULL OR (lower(g.name), g.id) > ($4, $5::uuid)) "
                 "ORDER BY lower(g.name), g.id LIMIT $7::int",
-                7, type, q, member, key ? key[0] : NULL, key ? key[1] : NULL, me, fetch);
+                7, type, q, member, atrium_page_key (&page, 0), atrium_page_key (&page, 1), me,
+                page.fetch);
         if (!res)
                 return FALSE;
-        int rows = groups_host->result_n_rows (res);
-        JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < limit; i++) {
-                JsonNode *g = groups_host->result_row_json (res, i);
-                json_object_remove_member (json_node_get_object (g), "sort_key");
-                json_array_add_element (items, g);
-        }
-        g_autofree char *next = NULL;
-        if (rows > limit)
-                next = g_strdup_printf ("%s\n%s", groups_host->result_value (res, limit - 1, 9),
-                                        groups_host->result_value (res, limit - 1, 0));
-        groups_host->result_free (res);
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, items);
-        groups_host->respond_page (req, n, next);
+        atrium_page_respond_rows (groups_host, req, &page, res, "sort_key", 2, 9, 0);
         return TRUE;
 }
 
@@ -370,8 +352,5 @@ groups_register_group_routes (AtriumPlugin *self, GError **error)
                  .summary = "Replace the permissions the group grants its members (roles.manage)",
                  .request_schema = permissions_schema, .handler = put_permissions},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!groups_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (groups_host, self, routes, G_N_ELEMENTS (routes), error);
 }

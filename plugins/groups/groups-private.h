@@ -10,8 +10,7 @@ extern const AtriumHost *groups_host;
 
 /* Shorthands over the host table (atrium/helpers.h), within the request's transaction. */
 #define groups_tx_sql(tx, error, ...) atrium_queryv (groups_host, (tx), (error), __VA_ARGS__)
-#define groups_sql(req, error, ...)                                                             \
-        atrium_queryv (groups_host, groups_host->request_tx (req), (error), __VA_ARGS__)
+#define groups_sql(...) atrium_request_queryv (groups_host, __VA_ARGS__)
 #define groups_fail atrium_fail
 
 /* The caller's role in @group_id (NONE if not a member or no such group). */

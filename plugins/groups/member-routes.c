@@ -134,14 +134,9 @@ list_members (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (JsonNode) g = groups_fetch_visible (req, id, error);
         if (!g)
                 return FALSE;
-        int limit;
-        g_autofree char *after = NULL;
-        if (!groups_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (groups_host, req, "su", &page, error))
                 return FALSE;
-        g_auto (GStrv) key = after ? g_strsplit (after, "\n", 2) : NULL;
-        if (key && g_strv_length (key) != 2)
-                return groups_fail (error, ATRIUM_ERROR_INVALID, "bad cursor");
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
         AtriumResult *res = groups_sql (
                 req, error,
                 "SELECT u.id AS user_id, u.username, u.display_name, m.role, m.added_at, "
@@ -150,24 +145,10 @@ list_members (AtriumRequest *req, gpointer data, GError **error)
                 "WHERE m.group_id = $1::uuid "
                 "AND ($2::text IS NULL OR (lower(u.display_name), u.id) > ($2, $3::uuid)) "
                 "ORDER BY lower(u.display_name), u.id LIMIT $4::int",
-                4, id, key ? key[0] : NULL, key ? key[1] : NULL, fetch);
+                4, id, atrium_page_key (&page, 0), atrium_page_key (&page, 1), page.fetch);
         if (!res)
                 return FALSE;
-        int rows = groups_host->result_n_rows (res);
-        JsonArray *items = json_array_new ();
-        for (int i = 0; i < rows && i < limit; i++) {
-                JsonNode *m = groups_host->result_row_json (res, i);
-                json_object_remove_member (json_node_get_object (m), "sort_key");
-                json_array_add_element (items, m);
-        }
-        g_autofree char *next = NULL;
-        if (rows > limit)
-                next = g_strdup_printf ("%s\n%s", groups_host->result_value (res, limit - 1, 5),
-                                        groups_host->result_value (res, limit - 1, 0));
-        groups_host->result_free (res);
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, items);
-        groups_host->respond_page (req, n, next);
+        atrium_page_respond_rows (groups_host, req, &page, res, "sort_key", 2, 5, 0);
         return TRUE;
 }
 
@@ -308,8 +289,5 @@ groups_register_member_routes (AtriumPlugin *self, GError **error)
                  .summary = "Add and remove many members in one transaction",
                  .request_schema = batch_schema, .handler = batch_members},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!groups_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (groups_host, self, routes, G_N_ELEMENTS (routes), error);
 }

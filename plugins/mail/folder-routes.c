@@ -213,8 +213,5 @@ mail_register_folder_routes (AtriumPlugin *self, GError **error)
                             "folder, like IMAP APPEND",
                  .success_status = 201, .handler = handle_append},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!mail_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);
 }

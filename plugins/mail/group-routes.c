@@ -149,7 +149,7 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         if (!open_group (req, id, TRUE, error))
                 return FALSE;
         JsonObject *body = json_node_get_object (mail_host->request_json (req));
-        return mail_done (mail_sql (
+        return atrium_done (mail_host, mail_sql (
                        req, error,
                        "INSERT INTO mail.group_settings (school_id, group_id, external_senders, "
                        "updated_by) VALUES (core.current_school(), $1::uuid, $2, $3::uuid) "
@@ -188,10 +188,7 @@ mail_register_group_routes (AtriumPlugin *self, GError **error)
                  .request_schema = SETTING_BODY, .response_schema = SETTING_SCHEMA,
                  .handler = handle_put},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!mail_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);
 }
 
 /* group.deleted: its setting goes with it. */
@@ -200,7 +197,7 @@ mail_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpoin
                        GError **error)
 {
         const char *group = atrium_payload_uuid (payload, "group_id");
-        return !group || mail_done (mail_tx_sql (tx, error,
+        return !group || atrium_done (mail_host, mail_tx_sql (tx, error,
                                                  "DELETE FROM mail.group_settings WHERE "
                                                  "group_id = $1::uuid",
                                                  1, group));

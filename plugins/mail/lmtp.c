@@ -2,9 +2,9 @@
 /* lmtp.c - the inbound LMTP listener (RFC 2033): a real MTA (Postfix `virtual_transport =
  * lmtp:inet:host:port` or `lmtp:unix:/path`) hands mail for the schools' domains to Atrium.
  *
- * Off unless lmtp_listen is set ([plugin.mail] or [mail] lmtp_listen, env
- * ATRIUM_MAIL_LMTP_LISTEN). One accept thread of our own, blocking on the listening socket,
- * and one thread per connection (at most MAX_CONNECTIONS; the next is told 421 and closed).
+ * Off unless [mail] lmtp_listen is set (env ATRIUM_MAIL_LMTP_LISTEN). One accept thread of
+ * our own, blocking on the listening socket, and one thread per connection (at most
+ * MAX_CONNECTIONS; the next is told 421 and closed).
  * Deliberately not the host's main loop: a command process ("atriumd mail flush") also runs
  * start() but never iterates a main context, and must not leave clients hanging.
  *
@@ -568,20 +568,6 @@ accept_thread (gpointer data)
 
 /* ---- start and stop ---- */
 
-static guint64
-config_uint (AtriumPlugin *self, const char *key, guint64 def, guint64 min, guint64 max,
-             gboolean *ok, GError **error)
-{
-        g_autofree char *v = mail_host->config_get (self, key);
-        guint64 n = def;
-        if (v && *ok && !g_ascii_string_to_unsigned (v, 10, min, max, &n, NULL))
-                *ok = mail_fail (error, ATRIUM_ERROR_INTERNAL,
-                                 "[mail] %s = \"%s\": expected a whole number from %" G_GUINT64_FORMAT
-                                 " to %" G_GUINT64_FORMAT,
-                                 key, v, min, max);
-        return n;
-}
-
 /* A unix socket left behind by a host that died: remove it if nobody answers on it. */
 static void
 remove_stale_socket (const char *path)
@@ -642,12 +628,11 @@ mail_lmtp_start (AtriumPlugin *self, GError **error)
         g_autoptr (GError) local = NULL;
         if (!mail_lmtp_parse_listen (spec, &host, &port, &path, &local))
                 return mail_fail (error, ATRIUM_ERROR_INTERNAL, "%s", local->message);
-        gboolean ok = TRUE;
-        guint64 max_bytes = config_uint (self, "lmtp_max_bytes", DEFAULT_MAX_BYTES, 1,
-                                         G_MAXINT32, &ok, error);
-        guint64 timeout = config_uint (self, "lmtp_timeout", DEFAULT_TIMEOUT, 1, 86400, &ok,
-                                       error);
-        if (!ok)
+        guint64 max_bytes, timeout;
+        if (!atrium_config_uint (mail_host, self, "mail", "lmtp_max_bytes", DEFAULT_MAX_BYTES, 1,
+                                 G_MAXINT32, &max_bytes, error) ||
+            !atrium_config_uint (mail_host, self, "mail", "lmtp_timeout", DEFAULT_TIMEOUT, 1,
+                                 86400, &timeout, error))
                 return FALSE;
 
         lmtp.self = self;

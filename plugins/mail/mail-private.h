@@ -22,10 +22,8 @@ extern const AtriumGroupsService *mail_groups;
 extern AtriumPlugin *mail_self;
 
 #define mail_tx_sql(tx, error, ...) atrium_queryv (mail_host, (tx), (error), __VA_ARGS__)
-#define mail_sql(req, error, ...)                                                               \
-        atrium_queryv (mail_host, mail_host->request_tx (req), (error), __VA_ARGS__)
+#define mail_sql(...) atrium_request_queryv (mail_host, __VA_ARGS__)
 #define mail_fail atrium_fail
-gboolean mail_done (AtriumResult *res);
 
 /* ---- mime.c ---- */
 

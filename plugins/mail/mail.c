@@ -20,15 +20,6 @@ const AtriumHost *mail_host;
 const AtriumGroupsService *mail_groups;
 AtriumPlugin *mail_self;
 
-gboolean
-mail_done (AtriumResult *res)
-{
-        if (!res)
-                return FALSE;
-        mail_host->result_free (res);
-        return TRUE;
-}
-
 /* ---- settings and aliases ---- */
 
 static gboolean
@@ -72,7 +63,7 @@ handle_put_settings (AtriumRequest *req, gpointer data, GError **error)
                                                                     body, "mailbox_quota_bytes"))
                                          : NULL;
         /* Another school's domain: the (cross-school) unique index refuses it: 409. */
-        if (!mail_done (mail_sql (
+        if (!atrium_done (mail_host, mail_sql (
                     req, error,
                     "INSERT INTO mail.settings (school_id, domain, max_message_bytes, "
                     "mailbox_quota_bytes) VALUES (core.current_school(), $1, "
@@ -205,10 +196,7 @@ mail_register_settings_routes (AtriumPlugin *self, GError **error)
                  .permission = "mail.manage", .summary = "Remove an alias",
                  .success_status = 204, .handler = handle_delete_alias},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!mail_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);
 }
 
 /* ---- reactions and GDPR ---- */
@@ -222,23 +210,23 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
                 return TRUE;
         /* The mailbox goes (and its share of the home quota); stored bytes no mailbox and
          * no queued mail names go with it. */
-        return mail_done (mail_tx_sql (tx, error,
+        return atrium_done (mail_host, mail_tx_sql (tx, error,
                                        "DELETE FROM mail.folders WHERE user_id = $1::uuid", 1,
                                        user)) &&
                mail_quota_forget (tx, user, error) &&
-               mail_done (mail_tx_sql (tx, error,
+               atrium_done (mail_host, mail_tx_sql (tx, error,
                                        "UPDATE mail.group_settings SET updated_by = NULL "
                                        "WHERE updated_by = $1::uuid",
                                        1, user)) &&
-               mail_done (mail_tx_sql (tx, error,
+               atrium_done (mail_host, mail_tx_sql (tx, error,
                                        "DELETE FROM mail.aliases WHERE target_type = 'user' AND "
                                        "target_id = $1::uuid",
                                        1, user)) &&
-               mail_done (mail_tx_sql (tx, error,
+               atrium_done (mail_host, mail_tx_sql (tx, error,
                                        "UPDATE mail.outbox SET sender_id = NULL "
                                        "WHERE sender_id = $1::uuid",
                                        1, user)) &&
-               mail_done (mail_tx_sql (tx, error,
+               atrium_done (mail_host, mail_tx_sql (tx, error,
                                        "DELETE FROM mail.raws r WHERE NOT EXISTS (SELECT 1 FROM "
                                        "mail.messages m WHERE m.school_id = r.school_id AND "
                                        "m.raw_id = r.id) AND NOT EXISTS (SELECT 1 FROM "

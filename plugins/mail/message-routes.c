@@ -43,14 +43,9 @@ gboolean
 mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
                            const char *const *params, GError **error)
 {
-        int limit;
-        g_autofree char *after = NULL;
-        if (!mail_host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (mail_host, req, "tu", &page, error))
                 return FALSE;
-        g_auto (GStrv) cur = after ? g_strsplit (after, "|", 2) : NULL;
-        if (after && (g_strv_length (cur) != 2 || !g_uuid_string_is_valid (cur[1])))
-                return mail_fail (error, ATRIUM_ERROR_INVALID, "invalid cursor");
-        g_autofree char *lim = g_strdup_printf ("%d", limit + 1);
         g_autofree char *sql = g_strdup_printf (
                 "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE %s AND ($%d::timestamptz IS NULL OR "
                 "(m.received_at, m.id) < ($%d::timestamptz, $%d::uuid)) "
@@ -60,25 +55,14 @@ mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
         g_return_val_if_fail (n_params <= 13, FALSE);
         for (int i = 0; i < n_params; i++)
                 all[i] = params[i];
-        all[n_params] = cur ? cur[0] : NULL;
-        all[n_params + 1] = cur ? cur[1] : NULL;
-        all[n_params + 2] = lim;
+        all[n_params] = atrium_page_key (&page, 0);
+        all[n_params + 1] = atrium_page_key (&page, 1);
+        all[n_params + 2] = page.fetch;
         AtriumResult *res = mail_host->query (mail_host->request_tx (req), sql, n_params + 3,
                                               all, error);
         if (!res)
                 return FALSE;
-        JsonArray *items = json_array_new ();
-        int n = mail_host->result_n_rows (res);
-        for (int i = 0; i < MIN (n, limit); i++)
-                json_array_add_element (items, mail_host->result_row_json (res, i));
-        g_autofree char *next = n > limit
-                                        ? g_strconcat (mail_host->result_value (res, limit - 1, 7),
-                                                       "|",
-                                                       mail_host->result_value (res, limit - 1, 0),
-                                                       NULL)
-                                        : NULL;
-        mail_host->result_free (res);
-        mail_host->respond_page (req, atrium_array_node (items), next);
+        atrium_page_respond_rows (mail_host, req, &page, res, NULL, 2, 7, 0);
         return TRUE;
 }
 
@@ -138,7 +122,7 @@ raw_bytes (AtriumTx *tx, const char *raw_id, GError **error)
 gboolean
 mail_raw_release (AtriumTx *tx, const char *raw_id, GError **error)
 {
-        return mail_done (mail_tx_sql (tx, error,
+        return atrium_done (mail_host, mail_tx_sql (tx, error,
                                        "DELETE FROM mail.raws r WHERE r.id = $1::uuid AND NOT "
                                        "EXISTS (SELECT 1 FROM mail.messages m WHERE m.school_id "
                                        "= r.school_id AND m.raw_id = r.id) AND NOT EXISTS "
@@ -477,7 +461,7 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
                                         : NULL;
         if (!sent_id || !mail_enqueue (tx, raw_id, me, from, rcpt.external, error))
                 return FALSE;
-        if (answered && !mail_done (mail_sql (req, error,
+        if (answered && !atrium_done (mail_host, mail_sql (req, error,
                                               "UPDATE mail.messages SET answered = true WHERE "
                                               "id = $1::uuid AND user_id = $2::uuid",
                                               2, answered, me)))
@@ -534,7 +518,7 @@ store_draft (AtriumRequest *req, const char *replace_id, GError **error)
                 if (g_strcmp0 (special, "drafts") != 0)
                         return mail_fail (error, ATRIUM_ERROR_CONFLICT,
                                           "message %s is not a draft", replace_id);
-                if (!mail_done (mail_sql (req, error,
+                if (!atrium_done (mail_host, mail_sql (req, error,
                                           "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
                                           replace_id)) ||
                     !mail_raw_release (tx, old_raw, error))
@@ -693,7 +677,7 @@ handle_patch (AtriumRequest *req, gpointer data, GError **error)
                 if (!folder_id)
                         return mail_fail (error, ATRIUM_ERROR_NOT_FOUND, "no folder %s", folder);
         }
-        if (!mail_done (mail_sql (req, error,
+        if (!atrium_done (mail_host, mail_sql (req, error,
                                   "UPDATE mail.messages SET seen = coalesce($2::boolean, seen), "
                                   "flagged = coalesce($3::boolean, flagged), answered = "
                                   "coalesce($4::boolean, answered), folder_id = "
@@ -714,7 +698,7 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         AtriumTx *tx = mail_host->request_tx (req);
         if (g_strcmp0 (special, "trash") == 0) {
                 /* Deleting from the Trash expunges (and frees quota). */
-                if (!mail_done (mail_sql (req, error,
+                if (!atrium_done (mail_host, mail_sql (req, error,
                                           "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
                                           id)) ||
                     !mail_raw_release (tx, raw_id, error) ||
@@ -725,7 +709,7 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         }
         g_autofree char *trash = mail_special_folder (tx, mail_host->request_user_id (req),
                                                       "trash", error);
-        if (!trash || !mail_done (mail_sql (req, error,
+        if (!trash || !atrium_done (mail_host, mail_sql (req, error,
                                             "UPDATE mail.messages SET folder_id = $2::uuid "
                                             "WHERE id = $1::uuid",
                                             2, id, trash)))
@@ -846,8 +830,5 @@ mail_register_message_routes (AtriumPlugin *self, GError **error)
                  .permission = "mail.read", .summary = "The messages of a thread, oldest first",
                  .handler = handle_thread},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!mail_host->add_route (self, &routes[i], error))
-                        return FALSE;
-        return TRUE;
+        return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);
 }

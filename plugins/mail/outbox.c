@@ -388,10 +388,10 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
         g_autofree char *list = rcpts ? g_strjoinv (", ", rcpts) : g_strdup ("(none)");
 
         if (outcome == SENT) {
-                if (!mail_done (mail_tx_sql (tx, error,
+                if (!atrium_done (mail_host, mail_tx_sql (tx, error,
                                              "DELETE FROM mail.outbox WHERE id = $1::uuid", 1,
                                              id)) ||
-                    !mail_done (mail_tx_sql (
+                    !atrium_done (mail_host, mail_tx_sql (
                             tx, error,
                             "DELETE FROM mail.raws r WHERE r.id = $1::uuid AND NOT EXISTS "
                             "(SELECT 1 FROM mail.messages m WHERE m.raw_id = r.id) AND NOT "
@@ -415,7 +415,7 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
         if (outcome == TEMPORARY) {
                 guint wait = backoff[MIN (attempts, G_N_ELEMENTS (backoff)) - 1];
                 g_autofree char *secs = g_strdup_printf ("%u", wait);
-                if (!mail_done (mail_tx_sql (
+                if (!atrium_done (mail_host, mail_tx_sql (
                             tx, error,
                             "UPDATE mail.outbox SET attempts = $2::int, last_error = $3, "
                             "next_attempt_at = now() + make_interval(secs => $4::double precision) "
@@ -429,7 +429,7 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
                 return TRUE;
         }
 
-        if (!mail_done (mail_tx_sql (tx, error,
+        if (!atrium_done (mail_host, mail_tx_sql (tx, error,
                                      "UPDATE mail.outbox SET state = 'failed', attempts = "
                                      "$2::int, last_error = $3 WHERE id = $1::uuid",
                                      3, id, n, reason)))
@@ -534,28 +534,19 @@ outbox_timer (AtriumPlugin *self, gpointer data)
         g_ptr_array_unref (r.lines);
 }
 
-static gboolean
-config_uint (AtriumPlugin *self, const char *key, guint def, guint min, guint max, guint *out,
-             GError **error)
-{
-        g_autofree char *v = mail_host->config_get (self, key);
-        guint64 n = def;
-        if (v && !g_ascii_string_to_unsigned (v, 10, min, max, &n, NULL))
-                return mail_fail (error, ATRIUM_ERROR_INTERNAL,
-                                  "[mail] %s = \"%s\": expected a whole number from %u to %u",
-                                  key, v, min, max);
-        *out = (guint) n;
-        return TRUE;
-}
-
 gboolean
 mail_outbox_register (AtriumPlugin *self, GError **error)
 {
-        guint interval = 0;
-        if (!config_uint (self, "outbox_interval", 5, 1, 86400, &interval, error) ||
-            !config_uint (self, "sendmail_timeout", 60, 1, 3600, &outbox.timeout, error) ||
-            !config_uint (self, "max_attempts", 10, 1, 1000, &outbox.max_attempts, error))
+        guint64 interval, timeout, attempts;
+        if (!atrium_config_uint (mail_host, self, "mail", "outbox_interval", 5, 1, 86400,
+                                 &interval, error) ||
+            !atrium_config_uint (mail_host, self, "mail", "sendmail_timeout", 60, 1, 3600,
+                                 &timeout, error) ||
+            !atrium_config_uint (mail_host, self, "mail", "max_attempts", 10, 1, 1000, &attempts,
+                                 error))
                 return FALSE;
+        outbox.timeout = (guint) timeout;
+        outbox.max_attempts = (guint) attempts;
         g_free (outbox.sendmail);
         outbox.sendmail = mail_host->config_get (self, "sendmail");
         if (!outbox.sendmail || !outbox.sendmail[0]) {
@@ -568,5 +559,5 @@ mail_outbox_register (AtriumPlugin *self, GError **error)
                                        "hand the queued outbound mail that is due to sendmail "
                                        "now and print what happened",
                                        flush_command, NULL, error) &&
-               mail_host->add_timer (self, interval, outbox_timer, NULL, error);
+               mail_host->add_timer (self, (guint) interval, outbox_timer, NULL, error);
 }

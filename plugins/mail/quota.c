@@ -46,13 +46,13 @@ mail_usage_lock (AtriumTx *tx, GPtrArray *user_ids, GError **error)
         g_string_append_c (ids, '}');
         /* Rows first (a first delivery has none), then the locks, sorted (LockRows runs
          * above the Sort, so rows are locked in that order). */
-        gboolean ok = mail_done (mail_tx_sql (
+        gboolean ok = atrium_done (mail_host, mail_tx_sql (
                               tx, error,
                               "INSERT INTO mail.usage (school_id, user_id) SELECT "
                               "core.current_school(), u FROM (SELECT DISTINCT unnest("
                               "$1::uuid[]) u) s ORDER BY u ON CONFLICT DO NOTHING",
                               1, ids->str)) &&
-                      mail_done (mail_tx_sql (tx, error,
+                      atrium_done (mail_host, mail_tx_sql (tx, error,
                                               "SELECT 1 FROM mail.usage WHERE user_id = "
                                               "ANY ($1::uuid[]) ORDER BY user_id FOR UPDATE",
                                               1, ids->str));
@@ -83,7 +83,7 @@ lock_usage (AtriumTx *tx, const char *user_id, gint64 *out_used, gint64 *out_cap
                 if (found)
                         return TRUE;
                 if (attempt == 0 &&
-                    !mail_done (mail_tx_sql (tx, error,
+                    !atrium_done (mail_host, mail_tx_sql (tx, error,
                                              "INSERT INTO mail.usage (school_id, user_id) VALUES "
                                              "(core.current_school(), $1::uuid) ON CONFLICT DO "
                                              "NOTHING",
@@ -138,8 +138,10 @@ gboolean
 mail_quota_forget (AtriumTx *tx, const char *user_id, GError **error)
 {
         const AtriumFilesService *files = files_service ();
-        return mail_done (mail_tx_sql (tx, error, "DELETE FROM mail.usage WHERE user_id = $1::uuid",
-                                       1, user_id)) &&
+        return atrium_done (mail_host,
+                            mail_tx_sql (tx, error,
+                                         "DELETE FROM mail.usage WHERE user_id = $1::uuid", 1,
+                                         user_id)) &&
                (!files || files->set_mail_usage (tx, user_id, 0, FALSE, error));
 }
 
@@ -201,5 +203,5 @@ mail_register_quota_routes (AtriumPlugin *self, GError **error)
                 .summary = "Bytes your mailbox uses and may use ({used, limit}); with the files "
                            "module also your home quota, shared by files and mail ({home})",
                 .response_schema = USAGE_SCHEMA, .handler = handle_usage};
-        return mail_host->add_route (self, &route, error);
+        return atrium_add_routes (mail_host, self, &route, 1, error);
 }

@@ -144,29 +144,14 @@ probe_events (AtriumRequest *req, gpointer data, GError **error)
                 "SELECT seq, event, group_id, user_id, role_seen, group_seen, received_at "
                 "FROM groupsprobe.events WHERE ($1::bigint IS NULL OR seq > $1::bigint) "
                 "ORDER BY seq LIMIT $2::int";
-        int limit;
-        g_autofree char *after = NULL;
-        if (!host->request_page (req, &limit, &after, error))
+        g_auto (AtriumPage) page = {0};
+        if (!atrium_page_begin (host, req, "i", &page, error))
                 return FALSE;
-        guint64 after_seq;
-        if (after && !g_ascii_string_to_unsigned (after, 10, 0, G_MAXINT64, &after_seq, NULL)) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "bad cursor");
-                return FALSE;
-        }
-        g_autofree char *fetch = g_strdup_printf ("%d", limit + 1);
-        const char *params[2] = {after, fetch};
+        const char *params[2] = {atrium_page_key (&page, 0), page.fetch};
         AtriumResult *res = host->query (host->request_tx (req), sql, 2, params, error);
         if (!res)
                 return FALSE;
-        int rows = host->result_n_rows (res);
-        JsonNode *items = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (items, json_array_new ());
-        for (int i = 0; i < rows && i < limit; i++)
-                json_array_add_element (json_node_get_array (items), host->result_row_json (res, i));
-        g_autofree char *next = rows > limit ? g_strdup (host->result_value (res, limit - 1, 0))
-                                             : NULL;
-        host->result_free (res);
-        host->respond_page (req, items, next);
+        atrium_page_respond_rows (host, req, &page, res, NULL, 1, 0);
         return TRUE;
 }
 
@@ -283,9 +268,8 @@ probe_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
                  .summary = "Benchmark helper (test tree only): ?n= is_member calls in-process",
                  .handler = probe_bench},
         };
-        for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
-                if (!host->add_route (self, &routes[i], error))
-                        return FALSE;
+        if (!atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error))
+                return FALSE;
         static const char *const events[] = {"group.created", "group.member_added",
                                              "group.member_removed", "group.deleted"};
         for (gsize i = 0; i < G_N_ELEMENTS (events); i++)
