@@ -32,7 +32,7 @@ atrium_queryv (const AtriumHost *host, AtriumTx *tx, GError **error, const char 
 /* atrium_queryv in the request's transaction: `atrium_request_queryv (host, req, error,
  * "SELECT ... WHERE id = $1::uuid", 1, id)`. A plugin binds its host once in its private
  * header: `#define files_sql(...) atrium_request_queryv (files_host, __VA_ARGS__)`. */
-#define atrium_request_queryv(host, req, error, ...)                                            \
+#define atrium_request_queryv(host, req, error, ...)                                               \
         atrium_queryv ((host), (host)->request_tx (req), (error), __VA_ARGS__)
 
 /* For a statement run for its effect: frees @res and returns TRUE when it is non-NULL (the
@@ -50,8 +50,8 @@ atrium_done (const AtriumHost *host, AtriumResult *res)
 /* Registers the @n routes at @routes, from init, stopping at the first the host refuses:
  * `return atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error);` */
 static inline gboolean
-atrium_add_routes (const AtriumHost *host, AtriumPlugin *self, const AtriumRoute *routes,
-                   gsize n, GError **error)
+atrium_add_routes (const AtriumHost *host, AtriumPlugin *self, const AtriumRoute *routes, gsize n,
+                   GError **error)
 {
         for (gsize i = 0; i < n; i++)
                 if (!host->add_route (self, &routes[i], error))
@@ -266,8 +266,8 @@ atrium_page_begin (const AtriumHost *host, AtriumRequest *req, const char *kinds
         if (after) {
                 gsize n = strlen (kinds);
                 JsonNode *node = json_from_string (after, NULL);
-                JsonArray *a = node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node)
-                                                                     : NULL;
+                JsonArray *a =
+                        node && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
                 gboolean ok = a && json_array_get_length (a) == n;
                 key = g_new0 (char *, n + 1);
                 for (gsize i = 0; ok && i < n; i++) {

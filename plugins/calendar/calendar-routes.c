@@ -194,13 +194,15 @@ patch_calendar (AtriumRequest *req, gpointer data, GError **error)
         JsonObject *in = json_node_get_object (cal_host->request_json (req));
         const char *color = json_object_get_string_member_with_default (in, "color", NULL);
         g_autofree char *lower = color ? g_ascii_strdown (color, -1) : NULL;
-        if (!atrium_done (cal_host, cal_sql (
-                    req, error,
-                    "UPDATE calendar.calendars SET name = coalesce($2, name), "
-                    "color = CASE WHEN $4::boolean THEN $3 ELSE color END, updated_at = now() "
-                    "WHERE id = $1::uuid",
-                    4, c->id, json_object_get_string_member_with_default (in, "name", NULL), lower,
-                    json_object_has_member (in, "color") ? "true" : "false")))
+        if (!atrium_done (
+                    cal_host,
+                    cal_sql (
+                            req, error,
+                            "UPDATE calendar.calendars SET name = coalesce($2, name), "
+                            "color = CASE WHEN $4::boolean THEN $3 ELSE color END, updated_at = now() "
+                            "WHERE id = $1::uuid",
+                            4, c->id, json_object_get_string_member_with_default (in, "name", NULL),
+                            lower, json_object_has_member (in, "color") ? "true" : "false")))
                 return FALSE;
         return respond_calendar (req, 200, c->id, error);
 }
@@ -212,9 +214,8 @@ delete_calendar (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (CalCalendar) c = cal_calendar_open (req, id, TRUE, error);
         if (!c ||
             !atrium_done (cal_host,
-                          cal_sql (req, error,
-                                   "DELETE FROM calendar.calendars WHERE id = $1::uuid", 1,
-                                   c->id)) ||
+                          cal_sql (req, error, "DELETE FROM calendar.calendars WHERE id = $1::uuid",
+                                   1, c->id)) ||
             !cal_publish (cal_host->request_tx (req), "calendar.calendar_deleted", c->id, NULL,
                           NULL, NULL, error))
                 return FALSE;

@@ -69,21 +69,25 @@ store_series (AtriumRequest *req, const char *calendar_id, const char *event_id,
         g_autofree char *end_s = has_end ? unix_text (end) : NULL;
         const char *me = cal_host->request_user_id (req);
         if (insert)
-                return atrium_done (cal_host, cal_sql (
+                return atrium_done (
+                        cal_host,
+                        cal_sql (
+                                req, error,
+                                "INSERT INTO calendar.events (school_id, calendar_id, id, uid, summary, "
+                                "ical, range_start, range_end, created_by, updated_by) VALUES "
+                                "(core.current_school(), $1::uuid, $2::uuid, $3, $4, $5, "
+                                "to_timestamp($6::bigint), to_timestamp($7::bigint), $8::uuid, $8::uuid)",
+                                8, calendar_id, event_id, cal_series_uid (s), summary, text,
+                                start_s, end_s, me));
+        return atrium_done (
+                cal_host,
+                cal_sql (
                         req, error,
-                        "INSERT INTO calendar.events (school_id, calendar_id, id, uid, summary, "
-                        "ical, range_start, range_end, created_by, updated_by) VALUES "
-                        "(core.current_school(), $1::uuid, $2::uuid, $3, $4, $5, "
-                        "to_timestamp($6::bigint), to_timestamp($7::bigint), $8::uuid, $8::uuid)",
-                        8, calendar_id, event_id, cal_series_uid (s), summary, text, start_s,
-                        end_s, me));
-        return atrium_done (cal_host, cal_sql (
-                req, error,
-                "UPDATE calendar.events SET summary = $3, ical = $4, "
-                "range_start = to_timestamp($5::bigint), range_end = to_timestamp($6::bigint), "
-                "updated_by = $7::uuid, updated_at = now() "
-                "WHERE id = $1::uuid AND calendar_id = $2::uuid",
-                7, event_id, calendar_id, summary, text, start_s, end_s, me));
+                        "UPDATE calendar.events SET summary = $3, ical = $4, "
+                        "range_start = to_timestamp($5::bigint), range_end = to_timestamp($6::bigint), "
+                        "updated_by = $7::uuid, updated_at = now() "
+                        "WHERE id = $1::uuid AND calendar_id = $2::uuid",
+                        7, event_id, calendar_id, summary, text, start_s, end_s, me));
 }
 
 typedef struct {
@@ -274,9 +278,10 @@ cancel_occurrence (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *uid = g_strdup (cal_series_uid (e->series));
         if (empty) {
                 /* The last piece of a series kept elsewhere: nothing of it remains here. */
-                if (!atrium_done (cal_host, cal_sql (req, error,
-                                        "DELETE FROM calendar.events WHERE id = $1::uuid", 1,
-                                        e->id)) ||
+                if (!atrium_done (cal_host,
+                                  cal_sql (req, error,
+                                           "DELETE FROM calendar.events WHERE id = $1::uuid", 1,
+                                           e->id)) ||
                     !cal_publish (cal_host->request_tx (req), "calendar.event_deleted", c->id,
                                   e->id, uid, NULL, error))
                         return FALSE;

@@ -211,12 +211,15 @@ files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
         if (!files_ensure_folder (req, sp, parent, TRUE, error))
                 return FALSE;
         /* ON CONFLICT: a concurrent request may create the same folder. */
-        return atrium_done (files_host, files_tx_sql (
-                tx, error,
-                "INSERT INTO files.nodes (school_id, space_type, space_id, path, parent, name, "
-                "kind, created_by, modified_by) VALUES (core.current_school(), $1, $2::uuid, $3, "
-                "$4, $5, 'folder', $6::uuid, $6::uuid) ON CONFLICT DO NOTHING",
-                6, sp->type, sp->id, path, parent, name, files_host->request_user_id (req)));
+        return atrium_done (
+                files_host,
+                files_tx_sql (
+                        tx, error,
+                        "INSERT INTO files.nodes (school_id, space_type, space_id, path, parent, name, "
+                        "kind, created_by, modified_by) VALUES (core.current_school(), $1, $2::uuid, $3, "
+                        "$4, $5, 'folder', $6::uuid, $6::uuid) ON CONFLICT DO NOTHING",
+                        6, sp->type, sp->id, path, parent, name,
+                        files_host->request_user_id (req)));
 }
 
 /* ---- quotas ---- */
@@ -253,11 +256,12 @@ files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta, G
         if (delta == 0)
                 return TRUE;
         g_autofree char *d = g_strdup_printf ("%" G_GINT64_FORMAT, delta);
-        if (!atrium_done (files_host, files_tx_sql (tx, error,
-                                       "INSERT INTO files.usage (school_id, space_type, space_id) "
-                                       "VALUES (core.current_school(), $1, $2::uuid) "
-                                       "ON CONFLICT DO NOTHING",
-                                       2, type, id)))
+        if (!atrium_done (files_host,
+                          files_tx_sql (tx, error,
+                                        "INSERT INTO files.usage (school_id, space_type, space_id) "
+                                        "VALUES (core.current_school(), $1, $2::uuid) "
+                                        "ON CONFLICT DO NOTHING",
+                                        2, type, id)))
                 return FALSE;
         gint64 used, limit;
         /* The row lock (FOR UPDATE) serialises every writer of this space from here on. */
@@ -273,11 +277,12 @@ files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta, G
                                    "quota exceeded: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
                                    " bytes used, %" G_GINT64_FORMAT " more do not fit",
                                    used, limit, delta);
-        return atrium_done (files_host, files_tx_sql (tx, error,
-                                         "UPDATE files.usage SET bytes = greatest(bytes + "
-                                         "$3::bigint, 0) WHERE space_type = $1 AND "
-                                         "space_id = $2::uuid",
-                                         3, type, id, d));
+        return atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "UPDATE files.usage SET bytes = greatest(bytes + "
+                                          "$3::bigint, 0) WHERE space_type = $1 AND "
+                                          "space_id = $2::uuid",
+                                          3, type, id, d));
 }
 
 /* ---- events ---- */
@@ -315,36 +320,43 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
         const char *user = atrium_payload_uuid (payload, "user_id");
         if (!user)
                 return TRUE;
-        return atrium_done (files_host, files_tx_sql (tx, error,
-                                         "DELETE FROM files.shares WHERE created_by = $1::uuid",
-                                         1, user)) &&
+        return atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "DELETE FROM files.shares WHERE created_by = $1::uuid", 1,
+                                          user)) &&
+               atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "DELETE FROM files.nodes WHERE space_type = 'user' AND "
+                                          "space_id = $1::uuid",
+                                          1, user)) &&
+               atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "DELETE FROM files.trash WHERE space_type = 'user' AND "
+                                          "space_id = $1::uuid",
+                                          1, user)) &&
+               atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "DELETE FROM files.usage WHERE space_type = 'user' AND "
+                                          "space_id = $1::uuid",
+                                          1, user)) &&
+               atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "DELETE FROM files.quotas WHERE space_type = 'user' AND "
+                                          "space_id = $1::uuid",
+                                          1, user)) &&
+               atrium_done (
+                       files_host,
+                       files_tx_sql (
+                               tx, error,
+                               "UPDATE files.nodes SET created_by = CASE WHEN created_by = $1::uuid "
+                               "THEN NULL ELSE created_by END, modified_by = CASE WHEN modified_by = "
+                               "$1::uuid THEN NULL ELSE modified_by END WHERE created_by = $1::uuid OR "
+                               "modified_by = $1::uuid",
+                               1, user)) &&
                atrium_done (files_host, files_tx_sql (tx, error,
-                                         "DELETE FROM files.nodes WHERE space_type = 'user' AND "
-                                         "space_id = $1::uuid",
-                                         1, user)) &&
-               atrium_done (files_host, files_tx_sql (tx, error,
-                                         "DELETE FROM files.trash WHERE space_type = 'user' AND "
-                                         "space_id = $1::uuid",
-                                         1, user)) &&
-               atrium_done (files_host, files_tx_sql (tx, error,
-                                         "DELETE FROM files.usage WHERE space_type = 'user' AND "
-                                         "space_id = $1::uuid",
-                                         1, user)) &&
-               atrium_done (files_host, files_tx_sql (tx, error,
-                                         "DELETE FROM files.quotas WHERE space_type = 'user' AND "
-                                         "space_id = $1::uuid",
-                                         1, user)) &&
-               atrium_done (files_host, files_tx_sql (
-                       tx, error,
-                       "UPDATE files.nodes SET created_by = CASE WHEN created_by = $1::uuid "
-                       "THEN NULL ELSE created_by END, modified_by = CASE WHEN modified_by = "
-                       "$1::uuid THEN NULL ELSE modified_by END WHERE created_by = $1::uuid OR "
-                       "modified_by = $1::uuid",
-                       1, user)) &&
-               atrium_done (files_host, files_tx_sql (tx, error,
-                                         "UPDATE files.trash SET deleted_by = NULL "
-                                         "WHERE deleted_by = $1::uuid",
-                                         1, user));
+                                                      "UPDATE files.trash SET deleted_by = NULL "
+                                                      "WHERE deleted_by = $1::uuid",
+                                                      1, user));
 }
 
 /* A deleted group's tree goes to the trash as one item per top-level entry, so an admin
@@ -367,11 +379,12 @@ on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer d
                 "left(n.path, length(t.path) + 1) = t.path || '/') RETURNING n.id",
                 1, group);
         return atrium_done (files_host, tops) &&
-               atrium_done (files_host, files_tx_sql (tx, error,
-                                         "DELETE FROM files.shares s USING files.nodes n WHERE "
-                                         "n.school_id = s.school_id AND n.id = s.node_id AND "
-                                         "n.space_type = 'group' AND n.space_id = $1::uuid",
-                                         1, group));
+               atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "DELETE FROM files.shares s USING files.nodes n WHERE "
+                                          "n.school_id = s.school_id AND n.id = s.node_id AND "
+                                          "n.space_type = 'group' AND n.space_id = $1::uuid",
+                                          1, group));
 }
 
 /* ---- GDPR ---- */
@@ -434,8 +447,8 @@ files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
         guint64 uq, gq, td, gci;
         if (!atrium_config_uint (host, self, "files", "user_quota", 1LL << 30, 0, G_MAXINT64, &uq,
                                  error) ||
-            !atrium_config_uint (host, self, "files", "group_quota", 10LL << 30, 0, G_MAXINT64,
-                                 &gq, error) ||
+            !atrium_config_uint (host, self, "files", "group_quota", 10LL << 30, 0, G_MAXINT64, &gq,
+                                 error) ||
             !atrium_config_uint (host, self, "files", "trash_days", 30, 0, 3650, &td, error) ||
             !atrium_config_uint (host, self, "files", "gc_interval", 86400, 0, 30 * 86400, &gci,
                                  error))

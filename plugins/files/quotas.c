@@ -144,12 +144,14 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         JsonObject *body = json_node_get_object (files_host->request_json (req));
         gint64 bytes = json_object_get_int_member (body, "bytes");
         g_autofree char *b = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
-        if (!atrium_done (files_host, files_sql (
-                    req, error,
-                    "INSERT INTO files.quotas (school_id, space_type, space_id, bytes) VALUES "
-                    "(core.current_school(), $1, $2::uuid, $3::bigint) ON CONFLICT "
-                    "(school_id, space_type, space_id) DO UPDATE SET bytes = EXCLUDED.bytes",
-                    3, type, id, b)))
+        if (!atrium_done (
+                    files_host,
+                    files_sql (
+                            req, error,
+                            "INSERT INTO files.quotas (school_id, space_type, space_id, bytes) VALUES "
+                            "(core.current_school(), $1, $2::uuid, $3::bigint) ON CONFLICT "
+                            "(school_id, space_type, space_id) DO UPDATE SET bytes = EXCLUDED.bytes",
+                            3, type, id, b)))
                 return FALSE;
         JsonObject *o = json_object_new ();
         json_object_set_string_member (o, "space_type", type);

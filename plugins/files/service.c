@@ -84,10 +84,11 @@ svc_set_mail_usage (AtriumTx *tx, const char *user_id, gint64 mail_bytes, gboole
         if (mail_bytes == 0)
                 /* An emptied (or erased) mailbox makes no row, so the home of a deleted
                  * person, whose row files erased on user.deleted, does not come back. */
-                return atrium_done (files_host, files_tx_sql (tx, error,
-                                                 "UPDATE files.usage SET mail_bytes = 0 WHERE "
-                                                 "space_type = 'user' AND space_id = $1::uuid",
-                                                 1, user_id));
+                return atrium_done (files_host,
+                                    files_tx_sql (tx, error,
+                                                  "UPDATE files.usage SET mail_bytes = 0 WHERE "
+                                                  "space_type = 'user' AND space_id = $1::uuid",
+                                                  1, user_id));
         /* One statement, one round trip per mail delivery: the figure is written unless it
          * grows past the quota with @enforce set and the module on. A row that exists is
          * checked under its lock (ON CONFLICT ... WHERE); a row made now has no files yet,

@@ -230,9 +230,9 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         /* The final transaction: the blob is placed under its lock (the sweep takes it
          * exclusively), then the row; all checks again, since time has passed. */
         if (!atrium_done (files_host, files_sql (req, error,
-                                    "SELECT pg_advisory_xact_lock_shared(1718185061, "
-                                    "('x' || substr($1, 1, 8))::bit(32)::int)",
-                                    1, sha)) ||
+                                                 "SELECT pg_advisory_xact_lock_shared(1718185061, "
+                                                 "('x' || substr($1, 1, 8))::bit(32)::int)",
+                                                 1, sha)) ||
             !files_upload_store (up, error))
                 return FALSE;
         g_autoptr (FilesNode) cur = files_node_lookup (tx, &sp, path, TRUE, error);
@@ -378,8 +378,7 @@ files_register_transfer_routes (AtriumPlugin *self, GError **error)
                                     "too), or list a folder (a path ending in '/')",
                          .handler = handle_get},
                 };
-                if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes),
-                                        error))
+                if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error))
                         return FALSE;
         }
         return TRUE;

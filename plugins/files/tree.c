@@ -423,12 +423,12 @@ handle_restore (AtriumRequest *req, gpointer data, GError **error)
         files_path_split (path, &parent, &name);
         if (!files_ensure_folder (req, &sp, parent, TRUE, error) ||
             !atrium_done (files_host, files_sql (req, error,
-                                    "UPDATE files.nodes SET trash_id = NULL WHERE "
-                                    "trash_id = $1::uuid",
-                                    1, id)) ||
-            !atrium_done (files_host, files_sql (req, error,
-                                                 "DELETE FROM files.trash WHERE id = $1::uuid",
-                                                 1, id)))
+                                                 "UPDATE files.nodes SET trash_id = NULL WHERE "
+                                                 "trash_id = $1::uuid",
+                                                 1, id)) ||
+            !atrium_done (
+                    files_host,
+                    files_sql (req, error, "DELETE FROM files.trash WHERE id = $1::uuid", 1, id)))
                 return FALSE;
         g_autoptr (FilesNode) node = files_node_lookup (tx, &sp, path, FALSE, error);
         if (!node)
@@ -511,8 +511,7 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                          .summary = "Move a file or folder to the trash (If-Match honoured)",
                          .response_schema = TRASH_ITEM_SCHEMA, .handler = handle_delete},
                 };
-                if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes),
-                                        error))
+                if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error))
                         return FALSE;
         }
         const AtriumRoute trash[] = {

@@ -179,12 +179,14 @@ mail_special_folder (AtriumTx *tx, const char *user_id, const char *special, GEr
                                                 "no %s folder", special),
                                      NULL);
                 for (gsize i = 0; i < G_N_ELEMENTS (specials); i++)
-                        if (!atrium_done (mail_host, mail_tx_sql (
-                                    tx, error,
-                                    "INSERT INTO mail.folders (school_id, user_id, name, special) "
-                                    "VALUES (core.current_school(), $1::uuid, $2, $3) "
-                                    "ON CONFLICT DO NOTHING",
-                                    3, user_id, specials[i][1], specials[i][0])))
+                        if (!atrium_done (
+                                    mail_host,
+                                    mail_tx_sql (
+                                            tx, error,
+                                            "INSERT INTO mail.folders (school_id, user_id, name, special) "
+                                            "VALUES (core.current_school(), $1::uuid, $2, $3) "
+                                            "ON CONFLICT DO NOTHING",
+                                            3, user_id, specials[i][1], specials[i][0])))
                                 return NULL;
         }
         return NULL;
@@ -253,9 +255,10 @@ mail_enqueue (AtriumTx *tx, const char *raw_id, const char *sender_id, const cha
         g_ptr_array_add (recipients, NULL);
         g_autofree char *list = text_array ((char **) recipients->pdata);
         g_ptr_array_remove_index (recipients, recipients->len - 1);
-        return atrium_done (mail_host, mail_tx_sql (tx, error,
-                                       "INSERT INTO mail.outbox (school_id, raw_id, sender_id, "
-                                       "envelope_from, recipients) VALUES (core.current_school(), "
-                                       "$1::uuid, $2::uuid, $3, $4::text[])",
-                                       4, raw_id, sender_id, envelope_from, list));
+        return atrium_done (
+                mail_host, mail_tx_sql (tx, error,
+                                        "INSERT INTO mail.outbox (school_id, raw_id, sender_id, "
+                                        "envelope_from, recipients) VALUES (core.current_school(), "
+                                        "$1::uuid, $2::uuid, $3, $4::text[])",
+                                        4, raw_id, sender_id, envelope_from, list));
 }

@@ -149,15 +149,17 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         if (!open_group (req, id, TRUE, error))
                 return FALSE;
         JsonObject *body = json_node_get_object (mail_host->request_json (req));
-        return atrium_done (mail_host, mail_sql (
-                       req, error,
-                       "INSERT INTO mail.group_settings (school_id, group_id, external_senders, "
-                       "updated_by) VALUES (core.current_school(), $1::uuid, $2, $3::uuid) "
-                       "ON CONFLICT (school_id, group_id) DO UPDATE SET external_senders = "
-                       "EXCLUDED.external_senders, updated_by = EXCLUDED.updated_by, "
-                       "updated_at = now()",
-                       3, id, json_object_get_string_member (body, "external_senders"),
-                       mail_host->request_user_id (req))) &&
+        return atrium_done (
+                       mail_host,
+                       mail_sql (
+                               req, error,
+                               "INSERT INTO mail.group_settings (school_id, group_id, external_senders, "
+                               "updated_by) VALUES (core.current_school(), $1::uuid, $2, $3::uuid) "
+                               "ON CONFLICT (school_id, group_id) DO UPDATE SET external_senders = "
+                               "EXCLUDED.external_senders, updated_by = EXCLUDED.updated_by, "
+                               "updated_at = now()",
+                               3, id, json_object_get_string_member (body, "external_senders"),
+                               mail_host->request_user_id (req))) &&
                respond_setting (req, id, error);
 }
 
@@ -197,8 +199,9 @@ mail_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpoin
                        GError **error)
 {
         const char *group = atrium_payload_uuid (payload, "group_id");
-        return !group || atrium_done (mail_host, mail_tx_sql (tx, error,
-                                                 "DELETE FROM mail.group_settings WHERE "
-                                                 "group_id = $1::uuid",
-                                                 1, group));
+        return !group ||
+               atrium_done (mail_host, mail_tx_sql (tx, error,
+                                                    "DELETE FROM mail.group_settings WHERE "
+                                                    "group_id = $1::uuid",
+                                                    1, group));
 }

@@ -631,8 +631,8 @@ mail_lmtp_start (AtriumPlugin *self, GError **error)
         guint64 max_bytes, timeout;
         if (!atrium_config_uint (mail_host, self, "mail", "lmtp_max_bytes", DEFAULT_MAX_BYTES, 1,
                                  G_MAXINT32, &max_bytes, error) ||
-            !atrium_config_uint (mail_host, self, "mail", "lmtp_timeout", DEFAULT_TIMEOUT, 1,
-                                 86400, &timeout, error))
+            !atrium_config_uint (mail_host, self, "mail", "lmtp_timeout", DEFAULT_TIMEOUT, 1, 86400,
+                                 &timeout, error))
                 return FALSE;
 
         lmtp.self = self;

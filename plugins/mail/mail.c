@@ -63,16 +63,18 @@ handle_put_settings (AtriumRequest *req, gpointer data, GError **error)
                                                                     body, "mailbox_quota_bytes"))
                                          : NULL;
         /* Another school's domain: the (cross-school) unique index refuses it: 409. */
-        if (!atrium_done (mail_host, mail_sql (
-                    req, error,
-                    "INSERT INTO mail.settings (school_id, domain, max_message_bytes, "
-                    "mailbox_quota_bytes) VALUES (core.current_school(), $1, "
-                    "coalesce($2::bigint, 26214400), coalesce($3::bigint, 1073741824)) "
-                    "ON CONFLICT (school_id) DO UPDATE SET domain = EXCLUDED.domain, "
-                    "max_message_bytes = coalesce($2::bigint, mail.settings.max_message_bytes), "
-                    "mailbox_quota_bytes = coalesce($3::bigint, "
-                    "mail.settings.mailbox_quota_bytes), updated_at = now()",
-                    3, domain, max, quota)))
+        if (!atrium_done (
+                    mail_host,
+                    mail_sql (
+                            req, error,
+                            "INSERT INTO mail.settings (school_id, domain, max_message_bytes, "
+                            "mailbox_quota_bytes) VALUES (core.current_school(), $1, "
+                            "coalesce($2::bigint, 26214400), coalesce($3::bigint, 1073741824)) "
+                            "ON CONFLICT (school_id) DO UPDATE SET domain = EXCLUDED.domain, "
+                            "max_message_bytes = coalesce($2::bigint, mail.settings.max_message_bytes), "
+                            "mailbox_quota_bytes = coalesce($3::bigint, "
+                            "mail.settings.mailbox_quota_bytes), updated_at = now()",
+                            3, domain, max, quota)))
                 return FALSE;
         return settings_json (req, 200, error);
 }
@@ -210,29 +212,33 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
                 return TRUE;
         /* The mailbox goes (and its share of the home quota); stored bytes no mailbox and
          * no queued mail names go with it. */
-        return atrium_done (mail_host, mail_tx_sql (tx, error,
-                                       "DELETE FROM mail.folders WHERE user_id = $1::uuid", 1,
-                                       user)) &&
+        return atrium_done (mail_host,
+                            mail_tx_sql (tx, error,
+                                         "DELETE FROM mail.folders WHERE user_id = $1::uuid", 1,
+                                         user)) &&
                mail_quota_forget (tx, user, error) &&
+               atrium_done (mail_host,
+                            mail_tx_sql (tx, error,
+                                         "UPDATE mail.group_settings SET updated_by = NULL "
+                                         "WHERE updated_by = $1::uuid",
+                                         1, user)) &&
+               atrium_done (mail_host,
+                            mail_tx_sql (tx, error,
+                                         "DELETE FROM mail.aliases WHERE target_type = 'user' AND "
+                                         "target_id = $1::uuid",
+                                         1, user)) &&
                atrium_done (mail_host, mail_tx_sql (tx, error,
-                                       "UPDATE mail.group_settings SET updated_by = NULL "
-                                       "WHERE updated_by = $1::uuid",
-                                       1, user)) &&
-               atrium_done (mail_host, mail_tx_sql (tx, error,
-                                       "DELETE FROM mail.aliases WHERE target_type = 'user' AND "
-                                       "target_id = $1::uuid",
-                                       1, user)) &&
-               atrium_done (mail_host, mail_tx_sql (tx, error,
-                                       "UPDATE mail.outbox SET sender_id = NULL "
-                                       "WHERE sender_id = $1::uuid",
-                                       1, user)) &&
-               atrium_done (mail_host, mail_tx_sql (tx, error,
-                                       "DELETE FROM mail.raws r WHERE NOT EXISTS (SELECT 1 FROM "
-                                       "mail.messages m WHERE m.school_id = r.school_id AND "
-                                       "m.raw_id = r.id) AND NOT EXISTS (SELECT 1 FROM "
-                                       "mail.outbox o WHERE o.school_id = r.school_id AND "
-                                       "o.raw_id = r.id)",
-                                       0));
+                                                    "UPDATE mail.outbox SET sender_id = NULL "
+                                                    "WHERE sender_id = $1::uuid",
+                                                    1, user)) &&
+               atrium_done (mail_host,
+                            mail_tx_sql (tx, error,
+                                         "DELETE FROM mail.raws r WHERE NOT EXISTS (SELECT 1 FROM "
+                                         "mail.messages m WHERE m.school_id = r.school_id AND "
+                                         "m.raw_id = r.id) AND NOT EXISTS (SELECT 1 FROM "
+                                         "mail.outbox o WHERE o.school_id = r.school_id AND "
+                                         "o.raw_id = r.id)",
+                                         0));
 }
 
 static gboolean

@@ -122,13 +122,14 @@ raw_bytes (AtriumTx *tx, const char *raw_id, GError **error)
 gboolean
 mail_raw_release (AtriumTx *tx, const char *raw_id, GError **error)
 {
-        return atrium_done (mail_host, mail_tx_sql (tx, error,
-                                       "DELETE FROM mail.raws r WHERE r.id = $1::uuid AND NOT "
-                                       "EXISTS (SELECT 1 FROM mail.messages m WHERE m.school_id "
-                                       "= r.school_id AND m.raw_id = r.id) AND NOT EXISTS "
-                                       "(SELECT 1 FROM mail.outbox o WHERE o.school_id = "
-                                       "r.school_id AND o.raw_id = r.id)",
-                                       1, raw_id));
+        return atrium_done (mail_host,
+                            mail_tx_sql (tx, error,
+                                         "DELETE FROM mail.raws r WHERE r.id = $1::uuid AND NOT "
+                                         "EXISTS (SELECT 1 FROM mail.messages m WHERE m.school_id "
+                                         "= r.school_id AND m.raw_id = r.id) AND NOT EXISTS "
+                                         "(SELECT 1 FROM mail.outbox o WHERE o.school_id = "
+                                         "r.school_id AND o.raw_id = r.id)",
+                                         1, raw_id));
 }
 
 /* ---- composing from a request body ---- */
@@ -461,10 +462,11 @@ handle_send (AtriumRequest *req, gpointer data, GError **error)
                                         : NULL;
         if (!sent_id || !mail_enqueue (tx, raw_id, me, from, rcpt.external, error))
                 return FALSE;
-        if (answered && !atrium_done (mail_host, mail_sql (req, error,
-                                              "UPDATE mail.messages SET answered = true WHERE "
-                                              "id = $1::uuid AND user_id = $2::uuid",
-                                              2, answered, me)))
+        if (answered &&
+            !atrium_done (mail_host, mail_sql (req, error,
+                                               "UPDATE mail.messages SET answered = true WHERE "
+                                               "id = $1::uuid AND user_id = $2::uuid",
+                                               2, answered, me)))
                 return FALSE;
         JsonObject *ev = json_object_new ();
         json_object_set_string_member (ev, "message_id", meta->message_id);
@@ -518,9 +520,10 @@ store_draft (AtriumRequest *req, const char *replace_id, GError **error)
                 if (g_strcmp0 (special, "drafts") != 0)
                         return mail_fail (error, ATRIUM_ERROR_CONFLICT,
                                           "message %s is not a draft", replace_id);
-                if (!atrium_done (mail_host, mail_sql (req, error,
-                                          "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
-                                          replace_id)) ||
+                if (!atrium_done (mail_host,
+                                  mail_sql (req, error,
+                                            "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
+                                            replace_id)) ||
                     !mail_raw_release (tx, old_raw, error))
                         return FALSE;
         }
@@ -677,12 +680,13 @@ handle_patch (AtriumRequest *req, gpointer data, GError **error)
                 if (!folder_id)
                         return mail_fail (error, ATRIUM_ERROR_NOT_FOUND, "no folder %s", folder);
         }
-        if (!atrium_done (mail_host, mail_sql (req, error,
-                                  "UPDATE mail.messages SET seen = coalesce($2::boolean, seen), "
-                                  "flagged = coalesce($3::boolean, flagged), answered = "
-                                  "coalesce($4::boolean, answered), folder_id = "
-                                  "coalesce($5::uuid, folder_id) WHERE id = $1::uuid",
-                                  5, id, values[0], values[1], values[2], folder_id)))
+        if (!atrium_done (mail_host,
+                          mail_sql (req, error,
+                                    "UPDATE mail.messages SET seen = coalesce($2::boolean, seen), "
+                                    "flagged = coalesce($3::boolean, flagged), answered = "
+                                    "coalesce($4::boolean, answered), folder_id = "
+                                    "coalesce($5::uuid, folder_id) WHERE id = $1::uuid",
+                                    5, id, values[0], values[1], values[2], folder_id)))
                 return FALSE;
         return respond_summary (req, id, error);
 }
@@ -698,9 +702,10 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         AtriumTx *tx = mail_host->request_tx (req);
         if (g_strcmp0 (special, "trash") == 0) {
                 /* Deleting from the Trash expunges (and frees quota). */
-                if (!atrium_done (mail_host, mail_sql (req, error,
-                                          "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
-                                          id)) ||
+                if (!atrium_done (mail_host,
+                                  mail_sql (req, error,
+                                            "DELETE FROM mail.messages WHERE id = $1::uuid", 1,
+                                            id)) ||
                     !mail_raw_release (tx, raw_id, error) ||
                     !mail_quota_release (tx, mail_host->request_user_id (req), error))
                         return FALSE;
@@ -709,10 +714,11 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         }
         g_autofree char *trash = mail_special_folder (tx, mail_host->request_user_id (req),
                                                       "trash", error);
-        if (!trash || !atrium_done (mail_host, mail_sql (req, error,
-                                            "UPDATE mail.messages SET folder_id = $2::uuid "
-                                            "WHERE id = $1::uuid",
-                                            2, id, trash)))
+        if (!trash ||
+            !atrium_done (mail_host, mail_sql (req, error,
+                                               "UPDATE mail.messages SET folder_id = $2::uuid "
+                                               "WHERE id = $1::uuid",
+                                               2, id, trash)))
                 return FALSE;
         return respond_summary (req, id, error);
 }

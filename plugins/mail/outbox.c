@@ -388,15 +388,18 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
         g_autofree char *list = rcpts ? g_strjoinv (", ", rcpts) : g_strdup ("(none)");
 
         if (outcome == SENT) {
-                if (!atrium_done (mail_host, mail_tx_sql (tx, error,
-                                             "DELETE FROM mail.outbox WHERE id = $1::uuid", 1,
-                                             id)) ||
-                    !atrium_done (mail_host, mail_tx_sql (
-                            tx, error,
-                            "DELETE FROM mail.raws r WHERE r.id = $1::uuid AND NOT EXISTS "
-                            "(SELECT 1 FROM mail.messages m WHERE m.raw_id = r.id) AND NOT "
-                            "EXISTS (SELECT 1 FROM mail.outbox o WHERE o.raw_id = r.id)",
-                            1, raw_id)))
+                if (!atrium_done (mail_host,
+                                  mail_tx_sql (tx, error,
+                                               "DELETE FROM mail.outbox WHERE id = $1::uuid", 1,
+                                               id)) ||
+                    !atrium_done (
+                            mail_host,
+                            mail_tx_sql (
+                                    tx, error,
+                                    "DELETE FROM mail.raws r WHERE r.id = $1::uuid AND NOT EXISTS "
+                                    "(SELECT 1 FROM mail.messages m WHERE m.raw_id = r.id) AND NOT "
+                                    "EXISTS (SELECT 1 FROM mail.outbox o WHERE o.raw_id = r.id)",
+                                    1, raw_id)))
                         return FALSE;
                 job->report->sent++;
                 g_ptr_array_add (job->report->lines,
@@ -415,12 +418,14 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
         if (outcome == TEMPORARY) {
                 guint wait = backoff[MIN (attempts, G_N_ELEMENTS (backoff)) - 1];
                 g_autofree char *secs = g_strdup_printf ("%u", wait);
-                if (!atrium_done (mail_host, mail_tx_sql (
-                            tx, error,
-                            "UPDATE mail.outbox SET attempts = $2::int, last_error = $3, "
-                            "next_attempt_at = now() + make_interval(secs => $4::double precision) "
-                            "WHERE id = $1::uuid",
-                            4, id, n, reason, secs)))
+                if (!atrium_done (
+                            mail_host,
+                            mail_tx_sql (
+                                    tx, error,
+                                    "UPDATE mail.outbox SET attempts = $2::int, last_error = $3, "
+                                    "next_attempt_at = now() + make_interval(secs => $4::double precision) "
+                                    "WHERE id = $1::uuid",
+                                    4, id, n, reason, secs)))
                         return FALSE;
                 job->report->deferred++;
                 g_ptr_array_add (job->report->lines,
@@ -429,10 +434,11 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
                 return TRUE;
         }
 
-        if (!atrium_done (mail_host, mail_tx_sql (tx, error,
-                                     "UPDATE mail.outbox SET state = 'failed', attempts = "
-                                     "$2::int, last_error = $3 WHERE id = $1::uuid",
-                                     3, id, n, reason)))
+        if (!atrium_done (mail_host,
+                          mail_tx_sql (tx, error,
+                                       "UPDATE mail.outbox SET state = 'failed', attempts = "
+                                       "$2::int, last_error = $3 WHERE id = $1::uuid",
+                                       3, id, n, reason)))
                 return FALSE;
         job->report->failed++;
         /* A message queued without a sender (none of the API's paths does that) has nobody
@@ -538,10 +544,10 @@ gboolean
 mail_outbox_register (AtriumPlugin *self, GError **error)
 {
         guint64 interval, timeout, attempts;
-        if (!atrium_config_uint (mail_host, self, "mail", "outbox_interval", 5, 1, 86400,
-                                 &interval, error) ||
-            !atrium_config_uint (mail_host, self, "mail", "sendmail_timeout", 60, 1, 3600,
-                                 &timeout, error) ||
+        if (!atrium_config_uint (mail_host, self, "mail", "outbox_interval", 5, 1, 86400, &interval,
+                                 error) ||
+            !atrium_config_uint (mail_host, self, "mail", "sendmail_timeout", 60, 1, 3600, &timeout,
+                                 error) ||
             !atrium_config_uint (mail_host, self, "mail", "max_attempts", 10, 1, 1000, &attempts,
                                  error))
                 return FALSE;

@@ -46,16 +46,17 @@ mail_usage_lock (AtriumTx *tx, GPtrArray *user_ids, GError **error)
         g_string_append_c (ids, '}');
         /* Rows first (a first delivery has none), then the locks, sorted (LockRows runs
          * above the Sort, so rows are locked in that order). */
-        gboolean ok = atrium_done (mail_host, mail_tx_sql (
-                              tx, error,
-                              "INSERT INTO mail.usage (school_id, user_id) SELECT "
-                              "core.current_school(), u FROM (SELECT DISTINCT unnest("
-                              "$1::uuid[]) u) s ORDER BY u ON CONFLICT DO NOTHING",
-                              1, ids->str)) &&
-                      atrium_done (mail_host, mail_tx_sql (tx, error,
-                                              "SELECT 1 FROM mail.usage WHERE user_id = "
-                                              "ANY ($1::uuid[]) ORDER BY user_id FOR UPDATE",
-                                              1, ids->str));
+        gboolean ok =
+                atrium_done (mail_host,
+                             mail_tx_sql (tx, error,
+                                          "INSERT INTO mail.usage (school_id, user_id) SELECT "
+                                          "core.current_school(), u FROM (SELECT DISTINCT unnest("
+                                          "$1::uuid[]) u) s ORDER BY u ON CONFLICT DO NOTHING",
+                                          1, ids->str)) &&
+                atrium_done (mail_host, mail_tx_sql (tx, error,
+                                                     "SELECT 1 FROM mail.usage WHERE user_id = "
+                                                     "ANY ($1::uuid[]) ORDER BY user_id FOR UPDATE",
+                                                     1, ids->str));
         g_string_free (ids, TRUE);
         return ok;
 }
@@ -83,11 +84,12 @@ lock_usage (AtriumTx *tx, const char *user_id, gint64 *out_used, gint64 *out_cap
                 if (found)
                         return TRUE;
                 if (attempt == 0 &&
-                    !atrium_done (mail_host, mail_tx_sql (tx, error,
-                                             "INSERT INTO mail.usage (school_id, user_id) VALUES "
-                                             "(core.current_school(), $1::uuid) ON CONFLICT DO "
-                                             "NOTHING",
-                                             1, user_id)))
+                    !atrium_done (mail_host,
+                                  mail_tx_sql (tx, error,
+                                               "INSERT INTO mail.usage (school_id, user_id) VALUES "
+                                               "(core.current_school(), $1::uuid) ON CONFLICT DO "
+                                               "NOTHING",
+                                               1, user_id)))
                         return FALSE;
         }
         return mail_fail (error, ATRIUM_ERROR_INTERNAL, "no usage row for user %s", user_id);

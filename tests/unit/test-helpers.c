@@ -202,14 +202,14 @@ test_page_refuses (void)
                 const char *after;
         } bad[] = {
                 {"tu", "2026-01-01 00:00:00+00|8a7e1a3c-2a1b-4c5d-9e8f-0123456789ab"}, /* old */
-                {"su", "name\n8a7e1a3c-2a1b-4c5d-9e8f-0123456789ab"},                   /* old */
+                {"su", "name\n8a7e1a3c-2a1b-4c5d-9e8f-0123456789ab"},                  /* old */
                 {"s", "not json"},
                 {"s", "{\"a\": \"b\"}"},
                 {"s", "\"just a string\""},
                 {"s", "[]"},
-                {"s", "[\"a\", \"b\"]"},                       /* too many fields */
-                {"su", "[\"a\"]"},                             /* too few */
-                {"s", "[5]"},                                  /* not a string */
+                {"s", "[\"a\", \"b\"]"}, /* too many fields */
+                {"su", "[\"a\"]"},       /* too few */
+                {"s", "[5]"},            /* not a string */
                 {"s", "[null]"},
                 {"s", "[[\"a\"]]"},
                 {"u", "[\"not-a-uuid\"]"},
@@ -246,9 +246,9 @@ test_page_next (void)
 {
         /* id, name, at: a page of two fetched with LIMIT 3 */
         static const char *const cells[] = {
-                "8a7e1a3c-2a1b-4c5d-9e8f-000000000001", "a|b",    "2026-01-01 00:00:00+00",
-                "8a7e1a3c-2a1b-4c5d-9e8f-000000000002", "c\nd",   "2026-01-02 00:00:00+00",
-                "8a7e1a3c-2a1b-4c5d-9e8f-000000000003", "e",      "2026-01-03 00:00:00+00",
+                "8a7e1a3c-2a1b-4c5d-9e8f-000000000001", "a|b",  "2026-01-01 00:00:00+00",
+                "8a7e1a3c-2a1b-4c5d-9e8f-000000000002", "c\nd", "2026-01-02 00:00:00+00",
+                "8a7e1a3c-2a1b-4c5d-9e8f-000000000003", "e",    "2026-01-03 00:00:00+00",
         };
         AtriumPage page = {.limit = 2};
         FakeResult more = {3, 3, cells};
@@ -278,14 +278,15 @@ static void
 test_page_respond_rows (void)
 {
         static const char *const cells[] = {
-                "8a7e1a3c-2a1b-4c5d-9e8f-000000000001", "a", "8a7e1a3c-2a1b-4c5d-9e8f-000000000002",
-                "b", "8a7e1a3c-2a1b-4c5d-9e8f-000000000003", "c",
+                "8a7e1a3c-2a1b-4c5d-9e8f-000000000001", "a",
+                "8a7e1a3c-2a1b-4c5d-9e8f-000000000002", "b",
+                "8a7e1a3c-2a1b-4c5d-9e8f-000000000003", "c",
         };
         AtriumPage page = {.limit = 2};
         FakeResult more = {3, 2, cells};
         fake_results_freed = 0;
-        atrium_page_respond_rows (&fake_host, fake_req, &page, (AtriumResult *) &more,
-                                  "sort_key", 2, 1, 0);
+        atrium_page_respond_rows (&fake_host, fake_req, &page, (AtriumResult *) &more, "sort_key",
+                                  2, 1, 0);
         g_assert_cmpuint (fake_results_freed, ==, 1);
         JsonArray *items = json_node_get_array (answer.items);
         g_assert_cmpuint (json_array_get_length (items), ==, 2); /* the extra row is not shown */
@@ -296,8 +297,7 @@ test_page_respond_rows (void)
         g_assert_cmpstr (answer.next, ==, "[\"b\",\"8a7e1a3c-2a1b-4c5d-9e8f-000000000002\"]");
         /* The last page: every row, no cursor, columns kept when nothing is dropped. */
         FakeResult exact = {2, 2, cells};
-        atrium_page_respond_rows (&fake_host, fake_req, &page, (AtriumResult *) &exact, NULL, 1,
-                                  0);
+        atrium_page_respond_rows (&fake_host, fake_req, &page, (AtriumResult *) &exact, NULL, 1, 0);
         g_assert_cmpuint (fake_results_freed, ==, 2);
         g_assert_cmpuint (json_array_get_length (json_node_get_array (answer.items)), ==, 2);
         g_assert_true (json_object_has_member (
@@ -336,24 +336,25 @@ test_add_routes (void)
 static void
 test_config_uint (void)
 {
-        static const char *const settings[] = {"days=30", "zero=0", "big=18446744073709551615",
-                                               "word=thirty", "neg=-1", "plus=+5", "space= 5",
-                                               "empty=", "high=3651", "low=0", "frac=2.5",
-                                               NULL};
+        static const char *const settings[] = {
+                "days=30",     "zero=0",   "big=18446744073709551615",
+                "word=thirty", "neg=-1",   "plus=+5",
+                "space= 5",    "empty=",   "high=3651",
+                "low=0",       "frac=2.5", NULL};
         config = settings;
         guint64 v = 7;
         g_autoptr (GError) error = NULL;
-        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "days", 1, 0, 3650, &v,
-                                           &error));
+        g_assert_true (
+                atrium_config_uint (&fake_host, NULL, "files", "days", 1, 0, 3650, &v, &error));
         g_assert_cmpuint (v, ==, 30);
-        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "unset", 42, 0, 3650, &v,
-                                           &error));
+        g_assert_true (
+                atrium_config_uint (&fake_host, NULL, "files", "unset", 42, 0, 3650, &v, &error));
         g_assert_cmpuint (v, ==, 42); /* unset: the fallback */
-        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "zero", 1, 0, 10, &v,
-                                           &error));
+        g_assert_true (
+                atrium_config_uint (&fake_host, NULL, "files", "zero", 1, 0, 10, &v, &error));
         g_assert_cmpuint (v, ==, 0);
-        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "big", 1, 0, G_MAXUINT64,
-                                           &v, &error));
+        g_assert_true (atrium_config_uint (&fake_host, NULL, "files", "big", 1, 0, G_MAXUINT64, &v,
+                                           &error));
         g_assert_cmpuint (v, ==, G_MAXUINT64);
         g_assert_no_error (error);
         /* One failure behaviour for everything else: an error naming section, key, value and
@@ -362,8 +363,8 @@ test_config_uint (void)
         for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
                 v = 7;
                 g_autoptr (GError) e = NULL;
-                g_assert_false (atrium_config_uint (&fake_host, NULL, "files", bad[i], 30, 1,
-                                                    3650, &v, &e));
+                g_assert_false (atrium_config_uint (&fake_host, NULL, "files", bad[i], 30, 1, 3650,
+                                                    &v, &e));
                 g_assert_error (e, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL);
                 g_assert_cmpuint (v, ==, 7);
                 g_autofree char *head = g_strdup_printf ("[files] %s = \"", bad[i]);
@@ -372,8 +373,7 @@ test_config_uint (void)
                                                  "\": expected a whole number from 1 to 3650"));
         }
         g_autoptr (GError) e = NULL;
-        g_assert_false (atrium_config_uint (&fake_host, NULL, "mail", "word", 5, 1, 86400, &v,
-                                            &e));
+        g_assert_false (atrium_config_uint (&fake_host, NULL, "mail", "word", 5, 1, 86400, &v, &e));
         g_assert_cmpstr (e->message, ==,
                          "[mail] word = \"thirty\": expected a whole number from 1 to 86400");
         config = NULL;
@@ -385,9 +385,8 @@ static void
 test_request_queryv_and_done (void)
 {
         memset (&db, 0, sizeof db);
-        AtriumResult *res = atrium_request_queryv (&fake_host, fake_req, NULL,
-                                                   "DELETE FROM t WHERE a = $1 AND b = $2", 2,
-                                                   "x", NULL);
+        AtriumResult *res = atrium_request_queryv (
+                &fake_host, fake_req, NULL, "DELETE FROM t WHERE a = $1 AND b = $2", 2, "x", NULL);
         g_assert_true (res == (AtriumResult *) &db);
         g_assert_true (db.tx == (AtriumTx *) fake_req); /* the request's transaction */
         g_assert_cmpstr (db.sql, ==, "DELETE FROM t WHERE a = $1 AND b = $2");
