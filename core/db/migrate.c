@@ -76,15 +76,6 @@ core_migrations (GError **error)
         return out;
 }
 
-static void
-migration_free (AtriumMigration *m)
-{
-        g_free (m->name);
-        g_free (m->sql);
-        g_free (m->checksum);
-        g_free (m);
-}
-
 static int
 by_name (gconstpointer a, gconstpointer b)
 {
@@ -232,7 +223,7 @@ atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
         g_autoptr (GPtrArray) mine = core_migrations (error);
         if (!mine)
                 return FALSE;
-        g_ptr_array_set_free_func (mine, (GDestroyNotify) migration_free);
+        g_ptr_array_set_free_func (mine, (GDestroyNotify) atrium_migration_free);
         /* A host starting against a database that is already current (the usual start) reads
          * one row instead of taking the lock and re-granting everything. `atriumd migrate`
          * always does the whole run, which also repairs grants changed by hand. */

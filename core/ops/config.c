@@ -39,8 +39,8 @@ static const char help_text[] =
         "  [plugins] dir              ATRIUM_PLUGIN_DIR        directory of plugin .so files\n"
         "  [plugins] strict           ATRIUM_STRICT            1: any plugin failure is fatal\n"
         "  [storage] data_dir         ATRIUM_DATA_DIR          data directory (files, blobs)\n"
-        "  [plugin.NAME] KEY          ATRIUM_PLUGIN_NAME_KEY   a plugin's own settings; also\n"
-        "  [NAME] KEY                 ATRIUM_NAME_KEY          read when the first is not set\n";
+        "  [NAME] KEY                 ATRIUM_NAME_KEY          a plugin's own settings (the\n"
+        "  [plugin.NAME] KEY          ATRIUM_PLUGIN_NAME_KEY   older spelling still works)\n";
 
 const char *
 atrium_config_help (void)
@@ -52,7 +52,7 @@ atrium_config_help (void)
 static char *
 lookup (GKeyFile *kf, const char *env, const char *group, const char *key)
 {
-        const char *v = g_getenv (env);
+        const char *v = env ? g_getenv (env) : NULL;
         if (v && *v)
                 return g_strdup (v);
         if (kf)
@@ -110,6 +110,26 @@ parse_listen (AtriumConfig *c, const char *listen, GError **error)
         }
         c->listen_port = (guint) port;
         return TRUE;
+}
+
+/* One line per use of the older spelling of plugin settings, at start-up. */
+static void
+note_old_spelling (GKeyFile *kf)
+{
+        gsize n = 0;
+        g_auto (GStrv) groups = kf ? g_key_file_get_groups (kf, &n) : NULL;
+        for (gsize i = 0; i < n; i++)
+                if (g_str_has_prefix (groups[i], "plugin."))
+                        g_message ("config: [%s] is the older spelling of [%s]; it still works, "
+                                   "but write [%s]",
+                                   groups[i], groups[i] + 7, groups[i] + 7);
+        g_auto (GStrv) vars = g_listenv ();
+        for (char **v = vars; *v; v++)
+                if (g_str_has_prefix (*v, "ATRIUM_PLUGIN_") &&
+                    !g_str_equal (*v, "ATRIUM_PLUGIN_DIR"))
+                        g_message ("config: %s is the older spelling of ATRIUM_<NAME>_<KEY>; it "
+                                   "still works, but drop the PLUGIN_",
+                                   *v);
 }
 
 AtriumConfig *
@@ -186,25 +206,33 @@ atrium_config_load (const char *path, GError **error)
         c->body_timeout = (guint) bto;
         c->drain_timeout = (guint) dto;
         c->strict = strict != 0;
+        note_old_spelling (kf);
         return g_steal_pointer (&c);
 }
+
+/* The core's own sections, never a plugin's [NAME]. */
+static const char *const core_sections[] = {"database", "http",   "auth", "plugins",
+                                            "storage",  "plugin", NULL};
 
 char *
 atrium_config_plugin_value (const AtriumConfig *config, const char *plugin, const char *key)
 {
-        g_autofree char *raw = g_strdup_printf ("ATRIUM_PLUGIN_%s_%s", plugin, key);
+        /* [NAME] KEY / ATRIUM_NAME_KEY ("[mail] lmtp_listen", ATRIUM_MAIL_LMTP_LISTEN), then
+         * the older spelling [plugin.NAME] / ATRIUM_PLUGIN_NAME_KEY (atrium_config_load says
+         * so once). The environment overrides the file in either spelling. */
+        gboolean own = !g_strv_contains (core_sections, plugin);
+        g_autofree char *raw = g_strdup_printf ("ATRIUM_%s_%s", plugin, key);
         g_autofree char *env = g_ascii_strup (raw, -1);
-        g_autofree char *group = g_strdup_printf ("plugin.%s", plugin);
-        char *v = lookup (config->keyfile, env, group, key);
-        /* Also [<plugin>] / ATRIUM_<PLUGIN>_<KEY> ("[mail] lmtp_listen",
-         * ATRIUM_MAIL_LMTP_LISTEN), unless the name is one of the core's own sections. */
-        static const char *const core_sections[] = {"database", "http", "auth", "plugins",
-                                                    "storage", "plugin", NULL};
-        if (!v && !g_strv_contains (core_sections, plugin)) {
-                g_autofree char *raw2 = g_strdup_printf ("ATRIUM_%s_%s", plugin, key);
-                g_autofree char *env2 = g_ascii_strup (raw2, -1);
-                v = lookup (config->keyfile, env2, plugin, key);
-        }
+        g_autofree char *raw_old = g_strdup_printf ("ATRIUM_PLUGIN_%s_%s", plugin, key);
+        g_autofree char *env_old = g_ascii_strup (raw_old, -1);
+        g_autofree char *group_old = g_strdup_printf ("plugin.%s", plugin);
+        char *v = own ? lookup (NULL, env, NULL, NULL) : NULL;
+        if (!v)
+                v = lookup (NULL, env_old, NULL, NULL);
+        if (!v && own)
+                v = lookup (config->keyfile, NULL, plugin, key);
+        if (!v)
+                v = lookup (config->keyfile, NULL, group_old, key);
         return v;
 }
 

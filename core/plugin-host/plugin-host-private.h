@@ -24,6 +24,10 @@ gboolean atrium_version_valid (const char *v);
 
 /* registry.c: every list of registrations but tasks; the AtriumHost registration slots. */
 void atrium_registry_init (AtriumCore *core);
+/* FALSE with an error outside the plugin's init: registrations are taken only then, so every
+ * entry belongs to a plugin that can still be rolled back. */
+gboolean atrium_registry_registering (AtriumPlugin *self, GError **error);
+void atrium_migration_free (AtriumMigration *m);
 void atrium_registry_clear (AtriumCore *core);
 gboolean atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *route,
                                 GError **error);

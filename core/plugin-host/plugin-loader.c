@@ -87,22 +87,13 @@ atrium_plugin_fail (AtriumPlugin *plugin, const char *fmt, ...)
                           plugin->desc.name ? plugin->desc.name : plugin->path, plugin->failure);
 }
 
-static void
-migration_free (AtriumMigration *m)
-{
-        g_free (m->name);
-        g_free (m->sql);
-        g_free (m->checksum);
-        g_free (m);
-}
-
 static AtriumPlugin *
 plugin_new (AtriumCore *core, const char *path)
 {
         AtriumPlugin *p = g_new0 (AtriumPlugin, 1);
         p->core = core;
         p->path = g_strdup (path);
-        p->migrations = g_ptr_array_new_with_free_func ((GDestroyNotify) migration_free);
+        p->migrations = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_migration_free);
         return p;
 }
 

@@ -36,22 +36,11 @@ atrium_tasks_drop (AtriumCore *core, AtriumPlugin *owner)
                         g_ptr_array_remove_index (core->tasks, i - 1);
 }
 
-static gboolean
-task_registering (AtriumPlugin *self, GError **error)
-{
-        if (!self || !self->in_init) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "registration is only possible during init");
-                return FALSE;
-        }
-        return TRUE;
-}
-
 gboolean
 atrium_host_add_command (AtriumPlugin *self, const char *name, const char *summary,
                          AtriumCommandFunc func, gpointer user_data, GError **error)
 {
-        if (!task_registering (self, error))
+        if (!atrium_registry_registering (self, error))
                 return FALSE;
         if (!name || !func || !g_regex_match_simple ("^[a-z][a-z0-9-]*\\z", name, 0, 0)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
@@ -80,7 +69,7 @@ gboolean
 atrium_host_add_timer (AtriumPlugin *self, guint interval_seconds, AtriumTimerFunc func,
                        gpointer user_data, GError **error)
 {
-        if (!task_registering (self, error))
+        if (!atrium_registry_registering (self, error))
                 return FALSE;
         if (!func || interval_seconds < 1) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,

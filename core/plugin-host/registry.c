@@ -40,6 +40,15 @@ service_free (AtriumService *s)
 }
 
 void
+atrium_migration_free (AtriumMigration *m)
+{
+        g_free (m->name);
+        g_free (m->sql);
+        g_free (m->checksum);
+        g_free (m);
+}
+
+void
 atrium_registry_init (AtriumCore *core)
 {
         core->routes = g_ptr_array_new_with_free_func ((GDestroyNotify) route_entry_free);
@@ -165,8 +174,8 @@ atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner)
         atrium_tasks_drop (core, owner);
 }
 
-static gboolean
-registering (AtriumPlugin *self, GError **error)
+gboolean
+atrium_registry_registering (AtriumPlugin *self, GError **error)
 {
         if (!self || !self->in_init) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
@@ -179,7 +188,7 @@ registering (AtriumPlugin *self, GError **error)
 gboolean
 atrium_registry_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error)
 {
-        if (!registering (self, error))
+        if (!atrium_registry_registering (self, error))
                 return FALSE;
         return atrium_core_add_route (self->core, self, route, error);
 }
@@ -187,7 +196,7 @@ atrium_registry_add_route (AtriumPlugin *self, const AtriumRoute *route, GError 
 gboolean
 atrium_registry_add_migration (AtriumPlugin *self, const char *name, const char *sql, GError **error)
 {
-        if (!registering (self, error))
+        if (!atrium_registry_registering (self, error))
                 return FALSE;
         if (!name || !*name || !sql) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
@@ -214,7 +223,7 @@ gboolean
 atrium_registry_subscribe (AtriumPlugin *self, const char *event, AtriumEventHandler handler,
                 gpointer user_data, GError **error)
 {
-        if (!registering (self, error))
+        if (!atrium_registry_registering (self, error))
                 return FALSE;
         g_return_val_if_fail (event != NULL && handler != NULL, FALSE);
         AtriumSubscription *s = g_new0 (AtriumSubscription, 1);
@@ -230,7 +239,7 @@ gboolean
 atrium_registry_provide_service (AtriumPlugin *self, const char *name, guint version, gconstpointer table,
                       GError **error)
 {
-        if (!registering (self, error))
+        if (!atrium_registry_registering (self, error))
                 return FALSE;
         g_return_val_if_fail (name != NULL && table != NULL, FALSE);
         for (guint i = 0; i < self->core->services->len; i++) {
@@ -267,7 +276,7 @@ atrium_registry_lookup_service (AtriumPlugin *self, const char *name, guint min_
 gboolean
 atrium_registry_add_permission_source (AtriumPlugin *self, const char *sql_function, GError **error)
 {
-        if (!registering (self, error))
+        if (!atrium_registry_registering (self, error))
                 return FALSE;
         /* "schema.function", both plain identifiers, and in the plugin's own schema. */
         g_autofree char *prefix = g_strconcat (self->desc.name, ".", NULL);

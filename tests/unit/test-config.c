@@ -463,6 +463,33 @@ test_plugin_values (Fixture *f, gconstpointer data)
         g_autofree char *key4 = atrium_config_plugin_value (c, "x", "key");
         g_assert_cmpstr (key4, ==, "from-file");
 
+        /* [NAME] KEY / ATRIUM_NAME_KEY is the spelling to write; it comes first, and the
+         * environment still overrides the file. */
+        g_autofree char *both = write_config (f, "[plugin.quiz]\n"
+                                                 "level=old\n"
+                                                 "only_old=1\n"
+                                                 "\n"
+                                                 "[quiz]\n"
+                                                 "level=new\n");
+        g_autoptr (AtriumConfig) q = load_ok (both);
+        g_autofree char *level = atrium_config_plugin_value (q, "quiz", "level");
+        g_assert_cmpstr (level, ==, "new");
+        g_autofree char *only_old = atrium_config_plugin_value (q, "quiz", "only_old");
+        g_assert_cmpstr (only_old, ==, "1");
+        set_env ("ATRIUM_PLUGIN_QUIZ_LEVEL", "old-env");
+        g_autofree char *level2 = atrium_config_plugin_value (q, "quiz", "level");
+        g_assert_cmpstr (level2, ==, "old-env");
+        set_env ("ATRIUM_QUIZ_LEVEL", "new-env");
+        g_autofree char *level3 = atrium_config_plugin_value (q, "quiz", "level");
+        g_assert_cmpstr (level3, ==, "new-env");
+        g_unsetenv ("ATRIUM_QUIZ_LEVEL");
+        g_unsetenv ("ATRIUM_PLUGIN_QUIZ_LEVEL");
+        /* A core section is never a plugin's. */
+        set_env ("ATRIUM_HTTP_LISTEN", "nope");
+        g_autofree char *core_named = atrium_config_plugin_value (q, "http", "listen");
+        g_assert_null (core_named);
+        g_unsetenv ("ATRIUM_HTTP_LISTEN");
+
         /* Without a key-file only the environment counts. */
         g_autoptr (AtriumConfig) bare = load_ok (NULL);
         g_autofree char *env_only = atrium_config_plugin_value (bare, "noticeboard", "max_posts");
