@@ -25,6 +25,7 @@
  *        data_dir, add_command, add_timer, run_tx, password_hash, password_verify.
  *        AtriumRouteFlags: ATRIUM_ROUTE_STREAM_BODY. AtriumErrorCode:
  *        ATRIUM_ERROR_RANGE_NOT_SATISFIABLE (416).
+ *        Later, headers only (no ABI change, still 1.2): ATRIUM_ABI_AT_LEAST().
  */
 #pragma once
 
@@ -34,6 +35,39 @@
 #define ATRIUM_MAGIC 0x41545231u /* "ATR1" */
 #define ATRIUM_ABI_MAJOR 1
 #define ATRIUM_ABI_MINOR 2
+
+/**
+ * ATRIUM_ABI_AT_LEAST:
+ * @major: an ABI major
+ * @minor: an ABI minor
+ *
+ * The compile-time version check (Apache's AP_MODULE_MAGIC_AT_LEAST): true when the headers
+ * being compiled against are ABI @major.@minor or newer, that is, when they declare everything
+ * @major.@minor added. Made of integer constants only, so it works in `#if`; a plugin that
+ * builds against several releases of the headers keeps newer code out of older builds with it:
+ *
+ *   #if ATRIUM_ABI_AT_LEAST (1, 2)
+ *           if (!host->add_timer (self, 3600, sweep, NULL, error))  // a 1.2 slot
+ *                   return FALSE;
+ *   #endif
+ *
+ * It answers for the headers, never for the host the plugin meets at run time; that is what
+ * ATRIUM_HOST_HAS() (host.h) is for. The two agree for a plugin defined with
+ * ATRIUM_PLUGIN_DEFINE, which declares the minor of its headers: the host refuses a plugin
+ * newer than itself, so every slot those headers declare is there.
+ *
+ * Since: the 1.2 headers, after the 1.2 release (a macro: no ABI change, no minor bump).
+ * Headers older than that lack it; a plugin that must still build against them defines the
+ * same thing first (docs/PLUGIN-GUIDE.md, "Versions"):
+ *
+ *   #ifndef ATRIUM_ABI_AT_LEAST
+ *   #define ATRIUM_ABI_AT_LEAST(major, minor) \
+ *           ((major) < ATRIUM_ABI_MAJOR ||    \
+ *            ((major) == ATRIUM_ABI_MAJOR && (minor) <= ATRIUM_ABI_MINOR))
+ *   #endif
+ */
+#define ATRIUM_ABI_AT_LEAST(major, minor)                                                       \
+        ((major) < ATRIUM_ABI_MAJOR || ((major) == ATRIUM_ABI_MAJOR && (minor) <= ATRIUM_ABI_MINOR))
 
 /**
  * AtriumStructHeader:
