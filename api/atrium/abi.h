@@ -32,7 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The first word of every AtriumStructHeader: "ATR1". Never changes. */
 #define ATRIUM_MAGIC 0x41545231u /* "ATR1" */
+/* The ABI these headers describe. A plugin declares it through ATRIUM_PLUGIN_DEFINE; the
+ * host loads a plugin of the same major and an equal or older minor. */
 #define ATRIUM_ABI_MAJOR 1
 #define ATRIUM_ABI_MINOR 2
 
@@ -75,8 +78,13 @@
  * @struct_size: sizeof the struct as the side that filled it knew it
  * @abi_major: ABI major of the headers the filling side was built against
  * @abi_minor: ABI minor of the headers the filling side was built against
+ * @reserved: 0
  *
- * First member of every versioned public struct.
+ * First member of every versioned public struct (the descriptor, AtriumRoute, AtriumHost):
+ * the reader uses only the first struct_size bytes and reads the rest as 0/NULL. Fixed size
+ * for the whole major.
+ *
+ * Since: 1.0
  */
 typedef struct {
         uint32_t magic;
@@ -86,11 +94,14 @@ typedef struct {
         uint32_t reserved;
 } AtriumStructHeader;
 
+/* The initialiser of the header of a versioned struct @type, stamped with these headers'
+ * version; ATRIUM_PLUGIN_DEFINE and ATRIUM_ROUTE_INIT use it. */
 #define ATRIUM_STRUCT_HEADER(type)                                                              \
         {                                                                                      \
                 ATRIUM_MAGIC, (uint32_t) sizeof (type), ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR, 0  \
         }
 
+/* Marks the one symbol a plugin exports (plugins build with -fvisibility=hidden). */
 #if defined(__GNUC__)
 #define ATRIUM_EXPORT __attribute__ ((visibility ("default")))
 #else
