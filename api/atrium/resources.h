@@ -22,7 +22,16 @@ atrium_resources_cmp_ (const void *a, const void *b)
  * @host: the table handed to init
  * @self: the plugin
  * @resource: (transfer none): the plugin's compiled resource
- * @folder: resource path of the folder holding the .sql files ("/org/example/x/schema")
+ * @folder: (transfer none): resource path of the folder holding the .sql files
+ *   ("/org/example/x/schema")
+ * @error: set on failure
+ *
+ * Calls host->add_migration() for every "*.sql" under @folder, in name order.
+ *
+ * Called: from init only (add_migration is a registration slot).
+ * Errors: a G_RESOURCE_ERROR when @folder or a file cannot be read; add_migration's errors.
+ * Returns: %TRUE, or %FALSE with @error set.
+ * Since: 1.0
  */
 static inline gboolean
 atrium_add_migrations_from_resource (const AtriumHost *host, AtriumPlugin *self,

@@ -1,12 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# check-abi.sh - fails when the public plugin ABI (api/atrium/) changed incompatibly since 1.0.
+# check-abi.sh - fails when the public plugin ABI (api/atrium/) changed incompatibly since a
+# released minor (meson runs it once per frozen copy: 1.0, 1.1, 1.2).
 #
 #   check-abi.sh BASELINE.abi FROZEN_PROBE.so CURRENT_PROBE.so
 #
 # BASELINE.abi is the committed abidw description of abi-probe.c built against the frozen
-# 1.0 headers (tests/abi/baseline-1.0.abi); FROZEN_PROBE.so is the same probe built again,
-# now; CURRENT_PROBE.so is the probe built against api/. abidw and abidiff come from Debian's
+# headers of one release (tests/abi/baseline-1.N.abi); FROZEN_PROBE.so is the same probe
+# built again, now; CURRENT_PROBE.so is the probe built against api/. abidw and abidiff come from Debian's
 # abigail-tools ($ABIDW and $ABIDIFF override the names).
 #
 # What passes: nothing changed, or only what abi.h's version policy allows within a major:
@@ -148,7 +149,7 @@ if [ "$(arch "$baseline")" = "$(arch "$tmp/frozen.abi")" ]; then
         status=$?
         set -e
         if [ "$status" -ne 0 ]; then
-                echo "check-abi: $baseline no longer matches the probe built from tests/abi/1.0"
+                echo "check-abi: $baseline no longer matches the probe built from its frozen copy"
                 echo "(the frozen copy or abi-probe.c changed; see tests/abi/README.md):"
                 cat "$tmp/self"
                 exit 1
@@ -157,8 +158,8 @@ if [ "$(arch "$baseline")" = "$(arch "$tmp/frozen.abi")" ]; then
         policy "$baseline" "$tmp/current.abi"
 else
         # The committed baseline was made on another architecture, where pointer sizes and
-        # alignment may differ: compare with the 1.0 probe built on this machine instead.
-        echo "== api/ against tests/abi/1.0 built here ($(arch "$tmp/frozen.abi");" \
+        # alignment may differ: compare with the frozen probe built on this machine instead.
+        echo "== api/ against the frozen copy built here ($(arch "$tmp/frozen.abi");" \
                 "the committed baseline is $(arch "$baseline"))"
         policy "$tmp/frozen.abi" "$tmp/current.abi"
 fi

@@ -2,8 +2,10 @@
 /* loader-fixtures.c - the loader (core/plugin-host/plugin-loader.c) over every fixture folder of
  * tests/fixtures, in-process and without a database: which plugins it refuses, with which
  * message, that it logs each refusal exactly once, that --strict turns any refusal fatal, that
- * a failed init leaves no route, subscription, service or migration behind, and that a plugin
- * built against the frozen 1.0 headers reads as absent every descriptor field appended since.
+ * a failed init leaves no route, subscription, service or migration behind, that a plugin
+ * built against the frozen 1.0 headers reads as absent every descriptor field appended since,
+ * and that plugins built against the frozen 1.1 and 1.2 headers keep what they set (the 1.1
+ * hooks, and the 1.2 command registered through a slot appended in 1.2).
  *
  * tests/integration/test_loader.py checks the same cases through a real host over HTTP; this
  * one sees the internals the HTTP side cannot (the zero-extended descriptor copy, the
@@ -222,6 +224,46 @@ case_old_descriptor (const char *fixtures)
         CHECK (routes == 1, "old_descriptor registered %u routes through the 1.0 table", routes);
 }
 
+/* frozen-1.N: frozen-minor.c built against tests/abi/1.N. */
+static void
+case_frozen_minor (const char *fixtures, guint minor)
+{
+        g_autofree char *dir = g_strdup_printf ("frozen-1.%u", minor);
+        g_autofree char *file = g_strdup_printf ("frozen_1_%u.so", minor);
+        g_autofree char *name = g_strdup_printf ("frozen_1_%u", minor);
+        printf ("%s: 1.1 hooks kept, 1.2 slot used only when built for 1.2\n", dir);
+        g_autoptr (Run) r = run_case (fixtures, dir, FALSE);
+        AtriumPlugin *p = plugin_by_file (r, file);
+        CHECK (p != NULL && p->state == ATRIUM_PLUGIN_RUNNING, "%s must load", file);
+        if (!p)
+                return;
+        CHECK (p->desc_minor == minor, "built for minor %u, expected %u", p->desc_minor, minor);
+        /* No descriptor field came after 1.1, so 1.1 and 1.2 write the same size. */
+        const size_t size_1_1 = offsetof (AtriumPluginDescriptor, user_export) + sizeof (void *);
+        CHECK (p->desc.header.struct_size == size_1_1, "struct_size %u, expected the 1.1 size %zu",
+               p->desc.header.struct_size, size_1_1);
+        CHECK (p->desc.school_enable && p->desc.school_disable && p->desc.user_export,
+               "the 1.1 hooks the plugin set must read as set");
+        const guint8 *bytes = (const guint8 *) &p->desc;
+        for (size_t i = p->desc.header.struct_size; i < sizeof p->desc; i++)
+                CHECK (bytes[i] == 0, "descriptor byte %zu (beyond the plugin's struct_size) is "
+                       "0x%02x", i, bytes[i]);
+        CHECK (g_str_equal (p->desc.name, name), "name %s, expected %s", p->desc.name, name);
+        guint routes = 0;
+        for (guint i = 0; i < r->core->routes->len; i++)
+                if (((AtriumRouteEntry *) r->core->routes->pdata[i])->owner == p)
+                        routes++;
+        CHECK (routes == 1, "%s registered %u routes", file, routes);
+        /* The command exists exactly in the build whose headers have add_command (1.2). */
+        CHECK (r->core->tasks->len == (minor >= 2 ? 1u : 0u), "%s registered %u commands", file,
+               r->core->tasks->len);
+        if (minor >= 2) {
+                char *argv[] = {name, (char *) "abi", NULL};
+                CHECK (atrium_tasks_run_command (r->core, 2, argv) == 0,
+                       "\"atriumd %s abi\" failed", name);
+        }
+}
+
 static void
 case_old_dep (const char *fixtures)
 {
@@ -314,6 +356,8 @@ main (int argc, char **argv)
         const Single singles[] = {
                 {"healthy", "healthy.so", NULL},
                 {"old-descriptor", "old_descriptor.so", NULL},
+                {"frozen-1.1", "frozen_1_1.so", NULL},
+                {"frozen-1.2", "frozen_1_2.so", NULL},
                 {"wrong-magic", "wrong_magic.so", "wrong magic 0x0badc0de"},
                 {"abi-major", "abi_major.so", abi_major},
                 {"newer-minor", "newer_minor.so", newer},
@@ -324,6 +368,8 @@ main (int argc, char **argv)
         for (gsize i = 0; i < G_N_ELEMENTS (singles); i++)
                 case_single (fixtures, &singles[i]);
         case_old_descriptor (fixtures);
+        case_frozen_minor (fixtures, 1);
+        case_frozen_minor (fixtures, 2);
         case_old_dep (fixtures);
         case_cycle (fixtures);
         case_duplicate (fixtures);

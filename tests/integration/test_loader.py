@@ -6,8 +6,9 @@ with the `healthy` fixture. For every refused plugin GET /api/v1/modules must sa
 with a message naming the reason (both ABI versions where versions are the reason), the log
 must carry exactly one line for the refusal, the healthy plugin must keep serving its route,
 and `--strict` must turn the same folder into a clean exit 1. `atriumd check-plugin` must
-reject each broken file on stderr and describe a good one. The plugin built against the
-frozen 1.0 headers must load and answer (tests/abi/ checks the rest of the ABI).
+reject each broken file on stderr and describe a good one. The plugins built against the
+frozen 1.0, 1.1 and 1.2 headers must load and answer, and the 1.2 one's command must run
+(tests/abi/ checks the rest of the ABI).
 
 One PostgreSQL cluster serves the whole file; every host runs against it in turn.
 """
@@ -349,6 +350,36 @@ class LoaderTest(harness.TestCase):
         proc = check_plugin(fixture("old-descriptor", "old_descriptor.so"))
         self.assertEqual(proc.returncode, 0, proc)
         self.assertRegex(proc.stdout, rf"(?m)^abi: +{MAJOR}\.0 \(host {MAJOR}\.{MINOR}\)$")
+
+    def test_frozen_minors_load_and_serve(self):
+        # tests/fixtures/frozen-minor.c built against the frozen 1.1 and 1.2 headers: plugins
+        # released while those minors were current keep working, under --strict too.
+        for minor in (1, 2):
+            with self.subTest(minor=minor):
+                name = f"frozen_1_{minor}"
+                d = self.plugin_dir(f"frozen-1.{minor}")
+                with harness.Atriumd(self.pg, plugin_dir=d, args=["--strict"]) as host:
+                    modules = self.modules(host)
+                    m = self.assert_loaded(modules, f"{name}.so")
+                    self.assertEqual((m["name"], m["version"], m["abi_version"]),
+                                     (name, "1.0.0", f"1.{minor}"))
+                    ping = self.assert_ping(host, name)
+                    self.assertEqual(ping["built_for_abi"], f"1.{minor}")
+                    self.assertEqual(ping["host_abi_minor"], MINOR)
+                    self.assertGreaterEqual(ping["host_table_size"], ping["known_table_size"])
+                    # The 1.2 slot (add_command) is used only by the build whose headers
+                    # have it; ATRIUM_ABI_AT_LEAST keeps it out of the 1.1 build.
+                    proc = host.run([name, "abi"])
+                    if minor >= 2:
+                        self.assertEqual(proc.returncode, 0, proc)
+                        self.assertIn(f"{name}: built for ABI 1.{minor}", proc.stdout)
+                    else:
+                        self.assertNotEqual(proc.returncode, 0, proc)
+                    self.stop_cleanly(host)
+                proc = check_plugin(fixture(f"frozen-1.{minor}", f"{name}.so"))
+                self.assertEqual(proc.returncode, 0, proc)
+                self.assertRegex(proc.stdout,
+                                 rf"(?m)^abi: +1\.{minor} \(host {MAJOR}\.{MINOR}\)$")
 
     def test_check_plugin_describes_noticeboard(self):
         proc = check_plugin(os.path.join(PLUGIN_DIR, "noticeboard.so"))
