@@ -72,7 +72,7 @@
  *            ((major) == ATRIUM_ABI_MAJOR && (minor) <= ATRIUM_ABI_MINOR))
  *   #endif
  */
-#define ATRIUM_ABI_AT_LEAST(major, minor)                                                       \
+#define ATRIUM_ABI_AT_LEAST(major, minor)                                                          \
         ((major) < ATRIUM_ABI_MAJOR || ((major) == ATRIUM_ABI_MAJOR && (minor) <= ATRIUM_ABI_MINOR))
 
 /**

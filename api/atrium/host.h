@@ -521,8 +521,7 @@ struct _AtriumHost {
          *
          * Since: 1.0
          */
-        void (*respond_page) (AtriumRequest *req, JsonNode *items,
-                              const char *next_after);
+        void (*respond_page) (AtriumRequest *req, JsonNode *items, const char *next_after);
         /**
          * response_header:
          * @name: (transfer none): a header name; copied
@@ -657,8 +656,7 @@ struct _AtriumHost {
          * Returns: %TRUE, or %FALSE with @error set.
          * Since: 1.0
          */
-        gboolean (*publish) (AtriumTx *tx, const char *event, JsonNode *payload,
-                             GError **error);
+        gboolean (*publish) (AtriumTx *tx, const char *event, JsonNode *payload, GError **error);
 
         /* ---- ABI 1.1 ---- */
 

@@ -24,8 +24,8 @@
 
 /* meson says which folder it meant (-DATRIUM_FROZEN_MINOR=N); a mix-up of include folders
  * would otherwise print one release's layout under another's name. */
-_Static_assert (ATRIUM_ABI_MAJOR == 1 && ATRIUM_ABI_MINOR == ATRIUM_FROZEN_MINOR,
-                "frozen-layout.c must be built against tests/abi/1.<ATRIUM_FROZEN_MINOR>");
+_Static_assert(ATRIUM_ABI_MAJOR == 1 && ATRIUM_ABI_MINOR == ATRIUM_FROZEN_MINOR,
+               "frozen-layout.c must be built against tests/abi/1.<ATRIUM_FROZEN_MINOR>");
 /* A new release adds its abi-1.N-layout.h and expands it below; until then this stops the
  * build rather than leave the new minor's members unaccounted for. */
 #if ATRIUM_ABI_MINOR > 2
@@ -44,23 +44,22 @@ typedef struct {
         int growable;
 } Struct;
 
-#define MEMBER(T, m)                                                                            \
-        {#T, #m, offsetof (T, m), sizeof (((T *) 0)->m), _Alignof (__typeof__ (((T *) 0)->m))},
+#define MEMBER(T, m)                                                                               \
+        {#T, #m, offsetof (T, m), sizeof (((T *) 0)->m), _Alignof(__typeof__ (((T *) 0)->m))},
 #define STRUCT_MEMBERS(T, LIST, growable) LIST (MEMBER)
 #define APPENDED(LIST) LIST (MEMBER)
 
 /* In declaration order: what 1.0 had, then what each minor appended. */
-static const Member members[] = {
-        ATRIUM_ABI_1_0_STRUCTS (STRUCT_MEMBERS)
+static const Member members[] = {ATRIUM_ABI_1_0_STRUCTS (STRUCT_MEMBERS)
 #if ATRIUM_ABI_MINOR >= 1
-        ATRIUM_ABI_1_1_APPENDED (APPENDED)
+                                         ATRIUM_ABI_1_1_APPENDED (APPENDED)
 #endif
 #if ATRIUM_ABI_MINOR >= 2
-        ATRIUM_ABI_1_2_APPENDED (APPENDED)
+                                                 ATRIUM_ABI_1_2_APPENDED (APPENDED)
 #endif
 };
 
-#define STRUCT(T, LIST, growable) {#T, sizeof (T), _Alignof (T), growable},
+#define STRUCT(T, LIST, growable) {#T, sizeof (T), _Alignof(T), growable},
 static const Struct structs[] = {ATRIUM_ABI_1_0_STRUCTS (STRUCT)};
 
 static char prefix[32]; /* "ATRIUM_1_N" */

@@ -246,8 +246,10 @@ case_frozen_minor (const char *fixtures, guint minor)
                "the 1.1 hooks the plugin set must read as set");
         const guint8 *bytes = (const guint8 *) &p->desc;
         for (size_t i = p->desc.header.struct_size; i < sizeof p->desc; i++)
-                CHECK (bytes[i] == 0, "descriptor byte %zu (beyond the plugin's struct_size) is "
-                       "0x%02x", i, bytes[i]);
+                CHECK (bytes[i] == 0,
+                       "descriptor byte %zu (beyond the plugin's struct_size) is "
+                       "0x%02x",
+                       i, bytes[i]);
         CHECK (g_str_equal (p->desc.name, name), "name %s, expected %s", p->desc.name, name);
         guint routes = 0;
         for (guint i = 0; i < r->core->routes->len; i++)

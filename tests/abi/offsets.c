@@ -23,24 +23,24 @@
 #include "frozen-layout-1.2.h"
 
 /* v is the macro infix of a release (1_1), vs its name ("1.1"). */
-#define MEMBER_AT(v, vs, T, m)                                                                  \
-        _Static_assert (offsetof (T, m) == ATRIUM_##v##_OFFSET_##T##_##m,                      \
-                        #T "." #m " moved: ABI " vs " plugins expect it where " vs " had it"); \
-        _Static_assert (sizeof (((T *) 0)->m) == ATRIUM_##v##_MSIZE_##T##_##m,                 \
-                        #T "." #m " changed size since ABI " vs);
-#define SIZE_AT(v, vs, T, growable)                                                             \
-        _Static_assert (growable ? sizeof (T) >= ATRIUM_##v##_SIZE_##T                         \
-                                 : sizeof (T) == ATRIUM_##v##_SIZE_##T,                        \
-                        #T ": size changed since ABI " vs " (only structs with a header may "  \
-                           "grow, and only at the end)");
+#define MEMBER_AT(v, vs, T, m)                                                                     \
+        _Static_assert(offsetof (T, m) == ATRIUM_##v##_OFFSET_##T##_##m,                           \
+                       #T "." #m " moved: ABI " vs " plugins expect it where " vs " had it");      \
+        _Static_assert(sizeof (((T *) 0)->m) == ATRIUM_##v##_MSIZE_##T##_##m,                      \
+                       #T "." #m " changed size since ABI " vs);
+#define SIZE_AT(v, vs, T, growable)                                                                \
+        _Static_assert(growable ? sizeof (T) >= ATRIUM_##v##_SIZE_##T                              \
+                                : sizeof (T) == ATRIUM_##v##_SIZE_##T,                             \
+                       #T ": size changed since ABI " vs " (only structs with a header may "       \
+                          "grow, and only at the end)");
 /* Constants are macros themselves, so each release spells this out: forwarded through another
  * macro, c would be expanded (ATRIUM_MAGIC to 0x41545231u) before it could be pasted. */
-#define CONSTANT_1_0(c)                                                                         \
-        _Static_assert ((long long) (c) == ATRIUM_1_0_VALUE_##c, #c " changed its ABI 1.0 value");
-#define CONSTANT_1_1(c)                                                                         \
-        _Static_assert ((long long) (c) == ATRIUM_1_1_VALUE_##c, #c " changed its ABI 1.1 value");
-#define CONSTANT_1_2(c)                                                                         \
-        _Static_assert ((long long) (c) == ATRIUM_1_2_VALUE_##c, #c " changed its ABI 1.2 value");
+#define CONSTANT_1_0(c)                                                                            \
+        _Static_assert((long long) (c) == ATRIUM_1_0_VALUE_##c, #c " changed its ABI 1.0 value");
+#define CONSTANT_1_1(c)                                                                            \
+        _Static_assert((long long) (c) == ATRIUM_1_1_VALUE_##c, #c " changed its ABI 1.1 value");
+#define CONSTANT_1_2(c)                                                                            \
+        _Static_assert((long long) (c) == ATRIUM_1_2_VALUE_##c, #c " changed its ABI 1.2 value");
 
 /* 1.0: every member, every struct, every constant. */
 #define MEMBER_1_0(T, m) MEMBER_AT (1_0, "1.0", T, m)
@@ -64,10 +64,10 @@ ATRIUM_ABI_1_0_STRUCTS (SIZE_1_2)
 ATRIUM_ABI_1_2_CONSTANTS (CONSTANT_1_2)
 
 /* A minor may only grow within the major. */
-_Static_assert (ATRIUM_ABI_MAJOR == ATRIUM_1_0_VALUE_ATRIUM_ABI_MAJOR,
-                "ABI major changed: that locks out every plugin built so far");
-_Static_assert (ATRIUM_ABI_MINOR >= ATRIUM_1_2_VALUE_ATRIUM_ABI_MINOR,
-                "ABI minor went below the last released one (1.2)");
+_Static_assert(ATRIUM_ABI_MAJOR == ATRIUM_1_0_VALUE_ATRIUM_ABI_MAJOR,
+               "ABI major changed: that locks out every plugin built so far");
+_Static_assert(ATRIUM_ABI_MINOR >= ATRIUM_1_2_VALUE_ATRIUM_ABI_MINOR,
+               "ABI minor went below the last released one (1.2)");
 /* The loader's lower bound is the 1.0 descriptor, whatever the descriptor grows to. */
 _Static_assert (ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0 == ATRIUM_1_0_SIZE_AtriumPluginDescriptor,
                 "ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0 no longer is the size of the 1.0 descriptor");

@@ -27,13 +27,13 @@
 /* The guarded use the documentation shows: the slot named exists exactly when the check says
  * the headers are 1.2 or newer. */
 #if ATRIUM_ABI_AT_LEAST(1, 2)
-_Static_assert (sizeof (((AtriumHost *) 0)->password_verify) == sizeof (void *),
-                "a 1.2 slot must be declared when ATRIUM_ABI_AT_LEAST (1, 2)");
+_Static_assert(sizeof (((AtriumHost *) 0)->password_verify) == sizeof (void *),
+               "a 1.2 slot must be declared when ATRIUM_ABI_AT_LEAST (1, 2)");
 #endif
 
 /* As a constant expression in C. */
-_Static_assert (ATRIUM_ABI_AT_LEAST (ATRIUM_ABI_MAJOR, 0), "minor 0 of this major");
-_Static_assert (!ATRIUM_ABI_AT_LEAST (ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR + 1), "next minor");
+_Static_assert(ATRIUM_ABI_AT_LEAST (ATRIUM_ABI_MAJOR, 0), "minor 0 of this major");
+_Static_assert(!ATRIUM_ABI_AT_LEAST (ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR + 1), "next minor");
 
 int
 main (void)
@@ -45,8 +45,8 @@ main (void)
                 int want = minor <= ATRIUM_ABI_MINOR;
                 if ((ATRIUM_ABI_AT_LEAST (ATRIUM_ABI_MAJOR, minor) ? 1 : 0) != want) {
                         printf ("ATRIUM_ABI_AT_LEAST (%d, %d) is %s, headers are %d.%d\n",
-                                ATRIUM_ABI_MAJOR, minor, want ? "false" : "true",
-                                ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR);
+                                ATRIUM_ABI_MAJOR, minor, want ? "false" : "true", ATRIUM_ABI_MAJOR,
+                                ATRIUM_ABI_MINOR);
                         failed = 1;
                 }
         }
@@ -54,9 +54,8 @@ main (void)
                 int want = major < ATRIUM_ABI_MAJOR;
                 if (major != ATRIUM_ABI_MAJOR &&
                     (ATRIUM_ABI_AT_LEAST (major, 1000) ? 1 : 0) != want) {
-                        printf ("ATRIUM_ABI_AT_LEAST (%d, 1000) is %s, headers are %d.%d\n",
-                                major, want ? "false" : "true", ATRIUM_ABI_MAJOR,
-                                ATRIUM_ABI_MINOR);
+                        printf ("ATRIUM_ABI_AT_LEAST (%d, 1000) is %s, headers are %d.%d\n", major,
+                                want ? "false" : "true", ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR);
                         failed = 1;
                 }
         }
