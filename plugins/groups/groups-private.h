@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* groups-private.h - shared by the groups plugin's files: groups.c (descriptor, service table,
- * events, GDPR), group-routes.c (groups and their permissions), member-routes.c (membership). */
+/* groups-private.h - shared by the groups plugin's files: plugin.c (descriptor, init: the
+ * wiring), model.c (what the others call: events, visibility, the service table, GDPR),
+ * group-routes.c (groups and their permissions), member-routes.c (membership). */
 #pragma once
 
 #include <atrium/atrium.h>
@@ -25,6 +26,12 @@ gboolean groups_may_manage (AtriumRequest *req, const char *group_id, GError **e
 gboolean groups_publish (AtriumTx *tx, const char *event, const char *group_id,
                          const char *user_id, GError **error);
 
+/* model.c: the "groups" service table (atrium/groups.h) and the GDPR export hook. */
+extern const AtriumGroupsService groups_service;
+gboolean groups_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                             GError **error);
+
+/* The route files' tables, registered by plugin.c. */
 gboolean groups_register_group_routes (AtriumPlugin *self, GError **error);
 gboolean groups_register_member_routes (AtriumPlugin *self, GError **error);
 

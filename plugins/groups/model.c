@@ -1,17 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* groups.c - the groups plugin: classes, courses, working groups and staff groups with members
- * and owners, and the single source of truth other modules ask about membership.
- *
- * It publishes the "groups" service table (atrium/groups.h) for other plugins, grants
- * permissions to group members through a permission source (groups.member_permissions), emits
- * group.created / group.deleted / group.member_added / group.member_removed, and contributes a
- * person's memberships to the GDPR export. Memberships of a deleted user go with the user row
- * (foreign key, ON DELETE CASCADE), inside the same transaction as the deletion. */
+/* model.c - what the groups plugin's files share: the host table, events, who may see and
+ * manage a group, the "groups" service table other plugins call (atrium/groups.h), and a
+ * person's memberships for the GDPR export. plugin.c wires it up; the route files call it. */
 #include "groups-private.h"
-
-#include <atrium/resources.h>
-
-#include "groups-resources.h"
 
 const AtriumHost *groups_host;
 
@@ -66,11 +57,11 @@ svc_members_of (AtriumTx *tx, const char *group_id, GError **error)
 {
         if (!group_id || !g_uuid_string_is_valid (group_id))
                 return g_new0 (char *, 1);
-        AtriumResult *res = groups_tx_sql (
-                tx, error,
-                "SELECT user_id FROM groups.members WHERE group_id = $1::uuid "
-                "ORDER BY role = 'owner' DESC, user_id",
-                1, group_id);
+        AtriumResult *res =
+                groups_tx_sql (tx, error,
+                               "SELECT user_id FROM groups.members WHERE group_id = $1::uuid "
+                               "ORDER BY role = 'owner' DESC, user_id",
+                               1, group_id);
         return res ? column_strv (res) : NULL;
 }
 
@@ -79,10 +70,11 @@ svc_groups_of (AtriumTx *tx, const char *user_id, GError **error)
 {
         if (!user_id || !g_uuid_string_is_valid (user_id))
                 return g_new0 (char *, 1);
-        AtriumResult *res = groups_tx_sql (
-                tx, error, "SELECT group_id FROM groups.members WHERE user_id = $1::uuid "
-                           "ORDER BY group_id",
-                1, user_id);
+        AtriumResult *res =
+                groups_tx_sql (tx, error,
+                               "SELECT group_id FROM groups.members WHERE user_id = $1::uuid "
+                               "ORDER BY group_id",
+                               1, user_id);
         return res ? column_strv (res) : NULL;
 }
 
@@ -107,9 +99,8 @@ svc_group_by_slug (AtriumTx *tx, const char *slug, char **out_id, GError **error
         *out_id = NULL;
         if (!slug)
                 return TRUE;
-        AtriumResult *res = groups_tx_sql (tx, error,
-                                           "SELECT id FROM groups.groups WHERE slug = $1", 1,
-                                           slug);
+        AtriumResult *res =
+                groups_tx_sql (tx, error, "SELECT id FROM groups.groups WHERE slug = $1", 1, slug);
         if (!res)
                 return FALSE;
         if (groups_host->result_n_rows (res) == 1)
@@ -118,7 +109,7 @@ svc_group_by_slug (AtriumTx *tx, const char *slug, char **out_id, GError **error
         return TRUE;
 }
 
-static const AtriumGroupsService service = {
+const AtriumGroupsService groups_service = {
         .header = ATRIUM_STRUCT_HEADER (AtriumGroupsService),
         .is_member = svc_is_member,
         .members_of = svc_members_of,
@@ -141,7 +132,8 @@ JsonNode *
 groups_fetch_visible (AtriumRequest *req, const char *group_id, GError **error)
 {
         if (!group_id || !g_uuid_string_is_valid (group_id)) {
-                groups_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s", group_id ? group_id : "");
+                groups_fail (error, ATRIUM_ERROR_NOT_FOUND, "no group %s",
+                             group_id ? group_id : "");
                 return NULL;
         }
         AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
@@ -185,7 +177,7 @@ groups_may_manage (AtriumRequest *req, const char *group_id, GError **error)
 
 /* ---- GDPR ---- */
 
-static gboolean
+gboolean
 groups_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                     GError **error)
 {
@@ -201,33 +193,3 @@ groups_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonO
         groups_host->result_free (res);
         return TRUE;
 }
-
-/* ---- lifecycle ---- */
-
-static gboolean
-groups_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
-{
-        groups_host = host;
-        if (!ATRIUM_HOST_HAS (host, add_permission_source))
-                return groups_fail (error, ATRIUM_ERROR_INTERNAL,
-                                    "the host is too old: groups needs ABI 1.1");
-        return groups_register_group_routes (self, error) &&
-               groups_register_member_routes (self, error) &&
-               host->provide_service (self, ATRIUM_GROUPS_SERVICE, ATRIUM_GROUPS_SERVICE_VERSION,
-                                      &service, error) &&
-               host->add_permission_source (self, "groups.member_permissions", error) &&
-               atrium_add_migrations_from_resource (host, self, groups_get_resource (),
-                                                    "/dev/atrium/groups/schema", error);
-}
-
-static const AtriumPermission permissions[] = {
-        {"groups.read", "See every group of the school and its members", "admin,teacher,staff"},
-        {"groups.manage", "Create, change and delete any group and its membership",
-         "admin,teacher"},
-        {NULL, NULL, NULL},
-};
-
-ATRIUM_PLUGIN_DEFINE (.name = "groups", .version = "1.0.0",
-                      .description = "Classes, courses, working groups and their members",
-                      .license = "Apache-2.0", .permissions = permissions, .init = groups_init,
-                      .user_export = groups_user_export)
