@@ -29,7 +29,6 @@ import base64
 import datetime
 import hashlib
 import hmac
-import itertools
 import json
 import re
 import time
@@ -47,26 +46,12 @@ SEALING_KEY = "9f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
 JITSI_URL = "https://meet.example.org"
 JITSI_HOST = "meet.example.org"
 
-# The people of every test school: {username: (roles, display name)}.
-PEOPLE = {
-    "ada": (["admin"], "Ada Admin"),
-    "tina": (["teacher"], "Tina Teacher"),
-    "tom": (["teacher"], "Tom Teacher"),
-    "stan": (["staff"], "Stan Staff"),
-    "sam": (["student"], "Sam Schüler"),
-    "sue": (["student"], "Sue Student"),
-    "pia": (["parent"], "Pia Parent"),
-}
-
 ROOM_KEYS = {"id", "name", "description", "group_id", "created_by", "starts_at", "ends_at",
              "max_participants", "lobby", "locked", "created_at", "updated_at", "moderator"}
 JOIN_KEYS = {"url", "expires_at", "moderator", "backend", "attendance_id"}
 GUEST_KEYS = {"id", "name", "expires_at", "token", "join_path"}
 BUCKET_KEYS = {"start", "joins", "distinct_users", "usage_hours", "estimated_usage_hours",
                "peak_concurrent_rooms"}
-
-_counter = itertools.count(1)
-
 
 # ------------------------------------------------------------------------------------------
 # Time and JWT helpers (standard library only)
@@ -131,50 +116,21 @@ def lit(s: str) -> str:
 # ------------------------------------------------------------------------------------------
 
 
-class School:
-    """A school with groups and conference, its people (ids, tokens) and request helpers."""
+class School(fixtures.School):
+    """A school with groups and conference (fixtures.School), its Jitsi credentials (set as
+    its backend unless backend=False) and request helpers."""
 
-    def __init__(self, host: harness.Atriumd, op: str,
-                 modules: Sequence[str] = ("groups", "conference"),
+    AREA = "conference"
+    SLUG_PREFIX = "k"
+    MODULES = ("groups", "conference")
+
+    def __init__(self, host: harness.Atriumd, op: str, modules: Sequence[str] | None = None,
                  backend: bool = True) -> None:
-        self.host = host
-        self.op = op
-        self.slug = f"k{next(_counter)}-{uuid.uuid4().hex[:6]}"
-        self.id = fixtures.make_school(host, op, self.slug, modules=modules)["id"]
-        self.ids: dict[str, str] = {}
-        self.names: dict[str, str] = {}
-        self.tokens: dict[str, str] = {"op": op}
-        for name, (roles, display) in PEOPLE.items():
-            user = fixtures.make_user(host, op, self.slug, name, roles=roles,
-                                      display_name=display)
-            self.ids[name] = user["id"]
-            self.names[name] = display
-            self.tokens[name] = fixtures.login(host, name, school=self.slug)
+        super().__init__(host, op, modules)
         self.app_id = f"atrium-{self.slug}"
         self.secret = f"jitsi-secret-{uuid.uuid4().hex}"
         if backend:
             self.set_jitsi()
-
-    @property
-    def base(self) -> str:
-        return f"/api/v1/schools/{self.slug}/conference"
-
-    def req(self, who: str | None, method: str, path: str, body: Any = None,
-            headers: dict[str, str] | None = None) -> harness.Response:
-        """A request as `who` (None: no token) to /api/v1/schools/{slug}/conference<path>."""
-        return self.host.request(method, self.base + path, body, headers=headers,
-                                 token=self.tokens[who] if who else None)
-
-    def raw(self, who: str, method: str, path: str, body: Any = None) -> harness.Response:
-        """A request as `who` to /api/v1/schools/{slug}<path>."""
-        return self.host.request(method, f"/api/v1/schools/{self.slug}{path}", body,
-                                 token=self.tokens[who])
-
-    def ok(self, who: str, method: str, path: str, body: Any = None,
-           status: Sequence[int] = (200, 201, 204)) -> Any:
-        resp = fixtures.check(self.req(who, method, path, body), *status,
-                              what=f"{who}: {method} conference{path}")
-        return resp.json() if resp.body else None
 
     def set_jitsi(self, who: str = "ada", url: str = JITSI_URL) -> dict:
         return self.ok(who, "PUT", "/backend", {"type": "jitsi", "url": url,
@@ -194,19 +150,10 @@ class School:
 
     def group(self, name: str, owner: str = "tina", members: Sequence[str] = (),
               owners: Sequence[str] = ()) -> str:
-        resp = fixtures.check(self.raw(owner, "POST", "/groups", {"name": name,
-                                                                   "type": "class"}),
-                              201, what="create group")
-        gid = resp.json()["id"]
-        for m in members:
-            self.add(gid, m, "member", who=owner)
-        for m in owners:
-            self.add(gid, m, "owner", who=owner)
-        return gid
+        return self.make_group(name, owner, members, owners)
 
     def add(self, gid: str, user: str, role: str = "member", who: str = "tina") -> None:
-        fixtures.check(self.raw(who, "PUT", f"/groups/{gid}/members/{self.ids[user]}",
-                                {"role": role}), 200, 201, what="add member")
+        self.add_member(gid, user, role, who)
 
     def visible(self, who: str, query: str = "") -> list[str]:
         """The ids of every room `who` lists, walking all pages."""
