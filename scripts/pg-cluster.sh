@@ -22,7 +22,7 @@
 # The port and the socket directory are not written to postgresql.conf but given on every
 # start (-p, -k), so a data directory can be copied elsewhere and started on another port (the
 # harness copies one template per build directory). When DIR/sock is too long for a Unix
-# socket path (107 bytes) the server listens on TCP only.
+# socket path (107 bytes with the socket's own name) the server listens on TCP only.
 #
 # PostgreSQL refuses to run as root: as root, DIR and everything in it belong to Debian's
 # `postgres` user and the server programs run as that user, from / (it may not be allowed
@@ -85,10 +85,12 @@ pgc_free_port() {
         pgc_die "no free TCP port found"
 }
 
-# The -k argument for DIR: its sock/ directory, or '' (TCP only) when the path is too long.
+# The -k argument for DIR: its sock/ directory, or '' (TCP only) when the socket's path,
+# sock/.s.PGSQL.<port>, would not fit the 107 bytes of a Unix socket address (PostgreSQL
+# refuses to start rather than skip it).
 pgc_sockets() {
         local sock=$1/sock
-        if ((${#sock} > 100)); then printf '\n'; else printf '%s\n' "$sock"; fi
+        if ((${#sock} > 90)); then printf '\n'; else printf '%s\n' "$sock"; fi
 }
 
 pgc_init() {
@@ -132,6 +134,8 @@ pgc_start() {
         bindir=$(pgc_bindir)
         pgc_need_user
         [[ -f $dir/data/PG_VERSION ]] || pgc_die "start: no cluster in $dir (run init first)"
+        # A cluster made before sock/ was part of the layout (scripts/setup.sh's) lacks it.
+        [[ -d $dir/sock ]] || pgc_as_pg mkdir -p "$dir/sock"
         for attempt in 1 2 3 4 5; do
                 [[ -n $port ]] || port=$(pgc_free_port)
                 if pgc_as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
