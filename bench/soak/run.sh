@@ -10,7 +10,8 @@
 # it for 30 s): the same clients, the same assertions (descriptors back within 16 of the warm
 # baseline, threads bounded by the pools, RSS growth under 32 MiB in a plain build), and the
 # same private PostgreSQL bootstrap (tests/harness, through scripts/pg-cluster.sh). This is a
-# resource check, not a speed measurement; it still waits for a quiet machine so that its clients get their share.
+# resource check, not a speed measurement; it still waits for a quiet machine so that its
+# clients get their share.
 #
 #   bench/soak/run.sh                 # 300 s, plain build in build/
 #   SECONDS_TOTAL=60 bench/soak/run.sh
