@@ -50,14 +50,10 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 # ---- helpers --------------------------------------------------------------------------------
 
-# PostgreSQL refuses to run as root; as root the cluster belongs to Debian's `postgres` user.
-as_pg() {
-        if ((EUID == 0)); then
-                (cd / && runuser -u postgres -- "$@")
-        else
-                "$@"
-        fi
-}
+# pg_cluster CMD DIR ...: scripts/pg-cluster.sh, the one PostgreSQL bootstrap (the test harness
+# and scripts/setup.sh use it too), with the bench's choice of server binaries. It runs the
+# server programs as Debian's `postgres` user when we are root (PostgreSQL refuses root).
+pg_cluster() { ATRIUM_PG_BINDIR=$pgbin "$repo/scripts/pg-cluster.sh" "$@"; }
 
 # A TCP port nobody listens on now. Each is taken right before its server starts; a lost race
 # shows up as that server failing to start, with its log (start_atriumd retries it).
@@ -361,7 +357,7 @@ cleanup() {
         [[ -n $apache_pid ]] && stop_pid "$apache_pid" 5
         [[ -n $atriumd_pid ]] && stop_pid "$atriumd_pid" 10
         if ((pg_started)); then
-                as_pg "$pgbin/pg_ctl" -D "$tmp/pg/data" -m fast -w -t 30 stop >/dev/null 2>&1
+                pg_cluster stop "$tmp/pg" fast >/dev/null 2>&1
         fi
         if ((rc != 0)) && [[ -n $tmp ]]; then
                 for f in "$tmp/atriumd.log" "$tmp/pg/postgres.log" "$tmp/nginx/error.log" "$tmp/apache/error.log"; do
@@ -419,34 +415,27 @@ bench_build() {
         [[ -x $atriumd ]] || die "no $atriumd after the build"
 }
 
-# bench_tmp PREFIX: the run's temp dir /tmp/PREFIX.XXXXXX in $tmp, with pg/ (the postgres
-# user's) and data/.
+# bench_tmp PREFIX: the run's temp dir /tmp/PREFIX.XXXXXX in $tmp, with data/ (start_pg adds
+# pg/, the postgres user's).
 bench_tmp() {
         tmp=$(mktemp -d "/tmp/$1.XXXXXX")
         # postgres and nginx's workers (nobody) must be able to enter it.
         chmod 0755 "$tmp"
-        mkdir -p "$tmp/pg" "$tmp/data"
-        if ((EUID == 0)); then chown postgres: "$tmp/pg"; fi
+        mkdir -p "$tmp/data" # $tmp/pg is made by start_pg (scripts/pg-cluster.sh init)
 }
 
-# start_pg NAME: a private cluster on a free loopback port (pg_port), trust authentication for
-# the superuser `atrium`; databases atrium and pgbench; sets pg_version. NAME goes into
-# postgresql.conf as a comment.
+# start_pg NAME: a private cluster in $tmp/pg (scripts/pg-cluster.sh: data/, sock/,
+# postgres.log) on a free loopback port (pg_port), trust authentication for the superuser
+# `atrium`; databases atrium and pgbench; sets pg_version. NAME goes into postgresql.conf as a
+# comment.
 start_pg() {
         say "starting PostgreSQL ($pgbin)"
-        as_pg "$pgbin/initdb" -D "$tmp/pg/data" -A trust -U atrium -E UTF8 --locale=C >/dev/null
-        pg_port=$(free_port)
-        cat >>"$tmp/pg/data/postgresql.conf" <<EOF
-
-# $1
-listen_addresses = '127.0.0.1'
-port = $pg_port
-unix_socket_directories = '$tmp/pg'
-shared_buffers = 256MB
-max_connections = 200
-# fsync and synchronous_commit stay on.
-EOF
-        as_pg "$pgbin/pg_ctl" -D "$tmp/pg/data" -l "$tmp/pg/postgres.log" -w -t 60 start >/dev/null
+        # Unlike the test harness's clusters, durability stays as in production: fsync and
+        # synchronous_commit stay on. The C locale, as the figures so far were measured with.
+        pg_cluster init "$tmp/pg" --initdb --locale=C \
+                --comment "$1 (fsync and synchronous_commit stay on)" \
+                shared_buffers=256MB max_connections=200 >/dev/null
+        pg_port=$(pg_cluster start "$tmp/pg")
         pg_started=1
         pg_version=$(psql_admin -d postgres -Atc 'SHOW server_version')
         psql_admin -d postgres -c 'CREATE DATABASE atrium' -c 'CREATE DATABASE pgbench'

@@ -10,7 +10,8 @@
 # The tree predates the check and is not formatted throughout, so the check looks at changed
 # lines only (git clang-format), never at whole files: whoever touches a line formats it, and
 # the code converges without one commit that rewrites everything. To fix what it reports, run
-# `git clang-format $(cat .ci/style-base)` and commit the result. Needs a git checkout (skipped,
+# `git clang-format $(cat .ci/style-base) -- core plugins api examples tests \
+#  ':(exclude)tests/abi/[0-9]*' ':(exclude)tests/abi/abi-*-layout.h'` and commit the result. Needs a git checkout (skipped,
 # status 77, in a tarball) and clang-format (installed by scripts/setup.sh).
 
 set -euo pipefail
@@ -37,5 +38,5 @@ case $diff in
 esac
 printf '%s\n' "$diff"
 echo "check-style: the lines above are not as .clang-format writes them; run" >&2
-echo "  git clang-format $base" >&2
+echo "  git clang-format $base -- core plugins api examples tests ':(exclude)tests/abi/[0-9]*' ':(exclude)tests/abi/abi-*-layout.h'" >&2
 exit 1

@@ -115,8 +115,9 @@ setup_build() {
 # The development cluster.
 #
 # A private PostgreSQL instance for the demo and for hand testing, kept in .state/pg (git
-# ignored) and reachable only over loopback TCP, with trust authentication: it holds demo data,
-# never anything real. Layout: $pg_root/data (PGDATA), $pg_root/run (socket), $pg_root/log.
+# ignored) and reachable over loopback TCP and its socket, with trust authentication: it holds
+# demo data, never anything real. It is made, started and stopped by scripts/pg-cluster.sh,
+# whose layout it has: $pg_root/data (PGDATA), $pg_root/sock (socket), $pg_root/postgres.log.
 #
 # PostgreSQL refuses to run as root, so as root the server runs as Debian's `postgres` user,
 # which must be able to reach the data directory. When the repository sits below a directory
@@ -124,23 +125,10 @@ setup_build() {
 # the repo path> instead and .state/pg is a symlink to it.
 # ---------------------------------------------------------------------------------------------
 
-setup_pg_bindir() {
-        local dir
-        dir=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-        [[ -n $dir && -x $dir/initdb && -x $dir/pg_ctl ]] ||
-                setup_die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
-        printf '%s\n' "$dir"
-}
-
-# Run a PostgreSQL server program as the user that owns the cluster. As root that is
-# `postgres`, started from / because it may not be allowed into the current directory
-# (every path handed to it is absolute).
-setup_as_pg() {
-        if [[ $EUID -eq 0 ]]; then
-                (cd / && runuser -u postgres -- "$@")
-        else
-                "$@"
-        fi
+# scripts/pg-cluster.sh, the PostgreSQL bootstrap the tests and the benchmarks use as well: it
+# runs the server programs as `postgres` when we are root (PostgreSQL refuses root).
+setup_pg() {
+        "$setup_root/scripts/pg-cluster.sh" "$@"
 }
 
 setup_pg_root() {
@@ -166,43 +154,21 @@ setup_pg_root() {
 
 setup_start_db() {
         local port=${ATRIUM_PG_PORT:-5433}
-        local bindir pg_root data
-        bindir=$(setup_pg_bindir)
+        local bindir pg_root running
+        bindir=$(setup_pg bindir) || setup_die "PostgreSQL server binaries not found"
 
         mkdir -p "$setup_state"
         chmod 0755 "$setup_state" # postgres has to pass through it; secrets inside are 0600
         pg_root=$(setup_pg_root)
-        data=$pg_root/data
 
-        mkdir -p "$pg_root"
-        [[ $EUID -eq 0 ]] && chown postgres:postgres "$pg_root"
-
-        if [[ ! -f $data/PG_VERSION ]]; then
-                setup_say "creating the development cluster in $data"
-                # An earlier initdb that died half-way leaves a data dir initdb will not reuse.
-                setup_as_pg rm -rf "$data"
-                setup_as_pg "$bindir/initdb" -D "$data" -A trust -U atrium -E UTF8 \
-                        --locale=C.UTF-8 >"$pg_root/initdb.log" 2>&1 ||
-                        { cat "$pg_root/initdb.log" >&2; setup_die "initdb failed"; }
-                # Loopback only. The socket directory lives beside the data unless that path is
-                # too long for a Unix socket (108 bytes), in which case TCP is the only way in.
-                local sockets="$pg_root/run"
-                if (( ${#sockets} > 80 )); then
-                        sockets=""
-                else
-                        setup_as_pg mkdir -p "$sockets"
-                fi
-                setup_as_pg tee -a "$data/postgresql.conf" >/dev/null <<EOF
-
-# Added by scripts/setup.sh: a loopback-only development cluster.
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$sockets'
-EOF
+        if [[ ! -f $pg_root/data/PG_VERSION ]]; then
+                setup_say "creating the development cluster in $pg_root/data"
+                setup_pg init "$pg_root" \
+                        --comment "Added by scripts/setup.sh: a loopback-only development cluster." ||
+                        setup_die "initdb failed"
         fi
 
-        if setup_as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-                local running
-                running=$(sed -n 4p "$data/postmaster.pid")
+        if running=$(setup_pg status "$pg_root"); then
                 if [[ $running != "$port" ]]; then
                         setup_say "the development cluster is already running on port $running" \
                                 "(not $port); using it"
@@ -210,12 +176,9 @@ EOF
                 fi
         else
                 setup_say "starting the development cluster on 127.0.0.1:$port"
-                if ! setup_as_pg "$bindir/pg_ctl" -D "$data" -l "$pg_root/log" -w -t 60 \
-                        -o "-p $port" start >/dev/null; then
-                        tail -n 8 "$pg_root/log" >&2 || true
+                setup_pg start "$pg_root" "$port" >/dev/null ||
                         setup_die "could not start PostgreSQL on port $port (set ATRIUM_PG_PORT" \
                                 "to use another port)"
-                fi
         fi
 
         # The database is created once; the server-side role `atrium` came from initdb -U.
@@ -231,12 +194,10 @@ EOF
 }
 
 setup_stop_db() {
-        local bindir data
-        bindir=$(setup_pg_bindir)
-        data=$(readlink -f "$setup_state/pg" 2>/dev/null || true)/data
-        if [[ -f $data/PG_VERSION ]] &&
-                setup_as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-                setup_as_pg "$bindir/pg_ctl" -D "$data" -m fast -w stop >&2
+        local pg_root
+        pg_root=$(readlink -f "$setup_state/pg" 2>/dev/null || true)
+        if [[ -n $pg_root ]] && setup_pg status "$pg_root" >/dev/null; then
+                setup_pg stop "$pg_root" fast
         else
                 setup_say "the development cluster is not running"
         fi

@@ -9,7 +9,7 @@
 #           scripts/test.sh                 # a second, sanitized build directory
 #
 # It runs scripts/setup.sh without the development cluster (the integration tests start a
-# throwaway PostgreSQL of their own, see tests/harness.py), installs the Node tools pinned in
+# throwaway PostgreSQL of their own, see tests/harness/), installs the Node tools pinned in
 # tests/tools/package.json when they are missing or stale, then hands over to `meson test`,
 # whose exit status is this script's.
 

@@ -9,8 +9,9 @@
 # It is the Soak class of tests/integration/test_connections.py run for longer (the suite runs
 # it for 30 s): the same clients, the same assertions (descriptors back within 16 of the warm
 # baseline, threads bounded by the pools, RSS growth under 32 MiB in a plain build), and the
-# same private PostgreSQL bootstrap (tests/harness.py). This is a resource check, not a speed
-# measurement; it still waits for a quiet machine so that its clients get their share.
+# same private PostgreSQL bootstrap (tests/harness, through scripts/pg-cluster.sh). This is a
+# resource check, not a speed measurement; it still waits for a quiet machine so that its
+# clients get their share.
 #
 #   bench/soak/run.sh                 # 300 s, plain build in build/
 #   SECONDS_TOTAL=60 bench/soak/run.sh

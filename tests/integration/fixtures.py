@@ -16,13 +16,27 @@ set-up fails the test with a readable message instead of a KeyError three lines 
 `SharedHost` is a TestCase base for test classes that share one cluster and one host (and
 an operator token) between their tests, which saves a server start per test.
 
+`School` is the test school the module tests (groups, calendar, files, mail, conference) are
+written against: a fresh school with modules enabled and the people of `PEOPLE` in it, signed
+in, and request helpers for one module's routes. A test file subclasses it for its module:
+
+    class CalendarSchool(fixtures.School):
+        AREA = "calendar"                      # req() goes to /api/v1/schools/{slug}/calendar
+        SLUG_PREFIX = "c"
+        MODULES = ("groups", "calendar")
+
+    s = CalendarSchool(host, op)              # s.ids["tina"], s.tokens["tina"], s.names[...]
+    s.ok("tina", "POST", "/calendars", {...}, status=(201,))
+
 Names are free to choose but must be unique within what one host sees. Keep this module
 small and its signatures stable: several test files import it.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
+import uuid
 from typing import Any, Sequence
 
 import harness
@@ -36,6 +50,8 @@ __all__ = [
     "enable_module",
     "make_user",
     "school_with_users",
+    "PEOPLE",
+    "School",
     "SharedHost",
 ]
 
@@ -75,6 +91,9 @@ def login(host: harness.Atriumd, username: str, password: str = PASSWORD,
     resp = check(host.request("POST", "/api/v1/auth/login", body), 200,
                  what=f"login {school or '(operator)'}/{username}")
     return resp.json()["token"]
+
+
+_login = login  # for School.add_person, whose `login` parameter hides the function
 
 
 def enable_module(host: harness.Atriumd, token: str, school: str, module: str) -> None:
@@ -123,6 +142,106 @@ def school_with_users(host: harness.Atriumd, op_token: str, slug: str,
         make_user(host, op_token, slug, username, roles=roles)
         tokens[username] = login(host, username, school=slug)
     return tokens
+
+
+#: The people of every test school: {username: (roles, display name)}. One of each role, two
+#: of the roles that tests pit against each other (two teachers, two students). A School
+#: subclass that needs fewer lists their names in its PEOPLE.
+PEOPLE: dict[str, tuple[list[str], str]] = {
+    "ada": (["admin"], "Ada Admin"),
+    "tina": (["teacher"], "Tina Teacher"),
+    "tom": (["teacher"], "Tom Teacher"),
+    "stan": (["staff"], "Stan Staff"),
+    "sam": (["student"], "Sam Schüler"),
+    "sue": (["student"], "Sue Student"),
+    "pia": (["parent"], "Pia Parent"),
+}
+
+_schools = itertools.count(1)
+
+
+class School:
+    """A fresh school with MODULES enabled and the people of PEOPLE in it, each signed in.
+
+    `ids`, `names` and `tokens` map a username to the person's id, display name and bearer
+    token; `tokens["op"]` is the operator's. The slug is SLUG_PREFIX, a counter and a random
+    suffix, so schools of one host never collide. Subclasses set AREA (the module's path under
+    the school, which req() and ok() address) and add their module's helpers.
+    """
+
+    AREA = ""
+    SLUG_PREFIX = "s"
+    MODULES: Sequence[str] = ("groups",)
+    PEOPLE: Sequence[str] = tuple(PEOPLE)  # usernames, from the module-level table
+
+    def __init__(self, host: harness.Atriumd, op: str,
+                 modules: Sequence[str] | None = None) -> None:
+        self.host = host
+        self.op = op
+        self.slug = f"{self.SLUG_PREFIX}{next(_schools)}-{uuid.uuid4().hex[:6]}"
+        self.id = make_school(host, op, self.slug,
+                              modules=self.MODULES if modules is None else modules)["id"]
+        self.ids: dict[str, str] = {}
+        self.names: dict[str, str] = {}
+        self.tokens: dict[str, str] = {"op": op}
+        for name in self.PEOPLE:
+            roles, display = PEOPLE[name]
+            self.add_person(name, roles, display_name=display)
+
+    def add_person(self, name: str, roles: Sequence[str], login: bool = True,
+                   display_name: str | None = None) -> str:
+        """Create a person (signed in unless login=False: then without a password); return
+        the id."""
+        user = make_user(self.host, self.op, self.slug, name, roles=roles,
+                         password=PASSWORD if login else None, display_name=display_name)
+        self.ids[name] = user["id"]
+        self.names[name] = display_name or name.title()
+        if login:
+            self.tokens[name] = _login(self.host, name, school=self.slug)
+        return user["id"]
+
+    @property
+    def base(self) -> str:
+        """The path req() prefixes: /api/v1/schools/{slug}/{AREA}."""
+        return f"/api/v1/schools/{self.slug}" + (f"/{self.AREA}" if self.AREA else "")
+
+    def req(self, who: str | None, method: str, path: str, body: Any = None,
+            headers: dict[str, str] | None = None) -> harness.Response:
+        """A request as `who` (None: no token) to the module's routes, base + path."""
+        return self.host.request(method, self.base + path, body, headers=headers,
+                                 token=self.tokens[who] if who else None)
+
+    def raw(self, who: str, method: str, path: str, body: Any = None) -> harness.Response:
+        """A request as `who` to /api/v1/schools/{slug}<path> (another module's routes)."""
+        return self.host.request(method, f"/api/v1/schools/{self.slug}{path}", body,
+                                 token=self.tokens[who])
+
+    def ok(self, who: str, method: str, path: str, body: Any = None,
+           status: Sequence[int] = (200, 201, 204),
+           headers: dict[str, str] | None = None) -> Any:
+        """req() that must answer one of `status`; returns the parsed JSON body (None when
+        empty)."""
+        resp = check(self.req(who, method, path, body, headers), *status,
+                     what=f"{who}: {method} {self.AREA}{path}")
+        return resp.json() if resp.body else None
+
+    def make_group(self, name: str, owner: str = "tina", members: Sequence[str] = (),
+                   owners: Sequence[str] = (), **extra: Any) -> str:
+        """Create a class through the groups routes as `owner`, add `members` and `owners`;
+        return the group id."""
+        resp = check(self.raw(owner, "POST", "/groups", {"name": name, "type": "class", **extra}),
+                     201, what="create group")
+        gid = resp.json()["id"]
+        for m in members:
+            self.add_member(gid, m, "member", who=owner)
+        for m in owners:
+            self.add_member(gid, m, "owner", who=owner)
+        return gid
+
+    def add_member(self, gid: str, user: str, role: str = "member", who: str = "tina") -> None:
+        """PUT a person into a group with `role` (201 new, 200 changed)."""
+        check(self.raw(who, "PUT", f"/groups/{gid}/members/{self.ids[user]}", {"role": role}),
+              200, 201, what="add member")
 
 
 class SharedHost(harness.TestCase):

@@ -16,7 +16,6 @@ atriumd serve the file; every test builds its own school.
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import uuid
@@ -25,50 +24,13 @@ from typing import Any, Sequence
 import fixtures
 import harness
 
-PEOPLE = {
-    "ada": ["admin"],
-    "tina": ["teacher"],
-    "tom": ["teacher"],
-    "stan": ["staff"],
-    "sam": ["student"],
-    "sue": ["student"],
-    "pia": ["parent"],
-}
 
-_counter = itertools.count(1)
+class School(fixtures.School):
+    """A test school with the calendar module (fixtures.School) and calendar helpers."""
 
-
-class School:
-    """A test school with the calendar module, its people and request helpers."""
-
-    def __init__(self, host: harness.Atriumd, op: str,
-                 modules: Sequence[str] = ("groups", "calendar")) -> None:
-        self.host = host
-        self.op = op
-        self.slug = f"c{next(_counter)}-{uuid.uuid4().hex[:6]}"
-        fixtures.make_school(host, op, self.slug, modules=modules)
-        self.ids: dict[str, str] = {}
-        self.tokens: dict[str, str] = {"op": op}
-        for name, roles in PEOPLE.items():
-            user = fixtures.make_user(host, op, self.slug, name, roles=roles)
-            self.ids[name] = user["id"]
-            self.tokens[name] = fixtures.login(host, name, school=self.slug)
-
-    def req(self, who: str | None, method: str, path: str, body: Any = None,
-            headers: dict[str, str] | None = None) -> harness.Response:
-        """A request as `who` (None: no token) to /api/v1/schools/{slug}/calendar<path>."""
-        return self.host.request(method, f"/api/v1/schools/{self.slug}/calendar{path}", body,
-                                 headers=headers, token=self.tokens[who] if who else None)
-
-    def raw(self, who: str, method: str, path: str, body: Any = None) -> harness.Response:
-        return self.host.request(method, f"/api/v1/schools/{self.slug}{path}", body,
-                                 token=self.tokens[who])
-
-    def ok(self, who: str, method: str, path: str, body: Any = None,
-           status: Sequence[int] = (200, 201, 204)) -> Any:
-        resp = fixtures.check(self.req(who, method, path, body), *status,
-                              what=f"{who}: {method} calendar{path}")
-        return resp.json() if resp.body else None
+    AREA = "calendar"
+    SLUG_PREFIX = "c"
+    MODULES = ("groups", "calendar")
 
     def calendar(self, who: str = "tina", name: str = "Mine", owner: dict | None = None,
                  **extra: Any) -> dict:
@@ -81,13 +43,7 @@ class School:
         return self.ok(who, "POST", f"/calendars/{cal}/events", body, status=(201,))
 
     def group(self, name: str, owner: str = "tina", members: Sequence[str] = ()) -> str:
-        resp = fixtures.check(self.raw(owner, "POST", "/groups", {"name": name, "type": "class"}),
-                              201, what="create group")
-        gid = resp.json()["id"]
-        for m in members:
-            fixtures.check(self.raw(owner, "PUT", f"/groups/{gid}/members/{self.ids[m]}",
-                                    {"role": "member"}), 200, 201, what="add member")
-        return gid
+        return self.make_group(name, owner, members)
 
     def window(self, who: str, path: str, start: str, end: str, limit: int = 500) -> list[dict]:
         """Every occurrence in [start, end), walking all pages."""

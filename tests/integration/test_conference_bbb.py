@@ -28,7 +28,7 @@ from typing import Any
 import fixtures
 import harness
 from bbb_double import BbbDouble, Call
-from test_conference import JOIN_KEYS, SEALING_KEY, ConferenceTestCase, School, lit
+from conference_fixtures import JOIN_KEYS, SEALING_KEY, ConferenceTestCase, School, lit
 
 TIMEOUT_S = 1   # ATRIUM_CONFERENCE_BBB_TIMEOUT_SECONDS
 RETRIES = 1     # ATRIUM_CONFERENCE_BBB_RETRIES

@@ -20,7 +20,6 @@ import base64
 import datetime
 import hashlib
 import http.client
-import itertools
 import os
 import uuid
 from typing import Any, Iterator, Sequence
@@ -28,41 +27,18 @@ from typing import Any, Iterator, Sequence
 import fixtures
 import harness
 
-PEOPLE = {
-    "ada": ["admin"],
-    "tina": ["teacher"],
-    "tom": ["teacher"],
-    "sam": ["student"],
-    "sue": ["student"],
-    "pia": ["parent"],
-}
+class School(fixtures.School):
+    """A test school with the files module (fixtures.School) and files helpers."""
 
-_counter = itertools.count(1)
-
-
-class School:
-    """A school with the files module, its people and request helpers."""
-
-    def __init__(self, host: harness.Atriumd, op: str,
-                 modules: Sequence[str] = ("groups", "files")) -> None:
-        self.host = host
-        self.slug = f"f{next(_counter)}-{uuid.uuid4().hex[:6]}"
-        fixtures.make_school(host, op, self.slug, modules=modules)
-        self.ids: dict[str, str] = {}
-        self.tokens: dict[str, str] = {"op": op}
-        for name, roles in PEOPLE.items():
-            user = fixtures.make_user(host, op, self.slug, name, roles=roles)
-            self.ids[name] = user["id"]
-            self.tokens[name] = fixtures.login(host, name, school=self.slug)
-
-    def req(self, who: str | None, method: str, path: str, body: Any = None,
-            headers: dict[str, str] | None = None) -> harness.Response:
-        """A request as `who` (None: no token) to /api/v1/schools/{slug}/files<path>."""
-        return self.host.request(method, f"/api/v1/schools/{self.slug}/files{path}", body,
-                                 headers=headers, token=self.tokens[who] if who else None)
+    AREA = "files"
+    SLUG_PREFIX = "f"
+    MODULES = ("groups", "files")
+    PEOPLE = ("ada", "tina", "tom", "sam", "sue", "pia")
 
     def ok(self, who: str, method: str, path: str, body: Any = None,
            status: Sequence[int] = (200, 201, 204), headers: dict[str, str] | None = None) -> Any:
+        """Like fixtures.School.ok, but a body that is not JSON (a download) comes back as the
+        Response."""
         resp = fixtures.check(self.req(who, method, path, body, headers), *status,
                               what=f"{who}: {method} files{path}")
         return resp.json() if resp.body and resp.content_type.endswith("json") else resp
@@ -71,15 +47,7 @@ class School:
         return self.ok(who, "PUT", path, data, status=(200, 201), **kw)
 
     def group(self, name: str, owner: str = "tina", members: Sequence[str] = ()) -> str:
-        resp = fixtures.check(self.host.request("POST", f"/api/v1/schools/{self.slug}/groups",
-                                                {"name": name, "type": "class"},
-                                                token=self.tokens[owner]), 201, what="group")
-        gid = resp.json()["id"]
-        for m in members:
-            fixtures.check(self.host.request(
-                "PUT", f"/api/v1/schools/{self.slug}/groups/{gid}/members/{self.ids[m]}",
-                {"role": "member"}, token=self.tokens[owner]), 200, 201, what="member")
-        return gid
+        return self.make_group(name, owner, members)
 
 
 def chunks(data: bytes, size: int = 1000) -> Iterator[bytes]:

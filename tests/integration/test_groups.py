@@ -17,64 +17,20 @@ test that shows them; those tests fail until the defect is fixed.
 from __future__ import annotations
 
 import base64
-import itertools
 import threading
 import uuid
-from typing import Any, Sequence
+from typing import Any
 
 import fixtures
 import harness
 
-# The people every test school starts with: {username: roles}.
-PEOPLE = {
-    "ada": ["admin"],
-    "tina": ["teacher"],
-    "tom": ["teacher"],
-    "stan": ["staff"],
-    "sam": ["student"],
-    "sue": ["student"],
-}
 
-_counter = itertools.count(1)
+class School(fixtures.School):
+    """A test school (fixtures.School, without the parent) and helpers for the groups
+    routes."""
 
-
-class School:
-    """A test school: its slug, its people (ids and tokens) and request helpers."""
-
-    def __init__(self, host: harness.Atriumd, op: str, modules: Sequence[str] = ("groups",),
-                 people: dict[str, Sequence[str]] | None = None) -> None:
-        self.host = host
-        self.op = op
-        self.slug = f"s{next(_counter)}-{uuid.uuid4().hex[:6]}"
-        fixtures.make_school(host, op, self.slug, modules=modules)
-        self.ids: dict[str, str] = {}
-        self.tokens: dict[str, str] = {"op": op}
-        for name, roles in (people or PEOPLE).items():
-            self.add_person(name, roles)
-
-    def add_person(self, name: str, roles: Sequence[str], login: bool = True) -> str:
-        user = fixtures.make_user(self.host, self.op, self.slug, name, roles=roles,
-                                  password=fixtures.PASSWORD if login else None)
-        self.ids[name] = user["id"]
-        if login:
-            self.tokens[name] = fixtures.login(self.host, name, school=self.slug)
-        return user["id"]
-
-    def req(self, who: str, method: str, path: str, body: Any = None) -> harness.Response:
-        """A request as `who` to /api/v1/schools/{slug}/groups<path>."""
-        return self.host.request(method, f"/api/v1/schools/{self.slug}/groups{path}", body,
-                                 token=self.tokens[who])
-
-    def raw(self, who: str, method: str, path: str, body: Any = None) -> harness.Response:
-        """A request as `who` to /api/v1/schools/{slug}<path>."""
-        return self.host.request(method, f"/api/v1/schools/{self.slug}{path}", body,
-                                 token=self.tokens[who])
-
-    def ok(self, who: str, method: str, path: str, body: Any = None,
-           status: Sequence[int] = (200, 201, 204)) -> Any:
-        resp = fixtures.check(self.req(who, method, path, body), *status,
-                              what=f"{who}: {method} groups{path}")
-        return resp.json() if resp.body else None
+    AREA = "groups"
+    PEOPLE = ("ada", "tina", "tom", "stan", "sam", "sue")
 
     def group(self, name: str, type_: str = "class", who: str = "tina", **extra: Any) -> dict:
         return self.ok(who, "POST", "", {"name": name, "type": type_, **extra}, status=(201,))

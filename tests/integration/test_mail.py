@@ -9,7 +9,6 @@ byte-identical and decoded. LMTP and the sendmail bridge are test_mail_transport
 from __future__ import annotations
 
 import base64
-import itertools
 import os
 import uuid
 from typing import Any, Sequence
@@ -17,45 +16,32 @@ from typing import Any, Sequence
 import fixtures
 import harness
 
-PEOPLE = {
-    "ada": ["admin"],
-    "tina": ["teacher"],
-    "tom": ["teacher"],
-    "sam": ["student"],
-    "sue": ["student"],
-    "pia": ["parent"],
-}
-
 TESTDATA = os.path.join(os.path.dirname(harness.SOURCE_DIR.rstrip("/")), "shared", "testdata",
                         "mail")
 if not os.path.isdir(TESTDATA):
     TESTDATA = "/work/shared/testdata/mail"
 
-_counter = itertools.count(1)
 
+class School(fixtures.School):
+    """A test school with the mail module (fixtures.School), its mail domain ("auto": one
+    made from the slug; None: no domain set) and mail helpers."""
 
-class School:
+    AREA = "mail"
+    SLUG_PREFIX = "m"
+    MODULES = ("groups", "mail")
+    PEOPLE = ("ada", "tina", "tom", "sam", "sue", "pia")
+
     def __init__(self, host: harness.Atriumd, op: str, domain: str | None = "auto",
-                 modules: Sequence[str] = ("groups", "mail")) -> None:
-        self.host = host
-        self.slug = f"m{next(_counter)}-{uuid.uuid4().hex[:6]}"
-        fixtures.make_school(host, op, self.slug, modules=modules)
-        self.ids: dict[str, str] = {}
-        self.tokens: dict[str, str] = {"op": op}
-        for name, roles in PEOPLE.items():
-            self.ids[name] = fixtures.make_user(host, op, self.slug, name, roles=roles)["id"]
-            self.tokens[name] = fixtures.login(host, name, school=self.slug)
+                 modules: Sequence[str] | None = None) -> None:
+        super().__init__(host, op, modules)
         self.domain = f"{self.slug}.example.org" if domain == "auto" else domain
         if self.domain:
             self.ok("ada", "PUT", "/settings", {"domain": self.domain})
 
-    def req(self, who: str | None, method: str, path: str, body: Any = None,
-            headers: dict[str, str] | None = None) -> harness.Response:
-        return self.host.request(method, f"/api/v1/schools/{self.slug}/mail{path}", body,
-                                 headers=headers, token=self.tokens[who] if who else None)
-
     def ok(self, who: str, method: str, path: str, body: Any = None,
            status: Sequence[int] = (200, 201, 204), headers: dict[str, str] | None = None) -> Any:
+        """Like fixtures.School.ok, but a body that is not JSON (a raw message) comes back as
+        the Response."""
         resp = fixtures.check(self.req(who, method, path, body, headers), *status,
                               what=f"{who}: {method} mail{path}")
         return resp.json() if resp.body and resp.content_type.endswith("json") else resp
@@ -72,16 +58,7 @@ class School:
         return self.ok(who, "GET", "/folders/INBOX/messages?limit=500")["items"]
 
     def group(self, slug: str, owner: str = "tina", members: Sequence[str] = ()) -> str:
-        resp = fixtures.check(self.host.request(
-            "POST", f"/api/v1/schools/{self.slug}/groups",
-            {"name": slug, "slug": slug, "type": "class"}, token=self.tokens[owner]), 201,
-            what="group")
-        gid = resp.json()["id"]
-        for m in members:
-            fixtures.check(self.host.request(
-                "PUT", f"/api/v1/schools/{self.slug}/groups/{gid}/members/{self.ids[m]}",
-                {"role": "member"}, token=self.tokens[owner]), 200, 201, what="member")
-        return gid
+        return self.make_group(slug, owner, members, slug=slug)
 
 
 class MailTestCase(fixtures.SharedHost):
