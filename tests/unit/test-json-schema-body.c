@@ -14,11 +14,11 @@ test_body_utf8 (void)
         g_assert_cmpstr (json_node_get_string (n), ==, "café 😀");
 
         ASSERT_BODY_REFUSED ("\"\xff\"", "UTF-8");
-        ASSERT_BODY_REFUSED ("\"caf\xc3\"", "UTF-8");       /* truncated sequence */
-        ASSERT_BODY_REFUSED ("\"\xc0\xaf\"", "UTF-8");      /* overlong "/" */
-        ASSERT_BODY_REFUSED ("\"\xed\xa0\x80\"", "UTF-8");  /* encoded surrogate */
+        ASSERT_BODY_REFUSED ("\"caf\xc3\"", "UTF-8");          /* truncated sequence */
+        ASSERT_BODY_REFUSED ("\"\xc0\xaf\"", "UTF-8");         /* overlong "/" */
+        ASSERT_BODY_REFUSED ("\"\xed\xa0\x80\"", "UTF-8");     /* encoded surrogate */
         ASSERT_BODY_REFUSED ("\"\xf4\x90\x80\x80\"", "UTF-8"); /* beyond U+10FFFF */
-        ASSERT_BODY_REFUSED ("{\"a\": 1}\xfe", "UTF-8");     /* after the value, too */
+        ASSERT_BODY_REFUSED ("{\"a\": 1}\xfe", "UTF-8");       /* after the value, too */
 
         /* A NUL byte inside the body is not UTF-8 text either. */
         static const char with_nul[] = "{\"a\": \"x\0y\"}";
@@ -61,8 +61,7 @@ test_body_depth (void)
         g_autofree char *text = jst_nested ("[", "]", 200, NULL);
         g_autofree char *in_string = g_strdup_printf ("{\"a\": \"%s\", \"b\": \"{{{{\"}", text);
         g_autoptr (JsonNode) sn = jst_parse (in_string);
-        g_assert_cmpstr (json_object_get_string_member (json_node_get_object (sn), "a"), ==,
-                         text);
+        g_assert_cmpstr (json_object_get_string_member (json_node_get_object (sn), "a"), ==, text);
         g_autofree char *inner = g_strdup_printf ("\"%s\"", text);
         g_autofree char *deep_with_string = jst_nested ("[", "]", ATRIUM_JSON_MAX_DEPTH, inner);
         g_autoptr (JsonNode) dn = jst_parse (deep_with_string);

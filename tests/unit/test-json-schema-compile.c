@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test-json-schema-compile.c - unit tests of compiling a route's JSON Schema (core/pipeline/json-schema.c):
- * keywords outside the supported subset, unknown types, bad patterns and values that are not
- * schemas are refused, and object schemas come out closed (additionalProperties false).
- * Helpers and ASSERT_ macros: json-schema-test.h. The fuzz target tests/fuzz/fuzz-json-body.c
- * covers what cases cannot. */
+/* test-json-schema-compile.c - unit tests of compiling a route's JSON Schema
+ * (core/pipeline/json-schema.c): keywords outside the supported subset, unknown types, bad patterns
+ * and values that are not schemas are refused, and object schemas come out closed
+ * (additionalProperties false). Helpers and ASSERT_ macros: json-schema-test.h. The fuzz target
+ * tests/fuzz/fuzz-json-body.c covers what cases cannot. */
 #include "json-schema-test.h"
 
 static void
@@ -36,8 +36,7 @@ test_compile_unknown_type (void)
         ASSERT_COMPILE_REFUSED ("{\"type\": 5}", "unknown type");
         ASSERT_COMPILE_REFUSED ("{\"type\": [\"string\", 5]}", "unknown type");
         ASSERT_COMPILE_REFUSED ("{\"type\": null}", "unknown type");
-        ASSERT_COMPILE_REFUSED ("{\"properties\": {\"a\": {\"type\": \"int\"}}}",
-                                "#/properties/a");
+        ASSERT_COMPILE_REFUSED ("{\"properties\": {\"a\": {\"type\": \"int\"}}}", "#/properties/a");
 }
 
 static void
@@ -67,8 +66,8 @@ static gboolean
 member_is_false (JsonObject *o, const char *name)
 {
         JsonNode *n = json_object_get_member (o, name);
-        return n && JSON_NODE_HOLDS_VALUE (n) &&
-               json_node_get_value_type (n) == G_TYPE_BOOLEAN && !json_node_get_boolean (n);
+        return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN &&
+               !json_node_get_boolean (n);
 }
 
 static void

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test-json-schema-validate.c - unit tests of validating values against a compiled JSON
- * Schema (core/pipeline/json-schema.c): each keyword of the supported subset (types, required, unknown
- * fields, enum and const, lengths, patterns, formats, numbers, arrays, nesting) and the JSON
- * Pointer the error message names.
- * Helpers and ASSERT_ macros: json-schema-test.h. The fuzz target tests/fuzz/fuzz-json-body.c
- * covers what cases cannot. */
+ * Schema (core/pipeline/json-schema.c): each keyword of the supported subset (types, required,
+ * unknown fields, enum and const, lengths, patterns, formats, numbers, arrays, nesting) and the
+ * JSON Pointer the error message names. Helpers and ASSERT_ macros: json-schema-test.h. The fuzz
+ * target tests/fuzz/fuzz-json-body.c covers what cases cannot. */
 #include "json-schema-test.h"
 
 static void
@@ -207,10 +206,8 @@ test_validate_formats (void)
 {
         const char *dt = "{\"type\": \"string\", \"format\": \"date-time\"}";
         const char *dt_ok[] = {
-                "2024-09-01T08:30:00Z",
-                "2024-09-01T08:30:00+02:00",
-                "2024-09-01T08:30:00-05:30",
-                "2024-09-01T08:30:00.123Z",
+                "2024-09-01T08:30:00Z",      "2024-09-01T08:30:00+02:00",
+                "2024-09-01T08:30:00-05:30", "2024-09-01T08:30:00.123Z",
                 "2024-02-29T23:59:59Z",
         };
         const char *dt_bad[] = {
@@ -239,8 +236,9 @@ test_validate_formats (void)
         const char *date = "{\"type\": \"string\", \"format\": \"date\"}";
         const char *date_ok[] = {"2024-09-01", "2024-02-29", "1999-12-31", "2000-01-01"};
         const char *date_bad[] = {
-                "", "2023-02-29", "2024-9-1", "2024-09-01T00:00:00Z", "01.09.2024", "2024-13-01",
-                "2024-00-10", "2024-01-32", "20240901", "2024-09-01 ", " 2024-09-01", "today",
+                "",           "2023-02-29",  "2024-9-1",    "2024-09-01T00:00:00Z",
+                "01.09.2024", "2024-13-01",  "2024-00-10",  "2024-01-32",
+                "20240901",   "2024-09-01 ", " 2024-09-01", "today",
         };
         for (gsize i = 0; i < G_N_ELEMENTS (date_ok); i++) {
                 g_autofree char *body = g_strdup_printf ("\"%s\"", date_ok[i]);
@@ -376,13 +374,15 @@ test_validate_nested (void)
                 g);
         ASSERT_MESSAGE (timetable, bad_period, "/days/0/lessons/0/period: above the maximum 10");
 
-        ASSERT_MESSAGE (timetable, "{\"term\": \"2024-1\", \"days\": [{\"day\": \"sun\", "
-                                   "\"lessons\": []}]}",
+        ASSERT_MESSAGE (timetable,
+                        "{\"term\": \"2024-1\", \"days\": [{\"day\": \"sun\", "
+                        "\"lessons\": []}]}",
                         "/days/0/day: value is not one of the allowed values");
         ASSERT_MESSAGE (timetable, "{\"term\": \"2024-3\", \"days\": []}",
                         "/term: does not match ^[0-9]{4}-[12]$");
-        ASSERT_MESSAGE (timetable, "{\"term\": \"2024-1\", \"days\": [{\"day\": \"mon\", "
-                                   "\"lessons\": [{\"period\": 1}]}]}",
+        ASSERT_MESSAGE (timetable,
+                        "{\"term\": \"2024-1\", \"days\": [{\"day\": \"mon\", "
+                        "\"lessons\": [{\"period\": 1}]}]}",
                         "/days/0/lessons/0: required field \"group\" is missing");
         ASSERT_MESSAGE (timetable, "{\"term\": \"2024-1\", \"days\": {}}",
                         "/days: expected array, got object");
