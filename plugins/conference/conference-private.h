@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* conference-private.h - shared by the conference plugin's sources:
  *
- *   conference.c   descriptor, lifecycle, permissions, reactions (user.deleted, group.deleted),
- *                  GDPR export, who may join or moderate a room
+ *   plugin.c       the wiring: descriptor, settings, init (routes, subscriptions, timers), fini
+ *   model.c        who may join or moderate a room, the reaction to group.deleted, the GDPR
+ *                  export
  *   backend.c      PUT/GET/DELETE /backend; the effective backend of a school (its own, else
  *                  the installation's [conference] section); secrets sealed with AES-256-GCM
  *   rooms.c        /rooms CRUD
@@ -131,6 +132,12 @@ gboolean conf_rooms_register (GError **error);
 gboolean conf_join_register (GError **error);
 gboolean conf_stats_register (GError **error);
 gboolean conf_purge_register (GError **error); /* purge.c */
+
+/* model.c: subscribed to group.deleted, and the descriptor's GDPR export hook (plugin.c). */
+gboolean conf_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                                GError **error);
+gboolean conf_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                           GError **error);
 
 /* The room @room_id as the caller may see it (NULL and NOT_FOUND when it does not exist or the
  * caller may not join it); *out_moderator tells whether the caller moderates it. */
