@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* calendar-private.h - shared by the calendar plugin's files:
  *
- *   calendar.c         descriptor, lifecycle, who may see/edit a calendar, events, GDPR
+ *   plugin.c           the wiring: descriptor, init (routes, subscriptions), fini
+ *   model.c            who may see/edit a calendar, events, reactions, GDPR
  *   calendar-routes.c  /calendars: the calendars themselves
  *   event-routes.c     /calendars/{id}/events, occurrences, and the window views
  *   import.c           POST /calendars/{id}/import (.ics in)
@@ -87,3 +88,11 @@ gboolean cal_register_calendar_routes (AtriumPlugin *self, GError **error);
 gboolean cal_register_event_routes (AtriumPlugin *self, GError **error);
 gboolean cal_register_import_routes (AtriumPlugin *self, GError **error);
 gboolean cal_register_subscription_routes (AtriumPlugin *self, GError **error);
+
+/* model.c: what plugin.c registers (reactions, GDPR export, settings). */
+gboolean cal_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                              GError **error);
+gboolean cal_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                               GError **error);
+gboolean cal_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                          GError **error);

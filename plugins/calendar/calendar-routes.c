@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* calendar-routes.c - /api/v1/schools/{school}/calendar/calendars: creating, listing, reading,
- * renaming and deleting calendars. Who may do what is decided in calendar.c; this file checks
+ * renaming and deleting calendars. Who may do what is decided in model.c; this file checks
  * the owner a new calendar names:
  *
  *   user    the caller (default), or another person of the school with calendar.manage

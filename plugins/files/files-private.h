@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* files-private.h - shared by the files plugin's sources:
  *
- *   files.c          descriptor, lifecycle, settings, spaces (who may read/write which tree),
- *                    node rows, quotas, events, reactions, GDPR export
+ *   plugin.c         the wiring: descriptor, settings, init (routes, subscriptions, timers)
+ *   model.c          spaces (who may read/write which tree), node rows, quotas, events,
+ *                    reactions, GDPR export
  *   transfer.c       PUT (streamed upload) and GET/HEAD (streamed download, ranges,
  *                    conditional requests) of one file; the public share download
  *   tree.c           folder listings, mkdir, move, copy, DELETE into the trash, the trash
@@ -136,3 +137,11 @@ gboolean files_handle_post (AtriumRequest *req, gpointer data, GError **error);
 /* shares.c: ?action=share on a file. */
 gboolean files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *node,
                              JsonObject *body, GError **error);
+
+/* model.c: what plugin.c registers (reactions, GDPR export, settings). */
+gboolean files_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                                GError **error);
+gboolean files_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                                 GError **error);
+gboolean files_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                            GError **error);

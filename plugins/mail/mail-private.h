@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mail-private.h - shared by the mail plugin's sources:
  *
- *   mail.c           descriptor, lifecycle, settings and aliases, reactions, GDPR export
+ *   plugin.c         the wiring: descriptor, init, start/stop of the LMTP listener
+ *   model.c          settings and aliases, reactions, GDPR export
  *   mime.c           every GMime call: reading stored messages, composing new ones
  *   html.c           HTML sanitising for display (libxml2's HTML parser, an allowlist)
  *   deliver.c        addresses -> local mailboxes or the outbox; storing and delivering
@@ -166,3 +167,9 @@ gboolean mail_register_group_routes (AtriumPlugin *self, GError **error);
 gboolean mail_outbox_register (AtriumPlugin *self, GError **error);
 gboolean mail_lmtp_start (AtriumPlugin *self, GError **error);
 void mail_lmtp_stop (void);
+
+/* model.c: what plugin.c registers (reactions, GDPR export, settings). */
+gboolean mail_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                               GError **error);
+gboolean mail_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
+                           GError **error);

@@ -1,24 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mail.c - the mail plugin: school mailboxes, group addresses, real MIME (GMime), the bridge
- * to a real mail server (sendmail out, LMTP in).
- *
- * This file holds the descriptor and lifecycle, the school's mail settings and aliases, the
- * reaction to user.deleted and the GDPR export. Who may do what:
- *   - everyone with mail.read has a mailbox and reads it (only their own);
- *   - mail.send sends inside the school; mail.send_external to other domains;
- *   - writing to a group's address needs mail.send_to_group, or owning that group; from
- *     outside (LMTP), the group's setting decides (group-routes.c);
- *   - mail.manage (admins; operators) sets the domain and aliases. */
+/* model.c - what the mail plugin's route files share, and the reactions and GDPR export
+ * plugin.c registers: lookups, permission checks, events. plugin.c is the wiring; no file here
+ * calls it. */
 #include "mail-private.h"
-
-#include <atrium/resources.h>
-#include <string.h>
-
-#include "mail-resources.h"
-
-const AtriumHost *mail_host;
-const AtriumGroupsService *mail_groups;
-AtriumPlugin *mail_self;
 
 /* ---- settings and aliases ---- */
 
@@ -51,17 +35,18 @@ static gboolean
 handle_put_settings (AtriumRequest *req, gpointer data, GError **error)
 {
         JsonObject *body = json_node_get_object (mail_host->request_json (req));
-        g_autofree char *domain = g_ascii_strdown (json_object_get_string_member (body, "domain"), -1);
-        g_autofree char *max = json_object_has_member (body, "max_message_bytes")
-                                       ? g_strdup_printf ("%" G_GINT64_FORMAT,
-                                                          json_object_get_int_member (
-                                                                  body, "max_message_bytes"))
-                                       : NULL;
-        g_autofree char *quota = json_object_has_member (body, "mailbox_quota_bytes")
-                                         ? g_strdup_printf ("%" G_GINT64_FORMAT,
-                                                            json_object_get_int_member (
-                                                                    body, "mailbox_quota_bytes"))
-                                         : NULL;
+        g_autofree char *domain =
+                g_ascii_strdown (json_object_get_string_member (body, "domain"), -1);
+        g_autofree char *max =
+                json_object_has_member (body, "max_message_bytes")
+                        ? g_strdup_printf ("%" G_GINT64_FORMAT,
+                                           json_object_get_int_member (body, "max_message_bytes"))
+                        : NULL;
+        g_autofree char *quota =
+                json_object_has_member (body, "mailbox_quota_bytes")
+                        ? g_strdup_printf ("%" G_GINT64_FORMAT,
+                                           json_object_get_int_member (body, "mailbox_quota_bytes"))
+                        : NULL;
         /* Another school's domain: the (cross-school) unique index refuses it: 409. */
         if (!atrium_done (
                     mail_host,
@@ -124,8 +109,8 @@ handle_put_alias (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *slug_group = NULL;
         if (!mail_groups->group_by_slug (tx, local, &slug_group, error))
                 return FALSE;
-        AtriumResult *user = mail_sql (req, error, "SELECT 1 FROM core.users WHERE username = $1",
-                                       1, local);
+        AtriumResult *user =
+                mail_sql (req, error, "SELECT 1 FROM core.users WHERE username = $1", 1, local);
         if (!user)
                 return FALSE;
         gboolean taken = mail_host->result_n_rows (user) > 0 || slug_group;
@@ -151,9 +136,8 @@ static gboolean
 handle_delete_alias (AtriumRequest *req, gpointer data, GError **error)
 {
         const char *local = mail_host->request_param (req, "local_part");
-        AtriumResult *res = mail_sql (req, error,
-                                      "DELETE FROM mail.aliases WHERE local_part = $1 RETURNING 1",
-                                      1, local);
+        AtriumResult *res = mail_sql (
+                req, error, "DELETE FROM mail.aliases WHERE local_part = $1 RETURNING 1", 1, local);
         if (!res)
                 return FALSE;
         int n = mail_host->result_n_rows (res);
@@ -164,16 +148,16 @@ handle_delete_alias (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
-#define SETTINGS_BODY                                                                           \
-        "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"domain\"],"        \
-        "\"properties\":{\"domain\":{\"type\":\"string\",\"maxLength\":253,\"pattern\":"        \
-        "\"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"    \
-        "[A-Za-z0-9])?)+$\"},\"max_message_bytes\":{\"type\":\"integer\",\"minimum\":1024,"     \
-        "\"maximum\":1073741824},\"mailbox_quota_bytes\":{\"type\":\"integer\","              \
+#define SETTINGS_BODY                                                                              \
+        "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"domain\"],"           \
+        "\"properties\":{\"domain\":{\"type\":\"string\",\"maxLength\":253,\"pattern\":"           \
+        "\"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}"       \
+        "[A-Za-z0-9])?)+$\"},\"max_message_bytes\":{\"type\":\"integer\",\"minimum\":1024,"        \
+        "\"maximum\":1073741824},\"mailbox_quota_bytes\":{\"type\":\"integer\","                   \
         "\"minimum\":1024,\"maximum\":1099511627776}}}"
-#define ALIAS_BODY                                                                              \
-        "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"target_type\","    \
-        "\"target_id\"],\"properties\":{\"target_type\":{\"enum\":[\"user\",\"group\"]},"       \
+#define ALIAS_BODY                                                                                 \
+        "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"target_type\","       \
+        "\"target_id\"],\"properties\":{\"target_type\":{\"enum\":[\"user\",\"group\"]},"          \
         "\"target_id\":{\"type\":\"string\"}}}"
 
 gboolean
@@ -195,17 +179,17 @@ mail_register_settings_routes (AtriumPlugin *self, GError **error)
                  .summary = "Make <local_part>@domain deliver to a user or a group",
                  .request_schema = ALIAS_BODY, .handler = handle_put_alias},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/aliases/{local_part}",
-                 .permission = "mail.manage", .summary = "Remove an alias",
-                 .success_status = 204, .handler = handle_delete_alias},
+                 .permission = "mail.manage", .summary = "Remove an alias", .success_status = 204,
+                 .handler = handle_delete_alias},
         };
         return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);
 }
 
 /* ---- reactions and GDPR ---- */
 
-static gboolean
-on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
-                 GError **error)
+gboolean
+mail_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                      GError **error)
 {
         const char *user = atrium_payload_uuid (payload, "user_id");
         if (!user)
@@ -241,7 +225,7 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
                                          0));
 }
 
-static gboolean
+gboolean
 mail_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                   GError **error)
 {
@@ -258,66 +242,3 @@ mail_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObj
         mail_host->result_free (res);
         return TRUE;
 }
-
-/* ---- lifecycle ---- */
-
-static gboolean
-mail_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
-{
-        mail_host = host;
-        mail_self = self;
-        if (!ATRIUM_HOST_HAS (host, password_verify))
-                return mail_fail (error, ATRIUM_ERROR_INTERNAL,
-                                  "the host is too old: mail needs ABI 1.2");
-        mail_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, 2);
-        if (!mail_groups || mail_groups->header.struct_size <
-                                    offsetof (AtriumGroupsService, group_by_slug) +
-                                            sizeof (mail_groups->group_by_slug))
-                return mail_fail (error, ATRIUM_ERROR_INTERNAL,
-                                  "mail needs the groups service (version 2)");
-        mail_mime_init ();
-        return mail_register_settings_routes (self, error) &&
-               mail_register_message_routes (self, error) &&
-               mail_register_folder_routes (self, error) &&
-               mail_register_quota_routes (self, error) &&
-               mail_register_group_routes (self, error) && mail_outbox_register (self, error) &&
-               host->subscribe (self, "user.deleted", on_user_deleted, NULL, error) &&
-               host->subscribe (self, "group.deleted", mail_on_group_deleted, NULL, error) &&
-               atrium_add_migrations_from_resource (host, self, mail_get_resource (),
-                                                    "/dev/atrium/mail/schema", error);
-}
-
-static gboolean
-mail_start (AtriumPlugin *self, GError **error)
-{
-        return mail_lmtp_start (self, error);
-}
-
-static void
-mail_fini (AtriumPlugin *self)
-{
-        mail_lmtp_stop ();
-}
-
-static const AtriumPermission permissions[] = {
-        {"mail.read", "Have a mailbox and read it", "admin,teacher,student,parent,staff"},
-        {"mail.send", "Send mail inside the school", "admin,teacher,student,parent,staff"},
-        {"mail.send_external", "Send mail to addresses outside the school",
-         "admin,teacher,staff"},
-        {"mail.send_to_group", "Write to any group's address (a group's owners always may)",
-         "admin,teacher,staff"},
-        {"mail.manage", "Set the school's mail domain and aliases", "admin"},
-        {NULL, NULL, NULL},
-};
-
-static const AtriumDependency dependencies[] = {
-        {"groups", "1.0.0"},
-        {NULL, NULL},
-};
-
-ATRIUM_PLUGIN_DEFINE (.name = "mail", .version = "0.1.0",
-                      .description = "School mailboxes with group addresses, MIME via GMime, "
-                                     "sendmail out and LMTP in",
-                      .license = "Apache-2.0", .dependencies = dependencies,
-                      .permissions = permissions, .init = mail_init, .start = mail_start,
-                      .fini = mail_fini, .user_export = mail_user_export)

@@ -1,26 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* files.c - the files plugin: every user's home and one folder tree per group, with streamed
- * uploads and downloads, a trash, quotas and share links.
- *
- * This file holds the descriptor and lifecycle, the one place that decides who may read and
- * write which tree, node rows, quotas, events, the reactions to user.deleted and
- * group.deleted, and the GDPR export.
- *
- * Who may do what (README.md has the table):
- *   - a home ("/home/..."): only its owner, reading and writing (files.read);
- *   - a group's tree ("/groups/{id}/..."): members read; the group's owners, members holding
- *     files.write, and holders of files.manage write; holders of files.manage also read. */
+/* model.c - what the files plugin's route files share, and the reactions and GDPR export
+ * plugin.c registers: lookups, permission checks, events. plugin.c is the wiring; no file here
+ * calls it. */
 #include "files-private.h"
-
-#include <atrium/resources.h>
-#include <string.h>
-
-#include "files-resources.h"
-
-const AtriumHost *files_host;
-const AtriumGroupsService *files_groups;
-AtriumPlugin *files_self;
-FilesSettings files_settings;
 
 /* ---- spaces ---- */
 
@@ -93,8 +75,8 @@ files_space_from_name (AtriumRequest *req, const char *name, gboolean write, Fil
                        GError **error)
 {
         if (g_strcmp0 (name, "home") == 0)
-                return files_space_open (req, "user", files_host->request_user_id (req), write,
-                                         out, error);
+                return files_space_open (req, "user", files_host->request_user_id (req), write, out,
+                                         error);
         if (name && g_str_has_prefix (name, "groups/"))
                 return files_space_open (req, "group", name + 7, write, out, error);
         return files_fail (error, ATRIUM_ERROR_INVALID,
@@ -225,12 +207,12 @@ files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
 /* ---- quotas ---- */
 
 gboolean
-files_quota_get (AtriumTx *tx, const char *type, const char *id, gint64 *out_used,
-                 gint64 *out_mail, gint64 *out_limit, GError **error)
+files_quota_get (AtriumTx *tx, const char *type, const char *id, gint64 *out_used, gint64 *out_mail,
+                 gint64 *out_limit, GError **error)
 {
         g_autofree char *fallback = g_strdup_printf (
-                "%" G_GINT64_FORMAT,
-                g_str_equal (type, "user") ? files_settings.user_quota : files_settings.group_quota);
+                "%" G_GINT64_FORMAT, g_str_equal (type, "user") ? files_settings.user_quota
+                                                                : files_settings.group_quota);
         /* A home's figure includes the mailbox (mail_bytes, reported by the mail module). */
         AtriumResult *res = files_tx_sql (
                 tx, error,
@@ -313,9 +295,9 @@ files_guess_type (const char *name, const guint8 *head, gsize len)
 
 /* A person's home is erased with them (rows now; the blobs become orphans for the sweep);
  * files they put elsewhere stay, without their name; their share links stop working. */
-static gboolean
-on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
-                 GError **error)
+gboolean
+files_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                       GError **error)
 {
         const char *user = atrium_payload_uuid (payload, "user_id");
         if (!user)
@@ -361,9 +343,9 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
 
 /* A deleted group's tree goes to the trash as one item per top-level entry, so an admin
  * (files.manage) can still restore from it until it expires. */
-static gboolean
-on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
-                  GError **error)
+gboolean
+files_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                        GError **error)
 {
         const char *group = atrium_payload_uuid (payload, "group_id");
         if (!group)
@@ -389,7 +371,7 @@ on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer d
 
 /* ---- GDPR ---- */
 
-static gboolean
+gboolean
 files_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                    GError **error)
 {
@@ -427,70 +409,3 @@ files_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonOb
         files_host->result_free (shares);
         return TRUE;
 }
-
-/* ---- lifecycle ---- */
-
-static gboolean
-files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
-{
-        files_host = host;
-        files_self = self;
-        if (!ATRIUM_HOST_HAS (host, password_verify))
-                return files_fail (error, ATRIUM_ERROR_INTERNAL,
-                                   "the host is too old: files needs ABI 1.2 (streamed bodies)");
-        files_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, 1);
-        if (!files_groups ||
-            files_groups->header.struct_size < offsetof (AtriumGroupsService, group_exists) +
-                                                       sizeof (files_groups->group_exists))
-                return files_fail (error, ATRIUM_ERROR_INTERNAL,
-                                   "files needs the groups service (version 1)");
-        guint64 uq, gq, td, gci;
-        if (!atrium_config_uint (host, self, "files", "user_quota", 1LL << 30, 0, G_MAXINT64, &uq,
-                                 error) ||
-            !atrium_config_uint (host, self, "files", "group_quota", 10LL << 30, 0, G_MAXINT64, &gq,
-                                 error) ||
-            !atrium_config_uint (host, self, "files", "trash_days", 30, 0, 3650, &td, error) ||
-            !atrium_config_uint (host, self, "files", "gc_interval", 86400, 0, 30 * 86400, &gci,
-                                 error))
-                return FALSE;
-        files_settings.user_quota = (gint64) uq;
-        files_settings.group_quota = (gint64) gq;
-        files_settings.trash_days = (guint) td;
-        files_settings.gc_interval = (guint) gci;
-        const char *dir = host->data_dir (self);
-        if (!dir)
-                return files_fail (error, ATRIUM_ERROR_INTERNAL,
-                                   "files needs a writable [storage] data_dir");
-        return files_blobs_init (dir, error) && files_register_transfer_routes (self, error) &&
-               files_register_tree_routes (self, error) &&
-               files_register_share_routes (self, error) &&
-               files_register_quota_routes (self, error) && files_register_gc (self, error) &&
-               files_register_service (self, error) &&
-               host->subscribe (self, "user.deleted", on_user_deleted, NULL, error) &&
-               host->subscribe (self, "group.deleted", on_group_deleted, NULL, error) &&
-               atrium_add_migrations_from_resource (host, self, files_get_resource (),
-                                                    "/dev/atrium/files/schema", error);
-}
-
-static const AtriumPermission permissions[] = {
-        {"files.read", "Use files: your home folder, and read your groups' folders",
-         "admin,teacher,student,parent,staff"},
-        {"files.write", "Write in the folders of the groups you are a member of",
-         "admin,teacher,staff"},
-        {"files.share", "Create share links that let anyone with the link download a file",
-         "admin,teacher,staff"},
-        {"files.manage", "Set quotas; read and write every group's folder", "admin"},
-        {NULL, NULL, NULL},
-};
-
-static const AtriumDependency dependencies[] = {
-        {"groups", "1.0.0"},
-        {NULL, NULL},
-};
-
-ATRIUM_PLUGIN_DEFINE (.name = "files", .version = "1.0.0",
-                      .description = "Home and group folders with streamed transfers, a trash, "
-                                     "quotas and share links",
-                      .license = "Apache-2.0", .dependencies = dependencies,
-                      .permissions = permissions, .init = files_init,
-                      .user_export = files_user_export)

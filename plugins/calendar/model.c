@@ -1,28 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* calendar.c - the calendar plugin: calendars of a person, a group or the whole school, with
- * events and recurring series in iCalendar form (libical), .ics import and export, and secret
- * subscription URLs for phone calendar apps.
- *
- * This file holds the descriptor and lifecycle, the one place that decides who may see and
- * change a calendar, the events it publishes (calendar.event_created / _updated / _deleted,
- * calendar.calendar_deleted), its reactions to user.deleted and group.deleted, and its part of
- * the GDPR export. Group membership comes from the groups plugin's service table, never from
- * its tables.
- *
- * Who may do what (README.md has the table):
- *   - a personal calendar: its owner only (not even admins see it);
- *   - a group's calendar: its members see it; its owners, and members holding calendar.write,
- *     change it; holders of calendar.manage see and change every group's calendar;
- *   - a school calendar: everyone with calendar.read sees it; calendar.manage changes it. */
+/* model.c - what the calendar plugin's route files share, and the reactions and GDPR export
+ * plugin.c registers: lookups, permission checks, events. plugin.c is the wiring; no file here
+ * calls it. */
 #include "calendar-private.h"
-
-#include <atrium/resources.h>
-#include <string.h>
-
-#include "calendar-resources.h"
-
-const AtriumHost *cal_host;
-const AtriumGroupsService *cal_groups;
 
 gboolean
 cal_publish (AtriumTx *tx, const char *event, const char *calendar_id, const char *event_id,
@@ -204,8 +184,7 @@ cal_visible_ids (AtriumRequest *req, GError **error)
                 return NULL;
         AtriumResult *res = cal_sql (
                 req, error,
-                "SELECT coalesce(array_agg(c.id), '{}')::text FROM calendar.calendars c WHERE "
-                CAL_VISIBLE_SQL,
+                "SELECT coalesce(array_agg(c.id), '{}')::text FROM calendar.calendars c WHERE " CAL_VISIBLE_SQL,
                 3, cal_host->request_user_id (req),
                 cal_host->request_has_permission (req, "calendar.manage") ? "true" : "false",
                 groups);
@@ -251,9 +230,9 @@ publish_deleted_calendars (AtriumTx *tx, AtriumResult *res, GError **error)
 
 /* A person's personal calendars (with their events and feeds) go; what they did in other
  * calendars stays, without their name on it; their subscription URLs stop working. */
-static gboolean
-on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
-                 GError **error)
+gboolean
+cal_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                     GError **error)
 {
         const char *user = atrium_payload_uuid (payload, "user_id");
         if (!user)
@@ -283,9 +262,9 @@ on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer da
                                                   1, user));
 }
 
-static gboolean
-on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
-                  GError **error)
+gboolean
+cal_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
+                      GError **error)
 {
         const char *group = atrium_payload_uuid (payload, "group_id");
         if (!group)
@@ -312,7 +291,7 @@ export_part (AtriumTx *tx, JsonObject *out, const char *member, const char *sql,
         return TRUE;
 }
 
-static gboolean
+gboolean
 cal_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                  GError **error)
 {
@@ -340,66 +319,3 @@ cal_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObje
                             "ORDER BY created_at",
                             user_id, error);
 }
-
-/* ---- lifecycle ---- */
-
-AtriumPlugin *cal_self;
-
-static gboolean
-cal_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
-{
-        cal_host = host;
-        cal_self = self;
-        if (!ATRIUM_HOST_HAS (host, request_body_stream))
-                return cal_fail (error, ATRIUM_ERROR_INTERNAL,
-                                 "the host is too old: calendar needs ABI 1.2 (streamed import)");
-        cal_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, 1);
-        if (!cal_groups ||
-            cal_groups->header.struct_size < offsetof (AtriumGroupsService, groups_of) +
-                                                     sizeof (cal_groups->groups_of))
-                return cal_fail (error, ATRIUM_ERROR_INTERNAL,
-                                 "calendar needs the groups service (version 1)");
-        return cal_register_calendar_routes (self, error) &&
-               cal_register_event_routes (self, error) &&
-               cal_register_import_routes (self, error) &&
-               cal_register_subscription_routes (self, error) &&
-               host->subscribe (self, "user.deleted", on_user_deleted, NULL, error) &&
-               host->subscribe (self, "group.deleted", on_group_deleted, NULL, error) &&
-               atrium_add_migrations_from_resource (host, self, calendar_get_resource (),
-                                                    "/dev/atrium/calendar/schema", error);
-}
-
-static gboolean
-cal_start (AtriumPlugin *self, GError **error)
-{
-        return cal_ical_init (error);
-}
-
-static void
-cal_fini (AtriumPlugin *self)
-{
-        cal_ical_fini ();
-}
-
-static const AtriumPermission permissions[] = {
-        {"calendar.read",
-         "Use calendars: see the school's calendars, your groups' and your own; keep personal "
-         "calendars",
-         "admin,teacher,student,parent,staff"},
-        {"calendar.write", "Change the calendars of the groups you are a member of",
-         "admin,teacher,staff"},
-        {"calendar.manage",
-         "Create and change school calendars; see and change every group's calendar", "admin"},
-        {NULL, NULL, NULL},
-};
-
-static const AtriumDependency dependencies[] = {
-        {"groups", "1.0.0"},
-        {NULL, NULL},
-};
-
-ATRIUM_PLUGIN_DEFINE (.name = "calendar", .version = "1.0.0",
-                      .description = "Calendars of people, groups and the school (iCalendar)",
-                      .license = "Apache-2.0", .dependencies = dependencies,
-                      .permissions = permissions, .init = cal_init, .start = cal_start,
-                      .fini = cal_fini, .user_export = cal_user_export)
