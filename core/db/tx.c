@@ -195,21 +195,12 @@ atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *c
         tx->gate_data = data;
 }
 
-/* Judges the check's result (@res, owned): sets the gate's state, and on refusal its error. */
+/* The check's verdict: passed when @refusal is NULL, else failed with @refusal (transfer
+ * full), which the client gets and every later query of the transaction returns. */
 static gboolean
-judge (AtriumTx *tx, PGresult *res, GError **error)
+settle (AtriumTx *tx, GError *refusal, GError **error)
 {
-        g_autoptr (GError) refusal = NULL;
-        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-                atrium_db_set_error (&refusal, tx->conn, res);
-                PQclear (res);
-        } else {
-                AtriumResult r = {.res = res};
-                tx->gate (&r, tx->gate_data, &refusal);
-                PQclear (res);
-        }
-        g_strfreev (tx->gate_params);
-        tx->gate_params = NULL;
+        g_clear_pointer (&tx->gate_params, g_strfreev);
         if (!refusal) {
                 tx->gate_state = ATRIUM_GATE_PASSED;
                 return TRUE;
@@ -217,20 +208,23 @@ judge (AtriumTx *tx, PGresult *res, GError **error)
         tx->gate_state = ATRIUM_GATE_FAILED;
         tx->gate_error = g_error_copy (refusal);
         tx->failed = TRUE;
-        g_propagate_error (error, g_steal_pointer (&refusal));
+        g_propagate_error (error, refusal);
         return FALSE;
 }
 
-/* The transaction could not even begin: that is the gate's answer too. */
-static void
-gate_unreached (AtriumTx *tx, const GError *error)
+/* Judges the check's result (@res, owned). */
+static gboolean
+judge (AtriumTx *tx, PGresult *res, GError **error)
 {
-        if (tx->gate_state != ATRIUM_GATE_PENDING)
-                return;
-        tx->gate_state = ATRIUM_GATE_FAILED;
-        tx->gate_error = g_error_copy (error);
-        g_strfreev (tx->gate_params);
-        tx->gate_params = NULL;
+        GError *refusal = NULL;
+        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+                atrium_db_set_error (&refusal, tx->conn, res);
+        } else {
+                AtriumResult r = {.res = res};
+                tx->gate (&r, tx->gate_data, &refusal);
+        }
+        PQclear (res);
+        return settle (tx, refusal, error);
 }
 
 gboolean
@@ -251,13 +245,9 @@ atrium_tx_gate (AtriumTx *tx, GError **error)
         }
         Statement check = {tx->gate_sql, tx->gate_n, (const char *const *) tx->gate_params};
         PGresult *res;
-        g_autoptr (GError) local = NULL;
-        if (!begin_with (tx, &check, 1, &res, &local)) {
-                gate_unreached (tx, local);
-                tx->failed = TRUE;
-                g_propagate_error (error, g_steal_pointer (&local));
-                return FALSE;
-        }
+        GError *local = NULL;
+        if (!begin_with (tx, &check, 1, &res, &local))
+                return settle (tx, local, error); /* not even begun: that is the verdict too */
         return judge (tx, res, error);
 }
 
@@ -300,11 +290,9 @@ atrium_tx_query (AtriumTx *tx, const char *sql, int n_params, const char *const 
                                       (const char *const *) tx->gate_params},
                                      {sql, n_params, params}};
                 PGresult *out[2];
-                g_autoptr (GError) local = NULL;
+                GError *local = NULL;
                 if (!begin_with (tx, both, 2, out, &local)) {
-                        gate_unreached (tx, local);
-                        tx->failed = TRUE;
-                        g_propagate_error (error, g_steal_pointer (&local));
+                        settle (tx, local, error); /* not even begun: the verdict too */
                         return NULL;
                 }
                 if (!judge (tx, out[0], error)) {

@@ -153,20 +153,37 @@ atrium_request_page (AtriumRequest *req, int *out_limit, char **out_after, GErro
         return TRUE;
 }
 
-void
-atrium_request_set_json (AtriumRequest *req, guint status, JsonNode *body)
+/* Every answer is set here: @status, @content_type (nullable), @body (nullable, transfer
+ * full) in place of whatever was answered before, body or stream. */
+static void
+set_answer (AtriumRequest *req, guint status, const char *content_type, GBytes *body)
 {
         req->status = status;
         g_clear_pointer (&req->response_body, g_bytes_unref);
         g_clear_object (&req->response_stream);
         g_free (req->content_type);
-        if (body) {
-                char *text = json_to_string (body, FALSE);
-                req->response_body = g_bytes_new_take (text, strlen (text));
-                req->content_type = g_strdup ("application/json");
-        } else {
-                req->content_type = NULL;
+        req->content_type = g_strdup (content_type);
+        req->response_body = body;
+}
+
+/* A page's next_cursor: the raw key the next page starts after, base64url (opaque). */
+static char *
+page_cursor (const char *next_after)
+{
+        return next_after
+                       ? atrium_base64url_encode ((const guchar *) next_after, strlen (next_after))
+                       : NULL;
+}
+
+void
+atrium_request_set_json (AtriumRequest *req, guint status, JsonNode *body)
+{
+        if (!body) {
+                set_answer (req, status, NULL, NULL);
+                return;
         }
+        char *text = json_to_string (body, FALSE);
+        set_answer (req, status, "application/json", g_bytes_new_take (text, strlen (text)));
 }
 
 void
@@ -180,12 +197,7 @@ atrium_request_respond_json (AtriumRequest *req, guint status, JsonNode *body)
 void
 atrium_request_respond_bytes (AtriumRequest *req, guint status, const char *content_type, GBytes *body)
 {
-        req->status = status;
-        g_clear_pointer (&req->response_body, g_bytes_unref);
-        g_clear_object (&req->response_stream);
-        g_free (req->content_type);
-        req->content_type = g_strdup (content_type);
-        req->response_body = body ? g_bytes_ref (body) : NULL;
+        set_answer (req, status, content_type, body ? g_bytes_ref (body) : NULL);
 }
 
 void
@@ -197,13 +209,11 @@ atrium_request_respond_page (AtriumRequest *req, JsonNode *items, const char *ne
                 json_node_take_array (items, json_array_new ());
         }
         json_object_set_member (o, "items", items);
-        if (next_after) {
-                g_autofree char *b64 =
-                        atrium_base64url_encode ((const guchar *) next_after, strlen (next_after));
-                json_object_set_string_member (o, "next_cursor", b64);
-        } else {
+        g_autofree char *cursor = page_cursor (next_after);
+        if (cursor)
+                json_object_set_string_member (o, "next_cursor", cursor);
+        else
                 json_object_set_null_member (o, "next_cursor");
-        }
         JsonNode *n = json_node_new (JSON_NODE_OBJECT);
         json_node_take_object (n, o);
         atrium_request_respond_json (req, 200, n);
@@ -213,16 +223,8 @@ void
 atrium_request_respond_result_page (AtriumRequest *req, const AtriumResult *res, int n_rows, const char *next_after)
 {
         g_return_if_fail (req != NULL && n_rows >= 0);
-        g_autofree char *cursor =
-                next_after ? atrium_base64url_encode ((const guchar *) next_after,
-                                                      strlen (next_after))
-                           : NULL;
-        req->status = 200;
-        g_clear_object (&req->response_stream);
-        g_clear_pointer (&req->response_body, g_bytes_unref);
-        req->response_body = atrium_result_page_body (res, n_rows, cursor);
-        g_free (req->content_type);
-        req->content_type = g_strdup ("application/json");
+        g_autofree char *cursor = page_cursor (next_after);
+        set_answer (req, 200, "application/json", atrium_result_page_body (res, n_rows, cursor));
 }
 
 void
@@ -246,13 +248,8 @@ atrium_request_set_problem (AtriumRequest *req, const GError *error)
         const char *detail = status >= 500 && status != 502 && status != 503 && status != 507
                                      ? "internal error; see the server log for request id"
                                      : error->message;
-        g_clear_pointer (&req->response_body, g_bytes_unref);
-        g_clear_object (&req->response_stream);
-        req->response_body = atrium_problem_body (status, atrium_error_type (error), detail,
-                                                  req->path);
-        req->status = status;
-        g_free (req->content_type);
-        req->content_type = g_strdup ("application/problem+json");
+        set_answer (req, status, "application/problem+json",
+                    atrium_problem_body (status, atrium_error_type (error), detail, req->path));
 }
 
 gboolean
@@ -273,11 +270,7 @@ atrium_request_respond_stream (AtriumRequest *req, guint status, const char *con
 {
         g_return_if_fail (G_IS_INPUT_STREAM (body) && length >= 0 && status >= 200 &&
                           status < 600);
-        req->status = status;
-        g_free (req->content_type);
-        req->content_type = g_strdup (content_type ? content_type : "application/octet-stream");
-        g_clear_pointer (&req->response_body, g_bytes_unref);
-        g_clear_object (&req->response_stream);
+        set_answer (req, status, content_type ? content_type : "application/octet-stream", NULL);
         req->response_stream = body;
         req->response_length = length;
 }
