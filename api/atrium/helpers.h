@@ -47,6 +47,43 @@ atrium_done (const AtriumHost *host, AtriumResult *res)
         return TRUE;
 }
 
+/* For a statement that returns the row to answer with: answers @status with the first row of
+ * @res as a JSON object and frees @res. Returns FALSE when @res is NULL (the query failed and
+ * set the error) or has no row (@error set to ATRIUM_ERROR_NOT_FOUND, "@what not found"):
+ * `return atrium_respond_row (host, req, 200, "folder", atrium_request_queryv (...), error);` */
+static inline gboolean
+atrium_respond_row (const AtriumHost *host, AtriumRequest *req, guint status, const char *what,
+                    AtriumResult *res, GError **error)
+{
+        if (!res)
+                return FALSE;
+        JsonNode *row = host->result_n_rows (res) ? host->result_row_json (res, 0) : NULL;
+        host->result_free (res);
+        if (!row) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "%s not found", what);
+                return FALSE;
+        }
+        host->respond_json (req, status, row);
+        return TRUE;
+}
+
+/* For a GDPR export (the descriptor's user_export): runs @sql in @tx with $1 = @user_id and
+ * sets @member of @out to its rows, a JSON array:
+ * `return atrium_export_rows (host, tx, out, "memberships", "SELECT ... WHERE user_id =
+ * $1::uuid ORDER BY ...", user_id, error) && atrium_export_rows (...);` */
+static inline gboolean
+atrium_export_rows (const AtriumHost *host, AtriumTx *tx, JsonObject *out, const char *member,
+                    const char *sql, const char *user_id, GError **error)
+{
+        const char *params[1] = {user_id};
+        AtriumResult *res = host->query (tx, sql, 1, params, error);
+        if (!res)
+                return FALSE;
+        json_object_set_member (out, member, host->result_rows_json (res));
+        host->result_free (res);
+        return TRUE;
+}
+
 /* Registers the @n routes at @routes, from init, stopping at the first the host refuses:
  * `return atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error);` */
 static inline gboolean

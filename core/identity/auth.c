@@ -174,17 +174,29 @@ login (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* Deletes session @id (RLS: the caller's own only), audits @action and answers 204. With
+ * @must_exist, a session that is not there is a 404. */
+static gboolean
+end_session (AtriumRequest *req, const char *id, const char *action, gboolean must_exist,
+             GError **error)
+{
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error, "DELETE FROM core.sessions WHERE id = $1::uuid", 1, id);
+        if (!res)
+                return FALSE;
+        if (must_exist && atrium_result_affected (res) == 0) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no session %s", id);
+                return FALSE;
+        }
+        atrium_audit (req, action, must_exist ? id : NULL, NULL);
+        req->core->host->respond_json (req, 204, NULL);
+        return TRUE;
+}
+
 static gboolean
 logout (AtriumRequest *req, gpointer data, GError **error)
 {
-        AtriumCore *core = data;
-        g_autoptr (AtriumResult) res = atrium_sql (
-                req, error, "DELETE FROM core.sessions WHERE id = $1::uuid", 1, req->session_id);
-        if (!res)
-                return FALSE;
-        atrium_audit (req, "auth.logout", NULL, NULL);
-        core->host->respond_json (req, 204, NULL);
-        return TRUE;
+        return end_session (req, req->session_id, "auth.logout", FALSE, error);
 }
 
 static gboolean
@@ -238,21 +250,9 @@ list_sessions (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 delete_session (AtriumRequest *req, gpointer data, GError **error)
 {
-        AtriumCore *core = data;
         const char *id = g_hash_table_lookup (req->params, "id");
-        if (!atrium_valid_uuid_or_404 (id, "session", error))
-                return FALSE;
-        g_autoptr (AtriumResult) res =
-                atrium_sql (req, error, "DELETE FROM core.sessions WHERE id = $1::uuid", 1, id);
-        if (!res)
-                return FALSE;
-        if (atrium_result_affected (res) == 0) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no session %s", id);
-                return FALSE;
-        }
-        atrium_audit (req, "auth.session_revoked", id, NULL);
-        core->host->respond_json (req, 204, NULL);
-        return TRUE;
+        return atrium_valid_uuid_or_404 (id, "session", error) &&
+               end_session (req, id, "auth.session_revoked", TRUE, error);
 }
 
 static gboolean

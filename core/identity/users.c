@@ -207,27 +207,38 @@ may (AtriumRequest *req, const char *permission)
         return req->operator_id || g_hash_table_contains (req->permissions, permission);
 }
 
+/* Whether the caller is user @id or holds @permission; FORBIDDEN otherwise. */
 static gboolean
-get_user (AtriumRequest *req, gpointer data, GError **error)
+self_or_may (AtriumRequest *req, const char *id, const char *permission, GError **error)
 {
-        AtriumCore *core = data;
-        const char *id = g_hash_table_lookup (req->params, "id");
-        if (!is_self (req, id) && !may (req, "users.read")) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
-                             "permission users.read is required");
-                return FALSE;
-        }
+        if (is_self (req, id) || may (req, permission))
+                return TRUE;
+        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN, "permission %s is required",
+                     permission);
+        return FALSE;
+}
+
+/* Answers @status with user @id as the API shows it. */
+static gboolean
+respond_user (AtriumRequest *req, guint status, const char *id, GError **error)
+{
         JsonNode *u = atrium_user_json (req, id, error);
         if (!u)
                 return FALSE;
-        core->host->respond_json (req, 200, u);
+        req->core->host->respond_json (req, status, u);
         return TRUE;
+}
+
+static gboolean
+get_user (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *id = g_hash_table_lookup (req->params, "id");
+        return self_or_may (req, id, "users.read", error) && respond_user (req, 200, id, error);
 }
 
 static gboolean
 patch_user (AtriumRequest *req, gpointer data, GError **error)
 {
-        AtriumCore *core = data;
         const char *id = g_hash_table_lookup (req->params, "id");
         JsonObject *in = json_node_get_object (req->json);
         gboolean manager = may (req, "users.manage");
@@ -304,11 +315,7 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
         }
         if (roles)
                 atrium_audit (req, "user.roles_changed", id, json_node_ref (json_object_get_member (in, "roles")));
-        JsonNode *u = atrium_user_json (req, id, error);
-        if (!u)
-                return FALSE;
-        core->host->respond_json (req, 200, u);
-        return TRUE;
+        return respond_user (req, 200, id, error);
 }
 
 static gboolean
@@ -391,11 +398,7 @@ link_parent (AtriumRequest *req, gpointer data, GError **error)
                 core->host->respond_json (req, 204, NULL);
                 return TRUE;
         }
-        JsonNode *u = atrium_user_json (req, student, error);
-        if (!u)
-                return FALSE;
-        core->host->respond_json (req, 200, u);
-        return TRUE;
+        return respond_user (req, 200, student, error);
 }
 
 static gboolean
@@ -403,11 +406,8 @@ export_user (AtriumRequest *req, gpointer data, GError **error)
 {
         AtriumCore *core = data;
         const char *id = g_hash_table_lookup (req->params, "id");
-        if (!is_self (req, id) && !may (req, "users.export")) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
-                             "permission users.export is required");
+        if (!self_or_may (req, id, "users.export", error))
                 return FALSE;
-        }
         JsonNode *user = atrium_user_json (req, id, error);
         if (!user)
                 return FALSE;

@@ -195,22 +195,36 @@ get_event (AtriumRequest *req, gpointer data, GError **error)
                                    error);
 }
 
+/* The calendar and the event a write names; the event's row stays locked (load_event). */
+static StoredEvent *
+open_event_for_edit (AtriumRequest *req, CalCalendar **calendar, GError **error)
+{
+        *calendar = cal_calendar_open (req, cal_host->request_param (req, "id"), TRUE, error);
+        if (!*calendar)
+                return NULL;
+        return load_event (req, (*calendar)->id, cal_host->request_param (req, "event_id"), TRUE,
+                           error);
+}
+
+/* Stores @e's edited series and tells subscribers which occurrence (@rid, or NULL for all). */
+static gboolean
+save_edit (AtriumRequest *req, const CalCalendar *c, const StoredEvent *e, const char *rid,
+           GError **error)
+{
+        return store_series (req, c->id, e->id, e->series, FALSE, error) &&
+               cal_publish (cal_host->request_tx (req), "calendar.event_updated", c->id, e->id,
+                            cal_series_uid (e->series), rid, error);
+}
+
 static gboolean
 patch_event (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (CalCalendar) c =
-                cal_calendar_open (req, cal_host->request_param (req, "id"), TRUE, error);
-        if (!c)
-                return FALSE;
-        g_autoptr (StoredEvent) e =
-                load_event (req, c->id, cal_host->request_param (req, "event_id"), TRUE, error);
+        g_autoptr (CalCalendar) c = NULL;
+        g_autoptr (StoredEvent) e = open_event_for_edit (req, &c, error);
         return e &&
                cal_series_patch (e->series, json_node_get_object (cal_host->request_json (req)),
                                  error) &&
-               store_series (req, c->id, e->id, e->series, FALSE, error) &&
-               cal_publish (cal_host->request_tx (req), "calendar.event_updated", c->id, e->id,
-                            cal_series_uid (e->series), NULL, error) &&
-               respond_event (req, 200, c->id, e->id, error);
+               save_edit (req, c, e, NULL, error) && respond_event (req, 200, c->id, e->id, error);
 }
 
 static gboolean
@@ -245,37 +259,25 @@ delete_event (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 put_occurrence (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (CalCalendar) c =
-                cal_calendar_open (req, cal_host->request_param (req, "id"), TRUE, error);
-        if (!c)
-                return FALSE;
-        g_autoptr (StoredEvent) e =
-                load_event (req, c->id, cal_host->request_param (req, "event_id"), TRUE, error);
+        g_autoptr (CalCalendar) c = NULL;
+        g_autoptr (StoredEvent) e = open_event_for_edit (req, &c, error);
         const char *rid = cal_host->request_param (req, "recurrence_id");
         return e &&
                cal_series_put_occurrence (e->series, rid,
                                           json_node_get_object (cal_host->request_json (req)),
                                           error) &&
-               store_series (req, c->id, e->id, e->series, FALSE, error) &&
-               cal_publish (cal_host->request_tx (req), "calendar.event_updated", c->id, e->id,
-                            cal_series_uid (e->series), rid, error) &&
-               respond_event (req, 200, c->id, e->id, error);
+               save_edit (req, c, e, rid, error) && respond_event (req, 200, c->id, e->id, error);
 }
 
 static gboolean
 cancel_occurrence (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (CalCalendar) c =
-                cal_calendar_open (req, cal_host->request_param (req, "id"), TRUE, error);
-        if (!c)
-                return FALSE;
-        g_autoptr (StoredEvent) e =
-                load_event (req, c->id, cal_host->request_param (req, "event_id"), TRUE, error);
+        g_autoptr (CalCalendar) c = NULL;
+        g_autoptr (StoredEvent) e = open_event_for_edit (req, &c, error);
         const char *rid = cal_host->request_param (req, "recurrence_id");
         gboolean empty = FALSE;
         if (!e || !cal_series_cancel_occurrence (e->series, rid, &empty, error))
                 return FALSE;
-        g_autofree char *uid = g_strdup (cal_series_uid (e->series));
         if (empty) {
                 /* The last piece of a series kept elsewhere: nothing of it remains here. */
                 if (!atrium_done (cal_host,
@@ -283,11 +285,9 @@ cancel_occurrence (AtriumRequest *req, gpointer data, GError **error)
                                            "DELETE FROM calendar.events WHERE id = $1::uuid", 1,
                                            e->id)) ||
                     !cal_publish (cal_host->request_tx (req), "calendar.event_deleted", c->id,
-                                  e->id, uid, NULL, error))
+                                  e->id, cal_series_uid (e->series), NULL, error))
                         return FALSE;
-        } else if (!store_series (req, c->id, e->id, e->series, FALSE, error) ||
-                   !cal_publish (cal_host->request_tx (req), "calendar.event_updated", c->id,
-                                 e->id, uid, rid, error)) {
+        } else if (!save_edit (req, c, e, rid, error)) {
                 return FALSE;
         }
         cal_host->respond_json (req, 204, NULL);

@@ -279,43 +279,33 @@ cal_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpoint
 
 /* ---- GDPR ---- */
 
-static gboolean
-export_part (AtriumTx *tx, JsonObject *out, const char *member, const char *sql,
-             const char *user_id, GError **error)
-{
-        AtriumResult *res = cal_tx_sql (tx, error, sql, 1, user_id);
-        if (!res)
-                return FALSE;
-        json_object_set_member (out, member, cal_host->result_rows_json (res));
-        cal_host->result_free (res);
-        return TRUE;
-}
-
 gboolean
 cal_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                  GError **error)
 {
-        return export_part (tx, out, "calendars",
-                            "SELECT c.id, c.name, c.color, c.created_at, c.updated_at, "
-                            "coalesce((SELECT json_agg(json_build_object('id', e.id, 'uid', e.uid, "
-                            "'summary', e.summary, 'created_at', e.created_at, 'updated_at', "
-                            "e.updated_at, 'ical', e.ical) ORDER BY e.range_start, e.id) "
-                            "FROM calendar.events e WHERE e.calendar_id = c.id), '[]'::json) "
-                            "AS events FROM calendar.calendars c "
-                            "WHERE c.owner_type = 'user' AND c.owner_id = $1::uuid ORDER BY c.name",
-                            user_id, error) &&
-               export_part (tx, out, "events_written",
-                            "SELECT e.id, e.calendar_id, e.uid, e.summary, "
-                            "e.created_by = $1::uuid AS created, e.updated_by = $1::uuid AS "
-                            "last_changed, e.created_at, e.updated_at FROM calendar.events e "
-                            "JOIN calendar.calendars c ON c.school_id = e.school_id AND "
-                            "c.id = e.calendar_id WHERE (e.created_by = $1::uuid OR "
-                            "e.updated_by = $1::uuid) AND NOT (c.owner_type = 'user' AND "
-                            "c.owner_id = $1::uuid) ORDER BY e.created_at, e.id",
-                            user_id, error) &&
-               export_part (tx, out, "subscriptions",
-                            "SELECT id, calendar_id, label, created_at, last_used_at FROM "
-                            "calendar.subscriptions WHERE created_by = $1::uuid "
-                            "ORDER BY created_at",
-                            user_id, error);
+        return atrium_export_rows (
+                       cal_host, tx, out, "calendars",
+                       "SELECT c.id, c.name, c.color, c.created_at, c.updated_at, "
+                       "coalesce((SELECT json_agg(json_build_object('id', e.id, 'uid', e.uid, "
+                       "'summary', e.summary, 'created_at', e.created_at, 'updated_at', "
+                       "e.updated_at, 'ical', e.ical) ORDER BY e.range_start, e.id) "
+                       "FROM calendar.events e WHERE e.calendar_id = c.id), '[]'::json) "
+                       "AS events FROM calendar.calendars c "
+                       "WHERE c.owner_type = 'user' AND c.owner_id = $1::uuid ORDER BY c.name",
+                       user_id, error) &&
+               atrium_export_rows (
+                       cal_host, tx, out, "events_written",
+                       "SELECT e.id, e.calendar_id, e.uid, e.summary, "
+                       "e.created_by = $1::uuid AS created, e.updated_by = $1::uuid AS "
+                       "last_changed, e.created_at, e.updated_at FROM calendar.events e "
+                       "JOIN calendar.calendars c ON c.school_id = e.school_id AND "
+                       "c.id = e.calendar_id WHERE (e.created_by = $1::uuid OR "
+                       "e.updated_by = $1::uuid) AND NOT (c.owner_type = 'user' AND "
+                       "c.owner_id = $1::uuid) ORDER BY e.created_at, e.id",
+                       user_id, error) &&
+               atrium_export_rows (cal_host, tx, out, "subscriptions",
+                                   "SELECT id, calendar_id, label, created_at, last_used_at FROM "
+                                   "calendar.subscriptions WHERE created_by = $1::uuid "
+                                   "ORDER BY created_at",
+                                   user_id, error);
 }

@@ -91,24 +91,15 @@ gboolean
 conf_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                   GError **error)
 {
-        AtriumResult *res = conf_tx_sql (
-                tx, error,
-                "SELECT a.room_id, r.name AS room_name, a.moderator, a.joined_at, a.left_at "
-                "FROM conference.attendance a LEFT JOIN conference.rooms r "
-                "ON r.school_id = a.school_id AND r.id = a.room_id "
-                "WHERE a.user_id = $1::uuid ORDER BY a.joined_at, a.id",
-                1, user_id);
-        if (!res)
-                return FALSE;
-        json_object_set_member (out, "attendance", conf_host->result_rows_json (res));
-        conf_host->result_free (res);
-        res = conf_tx_sql (tx, error,
-                           "SELECT id, name, group_id, created_at FROM conference.rooms "
-                           "WHERE created_by = $1::uuid ORDER BY created_at, id",
-                           1, user_id);
-        if (!res)
-                return FALSE;
-        json_object_set_member (out, "rooms_created", conf_host->result_rows_json (res));
-        conf_host->result_free (res);
-        return TRUE;
+        return atrium_export_rows (
+                       conf_host, tx, out, "attendance",
+                       "SELECT a.room_id, r.name AS room_name, a.moderator, a.joined_at, a.left_at "
+                       "FROM conference.attendance a LEFT JOIN conference.rooms r "
+                       "ON r.school_id = a.school_id AND r.id = a.room_id "
+                       "WHERE a.user_id = $1::uuid ORDER BY a.joined_at, a.id",
+                       user_id, error) &&
+               atrium_export_rows (conf_host, tx, out, "rooms_created",
+                                   "SELECT id, name, group_id, created_at FROM conference.rooms "
+                                   "WHERE created_by = $1::uuid ORDER BY created_at, id",
+                                   user_id, error);
 }

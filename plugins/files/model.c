@@ -375,37 +375,24 @@ gboolean
 files_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                    GError **error)
 {
-        AtriumResult *home = files_tx_sql (
-                tx, error,
-                "SELECT path, kind, size, content_type, sha256, created_at, modified_at, "
-                "trash_id IS NOT NULL AS in_trash FROM files.nodes WHERE space_type = 'user' AND "
-                "space_id = $1::uuid ORDER BY path",
-                1, user_id);
-        if (!home)
-                return FALSE;
-        json_object_set_member (out, "home", files_host->result_rows_json (home));
-        files_host->result_free (home);
-        AtriumResult *elsewhere = files_tx_sql (
-                tx, error,
-                "SELECT space_type, space_id, path, kind, size, created_by = $1::uuid AS created, "
-                "modified_by = $1::uuid AS last_changed, created_at, modified_at FROM files.nodes "
-                "WHERE (created_by = $1::uuid OR modified_by = $1::uuid) AND NOT "
-                "(space_type = 'user' AND space_id = $1::uuid) ORDER BY space_type, space_id, path",
-                1, user_id);
-        if (!elsewhere)
-                return FALSE;
-        json_object_set_member (out, "files_elsewhere", files_host->result_rows_json (elsewhere));
-        files_host->result_free (elsewhere);
-        AtriumResult *shares = files_tx_sql (
-                tx, error,
-                "SELECT s.id, n.path, s.expires_at, s.created_at, "
-                "s.password_hash IS NOT NULL AS has_password FROM files.shares s JOIN files.nodes "
-                "n ON n.school_id = s.school_id AND n.id = s.node_id WHERE s.created_by = $1::uuid "
-                "ORDER BY s.created_at",
-                1, user_id);
-        if (!shares)
-                return FALSE;
-        json_object_set_member (out, "shares", files_host->result_rows_json (shares));
-        files_host->result_free (shares);
-        return TRUE;
+        return atrium_export_rows (
+                       files_host, tx, out, "home",
+                       "SELECT path, kind, size, content_type, sha256, created_at, modified_at, "
+                       "trash_id IS NOT NULL AS in_trash FROM files.nodes WHERE space_type = 'user' AND "
+                       "space_id = $1::uuid ORDER BY path",
+                       user_id, error) &&
+               atrium_export_rows (
+                       files_host, tx, out, "files_elsewhere",
+                       "SELECT space_type, space_id, path, kind, size, created_by = $1::uuid AS created, "
+                       "modified_by = $1::uuid AS last_changed, created_at, modified_at FROM files.nodes "
+                       "WHERE (created_by = $1::uuid OR modified_by = $1::uuid) AND NOT "
+                       "(space_type = 'user' AND space_id = $1::uuid) ORDER BY space_type, space_id, path",
+                       user_id, error) &&
+               atrium_export_rows (
+                       files_host, tx, out, "shares",
+                       "SELECT s.id, n.path, s.expires_at, s.created_at, "
+                       "s.password_hash IS NOT NULL AS has_password FROM files.shares s JOIN files.nodes "
+                       "n ON n.school_id = s.school_id AND n.id = s.node_id WHERE s.created_by = $1::uuid "
+                       "ORDER BY s.created_at",
+                       user_id, error);
 }

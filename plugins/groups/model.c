@@ -181,15 +181,10 @@ gboolean
 groups_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                     GError **error)
 {
-        AtriumResult *res = groups_tx_sql (
-                tx, error,
+        return atrium_export_rows (
+                groups_host, tx, out, "memberships",
                 "SELECT g.id, g.name, g.type, m.role, m.added_at FROM groups.members m "
                 "JOIN groups.groups g ON g.id = m.group_id AND g.school_id = m.school_id "
                 "WHERE m.user_id = $1::uuid ORDER BY g.name",
-                1, user_id);
-        if (!res)
-                return FALSE;
-        json_object_set_member (out, "memberships", groups_host->result_rows_json (res));
-        groups_host->result_free (res);
-        return TRUE;
+                user_id, error);
 }

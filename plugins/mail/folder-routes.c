@@ -7,10 +7,6 @@
 
 #include <string.h>
 
-gboolean mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
-                                    const char *const *params, GError **error);
-const char *mail_me (AtriumRequest *req, GError **error);
-
 /* The caller's folder @name: its id and special role (either may be NULL). */
 static gboolean
 open_folder (AtriumRequest *req, const char *name, char **out_id, char **out_special,
@@ -37,6 +33,22 @@ open_folder (AtriumRequest *req, const char *name, char **out_id, char **out_spe
         }
         mail_host->result_free (res);
         return found || mail_fail (error, ATRIUM_ERROR_NOT_FOUND, "no folder %s", name);
+}
+
+/* The id of the caller's folder the path names, for a change (@verb: "renamed", "deleted")
+ * that the special folders refuse (CONFLICT). */
+static char *
+open_user_folder (AtriumRequest *req, const char *verb, GError **error)
+{
+        const char *name = mail_host->request_param (req, "name");
+        g_autofree char *id = NULL, *special = NULL;
+        if (!open_folder (req, name, &id, &special, error))
+                return NULL;
+        if (special) {
+                mail_fail (error, ATRIUM_ERROR_CONFLICT, "%s cannot be %s", name, verb);
+                return NULL;
+        }
+        return g_steal_pointer (&id);
 }
 
 static gboolean
@@ -92,33 +104,25 @@ handle_create (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 handle_rename (AtriumRequest *req, gpointer data, GError **error)
 {
-        const char *name = mail_host->request_param (req, "name");
-        g_autofree char *id = NULL, *special = NULL;
-        if (!open_folder (req, name, &id, &special, error))
+        g_autofree char *id = open_user_folder (req, "renamed", error);
+        if (!id)
                 return FALSE;
-        if (special)
-                return mail_fail (error, ATRIUM_ERROR_CONFLICT, "%s cannot be renamed", name);
         JsonObject *body = json_node_get_object (mail_host->request_json (req));
-        AtriumResult *res = mail_sql (req, error,
-                                      "UPDATE mail.folders SET name = $2 WHERE id = $1::uuid "
-                                      "RETURNING name, special",
-                                      2, id, json_object_get_string_member (body, "name"));
-        if (!res)
-                return FALSE;
-        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
-        mail_host->result_free (res);
-        return TRUE;
+        return atrium_respond_row (
+                mail_host, req, 200, "folder",
+                mail_sql (req, error,
+                          "UPDATE mail.folders SET name = $2 WHERE id = $1::uuid "
+                          "RETURNING name, special",
+                          2, id, json_object_get_string_member (body, "name")),
+                error);
 }
 
 static gboolean
 handle_delete (AtriumRequest *req, gpointer data, GError **error)
 {
-        const char *name = mail_host->request_param (req, "name");
-        g_autofree char *id = NULL, *special = NULL;
-        if (!open_folder (req, name, &id, &special, error))
+        g_autofree char *id = open_user_folder (req, "deleted", error);
+        if (!id)
                 return FALSE;
-        if (special)
-                return mail_fail (error, ATRIUM_ERROR_CONFLICT, "%s cannot be deleted", name);
         AtriumResult *res = mail_sql (req, error,
                                       "DELETE FROM mail.folders f WHERE id = $1::uuid AND NOT "
                                       "EXISTS (SELECT 1 FROM mail.messages m WHERE m.school_id = "
@@ -130,7 +134,8 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         mail_host->result_free (res);
         if (!n)
                 return mail_fail (error, ATRIUM_ERROR_CONFLICT,
-                                  "%s is not empty: move or delete its messages first", name);
+                                  "%s is not empty: move or delete its messages first",
+                                  mail_host->request_param (req, "name"));
         mail_host->respond_bytes (req, 204, NULL, NULL);
         return TRUE;
 }

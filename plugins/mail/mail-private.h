@@ -104,6 +104,12 @@ char *mail_domain (AtriumTx *tx, GError **error);
  * is NOT_FOUND naming it ("no mailbox x@d"). Appends to @out. */
 gboolean mail_resolve (AtriumTx *tx, const char *domain, const char *addr, MailRecipients *out,
                        GError **error);
+/* message-routes.c, for folder-routes.c: the caller's user id (a NOT_FOUND for an operator,
+ * who has no mailbox), and a keyset page of message summaries matching @where ($1.. are
+ * @params). */
+const char *mail_me (AtriumRequest *req, GError **error);
+gboolean mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
+                                    const char *const *params, GError **error);
 /* Stores @raw once; returns its id (transfer full). */
 char *mail_store_raw (AtriumTx *tx, GBytes *raw, GError **error);
 /* The id of the user's special folder ("inbox", "sent", "drafts", "trash"), creating the four

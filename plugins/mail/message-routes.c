@@ -8,15 +8,6 @@
 
 #include <string.h>
 
-/* ---- shared with folder-routes.c ---- */
-
-gboolean mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
-                                    const char *const *params, GError **error);
-char *mail_raw_id_of (AtriumRequest *req, const char *message_id, char **out_folder_special,
-                      GError **error);
-gboolean mail_raw_release (AtriumTx *tx, const char *raw_id, GError **error);
-const char *mail_me (AtriumRequest *req, GError **error);
-
 #define SUMMARY_COLUMNS                                                                         \
         "m.id, f.name AS folder, m.subject, m.from_addr AS \"from\", m.to_addrs AS \"to\", "    \
         "m.cc_addrs AS cc, to_char(m.sent_at AT TIME ZONE 'UTC', "                             \
@@ -67,7 +58,7 @@ mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
 }
 
 /* The raw id of the caller's message @message_id (NOT_FOUND otherwise). */
-char *
+static char *
 mail_raw_id_of (AtriumRequest *req, const char *message_id, char **out_folder_special,
                 GError **error)
 {
@@ -119,7 +110,7 @@ raw_bytes (AtriumTx *tx, const char *raw_id, GError **error)
         return out;
 }
 
-gboolean
+static gboolean
 mail_raw_release (AtriumTx *tx, const char *raw_id, GError **error)
 {
         return atrium_done (mail_host,
@@ -640,14 +631,11 @@ handle_attachment (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 respond_summary (AtriumRequest *req, const char *id, GError **error)
 {
-        AtriumResult *res = mail_sql (req, error,
-                                      "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE m.id = $1::uuid",
-                                      1, id);
-        if (!res)
-                return FALSE;
-        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
-        mail_host->result_free (res);
-        return TRUE;
+        return atrium_respond_row (
+                mail_host, req, 200, "message",
+                mail_sql (req, error,
+                          "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE m.id = $1::uuid", 1, id),
+                error);
 }
 
 static gboolean

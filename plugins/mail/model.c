@@ -118,18 +118,16 @@ handle_put_alias (AtriumRequest *req, gpointer data, GError **error)
         if (taken)
                 return mail_fail (error, ATRIUM_ERROR_CONFLICT,
                                   "%s is already a user's or a group's address", local);
-        AtriumResult *res = mail_sql (
-                req, error,
-                "INSERT INTO mail.aliases (school_id, local_part, target_type, target_id) VALUES "
-                "(core.current_school(), $1, $2, $3::uuid) ON CONFLICT (school_id, local_part) "
-                "DO UPDATE SET target_type = EXCLUDED.target_type, target_id = "
-                "EXCLUDED.target_id RETURNING local_part, target_type, target_id, created_at",
-                3, local, type, id);
-        if (!res)
-                return FALSE;
-        mail_host->respond_json (req, 200, mail_host->result_row_json (res, 0));
-        mail_host->result_free (res);
-        return TRUE;
+        return atrium_respond_row (
+                mail_host, req, 200, "alias",
+                mail_sql (
+                        req, error,
+                        "INSERT INTO mail.aliases (school_id, local_part, target_type, target_id) VALUES "
+                        "(core.current_school(), $1, $2, $3::uuid) ON CONFLICT (school_id, local_part) "
+                        "DO UPDATE SET target_type = EXCLUDED.target_type, target_id = "
+                        "EXCLUDED.target_id RETURNING local_part, target_type, target_id, created_at",
+                        3, local, type, id),
+                error);
 }
 
 static gboolean
@@ -229,16 +227,11 @@ gboolean
 mail_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                   GError **error)
 {
-        AtriumResult *res = mail_tx_sql (
-                tx, error,
+        return atrium_export_rows (
+                mail_host, tx, out, "messages",
                 "SELECT m.id, f.name AS folder, m.subject, m.from_addr, m.to_addrs, m.cc_addrs, "
                 "m.sent_at, m.received_at, m.size, m.seen, m.flagged, m.has_attachments FROM "
                 "mail.messages m JOIN mail.folders f ON f.school_id = m.school_id AND "
                 "f.id = m.folder_id WHERE m.user_id = $1::uuid ORDER BY m.received_at, m.id",
-                1, user_id);
-        if (!res)
-                return FALSE;
-        json_object_set_member (out, "messages", mail_host->result_rows_json (res));
-        mail_host->result_free (res);
-        return TRUE;
+                user_id, error);
 }
