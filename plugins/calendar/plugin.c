@@ -3,11 +3,11 @@
  * events and recurring series in iCalendar form (libical), .ics import and export, and secret
  * subscription URLs for phone calendar apps.
  *
- * This file holds the descriptor and lifecycle, the one place that decides who may see and
- * change a calendar, the events it publishes (calendar.event_created / _updated / _deleted,
- * calendar.calendar_deleted), its reactions to user.deleted and group.deleted, and its part of
- * the GDPR export. Group membership comes from the groups plugin's service table, never from
- * its tables.
+ * This file holds the descriptor and lifecycle. model.c holds the one place that decides who
+ * may see and change a calendar, the events it publishes (calendar.event_created / _updated /
+ * _deleted, calendar.calendar_deleted), its reactions to user.deleted and group.deleted, and
+ * its part of the GDPR export. Group membership comes from the groups plugin's service table,
+ * never from its tables.
  *
  * Who may do what (README.md has the table):
  *   - a personal calendar: its owner only (not even admins see it);

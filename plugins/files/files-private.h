@@ -5,9 +5,9 @@
  *   model.c          spaces (who may read/write which tree), node rows, quotas, events,
  *                    reactions, GDPR export
  *   transfer.c       PUT (streamed upload) and GET/HEAD (streamed download, ranges,
- *                    conditional requests) of one file; the public share download
+ *                    conditional requests) of one file
  *   tree.c           folder listings, mkdir, move, copy, DELETE into the trash, the trash
- *   shares.c         share links: create, list, revoke
+ *   shares.c         share links: create, list, revoke; the public share download
  *   quotas.c         GET /usage and the quota settings
  *   gc.c             trash expiry and the orphan sweep ("atriumd files gc", timers)
  *   service.c        the "files" service table for other plugins (atrium/files.h)

@@ -2,8 +2,8 @@
 /* plugin.c - the files plugin: every user's home and one folder tree per group, with streamed
  * uploads and downloads, a trash, quotas and share links.
  *
- * This file holds the descriptor and lifecycle, the one place that decides who may read and
- * write which tree, node rows, quotas, events, the reactions to user.deleted and
+ * This file holds the descriptor and lifecycle. model.c holds the one place that decides who
+ * may read and write which tree, node rows, quotas, events, the reactions to user.deleted and
  * group.deleted, and the GDPR export.
  *
  * Who may do what (README.md has the table):

@@ -2,7 +2,8 @@
 /* mail-private.h - shared by the mail plugin's sources:
  *
  *   plugin.c         the wiring: descriptor, init, start/stop of the LMTP listener
- *   model.c          settings and aliases, reactions, GDPR export
+ *   model.c          reactions (user.deleted), GDPR export
+ *   settings-routes.c  /settings and /aliases
  *   mime.c           every GMime call: reading stored messages, composing new ones
  *   html.c           HTML sanitising for display (libxml2's HTML parser, an allowlist)
  *   deliver.c        addresses -> local mailboxes or the outbox; storing and delivering
@@ -174,7 +175,7 @@ gboolean mail_outbox_register (AtriumPlugin *self, GError **error);
 gboolean mail_lmtp_start (AtriumPlugin *self, GError **error);
 void mail_lmtp_stop (void);
 
-/* model.c: what plugin.c registers (reactions, GDPR export, settings). */
+/* model.c: what plugin.c registers (the reaction to user.deleted, the GDPR export). */
 gboolean mail_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
                                GError **error);
 gboolean mail_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,

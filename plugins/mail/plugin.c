@@ -2,8 +2,8 @@
 /* plugin.c - the mail plugin: school mailboxes, group addresses, real MIME (GMime), the bridge
  * to a real mail server (sendmail out, LMTP in).
  *
- * This file holds the descriptor and lifecycle, the school's mail settings and aliases, the
- * reaction to user.deleted and the GDPR export. Who may do what:
+ * This file holds the descriptor and lifecycle; settings-routes.c the school's mail settings
+ * and aliases; model.c the reaction to user.deleted and the GDPR export. Who may do what:
  *   - everyone with mail.read has a mailbox and reads it (only their own);
  *   - mail.send sends inside the school; mail.send_external to other domains;
  *   - writing to a group's address needs mail.send_to_group, or owning that group; from
