@@ -71,6 +71,11 @@ ConfBackend *conf_backend_load (AtriumTx *tx, GError **error);
 gboolean conf_backend_register (GError **error);
 gboolean conf_backend_init (GError **error); /* reads the sealing key */
 void conf_backend_fini (void);
+/* The signature in a callback URL the engines call (they carry no session): HMAC-SHA256 with
+ * the backend secret over "<what>:<school id>:<id>", base64url. (transfer full) (nullable):
+ * NULL only if libgcrypt fails. */
+char *conf_callback_sig (const ConfBackend *b, const char *what, const char *school_id,
+                         const char *id);
 
 /* ---- jitsi.c ---- */
 
@@ -121,12 +126,6 @@ char *conf_bbb_join_url (const ConfBackend *b, const char *meeting_id, const cha
 gboolean conf_bbb_end (const ConfBackend *b, const char *meeting_id, GError **error);
 
 /* ---- join.c, rooms.c, stats.c ---- */
-
-/* The signature in a callback URL the engines call (they carry no session): HMAC-SHA256 with
- * the backend secret over "<what>:<school id>:<id>", base64url. (transfer full) (nullable):
- * NULL only if libgcrypt fails. */
-char *conf_callback_sig (const ConfBackend *b, const char *what, const char *school_id,
-                         const char *id);
 
 gboolean conf_rooms_register (GError **error);
 gboolean conf_join_register (GError **error);

@@ -44,17 +44,6 @@ room_id_from_name (const char *name)
         return id;
 }
 
-char *
-conf_callback_sig (const ConfBackend *b, const char *what, const char *school_id, const char *id)
-{
-        g_autofree char *msg = g_strdup_printf ("%s:%s:%s", what, school_id, id ? id : "");
-        guchar mac[32];
-        /* NULL if libgcrypt fails: then no callback verifies (atrium_ct_streq). */
-        if (!atrium_hmac_sha256 (b->secret, strlen (b->secret), msg, strlen (msg), mac))
-                return NULL;
-        return atrium_base64url_encode (mac, sizeof mac);
-}
-
 static gboolean
 run (AtriumRequest *req, GError **error, const char *sql, int n, ...)
 {

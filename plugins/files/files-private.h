@@ -3,10 +3,12 @@
  *
  *   plugin.c         the wiring: descriptor, settings, init (routes, subscriptions, timers)
  *   model.c          spaces (who may read/write which tree), node rows, quotas, events,
- *                    reactions, GDPR export
- *   transfer.c       PUT (streamed upload) and GET/HEAD (streamed download, ranges,
- *                    conditional requests) of one file
- *   tree.c           folder listings, mkdir, move, copy, DELETE into the trash, the trash
+ *                    write preconditions, reactions, GDPR export
+ *   transfer.c       PUT (streamed upload) and GET/HEAD of a path: a file's download, a
+ *                    folder's listing
+ *   download.c       one file out (ranges, conditional requests), for transfer.c and shares.c
+ *   tree.c           folder listings, mkdir, move, copy, share (shares.c), DELETE into the
+ *                    trash, the trash
  *   shares.c         share links: create, list, revoke; the public share download
  *   quotas.c         GET /usage and the quota settings
  *   gc.c             trash expiry and the orphan sweep ("atriumd files gc", timers)
@@ -130,10 +132,16 @@ gboolean files_register_quota_routes (AtriumPlugin *self, GError **error);
 gboolean files_register_gc (AtriumPlugin *self, GError **error);
 gboolean files_register_service (AtriumPlugin *self, GError **error); /* service.c */
 
-/* transfer.c: answers a download of @node (Range, conditional requests, HEAD). */
+/* download.c: answers a download of @node (Range, conditional requests, HEAD). */
 gboolean files_respond_download (AtriumRequest *req, const FilesNode *node, GError **error);
-/* tree.c: the POST actions on a path ({"action": ...}). */
-gboolean files_handle_post (AtriumRequest *req, gpointer data, GError **error);
+/* model.c: PUT, DELETE and the POST actions honour If-Match and If-None-Match against the
+ * current state (@node may be NULL: nothing there). */
+gboolean files_check_write_preconditions (AtriumRequest *req, const FilesNode *node,
+                                          GError **error);
+/* tree.c: a folder's listing (keyset pages), and mkdir (POST ?action=mkdir, PUT of "dir/"). */
+gboolean files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
+                            GError **error);
+gboolean files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error);
 /* shares.c: ?action=share on a file. */
 gboolean files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *node,
                              JsonObject *body, GError **error);

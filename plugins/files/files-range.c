@@ -196,3 +196,24 @@ files_if_range_matches (const char *if_range, const char *etag, gint64 mtime_uni
         g_autofree char *last_modified = files_http_date (mtime_unix);
         return last_modified && strlen (last_modified) == len && !memcmp (p, last_modified, len);
 }
+
+/* Whether @header (an If-Match / If-None-Match list) names @etag; "*" names any existing
+ * representation. @weak: the weak comparison (If-None-Match), else strong (If-Match). */
+gboolean
+files_etag_list_matches (const char *header, const char *etag, gboolean weak)
+{
+        g_auto (GStrv) items = g_strsplit (header, ",", -1);
+        for (char **i = items; *i; i++) {
+                const char *t = g_strstrip (*i);
+                if (g_str_equal (t, "*"))
+                        return etag != NULL;
+                if (g_str_has_prefix (t, "W/")) {
+                        if (!weak)
+                                continue;
+                        t += 2;
+                }
+                if (etag && g_str_equal (t, etag))
+                        return TRUE;
+        }
+        return FALSE;
+}

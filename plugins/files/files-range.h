@@ -62,3 +62,13 @@ gboolean files_if_range_matches (const char *if_range, const char *etag, gint64 
 char *files_http_date (gint64 unix_time);
 
 G_END_DECLS
+
+/**
+ * files_etag_list_matches:
+ * @header: an If-Match or If-None-Match value (a comma-separated list of entity tags, or "*")
+ * @etag: (nullable): the current entity tag, NULL when there is no representation
+ * @weak: the weak comparison (If-None-Match), else the strong one (If-Match)
+ *
+ * Whether @header names @etag; "*" names any existing representation.
+ */
+gboolean files_etag_list_matches (const char *header, const char *etag, gboolean weak);

@@ -4,6 +4,8 @@
  * calls it. */
 #include "files-private.h"
 
+#include "files-range.h"
+
 /* ---- spaces ---- */
 
 void
@@ -367,6 +369,25 @@ files_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpoi
                                           "n.school_id = s.school_id AND n.id = s.node_id AND "
                                           "n.space_type = 'group' AND n.space_id = $1::uuid",
                                           1, group));
+}
+
+/* ---- conditional writes ---- */
+
+gboolean
+files_check_write_preconditions (AtriumRequest *req, const FilesNode *node, GError **error)
+{
+        g_autofree char *etag = node ? files_node_etag (node) : NULL;
+        const char *im = files_host->request_header (req, "if-match");
+        const char *inm = files_host->request_header (req, "if-none-match");
+        if (im && !files_etag_list_matches (im, node ? (etag ? etag : "\"folder\"") : NULL, FALSE))
+                return files_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                   node ? "If-Match: the file has changed (its ETag is %s)"
+                                        : "If-Match: there is no such file%s",
+                                   node && etag ? etag : "");
+        if (inm && files_etag_list_matches (inm, node ? (etag ? etag : "\"folder\"") : NULL, TRUE))
+                return files_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                   "If-None-Match: %s already exists", node->path);
+        return TRUE;
 }
 
 /* ---- GDPR ---- */

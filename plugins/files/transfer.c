@@ -7,12 +7,10 @@
  * ends the request's first transaction (the checks), so the final one (store the blob, write
  * the row, count the bytes) is short and re-checks everything the client's preconditions
  * and the quota depend on, under the row locks.
+ * If-Match and If-None-Match (412) are checked against the current state (model.c).
  *
- * GET and HEAD stream the blob back (respond_stream) with ETag (the content hash),
- * Last-Modified, one byte range (206/416, If-Range) and the conditional requests: If-Match,
- * If-None-Match (304 for GET/HEAD, 412 for PUT) and If-Modified-Since (an exact echo of our
- * Last-Modified). Downloads carry "X-Content-Type-Options: nosniff" and a sandbox CSP so that
- * an uploaded HTML page cannot run script on the API's origin. */
+ * GET and HEAD of a file stream it back (download.c: ETag, Range, 304); of a folder (or a path
+ * ending in '/'), list it (tree.c). PUT of a path ending in '/' makes the folder (tree.c). */
 #include "files-private.h"
 
 #include <string.h>
@@ -20,124 +18,6 @@
 #include "files-range.h"
 
 #define READ_CHUNK (64 * 1024)
-
-/* ---- preconditions ---- */
-
-/* Whether @header (an If-Match / If-None-Match list) names @etag; "*" names any existing
- * representation. @weak: the weak comparison (If-None-Match), else strong (If-Match). */
-static gboolean
-etag_list_matches (const char *header, const char *etag, gboolean weak)
-{
-        g_auto (GStrv) items = g_strsplit (header, ",", -1);
-        for (char **i = items; *i; i++) {
-                const char *t = g_strstrip (*i);
-                if (g_str_equal (t, "*"))
-                        return etag != NULL;
-                if (g_str_has_prefix (t, "W/")) {
-                        if (!weak)
-                                continue;
-                        t += 2;
-                }
-                if (etag && g_str_equal (t, etag))
-                        return TRUE;
-        }
-        return FALSE;
-}
-
-/* PUT and DELETE: If-Match and If-None-Match against the current state (@node may be NULL). */
-gboolean files_check_write_preconditions (AtriumRequest *req, const FilesNode *node,
-                                          GError **error);
-
-gboolean
-files_check_write_preconditions (AtriumRequest *req, const FilesNode *node, GError **error)
-{
-        g_autofree char *etag = node ? files_node_etag (node) : NULL;
-        const char *im = files_host->request_header (req, "if-match");
-        const char *inm = files_host->request_header (req, "if-none-match");
-        if (im && !etag_list_matches (im, node ? (etag ? etag : "\"folder\"") : NULL, FALSE))
-                return files_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
-                                   node ? "If-Match: the file has changed (its ETag is %s)"
-                                        : "If-Match: there is no such file%s",
-                                   node && etag ? etag : "");
-        if (inm && etag_list_matches (inm, node ? (etag ? etag : "\"folder\"") : NULL, TRUE))
-                return files_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
-                                   "If-None-Match: %s already exists", node->path);
-        return TRUE;
-}
-
-/* ---- download ---- */
-
-static void
-download_headers (AtriumRequest *req, const FilesNode *node, const char *etag,
-                  const char *last_modified)
-{
-        files_host->response_header (req, "ETag", etag);
-        if (last_modified)
-                files_host->response_header (req, "Last-Modified", last_modified);
-        files_host->response_header (req, "Accept-Ranges", "bytes");
-        files_host->response_header (req, "Cache-Control", "private, no-cache");
-        files_host->response_header (req, "X-Content-Type-Options", "nosniff");
-        files_host->response_header (req, "Content-Security-Policy", "sandbox");
-}
-
-gboolean
-files_respond_download (AtriumRequest *req, const FilesNode *node, GError **error)
-{
-        g_autofree char *etag = files_node_etag (node);
-        g_autofree char *last_modified = files_http_date (node->modified);
-        const char *im = files_host->request_header (req, "if-match");
-        const char *inm = files_host->request_header (req, "if-none-match");
-        const char *ims = files_host->request_header (req, "if-modified-since");
-        if (im && !etag_list_matches (im, etag, FALSE))
-                return files_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
-                                   "If-Match: the file has changed (its ETag is %s)", etag);
-        download_headers (req, node, etag, last_modified);
-        if ((inm && etag_list_matches (inm, etag, TRUE)) ||
-            (!inm && ims && last_modified && g_str_equal (ims, last_modified))) {
-                files_host->respond_bytes (req, 304, NULL, NULL);
-                return TRUE;
-        }
-        gint64 start = 0, end = node->size - 1;
-        guint status = 200;
-        const char *range = files_host->request_header (req, "range");
-        if (range && files_if_range_matches (files_host->request_header (req, "if-range"), etag,
-                                             node->modified)) {
-                switch (files_range_parse (range, node->size, &start, &end)) {
-                case FILES_RANGE_OK:
-                        status = 206;
-                        break;
-                case FILES_RANGE_UNSATISFIABLE: {
-                        g_autofree char *cr = g_strdup_printf ("bytes */%" G_GINT64_FORMAT,
-                                                               node->size);
-                        files_host->response_header (req, "Content-Range", cr);
-                        return files_fail (error, ATRIUM_ERROR_RANGE_NOT_SATISFIABLE,
-                                           "the file has %" G_GINT64_FORMAT
-                                           " bytes; the range asks for none of them",
-                                           node->size);
-                }
-                case FILES_RANGE_NONE:
-                        start = 0;
-                        end = node->size - 1;
-                        break;
-                }
-        }
-        if (status == 206) {
-                g_autofree char *cr = g_strdup_printf (
-                        "bytes %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT, start,
-                        end, node->size);
-                files_host->response_header (req, "Content-Range", cr);
-        }
-        gint64 length = node->size ? end - start + 1 : 0;
-        /* Opened now, inside the handler: a missing blob is an error we can still answer. */
-        GInputStream *in = files_blob_open (node->sha256, start, error);
-        if (!in)
-                return FALSE;
-        files_host->respond_stream (req, status,
-                                    node->content_type ? node->content_type
-                                                       : "application/octet-stream",
-                                    in, length);
-        return TRUE;
-}
 
 /* ---- upload ---- */
 
@@ -173,9 +53,6 @@ receive_body (AtriumRequest *req, FilesUpload *up, const UploadBudget *budget, G
 }
 
 static gboolean
-make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error);
-
-static gboolean
 handle_put (AtriumRequest *req, gpointer data, GError **error)
 {
         g_auto (FilesSpace) sp = {0};
@@ -192,7 +69,7 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
                         return files_fail (error, ATRIUM_ERROR_INVALID,
                                            "PUT on a path ending in '/' creates a folder and "
                                            "takes no body");
-                return make_folder (req, &sp, path, error);
+                return files_make_folder (req, &sp, path, error);
         }
         gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
         AtriumTx *tx = files_host->request_tx (req);
@@ -286,45 +163,7 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
-static gboolean
-make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error)
-{
-        if (!*path)
-                return files_fail (error, ATRIUM_ERROR_CONFLICT, "the top folder always exists");
-        AtriumTx *tx = files_host->request_tx (req);
-        g_autoptr (FilesNode) old = files_node_lookup (tx, sp, path, FALSE, error);
-        if (!old && *error)
-                return FALSE;
-        if (old)
-                return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s already exists", path);
-        gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
-        g_autofree char *parent = NULL, *name = NULL;
-        files_path_split (path, &parent, &name);
-        if (!files_ensure_folder (req, sp, parent, parents, error) ||
-            !files_ensure_folder (req, sp, path, TRUE, error))
-                return FALSE;
-        g_autoptr (FilesNode) node = files_node_lookup (tx, sp, path, FALSE, error);
-        if (!node)
-                return error && *error ? FALSE
-                                       : files_fail (error, ATRIUM_ERROR_CONFLICT,
-                                                     "%s was changed meanwhile", path);
-        files_host->respond_json (req, 201, files_node_json (node));
-        return TRUE;
-}
-
-/* POST ...?action=mkdir goes here too (tree.c). */
-gboolean files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error);
-
-gboolean
-files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error)
-{
-        return make_folder (req, sp, path, error);
-}
-
 /* ---- GET / HEAD ---- */
-
-gboolean files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
-                            GError **error);
 
 static gboolean
 handle_get (AtriumRequest *req, gpointer data, GError **error)

@@ -9,13 +9,6 @@
 
 #include <string.h>
 
-gboolean files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path,
-                            GError **error);
-gboolean files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
-                            GError **error);
-gboolean files_check_write_preconditions (AtriumRequest *req, const FilesNode *node,
-                                          GError **error);
-
 /* The subtree of $3 in space ($1, $2): the node itself and everything below it. */
 #define SUBTREE_SQL                                                                             \
         "space_type = $1 AND space_id = $2::uuid AND trash_id IS NULL AND "                     \
@@ -46,6 +39,34 @@ files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path, G
         g_autofree char *next = atrium_page_next (files_host, &page, res, 1, 2);
         files_host->result_free (res);
         files_host->respond_page (req, atrium_array_node (items), next);
+        return TRUE;
+}
+
+/* ---- mkdir: POST ?action=mkdir, and PUT on a path ending in '/' (transfer.c) ---- */
+
+gboolean
+files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error)
+{
+        if (!*path)
+                return files_fail (error, ATRIUM_ERROR_CONFLICT, "the top folder always exists");
+        AtriumTx *tx = files_host->request_tx (req);
+        g_autoptr (FilesNode) old = files_node_lookup (tx, sp, path, FALSE, error);
+        if (!old && *error)
+                return FALSE;
+        if (old)
+                return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s already exists", path);
+        gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
+        g_autofree char *parent = NULL, *name = NULL;
+        files_path_split (path, &parent, &name);
+        if (!files_ensure_folder (req, sp, parent, parents, error) ||
+            !files_ensure_folder (req, sp, path, TRUE, error))
+                return FALSE;
+        g_autoptr (FilesNode) node = files_node_lookup (tx, sp, path, FALSE, error);
+        if (!node)
+                return error && *error ? FALSE
+                                       : files_fail (error, ATRIUM_ERROR_CONFLICT,
+                                                     "%s was changed meanwhile", path);
+        files_host->respond_json (req, 201, files_node_json (node));
         return TRUE;
 }
 
@@ -225,7 +246,7 @@ move_or_copy (AtriumRequest *req, FilesSpace *src, const FilesNode *node, JsonOb
 
 /* ---- POST on a path ---- */
 
-gboolean
+static gboolean
 files_handle_post (AtriumRequest *req, gpointer data, GError **error)
 {
         const char *action = files_host->request_query (req, "action");
