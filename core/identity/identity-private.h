@@ -35,7 +35,7 @@ gboolean atrium_plugin_grants_sync (AtriumCore *core, PGconn *owner, GError **er
  * rows, the permission function's body): equal fingerprints, nothing to write. */
 void atrium_grants_fingerprint (AtriumCore *core, PGconn *owner, GChecksum *fp);
 
-/* Small helpers shared by the core's route files. */
+/* model.c: small helpers shared by the core's route files. */
 AtriumResult *atrium_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...);
 void atrium_audit (AtriumRequest *req, const char *action, const char *target,
                    JsonNode *details /* (transfer full) (nullable) */);

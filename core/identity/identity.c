@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* identity.c - wires the identity layer into the host (routes, permissions, the request role)
- * and holds the small helpers the core's own route files share. The routes themselves live by
- * area: auth.c, schools.c, users.c, user-import.c, roles.c, audit.c. */
+/* identity.c - wires the identity layer into the host (routes, permissions) and runs
+ * `atriumd operator create`. The routes live by area: auth.c, schools.c, users.c,
+ * user-import.c, roles.c, audit.c; what they share is in model.c, which calls none of them. */
 #include "identity-private.h"
 #include "pipeline-private.h"
 
@@ -100,72 +100,4 @@ atrium_identity_operator_create (AtriumCore *core, const char *name)
         }
         printf ("operator %s %s\n", name, created ? "created" : "updated");
         return 0;
-}
-
-/* ---- helpers for the core's route files ---- */
-
-AtriumResult *
-atrium_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...)
-{
-        const char *params[16];
-        g_return_val_if_fail (n >= 0 && n <= (int) G_N_ELEMENTS (params), NULL);
-        va_list ap;
-        va_start (ap, n);
-        for (int i = 0; i < n; i++)
-                params[i] = va_arg (ap, const char *);
-        va_end (ap);
-        return atrium_tx_query (req->tx, sql, n, params, error);
-}
-
-void
-atrium_audit (AtriumRequest *req, const char *action, const char *target, JsonNode *details)
-{
-        g_autofree char *json = details ? json_to_string (details, FALSE) : NULL;
-        if (details)
-                json_node_unref (details);
-        const char *actor = req->user_id ? req->user_id : req->operator_id;
-        const char *kind = req->user_id ? "user" : req->operator_id ? "operator" : "anonymous";
-        g_autoptr (GError) error = NULL;
-        g_autoptr (AtriumResult) res = atrium_sql (
-                req, &error,
-                "SELECT core.audit($1::uuid, $2::uuid, $3, $4, $5, $6::jsonb, $7)", 7,
-                req->school_id, actor, kind, action, target, json, req->client);
-        /* A failed audit write fails the transaction, and with it the action: nothing
-         * security-relevant happens unrecorded. */
-        if (!res)
-                g_warning ("audit %s: %s", action, error->message);
-}
-
-gboolean
-atrium_require_operator (AtriumRequest *req, GError **error)
-{
-        if (req->operator_id)
-                return TRUE;
-        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
-                     "only platform operators may do this");
-        return FALSE;
-}
-
-gboolean
-atrium_valid_uuid_or_404 (const char *id, const char *what, GError **error)
-{
-        if (id && g_uuid_string_is_valid (id))
-                return TRUE;
-        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no %s %s", what, id ? id : "");
-        return FALSE;
-}
-
-JsonNode *
-atrium_json_object_node (JsonObject *o)
-{
-        JsonNode *n = json_node_new (JSON_NODE_OBJECT);
-        json_node_take_object (n, o);
-        return n;
-}
-
-void
-atrium_respond_problem_commit (AtriumRequest *req, AtriumErrorCode code, const char *msg)
-{
-        g_autoptr (GError) e = g_error_new_literal (ATRIUM_ERROR, code, msg);
-        atrium_request_set_problem (req, e);
 }
