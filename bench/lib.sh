@@ -124,6 +124,26 @@ atriumd_env() {
                 "$@"
 }
 
+# http_ok PORT PATH: whether GET PATH on 127.0.0.1:PORT answers 200, without starting a
+# process (bash's /dev/tcp), for polls whose own cost must not count (the start-up figure).
+http_ok() {
+        local fd line=
+        { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+        printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&"$fd"
+        IFS= read -r -t 2 line <&"$fd" || true
+        exec {fd}>&-
+        [[ $line == "HTTP/1.1 200"* ]]
+}
+
+# nap SECONDS: sleep without starting a process (read's timeout on a FIFO nobody writes).
+nap() {
+        if [[ -z ${nap_fd:-} ]]; then
+                mkfifo "$tmp/nap.fifo"
+                exec {nap_fd}<>"$tmp/nap.fifo"
+        fi
+        read -r -t "$1" -u "$nap_fd" _ || true
+}
+
 # Waits up to $2 seconds for process $1 to end; then SIGKILL.
 stop_pid() {
         local pid=$1 grace=$2 i

@@ -105,7 +105,8 @@ struct _AtriumCore {
         const AtriumHost *host;   /* the services table handed to plugins */
         GPtrArray *permission_sources; /* char*: SQL functions granting permissions */
         gboolean migrations_done;
-        gboolean migrate_always;   /* `atriumd migrate`: a whole run even when nothing changed */
+        gboolean migrate_always; /* `atriumd migrate`: a whole run even when nothing changed */
+        AtriumDbOpening *migrate_conn; /* (nullable) migrate's connection, opening meanwhile */
         GPtrArray *tasks;          /* AtriumTask*, owned: commands and timers */
         GThreadPool *task_pool;    /* (nullable) runs timers on a serving host */
 };

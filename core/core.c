@@ -36,6 +36,9 @@ atrium_core_free (AtriumCore *core)
         if (!core)
                 return;
         atrium_tasks_stop_timers (core);
+        if (core->migrate_conn) /* start-up failed before migrate took it */
+                atrium_db_close (
+                        atrium_db_open_finish (g_steal_pointer (&core->migrate_conn), NULL));
         atrium_router_free (core->router);
         atrium_registry_clear (core);
         g_ptr_array_unref (core->plugins);

@@ -25,6 +25,13 @@ typedef struct _AtriumDbPool AtriumDbPool;
 PGconn *atrium_db_connect (const char *conninfo, const char *purpose, const char *role,
                            GError **error);
 
+/* atrium_db_connect on a thread of its own, so start-up can load plugins while PostgreSQL
+ * starts a backend (a new connection costs it several milliseconds). _finish waits for it and
+ * frees @opening; Returns: (transfer full) (nullable), as atrium_db_connect. */
+typedef struct _AtriumDbOpening AtriumDbOpening;
+AtriumDbOpening *atrium_db_open_begin (const char *conninfo, const char *purpose);
+PGconn *atrium_db_open_finish (AtriumDbOpening *opening, GError **error);
+
 /* @role: (nullable): SET ROLE to it on every new connection (the request role). */
 AtriumDbPool *atrium_db_pool_new (const char *conninfo, guint size, const char *role);
 void atrium_db_pool_free (AtriumDbPool *pool);

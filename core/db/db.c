@@ -188,6 +188,42 @@ atrium_db_connect (const char *conninfo, const char *purpose, const char *role, 
         return g_steal_pointer (&conn);
 }
 
+struct _AtriumDbOpening {
+        GThread *thread;
+        char *conninfo;
+        char *purpose;
+        GError *error;
+};
+
+static gpointer
+open_on_thread (gpointer data)
+{
+        AtriumDbOpening *o = data;
+        return atrium_db_connect (o->conninfo, o->purpose, NULL, &o->error);
+}
+
+AtriumDbOpening *
+atrium_db_open_begin (const char *conninfo, const char *purpose)
+{
+        AtriumDbOpening *o = g_new0 (AtriumDbOpening, 1);
+        o->conninfo = g_strdup (conninfo);
+        o->purpose = g_strdup (purpose);
+        o->thread = g_thread_new ("atrium-db-open", open_on_thread, o);
+        return o;
+}
+
+PGconn *
+atrium_db_open_finish (AtriumDbOpening *opening, GError **error)
+{
+        PGconn *conn = g_thread_join (opening->thread);
+        if (opening->error)
+                g_propagate_error (error, opening->error);
+        g_free (opening->conninfo);
+        g_free (opening->purpose);
+        g_free (opening);
+        return conn;
+}
+
 /* Reads the answer to a COMMIT sent by atrium_db_pool_release_committing(): by the time the
  * connection is used again it has long arrived, so this does not wait. FALSE: the connection
  * is not usable as it is. */

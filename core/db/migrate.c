@@ -214,8 +214,11 @@ record (PGconn *conn, const char *fp, GError **error)
 gboolean
 atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
 {
+        /* Opened while the plugins loaded (startup.c), or now. */
         g_autoptr (PGconn) conn =
-                atrium_db_connect (core->config->database_url, "migrate", NULL, error);
+                core->migrate_conn
+                        ? atrium_db_open_finish (g_steal_pointer (&core->migrate_conn), error)
+                        : atrium_db_connect (core->config->database_url, "migrate", NULL, error);
         if (!conn) {
                 g_prefix_error (error, "migrations: ");
                 return FALSE;

@@ -35,6 +35,13 @@ load_plugins (AtriumCore *core, GError **error)
 gboolean
 atrium_startup (AtriumCore *core, AtriumStage until, GError **error)
 {
+        /* PostgreSQL starts the backends for migrate's check and the pool's first connections
+         * while the plugins load: start-up waits for the slower of the two, not both. */
+        if (core->stage < ATRIUM_STAGE_MIGRATED && until >= ATRIUM_STAGE_MIGRATED &&
+            !core->migrate_conn)
+                core->migrate_conn = atrium_db_open_begin (core->config->database_url, "migrate");
+        if (core->stage < ATRIUM_STAGE_MIGRATED && until >= ATRIUM_STAGE_STARTED)
+                atrium_db_pool_warm (core->pool, 2);
         if (core->stage < ATRIUM_STAGE_INITIALISED && until >= ATRIUM_STAGE_INITIALISED) {
                 atrium_core_register_builtin_routes (core);
                 atrium_identity_register (core);
@@ -42,8 +49,6 @@ atrium_startup (AtriumCore *core, AtriumStage until, GError **error)
                         return FALSE;
                 core->stage = ATRIUM_STAGE_INITIALISED;
         }
-        if (core->stage < ATRIUM_STAGE_MIGRATED && until >= ATRIUM_STAGE_STARTED)
-                atrium_db_pool_warm (core->pool, 2); /* while migrate checks the database */
         if (core->stage < ATRIUM_STAGE_MIGRATED && until >= ATRIUM_STAGE_MIGRATED) {
                 if (!atrium_migrate (core, TRUE, error))
                         return FALSE;
