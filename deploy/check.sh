@@ -79,7 +79,7 @@ else
         missing=0
         # Lines of the form "  [group] key   ENV ..." in the help text.
         while read -r group key; do
-                [[ $group == "[plugin.NAME]" ]] && continue
+                [[ $group == "[plugin.NAME]" || $group == "[NAME]" ]] && continue # plugin settings
                 g=${group#[}
                 g=${g%]}
                 # The key must appear, set or commented out, inside its [group].

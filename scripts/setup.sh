@@ -30,15 +30,15 @@ setup_state="$setup_root/.state"
 # Debian packages the build, the tests, the demo and the benchmarks need. The -dev packages
 # match the libraries core/ and plugins/ link against; clang-14 and libclang-rt-14-dev are for
 # the fuzzers and LeakSanitizer, clang-format for the style check, abigail-tools for the ABI
-# check, wrk and nginx-light for the benchmarks, nodejs and npm for the OpenAPI validator in
-# tests/tools.
+# check, wrk and nginx-light for the benchmarks (nginx and openssl also for deploy/check.sh),
+# nodejs and npm for the OpenAPI validator in tests/tools.
 setup_packages=(
         meson ninja-build pkg-config gcc
         libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libgcrypt20-dev
         libical-dev libgmime-3.0-dev
         postgresql postgresql-contrib
         clang-14 libclang-rt-14-dev clang-format abigail-tools
-        wrk nginx-light curl python3 nodejs npm
+        wrk nginx-light openssl curl python3 nodejs npm
 )
 
 setup_say() {

@@ -268,8 +268,15 @@ void
 atrium_request_respond_stream (AtriumRequest *req, guint status, const char *content_type, GInputStream *body,
              goffset length)
 {
-        g_return_if_fail (G_IS_INPUT_STREAM (body) && length >= 0 && status >= 200 &&
-                          status < 600);
+        g_return_if_fail (G_IS_INPUT_STREAM (body));
+        if (length < 0 || status < 200 || status >= 600) {
+                /* A programming error, but @body is (transfer full) even then. */
+                g_critical ("respond_stream: status %u or length %" G_GOFFSET_FORMAT
+                            " out of range",
+                            status, length);
+                g_object_unref (body);
+                return;
+        }
         set_answer (req, status, content_type ? content_type : "application/octet-stream", NULL);
         req->response_stream = body;
         req->response_length = length;

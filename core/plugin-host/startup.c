@@ -8,6 +8,9 @@
  *                defaults and core.plugin_grants() written, all under the migration lock
  *   STARTED      plugins started (their timers may run from here on)
  *
+ * Before the first stage, migrate's connection and the pool's first two start opening on
+ * threads of their own, so PostgreSQL starts those backends while the plugins load.
+ *
  * `serve` goes to STARTED, `migrate` to MIGRATED, a plugin command to INITIALISED first (to
  * find the command) and then on to STARTED. atrium_shutdown() undoes what was started. */
 #include "core-private.h"
