@@ -11,9 +11,12 @@
 
 #include <string.h>
 
-#define ACCOUNT_FAILURES 5
-#define ADDRESS_FAILURES 50
 #define THROTTLE_WINDOW "15 minutes"
+/* Seconds until both the account ($1, 5 failures allowed in the window) and the client
+ * address ($2, 50) may try again. */
+#define THROTTLE_CHECK_SQL                                                                         \
+        "SELECT greatest(core.throttle_check($1, 5, $3::interval), "                               \
+        "core.throttle_check($2, 50, $3::interval))"
 
 static const char login_schema[] = "{\"type\":\"object\",\"required\":[\"username\",\"password\"],"
         "\"properties\":{"
@@ -47,13 +50,13 @@ caller_json (AtriumRequest *req, const char *school_id, const char *user_id,
         return atrium_json_object_node (o);
 }
 
+/* Seconds until the account and the client address may try again (0: now), in one round
+ * trip; -1 with @error when the query failed. */
 static int
-throttle_wait (AtriumRequest *req, const char *key, int limit, GError **error)
+throttle_wait (AtriumRequest *req, const char *account_key, const char *addr_key, GError **error)
 {
-        g_autofree char *lim = g_strdup_printf ("%d", limit);
-        g_autoptr (AtriumResult) res =
-                atrium_sql (req, error, "SELECT core.throttle_check($1, $2::int, $3::interval)", 3,
-                            key, lim, THROTTLE_WINDOW);
+        g_autoptr (AtriumResult) res = atrium_sql (req, error, THROTTLE_CHECK_SQL, 3, account_key,
+                                                   addr_key, THROTTLE_WINDOW);
         if (!res)
                 return -1;
         return (int) g_ascii_strtoll (atrium_result_value (res, 0, 0), NULL, 10);
@@ -71,12 +74,11 @@ login (AtriumRequest *req, gpointer data, GError **error)
                 g_strdup_printf ("user:%s/%s", school ? school : "-operator-", username);
         g_autofree char *addr_key = g_strdup_printf ("addr:%s", req->client ? req->client : "?");
 
-        int wait_account = throttle_wait (req, account_key, ACCOUNT_FAILURES, error);
-        int wait_addr = wait_account < 0 ? -1 : throttle_wait (req, addr_key, ADDRESS_FAILURES, error);
-        if (wait_account < 0 || wait_addr < 0)
+        int wait = throttle_wait (req, account_key, addr_key, error);
+        if (wait < 0)
                 return FALSE;
-        if (wait_account > 0 || wait_addr > 0) {
-                g_autofree char *retry = g_strdup_printf ("%d", MAX (wait_account, wait_addr));
+        if (wait > 0) {
+                g_autofree char *retry = g_strdup_printf ("%d", wait);
                 core->host->response_header (req, "Retry-After", retry);
                 atrium_respond_problem_commit (req, ATRIUM_ERROR_RATE_LIMITED,
                                                "too many failed sign-ins; try again later");
@@ -100,14 +102,12 @@ login (AtriumRequest *req, gpointer data, GError **error)
         const char *school_id = atrium_result_value (acc, 0, 0);
         const char *account = found ? atrium_result_value (acc, 0, 1) : NULL;
         if (!ok) {
-                g_autoptr (AtriumResult) f1 = atrium_sql (
-                        req, error, "SELECT core.throttle_fail($1, $2::interval)", 2, account_key,
-                        THROTTLE_WINDOW);
-                g_autoptr (AtriumResult) f2 = f1 ? atrium_sql (req, error,
-                                                               "SELECT core.throttle_fail($1, $2::interval)",
-                                                               2, addr_key, THROTTLE_WINDOW)
-                                                 : NULL;
-                if (!f2)
+                g_autoptr (AtriumResult) failed =
+                        atrium_sql (req, error,
+                                    "SELECT core.throttle_fail($1, $3::interval), "
+                                    "core.throttle_fail($2, $3::interval)",
+                                    3, account_key, addr_key, THROTTLE_WINDOW);
+                if (!failed)
                         return FALSE;
                 g_free (req->school_id);
                 req->school_id = g_strdup (school_id);
