@@ -49,10 +49,11 @@ atrium_done (const AtriumHost *host, AtriumResult *res)
 
 /* For a statement that returns the row to answer with: answers @status with the first row of
  * @res as a JSON object and frees @res. Returns FALSE when @res is NULL (the query failed and
- * set the error) or has no row (@error set to ATRIUM_ERROR_NOT_FOUND, "@what not found"):
- * `return atrium_respond_row (host, req, 200, "folder", atrium_request_queryv (...), error);` */
+ * set the error) or has no row (@error set to ATRIUM_ERROR_NOT_FOUND with the detail
+ * @missing): `return atrium_respond_row (host, req, 200, "no such folder",
+ * atrium_request_queryv (...), error);` */
 static inline gboolean
-atrium_respond_row (const AtriumHost *host, AtriumRequest *req, guint status, const char *what,
+atrium_respond_row (const AtriumHost *host, AtriumRequest *req, guint status, const char *missing,
                     AtriumResult *res, GError **error)
 {
         if (!res)
@@ -60,7 +61,7 @@ atrium_respond_row (const AtriumHost *host, AtriumRequest *req, guint status, co
         JsonNode *row = host->result_n_rows (res) ? host->result_row_json (res, 0) : NULL;
         host->result_free (res);
         if (!row) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "%s not found", what);
+                g_set_error_literal (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, missing);
                 return FALSE;
         }
         host->respond_json (req, status, row);

@@ -109,7 +109,7 @@ handle_rename (AtriumRequest *req, gpointer data, GError **error)
                 return FALSE;
         JsonObject *body = json_node_get_object (mail_host->request_json (req));
         return atrium_respond_row (
-                mail_host, req, 200, "folder",
+                mail_host, req, 200, "no such folder",
                 mail_sql (req, error,
                           "UPDATE mail.folders SET name = $2 WHERE id = $1::uuid "
                           "RETURNING name, special",

@@ -632,7 +632,7 @@ static gboolean
 respond_summary (AtriumRequest *req, const char *id, GError **error)
 {
         return atrium_respond_row (
-                mail_host, req, 200, "message",
+                mail_host, req, 200, "no such message",
                 mail_sql (req, error,
                           "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE m.id = $1::uuid", 1, id),
                 error);

@@ -7,20 +7,12 @@
 static gboolean
 settings_json (AtriumRequest *req, guint status, GError **error)
 {
-        AtriumResult *res = mail_sql (req, error,
-                                      "SELECT domain, max_message_bytes, "
-                                      "mailbox_quota_bytes, updated_at FROM mail.settings",
-                                      0);
-        if (!res)
-                return FALSE;
-        if (mail_host->result_n_rows (res) == 0) {
-                mail_host->result_free (res);
-                return mail_fail (error, ATRIUM_ERROR_NOT_FOUND,
-                                  "the school has no mail settings yet");
-        }
-        mail_host->respond_json (req, status, mail_host->result_row_json (res, 0));
-        mail_host->result_free (res);
-        return TRUE;
+        return atrium_respond_row (mail_host, req, status, "the school has no mail settings yet",
+                                   mail_sql (req, error,
+                                             "SELECT domain, max_message_bytes, "
+                                             "mailbox_quota_bytes, updated_at FROM mail.settings",
+                                             0),
+                                   error);
 }
 
 static gboolean
@@ -117,7 +109,7 @@ handle_put_alias (AtriumRequest *req, gpointer data, GError **error)
                 return mail_fail (error, ATRIUM_ERROR_CONFLICT,
                                   "%s is already a user's or a group's address", local);
         return atrium_respond_row (
-                mail_host, req, 200, "alias",
+                mail_host, req, 200, "no such alias",
                 mail_sql (
                         req, error,
                         "INSERT INTO mail.aliases (school_id, local_part, target_type, target_id) VALUES "
