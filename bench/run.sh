@@ -16,7 +16,8 @@
 # Knobs (environment): DURATION (15 s per load), WARMUP (3 s, unmeasured, before each load),
 # ATRIUM_POOL_SIZE (8), WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT (unset: wrk's 2 s),
 # PGBENCH_CLIENTS (32), PGBENCH_JOBS (2), PGBENCH_SCALE (10), NOTICES (1000), ATRIUM_BUILD_DIR
-# (build), PG_BINDIR, BENCH_OUT (bench/out), KEEP_TMP=1 (keep the temp dir and its logs).
+# (build), PG_BINDIR, BENCH_OUT (bench/out), KEEP_TMP=1 (keep the temp dir and its logs),
+# BENCH_HOLD=1 (set everything up, write $tmp/hold.env, measure nothing and wait: for perf).
 # The helpers, the teardown and the start-up of the cluster and atriumd are bench/lib.sh's.
 #
 # Not a test: it measures time, so it never runs from meson test or CI.
@@ -116,6 +117,17 @@ items=$(jq -r '.items | length' "$tmp/api-body.json" 2>/dev/null || echo "?")
 [[ $items =~ ^[1-9][0-9]*$ ]] || die "GET $API_PATH returned no items: $(head -c 300 "$tmp/api-body.json")"
 
 pgbench_init
+
+# BENCH_HOLD=1: stop here with everything running, for profiling by hand (perf, pg_stat_statements).
+if [[ ${BENCH_HOLD:-0} == 1 ]]; then
+        {
+                printf 'api_url=%q\npg_port=%q\napi_path=%q\natriumd_pid=%q\n' "$api_url" "$pg_port" \
+                        "$API_PATH" "$atriumd_pid"
+                printf 'auth=%q\n' "${API_HEADERS[0]}"
+        } >"$tmp/hold.env"
+        say "holding: source $tmp/hold.env; Ctrl-C (or kill $$) tears everything down"
+        while :; do sleep 3600; done
+fi
 
 # ---- nginx -----------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ typedef struct _AtriumCore AtriumCore;
 typedef struct _AtriumMetrics AtriumMetrics;
 typedef struct _AtriumRouter AtriumRouter; /* pipeline/router.c */
 typedef struct _AtriumTask AtriumTask; /* a plugin's command or timer (plugin-tasks.c) */
+typedef struct _AtriumPermCache AtriumPermCache; /* pipeline/perm-cache.c */
+typedef struct _AtriumPermSet AtriumPermSet;     /* pipeline/perm-cache.c */
 
 typedef enum {
         ATRIUM_PLUGIN_LOADED,  /* descriptor accepted, waiting for dependency order */
@@ -104,6 +106,7 @@ struct _AtriumCore {
         AtriumMetrics *metrics;
         const AtriumHost *host;   /* the services table handed to plugins */
         GPtrArray *permission_sources; /* char*: SQL functions granting permissions */
+        AtriumPermCache *perm_cache;   /* (nullable) callers' permissions; NULL: not cacheable */
         gboolean migrations_done;
         gboolean migrate_always; /* `atriumd migrate`: a whole run even when nothing changed */
         AtriumDbOpening *migrate_conn; /* (nullable) migrate's connection, opening meanwhile */
@@ -131,7 +134,8 @@ struct _AtriumRequest {
         char *operator_id; /* set for platform operators */
         char *session_id;
         char **roles;            /* the user's roles in the school */
-        GHashTable *permissions; /* set of granted permission names */
+        AtriumPermSet *permissions; /* (nullable) what the caller may do (perm-cache.c) */
+        gboolean touch_session;     /* the session's last use is to be recorded */
         char *client;            /* peer address (or the proxy's X-Real-IP, if trusted) */
         AtriumTx *tx;
 

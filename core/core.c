@@ -45,6 +45,7 @@ atrium_core_free (AtriumCore *core)
         atrium_metrics_free (core->metrics);
         g_ptr_array_unref (core->tasks);
         atrium_db_pool_free (core->pool);
+        atrium_perm_cache_free (core->perm_cache);
         g_free (core);
 }
 

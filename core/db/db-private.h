@@ -42,9 +42,6 @@ void atrium_db_pool_warm (AtriumDbPool *pool, guint n);
  * ATRIUM_ERROR_UNAVAILABLE error. */
 PGconn *atrium_db_pool_acquire (AtriumDbPool *pool, GError **error);
 void atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn);
-/* Returns @conn with a COMMIT sent in pipeline mode and not read: the next acquire reads it
- * (tx.c, for transactions that wrote nothing). */
-void atrium_db_pool_release_committing (AtriumDbPool *pool, PGconn *conn);
 void atrium_db_pool_stats (AtriumDbPool *pool, guint *out_in_use, guint *out_idle);
 
 /* The name @sql is (or is to be) prepared under on @conn; *out_fresh: not prepared yet.
@@ -89,10 +86,15 @@ struct _AtriumTx {
         PGconn *conn;
         char *school_id;
         char *user_id;
-        gboolean begun;
+        char *operator_id; /* (nullable) an operator's request: atrium.operator is set */
+        /* The settings a read's last pipeline left (tx.c), which its next transaction starts
+         * with; school_id and the rest above say whom the request is for. */
+        gboolean carried;
+        char *carried_school, *carried_user, *carried_operator_id;
+        gboolean begun; /* a transaction is open on @conn (never between a read's queries) */
         gboolean failed;
-        gboolean read_only; /* a GET or HEAD: may commit without waiting if nothing was written */
-        gboolean wrote;     /* a statement other than SELECT ran */
+        gboolean read_only; /* a GET or HEAD: each pipeline a whole READ ONLY transaction, until
+                             * a statement turns out to write (tx.c) */
         GPtrArray *events; /* AtriumQueuedEvent, delivered after commit */
 
         /* The identity check deferred into the first query's pipeline (atrium_tx_defer_gate). */
@@ -102,6 +104,7 @@ struct _AtriumTx {
         char **gate_params; /* gate_n entries, each nullable */
         AtriumTxGate gate;
         gpointer gate_data;
+        GDestroyNotify gate_data_free; /* (nullable) */
         GError *gate_error; /* ATRIUM_GATE_FAILED: what the client is told */
 };
 
@@ -118,10 +121,11 @@ AtriumResult *atrium_tx_query (AtriumTx *tx, const char *sql, int n_params,
  * travels in the same pipeline (BEGIN, @sql, the query: one round trip), or until
  * atrium_tx_gate() asks for it. @gate judges the row before the query's result is handed out;
  * when it refuses, the query fails with the gate's error and the transaction is rolled back.
+ * @data_free (nullable) frees @data with the transaction.
  * The query runs before the check has been judged, so only requests that cannot change
  * anything before it are deferred: GET and HEAD (pipeline/handle.c). @params are copied. */
 void atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *const *params,
-                           AtriumTxGate gate, gpointer data);
+                           AtriumTxGate gate, gpointer data, GDestroyNotify data_free);
 /* Runs the deferred check now if it has not run. TRUE when there is none or it passed. */
 gboolean atrium_tx_gate (AtriumTx *tx, GError **error);
 gboolean atrium_tx_publish (AtriumTx *tx, const char *event, JsonNode *payload, GError **error);

@@ -12,7 +12,6 @@
 typedef struct {
         PGconn *conn;
         gboolean in_use;
-        gboolean committing; /* @conn has a COMMIT in flight whose answer is not read yet */
 } Slot;
 
 struct _AtriumDbPool {
@@ -77,8 +76,6 @@ atrium_db_close (PGconn *conn)
         PQfinish (conn);
 }
 
-static gboolean finish_commit (PGconn *conn);
-
 AtriumDbPool *
 atrium_db_pool_new (const char *conninfo, guint size, const char *role)
 {
@@ -139,8 +136,6 @@ atrium_db_pool_free (AtriumDbPool *pool)
         if (!pool)
                 return;
         for (guint i = 0; i < pool->size; i++) {
-                if (pool->slots[i].conn && pool->slots[i].committing)
-                        finish_commit (pool->slots[i].conn);
                 if (pool->slots[i].conn)
                         atrium_db_close (pool->slots[i].conn);
         }
@@ -224,30 +219,6 @@ atrium_db_open_finish (AtriumDbOpening *opening, GError **error)
         return conn;
 }
 
-/* Reads the answer to a COMMIT sent by atrium_db_pool_release_committing(): by the time the
- * connection is used again it has long arrived, so this does not wait. FALSE: the connection
- * is not usable as it is. */
-static gboolean
-finish_commit (PGconn *conn)
-{
-        gboolean ok = TRUE;
-        g_autoptr (PGresult) commit = PQgetResult (conn);
-        if (!commit || PQresultStatus (commit) != PGRES_COMMAND_OK) {
-                /* Only transactions that wrote nothing are committed this way, so nothing
-                 * is lost; but say so. */
-                g_warning ("a read-only transaction's COMMIT failed: %s",
-                           commit ? PQresultErrorMessage (commit) : PQerrorMessage (conn));
-                ok = FALSE;
-        }
-        PGresult *r;
-        while ((r = PQgetResult (conn)) != NULL) /* the NULL after COMMIT's result */
-                PQclear (r);
-        g_autoptr (PGresult) sync = PQgetResult (conn);
-        ok = ok && sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC &&
-             PQexitPipelineMode (conn) && PQtransactionStatus (conn) == PQTRANS_IDLE;
-        return ok;
-}
-
 PGconn *
 atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
 {
@@ -268,15 +239,9 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
         }
         slot->in_use = TRUE;
         PGconn *conn = slot->conn;
-        gboolean committing = slot->committing;
         slot->conn = NULL;
-        slot->committing = FALSE;
         g_mutex_unlock (&pool->lock);
 
-        if (conn && committing && !finish_commit (conn)) {
-                atrium_db_close (conn);
-                conn = NULL;
-        }
         if (conn && PQstatus (conn) != CONNECTION_OK) {
                 atrium_db_close (conn);
                 conn = NULL;
@@ -294,13 +259,12 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
 
 /* Hands @conn (NULL: none, the slot reconnects on its next use) back to a slot in use. */
 static void
-put_back (AtriumDbPool *pool, PGconn *conn, gboolean committing)
+put_back (AtriumDbPool *pool, PGconn *conn)
 {
         g_mutex_lock (&pool->lock);
         for (guint i = 0; i < pool->size; i++) {
                 if (pool->slots[i].in_use && !pool->slots[i].conn) {
                         pool->slots[i].conn = conn;
-                        pool->slots[i].committing = conn && committing;
                         pool->slots[i].in_use = FALSE;
                         break;
                 }
@@ -319,17 +283,7 @@ atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn)
                 atrium_db_close (conn);
                 conn = NULL;
         }
-        put_back (pool, conn, FALSE);
-}
-
-void
-atrium_db_pool_release_committing (AtriumDbPool *pool, PGconn *conn)
-{
-        if (PQstatus (conn) != CONNECTION_OK) {
-                atrium_db_close (conn);
-                conn = NULL;
-        }
-        put_back (pool, conn, TRUE);
+        put_back (pool, conn);
 }
 
 void

@@ -234,7 +234,7 @@ atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
         if (fp && !core->migrate_always && unchanged (conn, fp)) {
                 core->migrations_done = TRUE;
                 g_message ("migrations: database is current");
-                return TRUE;
+                return atrium_perm_cache_setup (core, conn, error);
         }
         if (!exec_ok (conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", error) ||
             !exec_ok (conn, bootstrap_sql, error))
@@ -261,5 +261,5 @@ atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
                 core->migrations_done = TRUE;
                 g_message ("migrations: %u applied, database is current", applied);
         }
-        return ok;
+        return ok && (!with_grants || atrium_perm_cache_setup (core, conn, error));
 }

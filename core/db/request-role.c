@@ -288,6 +288,42 @@ atrium_plugin_grants_sync (AtriumCore *core, PGconn *conn, GError **error)
                      body);
 }
 
+/* Hosts keep callers' permissions between requests (pipeline/perm-cache.c) only when every
+ * registered permission source says, in core.permission_source_invalidation, that its plugin
+ * takes a new permission epoch whenever what it grants changes
+ * (schema/0004_permission_cache.sql). Otherwise each request computes them. */
+gboolean
+atrium_perm_cache_setup (AtriumCore *core, PGconn *conn, GError **error)
+{
+        GString *list = g_string_new ("{");
+        for (guint i = 0; i < core->permission_sources->len; i++)
+                g_string_append_printf (list, "%s\"%s\"", i ? "," : "",
+                                        (const char *) core->permission_sources->pdata[i]);
+        g_string_append_c (list, '}');
+        g_autofree char *sources = g_string_free (list, FALSE);
+        const char *params[1] = {sources};
+        g_autoptr (PGresult) res = PQexecParams (
+                conn,
+                "SELECT coalesce(array_agg(s ORDER BY s), '{}') FROM unnest($1::text[]) s "
+                "WHERE NOT EXISTS (SELECT 1 FROM core.permission_source_invalidation i "
+                "WHERE i.source = s)",
+                1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "permission sources: %s",
+                             PQerrorMessage (conn));
+                return FALSE;
+        }
+        g_clear_pointer (&core->perm_cache, atrium_perm_cache_free);
+        const char *unlisted = PQgetvalue (res, 0, 0);
+        if (g_str_equal (unlisted, "{}"))
+                core->perm_cache = atrium_perm_cache_new (ATRIUM_PERM_CACHE_ENTRIES);
+        else
+                g_message ("permissions are computed on every request: the permission sources "
+                           "%s do not take new epochs (core.permission_source_invalidation)",
+                           unlisted);
+        return TRUE;
+}
+
 void
 atrium_grants_fingerprint (AtriumCore *core, PGconn *conn, GChecksum *fp)
 {

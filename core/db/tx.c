@@ -2,10 +2,18 @@
 /* tx.c - one request (or event delivery) = one transaction, and the results plugins read.
  *
  * The transaction begins lazily with the first query: BEGIN, the row-level-security settings
- * (atrium.school_id, atrium.user_id, transaction-local) or the request's identity check
- * (core.begin_request(), deferred by pipeline/handle.c), and that query travel in one libpq pipeline, so
- * neither costs a round trip of its own. A request that never queries never takes a
- * connection. */
+ * (atrium.school_id, atrium.user_id, atrium.operator, transaction-local) or the request's
+ * identity check (core.request_identity(), deferred by pipeline/handle.c), and that query
+ * travel in one libpq pipeline, so neither costs a round trip of its own. A request that never
+ * queries never takes a connection.
+ *
+ * A read (GET, HEAD) goes further: its pipeline is a whole READ ONLY transaction, BEGIN READ
+ * ONLY, the check, the query and COMMIT, so the answer needs one round trip and one message
+ * each way, and nothing is left to commit afterwards. A later query of the same read is a
+ * transaction of its own with the same settings: under READ COMMITTED each statement sees a
+ * snapshot of its own anyway, so a reader cannot tell. PostgreSQL refuses any write in such a
+ * transaction (SQLSTATE 25006) before it changes anything; the host then runs the same
+ * statements again in an ordinary transaction, and the rest of that request too. */
 #include "db-private.h"
 
 #include <stdlib.h>
@@ -51,9 +59,15 @@ atrium_tx_free (AtriumTx *tx)
         atrium_tx_rollback (tx);
         g_ptr_array_unref (tx->events);
         g_strfreev (tx->gate_params);
+        if (tx->gate_data_free)
+                tx->gate_data_free (tx->gate_data);
         g_clear_error (&tx->gate_error);
         g_free (tx->school_id);
         g_free (tx->user_id);
+        g_free (tx->operator_id);
+        g_free (tx->carried_school);
+        g_free (tx->carried_user);
+        g_free (tx->carried_operator_id);
         g_free (tx);
 }
 
@@ -65,16 +79,24 @@ atrium_tx_steal_events (AtriumTx *tx)
         return evs;
 }
 
+/* A statement this pipeline prepares: the step whose result says whether it was. */
+typedef struct {
+        const char *sql;
+        int step;
+        gboolean done;
+} Fresh;
+
 /* Queues @sql as a prepared statement in the pipeline, preparing it first when this connection
  * has not seen it. *io_steps counts the results that will come back. */
 static gboolean
 send_prepared (PGconn *c, const char *sql, int n, const char *const *params, int *io_steps,
-               GPtrArray *fresh)
+               GArray *fresh)
 {
         gboolean is_new;
         g_autofree char *name = atrium_db_statement (c, sql, &is_new);
         if (is_new) {
-                g_ptr_array_add (fresh, (gpointer) sql);
+                Fresh f = {sql, *io_steps, FALSE};
+                g_array_append_val (fresh, f);
                 if (!PQsendPrepare (c, name, sql, n, NULL))
                         return FALSE;
                 (*io_steps)++;
@@ -89,45 +111,101 @@ typedef struct {
         const char *const *params;
 } Statement;
 
+/* A read's transaction ends with its pipeline, but what its statements set for "the rest of
+ * the transaction" (core.enter_school() and the plugins' enter_* functions set
+ * atrium.school_id) must hold for the read's later queries too: the settings as the pipeline
+ * left them become the next transaction's. */
+static const char carry_sql[] = "SELECT current_setting('atrium.school_id', true), "
+                                "current_setting('atrium.user_id', true), "
+                                "current_setting('atrium.operator', true), "
+                                "current_setting('atrium.operator_id', true)";
+
+static void
+carry_one (char **field, const char *value)
+{
+        g_free (*field);
+        *field = value && *value ? g_strdup (value) : NULL;
+}
+
+static void
+carry_settings (AtriumTx *tx, const PGresult *r)
+{
+        if (PQntuples (r) != 1)
+                return;
+        tx->carried = TRUE;
+        carry_one (&tx->carried_school, PQgetvalue (r, 0, 0));
+        carry_one (&tx->carried_user, PQgetvalue (r, 0, 1));
+        gboolean operator= g_strcmp0 (PQgetvalue (r, 0, 2), "true") == 0;
+        carry_one (&tx->carried_operator_id, operator? PQgetvalue (r, 0, 3) : NULL);
+}
+
+static gboolean
+refused_as_write (const PGresult *r)
+{
+        return r && PQresultStatus (r) == PGRES_FATAL_ERROR &&
+               g_strcmp0 (PQresultErrorField (r, PG_DIAG_SQLSTATE), "25006") == 0;
+}
+
 /* Sends BEGIN, the settings and @stmts in one pipeline and stores each statement's result in
- * @out (each may be an error; the caller looks). On a connection that died while idle in the
- * pool nothing has run yet, so it is safe to reconnect and send once more. */
+ * @out (each may be an error; the caller looks). A read's pipeline ends with COMMIT: the
+ * transaction is over when this returns (tx->begun stays FALSE), unless a statement failed,
+ * which leaves it open and aborted for the caller's rollback. On a connection that died while idle
+ * in the pool nothing has run yet, so it is safe to reconnect and send once more; a read that tried
+ * to write is sent once more as an ordinary transaction. */
 static gboolean
 begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, GError **error)
 {
         static const char set_sql[] = "SELECT set_config('atrium.school_id', $1, true), "
-                                      "set_config('atrium.user_id', $2, true)";
-        const char *set_params[2] = {tx->school_id ? tx->school_id : "",
-                                     tx->user_id ? tx->user_id : ""};
+                                      "set_config('atrium.user_id', $2, true), "
+                                      "set_config('atrium.operator', $3, true), "
+                                      "set_config('atrium.operator_id', $4, true)";
+        gboolean reconnected = FALSE;
 
-        for (int attempt = 0; attempt < 2; attempt++) {
+        for (;;) {
+                const char *school = tx->carried ? tx->carried_school : tx->school_id;
+                const char *user = tx->carried ? tx->carried_user : tx->user_id;
+                const char *op = tx->carried ? tx->carried_operator_id : tx->operator_id;
+                const char *set_params[4] = {school ? school : "", user ? user : "",
+                                             op ? "true" : "", op ? op : ""};
                 if (!tx->conn) {
                         tx->conn = atrium_db_pool_acquire (tx->pool, error);
                         if (!tx->conn)
                                 return FALSE;
                 }
                 PGconn *c = tx->conn;
-                g_autoptr (GPtrArray) fresh = g_ptr_array_new ();
+                gboolean whole = tx->read_only;
+                g_autoptr (GArray) fresh = g_array_new (FALSE, FALSE, sizeof (Fresh));
                 int steps = 1, at[2] = {-1, -1};
                 g_assert (n_stmts >= 1 && n_stmts <= (int) G_N_ELEMENTS (at));
-                /* A request's transaction starts with nothing to set: core.begin_request()
-                 * sets the school and the user itself. */
-                gboolean settings = tx->school_id || tx->user_id;
-                gboolean sent = PQenterPipelineMode (c) &&
-                                PQsendQueryParams (c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
-                                (!settings ||
-                                 send_prepared (c, set_sql, 2, set_params, &steps, fresh));
+                /* A request's transaction starts with nothing to set: the identity check sets
+                 * the school and the caller itself. */
+                gboolean settings = school || user || op;
+                gboolean sent =
+                        PQenterPipelineMode (c) &&
+                        PQsendQueryParams (c, whole ? "BEGIN READ ONLY" : "BEGIN", 0, NULL, NULL,
+                                           NULL, NULL, 0) &&
+                        (!settings || send_prepared (c, set_sql, 4, set_params, &steps, fresh));
                 for (int i = 0; sent && i < n_stmts; i++) {
                         sent = send_prepared (c, stmts[i].sql, stmts[i].n, stmts[i].params,
                                               &steps, fresh);
                         at[i] = steps - 1;
                 }
+                int carry_at = -1;
+                if (whole) {
+                        sent = sent && send_prepared (c, carry_sql, 0, NULL, &steps, fresh);
+                        carry_at = steps - 1;
+                        sent = sent &&
+                               PQsendQueryParams (c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+                        steps++;
+                }
                 sent = sent && PQpipelineSync (c);
-                /* Every step answers one result (then a NULL). Steps before the first
-                 * statement must succeed; the statements' own results go to the caller. */
+                /* Every step answers one result (then a NULL). Steps other than the statements
+                 * must succeed, except a read's COMMIT after a statement failed (the caller
+                 * reports that statement's error); the statements' own results go to the
+                 * caller. */
                 const PGresult *bad = NULL;
                 g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify) PQclear);
-                gboolean ok = sent;
+                gboolean ok = sent, stmt_failed = FALSE, wrote = FALSE;
                 for (int i = 0; i < n_stmts; i++)
                         out[i] = NULL;
                 if (sent) {
@@ -139,10 +217,21 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                 ExecStatusType st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
                                 if (k < n_stmts && i == at[k]) {
                                         out[k++] = r;
+                                        stmt_failed = stmt_failed || st == PGRES_FATAL_ERROR;
+                                        wrote = wrote || refused_as_write (r);
                                 } else {
+                                        if (i == carry_at && st == PGRES_TUPLES_OK)
+                                                carry_settings (tx, r);
+                                        for (guint f = 0; f < fresh->len; f++)
+                                                if (g_array_index (fresh, Fresh, f).step == i)
+                                                        g_array_index (fresh, Fresh, f).done =
+                                                                st == PGRES_COMMAND_OK;
                                         if (r)
                                                 g_ptr_array_add (keep, r);
-                                        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+                                        gboolean aborted_commit = whole && stmt_failed &&
+                                                                  st == PGRES_PIPELINE_ABORTED;
+                                        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+                                            !aborted_commit)
                                                 ok = FALSE;
                                 }
                                 if (!bad && r && st == PGRES_FATAL_ERROR)
@@ -153,19 +242,38 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                 }
                 if (PQpipelineStatus (c) != PQ_PIPELINE_OFF)
                         PQexitPipelineMode (c);
+                /* What a failed statement made PostgreSQL skip was not prepared: prepare it
+                 * again next time. */
+                for (guint f = 0; f < fresh->len; f++)
+                        if (!g_array_index (fresh, Fresh, f).done)
+                                atrium_db_statement_forget (c, g_array_index (fresh, Fresh, f).sql);
                 for (int i = 0; i < n_stmts; i++)
                         ok = ok && out[i];
+                if (ok && wrote) {
+                        /* A read that writes: nothing ran, run it as an ordinary transaction.
+                         * The failed statement left the READ ONLY one open (a pipeline's end
+                         * closes only implicit transactions). */
+                        for (int i = 0; i < n_stmts; i++)
+                                g_clear_pointer (&out[i], PQclear);
+                        g_autoptr (PGresult) undo = PQexec (c, "ROLLBACK");
+                        if (PQresultStatus (undo) != PGRES_COMMAND_OK) {
+                                atrium_db_set_error (error, c, undo);
+                                return FALSE;
+                        }
+                        tx->read_only = FALSE;
+                        continue;
+                }
                 if (ok) {
-                        tx->begun = TRUE;
+                        /* After a failed statement the transaction is still open, aborted: the
+                         * caller's rollback ends it. */
+                        tx->begun = !whole || stmt_failed;
                         return TRUE;
                 }
                 for (int i = 0; i < n_stmts; i++)
                         g_clear_pointer (&out[i], PQclear);
-                /* Whatever was to be prepared in this attempt may not be: prepare it again. */
-                for (guint i = 0; i < fresh->len; i++)
-                        atrium_db_statement_forget (c, fresh->pdata[i]);
                 gboolean conn_lost = PQstatus (c) != CONNECTION_OK;
-                if (conn_lost && attempt == 0) {
+                if (conn_lost && !reconnected) {
+                        reconnected = TRUE;
                         atrium_db_close (tx->conn);
                         tx->conn = NULL;
                         /* The pool slot stays ours; release() below hands back NULL. */
@@ -173,16 +281,14 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                         continue;
                 }
                 atrium_db_set_error (error, c, bad);
-                tx->begun = TRUE; /* whatever ran must be rolled back */
+                tx->begun = !whole; /* whatever ran must be rolled back */
                 return FALSE;
         }
-        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE, "database unavailable");
-        return FALSE;
 }
 
 void
 atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *const *params,
-                      AtriumTxGate gate, gpointer data)
+                      AtriumTxGate gate, gpointer data, GDestroyNotify data_free)
 {
         g_return_if_fail (tx != NULL && !tx->begun && tx->gate_state == ATRIUM_GATE_NONE);
         tx->gate_state = ATRIUM_GATE_PENDING;
@@ -193,6 +299,7 @@ atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *c
                 tx->gate_params[i] = g_strdup (params[i]);
         tx->gate = gate;
         tx->gate_data = data;
+        tx->gate_data_free = data_free;
 }
 
 /* The check's verdict: passed when @refusal is NULL, else failed with @refusal (transfer
@@ -316,43 +423,20 @@ atrium_tx_query (AtriumTx *tx, const char *sql, int n_params, const char *const 
                 tx->failed = TRUE;
                 return NULL;
         }
-        if (!g_str_has_prefix (PQcmdStatus (res), "SELECT "))
-                tx->wrote = TRUE;
         AtriumResult *r = g_new0 (AtriumResult, 1);
         r->res = res;
         return r;
-}
-
-/* A transaction of a GET that wrote nothing (a statement other than SELECT) and queued no
- * event: its COMMIT cannot lose anything, so it is sent without waiting for the answer, which
- * the connection's next user reads. The request's answer goes out one round trip sooner. */
-static gboolean
-commit_without_waiting (AtriumTx *tx)
-{
-        if (!tx->read_only || tx->wrote || tx->failed || tx->events->len || !tx->begun ||
-            !tx->conn)
-                return FALSE;
-        PGconn *c = tx->conn;
-        if (!PQenterPipelineMode (c))
-                return FALSE;
-        if (!PQsendQueryParams (c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ||
-            !PQpipelineSync (c)) {
-                /* The connection is broken; release() will close it. */
-                return FALSE;
-        }
-        tx->begun = FALSE;
-        tx->conn = NULL;
-        atrium_db_pool_release_committing (tx->pool, c);
-        return TRUE;
 }
 
 gboolean
 atrium_tx_commit (AtriumTx *tx, GError **error)
 {
         gboolean ok = TRUE;
-        if (commit_without_waiting (tx))
-                return TRUE;
-        if (tx->begun && tx->conn) {
+        if (tx->failed && !tx->begun) {
+                /* A read's transaction, over already: its failed statement was rolled back. */
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "transaction had failed");
+                ok = FALSE;
+        } else if (tx->begun && tx->conn) {
                 g_autoptr (PGresult) res = PQexec (tx->conn, tx->failed ? "ROLLBACK" : "COMMIT");
                 if (tx->failed) {
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,

@@ -7,8 +7,10 @@
  * an installation sees them) and answered with 429 + Retry-After past the limit; the counting
  * and the audit entry commit even though the answer is an error. */
 #include "identity-private.h"
+#include "pipeline-private.h"
 #include "plugin-host-private.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define THROTTLE_WINDOW "15 minutes"
@@ -199,6 +201,12 @@ logout (AtriumRequest *req, gpointer data, GError **error)
         return end_session (req, req->session_id, "auth.logout", FALSE, error);
 }
 
+static int
+compare_names (const void *a, const void *b)
+{
+        return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
 static gboolean
 me (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -222,10 +230,14 @@ me (AtriumRequest *req, gpointer data, GError **error)
         if (req->user_id)
                 json_object_set_string_member (o, "kind", "user");
         JsonArray *perms = json_array_new ();
-        g_autoptr (GList) keys = g_hash_table_get_keys (req->permissions);
-        keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);
-        for (GList *l = keys; l; l = l->next)
-                json_array_add_string_element (perms, l->data);
+        guint n = req->permissions ? atrium_perm_set_size (req->permissions) : 0;
+        g_autofree const char **names = g_new (const char *, n + 1);
+        for (guint i = 0; i < n; i++)
+                names[i] = atrium_perm_set_get (req->permissions, i);
+        /* Byte order, whatever the database's collation sorted them in. */
+        qsort (names, n, sizeof *names, compare_names);
+        for (guint i = 0; i < n; i++)
+                json_array_add_string_element (perms, names[i]);
         json_object_set_array_member (o, "permissions", perms);
         core->host->respond_json (req, 200, who);
         return TRUE;
@@ -286,7 +298,7 @@ create_token (AtriumRequest *req, gpointer data, GError **error)
                 GString *s = g_string_new ("{");
                 for (guint i = 0; i < json_array_get_length (sc); i++) {
                         const char *p = json_array_get_string_element (sc, i);
-                        if (!req->operator_id && !g_hash_table_contains (req->permissions, p)) {
+                        if (!req->operator_id && !atrium_perm_set_has (req->permissions, p)) {
                                 g_string_free (s, TRUE);
                                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
                                              "you do not have permission %s to delegate", p);

@@ -34,6 +34,10 @@ gboolean atrium_plugin_grants_sync (AtriumCore *core, PGconn *owner, GError **er
 /* Feeds into @fp everything the three functions above would write (the grants, the permission
  * rows, the permission function's body): equal fingerprints, nothing to write. */
 void atrium_grants_fingerprint (AtriumCore *core, PGconn *owner, GChecksum *fp);
+/* Turns the permission cache on (core->perm_cache) when every permission source takes new
+ * epochs; after migrations, on every start. */
+#define ATRIUM_PERM_CACHE_ENTRIES 32768
+gboolean atrium_perm_cache_setup (AtriumCore *core, PGconn *owner, GError **error);
 
 /* model.c: small helpers shared by the core's route files. */
 AtriumResult *atrium_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...);

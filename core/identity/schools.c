@@ -6,6 +6,7 @@
  * enabled (409 otherwise) and runs the plugin's school_enable hook in the same transaction;
  * disabling refuses while an enabled module depends on it. */
 #include "identity-private.h"
+#include "pipeline-private.h"
 #include "plugin-host-private.h"
 
 #include <string.h>
@@ -82,7 +83,7 @@ static gboolean
 patch_school (AtriumRequest *req, gpointer data, GError **error)
 {
         AtriumCore *core = data;
-        if (!req->operator_id && !g_hash_table_contains (req->permissions, "school.manage")) {
+        if (!req->operator_id && !atrium_perm_set_has (req->permissions, "school.manage")) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
                              "permission school.manage is required");
                 return FALSE;

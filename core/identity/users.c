@@ -6,6 +6,7 @@
  * them from the audit log, and publishes user.deleted; every plugin erases its part in its
  * subscriber, which runs before the DELETE answers (events.c). */
 #include "identity-private.h"
+#include "pipeline-private.h"
 #include "plugin-host-private.h"
 
 #include <string.h>
@@ -204,7 +205,7 @@ is_self (AtriumRequest *req, const char *id)
 static gboolean
 may (AtriumRequest *req, const char *permission)
 {
-        return req->operator_id || g_hash_table_contains (req->permissions, permission);
+        return req->operator_id || atrium_perm_set_has (req->permissions, permission);
 }
 
 /* Whether the caller is user @id or holds @permission; FORBIDDEN otherwise. */

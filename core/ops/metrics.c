@@ -4,6 +4,7 @@
  * route templates, never raw paths, so a scanner cannot blow up the series count. */
 #include "core-private.h"
 #include "ops-private.h"
+#include "pipeline-private.h"
 #include "plugin-host-private.h"
 
 #include <string.h>
@@ -338,5 +339,23 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 "atrium_plugins{state=\"failed\"} %u\n",
                 in_use, idle, core->config->pool_size + core->config->slow_workers, running,
                 failed);
+        if (core->perm_cache) { /* absent: a permission source takes no epochs */
+                guint64 current, computed;
+                guint kept = atrium_perm_cache_stats (core->perm_cache, &current, &computed);
+                g_string_append_printf (
+                        out,
+                        "# HELP atrium_permission_cache_sessions Sessions whose permissions "
+                        "this host keeps between requests.\n"
+                        "# TYPE atrium_permission_cache_sessions gauge\n"
+                        "atrium_permission_cache_sessions %u\n"
+                        "# HELP atrium_permission_cache_checks_total Identity checks of users, "
+                        "by whether the kept permissions were current or had to be computed.\n"
+                        "# TYPE atrium_permission_cache_checks_total counter\n"
+                        "atrium_permission_cache_checks_total{result=\"current\"} %" G_GUINT64_FORMAT
+                        "\n"
+                        "atrium_permission_cache_checks_total{result=\"computed\"} %" G_GUINT64_FORMAT
+                        "\n",
+                        kept, current, computed);
+        }
         return g_string_free (out, FALSE);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* handle.c - the request pipeline a worker runs for one request:
  *
- *   identity check (core.begin_request(); for a read it waits for the handler's first query)
+ *   identity check (core.request_identity(); for a read it waits for the handler's first query)
  *   -> body checks (content type, JSON, schema) -> handler -> the check's verdict
  *   -> COMMIT | ROLLBACK -> events delivered -> answer handed back to the front
  *
@@ -84,27 +84,92 @@ parse_text_array (const char *v)
         return g_strsplit (inner, ",", -1);
 }
 
-/* core.begin_request() authenticates the token, resolves {school} and the module, computes
- * the caller's permissions and sets the row-level-security settings, in one statement that is
- * pipelined with BEGIN and, for reads, with the handler's first query (tx.c). */
-static const char begin_request_sql[] =
-        "SELECT school_id, school_found, module_enabled, session_id, user_id, "
-        "operator_id, roles, permissions, token_valid "
-        "FROM core.begin_request($1::bytea, $2, $3)";
+/* core.request_identity() authenticates the token and resolves {school}, the module, the
+ * caller's roles and, unless the host's copy is current ($4, the epoch it was computed at), the
+ * caller's permissions (perm-cache.c); this statement sets the row-level-security settings
+ * from its row. It is pipelined with BEGIN and, for reads, with the handler's first query
+ * (tx.c). */
+static const char identity_sql[] =
+        "SELECT i.school_id, i.school_found, i.module_enabled, i.session_id, i.user_id, "
+        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, "
+        "set_config('atrium.school_id', coalesce(i.school_id::text, ''), true), "
+        "set_config('atrium.user_id', coalesce(i.user_id::text, ''), true), "
+        "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "
+        "set_config('atrium.operator_id', coalesce(i.operator_id::text, ''), true) "
+        "FROM core.request_identity($1::bytea, $2, $3, $4::bigint) i";
 
-/* Judges core.begin_request()'s row for @data, the request: fills in who is asking, or says
- * why they may not go on (an AtriumTxGate). */
+enum {
+        COL_SCHOOL,
+        COL_SCHOOL_FOUND,
+        COL_MODULE_ENABLED,
+        COL_SESSION,
+        COL_USER,
+        COL_OPERATOR,
+        COL_ROLES,
+        COL_PERMISSIONS,
+        COL_TOKEN_VALID,
+        COL_EPOCH,
+        COL_TOUCH
+};
+
+/* What the identity check needs besides the request: the token's hash (the cache's key) and
+ * the host's copy of the caller's permissions it sent the epoch of. */
+typedef struct {
+        AtriumRequest *req;
+        char *token_hash;
+        AtriumPermSet *kept; /* (nullable) */
+} Identity;
+
+static void
+identity_free (gpointer data)
+{
+        Identity *id = data;
+        g_free (id->token_hash);
+        g_clear_pointer (&id->kept, atrium_perm_set_unref);
+        g_free (id);
+}
+
+/* The caller's permissions from the check's row: the host's copy when the row says it is
+ * current (NULL), else the row's list, which is then kept for the session's next request. */
+static AtriumPermSet *
+permissions_of (Identity *id, const AtriumResult *res, GError **error)
+{
+        AtriumCore *core = id->req->core;
+        const char *listed = atrium_result_value (res, 0, COL_PERMISSIONS);
+        const char *epoch = atrium_result_value (res, 0, COL_EPOCH);
+        if (epoch) /* a user's check: operators' permissions are never looked up */
+                atrium_perm_cache_count (core->perm_cache, !listed);
+        if (!listed) {
+                if (!id->kept) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                                     "the identity check sent no permissions");
+                        return NULL;
+                }
+                return atrium_perm_set_ref (id->kept);
+        }
+        g_auto (GStrv) names = parse_text_array (listed);
+        AtriumPermSet *set = atrium_perm_set_new (epoch ? g_ascii_strtoll (epoch, NULL, 10) : -1,
+                                                  (const char *const *) names);
+        if (epoch && id->token_hash)
+                atrium_perm_cache_store (core->perm_cache, id->token_hash, set);
+        return set;
+}
+
+/* Judges core.request_identity()'s row for @data, an Identity: fills in who is asking, or
+ * says why they may not go on (an AtriumTxGate). */
 static gboolean
 admit (const AtriumResult *res, gpointer data, GError **error)
 {
-        AtriumRequest *req = data;
+        Identity *id = data;
+        AtriumRequest *req = id->req;
         const AtriumRouteEntry *e = req->route;
         const char *slug = e->scope == ATRIUM_SCOPE_SCHOOL
                                    ? g_hash_table_lookup (req->params, "school")
                                    : NULL;
-        gboolean has_token = bearer_token (req) != NULL;
-        gboolean token_valid = g_strcmp0 (atrium_result_value (res, 0, 8), "t") == 0;
+        gboolean has_token = id->token_hash != NULL;
+        gboolean token_valid = g_strcmp0 (atrium_result_value (res, 0, COL_TOKEN_VALID), "t") == 0;
         if (has_token && !token_valid) {
+                atrium_perm_cache_forget (req->core->perm_cache, id->token_hash);
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
                              "the token is unknown, expired or revoked");
                 return FALSE;
@@ -114,33 +179,37 @@ admit (const AtriumResult *res, gpointer data, GError **error)
                              "sign in and send Authorization: Bearer <token>");
                 return FALSE;
         }
-        if (slug && g_strcmp0 (atrium_result_value (res, 0, 1), "t") != 0) {
+        if (slug && g_strcmp0 (atrium_result_value (res, 0, COL_SCHOOL_FOUND), "t") != 0) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no school \"%s\"", slug);
                 return FALSE;
         }
-        if (g_strcmp0 (atrium_result_value (res, 0, 2), "t") != 0) {
+        if (g_strcmp0 (atrium_result_value (res, 0, COL_MODULE_ENABLED), "t") != 0) {
                 /* A module the school has not enabled does not exist for it. */
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
                              "no module \"%s\" in this school", e->owner->desc.name);
                 return FALSE;
         }
-        req->school_id = g_strdup (atrium_result_value (res, 0, 0));
+        req->school_id = g_strdup (atrium_result_value (res, 0, COL_SCHOOL));
         req->school_slug = g_strdup (slug);
-        req->session_id = g_strdup (atrium_result_value (res, 0, 3));
-        req->user_id = g_strdup (atrium_result_value (res, 0, 4));
-        req->operator_id = g_strdup (atrium_result_value (res, 0, 5));
-        req->roles = parse_text_array (atrium_result_value (res, 0, 6));
-        req->permissions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-        g_auto (GStrv) perms = parse_text_array (atrium_result_value (res, 0, 7));
-        for (char **p = perms; *p; p++)
-                g_hash_table_add (req->permissions, g_strdup (*p));
+        req->session_id = g_strdup (atrium_result_value (res, 0, COL_SESSION));
+        req->user_id = g_strdup (atrium_result_value (res, 0, COL_USER));
+        req->operator_id = g_strdup (atrium_result_value (res, 0, COL_OPERATOR));
+        req->roles = parse_text_array (atrium_result_value (res, 0, COL_ROLES));
+        req->touch_session = g_strcmp0 (atrium_result_value (res, 0, COL_TOUCH), "t") == 0;
+        if (token_valid) {
+                req->permissions = permissions_of (id, res, error);
+                if (!req->permissions)
+                        return FALSE;
+        }
         g_free (req->tx->school_id);
         req->tx->school_id = g_strdup (req->school_id);
         g_free (req->tx->user_id);
         req->tx->user_id = g_strdup (req->user_id);
+        g_free (req->tx->operator_id);
+        req->tx->operator_id = g_strdup (req->operator_id);
 
         if (e->permission && !req->operator_id &&
-            !g_hash_table_contains (req->permissions, e->permission)) {
+            !atrium_perm_set_has (req->permissions, e->permission)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
                              "permission %s is required", e->permission);
                 return FALSE;
@@ -159,16 +228,38 @@ begin_request (AtriumRequest *req, GError **error)
 {
         const AtriumRouteEntry *e = req->route;
         const char *token = bearer_token (req);
-        g_autofree char *hash = token ? atrium_token_hash_literal (token) : NULL;
+        Identity *id = g_new0 (Identity, 1);
+        id->req = req;
+        id->token_hash = token ? atrium_token_hash_literal (token) : NULL;
+        id->kept = atrium_perm_cache_lookup (req->core->perm_cache, id->token_hash);
+        g_autofree char *epoch =
+                id->kept ? g_strdup_printf ("%" G_GINT64_FORMAT, atrium_perm_set_epoch (id->kept))
+                         : NULL;
         const char *slug = e->scope == ATRIUM_SCOPE_SCHOOL
                                    ? g_hash_table_lookup (req->params, "school")
                                    : NULL;
         const char *module = e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name
                                                                          : NULL;
-        const char *params[3] = {hash, slug, module};
-        atrium_tx_defer_gate (req->tx, begin_request_sql, 3, params, admit, req);
+        const char *params[4] = {id->token_hash, slug, module, epoch};
+        atrium_tx_defer_gate (req->tx, identity_sql, 4, params, admit, id, identity_free);
         gboolean early = req->tx->read_only && (e->owner || (e->flags & ATRIUM_ROUTE_EARLY_QUERY));
         return early || atrium_tx_gate (req->tx, error);
+}
+
+/* Records the session's use, at most once a minute (core.request_identity()'s `touch`): in a
+ * transaction of its own after the answer is settled, so that the check itself only reads. A
+ * failure costs nothing but the record. */
+static void
+touch_session (AtriumCore *core, const char *session_id)
+{
+        g_autoptr (AtriumTx) tx = atrium_tx_new (core->pool, NULL, NULL);
+        g_autoptr (GError) error = NULL;
+        const char *params[1] = {session_id};
+        g_autoptr (AtriumResult) res =
+                atrium_tx_query (tx, "SELECT core.session_touch($1::uuid)", 1, params, &error);
+        if (!res || !atrium_tx_commit (tx, &error))
+                g_message ("recording the use of session %s failed: %s", session_id,
+                           error ? error->message : "?");
 }
 
 void
@@ -178,7 +269,7 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
         g_autoptr (GError) error = NULL;
 
         req->tx = atrium_tx_new (core->pool, NULL, NULL);
-        /* A GET or HEAD that writes nothing commits without waiting (tx.c). */
+        /* A GET or HEAD: each pipeline a whole READ ONLY transaction (tx.c). */
         req->tx->read_only = g_str_equal (req->method, "GET") || g_str_equal (req->method, "HEAD");
         /* Who is asking comes first (an anonymous caller learns nothing about bodies); liveness
          * and metrics must answer even with the database gone. */
@@ -211,6 +302,8 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
         else
                 atrium_tx_rollback (req->tx);
 
+        if (req->touch_session && req->session_id)
+                touch_session (core, req->session_id);
         if (!ok) {
                 if (atrium_error_status (error) >= 500 &&
                     atrium_error_status (error) != 507) /* a full quota is not our failure */

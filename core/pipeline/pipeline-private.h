@@ -5,6 +5,7 @@
  *   problem.c     errors -> HTTP status and problem+json
  *   request.c     AtriumRequest: what was asked, who asks, the answer
  *   handle.c      one request through identity check, body, handler, commit
+ *   perm-cache.c  the callers' permission lists kept between requests
  *
  * Routing: method + path-template routing ("/api/v1/schools/{school}/groups/{id}").
  *
@@ -12,7 +13,8 @@
  * parameter with a literal suffix "{name}.ics" (the value is what precedes the suffix), or, as
  * the last segment only, a tail "{name*}" that takes the rest of the path (slashes included,
  * possibly empty). Literal segments beat parameters and suffixed parameters beat plain ones, so
- * "/groups/search" wins over "/groups/{id}", and "/c/{id}.ics" over "/c/{id}". Matching is pure and allocation-light, and has a fuzz target. */
+ * "/groups/search" wins over "/groups/{id}", and "/c/{id}.ics" over "/c/{id}". Matching is pure and
+ * allocation-light, and has a fuzz target. */
 #pragma once
 
 #include <gio/gio.h>
@@ -87,6 +89,31 @@ const char *atrium_error_type (const GError *error);
 GBytes *atrium_problem_body (guint status, const char *type, const char *detail,
                              const char *instance);
 char *atrium_problem_type_uri (const char *type);
+
+/* ---- perm-cache.c ----
+ * A caller's permissions (an immutable, reference-counted list of interned names, with the
+ * school's permission epoch it was computed at), kept per session between requests. */
+AtriumPermSet *atrium_perm_set_new (gint64 epoch, const char *const *perms);
+AtriumPermSet *atrium_perm_set_ref (AtriumPermSet *set);
+void atrium_perm_set_unref (AtriumPermSet *set);
+gint64 atrium_perm_set_epoch (const AtriumPermSet *set);
+guint atrium_perm_set_size (const AtriumPermSet *set);
+const char *atrium_perm_set_get (const AtriumPermSet *set, guint i);
+gboolean atrium_perm_set_has (const AtriumPermSet *set, const char *permission);
+
+AtriumPermCache *atrium_perm_cache_new (guint max_entries);
+void atrium_perm_cache_free (AtriumPermCache *cache);
+/* Returns: (transfer full) (nullable): the list kept for @key, a token hash */
+AtriumPermSet *atrium_perm_cache_lookup (AtriumPermCache *cache, const char *key);
+/* Keeps @set (a reference is taken) unless a list of a later epoch is kept already. */
+void atrium_perm_cache_store (AtriumPermCache *cache, const char *key, AtriumPermSet *set);
+void atrium_perm_cache_forget (AtriumPermCache *cache, const char *key);
+/* Counts one identity check of a user: @current, the kept list held; else it was computed. */
+void atrium_perm_cache_count (AtriumPermCache *cache, gboolean current);
+/* Returns: the sessions kept; the counts above in @out_current and @out_computed */
+guint atrium_perm_cache_stats (AtriumPermCache *cache, guint64 *out_current, guint64 *out_computed);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumPermSet, atrium_perm_set_unref)
 
 /* request.c */
 void atrium_request_set_problem (AtriumRequest *req, const GError *error);

@@ -32,7 +32,7 @@ atrium_request_free (AtriumRequest *req)
         g_free (req->operator_id);
         g_free (req->session_id);
         g_strfreev (req->roles);
-        g_clear_pointer (&req->permissions, g_hash_table_unref);
+        g_clear_pointer (&req->permissions, atrium_perm_set_unref);
         g_free (req->client);
         atrium_tx_free (req->tx);
         g_free (req->content_type);
@@ -113,7 +113,7 @@ atrium_request_has_permission (AtriumRequest *req, const char *permission)
                 return FALSE;
         if (req->operator_id)
                 return TRUE;
-        return req->permissions && g_hash_table_contains (req->permissions, permission);
+        return atrium_perm_set_has (req->permissions, permission);
 }
 
 AtriumTx *

@@ -2,7 +2,7 @@
 """test_groups_rights.py - the permissions a group grants its members: GET / PUT
 /{id}/permissions (who may grant, unknown permissions), end to end through another module
 (noticeboard.post), /me, token scopes, rights kept in their school, the permission source
-called statically in core.begin_request(), and membership as a way to hand out rights.
+called statically in core.request_identity(), and membership as a way to hand out rights.
 
 The school and the TestCase base are groups_fixtures.py's; the other groups route families are
 in the other test_groups_*.py files (groups_fixtures.py lists them).
@@ -81,12 +81,12 @@ class GroupRights(GroupsTestCase):
 
     def test_the_permission_source_is_called_statically(self):
         # migrate writes core.plugin_grants() from the registered sources, and
-        # core.begin_request() calls it: no EXECUTE planned anew on every request.
+        # core.request_identity() calls it: no EXECUTE planned anew on every request.
         grants = self.pg.psql("SELECT prosrc FROM pg_proc "
                               "WHERE oid = 'core.plugin_grants(uuid, uuid)'::regprocedure")
         self.assertIn('"groups"."member_permissions"(p_school, p_user)', grants)
         begin = self.pg.psql("SELECT prosrc FROM pg_proc "
-                             "WHERE oid = 'core.begin_request(bytea, text, text)'::regprocedure")
+                             "WHERE oid = 'core.request_identity(bytea, text, text, bigint)'::regprocedure")
         self.assertIn("core.plugin_grants(", begin)
         self.assertNotIn("EXECUTE", begin)
 

@@ -122,6 +122,26 @@ class IdentityCheck(fixtures.SharedHost):
         finally:
             conn.close()
 
+    def test_reads_are_read_only_and_one_that_writes_runs_again(self):
+        """A read's pipeline is a READ ONLY transaction; a GET that writes (the GDPR export
+        records an audit entry) is refused there by PostgreSQL and run again read-write: the
+        export answers and its audit entry is there, once."""
+        fixtures.make_user(self.host, self.op_token, "ic-a", "exported", roles=["student"])
+        uid = self.pg.psql("SELECT id FROM core.users WHERE username = 'exported'").strip()
+        before = int(self.pg.psql("SELECT count(*) FROM core.audit_log "
+                                  f"WHERE action = 'user.exported' AND target = '{uid}'"))
+        refusal = "cannot execute INSERT in a read-only transaction"
+        refused = self.pg.log_text().count(refusal)
+        out = fixtures.check(self.host.request(
+            "GET", f"/api/v1/schools/ic-a/users/{uid}/export", token=self.a["ada"]), 200,
+            what="export").json()
+        self.assertEqual(out["core"]["user"]["username"], "exported")
+        after = int(self.pg.psql("SELECT count(*) FROM core.audit_log "
+                                 f"WHERE action = 'user.exported' AND target = '{uid}'"))
+        self.assertEqual(after, before + 1)
+        self.assertEqual(self.pg.log_text().count(refusal), refused + 1,
+                         "the export's audit write was not refused in a READ ONLY transaction")
+
 
 if __name__ == "__main__":
     harness.main()
