@@ -72,6 +72,8 @@ typedef struct {
         gpointer user_data;
 } AtriumRouteEntry;
 
+typedef struct _AtriumLeader AtriumLeader;
+
 typedef struct {
         AtriumPlugin *owner;
         char *event;
@@ -112,6 +114,10 @@ struct _AtriumCore {
         AtriumDbOpening *migrate_conn; /* (nullable) migrate's connection, opening meanwhile */
         GPtrArray *tasks;          /* AtriumTask*, owned: commands and timers */
         GThreadPool *task_pool;    /* (nullable) runs timers on a serving host */
+        AtriumLeader *leader;      /* (nullable) the election and retry thread (leader.c) */
+        gint is_leader;            /* atomic: this host holds the installation's leader lock */
+        /* atomic counters of event deliveries (events.c), for /metrics */
+        gsize event_deliveries, event_retries, event_failures, event_given_up;
 };
 
 /* The request behind the opaque handle: everything copied off the SoupServerMessage on the

@@ -35,6 +35,7 @@ atrium_core_free (AtriumCore *core)
 {
         if (!core)
                 return;
+        atrium_leader_stop (core);
         atrium_tasks_stop_timers (core);
         if (core->migrate_conn) /* start-up failed before migrate took it */
                 atrium_db_close (

@@ -157,6 +157,13 @@ typedef gboolean (*AtriumHandler) (AtriumRequest *req, gpointer user_data, GErro
  * own for the same school. Returning %FALSE rolls back that transaction and is logged; other
  * subscribers still run. Events it publishes are delivered in turn, up to a fixed depth.
  *
+ * Delivery is at least once (hosts since 2026-12-05; docs/ARCHITECTURE.md, "Events"): an
+ * event of a school's transaction is stored with it, and a delivery that failed, or whose host
+ * died, comes again later, possibly on another host, until the handler succeeds or the
+ * host's [events] max_attempts is reached. The end of the delivery commits with @tx, so work
+ * done through @tx happens once; anything outside the database must be idempotent, keyed on
+ * the event's id: current_setting('atrium.event_id') in @tx, the same on every attempt.
+ *
  * Since: 1.0
  */
 typedef gboolean (*AtriumEventHandler) (AtriumTx *tx, const char *event, JsonNode *payload,
@@ -224,9 +231,11 @@ typedef int (*AtriumCommandFunc) (AtriumPlugin *self, int argc, char **argv, gpo
  * @user_data: add_timer()'s user_data
  *
  * Periodic work of a serving host (expiring a trash, sweeping orphans). Runs on a
- * worker thread, outside any request; never two runs of one timer at once. Every host of an
- * installation runs it, so the work must tolerate running concurrently (advisory locks,
- * idempotence). Use run_tx() for the database.
+ * worker thread, outside any request; never two runs of one timer at once. Hosts since
+ * 2026-12-05 run timers on one host of the installation only, the leader (a PostgreSQL
+ * advisory lock; another host takes over when it dies); older hosts ran them on every host,
+ * and an operator's command may run meanwhile, so the work must still tolerate running
+ * concurrently (advisory locks, idempotence). Use run_tx() for the database.
  *
  * Since: 1.2
  */
@@ -649,7 +658,9 @@ struct _AtriumHost {
          * @error: set on failure
          *
          * Queues an event in @tx: delivered to subscribers after it commits (before the HTTP
-         * answer goes out), dropped if it rolls back. Delivery is in-process and not retried.
+         * answer goes out), dropped if it rolls back. Since hosts of 2026-12-05, an event with
+         * subscribers in a school's transaction is stored in that transaction and delivered at
+         * least once (#AtriumEventHandler); an operator's, without a school, in-process only.
          *
          * Called: on the thread @tx was handed to, until that callback returns.
          * Errors: ATRIUM_ERROR_INTERNAL for a name without a '.' (@payload is still taken).

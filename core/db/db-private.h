@@ -68,6 +68,7 @@ typedef struct {
 typedef struct {
         char *name;
         JsonNode *payload;
+        char *id; /* (nullable) its id in core.event_outbox, once written there */
 } AtriumQueuedEvent;
 
 /* The caller's identity as the first statement's result decides it (pipeline/handle.c): fills the request

@@ -37,6 +37,7 @@ atrium_queued_event_free (AtriumQueuedEvent *ev)
         if (!ev)
                 return;
         g_free (ev->name);
+        g_free (ev->id);
         if (ev->payload)
                 json_node_unref (ev->payload);
         g_free (ev);

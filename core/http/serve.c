@@ -212,6 +212,7 @@ serve_until_drained (Server *s, guint n)
         g_auto (GStrv) uris = atrium_listener_uris (f0->listener);
         for (guint i = 0; uris[i]; i++)
                 g_message ("listening on %s (%u listening threads)", uris[i], n);
+        atrium_leader_start (s->core);
         atrium_tasks_start_timers (s->core, f0->context);
         g_main_loop_run (f0->loop);
         if (s->drain_timer)
@@ -264,6 +265,7 @@ out:
         g_thread_pool_free (s.workers, FALSE, TRUE);
         g_thread_pool_free (s.slow, FALSE, TRUE);
         g_thread_pool_free (s.stream, FALSE, TRUE);
+        atrium_leader_stop (core);
         if (rc == 0)
                 atrium_tasks_stop_timers (core);
         stop_fronts (&s);

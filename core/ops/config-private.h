@@ -24,6 +24,7 @@ typedef struct {
                                     * the connection pool, holding none while a body streams */
         guint session_lifetime;    /* seconds a sign-in session lasts at most */
         guint session_idle;        /* seconds of inactivity that end a session */
+        guint event_max_attempts;  /* deliveries to a failing subscriber before giving up */
         gboolean trust_proxy;      /* take the client address from X-Real-IP (behind nginx) */
         gboolean access_log;       /* one log line per request (buffered; log.c) */
         guint listeners;           /* listening fronts (threads); 0: one per processor */

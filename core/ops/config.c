@@ -23,6 +23,9 @@ static const char help_text[] =
         "  [http] trust_proxy         ATRIUM_TRUST_PROXY       1: client address from X-Real-IP\n"
         "  [auth] session_lifetime    ATRIUM_SESSION_LIFETIME  seconds a sign-in lasts (43200)\n"
         "  [auth] session_idle        ATRIUM_SESSION_IDLE      idle seconds that end it (7200)\n"
+        "  [events] max_attempts      ATRIUM_EVENT_MAX_ATTEMPTS  deliveries of an event to a\n"
+        "                                                      failing subscriber before it is\n"
+        "                                                      given up (12, about half an hour)\n"
         "  [http] listen              ATRIUM_LISTEN            host:port (default 127.0.0.1:8080)\n"
         "  [http] max_body            ATRIUM_MAX_BODY          request body limit in bytes\n"
         "                                                      (default 1048576; 413 beyond)\n"
@@ -169,7 +172,7 @@ atrium_config_load (const char *path, GError **error)
          * /me and a list fastest (8 per core: -20 %); docs/OPERATIONS.md has the figures. */
         guint64 pool = 2 * (guint64) g_get_num_processors (), max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
         guint64 slow = 2, stream = 16, life = 43200, idle = 7200, proxy = 0, access_log = 1;
-        guint64 listeners = 0;
+        guint64 listeners = 0, event_attempts = 12;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,
                           error) ||
@@ -186,12 +189,13 @@ atrium_config_load (const char *path, GError **error)
             !lookup_uint (kf, "ATRIUM_TRUST_PROXY", "http", "trust_proxy", 0, 1, &proxy, error) ||
             !lookup_uint (kf, "ATRIUM_ACCESS_LOG", "http", "access_log", 0, 1, &access_log,
                           error) ||
-            !lookup_uint (kf, "ATRIUM_LISTENERS", "http", "listeners", 0, 64, &listeners,
-                          error) ||
-            !lookup_uint (kf, "ATRIUM_SESSION_LIFETIME", "auth", "session_lifetime", 60,
-                          31536000, &life, error) ||
+            !lookup_uint (kf, "ATRIUM_LISTENERS", "http", "listeners", 0, 64, &listeners, error) ||
+            !lookup_uint (kf, "ATRIUM_SESSION_LIFETIME", "auth", "session_lifetime", 60, 31536000,
+                          &life, error) ||
             !lookup_uint (kf, "ATRIUM_SESSION_IDLE", "auth", "session_idle", 60, 31536000, &idle,
-                          error))
+                          error) ||
+            !lookup_uint (kf, "ATRIUM_EVENT_MAX_ATTEMPTS", "events", "max_attempts", 1, 100,
+                          &event_attempts, error))
                 return NULL;
         c->slow_workers = (guint) slow;
         c->stream_workers = (guint) stream;
@@ -200,6 +204,7 @@ atrium_config_load (const char *path, GError **error)
         c->listeners = (guint) listeners;
         c->session_lifetime = (guint) life;
         c->session_idle = (guint) idle;
+        c->event_max_attempts = (guint) event_attempts;
         c->pool_size = (guint) pool;
         c->max_body = max_body;
         c->header_timeout = (guint) hto;

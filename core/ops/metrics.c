@@ -339,6 +339,24 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 "atrium_plugins{state=\"failed\"} %u\n",
                 in_use, idle, core->config->pool_size + core->config->slow_workers, running,
                 failed);
+        g_string_append_printf (
+                out,
+                "# HELP atrium_leader 1 while this host holds the installation's leader lock "
+                "(it runs the timers and event retries).\n"
+                "# TYPE atrium_leader gauge\n"
+                "atrium_leader %d\n"
+                "# HELP atrium_event_deliveries_total Event deliveries to a subscribing plugin "
+                "by this host, by outcome (retried: a delivery of an outbox row again).\n"
+                "# TYPE atrium_event_deliveries_total counter\n"
+                "atrium_event_deliveries_total{result=\"delivered\"} %" G_GSIZE_FORMAT "\n"
+                "atrium_event_deliveries_total{result=\"failed\"} %" G_GSIZE_FORMAT "\n"
+                "atrium_event_deliveries_total{result=\"given_up\"} %" G_GSIZE_FORMAT "\n"
+                "atrium_event_deliveries_total{result=\"retried\"} %" G_GSIZE_FORMAT "\n",
+                g_atomic_int_get (&core->is_leader),
+                (gsize) g_atomic_pointer_get (&core->event_deliveries),
+                (gsize) g_atomic_pointer_get (&core->event_failures),
+                (gsize) g_atomic_pointer_get (&core->event_given_up),
+                (gsize) g_atomic_pointer_get (&core->event_retries));
         if (core->perm_cache) { /* absent: a permission source takes no epochs */
                 guint64 current, computed;
                 guint kept = atrium_perm_cache_stats (core->perm_cache, &current, &computed);

@@ -297,6 +297,8 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
                 if (req->response_headers)
                         g_ptr_array_set_size (req->response_headers, 0);
         }
+        if (ok) /* its events go to the outbox in the same transaction (events.c) */
+                ok = atrium_events_persist (core, req->tx, 0, &error);
         if (ok)
                 ok = atrium_tx_commit (req->tx, &error);
         else

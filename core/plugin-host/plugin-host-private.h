@@ -69,6 +69,18 @@ int atrium_tasks_run_command (AtriumCore *core, int argc, char **argv);
 void atrium_tasks_start_timers (AtriumCore *core, GMainContext *context);
 void atrium_tasks_stop_timers (AtriumCore *core);
 
-/* events.c */
+/* events.c: durable events. Before @tx commits, its events with subscribers go to
+ * core.event_outbox (@depth: 0 for a request's or run_tx's own events); after it committed,
+ * atrium_events_deliver delivers them in-process. */
+gboolean atrium_events_persist (AtriumCore *core, AtriumTx *tx, int depth, GError **error);
 void atrium_events_deliver (AtriumCore *core, const char *school_id, const char *user_id,
                             GPtrArray *events);
+/* The leader's retry pass: delivers up to @limit due outbox rows, using @conn (the leader's
+ * own connection) to find them. Returns how many were due. */
+guint atrium_events_retry_due (AtriumCore *core, PGconn *conn, guint limit);
+
+/* leader.c: one host of an installation holds a PostgreSQL advisory lock and runs what must
+ * run once: plugin timers and event retries. Every serving host runs the election thread. */
+void atrium_leader_start (AtriumCore *core);
+void atrium_leader_stop (AtriumCore *core);
+gboolean atrium_leader_is (AtriumCore *core);

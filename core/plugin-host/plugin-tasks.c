@@ -92,7 +92,7 @@ atrium_host_run_tx (AtriumPlugin *self, const char *school_id, AtriumTxFunc func
         g_return_val_if_fail (self != NULL && func != NULL, FALSE);
         AtriumCore *core = self->core;
         g_autoptr (AtriumTx) tx = atrium_tx_new (core->pool, school_id, NULL);
-        gboolean ok = func (tx, user_data, error);
+        gboolean ok = func (tx, user_data, error) && atrium_events_persist (core, tx, 0, error);
         if (ok)
                 ok = atrium_tx_commit (tx, error);
         else
@@ -180,8 +180,10 @@ static gboolean
 on_timer (gpointer data)
 {
         AtriumTask *t = data;
-        /* Never two runs of one timer: skip a tick while the last run is still going. */
-        if (g_atomic_int_compare_and_exchange (&t->running, 0, 1))
+        /* Timers run once per installation, on the leader (leader.c). Never two runs of one
+         * timer: skip a tick while the last run is still going. */
+        if (atrium_leader_is (t->owner->core) &&
+            g_atomic_int_compare_and_exchange (&t->running, 0, 1))
                 g_thread_pool_push (t->owner->core->task_pool, t, NULL);
         return G_SOURCE_CONTINUE;
 }

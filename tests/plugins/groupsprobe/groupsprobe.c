@@ -9,7 +9,10 @@
  * FORCEd row-level security like any plugin table), together with what the subscriber's own
  * transaction saw of the group at that moment. Seeing a new member inside the subscriber
  * proves the event came after the publishing transaction committed; a failed request leaving
- * no row proves events of a rolled-back transaction are dropped.
+ * no row proves events of a rolled-back transaction are dropped. Each row also keeps the
+ * delivery's event id (atrium.event_id), and the subscriber obeys the faults a test puts in
+ * groupsprobe.faults (fail, or block until the fault is gone) to prove durable delivery
+ * (tests/integration/test_events_durable.py).
  *
  * GET .../groupsprobe/bench is a BENCHMARK HELPER (bench/groups/run.sh): it calls is_member n
  * times in-process inside the request's transaction and reports the rate. It exists only in
@@ -141,7 +144,8 @@ static gboolean
 probe_events (AtriumRequest *req, gpointer data, GError **error)
 {
         static const char sql[] =
-                "SELECT seq, event, group_id, user_id, role_seen, group_seen, received_at "
+                "SELECT seq, event, group_id, user_id, role_seen, group_seen, received_at, "
+                "event_id "
                 "FROM groupsprobe.events WHERE ($1::bigint IS NULL OR seq > $1::bigint) "
                 "ORDER BY seq LIMIT $2::int";
         g_auto (AtriumPage) page = {0};
@@ -191,6 +195,34 @@ probe_bench (AtriumRequest *req, gpointer data, GError **error)
 /* Every group event becomes one row. The look-ups run in this subscriber's own transaction,
  * which the host opens after the publishing one committed: a new member must already be
  * visible here, a deleted group must already be gone. */
+/* The fault a test injected (schema/0002_delivery_faults.sql): FALSE for 'fail'; 'block'
+ * waits while the fault is there, up to 60 s. */
+static gboolean
+injected_fault (AtriumTx *tx, GError **error)
+{
+        for (int waited = 0; waited < 600; waited++) {
+                AtriumResult *res = host->query (tx,
+                                                 "SELECT kind FROM groupsprobe.faults "
+                                                 "ORDER BY kind DESC LIMIT 1",
+                                                 0, NULL, error);
+                if (!res)
+                        return FALSE;
+                const char *kind = host->result_value (res, 0, 0);
+                gboolean fail = g_strcmp0 (kind, "fail") == 0;
+                gboolean block = g_strcmp0 (kind, "block") == 0;
+                host->result_free (res);
+                if (fail) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                                     "groupsprobe: injected failure");
+                        return FALSE;
+                }
+                if (!block)
+                        return TRUE;
+                g_usleep (100 * 1000);
+        }
+        return TRUE;
+}
+
 static gboolean
 on_group_event (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,
                 GError **error)
@@ -202,6 +234,8 @@ on_group_event (AtriumTx *tx, const char *event, JsonNode *payload, gpointer dat
                               : NULL;
         const char *user = o ? json_object_get_string_member_with_default (o, "user_id", NULL)
                              : NULL;
+        if (!injected_fault (tx, error))
+                return FALSE;
         const char *role_seen = NULL;
         if (user) {
                 AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
@@ -216,8 +250,8 @@ on_group_event (AtriumTx *tx, const char *event, JsonNode *payload, gpointer dat
         AtriumResult *res = host->query (
                 tx,
                 "INSERT INTO groupsprobe.events (school_id, event, group_id, user_id, role_seen, "
-                "group_seen) VALUES (core.current_school(), $1, $2::uuid, $3::uuid, $4, "
-                "$5::boolean)",
+                "group_seen, event_id) VALUES (core.current_school(), $1, $2::uuid, $3::uuid, $4, "
+                "$5::boolean, nullif(current_setting('atrium.event_id', true), '')::uuid)",
                 5, params, error);
         if (!res)
                 return FALSE;
