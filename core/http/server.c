@@ -150,6 +150,9 @@ respond_problem (Front *f, SoupServerMessage *msg, guint status, const char *typ
         soup_server_message_set_status (msg, status, NULL);
         soup_server_message_set_response (msg, "application/problem+json", SOUP_MEMORY_COPY,
                                           g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+        if (status == 503) /* shutting down: another host, or this one restarted, soon */
+                soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                              "Retry-After", ATRIUM_RETRY_AFTER_503);
         atrium_metrics_observe (f->server->core->metrics, soup_server_message_get_method (msg),
                                 route, status, 0);
         /* Answered on the main thread, but still one log line with its request id. */

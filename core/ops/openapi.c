@@ -153,7 +153,21 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
                 add_problem_response (responses, 404, "not found");
         if (e->request_schema || (e->flags & ATRIUM_ROUTE_RAW_BODY))
                 add_problem_response (responses, 413, "body too large");
-        add_problem_response (responses, 503, "database unavailable");
+        add_problem_response (responses, 503,
+                              "database unavailable or host shutting down; try again after "
+                              "Retry-After seconds");
+        {
+                /* Every 503 says when to try again (pipeline-private.h). */
+                JsonObject *r503 = json_object_get_object_member (responses, "503");
+                JsonObject *headers = json_object_new ();
+                JsonObject *h = json_object_new ();
+                JsonObject *schema = json_object_new ();
+                json_object_set_string_member (h, "description", "seconds to wait");
+                json_object_set_string_member (schema, "type", "integer");
+                json_object_set_object_member (h, "schema", schema);
+                json_object_set_object_member (headers, "Retry-After", h);
+                json_object_set_object_member (r503, "headers", headers);
+        }
         JsonObject *def = json_object_new ();
         json_object_set_string_member (def, "description", "any other problem");
         JsonObject *dcontent = json_object_new ();

@@ -84,6 +84,8 @@ JsonNode *atrium_json_parse_body (const char *data, gsize len, GError **error);
 gboolean atrium_schema_validate (JsonNode *schema, JsonNode *value, GError **error);
 
 /* problem.c */
+/* Every 503 carries Retry-After (seconds): the database restarting, a host draining. */
+#define ATRIUM_RETRY_AFTER_503 "1"
 guint atrium_error_status (const GError *error);
 const char *atrium_error_type (const GError *error);
 GBytes *atrium_problem_body (guint status, const char *type, const char *detail,

@@ -250,6 +250,14 @@ atrium_request_set_problem (AtriumRequest *req, const GError *error)
                                      : error->message;
         set_answer (req, status, "application/problem+json",
                     atrium_problem_body (status, atrium_error_type (error), detail, req->path));
+        /* 503 is always "try again soon" here (the database is away or restarting, a backend
+         * is down): say when, unless the handler did. */
+        gboolean has_retry = FALSE;
+        for (guint i = 0; status == 503 && i + 1 < req->response_headers->len; i += 2)
+                has_retry |=
+                        g_ascii_strcasecmp (req->response_headers->pdata[i], "Retry-After") == 0;
+        if (status == 503 && !has_retry)
+                atrium_request_add_header (req, "Retry-After", ATRIUM_RETRY_AFTER_503);
 }
 
 gboolean
