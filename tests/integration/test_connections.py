@@ -30,9 +30,7 @@ import http.client
 import os
 import random
 import re
-import shutil
 import socket
-import ssl
 import struct
 import subprocess
 import sys
@@ -44,6 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fixtures  # noqa: E402
 import harness  # noqa: E402
+from nginx_front import NginxFront  # noqa: E402
 
 IDLE = 3          # header_timeout of the hosts here: the keep-alive idle limit
 SLACK = 16        # descriptors the host may hold above its warm baseline afterwards
@@ -437,36 +436,6 @@ class AbandonedInTheQueue(fixtures.SharedHost):
 # through nginx
 # ------------------------------------------------------------------------------------------
 
-def nginx_config(scratch: str, listen: int, upstream: int) -> str:
-    """deploy/nginx/atrium.conf made runnable here: the HTTPS server on a free loopback port
-    with a throwaway certificate, the upstream at the test's host, logs in the scratch
-    directory. Everything that shapes connections (upstream keep-alive, timeouts, proxy
-    headers) is the deployed text, unchanged."""
-    with open(os.path.join(harness.SOURCE_DIR, "deploy", "nginx", "atrium.conf")) as f:
-        site = f.read()
-    site = site.replace("server 127.0.0.1:8080 ", f"server 127.0.0.1:{upstream} ")
-    # Only the HTTPS server: the port-80 one redirects and would need port 80.
-    start = site.index("# ---- plain HTTP: only redirects")
-    end = site.index("# ---- HTTPS")
-    site = site[:start] + site[end:]
-    site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{listen} ssl http2;")
-    site = site.replace("listen [::]:443 ssl http2;", "")
-    site = site.replace("/etc/letsencrypt/live/atrium.example.org/fullchain.pem",
-                        os.path.join(scratch, "cert.pem"))
-    site = site.replace("/etc/letsencrypt/live/atrium.example.org/privkey.pem",
-                        os.path.join(scratch, "key.pem"))
-    site = site.replace("/var/log/nginx/", scratch + "/")
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return (f"{user}worker_processes 2;\npid {scratch}/nginx.pid;\n"
-            f"error_log {scratch}/error.log warn;\ndaemon off;\n"
-            "events { worker_connections 1024; }\n"
-            "http {\n"
-            f"  client_body_temp_path {scratch}/body; proxy_temp_path {scratch}/proxy;\n"
-            f"  fastcgi_temp_path {scratch}/fcgi; uwsgi_temp_path {scratch}/uwsgi;\n"
-            f"  scgi_temp_path {scratch}/scgi;\n"
-            f"{site}\n}}\n")
-
-
 class ThroughNginx(fixtures.SharedHost):
     """The same clients, in front of deploy/'s nginx configuration (upstream keep-alive 10 s,
     shorter than atriumd's default 15 s idle limit, which this host keeps)."""
@@ -476,61 +445,18 @@ class ThroughNginx(fixtures.SharedHost):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not os.path.exists(nginx):
-            raise harness.HarnessError("nginx is not installed (scripts/setup.sh installs it)")
-        cls.scratch = harness._make_scratch("atrium-nginx-")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=atrium.example.org",
-                        "-keyout", os.path.join(cls.scratch, "key.pem"),
-                        "-out", os.path.join(cls.scratch, "cert.pem")],
-                       check=True, capture_output=True)
-        cls.nginx_port = harness.free_port()
-        conf = os.path.join(cls.scratch, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write(nginx_config(cls.scratch, cls.nginx_port, cls.host.port))
-        cls.nginx = subprocess.Popen([nginx, "-c", conf, "-p", cls.scratch],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(cls.scratch, "stderr"), "wb"))
-        cls.tls = ssl.create_default_context()
-        cls.tls.check_hostname = False
-        cls.tls.verify_mode = ssl.CERT_NONE
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                cls.https("GET", "/healthz")
-                break
-            except OSError:
-                if time.monotonic() > deadline or cls.nginx.poll() is not None:
-                    with open(os.path.join(cls.scratch, "error.log")) as f:
-                        raise harness.HarnessError("nginx did not start:\n" + f.read())
-                time.sleep(0.1)
+        cls.front = NginxFront([cls.host.port])
 
     @classmethod
     def tearDownClass(cls) -> None:
-        if getattr(cls, "nginx", None) and cls.nginx.poll() is None:
-            cls.nginx.terminate()
-            cls.nginx.wait(10)
-        if getattr(cls, "scratch", None):
-            shutil.rmtree(cls.scratch, ignore_errors=True)
+        if getattr(cls, "front", None):
+            cls.front.stop()
         super().tearDownClass()
 
     @classmethod
     def https(cls, method: str, path: str, token: str | None = None,
               body: bytes | None = None, hang_up: bool = False) -> int:
-        conn = http.client.HTTPSConnection("127.0.0.1", cls.nginx_port, timeout=30,
-                                           context=cls.tls)
-        headers = {"Host": "atrium.example.org"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        conn.request(method, path, body=body, headers=headers)
-        resp = conn.getresponse()
-        if not hang_up:
-            resp.read()
-        conn.close()
-        return resp.status
+        return cls.front.request(method, path, token, body, hang_up)
 
     def test_two_thousand_clients_through_nginx(self) -> None:
         fixtures.make_school(self.host, self.op_token, "edge")
@@ -551,8 +477,8 @@ class ThroughNginx(fixtures.SharedHost):
         # must free each one it is left with.
         now = settle(self.host, base + SLACK, within=25)
         self.assertLessEqual(now, base + SLACK, self.host.resources())
-        with open(os.path.join(self.scratch, "error.log")) as f:
-            errors = [line for line in f if "upstream" in line]
+        errors = [line for line in self.front.log("error.log").splitlines()
+                  if "upstream" in line]
         self.assertEqual(errors, [], "nginx saw atriumd fail a connection")
 
 

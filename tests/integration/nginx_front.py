@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: Apache-2.0
+"""deploy/nginx/atrium.conf, run for a test: nginx in front of one or more atriumd hosts.
+
+The site file is the deployed text; only what cannot work here is replaced: the upstream
+servers (the test's hosts), the HTTPS listener (a free loopback port and a throwaway
+certificate), the log paths. The port-80 server (redirects only) is left out. Everything that
+shapes connections (upstream keep-alive, timeouts, retries, proxy headers) is unchanged.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import ssl
+import subprocess
+import time
+from typing import Sequence
+
+import harness
+
+
+def nginx_config(scratch: str, listen: int, upstreams: Sequence[int]) -> str:
+    """The nginx.conf text: deploy/'s site with @upstreams (ports on 127.0.0.1)."""
+    with open(os.path.join(harness.SOURCE_DIR, "deploy", "nginx", "atrium.conf")) as f:
+        site = f.read()
+    servers = "".join(f"    server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n"
+                      for p in upstreams)
+    line = "    server 127.0.0.1:8080 max_fails=3 fail_timeout=10s;\n"
+    if line not in site:
+        raise harness.HarnessError("deploy/nginx/atrium.conf: the upstream line changed")
+    site = site.replace(line, servers)
+    start = site.index("# ---- plain HTTP: only redirects")
+    end = site.index("# ---- HTTPS")
+    site = site[:start] + site[end:]
+    site = site.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{listen} ssl http2;")
+    site = site.replace("listen [::]:443 ssl http2;", "")
+    site = site.replace("/etc/letsencrypt/live/atrium.example.org/fullchain.pem",
+                        os.path.join(scratch, "cert.pem"))
+    site = site.replace("/etc/letsencrypt/live/atrium.example.org/privkey.pem",
+                        os.path.join(scratch, "key.pem"))
+    site = site.replace("/var/log/nginx/", scratch + "/")
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    return (f"{user}worker_processes 2;\npid {scratch}/nginx.pid;\n"
+            f"error_log {scratch}/error.log warn;\ndaemon off;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n"
+            f"  client_body_temp_path {scratch}/body; proxy_temp_path {scratch}/proxy;\n"
+            f"  fastcgi_temp_path {scratch}/fcgi; uwsgi_temp_path {scratch}/uwsgi;\n"
+            f"  scgi_temp_path {scratch}/scgi;\n"
+            f"{site}\n}}\n")
+
+
+class NginxFront:
+    """nginx with deploy/'s configuration in front of the hosts on @upstreams."""
+
+    def __init__(self, upstreams: Sequence[int]) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(binary):
+            raise harness.HarnessError("nginx is not installed (scripts/setup.sh installs it)")
+        self.scratch = harness._make_scratch("atrium-nginx-")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=atrium.example.org",
+                        "-keyout", os.path.join(self.scratch, "key.pem"),
+                        "-out", os.path.join(self.scratch, "cert.pem")],
+                       check=True, capture_output=True)
+        self.port = harness.free_port()
+        conf = os.path.join(self.scratch, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(nginx_config(self.scratch, self.port, upstreams))
+        self.proc = subprocess.Popen([binary, "-c", conf, "-p", self.scratch],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.scratch, "stderr"), "wb"))
+        self.tls = ssl.create_default_context()
+        self.tls.check_hostname = False
+        self.tls.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.request("GET", "/healthz")
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    log = self.log("error.log")
+                    self.stop()
+                    raise harness.HarnessError("nginx did not start:\n" + log)
+                time.sleep(0.1)
+
+    def log(self, name: str = "error.log") -> str:
+        try:
+            with open(os.path.join(self.scratch, name)) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def connection(self, timeout: float = 30) -> http.client.HTTPSConnection:
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                           context=self.tls)
+
+    def request(self, method: str, path: str, token: str | None = None,
+                body: bytes | None = None, hang_up: bool = False) -> int:
+        """One request on a connection of its own; returns the status."""
+        conn = self.connection()
+        headers = {"Host": "atrium.example.org"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        if not hang_up:
+            resp.read()
+        conn.close()
+        return resp.status
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        shutil.rmtree(self.scratch, ignore_errors=True)
