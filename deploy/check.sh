@@ -4,6 +4,7 @@
 # deploy/check.sh - static checks of the files in deploy/, touching nothing on the system:
 #   1. nginx -t on nginx/atrium.conf, wrapped in a minimal main config in a temp dir, with the
 #      certificate and log paths pointed at a throwaway self-signed certificate and temp files;
+#   1b. haproxy -c on haproxy/atrium.cfg, with a throwaway certificate;
 #   2. systemd-analyze verify on systemd/atriumd.service (skipped without systemd-analyze),
 #      with ExecStart pointed at a built atriumd;
 #   3. every setting `atriumd --help` lists appears in atrium.conf.example.
@@ -52,6 +53,24 @@ EOF
         fi
 else
         echo "FAIL  nginx/atrium.conf: nginx or openssl not installed"
+        failed=1
+fi
+
+# ---- 1b. HAProxy ----
+if command -v haproxy >/dev/null && command -v openssl >/dev/null; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=atrium.example.org \
+                -keyout "$tmp/hkey.pem" -out "$tmp/hcert.pem" 2>/dev/null
+        cat "$tmp/hcert.pem" "$tmp/hkey.pem" >"$tmp/atrium.pem"
+        sed -e "s#/etc/haproxy/atrium.pem#$tmp/atrium.pem#" "$here/haproxy/atrium.cfg" \
+                >"$tmp/haproxy.cfg"
+        if haproxy -q -c -f "$tmp/haproxy.cfg"; then
+                echo "ok    haproxy/atrium.cfg (haproxy -c)"
+        else
+                echo "FAIL  haproxy/atrium.cfg (haproxy -c)"
+                failed=1
+        fi
+else
+        echo "FAIL  haproxy/atrium.cfg: haproxy or openssl not installed"
         failed=1
 fi
 

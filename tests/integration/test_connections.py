@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fixtures  # noqa: E402
 import harness  # noqa: E402
-from nginx_front import NginxFront  # noqa: E402
+from fronts import NginxFront  # noqa: E402
 
 IDLE = 3          # header_timeout of the hosts here: the keep-alive idle limit
 SLACK = 16        # descriptors the host may hold above its warm baseline afterwards

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""deploy/nginx/atrium.conf, run for a test: nginx in front of one or more atriumd hosts.
+"""deploy/'s balancers, run for a test in front of one or more atriumd hosts.
 
-The site file is the deployed text; only what cannot work here is replaced: the upstream
-servers (the test's hosts), the HTTPS listener (a free loopback port and a throwaway
-certificate), the log paths. The port-80 server (redirects only) is left out. Everything that
-shapes connections (upstream keep-alive, timeouts, retries, proxy headers) is unchanged.
+NginxFront runs deploy/nginx/atrium.conf, HaproxyFront deploy/haproxy/atrium.cfg. The files are
+the deployed text; only what cannot work here is replaced: the servers (the test's hosts), the
+HTTPS listener (a free loopback port and a throwaway certificate), log paths, and the plain
+HTTP listener (redirects only) is left out. Everything that shapes connections (keep-alive,
+timeouts, retries, health checks, proxy headers) is unchanged. Both offer connection() and
+request() over HTTPS.
 """
 from __future__ import annotations
 
@@ -50,24 +52,29 @@ def nginx_config(scratch: str, listen: int, upstreams: Sequence[int]) -> str:
             f"{site}\n}}\n")
 
 
-class NginxFront:
-    """nginx with deploy/'s configuration in front of the hosts on @upstreams."""
+class Front:
+    """A balancer process with a throwaway certificate in a scratch directory."""
+
+    NAME = ""
+
+    def _config(self, scratch: str, listen: int, upstreams: Sequence[int]) -> str:
+        raise NotImplementedError
+
+    def _command(self, conf: str) -> list[str]:
+        raise NotImplementedError
 
     def __init__(self, upstreams: Sequence[int]) -> None:
-        binary = shutil.which("nginx") or "/usr/sbin/nginx"
-        if not os.path.exists(binary):
-            raise harness.HarnessError("nginx is not installed (scripts/setup.sh installs it)")
-        self.scratch = harness._make_scratch("atrium-nginx-")
+        self.scratch = harness._make_scratch(f"atrium-{self.NAME}-")
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                         "-subj", "/CN=atrium.example.org",
                         "-keyout", os.path.join(self.scratch, "key.pem"),
                         "-out", os.path.join(self.scratch, "cert.pem")],
                        check=True, capture_output=True)
         self.port = harness.free_port()
-        conf = os.path.join(self.scratch, "nginx.conf")
+        conf = os.path.join(self.scratch, f"{self.NAME}.conf")
         with open(conf, "w") as f:
-            f.write(nginx_config(self.scratch, self.port, upstreams))
-        self.proc = subprocess.Popen([binary, "-c", conf, "-p", self.scratch],
+            f.write(self._config(self.scratch, self.port, upstreams))
+        self.proc = subprocess.Popen(self._command(conf),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.scratch, "stderr"), "wb"))
         self.tls = ssl.create_default_context()
@@ -76,14 +83,15 @@ class NginxFront:
         deadline = time.monotonic() + 20
         while True:
             try:
-                self.request("GET", "/healthz")
-                return
+                if self.request("GET", "/healthz") == 200:
+                    return
             except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    log = self.log("error.log")
-                    self.stop()
-                    raise harness.HarnessError("nginx did not start:\n" + log)
-                time.sleep(0.1)
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                log = self.log("error.log") + self.log("stderr")
+                self.stop()
+                raise harness.HarnessError(f"{self.NAME} did not start:\n" + log)
+            time.sleep(0.1)
 
     def log(self, name: str = "error.log") -> str:
         try:
@@ -117,3 +125,66 @@ class NginxFront:
             self.proc.terminate()
             self.proc.wait(10)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class NginxFront(Front):
+    """nginx with deploy/nginx/atrium.conf."""
+
+    NAME = "nginx"
+
+    def __init__(self, upstreams: Sequence[int]) -> None:
+        self.binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(self.binary):
+            raise harness.HarnessError("nginx is not installed (scripts/setup.sh installs it)")
+        super().__init__(upstreams)
+
+    def _config(self, scratch: str, listen: int, upstreams: Sequence[int]) -> str:
+        return nginx_config(scratch, listen, upstreams)
+
+    def _command(self, conf: str) -> list[str]:
+        return [self.binary, "-c", conf, "-p", self.scratch]
+
+
+def haproxy_config(scratch: str, listen: int, upstreams: Sequence[int]) -> str:
+    """deploy/haproxy/atrium.cfg with @upstreams (ports on 127.0.0.1)."""
+    with open(os.path.join(harness.SOURCE_DIR, "deploy", "haproxy", "atrium.cfg")) as f:
+        cfg = f.read()
+    pem = os.path.join(scratch, "both.pem")
+    with open(pem, "w") as out:
+        for part in ("cert.pem", "key.pem"):
+            with open(os.path.join(scratch, part)) as f:
+                out.write(f.read())
+    replace = {
+        "    log /dev/log local0\n": "    log stderr format raw local0\n",
+        "    bind :443 ssl crt /etc/haproxy/atrium.pem alpn h2,http/1.1\n":
+            f"    bind 127.0.0.1:{listen} ssl crt {pem} alpn h2,http/1.1\n",
+        "    bind :80\n": "",
+        # This machine's descriptor limit is lower than 20,000 connections need.
+        "    maxconn 20000\n": "    maxconn 4000\n",
+        "    server atriumd1 127.0.0.1:8080\n":
+            "".join(f"    server atriumd{i + 1} 127.0.0.1:{p}\n"
+                    for i, p in enumerate(upstreams)),
+    }
+    for old, new in replace.items():
+        if old not in cfg:
+            raise harness.HarnessError(f"deploy/haproxy/atrium.cfg: {old.strip()!r} changed")
+        cfg = cfg.replace(old, new)
+    return cfg
+
+
+class HaproxyFront(Front):
+    """HAProxy with deploy/haproxy/atrium.cfg."""
+
+    NAME = "haproxy"
+
+    def __init__(self, upstreams: Sequence[int]) -> None:
+        self.binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        if not os.path.exists(self.binary):
+            raise harness.HarnessError("haproxy is not installed (scripts/setup.sh installs it)")
+        super().__init__(upstreams)
+
+    def _config(self, scratch: str, listen: int, upstreams: Sequence[int]) -> str:
+        return haproxy_config(scratch, listen, upstreams)
+
+    def _command(self, conf: str) -> list[str]:
+        return [self.binary, "-db", "-f", conf]
