@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* offsets.c - the current public headers (api/) against the layout of every released minor
- * (1.0, 1.1, 1.2).
+ * (1.0, 1.1, 1.2, 1.3).
  *
  * frozen-layout-1.N.h is generated at build time from the frozen copy in tests/abi/1.N (see
  * frozen-layout.c). Every member a plugin or host of a released minor may touch must keep
@@ -18,9 +18,11 @@
 #include "abi-1.0-layout.h"
 #include "abi-1.1-layout.h"
 #include "abi-1.2-layout.h"
+#include "abi-1.3-layout.h"
 #include "frozen-layout-1.0.h"
 #include "frozen-layout-1.1.h"
 #include "frozen-layout-1.2.h"
+#include "frozen-layout-1.3.h"
 
 /* v is the macro infix of a release (1_1), vs its name ("1.1"). */
 #define MEMBER_AT(v, vs, T, m)                                                                     \
@@ -41,6 +43,8 @@
         _Static_assert((long long) (c) == ATRIUM_1_1_VALUE_##c, #c " changed its ABI 1.1 value");
 #define CONSTANT_1_2(c)                                                                            \
         _Static_assert((long long) (c) == ATRIUM_1_2_VALUE_##c, #c " changed its ABI 1.2 value");
+#define CONSTANT_1_3(c)                                                                            \
+        _Static_assert((long long) (c) == ATRIUM_1_3_VALUE_##c, #c " changed its ABI 1.3 value");
 
 /* 1.0: every member, every struct, every constant. */
 #define MEMBER_1_0(T, m) MEMBER_AT (1_0, "1.0", T, m)
@@ -48,7 +52,7 @@
 ATRIUM_ABI_1_0_STRUCTS (STRUCT_1_0)
 ATRIUM_ABI_1_0_CONSTANTS (CONSTANT_1_0)
 
-/* 1.1 and 1.2: what each appended, and the size each gave every struct. */
+/* 1.1 to 1.3: what each appended, and the size each gave every struct. */
 #define MEMBER_1_1(T, m) MEMBER_AT (1_1, "1.1", T, m)
 #define APPENDED_1_1(LIST) LIST (MEMBER_1_1)
 #define SIZE_1_1(T, LIST, growable) SIZE_AT (1_1, "1.1", T, growable)
@@ -63,11 +67,18 @@ ATRIUM_ABI_1_2_APPENDED (APPENDED_1_2)
 ATRIUM_ABI_1_0_STRUCTS (SIZE_1_2)
 ATRIUM_ABI_1_2_CONSTANTS (CONSTANT_1_2)
 
+#define MEMBER_1_3(T, m) MEMBER_AT (1_3, "1.3", T, m)
+#define APPENDED_1_3(LIST) LIST (MEMBER_1_3)
+#define SIZE_1_3(T, LIST, growable) SIZE_AT (1_3, "1.3", T, growable)
+ATRIUM_ABI_1_3_APPENDED (APPENDED_1_3)
+ATRIUM_ABI_1_0_STRUCTS (SIZE_1_3)
+ATRIUM_ABI_1_3_CONSTANTS (CONSTANT_1_3)
+
 /* A minor may only grow within the major. */
 _Static_assert(ATRIUM_ABI_MAJOR == ATRIUM_1_0_VALUE_ATRIUM_ABI_MAJOR,
                "ABI major changed: that locks out every plugin built so far");
-_Static_assert(ATRIUM_ABI_MINOR >= ATRIUM_1_2_VALUE_ATRIUM_ABI_MINOR,
-               "ABI minor went below the last released one (1.2)");
+_Static_assert(ATRIUM_ABI_MINOR >= ATRIUM_1_3_VALUE_ATRIUM_ABI_MINOR,
+               "ABI minor went below the last released one (1.3)");
 /* The loader's lower bound is the 1.0 descriptor, whatever the descriptor grows to. */
 _Static_assert (ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0 == ATRIUM_1_0_SIZE_AtriumPluginDescriptor,
                 "ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0 no longer is the size of the 1.0 descriptor");
@@ -91,11 +102,14 @@ main (void)
                               ATRIUM_1_1_PLUGIN_SYMBOL) &
                  same_string ("ATRIUM_PLUGIN_SYMBOL", ATRIUM_PLUGIN_SYMBOL, "1.2",
                               ATRIUM_1_2_PLUGIN_SYMBOL) &
+                 same_string ("ATRIUM_PLUGIN_SYMBOL", ATRIUM_PLUGIN_SYMBOL, "1.3",
+                              ATRIUM_1_3_PLUGIN_SYMBOL) &
                  same_string ("ATRIUM_ERROR", domain, "1.0", ATRIUM_1_0_ERROR_DOMAIN) &
                  same_string ("ATRIUM_ERROR", domain, "1.1", ATRIUM_1_1_ERROR_DOMAIN) &
-                 same_string ("ATRIUM_ERROR", domain, "1.2", ATRIUM_1_2_ERROR_DOMAIN);
+                 same_string ("ATRIUM_ERROR", domain, "1.2", ATRIUM_1_2_ERROR_DOMAIN) &
+                 same_string ("ATRIUM_ERROR", domain, "1.3", ATRIUM_1_3_ERROR_DOMAIN);
         if (ok)
-                printf ("ABI 1.0, 1.1 and 1.2 layouts kept: every member, size and constant "
+                printf ("ABI 1.0, 1.1, 1.2 and 1.3 layouts kept: every member, size and constant "
                         "checked at compile time\n");
         return !ok;
 }
