@@ -144,6 +144,9 @@ struct _AtriumRequest {
         gboolean touch_session;     /* the session's last use is to be recorded */
         char *client;            /* peer address (or the proxy's X-Real-IP, if trusted) */
         AtriumTx *tx;
+        /* (nullable) events committed by request_tx_commit (ABI 1.4): delivered after the
+         * handler, whatever it returned */
+        GPtrArray *committed_events;
 
         /* the answer */
         guint status;

@@ -28,6 +28,8 @@
  *        Later, headers only (no ABI change, still 1.2): ATRIUM_ABI_AT_LEAST().
  *   1.3  AtriumHost: respond_result_page (a page answered from a result without a JsonNode
  *        per row).
+ *   1.4  AtriumHost: request_tx_commit (commit so far and give the connection back before a
+ *        call to another server). AtriumRouteFlags: ATRIUM_ROUTE_OUTSIDE.
  */
 #pragma once
 
@@ -39,7 +41,7 @@
 /* The ABI these headers describe. A plugin declares it through ATRIUM_PLUGIN_DEFINE; the
  * host loads a plugin of the same major and an equal or older minor. */
 #define ATRIUM_ABI_MAJOR 1
-#define ATRIUM_ABI_MINOR 3
+#define ATRIUM_ABI_MINOR 4
 
 /**
  * ATRIUM_ABI_AT_LEAST:

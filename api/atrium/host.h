@@ -111,20 +111,26 @@ typedef enum {
  *   separate pool ([http] slow_workers) so it cannot starve other requests. Since: 1.1
  * @ATRIUM_ROUTE_STREAM_BODY: the handler reads the body itself through request_body_stream
  *   (see there). Since: 1.2
+ * @ATRIUM_ROUTE_OUTSIDE: the handler may wait on another server (a video-conference backend):
+ *   it runs on a pool of its own ([http] outside_workers), so a slow server holds none of the
+ *   workers other requests need. Pair it with request_tx_commit() before the call, so that
+ *   no database connection is held either. A host older than 1.4 ignores it. Since: 1.4
  *
  * Bits for AtriumRoute.flags, or'ed together. Bits a host does not know are ignored, so a
  * new flag is appended with the minor that gives it a meaning.
  */
 typedef enum {
-        ATRIUM_ROUTE_PUBLIC = 1 << 0,   /* no sign-in needed (share links, subscriptions) */
-        ATRIUM_ROUTE_RAW_BODY = 1 << 1, /* body handed over as bytes, not parsed as JSON */
-        ATRIUM_ROUTE_SLOW = 1 << 2,     /* 1.1: CPU-heavy (password hashing): runs on a small
-                                         * separate pool so it cannot starve other requests */
+        ATRIUM_ROUTE_PUBLIC = 1 << 0,      /* no sign-in needed (share links, subscriptions) */
+        ATRIUM_ROUTE_RAW_BODY = 1 << 1,    /* body handed over as bytes, not parsed as JSON */
+        ATRIUM_ROUTE_SLOW = 1 << 2,        /* 1.1: CPU-heavy (password hashing): runs on a small
+                                            * separate pool so it cannot starve other requests */
         ATRIUM_ROUTE_STREAM_BODY = 1 << 3, /* 1.2: the handler starts as soon as the request
                                             * headers are in and reads the body itself through
                                             * request_body_stream(), in bounded memory; the
                                             * host's max_body does not apply, the handler
                                             * enforces its own limit (a quota) */
+        ATRIUM_ROUTE_OUTSIDE = 1 << 4,     /* 1.4: may wait on another server: runs on a pool of its
+                                            * own, so a slow server holds no ordinary worker */
 } AtriumRouteFlags;
 
 /**
@@ -862,6 +868,30 @@ struct _AtriumHost {
          */
         void (*respond_result_page) (AtriumRequest *req, const AtriumResult *res, int n_rows,
                                      const char *next_after);
+
+        /* ---- ABI 1.4 ---- */
+
+        /**
+         * request_tx_commit:
+         * @req: the request
+         * @error: set on failure
+         *
+         * Commits what the handler's transaction did so far and gives its database connection
+         * back, before work outside the database that may take long (a call to another
+         * server): meanwhile nothing of the request holds a connection. The handler's next
+         * query begins a new transaction for the same caller, with the settings the committed
+         * one left. Events published so far are stored with the committed part and delivered
+         * after the handler returns, whatever it returns; if the handler fails later, only
+         * what it did after this call is rolled back. Use it with ATRIUM_ROUTE_OUTSIDE.
+         *
+         * Called: in a handler, on its thread.
+         * Errors: what a COMMIT fails with (ATRIUM_ERROR_UNAVAILABLE when the database is
+         *   away, ...); the caller's identity check, if no query has run it yet.
+         * Returns: %TRUE, or %FALSE with @error set: then nothing of the handler's work was
+         *   committed, and the handler returns FALSE with @error.
+         * Since: 1.4
+         */
+        gboolean (*request_tx_commit) (AtriumRequest *req, GError **error);
 };
 
 /**

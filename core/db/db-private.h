@@ -113,6 +113,9 @@ AtriumTx *atrium_tx_new (AtriumDbPool *pool, const char *school_id, const char *
 /* Commits if anything ran; returns the connection to the pool either way. */
 gboolean atrium_tx_commit (AtriumTx *tx, GError **error);
 void atrium_tx_rollback (AtriumTx *tx);
+/* Commits what ran so far and gives the connection back; the settings the transaction left
+ * and its events stay with @tx, and the next query begins a new transaction. */
+gboolean atrium_tx_commit_midway (AtriumTx *tx, GError **error);
 void atrium_tx_free (AtriumTx *tx);
 GPtrArray *atrium_tx_steal_events (AtriumTx *tx);
 void atrium_queued_event_free (AtriumQueuedEvent *ev);

@@ -455,6 +455,24 @@ atrium_tx_commit (AtriumTx *tx, GError **error)
         return ok;
 }
 
+gboolean
+atrium_tx_commit_midway (AtriumTx *tx, GError **error)
+{
+        /* What the transaction set for its rest (core.enter_school(), a plugin's enter_*)
+         * holds for the next one too, as between a read's pipelines. */
+        if (tx->begun && tx->conn && !tx->failed) {
+                g_autoptr (PGresult) r = PQexec (tx->conn, carry_sql);
+                if (PQresultStatus (r) != PGRES_TUPLES_OK) {
+                        atrium_db_set_error (error, tx->conn, r);
+                        tx->failed = TRUE;
+                        atrium_tx_rollback (tx);
+                        return FALSE;
+                }
+                carry_settings (tx, r);
+        }
+        return atrium_tx_commit (tx, error);
+}
+
 void
 atrium_tx_rollback (AtriumTx *tx)
 {

@@ -37,6 +37,7 @@ struct _Server {
         GThreadPool *workers;
         GThreadPool *slow;   /* ATRIUM_ROUTE_SLOW: password hashing must not starve the rest */
         GThreadPool *stream; /* ATRIUM_ROUTE_STREAM_BODY: handlers that wait for a client */
+        GThreadPool *outside; /* ATRIUM_ROUTE_OUTSIDE: handlers that wait on another server */
         gint in_flight;      /* (atomic) requests between request-read (or stream start) and
                               * finished, over all fronts */
         gint draining;       /* (atomic) */

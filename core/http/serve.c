@@ -241,7 +241,10 @@ atrium_serve (AtriumCore *core)
         if (s.slow)
                 s.stream = g_thread_pool_new (atrium_server_work, &s,
                                               (int) core->config->stream_workers, FALSE, &error);
-        if (!s.workers || !s.slow || !s.stream) {
+        if (s.stream)
+                s.outside = g_thread_pool_new (atrium_server_work, &s,
+                                               (int) core->config->outside_workers, FALSE, &error);
+        if (!s.workers || !s.slow || !s.stream || !s.outside) {
                 g_printerr ("atriumd: worker pool: %s\n", error->message);
                 return 1;
         }
@@ -265,6 +268,7 @@ out:
         g_thread_pool_free (s.workers, FALSE, TRUE);
         g_thread_pool_free (s.slow, FALSE, TRUE);
         g_thread_pool_free (s.stream, FALSE, TRUE);
+        g_thread_pool_free (s.outside, FALSE, TRUE);
         atrium_leader_stop (core);
         if (rc == 0)
                 atrium_tasks_stop_timers (core);

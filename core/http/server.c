@@ -513,7 +513,10 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         AtriumConn *conn = atrium_listener_conn_of (msg);
         job->fd = conn ? atrium_conn_get_fd (conn) : -1;
         soup_server_message_pause (msg);
-        g_thread_pool_push ((entry->flags & ATRIUM_ROUTE_SLOW) ? s->slow : s->workers, job, NULL);
+        GThreadPool *pool = (entry->flags & ATRIUM_ROUTE_OUTSIDE) ? s->outside
+                            : (entry->flags & ATRIUM_ROUTE_SLOW)  ? s->slow
+                                                                  : s->workers;
+        g_thread_pool_push (pool, job, NULL);
 }
 
 /* Connects a front's SoupServer to the handlers above (front's thread). */

@@ -20,6 +20,9 @@ static const char help_text[] =
         "                                                      2 per processor)\n"
         "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (2)\n"
         "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads for streamed uploads (16)\n"
+        "  [http] outside_workers     ATRIUM_OUTSIDE_WORKERS   threads for requests that wait on\n"
+        "                                                      another server, such as a video-\n"
+        "                                                      conference backend (16)\n"
         "  [http] trust_proxy         ATRIUM_TRUST_PROXY       1: client address from X-Real-IP\n"
         "  [auth] session_lifetime    ATRIUM_SESSION_LIFETIME  seconds a sign-in lasts (43200)\n"
         "  [auth] session_idle        ATRIUM_SESSION_IDLE      idle seconds that end it (7200)\n"
@@ -172,7 +175,7 @@ atrium_config_load (const char *path, GError **error)
          * /me and a list fastest (8 per core: -20 %); docs/OPERATIONS.md has the figures. */
         guint64 pool = 2 * (guint64) g_get_num_processors (), max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
         guint64 slow = 2, stream = 16, life = 43200, idle = 7200, proxy = 0, access_log = 1;
-        guint64 listeners = 0, event_attempts = 12;
+        guint64 listeners = 0, event_attempts = 12, outside = 16;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,
                           error) ||
@@ -186,6 +189,8 @@ atrium_config_load (const char *path, GError **error)
             !lookup_uint (kf, "ATRIUM_SLOW_WORKERS", "http", "slow_workers", 1, 64, &slow, error) ||
             !lookup_uint (kf, "ATRIUM_STREAM_WORKERS", "http", "stream_workers", 1, 1024, &stream,
                           error) ||
+            !lookup_uint (kf, "ATRIUM_OUTSIDE_WORKERS", "http", "outside_workers", 1, 1024,
+                          &outside, error) ||
             !lookup_uint (kf, "ATRIUM_TRUST_PROXY", "http", "trust_proxy", 0, 1, &proxy, error) ||
             !lookup_uint (kf, "ATRIUM_ACCESS_LOG", "http", "access_log", 0, 1, &access_log,
                           error) ||
@@ -199,6 +204,7 @@ atrium_config_load (const char *path, GError **error)
                 return NULL;
         c->slow_workers = (guint) slow;
         c->stream_workers = (guint) stream;
+        c->outside_workers = (guint) outside;
         c->trust_proxy = proxy != 0;
         c->access_log = access_log != 0;
         c->listeners = (guint) listeners;

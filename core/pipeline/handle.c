@@ -262,6 +262,24 @@ touch_session (AtriumCore *core, const char *session_id)
                            error ? error->message : "?");
 }
 
+gboolean
+atrium_request_tx_commit (AtriumRequest *req, GError **error)
+{
+        g_return_val_if_fail (req != NULL && req->tx != NULL, FALSE);
+        AtriumTx *tx = req->tx;
+        /* The identity check decides first, if no query has taken it along yet; then the
+         * events so far go to the outbox in the part that commits. */
+        if (!atrium_tx_gate (tx, error) || !atrium_events_persist (req->core, tx, 0, error) ||
+            !atrium_tx_commit_midway (tx, error))
+                return FALSE;
+        g_autoptr (GPtrArray) events = atrium_tx_steal_events (tx);
+        if (!req->committed_events)
+                req->committed_events =
+                        g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_queued_event_free);
+        g_ptr_array_extend_and_steal (req->committed_events, g_steal_pointer (&events));
+        return TRUE;
+}
+
 void
 atrium_core_handle (AtriumCore *core, AtriumRequest *req)
 {
@@ -306,6 +324,8 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
 
         if (req->touch_session && req->session_id)
                 touch_session (core, req->session_id);
+        if (req->committed_events && req->committed_events->len)
+                atrium_events_deliver (core, req->school_id, req->user_id, req->committed_events);
         if (!ok) {
                 if (atrium_error_status (error) >= 500 &&
                     atrium_error_status (error) != 507) /* a full quota is not our failure */

@@ -119,6 +119,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumPermSet, atrium_perm_set_unref)
 
 /* request.c */
 void atrium_request_set_problem (AtriumRequest *req, const GError *error);
+/* ABI 1.4 request_tx_commit (handle.c) */
+gboolean atrium_request_tx_commit (AtriumRequest *req, GError **error);
 void atrium_request_set_json (AtriumRequest *req, guint status, JsonNode *body);
 /* The AtriumHost request slots (plugin-host/host-services.c puts them in the table). The
  * identity ones wait for a deferred identity check (handle.c). */

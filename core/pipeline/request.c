@@ -35,6 +35,7 @@ atrium_request_free (AtriumRequest *req)
         g_clear_pointer (&req->permissions, atrium_perm_set_unref);
         g_free (req->client);
         atrium_tx_free (req->tx);
+        g_clear_pointer (&req->committed_events, g_ptr_array_unref);
         g_free (req->content_type);
         g_clear_pointer (&req->response_body, g_bytes_unref);
         g_ptr_array_unref (req->response_headers);

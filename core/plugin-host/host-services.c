@@ -120,6 +120,7 @@ static const AtriumHost host_table = {
         .password_hash = host_password_hash,
         .password_verify = host_password_verify,
         .respond_result_page = atrium_request_respond_result_page,
+        .request_tx_commit = atrium_request_tx_commit,
 };
 
 const AtriumHost *

@@ -5,9 +5,11 @@
  * A join checks the room's rules (locked, schedule), records the visit in
  * conference.attendance, and answers with the URL that takes the person to the engine: a
  * Jitsi Meet link carrying a short-lived token, or BigBlueButton's signed join URL after an
- * idempotent create. All of it happens in the request's transaction, so a join the engine
- * refuses leaves no visit behind. A person who joins a room again (a reconnect) ends their
- * earlier open visit of it, so usage is not counted twice. */
+ * idempotent create. The visit is written only after the engine said yes, so a join it refuses
+ * leaves none behind; BigBlueButton's create runs with the request's connection given back
+ * (request_tx_commit, ABI 1.4) on the host's outside pool (ATRIUM_ROUTE_OUTSIDE). A person who
+ * joins a room again (a reconnect) ends their earlier open visit of it, so usage is not counted
+ * twice. */
 #include "conference-private.h"
 
 #include <string.h>
@@ -84,7 +86,45 @@ check_open (JsonObject *room, gboolean moderator, GError **error)
         return TRUE;
 }
 
-/* Records the visit and answers with the way in. @user_id or @guest_id names the person. */
+/* BigBlueButton's signed join URL, after its idempotent create. The request's transaction is
+ * committed first (what the handler read; nothing is written yet) and its connection given
+ * back, so a slow BigBlueButton holds no database connection, and the route runs on the
+ * host's outside pool (ATRIUM_ROUTE_OUTSIDE), so it holds no ordinary worker either. */
+static char *
+bbb_way_in (AtriumRequest *req, ConfBackend *b, JsonObject *room, gboolean moderator,
+            const char *user_id, const char *guest_id, const char *name, GError **error)
+{
+        const char *room_id = json_object_get_string_member (room, "id");
+        g_autofree char *callback = NULL;
+        if (conf_settings.public_url) {
+                const char *school = conf_host->request_school_id (req);
+                g_autofree char *sig = conf_callback_sig (b, "bbb-end", school, room_id);
+                if (sig)
+                        callback = g_strdup_printf ("%s/api/v1/schools/%s/conference/callbacks/"
+                                                    "bbb-end/%s?sig=%s",
+                                                    conf_settings.public_url,
+                                                    conf_host->request_school_slug (req), room_id,
+                                                    sig);
+        }
+        ConfBbbMeeting m = {
+                .meeting_id = room_id,
+                .name = json_object_get_string_member (room, "name"),
+                .max_participants = (guint) json_object_get_int_member_with_default (
+                        room, "max_participants", 0),
+                .lobby = json_object_get_boolean_member_with_default (room, "lobby", FALSE),
+                .end_callback_url = callback,
+        };
+        if (ATRIUM_HOST_HAS (conf_host, request_tx_commit) &&
+            !conf_host->request_tx_commit (req, error))
+                return NULL;
+        if (!conf_bbb_create (b, &m, error))
+                return NULL;
+        return conf_bbb_join_url (b, room_id, name, user_id ? user_id : guest_id, moderator,
+                                  guest_id != NULL);
+}
+
+/* Records the visit and answers with the way in. @user_id or @guest_id names the person. A
+ * visit is recorded only once the engine said yes: a join it refuses leaves none behind. */
 static gboolean
 join (AtriumRequest *req, JsonObject *room, gboolean moderator, const char *user_id,
       const char *guest_id, const char *name, GError **error)
@@ -96,6 +136,13 @@ join (AtriumRequest *req, JsonObject *room, gboolean moderator, const char *user
         if (!b)
                 return FALSE;
         const char *room_id = json_object_get_string_member (room, "id");
+        g_autofree char *engine_room = room_name (room_id);
+        g_autofree char *bbb_url = NULL;
+        if (b->type != CONF_BACKEND_JITSI) {
+                bbb_url = bbb_way_in (req, b, room, moderator, user_id, guest_id, name, error);
+                if (!bbb_url)
+                        return FALSE;
+        }
         /* A reconnect ends the person's earlier visit of the room if it would still count as
          * open (joined less than typical_minutes ago): the two would overlap. An older visit
          * keeps its estimate; closing it now would make it last until the reconnect (the
@@ -128,7 +175,6 @@ join (AtriumRequest *req, JsonObject *room, gboolean moderator, const char *user
                 return FALSE;
 
         JsonObject *o = json_object_new ();
-        g_autofree char *engine_room = room_name (room_id);
         if (b->type == CONF_BACKEND_JITSI) {
                 gint64 now = g_get_real_time () / G_USEC_PER_SEC;
                 ConfJitsiClaims c = {.room = engine_room,
@@ -145,34 +191,7 @@ join (AtriumRequest *req, JsonObject *room, gboolean moderator, const char *user
                 json_object_set_string_member (o, "expires_at", expires);
                 json_object_set_string_member (o, "backend", "jitsi");
         } else {
-                g_autofree char *callback = NULL;
-                if (conf_settings.public_url) {
-                        const char *school = conf_host->request_school_id (req);
-                        g_autofree char *sig = conf_callback_sig (b, "bbb-end", school, room_id);
-                        if (sig)
-                                callback = g_strdup_printf (
-                                        "%s/api/v1/schools/%s/conference/callbacks/bbb-end/%s"
-                                        "?sig=%s",
-                                        conf_settings.public_url,
-                                        conf_host->request_school_slug (req), room_id, sig);
-                }
-                ConfBbbMeeting m = {
-                        .meeting_id = room_id,
-                        .name = json_object_get_string_member (room, "name"),
-                        .max_participants = (guint) json_object_get_int_member_with_default (
-                                room, "max_participants", 0),
-                        .lobby = json_object_get_boolean_member_with_default (room, "lobby",
-                                                                              FALSE),
-                        .end_callback_url = callback,
-                };
-                if (!conf_bbb_create (b, &m, error)) {
-                        json_object_unref (o);
-                        return FALSE;
-                }
-                g_autofree char *url = conf_bbb_join_url (b, room_id, name,
-                                                          user_id ? user_id : guest_id, moderator,
-                                                          guest_id != NULL);
-                json_object_set_string_member (o, "url", url);
+                json_object_set_string_member (o, "url", bbb_url);
                 json_object_set_null_member (o, "expires_at");
                 json_object_set_string_member (o, "backend", "bigbluebutton");
         }
@@ -241,8 +260,11 @@ handle_end (AtriumRequest *req, gpointer data, GError **error)
         if (!b)
                 return FALSE;
         /* Jitsi Meet has no call to end a room from outside: its visits are closed here, and
-         * the tokens already given expire after join_ttl_seconds. */
-        if (b->type == CONF_BACKEND_BBB && !conf_bbb_end (b, id, error))
+         * the tokens already given expire after join_ttl_seconds. BigBlueButton's end is
+         * called with the connection given back, as a join's create is. */
+        if (b->type == CONF_BACKEND_BBB && ((ATRIUM_HOST_HAS (conf_host, request_tx_commit) &&
+                                             !conf_host->request_tx_commit (req, error)) ||
+                                            !conf_bbb_end (b, id, error)))
                 return FALSE;
         if (!run (req, error, CLOSE_VISITS, 1, id))
                 return FALSE;
@@ -454,14 +476,14 @@ conf_join_register (GError **error)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/rooms/{id}/join",
-                 .permission = "conference.join",
+                 .permission = "conference.join", .flags = ATRIUM_ROUTE_OUTSIDE,
                  .summary = "Join a room: the URL that takes the caller to the engine",
                  .response_schema = JOIN_ANSWER, .handler = handle_join},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/rooms/{id}/leave",
                  .permission = "conference.join", .summary = "Tell that the caller left the room",
                  .success_status = 204, .handler = handle_leave},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/rooms/{id}/end",
-                 .permission = "conference.join",
+                 .permission = "conference.join", .flags = ATRIUM_ROUTE_OUTSIDE,
                  .summary = "End the room's meeting (its moderators)", .success_status = 204,
                  .handler = handle_end},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/rooms/{id}/guests",
@@ -478,7 +500,7 @@ conf_join_register (GError **error)
                  .summary = "Revoke a guest link (the room's moderators)", .success_status = 204,
                  .handler = handle_guest_revoke},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/guest/{token}/join",
-                 .flags = ATRIUM_ROUTE_PUBLIC,
+                 .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_OUTSIDE,
                  .summary = "Join as the guest a personal link names",
                  .response_schema = JOIN_ANSWER, .handler = handle_guest_join},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/callbacks/bbb-end/{room_id}",

@@ -9,7 +9,8 @@ never answered); joins of a student (VIEWER), the room's creator (MODERATOR) and
 maxParticipants, guestPolicy, meta_endCallbackUrl), its idempotence (duplicateWarning) and the
 signed join URL, checked by the double; a BigBlueButton that is down, slow, answers 500, is
 flaky, answers garbage or FAILED, or holds another secret (503 or 502, no visit recorded, no
-secret or signed URL in the problem); POST /rooms/{id}/end (the `end` call, closing visits,
+secret or signed URL in the problem); one that is slow but answers (reads keep their workers,
+no connection is held across the call); POST /rooms/{id}/end (the `end` call, closing visits,
 notFound, down, a student); and the meeting-ended callback (fired by the double at the URL it
 was given, refused with a wrong, missing or other school's signature).
 
@@ -21,6 +22,7 @@ URL as [conference] public_url, so the double's end callback reaches it over HTT
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from typing import Any
@@ -274,6 +276,47 @@ class BigBlueButton(ConferenceTestCase):
         # Every attempt waited for its timeout, and none for the answer, 10 s later.
         self.assertGreaterEqual(took, (RETRIES + 1) * TIMEOUT_S * 0.9)
         self.assertLess(took, 8.0)
+
+    def test_slow_not_down_holds_no_worker_and_no_connection(self) -> None:
+        # BigBlueButton answers every call, but only after SLOW_S (under the client's
+        # timeout): joins wait for it on the host's outside pool with their database
+        # connection given back, so reads keep their workers and connections meanwhile.
+        slow_s = 0.6
+        bbb = self.double()
+        s = self.bbb_school(bbb)
+        room = s.room("tina", ROOM_NAME)["id"]
+        bbb.set_mode("slow", slow_seconds=slow_s)
+        joiners = ("sam", "sue", "tom", "stan") * 6  # 24 joins: more than every pool's threads
+        answers: list[int] = []
+
+        def join(who: str) -> None:
+            answers.append(s.req(who, "POST", f"/rooms/{room}/join").status)
+
+        threads = [threading.Thread(target=join, args=(who,)) for who in joiners]
+        for t in threads:
+            t.start()
+        reads, held = [], []
+        try:
+            while any(t.is_alive() for t in threads) and len(reads) < 40:
+                t0, creates = time.monotonic(), len(bbb.calls_to("create"))
+                status = s.req("ada", "GET", "/rooms").status
+                reads.append((status, time.monotonic() - t0, creates))
+                # A session idle inside its transaction for longer than a query takes: a
+                # connection held across the call to BigBlueButton.
+                held.append(int(self.sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                    "'atriumd%' AND state = 'idle in transaction' AND "
+                    "now() - state_change > interval '300 milliseconds'")))
+        finally:
+            for t in threads:
+                t.join(60)
+        self.assertEqual(answers, [200] * len(joiners), "slow is not down: every join works")
+        during = [r for r in reads if r[2] < len(joiners)]  # sent while creates were pending
+        self.assertTrue(during, reads)
+        self.assertEqual({r[0] for r in during}, {200})
+        self.assertLess(max(r[1] for r in during), slow_s,
+                        "a read waited behind a call to BigBlueButton")
+        self.assertEqual(max(held), 0, "a connection was held across a call to BigBlueButton")
 
     def test_http500_is_503_after_retries(self) -> None:
         _, bbb, _, _ = self.failing_join("http500", 503, "unavailable", RETRIES + 1)
