@@ -21,6 +21,7 @@ atrium_core_new (AtriumConfig *config)
                                          config->pool_size + config->slow_workers,
                                          config->request_database_url ? NULL
                                                                       : config->request_role);
+        atrium_db_pool_set_transaction_pooler (core->pool, config->transaction_pooler);
         core->router = atrium_router_new ();
         core->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_plugin_free);
         atrium_registry_init (core);

@@ -31,7 +31,8 @@ setup_state="$setup_root/.state"
 # match the libraries core/ and plugins/ link against; clang-14 and libclang-rt-14-dev are for
 # the fuzzers and LeakSanitizer, clang-format for the style check, abigail-tools for the ABI
 # check, wrk and nginx-light for the benchmarks (nginx and openssl also for deploy/check.sh),
-# haproxy for deploy/check.sh and the fault tests behind a balancer,
+# haproxy for deploy/check.sh and the fault tests behind a balancer, pgbouncer for the
+# transaction-pooler test,
 # nodejs and npm for the OpenAPI validator in tests/tools.
 setup_packages=(
         meson ninja-build pkg-config gcc
@@ -39,7 +40,7 @@ setup_packages=(
         libical-dev libgmime-3.0-dev
         postgresql postgresql-contrib
         clang-14 libclang-rt-14-dev clang-format abigail-tools
-        wrk nginx-light haproxy openssl curl python3 nodejs npm
+        wrk nginx-light haproxy pgbouncer openssl curl python3 nodejs npm
 )
 
 setup_say() {

@@ -35,6 +35,12 @@ PGconn *atrium_db_open_finish (AtriumDbOpening *opening, GError **error);
 /* @role: (nullable): SET ROLE to it on every new connection (the request role). */
 AtriumDbPool *atrium_db_pool_new (const char *conninfo, guint size, const char *role);
 void atrium_db_pool_free (AtriumDbPool *pool);
+/* Behind a transaction pooler (PgBouncer pool_mode = transaction, [database] pooler): every
+ * transaction may meet another server session, so the pool keeps nothing in the session: no
+ * `options` at connect (the settings go into each transaction), no statement prepared by
+ * name (tx.c sends each with its text), no SET ROLE (the request role logs in itself). */
+void atrium_db_pool_set_transaction_pooler (AtriumDbPool *pool, gboolean on);
+gboolean atrium_db_pool_pooled (const AtriumDbPool *pool);
 /* Opens up to @n connections in a thread of its own, so the first requests (and /readyz) find
  * them open; quietly stops at the first that fails. */
 void atrium_db_pool_warm (AtriumDbPool *pool, guint n);

@@ -23,7 +23,10 @@ struct _AtriumDbPool {
         Slot *slots;
         GThread *warmer; /* (nullable) atrium_db_pool_warm() */
         guint warm;      /* connections it is to open */
+        gboolean pooled; /* behind a transaction pooler: no session state, nothing prepared */
 };
+
+static PGconn *pool_connect (AtriumDbPool *pool, GError **error);
 
 /* Prepared statements, per connection: SQL text -> statement name. Plugins' SQL is static
  * text, so each connection prepares each statement once and PostgreSQL plans it once (a
@@ -96,7 +99,7 @@ warm_up (gpointer data)
         AtriumDbPool *pool = data;
         for (guint n = 0; n < pool->warm; n++) {
                 g_autoptr (GError) error = NULL;
-                PGconn *conn = atrium_db_connect (pool->conninfo, NULL, pool->role, &error);
+                PGconn *conn = pool_connect (pool, &error);
                 if (!conn) {
                         /* Not yet (a first start creates the request role in migrate): the
                          * first request connects as always. */
@@ -147,16 +150,19 @@ atrium_db_pool_free (AtriumDbPool *pool)
         g_free (pool);
 }
 
-PGconn *
-atrium_db_connect (const char *conninfo, const char *purpose, const char *role, GError **error)
+/* @session_options: the time zone, date style and notice level as the `options` startup
+ * parameter; a transaction pooler refuses it, and the pool then sets them per transaction. */
+static PGconn *
+connect_with (const char *conninfo, const char *purpose, const char *role, gboolean session_options,
+              GError **error)
 {
         /* expand_dbname lets conninfo be a URI or key=value string; the other keywords only
          * fill in what it does not set. UTC + ISO make timestamps easy to turn into RFC 3339;
          * notices (CREATE ... IF NOT EXISTS and the like) are not worth a log line. */
         g_autofree char *app = g_strdup_printf ("atriumd%s%s", purpose ? "-" : "",
                                                 purpose ? purpose : "");
-        const char *const keys[] = {"dbname", "connect_timeout", "application_name", "options",
-                                    NULL};
+        const char *const keys[] = {"dbname", "connect_timeout", "application_name",
+                                    session_options ? "options" : NULL, NULL};
         /* A request waits on a pool connection; migrations and admin commands can wait longer. */
         const char *const vals[] = {
                 conninfo, purpose ? "10" : "5", app,
@@ -181,6 +187,30 @@ atrium_db_connect (const char *conninfo, const char *purpose, const char *role, 
                 }
         }
         return g_steal_pointer (&conn);
+}
+
+PGconn *
+atrium_db_connect (const char *conninfo, const char *purpose, const char *role, GError **error)
+{
+        return connect_with (conninfo, purpose, role, TRUE, error);
+}
+
+void
+atrium_db_pool_set_transaction_pooler (AtriumDbPool *pool, gboolean on)
+{
+        pool->pooled = on;
+}
+
+gboolean
+atrium_db_pool_pooled (const AtriumDbPool *pool)
+{
+        return pool->pooled;
+}
+
+static PGconn *
+pool_connect (AtriumDbPool *pool, GError **error)
+{
+        return connect_with (pool->conninfo, NULL, pool->role, !pool->pooled, error);
 }
 
 struct _AtriumDbOpening {
@@ -247,7 +277,7 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
                 conn = NULL;
         }
         if (!conn)
-                conn = atrium_db_connect (pool->conninfo, NULL, pool->role, error);
+                conn = pool_connect (pool, error);
         if (!conn) {
                 g_mutex_lock (&pool->lock);
                 slot->in_use = FALSE;

@@ -88,11 +88,16 @@ typedef struct {
 } Fresh;
 
 /* Queues @sql as a prepared statement in the pipeline, preparing it first when this connection
- * has not seen it. *io_steps counts the results that will come back. */
+ * has not seen it; behind a transaction pooler (@fresh NULL), as an unnamed statement with its
+ * text. *io_steps counts the results that will come back. */
 static gboolean
 send_prepared (PGconn *c, const char *sql, int n, const char *const *params, int *io_steps,
                GArray *fresh)
 {
+        if (!fresh) {
+                (*io_steps)++;
+                return PQsendQueryParams (c, sql, n, NULL, params, NULL, NULL, 0) != 0;
+        }
         gboolean is_new;
         g_autofree char *name = atrium_db_statement (c, sql, &is_new);
         if (is_new) {
@@ -160,6 +165,16 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                       "set_config('atrium.user_id', $2, true), "
                                       "set_config('atrium.operator', $3, true), "
                                       "set_config('atrium.operator_id', $4, true)";
+        /* Behind a transaction pooler the session has none of atrium_db_connect's options:
+         * each transaction sets them too. */
+        static const char set_pooled_sql[] = "SELECT set_config('atrium.school_id', $1, true), "
+                                             "set_config('atrium.user_id', $2, true), "
+                                             "set_config('atrium.operator', $3, true), "
+                                             "set_config('atrium.operator_id', $4, true), "
+                                             "set_config('TimeZone', 'UTC', true), "
+                                             "set_config('DateStyle', 'ISO', true), "
+                                             "set_config('client_min_messages', 'warning', true)";
+        const gboolean pooled = atrium_db_pool_pooled (tx->pool);
         gboolean reconnected = FALSE;
 
         for (;;) {
@@ -176,24 +191,25 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                 PGconn *c = tx->conn;
                 gboolean whole = tx->read_only;
                 g_autoptr (GArray) fresh = g_array_new (FALSE, FALSE, sizeof (Fresh));
+                GArray *prepare = pooled ? NULL : fresh; /* NULL: unnamed statements */
                 int steps = 1, at[2] = {-1, -1};
                 g_assert (n_stmts >= 1 && n_stmts <= (int) G_N_ELEMENTS (at));
                 /* A request's transaction starts with nothing to set: the identity check sets
                  * the school and the caller itself. */
-                gboolean settings = school || user || op;
-                gboolean sent =
-                        PQenterPipelineMode (c) &&
-                        PQsendQueryParams (c, whole ? "BEGIN READ ONLY" : "BEGIN", 0, NULL, NULL,
-                                           NULL, NULL, 0) &&
-                        (!settings || send_prepared (c, set_sql, 4, set_params, &steps, fresh));
+                gboolean settings = school || user || op || pooled;
+                gboolean sent = PQenterPipelineMode (c) &&
+                                PQsendQueryParams (c, whole ? "BEGIN READ ONLY" : "BEGIN", 0, NULL,
+                                                   NULL, NULL, NULL, 0) &&
+                                (!settings || send_prepared (c, pooled ? set_pooled_sql : set_sql,
+                                                             4, set_params, &steps, prepare));
                 for (int i = 0; sent && i < n_stmts; i++) {
-                        sent = send_prepared (c, stmts[i].sql, stmts[i].n, stmts[i].params,
-                                              &steps, fresh);
+                        sent = send_prepared (c, stmts[i].sql, stmts[i].n, stmts[i].params, &steps,
+                                              prepare);
                         at[i] = steps - 1;
                 }
                 int carry_at = -1;
                 if (whole) {
-                        sent = sent && send_prepared (c, carry_sql, 0, NULL, &steps, fresh);
+                        sent = sent && send_prepared (c, carry_sql, 0, NULL, &steps, prepare);
                         carry_at = steps - 1;
                         sent = sent &&
                                PQsendQueryParams (c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
@@ -359,10 +375,13 @@ atrium_tx_gate (AtriumTx *tx, GError **error)
         return judge (tx, res, error);
 }
 
-/* A query inside a begun transaction, as a prepared statement. */
+/* A query inside a begun transaction, as a prepared statement (behind a transaction pooler,
+ * @pooled: unnamed, with its text). */
 static PGresult *
-exec_prepared (PGconn *c, const char *sql, int n, const char *const *params)
+exec_prepared (PGconn *c, gboolean pooled, const char *sql, int n, const char *const *params)
 {
+        if (pooled)
+                return PQexecParams (c, sql, n, NULL, params, NULL, NULL, 0);
         gboolean is_new;
         g_autofree char *name = atrium_db_statement (c, sql, &is_new);
         if (is_new) {
@@ -415,7 +434,8 @@ atrium_tx_query (AtriumTx *tx, const char *sql, int n_params, const char *const 
                         return NULL;
                 }
         } else {
-                res = exec_prepared (tx->conn, sql, n_params, params);
+                res = exec_prepared (tx->conn, atrium_db_pool_pooled (tx->pool), sql, n_params,
+                                     params);
         }
         ExecStatusType st = PQresultStatus (res);
         if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {

@@ -20,7 +20,8 @@ typedef struct {
         guint drain_timeout;       /* seconds SIGTERM waits for in-flight requests */
         gboolean strict;           /* any plugin failure is fatal */
         guint slow_workers;        /* threads for ATRIUM_ROUTE_SLOW (password hashing) */
-        guint outside_workers;     /* threads for ATRIUM_ROUTE_OUTSIDE (waiting on a backend) */
+        gboolean transaction_pooler; /* request_url is a transaction pooler (PgBouncer) */
+        guint outside_workers;       /* threads for ATRIUM_ROUTE_OUTSIDE (waiting on a backend) */
         guint stream_workers;      /* threads for ATRIUM_ROUTE_STREAM_BODY (uploads); they share
                                     * the connection pool, holding none while a body streams */
         guint session_lifetime;    /* seconds a sign-in session lasts at most */

@@ -16,6 +16,9 @@ static const char help_text[] =
         "                                                      table ownership, no BYPASSRLS);\n"
         "                                                      default: derived from url\n"
         "  [database] request_role    ATRIUM_REQUEST_ROLE      name of that role (atrium_request)\n"
+        "  [database] pooler          ATRIUM_DATABASE_POOLER   \"transaction\": request_url goes\n"
+        "                                                      through a transaction pooler\n"
+        "                                                      (PgBouncer); default \"none\"\n"
         "  [database] pool_size       ATRIUM_POOL_SIZE         connections = workers (default:\n"
         "                                                      2 per processor)\n"
         "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (2)\n"
@@ -157,6 +160,21 @@ atrium_config_load (const char *path, GError **error)
         c->request_database_url =
                 lookup (kf, "ATRIUM_REQUEST_DATABASE_URL", "database", "request_url");
 
+        g_autofree char *pooler = lookup (kf, "ATRIUM_DATABASE_POOLER", "database", "pooler");
+        if (pooler && !g_str_equal (pooler, "none") && !g_str_equal (pooler, "transaction")) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "[database] pooler must be \"none\" or \"transaction\", not \"%s\"",
+                             pooler);
+                return NULL;
+        }
+        c->transaction_pooler = pooler && g_str_equal (pooler, "transaction");
+        if (c->transaction_pooler && !c->request_database_url) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "[database] pooler = transaction needs [database] request_url, the "
+                             "pooler's address, where the request role logs in itself: a SET "
+                             "ROLE would not outlive a transaction");
+                return NULL;
+        }
         c->request_role = lookup (kf, "ATRIUM_REQUEST_ROLE", "database", "request_role");
         if (!c->request_role)
                 c->request_role = g_strdup ("atrium_request");

@@ -100,11 +100,15 @@ run (gpointer data)
                         set_leader (l, FALSE);
                         g_clear_pointer (&conn, atrium_db_close);
                         g_autoptr (GError) error = NULL;
-                        conn = atrium_db_connect (
-                                config->request_database_url ? config->request_database_url
-                                                             : config->database_url,
-                                "leader",
-                                config->request_database_url ? NULL : config->request_role, &error);
+                        /* The lock and LISTEN belong to a session: behind a transaction
+                         * pooler, the direct (owner's) address, as migrations use. */
+                        const char *url =
+                                config->transaction_pooler || !config->request_database_url
+                                        ? config->database_url
+                                        : config->request_database_url;
+                        const char *role =
+                                config->request_database_url ? NULL : config->request_role;
+                        conn = atrium_db_connect (url, "leader", role, &error);
                         if (!conn || !exec_ok (conn, "LISTEN atrium_events", NULL)) {
                                 if (!warned)
                                         g_warning ("leader election: cannot connect: %s",
