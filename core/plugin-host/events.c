@@ -34,10 +34,21 @@ typedef struct {
         const char *school_id; /* (nullable) no school: in-process only */
         const char *actor_id;  /* (nullable) */
         const char *id;        /* (nullable) the outbox's event id */
-        const char *name;
+        const char *name;      /* NULL: a retry, read from the outbox row when claimed */
         JsonNode *payload;
         int depth;
+        /* a retry's event as read from its row, owned; delivery_clear() frees them */
+        char *own_name, *own_actor;
+        JsonNode *own_payload;
 } Delivery;
+
+static void
+delivery_clear (Delivery *d)
+{
+        g_clear_pointer (&d->own_name, g_free);
+        g_clear_pointer (&d->own_actor, g_free);
+        g_clear_pointer (&d->own_payload, json_node_unref);
+}
 
 static void deliver (AtriumCore *core, const char *school_id, const char *actor_id,
                      GPtrArray *events, int depth);
@@ -169,8 +180,6 @@ run_subscriber (AtriumCore *core, AtriumPlugin *plugin, Delivery *d, gboolean *o
 {
         *out_ran = FALSE;
         g_autoptr (AtriumTx) tx = atrium_tx_new (core->pool, d->school_id, d->actor_id);
-        g_autoptr (JsonNode) stored = NULL;
-        g_autofree char *stored_name = NULL, *stored_actor = NULL;
         g_autoptr (GPtrArray) more = NULL;
         if (d->id) {
                 const char *params[] = {d->school_id, d->id, plugin->desc.name};
@@ -186,12 +195,14 @@ run_subscriber (AtriumCore *core, AtriumPlugin *plugin, Delivery *d, gboolean *o
                         goto fail;
                 gboolean claimed = atrium_result_n_rows (res) == 1;
                 if (claimed && !d->name) {
-                        stored = json_from_string (atrium_result_value (res, 0, 3), NULL);
-                        stored_name = g_strdup (atrium_result_value (res, 0, 2));
-                        stored_actor = g_strdup (atrium_result_value (res, 0, 4));
-                        d->name = stored_name;
-                        d->payload = stored ? stored : (stored = json_node_new (JSON_NODE_NULL));
-                        d->actor_id = stored_actor;
+                        d->own_payload = json_from_string (atrium_result_value (res, 0, 3), NULL);
+                        if (!d->own_payload)
+                                d->own_payload = json_node_new (JSON_NODE_NULL);
+                        d->own_name = g_strdup (atrium_result_value (res, 0, 2));
+                        d->own_actor = g_strdup (atrium_result_value (res, 0, 4));
+                        d->name = d->own_name;
+                        d->payload = d->own_payload;
+                        d->actor_id = d->own_actor;
                         d->depth =
                                 (int) g_ascii_strtoll (atrium_result_value (res, 0, 5), NULL, 10);
                 }
@@ -263,7 +274,9 @@ deliver (AtriumCore *core, const char *school_id, const char *actor_id, GPtrArra
                 AtriumQueuedEvent *ev = events->pdata[i];
                 g_autoptr (GPtrArray) subs = subscribers_of (core, ev->name);
                 for (guint s = 0; s < subs->len; s++) {
-                        Delivery d = {school_id, actor_id, ev->id, ev->name, ev->payload, depth};
+                        Delivery d = {.school_id = school_id, .actor_id = actor_id,
+                                      .id = ev->id, .name = ev->name, .payload = ev->payload,
+                                      .depth = depth};
                         deliver_to (core, subs->pdata[s], &d);
                 }
         }
@@ -298,6 +311,7 @@ atrium_events_retry_due (AtriumCore *core, PGconn *conn, guint limit)
                 }
                 g_atomic_pointer_add (&core->event_retries, 1);
                 deliver_to (core, plugin, &d);
+                delivery_clear (&d);
         }
         return (guint) n;
 }
