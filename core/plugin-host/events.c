@@ -274,8 +274,11 @@ deliver (AtriumCore *core, const char *school_id, const char *actor_id, GPtrArra
                 AtriumQueuedEvent *ev = events->pdata[i];
                 g_autoptr (GPtrArray) subs = subscribers_of (core, ev->name);
                 for (guint s = 0; s < subs->len; s++) {
-                        Delivery d = {.school_id = school_id, .actor_id = actor_id,
-                                      .id = ev->id, .name = ev->name, .payload = ev->payload,
+                        Delivery d = {.school_id = school_id,
+                                      .actor_id = actor_id,
+                                      .id = ev->id,
+                                      .name = ev->name,
+                                      .payload = ev->payload,
                                       .depth = depth};
                         deliver_to (core, subs->pdata[s], &d);
                 }
