@@ -159,10 +159,11 @@ record_failure (AtriumCore *core, const Delivery *d, const char *subscriber, con
                                   atrium_result_value (res, 0, 0), why);
         if (given_up)
                 g_atomic_pointer_add (&core->event_given_up, 1);
-        atrium_result_free (res);
-        if (res)
+        if (res) {
+                atrium_result_free (res);
                 atrium_result_free (atrium_tx_query (tx, "SELECT pg_notify('atrium_events', '')", 0,
                                                      NULL, &error));
+        }
         if (error || !atrium_tx_commit (tx, &error)) {
                 atrium_tx_rollback (tx);
                 g_warning ("event %s: cannot record the failed delivery to %s: %s", d->id,
@@ -203,6 +204,10 @@ run_subscriber (AtriumCore *core, AtriumPlugin *plugin, Delivery *d, gboolean *o
                         d->name = d->own_name;
                         d->payload = d->own_payload;
                         d->actor_id = d->own_actor;
+                        /* Events this delivery publishes name the same actor (as admit does
+                         * for a request's transaction, pipeline/handle.c). */
+                        g_free (tx->user_id);
+                        tx->user_id = g_strdup (d->own_actor);
                         d->depth =
                                 (int) g_ascii_strtoll (atrium_result_value (res, 0, 5), NULL, 10);
                 }
