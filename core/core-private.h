@@ -114,6 +114,7 @@ struct _AtriumCore {
         AtriumDbOpening *migrate_conn; /* (nullable) migrate's connection, opening meanwhile */
         GPtrArray *tasks;          /* AtriumTask*, owned: commands and timers */
         GThreadPool *task_pool;    /* (nullable) runs timers on a serving host */
+        gpointer server;           /* (nullable) serve.c's server while it serves */
         AtriumLeader *leader;      /* (nullable) the election and retry thread (leader.c) */
         gint is_leader;            /* atomic: this host holds the installation's leader lock */
         /* atomic counters of event deliveries (events.c), for /metrics */
@@ -164,3 +165,21 @@ void atrium_request_free (AtriumRequest *req); /* pipeline/request.c */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumCore, atrium_core_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumRequest, atrium_request_free)
+
+/* The request pools of a serving host (http/serve.c), for /metrics. */
+enum {
+        ATRIUM_POOL_WORKERS,
+        ATRIUM_POOL_SLOW,
+        ATRIUM_POOL_STREAM,
+        ATRIUM_POOL_OUTSIDE,
+        ATRIUM_POOLS
+};
+typedef struct {
+        const char *name;
+        guint size;    /* threads it may run */
+        guint busy;    /* requests running on it now */
+        guint waiting; /* requests queued for a thread */
+} AtriumPoolStats;
+/* Fills @out (ATRIUM_POOLS entries) and the uploads whose bodies the fronts are collecting;
+ * FALSE when the host is not serving (any thread). */
+gboolean atrium_serve_pool_stats (AtriumCore *core, AtriumPoolStats *out, guint *collecting);

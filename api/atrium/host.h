@@ -124,7 +124,7 @@ typedef enum {
         ATRIUM_ROUTE_RAW_BODY = 1 << 1,    /* body handed over as bytes, not parsed as JSON */
         ATRIUM_ROUTE_SLOW = 1 << 2,        /* 1.1: CPU-heavy (password hashing): runs on a small
                                             * separate pool so it cannot starve other requests */
-        ATRIUM_ROUTE_STREAM_BODY = 1 << 3, /* 1.2: the handler starts as soon as the request
+        ATRIUM_ROUTE_STREAM_BODY = 1 << 3, /* 1.2: the handler may start as soon as the request
                                             * headers are in and reads the body itself through
                                             * request_body_stream(), in bounded memory; the
                                             * host's max_body does not apply, the handler

@@ -19,6 +19,9 @@ AtriumBodyPipe *atrium_body_pipe_ref (AtriumBodyPipe *p);
 void atrium_body_pipe_unref (AtriumBodyPipe *p);
 void atrium_body_pipe_set_first_read (AtriumBodyPipe *p, AtriumPipeFirstReadFunc func,
                                       gpointer data);
+/* The producer runs before the consumer's first read (the front collects a small body before
+ * a worker takes the request): the message is not paused, so the idle check applies. */
+void atrium_body_pipe_set_flowing (AtriumBodyPipe *p);
 
 /* Producer (main loop). push() returns TRUE when the producer must pause. */
 gboolean atrium_body_pipe_push (AtriumBodyPipe *p, GBytes *chunk);

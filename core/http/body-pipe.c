@@ -86,6 +86,14 @@ atrium_body_pipe_set_first_read (AtriumBodyPipe *p, AtriumPipeFirstReadFunc func
         p->first_read_data = data;
 }
 
+void
+atrium_body_pipe_set_flowing (AtriumBodyPipe *p)
+{
+        g_mutex_lock (&p->lock);
+        p->paused = FALSE;
+        g_mutex_unlock (&p->lock);
+}
+
 /* ---- producer: main loop ---- */
 
 gboolean

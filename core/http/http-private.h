@@ -34,10 +34,12 @@ typedef struct {
 struct _Server {
         AtriumCore *core;
         GPtrArray *fronts;   /* Front*; [0] is the main thread's */
-        GThreadPool *workers;
-        GThreadPool *slow;   /* ATRIUM_ROUTE_SLOW: password hashing must not starve the rest */
-        GThreadPool *stream; /* ATRIUM_ROUTE_STREAM_BODY: handlers that wait for a client */
-        GThreadPool *outside; /* ATRIUM_ROUTE_OUTSIDE: handlers that wait on another server */
+        /* By ATRIUM_POOL_*: WORKERS; SLOW for ATRIUM_ROUTE_SLOW (password hashing must not
+         * starve the rest); STREAM for ATRIUM_ROUTE_STREAM_BODY handlers that wait for a
+         * client; OUTSIDE for ATRIUM_ROUTE_OUTSIDE ones that wait on another server. */
+        GThreadPool *pools[ATRIUM_POOLS];
+        gint busy[ATRIUM_POOLS]; /* (atomic) jobs running on each */
+        gint collecting;         /* (atomic) streamed bodies collected before a hand-off */
         gint in_flight;      /* (atomic) requests between request-read (or stream start) and
                               * finished, over all fronts */
         gint draining;       /* (atomic) */
@@ -60,6 +62,12 @@ typedef struct {
         int fd;               /* the connection's socket, for a peek from the worker (-1) */
         gboolean abandoned;   /* the client left before a worker took the request */
         gboolean inline_;     /* answered on the main loop, never paused (NO_DB routes) */
+        guint pool;           /* ATRIUM_POOL_* it was handed to */
+        /* A streamed body (server-stream.c), front thread only: */
+        gboolean dispatched;    /* handed to a pool (a small body is collected first) */
+        gboolean collecting;    /* counted in Server.collecting */
+        guint64 collected;      /* bytes collected before the hand-off */
+        gboolean body_complete; /* the whole body was read off the socket */
 } Job;
 
 /* What the host keeps about one message from request-started to its end: one qdata entry
@@ -83,12 +91,22 @@ MsgState *atrium_msg_state (SoupServerMessage *msg);
 /* server.c */
 void atrium_server_connect (Front *f);
 void atrium_server_work (gpointer job, gpointer server);
+/* Hands @job to one of the pools (ATRIUM_POOL_*). */
+void atrium_server_push (Server *s, guint pool, Job *job);
 /* Replaces the message's timer (a streamed body's idle check) with @src (transfer full). */
 void atrium_server_set_timer (SoupServerMessage *msg, GSource *src);
 
+/* Frees a job that will never reach finish() (server.c). */
+void atrium_server_job_free (Job *job);
+
 /* server-stream.c */
-/* Starts the job of a streaming route as soon as the headers are in (early handler). */
+/* Starts the job of a streaming route as soon as the headers are in (early handler): a small
+ * body is collected first, anything else goes to the stream pool at once. */
 void atrium_server_stream_start (Front *f, SoupServerMessage *msg, Job *job);
+/* The whole body is in (handler): a job still collecting goes to the worker pool. */
+void atrium_server_stream_body_in (Front *f, SoupServerMessage *msg, Job *job);
+/* The client left or stalled before @job was handed to a pool: logs a 499 and frees it. */
+void atrium_server_stream_forget (Job *job);
 /* got-headers of a streaming request: a timer that fires only when the body stalls. */
 void atrium_server_stream_arm_idle_timer (Front *f, SoupServerMessage *msg, Job *job);
 /* Sets up @msg's response body to come from @stream, @length bytes, read as it is written; a

@@ -221,6 +221,28 @@ serve_until_drained (Server *s, guint n)
         return 0;
 }
 
+/* Guards AtriumCore.server: /metrics (a front) reads the pools while serve() may be freeing
+ * them. */
+static GMutex serving_lock;
+
+gboolean
+atrium_serve_pool_stats (AtriumCore *core, AtriumPoolStats *out, guint *collecting)
+{
+        static const char *const names[ATRIUM_POOLS] = {"workers", "slow", "stream", "outside"};
+        g_mutex_lock (&serving_lock);
+        Server *s = core->server;
+        for (guint i = 0; s && i < ATRIUM_POOLS; i++) {
+                out[i].name = names[i];
+                out[i].size = (guint) MAX (0, g_thread_pool_get_max_threads (s->pools[i]));
+                out[i].busy = (guint) g_atomic_int_get (&s->busy[i]);
+                out[i].waiting = g_thread_pool_unprocessed (s->pools[i]);
+        }
+        if (s)
+                *collecting = (guint) g_atomic_int_get (&s->collecting);
+        g_mutex_unlock (&serving_lock);
+        return s != NULL;
+}
+
 int
 atrium_serve (AtriumCore *core)
 {
@@ -233,21 +255,28 @@ atrium_serve (AtriumCore *core)
         int rc = 1;
 
         g_autoptr (GError) error = NULL;
-        s.workers = g_thread_pool_new (atrium_server_work, &s, (int) core->config->pool_size,
-                                       TRUE, &error);
-        if (s.workers)
-                s.slow = g_thread_pool_new (atrium_server_work, &s,
-                                            (int) core->config->slow_workers, TRUE, &error);
-        if (s.slow)
-                s.stream = g_thread_pool_new (atrium_server_work, &s,
-                                              (int) core->config->stream_workers, FALSE, &error);
-        if (s.stream)
-                s.outside = g_thread_pool_new (atrium_server_work, &s,
-                                               (int) core->config->outside_workers, FALSE, &error);
-        if (!s.workers || !s.slow || !s.stream || !s.outside) {
-                g_printerr ("atriumd: worker pool: %s\n", error->message);
-                return 1;
+        /* Workers and slow workers are few and busy: kept (exclusive). Stream and outside
+         * threads wait on someone else and come and go with the load. */
+        const guint size[ATRIUM_POOLS] = {
+                [ATRIUM_POOL_WORKERS] = core->config->pool_size,
+                [ATRIUM_POOL_SLOW] = core->config->slow_workers,
+                [ATRIUM_POOL_STREAM] = core->config->stream_workers,
+                [ATRIUM_POOL_OUTSIDE] = core->config->outside_workers,
+        };
+        for (guint i = 0; i < ATRIUM_POOLS; i++) {
+                s.pools[i] = g_thread_pool_new (atrium_server_work, &s, (int) size[i],
+                                                i == ATRIUM_POOL_WORKERS || i == ATRIUM_POOL_SLOW,
+                                                &error);
+                if (!s.pools[i]) {
+                        g_printerr ("atriumd: worker pool: %s\n", error->message);
+                        while (i-- > 0)
+                                g_thread_pool_free (s.pools[i], TRUE, TRUE);
+                        return 1;
+                }
         }
+        g_mutex_lock (&serving_lock);
+        core->server = &s;
+        g_mutex_unlock (&serving_lock);
 
         guint n = core->config->listeners ? core->config->listeners : g_get_num_processors ();
         g_autoptr (GSocketAddress) wanted = listen_address (core->config);
@@ -265,10 +294,11 @@ atrium_serve (AtriumCore *core)
 out:
         /* Workers finish what they hold; their answers go to fronts still running (or are
          * dropped with front 0's loop below). */
-        g_thread_pool_free (s.workers, FALSE, TRUE);
-        g_thread_pool_free (s.slow, FALSE, TRUE);
-        g_thread_pool_free (s.stream, FALSE, TRUE);
-        g_thread_pool_free (s.outside, FALSE, TRUE);
+        g_mutex_lock (&serving_lock);
+        core->server = NULL;
+        g_mutex_unlock (&serving_lock);
+        for (guint i = 0; i < ATRIUM_POOLS; i++)
+                g_thread_pool_free (s.pools[i], FALSE, TRUE);
         atrium_leader_stop (core);
         if (rc == 0)
                 atrium_tasks_stop_timers (core);

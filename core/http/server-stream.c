@@ -2,19 +2,32 @@
 /* server-stream.c - bodies that do not fit in memory, on the front's side (the thread that
  * owns the message; "main loop" below is that front's loop).
  *
- * In: an ATRIUM_ROUTE_STREAM_BODY route's job starts from the early handler, with the message
- * paused before any body byte is read. The handler's first read unpauses it (and, with
- * "Expect: 100-continue", makes libsoup send the 100); every chunk goes into the job's
- * AtriumBodyPipe, which pauses the message above its high-water mark. A handler that answers
- * without reading refuses the body: with Expect the client never sends it, without it the
- * rest is read and dropped and the connection closes after the answer.
+ * In: an ATRIUM_ROUTE_STREAM_BODY route's job is made by the early handler. A body the
+ * client announces as small (Content-Length up to COLLECT_MAX, and no "Expect: 100-continue")
+ * or sends chunked is first collected here, into the job's AtriumBodyPipe: a pupil's document
+ * sent at 40 KB/s holds no thread while it trickles in. Once it is all in, the job goes to the
+ * worker pool like any request; a chunked body that outgrows COLLECT_MAX goes to the stream
+ * pool instead. Any other body goes to the stream pool at once, with the message paused
+ * before a byte is read: the handler's first read unpauses it (and, with Expect, makes
+ * libsoup send the 100), and from then on one stream worker waits on this client. That is a
+ * deliberate capacity: at most stream_workers large uploads are read at once, the others
+ * wait paused (docs/OPERATIONS.md). The pipe pauses the message above its high-water mark. A
+ * handler that answers without reading refuses the body: with Expect the client never sends
+ * it, without it the rest is read and dropped and the connection closes after the answer.
  *
  * Out: respond_stream() leaves a GInputStream and a length in the request; once the answer is
  * applied the body is read from it asynchronously, one chunk ahead of the socket, and each
  * chunk is dropped after it was written (accumulate off), so memory stays flat for any size. */
 #include "http-private.h"
+#include "ops-private.h"
 
 #define CHUNK_OUT (256 * 1024)
+/* Bodies up to this size are collected before a worker takes the request (and never more
+ * than max_body, which a JSON route buffers per connection anyway). The trade: a collected
+ * body costs its size in memory, a streamed one a waiting thread and about 70 KiB (measured,
+ * docs/OPERATIONS.md). Documents and small photos are collected, so they never queue behind
+ * large uploads for a stream worker. At most the body pipe's high-water mark. */
+#define COLLECT_MAX (256 * 1024)
 
 /* ---- in ---- */
 
@@ -72,11 +85,66 @@ on_demand (AtriumBodyPipe *pipe, gpointer data)
                                     demand_free);
 }
 
+static guint64
+collect_limit (Server *s)
+{
+        return MIN ((guint64) COLLECT_MAX, s->core->config->max_body);
+}
+
+/* Collect the body before a worker takes the request? Not when the client waits for
+ * "100 Continue" (the handler first decides whether it wants the body at all), nor when the
+ * body is announced larger than the limit. A chunked body is collected up to the limit. */
+static gboolean
+collect_first (Server *s, SoupServerMessage *msg)
+{
+        SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+        if (soup_message_headers_get_expectations (h) & SOUP_EXPECTATION_CONTINUE)
+                return FALSE;
+        if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CONTENT_LENGTH)
+                return (guint64) soup_message_headers_get_content_length (h) <= collect_limit (s);
+        return TRUE;
+}
+
+static void
+stop_collecting (Job *job)
+{
+        if (job->collecting) {
+                job->collecting = FALSE;
+                g_atomic_int_add (&job->server->collecting, -1);
+        }
+}
+
+static void
+dispatch (Job *job, guint pool)
+{
+        stop_collecting (job);
+        job->dispatched = TRUE;
+        atrium_server_push (job->server, pool, job);
+}
+
+void
+atrium_server_stream_forget (Job *job)
+{
+        stop_collecting (job);
+        AtriumRequest *req = job->req;
+        double ms = (g_get_monotonic_time () - job->started) / 1e3;
+        atrium_log_request (req->request_id, req->method, req->route->template, 499, ms);
+        atrium_metrics_observe (job->server->core->metrics, req->method, req->route->template, 499,
+                                ms / 1e3);
+        atrium_server_job_free (job);
+}
+
 static void
 on_stream_chunk (SoupServerMessage *msg, GBytes *chunk, gpointer data)
 {
         if (atrium_body_pipe_push (data, chunk))
                 soup_server_message_pause (msg);
+        Job *job = atrium_msg_state (msg)->stream_job;
+        if (job && !job->dispatched) {
+                job->collected += g_bytes_get_size (chunk);
+                if (job->collected > collect_limit (job->server))
+                        dispatch (job, ATRIUM_POOL_STREAM); /* a long chunked body */
+        }
 }
 
 static void
@@ -124,8 +192,32 @@ atrium_server_stream_start (Front *f, SoupServerMessage *msg, Job *job)
          * host waits for uploads in progress. */
         g_atomic_int_inc (&s->in_flight);
         st->counted = TRUE;
+        if (collect_first (s, msg)) {
+                atrium_body_pipe_set_flowing (job->pipe); /* read on; no worker waits yet */
+                job->collecting = TRUE;
+                g_atomic_int_inc (&s->collecting);
+                return;
+        }
         soup_server_message_pause (msg);
-        g_thread_pool_push (s->stream, job, NULL);
+        dispatch (job, ATRIUM_POOL_STREAM);
+}
+
+void
+atrium_server_stream_body_in (Front *f, SoupServerMessage *msg, Job *job)
+{
+        job->body_complete = TRUE;
+        atrium_server_set_timer (msg, NULL); /* no more body to wait for */
+        /* Held until finish() answers (libsoup calls the handler only for messages that are
+         * not answered yet). */
+        soup_server_message_pause (msg);
+        if (job->dispatched)
+                return;
+        /* It all fit: the handler never waits for the client, so the request takes a worker
+         * like any other, and the worker can see whether the client left meanwhile. */
+        atrium_body_pipe_finish (job->pipe);
+        AtriumConn *conn = atrium_listener_conn_of (msg);
+        job->fd = conn ? atrium_conn_get_fd (conn) : -1;
+        dispatch (job, ATRIUM_POOL_WORKERS);
 }
 
 /* A streamed body may take longer than body_timeout in total; what must not happen is a

@@ -115,9 +115,11 @@ on_request_done (SoupServer *soup, SoupServerMessage *msg, gpointer data)
         atrium_listener_request_done (f->listener, msg);
         if (st->stream_job) {
                 /* Still running: its reads fail, its answer goes nowhere. */
-                st->stream_job->msg_gone = TRUE;
-                atrium_body_pipe_close (st->stream_job->pipe, "the client went away");
-                st->stream_job = NULL;
+                Job *job = g_steal_pointer (&st->stream_job);
+                job->msg_gone = TRUE;
+                atrium_body_pipe_close (job->pipe, "the client went away");
+                if (!job->dispatched) /* left (or stalled) while its body was collected */
+                        atrium_server_stream_forget (job);
         }
         /* request-aborted may come for a message that never finished reading */
         if (st->counted) {
@@ -366,7 +368,7 @@ finish (gpointer data)
                         atrium_msg_state (msg)->stream_job = NULL;
                 /* A body left unread (or half read) is drained by libsoup and dropped; the
                  * connection is not worth keeping after that. */
-                if (unread || req->status >= 400)
+                if (!job->body_complete && (unread || req->status >= 400))
                         soup_message_headers_replace (
                                 soup_server_message_get_response_headers (msg), "Connection",
                                 "close");
@@ -404,11 +406,17 @@ finish (gpointer data)
         if (!job->inline_)
                 soup_server_message_unpause (msg);
 out:
-        g_object_unref (msg);
-        atrium_request_free (req);
+        atrium_server_job_free (job);
+        return G_SOURCE_REMOVE;
+}
+
+void
+atrium_server_job_free (Job *job)
+{
+        g_object_unref (job->msg);
+        atrium_request_free (job->req);
         g_clear_pointer (&job->pipe, atrium_body_pipe_unref);
         g_free (job);
-        return G_SOURCE_REMOVE;
 }
 
 /* Worker thread: has the client gone while the request waited for a worker? The message is
@@ -431,13 +439,22 @@ work (gpointer data, gpointer user_data)
 {
         Job *job = data;
         Server *s = user_data;
+        g_atomic_int_inc (&s->busy[job->pool]);
         if (client_left (job->fd)) {
                 job->abandoned = TRUE;
                 job->req->status = 499; /* nginx's "client closed request", for log and metrics */
         } else {
                 atrium_core_handle (s->core, job->req);
         }
+        g_atomic_int_add (&s->busy[job->pool], -1);
         g_main_context_invoke (job->front->context, finish, job);
+}
+
+void
+atrium_server_push (Server *s, guint pool, Job *job)
+{
+        job->pool = pool;
+        g_thread_pool_push (s->pools[pool], job, NULL);
 }
 
 static void
@@ -450,9 +467,7 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         atrium_listener_disarm (f->listener, msg); /* the body is in */
         MsgState *st = atrium_msg_state (msg);
         if (st->stream_job) {
-                /* The whole body is in and the handler has not answered yet: hold the
-                 * message until finish() does (libsoup skips this for answered ones). */
-                soup_server_message_pause (msg);
+                atrium_server_stream_body_in (f, msg, st->stream_job);
                 return;
         }
         SoupMessageHeaders *hdrs = soup_server_message_get_request_headers (msg);
@@ -513,10 +528,11 @@ handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHashTable 
         AtriumConn *conn = atrium_listener_conn_of (msg);
         job->fd = conn ? atrium_conn_get_fd (conn) : -1;
         soup_server_message_pause (msg);
-        GThreadPool *pool = (entry->flags & ATRIUM_ROUTE_OUTSIDE) ? s->outside
-                            : (entry->flags & ATRIUM_ROUTE_SLOW)  ? s->slow
-                                                                  : s->workers;
-        g_thread_pool_push (pool, job, NULL);
+        atrium_server_push (s,
+                            (entry->flags & ATRIUM_ROUTE_OUTSIDE) ? ATRIUM_POOL_OUTSIDE
+                            : (entry->flags & ATRIUM_ROUTE_SLOW)  ? ATRIUM_POOL_SLOW
+                                                                  : ATRIUM_POOL_WORKERS,
+                            job);
 }
 
 /* Connects a front's SoupServer to the handlers above (front's thread). */

@@ -22,7 +22,7 @@ static const char help_text[] =
         "  [database] pool_size       ATRIUM_POOL_SIZE         connections = workers (default:\n"
         "                                                      2 per processor)\n"
         "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (2)\n"
-        "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads for streamed uploads (16)\n"
+        "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads reading large uploads (128)\n"
         "  [http] outside_workers     ATRIUM_OUTSIDE_WORKERS   threads for requests that wait on\n"
         "                                                      another server, such as a video-\n"
         "                                                      conference backend (16)\n"
@@ -192,7 +192,7 @@ atrium_config_load (const char *path, GError **error)
         /* Measured on 2 cores with PostgreSQL on the same box: 1-2 workers per core answered
          * /me and a list fastest (8 per core: -20 %); docs/OPERATIONS.md has the figures. */
         guint64 pool = 2 * (guint64) g_get_num_processors (), max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
-        guint64 slow = 2, stream = 16, life = 43200, idle = 7200, proxy = 0, access_log = 1;
+        guint64 slow = 2, stream = 128, life = 43200, idle = 7200, proxy = 0, access_log = 1;
         guint64 listeners = 0, event_attempts = 12, outside = 16;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,

@@ -357,6 +357,32 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 (gsize) g_atomic_pointer_get (&core->event_failures),
                 (gsize) g_atomic_pointer_get (&core->event_given_up),
                 (gsize) g_atomic_pointer_get (&core->event_retries));
+        AtriumPoolStats pools[ATRIUM_POOLS];
+        guint collecting = 0;
+        if (atrium_serve_pool_stats (core, pools, &collecting)) {
+                g_string_append (out, "# HELP atrium_pool_threads Threads a request pool may run.\n"
+                                      "# TYPE atrium_pool_threads gauge\n");
+                for (guint i = 0; i < ATRIUM_POOLS; i++)
+                        g_string_append_printf (out, "atrium_pool_threads{pool=\"%s\"} %u\n",
+                                                pools[i].name, pools[i].size);
+                g_string_append (out, "# HELP atrium_pool_busy Requests running on a pool now.\n"
+                                      "# TYPE atrium_pool_busy gauge\n");
+                for (guint i = 0; i < ATRIUM_POOLS; i++)
+                        g_string_append_printf (out, "atrium_pool_busy{pool=\"%s\"} %u\n",
+                                                pools[i].name, pools[i].busy);
+                g_string_append (out, "# HELP atrium_pool_waiting Requests waiting for a thread "
+                                      "of a pool (stream: large uploads beyond stream_workers).\n"
+                                      "# TYPE atrium_pool_waiting gauge\n");
+                for (guint i = 0; i < ATRIUM_POOLS; i++)
+                        g_string_append_printf (out, "atrium_pool_waiting{pool=\"%s\"} %u\n",
+                                                pools[i].name, pools[i].waiting);
+                g_string_append_printf (out,
+                                        "# HELP atrium_uploads_collecting Upload bodies of up to "
+                                        "256 KiB being read before a worker takes them.\n"
+                                        "# TYPE atrium_uploads_collecting gauge\n"
+                                        "atrium_uploads_collecting %u\n",
+                                        collecting);
+        }
         if (core->perm_cache) { /* absent: a permission source takes no epochs */
                 guint64 current, computed;
                 guint kept = atrium_perm_cache_stats (core->perm_cache, &current, &computed);

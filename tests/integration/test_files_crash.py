@@ -74,11 +74,15 @@ class Crash(harness.TestCase):
             fixtures.check(self.put(f"done{i}.bin", data), 201, what="upload")
             done[f"done{i}.bin"] = data
 
-        # Half-sent uploads, held open, and one missing only its last byte.
+        # Half-sent uploads, held open, and one missing only its last byte; they are over
+        # 256 KiB, so streamed to .part files as they come. A smaller one missing its last byte
+        # is collected in memory first (server-stream.c) and never reaches the disk.
         partial = [open_partial_upload(self.host, f"{self.base}/partial{i}.bin", self.token,
                                        8 << 20, 3 << 20) for i in range(3)]
         partial.append(open_partial_upload(self.host, f"{self.base}/almost.bin", self.token,
-                                           1 << 20, (1 << 20) - 1))
+                                           2 << 20, (2 << 20) - 1))
+        partial.append(open_partial_upload(self.host, f"{self.base}/collected.bin", self.token,
+                                           200_000, 199_999))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             parts = [os.path.getsize(os.path.join(self.tmp_dir(), p))
@@ -123,7 +127,8 @@ class Crash(harness.TestCase):
         listing = fixtures.check(self.host.request("GET", f"{self.base}/?limit=500",
                                                    token=self.token), 200, what="list").json()
         names = {item["name"] for item in listing["items"]}
-        for name in ("partial0.bin", "partial1.bin", "partial2.bin", "almost.bin"):
+        for name in ("partial0.bin", "partial1.bin", "partial2.bin", "almost.bin",
+                     "collected.bin"):
             self.assertNotIn(name, names)
             self.assertProblem(self.host.request("GET", f"{self.base}/{name}",
                                                  token=self.token), 404)
