@@ -365,6 +365,7 @@ wait_idle() {
 
 tmp=""
 pg_started=0
+extra_pid="" # one more process of a script's own (bench/idle's connection holder)
 atriumd_pid=""
 nginx_pid=""
 apache_pid=""
@@ -373,6 +374,7 @@ cleanup() {
         set +e
         trap - EXIT INT TERM
         [[ -n $child ]] && stop_pid "$child" 5
+        [[ -n $extra_pid ]] && stop_pid "$extra_pid" 5
         [[ -n $nginx_pid ]] && stop_pid "$nginx_pid" 5
         [[ -n $apache_pid ]] && stop_pid "$apache_pid" 5
         [[ -n $atriumd_pid ]] && stop_pid "$atriumd_pid" 10
