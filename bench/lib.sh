@@ -251,6 +251,7 @@ bench_pids() {
         local pm=""
         echo "$$"
         [[ -n $atriumd_pid ]] && echo "$atriumd_pid"
+        ((${#extra_pids[@]})) && printf '%s\n' "${extra_pids[@]}"
         if [[ -n $nginx_pid ]]; then
                 echo "$nginx_pid"
                 pgrep -P "$nginx_pid" || true
@@ -365,7 +366,7 @@ wait_idle() {
 
 tmp=""
 pg_started=0
-extra_pid="" # one more process of a script's own (bench/idle's connection holder)
+extra_pids=() # a script's own processes: more hosts (bench/capacity), bench/idle's holder
 atriumd_pid=""
 nginx_pid=""
 apache_pid=""
@@ -374,7 +375,7 @@ cleanup() {
         set +e
         trap - EXIT INT TERM
         [[ -n $child ]] && stop_pid "$child" 5
-        [[ -n $extra_pid ]] && stop_pid "$extra_pid" 5
+        for p in "${extra_pids[@]}"; do stop_pid "$p" 5; done
         [[ -n $nginx_pid ]] && stop_pid "$nginx_pid" 5
         [[ -n $apache_pid ]] && stop_pid "$apache_pid" 5
         [[ -n $atriumd_pid ]] && stop_pid "$atriumd_pid" 10

@@ -82,20 +82,21 @@ me_load() {
 
 # hold NAME MODE N: starts the holder, waits for "ready", runs me_load NAME, stops the holder;
 # sets NAME_{conns,rss_kb,held}.
-# The holder is lib.sh's extra_pid, so the teardown stops it too.
+# The holder is one of lib.sh's extra_pids: the teardown stops it too, and its CPU counts as
+# the bench's.
 stop_holder() {
-        kill "$extra_pid" 2>/dev/null || true
-        wait "$extra_pid" 2>/dev/null || true
-        extra_pid=""
+        kill "${extra_pids[0]}" 2>/dev/null || true
+        wait "${extra_pids[0]}" 2>/dev/null || true
+        extra_pids=()
 }
 hold() {
         local name=$1 mode=$2 n=$3 i
         say "$name: opening $n $mode connections"
         python3 "$repo/bench/tools/idle-clients.py" "$mode" "$api_port" "$n" >"$out/$name.holder.txt" 2>&1 &
-        extra_pid=$!
+        extra_pids=($!)
         for ((i = 0; i < 1200; i++)); do
                 grep -q '^ready' "$out/$name.holder.txt" && break
-                kill -0 "$extra_pid" 2>/dev/null || die "idle-clients.py exited: $(tail -n 3 "$out/$name.holder.txt")"
+                kill -0 "${extra_pids[0]}" 2>/dev/null || die "idle-clients.py exited: $(tail -n 3 "$out/$name.holder.txt")"
                 sleep 0.1
         done
         grep -q '^ready' "$out/$name.holder.txt" || die "$n $mode connections not open after 120 s"
