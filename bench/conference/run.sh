@@ -12,8 +12,9 @@
 #      with the same tokens and connections (GET: nginx cannot POST to a file), and pgbench
 #      with as many clients as wrk has connections, -S -M prepared and its default TPC-B-like
 #      script (fsync on): a join writes, so TPC-B is its ceiling (issue #14: >= 0.5);
-#   3. the figures: STATS_ROWS (10,000,000) attendance rows over STATS_DAYS (30) days, then
-#      GET /stats?granularity=day and =hour of one school over those days and the operators'
+#   3. the figures: STATS_ROWS (10,000,000) attendance rows over STATS_DAYS (30) days, rolled
+#      up as the leader's timer does it (conference.rollup() in batches; its time is reported),
+#      then GET /stats?granularity=day and =hour of one school over those days and the operators'
 #      GET /api/v1/conference/stats (all schools), several times each (median), with the plan
 #      of conference.stats() (auto_explain: EXPLAIN ANALYZE, BUFFERS of its statement);
 #   4. one more wave of first joins on top of those 30 days (HISTORY_WAVES): what a join costs
@@ -31,7 +32,8 @@
 # before each wave, ceiling and figures the script waits while another benchmark, meson test or
 # ninja runs on the machine; wait_quiet in lib.sh), STATS_ROWS (10000000),
 # STATS_DAYS (30), STATS_RUNS (5, per school call, after one warm-up), STATS_ALL_RUNS (3, per
-# operator-wide call), STATS_TIMEOUT (1800 s per call), ATRIUM_POOL_SIZE (8), WRK_THREADS (2),
+# operator-wide call), ROLLUP_BATCH (500 school days per roll-up run, [conference]
+# rollup_batch_days), STATS_TIMEOUT (1800 s per call), ATRIUM_POOL_SIZE (8), WRK_THREADS (2),
 # WRK_TIMEOUT (10s), PGBENCH_CLIENTS (RUSH_CONNECTIONS), PGBENCH_JOBS (2), PGBENCH_SCALE (10),
 # ATRIUM_BUILD_DIR (build), PG_BINDIR, BENCH_OUT (bench/conference/out), KEEP_TMP=1.
 #
@@ -56,6 +58,7 @@ STATS_DAYS=${STATS_DAYS:-30}
 STATS_RUNS=${STATS_RUNS:-5}
 STATS_ALL_RUNS=${STATS_ALL_RUNS:-3}
 STATS_TIMEOUT=${STATS_TIMEOUT:-1800}
+ROLLUP_BATCH=${ROLLUP_BATCH:-500}
 QUIET_WAIT=${QUIET_WAIT:-600}
 WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
 WRK_CONNECTIONS=$RUSH_CONNECTIONS
@@ -403,6 +406,28 @@ else
         stats_from=$(date -u -d "$stats_to - $STATS_DAYS days" +%Y-%m-%dT%H:00:00Z)
 fi
 [[ -n ${stats_from:-} && -n ${stats_to:-} ]] || die "no stats range"
+
+# ---- the roll-ups ---------------------------------------------------------------------------------
+#
+# What the leader's timer does every ten minutes (rollup.c), here until nothing is left: batches
+# of ROLLUP_BATCH school days through conference.rollup(), each committed on its own, in one
+# session that first waits for the lock a timer run may hold (advisory locks are re-entrant
+# within a session, so the batches then never find it taken). The closed days come from these,
+# the rest of the range (its first partial day, the days not closed yet) from the rows.
+say "rolling up the closed days: conference.rollup('25 minutes', $ROLLUP_BATCH) until none is left"
+rollup_runs=$((SCHOOLS * (STATS_DAYS + 2) / ROLLUP_BATCH + 2))
+t0=$EPOCHREALTIME
+{
+        echo "SELECT pg_advisory_lock(hashtext('conference.rollup'));"
+        for ((r = 0; r < rollup_runs; r++)); do echo "SELECT conference.rollup('25 minutes', $ROLLUP_BATCH);"; done
+} | psql_admin -d atrium -At >"$out/rollup.txt" 2>&1 || die "the roll-up failed: $(tail -n 5 "$out/rollup.txt")"
+rollup_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+rollup_days=$(awk 'NR > 1 { n += $1 } END { print n + 0 }' "$out/rollup.txt")
+[[ $(tail -n 1 "$out/rollup.txt") == 0 ]] || die "the roll-up was not done after $rollup_runs runs ($out/rollup.txt)"
+read -r rollup_mb rollup_rows < <(sql "SELECT (pg_total_relation_size('conference.rollup_days') + pg_total_relation_size('conference.rollup_hours')
+        + pg_total_relation_size('conference.rollup_spans') + pg_total_relation_size('conference.rollup_people')) / 1048576,
+        (SELECT count(*) FROM conference.rollup_hours) + (SELECT count(*) FROM conference.rollup_spans) + (SELECT count(*) FROM conference.rollup_people)" | tr '|' ' ')
+say "rolled up $rollup_days school days in $rollup_s s ($rollup_rows rows, $rollup_mb MiB)"
 read -r n_att att_mb idx_mb < <(sql "SELECT count(*), pg_relation_size('conference.attendance') / 1048576,
         pg_indexes_size('conference.attendance') / 1048576 FROM conference.attendance" | tr '|' ' ')
 say "conference.attendance: $n_att rows, $att_mb MiB + $idx_mb MiB of indexes, loaded in $load_s s; range $stats_from .. $stats_to"
@@ -480,12 +505,13 @@ SQL
 }
 explain_stats false "$school1" >"$out/explain-school.txt" 2>&1 || say "warning: EXPLAIN of the school's figures failed (see explain-school.txt)"
 explain_stats true "" >"$out/explain-all.txt" 2>&1 || say "warning: EXPLAIN of the operators' figures failed (see explain-all.txt)"
-# The plan of the statement inside the function (its block in the log has "CTE visits"):
+# The plan of the statement inside the function (its block in the log has "CTE raw", the
+# rows of the days not rolled up; "CTE visits" in stats_raw(), before the roll-ups):
 # plan_block FILE prints that block; plan_summary FILE its duration, the scans of attendance,
 # the sorts and the root node's buffers (which include the temp files of every node).
 plan_block() {
-        awk '/^LOG: +duration: / { if (b ~ /CTE visits/) { printf "%s", b; done = 1; exit } b = "" }
-             { b = b $0 "\n" } END { if (!done && b ~ /CTE visits/) printf "%s", b }' "$1"
+        awk '/^LOG: +duration: / { if (b ~ /CTE (visits|raw)/) { printf "%s", b; done = 1; exit } b = "" }
+             { b = b $0 "\n" } END { if (!done && b ~ /CTE (visits|raw)/) printf "%s", b }' "$1"
 }
 plan_summary() {
         plan_block "$1" | grep -E 'duration:|Scan on attendance|Index Scan|Index Only Scan|Heap Fetches|Heap Blocks|Index Recheck|Bitmap|Sort Method|Buffers:' |
@@ -575,6 +601,8 @@ fmt_s() { awk -v s="$1" 'BEGIN { if (s < 10) printf "%.3f", s; else printf "%.1f
         row2 "all schools, hour, $STATS_ALL_RUNS runs" "$(fmt_s "$ahour_med")" "$(fmt_s "$ahour_min")" "$(fmt_s "$ahour_max")" "$(fmt_s "$ahour_first")" "$ahour_ams+$ahour_pgms" "$ahour_buckets" "$ahour_other"
         printf 'conference.stats() under auto_explain (ANALYZE, BUFFERS), day buckets: school %s ms (%s, %s sorts on disk, temp written %s MiB), all schools %s ms (%s, %s sorts on disk, temp written %s MiB); pgbench -S %s tps\n' \
                 "$ex_school_ms" "$ex_school_idx" "$ex_school_ext" "$ex_school_temp" "$ex_all_ms" "$ex_all_idx" "$ex_all_ext" "$ex_all_temp" "$pg_tps"
+        printf 'roll-up (conference.rollup(), batches of %s): %s school days in %s s, %s rows, %s MiB\n' \
+                "$ROLLUP_BATCH" "$rollup_days" "$rollup_s" "$rollup_rows" "$rollup_mb"
         printf 'set-up: %s passwords in %s s, %s sign-ins in %s s; %s rows loaded in %s s (%s MiB + %s MiB indexes); atriumd VmRSS start %s, after set-up %s, end %s MiB (VmHWM %s); log lines with error/warning: %s\n' \
                 "$USERS" "$t_pw" "$USERS" "$t_login" "$STATS_ROWS" "$load_s" "$att_mb" "$idx_mb" "$(mib "$rss_start")" "$(mib "$rss_setup")" "$(mib "$rss_end")" "$(mib "$hwm_end")" "$log_problems"
         printf 'load average before %s, after %s; waited %s s for other work in all\n\n' "$load_before" "$load_after" "$waited_total"
@@ -609,7 +637,7 @@ fi
         echo "| \`pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION\` (scale $PGBENCH_SCALE) | $(fmt_int "$pg_tps") | avg $pg_lat ms | - | $pg_failed | $(ratio "$pg_tps" "$ngx_rps") | 1 | | | $pg_cpu % | $pg_other % |"
         echo "| \`pgbench -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION\`, its TPC-B-like script, fsync on (scale $PGBENCH_SCALE) | $(fmt_int "$tpcb_tps") | avg $tpcb_lat ms | - | $tpcb_failed | | | 1 | | $tpcb_cpu % | $tpcb_other % |"
         echo
-        echo "Figures over $n_att attendance rows ($att_mb MiB + $idx_mb MiB of indexes; $STATS_ROWS loaded by SQL in $load_s s over the $STATS_DAYS days before the run), range \`$stats_from\` to \`$stats_to\`, curl as the operator:"
+        echo "Figures over $n_att attendance rows ($att_mb MiB + $idx_mb MiB of indexes; $STATS_ROWS loaded by SQL in $load_s s over the $STATS_DAYS days before the run), range \`$stats_from\` to \`$stats_to\`, curl as the operator. The closed days rolled up first as the timer does it (\`conference.rollup()\`, batches of $ROLLUP_BATCH school days): $rollup_days school days in $rollup_s s, $rollup_rows rows, $rollup_mb MiB:"
         echo
         echo "| call | median | min | max | first | CPU per call: atriumd + PostgreSQL | buckets, answer | CPU, other |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|"

@@ -14,6 +14,7 @@
  *   bbb-xml.c      parsing BigBlueButton's XML answers (libxml2); fuzzed on its own
  *   stats.c        GET /stats and the operator-wide GET /api/v1/conference/stats
  *   purge.c        deleting guest links long ended (timer and `atriumd conference purge`)
+ *   rollup.c       the daily roll-ups of the figures (timer and `atriumd conference rollup`)
  */
 #pragma once
 
@@ -43,6 +44,8 @@ typedef struct {
         guint bbb_cooldown;    /* bbb_cooldown_seconds: fail fast this long after a server
                                 * did not answer (10; 0: off) */
         guint guest_keep_days; /* guest_keep_days: ended guest links are deleted after (30) */
+        guint rollup_batch_days; /* rollup_batch_days: school days one run of the roll-up
+                                  * timer does at most (500) */
         char *public_url;      /* public_url: how the backends reach this host, for callbacks
                                 * ("https://atrium.example.org"); NULL: no callbacks */
 } ConfSettings;
@@ -130,7 +133,8 @@ gboolean conf_bbb_end (const ConfBackend *b, const char *meeting_id, GError **er
 gboolean conf_rooms_register (GError **error);
 gboolean conf_join_register (GError **error);
 gboolean conf_stats_register (GError **error);
-gboolean conf_purge_register (GError **error); /* purge.c */
+gboolean conf_purge_register (GError **error);  /* purge.c */
+gboolean conf_rollup_register (GError **error); /* rollup.c */
 
 /* model.c: subscribed to group.deleted, and the descriptor's GDPR export hook (plugin.c). */
 gboolean conf_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointer data,

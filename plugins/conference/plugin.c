@@ -54,6 +54,7 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                 {"bbb_retries", 1, 0, 10, &conf_settings.bbb_retries},
                 {"guest_keep_days", 30, 0, 3650, &conf_settings.guest_keep_days},
                 {"bbb_cooldown_seconds", 10, 0, 3600, &conf_settings.bbb_cooldown},
+                {"rollup_batch_days", 500, 1, 100000, &conf_settings.rollup_batch_days},
         };
         for (gsize i = 0; i < G_N_ELEMENTS (uints); i++) {
                 guint64 v;
@@ -72,7 +73,7 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                 return FALSE;
         if (!conf_backend_register (error) || !conf_rooms_register (error) ||
             !conf_join_register (error) || !conf_stats_register (error) ||
-            !conf_purge_register (error) ||
+            !conf_purge_register (error) || !conf_rollup_register (error) ||
             !host->subscribe (self, "group.deleted", conf_on_group_deleted, NULL, error) ||
             !atrium_add_migrations_from_resource (host, self, conference_get_resource (),
                                                   "/dev/atrium/conference/schema", error)) {

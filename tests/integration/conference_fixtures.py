@@ -23,6 +23,9 @@ with its refusals (problem+json and status; for writes that fail, that nothing c
     test_conference_stats.py      GET /stats and the operator-wide GET /api/v1/conference/stats,
                                   against visits written straight into conference.attendance
                                   with known times, the expected figures worked out by hand
+    test_conference_rollup.py     the daily roll-ups (`atriumd conference rollup`, the timer's
+                                  work): figures from them equal those from the visits; late
+                                  changes, batches, one run at a time
     test_conference_module.py     the permission catalogue, user.deleted, group.deleted, the
                                   GDPR export, the module switched off, the OpenAPI document
     test_conference_bbb.py        the BigBlueButton path, against bbb_double.py
