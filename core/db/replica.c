@@ -149,13 +149,14 @@ ask (PGconn **conn, const char *conninfo, const char *sql, gboolean *out_null, c
                 g_autoptr (GError) error = NULL;
                 *conn = atrium_db_connect (conninfo, "replica-watch", NULL, &error);
                 if (!*conn) {
-                        *why = g_strdup (error->message);
+                        *why = g_strdelimit (g_strdup (error->message), "\n\t", ' ');
                         return NULL;
                 }
         }
         g_autoptr (PGresult) res = PQexec (*conn, sql);
         if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
-                *why = g_strstrip (g_strdup (PQerrorMessage (*conn)));
+                /* libpq's messages span lines; the log line should not (nor above). */
+                *why = g_strstrip (g_strdelimit (g_strdup (PQerrorMessage (*conn)), "\n\t", ' '));
                 return NULL;
         }
         *out_null = PQgetisnull (res, 0, 0);
