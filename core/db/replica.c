@@ -19,10 +19,17 @@
  * up to the WAL writer's delay after it returned, by so much the bound can be short.) */
 #include "db-private.h"
 
+#include <poll.h>
 #include <string.h>
 
 /* How often the watcher looks. */
 #define TICK_SECONDS 1
+/* How long one of its questions may take: a server that accepted the connection but does not
+ * answer (a network that drops packets, a hung host) must not stall the watcher. */
+#define ANSWER_MS 2000
+/* A verdict older than this is no verdict: a watcher stuck in a connection attempt (libpq's
+ * connect_timeout, 10 s) must not leave reads going to a replica it can no longer see. */
+#define VERDICT_SECONDS 3
 
 typedef struct {
         gint64 at; /* monotonic microseconds */
@@ -36,6 +43,7 @@ struct _AtriumReplica {
         gint64 max_lag; /* microseconds */
 
         gint usable;     /* atomic: reads may go to the replica */
+        gint looked_at;  /* atomic: monotonic seconds of the watcher's last verdict */
         gint lag_ms;     /* atomic: the last measured bound, -1 unknown */
         gsize reads;     /* atomic: requests that read from the replica */
         gsize fallbacks; /* atomic: flagged requests that read from the primary */
@@ -95,7 +103,10 @@ atrium_replica_pool (AtriumReplica *r)
 gboolean
 atrium_replica_usable (AtriumReplica *r)
 {
-        return r && g_atomic_int_get (&r->usable);
+        if (!r || !g_atomic_int_get (&r->usable))
+                return FALSE;
+        gint now = (gint) (g_get_monotonic_time () / G_TIME_SPAN_SECOND);
+        return now - g_atomic_int_get (&r->looked_at) <= VERDICT_SECONDS;
 }
 
 void
@@ -119,7 +130,7 @@ atrium_replica_stats (AtriumReplica *r, guint64 *out_reads, guint64 *out_fallbac
         *out_reads = (guint64) g_atomic_pointer_get (&r->reads);
         *out_fallbacks = (guint64) g_atomic_pointer_get (&r->fallbacks);
         *out_lag_ms = g_atomic_int_get (&r->lag_ms);
-        *out_usable = g_atomic_int_get (&r->usable);
+        *out_usable = atrium_replica_usable (r);
 }
 
 /* "16/B374D848" -> 0x16B374D848; FALSE for anything else (NULL: not in recovery). */
@@ -153,10 +164,29 @@ ask (PGconn **conn, const char *conninfo, const char *sql, gboolean *out_null, c
                         return NULL;
                 }
         }
-        g_autoptr (PGresult) res = PQexec (*conn, sql);
-        if (PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
+        /* PQexec would wait as long as TCP does; the question is sent and its answer awaited
+         * for ANSWER_MS at most, after which the connection is dropped. */
+        gint64 deadline = g_get_monotonic_time () + ANSWER_MS * 1000;
+        gboolean answered = PQsendQuery (*conn, sql) != 0;
+        while (answered && PQisBusy (*conn)) {
+                struct pollfd pfd = {PQsocket (*conn), POLLIN, 0};
+                gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+                if (left <= 0 || poll (&pfd, 1, (int) left) <= 0 || !PQconsumeInput (*conn))
+                        answered = FALSE;
+        }
+        g_autoptr (PGresult) res = answered ? PQgetResult (*conn) : NULL;
+        if (res) {
+                PGresult *extra;
+                while ((extra = PQgetResult (*conn)) != NULL)
+                        PQclear (extra);
+        }
+        if (!answered || PQresultStatus (res) != PGRES_TUPLES_OK || PQntuples (res) != 1) {
                 /* libpq's messages span lines; the log line should not (nor above). */
-                *why = g_strstrip (g_strdelimit (g_strdup (PQerrorMessage (*conn)), "\n\t", ' '));
+                *why = answered ? g_strstrip (g_strdelimit (g_strdup (PQerrorMessage (*conn)),
+                                                            "\n\t", ' '))
+                                : g_strdup_printf ("no answer within %d ms", ANSWER_MS);
+                if (!answered)
+                        g_clear_pointer (conn, atrium_db_close);
                 return NULL;
         }
         *out_null = PQgetisnull (res, 0, 0);
@@ -232,6 +262,8 @@ watch (gpointer data)
                                                r->max_lag / G_TIME_SPAN_SECOND);
                 g_atomic_int_set (&r->lag_ms, lag >= 0 ? (gint) MIN (lag / 1000, G_MAXINT) : -1);
                 gboolean usable = why == NULL;
+                g_atomic_int_set (&r->looked_at,
+                                  (gint) (g_get_monotonic_time () / G_TIME_SPAN_SECOND));
                 g_atomic_int_set (&r->usable, usable);
                 /* The log says when the replica stops or starts serving, once each time. */
                 if (!usable && !r->said_unusable)

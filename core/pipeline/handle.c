@@ -248,6 +248,11 @@ begin_request (AtriumRequest *req, GError **error)
          * the replica with the settings the check left (tx.c carries them). */
         gboolean replica =
                 req->tx->read_only && (e->flags & ATRIUM_ROUTE_REPLICA) && req->core->replica;
+        if (replica && !atrium_replica_usable (req->core->replica)) {
+                /* Read from the primary, as if unflagged: the check keeps its shared trip. */
+                atrium_replica_count (req->core->replica, FALSE);
+                replica = FALSE;
+        }
         gboolean early = !replica && req->tx->read_only &&
                          (e->owner || (e->flags & ATRIUM_ROUTE_EARLY_QUERY));
         if (early)
