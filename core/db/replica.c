@@ -199,9 +199,10 @@ static gint64
 look (AtriumReplica *r, PGconn **primary, PGconn **replica, char **why)
 {
         gboolean null = FALSE;
+        /* The time before asking: whatever was committed by then is at or below the answer. */
+        Note note = {g_get_monotonic_time (), 0};
         g_autofree char *current =
                 ask (primary, r->primary_conninfo, "SELECT pg_current_wal_lsn()", &null, why);
-        Note note = {g_get_monotonic_time (), 0};
         if (!current) {
                 char *inner = *why;
                 *why = g_strdup_printf ("the primary cannot be asked: %s", inner);
