@@ -240,6 +240,7 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                 g_debug ("replica read goes to the primary: %s", local->message);
                                 g_clear_error (&local);
                                 leave_replica (tx, TRUE);
+                                reconnected = FALSE;
                                 continue;
                         }
                         if (!tx->conn) {
@@ -369,8 +370,11 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                 for (int i = 0; i < n_stmts; i++)
                         g_clear_pointer (&out[i], PQclear);
                 gboolean conn_lost = PQstatus (c) != CONNECTION_OK;
-                if (tx->replica && (conn_lost || bad == NULL || replica_fault)) {
+                /* A connection that died while idle in the replica's pool (the replica
+                 * restarted) is replaced once, as on the primary, before giving up on it. */
+                if (tx->replica && (conn_lost ? reconnected : (bad == NULL || replica_fault))) {
                         leave_replica (tx, TRUE);
+                        reconnected = FALSE; /* the primary's connection may need it too */
                         continue;
                 }
                 if (conn_lost && !reconnected) {
