@@ -100,6 +100,7 @@ struct _AtriumCore {
         AtriumStage stage;
         AtriumConfig *config;
         AtriumDbPool *pool;
+        AtriumReplica *replica; /* (nullable) [database] replica_url: heavy reads (replica.c) */
         AtriumRouter *router;
         GPtrArray *plugins;       /* AtriumPlugin*, in load order, then init order */
         GPtrArray *routes;        /* AtriumRouteEntry*, owned */

@@ -22,6 +22,14 @@ atrium_core_new (AtriumConfig *config)
                                          config->request_database_url ? NULL
                                                                       : config->request_role);
         atrium_db_pool_set_transaction_pooler (core->pool, config->transaction_pooler);
+        /* A physical replica has the primary's roles: its connections switch to the request
+         * role as well (to itself, when replica_url logs in as it), except behind a pooler,
+         * where the request role logs in itself as on request_url. */
+        if (config->replica_url)
+                core->replica = atrium_replica_new (
+                        config->replica_url, config->replica_pool_size,
+                        config->transaction_pooler ? NULL : config->request_role,
+                        config->transaction_pooler, config->database_url, config->replica_max_lag);
         core->router = atrium_router_new ();
         core->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_plugin_free);
         atrium_registry_init (core);
@@ -47,6 +55,7 @@ atrium_core_free (AtriumCore *core)
         atrium_metrics_free (core->metrics);
         g_ptr_array_unref (core->tasks);
         atrium_db_pool_free (core->pool);
+        atrium_replica_free (core->replica);
         atrium_perm_cache_free (core->perm_cache);
         g_free (core);
 }

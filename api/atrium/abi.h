@@ -29,7 +29,8 @@
  *   1.3  AtriumHost: respond_result_page (a page answered from a result without a JsonNode
  *        per row).
  *   1.4  AtriumHost: request_tx_commit (commit so far and give the connection back before a
- *        call to another server). AtriumRouteFlags: ATRIUM_ROUTE_OUTSIDE.
+ *        call to another server). AtriumRouteFlags: ATRIUM_ROUTE_OUTSIDE, ATRIUM_ROUTE_REPLICA
+ *        (a heavy read may read from the streaming replica).
  */
 #pragma once
 

@@ -115,6 +115,14 @@ typedef enum {
  *   it runs on a pool of its own ([http] outside_workers), so a slow server holds none of the
  *   workers other requests need. Pair it with request_tx_commit() before the call, so that
  *   no database connection is held either. A host older than 1.4 ignores it. Since: 1.4
+ * @ATRIUM_ROUTE_REPLICA: a heavy read (usage figures, exports) that may read from the
+ *   installation's streaming replica ([database] replica_url) when one is configured and
+ *   current: the handler's queries run there with the same request role, school, caller and
+ *   row-level security, and may show data up to [database] replica_max_lag seconds old. The
+ *   identity check still runs on the primary. Honoured for GET and HEAD only; a statement that
+ *   writes (an audit entry) moves the rest of the request to the primary by itself, as do a
+ *   replica that is down, lags or fails. Without a replica, or on a host older than 1.4, the
+ *   route reads from the primary as any other. Since: 1.4
  *
  * Bits for AtriumRoute.flags, or'ed together. Bits a host does not know are ignored, so a
  * new flag is appended with the minor that gives it a meaning.
@@ -131,6 +139,8 @@ typedef enum {
                                             * enforces its own limit (a quota) */
         ATRIUM_ROUTE_OUTSIDE = 1 << 4,     /* 1.4: may wait on another server: runs on a pool of its
                                             * own, so a slow server holds no ordinary worker */
+        ATRIUM_ROUTE_REPLICA = 1 << 5,     /* 1.4: a heavy read that may read from the streaming
+                                            * replica, up to replica_max_lag seconds behind */
 } AtriumRouteFlags;
 
 /**

@@ -58,6 +58,28 @@ void atrium_db_statement_forget (PGconn *conn, const char *sql);
 /* PQfinish, and forget the connection's prepared statements. */
 void atrium_db_close (PGconn *conn);
 
+/* replica.c: the streaming replica heavy reads may use ([database] replica_url): its own
+ * pool (@role and @pooled as for the primary's) and a watcher thread that measures, once a
+ * second, whether it is up, still a standby and at most @max_lag_seconds behind the primary
+ * (@primary_conninfo, a direct connection: the owner's URL). */
+typedef struct _AtriumReplica AtriumReplica;
+AtriumReplica *atrium_replica_new (const char *conninfo, guint pool_size, const char *role,
+                                   gboolean pooled, const char *primary_conninfo,
+                                   guint max_lag_seconds);
+/* Starts the watcher (a serving host only); until its first look the replica is not used. */
+void atrium_replica_start (AtriumReplica *replica);
+void atrium_replica_free (AtriumReplica *replica);
+AtriumDbPool *atrium_replica_pool (AtriumReplica *replica);
+/* One atomic read: may a read go there now? FALSE for a NULL @replica. */
+gboolean atrium_replica_usable (AtriumReplica *replica);
+/* After a failure in a request: not usable until the watcher's next look. */
+void atrium_replica_mark_down (AtriumReplica *replica);
+/* Counts one flagged request: read from the replica, or fell back to the primary. */
+void atrium_replica_count (AtriumReplica *replica, gboolean on_replica);
+/* For /metrics and /readyz; *@out_lag_ms: the last measured bound, -1 unknown. */
+void atrium_replica_stats (AtriumReplica *replica, guint64 *out_reads, guint64 *out_fallbacks,
+                           int *out_lag_ms, gboolean *out_usable);
+
 /* Maps a failed PGresult / connection to an AtriumError (unique violation -> CONFLICT, ...). */
 void atrium_db_set_error (GError **error, PGconn *conn, const PGresult *res);
 
@@ -103,6 +125,11 @@ struct _AtriumTx {
         gboolean read_only; /* a GET or HEAD: each pipeline a whole READ ONLY transaction, until
                              * a statement turns out to write (tx.c) */
         GPtrArray *events; /* AtriumQueuedEvent, delivered after commit */
+        /* A read on the replica (atrium_tx_read_from): @pool is the replica's until the
+         * replica fails or a statement writes, then @primary again. */
+        AtriumReplica *replica; /* (nullable) while reading there */
+        AtriumDbPool *primary;
+        gboolean replica_counted; /* the request was counted (atrium_replica_count) */
 
         /* The identity check deferred into the first query's pipeline (atrium_tx_defer_gate). */
         AtriumGateState gate_state;
@@ -139,6 +166,11 @@ void atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const ch
 /* Runs the deferred check now if it has not run. TRUE when there is none or it passed. */
 gboolean atrium_tx_gate (AtriumTx *tx, GError **error);
 gboolean atrium_tx_publish (AtriumTx *tx, const char *event, JsonNode *payload, GError **error);
+/* The rest of a read (tx->read_only, no transaction open) reads from @replica when it is
+ * usable; otherwise counts a fallback and stays. tx.c moves it back to the primary when the
+ * replica fails (the pipeline is sent again there: nothing of it reached the caller) or a
+ * statement writes. */
+void atrium_tx_read_from (AtriumTx *tx, AtriumReplica *replica);
 
 int atrium_result_n_rows (const AtriumResult *res);
 int atrium_result_n_cols (const AtriumResult *res);

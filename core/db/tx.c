@@ -13,7 +13,14 @@
  * transaction of its own with the same settings: under READ COMMITTED each statement sees a
  * snapshot of its own anyway, so a reader cannot tell. PostgreSQL refuses any write in such a
  * transaction (SQLSTATE 25006) before it changes anything; the host then runs the same
- * statements again in an ordinary transaction, and the rest of that request too. */
+ * statements again in an ordinary transaction, and the rest of that request too.
+ *
+ * A read of a route flagged ATRIUM_ROUTE_REPLICA may run its pipelines on the streaming
+ * replica's pool instead (atrium_tx_read_from, after the identity check on the primary). As a
+ * read's pipeline is a whole transaction whose results reach nobody before it is over, a
+ * pipeline the replica could not serve (no connection, a recovery conflict, the server going
+ * away) is simply sent again to the primary; so is one that tried to write, which a hot
+ * standby refuses with the same 25006. The request then stays on the primary. */
 #include "db-private.h"
 
 #include <stdlib.h>
@@ -50,6 +57,49 @@ release (AtriumTx *tx)
                 atrium_db_pool_release (tx->pool, tx->conn);
                 tx->conn = NULL;
         }
+}
+
+void
+atrium_tx_read_from (AtriumTx *tx, AtriumReplica *replica)
+{
+        g_return_if_fail (tx->read_only && !tx->begun && !tx->replica);
+        if (!atrium_replica_usable (replica)) {
+                atrium_replica_count (replica, FALSE);
+                tx->replica_counted = TRUE;
+                return;
+        }
+        release (tx); /* the primary's connection, which the identity check used */
+        tx->primary = tx->pool;
+        tx->pool = atrium_replica_pool (replica);
+        tx->replica = replica;
+}
+
+/* Back to the primary for the rest of the request: the replica's connection goes back to its
+ * pool (dropped there if broken or still in a transaction), and a replica that @failed is not
+ * used again until its watcher says so. Counted as a fallback unless the replica served the
+ * request's first pipeline. */
+static void
+leave_replica (AtriumTx *tx, gboolean failed)
+{
+        release (tx);
+        if (failed)
+                atrium_replica_mark_down (tx->replica);
+        if (!tx->replica_counted)
+                atrium_replica_count (tx->replica, FALSE);
+        tx->replica_counted = TRUE;
+        tx->pool = tx->primary;
+        tx->replica = NULL;
+}
+
+/* The replica's own reasons to fail a statement, for which the primary is asked instead: a
+ * conflict with recovery (it cancels queries that hold back replay), the server shutting down
+ * or unreachable. */
+static gboolean
+replica_refused (const PGresult *r)
+{
+        const char *state = r ? PQresultErrorField (r, PG_DIAG_SQLSTATE) : NULL;
+        return state && (g_str_equal (state, "40001") || g_str_has_prefix (state, "57P") ||
+                         g_str_has_prefix (state, "08"));
 }
 
 void
@@ -174,19 +224,29 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                              "set_config('TimeZone', 'UTC', true), "
                                              "set_config('DateStyle', 'ISO', true), "
                                              "set_config('client_min_messages', 'warning', true)";
-        const gboolean pooled = atrium_db_pool_pooled (tx->pool);
         gboolean reconnected = FALSE;
 
         for (;;) {
+                const gboolean pooled = atrium_db_pool_pooled (tx->pool);
                 const char *school = tx->carried ? tx->carried_school : tx->school_id;
                 const char *user = tx->carried ? tx->carried_user : tx->user_id;
                 const char *op = tx->carried ? tx->carried_operator_id : tx->operator_id;
                 const char *set_params[4] = {school ? school : "", user ? user : "",
                                              op ? "true" : "", op ? op : ""};
                 if (!tx->conn) {
-                        tx->conn = atrium_db_pool_acquire (tx->pool, error);
-                        if (!tx->conn)
+                        GError *local = NULL;
+                        tx->conn = atrium_db_pool_acquire (tx->pool, &local);
+                        if (!tx->conn && tx->replica) {
+                                g_debug ("replica read goes to the primary: %s", local->message);
+                                g_clear_error (&local);
+                                leave_replica (tx, TRUE);
+                                reconnected = FALSE;
+                                continue;
+                        }
+                        if (!tx->conn) {
+                                g_propagate_error (error, local);
                                 return FALSE;
+                        }
                 }
                 PGconn *c = tx->conn;
                 gboolean whole = tx->read_only;
@@ -222,7 +282,7 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                  * caller. */
                 const PGresult *bad = NULL;
                 g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify) PQclear);
-                gboolean ok = sent, stmt_failed = FALSE, wrote = FALSE;
+                gboolean ok = sent, stmt_failed = FALSE, wrote = FALSE, refused = FALSE;
                 for (int i = 0; i < n_stmts; i++)
                         out[i] = NULL;
                 if (sent) {
@@ -236,6 +296,7 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                         out[k++] = r;
                                         stmt_failed = stmt_failed || st == PGRES_FATAL_ERROR;
                                         wrote = wrote || refused_as_write (r);
+                                        refused = refused || replica_refused (r);
                                 } else {
                                         if (i == carry_at && st == PGRES_TUPLES_OK)
                                                 carry_settings (tx, r);
@@ -266,6 +327,11 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                 atrium_db_statement_forget (c, g_array_index (fresh, Fresh, f).sql);
                 for (int i = 0; i < n_stmts; i++)
                         ok = ok && out[i];
+                /* The replica's own failure (judged now: @bad may be a statement's result,
+                 * freed below). */
+                const gboolean replica_fault = tx->replica && (refused || replica_refused (bad));
+                g_autofree char *fault =
+                        replica_fault && bad ? g_strdup (PQresultErrorMessage (bad)) : NULL;
                 if (ok && wrote) {
                         /* A read that writes: nothing ran, run it as an ordinary transaction.
                          * The failed statement left the READ ONLY one open (a pipeline's end
@@ -277,10 +343,25 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                 atrium_db_set_error (error, c, undo);
                                 return FALSE;
                         }
+                        if (tx->replica)
+                                leave_replica (tx, FALSE);
                         tx->read_only = FALSE;
                         continue;
                 }
+                if (ok && replica_fault) {
+                        for (int i = 0; i < n_stmts; i++)
+                                g_clear_pointer (&out[i], PQclear);
+                        if (PQstatus (c) == CONNECTION_OK)
+                                PQclear (PQexec (c, "ROLLBACK"));
+                        g_debug ("replica read goes to the primary: %s", fault ? fault : "?");
+                        leave_replica (tx, PQstatus (c) != CONNECTION_OK);
+                        continue;
+                }
                 if (ok) {
+                        if (tx->replica && !tx->replica_counted) {
+                                atrium_replica_count (tx->replica, TRUE);
+                                tx->replica_counted = TRUE;
+                        }
                         /* After a failed statement the transaction is still open, aborted: the
                          * caller's rollback ends it. */
                         tx->begun = !whole || stmt_failed;
@@ -289,6 +370,13 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                 for (int i = 0; i < n_stmts; i++)
                         g_clear_pointer (&out[i], PQclear);
                 gboolean conn_lost = PQstatus (c) != CONNECTION_OK;
+                /* A connection that died while idle in the replica's pool (the replica
+                 * restarted) is replaced once, as on the primary, before giving up on it. */
+                if (tx->replica && (conn_lost ? reconnected : (bad == NULL || replica_fault))) {
+                        leave_replica (tx, TRUE);
+                        reconnected = FALSE; /* the primary's connection may need it too */
+                        continue;
+                }
                 if (conn_lost && !reconnected) {
                         reconnected = TRUE;
                         atrium_db_close (tx->conn);

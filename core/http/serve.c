@@ -213,6 +213,8 @@ serve_until_drained (Server *s, guint n)
         for (guint i = 0; uris[i]; i++)
                 g_message ("listening on %s (%u listening threads)", uris[i], n);
         atrium_leader_start (s->core);
+        if (s->core->replica)
+                atrium_replica_start (s->core->replica);
         atrium_tasks_start_timers (s->core, f0->context);
         g_main_loop_run (f0->loop);
         if (s->drain_timer)

@@ -450,6 +450,8 @@ export_user (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
         g_autofree char *ts = g_date_time_format_iso8601 (now);
         json_object_set_string_member (out, "exported_at", ts);
+        /* On the replica (ATRIUM_ROUTE_REPLICA) this write is refused and goes to the
+         * primary (tx.c): the export is recorded either way. */
         atrium_audit (req, "user.exported", id, NULL);
         core->host->respond_json (req, 200, g_steal_pointer (&out_node));
         return TRUE;
@@ -489,8 +491,8 @@ atrium_user_routes (AtriumCore *core)
                  .summary = "Unlink a parent from a student", .success_status = 204,
                  .handler = link_parent},
                 {ATRIUM_ROUTE_INIT, .method = "GET",
-                 .path = "/api/v1/schools/{school}/users/{id}/export",
-                 .scope = ATRIUM_SCOPE_SCHOOL,
+                 .path = "/api/v1/schools/{school}/users/{id}/export", .scope = ATRIUM_SCOPE_SCHOOL,
+                 .flags = ATRIUM_ROUTE_REPLICA,
                  .summary = "Everything the platform holds about a person (GDPR access)",
                  .handler = export_user},
         };

@@ -21,6 +21,9 @@ typedef struct {
         gboolean strict;           /* any plugin failure is fatal */
         guint slow_workers;        /* threads for ATRIUM_ROUTE_SLOW (password hashing) */
         gboolean transaction_pooler; /* request_url is a transaction pooler (PgBouncer) */
+        char *replica_url;           /* (nullable) a streaming replica for heavy reads */
+        guint replica_pool_size;     /* connections to it */
+        guint replica_max_lag;       /* seconds behind beyond which reads go to the primary */
         guint outside_workers;       /* threads for ATRIUM_ROUTE_OUTSIDE (waiting on a backend) */
         guint stream_workers;      /* threads for ATRIUM_ROUTE_STREAM_BODY (uploads); they share
                                     * the connection pool, holding none while a body streams */

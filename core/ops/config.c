@@ -21,6 +21,16 @@ static const char help_text[] =
         "                                                      (PgBouncer); default \"none\"\n"
         "  [database] pool_size       ATRIUM_POOL_SIZE         connections = workers (default:\n"
         "                                                      2 per processor)\n"
+        "  [database] replica_url     ATRIUM_DATABASE_REPLICA_URL  a streaming replica (hot\n"
+        "                                                      standby) for heavy reads: usage\n"
+        "                                                      figures, exports; the request\n"
+        "                                                      role's login there under a\n"
+        "                                                      pooler; default: none\n"
+        "  [database] replica_pool_size  ATRIUM_DATABASE_REPLICA_POOL_SIZE  connections to it\n"
+        "                                                      (4)\n"
+        "  [database] replica_max_lag ATRIUM_DATABASE_REPLICA_MAX_LAG  seconds it may be\n"
+        "                                                      behind; beyond, and while it is\n"
+        "                                                      down, reads go to the primary (30)\n"
         "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (2)\n"
         "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads reading large uploads (128)\n"
         "  [http] outside_workers     ATRIUM_OUTSIDE_WORKERS   threads for requests that wait on\n"
@@ -175,6 +185,7 @@ atrium_config_load (const char *path, GError **error)
                              "ROLE would not outlive a transaction");
                 return NULL;
         }
+        c->replica_url = lookup (kf, "ATRIUM_DATABASE_REPLICA_URL", "database", "replica_url");
         c->request_role = lookup (kf, "ATRIUM_REQUEST_ROLE", "database", "request_role");
         if (!c->request_role)
                 c->request_role = g_strdup ("atrium_request");
@@ -194,6 +205,10 @@ atrium_config_load (const char *path, GError **error)
         guint64 pool = 2 * (guint64) g_get_num_processors (), max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
         guint64 slow = 2, stream = 128, life = 43200, idle = 7200, proxy = 0, access_log = 1;
         guint64 listeners = 0, event_attempts = 12, outside = 16;
+        /* A few connections are enough for the heavy reads a replica takes (they queue for
+         * them, rather than crowd the replica); half a minute behind is still "today's
+         * figures" and rides out a replica's short hiccups without flapping. */
+        guint64 replica_pool = 4, replica_lag = 30;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,
                           error) ||
@@ -218,7 +233,11 @@ atrium_config_load (const char *path, GError **error)
             !lookup_uint (kf, "ATRIUM_SESSION_IDLE", "auth", "session_idle", 60, 31536000, &idle,
                           error) ||
             !lookup_uint (kf, "ATRIUM_EVENT_MAX_ATTEMPTS", "events", "max_attempts", 1, 100,
-                          &event_attempts, error))
+                          &event_attempts, error) ||
+            !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_POOL_SIZE", "database", "replica_pool_size",
+                          1, 1000, &replica_pool, error) ||
+            !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_MAX_LAG", "database", "replica_max_lag", 1,
+                          86400, &replica_lag, error))
                 return NULL;
         c->slow_workers = (guint) slow;
         c->stream_workers = (guint) stream;
@@ -230,6 +249,8 @@ atrium_config_load (const char *path, GError **error)
         c->session_idle = (guint) idle;
         c->event_max_attempts = (guint) event_attempts;
         c->pool_size = (guint) pool;
+        c->replica_pool_size = (guint) replica_pool;
+        c->replica_max_lag = (guint) replica_lag;
         c->max_body = max_body;
         c->header_timeout = (guint) hto;
         c->body_timeout = (guint) bto;
@@ -272,6 +293,7 @@ atrium_config_free (AtriumConfig *c)
                 return;
         g_free (c->database_url);
         g_free (c->request_database_url);
+        g_free (c->replica_url);
         g_free (c->request_role);
         g_free (c->listen_host);
         g_free (c->plugin_dir);

@@ -39,6 +39,11 @@ readyz (AtriumRequest *req, gpointer data, GError **error)
         json_object_set_string_member (o, "status", "ready");
         json_object_set_string_member (o, "database", "ok");
         json_object_set_string_member (o, "migrations", "applied");
+        /* The replica only takes heavy reads, which go to the primary while it is away: the
+         * host is degraded then, not down, and stays in the load balancer. */
+        if (core->replica)
+                json_object_set_string_member (
+                        o, "replica", atrium_replica_usable (core->replica) ? "ok" : "degraded");
         JsonNode *n = json_node_new (JSON_NODE_OBJECT);
         json_node_take_object (n, o);
         core->host->respond_json (req, 200, n);
@@ -148,11 +153,12 @@ atrium_core_register_builtin_routes (AtriumCore *core)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/healthz",
-                 .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB, .summary = "Liveness: the process answers",
-                 .handler = healthz},
+                 .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB,
+                 .summary = "Liveness: the process answers", .handler = healthz},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/readyz",
                  .flags = ATRIUM_ROUTE_PUBLIC,
-                 .summary = "Readiness: database reachable and migrations applied",
+                 .summary = "Readiness: database reachable and migrations applied (a replica "
+                            "that is down only degrades)",
                  .handler = readyz},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/metrics",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB, .summary = "Prometheus metrics",

@@ -383,6 +383,32 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                                         "atrium_uploads_collecting %u\n",
                                         collecting);
         }
+        if (core->replica) {
+                guint64 reads, fallbacks;
+                int lag_ms;
+                gboolean usable;
+                atrium_replica_stats (core->replica, &reads, &fallbacks, &lag_ms, &usable);
+                char lag[G_ASCII_DTOSTR_BUF_SIZE] = "NaN"; /* not measured yet, or cannot be */
+                if (lag_ms >= 0)
+                        g_ascii_dtostr (lag, sizeof lag, lag_ms / 1000.0);
+                g_string_append_printf (
+                        out,
+                        "# HELP atrium_replica_reads_total Requests of routes that may read "
+                        "from the replica, by where they read: the replica, or the primary "
+                        "(fallback: the replica down, too far behind, or failing).\n"
+                        "# TYPE atrium_replica_reads_total counter\n"
+                        "atrium_replica_reads_total{result=\"replica\"} %" G_GUINT64_FORMAT "\n"
+                        "atrium_replica_reads_total{result=\"fallback\"} %" G_GUINT64_FORMAT "\n"
+                        "# HELP atrium_replica_up 1 while reads may go to the replica (up, a "
+                        "standby, at most replica_max_lag behind).\n"
+                        "# TYPE atrium_replica_up gauge\n"
+                        "atrium_replica_up %d\n"
+                        "# HELP atrium_replica_lag_seconds How far the replica is behind the "
+                        "primary at most, as last measured (once a second).\n"
+                        "# TYPE atrium_replica_lag_seconds gauge\n"
+                        "atrium_replica_lag_seconds %s\n",
+                        reads, fallbacks, usable ? 1 : 0, lag);
+        }
         if (core->perm_cache) { /* absent: a permission source takes no epochs */
                 guint64 current, computed;
                 guint kept = atrium_perm_cache_stats (core->perm_cache, &current, &computed);

@@ -242,8 +242,26 @@ begin_request (AtriumRequest *req, GError **error)
                                                                          : NULL;
         const char *params[4] = {id->token_hash, slug, module, epoch};
         atrium_tx_defer_gate (req->tx, identity_sql, 4, params, admit, id, identity_free);
-        gboolean early = req->tx->read_only && (e->owner || (e->flags & ATRIUM_ROUTE_EARLY_QUERY));
-        return early || atrium_tx_gate (req->tx, error);
+        /* A heavy read that may use the replica asks the primary who is asking, in a round
+         * trip of its own: a token revoked, a session begun or a permission changed a moment
+         * ago counts at once, whatever the replica has replayed. Then the handler reads from
+         * the replica with the settings the check left (tx.c carries them). */
+        gboolean replica =
+                req->tx->read_only && (e->flags & ATRIUM_ROUTE_REPLICA) && req->core->replica;
+        if (replica && !atrium_replica_usable (req->core->replica)) {
+                /* Read from the primary, as if unflagged: the check keeps its shared trip. */
+                atrium_replica_count (req->core->replica, FALSE);
+                replica = FALSE;
+        }
+        gboolean early = !replica && req->tx->read_only &&
+                         (e->owner || (e->flags & ATRIUM_ROUTE_EARLY_QUERY));
+        if (early)
+                return TRUE;
+        if (!atrium_tx_gate (req->tx, error))
+                return FALSE;
+        if (replica)
+                atrium_tx_read_from (req->tx, req->core->replica);
+        return TRUE;
 }
 
 /* Records the session's use, at most once a minute (core.request_identity()'s `touch`): in a

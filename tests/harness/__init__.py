@@ -33,7 +33,8 @@ timeout, so no server outlives a killed test. Everything a test started is also 
 interpreter exit, SIGTERM and SIGHUP included.
 
 The pieces, each importable on its own but meant to be used through this package's names:
-common.py (errors, process bookkeeping, ports, scratch directories), pg.py (PgCluster),
+common.py (errors, process bookkeeping, ports, scratch directories), pg.py (PgCluster, and
+PgReplica, a streaming replica of one),
 host.py (Atriumd, Response, Headers) and runner.py (assert_problem, TestCase, main). The
 underscored names re-exported below are used by a few test files; keep them.
 
@@ -53,11 +54,12 @@ from .common import (
     free_port,
 )
 from .host import Atriumd, Headers, Response, _atriumd_bin, _default_plugin_dir
-from .pg import TEMPLATE_FORMAT, PgCluster
+from .pg import TEMPLATE_FORMAT, PgCluster, PgReplica
 from .runner import TestCase, assert_problem, main
 
 __all__ = [
     "PgCluster",
+    "PgReplica",
     "Atriumd",
     "Response",
     "HarnessError",

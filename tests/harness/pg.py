@@ -131,7 +131,8 @@ def _postgres_start(bindir: str, user: _PgUser, root: str, port: int,
             env=_script_env(bindir),
             **user.popen_kwargs(),
         )
-    # postmaster.pid's 8th line becomes "ready" once connections are accepted (PG >= 10).
+    # postmaster.pid's 8th line becomes "ready" once connections are accepted (PG >= 10);
+    # "standby" for a hot standby that accepts read-only connections (PgReplica).
     pidfile = os.path.join(data, "postmaster.pid")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -140,7 +141,8 @@ def _postgres_start(bindir: str, user: _PgUser, root: str, port: int,
         try:
             with open(pidfile, encoding="utf-8") as f:
                 lines = f.read().splitlines()
-            if len(lines) >= 8 and lines[0].strip() == str(proc.pid) and lines[7].strip() == "ready":
+            if (len(lines) >= 8 and lines[0].strip() == str(proc.pid)
+                    and lines[7].strip() in ("ready", "standby")):
                 return proc
         except OSError:
             pass
@@ -362,6 +364,25 @@ class PgCluster:
         self._start_server()
         return self
 
+    def allow_replication(self) -> None:
+        """Let a streaming replica connect (PgReplica): a replication line for the loopback
+        in pg_hba.conf (initdb's default has one; added when missing) and a WAL level that
+        keeps what a standby needs (the default, `replica`; `minimal` would need a restart,
+        so it is refused)."""
+        level = self.psql("SHOW wal_level").strip()
+        senders = int(self.psql("SHOW max_wal_senders").strip())
+        if level == "minimal" or senders < 1:
+            raise HarnessError(f"cannot stream from this cluster: wal_level={level}, "
+                               f"max_wal_senders={senders}")
+        hba = os.path.join(self.data_dir, "pg_hba.conf")
+        with open(hba, encoding="utf-8") as f:
+            lines = [line.split() for line in f if not line.lstrip().startswith("#")]
+        if not any(len(w) >= 4 and w[0] == "host" and w[1] == "replication"
+                   and w[3] in ("127.0.0.1/32", "all") for w in lines):
+            with open(hba, "a", encoding="utf-8") as f:
+                f.write("host replication all 127.0.0.1/32 trust\n")
+            self.psql("SELECT pg_reload_conf()")
+
     def _start_server(self) -> None:
         _register(self)
         self.proc, self.port = _postgres_start_any_port(
@@ -423,3 +444,67 @@ class PgCluster:
         if check and proc.returncode != 0:
             raise HarnessError(f"psql failed ({proc.returncode}):\n{proc.stderr}\nSQL:\n{sql}")
         return proc.stdout
+
+
+class PgReplica(PgCluster):
+    """A streaming physical replica (hot standby) of a running PgCluster, for one test.
+
+    `PgReplica(primary).start()` takes a base backup of `primary` with pg_basebackup -R (as
+    the user the servers run as, into a directory of its own), which leaves standby.signal and
+    primary_conninfo behind, and starts it on a free port of its own; `url` and `psql()` reach
+    it read-only. cleanup() stops it and deletes its files; stop() and start() keep them, so a
+    test can take the replica away and bring it back. The primary must stay on its port.
+    """
+
+    def __init__(self, primary: PgCluster, *, name: str = "replica",
+                 start_timeout: float = 60.0) -> None:
+        super().__init__(name=name, start_timeout=start_timeout)
+        if not primary.running:
+            raise HarnessError("start the primary before its replica")
+        self.primary = primary
+
+    def create(self) -> "PgReplica":
+        if self.root:
+            return self
+        self.primary.allow_replication()
+        self.root = _make_scratch(f"atrium-{self.name}-")
+        _register(self)
+        os.chmod(self.root, 0o700)
+        os.mkdir(self.socket_dir)
+        self.user.chown_tree(self.root)
+        _run_checked(
+            [os.path.join(self.bindir, "pg_basebackup"), "-h", "127.0.0.1",
+             "-p", str(self.primary.port), "-U", "atrium", "-D", self.data_dir,
+             "-R", "-X", "stream", "--checkpoint=fast", "--no-sync"],
+            "pg_basebackup", timeout=120, **self.user.popen_kwargs())
+        return self
+
+    def start(self) -> "PgReplica":
+        super().start()
+        self.wait_caught_up()
+        return self
+
+    def pause_replay(self) -> None:
+        """Stop applying the primary's WAL (it is still received): the replica's data stays
+        as it is until resume_replay()."""
+        self.psql("SELECT pg_wal_replay_pause()")
+
+    def resume_replay(self) -> None:
+        self.psql("SELECT pg_wal_replay_resume()")
+
+    def wait_caught_up(self, timeout: float = 30.0) -> None:
+        """Wait until the replica has replayed everything the primary had written when this
+        was called."""
+        target = self.primary.psql("SELECT pg_current_wal_lsn()").strip()
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self.psql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn",
+                             check=False).strip()
+            if done == "t":
+                return
+            if time.monotonic() > deadline:
+                paused = self.psql("SELECT pg_is_wal_replay_paused()", check=False).strip()
+                raise HarnessError(
+                    f"the replica has not replayed up to {target} after {timeout:.0f}s "
+                    f"(replay paused: {paused}); log tail:\n{_tail(self.log_path)}")
+            time.sleep(0.05)

@@ -502,17 +502,76 @@ static void
 test_help_lists_everything (Fixture *f, gconstpointer data)
 {
         const char *names[] = {
-                "ATRIUM_DATABASE_URL",     "ATRIUM_REQUEST_DATABASE_URL", "ATRIUM_REQUEST_ROLE",
-                "ATRIUM_POOL_SIZE",        "ATRIUM_SLOW_WORKERS",         "ATRIUM_TRUST_PROXY",
-                "ATRIUM_SESSION_LIFETIME", "ATRIUM_SESSION_IDLE",         "ATRIUM_LISTEN",
-                "ATRIUM_MAX_BODY",         "ATRIUM_HEADER_TIMEOUT",       "ATRIUM_BODY_TIMEOUT",
-                "ATRIUM_DRAIN_TIMEOUT",    "ATRIUM_PLUGIN_DIR",           "ATRIUM_STRICT",
-                "ATRIUM_DATA_DIR",         "ATRIUM_PLUGIN_NAME_KEY",
+                "ATRIUM_DATABASE_URL",
+                "ATRIUM_REQUEST_DATABASE_URL",
+                "ATRIUM_REQUEST_ROLE",
+                "ATRIUM_POOL_SIZE",
+                "ATRIUM_SLOW_WORKERS",
+                "ATRIUM_TRUST_PROXY",
+                "ATRIUM_SESSION_LIFETIME",
+                "ATRIUM_SESSION_IDLE",
+                "ATRIUM_LISTEN",
+                "ATRIUM_MAX_BODY",
+                "ATRIUM_HEADER_TIMEOUT",
+                "ATRIUM_BODY_TIMEOUT",
+                "ATRIUM_DRAIN_TIMEOUT",
+                "ATRIUM_PLUGIN_DIR",
+                "ATRIUM_STRICT",
+                "ATRIUM_DATA_DIR",
+                "ATRIUM_PLUGIN_NAME_KEY",
+                "ATRIUM_DATABASE_REPLICA_URL",
+                "ATRIUM_DATABASE_REPLICA_POOL_SIZE",
+                "ATRIUM_DATABASE_REPLICA_MAX_LAG",
         };
         const char *help = atrium_config_help ();
         for (gsize i = 0; i < G_N_ELEMENTS (names); i++) {
                 g_test_message ("variable: %s", names[i]);
                 g_assert_nonnull (strstr (help, names[i]));
+        }
+}
+
+/* The replica for heavy reads: none unless named; its pool and lag bound, from the key-file
+ * or the environment, within their ranges. */
+static void
+test_replica (Fixture *f, gconstpointer data)
+{
+        g_autoptr (AtriumConfig) d = load_ok (NULL);
+        g_assert_null (d->replica_url);
+        g_assert_cmpuint (d->replica_pool_size, ==, 4);
+        g_assert_cmpuint (d->replica_max_lag, ==, 30);
+
+        g_autofree char *path = write_config (f, "[database]\n"
+                                                 "replica_url=postgresql://r.internal/atrium\n"
+                                                 "replica_pool_size=2\n"
+                                                 "replica_max_lag=5\n");
+        g_autoptr (AtriumConfig) c = load_ok (path);
+        g_assert_cmpstr (c->replica_url, ==, "postgresql://r.internal/atrium");
+        g_assert_cmpuint (c->replica_pool_size, ==, 2);
+        g_assert_cmpuint (c->replica_max_lag, ==, 5);
+
+        set_env ("ATRIUM_DATABASE_REPLICA_URL", "dbname=replica");
+        set_env ("ATRIUM_DATABASE_REPLICA_MAX_LAG", "86400");
+        g_autoptr (AtriumConfig) e = load_ok (path);
+        g_assert_cmpstr (e->replica_url, ==, "dbname=replica");
+        g_assert_cmpuint (e->replica_pool_size, ==, 2);
+        g_assert_cmpuint (e->replica_max_lag, ==, 86400);
+
+        const struct {
+                const char *env;
+                const char *value;
+        } bad[] = {
+                {"ATRIUM_DATABASE_REPLICA_POOL_SIZE", "0"},
+                {"ATRIUM_DATABASE_REPLICA_POOL_SIZE", "1001"},
+                {"ATRIUM_DATABASE_REPLICA_MAX_LAG", "0"},
+                {"ATRIUM_DATABASE_REPLICA_MAX_LAG", "86401"},
+                {"ATRIUM_DATABASE_REPLICA_MAX_LAG", "30s"},
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS (bad); i++) {
+                g_test_message ("%s=%s", bad[i].env, bad[i].value);
+                set_env (bad[i].env, bad[i].value);
+                g_autofree char *m = load_invalid (NULL);
+                g_assert_nonnull (strstr (m, bad[i].env));
+                g_unsetenv (bad[i].env);
         }
 }
 
@@ -551,6 +610,7 @@ main (int argc, char **argv)
         g_test_add ("/config/number-bounds", Fixture, NULL, setup, test_number_bounds, teardown);
         g_test_add ("/config/bad-file", Fixture, NULL, setup, test_bad_file, teardown);
         g_test_add ("/config/plugin-values", Fixture, NULL, setup, test_plugin_values, teardown);
+        g_test_add ("/config/replica", Fixture, NULL, setup, test_replica, teardown);
         g_test_add ("/config/help-lists-everything", Fixture, NULL, setup,
                     test_help_lists_everything, teardown);
 
