@@ -367,6 +367,9 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                         tx->begun = !whole || stmt_failed;
                         return TRUE;
                 }
+                /* Judged before out[] is freed: @bad may be one of its results. */
+                g_autoptr (GError) failure = NULL;
+                atrium_db_set_error (&failure, c, bad);
                 for (int i = 0; i < n_stmts; i++)
                         g_clear_pointer (&out[i], PQclear);
                 gboolean conn_lost = PQstatus (c) != CONNECTION_OK;
@@ -385,7 +388,7 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                         atrium_db_pool_release (tx->pool, NULL);
                         continue;
                 }
-                atrium_db_set_error (error, c, bad);
+                g_propagate_error (error, g_steal_pointer (&failure));
                 tx->begun = !whole; /* whatever ran must be rolled back */
                 return FALSE;
         }
