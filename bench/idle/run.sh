@@ -8,7 +8,11 @@
 #      (bench/tools/idle-clients.py idle), the same wrk: p99 over the base, goal < 2;
 #   3. SLOWLORIS (2,000) connections sending a request's headers one byte a second
 #      (idle-clients.py slowloris), the same wrk: p99 over the base, goal < 2.
-# Also the host's RSS and connection count while they are held, and the CPU others used.
+# All three straight to atriumd, then again through deploy/'s nginx (HTTPS; the config made
+# by tests/integration/fronts.py from deploy/nginx/atrium.conf, worker_connections raised to
+# hold the clients), which is how production runs: nginx holds the clients' idle connections
+# and keeps a few to the host. Also the host's RSS and connection count while they are held,
+# and the CPU others used.
 #
 # atriumd cuts a connection that is idle (or still sending headers) header_timeout seconds after
 # its last answer (or accept): 15 s by default, which would close the held connections during
@@ -32,7 +36,7 @@ BENCH_OUT=${BENCH_OUT:-$repo/bench/idle/out}
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
 
-bench_preflight wrk curl jq awk python3 meson ninja timeout
+bench_preflight wrk curl jq awk python3 meson ninja timeout nginx openssl
 bench_build
 bench_tmp atrium-bench-idle
 
@@ -64,14 +68,19 @@ status_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$atriumd_pid/status";
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 metric() { curl -sS "$api_url/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
+# Where the load and the held connections go: atriumd itself, or nginx (set below).
+target_url=$api_url
+target_port=$api_port
+target_tls=""
+
 # me_load NAME: the measured /me load; sets NAME_{rps,p50,p99,errors,cpu,other}.
 me_load() {
         local name=$1 m0 rps p50 p99 bad err
         wait_quiet "$name"
-        say "$name: wrk -t$WRK_THREADS -c32 -d${DURATION}s GET /api/v1/me"
-        ((WARMUP > 0)) && WRK_CONNECTIONS=32 wrk_run "$WARMUP" "$api_url/api/v1/me" "${me_hdr[@]}" >/dev/null
+        say "$name: wrk -t$WRK_THREADS -c32 -d${DURATION}s GET $target_url/api/v1/me"
+        ((WARMUP > 0)) && WRK_CONNECTIONS=32 wrk_run "$WARMUP" "$target_url/api/v1/me" "${me_hdr[@]}" >/dev/null
         m0=$(cpu_mark)
-        WRK_CONNECTIONS=32 measure "$out/$name.wrk.txt" wrk_run "$DURATION" "$api_url/api/v1/me" "${me_hdr[@]}"
+        WRK_CONNECTIONS=32 measure "$out/$name.wrk.txt" wrk_run "$DURATION" "$target_url/api/v1/me" "${me_hdr[@]}"
         read -r "${name}_cpu" "${name}_other" < <(cpu_report "$m0" "$(cpu_mark)")
         read -r rps p50 p99 bad err _ < <(wrk_parse "$out/$name.wrk.txt")
         printf -v "${name}_rps" '%s' "$rps"
@@ -92,7 +101,7 @@ stop_holder() {
 hold() {
         local name=$1 mode=$2 n=$3 i
         say "$name: opening $n $mode connections"
-        python3 "$repo/bench/tools/idle-clients.py" "$mode" "$api_port" "$n" >"$out/$name.holder.txt" 2>&1 &
+        python3 "$repo/bench/tools/idle-clients.py" "$mode" "$target_port" "$n" $target_tls >"$out/$name.holder.txt" 2>&1 &
         extra_pids=($!)
         for ((i = 0; i < 1200; i++)); do
                 grep -q '^ready' "$out/$name.holder.txt" && break
@@ -113,12 +122,49 @@ me_load base
 hold idle idle "$IDLE"
 hold slowloris slowloris "$SLOWLORIS"
 
+# ---- again through deploy/'s nginx -----------------------------------------------------------
+say "starting deploy/'s nginx in front of atriumd"
+mkdir -p "$tmp/front"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=atrium.example.org \
+        -keyout "$tmp/front/key.pem" -out "$tmp/front/cert.pem" 2>/dev/null || die "openssl req failed"
+nginx_port=$(free_port)
+PYTHONPATH="$repo/tests:$repo/tests/integration" ATRIUM_SOURCE_DIR=$repo python3 -c '
+import sys, fronts
+print(fronts.nginx_config(sys.argv[1], int(sys.argv[2]), [int(sys.argv[3])], int(sys.argv[4])))' \
+        "$tmp/front" "$nginx_port" "$api_port" "$((IDLE + SLOWLORIS + 1024))" >"$tmp/front/nginx.conf" ||
+        die "cannot make the nginx config from deploy/nginx/atrium.conf"
+nginx -c "$tmp/front/nginx.conf" -p "$tmp/front" >"$tmp/front/stderr" 2>&1 &
+nginx_pid=$!
+target_url="https://127.0.0.1:$nginx_port"
+target_port=$nginx_port
+target_tls=tls
+me_hdr+=(-H "Host: atrium.example.org")
+for ((i = 0; i < 100; i++)); do
+        [[ $(curl -sk -o /dev/null -w '%{http_code}' -H "Host: atrium.example.org" "$target_url/healthz") == 200 ]] && break
+        sleep 0.1
+done
+((i < 100)) || die "nginx does not answer: $(cat "$tmp/front/stderr" "$tmp/front/error.log" 2>/dev/null | tail -n 5)"
+me_load nbase
+hold nidle idle "$IDLE"
+hold nslowloris slowloris "$SLOWLORIS"
+
 describe_machine core api plugins
 RATIO_DIGITS=2
-idle_ratio=$(ratio "$idle_p99" "$base_p99")
-slow_ratio=$(ratio "$slowloris_p99" "$base_p99")
 met() { awk -v r="$1" 'BEGIN { print (r + 0 < 2) ? "yes" : "no" }'; }
-disturbed=$(disturbed_note 5 "$base_other" "$idle_other" "$slowloris_other")
+disturbed=$(disturbed_note 5 "$base_other" "$idle_other" "$slowloris_other" "$nbase_other" \
+        "$nidle_other" "$nslowloris_other")
+# row PATH BASE NAME LABEL: one table row, NAME's p99 over BASE's.
+row() {
+        local base=$2 name=$3 r
+        local rps=${name}_rps p50=${name}_p50 p99=${name}_p99 conns=${name}_conns rss=${name}_rss_kb
+        local err=${name}_errors cpu=${name}_cpu other=${name}_other bp99=${base}_p99
+        if [[ $name == "$base" ]]; then
+                echo "| $1 | $4 | $(fmt_int "${!rps}") | ${!p50} ms | ${!p99} ms | | | | | $(mib "$base_rss_kb") MiB | ${!err} | ${!cpu} % | ${!other} % |"
+        else
+                r=$(ratio "${!p99}" "${!bp99}")
+                echo "| $1 | $4 | $(fmt_int "${!rps}") | ${!p50} ms | ${!p99} ms | **$r** | < 2 | $(met "$r") | ${!conns} | $(mib "${!rss}") MiB | ${!err} | ${!cpu} % | ${!other} % |"
+        fi
+}
 
 {
         echo "### $(date -u '+%Y-%m-%d %H:%M UTC') - idle connections, atriumd $commit"
@@ -126,15 +172,18 @@ disturbed=$(disturbed_note 5 "$base_other" "$idle_other" "$slowloris_other")
         echo "\`DURATION=$DURATION bench/idle/run.sh\` - GET /api/v1/me as a signed-in student, wrk -t$WRK_THREADS -c32, ${DURATION} s after a ${WARMUP} s warm-up, alone and while other connections are held (header_timeout $HOLD_TIMEOUT s so they stay):"
         echo "$(nproc) × $cpu, $mem RAM, Linux $(uname -r), PostgreSQL $pg_version, atriumd build type \`$buildtype\`, pool size $POOL_SIZE. Load average before: $load_before."
         echo
-        echo "| held meanwhile | /me req/s | p50 | p99 | p99 over unloaded | goal | met | host connections | host RSS | errors | CPU, bench | CPU, other |"
-        echo "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
-        echo "| nothing | $(fmt_int "$base_rps") | $base_p50 ms | $base_p99 ms | | | | | $(mib "$base_rss_kb") MiB | $base_errors | $base_cpu % | $base_other % |"
-        echo "| $(fmt_int "$IDLE") idle keep-alive | $(fmt_int "$idle_rps") | $idle_p50 ms | $idle_p99 ms | **$idle_ratio** | < 2 | $(met "$idle_ratio") | $idle_conns | $(mib "$idle_rss_kb") MiB | $idle_errors | $idle_cpu % | $idle_other % |"
-        echo "| $(fmt_int "$SLOWLORIS") slowloris (a header byte a second) | $(fmt_int "$slowloris_rps") | $slowloris_p50 ms | $slowloris_p99 ms | **$slow_ratio** | < 2 | $(met "$slow_ratio") | $slowloris_conns | $(mib "$slowloris_rss_kb") MiB | $slowloris_errors | $slowloris_cpu % | $slowloris_other % |"
+        echo "| clients reach | held meanwhile | /me req/s | p50 | p99 | p99 over unloaded | goal | met | host connections | host RSS | errors | CPU, bench | CPU, other |"
+        echo "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"
+        row "atriumd" base base "nothing"
+        row "atriumd" base idle "$(fmt_int "$IDLE") idle keep-alive"
+        row "atriumd" base slowloris "$(fmt_int "$SLOWLORIS") slowloris (a header byte a second)"
+        row "deploy/'s nginx" nbase nbase "nothing"
+        row "deploy/'s nginx" nbase nidle "$(fmt_int "$IDLE") idle keep-alive"
+        row "deploy/'s nginx" nbase nslowloris "$(fmt_int "$SLOWLORIS") slowloris"
         echo
-        echo "Holders at the end: idle $idle_held; slowloris $slowloris_held (reopened: connections the host closed and the holder opened again)."
+        echo "Holders at the end (reopened: connections closed by the server and opened again): straight, idle $idle_held, slowloris $slowloris_held; through nginx, idle $nidle_held, slowloris $nslowloris_held. Host connections through nginx are nginx's to the host."
         echo "$disturbed"
 } >"$out/results.md"
 say "raw output and results.md in $out"
 cat "$out/results.md"
-((base_errors + idle_errors + slowloris_errors == 0)) || die "some requests failed: these figures are not valid"
+((base_errors + idle_errors + slowloris_errors + nbase_errors + nidle_errors + nslowloris_errors == 0)) || die "some requests failed: these figures are not valid"

@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """idle-clients.py - hold many client connections to one HTTP server, for bench/idle/run.sh.
 
-  idle-clients.py idle PORT N        N keep-alive connections: each sends one GET /healthz,
-                                     reads the answer and then says nothing
-  idle-clients.py slowloris PORT N   N connections that send a request's headers one byte a
-                                     second and never finish them (slowloris)
+  idle-clients.py idle PORT N [tls]        N keep-alive connections: each sends one
+                                           GET /healthz, reads the answer, then says nothing
+  idle-clients.py slowloris PORT N [tls]   N connections that send a request's headers one
+                                           byte a second and never finish them (slowloris)
+
+With "tls" the connections are HTTPS (deploy/'s nginx in front; the certificate is not
+checked).
 
 Connections the server closes are opened again, and counted. Once all N are open (and, for
 idle, answered) it prints "ready N" on stdout; on SIGTERM or SIGINT it prints
@@ -15,24 +18,29 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import ssl
 import sys
 
-REQUEST = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
+HOST = b"Host: atrium.example.org\r\n"  # deploy/'s server_name
+REQUEST = b"GET /healthz HTTP/1.1\r\n" + HOST + b"\r\n"
 BATCH = 250  # connections opened at once (the listen backlog is finite)
 
 
 class Holder:
-    def __init__(self, port: int, mode: str) -> None:
+    def __init__(self, port: int, mode: str, tls: ssl.SSLContext | None) -> None:
         self.port = port
         self.mode = mode
+        self.tls = tls
         self.open = 0
         self.reopened = 0
         self.failed = 0
 
     async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-        except OSError:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", self.port, ssl=self.tls,
+                server_hostname="atrium.example.org" if self.tls else None)
+        except (OSError, ssl.SSLError):
             self.failed += 1
             return None
         if self.mode == "idle":
@@ -49,7 +57,7 @@ class Holder:
                 self.failed += 1
                 return None
         else:
-            writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n")
+            writer.write(b"GET /healthz HTTP/1.1\r\n" + HOST)
         return reader, writer
 
     async def hold(self, first: asyncio.Event, ready: list[int], total: int) -> None:
@@ -77,7 +85,7 @@ class Holder:
                         writer.write(b"X")
                         await writer.drain()
                         await asyncio.sleep(1.0)
-            except OSError:
+            except (OSError, ssl.SSLError):
                 pass
             self.open -= 1
             writer.close()
@@ -87,7 +95,12 @@ async def main() -> None:
     mode, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     if mode not in ("idle", "slowloris"):
         sys.exit("mode: idle or slowloris")
-    holder = Holder(port, mode)
+    tls = None
+    if sys.argv[4:] == ["tls"]:
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+    holder = Holder(port, mode, tls)
     first = asyncio.Event()
     ready = [0]
     tasks = []

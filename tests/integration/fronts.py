@@ -21,8 +21,10 @@ from typing import Sequence
 import harness
 
 
-def nginx_config(scratch: str, listen: int, upstreams: Sequence[int]) -> str:
-    """The nginx.conf text: deploy/'s site with @upstreams (ports on 127.0.0.1)."""
+def nginx_config(scratch: str, listen: int, upstreams: Sequence[int],
+                 worker_connections: int = 1024) -> str:
+    """The nginx.conf text: deploy/'s site with @upstreams (ports on 127.0.0.1). bench/idle
+    raises @worker_connections to hold its idle clients."""
     with open(os.path.join(harness.SOURCE_DIR, "deploy", "nginx", "atrium.conf")) as f:
         site = f.read()
     servers = "".join(f"    server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n"
@@ -44,7 +46,9 @@ def nginx_config(scratch: str, listen: int, upstreams: Sequence[int]) -> str:
     user = "user root;\n" if os.geteuid() == 0 else ""
     return (f"{user}worker_processes 2;\npid {scratch}/nginx.pid;\n"
             f"error_log {scratch}/error.log warn;\ndaemon off;\n"
-            "events { worker_connections 1024; }\n"
+            + (f"worker_rlimit_nofile {2 * worker_connections + 64};\n"
+               if worker_connections > 1024 else "")
+            + f"events {{ worker_connections {worker_connections}; }}\n"
             "http {\n"
             f"  client_body_temp_path {scratch}/body; proxy_temp_path {scratch}/proxy;\n"
             f"  fastcgi_temp_path {scratch}/fcgi; uwsgi_temp_path {scratch}/uwsgi;\n"
