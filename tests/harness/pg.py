@@ -494,8 +494,9 @@ class PgReplica(PgCluster):
 
     def wait_caught_up(self, timeout: float = 30.0) -> None:
         """Wait until the replica has replayed everything the primary had written when this
-        was called."""
-        target = self.primary.psql("SELECT pg_current_wal_lsn()").strip()
+        was called. The insert position, not the write position: the test clusters commit
+        asynchronously, so a commit can still sit in the primary's WAL buffers."""
+        target = self.primary.psql("SELECT pg_current_wal_insert_lsn()").strip()
         deadline = time.monotonic() + timeout
         while True:
             done = self.psql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn",
