@@ -294,6 +294,10 @@ $$;
 -- under a new name. The new stats() calls it where the roll-ups cannot answer exactly; the
 -- tests compare the two.
 ALTER FUNCTION stats(boolean, timestamptz, timestamptz, interval, interval) RENAME TO stats_raw;
+-- No JIT for either: their CTEs' row estimates are defaults far above what they read, so the
+-- planner's cost passes jit_above_cost and PostgreSQL spent 1.3 s compiling 200 functions for
+-- a query that runs in 50 ms (bench/conference, 2026-12-05, auto_explain's JIT timing).
+ALTER FUNCTION stats_raw(boolean, timestamptz, timestamptz, interval, interval) SET jit = off;
 
 -- The same answer as stats_raw(), from the roll-ups where a school's whole day inside the
 -- range is rolled up and current, and from the visits elsewhere: per school, the runs of days
@@ -308,7 +312,7 @@ RETURNS TABLE (bucket timestamptz, joins bigint, distinct_users bigint,
                usage_seconds double precision, estimated_seconds double precision,
                peak_rooms bigint, last_rooms bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = conference, pg_temp
-SET TimeZone = 'UTC' SET work_mem = '64MB' AS $$
+SET TimeZone = 'UTC' SET work_mem = '64MB' SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
     v_schools uuid[] := CASE WHEN NOT p_all THEN ARRAY[core.current_school()]
