@@ -17,7 +17,9 @@
 # atriumd cuts a connection that is idle (or still sending headers) header_timeout seconds after
 # its last answer (or accept): 15 s by default, which would close the held connections during
 # the measurement and turn this into a reconnect load. The bench sets ATRIUM_HEADER_TIMEOUT to
-# HOLD_TIMEOUT (600 s) so they stay: the worst case for the host, which keeps them all.
+# HOLD_TIMEOUT (600 s) so they stay: the worst case for the host, which keeps them all. nginx
+# gets the same (its client_header_timeout and keepalive_timeout), so that it too holds them
+# instead of closing them and measuring the holders' TLS reconnects on the same two cores.
 #
 # Knobs (environment): DURATION (15 s per measurement), WARMUP (3 s), IDLE (10000),
 # SLOWLORIS (2000), HOLD_TIMEOUT (600), ATRIUM_POOL_SIZE, WRK_THREADS (2), ATRIUM_BUILD_DIR
@@ -130,8 +132,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 nginx_port=$(free_port)
 PYTHONPATH="$repo/tests:$repo/tests/integration" ATRIUM_SOURCE_DIR=$repo python3 -c '
 import sys, fronts
-print(fronts.nginx_config(sys.argv[1], int(sys.argv[2]), [int(sys.argv[3])], int(sys.argv[4])))' \
-        "$tmp/front" "$nginx_port" "$api_port" "$((IDLE + SLOWLORIS + 1024))" >"$tmp/front/nginx.conf" ||
+print(fronts.nginx_config(sys.argv[1], int(sys.argv[2]), [int(sys.argv[3])], int(sys.argv[4]),
+                          int(sys.argv[5])))' \
+        "$tmp/front" "$nginx_port" "$api_port" "$((IDLE + SLOWLORIS + 1024))" "$HOLD_TIMEOUT" \
+        >"$tmp/front/nginx.conf" ||
         die "cannot make the nginx config from deploy/nginx/atrium.conf"
 nginx -c "$tmp/front/nginx.conf" -p "$tmp/front" >"$tmp/front/stderr" 2>&1 &
 nginx_pid=$!

@@ -42,6 +42,19 @@ int atrium_conn_get_fd (AtriumConn *conn);
 /* The owner goes first: no closed callback after this. */
 void atrium_conn_forget_owner (AtriumConn *conn);
 
+/* Bytes read from the socket before SoupServer had it: reads return them first. */
+void atrium_conn_set_prefix (AtriumConn *conn, GBytes *bytes);
+
+/* Starts taking a connection that has read nothing since its last answer (or its accept) out
+ * of SoupServer without closing it: SoupServer closes this stream soon after, and the closed
+ * callback can then take the still open descriptor (atrium_conn_steal_park_fd). FALSE when
+ * the connection is not idle, already leaving, or no descriptor is left. */
+gboolean atrium_conn_park (AtriumConn *conn);
+
+/* After the connection closed: the descriptor atrium_conn_park() kept open, or -1. The
+ * caller owns it. */
+int atrium_conn_steal_park_fd (AtriumConn *conn);
+
 /* The connection's place in its owner's timer queues (listener.c); the owner's to use. */
 typedef struct {
         GList link;      /* data: the connection */

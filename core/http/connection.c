@@ -23,10 +23,21 @@
  * it. With a libsoup that has the upstream fix, the path is the same (the blank line starts
  * a request, the error aborts it).
  *
+ * The same path lets a connection leave SoupServer without being closed (park.c says why):
+ * atrium_conn_park() keeps a duplicate of the socket's descriptor and wakes SoupServer's
+ * read, which gets the blank line and then "connection closed"; SoupServer closes this
+ * stream, which closes its descriptor while the duplicate keeps the connection open for the
+ * owner to take (atrium_conn_steal_park_fd). Only a connection that has read nothing since its
+ * last answer (or since it was accepted) is parked, so no byte of a request is lost. The
+ * reverse way in: bytes the park read before SoupServer had the connection are given back
+ * first (atrium_conn_set_prefix), then reads go to the socket.
+ *
  * Output goes straight to the socket connection's own stream. */
 #include "connection-private.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the input side ---- */
 
@@ -42,6 +53,9 @@ struct _AtriumConnInput {
         GInputStream parent_instance;
         GInputStream *base; /* the socket connection's input (pollable) */
         AtriumConn *conn;   /* (unowned) the owner; cleared when it goes */
+        GBytes *prefix;     /* (nullable) read before SoupServer had the connection */
+        gsize prefix_off;   /* how much of @prefix was read */
+        GSource *waiting;   /* (nullable) the child of the last source SoupServer waits on */
 };
 
 struct _AtriumConn {
@@ -50,6 +64,8 @@ struct _AtriumConn {
         AtriumConnInput *input;
         GSocketAddress *remote;
         gboolean between_requests;
+        gboolean fresh; /* nothing read since accepted */
+        int park_fd;    /* -1, or the duplicate kept while the connection is parked */
         SynthState synth;
         gboolean closed;
         AtriumConnClosedFunc closed_func;
@@ -69,7 +85,7 @@ filter_read (AtriumConnInput *in, gssize n, void *buffer, gsize count, GError **
         AtriumConn *conn = in->conn;
         if (n > 0) {
                 if (conn)
-                        conn->between_requests = FALSE;
+                        conn->between_requests = conn->fresh = FALSE;
                 return n;
         }
         gboolean would_block = n < 0 && error && *error
@@ -94,6 +110,35 @@ gone (AtriumConnInput *in, GError **error)
         return TRUE;
 }
 
+/* Reads that need not touch the socket: the prefix, and the blank line that starts a park.
+ * Returns the count, or 0 when the socket has to be read. */
+static gssize
+read_held (AtriumConnInput *in, void *buffer, gsize count)
+{
+        AtriumConn *conn = in->conn;
+        if (count == 0)
+                return 0;
+        if (in->prefix) {
+                gsize size;
+                const guint8 *data = g_bytes_get_data (in->prefix, &size);
+                gsize n = MIN (count, size - in->prefix_off);
+                memcpy (buffer, data + in->prefix_off, n);
+                in->prefix_off += n;
+                if (in->prefix_off == size)
+                        g_clear_pointer (&in->prefix, g_bytes_unref);
+                if (conn)
+                        conn->between_requests = conn->fresh = FALSE;
+                return (gssize) n;
+        }
+        if (conn && conn->park_fd >= 0 && conn->synth == SYNTH_NONE) {
+                conn->between_requests = FALSE;
+                conn->synth = SYNTH_GONE;
+                ((char *) buffer)[0] = '\n';
+                return 1;
+        }
+        return 0;
+}
+
 static gssize
 input_read (
     GInputStream *stream, void *buffer, gsize count, GCancellable *cancellable, GError **error)
@@ -101,6 +146,9 @@ input_read (
         AtriumConnInput *in = ATRIUM_CONN_INPUT (stream);
         if (gone (in, error))
                 return -1;
+        gssize held = read_held (in, buffer, count);
+        if (held > 0)
+                return held;
         GError *local = NULL;
         gssize n = g_input_stream_read (in->base, buffer, count, cancellable, &local);
         n = filter_read (in, n, buffer, count, &local);
@@ -126,11 +174,19 @@ input_can_poll (GPollableInputStream *stream)
         return TRUE;
 }
 
+/* Is there something to read without the socket: the prefix, the failure, a park's start? */
+static gboolean
+held_ready (AtriumConnInput *in)
+{
+        return in->prefix ||
+               (in->conn && (in->conn->synth == SYNTH_GONE || in->conn->park_fd >= 0));
+}
+
 static gboolean
 input_is_readable (GPollableInputStream *stream)
 {
         AtriumConnInput *in = ATRIUM_CONN_INPUT (stream);
-        if (in->conn && in->conn->synth == SYNTH_GONE)
+        if (held_ready (in))
                 return TRUE;
         return g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (in->base));
 }
@@ -140,11 +196,15 @@ input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
 {
         AtriumConnInput *in = ATRIUM_CONN_INPUT (stream);
         g_autoptr (GSource) child = NULL;
-        if (in->conn && in->conn->synth == SYNTH_GONE)
-                child = g_timeout_source_new (0); /* the failure is ready now */
+        if (held_ready (in))
+                child = g_timeout_source_new (0); /* held bytes or the failure: ready now */
         else
                 child = g_pollable_input_stream_create_source (
                     G_POLLABLE_INPUT_STREAM (in->base), NULL);
+        /* atrium_conn_park() wakes the reader through it (a ready child makes its parent
+         * ready; the parent would hold this stream: a cycle) */
+        g_clear_pointer (&in->waiting, g_source_unref);
+        in->waiting = g_source_ref (child);
         return g_pollable_source_new_full (stream, child, cancellable);
 }
 
@@ -154,6 +214,9 @@ input_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count,
         AtriumConnInput *in = ATRIUM_CONN_INPUT (stream);
         if (gone (in, error))
                 return -1;
+        gssize held = read_held (in, buffer, count);
+        if (held > 0)
+                return held;
         GError *local = NULL;
         gssize n = g_pollable_input_stream_read_nonblocking (
             G_POLLABLE_INPUT_STREAM (in->base), buffer, count, NULL, &local);
@@ -168,6 +231,8 @@ atrium_conn_input_finalize (GObject *object)
 {
         AtriumConnInput *in = ATRIUM_CONN_INPUT (object);
         g_clear_object (&in->base);
+        g_clear_pointer (&in->prefix, g_bytes_unref);
+        g_clear_pointer (&in->waiting, g_source_unref);
         G_OBJECT_CLASS (atrium_conn_input_parent_class)->finalize (object);
 }
 
@@ -263,6 +328,8 @@ atrium_conn_finalize (GObject *object)
                 g_object_unref (conn->remote);
         }
         g_clear_object (&conn->base);
+        if (conn->park_fd >= 0) /* parked, but nobody took it */
+                close (conn->park_fd);
         G_OBJECT_CLASS (atrium_conn_parent_class)->finalize (object);
 }
 
@@ -282,6 +349,8 @@ static void
 atrium_conn_init (AtriumConn *conn)
 {
         conn->timer.link.data = conn;
+        conn->fresh = TRUE;
+        conn->park_fd = -1;
 }
 
 AtriumConn *
@@ -348,6 +417,41 @@ atrium_conn_forget_owner (AtriumConn *conn)
 {
         conn->closed_func = NULL;
         conn->closed_data = NULL;
+}
+
+void
+atrium_conn_set_prefix (AtriumConn *conn, GBytes *bytes)
+{
+        g_clear_pointer (&conn->input->prefix, g_bytes_unref);
+        conn->input->prefix_off = 0;
+        if (bytes && g_bytes_get_size (bytes) > 0)
+                conn->input->prefix = g_bytes_ref (bytes);
+}
+
+gboolean
+atrium_conn_park (AtriumConn *conn)
+{
+        if (conn->closed || conn->park_fd >= 0 || conn->synth != SYNTH_NONE ||
+            conn->input->prefix || !(conn->between_requests || conn->fresh))
+                return FALSE;
+        int fd = fcntl (atrium_conn_get_fd (conn), F_DUPFD_CLOEXEC, 0);
+        if (fd < 0)
+                return FALSE; /* out of descriptors: it stays where it is */
+        conn->park_fd = fd;
+        GSource *waiting = conn->input->waiting;
+        if (waiting && !g_source_is_destroyed (waiting))
+                g_source_set_ready_time (waiting, 0);
+        return TRUE;
+}
+
+int
+atrium_conn_steal_park_fd (AtriumConn *conn)
+{
+        if (!conn->closed)
+                return -1;
+        int fd = conn->park_fd;
+        conn->park_fd = -1;
+        return fd;
 }
 
 AtriumConnTimer *

@@ -14,12 +14,19 @@
  *   queue per kind, appended to when armed, is always in deadline order. One sweep a second
  *   cuts the connections at the head whose deadline passed.
  *
+ * - Connections waiting for a request cost nothing in the main loop: a new connection waits
+ *   in the front's park (park.c) until its request head is in, and one that stayed idle in
+ *   SoupServer for PARK_AFTER_US after an answer is moved there too (the sweep parks it,
+ *   connection.c takes it out of SoupServer). The park hands a connection with a complete
+ *   head back to SoupServer. Parked connections count as open, under the same deadline.
+ *
  * SoupServer only keeps a connection alive after a response while it has at least one
  * listener (soup_server_accept_iostream alone closes every connection after one answer), so
  * it is given one that never accepts anything: one end of a socket pair whose other end
  * stays silent. */
 #include "listener-private.h"
 #include "ops-private.h"
+#include "park-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +39,7 @@
 #define ACCEPT_PAUSE_MS 100                    /* after EMFILE/ENFILE */
 #define ACCEPT_REPORT_US (10 * G_USEC_PER_SEC) /* at most one log line per interval */
 #define LISTEN_BACKLOG 4096                    /* the kernel caps it at net.core.somaxconn */
+#define PARK_AFTER_US (2 * G_USEC_PER_SEC)     /* idle in SoupServer this long: parked */
 
 typedef struct {
         AtriumListener *owner;
@@ -45,7 +53,8 @@ struct _AtriumListener {
         AtriumMetrics *metrics;
         GMainContext *context;
         GPtrArray *endpoints; /* Endpoint* */
-        GHashTable *conns;    /* AtriumConn* (unowned), the open ones */
+        GHashTable *conns;    /* AtriumConn* (unowned), the open ones SoupServer has */
+        AtriumPark *park;     /* the ones waiting for a request outside SoupServer */
         GQueue queues[ATRIUM_N_DEADLINES];
         gint64 lengths[ATRIUM_N_DEADLINES]; /* microseconds */
         GSource *sweep;
@@ -127,6 +136,16 @@ sweep (gpointer data)
                         atrium_conn_shutdown (conn);
                 }
         }
+        atrium_park_sweep (l->park, now);
+        if (l->stopped)
+                return G_SOURCE_CONTINUE;
+        /* Connections idle in SoupServer for long enough go to the park; each leaves its
+         * queue when SoupServer has closed it (on_conn_closed), soon after. */
+        GQueue *idle = &l->queues[ATRIUM_DEADLINE_HEADERS];
+        gint64 armed_before = now - PARK_AFTER_US + l->lengths[ATRIUM_DEADLINE_HEADERS];
+        for (GList *it = idle->head; it && atrium_conn_timer (it->data)->deadline <= armed_before;
+             it = it->next)
+                atrium_conn_park (it->data);
         return G_SOURCE_CONTINUE;
 }
 
@@ -136,15 +155,36 @@ static void
 on_conn_closed (AtriumConn *conn, gpointer data)
 {
         AtriumListener *l = data;
+        AtriumConnTimer *t = atrium_conn_timer (conn);
+        gint64 deadline = t->queue ? t->deadline
+                                   : g_get_monotonic_time () + l->lengths[ATRIUM_DEADLINE_HEADERS];
         timer_remove (conn);
         g_hash_table_remove (l->conns, conn);
+        int fd = atrium_conn_steal_park_fd (conn);
+        if (fd >= 0 && !l->stopped) {
+                /* Parked, still open: no reading here, inside SoupServer's close. */
+                atrium_metrics_connections_waiting (l->metrics, +1);
+                atrium_park_add (l->park, fd, deadline, FALSE);
+                return;
+        }
+        if (fd >= 0)
+                close (fd);
         atrium_metrics_connections (l->metrics, -1);
 }
 
 guint
 atrium_listener_n_connections (AtriumListener *l)
 {
-        return g_hash_table_size (l->conns);
+        return g_hash_table_size (l->conns) + atrium_park_count (l->park);
+}
+
+/* The park closed a connection. */
+static void
+on_park_dropped (gpointer data)
+{
+        AtriumListener *l = data;
+        atrium_metrics_connections_waiting (l->metrics, -1);
+        atrium_metrics_connections (l->metrics, -1);
 }
 
 /* ---- accepting ---- */
@@ -213,28 +253,33 @@ pause_accepting (AtriumListener *l, int err)
         }
 }
 
+/* A connection from the park, its request head in: to SoupServer, the head read first. */
 static void
-hand_over (AtriumListener *l, Endpoint *e, int fd, struct sockaddr_storage *sa, socklen_t len)
+on_park_ready (int fd, GBytes *head, gpointer data)
 {
+        AtriumListener *l = data;
+        atrium_metrics_connections_waiting (l->metrics, -1);
         g_autoptr (GError) error = NULL;
         GSocket *socket = g_socket_new_from_fd (fd, &error);
         if (!socket) {
                 close (fd);
+                atrium_metrics_connections (l->metrics, -1);
                 g_warning ("accepted connection unusable: %s", error->message);
                 return;
         }
-        g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
-        g_autoptr (GSocketAddress) remote = g_socket_address_new_from_native (sa, len);
-        if (!remote) {
+        g_autoptr (GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+        g_autoptr (GSocketAddress) local = g_socket_get_local_address (socket, NULL);
+        if (!remote || !local) { /* reset by the client meanwhile */
                 g_object_unref (socket);
+                atrium_metrics_connections (l->metrics, -1);
                 return;
         }
         g_autoptr (AtriumConn) conn = atrium_conn_new (socket, remote, on_conn_closed, l);
+        atrium_conn_set_prefix (conn, head);
         g_hash_table_add (l->conns, conn);
-        atrium_metrics_connections (l->metrics, +1);
         /* SoupServer takes its own reference; the first message starts (request-started)
          * inside this call. */
-        if (!soup_server_accept_iostream (l->soup, G_IO_STREAM (conn), e->local, remote, &error)) {
+        if (!soup_server_accept_iostream (l->soup, G_IO_STREAM (conn), local, remote, &error)) {
                 g_warning ("SoupServer refused a connection: %s", error->message);
                 g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
         }
@@ -247,12 +292,16 @@ on_acceptable (GSocket *socket, GIOCondition condition, gpointer data)
         AtriumListener *l = e->owner;
         (void)condition;
         for (int i = 0; i < ACCEPT_BATCH; i++) {
-                struct sockaddr_storage sa;
-                socklen_t len = sizeof sa;
-                int fd = accept4 (g_socket_get_fd (socket), (struct sockaddr *)&sa, &len,
-                    SOCK_NONBLOCK | SOCK_CLOEXEC);
+                int fd = accept4 (g_socket_get_fd (socket), NULL, NULL,
+                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd >= 0) {
-                        hand_over (l, e, fd, &sa, len);
+                        int one = 1;
+                        setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+                        atrium_metrics_connections (l->metrics, +1);
+                        atrium_metrics_connections_waiting (l->metrics, +1);
+                        gint64 now = g_get_monotonic_time ();
+                        atrium_park_add (l->park, fd, now + l->lengths[ATRIUM_DEADLINE_HEADERS],
+                                         TRUE);
                         continue;
                 }
                 int err = errno;
@@ -355,6 +404,7 @@ void
 atrium_listener_stop_accepting (AtriumListener *l)
 {
         l->stopped = TRUE;
+        atrium_park_close_all (l->park); /* idle: nothing in flight to finish */
         for (guint i = 0; i < l->endpoints->len; i++) {
                 Endpoint *e = l->endpoints->pdata[i];
                 endpoint_unwatch (e);
@@ -403,6 +453,15 @@ atrium_listener_new (SoupServer *soup, AtriumMetrics *metrics,
         l->context = g_main_context_ref_thread_default ();
         l->endpoints = g_ptr_array_new_with_free_func (endpoint_free);
         l->conns = g_hash_table_new (NULL, NULL);
+        l->park = atrium_park_new (l->context, on_park_ready, on_park_dropped, l, error);
+        if (!l->park) {
+                close (l->anchor[1]);
+                g_main_context_unref (l->context);
+                g_object_unref (l->soup);
+                g_ptr_array_unref (l->endpoints);
+                g_hash_table_unref (l->conns);
+                return NULL;
+        }
         for (guint k = 0; k < ATRIUM_N_DEADLINES; k++) {
                 g_queue_init (&l->queues[k]);
                 l->lengths[k] = (gint64)seconds[k] * G_USEC_PER_SEC;
@@ -434,6 +493,7 @@ atrium_listener_free (AtriumListener *l)
                 atrium_conn_forget_owner (conn);
         }
         g_hash_table_unref (l->conns);
+        atrium_park_free (l->park);
         close (l->anchor[1]); /* [0] belongs to SoupServer's listener */
         g_main_context_unref (l->context);
         g_object_unref (l->soup);

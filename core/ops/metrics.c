@@ -30,6 +30,7 @@ typedef struct {
 
 struct _AtriumMetrics {
         gint connections;        /* open client connections (atomic) */
+        gint waiting;            /* of those, in a front's park (atomic) */
         GMutex lock;             /* shards, accept_failures */
         guint64 accept_failures; /* accept() refused for want of descriptors */
         GPtrArray *shards;       /* Shard*, one per thread that answered requests */
@@ -107,6 +108,12 @@ void
 atrium_metrics_connections (AtriumMetrics *m, int delta)
 {
         g_atomic_int_add (&m->connections, delta);
+}
+
+void
+atrium_metrics_connections_waiting (AtriumMetrics *m, int delta)
+{
+        g_atomic_int_add (&m->waiting, delta);
 }
 
 void
@@ -301,6 +308,11 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 "# HELP atrium_http_connections Client connections open now.\n"
                 "# TYPE atrium_http_connections gauge\n"
                 "atrium_http_connections %d\n"
+                "# HELP atrium_http_connections_waiting Of those, connections waiting for a "
+                "request outside the main loop: new ones until their request head is in, and "
+                "kept-alive ones idle for 2 s or more.\n"
+                "# TYPE atrium_http_connections_waiting gauge\n"
+                "atrium_http_connections_waiting %d\n"
                 "# HELP atrium_http_accept_failures_total Connections not accepted for want of "
                 "file descriptors (accepting pauses, then resumes).\n"
                 "# TYPE atrium_http_accept_failures_total counter\n"
@@ -311,8 +323,8 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                 "# HELP atrium_max_fds The process's limit on open file descriptors.\n"
                 "# TYPE atrium_max_fds gauge\n"
                 "atrium_max_fds %" G_GUINT64_FORMAT "\n",
-                g_atomic_int_get (&m->connections), accept_failures, open_fds (),
-                (guint64) nofile.rlim_cur);
+                g_atomic_int_get (&m->connections), g_atomic_int_get (&m->waiting), accept_failures,
+                open_fds (), (guint64) nofile.rlim_cur);
 
         guint in_use, idle;
         atrium_db_pool_stats (core->pool, &in_use, &idle);

@@ -20,6 +20,7 @@ void atrium_metrics_observe (AtriumMetrics *m, const char *method, const char *r
 char *atrium_metrics_render (AtriumMetrics *m, AtriumCore *core);
 /* Open client connections go up or down by @delta (any thread). */
 void atrium_metrics_connections (AtriumMetrics *m, int delta);
+void atrium_metrics_connections_waiting (AtriumMetrics *m, int delta);
 /* An accept() failed for want of descriptors. */
 void atrium_metrics_accept_failed (AtriumMetrics *m);
 

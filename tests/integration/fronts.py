@@ -22,9 +22,10 @@ import harness
 
 
 def nginx_config(scratch: str, listen: int, upstreams: Sequence[int],
-                 worker_connections: int = 1024) -> str:
+                 worker_connections: int = 1024, hold: int | None = None) -> str:
     """The nginx.conf text: deploy/'s site with @upstreams (ports on 127.0.0.1). bench/idle
-    raises @worker_connections to hold its idle clients."""
+    raises @worker_connections to hold its idle clients, and with @hold (seconds) gives idle
+    and slow clients as long as it gives atriumd (header_timeout), so neither closes them."""
     with open(os.path.join(harness.SOURCE_DIR, "deploy", "nginx", "atrium.conf")) as f:
         site = f.read()
     servers = "".join(f"    server 127.0.0.1:{p} max_fails=3 fail_timeout=10s;\n"
@@ -43,6 +44,11 @@ def nginx_config(scratch: str, listen: int, upstreams: Sequence[int],
     site = site.replace("/etc/letsencrypt/live/atrium.example.org/privkey.pem",
                         os.path.join(scratch, "key.pem"))
     site = site.replace("/var/log/nginx/", scratch + "/")
+    if hold is not None:
+        for limit in ("client_header_timeout 10s;", "keepalive_timeout 30s;"):
+            if limit not in site:
+                raise harness.HarnessError(f"deploy/nginx/atrium.conf: no '{limit}'")
+            site = site.replace(limit, limit.split()[0] + f" {hold}s;")
     user = "user root;\n" if os.geteuid() == 0 else ""
     return (f"{user}worker_processes 2;\npid {scratch}/nginx.pid;\n"
             f"error_log {scratch}/error.log warn;\ndaemon off;\n"
