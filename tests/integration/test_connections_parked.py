@@ -10,8 +10,9 @@ or out of the park, and a parked connection must cost no more than its descripto
   (`atrium_http_connections_waiting`), then each sends its next request on the same
   connection: a GET, a JSON sign-in, or a file upload (collected and streamed sizes) whose
   bytes come back whole;
-- request heads that arrive a few bytes at a time, on a new and on a parked connection, and
-  pipelined requests sent to a parked connection, are answered;
+- request heads that arrive a few bytes at a time, on a new and on a parked connection, a
+  head longer than the park reads, and pipelined requests sent to a parked connection, are
+  answered;
 - parked connections that their clients close or reset give their descriptors back;
 - the idle limit (header_timeout) closes parked connections as it closes the others.
 
@@ -154,6 +155,22 @@ class ParkedConnections(fixtures.SharedHost):
             wait_for("the connection parked again", lambda: self.parked() >= 1, PARKED_BY)
             s.sendall(head("GET", "/healthz") + request + head("GET", "/no/such/route"))
             self.assertEqual([read_answer(s)[0] for _ in range(3)], [200, 200, 404])
+        finally:
+            s.close()
+
+    def test_a_head_longer_than_the_park_reads(self) -> None:
+        # The park hands a connection over after 16 KiB even without the head's end; the
+        # rest comes from the socket.
+        s = connect(self.host.port)
+        try:
+            pad = "x" * 20000
+            request = head("GET", "/api/v1/me", self.token, f"X-Pad: {pad}\r\n")
+            s.sendall(request[:9000])
+            time.sleep(0.2)
+            s.sendall(request[9000:])
+            status, answer = read_answer(s)
+            self.assertEqual(status, 200)
+            self.assertEqual(json.loads(answer)["username"], "pia")
         finally:
             s.close()
 
