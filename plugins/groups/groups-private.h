@@ -26,10 +26,9 @@ gboolean groups_may_manage (AtriumRequest *req, const char *group_id, GError **e
 gboolean groups_publish (AtriumTx *tx, const char *event, const char *group_id,
                          const char *user_id, GError **error);
 
-/* "Physik 11 (Grundkurs)" -> "physik-11-grundkurs" (transfer full); never empty. */
+/* import.c: the service table's import_check and import_sync (atrium/groups.h), and the slug
+ * rule: "Physik 11 (Grundkurs)" -> "physik-11-grundkurs" (transfer full; never empty). */
 char *groups_slugify (const char *name);
-
-/* import.c: the service table's import_check and import_sync (atrium/groups.h). */
 gboolean groups_import_check (AtriumTx *tx, const char *type, const char *const *names,
                               char ***out_new, char ***out_conflicts, GError **error);
 gboolean groups_import_sync (AtriumTx *tx, const char *type, JsonNode *plan, guint *out_created,

@@ -17,26 +17,6 @@ groups_publish (AtriumTx *tx, const char *event, const char *group_id, const cha
         return groups_host->publish (tx, event, atrium_object_node (o), error);
 }
 
-/* "Physik 11 (Grundkurs)" -> "physik-11-grundkurs" */
-char *
-groups_slugify (const char *name)
-{
-        g_autofree char *ascii = g_str_to_ascii (name, "C");
-        GString *s = g_string_new (NULL);
-        for (const char *p = ascii; *p && s->len < 63; p++) {
-                char c = g_ascii_tolower (*p);
-                if (g_ascii_isalnum (c))
-                        g_string_append_c (s, c);
-                else if (s->len && s->str[s->len - 1] != '-')
-                        g_string_append_c (s, '-');
-        }
-        while (s->len && s->str[s->len - 1] == '-')
-                g_string_truncate (s, s->len - 1);
-        if (!s->len)
-                g_string_append (s, "group");
-        return g_string_free (s, FALSE);
-}
-
 /* ---- the service table ---- */
 
 static gboolean
