@@ -28,7 +28,8 @@ setup_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 setup_state="$setup_root/.state"
 
 # Debian packages the build, the tests, the demo and the benchmarks need. The -dev packages
-# match the libraries core/ and plugins/ link against; clang-14 and libclang-rt-14-dev are for
+# match the libraries core/ and plugins/ link against (libicu-dev: the people import's
+# transliterated usernames); clang-14 and libclang-rt-14-dev are for
 # the fuzzers and LeakSanitizer, clang-format for the style check, abigail-tools for the ABI
 # check, wrk and nginx-light for the benchmarks (nginx and openssl also for deploy/check.sh),
 # haproxy for deploy/check.sh and the fault tests behind a balancer, pgbouncer for the
@@ -37,7 +38,7 @@ setup_state="$setup_root/.state"
 setup_packages=(
         meson ninja-build pkg-config gcc
         libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libgcrypt20-dev
-        libical-dev libgmime-3.0-dev
+        libical-dev libgmime-3.0-dev libicu-dev
         postgresql postgresql-contrib
         clang-14 libclang-rt-14-dev clang-format abigail-tools
         wrk nginx-light haproxy pgbouncer openssl curl python3 nodejs npm

@@ -57,6 +57,7 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 "core.school_modules", "SELECT, INSERT, UPDATE, DELETE",
                 "core.role_permission_sets", "SELECT, INSERT, UPDATE, DELETE",
                 "core.role_permissions", "SELECT, INSERT, UPDATE, DELETE",
+                "core.import_profiles", "SELECT, INSERT, UPDATE, DELETE",
                 "core.sessions", "SELECT, DELETE",
                 "core.event_outbox", "SELECT, INSERT, UPDATE, DELETE",
                 "core.audit_log", "SELECT",
@@ -75,7 +76,8 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
         g_string_append_printf (
                 batch,
                 "GRANT SELECT (school_id, id, username, display_name, roles, external_id, "
-                "created_at, updated_at), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
+                "created_at, updated_at, email, disabled_at, imported_at, import_class, "
+                "import_courses), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
                 role);
         /* Plugins own their schemas; requests may read and write their tables. */
         for (guint i = 0; i < core->plugins->len; i++) {

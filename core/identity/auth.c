@@ -88,7 +88,8 @@ login (AtriumRequest *req, gpointer data, GError **error)
         }
 
         g_autoptr (AtriumResult) acc = atrium_sql (
-                req, error, "SELECT school_id, account_id, password_hash FROM core.login_lookup($1, $2)",
+                req, error,
+                "SELECT school_id, account_id, password_hash, disabled FROM core.login_account($1, $2)",
                 2, school, username);
         if (!acc)
                 return FALSE;
@@ -125,6 +126,19 @@ login (AtriumRequest *req, gpointer data, GError **error)
                                                   account_key);
         if (!cl)
                 return FALSE;
+        /* A disabled person (a leaver, user-import.c) keeps their data but cannot sign in.
+         * Said only to someone who knew the password: it tells nothing to a guesser. */
+        if (g_strcmp0 (atrium_result_value (acc, 0, 3), "t") == 0) {
+                g_free (req->school_id);
+                req->school_id = g_strdup (school_id);
+                JsonObject *d = json_object_new ();
+                json_object_set_string_member (d, "username", username);
+                atrium_audit (req, "auth.login_disabled", account, atrium_json_object_node (d));
+                atrium_respond_problem_commit (req, ATRIUM_ERROR_UNAUTHENTICATED,
+                                               "this account is disabled; ask the school's "
+                                               "administrators");
+                return TRUE;
+        }
         if (rehash) {
                 g_autofree char *fresh = atrium_password_hash (password);
                 g_autoptr (AtriumResult) rh = atrium_sql (

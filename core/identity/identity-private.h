@@ -73,5 +73,39 @@ AtriumCsv *atrium_csv_parse (const char *data, gsize len, GError **error);
 void atrium_csv_free (AtriumCsv *csv);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumCsv, atrium_csv_free)
 
+/* import-columns.c: which column of an import file is which, usernames from names, and the
+ * school's saved mapping (GET|PUT /api/v1/schools/{school}/users/import/profile). */
+typedef enum {
+        ATRIUM_IMPORT_USERNAME,
+        ATRIUM_IMPORT_DISPLAY,
+        ATRIUM_IMPORT_FIRST,
+        ATRIUM_IMPORT_LAST,
+        ATRIUM_IMPORT_ROLES,
+        ATRIUM_IMPORT_EXTERNAL,
+        ATRIUM_IMPORT_CLASS,
+        ATRIUM_IMPORT_COURSES,
+        ATRIUM_IMPORT_EMAIL,
+        ATRIUM_IMPORT_N_FIELDS,
+        ATRIUM_IMPORT_IGNORE = ATRIUM_IMPORT_N_FIELDS, /* a mapping's "ignore" */
+} AtriumImportField;
+/* The fields' names in mappings and answers ("external_id", "class", ...), NULL-terminated. */
+extern const char *const atrium_import_field_names[ATRIUM_IMPORT_N_FIELDS + 1];
+int atrium_import_field_from_name (const char *name);
+gboolean atrium_import_preset_known (const char *name);
+/* Writes to @col the column of each field (-1: none) and appends to @ignored the headers no
+ * field uses: the school's @custom mapping (nullable) first, then @preset's (nullable), then
+ * the built-in names. */
+void atrium_import_columns (GPtrArray *header, const char *preset, JsonObject *custom,
+                            int col[ATRIUM_IMPORT_N_FIELDS], JsonArray *ignored);
+/* An ICU transliterator; one per request (ICU's are not meant to be shared between threads). */
+typedef struct _AtriumTranslit AtriumTranslit;
+AtriumTranslit *atrium_translit_new (GError **error);
+void atrium_translit_free (AtriumTranslit *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumTranslit, atrium_translit_free)
+/* "Jürgen" + "Müller" -> "juergen.mueller" (transfer full; may be empty or short: the caller
+ * checks it like any username). */
+char *atrium_import_username (AtriumTranslit *t, const char *first, const char *last);
+void atrium_import_profile_routes (AtriumCore *core);
+
 /* Core permissions and their default roles. */
 extern const AtriumPermission atrium_core_permissions[];

@@ -27,6 +27,7 @@ atrium_identity_register (AtriumCore *core)
         atrium_school_routes (core);
         atrium_user_routes (core);
         atrium_import_routes (core);
+        atrium_import_profile_routes (core);
         atrium_role_routes (core);
         atrium_audit_routes (core);
 }

@@ -31,8 +31,9 @@ static const char user_patch_schema[] = "{\"type\":\"object\",\"properties\":{"
         "\"roles\":" ROLES_SCHEMA ","
         "\"external_id\":{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":200}}}";
 
-#define USER_COLUMNS                                                                            \
-        "u.id, u.username, u.display_name, u.roles, u.external_id, u.created_at, u.updated_at, " \
+#define USER_COLUMNS                                                                                \
+        "u.id, u.username, u.display_name, u.roles, u.external_id, u.email, u.disabled_at, "        \
+        "u.created_at, u.updated_at, "                                                              \
         "ARRAY(SELECT l.parent_id FROM core.parent_links l WHERE l.student_id = u.id) AS parents, " \
         "ARRAY(SELECT l.student_id FROM core.parent_links l WHERE l.parent_id = u.id) AS children"
 
@@ -189,7 +190,9 @@ list_users (AtriumRequest *req, gpointer data, GError **error)
                 json_object_remove_member (json_node_get_object (u), "sort_key");
                 json_array_add_element (items, u);
         }
-        g_autofree char *next = atrium_page_next (core->host, &page, res, 2, 9, 0);
+        /* The keyset: sort_key (the last column) and id (the first). */
+        g_autofree char *next =
+                atrium_page_next (core->host, &page, res, 2, atrium_result_n_cols (res) - 1, 0);
         JsonNode *n = json_node_new (JSON_NODE_ARRAY);
         json_node_take_array (n, items);
         core->host->respond_page (req, n, next);

@@ -44,6 +44,10 @@ gboolean atrium_registry_provide_service (AtriumPlugin *self, const char *name, 
                                           gconstpointer table, GError **error);
 gconstpointer atrium_registry_lookup_service (AtriumPlugin *self, const char *name,
                                               guint min_version);
+/* The same lookup for the core's own code (the people import calls the groups service, see
+ * core/identity/user-import.c): the core never links against a plugin, it uses the table a
+ * running plugin published. NULL when no running plugin provides @name at @min_version. */
+gconstpointer atrium_core_lookup_service (AtriumCore *core, const char *name, guint min_version);
 gboolean atrium_registry_add_permission_source (AtriumPlugin *self, const char *sql_function,
                                                 GError **error);
 

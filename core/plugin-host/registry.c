@@ -264,8 +264,15 @@ gconstpointer
 atrium_registry_lookup_service (AtriumPlugin *self, const char *name, guint min_version)
 {
         g_return_val_if_fail (self != NULL && name != NULL, NULL);
-        for (guint i = 0; i < self->core->services->len; i++) {
-                AtriumService *s = self->core->services->pdata[i];
+        return atrium_core_lookup_service (self->core, name, min_version);
+}
+
+gconstpointer
+atrium_core_lookup_service (AtriumCore *core, const char *name, guint min_version)
+{
+        g_return_val_if_fail (core != NULL && name != NULL, NULL);
+        for (guint i = 0; i < core->services->len; i++) {
+                AtriumService *s = core->services->pdata[i];
                 if (g_str_equal (s->name, name) && s->version >= min_version &&
                     s->owner->state != ATRIUM_PLUGIN_FAILED)
                         return s->table;

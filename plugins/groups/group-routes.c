@@ -29,26 +29,6 @@ static const char permissions_schema[] = "{\"type\":\"object\",\"required\":[\"p
         "\"properties\":{\"permissions\":{\"type\":\"array\",\"uniqueItems\":true,"
         "\"maxItems\":200,\"items\":{\"type\":\"string\",\"maxLength\":63}}}}";
 
-/* "Physik 11 (Grundkurs)" -> "physik-11-grundkurs" */
-static char *
-slugify (const char *name)
-{
-        g_autofree char *ascii = g_str_to_ascii (name, "C");
-        GString *s = g_string_new (NULL);
-        for (const char *p = ascii; *p && s->len < 63; p++) {
-                char c = g_ascii_tolower (*p);
-                if (g_ascii_isalnum (c))
-                        g_string_append_c (s, c);
-                else if (s->len && s->str[s->len - 1] != '-')
-                        g_string_append_c (s, '-');
-        }
-        while (s->len && s->str[s->len - 1] == '-')
-                g_string_truncate (s, s->len - 1);
-        if (!s->len)
-                g_string_append (s, "group");
-        return g_string_free (s, FALSE);
-}
-
 static gboolean
 conflict_message (GError **error)
 {
@@ -113,7 +93,7 @@ create_group (AtriumRequest *req, gpointer data, GError **error)
         const char *name = json_object_get_string_member (in, "name");
         g_autofree char *slug = json_object_has_member (in, "slug")
                                         ? g_strdup (json_object_get_string_member (in, "slug"))
-                                        : slugify (name);
+                                        : groups_slugify (name);
         const char *parent = json_object_get_string_member_with_default (in, "parent_id", NULL);
         if (!check_parent (req, NULL, parent, error))
                 return FALSE;

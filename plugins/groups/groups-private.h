@@ -26,6 +26,14 @@ gboolean groups_may_manage (AtriumRequest *req, const char *group_id, GError **e
 gboolean groups_publish (AtriumTx *tx, const char *event, const char *group_id,
                          const char *user_id, GError **error);
 
+/* import.c: the service table's import_check and import_sync (atrium/groups.h), and the slug
+ * rule: "Physik 11 (Grundkurs)" -> "physik-11-grundkurs" (transfer full; never empty). */
+char *groups_slugify (const char *name);
+gboolean groups_import_check (AtriumTx *tx, const char *type, const char *const *names,
+                              char ***out_new, char ***out_conflicts, GError **error);
+gboolean groups_import_sync (AtriumTx *tx, const char *type, JsonNode *plan, guint *out_created,
+                             guint *out_added, guint *out_removed, GError **error);
+
 /* model.c: the "groups" service table (atrium/groups.h) and the GDPR export hook. */
 extern const AtriumGroupsService groups_service;
 gboolean groups_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,

@@ -116,6 +116,8 @@ const AtriumGroupsService groups_service = {
         .groups_of = svc_groups_of,
         .group_exists = svc_group_exists,
         .group_by_slug = svc_group_by_slug,
+        .import_check = groups_import_check,
+        .import_sync = groups_import_sync,
 };
 
 /* ---- helpers shared by the route files ---- */

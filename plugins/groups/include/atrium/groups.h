@@ -16,7 +16,7 @@
 G_BEGIN_DECLS
 
 #define ATRIUM_GROUPS_SERVICE "groups"
-#define ATRIUM_GROUPS_SERVICE_VERSION 2
+#define ATRIUM_GROUPS_SERVICE_VERSION 3
 
 typedef enum {
         ATRIUM_GROUP_ROLE_NONE = 0,   /* not a member */
@@ -46,6 +46,26 @@ typedef struct {
          * or NULL in @out_id when there is none. FALSE only on a database error. */
         gboolean (*group_by_slug) (AtriumTx *tx, const char *slug, char **out_id,
                                    GError **error);
+
+        /* ---- version 3: the core's people import (issue #21) ---- */
+
+        /* Which of @names (NULL-terminated, compared case-insensitively) a group of @type would
+         * have to be created for (@out_new), and which a group of another type holds, so that
+         * @type cannot use them (@out_conflicts). Both (transfer full), NULL-terminated, in
+         * @names' order. Writes nothing. FALSE only on a database error. */
+        gboolean (*import_check) (AtriumTx *tx, const char *type, const char *const *names,
+                                  char ***out_new, char ***out_conflicts, GError **error);
+        /* Makes the `member` memberships of the people in @plan match it for groups of @type
+         * ("class" or "course"). @plan (transfer none): a JSON array of
+         * {"user_id": "<uuid>", "groups": ["<name>", ...]}. Creates the named groups that do
+         * not exist and adopts those of @type that do (both marked as kept by the import),
+         * adds each person to their groups (an owner stays owner), and removes them as members
+         * from every other group of @type the import keeps. People not in @plan, owners, and
+         * groups made by hand are never changed; names held by a group of another type are
+         * skipped. Publishes group.created, group.member_added and group.member_removed.
+         * Counts go to the (nullable) out parameters. FALSE only on a database error. */
+        gboolean (*import_sync) (AtriumTx *tx, const char *type, JsonNode *plan, guint *out_created,
+                                 guint *out_added, guint *out_removed, GError **error);
 } AtriumGroupsService;
 
 G_END_DECLS
