@@ -5,6 +5,8 @@
  * keep-alive client closed its end, and this stream makes it notice. Its front's thread only. */
 #pragma once
 
+#include "conn-watch-private.h"
+
 #include <gio/gio.h>
 
 #define ATRIUM_TYPE_CONN (atrium_conn_get_type ())
@@ -14,9 +16,10 @@ G_DECLARE_FINAL_TYPE (AtriumConn, atrium_conn, ATRIUM, CONN, GIOStream)
 typedef void (*AtriumConnClosedFunc) (AtriumConn *conn, gpointer data);
 
 /* Wraps @socket (transfer full: connected, non-blocking) whose peer is @remote (transfer
- * none; the connection keeps a reference and marks it, see atrium_conn_from_address()). */
-AtriumConn *atrium_conn_new (
-    GSocket *socket, GSocketAddress *remote, AtriumConnClosedFunc closed, gpointer data);
+ * none; the connection keeps a reference and marks it, see atrium_conn_from_address()).
+ * SoupServer's reads wait through @watch (nullable: then on a socket source each). */
+AtriumConn *atrium_conn_new (GSocket *socket, GSocketAddress *remote, AtriumConnWatch *watch,
+                             AtriumConnClosedFunc closed, gpointer data);
 
 /* The connection whose peer address is @remote: SoupServer gives every message the address
  * the connection was accepted with, which is how a message finds its connection.

@@ -35,6 +35,7 @@
  * Output goes straight to the socket connection's own stream. */
 #include "connection-private.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,7 +56,9 @@ struct _AtriumConnInput {
         AtriumConn *conn;   /* (unowned) the owner; cleared when it goes */
         GBytes *prefix;     /* (nullable) read before SoupServer had the connection */
         gsize prefix_off;   /* how much of @prefix was read */
-        GSource *waiting;   /* (nullable) the child of the last source SoupServer waits on */
+        GSource *waiting;   /* (nullable) the child of the last socket source SoupServer waits
+                             * on, when it could not wait through the front's watch */
+        AtriumWatched watched; /* the socket in the front's watch (conn-watch.c) */
 };
 
 struct _AtriumConn {
@@ -71,6 +74,7 @@ struct _AtriumConn {
         AtriumConnClosedFunc closed_func;
         gpointer closed_data;
         AtriumConnTimer timer;
+        AtriumConnWatch *watch; /* (nullable) the front's */
 };
 
 static void atrium_conn_input_pollable_init (GPollableInputStreamInterface *iface);
@@ -191,11 +195,90 @@ input_is_readable (GPollableInputStream *stream)
         return g_pollable_input_stream_is_readable (G_POLLABLE_INPUT_STREAM (in->base));
 }
 
+/* ---- waiting through the front's watch (conn-watch.c) ---- */
+
+/* The innermost source of a wait: no descriptor, ready when the watch reported the socket or
+ * bytes are held. Always a child of a GPollableSource, whose dispatch calls back. */
+typedef struct {
+        GSource source;
+        AtriumConnInput *in; /* (owned) */
+} WaitSource;
+
+static gboolean
+wait_ready (AtriumConnInput *in)
+{
+        return in->watched.ready || held_ready (in);
+}
+
+static gboolean
+wait_prepare (GSource *source, gint *timeout)
+{
+        *timeout = -1;
+        return wait_ready (((WaitSource *) source)->in);
+}
+
+static gboolean
+wait_check (GSource *source)
+{
+        return wait_ready (((WaitSource *) source)->in);
+}
+
+static gboolean
+wait_dispatch (GSource *source, GSourceFunc callback, gpointer data)
+{
+        /* A child: the parent's dispatch is the one that calls SoupServer back. */
+        (void) source;
+        (void) callback;
+        (void) data;
+        return G_SOURCE_CONTINUE;
+}
+
+static void
+wait_finalize (GSource *source)
+{
+        g_object_unref (((WaitSource *) source)->in);
+}
+
+/* g_pollable_source_new_full() gives its child a dummy callback, which GLib only allows on
+ * sources that have one of these; wait_dispatch never calls it. */
+static gboolean
+wait_closure_callback (gpointer data)
+{
+        (void) data;
+        return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs wait_funcs = {
+        .prepare = wait_prepare,
+        .check = wait_check,
+        .dispatch = wait_dispatch,
+        .finalize = wait_finalize,
+        .closure_callback = wait_closure_callback,
+};
+
+/* Makes sure the watch will report the socket; FALSE when it cannot. */
+static gboolean
+watch_armed (AtriumConnInput *in)
+{
+        AtriumConn *conn = in->conn;
+        if (!conn || !conn->watch || conn->closed)
+                return FALSE;
+        if (in->watched.armed || held_ready (in))
+                return TRUE;
+        return atrium_conn_watch_arm (conn->watch, &in->watched);
+}
+
 static GSource *
 input_create_source (GPollableInputStream *stream, GCancellable *cancellable)
 {
         AtriumConnInput *in = ATRIUM_CONN_INPUT (stream);
         g_autoptr (GSource) child = NULL;
+        if (watch_armed (in)) {
+                child = g_source_new (&wait_funcs, sizeof (WaitSource));
+                ((WaitSource *) child)->in = g_object_ref (in);
+                g_source_set_static_name (child, "atrium-conn-wait");
+                return g_pollable_source_new_full (stream, child, cancellable);
+        }
         if (held_ready (in))
                 child = g_timeout_source_new (0); /* held bytes or the failure: ready now */
         else
@@ -220,6 +303,9 @@ input_read_nonblocking (GPollableInputStream *stream, void *buffer, gsize count,
         GError *local = NULL;
         gssize n = g_pollable_input_stream_read_nonblocking (
             G_POLLABLE_INPUT_STREAM (in->base), buffer, count, NULL, &local);
+        if (n < 0 && in->watched.ready &&
+            g_error_matches (local, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+                watch_armed (in); /* drained: the report is used up */
         n = filter_read (in, n, buffer, count, &local);
         if (local)
                 g_propagate_error (error, local);
@@ -295,10 +381,19 @@ mark_closed (AtriumConn *conn)
                 conn->closed_func (conn, conn->closed_data);
 }
 
+/* Out of the watch before the descriptor closes: a duplicate (a park's) would keep it there. */
+static void
+leave_watch (AtriumConn *conn)
+{
+        if (conn->watch)
+                atrium_conn_watch_forget (conn->watch, &conn->input->watched);
+}
+
 static gboolean
 conn_close (GIOStream *stream, GCancellable *cancellable, GError **error)
 {
         AtriumConn *conn = ATRIUM_CONN (stream);
+        leave_watch (conn);
         gboolean ok = g_io_stream_close (G_IO_STREAM (conn->base), cancellable, error);
         mark_closed (conn);
         return ok;
@@ -309,6 +404,7 @@ atrium_conn_dispose (GObject *object)
 {
         AtriumConn *conn = ATRIUM_CONN (object);
         if (!conn->closed) {
+                leave_watch (conn);
                 g_io_stream_close (G_IO_STREAM (conn->base), NULL, NULL);
                 mark_closed (conn);
         }
@@ -328,6 +424,7 @@ atrium_conn_finalize (GObject *object)
                 g_object_unref (conn->remote);
         }
         g_clear_object (&conn->base);
+        g_clear_pointer (&conn->watch, atrium_conn_watch_unref);
         if (conn->park_fd >= 0) /* parked, but nobody took it */
                 close (conn->park_fd);
         G_OBJECT_CLASS (atrium_conn_parent_class)->finalize (object);
@@ -354,8 +451,8 @@ atrium_conn_init (AtriumConn *conn)
 }
 
 AtriumConn *
-atrium_conn_new (
-    GSocket *socket, GSocketAddress *remote, AtriumConnClosedFunc closed, gpointer data)
+atrium_conn_new (GSocket *socket, GSocketAddress *remote, AtriumConnWatch *watch,
+                 AtriumConnClosedFunc closed, gpointer data)
 {
         g_return_val_if_fail (G_IS_SOCKET (socket), NULL);
         g_return_val_if_fail (G_IS_SOCKET_ADDRESS (remote), NULL);
@@ -371,6 +468,8 @@ atrium_conn_new (
         conn->input = g_object_new (ATRIUM_TYPE_CONN_INPUT, NULL);
         conn->input->base = g_object_ref (g_io_stream_get_input_stream (G_IO_STREAM (conn->base)));
         conn->input->conn = conn;
+        conn->input->watched.fd = atrium_conn_get_fd (conn);
+        conn->watch = watch ? atrium_conn_watch_ref (watch) : NULL;
         return conn;
 }
 

@@ -55,6 +55,7 @@ struct _AtriumListener {
         GPtrArray *endpoints; /* Endpoint* */
         GHashTable *conns;    /* AtriumConn* (unowned), the open ones SoupServer has */
         AtriumPark *park;     /* the ones waiting for a request outside SoupServer */
+        AtriumConnWatch *watch; /* tells SoupServer's connections when to read */
         GQueue queues[ATRIUM_N_DEADLINES];
         gint64 lengths[ATRIUM_N_DEADLINES]; /* microseconds */
         GSource *sweep;
@@ -197,6 +198,7 @@ endpoint_watch (Endpoint *e)
         if (e->source || !e->socket)
                 return;
         e->source = g_socket_create_source (e->socket, G_IO_IN, NULL);
+        g_source_set_can_recurse (e->source, TRUE); /* never blocked: conn-watch.c says why */
         g_source_set_callback (e->source, (GSourceFunc)(GCallback)on_acceptable, e, NULL);
         g_source_attach (e->source, e->owner->context);
 }
@@ -274,7 +276,7 @@ on_park_ready (int fd, GBytes *head, gpointer data)
                 atrium_metrics_connections (l->metrics, -1);
                 return;
         }
-        g_autoptr (AtriumConn) conn = atrium_conn_new (socket, remote, on_conn_closed, l);
+        g_autoptr (AtriumConn) conn = atrium_conn_new (socket, remote, l->watch, on_conn_closed, l);
         atrium_conn_set_prefix (conn, head);
         g_hash_table_add (l->conns, conn);
         /* SoupServer takes its own reference; the first message starts (request-started)
@@ -454,7 +456,9 @@ atrium_listener_new (SoupServer *soup, AtriumMetrics *metrics,
         l->endpoints = g_ptr_array_new_with_free_func (endpoint_free);
         l->conns = g_hash_table_new (NULL, NULL);
         l->park = atrium_park_new (l->context, on_park_ready, on_park_dropped, l, error);
-        if (!l->park) {
+        l->watch = l->park ? atrium_conn_watch_new (l->context, error) : NULL;
+        if (!l->watch) {
+                atrium_park_free (l->park);
                 close (l->anchor[1]);
                 g_main_context_unref (l->context);
                 g_object_unref (l->soup);
@@ -494,6 +498,8 @@ atrium_listener_free (AtriumListener *l)
         }
         g_hash_table_unref (l->conns);
         atrium_park_free (l->park);
+        atrium_conn_watch_stop (l->watch);
+        atrium_conn_watch_unref (l->watch);
         close (l->anchor[1]); /* [0] belongs to SoupServer's listener */
         g_main_context_unref (l->context);
         g_object_unref (l->soup);

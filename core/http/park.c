@@ -159,6 +159,7 @@ atrium_park_new (GMainContext *context, AtriumParkReadyFunc ready, AtriumParkDro
         p->data = data;
         g_queue_init (&p->waiting);
         p->source = g_unix_fd_source_new (epfd, G_IO_IN);
+        g_source_set_can_recurse (p->source, TRUE); /* never blocked: conn-watch.c says why */
         g_source_set_callback (p->source, (GSourceFunc) (GCallback) on_events, p, NULL);
         g_source_attach (p->source, context);
         return p;
