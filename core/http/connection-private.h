@@ -58,6 +58,12 @@ gboolean atrium_conn_park (AtriumConn *conn);
  * caller owns it. */
 int atrium_conn_steal_park_fd (AtriumConn *conn);
 
+/* The next write is the head of an answer whose whole body libsoup writes right after it (a
+ * body that is complete, not empty, not HEAD, not 204/304): the head waits for the body in the
+ * kernel (MSG_MORE) and both leave as one segment. Never for an answer without a body: the
+ * head would wait. */
+void atrium_conn_cork_next (AtriumConn *conn);
+
 /* The connection's place in its owner's timer queues (listener.c); the owner's to use. */
 typedef struct {
         GList link;      /* data: the connection */

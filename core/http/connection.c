@@ -32,18 +32,24 @@
  * reverse way in: bytes the park read before SoupServer had the connection are given back
  * first (atrium_conn_set_prefix), then reads go to the socket.
  *
- * Output goes straight to the socket connection's own stream. */
+ * Output goes to the socket connection's own stream; the head of an answer whose body follows
+ * at once is sent with MSG_MORE (atrium_conn_cork_next). */
 #include "connection-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* ---- the input side ---- */
 
 #define ATRIUM_TYPE_CONN_INPUT (atrium_conn_input_get_type ())
 G_DECLARE_FINAL_TYPE (AtriumConnInput, atrium_conn_input, ATRIUM, CONN_INPUT, GInputStream)
+#define ATRIUM_TYPE_CONN_OUTPUT (atrium_conn_output_get_type ())
+G_DECLARE_FINAL_TYPE (AtriumConnOutput, atrium_conn_output, ATRIUM, CONN_OUTPUT, GOutputStream)
 
 typedef enum {
         SYNTH_NONE, /* reads pass through */
@@ -65,6 +71,7 @@ struct _AtriumConn {
         GIOStream parent_instance;
         GSocketConnection *base;
         AtriumConnInput *input;
+        AtriumConnOutput *output;
         GSocketAddress *remote;
         gboolean between_requests;
         gboolean fresh; /* nothing read since accepted */
@@ -346,6 +353,137 @@ atrium_conn_input_init (AtriumConnInput *in)
         (void)in;
 }
 
+/* ---- the output side ---- */
+
+/* Writes go to the socket connection's own stream, but for one case: the head of an answer
+ * whose whole body follows at once (atrium_conn_cork_next()) is sent with MSG_MORE, so the
+ * kernel sends head and body as one segment when libsoup writes the body right after. */
+
+struct _AtriumConnOutput {
+        GOutputStream parent_instance;
+        GOutputStream *base; /* the socket connection's output (pollable) */
+        int fd;
+        gboolean cork_next; /* the next write is an answer's head, its body right behind */
+        gboolean corked;    /* sent with MSG_MORE, nothing sent since */
+};
+
+/* Sends what MSG_MORE held back: setting TCP_NODELAY pushes pending frames. */
+static void
+output_uncork (AtriumConnOutput *out)
+{
+        if (!out->corked)
+                return;
+        out->corked = FALSE;
+        int one = 1;
+        setsockopt (out->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void atrium_conn_output_pollable_init (GPollableOutputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (AtriumConnOutput, atrium_conn_output, G_TYPE_OUTPUT_STREAM,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_OUTPUT_STREAM,
+                                                      atrium_conn_output_pollable_init))
+
+static gssize
+output_write (GOutputStream *stream, const void *buffer, gsize count, GCancellable *cancellable,
+              GError **error)
+{
+        AtriumConnOutput *out = ATRIUM_CONN_OUTPUT (stream);
+        out->cork_next = out->corked = FALSE;
+        return g_output_stream_write (out->base, buffer, count, cancellable, error);
+}
+
+static gboolean
+output_close (GOutputStream *stream, GCancellable *cancellable, GError **error)
+{
+        /* The socket belongs to the connection; it closes with the GIOStream. */
+        (void) stream;
+        (void) cancellable;
+        (void) error;
+        return TRUE;
+}
+
+static gboolean
+output_can_poll (GPollableOutputStream *stream)
+{
+        (void) stream;
+        return TRUE;
+}
+
+static gboolean
+output_is_writable (GPollableOutputStream *stream)
+{
+        return g_pollable_output_stream_is_writable (
+                G_POLLABLE_OUTPUT_STREAM (ATRIUM_CONN_OUTPUT (stream)->base));
+}
+
+static GSource *
+output_create_source (GPollableOutputStream *stream, GCancellable *cancellable)
+{
+        AtriumConnOutput *out = ATRIUM_CONN_OUTPUT (stream);
+        g_autoptr (GSource) child =
+                g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (out->base), NULL);
+        return g_pollable_source_new_full (stream, child, cancellable);
+}
+
+static gssize
+output_write_nonblocking (GPollableOutputStream *stream, const void *buffer, gsize count,
+                          GError **error)
+{
+        AtriumConnOutput *out = ATRIUM_CONN_OUTPUT (stream);
+        if (!out->cork_next) {
+                gssize n = g_pollable_output_stream_write_nonblocking (
+                        G_POLLABLE_OUTPUT_STREAM (out->base), buffer, count, NULL, error);
+                if (n > 0)
+                        out->corked = FALSE; /* a send without MSG_MORE sent it all */
+                return n;
+        }
+        out->cork_next = FALSE;
+        ssize_t n;
+        do
+                n = send (out->fd, buffer, count, MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                int err = errno;
+                g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (err),
+                                     g_strerror (err));
+                return -1;
+        }
+        out->corked = n > 0;
+        return n;
+}
+
+static void
+atrium_conn_output_finalize (GObject *object)
+{
+        g_clear_object (&ATRIUM_CONN_OUTPUT (object)->base);
+        G_OBJECT_CLASS (atrium_conn_output_parent_class)->finalize (object);
+}
+
+static void
+atrium_conn_output_class_init (AtriumConnOutputClass *klass)
+{
+        G_OBJECT_CLASS (klass)->finalize = atrium_conn_output_finalize;
+        GOutputStreamClass *stream_class = G_OUTPUT_STREAM_CLASS (klass);
+        stream_class->write_fn = output_write;
+        stream_class->close_fn = output_close;
+}
+
+static void
+atrium_conn_output_pollable_init (GPollableOutputStreamInterface *iface)
+{
+        iface->can_poll = output_can_poll;
+        iface->is_writable = output_is_writable;
+        iface->create_source = output_create_source;
+        iface->write_nonblocking = output_write_nonblocking;
+}
+
+static void
+atrium_conn_output_init (AtriumConnOutput *out)
+{
+        out->fd = -1;
+}
+
 /* ---- the connection ---- */
 
 G_DEFINE_FINAL_TYPE (AtriumConn, atrium_conn, G_TYPE_IO_STREAM)
@@ -368,7 +506,7 @@ conn_get_input_stream (GIOStream *stream)
 static GOutputStream *
 conn_get_output_stream (GIOStream *stream)
 {
-        return g_io_stream_get_output_stream (G_IO_STREAM (ATRIUM_CONN (stream)->base));
+        return G_OUTPUT_STREAM (ATRIUM_CONN (stream)->output);
 }
 
 static void
@@ -419,6 +557,7 @@ atrium_conn_finalize (GObject *object)
                 conn->input->conn = NULL;
                 g_object_unref (conn->input);
         }
+        g_clear_object (&conn->output);
         if (conn->remote) {
                 g_object_set_qdata (G_OBJECT (conn->remote), address_quark (), NULL);
                 g_object_unref (conn->remote);
@@ -469,6 +608,10 @@ atrium_conn_new (GSocket *socket, GSocketAddress *remote, AtriumConnWatch *watch
         conn->input->base = g_object_ref (g_io_stream_get_input_stream (G_IO_STREAM (conn->base)));
         conn->input->conn = conn;
         conn->input->watched.fd = atrium_conn_get_fd (conn);
+        conn->output = g_object_new (ATRIUM_TYPE_CONN_OUTPUT, NULL);
+        conn->output->base =
+                g_object_ref (g_io_stream_get_output_stream (G_IO_STREAM (conn->base)));
+        conn->output->fd = atrium_conn_get_fd (conn);
         conn->watch = watch ? atrium_conn_watch_ref (watch) : NULL;
         return conn;
 }
@@ -489,6 +632,10 @@ void
 atrium_conn_set_between_requests (AtriumConn *conn, gboolean between)
 {
         conn->between_requests = between;
+        /* An answer is complete: nothing of it may wait in the kernel any longer (a head sent
+         * with MSG_MORE whose body libsoup did not write after all). */
+        if (between)
+                output_uncork (conn->output);
 }
 
 void
@@ -551,6 +698,12 @@ atrium_conn_steal_park_fd (AtriumConn *conn)
         int fd = conn->park_fd;
         conn->park_fd = -1;
         return fd;
+}
+
+void
+atrium_conn_cork_next (AtriumConn *conn)
+{
+        conn->output->cork_next = !conn->closed;
 }
 
 AtriumConnTimer *

@@ -348,6 +348,23 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
 
 /* ---- dispatch ---- */
 
+/* The answer's head and its body leave as one segment when libsoup writes the body right after
+ * the head: a complete body that is not empty, and no rule of HTTP (HEAD, 204, 304) or of
+ * libsoup (it answers a Range itself, maybe with no body) drops it. */
+static void
+cork_head (SoupServerMessage *msg, AtriumRequest *req)
+{
+        if (g_bytes_get_size (req->response_body) == 0 || req->status < 200 || req->status == 204 ||
+            req->status == 304 || soup_server_message_get_method (msg) == SOUP_METHOD_HEAD)
+                return;
+        SoupMessageHeaders *h = soup_server_message_get_request_headers (msg);
+        if (soup_message_headers_get_one (h, "Range"))
+                return;
+        AtriumConn *conn = atrium_listener_conn_of (msg);
+        if (conn)
+                atrium_conn_cork_next (conn);
+}
+
 static gboolean
 finish (gpointer data)
 {
@@ -400,6 +417,7 @@ finish (gpointer data)
                 soup_server_message_set_response (msg, req->content_type, SOUP_MEMORY_COPY,
                                                   g_bytes_get_data (req->response_body, NULL),
                                                   g_bytes_get_size (req->response_body));
+                cork_head (msg, req);
         } else if (req->status != 204 && req->status != 304) {
                 soup_server_message_set_response (msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
         }

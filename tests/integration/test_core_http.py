@@ -73,6 +73,36 @@ class Health(fixtures.SharedHost):
         self.assertEqual(resp.body, b"")
 
 
+class AnswersLeaveWhole(fixtures.SharedHost):
+    """An answer's head waits in the kernel for its body (MSG_MORE) only when libsoup writes
+    a body right after it. Answers whose body libsoup drops (HEAD, a Range it answers itself
+    with 206 or 416) and error answers must still arrive at once, on a kept-alive connection
+    where nothing else would push them out."""
+
+    def test_every_kind_of_answer_arrives_on_one_connection(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.host.port, timeout=5)
+        try:
+            cases = [
+                ("GET", "/healthz", {}, 200, b'{"status":"ok"}'),
+                ("HEAD", "/healthz", {}, 200, b""),
+                ("GET", "/healthz", {"Range": "bytes=0-3"}, 206, b'{"st'),
+                ("GET", "/healthz", {"Range": "bytes=500-600"}, 416, None),
+                ("GET", "/api/v1/me", {}, 401, None),
+                ("DELETE", "/healthz", {}, 405, None),
+                ("GET", "/healthz", {}, 200, b'{"status":"ok"}'),
+            ]
+            for method, path, headers, status, body in cases * 3:
+                conn.request(method, path, headers=headers)
+                resp = conn.getresponse()  # a head held back would time out here
+                data = resp.read()
+                self.assertEqual(resp.status, status, (method, path, headers, data))
+                if body is not None:
+                    self.assertEqual(data, body, (method, path, headers))
+                self.assertFalse(resp.will_close, (method, path, headers))
+        finally:
+            conn.close()
+
+
 class RequestIds(fixtures.SharedHost):
     HOST_ENV = {"ATRIUM_MAX_BODY": str(MAX_BODY)}
 
