@@ -536,6 +536,25 @@ class SchoolYear(Import):
         self.assertEqual(fixtures.login(self.host, "layla.abdel-rahman", school=slug) != "", True)
         self.assertIn("user.enabled", self.audit_actions(school["id"]))
 
+    def test_a_disabled_persons_late_session_does_not_work(self):
+        """A sign-in that read the account just before the disable committed creates its
+        session just after the revocation: the identity check refuses it anyway."""
+        school, tok = self.year_school()
+        slug = school["slug"]
+        first = self.imported(slug, year_csv(), tok, "?default_role=student")
+        layla = next(r["id"] for r in first["rows"] if r["username"] == "layla.abdel-rahman")
+        self.set_password(slug, tok, layla)
+        late = fixtures.login(self.host, "layla.abdel-rahman", school=slug)
+        self.assertEqual(self.host.request("GET", "/api/v1/me", token=late).status, 200)
+        # the disable, without the revocation the race slipped past
+        self.pg.psql(f"UPDATE core.users SET disabled_at = now() WHERE id = '{layla}'")
+        harness.assert_problem(self.host.request("GET", "/api/v1/me", token=late), 401)
+        self.assertEqual(self.host.request("GET", f"/api/v1/schools/{slug}/users/{layla}",
+                                           token=tok).status, 200, "the admin still sees her")
+        self.pg.psql(f"UPDATE core.users SET disabled_at = NULL WHERE id = '{layla}'")
+        self.assertEqual(self.host.request("GET", "/api/v1/me", token=late).status, 200,
+                         "enabled again, the session works again")
+
     def test_partial_file_is_refused_unless_forced(self):
         school, tok = self.year_school()
         slug = school["slug"]
