@@ -97,10 +97,13 @@ gboolean atrium_import_preset_known (const char *name);
  * the built-in names. */
 void atrium_import_columns (GPtrArray *header, const char *preset, JsonObject *custom,
                             int col[ATRIUM_IMPORT_N_FIELDS], JsonArray *ignored);
-/* An ICU transliterator; one per request (ICU's are not meant to be shared between threads). */
+/* An ICU transliterator (translit.c; ICU is loaded at the first); one per request (ICU's are
+ * not meant to be shared between threads). */
 typedef struct _AtriumTranslit AtriumTranslit;
 AtriumTranslit *atrium_translit_new (GError **error);
 void atrium_translit_free (AtriumTranslit *t);
+/* @s in ASCII; NULL when ICU fails (an over-long name). */
+char *atrium_translit_ascii (AtriumTranslit *t, const char *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumTranslit, atrium_translit_free)
 /* "Jürgen" + "Müller" -> "juergen.mueller" (transfer full; may be empty or short: the caller
  * checks it like any username). */

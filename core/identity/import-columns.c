@@ -7,15 +7,13 @@
  * Header names compare case-, space- and accent-insensitively ("Schüler-ID", "schueler_id" and
  * "SCHULER ID" are one name). Usernames follow the German rule schools expect (ä -> ae, ß ->
  * ss: "juergen.mueller", not "jurgen.muller"); everything else goes through ICU's
- * "Any-Latin; Latin-ASCII" transliterator (Yıldız -> yildiz, Nguyễn -> nguyen, Łukasz ->
- * lukasz, محمد -> mhmd). GLib's g_str_to_ascii() was the first choice but leaves '?' for
- * letters without a decomposition (ı, Đ, Ł in some versions) and for other scripts. */
+ * "Any-Latin; Latin-ASCII" transliterator (translit.c) (Yıldız -> yildiz, Nguyễn -> nguyen, Łukasz
+ * -> lukasz, محمد -> mhmd). GLib's g_str_to_ascii() was the first choice but leaves '?' for letters
+ * without a decomposition (ı, Đ, Ł in some versions) and for other scripts. */
 #include "identity-private.h"
 #include "plugin-host-private.h"
 
 #include <string.h>
-#include <unicode/ustring.h>
-#include <unicode/utrans.h>
 
 const char *const atrium_import_field_names[ATRIUM_IMPORT_N_FIELDS + 1] = {
         [ATRIUM_IMPORT_USERNAME] = "username", [ATRIUM_IMPORT_DISPLAY] = "display_name",
@@ -181,37 +179,6 @@ atrium_import_columns (GPtrArray *header, const char *preset, JsonObject *custom
 
 /* ---- usernames ---- */
 
-struct _AtriumTranslit {
-        UTransliterator *trans;
-};
-
-AtriumTranslit *
-atrium_translit_new (GError **error)
-{
-        static const char id[] = "Any-Latin; Latin-ASCII";
-        UChar uid[sizeof id];
-        u_uastrcpy (uid, id);
-        UErrorCode status = U_ZERO_ERROR;
-        UTransliterator *t = utrans_openU (uid, -1, UTRANS_FORWARD, NULL, 0, NULL, &status);
-        if (U_FAILURE (status)) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "ICU transliterator %s: %s", id, u_errorName (status));
-                return NULL;
-        }
-        AtriumTranslit *out = g_new0 (AtriumTranslit, 1);
-        out->trans = t;
-        return out;
-}
-
-void
-atrium_translit_free (AtriumTranslit *t)
-{
-        if (!t)
-                return;
-        utrans_close (t->trans);
-        g_free (t);
-}
-
 /* The German rule, the one table kept by hand because it is a convention, not a script:
  * German schools write Müller as "mueller". NFC first, so a decomposed ü is caught too. */
 static char *
@@ -239,42 +206,6 @@ german_rule (const char *s)
         return g_string_free (out, FALSE);
 }
 
-/* @s in ASCII through ICU; NULL when ICU fails (an over-long name). */
-static char *
-to_ascii (AtriumTranslit *t, const char *s)
-{
-        UErrorCode status = U_ZERO_ERROR;
-        int32_t len = 0;
-        u_strFromUTF8 (NULL, 0, &len, s, -1, &status);
-        if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE (status))
-                return NULL;
-        /* Transliteration may lengthen the text (ß -> ss, one letter -> "kh"): room for four
-         * times the input, the longest expansion of Latin-ASCII in practice. */
-        int32_t cap = len * 4 + 16;
-        g_autofree UChar *buf = g_new (UChar, cap);
-        status = U_ZERO_ERROR;
-        u_strFromUTF8 (buf, cap, &len, s, -1, &status);
-        if (U_FAILURE (status))
-                return NULL;
-        int32_t limit = len;
-        utrans_transUChars (t->trans, buf, &len, cap, 0, &limit, &status);
-        if (U_FAILURE (status))
-                return NULL;
-        int32_t out_len = 0;
-        status = U_ZERO_ERROR;
-        u_strToUTF8 (NULL, 0, &out_len, buf, len, &status);
-        if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE (status))
-                return NULL;
-        char *out = g_malloc (out_len + 1);
-        status = U_ZERO_ERROR;
-        u_strToUTF8 (out, out_len + 1, NULL, buf, len, &status);
-        if (U_FAILURE (status)) {
-                g_free (out);
-                return NULL;
-        }
-        return out;
-}
-
 /* "Jürgen" + "Müller-Lüdenscheidt" -> "juergen.mueller-luedenscheidt": at most 60 characters,
  * so that a number for a collision still fits the 64 of a username. */
 char *
@@ -282,7 +213,7 @@ atrium_import_username (AtriumTranslit *t, const char *first, const char *last)
 {
         g_autofree char *full = g_strdup_printf ("%s.%s", first, last);
         g_autofree char *german = german_rule (full);
-        g_autofree char *ascii = to_ascii (t, german);
+        g_autofree char *ascii = atrium_translit_ascii (t, german);
         GString *s = g_string_new (NULL);
         for (const char *p = ascii ? ascii : ""; *p && s->len < 60; p++) {
                 char c = g_ascii_tolower (*p);
