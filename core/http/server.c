@@ -442,6 +442,8 @@ atrium_server_job_free (Job *job)
  * left (as nginx judges it, a client that only half-closes after its request looks gone too,
  * which HTTP clients do not do). In a rush, clients give up and retry: their first tries must
  * not take a worker and a transaction each for answers nobody reads. */
+#define CLIENT_CHECK_AFTER_US (5 * 1000) /* waited this long for a worker: peek first */
+
 static gboolean
 client_left (int fd)
 {
@@ -458,7 +460,10 @@ work (gpointer data, gpointer user_data)
         Job *job = data;
         Server *s = user_data;
         g_atomic_int_inc (&s->busy[job->pool]);
-        if (client_left (job->fd)) {
+        /* A request that found a worker at once is run without the peek (a system call):
+         * its client had no time to give up. */
+        if (g_get_monotonic_time () - job->started >= CLIENT_CHECK_AFTER_US &&
+            client_left (job->fd)) {
                 job->abandoned = TRUE;
                 job->req->status = 499; /* nginx's "client closed request", for log and metrics */
         } else {
