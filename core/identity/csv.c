@@ -2,11 +2,12 @@
 /* csv.c - a CSV reader for the exports of school administration software.
  *
  * RFC 4180 (quoted fields, "" inside quotes, line breaks inside quotes, CRLF or LF), plus what
- * real exports do: a UTF-8 byte-order mark, ';' or tab instead of ',' (German spreadsheet
- * exports use ';'), and Windows-1252 instead of UTF-8 (converted; UTF-8 is tried first). The
- * delimiter is the one of ',', ';' and tab that occurs most often in the header line outside
- * quotes. Blank lines are skipped. Limits keep a hostile upload from costing more than its
- * size: at most 200 columns, 100,000 rows and 10,000 characters per field. */
+ * real exports do: a UTF-8 byte-order mark, ';', tab or '|' instead of ',' (German spreadsheet
+ * exports use ';', SchILD-NRW's interface files '|'), and Windows-1252 instead of UTF-8
+ * (converted; UTF-8 is tried first). The delimiter is the one of ',', ';', tab and '|' that
+ * occurs most often in the header line outside quotes (the earlier on a tie). Blank lines are
+ * skipped. Limits keep a hostile upload from costing more than its size: at most 200 columns,
+ * 100,000 rows and 10,000 characters per field. */
 #include "identity-private.h"
 
 #include <string.h>
@@ -29,18 +30,18 @@ atrium_csv_free (AtriumCsv *csv)
 static char
 detect_delimiter (const char *s, gsize len)
 {
-        gsize counts[3] = {0, 0, 0};
-        const char cands[3] = {',', ';', '\t'};
+        static const char cands[] = {',', ';', '\t', '|'};
+        gsize counts[G_N_ELEMENTS (cands)] = {0};
         gboolean quoted = FALSE;
         for (gsize i = 0; i < len && (quoted || (s[i] != '\n' && s[i] != '\r')); i++) {
                 if (s[i] == '"')
                         quoted = !quoted;
                 else if (!quoted)
-                        for (int c = 0; c < 3; c++)
+                        for (gsize c = 0; c < G_N_ELEMENTS (cands); c++)
                                 counts[c] += s[i] == cands[c];
         }
-        int best = 0;
-        for (int c = 1; c < 3; c++)
+        gsize best = 0;
+        for (gsize c = 1; c < G_N_ELEMENTS (cands); c++)
                 if (counts[c] > counts[best])
                         best = c;
         return cands[best];

@@ -8,19 +8,19 @@
  * Like tests/abi/1.1, this file never changes. */
 #pragma once
 
-#define ATRIUM_ABI_1_1_PLUGIN_DESCRIPTOR(X)                                                     \
-        X (AtriumPluginDescriptor, school_enable)                                              \
-        X (AtriumPluginDescriptor, school_disable)                                             \
+#define ATRIUM_ABI_1_1_PLUGIN_DESCRIPTOR(X)                                                        \
+        X (AtriumPluginDescriptor, school_enable)                                                  \
+        X (AtriumPluginDescriptor, school_disable)                                                 \
         X (AtriumPluginDescriptor, user_export)
 
-#define ATRIUM_ABI_1_1_HOST(X)                                                                  \
-        X (AtriumHost, request_is_operator)                                                    \
-        X (AtriumHost, tx_user_id)                                                             \
+#define ATRIUM_ABI_1_1_HOST(X)                                                                     \
+        X (AtriumHost, request_is_operator)                                                        \
+        X (AtriumHost, tx_user_id)                                                                 \
         X (AtriumHost, add_permission_source)
 
 /* A (member list) for each struct that 1.1 grew; the others kept their 1.0 members. */
-#define ATRIUM_ABI_1_1_APPENDED(A)                                                              \
-        A (ATRIUM_ABI_1_1_PLUGIN_DESCRIPTOR)                                                   \
+#define ATRIUM_ABI_1_1_APPENDED(A)                                                                 \
+        A (ATRIUM_ABI_1_1_PLUGIN_DESCRIPTOR)                                                       \
         A (ATRIUM_ABI_1_1_HOST)
 
 /* C (name) for each constant 1.1 added. */

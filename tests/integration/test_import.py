@@ -600,6 +600,12 @@ class SchoolYear(Import):
                      '"Köhler","Jörg","5c",W-2,""')
         again = self.imported(slug, comma, tok, "?default_role=student")
         self.assertEqual((again["unchanged"], again["errors"]), (2, 0), again)
+        # and '|' as in SchILD-NRW's interface files (a ';' inside a field stays text)
+        pipe = crlf("Nachname|Vorname|Klasse|Schüler-ID|E-Mail",
+                    "Weiß|Anna; Lena|5c|W-1|anna.weiss@example.org",
+                    "Köhler|Jörg|5c|W-2|")
+        again = self.imported(slug, pipe, tok, "?default_role=student")
+        self.assertEqual((again["unchanged"], again["errors"]), (2, 0), again)
 
     def test_row_errors_name_line_and_reason(self):
         school, tok = self.year_school()

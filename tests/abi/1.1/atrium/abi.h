@@ -48,9 +48,9 @@ typedef struct {
         uint32_t reserved;
 } AtriumStructHeader;
 
-#define ATRIUM_STRUCT_HEADER(type)                                                              \
-        {                                                                                      \
-                ATRIUM_MAGIC, (uint32_t) sizeof (type), ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR, 0  \
+#define ATRIUM_STRUCT_HEADER(type)                                                                 \
+        {                                                                                          \
+                ATRIUM_MAGIC, (uint32_t) sizeof (type), ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR, 0      \
         }
 
 #if defined(__GNUC__)

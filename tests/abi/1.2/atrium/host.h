@@ -31,21 +31,21 @@ G_BEGIN_DECLS
 #define ATRIUM_ERROR (g_quark_from_static_string ("atrium-error-quark"))
 
 typedef enum {
-        ATRIUM_ERROR_INVALID = 1,             /* 400 invalid-request */
-        ATRIUM_ERROR_UNAUTHENTICATED = 2,     /* 401 unauthenticated */
-        ATRIUM_ERROR_FORBIDDEN = 3,           /* 403 forbidden */
-        ATRIUM_ERROR_NOT_FOUND = 4,           /* 404 not-found */
-        ATRIUM_ERROR_CONFLICT = 5,            /* 409 conflict */
-        ATRIUM_ERROR_PRECONDITION_FAILED = 6, /* 412 precondition-failed */
-        ATRIUM_ERROR_TOO_LARGE = 7,           /* 413 payload-too-large */
-        ATRIUM_ERROR_UNSUPPORTED_MEDIA = 8,   /* 415 unsupported-media-type */
-        ATRIUM_ERROR_UNPROCESSABLE = 9,       /* 422 unprocessable */
-        ATRIUM_ERROR_RATE_LIMITED = 10,       /* 429 rate-limited */
-        ATRIUM_ERROR_INTERNAL = 11,           /* 500 internal */
-        ATRIUM_ERROR_BAD_GATEWAY = 12,        /* 502 bad-gateway */
-        ATRIUM_ERROR_UNAVAILABLE = 13,        /* 503 unavailable */
-        ATRIUM_ERROR_INSUFFICIENT_STORAGE = 14, /* 507 insufficient-storage */
-        ATRIUM_ERROR_METHOD_NOT_ALLOWED = 15, /* 405 method-not-allowed */
+        ATRIUM_ERROR_INVALID = 1,                /* 400 invalid-request */
+        ATRIUM_ERROR_UNAUTHENTICATED = 2,        /* 401 unauthenticated */
+        ATRIUM_ERROR_FORBIDDEN = 3,              /* 403 forbidden */
+        ATRIUM_ERROR_NOT_FOUND = 4,              /* 404 not-found */
+        ATRIUM_ERROR_CONFLICT = 5,               /* 409 conflict */
+        ATRIUM_ERROR_PRECONDITION_FAILED = 6,    /* 412 precondition-failed */
+        ATRIUM_ERROR_TOO_LARGE = 7,              /* 413 payload-too-large */
+        ATRIUM_ERROR_UNSUPPORTED_MEDIA = 8,      /* 415 unsupported-media-type */
+        ATRIUM_ERROR_UNPROCESSABLE = 9,          /* 422 unprocessable */
+        ATRIUM_ERROR_RATE_LIMITED = 10,          /* 429 rate-limited */
+        ATRIUM_ERROR_INTERNAL = 11,              /* 500 internal */
+        ATRIUM_ERROR_BAD_GATEWAY = 12,           /* 502 bad-gateway */
+        ATRIUM_ERROR_UNAVAILABLE = 13,           /* 503 unavailable */
+        ATRIUM_ERROR_INSUFFICIENT_STORAGE = 14,  /* 507 insufficient-storage */
+        ATRIUM_ERROR_METHOD_NOT_ALLOWED = 15,    /* 405 method-not-allowed */
         ATRIUM_ERROR_RANGE_NOT_SATISFIABLE = 16, /* 1.2: 416 range-not-satisfiable */
 } AtriumErrorCode;
 
@@ -58,10 +58,10 @@ typedef enum {
 } AtriumRouteScope;
 
 typedef enum {
-        ATRIUM_ROUTE_PUBLIC = 1 << 0,   /* no sign-in needed (share links, subscriptions) */
-        ATRIUM_ROUTE_RAW_BODY = 1 << 1, /* body handed over as bytes, not parsed as JSON */
-        ATRIUM_ROUTE_SLOW = 1 << 2,     /* 1.1: CPU-heavy (password hashing): runs on a small
-                                         * separate pool so it cannot starve other requests */
+        ATRIUM_ROUTE_PUBLIC = 1 << 0,      /* no sign-in needed (share links, subscriptions) */
+        ATRIUM_ROUTE_RAW_BODY = 1 << 1,    /* body handed over as bytes, not parsed as JSON */
+        ATRIUM_ROUTE_SLOW = 1 << 2,        /* 1.1: CPU-heavy (password hashing): runs on a small
+                                            * separate pool so it cannot starve other requests */
         ATRIUM_ROUTE_STREAM_BODY = 1 << 3, /* 1.2: the handler starts as soon as the request
                                             * headers are in and reads the body itself through
                                             * request_body_stream(), in bounded memory; the
@@ -172,14 +172,14 @@ struct _AtriumHost {
 
         /* Requests. Strings are (transfer none) and live as long as the request. */
         const char *(*request_method) (AtriumRequest *req);
-        const char *(*request_param) (AtriumRequest *req, const char *name);  /* path */
-        const char *(*request_query) (AtriumRequest *req, const char *name);  /* query */
+        const char *(*request_param) (AtriumRequest *req, const char *name); /* path */
+        const char *(*request_query) (AtriumRequest *req, const char *name); /* query */
         const char *(*request_header) (AtriumRequest *req, const char *name);
-        JsonNode *(*request_json) (AtriumRequest *req); /* (nullable): validated body */
-        GBytes *(*request_body) (AtriumRequest *req);   /* (nullable): raw body */
+        JsonNode *(*request_json) (AtriumRequest *req);        /* (nullable): validated body */
+        GBytes *(*request_body) (AtriumRequest *req);          /* (nullable): raw body */
         const char *(*request_school_id) (AtriumRequest *req); /* (nullable) global routes */
         const char *(*request_school_slug) (AtriumRequest *req);
-        const char *(*request_user_id) (AtriumRequest *req);   /* (nullable) public routes */
+        const char *(*request_user_id) (AtriumRequest *req); /* (nullable) public routes */
         gboolean (*request_has_permission) (AtriumRequest *req, const char *permission);
         AtriumTx *(*request_tx) (AtriumRequest *req);
         /* Parses ?limit= (default 50, 1..500) and ?cursor=; @out_after is the decoded cursor
@@ -266,7 +266,7 @@ struct _AtriumHost {
 
 /* TRUE when @host has slot @member (a plugin built against newer headers calls this before
  * using a slot appended after the minor it requires). */
-#define ATRIUM_HOST_HAS(host, member)                                                           \
+#define ATRIUM_HOST_HAS(host, member)                                                              \
         ((host)->header.struct_size >= offsetof (AtriumHost, member) + sizeof ((host)->member))
 
 G_END_DECLS

@@ -53,10 +53,10 @@ typedef struct {
 
 typedef struct {
         AtriumStructHeader header;
-        const char *name;        /* [a-z][a-z0-9_]{1,30}: route prefix and SQL schema name */
-        const char *version;     /* semantic version, "1.0.0" */
+        const char *name;    /* [a-z][a-z0-9_]{1,30}: route prefix and SQL schema name */
+        const char *version; /* semantic version, "1.0.0" */
         const char *description;
-        const char *license;     /* SPDX identifier */
+        const char *license;                  /* SPDX identifier */
         const AtriumDependency *dependencies; /* (nullable) NULL-name terminated */
         const AtriumPermission *permissions;  /* (nullable) NULL-name terminated */
 
@@ -82,7 +82,8 @@ typedef struct {
 } AtriumPluginDescriptor;
 
 /* The first released size of the descriptor; smaller ones are refused. */
-#define ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0 (offsetof (AtriumPluginDescriptor, fini) + sizeof (void *))
+#define ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0                                                          \
+        (offsetof (AtriumPluginDescriptor, fini) + sizeof (void *))
 
 #define ATRIUM_PLUGIN_SYMBOL "atrium_plugin_descriptor"
 
@@ -96,13 +97,14 @@ typedef const AtriumPluginDescriptor *(*AtriumPluginDescriptorFunc) (void);
  *
  *   ATRIUM_PLUGIN_DEFINE (.name = "noticeboard", .version = "1.0.0", ..., .init = nb_init)
  */
-#define ATRIUM_PLUGIN_DEFINE(...)                                                               \
-        static const AtriumPluginDescriptor atrium_plugin_descriptor_data_ = {                  \
-                .header = ATRIUM_STRUCT_HEADER (AtriumPluginDescriptor), __VA_ARGS__};          \
-        ATRIUM_EXPORT const AtriumPluginDescriptor *atrium_plugin_descriptor (void);            \
-        ATRIUM_EXPORT const AtriumPluginDescriptor *atrium_plugin_descriptor (void)             \
-        {                                                                                       \
-                return &atrium_plugin_descriptor_data_;                                         \
+#define ATRIUM_PLUGIN_DEFINE(...)                                                                  \
+        static const AtriumPluginDescriptor atrium_plugin_descriptor_data_ = {                     \
+                .header = ATRIUM_STRUCT_HEADER (AtriumPluginDescriptor),                           \
+                __VA_ARGS__};                                                                      \
+        ATRIUM_EXPORT const AtriumPluginDescriptor *atrium_plugin_descriptor (void);               \
+        ATRIUM_EXPORT const AtriumPluginDescriptor *atrium_plugin_descriptor (void)                \
+        {                                                                                          \
+                return &atrium_plugin_descriptor_data_;                                            \
         }
 
 G_END_DECLS

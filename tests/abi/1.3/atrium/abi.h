@@ -99,9 +99,9 @@ typedef struct {
 
 /* The initialiser of the header of a versioned struct @type, stamped with these headers'
  * version; ATRIUM_PLUGIN_DEFINE and ATRIUM_ROUTE_INIT use it. */
-#define ATRIUM_STRUCT_HEADER(type)                                                              \
-        {                                                                                      \
-                ATRIUM_MAGIC, (uint32_t) sizeof (type), ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR, 0  \
+#define ATRIUM_STRUCT_HEADER(type)                                                                 \
+        {                                                                                          \
+                ATRIUM_MAGIC, (uint32_t) sizeof (type), ATRIUM_ABI_MAJOR, ATRIUM_ABI_MINOR, 0      \
         }
 
 /* Marks the one symbol a plugin exports (plugins build with -fvisibility=hidden). */

@@ -28,7 +28,7 @@ G_BEGIN_DECLS
 /* opaque: the host's record of one loaded plugin; the "self" of every hook and slot */
 typedef struct _AtriumPlugin AtriumPlugin;
 typedef struct _AtriumHost AtriumHost; /* the host-services table (host.h) */
-typedef struct _AtriumTx AtriumTx; /* opaque: one open database transaction (host.h) */
+typedef struct _AtriumTx AtriumTx;     /* opaque: one open database transaction (host.h) */
 
 /**
  * AtriumDependency:
@@ -97,10 +97,10 @@ typedef struct {
  */
 typedef struct {
         AtriumStructHeader header;
-        const char *name;        /* [a-z][a-z0-9_]{1,30}: route prefix and SQL schema name */
-        const char *version;     /* semantic version, "1.0.0" */
+        const char *name;    /* [a-z][a-z0-9_]{1,30}: route prefix and SQL schema name */
+        const char *version; /* semantic version, "1.0.0" */
         const char *description;
-        const char *license;     /* SPDX identifier */
+        const char *license;                  /* SPDX identifier */
         const AtriumDependency *dependencies; /* (nullable) NULL-name terminated */
         const AtriumPermission *permissions;  /* (nullable) NULL-name terminated */
 
@@ -155,7 +155,8 @@ typedef struct {
 } AtriumPluginDescriptor;
 
 /* The first released (1.0) size of the descriptor; the host refuses smaller ones. */
-#define ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0 (offsetof (AtriumPluginDescriptor, fini) + sizeof (void *))
+#define ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0                                                          \
+        (offsetof (AtriumPluginDescriptor, fini) + sizeof (void *))
 
 /* The one symbol the host looks up: a function, defined by ATRIUM_PLUGIN_DEFINE. */
 #define ATRIUM_PLUGIN_SYMBOL "atrium_plugin_descriptor"
@@ -176,13 +177,14 @@ typedef const AtriumPluginDescriptor *(*AtriumPluginDescriptorFunc) (void);
  * (ATRIUM_ABI_MAJOR.ATRIUM_ABI_MINOR): the plugin loads on hosts of that major with the same
  * or a newer minor.
  */
-#define ATRIUM_PLUGIN_DEFINE(...)                                                               \
-        static const AtriumPluginDescriptor atrium_plugin_descriptor_data_ = {                  \
-                .header = ATRIUM_STRUCT_HEADER (AtriumPluginDescriptor), __VA_ARGS__};          \
-        ATRIUM_EXPORT const AtriumPluginDescriptor *atrium_plugin_descriptor (void);            \
-        ATRIUM_EXPORT const AtriumPluginDescriptor *atrium_plugin_descriptor (void)             \
-        {                                                                                       \
-                return &atrium_plugin_descriptor_data_;                                         \
+#define ATRIUM_PLUGIN_DEFINE(...)                                                                  \
+        static const AtriumPluginDescriptor atrium_plugin_descriptor_data_ = {                     \
+                .header = ATRIUM_STRUCT_HEADER (AtriumPluginDescriptor),                           \
+                __VA_ARGS__};                                                                      \
+        ATRIUM_EXPORT const AtriumPluginDescriptor *atrium_plugin_descriptor (void);               \
+        ATRIUM_EXPORT const AtriumPluginDescriptor *atrium_plugin_descriptor (void)                \
+        {                                                                                          \
+                return &atrium_plugin_descriptor_data_;                                            \
         }
 
 G_END_DECLS
