@@ -9,11 +9,8 @@
  *   /events                                     GET the occurrences of every calendar the
  *                                               caller sees, merged
  *
- * A window query reads only the series whose [range_start, range_end] overlaps the window (a
- * GiST index, schema/0001_calendar.sql), expands each in its own time zone (ical-expand.c),
- * sorts the occurrences by start and pages through them with a keyset cursor (start, event,
- * recurrence id). More than CAL_MAX_OCCURRENCES occurrences in the window is refused with 422
- * rather than cut: a truncated list looks complete to a client. */
+ * Every write stores the series' occurrences (occurrences.c) in the same transaction; the
+ * window views read those (window.c). */
 #include "calendar-private.h"
 
 #include <string.h>
@@ -68,26 +65,30 @@ store_series (AtriumRequest *req, const char *calendar_id, const char *event_id,
         g_autofree char *start_s = unix_text (start);
         g_autofree char *end_s = has_end ? unix_text (end) : NULL;
         const char *me = cal_host->request_user_id (req);
-        if (insert)
-                return atrium_done (
-                        cal_host,
-                        cal_sql (
-                                req, error,
-                                "INSERT INTO calendar.events (school_id, calendar_id, id, uid, summary, "
-                                "ical, range_start, range_end, created_by, updated_by) VALUES "
-                                "(core.current_school(), $1::uuid, $2::uuid, $3, $4, $5, "
-                                "to_timestamp($6::bigint), to_timestamp($7::bigint), $8::uuid, $8::uuid)",
-                                8, calendar_id, event_id, cal_series_uid (s), summary, text,
-                                start_s, end_s, me));
-        return atrium_done (
-                cal_host,
-                cal_sql (
-                        req, error,
-                        "UPDATE calendar.events SET summary = $3, ical = $4, "
-                        "range_start = to_timestamp($5::bigint), range_end = to_timestamp($6::bigint), "
-                        "updated_by = $7::uuid, updated_at = now() "
-                        "WHERE id = $1::uuid AND calendar_id = $2::uuid",
-                        7, event_id, calendar_id, summary, text, start_s, end_s, me));
+        if (insert &&
+            !atrium_done (
+                    cal_host,
+                    cal_sql (
+                            req, error,
+                            "INSERT INTO calendar.events (school_id, calendar_id, id, uid, summary, "
+                            "ical, range_start, range_end, created_by, updated_by) VALUES "
+                            "(core.current_school(), $1::uuid, $2::uuid, $3, $4, $5, "
+                            "to_timestamp($6::bigint), to_timestamp($7::bigint), $8::uuid, $8::uuid)",
+                            8, calendar_id, event_id, cal_series_uid (s), summary, text, start_s,
+                            end_s, me)))
+                return FALSE;
+        if (!insert &&
+            !atrium_done (
+                    cal_host,
+                    cal_sql (
+                            req, error,
+                            "UPDATE calendar.events SET summary = $3, ical = $4, "
+                            "range_start = to_timestamp($5::bigint), range_end = to_timestamp($6::bigint), "
+                            "updated_by = $7::uuid, updated_at = now() "
+                            "WHERE id = $1::uuid AND calendar_id = $2::uuid",
+                            7, event_id, calendar_id, summary, text, start_s, end_s, me)))
+                return FALSE;
+        return cal_occurrences_store (req, event_id, text, start, end, has_end, error);
 }
 
 typedef struct {
@@ -294,142 +295,7 @@ cancel_occurrence (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
-/* ---- windows ---- */
-
-typedef struct {
-        CalOccurrence *occ;
-        const char *event_id;    /* borrowed from the Window's ids */
-        const char *calendar_id; /* borrowed */
-} Item;
-
-static gint
-cmp_item (gconstpointer a, gconstpointer b)
-{
-        const Item *x = a, *y = b;
-        if (x->occ->start != y->occ->start)
-                return x->occ->start < y->occ->start ? -1 : 1;
-        int c = strcmp (x->event_id, y->event_id);
-        if (c)
-                return c;
-        return g_strcmp0 (x->occ->recurrence_id, y->occ->recurrence_id);
-}
-
-static char *
-item_key (const Item *it)
-{
-        g_autofree char *start = g_strdup_printf ("%" G_GINT64_FORMAT, it->occ->start);
-        const char *key[] = {start, it->event_id,
-                             it->occ->recurrence_id ? it->occ->recurrence_id : ""};
-        return atrium_page_cursor (G_N_ELEMENTS (key), key);
-}
-
-static JsonNode *
-item_json (const Item *it)
-{
-        const CalOccurrence *o = it->occ;
-        JsonObject *j = json_object_new ();
-        json_object_set_string_member (j, "event_id", it->event_id);
-        json_object_set_string_member (j, "calendar_id", it->calendar_id);
-        if (o->recurrence_id)
-                json_object_set_string_member (j, "recurrence_id", o->recurrence_id);
-        else
-                json_object_set_null_member (j, "recurrence_id");
-        g_autofree char *start = cal_time_format (o->start, o->all_day);
-        g_autofree char *end = cal_time_format (o->end, o->all_day);
-        json_object_set_string_member (j, "start", start);
-        json_object_set_string_member (j, "end", end);
-        json_object_set_boolean_member (j, "all_day", o->all_day);
-        json_object_set_string_member (j, "summary", o->summary);
-        const char *texts[][2] = {{"description", o->description},
-                                  {"location", o->location},
-                                  {"status", o->status},
-                                  {"timezone", o->timezone}};
-        for (gsize i = 0; i < G_N_ELEMENTS (texts); i++) {
-                if (texts[i][1])
-                        json_object_set_string_member (j, texts[i][0], texts[i][1]);
-                else
-                        json_object_set_null_member (j, texts[i][0]);
-        }
-        json_object_set_boolean_member (j, "modified", o->modified);
-        return cal_object_node (j);
-}
-
-/* Expands the series of @calendar_ids (a uuid[] literal) in the request's window and answers
- * one page of occurrences. */
-static gboolean
-respond_window (AtriumRequest *req, const char *calendar_ids, GError **error)
-{
-        gint64 from, to;
-        /* The cursor is the key of the last item handed out: (start, event, recurrence id). */
-        g_auto (AtriumPage) page = {0};
-        if (!cal_request_window (req, &from, &to, error) ||
-            !atrium_page_begin (cal_host, req, "ius", &page, error))
-                return FALSE;
-        g_autofree char *from_s = unix_text (from);
-        g_autofree char *to_s = unix_text (to);
-        AtriumResult *res = cal_sql (
-                req, error,
-                /* A definer function, so the range index is usable (schema/0002_window.sql). */
-                "SELECT id, calendar_id, ical FROM calendar.events_in_window($1::uuid[], "
-                "to_timestamp($2::bigint), to_timestamp($3::bigint))",
-                3, calendar_ids, from_s, to_s);
-        if (!res)
-                return FALSE;
-        int rows = cal_host->result_n_rows (res);
-        g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-        g_autoptr (GPtrArray) occs =
-                g_ptr_array_new_with_free_func ((GDestroyNotify) cal_occurrence_free);
-        g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (Item));
-        gboolean ok = TRUE;
-        guint budget = CAL_STEP_BUDGET;
-        for (int i = 0; ok && i < rows; i++) {
-                g_autoptr (CalSeries) s = cal_series_parse (cal_host->result_value (res, i, 2),
-                                                            error);
-                guint before = occs->len;
-                ok = s && cal_series_expand (s, from, to, occs, CAL_MAX_OCCURRENCES, &budget,
-                                                error);
-                char *event_id = g_strdup (cal_host->result_value (res, i, 0));
-                char *calendar_id = g_strdup (cal_host->result_value (res, i, 1));
-                g_ptr_array_add (ids, event_id);
-                g_ptr_array_add (ids, calendar_id);
-                for (guint k = before; ok && k < occs->len; k++) {
-                        Item it = {g_ptr_array_index (occs, k), event_id, calendar_id};
-                        g_array_append_val (items, it);
-                }
-        }
-        cal_host->result_free (res);
-        if (!ok)
-                return FALSE;
-        g_array_sort (items, cmp_item);
-        char **cur = page.key;
-        gint64 at = cur ? g_ascii_strtoll (cur[0], NULL, 10) : 0; /* checked: kind 'i' */
-        JsonArray *shown = json_array_new ();
-        g_autofree char *next = NULL;
-        guint taken = 0;
-        for (guint i = 0; i < items->len; i++) {
-                const Item *it = &g_array_index (items, Item, i);
-                if (cur) {
-                        if (it->occ->start < at)
-                                continue;
-                        int c = it->occ->start > at ? 1 : strcmp (it->event_id, cur[1]);
-                        if (c == 0)
-                                c = strcmp (it->occ->recurrence_id ? it->occ->recurrence_id : "",
-                                            cur[2]);
-                        if (c <= 0)
-                                continue;
-                }
-                if (taken == (guint) page.limit) {
-                        next = item_key (&g_array_index (items, Item, i - 1));
-                        break;
-                }
-                json_array_add_element (shown, item_json (it));
-                taken++;
-        }
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, shown);
-        cal_host->respond_page (req, n, next);
-        return TRUE;
-}
+/* ---- windows (window.c) ---- */
 
 static gboolean
 list_occurrences (AtriumRequest *req, gpointer data, GError **error)
@@ -439,14 +305,14 @@ list_occurrences (AtriumRequest *req, gpointer data, GError **error)
         if (!c)
                 return FALSE;
         g_autofree char *ids = g_strdup_printf ("{%s}", c->id);
-        return respond_window (req, ids, error);
+        return cal_respond_window (req, ids, error);
 }
 
 static gboolean
 list_all_occurrences (AtriumRequest *req, gpointer data, GError **error)
 {
         g_autofree char *ids = cal_visible_ids (req, error);
-        return ids && respond_window (req, ids, error);
+        return ids && cal_respond_window (req, ids, error);
 }
 
 gboolean
