@@ -6,11 +6,14 @@
  *
  * Time zones: a TZID is looked up in libical's built-in database (the system's tzdata on
  * Debian) by its Olson name first, so an imported VTIMEZONE for "Europe/Berlin" cannot make
- * Berlin's lessons drift; libical's own prefixed TZIDs are understood too; anything else must
- * come with a VTIMEZONE in the series (Outlook's "W. Europe Standard Time"). */
+ * Berlin's lessons drift; libical's own prefixed TZIDs are understood too; anything else is the
+ * VTIMEZONE the series carries (Outlook's "W. Europe Standard Time", as the file defines it),
+ * and failing that a Windows zone name as CLDR maps it (ICU's windowsZones data). */
 #include "ical-private.h"
 
 #include <string.h>
+#include <unicode/ucal.h>
+#include <unicode/ustring.h>
 
 GMutex cal_ical_lock;
 
@@ -74,6 +77,28 @@ cal_ical_fini (void)
 
 /* ---- times ---- */
 
+/* A Windows zone name ("W. Europe Standard Time", as Outlook and Exchange write TZIDs) as the
+ * built-in zone CLDR's windowsZones table maps it to for the world ("001" territory), through
+ * ICU, which ships that table. NULL when the name is not a Windows zone. */
+static icaltimezone *
+windows_zone (const char *tzid)
+{
+        UChar win[128], id[128];
+        int32_t n = 0;
+        UErrorCode status = U_ZERO_ERROR;
+        u_strFromUTF8 (win, G_N_ELEMENTS (win), &n, tzid, -1, &status);
+        if (U_FAILURE (status) || n == 0)
+                return NULL;
+        int32_t len = ucal_getTimeZoneIDForWindowsID (win, n, NULL, id, G_N_ELEMENTS (id), &status);
+        if (U_FAILURE (status) || len <= 0 || len >= (int32_t) G_N_ELEMENTS (id))
+                return NULL;
+        char olson[4 * G_N_ELEMENTS (id)];
+        u_strToUTF8 (olson, sizeof olson, NULL, id, len, &status);
+        if (U_FAILURE (status))
+                return NULL;
+        return icaltimezone_get_builtin_timezone (olson);
+}
+
 icaltimezone *
 cal_zone_resolve (CalSeries *s, const char *tzid)
 {
@@ -87,6 +112,8 @@ cal_zone_resolve (CalSeries *s, const char *tzid)
                 z = icaltimezone_get_builtin_timezone_from_tzid (tzid);
         if (!z && s)
                 z = icalcomponent_get_timezone (s->root, tzid);
+        if (!z)
+                z = windows_zone (tzid);
         if (z && s)
                 g_hash_table_insert (s->zones, g_strdup (tzid), z);
         return z;

@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: Apache-2.0
+"""test_calendar_outlook.py - real-world-shaped exports from Outlook and Exchange (issue #19):
+Windows zone names, and RECURRENCE-ID;RANGE=THISANDFUTURE.
+
+Windows zone names (plugins/calendar/README.md, "Time"): a TZID such as "W. Europe Standard
+Time" is the file's own VTIMEZONE when the file defines it (also when only a RECURRENCE-ID
+uses it), and otherwise CLDR's windowsZones mapping through ICU ("W. Europe Standard Time" ->
+Europe/Berlin); a name neither defines is refused as an unknown time zone.
+"""
+
+from __future__ import annotations
+
+import harness
+from test_calendar import School
+from test_calendar_ical import IcalTestCase
+
+OUTLOOK_HEAD = (
+    "BEGIN:VCALENDAR\r\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r\n"
+    "VERSION:2.0\r\nMETHOD:PUBLISH\r\nX-MS-OLK-FORCEINSPECTOROPEN:TRUE\r\n")
+
+W_EUROPE = (
+    "BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\n"
+    "BEGIN:STANDARD\r\nDTSTART:16011028T030000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10\r\n"
+    "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\n"
+    "BEGIN:DAYLIGHT\r\nDTSTART:16010325T020000\r\nRRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3\r\n"
+    "TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n")
+
+# A zone of the same name that a (made-up) server defines without DST at +03:00: the file's
+# definition must win over the CLDR mapping.
+W_EUROPE_ODD = (
+    "BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\n"
+    "BEGIN:STANDARD\r\nDTSTART:16010101T000000\r\nTZOFFSETFROM:+0300\r\nTZOFFSETTO:+0300\r\n"
+    "END:STANDARD\r\nEND:VTIMEZONE\r\n")
+
+UID = "040000008200E00074C5B7101A82E00800000000D0E3B1C4A1A9DC01000000000000000010000000"
+
+
+def outlook_event(uid: str, *lines: str) -> str:
+    return ("BEGIN:VEVENT\r\nCLASS:PUBLIC\r\nCREATED:20260210T101500Z\r\n"
+            "DTSTAMP:20260210T101500Z\r\nPRIORITY:5\r\nSEQUENCE:0\r\n"
+            "TRANSP:OPAQUE\r\nX-MICROSOFT-CDO-BUSYSTATUS:BUSY\r\nX-MICROSOFT-CDO-IMPORTANCE:1\r\n"
+            f"UID:{uid}\r\n" + "".join(f"{x}\r\n" for x in lines) + "END:VEVENT\r\n")
+
+
+def outlook(*parts: str) -> bytes:
+    return (OUTLOOK_HEAD + "".join(parts) + "END:VCALENDAR\r\n").encode()
+
+
+WEEKLY = [
+    'DTSTART;TZID="W. Europe Standard Time":20260302T080000',
+    'DTEND;TZID="W. Europe Standard Time":20260302T090000',
+    "RRULE:FREQ=WEEKLY;BYDAY=MO", "SUMMARY;LANGUAGE=de:Teambesprechung",
+    "LOCATION:Lehrerzimmer"]
+
+
+class WindowsZones(IcalTestCase):
+    def load(self, s: School, data: bytes, status: int = 200) -> tuple[str, object]:
+        cal = s.calendar(name="outlook")["id"]
+        return cal, self.import_ics(s, cal, data, status=status)
+
+    def starts(self, s: School, cal: str, a: str, b: str) -> list[tuple[str, bool]]:
+        return [(o["start"], o["modified"])
+                for o in s.window("tina", f"/calendars/{cal}/events", a, b)]
+
+    def test_own_vtimezone_with_override(self) -> None:
+        s = School(self.host, self.op_token)
+        cal, _ = self.load(s, outlook(W_EUROPE, outlook_event(UID, *WEEKLY), outlook_event(
+            UID, 'RECURRENCE-ID;TZID="W. Europe Standard Time":20260330T080000',
+            'DTSTART;TZID="W. Europe Standard Time":20260331T100000',
+            'DTEND;TZID="W. Europe Standard Time":20260331T110000',
+            "SUMMARY;LANGUAGE=de:Teambesprechung (verschoben)")))
+        self.assertEqual(self.starts(s, cal, "2026-03-20", "2026-04-10"), [
+            ("2026-03-23T07:00:00Z", False), ("2026-03-31T08:00:00Z", True),
+            ("2026-04-06T06:00:00Z", False)])
+        # Edited through the API, the series keeps its zone.
+        eid = self.sql(f"SELECT id FROM calendar.events WHERE calendar_id = '{cal}'")
+        got = s.ok("tina", "GET", f"/calendars/{cal}/events/{eid}")
+        self.assertEqual(got["timezone"], "W. Europe Standard Time")
+        self.assertEqual(len(got["overrides"]), 1)
+        s.ok("tina", "PUT", f"/calendars/{cal}/events/{eid}/occurrences/2026-04-06T06:00:00Z",
+             {"summary": "Ausnahmsweise"})
+        self.assertIn(("2026-04-06T06:00:00Z", True),
+                      self.starts(s, cal, "2026-04-01", "2026-04-10"))
+
+    def test_vtimezone_last_override_first(self) -> None:
+        """Exchange writes the VTIMEZONE after the events, and the changed occurrence before
+        its series."""
+        s = School(self.host, self.op_token)
+        cal, _ = self.load(s, outlook(outlook_event(
+            UID, 'RECURRENCE-ID;TZID="W. Europe Standard Time":20260330T080000',
+            'DTSTART;TZID="W. Europe Standard Time":20260331T100000',
+            'DTEND;TZID="W. Europe Standard Time":20260331T110000', "SUMMARY:moved"),
+            outlook_event(UID, *WEEKLY), W_EUROPE))
+        self.assertEqual(self.starts(s, cal, "2026-03-20", "2026-04-10"), [
+            ("2026-03-23T07:00:00Z", False), ("2026-03-31T08:00:00Z", True),
+            ("2026-04-06T06:00:00Z", False)])
+
+    def test_override_only_uses_the_zone(self) -> None:
+        """Exchange sends a lone changed occurrence to an attendee: only RECURRENCE-ID and the
+        moved times name the zone."""
+        s = School(self.host, self.op_token)
+        cal, _ = self.load(s, outlook(W_EUROPE, outlook_event(
+            UID, 'RECURRENCE-ID;TZID="W. Europe Standard Time":20260330T080000',
+            'DTSTART;TZID="W. Europe Standard Time":20260331T100000',
+            'DTEND;TZID="W. Europe Standard Time":20260331T110000', "SUMMARY:moved")))
+        self.assertEqual(self.starts(s, cal, "2026-03-01", "2026-05-01"),
+                         [("2026-03-31T08:00:00Z", True)])
+
+    def test_file_definition_wins(self) -> None:
+        s = School(self.host, self.op_token)
+        cal, _ = self.load(s, outlook(W_EUROPE_ODD, outlook_event(UID, *WEEKLY)))
+        self.assertEqual(self.starts(s, cal, "2026-03-01", "2026-03-03"),
+                         [("2026-03-02T05:00:00Z", False)])
+
+    def test_cldr_mapping_without_vtimezone(self) -> None:
+        s = School(self.host, self.op_token)
+        cal, _ = self.load(s, outlook(outlook_event(UID, *WEEKLY), outlook_event(
+            "pacific", 'DTSTART;TZID="Pacific Standard Time":20260305T090000',
+            'DTEND;TZID="Pacific Standard Time":20260305T100000',
+            "RRULE:FREQ=DAILY;COUNT=10", "SUMMARY:Call with Seattle"), outlook_event(
+            "pacific", 'RECURRENCE-ID;TZID="Pacific Standard Time":20260309T090000',
+            'DTSTART;TZID="Pacific Standard Time":20260309T110000',
+            'DTEND;TZID="Pacific Standard Time":20260309T120000', "SUMMARY:moved")))
+        occ = s.window("tina", f"/calendars/{cal}/events", "2026-03-02", "2026-03-11")
+        weekly = [o["start"] for o in occ if o["summary"] == "Teambesprechung"]
+        self.assertEqual(weekly, ["2026-03-02T07:00:00Z", "2026-03-09T07:00:00Z"])
+        pacific = [(o["start"], o["modified"]) for o in occ if o["summary"] != "Teambesprechung"]
+        # Los Angeles: -08:00 until 2026-03-08, then -07:00.
+        self.assertEqual(pacific[:4], [
+            ("2026-03-05T17:00:00Z", False), ("2026-03-06T17:00:00Z", False),
+            ("2026-03-07T17:00:00Z", False), ("2026-03-08T16:00:00Z", False)])
+        self.assertIn(("2026-03-09T18:00:00Z", True), pacific)
+        self.assertNotIn(("2026-03-09T16:00:00Z", False), pacific)
+
+    def test_unknown_windows_name(self) -> None:
+        s = School(self.host, self.op_token)
+        _, problem = self.load(s, outlook(outlook_event(
+            UID, 'DTSTART;TZID="Atlantis Standard Time":20260302T080000',
+            'DTEND;TZID="Atlantis Standard Time":20260302T090000', "SUMMARY:x")), status=422)
+        self.assertIn("unknown time zone", problem["detail"])  # type: ignore[index]
+        # ... and the API's own timezone field still wants an IANA name.
+        cal = s.calendar(name="api")["id"]
+        self.assertProblem(s.req("tina", "POST", f"/calendars/{cal}/events", {
+            "summary": "x", "start": "2026-03-02T08:00:00Z", "end": "2026-03-02T09:00:00Z",
+            "timezone": "Atlantis Standard Time"}), 422)
+
+
+if __name__ == "__main__":
+    harness.main()
