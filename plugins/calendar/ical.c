@@ -436,8 +436,8 @@ cal_series_bounds_locked (CalSeries *s, gint64 *out_start, gint64 *out_end,
 {
         gint64 lo = G_MAXINT64, hi = G_MININT64;
         gboolean has_end = TRUE;
+        CalTiming tm = {0};
         if (s->master) {
-                CalTiming tm;
                 if (!cal_component_timing (s, s->master, &tm, error))
                         return FALSE;
                 lo = tm.start_unix;
@@ -484,18 +484,29 @@ cal_series_bounds_locked (CalSeries *s, gint64 *out_start, gint64 *out_end,
                                 return FALSE;
                 }
         }
+        /* A THISANDFUTURE override moves the later occurrences as far as it moved its own
+         * start and gives them its length: the bounds widen by that (and a day for a shift
+         * counted in local time across a DST change). */
+        gint64 earlier = 0, later = 0;
         for (guint i = 0; i < s->overrides->len; i++) {
                 icalcomponent *ov = g_ptr_array_index (s->overrides, i);
                 struct icaltimetype rid;
-                CalTiming tm;
-                if (!cal_prop_time (s, icalcomponent_get_first_property (ov,
-                                                                        ICAL_RECURRENCEID_PROPERTY),
-                                    &rid, error) ||
-                    !cal_component_timing (s, ov, &tm, error))
+                CalTiming otm;
+                if (!cal_prop_time (
+                            s, icalcomponent_get_first_property (ov, ICAL_RECURRENCEID_PROPERTY),
+                            &rid, error) ||
+                    !cal_component_timing (s, ov, &otm, error))
                         return FALSE;
-                lo = MIN (lo, tm.start_unix);
-                hi = MAX (hi, tm.start_unix + tm.duration);
+                lo = MIN (lo, otm.start_unix);
+                hi = MAX (hi, otm.start_unix + otm.duration);
+                if (s->master && cal_is_this_and_future (ov)) {
+                        gint64 shift = otm.start_unix - cal_time_to_unix (rid);
+                        earlier = MAX (earlier, -shift + 86400);
+                        later = MAX (later, shift + MAX (otm.duration - tm.duration, 0) + 86400);
+                }
         }
+        lo -= earlier;
+        hi += later;
         *out_start = lo;
         *out_end = hi;
         *out_has_end = has_end;

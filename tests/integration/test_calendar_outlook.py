@@ -145,5 +145,99 @@ class WindowsZones(IcalTestCase):
             "timezone": "Atlantis Standard Time"}), 422)
 
 
+BERLIN = "TZID=Europe/Berlin"
+
+
+class ThisAndFuture(IcalTestCase):
+    """RECURRENCE-ID;RANGE=THISANDFUTURE (RFC 5545 3.8.4.4): the override changes the
+    occurrence it names and every later one: they move by as much as it moved (in local time),
+    last as long as it does and take its texts."""
+
+    def series(self, s: School, rule: str, *overrides: str) -> str:
+        cal = s.calendar(name="future")["id"]
+        master = outlook_event("lesson", f"DTSTART;{BERLIN}:20260302T080000",
+                               f"DTEND;{BERLIN}:20260302T090000", f"RRULE:{rule}",
+                               "SUMMARY:Mathe", "LOCATION:Raum 101")
+        self.import_ics(s, cal, outlook(master, *overrides))
+        return cal
+
+    def view(self, s: School, cal: str, a: str, b: str) -> list[tuple]:
+        return [(o["start"], o["end"], o["summary"], o["location"], o["recurrence_id"],
+                 o["modified"]) for o in s.window("tina", f"/calendars/{cal}/events", a, b)]
+
+    MOVED = outlook_event(
+        "lesson", f"RECURRENCE-ID;RANGE=THISANDFUTURE;{BERLIN}:20260316T080000",
+        f"DTSTART;{BERLIN}:20260317T100000", f"DTEND;{BERLIN}:20260317T113000",
+        "SUMMARY:Mathe (neu)", "LOCATION:Raum 202")
+
+    def test_later_occurrences_move(self) -> None:
+        s = School(self.host, self.op_token)
+        cal = self.series(s, "FREQ=WEEKLY", self.MOVED)
+        self.assertEqual(self.view(s, cal, "2026-03-01", "2026-04-01"), [
+            ("2026-03-02T07:00:00Z", "2026-03-02T08:00:00Z", "Mathe", "Raum 101",
+             "2026-03-02T07:00:00Z", False),
+            ("2026-03-09T07:00:00Z", "2026-03-09T08:00:00Z", "Mathe", "Raum 101",
+             "2026-03-09T07:00:00Z", False),
+            ("2026-03-17T09:00:00Z", "2026-03-17T10:30:00Z", "Mathe (neu)", "Raum 202",
+             "2026-03-16T07:00:00Z", True),
+            ("2026-03-24T09:00:00Z", "2026-03-24T10:30:00Z", "Mathe (neu)", "Raum 202",
+             "2026-03-23T07:00:00Z", True),
+            # After the DST change still Tuesday 10:00 in Berlin.
+            ("2026-03-31T08:00:00Z", "2026-03-31T09:30:00Z", "Mathe (neu)", "Raum 202",
+             "2026-03-30T06:00:00Z", True)])
+        # A window that only the moved occurrence reaches, and one it left.
+        self.assertEqual([x[0] for x in self.view(s, cal, "2026-03-24T00:00:00Z",
+                                                  "2026-03-24T23:00:00Z")],
+                         ["2026-03-24T09:00:00Z"])
+        self.assertEqual(self.view(s, cal, "2026-03-23T00:00:00Z", "2026-03-23T23:00:00Z"), [])
+        # Far later, from what is stored and expanded on its own alike.
+        far = self.view(s, cal, "2027-01-01", "2027-01-15")
+        self.assertEqual([x[0] for x in far], ["2027-01-05T09:00:00Z", "2027-01-12T09:00:00Z"])
+        self.pg.psql(f"DELETE FROM calendar.occurrences WHERE calendar_id = '{cal}'; "
+                     "UPDATE calendar.events SET occ_from = 0, occ_to = 0 "
+                     f"WHERE calendar_id = '{cal}'")
+        self.assertEqual(self.view(s, cal, "2027-01-01", "2027-01-15"), far)
+        self.assertEqual([x[0] for x in self.view(s, cal, "2026-03-24T00:00:00Z",
+                                                  "2026-03-24T23:00:00Z")],
+                         ["2026-03-24T09:00:00Z"])
+
+    def test_single_and_later_overrides_win(self) -> None:
+        s = School(self.host, self.op_token)
+        cal = self.series(
+            s, "FREQ=WEEKLY;COUNT=6", self.MOVED,
+            # One occurrence after the move changed on its own ...
+            outlook_event("lesson", f"RECURRENCE-ID;{BERLIN}:20260323T080000",
+                          f"DTSTART;{BERLIN}:20260325T120000", f"DTEND;{BERLIN}:20260325T130000",
+                          "SUMMARY:Vertretung"),
+            # ... and a second THISANDFUTURE moving the rest back to Monday, 09:00.
+            outlook_event("lesson",
+                          f"RECURRENCE-ID;RANGE=THISANDFUTURE;{BERLIN}:20260330T080000",
+                          f"DTSTART;{BERLIN}:20260330T090000", f"DTEND;{BERLIN}:20260330T100000",
+                          "SUMMARY:Mathe (Montag)"))
+        self.assertEqual([(x[0], x[2]) for x in self.view(s, cal, "2026-03-01", "2026-05-01")], [
+            ("2026-03-02T07:00:00Z", "Mathe"), ("2026-03-09T07:00:00Z", "Mathe"),
+            ("2026-03-17T09:00:00Z", "Mathe (neu)"), ("2026-03-25T11:00:00Z", "Vertretung"),
+            ("2026-03-30T07:00:00Z", "Mathe (Montag)"),
+            ("2026-04-06T07:00:00Z", "Mathe (Montag)")])
+        # The stored bounds cover the moved occurrences of a COUNT series.
+        self.assertEqual(self.sql("SELECT range_end >= '2026-04-06 08:00+00' FROM "
+                                  f"calendar.events WHERE calendar_id = '{cal}'"), "t")
+
+    def test_all_day_series(self) -> None:
+        s = School(self.host, self.op_token)
+        cal = s.calendar(name="days")["id"]
+        self.import_ics(s, cal, outlook(
+            outlook_event("days", "DTSTART;VALUE=DATE:20260302", "DTEND;VALUE=DATE:20260303",
+                          "RRULE:FREQ=WEEKLY;COUNT=4", "SUMMARY:Wandertag"),
+            outlook_event("days", "RECURRENCE-ID;RANGE=THISANDFUTURE;VALUE=DATE:20260316",
+                          "DTSTART;VALUE=DATE:20260318", "DTEND;VALUE=DATE:20260320",
+                          "SUMMARY:Projekttage")))
+        self.assertEqual([(x[0], x[1], x[2]) for x in self.view(s, cal, "2026-03-01",
+                                                                 "2026-04-01")], [
+            ("2026-03-02", "2026-03-03", "Wandertag"), ("2026-03-09", "2026-03-10", "Wandertag"),
+            ("2026-03-18", "2026-03-20", "Projekttage"),
+            ("2026-03-25", "2026-03-27", "Projekttage")])
+
+
 if __name__ == "__main__":
     harness.main()
