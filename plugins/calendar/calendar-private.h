@@ -68,7 +68,8 @@ gboolean cal_may_edit (AtriumRequest *req, const char *owner_type, const char *o
                        AtriumGroupRole role);
 /* The ids of every calendar the caller may see, as a PostgreSQL uuid[] literal. */
 char *cal_visible_ids (AtriumRequest *req, GError **error);
-/* The caller's groups as a uuid[] literal ("{}" for operators). */
+/* The groups whose calendars the caller sees as a uuid[] literal ("{}" for operators): their
+ * own, and a parent's children's groups (core.parent_links), which they see read-only. */
 char *cal_my_groups (AtriumRequest *req, GError **error);
 
 /* calendar.event_created / _updated / _deleted and calendar.calendar_deleted. */
