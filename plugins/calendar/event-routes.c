@@ -45,6 +45,20 @@ static const char occurrence_schema[] =
         "\"summary\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000}," EVENT_TEXT_PROPS
         "}}";
 
+/* The answer of the single-event routes, for the OpenAPI document (the main members). */
+static const char event_answer[] =
+        "{\"type\":\"object\",\"properties\":{"
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+        "\"calendar_id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+        "\"uid\":{\"type\":\"string\"},\"summary\":{\"type\":[\"string\",\"null\"]},"
+        "\"start\":{\"type\":\"string\"},\"end\":{\"type\":\"string\"},"
+        "\"rrule\":{\"type\":[\"string\",\"null\"]},"
+        "\"overrides\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},"
+        "\"etag\":{\"type\":\"string\",\"description\":\"The entity tag of the event as "
+        "stored, also sent as the ETag header. Send it as If-Match with PATCH, DELETE and the "
+        "occurrence routes: if the event changed in between, the answer is 412 and nothing is "
+        "written.\"}}}";
+
 static char *
 unix_text (gint64 t)
 {
@@ -96,6 +110,7 @@ typedef struct {
         char *calendar_id;
         char *created_at;
         char *updated_at;
+        char *etag; /* "\"<md5 of the stored text>\"" */
         CalSeries *series;
 } StoredEvent;
 
@@ -108,6 +123,7 @@ stored_event_free (StoredEvent *e)
         g_free (e->calendar_id);
         g_free (e->created_at);
         g_free (e->updated_at);
+        g_free (e->etag);
         cal_series_free (e->series);
         g_free (e);
 }
@@ -126,11 +142,11 @@ load_event (AtriumRequest *req, const char *calendar_id, const char *event_id, g
                 return NULL;
         }
         AtriumResult *res = cal_sql (req, error,
-                                     lock ? "SELECT id, calendar_id, ical, created_at, updated_at "
-                                            "FROM calendar.events WHERE id = $1::uuid "
+                                     lock ? "SELECT id, calendar_id, ical, created_at, updated_at, "
+                                            "md5(ical) FROM calendar.events WHERE id = $1::uuid "
                                             "AND calendar_id = $2::uuid FOR UPDATE"
-                                          : "SELECT id, calendar_id, ical, created_at, updated_at "
-                                            "FROM calendar.events WHERE id = $1::uuid "
+                                          : "SELECT id, calendar_id, ical, created_at, updated_at, "
+                                            "md5(ical) FROM calendar.events WHERE id = $1::uuid "
                                             "AND calendar_id = $2::uuid",
                                      2, event_id, calendar_id);
         if (!res)
@@ -149,6 +165,7 @@ load_event (AtriumRequest *req, const char *calendar_id, const char *event_id, g
         e->updated_at = g_strdup (json_object_get_string_member (json_node_get_object (row),
                                                                  "updated_at"));
         json_node_unref (row);
+        e->etag = g_strdup_printf ("\"%s\"", cal_host->result_value (res, 0, 5));
         e->series = cal_series_parse (cal_host->result_value (res, 0, 2), error);
         cal_host->result_free (res);
         return e->series ? g_steal_pointer (&e) : NULL;
@@ -167,6 +184,8 @@ respond_event (AtriumRequest *req, guint status, const char *calendar_id, const 
         json_object_set_string_member (o, "calendar_id", e->calendar_id);
         json_object_set_string_member (o, "created_at", e->created_at);
         json_object_set_string_member (o, "updated_at", e->updated_at);
+        json_object_set_string_member (o, "etag", e->etag);
+        cal_host->response_header (req, "ETag", e->etag);
         cal_host->respond_json (req, status, n);
         return TRUE;
 }
@@ -196,15 +215,45 @@ get_event (AtriumRequest *req, gpointer data, GError **error)
                                    error);
 }
 
-/* The calendar and the event a write names; the event's row stays locked (load_event). */
+/* Whether an If-Match header value (a list of entity tags, or "*") names @etag. Weak tags
+ * never match: If-Match compares strongly (RFC 9110 13.1.1). */
+static gboolean
+etag_listed (const char *header, const char *etag)
+{
+        g_auto (GStrv) tags = g_strsplit (header, ",", -1);
+        for (char **t = tags; *t; t++) {
+                const char *tag = g_strstrip (*t);
+                if (g_str_equal (tag, "*") || g_str_equal (tag, etag))
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* 412 when the request has If-Match and the event's current ETag is not in it: another
+ * client changed the event since this one read it. */
+static gboolean
+check_if_match (AtriumRequest *req, const StoredEvent *e, GError **error)
+{
+        const char *im = cal_host->request_header (req, "If-Match");
+        if (im && !etag_listed (im, e->etag))
+                return cal_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                 "If-Match: the event has changed (its ETag is now %s); read it "
+                                 "again and retry",
+                                 e->etag);
+        return TRUE;
+}
+
+/* The calendar and the event a write names, If-Match checked; the event's row stays locked
+ * (load_event), so nobody changes it between the check and the write. */
 static StoredEvent *
 open_event_for_edit (AtriumRequest *req, CalCalendar **calendar, GError **error)
 {
         *calendar = cal_calendar_open (req, cal_host->request_param (req, "id"), TRUE, error);
         if (!*calendar)
                 return NULL;
-        return load_event (req, (*calendar)->id, cal_host->request_param (req, "event_id"), TRUE,
-                           error);
+        g_autoptr (StoredEvent) e = load_event (
+                req, (*calendar)->id, cal_host->request_param (req, "event_id"), TRUE, error);
+        return e && check_if_match (req, e, error) ? g_steal_pointer (&e) : NULL;
 }
 
 /* Stores @e's edited series and tells subscribers which occurrence (@rid, or NULL for all). */
@@ -239,6 +288,11 @@ delete_event (AtriumRequest *req, gpointer data, GError **error)
         if (!g_uuid_string_is_valid (event_id))
                 return cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no event %s in this calendar",
                                  event_id);
+        if (cal_host->request_header (req, "If-Match")) {
+                g_autoptr (StoredEvent) e = load_event (req, c->id, event_id, TRUE, error);
+                if (!e || !check_if_match (req, e, error))
+                        return FALSE;
+        }
         AtriumResult *res = cal_sql (req, error,
                                      "DELETE FROM calendar.events WHERE id = $1::uuid "
                                      "AND calendar_id = $2::uuid RETURNING uid",
@@ -322,37 +376,40 @@ cal_register_event_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/calendars/{id}/events",
                  .permission = "calendar.read",
                  .summary = "Create an event or a recurring series (RFC 3339 times, optional "
-                            "IANA timezone and RRULE)",
-                 .request_schema = event_schema, .success_status = 201,
-                 .handler = create_event},
+                            "IANA timezone and RRULE); the answer carries its ETag",
+                 .request_schema = event_schema, .response_schema = event_answer,
+                 .success_status = 201, .handler = create_event},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/events",
                  .permission = "calendar.read",
                  .summary = "Occurrences in ?from=&to=, recurrences expanded (at most 5000; "
                             "paginated)",
                  .handler = list_occurrences},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/events/{event_id}",
-                 .permission = "calendar.read", .summary = "One event or series",
-                 .handler = get_event},
-                {ATRIUM_ROUTE_INIT, .method = "PATCH",
-                 .path = "/calendars/{id}/events/{event_id}", .permission = "calendar.read",
-                 .summary = "Change an event or a whole series",
-                 .request_schema = event_patch_schema,
+                 .permission = "calendar.read",
+                 .summary = "One event or series (with its ETag, also in the ETag header)",
+                 .response_schema = event_answer, .handler = get_event},
+                {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/calendars/{id}/events/{event_id}",
+                 .permission = "calendar.read",
+                 .summary = "Change an event or a whole series (If-Match: its ETag, else 412)",
+                 .request_schema = event_patch_schema, .response_schema = event_answer,
                  .handler = patch_event},
-                {ATRIUM_ROUTE_INIT, .method = "DELETE",
-                 .path = "/calendars/{id}/events/{event_id}", .permission = "calendar.read",
-                 .summary = "Delete an event or a whole series", .success_status = 204,
-                 .handler = delete_event},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/calendars/{id}/events/{event_id}",
+                 .permission = "calendar.read",
+                 .summary = "Delete an event or a whole series (If-Match: its ETag, else 412)",
+                 .success_status = 204, .handler = delete_event},
                 {ATRIUM_ROUTE_INIT, .method = "PUT",
                  .path = "/calendars/{id}/events/{event_id}/occurrences/{recurrence_id}",
                  .permission = "calendar.read",
                  .summary = "Change one occurrence of a series ({recurrence_id}: its original "
-                            "start, RFC 3339 or a date)",
-                 .request_schema = occurrence_schema, .handler = put_occurrence},
+                            "start, RFC 3339 or a date; If-Match: the series' ETag, else 412)",
+                 .request_schema = occurrence_schema, .response_schema = event_answer,
+                 .handler = put_occurrence},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE",
                  .path = "/calendars/{id}/events/{event_id}/occurrences/{recurrence_id}",
                  .permission = "calendar.read",
-                 .summary = "Cancel one occurrence of a series (an EXDATE)", .success_status = 204,
-                 .handler = cancel_occurrence},
+                 .summary = "Cancel one occurrence of a series (an EXDATE; If-Match: the "
+                            "series' ETag, else 412)",
+                 .success_status = 204, .handler = cancel_occurrence},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/events",
                  .permission = "calendar.read",
                  .summary = "Occurrences in ?from=&to= of every calendar the caller sees "
