@@ -118,6 +118,13 @@ gboolean cal_material_store (AtriumRequest *req, JsonArray *batch, gboolean repl
 gboolean cal_occurrences_store (AtriumRequest *req, const char *event_id, const char *text,
                                 gint64 range_start, gint64 range_end, gboolean has_end,
                                 GError **error);
+/* The series of calendar.events e that lack stored occurrences in a window: in the calendars
+ * $1 (uuid[]), overlapping [$2, $3) (Unix seconds), incomplete and not covering it. */
+#define CAL_STALE_WHERE                                                                            \
+        "e.school_id = core.current_school() AND e.calendar_id = ANY ($1::uuid[]) "                \
+        "AND e.occ_to IS NOT NULL AND NOT (e.occ_from <= $2::bigint AND e.occ_to >= $3::bigint) "  \
+        "AND e.range_start < to_timestamp($3::bigint) "                                            \
+        "AND (e.range_end IS NULL OR e.range_end >= to_timestamp($2::bigint))"
 /* Makes sure every series of @calendar_ids (a uuid[] literal) has its occurrences in
  * [@from, @to) stored, extending incomplete ones (UNPROCESSABLE as a window expansion). */
 gboolean cal_occurrences_cover (AtriumRequest *req, const char *calendar_ids, gint64 from,

@@ -237,17 +237,12 @@ cal_occurrences_cover (AtriumRequest *req, const char *calendar_ids, gint64 from
         /* Only incomplete series can lack occurrences (a partial index finds them); locked in
          * id order, so that two windows extending the same series wait for one another, and
          * the second one, re-reading the row, finds it covered. */
-        AtriumResult *res =
-                cal_sql (req, error,
-                         "SELECT e.id, e.ical, extract(epoch FROM e.range_start)::bigint, "
-                         "extract(epoch FROM e.range_end)::bigint, e.occ_from, e.occ_to "
-                         "FROM calendar.events e WHERE e.school_id = core.current_school() "
-                         "AND e.calendar_id = ANY ($1::uuid[]) AND e.occ_to IS NOT NULL "
-                         "AND NOT (e.occ_from <= $2::bigint AND e.occ_to >= $3::bigint) "
-                         "AND e.range_start < to_timestamp($3::bigint) "
-                         "AND (e.range_end IS NULL OR e.range_end >= to_timestamp($2::bigint)) "
-                         "ORDER BY e.id FOR UPDATE",
-                         3, calendar_ids, from_s, to_s);
+        AtriumResult *res = cal_sql (
+                req, error,
+                "SELECT e.id, e.ical, extract(epoch FROM e.range_start)::bigint, "
+                "extract(epoch FROM e.range_end)::bigint, e.occ_from, e.occ_to "
+                "FROM calendar.events e WHERE " CAL_STALE_WHERE " ORDER BY e.id FOR UPDATE",
+                3, calendar_ids, from_s, to_s);
         if (!res)
                 return FALSE;
         int rows = cal_host->result_n_rows (res);

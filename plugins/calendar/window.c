@@ -3,10 +3,10 @@
  * occurrences in ?from=&to=, read from calendar.occurrences (occurrences.c stores them).
  *
  * No iCalendar is parsed here: the series that have everything in the window stored (all of
- * them, normally) are read as rows. The page is cut in SQL with a keyset cursor on (start,
- * event, recurrence id), the order the per-request expansion used; only the page's rows are
- * read with their texts, the count and the sort key come from the index. A window holding
- * more than CAL_MAX_OCCURRENCES occurrences is refused with 422 rather than cut, as before.
+ * them, normally) are read as rows, in one statement. The page is cut in SQL with a keyset cursor
+ * on (start, event, recurrence id), the order the per-request expansion used; only the page's rows
+ * are read with their texts, the count and the sort key come from the index. A window holding more
+ * than CAL_MAX_OCCURRENCES occurrences is refused with 422 rather than cut, as before.
  *
  * An occurrence overlaps [from, to) when it starts before @to and ends after @from (one of no
  * length: starts at or after @from). By start alone that would read everything before the
@@ -17,32 +17,47 @@
 
 #define LONG "604800"
 
-#define WINDOW_PARTS(cols)                                                                         \
-        "SELECT " cols " FROM calendar.occurrences o "                                             \
-        "WHERE o.school_id = core.current_school() AND o.calendar_id = ANY ($1::uuid[]) "          \
-        "AND o.starts_at > $2::bigint - " LONG " AND o.starts_at < $3::bigint "                    \
-        "AND (o.ends_at > $2::bigint OR (o.ends_at = o.starts_at AND o.starts_at >= $2::bigint)) " \
-        "UNION ALL SELECT " cols " FROM calendar.occurrences o "                                   \
-        "WHERE o.school_id = core.current_school() AND o.calendar_id = ANY ($1::uuid[]) "          \
-        "AND o.ends_at - o.starts_at > " LONG " AND o.starts_at <= $2::bigint - " LONG " "         \
+/* clang-format off */
+/* The window's occurrences, in two parts (see above), as rows of @cols. */
+#define WINDOW_PARTS(cols)                                                                      \
+        "SELECT " cols " FROM calendar.occurrences o "                                          \
+        "WHERE o.school_id = core.current_school() AND o.calendar_id = ANY ($1::uuid[]) "       \
+        "AND o.starts_at > $2::bigint - " LONG " AND o.starts_at < $3::bigint "                 \
+        "AND (o.ends_at > $2::bigint "                                                          \
+        "OR (o.ends_at = o.starts_at AND o.starts_at >= $2::bigint)) "                          \
+        "UNION ALL SELECT " cols " FROM calendar.occurrences o "                                \
+        "WHERE o.school_id = core.current_school() AND o.calendar_id = ANY ($1::uuid[]) "       \
+        "AND o.ends_at - o.starts_at > " LONG " AND o.starts_at <= $2::bigint - " LONG " "      \
         "AND o.ends_at > $2::bigint"
 
-static const char count_sql[] = "SELECT count(*) FROM (" WINDOW_PARTS ("1") " LIMIT " G_STRINGIFY (
-        CAL_MAX_OCCURRENCES) " + 1) w";
+/* One page of the window sorted by (start, event, recurrence id), after the cursor. */
+#define WINDOW_PAGE                                                                             \
+        "SELECT o.event_id, o.calendar_id, o.recurrence_id, o.starts_at, o.ends_at, "           \
+        "o.all_day, o.summary, o.description, o.location, o.status, o.timezone, o.modified "    \
+        "FROM (SELECT k.* FROM ("                                                               \
+        WINDOW_PARTS ("o.starts_at, o.event_id, o.recurrence_id")                               \
+        ") k WHERE $4::bigint IS NULL "                                                         \
+        "OR (k.starts_at, k.event_id, k.recurrence_id) > "                                      \
+        "($4::bigint, $5::uuid, $6::text COLLATE \"C\") "                                      \
+        "ORDER BY k.starts_at, k.event_id, k.recurrence_id LIMIT $7::int) k "                   \
+        "JOIN calendar.occurrences o ON o.school_id = core.current_school() "                   \
+        "AND o.event_id = k.event_id AND o.recurrence_id = k.recurrence_id"
 
-static const char page_sql[] =
-        "SELECT o.event_id, o.calendar_id, o.recurrence_id, o.starts_at, o.ends_at, o.all_day, "
-        "o.summary, o.description, o.location, o.status, o.timezone, o.modified "
-        "FROM (SELECT k.* FROM (" WINDOW_PARTS (
-                "o.starts_at, o.event_id, o.recurrence_id") ") k "
-                                                            "WHERE $4::bigint IS NULL OR (k.starts_at, k.event_id, k.recurrence_id) > "
-                                                            "($4::bigint, $5::uuid, $6::text COLLATE \"C\") "
-                                                            "ORDER BY k.starts_at, k.event_id, k.recurrence_id LIMIT $7::int) k "
-                                                            "JOIN calendar.occurrences o ON o.school_id = core.current_school() "
-                                                            "AND o.event_id = k.event_id AND o.recurrence_id = k.recurrence_id "
-                                                            "ORDER BY k.starts_at, k.event_id, k.recurrence_id";
+/* Everything in one round trip: how many occurrences the window holds (to refuse more than
+ * CAL_MAX_OCCURRENCES), whether a series lacks some of them (then occurrences.c extends it and
+ * the statement runs again), and the page; a window with no occurrence is one row of NULLs. */
+static const char window_sql[] =
+        "SELECT w.n, w.stale, p.* FROM (SELECT (SELECT count(*) FROM ("
+        WINDOW_PARTS ("1")
+        " LIMIT " G_STRINGIFY (CAL_MAX_OCCURRENCES) " + 1) c) AS n, "
+        "EXISTS (SELECT 1 FROM calendar.events e WHERE " CAL_STALE_WHERE ") AS stale) w "
+        "LEFT JOIN LATERAL (" WINDOW_PAGE ") p ON true "
+        "ORDER BY p.starts_at, p.event_id, p.recurrence_id";
+/* clang-format on */
 
 enum {
+        C_N,
+        C_STALE,
         C_EVENT,
         C_CALENDAR,
         C_RID,
@@ -104,26 +119,35 @@ cal_respond_window (AtriumRequest *req, const char *calendar_ids, GError **error
         /* The cursor is the key of the last item handed out: (start, event, recurrence id). */
         g_auto (AtriumPage) page = {0};
         if (!cal_request_window (req, &from, &to, error) ||
-            !atrium_page_begin (cal_host, req, "ius", &page, error) ||
-            !cal_occurrences_cover (req, calendar_ids, from, to, error))
+            !atrium_page_begin (cal_host, req, "ius", &page, error))
                 return FALSE;
         g_autofree char *from_s = g_strdup_printf ("%" G_GINT64_FORMAT, from);
         g_autofree char *to_s = g_strdup_printf ("%" G_GINT64_FORMAT, to);
-        AtriumResult *res = cal_sql (req, error, count_sql, 3, calendar_ids, from_s, to_s);
-        if (!res)
-                return FALSE;
-        gint64 n = g_ascii_strtoll (cal_host->result_value (res, 0, 0), NULL, 10);
-        cal_host->result_free (res);
-        if (n > CAL_MAX_OCCURRENCES)
+        char **cur = page.key;
+        AtriumResult *res = NULL;
+        for (int round = 0; round < 2; round++) {
+                res = cal_sql (req, error, window_sql, 7, calendar_ids, from_s, to_s,
+                               cur ? cur[0] : NULL, cur ? cur[1] : NULL, cur ? cur[2] : NULL,
+                               page.fetch);
+                if (!res)
+                        return FALSE;
+                /* Normally nothing to extend; else once, and the second round reads what the
+                 * extension stored (under the rows' locks, so it is complete). */
+                if (round == 1 || !bool_value (res, 0, C_STALE))
+                        break;
+                cal_host->result_free (res);
+                if (!cal_occurrences_cover (req, calendar_ids, from, to, error))
+                        return FALSE;
+        }
+        gint64 n = g_ascii_strtoll (cal_host->result_value (res, 0, C_N), NULL, 10);
+        if (n > CAL_MAX_OCCURRENCES) {
+                cal_host->result_free (res);
                 return cal_fail (error, ATRIUM_ERROR_UNPROCESSABLE,
                                  "more than %d occurrences in the window; ask for a shorter one",
                                  CAL_MAX_OCCURRENCES);
-        char **cur = page.key;
-        res = cal_sql (req, error, page_sql, 7, calendar_ids, from_s, to_s, cur ? cur[0] : NULL,
-                       cur ? cur[1] : NULL, cur ? cur[2] : NULL, page.fetch);
-        if (!res)
-                return FALSE;
-        int rows = cal_host->result_n_rows (res);
+        }
+        /* No occurrence at all: the one row has only the count. */
+        int rows = cal_host->result_value (res, 0, C_EVENT) ? cal_host->result_n_rows (res) : 0;
         JsonArray *shown = json_array_new ();
         for (int i = 0; i < MIN (rows, page.limit); i++)
                 json_array_add_element (shown, row_json (res, i));
