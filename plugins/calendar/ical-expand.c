@@ -199,14 +199,6 @@ local_seconds (struct icaltimetype t, const CalTiming *tm)
         return cal_time_to_unix (t);
 }
 
-gboolean
-cal_is_this_and_future (icalcomponent *ov)
-{
-        icalproperty *p = icalcomponent_get_first_property (ov, ICAL_RECURRENCEID_PROPERTY);
-        icalparameter *r = p ? icalproperty_get_first_parameter (p, ICAL_RANGE_PARAMETER) : NULL;
-        return r && icalparameter_get_range (r) == ICAL_RANGE_THISANDFUTURE;
-}
-
 /* The THISANDFUTURE overrides of @s, sorted by the start they name; *out_slack is how far
  * they may move an occurrence (so the master is expanded that much around the window). */
 static gboolean

@@ -521,6 +521,14 @@ cal_series_bounds (CalSeries *s, gint64 *out_start, gint64 *out_end, gboolean *o
         return cal_series_bounds_locked (s, out_start, out_end, out_has_end, error);
 }
 
+gboolean
+cal_is_this_and_future (icalcomponent *ov)
+{
+        icalproperty *p = icalcomponent_get_first_property (ov, ICAL_RECURRENCEID_PROPERTY);
+        icalparameter *r = p ? icalproperty_get_first_parameter (p, ICAL_RANGE_PARAMETER) : NULL;
+        return r && icalparameter_get_range (r) == ICAL_RANGE_THISANDFUTURE;
+}
+
 /* ---- the JSON view ---- */
 
 static void
