@@ -12,6 +12,8 @@
 #      with curl, IMPORT_REPS times, each into a new empty calendar;
 #   4. pgbench -S -M prepared, the ceiling; and the window's and the export's SQL alone, run by
 #      pgbench as the request role (1 client), to split HTTP + libical from SQL.
+# The headline is issue #19's: the month-window first page as a ratio to pgbench -S of the same
+# run (goal >= 0.05).
 # Every HTTP load is authenticated (Authorization: Bearer, a teacher who owns the calendar). It
 # builds if needed, starts a private PostgreSQL cluster and atriumd on free loopback ports in a
 # temp dir and tears all of it down on exit, also after a failure or Ctrl-C. Helpers, teardown
@@ -24,7 +26,13 @@
 # generated files carry Berlin's VTIMEZONE, as clients' files do; 0: TZID only), UNLOADED (30
 # timed unloaded requests each), MAX_BODY (atriumd's request body limit, 4194304: a 5,000-event file
 # is ~1.1 MB even with short events, over atriumd's default of 1 MiB; empty: that default),
-# ATRIUM_BUILD_DIR (build), PG_BINDIR, BENCH_OUT (bench/calendar/out), KEEP_TMP=1.
+# ATRIUM_BUILD_DIR (build), PG_BINDIR, BENCH_OUT (bench/calendar/out), KEEP_TMP=1,
+# ONLY_UNLOADED=1 (load the calendar, then only the CPU per first-page request, UNLOADED
+# requests one at a time: no wrk, no pgbench; it reads no table a newer schema added, so it
+# also measures an older build for a before/after), WINDOW_GOAL (0.05).
+#
+# Smoke test (checks the script, measures nothing): SERIES=5 SINGLES=100 IMPORT_EVENTS=20
+# IMPORT_REPS=1 DURATION=1 WARMUP=0 UNLOADED=2 PGBENCH_SCALE=1 bench/calendar/run.sh
 #
 # Not a test: it measures time, so it never runs from meson test or CI.
 
@@ -33,10 +41,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
-# Every calendar request here is big: a window page parses and expands every series of the
-# month, an export every event, all under the plugin's one libical mutex. 8 connections (the
-# pool size) keep atriumd busy; 64 would only queue answers past wrk's timeout (measured: a
-# first page takes ~150 ms alone, so 64 in a queue wait ~10 s) and turn them into socket errors.
+# An export parses every event under the plugin's one libical mutex (a window page no longer
+# does: it reads stored occurrences, issue #19). 8 connections (the pool size) keep atriumd
+# busy; 64 would only queue exports past wrk's timeout and turn them into socket errors.
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-8}
 WRK_TIMEOUT=${WRK_TIMEOUT:-10s}
 SERIES=${SERIES:-500}
@@ -48,6 +55,8 @@ ICS_VTIMEZONE=${ICS_VTIMEZONE:-1}
 UNLOADED=${UNLOADED:-30}
 MAX_BODY=${MAX_BODY-4194304}
 BENCH_OUT=${BENCH_OUT:-$repo/bench/calendar/out}
+ONLY_UNLOADED=${ONLY_UNLOADED:-0}
+WINDOW_GOAL=${WINDOW_GOAL:-0.05}
 RATIO_DIGITS=4
 
 ((SERIES >= 1 && SERIES <= 5000)) || { echo "bench: SERIES must be 1..5000" >&2; exit 2; }
@@ -202,7 +211,6 @@ win_path="$cal_base/calendars/$cal/events?$win_q"
 page1=$(api GET "$win_path" "$teacher" "")
 win_items=$(jq '.items | length' <<<"$page1")
 win_bytes=${#page1}
-((win_items == 50)) || die "the window's first page has $win_items occurrences, not 50"
 walk_paths=()
 occurrences=0
 walk_bytes=0
@@ -221,6 +229,8 @@ done
 pages=${#walk_paths[@]}
 say "window $WIN_FROM..$WIN_TO: $occurrences occurrences ($series_occ of series) in $pages pages of 500, $walk_bytes bytes"
 ((occurrences > 0)) || die "the window is empty"
+((win_items == (occurrences < 50 ? occurrences : 50))) ||
+        die "the window's first page has $win_items occurrences, not 50 (of $occurrences)"
 
 export_path="$cal_base/calendars/$cal.ics"
 status=$(curl -sS -o "$tmp/export.ics" -w '%{http_code}' -H "Authorization: Bearer $teacher" "$api_url$export_path")
@@ -234,78 +244,6 @@ gen_ics import $((IMPORT_EVENTS / 20)) $((IMPORT_EVENTS - IMPORT_EVENTS / 20)) >
 import_bytes=$(wc -c <"$tmp/import.ics")
 ((import_bytes <= max_body_used)) ||
         die "the $IMPORT_EVENTS-event file is $import_bytes bytes, over max_body ($max_body_used): set MAX_BODY"
-
-pgbench_init
-
-stamp=$(date -u +%Y%m%dT%H%M%SZ)
-out=$BENCH_OUT/$stamp
-mkdir -p "$out"
-
-# ---- where the time goes: the window's SQL under EXPLAIN ANALYZE, as the request role ---------
-#
-# atriumd runs each request as the role atrium_request (no BYPASSRLS) with atrium.school_id and
-# atrium.user_id set; the superuser would skip the RLS policy, so EXPLAIN does the same. Both
-# the custom plan (literal values) and the generic plan (what a statement prepared once per
-# connection may switch to after five executions) are shown, and the window once more with
-# sequential scans off: under the FORCEd RLS policy the planner may evaluate only LEAKPROOF
-# operators before the policy, and the range operator && is not, so this shows whether the GiST
-# index events_window can be used by a request at all.
-school_id=$(psql_admin -d atrium -Atc "SELECT id FROM core.schools WHERE slug = 'demo'")
-win_from_s=$(date -d "$WIN_FROM" +%s)
-win_to_s=$(date -d "$WIN_TO" +%s)
-request_prelude="SET ROLE atrium_request; SELECT set_config('atrium.school_id', '$school_id', true), set_config('atrium.user_id', '$teacher_id', true);"
-window_sql="SELECT e.id, e.calendar_id, e.ical FROM calendar.events e WHERE e.calendar_id = ANY (\$1::uuid[]) AND tstzrange(e.range_start, e.range_end, '[]') && tstzrange(to_timestamp(\$2::bigint), to_timestamp(\$3::bigint), '[)') ORDER BY e.id"
-export_sql="SELECT ical FROM calendar.events WHERE calendar_id = \$1::uuid ORDER BY range_start, id"
-explain() {
-        psql_admin -d atrium -P pager=off <<SQL
-BEGIN;
-$request_prelude
-PREPARE win(uuid[], bigint, bigint) AS $window_sql;
-PREPARE exp(uuid) AS $export_sql;
-\\echo '---- window, custom plan'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
-SET LOCAL plan_cache_mode = force_generic_plan;
-\\echo '---- window, generic plan'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
-SET LOCAL enable_seqscan = off;
-DEALLOCATE win;
-PREPARE win(uuid[], bigint, bigint) AS $window_sql;
-\\echo '---- window, generic plan, enable_seqscan = off (can the GiST index be used at all?)'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
-RESET enable_seqscan;
-\\echo '---- export, generic plan'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE exp('$cal');
-ROLLBACK;
-SQL
-}
-explain >"$out/explain.txt" 2>&1 || die "EXPLAIN failed: $(tail -n 5 "$out/explain.txt")"
-sed -n '/^---- window, custom/,/^---- window, generic plan$/p' "$out/explain.txt" | grep -q 'events_window' &&
-        win_index=yes || win_index=no
-read -r win_sql_ms < <(awk '/^---- window, custom/ { f = 1 } f && /Execution Time/ { print $3; exit }' "$out/explain.txt")
-read -r win_sql_ms_generic < <(awk '/^---- window, generic/ { f = 1 } f && /Execution Time/ { print $3; exit }' "$out/explain.txt")
-read -r win_sql_ms_gist < <(awk '/^---- window, generic plan, enable_seqscan/ { f = 1 } f && /Execution Time/ { print $3; exit }' "$out/explain.txt")
-read -r win_rows < <(awk '/^---- window, custom/ { f = 1 } f && /actual time/ { sub(/.*rows=/, ""); print $1; exit }' "$out/explain.txt")
-sed -n '/^---- window, custom/,/Execution Time/p' "$out/explain.txt" >&2
-
-# The same statements alone, with their rows sent to the client, one client, as atriumd's
-# transaction would run them (the request role, the settings, the query, COMMIT).
-for q in window export; do
-        {
-                echo "BEGIN;"
-                echo "SET LOCAL ROLE atrium_request;"
-                echo "SELECT set_config('atrium.school_id', '$school_id', true), set_config('atrium.user_id', '$teacher_id', true);"
-                if [[ $q == window ]]; then
-                        sed -e "s/\\\$1/'{$cal}'/" -e "s/\\\$2/$win_from_s/" -e "s/\\\$3/$win_to_s/" <<<"$window_sql;"
-                else
-                        sed -e "s/\\\$1/'$cal'/" <<<"$export_sql;"
-                fi
-                echo "COMMIT;"
-        } >"$tmp/$q.sql"
-done
-sql_alone() {
-        timeout $((DURATION + 30)) "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -n -c 1 -j 1 \
-                -T "$1" -f "$tmp/$2.sql" atrium
-}
 
 # ticks PID...: the CPU clock ticks (user + system) the processes have used so far.
 ticks() {
@@ -341,10 +279,99 @@ unloaded() {
         # shellcheck disable=SC2086
         g1=$(ticks $backends)
         read -r ul_atriumd_ms ul_pg_ms < <(awk -v a="$((a1 - a0))" -v g="$((g1 - g0))" -v n="$UNLOADED" \
-                -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.0f\n", a / hz * 1000 / n, g / hz * 1000 / n }')
+                -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f %.1f\n", a / hz * 1000 / n, g / hz * 1000 / n }')
 }
 
 auth=(-H "Authorization: Bearer $teacher")
+
+if ((ONLY_UNLOADED)); then
+        # One unmeasured round first: the first window may store occurrences (rows written
+        # before schema 0003 have none) and fills the connections' plan caches.
+        curl -sS -o /dev/null "${auth[@]}" "$api_url$win_path"
+        unloaded "$tmp/only-unloaded-ms.txt" "$win_path"
+        echo "window first page, $UNLOADED requests one at a time: CPU per request atriumd $ul_atriumd_ms ms, PostgreSQL $ul_pg_ms ms; wall p50 $(percentile 50 "$tmp/only-unloaded-ms.txt") ms (atriumd $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+        exit 0
+fi
+
+pgbench_init
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=$BENCH_OUT/$stamp
+mkdir -p "$out"
+
+# ---- where the time goes: the window's SQL under EXPLAIN ANALYZE, as the request role ---------
+#
+# atriumd runs each request as the role atrium_request (no BYPASSRLS) with atrium.school_id and
+# atrium.user_id set; the superuser would skip the RLS policy, so EXPLAIN does the same. Both
+# the custom plan (literal values) and the generic plan (what a statement prepared once per
+# connection may switch to after five executions) are shown, and the window once more with
+# sequential scans off. A window page is one statement (plugins/calendar/window.c): the count
+# (422 above 5,000), whether a series lacks occurrences (none here: every series of this
+# calendar is stored whole) and the page, whose sort key comes from the index
+# occurrences_by_start.
+school_id=$(psql_admin -d atrium -Atc "SELECT id FROM core.schools WHERE slug = 'demo'")
+win_from_s=$(date -d "$WIN_FROM" +%s)
+win_to_s=$(date -d "$WIN_TO" +%s)
+request_prelude="SET ROLE atrium_request; SELECT set_config('atrium.school_id', '$school_id', true), set_config('atrium.user_id', '$teacher_id', true);"
+window_parts="SELECT COLS FROM calendar.occurrences o WHERE o.school_id = core.current_school() AND o.calendar_id = ANY (\$1::uuid[]) AND o.starts_at > \$2::bigint - 604800 AND o.starts_at < \$3::bigint AND (o.ends_at > \$2::bigint OR (o.ends_at = o.starts_at AND o.starts_at >= \$2::bigint)) UNION ALL SELECT COLS FROM calendar.occurrences o WHERE o.school_id = core.current_school() AND o.calendar_id = ANY (\$1::uuid[]) AND o.ends_at - o.starts_at > 604800 AND o.starts_at <= \$2::bigint - 604800 AND o.ends_at > \$2::bigint"
+window_stale="EXISTS (SELECT 1 FROM calendar.events e WHERE e.school_id = core.current_school() AND e.calendar_id = ANY (\$1::uuid[]) AND e.occ_to IS NOT NULL AND NOT (e.occ_from <= \$2::bigint AND e.occ_to >= \$3::bigint) AND e.range_start < to_timestamp(\$3::bigint) AND (e.range_end IS NULL OR e.range_end >= to_timestamp(\$2::bigint)))"
+window_page="SELECT o.event_id, o.calendar_id, o.recurrence_id, o.starts_at, o.ends_at, o.all_day, o.summary, o.description, o.location, o.status, o.timezone, o.modified FROM (SELECT k.* FROM (${window_parts//COLS/o.starts_at, o.event_id, o.recurrence_id}) k ORDER BY k.starts_at, k.event_id, k.recurrence_id LIMIT 51) k JOIN calendar.occurrences o ON o.school_id = core.current_school() AND o.event_id = k.event_id AND o.recurrence_id = k.recurrence_id"
+# As plugins/calendar/window.c sends it (the first page: no cursor).
+window_sql="SELECT w.n, w.stale, p.* FROM (SELECT (SELECT count(*) FROM (${window_parts//COLS/1} LIMIT 5001) c) AS n, $window_stale AS stale) w LEFT JOIN LATERAL ($window_page) p ON true ORDER BY p.starts_at, p.event_id, p.recurrence_id"
+export_sql="SELECT ical FROM calendar.events WHERE calendar_id = \$1::uuid ORDER BY range_start, id"
+explain() {
+        psql_admin -d atrium -P pager=off <<SQL
+BEGIN;
+$request_prelude
+PREPARE win(uuid[], bigint, bigint) AS $window_sql;
+PREPARE exp(uuid) AS $export_sql;
+\\echo '---- window, custom plan'
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
+SET LOCAL plan_cache_mode = force_generic_plan;
+\\echo '---- window, generic plan'
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
+SET LOCAL enable_seqscan = off;
+DEALLOCATE win;
+PREPARE win(uuid[], bigint, bigint) AS $window_sql;
+\\echo '---- window, generic plan, enable_seqscan = off'
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
+RESET enable_seqscan;
+\\echo '---- export, generic plan'
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE exp('$cal');
+ROLLBACK;
+SQL
+}
+explain >"$out/explain.txt" 2>&1 || die "EXPLAIN failed: $(tail -n 5 "$out/explain.txt")"
+sed -n '/^---- window, custom/,/^---- window, generic plan$/p' "$out/explain.txt" | grep -q 'occurrences_by_start' &&
+        win_index=yes || win_index=no
+read -r win_sql_ms < <(awk '/^---- window, custom/ { f = 1 } f && /Execution Time/ { print $3; exit }' "$out/explain.txt")
+read -r win_sql_ms_generic < <(awk '/^---- window, generic/ { f = 1 } f && /Execution Time/ { print $3; exit }' "$out/explain.txt")
+read -r win_sql_ms_gist < <(awk '/^---- window, generic plan, enable_seqscan/ { f = 1 } f && /Execution Time/ { print $3; exit }' "$out/explain.txt")
+read -r win_rows < <(awk '/^---- window, custom/ { f = 1 } f && /actual time/ { sub(/.*rows=/, ""); print $1; exit }' "$out/explain.txt")
+sed -n '/^---- window, custom/,/Execution Time/p' "$out/explain.txt" >&2
+
+# The same statements alone, with their rows sent to the client, one client, as atriumd's
+# transaction would run them (the request role, the settings, the query, COMMIT).
+for q in window export; do
+        {
+                echo "BEGIN;"
+                echo "SET LOCAL ROLE atrium_request;"
+                echo "SELECT set_config('atrium.school_id', '$school_id', true), set_config('atrium.user_id', '$teacher_id', true);"
+                if [[ $q == window ]]; then
+                        sed -e "s/\\\$1/'{$cal}'/g" -e "s/\\\$2/$win_from_s/g" -e "s/\\\$3/$win_to_s/g" \
+                                <<<"$window_sql;"
+                else
+                        sed -e "s/\\\$1/'$cal'/" <<<"$export_sql;"
+                fi
+                echo "COMMIT;"
+        } >"$tmp/$q.sql"
+done
+sql_alone() {
+        timeout $((DURATION + 30)) "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -n -c 1 -j 1 \
+                -T "$1" -f "$tmp/$2.sql" atrium
+}
+
+
 
 # ---- 1. one request at a time, and the SQL alone ----------------------------------------------
 
@@ -447,6 +474,8 @@ read -r w_rps w_p50 w_p99 w_bad w_err w_n < <(wrk_parse "$out/window.wrk.txt")
 read -r wk_rps wk_p50 wk_p99 wk_bad wk_err wk_n < <(wrk_parse "$out/walk.wrk.txt")
 read -r ex_rps ex_p50 ex_p99 ex_bad ex_err ex_n < <(wrk_parse "$out/export.wrk.txt")
 walks_per_s=$(awk -v r="$wk_rps" -v p="$pages" 'BEGIN { printf "%.1f", r / p }')
+goal_met=$(awk -v r="$w_rps" -v t="$pg_tps" -v g="$WINDOW_GOAL" 'BEGIN { print (t > 0 && r / t >= g) ? "met" : "not met" }')
+stored=$(psql_admin -d atrium -Atc "SELECT count(*) FROM calendar.occurrences WHERE calendar_id = '$cal'")
 imp_per_s=$(awk -v s="$imp_med" 'BEGIN { printf "%.2f", 1 / s }')
 
 describe_machine core api plugins
@@ -472,9 +501,11 @@ load_after=$(cut -d' ' -f1 /proc/loadavg)
         row "  = events imported per second" "$(fmt_int "$imp_rate")" "min ${imp_min}s" "-" "-" "$(ratio "$imp_rate" "$pg_tps")" "" ""
         row "pgbench -S -M prepared" "$(fmt_int "$pg_tps")" "avg $pg_lat" "-" "$pg_failed" "1" "$pg_cpu" "$pg_other"
         printf '(cpu%%: the bench'"'"'s own processes, other%%: everything else, in %% of all %s cores)\n' "$(nproc)"
-        printf 'window: %s occurrences (%s of series) from %s rows; first page %s bytes, all pages %s bytes\n' \
-                "$occurrences" "$series_occ" "$win_rows" "$win_bytes" "$walk_bytes"
-        printf 'window SQL (EXPLAIN ANALYZE, request role): %s ms custom plan, %s ms generic, %s ms with enable_seqscan = off; GiST events_window chosen: %s\n' \
+        printf 'window: %s occurrences (%s of series); first page %s bytes, all pages %s bytes\n' \
+                "$occurrences" "$series_occ" "$win_bytes" "$walk_bytes"
+        printf 'issue #19 headline: month-window first page = %s x pgbench -S (goal >= %s: %s)\n' \
+                "$(ratio "$w_rps" "$pg_tps")" "$WINDOW_GOAL" "$goal_met"
+        printf 'window SQL (EXPLAIN ANALYZE, request role): %s ms custom plan, %s ms generic, %s ms with enable_seqscan = off; index occurrences_by_start chosen: %s\n' \
                 "$win_sql_ms" "$win_sql_ms_generic" "$win_sql_ms_gist" "$win_index"
         printf 'export: %s bytes, %s VEVENTs; import file: %s bytes; loading the calendar took %s s\n' \
                 "$export_bytes" "$export_vevents" "$import_bytes" "$load_s"
@@ -488,13 +519,15 @@ cat >"$out/results.md" <<EOF
 
 \`DURATION=$DURATION ATRIUM_POOL_SIZE=$POOL_SIZE bench/calendar/run.sh\` - each load ${DURATION} s after a ${WARMUP} s warm-up, one after the other, on one machine:
 $(nproc) × $cpu, $mem RAM, Linux $(uname -r), PostgreSQL $pg_version, $(wrk -v 2>&1 | head -n 1 | awk '{ print "wrk " $2 }'), atriumd build type \`$buildtype\`, pool size $POOL_SIZE, max_body $max_body_used bytes. Load average before: $load_before, after: $load_after.
-Calendar: a teacher's personal calendar of $n_events events, $n_series of them weekly series (\`RRULE:FREQ=WEEKLY\`, Europe/Berlin, $YEAR_FROM to 2027-07-31) and $((n_events - n_series)) single events over the same year, loaded through the import route in $(( (total + LOAD_PART - 1) / LOAD_PART )) parts ($load_s s). Window $WIN_FROM to $WIN_TO: $occurrences occurrences ($series_occ of series) from $win_rows rows. wrk: \`-t$WRK_THREADS --timeout $WRK_TIMEOUT --latency\`, the teacher's bearer token.
+Calendar: a teacher's personal calendar of $n_events events, $n_series of them weekly series (\`RRULE:FREQ=WEEKLY\`, Europe/Berlin, $YEAR_FROM to 2027-07-31) and $((n_events - n_series)) single events over the same year, loaded through the import route in $(( (total + LOAD_PART - 1) / LOAD_PART )) parts ($load_s s). Window $WIN_FROM to $WIN_TO: $occurrences occurrences ($series_occ of series), read from $stored stored occurrences. wrk: \`-t$WRK_THREADS --timeout $WRK_TIMEOUT --latency\`, the teacher's bearer token.
+
+**Issue #19's headline: the month-window first page is $(ratio "$w_rps" "$pg_tps") × \`pgbench -S\` of this run (goal ≥ $WINDOW_GOAL: $goal_met).**
 
 | load | req/s or tps | p50 | p99 | errors | ÷ pgbench tps | CPU, bench | CPU, other |
 |---|---:|---:|---:|---:|---:|---:|---:|
 | \`GET /calendars/{id}/events?from=…&to=…\`, one month, first page (50 occurrences, $win_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$w_rps") | $w_p50 ms | $w_p99 ms | $((w_bad + w_err)) | $(ratio "$w_rps" "$pg_tps") | $w_cpu % | $w_other % |
 | the same, one request unloaded (curl, $UNLOADED requests; CPU per request: $win1_cpu) | - | $win1_p50 ms | $win1_p99 ms | 0 | - | | |
-| its SQL alone, as the request role ($win_rows rows with their iCalendar text; pgbench \`-f\`, 1 client) | - | avg $win_sql_lat ms | - | - | - | | |
+| its SQL alone, as the request role (the page's one statement: count, series to extend, the page; pgbench \`-f\`, 1 client) | - | avg $win_sql_lat ms | - | - | - | | |
 | the whole month, $pages pages at \`limit=500\` in turn ($occurrences occurrences, $walk_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$wk_rps") (= $walks_per_s walks/s) | $wk_p50 ms | $wk_p99 ms | $((wk_bad + wk_err)) | $(ratio "$wk_rps" "$pg_tps") | $wk_cpu % | $wk_other % |
 | one walk of the month, unloaded (curl, $UNLOADED walks; CPU per walk: $walk1_cpu) | - | $walk1_p50 ms | $walk1_p99 ms | 0 | - | | |
 | \`GET /calendars/{id}.ics\`, the whole calendar ($export_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$ex_rps") | $ex_p50 ms | $ex_p99 ms | $((ex_bad + ex_err)) | $(ratio "$ex_rps" "$pg_tps") | $ex_cpu % | $ex_other % |
@@ -503,7 +536,7 @@ Calendar: a teacher's personal calendar of $n_events events, $n_series of them w
 | \`POST /calendars/{id}/import\`, $IMPORT_EVENTS events ($((IMPORT_EVENTS / 20)) weekly series; $import_bytes bytes) into an empty calendar, end to end (curl, median of $IMPORT_REPS; min $imp_min s, max $imp_max s) | $imp_per_s imports/s = $(fmt_int "$imp_rate") events/s | $imp_med s | - | 0 | $(ratio "$imp_per_s" "$pg_tps") | $im_cpu % | $im_other % |
 | \`pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS\` (scale $PGBENCH_SCALE) | $(fmt_int "$pg_tps") | avg $pg_lat ms | - | $pg_failed | 1 | $pg_cpu % | $pg_other % |
 
-Window SQL under \`EXPLAIN ANALYZE\` as the request role: $win_sql_ms ms (custom plan), $win_sql_ms_generic ms (generic plan), $win_sql_ms_gist ms with \`enable_seqscan = off\`; GiST index \`events_window\` chosen by the planner: $win_index (plans in \`explain.txt\` of the run). CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else on the machine during each load, interrupts excluded.
+Window SQL under \`EXPLAIN ANALYZE\` as the request role: $win_sql_ms ms (custom plan), $win_sql_ms_generic ms (generic plan), $win_sql_ms_gist ms with \`enable_seqscan = off\`; index \`occurrences_by_start\` chosen by the planner: $win_index (plans in \`explain.txt\` of the run). CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else on the machine during each load, interrupts excluded.
 ${disturbed}
 EOF
 say "raw output and results.md in $out"

@@ -68,7 +68,8 @@ gboolean cal_may_edit (AtriumRequest *req, const char *owner_type, const char *o
                        AtriumGroupRole role);
 /* The ids of every calendar the caller may see, as a PostgreSQL uuid[] literal. */
 char *cal_visible_ids (AtriumRequest *req, GError **error);
-/* The caller's groups as a uuid[] literal ("{}" for operators). */
+/* The groups whose calendars the caller sees as a uuid[] literal ("{}" for operators): their
+ * own, and a parent's children's groups (core.parent_links), which they see read-only. */
 char *cal_my_groups (AtriumRequest *req, GError **error);
 
 /* calendar.event_created / _updated / _deleted and calendar.calendar_deleted. */
@@ -96,3 +97,38 @@ gboolean cal_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payloa
                                GError **error);
 gboolean cal_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObject *out,
                           GError **error);
+
+/* ---- occurrences.c: calendar.occurrences, the materialised occurrences ---- */
+
+/* What one series contributes to calendar.occurrences: all of it, or a covered range. */
+typedef struct _CalMaterial CalMaterial;
+void cal_material_free (CalMaterial *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CalMaterial, cal_material_free)
+/* When a series is written (@text as stored, its bounds as stored): the whole series when it
+ * ends and is not too long, else a horizon around now (or nothing, when that is too much). */
+CalMaterial *cal_material_new (const char *text, gint64 range_start, gint64 range_end,
+                               gboolean has_end, GError **error);
+/* Adds the series' row for calendar.occurrences to @batch; @replace drops what was stored. */
+void cal_material_add_json (CalMaterial *m, const char *event_id, gboolean replace,
+                            JsonArray *batch);
+/* Stores @batch (deleting first where it says replace, when @replace). */
+gboolean cal_material_store (AtriumRequest *req, JsonArray *batch, gboolean replace,
+                             GError **error);
+/* cal_material_new and cal_material_store for one series just written. */
+gboolean cal_occurrences_store (AtriumRequest *req, const char *event_id, const char *text,
+                                gint64 range_start, gint64 range_end, gboolean has_end,
+                                GError **error);
+/* The series of calendar.events e that lack stored occurrences in a window: in the calendars
+ * $1 (uuid[]), overlapping [$2, $3) (Unix seconds), incomplete and not covering it. */
+#define CAL_STALE_WHERE                                                                            \
+        "e.school_id = core.current_school() AND e.calendar_id = ANY ($1::uuid[]) "                \
+        "AND e.occ_to IS NOT NULL AND NOT (e.occ_from <= $2::bigint AND e.occ_to >= $3::bigint) "  \
+        "AND e.range_start < to_timestamp($3::bigint) "                                            \
+        "AND (e.range_end IS NULL OR e.range_end >= to_timestamp($2::bigint))"
+/* Makes sure every series of @calendar_ids (a uuid[] literal) has its occurrences in
+ * [@from, @to) stored, extending incomplete ones (UNPROCESSABLE as a window expansion). */
+gboolean cal_occurrences_cover (AtriumRequest *req, const char *calendar_ids, gint64 from,
+                                gint64 to, GError **error);
+
+/* window.c: one page of the occurrences of @calendar_ids in the request's ?from=&to=. */
+gboolean cal_respond_window (AtriumRequest *req, const char *calendar_ids, GError **error);

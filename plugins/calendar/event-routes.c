@@ -9,11 +9,8 @@
  *   /events                                     GET the occurrences of every calendar the
  *                                               caller sees, merged
  *
- * A window query reads only the series whose [range_start, range_end] overlaps the window (a
- * GiST index, schema/0001_calendar.sql), expands each in its own time zone (ical-expand.c),
- * sorts the occurrences by start and pages through them with a keyset cursor (start, event,
- * recurrence id). More than CAL_MAX_OCCURRENCES occurrences in the window is refused with 422
- * rather than cut: a truncated list looks complete to a client. */
+ * Every write stores the series' occurrences (occurrences.c) in the same transaction; the
+ * window views read those (window.c). */
 #include "calendar-private.h"
 
 #include <string.h>
@@ -48,6 +45,20 @@ static const char occurrence_schema[] =
         "\"summary\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1000}," EVENT_TEXT_PROPS
         "}}";
 
+/* The answer of the single-event routes, for the OpenAPI document (the main members). */
+static const char event_answer[] =
+        "{\"type\":\"object\",\"properties\":{"
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+        "\"calendar_id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+        "\"uid\":{\"type\":\"string\"},\"summary\":{\"type\":[\"string\",\"null\"]},"
+        "\"start\":{\"type\":\"string\"},\"end\":{\"type\":\"string\"},"
+        "\"rrule\":{\"type\":[\"string\",\"null\"]},"
+        "\"overrides\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},"
+        "\"etag\":{\"type\":\"string\",\"description\":\"The entity tag of the event as "
+        "stored, also sent as the ETag header. Send it as If-Match with PATCH, DELETE and the "
+        "occurrence routes: if the event changed in between, the answer is 412 and nothing is "
+        "written.\"}}}";
+
 static char *
 unix_text (gint64 t)
 {
@@ -68,26 +79,30 @@ store_series (AtriumRequest *req, const char *calendar_id, const char *event_id,
         g_autofree char *start_s = unix_text (start);
         g_autofree char *end_s = has_end ? unix_text (end) : NULL;
         const char *me = cal_host->request_user_id (req);
-        if (insert)
-                return atrium_done (
-                        cal_host,
-                        cal_sql (
-                                req, error,
-                                "INSERT INTO calendar.events (school_id, calendar_id, id, uid, summary, "
-                                "ical, range_start, range_end, created_by, updated_by) VALUES "
-                                "(core.current_school(), $1::uuid, $2::uuid, $3, $4, $5, "
-                                "to_timestamp($6::bigint), to_timestamp($7::bigint), $8::uuid, $8::uuid)",
-                                8, calendar_id, event_id, cal_series_uid (s), summary, text,
-                                start_s, end_s, me));
-        return atrium_done (
-                cal_host,
-                cal_sql (
-                        req, error,
-                        "UPDATE calendar.events SET summary = $3, ical = $4, "
-                        "range_start = to_timestamp($5::bigint), range_end = to_timestamp($6::bigint), "
-                        "updated_by = $7::uuid, updated_at = now() "
-                        "WHERE id = $1::uuid AND calendar_id = $2::uuid",
-                        7, event_id, calendar_id, summary, text, start_s, end_s, me));
+        if (insert &&
+            !atrium_done (
+                    cal_host,
+                    cal_sql (
+                            req, error,
+                            "INSERT INTO calendar.events (school_id, calendar_id, id, uid, summary, "
+                            "ical, range_start, range_end, created_by, updated_by) VALUES "
+                            "(core.current_school(), $1::uuid, $2::uuid, $3, $4, $5, "
+                            "to_timestamp($6::bigint), to_timestamp($7::bigint), $8::uuid, $8::uuid)",
+                            8, calendar_id, event_id, cal_series_uid (s), summary, text, start_s,
+                            end_s, me)))
+                return FALSE;
+        if (!insert &&
+            !atrium_done (
+                    cal_host,
+                    cal_sql (
+                            req, error,
+                            "UPDATE calendar.events SET summary = $3, ical = $4, "
+                            "range_start = to_timestamp($5::bigint), range_end = to_timestamp($6::bigint), "
+                            "updated_by = $7::uuid, updated_at = now() "
+                            "WHERE id = $1::uuid AND calendar_id = $2::uuid",
+                            7, event_id, calendar_id, summary, text, start_s, end_s, me)))
+                return FALSE;
+        return cal_occurrences_store (req, event_id, text, start, end, has_end, error);
 }
 
 typedef struct {
@@ -95,6 +110,7 @@ typedef struct {
         char *calendar_id;
         char *created_at;
         char *updated_at;
+        char *etag; /* "\"<md5 of the stored text>\"" */
         CalSeries *series;
 } StoredEvent;
 
@@ -107,6 +123,7 @@ stored_event_free (StoredEvent *e)
         g_free (e->calendar_id);
         g_free (e->created_at);
         g_free (e->updated_at);
+        g_free (e->etag);
         cal_series_free (e->series);
         g_free (e);
 }
@@ -125,11 +142,11 @@ load_event (AtriumRequest *req, const char *calendar_id, const char *event_id, g
                 return NULL;
         }
         AtriumResult *res = cal_sql (req, error,
-                                     lock ? "SELECT id, calendar_id, ical, created_at, updated_at "
-                                            "FROM calendar.events WHERE id = $1::uuid "
+                                     lock ? "SELECT id, calendar_id, ical, created_at, updated_at, "
+                                            "md5(ical) FROM calendar.events WHERE id = $1::uuid "
                                             "AND calendar_id = $2::uuid FOR UPDATE"
-                                          : "SELECT id, calendar_id, ical, created_at, updated_at "
-                                            "FROM calendar.events WHERE id = $1::uuid "
+                                          : "SELECT id, calendar_id, ical, created_at, updated_at, "
+                                            "md5(ical) FROM calendar.events WHERE id = $1::uuid "
                                             "AND calendar_id = $2::uuid",
                                      2, event_id, calendar_id);
         if (!res)
@@ -148,6 +165,7 @@ load_event (AtriumRequest *req, const char *calendar_id, const char *event_id, g
         e->updated_at = g_strdup (json_object_get_string_member (json_node_get_object (row),
                                                                  "updated_at"));
         json_node_unref (row);
+        e->etag = g_strdup_printf ("\"%s\"", cal_host->result_value (res, 0, 5));
         e->series = cal_series_parse (cal_host->result_value (res, 0, 2), error);
         cal_host->result_free (res);
         return e->series ? g_steal_pointer (&e) : NULL;
@@ -166,6 +184,8 @@ respond_event (AtriumRequest *req, guint status, const char *calendar_id, const 
         json_object_set_string_member (o, "calendar_id", e->calendar_id);
         json_object_set_string_member (o, "created_at", e->created_at);
         json_object_set_string_member (o, "updated_at", e->updated_at);
+        json_object_set_string_member (o, "etag", e->etag);
+        cal_host->response_header (req, "ETag", e->etag);
         cal_host->respond_json (req, status, n);
         return TRUE;
 }
@@ -195,15 +215,45 @@ get_event (AtriumRequest *req, gpointer data, GError **error)
                                    error);
 }
 
-/* The calendar and the event a write names; the event's row stays locked (load_event). */
+/* Whether an If-Match header value (a list of entity tags, or "*") names @etag. Weak tags
+ * never match: If-Match compares strongly (RFC 9110 13.1.1). */
+static gboolean
+etag_listed (const char *header, const char *etag)
+{
+        g_auto (GStrv) tags = g_strsplit (header, ",", -1);
+        for (char **t = tags; *t; t++) {
+                const char *tag = g_strstrip (*t);
+                if (g_str_equal (tag, "*") || g_str_equal (tag, etag))
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* 412 when the request has If-Match and the event's current ETag is not in it: another
+ * client changed the event since this one read it. */
+static gboolean
+check_if_match (AtriumRequest *req, const StoredEvent *e, GError **error)
+{
+        const char *im = cal_host->request_header (req, "If-Match");
+        if (im && !etag_listed (im, e->etag))
+                return cal_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                 "If-Match: the event has changed (its ETag is now %s); read it "
+                                 "again and retry",
+                                 e->etag);
+        return TRUE;
+}
+
+/* The calendar and the event a write names, If-Match checked; the event's row stays locked
+ * (load_event), so nobody changes it between the check and the write. */
 static StoredEvent *
 open_event_for_edit (AtriumRequest *req, CalCalendar **calendar, GError **error)
 {
         *calendar = cal_calendar_open (req, cal_host->request_param (req, "id"), TRUE, error);
         if (!*calendar)
                 return NULL;
-        return load_event (req, (*calendar)->id, cal_host->request_param (req, "event_id"), TRUE,
-                           error);
+        g_autoptr (StoredEvent) e = load_event (
+                req, (*calendar)->id, cal_host->request_param (req, "event_id"), TRUE, error);
+        return e && check_if_match (req, e, error) ? g_steal_pointer (&e) : NULL;
 }
 
 /* Stores @e's edited series and tells subscribers which occurrence (@rid, or NULL for all). */
@@ -238,6 +288,11 @@ delete_event (AtriumRequest *req, gpointer data, GError **error)
         if (!g_uuid_string_is_valid (event_id))
                 return cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no event %s in this calendar",
                                  event_id);
+        if (cal_host->request_header (req, "If-Match")) {
+                g_autoptr (StoredEvent) e = load_event (req, c->id, event_id, TRUE, error);
+                if (!e || !check_if_match (req, e, error))
+                        return FALSE;
+        }
         AtriumResult *res = cal_sql (req, error,
                                      "DELETE FROM calendar.events WHERE id = $1::uuid "
                                      "AND calendar_id = $2::uuid RETURNING uid",
@@ -294,142 +349,7 @@ cancel_occurrence (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
-/* ---- windows ---- */
-
-typedef struct {
-        CalOccurrence *occ;
-        const char *event_id;    /* borrowed from the Window's ids */
-        const char *calendar_id; /* borrowed */
-} Item;
-
-static gint
-cmp_item (gconstpointer a, gconstpointer b)
-{
-        const Item *x = a, *y = b;
-        if (x->occ->start != y->occ->start)
-                return x->occ->start < y->occ->start ? -1 : 1;
-        int c = strcmp (x->event_id, y->event_id);
-        if (c)
-                return c;
-        return g_strcmp0 (x->occ->recurrence_id, y->occ->recurrence_id);
-}
-
-static char *
-item_key (const Item *it)
-{
-        g_autofree char *start = g_strdup_printf ("%" G_GINT64_FORMAT, it->occ->start);
-        const char *key[] = {start, it->event_id,
-                             it->occ->recurrence_id ? it->occ->recurrence_id : ""};
-        return atrium_page_cursor (G_N_ELEMENTS (key), key);
-}
-
-static JsonNode *
-item_json (const Item *it)
-{
-        const CalOccurrence *o = it->occ;
-        JsonObject *j = json_object_new ();
-        json_object_set_string_member (j, "event_id", it->event_id);
-        json_object_set_string_member (j, "calendar_id", it->calendar_id);
-        if (o->recurrence_id)
-                json_object_set_string_member (j, "recurrence_id", o->recurrence_id);
-        else
-                json_object_set_null_member (j, "recurrence_id");
-        g_autofree char *start = cal_time_format (o->start, o->all_day);
-        g_autofree char *end = cal_time_format (o->end, o->all_day);
-        json_object_set_string_member (j, "start", start);
-        json_object_set_string_member (j, "end", end);
-        json_object_set_boolean_member (j, "all_day", o->all_day);
-        json_object_set_string_member (j, "summary", o->summary);
-        const char *texts[][2] = {{"description", o->description},
-                                  {"location", o->location},
-                                  {"status", o->status},
-                                  {"timezone", o->timezone}};
-        for (gsize i = 0; i < G_N_ELEMENTS (texts); i++) {
-                if (texts[i][1])
-                        json_object_set_string_member (j, texts[i][0], texts[i][1]);
-                else
-                        json_object_set_null_member (j, texts[i][0]);
-        }
-        json_object_set_boolean_member (j, "modified", o->modified);
-        return cal_object_node (j);
-}
-
-/* Expands the series of @calendar_ids (a uuid[] literal) in the request's window and answers
- * one page of occurrences. */
-static gboolean
-respond_window (AtriumRequest *req, const char *calendar_ids, GError **error)
-{
-        gint64 from, to;
-        /* The cursor is the key of the last item handed out: (start, event, recurrence id). */
-        g_auto (AtriumPage) page = {0};
-        if (!cal_request_window (req, &from, &to, error) ||
-            !atrium_page_begin (cal_host, req, "ius", &page, error))
-                return FALSE;
-        g_autofree char *from_s = unix_text (from);
-        g_autofree char *to_s = unix_text (to);
-        AtriumResult *res = cal_sql (
-                req, error,
-                /* A definer function, so the range index is usable (schema/0002_window.sql). */
-                "SELECT id, calendar_id, ical FROM calendar.events_in_window($1::uuid[], "
-                "to_timestamp($2::bigint), to_timestamp($3::bigint))",
-                3, calendar_ids, from_s, to_s);
-        if (!res)
-                return FALSE;
-        int rows = cal_host->result_n_rows (res);
-        g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
-        g_autoptr (GPtrArray) occs =
-                g_ptr_array_new_with_free_func ((GDestroyNotify) cal_occurrence_free);
-        g_autoptr (GArray) items = g_array_new (FALSE, FALSE, sizeof (Item));
-        gboolean ok = TRUE;
-        guint budget = CAL_STEP_BUDGET;
-        for (int i = 0; ok && i < rows; i++) {
-                g_autoptr (CalSeries) s = cal_series_parse (cal_host->result_value (res, i, 2),
-                                                            error);
-                guint before = occs->len;
-                ok = s && cal_series_expand (s, from, to, occs, CAL_MAX_OCCURRENCES, &budget,
-                                                error);
-                char *event_id = g_strdup (cal_host->result_value (res, i, 0));
-                char *calendar_id = g_strdup (cal_host->result_value (res, i, 1));
-                g_ptr_array_add (ids, event_id);
-                g_ptr_array_add (ids, calendar_id);
-                for (guint k = before; ok && k < occs->len; k++) {
-                        Item it = {g_ptr_array_index (occs, k), event_id, calendar_id};
-                        g_array_append_val (items, it);
-                }
-        }
-        cal_host->result_free (res);
-        if (!ok)
-                return FALSE;
-        g_array_sort (items, cmp_item);
-        char **cur = page.key;
-        gint64 at = cur ? g_ascii_strtoll (cur[0], NULL, 10) : 0; /* checked: kind 'i' */
-        JsonArray *shown = json_array_new ();
-        g_autofree char *next = NULL;
-        guint taken = 0;
-        for (guint i = 0; i < items->len; i++) {
-                const Item *it = &g_array_index (items, Item, i);
-                if (cur) {
-                        if (it->occ->start < at)
-                                continue;
-                        int c = it->occ->start > at ? 1 : strcmp (it->event_id, cur[1]);
-                        if (c == 0)
-                                c = strcmp (it->occ->recurrence_id ? it->occ->recurrence_id : "",
-                                            cur[2]);
-                        if (c <= 0)
-                                continue;
-                }
-                if (taken == (guint) page.limit) {
-                        next = item_key (&g_array_index (items, Item, i - 1));
-                        break;
-                }
-                json_array_add_element (shown, item_json (it));
-                taken++;
-        }
-        JsonNode *n = json_node_new (JSON_NODE_ARRAY);
-        json_node_take_array (n, shown);
-        cal_host->respond_page (req, n, next);
-        return TRUE;
-}
+/* ---- windows (window.c) ---- */
 
 static gboolean
 list_occurrences (AtriumRequest *req, gpointer data, GError **error)
@@ -439,14 +359,14 @@ list_occurrences (AtriumRequest *req, gpointer data, GError **error)
         if (!c)
                 return FALSE;
         g_autofree char *ids = g_strdup_printf ("{%s}", c->id);
-        return respond_window (req, ids, error);
+        return cal_respond_window (req, ids, error);
 }
 
 static gboolean
 list_all_occurrences (AtriumRequest *req, gpointer data, GError **error)
 {
         g_autofree char *ids = cal_visible_ids (req, error);
-        return ids && respond_window (req, ids, error);
+        return ids && cal_respond_window (req, ids, error);
 }
 
 gboolean
@@ -456,37 +376,40 @@ cal_register_event_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/calendars/{id}/events",
                  .permission = "calendar.read",
                  .summary = "Create an event or a recurring series (RFC 3339 times, optional "
-                            "IANA timezone and RRULE)",
-                 .request_schema = event_schema, .success_status = 201,
-                 .handler = create_event},
+                            "IANA timezone and RRULE); the answer carries its ETag",
+                 .request_schema = event_schema, .response_schema = event_answer,
+                 .success_status = 201, .handler = create_event},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/events",
                  .permission = "calendar.read",
                  .summary = "Occurrences in ?from=&to=, recurrences expanded (at most 5000; "
                             "paginated)",
                  .handler = list_occurrences},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/events/{event_id}",
-                 .permission = "calendar.read", .summary = "One event or series",
-                 .handler = get_event},
-                {ATRIUM_ROUTE_INIT, .method = "PATCH",
-                 .path = "/calendars/{id}/events/{event_id}", .permission = "calendar.read",
-                 .summary = "Change an event or a whole series",
-                 .request_schema = event_patch_schema,
+                 .permission = "calendar.read",
+                 .summary = "One event or series (with its ETag, also in the ETag header)",
+                 .response_schema = event_answer, .handler = get_event},
+                {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/calendars/{id}/events/{event_id}",
+                 .permission = "calendar.read",
+                 .summary = "Change an event or a whole series (If-Match: its ETag, else 412)",
+                 .request_schema = event_patch_schema, .response_schema = event_answer,
                  .handler = patch_event},
-                {ATRIUM_ROUTE_INIT, .method = "DELETE",
-                 .path = "/calendars/{id}/events/{event_id}", .permission = "calendar.read",
-                 .summary = "Delete an event or a whole series", .success_status = 204,
-                 .handler = delete_event},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/calendars/{id}/events/{event_id}",
+                 .permission = "calendar.read",
+                 .summary = "Delete an event or a whole series (If-Match: its ETag, else 412)",
+                 .success_status = 204, .handler = delete_event},
                 {ATRIUM_ROUTE_INIT, .method = "PUT",
                  .path = "/calendars/{id}/events/{event_id}/occurrences/{recurrence_id}",
                  .permission = "calendar.read",
                  .summary = "Change one occurrence of a series ({recurrence_id}: its original "
-                            "start, RFC 3339 or a date)",
-                 .request_schema = occurrence_schema, .handler = put_occurrence},
+                            "start, RFC 3339 or a date; If-Match: the series' ETag, else 412)",
+                 .request_schema = occurrence_schema, .response_schema = event_answer,
+                 .handler = put_occurrence},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE",
                  .path = "/calendars/{id}/events/{event_id}/occurrences/{recurrence_id}",
                  .permission = "calendar.read",
-                 .summary = "Cancel one occurrence of a series (an EXDATE)", .success_status = 204,
-                 .handler = cancel_occurrence},
+                 .summary = "Cancel one occurrence of a series (an EXDATE; If-Match: the "
+                            "series' ETag, else 412)",
+                 .success_status = 204, .handler = cancel_occurrence},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/events",
                  .permission = "calendar.read",
                  .summary = "Occurrences in ?from=&to= of every calendar the caller sees "

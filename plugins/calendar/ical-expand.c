@@ -171,6 +171,84 @@ occurrence_new (icalcomponent *ev, gint64 start, gint64 end, gboolean all_day, c
         return o;
 }
 
+/* An override with RECURRENCE-ID;RANGE=THISANDFUTURE (RFC 5545 3.8.4.4): it changes the
+ * occurrence it names and every later one. Later occurrences take its texts and its length,
+ * and move by as much as it moved its own start, counted in the master's local time (moved
+ * from 08:00 to 10:00, a lesson stays at 10:00 across a DST change). */
+typedef struct {
+        gint64 rid; /* the original start it names */
+        icalcomponent *ev;
+        gint64 shift;    /* seconds, in local time */
+        gint64 duration; /* its own length */
+} Future;
+
+static gint
+cmp_future (gconstpointer a, gconstpointer b)
+{
+        gint64 x = ((const Future *) a)->rid, y = ((const Future *) b)->rid;
+        return x < y ? -1 : x > y;
+}
+
+/* @t's wall-clock fields in the master's zone, as seconds (a date: its midnight). */
+static gint64
+local_seconds (struct icaltimetype t, const CalTiming *tm)
+{
+        if (!t.is_date && tm->zone && t.zone)
+                t = icaltime_convert_to_zone (t, (icaltimezone *) tm->zone);
+        t.zone = NULL;
+        return cal_time_to_unix (t);
+}
+
+/* The THISANDFUTURE overrides of @s, sorted by the start they name; *out_slack is how far
+ * they may move an occurrence (so the master is expanded that much around the window). */
+static gboolean
+futures_of (CalSeries *s, const CalTiming *mtm, GArray *out, gint64 *out_slack, GError **error)
+{
+        gint64 slack = 0;
+        for (guint i = 0; i < s->overrides->len; i++) {
+                icalcomponent *ov = g_ptr_array_index (s->overrides, i);
+                if (!cal_is_this_and_future (ov))
+                        continue;
+                struct icaltimetype rid;
+                CalTiming tm;
+                if (!cal_prop_time (
+                            s, icalcomponent_get_first_property (ov, ICAL_RECURRENCEID_PROPERTY),
+                            &rid, error) ||
+                    !cal_component_timing (s, ov, &tm, error))
+                        return FALSE;
+                Future f = {.rid = cal_time_to_unix (rid), .ev = ov, .duration = tm.duration};
+                f.shift = local_seconds (tm.start, mtm) - local_seconds (rid, mtm);
+                slack = MAX (slack, ABS (f.shift) + MAX (tm.duration, mtm->duration) + 86400);
+                g_array_append_val (out, f);
+        }
+        g_array_sort (out, cmp_future);
+        *out_slack = slack;
+        return TRUE;
+}
+
+/* The THISANDFUTURE override in force at @start: the last one naming @start or earlier. */
+static const Future *
+future_at (GArray *futures, gint64 start)
+{
+        const Future *found = NULL;
+        for (guint i = 0; i < futures->len; i++) {
+                const Future *f = &g_array_index (futures, Future, i);
+                if (f->rid > start)
+                        break;
+                found = f;
+        }
+        return found;
+}
+
+/* Moves occurrence @c as @f says: its local start shifted, then back to an instant. */
+static gint64
+shifted_start (const CalStart *c, const Future *f)
+{
+        struct icaltimetype t = c->local;
+        icaltime_adjust (&t, (int) (f->shift / 86400), 0, 0, (int) (f->shift % 86400));
+        return cal_time_to_unix (t);
+}
+
 gboolean
 cal_series_expand (CalSeries *s, gint64 from, gint64 to, GPtrArray *out, guint max,
                    guint *budget, GError **error)
@@ -198,17 +276,32 @@ cal_series_expand (CalSeries *s, gint64 from, gint64 to, GPtrArray *out, guint m
                 gboolean recurring =
                         icalcomponent_get_first_property (s->master, ICAL_RRULE_PROPERTY) ||
                         icalcomponent_get_first_property (s->master, ICAL_RDATE_PROPERTY);
+                g_autoptr (GArray) futures = g_array_new (FALSE, FALSE, sizeof (Future));
+                gint64 slack = 0;
+                if (!futures_of (s, &tm, futures, &slack, error))
+                        return FALSE;
                 g_autoptr (GArray) starts = g_array_new (FALSE, FALSE, sizeof (CalStart));
-                if (!cal_master_starts (s, &tm, from, to, room, budget, starts, error))
+                /* With THISANDFUTURE overrides, occurrences from around the window may move
+                 * into it (and the extra ones found there count against a larger limit). */
+                if (!cal_master_starts (s, &tm, from - slack, to + slack,
+                                        slack ? room + CAL_MAX_OCCURRENCES : room, budget, starts,
+                                        error))
                         return FALSE;
                 for (guint i = 0; i < starts->len; i++) {
                         const CalStart *c = &g_array_index (starts, CalStart, i);
                         if (g_hash_table_contains (moved, &c->start))
                                 continue;
+                        const Future *f = futures->len ? future_at (futures, c->start) : NULL;
+                        gint64 start = f ? shifted_start (c, f) : c->start;
+                        gint64 end = f ? start + f->duration : c->end;
+                        if (!overlaps (start, end, from, to))
+                                continue;
                         g_autofree char *rid =
                                 recurring ? cal_time_format (c->start, tm.all_day) : NULL;
-                        g_ptr_array_add (out, occurrence_new (s->master, c->start, c->end,
-                                                              tm.all_day, rid));
+                        CalOccurrence *o =
+                                occurrence_new (f ? f->ev : s->master, start, end, tm.all_day, rid);
+                        o->modified = f != NULL;
+                        g_ptr_array_add (out, o);
                 }
         }
         for (guint i = 0; i < s->overrides->len; i++) {

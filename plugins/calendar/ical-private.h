@@ -85,6 +85,10 @@ typedef struct {
 gboolean cal_master_starts (CalSeries *s, const CalTiming *tm, gint64 from, gint64 to,
                             guint max, guint *budget, GArray *out, GError **error);
 
+/* Whether override @ov has RECURRENCE-ID;RANGE=THISANDFUTURE (it changes the later occurrences
+ * too, ical-expand.c). */
+gboolean cal_is_this_and_future (icalcomponent *ov);
+
 /* "confirmed", "tentative", "cancelled" or NULL, from STATUS. */
 const char *cal_status_name (icalcomponent *ev);
 

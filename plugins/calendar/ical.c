@@ -6,11 +6,14 @@
  *
  * Time zones: a TZID is looked up in libical's built-in database (the system's tzdata on
  * Debian) by its Olson name first, so an imported VTIMEZONE for "Europe/Berlin" cannot make
- * Berlin's lessons drift; libical's own prefixed TZIDs are understood too; anything else must
- * come with a VTIMEZONE in the series (Outlook's "W. Europe Standard Time"). */
+ * Berlin's lessons drift; libical's own prefixed TZIDs are understood too; anything else is the
+ * VTIMEZONE the series carries (Outlook's "W. Europe Standard Time", as the file defines it),
+ * and failing that a Windows zone name as CLDR maps it (ICU's windowsZones data). */
 #include "ical-private.h"
 
 #include <string.h>
+#include <unicode/ucal.h>
+#include <unicode/ustring.h>
 
 GMutex cal_ical_lock;
 
@@ -74,6 +77,28 @@ cal_ical_fini (void)
 
 /* ---- times ---- */
 
+/* A Windows zone name ("W. Europe Standard Time", as Outlook and Exchange write TZIDs) as the
+ * built-in zone CLDR's windowsZones table maps it to for the world ("001" territory), through
+ * ICU, which ships that table. NULL when the name is not a Windows zone. */
+static icaltimezone *
+windows_zone (const char *tzid)
+{
+        UChar win[128], id[128];
+        int32_t n = 0;
+        UErrorCode status = U_ZERO_ERROR;
+        u_strFromUTF8 (win, G_N_ELEMENTS (win), &n, tzid, -1, &status);
+        if (U_FAILURE (status) || n == 0)
+                return NULL;
+        int32_t len = ucal_getTimeZoneIDForWindowsID (win, n, NULL, id, G_N_ELEMENTS (id), &status);
+        if (U_FAILURE (status) || len <= 0 || len >= (int32_t) G_N_ELEMENTS (id))
+                return NULL;
+        char olson[4 * G_N_ELEMENTS (id)];
+        u_strToUTF8 (olson, sizeof olson, NULL, id, len, &status);
+        if (U_FAILURE (status))
+                return NULL;
+        return icaltimezone_get_builtin_timezone (olson);
+}
+
 icaltimezone *
 cal_zone_resolve (CalSeries *s, const char *tzid)
 {
@@ -87,6 +112,8 @@ cal_zone_resolve (CalSeries *s, const char *tzid)
                 z = icaltimezone_get_builtin_timezone_from_tzid (tzid);
         if (!z && s)
                 z = icalcomponent_get_timezone (s->root, tzid);
+        if (!z)
+                z = windows_zone (tzid);
         if (z && s)
                 g_hash_table_insert (s->zones, g_strdup (tzid), z);
         return z;
@@ -409,8 +436,8 @@ cal_series_bounds_locked (CalSeries *s, gint64 *out_start, gint64 *out_end,
 {
         gint64 lo = G_MAXINT64, hi = G_MININT64;
         gboolean has_end = TRUE;
+        CalTiming tm = {0};
         if (s->master) {
-                CalTiming tm;
                 if (!cal_component_timing (s, s->master, &tm, error))
                         return FALSE;
                 lo = tm.start_unix;
@@ -457,18 +484,29 @@ cal_series_bounds_locked (CalSeries *s, gint64 *out_start, gint64 *out_end,
                                 return FALSE;
                 }
         }
+        /* A THISANDFUTURE override moves the later occurrences as far as it moved its own
+         * start and gives them its length: the bounds widen by that (and a day for a shift
+         * counted in local time across a DST change). */
+        gint64 earlier = 0, later = 0;
         for (guint i = 0; i < s->overrides->len; i++) {
                 icalcomponent *ov = g_ptr_array_index (s->overrides, i);
                 struct icaltimetype rid;
-                CalTiming tm;
-                if (!cal_prop_time (s, icalcomponent_get_first_property (ov,
-                                                                        ICAL_RECURRENCEID_PROPERTY),
-                                    &rid, error) ||
-                    !cal_component_timing (s, ov, &tm, error))
+                CalTiming otm;
+                if (!cal_prop_time (
+                            s, icalcomponent_get_first_property (ov, ICAL_RECURRENCEID_PROPERTY),
+                            &rid, error) ||
+                    !cal_component_timing (s, ov, &otm, error))
                         return FALSE;
-                lo = MIN (lo, tm.start_unix);
-                hi = MAX (hi, tm.start_unix + tm.duration);
+                lo = MIN (lo, otm.start_unix);
+                hi = MAX (hi, otm.start_unix + otm.duration);
+                if (s->master && cal_is_this_and_future (ov)) {
+                        gint64 shift = otm.start_unix - cal_time_to_unix (rid);
+                        earlier = MAX (earlier, -shift + 86400);
+                        later = MAX (later, shift + MAX (otm.duration - tm.duration, 0) + 86400);
+                }
         }
+        lo -= earlier;
+        hi += later;
         *out_start = lo;
         *out_end = hi;
         *out_has_end = has_end;
@@ -481,6 +519,14 @@ cal_series_bounds (CalSeries *s, gint64 *out_start, gint64 *out_end, gboolean *o
 {
         CAL_ICAL_LOCK ();
         return cal_series_bounds_locked (s, out_start, out_end, out_has_end, error);
+}
+
+gboolean
+cal_is_this_and_future (icalcomponent *ov)
+{
+        icalproperty *p = icalcomponent_get_first_property (ov, ICAL_RECURRENCEID_PROPERTY);
+        icalparameter *r = p ? icalproperty_get_first_parameter (p, ICAL_RANGE_PARAMETER) : NULL;
+        return r && icalparameter_get_range (r) == ICAL_RANGE_THISANDFUTURE;
 }
 
 /* ---- the JSON view ---- */

@@ -108,7 +108,11 @@ import_ics (AtriumRequest *req, gpointer data, GError **error)
                 if (((CalImportItem *) g_ptr_array_index (items, i))->error)
                         return refuse (items, error);
 
-        /* One statement for the whole file: the series as a JSON recordset. */
+        /* One statement for the whole file: the series as a JSON recordset. What each series
+         * stores in calendar.occurrences is built now, while the series are at hand, and
+         * written for the rows the statement created or changed. */
+        g_autoptr (GPtrArray) materials =
+                g_ptr_array_new_with_free_func ((GDestroyNotify) cal_material_free);
         JsonArray *input = json_array_new ();
         for (guint i = 0; i < items->len; i++) {
                 CalImportItem *it = g_ptr_array_index (items, i);
@@ -125,6 +129,12 @@ import_ics (AtriumRequest *req, gpointer data, GError **error)
                 else
                         json_object_set_null_member (o, "range_end");
                 json_array_add_object_element (input, o);
+                CalMaterial *m = cal_material_new (ical, it->start, it->end, it->has_end, error);
+                if (!m) {
+                        json_array_unref (input);
+                        return FALSE;
+                }
+                g_ptr_array_add (materials, m);
         }
         JsonNode *input_node = json_node_new (JSON_NODE_ARRAY);
         json_node_take_array (input_node, input);
@@ -160,8 +170,12 @@ import_ics (AtriumRequest *req, gpointer data, GError **error)
         static const char *const kinds[3] = {"created", "updated", "unchanged"};
         AtriumTx *tx = cal_host->request_tx (req);
         gboolean ok = TRUE;
+        g_autoptr (JsonArray) stored = json_array_new ();
         for (int i = 0; ok && i < rows; i++) {
                 const char *result = cal_host->result_value (res, i, 3);
+                if (!g_str_equal (result, "unchanged") && (guint) i < materials->len)
+                        cal_material_add_json (g_ptr_array_index (materials, i),
+                                               cal_host->result_value (res, i, 1), TRUE, stored);
                 for (int k = 0; k < 3; k++)
                         if (g_str_equal (result, kinds[k]))
                                 counts[k]++;
@@ -183,6 +197,7 @@ import_ics (AtriumRequest *req, gpointer data, GError **error)
         json_object_set_array_member (out, "warnings", w);
         json_object_set_member (out, "events", cal_host->result_rows_json (res));
         cal_host->result_free (res);
+        ok = ok && cal_material_store (req, stored, TRUE, error);
         if (!ok) {
                 json_object_unref (out);
                 return FALSE;

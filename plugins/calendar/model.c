@@ -75,15 +75,56 @@ cal_may_edit (AtriumRequest *req, const char *owner_type, const char *owner_id,
         return FALSE;
 }
 
+/* @via_child: the group's calendar is seen as a parent of a member (read-only). */
 static gboolean
-may_see (AtriumRequest *req, const char *owner_type, const char *owner_id, AtriumGroupRole role)
+may_see (AtriumRequest *req, const char *owner_type, const char *owner_id, AtriumGroupRole role,
+         gboolean via_child)
 {
         if (g_str_equal (owner_type, "school"))
                 return TRUE;
         if (g_str_equal (owner_type, "user"))
                 return owner_id && g_strcmp0 (owner_id, cal_host->request_user_id (req)) == 0;
-        return role != ATRIUM_GROUP_ROLE_NONE ||
+        return role != ATRIUM_GROUP_ROLE_NONE || via_child ||
                cal_host->request_has_permission (req, "calendar.manage");
+}
+
+/* The caller's children: the students core.parent_links links them to as a parent (in the
+ * request's school: the table's row-level security). */
+static GStrv
+my_children (AtriumRequest *req, GError **error)
+{
+        const char *me = cal_host->request_user_id (req);
+        g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+        if (me) {
+                AtriumResult *res = cal_sql (req, error,
+                                             "SELECT student_id FROM core.parent_links "
+                                             "WHERE parent_id = $1::uuid ORDER BY student_id",
+                                             1, me);
+                if (!res)
+                        return NULL;
+                for (int i = 0; i < cal_host->result_n_rows (res); i++)
+                        g_strv_builder_add (b, cal_host->result_value (res, i, 0));
+                cal_host->result_free (res);
+        }
+        return g_strv_builder_end (b);
+}
+
+/* Whether one of the caller's children belongs to @group_id (member or owner). */
+static gboolean
+child_in_group (AtriumRequest *req, const char *group_id, gboolean *out, GError **error)
+{
+        g_auto (GStrv) children = my_children (req, error);
+        if (!children)
+                return FALSE;
+        gboolean found = FALSE;
+        for (char **c = children; !found && *c; c++) {
+                AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
+                if (!cal_groups->is_member (cal_host->request_tx (req), group_id, *c, &role, error))
+                        return FALSE;
+                found = role != ATRIUM_GROUP_ROLE_NONE;
+        }
+        *out = found;
+        return TRUE;
 }
 
 /* The API view of a calendar row ("c.id, c.name, c.color, c.owner_type, c.owner_id, ..."). */
@@ -144,7 +185,16 @@ cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit, GError **e
                 cal_host->result_free (res);
                 return NULL;
         }
-        if (!may_see (req, c->owner_type, c->owner_id, role)) {
+        /* A parent sees the calendars of their children's groups, read-only: can_edit below
+         * only counts the caller's own membership. */
+        gboolean via_child = FALSE;
+        if (g_str_equal (c->owner_type, "group") && role == ATRIUM_GROUP_ROLE_NONE &&
+            !cal_host->request_has_permission (req, "calendar.manage") &&
+            !child_in_group (req, c->owner_id, &via_child, error)) {
+                cal_host->result_free (res);
+                return NULL;
+        }
+        if (!may_see (req, c->owner_type, c->owner_id, role, via_child)) {
                 cal_host->result_free (res);
                 cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", id);
                 return NULL;
@@ -169,11 +219,29 @@ cal_my_groups (AtriumRequest *req, GError **error)
         const char *me = cal_host->request_user_id (req);
         if (!me)
                 return g_strdup ("{}");
-        g_auto (GStrv) groups = cal_groups->groups_of (cal_host->request_tx (req), me, error);
-        if (!groups)
+        AtriumTx *tx = cal_host->request_tx (req);
+        g_auto (GStrv) groups = cal_groups->groups_of (tx, me, error);
+        g_auto (GStrv) children = groups ? my_children (req, error) : NULL;
+        if (!children)
                 return NULL;
-        g_autofree char *joined = g_strjoinv (",", groups);
-        return g_strconcat ("{", joined, "}", NULL);
+        g_autoptr (GString) out = g_string_new ("{");
+        g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+        for (char **g = groups; *g; g++)
+                if (g_hash_table_add (seen, *g))
+                        g_string_append_printf (out, "%s%s", out->len > 1 ? "," : "", *g);
+        /* ... and, for a parent, their children's groups (seen read-only). */
+        g_autoptr (GPtrArray) keep = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+        for (char **c = children; *c; c++) {
+                GStrv theirs = cal_groups->groups_of (tx, *c, error);
+                if (!theirs)
+                        return NULL;
+                g_ptr_array_add (keep, theirs);
+                for (char **g = theirs; *g; g++)
+                        if (g_hash_table_add (seen, *g))
+                                g_string_append_printf (out, "%s%s", out->len > 1 ? "," : "", *g);
+        }
+        g_string_append_c (out, '}');
+        return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
 char *
