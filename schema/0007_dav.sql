@@ -1,0 +1,59 @@
+-- WebDAV (core/dav/README.md, issue #18): what HTTP Basic needs before any school is set.
+--
+-- core.dav_account() is the Basic sign-in lookup: the account of a username in a school, its
+-- password hash and disabled state, and whether the secret given (its SHA-256, as tokens are
+-- stored) is a live personal access token of that very account. Tokens are thus checked in
+-- the database on every request: a revoked one fails at once.
+CREATE FUNCTION core.dav_account(p_school_slug text, p_username text, p_token_hash bytea)
+RETURNS TABLE (school_id uuid, account_id uuid, password_hash text, disabled boolean,
+               token_valid boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
+    SELECT s.id, u.id, u.password_hash, u.disabled_at IS NOT NULL,
+           u.id IS NOT NULL AND EXISTS (
+               SELECT 1 FROM core.sessions t
+                WHERE t.token_hash = p_token_hash AND t.kind = 'token' AND t.school_id = s.id
+                  AND t.user_id = u.id AND t.expires_at > now())
+      FROM core.schools s LEFT JOIN core.users u ON u.school_id = s.id AND u.username = p_username
+     WHERE s.slug = p_school_slug
+$$;
+
+-- The identity check of a request whose caller the host authenticated with a password (HTTP
+-- Basic): the same row as core.request_identity() gives for a token, for user @p_user of the
+-- school @p_school_slug, with no session (nothing to touch) and no token scopes. The host
+-- calls it only after it verified the password; the caller's statement sets the
+-- row-level-security settings from its row, as for every request (core/pipeline/handle.c).
+CREATE FUNCTION core.request_identity_user(p_user uuid, p_school_slug text, p_module text,
+                                           p_epoch bigint)
+RETURNS TABLE (school_id uuid, school_found boolean, module_enabled boolean,
+               session_id uuid, user_id uuid, operator_id uuid, roles text[],
+               permissions text[], token_valid boolean, epoch bigint, touch boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+    SELECT sc.id, true,
+           p_module IS NULL OR EXISTS (SELECT 1 FROM core.school_modules m
+                                        WHERE m.school_id = sc.id AND m.module = p_module),
+           NULL::uuid, u.id, NULL::uuid, coalesce(u.roles, '{}'), true,
+           coalesce(pe.epoch, 0), false
+      INTO school_id, school_found, module_enabled, session_id, user_id, operator_id, roles,
+           token_valid, epoch, touch
+      FROM core.schools sc
+      JOIN core.users u ON u.school_id = sc.id AND u.id = p_user AND u.disabled_at IS NULL
+      LEFT JOIN core.permission_epochs pe ON pe.school_id = sc.id
+     WHERE sc.slug = p_school_slug;
+    IF NOT FOUND THEN
+        school_found := false;
+        module_enabled := false;
+        token_valid := false;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    IF p_epoch IS NULL OR p_epoch <> epoch THEN
+        permissions := ARRAY(SELECT DISTINCT x.g
+                               FROM (SELECT r.g FROM core.role_grants(school_id, roles) r(g)
+                                     UNION ALL
+                                     SELECT p.g FROM core.plugin_grants(school_id, user_id) p(g)) x
+                              ORDER BY 1);
+    END IF;
+    RETURN NEXT;
+END $$;

@@ -1,0 +1,389 @@
+# SPDX-License-Identifier: Apache-2.0
+"""test_webdav.py - the DAV layer (core/dav/) and the files tree over real HTTP: HTTP Basic
+with a password or an app token, Bearer, OPTIONS, PROPFIND Depth 0/1 (and infinity refused),
+GET/HEAD with Range, PUT (plain, chunked, Expect: 100-continue, X-OC-MTime), MKCOL, DELETE
+into the trash, COPY and MOVE with Overwrite and Destination checks, and the refusals: a wrong
+password, a revoked token, the throttle, another school, another host, traversal, over-long
+names, over quota, XML with a DOCTYPE, too deep or malformed. A file written over WebDAV is
+the file REST lists, with the same ETag, and the reverse.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.client
+import urllib.parse
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import fixtures
+import harness
+
+D = "{DAV:}"
+
+
+class School(fixtures.School):
+    AREA = "files"
+    SLUG_PREFIX = "w"
+    MODULES = ("groups", "files")
+    PEOPLE = ("ada", "tina", "tom", "sam", "sue")
+
+
+def basic(user: str, password: str = fixtures.PASSWORD) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+class WebDavTest(fixtures.SharedHost):
+    EXIT_CHECK = ("dav", "files", "transfer.c", "tree.c")
+
+    def setUp(self) -> None:
+        self.s = School(self.host, self.op_token)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def dav(self, method: str, path: str, body: Any = None, who: str | None = "tom",
+            headers: dict[str, str] | None = None, auth: str | None = None,
+            school: str | None = None) -> harness.Response:
+        hdrs = dict(headers or {})
+        if auth is not None:
+            hdrs["Authorization"] = auth
+        elif who is not None:
+            hdrs["Authorization"] = basic(who)
+        url = f"/dav/{school or self.s.slug}/files/{urllib.parse.quote(path, safe='/%')}"
+        return self.host.request(method, url, body, headers=hdrs)
+
+    def propfind(self, path: str, depth: str = "1", body: str | None = None,
+                 who: str = "tom") -> ET.Element:
+        r = self.dav("PROPFIND", path, body, who=who, headers={"Depth": depth})
+        self.assertEqual(r.status, 207, r.body)
+        return ET.fromstring(r.body)
+
+    @staticmethod
+    def responses(ms: ET.Element) -> dict[str, ET.Element]:
+        out = {}
+        for resp in ms.findall(f"{D}response"):
+            href = urllib.parse.unquote(resp.find(f"{D}href").text)
+            out[href] = resp
+        return out
+
+    def prop(self, resp: ET.Element, name: str) -> ET.Element | None:
+        for ps in resp.findall(f"{D}propstat"):
+            if "200" in ps.find(f"{D}status").text:
+                el = ps.find(f"{D}prop/{name}")
+                if el is not None:
+                    return el
+        return None
+
+    # -- authentication --------------------------------------------------------------------
+
+    def test_basic_password_token_bearer_and_refusals(self) -> None:
+        s = self.s
+        self.assertEqual(self.dav("PROPFIND", "home/", who="tom", headers={"Depth": "0"}).status, 207)
+        # user@school too
+        r = self.dav("PROPFIND", "home/", auth=basic(f"tom@{s.slug}"), headers={"Depth": "0"})
+        self.assertEqual(r.status, 207)
+        # another school in the name
+        r = self.dav("PROPFIND", "home/", auth=basic("tom@elsewhere"), headers={"Depth": "0"})
+        self.assertEqual(r.status, 401)
+        # no credentials: 401 with the realm
+        r = self.dav("PROPFIND", "home/", who=None, headers={"Depth": "0"})
+        self.assertEqual(r.status, 401)
+        self.assertEqual(r.headers.get("WWW-Authenticate"),
+                         f'Basic realm="Atrium {s.slug}", charset="UTF-8"')
+        # a wrong password, an unknown user, garbage
+        self.assertEqual(self.dav("GET", "home/", auth=basic("tom", "nope")).status, 401)
+        self.assertEqual(self.dav("GET", "home/", auth=basic("nobody")).status, 401)
+        self.assertEqual(self.dav("GET", "home/", auth="Basic !!!").status, 401)
+        # Bearer works
+        r = self.dav("PROPFIND", "home/", auth=f"Bearer {s.tokens['tom']}", headers={"Depth": "0"})
+        self.assertEqual(r.status, 207)
+        self.assertEqual(self.dav("GET", "home/", auth="Bearer nope").status, 401)
+        # an app token as the password; revoked, it fails at once
+        tok = fixtures.check(self.host.request("POST", "/api/v1/auth/tokens", {"name": "rclone"},
+                                               token=s.tokens["tom"]), 201).json()
+        r = self.dav("PROPFIND", "home/", auth=basic("tom", tok["token"]), headers={"Depth": "0"})
+        self.assertEqual(r.status, 207, r.body)
+        # another person's token under my name is no password of mine
+        self.assertEqual(self.dav("GET", "home/", auth=basic("sam", tok["token"])).status, 401)
+        fixtures.check(self.host.request("DELETE", f"/api/v1/auth/sessions/{tok['id']}",
+                                         token=s.tokens["tom"]), 204)
+        self.assertEqual(self.dav("GET", "home/", auth=basic("tom", tok["token"])).status, 401)
+        # another school's slug in the path: that school does not know tom's password
+        other = School(self.host, self.op_token)
+        r = self.dav("PROPFIND", "home/", who="tom", school=other.slug, headers={"Depth": "0"})
+        self.assertEqual(r.status, 207)  # other has its own tom, same password
+        r = self.dav("PROPFIND", "home/", auth=f"Bearer {s.tokens['tom']}", school=other.slug,
+                     headers={"Depth": "0"})
+        self.assertEqual(r.status, 404)  # a token of one school does not open another
+
+    def test_throttle_and_changed_password(self) -> None:
+        s = self.s
+        for _ in range(5):
+            self.assertEqual(self.dav("GET", "home/", auth=basic("sam", "wrong")).status, 401)
+        r = self.dav("GET", "home/", who="sam")
+        self.assertEqual(r.status, 429)
+        self.assertTrue(r.headers.get("Retry-After"))
+        # tom: verified once (cached), then the password changes: the old one fails at once
+        self.assertEqual(self.dav("GET", "home/", who="tom").status, 200)
+        fixtures.check(s.raw("op", "PATCH", f"/users/{s.ids['tom']}",
+                             {"password": "a brand new secret"}), 200)
+        self.assertEqual(self.dav("GET", "home/", who="tom").status, 401)
+        self.assertEqual(self.dav("GET", "home/", auth=basic("tom", "a brand new secret")).status,
+                         200)
+
+    # -- OPTIONS and PROPFIND ----------------------------------------------------------------
+
+    def test_options_and_propfind(self) -> None:
+        r = self.dav("OPTIONS", "", who=None)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.get("DAV"), "1")
+        self.assertEqual(r.headers.get("MS-Author-Via"), "DAV")
+        self.assertIn("PROPFIND", r.headers.get("Allow"))
+        ms = self.propfind("")
+        hrefs = self.responses(ms)
+        base = f"/dav/{self.s.slug}/files/"
+        self.assertEqual(set(hrefs), {base, base + "home/", base + "groups/"})
+        # Depth: infinity (and none) is refused
+        for depth in ("infinity", None):
+            r = self.dav("PROPFIND", "", headers={"Depth": depth} if depth else {})
+            self.assertEqual(r.status, 403)
+            self.assertIn(b"propfind-finite-depth", r.body)
+        self.assertEqual(self.dav("PROPFIND", "", headers={"Depth": "2"}).status, 400)
+        # a file's live properties; quota on request
+        self.assertEqual(self.dav("PUT", "home/a b ü.txt", b"hello").status, 201)
+        ms = self.propfind("home/", body='<?xml version="1.0"?><D:propfind xmlns:D="DAV:">'
+                           '<D:prop><D:getetag/><D:getcontentlength/><D:quota-used-bytes/>'
+                           '<D:quota-available-bytes/><X:nope xmlns:X="urn:x"/></D:prop>'
+                           '</D:propfind>')
+        hrefs = self.responses(ms)
+        f = hrefs[f"/dav/{self.s.slug}/files/home/a b ü.txt"]
+        self.assertEqual(self.prop(f, f"{D}getcontentlength").text, "5")
+        self.assertEqual(self.prop(f, f"{D}getetag").text,
+                         '"' + hashlib.sha256(b"hello").hexdigest() + '"')
+        self.assertEqual(self.prop(f, f"{D}quota-used-bytes").text, "5")
+        self.assertIsNotNone(self.prop(f, f"{D}quota-available-bytes"))
+        missing = [ps for ps in f.findall(f"{D}propstat") if "404" in ps.find(f"{D}status").text]
+        self.assertEqual(len(missing), 1)
+        self.assertIsNotNone(missing[0].find(f"{D}prop/{{urn:x}}nope"))
+        # allprop and propname
+        ms = self.propfind("home/a b ü.txt", depth="0",
+                           body='<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>')
+        f = list(self.responses(ms).values())[0]
+        for p in ("getlastmodified", "getcontenttype", "resourcetype", "displayname"):
+            self.assertIsNotNone(self.prop(f, D + p), p)
+        ms = self.propfind("home/", depth="0",
+                           body='<D:propfind xmlns:D="DAV:"><D:propname/></D:propfind>')
+        f = list(self.responses(ms).values())[0]
+        self.assertIsNotNone(self.prop(f, f"{D}resourcetype"))
+        self.assertIsNotNone(self.prop(f, f"{D}resourcetype"))
+        # PROPFIND on nothing
+        self.assertEqual(self.dav("PROPFIND", "home/nothing", headers={"Depth": "0"}).status, 404)
+        self.assertEqual(self.dav("PROPFIND", "elsewhere/", headers={"Depth": "0"}).status, 404)
+
+    def test_bad_xml(self) -> None:
+        bomb = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+                '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+                '<D:propfind xmlns:D="DAV:"><D:prop>&b;</D:prop></D:propfind>')
+        xxe = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+               '<D:propfind xmlns:D="DAV:"><D:prop><D:x>&x;</D:x></D:prop></D:propfind>')
+        deep = '<D:propfind xmlns:D="DAV:"><D:prop>' + "<a>" * 100 + "</a>" * 100 + \
+               "</D:prop></D:propfind>"
+        for body in (bomb, xxe, deep, "<D:propfind xmlns:D='DAV:'>", "<nope/>", "\x00\x01"):
+            r = self.dav("PROPFIND", "home/", body, headers={"Depth": "0"})
+            self.assertEqual(r.status, 400, body[:40])
+        big = '<D:propfind xmlns:D="DAV:"><D:prop>' + "<D:getetag/>" * 200000 + \
+              "</D:prop></D:propfind>"
+        self.assertIn(self.dav("PROPFIND", "home/", big, headers={"Depth": "0"}).status,
+                      (400, 413))
+        self.assertEqual(self.dav("OPTIONS", "", who=None).status, 200)  # still up
+
+    # -- content ------------------------------------------------------------------------------
+
+    def test_put_get_same_file_as_rest(self) -> None:
+        s = self.s
+        data = bytes(range(256)) * 40
+        r = self.dav("PUT", "home/doc.bin", data)
+        self.assertEqual(r.status, 201)
+        etag = r.headers.get("ETag")
+        self.assertEqual(etag, '"' + hashlib.sha256(data).hexdigest() + '"')
+        # REST sees it with the same ETag
+        listing = s.ok("tom", "GET", "/home/")
+        item = [i for i in listing["items"] if i["name"] == "doc.bin"][0]
+        self.assertEqual(item["etag"], etag)
+        # replaced: 204
+        self.assertEqual(self.dav("PUT", "home/doc.bin", data).status, 204)
+        # REST upload, read over DAV
+        fixtures.check(s.req("tom", "PUT", "/home/rest.txt", b"from rest"), 201)
+        r = self.dav("GET", "home/rest.txt")
+        self.assertEqual((r.status, r.body), (200, b"from rest"))
+        r = self.dav("HEAD", "home/rest.txt")
+        self.assertEqual((r.status, r.body, r.headers.get("Content-Length")), (200, b"", "9"))
+        r = self.dav("GET", "home/doc.bin", headers={"Range": "bytes=10-19"})
+        self.assertEqual((r.status, r.body), (206, data[10:20]))
+        r = self.dav("GET", "home/doc.bin", headers={"If-None-Match": etag})
+        self.assertEqual(r.status, 304)
+        # a folder answers a small HTML list
+        r = self.dav("GET", "home/")
+        self.assertEqual(r.status, 200)
+        self.assertIn(b"doc.bin", r.body)
+        # PUT under a missing folder: 409; on a collection path: 405
+        self.assertEqual(self.dav("PUT", "home/no/such.txt", b"x").status, 409)
+        self.assertEqual(self.dav("PUT", "home/dir/", b"").status, 405)
+        # PUT into the fixed folders
+        self.assertEqual(self.dav("PUT", "groups/x.txt", b"x").status, 404)
+        self.assertEqual(self.dav("PUT", "home", b"x").status, 403)
+        # If-Match on PUT
+        self.assertEqual(self.dav("PUT", "home/doc.bin", b"new",
+                                  headers={"If-Match": '"nope"'}).status, 412)
+
+    def test_chunked_expect_continue_and_mtime(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.host.port, timeout=30)
+        try:
+            conn.putrequest("PUT", f"/dav/{self.s.slug}/files/home/chunked.txt")
+            conn.putheader("Authorization", basic("tom"))
+            conn.putheader("Transfer-Encoding", "chunked")
+            conn.putheader("Expect", "100-continue")
+            conn.putheader("X-OC-MTime", "1000000000")
+            conn.endheaders()
+            for part in (b"one ", b"two ", b"three"):
+                conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+            conn.send(b"0\r\n\r\n")
+            resp = conn.getresponse()
+            resp.read()
+            self.assertEqual(resp.status, 201)
+            self.assertEqual(resp.getheader("X-OC-MTime"), "accepted")
+        finally:
+            conn.close()
+        r = self.dav("GET", "home/chunked.txt")
+        self.assertEqual(r.body, b"one two three")
+        ms = self.propfind("home/chunked.txt", depth="0")
+        f = list(self.responses(ms).values())[0]
+        self.assertEqual(self.prop(f, f"{D}getlastmodified").text, "Sun, 09 Sep 2001 01:46:40 GMT")
+        self.assertEqual(self.dav("PUT", "home/m.txt", b"x", headers={"X-OC-MTime": "soon"}).status,
+                         400)
+        # a refused PUT (unauthenticated) with Expect: 100-continue never sends the body
+        conn = http.client.HTTPConnection("127.0.0.1", self.host.port, timeout=30)
+        try:
+            conn.putrequest("PUT", f"/dav/{self.s.slug}/files/home/x.txt")
+            conn.putheader("Content-Length", "1000000")
+            conn.putheader("Expect", "100-continue")
+            conn.endheaders()
+            resp = conn.getresponse()
+            resp.read()
+            self.assertEqual(resp.status, 401)
+        finally:
+            conn.close()
+
+    def test_quota_507(self) -> None:
+        s = self.s
+        fixtures.check(s.raw("op", "PUT", f"/files/quotas/users/{s.ids['tom']}", {"bytes": 100}),
+                       200, 201, 204)
+        r = self.dav("PUT", "home/big.bin", b"x" * 1000)
+        self.assertEqual(r.status, 507)
+        self.assertEqual(self.dav("PUT", "home/small.bin", b"x" * 10).status, 201)
+
+    # -- names --------------------------------------------------------------------------------
+
+    def test_names(self) -> None:
+        # NFD in, NFC kept: one file, whichever form is used
+        nfd = "Cafe\u0301.txt"
+        nfc = "Caf\u00e9.txt"
+        self.assertEqual(self.dav("PUT", "home/" + urllib.parse.quote(nfd), b"x").status, 201)
+        self.assertEqual(self.dav("GET", "home/" + urllib.parse.quote(nfc)).status, 200)
+        names = [i["name"] for i in self.s.ok("tom", "GET", "/home/")["items"]]
+        self.assertIn(nfc, names)
+        # traversal in its encodings, and an over-long name
+        # (dot segments, also escaped, are resolved by the HTTP layer before routing, so they
+        # never leave the tree: what is left names nothing writable)
+        for bad in ("home/../../x", "home/%2e%2e/x", "home/a/%2E%2E/%2E%2E/x"):
+            r = self.dav("PUT", bad, b"x")
+            self.assertIn(r.status, (400, 403, 404), bad)
+        for bad in ("home/a%00b", "home/a%5Cb", "home/a%01b", "home/x%2F..%2F..%2Fy"):
+            r = self.dav("PUT", bad, b"x")
+            self.assertEqual(r.status, 400, bad)
+        self.assertEqual([i["name"] for i in self.s.ok("tom", "GET", "/home/")["items"]], [nfc])
+        self.assertEqual(self.dav("PUT", "home/" + "n" * 300, b"x").status, 400)
+        # Finder's files are stored like any other
+        for name in ("._doc.txt", ".DS_Store"):
+            self.assertEqual(self.dav("PUT", "home/" + name, b"mac").status, 201, name)
+
+    # -- collections ----------------------------------------------------------------------------
+
+    def test_mkcol_delete_copy_move(self) -> None:
+        s = self.s
+        self.assertEqual(self.dav("MKCOL", "home/dir").status, 201)
+        self.assertEqual(self.dav("MKCOL", "home/dir").status, 405)
+        self.assertEqual(self.dav("MKCOL", "home/no/dir").status, 409)
+        self.assertEqual(self.dav("MKCOL", "home/body", "<x/>").status, 415)
+        self.assertEqual(self.dav("PUT", "home/dir/f.txt", b"one").status, 201)
+        dest = f"http://127.0.0.1:{self.host.port}/dav/{s.slug}/files/home/"
+        # COPY a folder, then again without overwrite: 412; with: 204
+        self.assertEqual(self.dav("COPY", "home/dir", headers={"Destination": dest + "dir2"}).status,
+                         201)
+        self.assertEqual(self.dav("GET", "home/dir2/f.txt").body, b"one")
+        self.assertEqual(self.dav("COPY", "home/dir", headers={"Destination": dest + "dir2",
+                                                               "Overwrite": "F"}).status, 412)
+        self.assertEqual(self.dav("COPY", "home/dir", headers={"Destination": dest + "dir2",
+                                                               "Overwrite": "T"}).status, 204)
+        # MOVE renames; the source is gone
+        self.assertEqual(self.dav("MOVE", "home/dir2/f.txt",
+                                  headers={"Destination": dest + "moved.txt"}).status, 201)
+        self.assertEqual(self.dav("GET", "home/dir2/f.txt").status, 404)
+        self.assertEqual(self.dav("GET", "home/moved.txt").body, b"one")
+        # a relative Destination path works too
+        self.assertEqual(self.dav("MOVE", "home/moved.txt", headers={
+            "Destination": f"/dav/{s.slug}/files/home/moved2.txt"}).status, 201)
+        # into itself, onto itself, missing parent, another host, another school, no header
+        self.assertEqual(self.dav("MOVE", "home/dir", headers={"Destination": dest + "dir/in"}).status,
+                         403)
+        self.assertEqual(self.dav("COPY", "home/dir", headers={"Destination": dest + "dir"}).status,
+                         403)
+        self.assertEqual(self.dav("COPY", "home/dir", headers={"Destination": dest + "x/y"}).status,
+                         409)
+        self.assertEqual(self.dav("COPY", "home/dir", headers={
+            "Destination": f"http://elsewhere.example/dav/{s.slug}/files/home/z"}).status, 502)
+        self.assertEqual(self.dav("COPY", "home/dir", headers={
+            "Destination": f"{dest.replace(s.slug, 'other-school')}z"}).status, 403)
+        self.assertEqual(self.dav("COPY", "home/dir").status, 400)
+        self.assertEqual(self.dav("MOVE", "home/nothing", headers={"Destination": dest + "q"}).status,
+                         404)
+        # DELETE goes to the trash, where REST finds it
+        self.assertEqual(self.dav("DELETE", "home/dir").status, 204)
+        self.assertEqual(self.dav("DELETE", "home/dir").status, 404)
+        trash = s.ok("tom", "GET", "/trash")
+        self.assertIn("dir", [i["path"] for i in trash["items"]])
+        self.assertEqual(self.dav("DELETE", "home").status, 403)
+        self.assertEqual(self.dav("DELETE", "").status, 403)
+
+    def test_groups_and_permissions(self) -> None:
+        s = self.s
+        gid = s.make_group("Class 7b", owner="tina", members=["tom", "sue"])
+        slug = s.raw("tina", "GET", f"/groups/{gid}").json()["slug"]
+        ms = self.propfind("groups/")
+        hrefs = self.responses(ms)
+        href = f"/dav/{s.slug}/files/groups/{slug}/"
+        self.assertIn(href, hrefs)
+        self.assertEqual(self.prop(hrefs[href], f"{D}displayname").text, "Class 7b")
+        # the owner and a teacher member write, a student member reads only (no files.write),
+        # a stranger sees nothing
+        self.assertEqual(self.dav("PUT", f"groups/{slug}/sheet.txt", b"task", who="tina").status,
+                         201)
+        self.assertEqual(self.dav("GET", f"groups/{slug}/sheet.txt", who="sue").body, b"task")
+        self.assertEqual(self.dav("PUT", f"groups/{slug}/mine.txt", b"x", who="sue").status, 403)
+        self.assertEqual(self.dav("GET", f"groups/{slug}/sheet.txt", who="sam").status, 404)
+        self.assertNotIn(href, self.responses(self.propfind("groups/", who="sam")))
+        # the REST route sees the same file
+        item = s.ok("tina", "GET", f"/groups/{gid}/")["items"][0]
+        self.assertEqual(item["name"], "sheet.txt")
+        # a COPY from a group into one's home, across spaces
+        dest = f"http://127.0.0.1:{self.host.port}/dav/{s.slug}/files/home/copied.txt"
+        self.assertEqual(self.dav("COPY", f"groups/{slug}/sheet.txt",
+                                  headers={"Destination": dest}).status, 201)
+        self.assertEqual(self.dav("GET", "home/copied.txt").body, b"task")
+        # a home is private: nobody else's under home/
+        self.assertEqual(self.dav("GET", "home/copied.txt", who="sam").status, 404)
+
+
+if __name__ == "__main__":
+    harness.main()
