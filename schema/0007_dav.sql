@@ -57,3 +57,21 @@ BEGIN
     END IF;
     RETURN NEXT;
 END $$;
+
+-- Dead properties (PROPPATCH, RFC 4918 9.2): per resource of a tree, keyed on the stable id
+-- the tree gives it (AtriumDavResource.id), so they follow a MOVE and a rename. @value is the
+-- whole property element as XML, with the namespace declarations it needs, so namespaced and
+-- mixed content, xml:lang and any Unicode come back exactly as they were set.
+CREATE TABLE core.dav_properties (
+    school_id    uuid NOT NULL REFERENCES core.schools(id) ON DELETE CASCADE,
+    tree         text NOT NULL,
+    resource_id  text NOT NULL CHECK (length(resource_id) BETWEEN 1 AND 200),
+    ns           text NOT NULL CHECK (length(ns) <= 1024),
+    name         text NOT NULL CHECK (length(name) BETWEEN 1 AND 1024),
+    value        text NOT NULL,
+    PRIMARY KEY (school_id, tree, resource_id, ns, name)
+);
+ALTER TABLE core.dav_properties ENABLE ROW LEVEL SECURITY;
+ALTER TABLE core.dav_properties FORCE ROW LEVEL SECURITY;
+CREATE POLICY school_isolation ON core.dav_properties
+    USING (school_id = core.current_school()) WITH CHECK (school_id = core.current_school());

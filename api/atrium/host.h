@@ -279,9 +279,10 @@ typedef gboolean (*AtriumTxFunc) (AtriumTx *tx, gpointer user_data, GError **err
 /**
  * AtriumDavResource:
  * @header: ATRIUM_DAV_RESOURCE_INIT fills it; the host reads up to header.struct_size
- * @id: stable id of the resource (a UUID); it follows the resource through MOVE, and dead
- *   properties and locks are keyed on it. %NULL for a resource that has none (a virtual
- *   folder such as "groups/"): such a resource keeps no dead properties.
+ * @id: stable id of the resource, unique in the tree (a UUID, or another string of at most
+ *   200 bytes); it follows the resource through MOVE, and dead properties are keyed on it.
+ *   %NULL for a resource that has none (a virtual folder such as "groups/"): such a
+ *   resource keeps no dead properties.
  * @name: (nullable): the last path segment as a person sees it; %NULL for the mount's root
  * @collection: %TRUE for a folder
  * @length: bytes of a file's content (getcontentlength); ignored for a folder

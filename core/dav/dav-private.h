@@ -7,7 +7,8 @@
  *   dav-auth.c    HTTP Basic (password or personal access token) and Bearer, the cache of
  *                 verified passwords
  *   dav-xml.c     request bodies in (hardened libxml2) and multistatus answers out
- *   dav-props.c   live properties of a resource, PROPFIND */
+ *   dav-props.c   live properties of a resource, PROPFIND
+ *   dav-dead.c    dead properties: PROPPATCH, and what PROPFIND and COPY need of them */
 #pragma once
 
 #include <glib.h>
@@ -114,6 +115,8 @@ void atrium_dav_write_empty (AtriumDavWriter *w, const char *ns, const char *nam
 /* A property with text content. */
 void atrium_dav_write_text (AtriumDavWriter *w, const char *ns, const char *name, const char *text);
 void atrium_dav_write_start (AtriumDavWriter *w, const char *ns, const char *name);
+/* @xml as it is: a stored dead property (well-formed, with its namespace declarations). */
+void atrium_dav_write_raw (AtriumDavWriter *w, const char *xml);
 void atrium_dav_write_endel (AtriumDavWriter *w);
 
 /* "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 IMF-fixdate), whatever the locale. */
@@ -143,6 +146,26 @@ void atrium_dav_entry_free (AtriumDavEntry *e);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumDavEntry, atrium_dav_entry_free)
 /* The AtriumDavEmitFunc that appends a copy to a GPtrArray of AtriumDavEntry. */
 void atrium_dav_collect (const AtriumDavResource *res, gpointer array);
+
+/* ---- dav-dead.c ---- */
+/* One dead property: its name and the whole element as XML. */
+typedef struct {
+        char *ns;
+        char *name;
+        char *xml;
+} AtriumDavDead;
+
+void atrium_dav_dead_free (AtriumDavDead *d);
+/* The dead properties of the resources @ids (char*) of @tree: id -> GPtrArray of
+ * AtriumDavDead. Returns: (transfer full) (nullable): NULL with @error on failure. */
+GHashTable *atrium_dav_dead_load (AtriumRequest *req, const char *tree, GPtrArray *ids,
+                                  GError **error);
+/* Copies the dead properties of resource @from to @to (COPY); NULL ids: nothing to do. */
+gboolean atrium_dav_dead_copy (AtriumRequest *req, const char *tree, const char *from,
+                               const char *to, GError **error);
+/* Answers PROPPATCH of @e (at @path, @href) with 207. */
+gboolean atrium_dav_proppatch (AtriumRequest *req, const AtriumDavMount *m, const char *path,
+                               const char *href, const AtriumDavEntry *e, GError **error);
 
 /* Answers PROPFIND on @path (its resource @self_entry, its href @href) with 207. */
 gboolean atrium_dav_propfind (AtriumRequest *req, const AtriumDavMount *m, const char *path,

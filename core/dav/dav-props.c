@@ -162,9 +162,20 @@ live_of (const AtriumDavPropName *n)
         return -1;
 }
 
+static const AtriumDavDead *
+dead_named (GPtrArray *dead, const AtriumDavPropName *n)
+{
+        for (guint i = 0; dead && i < dead->len; i++) {
+                const AtriumDavDead *d = dead->pdata[i];
+                if (g_str_equal (d->ns, n->ns) && g_str_equal (d->name, n->name))
+                        return d;
+        }
+        return NULL;
+}
+
 static void
 write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
-                AtriumDavPropfindKind kind, GPtrArray *asked)
+                AtriumDavPropfindKind kind, GPtrArray *asked, GPtrArray *dead)
 {
         atrium_dav_write_start (w, ATRIUM_DAV_NS, "response");
         atrium_dav_write_href (w, href);
@@ -175,8 +186,11 @@ write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
                 for (guint i = 0; i < asked->len; i++) {
                         const AtriumDavPropName *n = asked->pdata[i];
                         int p = live_of (n);
+                        const AtriumDavDead *d = p < 0 ? dead_named (dead, n) : NULL;
                         if (p >= 0 && has_live (e, p))
                                 write_live (w, e, p);
+                        else if (d)
+                                atrium_dav_write_raw (w, d->xml);
                         else
                                 g_ptr_array_add (missing, (gpointer) n);
                 }
@@ -189,6 +203,13 @@ write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
                                 atrium_dav_write_empty (w, ATRIUM_DAV_NS, live_names[p]);
                         else if (!quota)
                                 write_live (w, e, p);
+                }
+                for (guint i = 0; dead && i < dead->len; i++) {
+                        const AtriumDavDead *d = dead->pdata[i];
+                        if (kind == ATRIUM_DAV_PROPFIND_PROPNAME)
+                                atrium_dav_write_empty (w, d->ns, d->name);
+                        else
+                                atrium_dav_write_raw (w, d->xml);
                 }
                 /* allprop's <D:include>: the quota properties on request. */
                 for (guint i = 0; kind == ATRIUM_DAV_PROPFIND_ALLPROP && i < asked->len; i++) {
@@ -248,25 +269,34 @@ atrium_dav_propfind (AtriumRequest *req, const AtriumDavMount *m, const char *pa
         g_autofree char *self_href = e->collection && !g_str_has_suffix (href, "/")
                                              ? g_strconcat (href, "/", NULL)
                                              : g_strdup (href);
+        g_autoptr (GPtrArray) kids =
+                g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_dav_entry_free);
+        if (one && e->collection) {
+                if (!t->list (req, path, atrium_dav_collect, kids, t->user_data, error))
+                        return FALSE;
+                g_ptr_array_sort (kids, by_name);
+        }
+        /* The dead properties of all of them in one round trip. */
+        g_autoptr (GPtrArray) ids = g_ptr_array_new ();
+        if (e->id)
+                g_ptr_array_add (ids, e->id);
+        for (guint i = 0; i < kids->len; i++)
+                if (((AtriumDavEntry *) kids->pdata[i])->id)
+                        g_ptr_array_add (ids, ((AtriumDavEntry *) kids->pdata[i])->id);
+        g_autoptr (GHashTable) dead = atrium_dav_dead_load (req, m->mount, ids, error);
+        if (!dead)
+                return FALSE;
         AtriumDavWriter w = {0};
         atrium_dav_writer_begin (&w);
-        write_response (&w, e, self_href, kind, asked);
-        if (one && e->collection) {
-                g_autoptr (GPtrArray) kids =
-                        g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_dav_entry_free);
-                if (!t->list (req, path, atrium_dav_collect, kids, t->user_data, error)) {
-                        atrium_dav_writer_clear (&w);
-                        return FALSE;
-                }
-                g_ptr_array_sort (kids, by_name);
-                for (guint i = 0; i < kids->len; i++) {
-                        const AtriumDavEntry *k = kids->pdata[i];
-                        if (!k->name || !*k->name)
-                                continue;
-                        g_autofree char *kh =
-                                atrium_dav_child_href (self_href, k->name, k->collection);
-                        write_response (&w, k, kh, kind, asked);
-                }
+        write_response (&w, e, self_href, kind, asked,
+                        e->id ? g_hash_table_lookup (dead, e->id) : NULL);
+        for (guint i = 0; i < kids->len; i++) {
+                const AtriumDavEntry *k = kids->pdata[i];
+                if (!k->name || !*k->name)
+                        continue;
+                g_autofree char *kh = atrium_dav_child_href (self_href, k->name, k->collection);
+                write_response (&w, k, kh, kind, asked,
+                                k->id ? g_hash_table_lookup (dead, k->id) : NULL);
         }
         g_autoptr (GBytes) body = atrium_dav_writer_end (&w);
         atrium_request_respond_bytes (req, 207, "application/xml; charset=utf-8", body);

@@ -54,11 +54,20 @@ atrium_dav_xml_parse (const char *data, gsize len, GError **error)
                 xmlInitParser ();
                 g_once_init_leave (&init, 1);
         }
-        /* Not XML_PARSE_NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE (see the top). */
-        xmlDoc *doc = xmlReadMemory (data, (int) len, NULL, NULL,
-                                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                             XML_PARSE_NOCDATA);
-        if (!doc || !xmlDocGetRootElement (doc) || doc->intSubset) {
+        /* Not XML_PARSE_NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE (see the top). A parser
+         * context of its own, to see namespace errors (xmlns:x="" is not well-formed under
+         * XML Namespaces, but libxml2 only warns about it). */
+        xmlParserCtxt *ctxt = xmlNewParserCtxt ();
+        if (!ctxt) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL, "out of memory");
+                return NULL;
+        }
+        xmlDoc *doc = xmlCtxtReadMemory (ctxt, data, (int) len, NULL, NULL,
+                                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                                 XML_PARSE_NOCDATA);
+        gboolean ns_ok = ctxt->nsWellFormed && ctxt->wellFormed;
+        xmlFreeParserCtxt (ctxt);
+        if (!doc || !ns_ok || !xmlDocGetRootElement (doc) || doc->intSubset) {
                 if (doc)
                         xmlFreeDoc (doc);
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
@@ -205,6 +214,12 @@ atrium_dav_write_start (AtriumDavWriter *w, const char *ns, const char *name)
                 xmlTextWriterStartElementNS (w->w, NULL, BAD_CAST name, BAD_CAST "");
         else
                 xmlTextWriterStartElementNS (w->w, NULL, BAD_CAST name, BAD_CAST ns);
+}
+
+void
+atrium_dav_write_raw (AtriumDavWriter *w, const char *xml)
+{
+        xmlTextWriterWriteRaw (w->w, BAD_CAST xml);
 }
 
 void

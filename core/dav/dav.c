@@ -394,9 +394,18 @@ do_transfer (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboo
         }
         guint32 flags = (move ? ATRIUM_DAV_MOVE : 0) |
                         (ow && g_ascii_strcasecmp (ow, "F") == 0 ? 0 : ATRIUM_DAV_OVERWRITE);
+        g_autoptr (AtriumDavEntry) src = move ? NULL : stat_one (req, m, path, error);
+        if (!move && !src)
+                return FALSE;
         gboolean replaced = FALSE;
         if (!m->tree.transfer (req, path, to, flags, &replaced, m->tree.user_data, error))
                 return FALSE;
+        if (!move && src->id) {
+                /* A copy's dead properties come along (a move's keep their id). */
+                g_autoptr (AtriumDavEntry) dst = stat_one (req, m, to, error);
+                if (!dst || !atrium_dav_dead_copy (req, m->mount, src->id, dst->id, error))
+                        return FALSE;
+        }
         respond_empty (req, replaced ? 204 : 201);
         return TRUE;
 }
@@ -437,6 +446,10 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                         return FALSE;
                 }
                 return atrium_dav_propfind (req, m, path, href, error);
+        }
+        if (g_str_equal (method, "PROPPATCH")) {
+                g_autoptr (AtriumDavEntry) e = stat_one (req, m, path, error);
+                return e && atrium_dav_proppatch (req, m, path, href, e, error);
         }
         if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD")) {
                 g_autoptr (AtriumDavEntry) e = stat_one (req, m, path, error);
@@ -494,8 +507,8 @@ handle (AtriumRequest *req, gpointer data, GError **error)
 void
 atrium_dav_routes (AtriumCore *core)
 {
-        static const char *const methods[] = {"OPTIONS", "PROPFIND", "GET",  "PUT",
-                                              "MKCOL",   "DELETE",   "COPY", "MOVE"};
+        static const char *const methods[] = {"OPTIONS", "PROPFIND", "PROPPATCH", "GET", "PUT",
+                                              "MKCOL",   "DELETE",   "COPY",      "MOVE"};
         static const char *const templates[] = {"/dav/{school}/{mount}",
                                                 "/dav/{school}/{mount}/{path*}"};
         for (guint t = 0; t < G_N_ELEMENTS (templates); t++) {

@@ -109,10 +109,10 @@ resolve_item (AtriumRequest *req, const char *dav_path, Where *out, GError **err
 }
 
 static void
-emit_folder (AtriumDavEmitFunc emit, gpointer data, const char *name, const char *title,
-             gint64 used, gint64 limit)
+emit_folder (AtriumDavEmitFunc emit, gpointer data, const char *id, const char *name,
+             const char *title, gint64 used, gint64 limit)
 {
-        AtriumDavResource r = {ATRIUM_DAV_RESOURCE_INIT, .name = name, .collection = TRUE,
+        AtriumDavResource r = {ATRIUM_DAV_RESOURCE_INIT, .id = id, .name = name, .collection = TRUE,
                                .display_name = title};
         if (limit >= 0) {
                 r.quota_used = used;
@@ -157,18 +157,21 @@ dav_stat (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer
         if (!resolve (req, path, FALSE, &w, error))
                 return FALSE;
         if (w.place == AT_ROOT) {
-                emit_folder (emit, data, NULL, NULL, 0, -1);
+                emit_folder (emit, data, NULL, NULL, NULL, 0, -1);
                 return TRUE;
         }
         if (w.place == AT_GROUPS) {
-                emit_folder (emit, data, "groups", NULL, 0, -1);
+                emit_folder (emit, data, NULL, "groups", NULL, 0, -1);
                 return TRUE;
         }
         gint64 used = 0, limit = -1;
         if (!space_quota (req, &w.sp, &used, &limit, error))
                 return FALSE;
         if (!*w.path) {
-                emit_folder (emit, data, w.label, w.title, used, limit);
+                /* A space's top folder keeps dead properties under "user:<id>" or
+                 * "group:<id>". */
+                g_autofree char *id = g_strconcat (w.sp.type, ":", w.sp.id, NULL);
+                emit_folder (emit, data, id, w.label, w.title, used, limit);
                 return TRUE;
         }
         g_autoptr (FilesNode) n =
@@ -195,8 +198,9 @@ list_groups (AtriumRequest *req, AtriumDavEmitFunc emit, gpointer data, GError *
                 g_autofree char *slug = NULL, *name = NULL;
                 if (!files_groups->group_names (tx, ids[i], &slug, &name, error))
                         return FALSE;
+                g_autofree char *id = g_strconcat ("group:", ids[i], NULL);
                 if (slug)
-                        emit_folder (emit, data, slug, name, 0, -1);
+                        emit_folder (emit, data, id, slug, name, 0, -1);
         }
         return TRUE;
 }
@@ -209,8 +213,10 @@ dav_list (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer
         if (!resolve (req, path, FALSE, &w, error))
                 return FALSE;
         if (w.place == AT_ROOT) {
-                emit_folder (emit, data, "home", NULL, 0, -1);
-                emit_folder (emit, data, "groups", NULL, 0, -1);
+                const char *me = files_host->request_user_id (req);
+                g_autofree char *home = me ? g_strconcat ("user:", me, NULL) : NULL;
+                emit_folder (emit, data, home, "home", NULL, 0, -1);
+                emit_folder (emit, data, NULL, "groups", NULL, 0, -1);
                 return TRUE;
         }
         if (w.place == AT_GROUPS)

@@ -356,6 +356,95 @@ class WebDavTest(fixtures.SharedHost):
         self.assertEqual(self.dav("DELETE", "home").status, 403)
         self.assertEqual(self.dav("DELETE", "").status, 403)
 
+    # -- dead properties -------------------------------------------------------------------
+
+    def proppatch(self, path: str, inner: str, ns: str = "") -> harness.Response:
+        body = (f'<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:"{ns}>'
+                f"{inner}</D:propertyupdate>")
+        return self.dav("PROPPATCH", path, body.encode())
+
+    def test_proppatch_dead_properties(self) -> None:
+        s = self.s
+        self.assertEqual(self.dav("PUT", "home/p.txt", b"props").status, 201)
+        high = "😀 é 中"
+        r = self.proppatch("home/p.txt",
+                           '<D:set><D:prop><Z:author xml:lang="de">Ada <Z:b>bold</Z:b></Z:author>'
+                           f'<plain xmlns="">{high}</plain><Z:empty/></D:prop></D:set>',
+                           ' xmlns:Z="http://example.com/ns/z"')
+        self.assertEqual(r.status, 207, r.body)
+        self.assertIn(b"HTTP/1.1 200", r.body)
+
+        def dead(path: str) -> dict[str, ET.Element]:
+            ms = self.propfind(path, depth="0", body='<D:propfind xmlns:D="DAV:"><D:prop>'
+                               '<Z:author xmlns:Z="http://example.com/ns/z"/><plain xmlns=""/>'
+                               '<Z:empty xmlns:Z="http://example.com/ns/z"/></D:prop>'
+                               '</D:propfind>')
+            resp = list(self.responses(ms).values())[0]
+            found = {}
+            for name in ("{http://example.com/ns/z}author", "plain",
+                         "{http://example.com/ns/z}empty"):
+                el = self.prop(resp, name)
+                if el is not None:
+                    found[name] = el
+            return found
+
+        got = dead("home/p.txt")
+        author = got["{http://example.com/ns/z}author"]
+        self.assertEqual(author.text, "Ada ")
+        self.assertEqual(author.find("{http://example.com/ns/z}b").text, "bold")
+        self.assertEqual(author.get("{http://www.w3.org/XML/1998/namespace}lang"), "de")
+        self.assertEqual(got["plain"].text, high)
+        # allprop lists them, propname names them
+        ms = self.propfind("home/p.txt", depth="0",
+                           body='<D:propfind xmlns:D="DAV:"><D:propname/></D:propfind>')
+        self.assertIn(b"author", ms and ET.tostring(ms))
+        # they survive COPY and MOVE
+        dest = f"/dav/{s.slug}/files/home/"
+        self.assertEqual(self.dav("COPY", "home/p.txt", headers={"Destination": dest + "c.txt"}).status,
+                         201)
+        self.assertEqual(len(dead("home/c.txt")), 3)
+        self.assertEqual(self.dav("MKCOL", "home/sub").status, 201)
+        self.assertEqual(self.dav("MOVE", "home/c.txt",
+                                  headers={"Destination": dest + "sub/m.txt"}).status, 201)
+        self.assertEqual(dead("home/sub/m.txt")["plain"].text, high)
+        # remove and set in one request, in order
+        r = self.proppatch("home/p.txt", '<D:remove><D:prop><plain xmlns=""/></D:prop></D:remove>'
+                           '<D:set><D:prop><plain xmlns="">again</plain></D:prop></D:set>')
+        self.assertEqual(r.status, 207)
+        self.assertEqual(dead("home/p.txt")["plain"].text, "again")
+        r = self.proppatch("home/p.txt", '<D:remove><D:prop><plain xmlns=""/></D:prop></D:remove>')
+        self.assertNotIn("plain", dead("home/p.txt"))
+        # a protected property fails the whole request: 403 for it, 424 for the rest
+        r = self.proppatch("home/p.txt", '<D:set><D:prop><D:getetag>"x"</D:getetag>'
+                           '<plain xmlns="">never</plain></D:prop></D:set>')
+        self.assertEqual(r.status, 207)
+        self.assertIn(b"HTTP/1.1 403", r.body)
+        self.assertIn(b"HTTP/1.1 424", r.body)
+        self.assertNotIn("plain", dead("home/p.txt"))
+        # getlastmodified sets the modification time; a bad date is a 409 for it
+        r = self.proppatch("home/p.txt", '<D:set><D:prop><D:getlastmodified>'
+                           'Tue, 01 Jan 2002 10:00:00 GMT</D:getlastmodified></D:prop></D:set>')
+        self.assertIn(b"HTTP/1.1 200", r.body)
+        ms = self.propfind("home/p.txt", depth="0")
+        self.assertEqual(self.prop(list(self.responses(ms).values())[0], f"{D}getlastmodified").text,
+                         "Tue, 01 Jan 2002 10:00:00 GMT")
+        r = self.proppatch("home/p.txt", '<D:set><D:prop><D:getlastmodified>yesterday'
+                           '</D:getlastmodified></D:prop></D:set>')
+        self.assertIn(b"HTTP/1.1 409", r.body)
+        # the fixed folders keep no dead properties of their own but the top of a space does
+        self.assertIn(b"HTTP/1.1 403", self.proppatch("", '<D:set><D:prop><x xmlns="">1</x>'
+                                                          '</D:prop></D:set>').body)
+        self.assertIn(b"HTTP/1.1 200", self.proppatch("home/", '<D:set><D:prop><x xmlns="">1</x>'
+                                                               '</D:prop></D:set>').body)
+        # refusals: no body, not a propertyupdate, bad namespace, nothing there, another's
+        self.assertEqual(self.dav("PROPPATCH", "home/p.txt").status, 400)
+        self.assertEqual(self.dav("PROPPATCH", "home/p.txt", b"<x/>").status, 400)
+        self.assertEqual(self.proppatch("home/p.txt", '<D:set><D:prop><b:x xmlns:b=""/></D:prop>'
+                                        '</D:set>').status, 400)
+        self.assertEqual(self.proppatch("home/none", "").status, 404)
+        r = self.dav("PROPPATCH", "home/p.txt", b'<D:propertyupdate xmlns:D="DAV:"/>', who="sam")
+        self.assertEqual(r.status, 404)
+
     def test_groups_and_permissions(self) -> None:
         s = self.s
         gid = s.make_group("Class 7b", owner="tina", members=["tom", "sue"])
