@@ -75,3 +75,31 @@ ALTER TABLE core.dav_properties ENABLE ROW LEVEL SECURITY;
 ALTER TABLE core.dav_properties FORCE ROW LEVEL SECURITY;
 CREATE POLICY school_isolation ON core.dav_properties
     USING (school_id = core.current_school()) WITH CHECK (school_id = core.current_school());
+
+-- WebDAV locks (RFC 4918 6-7), in the database so every host of an installation sees them.
+-- A lock is on a path, not on a resource id: a path that does not exist yet can be locked
+-- (davfs2 and Windows create files that way), and a MOVE leaves the lock behind (RFC 4918
+-- 7.7). @path is the tree's canonical path (AtriumDavTree.canonical: "user:<id>/a/b.txt"
+-- for a home, the same for every caller), @href the URL the lock was taken on (lockroot).
+-- Expired locks are ignored by every query and deleted lazily.
+CREATE TABLE core.dav_locks (
+    school_id       uuid NOT NULL REFERENCES core.schools(id) ON DELETE CASCADE,
+    token           text NOT NULL CHECK (length(token) BETWEEN 1 AND 200),
+    tree            text NOT NULL,
+    path            text NOT NULL,
+    href            text NOT NULL,
+    depth_infinity  boolean NOT NULL,
+    exclusive       boolean NOT NULL,
+    owner_xml       text,
+    user_id         uuid NOT NULL,
+    timeout_seconds integer NOT NULL CHECK (timeout_seconds > 0),
+    expires_at      timestamptz NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (school_id, token),
+    FOREIGN KEY (school_id, user_id) REFERENCES core.users(school_id, id) ON DELETE CASCADE
+);
+CREATE INDEX dav_locks_by_path ON core.dav_locks (school_id, tree, path);
+ALTER TABLE core.dav_locks ENABLE ROW LEVEL SECURITY;
+ALTER TABLE core.dav_locks FORCE ROW LEVEL SECURITY;
+CREATE POLICY school_isolation ON core.dav_locks
+    USING (school_id = core.current_school()) WITH CHECK (school_id = core.current_school());

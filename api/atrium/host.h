@@ -375,6 +375,11 @@ typedef enum {
  *   (nullable): 403.
  * @set_modified: keep @modified (unix seconds) as the modification time of the resource at
  *   @path (X-OC-MTime, PROPPATCH of getlastmodified). (nullable): not kept.
+ * @canonical: the path under which the resource at @path (which need not exist) is the same
+ *   for every caller, as a new string (free with g_free()): locks are kept under it. The
+ *   files tree answers "user:<id>/<path>" for "home/<path>", since every caller's home/ is
+ *   another folder. ATRIUM_ERROR_FORBIDDEN for a path that cannot be locked (a fixed
+ *   folder). (nullable): @path itself, for a tree that looks the same to everyone.
  * @user_data: (nullable): handed to every callback as is; must stay valid until fini
  *
  * One tree of resources under /dav/{school}/@mount/, handed to add_dav_tree(), which copies
@@ -407,6 +412,8 @@ typedef struct {
                               gboolean *out_replaced, gpointer user_data, GError **error);
         gboolean (*set_modified) (AtriumRequest *req, const char *path, gint64 modified,
                                   gpointer user_data, GError **error);
+        char *(*canonical) (AtriumRequest *req, const char *path, gpointer user_data,
+                            GError **error);
         gpointer user_data;
 } AtriumDavTree;
 
@@ -1060,8 +1067,8 @@ struct _AtriumHost {
          * schools that have the plugin's module enabled. The host authenticates the caller
          * (HTTP Basic with a password or a personal access token, or Bearer), runs each
          * request in a transaction set to the school and the caller like a REST request, and
-         * answers PROPFIND, OPTIONS, MKCOL, COPY, MOVE, DELETE, GET, HEAD and PUT through the
-         * tree's callbacks.
+         * answers PROPFIND, PROPPATCH, OPTIONS, MKCOL, COPY, MOVE, DELETE, GET, HEAD, PUT, LOCK
+         * and UNLOCK through the tree's callbacks; dead properties and locks are the host's.
          *
          * Called: from init only, on the main thread.
          * Errors: ATRIUM_ERROR_INTERNAL outside init, for a mount name that is not

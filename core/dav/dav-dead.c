@@ -121,27 +121,6 @@ op_free (Op *op)
         g_free (op);
 }
 
-/* The element alone, in a document of its own, so that it carries every namespace it uses
- * (libxml2 declares, on the copy, those that were declared on its ancestors). */
-static char *
-serialise (xmlNode *node)
-{
-        xmlDoc *d = xmlNewDoc (BAD_CAST "1.0");
-        xmlNode *copy = xmlDocCopyNode (node, d, 1);
-        if (!copy) {
-                xmlFreeDoc (d);
-                return NULL;
-        }
-        xmlDocSetRootElement (d, copy);
-        xmlReconciliateNs (d, copy);
-        xmlBuffer *b = xmlBufferCreate ();
-        xmlNodeDump (b, d, copy, 0, 0);
-        char *out = g_strndup ((const char *) xmlBufferContent (b), (gsize) xmlBufferLength (b));
-        xmlBufferFree (b);
-        xmlFreeDoc (d);
-        return out;
-}
-
 static gboolean
 is_live (const char *ns, const char *name)
 {
@@ -191,7 +170,7 @@ parse_ops (AtriumRequest *req, GPtrArray *ops, GError **error)
                                 if (!atrium_dav_parse_http_date (text, &op->mtime))
                                         op->status = 409;
                         } else if (set) {
-                                op->xml = serialise (p);
+                                op->xml = atrium_dav_xml_serialise (p);
                                 if (!op->xml)
                                         op->status = 500;
                         }

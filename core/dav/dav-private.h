@@ -8,7 +8,9 @@
  *                 verified passwords
  *   dav-xml.c     request bodies in (hardened libxml2) and multistatus answers out
  *   dav-props.c   live properties of a resource, PROPFIND
- *   dav-dead.c    dead properties: PROPPATCH, and what PROPFIND and COPY need of them */
+ *   dav-dead.c    dead properties: PROPPATCH, and what PROPFIND and COPY need of them
+ *   dav-locks.c   LOCK, UNLOCK, the lock checks before writes, lockdiscovery
+ *   dav-if.c      the If header */
 #pragma once
 
 #include <glib.h>
@@ -47,6 +49,10 @@ gboolean atrium_dav_add_tree (AtriumPlugin *self, const AtriumDavTree *tree, GEr
 void atrium_dav_drop (AtriumCore *core, AtriumPlugin *owner);
 /* The tree the request's {mount} names, or NULL. */
 const AtriumDavMount *atrium_dav_mount_of (AtriumRequest *req);
+/* The path in @m of a URL or absolute path (Destination, a tagged If list): another host is
+ * ATRIUM_ERROR_BAD_GATEWAY, another school or tree ATRIUM_ERROR_FORBIDDEN. */
+char *atrium_dav_path_of_url (AtriumRequest *req, const AtriumDavMount *m, const char *url,
+                              GError **error);
 
 /* ---- dav-auth.c ---- */
 typedef struct {
@@ -77,6 +83,10 @@ gboolean atrium_dav_xml_is (const xmlNode *node, const char *ns, const char *nam
 /* The first child element of @node named @ns @name, or NULL. */
 xmlNode *atrium_dav_xml_child (const xmlNode *node, const char *ns, const char *name);
 
+/* The element @node alone, serialised with every namespace declaration it needs (a dead
+ * property, a lock's owner). Returns: (transfer full) (nullable) */
+char *atrium_dav_xml_serialise (xmlNode *node);
+
 typedef enum {
         ATRIUM_DAV_PROPFIND_ALLPROP,
         ATRIUM_DAV_PROPFIND_PROPNAME,
@@ -103,6 +113,8 @@ typedef struct {
 } AtriumDavWriter;
 
 void atrium_dav_writer_begin (AtriumDavWriter *out);
+/* Another root element in DAV: (<D:prop> of a LOCK answer, <D:error>). */
+void atrium_dav_writer_begin_root (AtriumDavWriter *out, const char *root);
 /* Ends the document. Returns: (transfer full) the body. */
 GBytes *atrium_dav_writer_end (AtriumDavWriter *w);
 void atrium_dav_writer_clear (AtriumDavWriter *w);
@@ -166,6 +178,54 @@ gboolean atrium_dav_dead_copy (AtriumRequest *req, const char *tree, const char 
 /* Answers PROPPATCH of @e (at @path, @href) with 207. */
 gboolean atrium_dav_proppatch (AtriumRequest *req, const AtriumDavMount *m, const char *path,
                                const char *href, const AtriumDavEntry *e, GError **error);
+
+/* ---- dav-if.c ---- */
+typedef struct {
+        gboolean negate;
+        char *token; /* a state token (coded URL without <>), or */
+        char *etag;  /* an entity tag, with its quotes */
+} AtriumDavIfCondition;
+
+typedef struct {
+        char *resource;        /* (nullable) the tag of a tagged list */
+        GPtrArray *conditions; /* AtriumDavIfCondition* */
+} AtriumDavIfList;
+
+typedef struct {
+        GPtrArray *lists;  /* AtriumDavIfList* */
+        GPtrArray *tokens; /* char*: every state token named anywhere */
+} AtriumDavIf;
+
+AtriumDavIf *atrium_dav_if_parse (const char *text, GError **error);
+void atrium_dav_if_free (AtriumDavIf *h);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumDavIf, atrium_dav_if_free)
+/* @h (nullable) names @token. */
+gboolean atrium_dav_if_has_token (const AtriumDavIf *h, const char *token);
+
+/* ---- dav-locks.c ---- */
+/* What a write changes besides the resource and its ancestors' deep locks. */
+#define ATRIUM_DAV_CHECK_PARENT (1u << 0) /* adds or removes a member of the parent */
+#define ATRIUM_DAV_CHECK_BELOW (1u << 1)  /* removes what lies below (DELETE, MOVE) */
+/* Before a write: the If header holds, its untagged lists for the Request-URI @path. Else
+ * 412 is answered and *@out_answered set. */
+gboolean atrium_dav_if_check (AtriumRequest *req, const AtriumDavMount *m, const char *path,
+                              gboolean *out_answered, GError **error);
+/* Before a write of @path: every lock the write touches was submitted (If) by its owner.
+ * Else 423 is answered and *@out_answered set. */
+gboolean atrium_dav_locks_check (AtriumRequest *req, const AtriumDavMount *m, const char *path,
+                                 guint how, gboolean *out_answered, GError **error);
+/* After a DELETE or MOVE of @path: its locks and those below go. */
+gboolean atrium_dav_locks_forget (AtriumRequest *req, const AtriumDavMount *m, const char *path,
+                                  GError **error);
+gboolean atrium_dav_lock (AtriumRequest *req, const AtriumDavMount *m, const char *path,
+                          const char *href, GError **error);
+gboolean atrium_dav_unlock (AtriumRequest *req, const AtriumDavMount *m, const char *path,
+                            GError **error);
+/* The locks on @path and below (for a PROPFIND listing); *@out_canon: @path's canonical path,
+ * NULL when it cannot be locked. Returns: (transfer full) (nullable) */
+GPtrArray *atrium_dav_locks_for_listing (AtriumRequest *req, const AtriumDavMount *m,
+                                         const char *path, char **out_canon, GError **error);
+void atrium_dav_write_lockdiscovery (AtriumDavWriter *w, GPtrArray *locks, const char *canon);
 
 /* Answers PROPFIND on @path (its resource @self_entry, its href @href) with 207. */
 gboolean atrium_dav_propfind (AtriumRequest *req, const AtriumDavMount *m, const char *path,

@@ -74,13 +74,14 @@ typedef enum {
         P_QUOTA_USED,
         P_QUOTA_AVAILABLE,
         P_SUPPORTEDLOCK,
+        P_LOCKDISCOVERY,
         N_LIVE
 } Live;
 
 static const char *const live_names[N_LIVE] = {
         "resourcetype",          "getcontentlength", "getcontenttype", "getetag",
         "getlastmodified",       "creationdate",     "displayname",    "quota-used-bytes",
-        "quota-available-bytes", "supportedlock",
+        "quota-available-bytes", "supportedlock",    "lockdiscovery",
 };
 
 /* Does @e have property @p? (An allprop lists what exists; a prop request answers 404 for
@@ -106,11 +107,20 @@ has_live (const AtriumDavEntry *e, Live p)
         }
 }
 
+/* Where lockdiscovery looks: the locks near the listing and the entry's canonical path. */
+typedef struct {
+        GPtrArray *locks;
+        const char *canon; /* (nullable) */
+} LockView;
+
 static void
-write_live (AtriumDavWriter *w, const AtriumDavEntry *e, Live p)
+write_live (AtriumDavWriter *w, const AtriumDavEntry *e, Live p, const LockView *lv)
 {
         g_autofree char *text = NULL;
         switch (p) {
+        case P_LOCKDISCOVERY:
+                atrium_dav_write_lockdiscovery (w, lv->locks, lv->canon);
+                return;
         case P_RESOURCETYPE:
                 atrium_dav_write_start (w, ATRIUM_DAV_NS, "resourcetype");
                 if (e->collection)
@@ -118,8 +128,18 @@ write_live (AtriumDavWriter *w, const AtriumDavEntry *e, Live p)
                 atrium_dav_write_endel (w);
                 return;
         case P_SUPPORTEDLOCK:
-                /* No locks yet: an empty set (RFC 4918 15.10). */
-                atrium_dav_write_empty (w, ATRIUM_DAV_NS, "supportedlock");
+                atrium_dav_write_start (w, ATRIUM_DAV_NS, "supportedlock");
+                for (int i = 0; i < 2; i++) {
+                        atrium_dav_write_start (w, ATRIUM_DAV_NS, "lockentry");
+                        atrium_dav_write_start (w, ATRIUM_DAV_NS, "lockscope");
+                        atrium_dav_write_empty (w, ATRIUM_DAV_NS, i ? "shared" : "exclusive");
+                        atrium_dav_write_endel (w);
+                        atrium_dav_write_start (w, ATRIUM_DAV_NS, "locktype");
+                        atrium_dav_write_empty (w, ATRIUM_DAV_NS, "write");
+                        atrium_dav_write_endel (w);
+                        atrium_dav_write_endel (w);
+                }
+                atrium_dav_write_endel (w);
                 return;
         case P_LENGTH:
                 text = g_strdup_printf ("%" G_GINT64_FORMAT, e->length);
@@ -175,7 +195,7 @@ dead_named (GPtrArray *dead, const AtriumDavPropName *n)
 
 static void
 write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
-                AtriumDavPropfindKind kind, GPtrArray *asked, GPtrArray *dead)
+                AtriumDavPropfindKind kind, GPtrArray *asked, GPtrArray *dead, const LockView *lv)
 {
         atrium_dav_write_start (w, ATRIUM_DAV_NS, "response");
         atrium_dav_write_href (w, href);
@@ -188,7 +208,7 @@ write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
                         int p = live_of (n);
                         const AtriumDavDead *d = p < 0 ? dead_named (dead, n) : NULL;
                         if (p >= 0 && has_live (e, p))
-                                write_live (w, e, p);
+                                write_live (w, e, p, lv);
                         else if (d)
                                 atrium_dav_write_raw (w, d->xml);
                         else
@@ -202,7 +222,7 @@ write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
                         if (kind == ATRIUM_DAV_PROPFIND_PROPNAME)
                                 atrium_dav_write_empty (w, ATRIUM_DAV_NS, live_names[p]);
                         else if (!quota)
-                                write_live (w, e, p);
+                                write_live (w, e, p, lv);
                 }
                 for (guint i = 0; dead && i < dead->len; i++) {
                         const AtriumDavDead *d = dead->pdata[i];
@@ -215,7 +235,7 @@ write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
                 for (guint i = 0; kind == ATRIUM_DAV_PROPFIND_ALLPROP && i < asked->len; i++) {
                         int p = live_of (asked->pdata[i]);
                         if ((p == P_QUOTA_USED || p == P_QUOTA_AVAILABLE) && has_live (e, p))
-                                write_live (w, e, p);
+                                write_live (w, e, p, lv);
                 }
         }
         atrium_dav_write_endel (w); /* prop */
@@ -286,17 +306,24 @@ atrium_dav_propfind (AtriumRequest *req, const AtriumDavMount *m, const char *pa
         g_autoptr (GHashTable) dead = atrium_dav_dead_load (req, m->mount, ids, error);
         if (!dead)
                 return FALSE;
+        g_autofree char *canon = NULL;
+        g_autoptr (GPtrArray) locks = atrium_dav_locks_for_listing (req, m, path, &canon, error);
+        if (!locks)
+                return FALSE;
+        LockView self_view = {locks, canon};
         AtriumDavWriter w = {0};
         atrium_dav_writer_begin (&w);
         write_response (&w, e, self_href, kind, asked,
-                        e->id ? g_hash_table_lookup (dead, e->id) : NULL);
+                        e->id ? g_hash_table_lookup (dead, e->id) : NULL, &self_view);
         for (guint i = 0; i < kids->len; i++) {
                 const AtriumDavEntry *k = kids->pdata[i];
                 if (!k->name || !*k->name)
                         continue;
                 g_autofree char *kh = atrium_dav_child_href (self_href, k->name, k->collection);
+                g_autofree char *kc = canon ? g_strconcat (canon, "/", k->name, NULL) : NULL;
+                LockView kid_view = {locks, kc};
                 write_response (&w, k, kh, kind, asked,
-                                k->id ? g_hash_table_lookup (dead, k->id) : NULL);
+                                k->id ? g_hash_table_lookup (dead, k->id) : NULL, &kid_view);
         }
         g_autoptr (GBytes) body = atrium_dav_writer_end (&w);
         atrium_request_respond_bytes (req, 207, "application/xml; charset=utf-8", body);

@@ -102,6 +102,27 @@ atrium_dav_xml_child (const xmlNode *node, const char *ns, const char *name)
         return NULL;
 }
 
+/* The element alone, in a document of its own, so that it carries every namespace it uses
+ * (libxml2 declares, on the copy, those that were declared on its ancestors). */
+char *
+atrium_dav_xml_serialise (xmlNode *node)
+{
+        xmlDoc *d = xmlNewDoc (BAD_CAST "1.0");
+        xmlNode *copy = xmlDocCopyNode (node, d, 1);
+        if (!copy) {
+                xmlFreeDoc (d);
+                return NULL;
+        }
+        xmlDocSetRootElement (d, copy);
+        xmlReconciliateNs (d, copy);
+        xmlBuffer *b = xmlBufferCreate ();
+        xmlNodeDump (b, d, copy, 0, 0);
+        char *out = g_strndup ((const char *) xmlBufferContent (b), (gsize) xmlBufferLength (b));
+        xmlBufferFree (b);
+        xmlFreeDoc (d);
+        return out;
+}
+
 void
 atrium_dav_prop_name_free (AtriumDavPropName *p)
 {
@@ -173,13 +194,18 @@ atrium_dav_parse_propfind (const char *data, gsize len, AtriumDavPropfindKind *o
 /* ---- out ---- */
 
 void
-atrium_dav_writer_begin (AtriumDavWriter *out)
+atrium_dav_writer_begin_root (AtriumDavWriter *out, const char *root)
 {
         out->buf = xmlBufferCreate ();
         out->w = xmlNewTextWriterMemory (out->buf, 0);
         xmlTextWriterStartDocument (out->w, "1.0", "utf-8", NULL);
-        xmlTextWriterStartElementNS (out->w, BAD_CAST "D", BAD_CAST "multistatus",
-                                     BAD_CAST ATRIUM_DAV_NS);
+        xmlTextWriterStartElementNS (out->w, BAD_CAST "D", BAD_CAST root, BAD_CAST ATRIUM_DAV_NS);
+}
+
+void
+atrium_dav_writer_begin (AtriumDavWriter *out)
+{
+        atrium_dav_writer_begin_root (out, "multistatus");
 }
 
 GBytes *

@@ -14,7 +14,8 @@
 
 #include <string.h>
 
-#define DAV_ALLOW "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE"
+#define DAV_ALLOW                                                                                  \
+        "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
 
 static void
 mount_free (AtriumDavMount *m)
@@ -174,17 +175,13 @@ href_of (const char *school, const char *mount, const char *path, gboolean colle
         return g_string_free (g_steal_pointer (&h), FALSE);
 }
 
-/* The Destination of COPY and MOVE, as a path of the same tree. Another host: 502 (we do not
- * copy to other servers, RFC 4918 9.8.5); another school: 403; another tree: 403. */
-static char *
-destination (AtriumRequest *req, const AtriumDavMount *m, GError **error)
+/* A URL (the Destination of COPY and MOVE, a tagged list of If) as a path of the same tree.
+ * Another host: 502 (we do not copy to other servers, RFC 4918 9.8.5); another school: 403;
+ * another tree: 403. */
+char *
+atrium_dav_path_of_url (AtriumRequest *req, const AtriumDavMount *m, const char *dest,
+                        GError **error)
 {
-        const char *dest = g_hash_table_lookup (req->headers, "destination");
-        if (!dest || !*dest) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
-                             "COPY and MOVE need a Destination header");
-                return NULL;
-        }
         g_autoptr (GUri) uri = NULL;
         const char *path;
         if (dest[0] == '/') {
@@ -246,6 +243,18 @@ destination (AtriumRequest *req, const AtriumDavMount *m, GError **error)
         }
         gboolean slash;
         return tree_path (rest, &slash, error);
+}
+
+static char *
+destination (AtriumRequest *req, const AtriumDavMount *m, GError **error)
+{
+        const char *dest = g_hash_table_lookup (req->headers, "destination");
+        if (!dest || !*dest) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "COPY and MOVE need a Destination header");
+                return NULL;
+        }
+        return atrium_dav_path_of_url (req, m, dest, error);
 }
 
 /* ---- methods ---- */
@@ -350,6 +359,15 @@ do_put (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboolean 
                              "PUT makes a file; a path ending in '/' is a collection");
                 return FALSE;
         }
+        /* A new member changes its collection: the parent's lock counts then. */
+        g_autoptr (GError) gone = NULL;
+        g_autoptr (AtriumDavEntry) old = stat_one (req, m, path, &gone);
+        gboolean answered = FALSE;
+        if (!atrium_dav_locks_check (req, m, path, old ? 0 : ATRIUM_DAV_CHECK_PARENT, &answered,
+                                     error))
+                return FALSE;
+        if (answered)
+                return TRUE;
         const char *range = g_hash_table_lookup (req->headers, "content-range");
         if (range) { /* RFC 9110 14.4: a partial PUT we do not apply is refused */
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
@@ -392,6 +410,16 @@ do_transfer (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboo
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "Overwrite is T or F");
                 return FALSE;
         }
+        gboolean answered = FALSE;
+        if (!atrium_dav_locks_check (req, m, to, ATRIUM_DAV_CHECK_PARENT | ATRIUM_DAV_CHECK_BELOW,
+                                     &answered, error))
+                return FALSE;
+        if (!answered && move &&
+            !atrium_dav_locks_check (req, m, path, ATRIUM_DAV_CHECK_PARENT | ATRIUM_DAV_CHECK_BELOW,
+                                     &answered, error))
+                return FALSE;
+        if (answered)
+                return TRUE;
         guint32 flags = (move ? ATRIUM_DAV_MOVE : 0) |
                         (ow && g_ascii_strcasecmp (ow, "F") == 0 ? 0 : ATRIUM_DAV_OVERWRITE);
         g_autoptr (AtriumDavEntry) src = move ? NULL : stat_one (req, m, path, error);
@@ -399,6 +427,8 @@ do_transfer (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboo
                 return FALSE;
         gboolean replaced = FALSE;
         if (!m->tree.transfer (req, path, to, flags, &replaced, m->tree.user_data, error))
+                return FALSE;
+        if (move && !atrium_dav_locks_forget (req, m, path, error))
                 return FALSE;
         if (!move && src->id) {
                 /* A copy's dead properties come along (a move's keep their id). */
@@ -408,6 +438,14 @@ do_transfer (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboo
         }
         respond_empty (req, replaced ? 204 : 201);
         return TRUE;
+}
+
+/* The lock check of a simple write; TRUE with *@answered when it answered itself. */
+static gboolean
+guard (AtriumRequest *req, const AtriumDavMount *m, const char *path, guint how, gboolean *answered,
+       GError **error)
+{
+        return atrium_dav_locks_check (req, m, path, how, answered, error);
 }
 
 static gboolean
@@ -429,7 +467,7 @@ handle (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *href = href_of (school, m->mount, path, slash);
 
         if (g_str_equal (method, "OPTIONS")) {
-                atrium_request_add_header (req, "DAV", "1");
+                atrium_request_add_header (req, "DAV", "1, 2");
                 atrium_request_add_header (req, "MS-Author-Via", "DAV");
                 atrium_request_add_header (req, "Allow", DAV_ALLOW);
                 respond_empty (req, 200);
@@ -447,10 +485,25 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                 }
                 return atrium_dav_propfind (req, m, path, href, error);
         }
+        gboolean answered = FALSE;
+        static const char *const writes[] = {"PUT",  "DELETE", "MKCOL", "PROPPATCH",
+                                             "COPY", "MOVE",   NULL};
+        if (g_strv_contains (writes, method)) {
+                if (!atrium_dav_if_check (req, m, path, &answered, error))
+                        return FALSE;
+                if (answered)
+                        return TRUE;
+        }
         if (g_str_equal (method, "PROPPATCH")) {
                 g_autoptr (AtriumDavEntry) e = stat_one (req, m, path, error);
-                return e && atrium_dav_proppatch (req, m, path, href, e, error);
+                if (!e || !guard (req, m, path, 0, &answered, error))
+                        return FALSE;
+                return answered || atrium_dav_proppatch (req, m, path, href, e, error);
         }
+        if (g_str_equal (method, "LOCK"))
+                return atrium_dav_lock (req, m, path, href, error);
+        if (g_str_equal (method, "UNLOCK"))
+                return atrium_dav_unlock (req, m, path, error);
         if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD")) {
                 g_autoptr (AtriumDavEntry) e = stat_one (req, m, path, error);
                 if (!e)
@@ -482,6 +535,10 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                                      "the tree's root exists");
                         return FALSE;
                 }
+                if (!guard (req, m, path, ATRIUM_DAV_CHECK_PARENT, &answered, error))
+                        return FALSE;
+                if (answered)
+                        return TRUE;
                 if (!m->tree.mkcol (req, path, m->tree.user_data, error))
                         return FALSE;
                 respond_empty (req, 201);
@@ -492,7 +549,13 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                         return unsupported (m, "DELETE", error);
                 if (!*path)
                         return unsupported (m, "deleting its root", error);
-                if (!m->tree.remove (req, path, m->tree.user_data, error))
+                if (!guard (req, m, path, ATRIUM_DAV_CHECK_PARENT | ATRIUM_DAV_CHECK_BELOW,
+                            &answered, error))
+                        return FALSE;
+                if (answered)
+                        return TRUE;
+                if (!m->tree.remove (req, path, m->tree.user_data, error) ||
+                    !atrium_dav_locks_forget (req, m, path, error))
                         return FALSE;
                 respond_empty (req, 204);
                 return TRUE;
@@ -507,8 +570,9 @@ handle (AtriumRequest *req, gpointer data, GError **error)
 void
 atrium_dav_routes (AtriumCore *core)
 {
-        static const char *const methods[] = {"OPTIONS", "PROPFIND", "PROPPATCH", "GET", "PUT",
-                                              "MKCOL",   "DELETE",   "COPY",      "MOVE"};
+        static const char *const methods[] = {"OPTIONS", "PROPFIND", "PROPPATCH", "GET",
+                                              "PUT",     "MKCOL",    "DELETE",    "COPY",
+                                              "MOVE",    "LOCK",     "UNLOCK"};
         static const char *const templates[] = {"/dav/{school}/{mount}",
                                                 "/dav/{school}/{mount}/{path*}"};
         for (guint t = 0; t < G_N_ELEMENTS (templates); t++) {

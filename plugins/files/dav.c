@@ -377,17 +377,41 @@ dav_set_modified (AtriumRequest *req, const char *path, gint64 modified, gpointe
         return n == 1 || files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no file or folder %s", path);
 }
 
+/* Locks are kept under "user:<id>/<path>" and "group:<id>/<path>": every caller's home/ is
+ * another folder, and a group's slug may change. */
+static char *
+dav_canonical (AtriumRequest *req, const char *path, gpointer user_data, GError **error)
+{
+        g_auto (Where) w = {0};
+        if (!resolve (req, path, FALSE, &w, error))
+                return NULL;
+        if (w.place != AT_SPACE) {
+                files_fail (error, ATRIUM_ERROR_FORBIDDEN, "the fixed folders cannot be locked");
+                return NULL;
+        }
+        return *w.path ? g_strconcat (w.sp.type, ":", w.sp.id, "/", w.path, NULL)
+                       : g_strconcat (w.sp.type, ":", w.sp.id, NULL);
+}
+
 gboolean
 files_register_dav (AtriumPlugin *self, GError **error)
 {
         if (!ATRIUM_HOST_HAS (files_host, add_dav_tree))
                 return TRUE; /* a host older than 1.5: no WebDAV, REST only */
+        /* clang-format off */
         static const AtriumDavTree tree = {
-                ATRIUM_DAV_TREE_INIT,     .mount = "files",
-                .stat = dav_stat,         .list = dav_list,
-                .get = dav_get,           .put = dav_put,
-                .mkcol = dav_mkcol,       .remove = dav_remove,
-                .transfer = dav_transfer, .set_modified = dav_set_modified,
+                ATRIUM_DAV_TREE_INIT,
+                .mount = "files",
+                .stat = dav_stat,
+                .list = dav_list,
+                .get = dav_get,
+                .put = dav_put,
+                .mkcol = dav_mkcol,
+                .remove = dav_remove,
+                .transfer = dav_transfer,
+                .set_modified = dav_set_modified,
+                .canonical = dav_canonical,
         };
+        /* clang-format on */
         return files_host->add_dav_tree (self, &tree, error);
 }

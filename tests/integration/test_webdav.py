@@ -137,7 +137,8 @@ class WebDavTest(fixtures.SharedHost):
     def test_options_and_propfind(self) -> None:
         r = self.dav("OPTIONS", "", who=None)
         self.assertEqual(r.status, 200)
-        self.assertEqual(r.headers.get("DAV"), "1")
+        self.assertEqual(r.headers.get("DAV"), "1, 2")
+        self.assertIn("LOCK", r.headers.get("Allow"))
         self.assertEqual(r.headers.get("MS-Author-Via"), "DAV")
         self.assertIn("PROPFIND", r.headers.get("Allow"))
         ms = self.propfind("")
@@ -444,6 +445,139 @@ class WebDavTest(fixtures.SharedHost):
         self.assertEqual(self.proppatch("home/none", "").status, 404)
         r = self.dav("PROPPATCH", "home/p.txt", b'<D:propertyupdate xmlns:D="DAV:"/>', who="sam")
         self.assertEqual(r.status, 404)
+
+    # -- locks ---------------------------------------------------------------------------------
+
+    LOCKINFO = ('<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
+                '<D:lockscope><D:{scope}/></D:lockscope><D:locktype><D:write/></D:locktype>'
+                '<D:owner><D:href>mailto:{who}@example.com</D:href></D:owner></D:lockinfo>')
+
+    def lock(self, path: str, who: str, scope: str = "exclusive", depth: str = "0",
+             status: int = 200, **kw: Any) -> str | None:
+        r = self.dav("LOCK", path, self.LOCKINFO.format(scope=scope, who=who), who=who,
+                     headers={"Depth": depth, "Timeout": "Second-600", **kw})
+        self.assertEqual(r.status, status, r.body)
+        tok = r.headers.get("Lock-Token")
+        return tok[1:-1] if tok else None
+
+    def test_locks(self) -> None:
+        s = self.s
+        gid = s.make_group("Locked class", owner="tina", members=["tom"])
+        slug = s.raw("tina", "GET", f"/groups/{gid}").json()["slug"]
+        g = f"groups/{slug}"
+        self.assertEqual(self.dav("PUT", f"{g}/doc.txt", b"v1", who="tina").status, 201)
+        tok = self.lock(f"{g}/doc.txt", "tina")
+        self.assertTrue(tok)
+        # discovery, with the owner as sent
+        ms = self.propfind(f"{g}/doc.txt", depth="0", who="tom",
+                           body='<D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/>'
+                           '<D:supportedlock/></D:prop></D:propfind>')
+        resp = list(self.responses(ms).values())[0]
+        active = self.prop(resp, f"{D}lockdiscovery").find(f"{D}activelock")
+        self.assertEqual(active.find(f"{D}locktoken/{D}href").text, tok)
+        self.assertEqual(active.find(f"{D}owner/{D}href").text, "mailto:tina@example.com")
+        self.assertIsNotNone(active.find(f"{D}lockscope/{D}exclusive"))
+        self.assertEqual(len(self.prop(resp, f"{D}supportedlock").findall(f"{D}lockentry")), 2)
+        # others are locked out: PUT, DELETE, PROPPATCH, MOVE, even with the stolen token
+        for method, body, hdrs in (("PUT", b"v2", {}), ("DELETE", None, {}),
+                                   ("PUT", b"v2", {"If": f"(<{tok}>)"}),
+                                   ("PROPPATCH", '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+                                    '<x xmlns="">1</x></D:prop></D:set></D:propertyupdate>', {}),
+                                   ("MOVE", None, {"Destination": f"/dav/{s.slug}/files/{g}/x"})):
+            r = self.dav(method, f"{g}/doc.txt", body, who="tom", headers=hdrs)
+            self.assertEqual(r.status, 423, (method, hdrs))
+        self.assertIn(b"lock-token-submitted", r.body)
+        # the owner needs the token too; with it, writes go through
+        self.assertEqual(self.dav("PUT", f"{g}/doc.txt", b"v2", who="tina").status, 423)
+        self.assertEqual(self.dav("PUT", f"{g}/doc.txt", b"v2", who="tina",
+                                  headers={"If": f"(<{tok}>)"}).status, 204)
+        # a second lock conflicts; a bad If is 412; a malformed one 400
+        self.lock(f"{g}/doc.txt", "tom", status=423)
+        self.lock(f"{g}/doc.txt", "tom", scope="shared", status=423)
+        self.assertEqual(self.dav("PUT", f"{g}/doc.txt", b"v3", who="tina",
+                                  headers={"If": f'(<{tok}> ["nope"])'}).status, 412)
+        self.assertEqual(self.dav("PUT", f"{g}/doc.txt", b"v3", who="tina",
+                                  headers={"If": "(<broken"}).status, 400)
+        # refresh: the token in If, no body
+        r = self.dav("LOCK", f"{g}/doc.txt", who="tina",
+                     headers={"If": f"(<{tok}>)", "Timeout": "Second-1000"})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertIn(b"Second-1000", r.body)
+        self.assertEqual(self.dav("LOCK", f"{g}/doc.txt", who="tom",
+                                  headers={"If": f"(<{tok}>)"}).status, 412)
+        # the lock holds on another host of the installation too
+        with harness.Atriumd(self.pg, env={"ATRIUM_DATA_DIR": self.host.data_dir}) as other:
+            r = other.request("PUT", f"/dav/{s.slug}/files/{g}/doc.txt", b"v4",
+                              headers={"Authorization": basic("tom")})
+            self.assertEqual(r.status, 423)
+        # the owner renames the locked file; the lock stays behind (RFC 4918 7.7)
+        self.assertEqual(self.dav("MOVE", f"{g}/doc.txt", who="tina", headers={
+            "Destination": f"/dav/{s.slug}/files/{g}/renamed.txt", "If": f"(<{tok}>)"}).status, 201)
+        self.assertEqual(self.dav("PUT", f"{g}/renamed.txt", b"v5", who="tom").status, 204)
+        # UNLOCK: wrong token 409, another's 403, the owner's 204
+        tok2 = self.lock(f"{g}/renamed.txt", "tina")
+        r = self.dav("UNLOCK", f"{g}/renamed.txt", who="tina", headers={"Lock-Token": "<x:y>"})
+        self.assertEqual(r.status, 409)
+        r = self.dav("UNLOCK", f"{g}/renamed.txt", who="tom", headers={"Lock-Token": f"<{tok2}>"})
+        self.assertEqual(r.status, 403)
+        self.assertEqual(self.dav("UNLOCK", f"{g}/renamed.txt", who="tina").status, 400)
+        r = self.dav("UNLOCK", f"{g}/renamed.txt", who="tina", headers={"Lock-Token": f"<{tok2}>"})
+        self.assertEqual(r.status, 204)
+        self.assertEqual(self.dav("PUT", f"{g}/renamed.txt", b"v6", who="tom").status, 204)
+        # bad LOCK bodies and depths
+        self.assertEqual(self.dav("LOCK", f"{g}/renamed.txt", "<x/>", who="tina").status, 400)
+        self.assertEqual(self.dav("LOCK", f"{g}/renamed.txt", self.LOCKINFO.format(
+            scope="exclusive", who="tina"), who="tina", headers={"Depth": "1"}).status, 400)
+        self.assertEqual(self.dav("LOCK", "groups/", self.LOCKINFO.format(
+            scope="exclusive", who="tina"), who="tina").status, 403)
+
+    def test_lock_null_depth_and_expiry(self) -> None:
+        s = self.s
+        gid = s.make_group("Lock null", owner="tina", members=["tom"])
+        slug = s.raw("tina", "GET", f"/groups/{gid}").json()["slug"]
+        g = f"groups/{slug}"
+        # a path that does not exist yet: 201, nothing made; the owner then creates it
+        tok = self.lock(f"{g}/new.txt", "tina", status=201)
+        self.assertEqual(self.dav("GET", f"{g}/new.txt", who="tina").status, 404)
+        self.assertEqual(self.dav("PUT", f"{g}/new.txt", b"x", who="tom").status, 423)
+        self.assertEqual(self.dav("PUT", f"{g}/new.txt", b"x", who="tina",
+                                  headers={"If": f"(<{tok}>)"}).status, 201)
+        # Windows' way: empty PUT, LOCK, PUT, PROPPATCH
+        self.assertEqual(self.dav("PUT", f"{g}/win.docx", b"", who="tom").status, 201)
+        wt = self.lock(f"{g}/win.docx", "tom")
+        self.assertEqual(self.dav("PUT", f"{g}/win.docx", b"content", who="tom",
+                                  headers={"If": f"(<{wt}>)"}).status, 204)
+        r = self.dav("PROPPATCH", f"{g}/win.docx", '<D:propertyupdate xmlns:D="DAV:"><D:set>'
+                     '<D:prop><Z:Win32LastModifiedTime xmlns:Z="urn:schemas-microsoft-com:">'
+                     'Wed, 01 Jan 2025 10:00:00 GMT</Z:Win32LastModifiedTime></D:prop></D:set>'
+                     '</D:propertyupdate>', who="tom", headers={"If": f"(<{wt}>)"})
+        self.assertIn(b"HTTP/1.1 200", r.body)
+        # a depth-infinity lock on a folder covers what is inside and what is added
+        self.assertEqual(self.dav("MKCOL", f"{g}/dir", who="tina").status, 201)
+        self.assertEqual(self.dav("PUT", f"{g}/dir/a.txt", b"a", who="tina").status, 201)
+        dt = self.lock(f"{g}/dir", "tina", depth="infinity")
+        self.assertEqual(self.dav("PUT", f"{g}/dir/a.txt", b"b", who="tom").status, 423)
+        self.assertEqual(self.dav("PUT", f"{g}/dir/b.txt", b"b", who="tom").status, 423)
+        self.assertEqual(self.dav("DELETE", f"{g}/dir", who="tom").status, 423)
+        self.lock(f"{g}/dir/a.txt", "tom", status=423)
+        # a lock inside blocks a deep lock and a DELETE of the folder above
+        self.assertEqual(self.dav("UNLOCK", f"{g}/dir", who="tina",
+                                  headers={"Lock-Token": f"<{dt}>"}).status, 204)
+        at = self.lock(f"{g}/dir/a.txt", "tom")
+        self.lock(f"{g}/dir", "tina", depth="infinity", status=423)
+        self.assertEqual(self.dav("DELETE", f"{g}/dir", who="tina").status, 423)
+        # expired locks count for nothing
+        self.pg.psql("UPDATE core.dav_locks SET expires_at = now() - interval '1 second'")
+        self.assertEqual(self.dav("PUT", f"{g}/dir/a.txt", b"c", who="tina").status, 204)
+        self.assertEqual(self.dav("UNLOCK", f"{g}/dir/a.txt", who="tom",
+                                  headers={"Lock-Token": f"<{at}>"}).status, 409)
+        # DELETE, with the token of the lock below, takes that lock with it
+        lt = self.lock(f"{g}/dir/a.txt", "tina")
+        self.assertEqual(self.dav("DELETE", f"{g}/dir", who="tina",
+                                  headers={"If": f"<http://127.0.0.1:{self.host.port}/dav/"
+                                           f"{s.slug}/files/{g}/dir/a.txt> (<{lt}>)"}).status, 204)
+        self.assertEqual(self.pg.psql("SELECT count(*) FROM core.dav_locks "
+                                      "WHERE expires_at > now()").strip(), "0")
 
     def test_groups_and_permissions(self) -> None:
         s = self.s
