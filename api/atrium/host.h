@@ -359,7 +359,9 @@ typedef enum {
  * @list: emit every child of the collection at @path (not the collection itself), in any
  *   order. ATRIUM_ERROR_NOT_FOUND when there is no such collection.
  * @get: answer GET or HEAD of the non-collection at @path with the request's respond slots
- *   (ranges and conditional requests are the tree's). (nullable): no content (405).
+ *   (ranges and conditional requests are the tree's). For a collection at @path, fail with
+ *   ATRIUM_ERROR_METHOD_NOT_ALLOWED: the host then answers with a listing of it (list). It is
+ *   called without a stat first. (nullable): no content (405).
  * @put: store the request body (request_body_stream(); the route is streamed) at @path and
  *   emit the resource written; *@out_created: it did not exist before. The tree enforces its
  *   quota (ATRIUM_ERROR_INSUFFICIENT_STORAGE, 507) and its If-Match / If-None-Match.

@@ -284,13 +284,27 @@ atrium_dav_locks_check (AtriumRequest *req, const AtriumDavMount *m, const char 
                 return FALSE;
         g_autofree char *parent = NULL;
         const char *slash = strrchr (canon, '/');
-        if ((how & ATRIUM_DAV_CHECK_PARENT) && slash)
+        if ((how & (ATRIUM_DAV_CHECK_PARENT | ATRIUM_DAV_CHECK_PARENT_IF_NEW)) && slash)
                 parent = g_strndup (canon, (gsize) (slash - canon));
+        int exists = -1; /* PARENT_IF_NEW: unknown until a parent's lock needs the answer */
         const char *me = atrium_request_user_id (req);
         for (guint i = 0; i < locks->len; i++) {
                 const Lock *l = locks->pdata[i];
-                gboolean applies = covers (l, canon) || (parent && g_str_equal (l->path, parent)) ||
+                gboolean by_parent = !covers (l, canon) && parent && g_str_equal (l->path, parent);
+                gboolean applies = covers (l, canon) || by_parent ||
                                    ((how & ATRIUM_DAV_CHECK_BELOW) && ancestor (canon, l->path));
+                if (by_parent && (how & ATRIUM_DAV_CHECK_PARENT_IF_NEW)) {
+                        if (exists < 0) {
+                                g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func (
+                                        (GDestroyNotify) atrium_dav_entry_free);
+                                g_autoptr (GError) gone = NULL;
+                                exists = m->tree.stat (req, path, atrium_dav_collect, got,
+                                                       m->tree.user_data, &gone)
+                                                 ? 1
+                                                 : 0;
+                        }
+                        applies = exists == 0; /* replacing a member leaves the set as it is */
+                }
                 if (!applies)
                         continue;
                 /* Submitted by its owner; a shared lock is satisfied by any lock of the same

@@ -204,8 +204,9 @@ gboolean atrium_dav_if_has_token (const AtriumDavIf *h, const char *token);
 
 /* ---- dav-locks.c ---- */
 /* What a write changes besides the resource and its ancestors' deep locks. */
-#define ATRIUM_DAV_CHECK_PARENT (1u << 0) /* adds or removes a member of the parent */
-#define ATRIUM_DAV_CHECK_BELOW (1u << 1)  /* removes what lies below (DELETE, MOVE) */
+#define ATRIUM_DAV_CHECK_PARENT (1u << 0)        /* adds or removes a member of the parent */
+#define ATRIUM_DAV_CHECK_BELOW (1u << 1)         /* removes what lies below (DELETE, MOVE) */
+#define ATRIUM_DAV_CHECK_PARENT_IF_NEW (1u << 2) /* PUT: the parent counts if @path is new */
 /* Before a write: the If header holds, its untagged lists for the Request-URI @path. Else
  * 412 is answered and *@out_answered set. */
 gboolean atrium_dav_if_check (AtriumRequest *req, const AtriumDavMount *m, const char *path,

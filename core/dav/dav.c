@@ -360,10 +360,8 @@ do_put (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboolean 
                 return FALSE;
         }
         /* A new member changes its collection: the parent's lock counts then. */
-        g_autoptr (GError) gone = NULL;
-        g_autoptr (AtriumDavEntry) old = stat_one (req, m, path, &gone);
         gboolean answered = FALSE;
-        if (!atrium_dav_locks_check (req, m, path, old ? 0 : ATRIUM_DAV_CHECK_PARENT, &answered,
+        if (!atrium_dav_locks_check (req, m, path, ATRIUM_DAV_CHECK_PARENT_IF_NEW, &answered,
                                      error))
                 return FALSE;
         if (answered)
@@ -440,14 +438,6 @@ do_transfer (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboo
         return TRUE;
 }
 
-/* The lock check of a simple write; TRUE with *@answered when it answered itself. */
-static gboolean
-guard (AtriumRequest *req, const AtriumDavMount *m, const char *path, guint how, gboolean *answered,
-       GError **error)
-{
-        return atrium_dav_locks_check (req, m, path, how, answered, error);
-}
-
 static gboolean
 handle (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -496,7 +486,7 @@ handle (AtriumRequest *req, gpointer data, GError **error)
         }
         if (g_str_equal (method, "PROPPATCH")) {
                 g_autoptr (AtriumDavEntry) e = stat_one (req, m, path, error);
-                if (!e || !guard (req, m, path, 0, &answered, error))
+                if (!e || !atrium_dav_locks_check (req, m, path, 0, &answered, error))
                         return FALSE;
                 return answered || atrium_dav_proppatch (req, m, path, href, e, error);
         }
@@ -505,20 +495,26 @@ handle (AtriumRequest *req, gpointer data, GError **error)
         if (g_str_equal (method, "UNLOCK"))
                 return atrium_dav_unlock (req, m, path, error);
         if (g_str_equal (method, "GET") || g_str_equal (method, "HEAD")) {
+                /* The tree answers a file at once (no stat first: GET is the hot path); a
+                 * collection it refuses with METHOD_NOT_ALLOWED, and gets the listing. */
+                g_autoptr (GError) other = NULL;
+                if (m->tree.get && m->tree.get (req, path, m->tree.user_data, &other))
+                        return TRUE;
+                if (other &&
+                    !g_error_matches (other, ATRIUM_ERROR, ATRIUM_ERROR_METHOD_NOT_ALLOWED)) {
+                        g_propagate_error (error, g_steal_pointer (&other));
+                        return FALSE;
+                }
                 g_autoptr (AtriumDavEntry) e = stat_one (req, m, path, error);
                 if (!e)
                         return FALSE;
-                if (e->collection) {
-                        g_autofree char *dir =
-                                slash ? g_strdup (href) : g_strconcat (href, "/", NULL);
-                        return get_collection (req, m, path, dir, error);
-                }
-                if (!m->tree.get) {
+                if (!e->collection) {
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_METHOD_NOT_ALLOWED,
                                      "the %s tree has no content to GET", m->mount);
                         return FALSE;
                 }
-                return m->tree.get (req, path, m->tree.user_data, error);
+                g_autofree char *dir = slash ? g_strdup (href) : g_strconcat (href, "/", NULL);
+                return get_collection (req, m, path, dir, error);
         }
         if (g_str_equal (method, "PUT"))
                 return do_put (req, m, path, slash, error);
@@ -535,7 +531,8 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                                      "the tree's root exists");
                         return FALSE;
                 }
-                if (!guard (req, m, path, ATRIUM_DAV_CHECK_PARENT, &answered, error))
+                if (!atrium_dav_locks_check (req, m, path, ATRIUM_DAV_CHECK_PARENT, &answered,
+                                             error))
                         return FALSE;
                 if (answered)
                         return TRUE;
@@ -549,8 +546,9 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                         return unsupported (m, "DELETE", error);
                 if (!*path)
                         return unsupported (m, "deleting its root", error);
-                if (!guard (req, m, path, ATRIUM_DAV_CHECK_PARENT | ATRIUM_DAV_CHECK_BELOW,
-                            &answered, error))
+                if (!atrium_dav_locks_check (req, m, path,
+                                             ATRIUM_DAV_CHECK_PARENT | ATRIUM_DAV_CHECK_BELOW,
+                                             &answered, error))
                         return FALSE;
                 if (answered)
                         return TRUE;

@@ -254,6 +254,8 @@ dav_get (AtriumRequest *req, const char *path, gpointer user_data, GError **erro
         if (!n)
                 return *error ? FALSE
                               : files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no file %s", w.path);
+        if (g_str_equal (n->kind, "folder")) /* the host lists it */
+                return files_fail (error, ATRIUM_ERROR_METHOD_NOT_ALLOWED, "a folder");
         return files_respond_download (req, n, error);
 }
 

@@ -560,6 +560,15 @@ class WebDavTest(fixtures.SharedHost):
         self.assertEqual(self.dav("PUT", f"{g}/dir/b.txt", b"b", who="tom").status, 423)
         self.assertEqual(self.dav("DELETE", f"{g}/dir", who="tom").status, 423)
         self.lock(f"{g}/dir/a.txt", "tom", status=423)
+        # a depth-0 lock on a folder guards its membership, not its members' contents
+        self.assertEqual(self.dav("UNLOCK", f"{g}/dir", who="tina",
+                                  headers={"Lock-Token": f"<{dt}>"}).status, 204)
+        zt = self.lock(f"{g}/dir", "tina", depth="0")
+        self.assertEqual(self.dav("PUT", f"{g}/dir/a.txt", b"replaced", who="tom").status, 204)
+        self.assertEqual(self.dav("PUT", f"{g}/dir/c.txt", b"new", who="tom").status, 423)
+        self.assertEqual(self.dav("MKCOL", f"{g}/dir/sub", who="tom").status, 423)
+        self.assertEqual(self.dav("DELETE", f"{g}/dir/a.txt", who="tom").status, 423)
+        dt = zt
         # a lock inside blocks a deep lock and a DELETE of the folder above
         self.assertEqual(self.dav("UNLOCK", f"{g}/dir", who="tina",
                                   headers={"Lock-Token": f"<{dt}>"}).status, 204)
