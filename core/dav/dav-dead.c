@@ -2,7 +2,7 @@
 /* dav-dead.c - dead properties (RFC 4918 4.2, 9.2): PROPPATCH, and what PROPFIND and COPY
  * need of them.
  *
- * They live in core.dav_properties (schema/0007_dav.sql), per school, tree and resource id,
+ * They live in core.dav_properties (schema/0008_dav.sql), per school, tree and resource id,
  * each as the whole property element serialised with the namespace declarations it needs:
  * what a client set is what it reads back, namespaces, xml:lang, mixed content and characters
  * outside the BMP included (the pitfalls peers' trackers show: owncloud/core#8441). A MOVE

@@ -1,4 +1,4 @@
--- WebDAV (core/dav/README.md, issue #18): what HTTP Basic needs before any school is set.
+-- 0008_dav.sql - WebDAV (core/dav/README.md, issue #18): what HTTP Basic needs before any school is set.
 --
 -- core.dav_account() is the Basic sign-in lookup: the account of a username in a school, its
 -- password hash and disabled state, and whether the secret given (its SHA-256, as tokens are
