@@ -106,6 +106,7 @@ struct _AtriumCore {
         GPtrArray *routes;        /* AtriumRouteEntry*, owned */
         GPtrArray *subscriptions; /* AtriumSubscription*, owned */
         GPtrArray *services;      /* AtriumService*, owned */
+        GPtrArray *dav_mounts;    /* AtriumDavMount*, owned: trees served over WebDAV (dav/) */
         AtriumMetrics *metrics;
         const AtriumHost *host;   /* the services table handed to plugins */
         GPtrArray *permission_sources; /* char*: SQL functions granting permissions */

@@ -34,7 +34,9 @@ setup_state="$setup_root/.state"
 # check, wrk and nginx-light for the benchmarks (nginx and openssl also for deploy/check.sh),
 # haproxy for deploy/check.sh and the fault tests behind a balancer, pgbouncer for the
 # transaction-pooler test,
-# nodejs and npm for the OpenAPI validator in tests/tools.
+# nodejs and npm for the OpenAPI validator in tests/tools, litmus, rclone and cadaver as the
+# WebDAV clients of tests/integration/test_webdav_clients.py, apache2 (mod_dav) as the peer of
+# bench/webdav.
 setup_packages=(
         meson ninja-build pkg-config gcc
         libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libgcrypt20-dev
@@ -42,6 +44,7 @@ setup_packages=(
         postgresql postgresql-contrib
         clang-14 libclang-rt-14-dev clang-format abigail-tools
         wrk nginx-light haproxy pgbouncer openssl curl python3 nodejs npm
+        litmus rclone cadaver apache2
 )
 
 setup_say() {

@@ -31,6 +31,9 @@
  *   1.4  AtriumHost: request_tx_commit (commit so far and give the connection back before a
  *        call to another server). AtriumRouteFlags: ATRIUM_ROUTE_OUTSIDE, ATRIUM_ROUTE_REPLICA
  *        (a heavy read may read from the streaming replica).
+ *   1.5  AtriumHost: add_dav_tree (a plugin's tree of resources served over WebDAV under
+ *        /dav/{school}/<mount>/). New types: AtriumDavResource, AtriumDavTree (versioned,
+ *        AtriumStructHeader first), AtriumDavEmitFunc, AtriumDavTransferFlags.
  */
 #pragma once
 
@@ -42,7 +45,7 @@
 /* The ABI these headers describe. A plugin declares it through ATRIUM_PLUGIN_DEFINE; the
  * host loads a plugin of the same major and an equal or older minor. */
 #define ATRIUM_ABI_MAJOR 1
-#define ATRIUM_ABI_MINOR 4
+#define ATRIUM_ABI_MINOR 5
 
 /**
  * ATRIUM_ABI_AT_LEAST:

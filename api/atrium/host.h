@@ -270,6 +270,158 @@ typedef void (*AtriumTimerFunc) (AtriumPlugin *self, gpointer user_data);
  */
 typedef gboolean (*AtriumTxFunc) (AtriumTx *tx, gpointer user_data, GError **error);
 
+/* ---- ABI 1.5: WebDAV trees (core/dav/README.md) ----
+ * The host owns /dav/{school}/{mount}/...: authentication (HTTP Basic or Bearer), the DAV
+ * methods, XML in and out, PROPFIND/PROPPATCH, dead properties, locks and preconditions. A
+ * plugin contributes one tree per mount through add_dav_tree() and answers only questions
+ * about its own model, through the callbacks of #AtriumDavTree. */
+
+/**
+ * AtriumDavResource:
+ * @header: ATRIUM_DAV_RESOURCE_INIT fills it; the host reads up to header.struct_size
+ * @id: stable id of the resource, unique in the tree (a UUID, or another string of at most
+ *   200 bytes); it follows the resource through MOVE, and dead properties are keyed on it.
+ *   %NULL for a resource that has none (a virtual folder such as "groups/"): such a
+ *   resource keeps no dead properties.
+ * @name: (nullable): the last path segment as a person sees it; %NULL for the mount's root
+ * @collection: %TRUE for a folder
+ * @length: bytes of a file's content (getcontentlength); ignored for a folder
+ * @etag: (nullable): the strong entity tag, with its quotes, as the REST API sends it
+ * @content_type: (nullable): a file's media type (getcontenttype)
+ * @modified: last modification, unix seconds (getlastmodified); 0: unknown
+ * @created: creation, unix seconds (creationdate); 0: unknown
+ * @display_name: (nullable): what to show instead of @name (a group's name)
+ * @quota_used: bytes used in the space the resource lives in (RFC 4331); -1: no quota
+ * @quota_available: bytes still free there; -1: no quota
+ *
+ * One resource as a tree callback describes it to the host: what the live properties are
+ * made of. The strings are (transfer none): the host copies what it keeps before the emit
+ * function returns, so the struct and its strings may live on the callback's stack.
+ *
+ * Since: 1.5
+ */
+typedef struct {
+        AtriumStructHeader header;
+        const char *id;
+        const char *name;
+        gboolean collection;
+        gint64 length;
+        const char *etag;
+        const char *content_type;
+        gint64 modified;
+        gint64 created;
+        const char *display_name;
+        gint64 quota_used;
+        gint64 quota_available;
+} AtriumDavResource;
+
+/* The first designated initialiser of every AtriumDavResource. */
+#define ATRIUM_DAV_RESOURCE_INIT                                                                   \
+        .header = ATRIUM_STRUCT_HEADER (AtriumDavResource), .quota_used = -1, .quota_available = -1
+
+/**
+ * AtriumDavEmitFunc:
+ * @resource: (transfer none): one resource; copied before the call returns
+ * @emit_data: what the host passed along with this function
+ *
+ * How a tree callback hands resources to the host: once for stat and put, once per child
+ * for list. Runs on the callback's thread, inside the callback.
+ *
+ * Since: 1.5
+ */
+typedef void (*AtriumDavEmitFunc) (const AtriumDavResource *resource, gpointer emit_data);
+
+/**
+ * AtriumDavTransferFlags:
+ * @ATRIUM_DAV_MOVE: move (the source goes away, its id stays with it); without it, copy
+ * @ATRIUM_DAV_OVERWRITE: the client sent "Overwrite: T" (the default): an existing
+ *   destination is replaced (moved to the trash, for the files tree); without it an existing
+ *   destination fails with ATRIUM_ERROR_PRECONDITION_FAILED
+ *
+ * Bits for AtriumDavTree.transfer.
+ *
+ * Since: 1.5
+ */
+typedef enum {
+        ATRIUM_DAV_MOVE = 1 << 0,
+        ATRIUM_DAV_OVERWRITE = 1 << 1,
+} AtriumDavTransferFlags;
+
+/**
+ * AtriumDavTree:
+ * @header: ATRIUM_DAV_TREE_INIT fills it; the host reads up to header.struct_size, so
+ *   callbacks appended in a later minor read as %NULL ("not supported": the host answers
+ *   403 or 405 for what needs them)
+ * @mount: the tree's segment under /dav/{school}/: [a-z][a-z0-9-]*, unique per host
+ *   ("files"; "calendars", "contacts" and "principals" are kept for CalDAV/CardDAV)
+ * @stat: describe the resource at @path ("" is the mount's root) through @emit, once.
+ *   ATRIUM_ERROR_NOT_FOUND when there is none (or the caller may not know of it).
+ * @list: emit every child of the collection at @path (not the collection itself), in any
+ *   order. ATRIUM_ERROR_NOT_FOUND when there is no such collection.
+ * @get: answer GET or HEAD of the non-collection at @path with the request's respond slots
+ *   (ranges and conditional requests are the tree's). For a collection at @path, fail with
+ *   ATRIUM_ERROR_METHOD_NOT_ALLOWED: the host then answers with a listing of it (list). It is
+ *   called without a stat first. (nullable): no content (405).
+ * @put: store the request body (request_body_stream(); the route is streamed) at @path and
+ *   emit the resource written; *@out_created: it did not exist before. The tree enforces its
+ *   quota (ATRIUM_ERROR_INSUFFICIENT_STORAGE, 507) and its If-Match / If-None-Match.
+ *   ATRIUM_ERROR_CONFLICT (409) when the parent collection is missing. (nullable): read-only
+ *   tree (403).
+ * @mkcol: make the collection @path. ATRIUM_ERROR_CONFLICT when the parent is missing,
+ *   ATRIUM_ERROR_METHOD_NOT_ALLOWED when something exists at @path. (nullable): 403.
+ * @remove: delete the resource at @path (a collection with everything below it).
+ *   (nullable): 403.
+ * @transfer: copy or move @from to @to (#AtriumDavTransferFlags in @flags); *@out_replaced:
+ *   an existing @to was replaced. ATRIUM_ERROR_PRECONDITION_FAILED when @to exists and
+ *   ATRIUM_DAV_OVERWRITE is not set, ATRIUM_ERROR_CONFLICT when @to's parent is missing.
+ *   (nullable): 403.
+ * @set_modified: keep @modified (unix seconds) as the modification time of the resource at
+ *   @path (X-OC-MTime, PROPPATCH of getlastmodified). (nullable): not kept.
+ * @canonical: the path under which the resource at @path (which need not exist) is the same
+ *   for every caller, as a new string (free with g_free()): locks are kept under it. The
+ *   files tree answers "user:<id>/<path>" for "home/<path>", since every caller's home/ is
+ *   another folder. ATRIUM_ERROR_FORBIDDEN for a path that cannot be locked (a fixed
+ *   folder). (nullable): @path itself, for a tree that looks the same to everyone.
+ * @user_data: (nullable): handed to every callback as is; must stay valid until fini
+ *
+ * One tree of resources under /dav/{school}/@mount/, handed to add_dav_tree(), which copies
+ * the struct and @mount. Paths handed to the callbacks are relative to the mount, without
+ * leading or trailing '/', percent-decoded, in NFC, every segment checked by the host (no
+ * "." or "..", no NUL or '/', at most 255 bytes). Every callback runs on the request's worker
+ * thread, inside the request's transaction, after the host authenticated the caller and set
+ * the school and user for row-level security; it sees the request through the usual request
+ * slots (request_user_id, request_tx, request_header, ...). It reports failures with
+ * ATRIUM_ERROR codes, which the host maps to statuses as for REST.
+ *
+ * Since: 1.5
+ */
+typedef struct {
+        AtriumStructHeader header;
+        const char *mount;
+        gboolean (*stat) (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit,
+                          gpointer emit_data, gpointer user_data, GError **error);
+        gboolean (*list) (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit,
+                          gpointer emit_data, gpointer user_data, GError **error);
+        gboolean (*get) (AtriumRequest *req, const char *path, gpointer user_data, GError **error);
+        gboolean (*put) (AtriumRequest *req, const char *path, gboolean *out_created,
+                         AtriumDavEmitFunc emit, gpointer emit_data, gpointer user_data,
+                         GError **error);
+        gboolean (*mkcol) (AtriumRequest *req, const char *path, gpointer user_data,
+                           GError **error);
+        gboolean (*remove) (AtriumRequest *req, const char *path, gpointer user_data,
+                            GError **error);
+        gboolean (*transfer) (AtriumRequest *req, const char *from, const char *to, guint32 flags,
+                              gboolean *out_replaced, gpointer user_data, GError **error);
+        gboolean (*set_modified) (AtriumRequest *req, const char *path, gint64 modified,
+                                  gpointer user_data, GError **error);
+        char *(*canonical) (AtriumRequest *req, const char *path, gpointer user_data,
+                            GError **error);
+        gpointer user_data;
+} AtriumDavTree;
+
+/* The first designated initialiser of every AtriumDavTree: { ATRIUM_DAV_TREE_INIT, ... } */
+#define ATRIUM_DAV_TREE_INIT .header = ATRIUM_STRUCT_HEADER (AtriumDavTree)
+
 /**
  * AtriumHost:
  * @header: struct_size is the size of the host's table: test a slot newer than the minor the
@@ -902,6 +1054,32 @@ struct _AtriumHost {
          * Since: 1.4
          */
         gboolean (*request_tx_commit) (AtriumRequest *req, GError **error);
+
+        /* ---- ABI 1.5 ---- */
+
+        /**
+         * add_dav_tree:
+         * @self: the plugin being initialised
+         * @tree: (transfer none): the tree (#AtriumDavTree); the host copies the struct (up to
+         *   its header.struct_size) and the mount name; @tree->user_data must stay valid
+         *   until fini
+         * @error: set on failure
+         *
+         * Serves @tree under /dav/{school}/<mount>/ over WebDAV (core/dav/README.md), for
+         * schools that have the plugin's module enabled. The host authenticates the caller
+         * (HTTP Basic with a password or a personal access token, or Bearer), runs each
+         * request in a transaction set to the school and the caller like a REST request, and
+         * answers PROPFIND, PROPPATCH, OPTIONS, MKCOL, COPY, MOVE, DELETE, GET, HEAD, PUT, LOCK
+         * and UNLOCK through the tree's callbacks; dead properties and locks are the host's.
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init, for a mount name that is not
+         *   [a-z][a-z0-9-]* or is taken, a header that is not an AtriumDavTree's, or a tree
+         *   without stat and list.
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.5
+         */
+        gboolean (*add_dav_tree) (AtriumPlugin *self, const AtriumDavTree *tree, GError **error);
 };
 
 /**

@@ -58,6 +58,8 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 "core.role_permission_sets", "SELECT, INSERT, UPDATE, DELETE",
                 "core.role_permissions", "SELECT, INSERT, UPDATE, DELETE",
                 "core.import_profiles", "SELECT, INSERT, UPDATE, DELETE",
+                "core.dav_properties", "SELECT, INSERT, UPDATE, DELETE",
+                "core.dav_locks", "SELECT, INSERT, UPDATE, DELETE",
                 "core.sessions", "SELECT, DELETE",
                 "core.event_outbox", "SELECT, INSERT, UPDATE, DELETE",
                 "core.audit_log", "SELECT",

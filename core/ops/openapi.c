@@ -5,6 +5,7 @@
  * from the behaviour. */
 #include "core-private.h"
 #include "ops-private.h"
+#include "dav-private.h"
 #include "pipeline-private.h"
 
 #include <string.h>
@@ -76,6 +77,8 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
 {
         JsonObject *paths = user_data;
         const AtriumRouteEntry *e = data;
+        if (e->flags & ATRIUM_ROUTE_DAV) /* WebDAV is not REST: docs/WEBDAV.md */
+                return;
         g_autofree char *path = openapi_path (template);
         if (!json_object_has_member (paths, path))
                 json_object_set_object_member (paths, path, json_object_new ());

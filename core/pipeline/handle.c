@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "dav-private.h"
 #include "identity-private.h"
 #include "plugin-host-private.h"
 
@@ -97,6 +98,16 @@ static const char identity_sql[] =
         "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "
         "set_config('atrium.operator_id', coalesce(i.operator_id::text, ''), true) "
         "FROM core.request_identity($1::bytea, $2, $3, $4::bigint) i";
+
+/* The same row for a WebDAV caller whose password dav-auth.c verified (no token). */
+static const char identity_user_sql[] =
+        "SELECT i.school_id, i.school_found, i.module_enabled, i.session_id, i.user_id, "
+        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, "
+        "set_config('atrium.school_id', coalesce(i.school_id::text, ''), true), "
+        "set_config('atrium.user_id', coalesce(i.user_id::text, ''), true), "
+        "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "
+        "set_config('atrium.operator_id', coalesce(i.operator_id::text, ''), true) "
+        "FROM core.request_identity_user($1::uuid, $2, $3, $4::bigint) i";
 
 enum {
         COL_SCHOOL,
@@ -228,9 +239,36 @@ begin_request (AtriumRequest *req, GError **error)
 {
         const AtriumRouteEntry *e = req->route;
         const char *token = bearer_token (req);
+        const char *sql = identity_sql;
+        const char *module =
+                e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name : NULL;
+        g_auto (AtriumDavCaller) who = {0};
+        if (e->flags & ATRIUM_ROUTE_DAV) {
+                /* WebDAV: the tree's module is the one checked; Basic or Bearer says who asks
+                 * (dav-auth.c); then the same identity check as any request. */
+                const AtriumDavMount *m = atrium_dav_mount_of (req);
+                if (!m) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
+                                     "no DAV tree \"%s\"",
+                                     (const char *) g_hash_table_lookup (req->params, "mount"));
+                        return FALSE;
+                }
+                module = m->owner->desc.name;
+                token = NULL;
+                if (!(e->flags & ATRIUM_ROUTE_PUBLIC) &&
+                    !atrium_dav_authenticate (req, &who, error))
+                        return FALSE;
+        }
         Identity *id = g_new0 (Identity, 1);
         id->req = req;
-        id->token_hash = token ? atrium_token_hash_literal (token) : NULL;
+        id->token_hash =
+                token ? atrium_token_hash_literal (token) : g_steal_pointer (&who.token_hash);
+        if (who.user_id) {
+                /* A verified password: the user's id is the check's key, and names the
+                 * permission list the host keeps for them. */
+                sql = identity_user_sql;
+                id->token_hash = g_strconcat ("dav-user:", who.user_id, NULL);
+        }
         id->kept = atrium_perm_cache_lookup (req->core->perm_cache, id->token_hash);
         g_autofree char *epoch =
                 id->kept ? g_strdup_printf ("%" G_GINT64_FORMAT, atrium_perm_set_epoch (id->kept))
@@ -238,10 +276,8 @@ begin_request (AtriumRequest *req, GError **error)
         const char *slug = e->scope == ATRIUM_SCOPE_SCHOOL
                                    ? g_hash_table_lookup (req->params, "school")
                                    : NULL;
-        const char *module = e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name
-                                                                         : NULL;
-        const char *params[4] = {id->token_hash, slug, module, epoch};
-        atrium_tx_defer_gate (req->tx, identity_sql, 4, params, admit, id, identity_free);
+        const char *params[4] = {who.user_id ? who.user_id : id->token_hash, slug, module, epoch};
+        atrium_tx_defer_gate (req->tx, sql, 4, params, admit, id, identity_free);
         /* A heavy read that may use the replica asks the primary who is asking, in a round
          * trip of its own: a token revoked, a session begun or a permission changed a moment
          * ago counts at once, whatever the replica has replayed. Then the handler reads from
@@ -351,6 +387,13 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
                                           req->method, e->template, error->message,
                                           req->request_id);
                 atrium_request_set_problem (req, error);
+                if ((e->flags & ATRIUM_ROUTE_DAV) && req->status == 401) {
+                        /* What makes a file manager ask for a name and a password. */
+                        g_autofree char *realm = g_strdup_printf (
+                                "Basic realm=\"Atrium %s\", charset=\"UTF-8\"",
+                                (const char *) g_hash_table_lookup (req->params, "school"));
+                        atrium_request_add_header (req, "WWW-Authenticate", realm);
+                }
                 return;
         }
         g_autoptr (GPtrArray) events = atrium_tx_steal_events (req->tx);

@@ -6,6 +6,7 @@
  * they refuse calls outside init, so every registration is tagged with a plugin that can
  * still be rolled back. */
 #include "core-private.h"
+#include "dav-private.h"
 #include "plugin-host-private.h"
 #include "pipeline-private.h"
 #include "identity-private.h"
@@ -121,6 +122,7 @@ static const AtriumHost host_table = {
         .password_verify = host_password_verify,
         .respond_result_page = atrium_request_respond_result_page,
         .request_tx_commit = atrium_request_tx_commit,
+        .add_dav_tree = atrium_dav_add_tree,
 };
 
 const AtriumHost *

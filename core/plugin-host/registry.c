@@ -7,6 +7,7 @@
 #include "core-private.h"
 #include "plugin-host-private.h"
 #include "pipeline-private.h"
+#include "dav-private.h"
 
 #include <string.h>
 
@@ -68,6 +69,9 @@ atrium_registry_clear (AtriumCore *core)
 }
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
+/* The core's own WebDAV routes (dav/) also take the DAV methods; plugins never do. */
+static const char *const dav_methods[] = {"OPTIONS", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",
+                                          "MOVE",    "LOCK",     "UNLOCK",    NULL};
 
 gboolean
 atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *in,
@@ -83,8 +87,10 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
         AtriumRoute r = {0};
         memcpy (&r, in, MIN ((size_t) in->header.struct_size, sizeof r));
 
-        if (!r.method || !g_strv_contains (methods, r.method) || !r.path || !r.handler ||
-            (r.path[0] && r.path[0] != '/')) {
+        if (!r.method ||
+            !(g_strv_contains (methods, r.method) || (!owner && (r.flags & ATRIUM_ROUTE_DAV) &&
+                                                      g_strv_contains (dav_methods, r.method))) ||
+            !r.path || !r.handler || (r.path[0] && r.path[0] != '/')) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
                              "route %s %s: needs a method, a handler and a path that is empty "
                              "or starts with '/'",
@@ -118,7 +124,9 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
         e->scope = owner ? r.scope
                          : strstr (full, "{school}") ? ATRIUM_SCOPE_SCHOOL : ATRIUM_SCOPE_GLOBAL;
         /* NO_DB routes are answered on the front (http/server.c): only the core's own may say so. */
-        e->flags = owner ? r.flags & ~(ATRIUM_ROUTE_NO_DB | ATRIUM_ROUTE_EARLY_QUERY) : r.flags;
+        e->flags = owner ? r.flags & ~(ATRIUM_ROUTE_NO_DB | ATRIUM_ROUTE_EARLY_QUERY |
+                                       ATRIUM_ROUTE_DAV)
+                         : r.flags;
         e->permission = g_strdup (r.permission);
         e->summary = g_strdup (r.summary);
         e->request_schema = g_steal_pointer (&req_schema);
@@ -172,6 +180,7 @@ atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner)
                 if (g_str_has_prefix (core->permission_sources->pdata[i - 1], prefix))
                         g_ptr_array_remove_index (core->permission_sources, i - 1);
         atrium_tasks_drop (core, owner);
+        atrium_dav_drop (core, owner);
 }
 
 gboolean

@@ -16,6 +16,7 @@
 #include "core-private.h"
 #include "ops-private.h"
 #include "plugin-host-private.h"
+#include "dav-private.h"
 
 #include "identity-private.h"
 
@@ -48,6 +49,7 @@ atrium_startup (AtriumCore *core, AtriumStage until, GError **error)
         if (core->stage < ATRIUM_STAGE_INITIALISED && until >= ATRIUM_STAGE_INITIALISED) {
                 atrium_core_register_builtin_routes (core);
                 atrium_identity_register (core);
+                atrium_dav_routes (core);
                 if (!load_plugins (core, error))
                         return FALSE;
                 core->stage = ATRIUM_STAGE_INITIALISED;

@@ -142,6 +142,23 @@ gboolean files_check_write_preconditions (AtriumRequest *req, const FilesNode *n
 gboolean files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
                             GError **error);
 gboolean files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError **error);
+/* transfer.c: the upload of @path in @sp (the body is request_body_stream()), with the
+ * quota, preconditions and events of PUT; the node written in *@out_node. REST's PUT and the
+ * WebDAV tree (dav.c) both use it. */
+gboolean files_upload (AtriumRequest *req, const FilesSpace *sp, const char *path, gboolean parents,
+                       FilesNode **out_node, gboolean *out_created, GError **error);
+/* tree.c: move or copy @node of @src to @to in @dst (which must not exist); the result in
+ * *@out_node. */
+gboolean files_move_copy (AtriumRequest *req, const FilesSpace *src, const FilesNode *node,
+                          const FilesSpace *dst, const char *to, gboolean copy, gboolean parents,
+                          FilesNode **out_node, GError **error);
+/* tree.c: moves @path of @sp (and everything below it) to the trash; *@out_item: the trash
+ * item (transfer full). */
+gboolean files_trash_path (AtriumRequest *req, const FilesSpace *sp, const char *path,
+                           gboolean check_preconditions, JsonNode **out_item, GError **error);
+/* dav.c: the "files" tree served over WebDAV (/dav/{school}/files/). */
+gboolean files_register_dav (AtriumPlugin *self, GError **error);
+
 /* shares.c: ?action=share on a file. */
 gboolean files_share_create (AtriumRequest *req, const FilesSpace *sp, const FilesNode *node,
                              JsonObject *body, GError **error);

@@ -62,7 +62,7 @@ files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                files_register_tree_routes (self, error) &&
                files_register_share_routes (self, error) &&
                files_register_quota_routes (self, error) && files_register_gc (self, error) &&
-               files_register_service (self, error) &&
+               files_register_service (self, error) && files_register_dav (self, error) &&
                host->subscribe (self, "user.deleted", files_on_user_deleted, NULL, error) &&
                host->subscribe (self, "group.deleted", files_on_group_deleted, NULL, error) &&
                atrium_add_migrations_from_resource (host, self, files_get_resource (),

@@ -52,26 +52,13 @@ receive_body (AtriumRequest *req, FilesUpload *up, const UploadBudget *budget, G
         }
 }
 
-static gboolean
-handle_put (AtriumRequest *req, gpointer data, GError **error)
+gboolean
+files_upload (AtriumRequest *req, const FilesSpace *sp_, const char *path, gboolean parents,
+              FilesNode **out_node, gboolean *out_created, GError **error)
 {
-        g_auto (FilesSpace) sp = {0};
-        gboolean dir = FALSE;
-        g_autofree char *path = NULL;
-        if (!files_space_from_request (req, TRUE, &sp, error) ||
-            !(path = files_request_path (req, &dir, error)))
-                return FALSE;
+        const FilesSpace sp = *sp_;
         const char *cl = files_host->request_header (req, "content-length");
         gint64 declared = cl ? g_ascii_strtoll (cl, NULL, 10) : -1;
-        if (dir) {
-                /* PUT on "folder/" creates the folder (MKCOL). */
-                if (declared > 0)
-                        return files_fail (error, ATRIUM_ERROR_INVALID,
-                                           "PUT on a path ending in '/' creates a folder and "
-                                           "takes no body");
-                return files_make_folder (req, &sp, path, error);
-        }
-        gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
         AtriumTx *tx = files_host->request_tx (req);
         g_autofree char *parent = NULL, *name = NULL;
         files_path_split (path, &parent, &name);
@@ -157,9 +144,37 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         json_object_set_boolean_member (extra, "replaced", cur != NULL);
         if (!files_publish (tx, "files.uploaded", &sp, path, node->id, extra, error))
                 return FALSE;
+        *out_created = cur == NULL;
+        *out_node = g_steal_pointer (&node);
+        return TRUE;
+}
+
+static gboolean
+handle_put (AtriumRequest *req, gpointer data, GError **error)
+{
+        g_auto (FilesSpace) sp = {0};
+        gboolean dir = FALSE;
+        g_autofree char *path = NULL;
+        if (!files_space_from_request (req, TRUE, &sp, error) ||
+            !(path = files_request_path (req, &dir, error)))
+                return FALSE;
+        if (dir) {
+                /* PUT on "folder/" creates the folder (MKCOL). */
+                const char *cl = files_host->request_header (req, "content-length");
+                if (cl && g_ascii_strtoll (cl, NULL, 10) > 0)
+                        return files_fail (error, ATRIUM_ERROR_INVALID,
+                                           "PUT on a path ending in '/' creates a folder and "
+                                           "takes no body");
+                return files_make_folder (req, &sp, path, error);
+        }
+        gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
+        g_autoptr (FilesNode) node = NULL;
+        gboolean created = FALSE;
+        if (!files_upload (req, &sp, path, parents, &node, &created, error))
+                return FALSE;
         g_autofree char *etag = files_node_etag (node);
         files_host->response_header (req, "ETag", etag);
-        files_host->respond_json (req, cur ? 200 : 201, files_node_json (node));
+        files_host->respond_json (req, created ? 201 : 200, files_node_json (node));
         return TRUE;
 }
 

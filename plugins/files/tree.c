@@ -154,23 +154,12 @@ subtree_bytes (AtriumRequest *req, const FilesSpace *sp, const char *path, gint6
         return TRUE;
 }
 
-static gboolean
-move_or_copy (AtriumRequest *req, FilesSpace *src, const FilesNode *node, JsonObject *body,
-              gboolean copy, GError **error)
+gboolean
+files_move_copy (AtriumRequest *req, const FilesSpace *src, const FilesNode *node,
+                 const FilesSpace *dst_, const char *to, gboolean copy, gboolean parents,
+                 FilesNode **out_node, GError **error)
 {
-        const char *to_raw = string_member (body, "to", TRUE, error);
-        if (!to_raw)
-                return FALSE;
-        const char *space_name = string_member (body, "space", FALSE, error);
-        if (!space_name && *error)
-                return FALSE;
-        g_auto (FilesSpace) dst = {0};
-        if (space_name ? !files_space_from_name (req, space_name, TRUE, &dst, error)
-                       : !files_space_open (req, src->type, src->id, TRUE, &dst, error))
-                return FALSE;
-        g_autofree char *to = files_path_normalize (to_raw, strlen (to_raw), NULL, error);
-        if (!to)
-                return FALSE;
+        const FilesSpace dst = *dst_;
         if (!*to)
                 return files_fail (error, ATRIUM_ERROR_INVALID, "\"to\" must name the new path");
         gboolean same_space = g_str_equal (src->type, dst.type) && g_str_equal (src->id, dst.id);
@@ -185,7 +174,6 @@ move_or_copy (AtriumRequest *req, FilesSpace *src, const FilesNode *node, JsonOb
                 return FALSE;
         if (existing)
                 return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s already exists", to);
-        gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
         g_autofree char *parent = NULL, *name = NULL;
         files_path_split (to, &parent, &name);
         gint64 bytes = 0;
@@ -240,6 +228,31 @@ move_or_copy (AtriumRequest *req, FilesSpace *src, const FilesNode *node, JsonOb
                 if (!files_publish (tx, "files.moved", &dst, to, moved->id, extra, error))
                         return FALSE;
         }
+        *out_node = g_steal_pointer (&moved);
+        return TRUE;
+}
+
+static gboolean
+move_or_copy (AtriumRequest *req, FilesSpace *src, const FilesNode *node, JsonObject *body,
+              gboolean copy, GError **error)
+{
+        const char *to_raw = string_member (body, "to", TRUE, error);
+        if (!to_raw)
+                return FALSE;
+        const char *space_name = string_member (body, "space", FALSE, error);
+        if (!space_name && *error)
+                return FALSE;
+        g_auto (FilesSpace) dst = {0};
+        if (space_name ? !files_space_from_name (req, space_name, TRUE, &dst, error)
+                       : !files_space_open (req, src->type, src->id, TRUE, &dst, error))
+                return FALSE;
+        g_autofree char *to = files_path_normalize (to_raw, strlen (to_raw), NULL, error);
+        if (!to)
+                return FALSE;
+        gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
+        g_autoptr (FilesNode) moved = NULL;
+        if (!files_move_copy (req, src, node, &dst, to, copy, parents, &moved, error))
+                return FALSE;
         files_host->respond_json (req, copy ? 201 : 200, files_node_json (moved));
         return TRUE;
 }
@@ -314,14 +327,11 @@ trash_item_json (AtriumResult *res, int row)
         "id, space_type, space_id, path, kind, size, deleted_by, "                              \
         "to_char(deleted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS deleted_at"
 
-static gboolean
-handle_delete (AtriumRequest *req, gpointer data, GError **error)
+gboolean
+files_trash_path (AtriumRequest *req, const FilesSpace *sp_, const char *path,
+                  gboolean check_preconditions, JsonNode **out_item, GError **error)
 {
-        g_auto (FilesSpace) sp = {0};
-        g_autofree char *path = NULL;
-        if (!files_space_from_request (req, TRUE, &sp, error) ||
-            !(path = files_request_path (req, NULL, error)))
-                return FALSE;
+        const FilesSpace sp = *sp_;
         if (!*path)
                 return files_fail (error, ATRIUM_ERROR_INVALID, "the top folder cannot be deleted");
         AtriumTx *tx = files_host->request_tx (req);
@@ -331,7 +341,7 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
                               : files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no file or folder %s",
                                             path);
         gint64 bytes = 0;
-        if (!files_check_write_preconditions (req, node, error) ||
+        if ((check_preconditions && !files_check_write_preconditions (req, node, error)) ||
             !subtree_bytes (req, &sp, path, &bytes, error))
                 return FALSE;
         g_autofree char *size = g_strdup_printf ("%" G_GINT64_FORMAT, bytes);
@@ -355,6 +365,21 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
                 json_node_unref (item);
                 return FALSE;
         }
+        *out_item = item;
+        return TRUE;
+}
+
+static gboolean
+handle_delete (AtriumRequest *req, gpointer data, GError **error)
+{
+        g_auto (FilesSpace) sp = {0};
+        g_autofree char *path = NULL;
+        if (!files_space_from_request (req, TRUE, &sp, error) ||
+            !(path = files_request_path (req, NULL, error)))
+                return FALSE;
+        JsonNode *item = NULL;
+        if (!files_trash_path (req, &sp, path, TRUE, &item, error))
+                return FALSE;
         files_host->respond_json (req, 200, item);
         return TRUE;
 }

@@ -109,6 +109,25 @@ svc_group_by_slug (AtriumTx *tx, const char *slug, char **out_id, GError **error
         return TRUE;
 }
 
+static gboolean
+svc_group_names (AtriumTx *tx, const char *group_id, char **out_slug, char **out_name,
+                 GError **error)
+{
+        *out_slug = *out_name = NULL;
+        if (!group_id || !g_uuid_string_is_valid (group_id))
+                return TRUE;
+        AtriumResult *res = groups_tx_sql (
+                tx, error, "SELECT slug, name FROM groups.groups WHERE id = $1::uuid", 1, group_id);
+        if (!res)
+                return FALSE;
+        if (groups_host->result_n_rows (res) == 1) {
+                *out_slug = g_strdup (groups_host->result_value (res, 0, 0));
+                *out_name = g_strdup (groups_host->result_value (res, 0, 1));
+        }
+        groups_host->result_free (res);
+        return TRUE;
+}
+
 const AtriumGroupsService groups_service = {
         .header = ATRIUM_STRUCT_HEADER (AtriumGroupsService),
         .is_member = svc_is_member,
@@ -118,6 +137,7 @@ const AtriumGroupsService groups_service = {
         .group_by_slug = svc_group_by_slug,
         .import_check = groups_import_check,
         .import_sync = groups_import_sync,
+        .group_names = svc_group_names,
 };
 
 /* ---- helpers shared by the route files ---- */

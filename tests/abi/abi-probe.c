@@ -34,3 +34,11 @@ PROBE (handler, AtriumHandler)
 PROBE (event_handler, AtriumEventHandler)
 PROBE (route, AtriumRoute)
 PROBE (host, AtriumHost)
+
+#if ATRIUM_ABI_MINOR >= 5
+/* host.h, 1.5: WebDAV trees */
+PROBE (dav_resource, AtriumDavResource)
+PROBE (dav_emit_func, AtriumDavEmitFunc)
+PROBE (dav_transfer_flags, AtriumDavTransferFlags)
+PROBE (dav_tree, AtriumDavTree)
+#endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* frozen-layout.c - compiled against the frozen headers of one released minor
- * (tests/abi/1.0 to 1.3; meson builds one program per folder) and run at build time:
+ * (tests/abi/1.0 to 1.4; meson builds one program per folder) and run at build time:
  * prints, as a C header (frozen-layout-1.N.h), where that release put every public struct
  * member, how big each member and struct was, and the value of every public constant, as
  * ATRIUM_1_N_... macros. offsets.c compares the current headers against each such header with
@@ -22,6 +22,7 @@
 #include "abi-1.1-layout.h"
 #include "abi-1.2-layout.h"
 #include "abi-1.3-layout.h"
+#include "abi-1.4-layout.h"
 
 /* meson says which folder it meant (-DATRIUM_FROZEN_MINOR=N); a mix-up of include folders
  * would otherwise print one release's layout under another's name. */
@@ -29,7 +30,7 @@ _Static_assert(ATRIUM_ABI_MAJOR == 1 && ATRIUM_ABI_MINOR == ATRIUM_FROZEN_MINOR,
                "frozen-layout.c must be built against tests/abi/1.<ATRIUM_FROZEN_MINOR>");
 /* A new release adds its abi-1.N-layout.h and expands it below; until then this stops the
  * build rather than leave the new minor's members unaccounted for. */
-#if ATRIUM_ABI_MINOR > 3
+#if ATRIUM_ABI_MINOR > 4
 #error "no abi-1.N-layout.h for this minor yet: add one (tests/abi/README.md)"
 #endif
 
@@ -60,6 +61,9 @@ static const Member members[] = {ATRIUM_ABI_1_0_STRUCTS (STRUCT_MEMBERS)
 #endif
 #if ATRIUM_ABI_MINOR >= 3
                                                          ATRIUM_ABI_1_3_APPENDED (APPENDED)
+#endif
+#if ATRIUM_ABI_MINOR >= 4
+                                                                 ATRIUM_ABI_1_4_APPENDED (APPENDED)
 #endif
 };
 
@@ -125,6 +129,9 @@ main (void)
 #endif
 #if ATRIUM_ABI_MINOR >= 3
         ATRIUM_ABI_1_3_CONSTANTS (CONSTANT)
+#endif
+#if ATRIUM_ABI_MINOR >= 4
+        ATRIUM_ABI_1_4_CONSTANTS (CONSTANT)
 #endif
         printf ("#define %s_VALUE_ATRIUM_ABI_MINOR %dLL\n", prefix, ATRIUM_ABI_MINOR);
         printf ("#define %s_PLUGIN_SYMBOL \"%s\"\n", prefix, ATRIUM_PLUGIN_SYMBOL);

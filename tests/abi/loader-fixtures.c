@@ -4,7 +4,7 @@
  * message, that it logs each refusal exactly once, that --strict turns any refusal fatal, that
  * a failed init leaves no route, subscription, service or migration behind, that a plugin
  * built against the frozen 1.0 headers reads as absent every descriptor field appended since,
- * and that plugins built against the frozen 1.1, 1.2 and 1.3 headers keep what they set (the 1.1
+ * and that plugins built against the frozen 1.1 to 1.4 headers keep what they set (the 1.1
  * hooks, and the 1.2 command registered through a slot appended in 1.2).
  *
  * tests/integration/test_loader.py checks the same cases through a real host over HTTP; this
@@ -238,7 +238,7 @@ case_frozen_minor (const char *fixtures, guint minor)
         if (!p)
                 return;
         CHECK (p->desc_minor == minor, "built for minor %u, expected %u", p->desc_minor, minor);
-        /* No descriptor field came after 1.1, so 1.1 to 1.3 write the same size. */
+        /* No descriptor field came after 1.1, so 1.1 to 1.4 write the same size. */
         const size_t size_1_1 = offsetof (AtriumPluginDescriptor, user_export) + sizeof (void *);
         CHECK (p->desc.header.struct_size == size_1_1, "struct_size %u, expected the 1.1 size %zu",
                p->desc.header.struct_size, size_1_1);
@@ -361,6 +361,7 @@ main (int argc, char **argv)
                 {"frozen-1.1", "frozen_1_1.so", NULL},
                 {"frozen-1.2", "frozen_1_2.so", NULL},
                 {"frozen-1.3", "frozen_1_3.so", NULL},
+                {"frozen-1.4", "frozen_1_4.so", NULL},
                 {"wrong-magic", "wrong_magic.so", "wrong magic 0x0badc0de"},
                 {"abi-major", "abi_major.so", abi_major},
                 {"newer-minor", "newer_minor.so", newer},
@@ -374,6 +375,7 @@ main (int argc, char **argv)
         case_frozen_minor (fixtures, 1);
         case_frozen_minor (fixtures, 2);
         case_frozen_minor (fixtures, 3);
+        case_frozen_minor (fixtures, 4);
         case_old_dep (fixtures);
         case_cycle (fixtures);
         case_duplicate (fixtures);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* offsets.c - the current public headers (api/) against the layout of every released minor
- * (1.0, 1.1, 1.2, 1.3).
+ * (1.0, 1.1, 1.2, 1.3, 1.4).
  *
  * frozen-layout-1.N.h is generated at build time from the frozen copy in tests/abi/1.N (see
  * frozen-layout.c). Every member a plugin or host of a released minor may touch must keep
@@ -19,10 +19,12 @@
 #include "abi-1.1-layout.h"
 #include "abi-1.2-layout.h"
 #include "abi-1.3-layout.h"
+#include "abi-1.4-layout.h"
 #include "frozen-layout-1.0.h"
 #include "frozen-layout-1.1.h"
 #include "frozen-layout-1.2.h"
 #include "frozen-layout-1.3.h"
+#include "frozen-layout-1.4.h"
 
 /* v is the macro infix of a release (1_1), vs its name ("1.1"). */
 #define MEMBER_AT(v, vs, T, m)                                                                     \
@@ -45,6 +47,8 @@
         _Static_assert((long long) (c) == ATRIUM_1_2_VALUE_##c, #c " changed its ABI 1.2 value");
 #define CONSTANT_1_3(c)                                                                            \
         _Static_assert((long long) (c) == ATRIUM_1_3_VALUE_##c, #c " changed its ABI 1.3 value");
+#define CONSTANT_1_4(c)                                                                            \
+        _Static_assert((long long) (c) == ATRIUM_1_4_VALUE_##c, #c " changed its ABI 1.4 value");
 
 /* 1.0: every member, every struct, every constant. */
 #define MEMBER_1_0(T, m) MEMBER_AT (1_0, "1.0", T, m)
@@ -52,7 +56,7 @@
 ATRIUM_ABI_1_0_STRUCTS (STRUCT_1_0)
 ATRIUM_ABI_1_0_CONSTANTS (CONSTANT_1_0)
 
-/* 1.1 to 1.3: what each appended, and the size each gave every struct. */
+/* 1.1 to 1.4: what each appended, and the size each gave every struct. */
 #define MEMBER_1_1(T, m) MEMBER_AT (1_1, "1.1", T, m)
 #define APPENDED_1_1(LIST) LIST (MEMBER_1_1)
 #define SIZE_1_1(T, LIST, growable) SIZE_AT (1_1, "1.1", T, growable)
@@ -74,11 +78,18 @@ ATRIUM_ABI_1_3_APPENDED (APPENDED_1_3)
 ATRIUM_ABI_1_0_STRUCTS (SIZE_1_3)
 ATRIUM_ABI_1_3_CONSTANTS (CONSTANT_1_3)
 
+#define MEMBER_1_4(T, m) MEMBER_AT (1_4, "1.4", T, m)
+#define APPENDED_1_4(LIST) LIST (MEMBER_1_4)
+#define SIZE_1_4(T, LIST, growable) SIZE_AT (1_4, "1.4", T, growable)
+ATRIUM_ABI_1_4_APPENDED (APPENDED_1_4)
+ATRIUM_ABI_1_0_STRUCTS (SIZE_1_4)
+ATRIUM_ABI_1_4_CONSTANTS (CONSTANT_1_4)
+
 /* A minor may only grow within the major. */
 _Static_assert(ATRIUM_ABI_MAJOR == ATRIUM_1_0_VALUE_ATRIUM_ABI_MAJOR,
                "ABI major changed: that locks out every plugin built so far");
-_Static_assert(ATRIUM_ABI_MINOR >= ATRIUM_1_3_VALUE_ATRIUM_ABI_MINOR,
-               "ABI minor went below the last released one (1.3)");
+_Static_assert(ATRIUM_ABI_MINOR >= ATRIUM_1_4_VALUE_ATRIUM_ABI_MINOR,
+               "ABI minor went below the last released one (1.4)");
 /* The loader's lower bound is the 1.0 descriptor, whatever the descriptor grows to. */
 _Static_assert (ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0 == ATRIUM_1_0_SIZE_AtriumPluginDescriptor,
                 "ATRIUM_PLUGIN_DESCRIPTOR_SIZE_1_0 no longer is the size of the 1.0 descriptor");
@@ -104,12 +115,15 @@ main (void)
                               ATRIUM_1_2_PLUGIN_SYMBOL) &
                  same_string ("ATRIUM_PLUGIN_SYMBOL", ATRIUM_PLUGIN_SYMBOL, "1.3",
                               ATRIUM_1_3_PLUGIN_SYMBOL) &
+                 same_string ("ATRIUM_PLUGIN_SYMBOL", ATRIUM_PLUGIN_SYMBOL, "1.4",
+                              ATRIUM_1_4_PLUGIN_SYMBOL) &
                  same_string ("ATRIUM_ERROR", domain, "1.0", ATRIUM_1_0_ERROR_DOMAIN) &
                  same_string ("ATRIUM_ERROR", domain, "1.1", ATRIUM_1_1_ERROR_DOMAIN) &
                  same_string ("ATRIUM_ERROR", domain, "1.2", ATRIUM_1_2_ERROR_DOMAIN) &
-                 same_string ("ATRIUM_ERROR", domain, "1.3", ATRIUM_1_3_ERROR_DOMAIN);
+                 same_string ("ATRIUM_ERROR", domain, "1.3", ATRIUM_1_3_ERROR_DOMAIN) &
+                 same_string ("ATRIUM_ERROR", domain, "1.4", ATRIUM_1_4_ERROR_DOMAIN);
         if (ok)
-                printf ("ABI 1.0, 1.1, 1.2 and 1.3 layouts kept: every member, size and constant "
+                printf ("ABI 1.0, 1.1, 1.2, 1.3 and 1.4 layouts kept: every member, size and constant "
                         "checked at compile time\n");
         return !ok;
 }

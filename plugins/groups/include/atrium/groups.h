@@ -16,7 +16,7 @@
 G_BEGIN_DECLS
 
 #define ATRIUM_GROUPS_SERVICE "groups"
-#define ATRIUM_GROUPS_SERVICE_VERSION 3
+#define ATRIUM_GROUPS_SERVICE_VERSION 4
 
 typedef enum {
         ATRIUM_GROUP_ROLE_NONE = 0,   /* not a member */
@@ -66,6 +66,14 @@ typedef struct {
          * Counts go to the (nullable) out parameters. FALSE only on a database error. */
         gboolean (*import_sync) (AtriumTx *tx, const char *type, JsonNode *plan, guint *out_created,
                                  guint *out_added, guint *out_removed, GError **error);
+
+        /* ---- version 4: the files plugin's WebDAV tree (issue #18) ---- */
+
+        /* The slug and the name of group @group_id in the transaction's school, both
+         * (transfer full), or NULL in both when there is none. FALSE only on a database
+         * error. */
+        gboolean (*group_names) (AtriumTx *tx, const char *group_id, char **out_slug,
+                                 char **out_name, GError **error);
 } AtriumGroupsService;
 
 G_END_DECLS

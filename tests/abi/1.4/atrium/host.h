@@ -1,0 +1,921 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* host.h - the host-services table: everything a plugin may ask of atriumd.
+ *
+ * A plugin never links against host symbols (it is linked with -Wl,-z,defs); it receives a
+ * const AtriumHost * in init and calls through it. The table is append-only: new slots go at
+ * the end and bump ATRIUM_ABI_MINOR (see abi.h). A plugin that needs a slot newer than the
+ * minor it was built for checks ATRIUM_HOST_HAS (host, slot) first.
+ *
+ * Everything the host owns is an opaque handle (AtriumRequest, AtriumTx, AtriumResult) with
+ * accessors, so the host can grow its structs without breaking plugins. No libsoup, libpq or
+ * libgcrypt type crosses this line; GLib and json-glib types do (both keep stable ABIs).
+ *
+ * HOW EACH SLOT IS DOCUMENTED
+ * Every slot has a comment in gi-docgen form: its parameters, what it does, "Called:" (when
+ * and on which thread it may be called), "Errors:" (what it reports and how), "Returns:" and
+ * "Since:" (the ABI minor that appended it; a plugin built for an older minor must not call
+ * it). In short, for threads:
+ *   - registration (add_route, add_migration, subscribe, provide_service,
+ *     add_permission_source, add_command, add_timer): only from init, on the main thread;
+ *     outside init they fail with ATRIUM_ERROR_INTERNAL. Each registration is tagged with
+ *     @self; if init fails, all of them are dropped.
+ *   - request slots (request_*, respond_*, response_header): from the handler of that
+ *     request, on the worker thread running it, until the handler returns.
+ *   - transaction slots (query, tx_*, publish): with a transaction the host handed over (a
+ *     handler's request_tx, an event handler, a descriptor hook, run_tx), on the thread it was
+ *     handed to, until that callback returns.
+ *   - result slots: on any one thread at a time, until result_free, also after the
+ *     transaction ended (a result is plain data).
+ *   - log, config_get, lookup_service, data_dir, password_hash, password_verify: any thread,
+ *     from init on.
+ * A NULL where the comment does not say (nullable), or a call outside the stated context, is
+ * a programming error: the host may log a critical and return FALSE/NULL, or crash.
+ *
+ * OWNERSHIP: one wording everywhere in api/atrium/, gi-docgen's annotations
+ *   (transfer none) on a return: the host keeps it; do not free or modify it. It stays valid
+ *       as long as the slot's comment says (the request, the result, the plugin).
+ *   (transfer full) on a return: the caller owns it and frees it with the function named
+ *       beside the annotation ("free with g_free()").
+ *   (transfer none) on an argument: the caller keeps it; the host copies (or takes its own
+ *       reference to) anything it keeps past the call. The default for arguments that carry
+ *       no annotation.
+ *   (transfer full) on an argument: the host takes over the caller's reference, also when
+ *       the call fails; the caller must not use or free it afterwards.
+ *   (nullable): NULL is allowed (argument) or may come back (return).
+ *   (out): written by the slot, only on success.
+ * Arguments the host keeps without copying (a service table, user_data) say how long they
+ * must stay valid.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "abi.h"
+#include "plugin.h"
+
+G_BEGIN_DECLS
+
+/* One error domain for everything a plugin reports to a client. The REST layer maps each code
+ * to one HTTP status and one problem "type" (docs/REST.md); plugins never pick statuses. The
+ * slots below report their own failures in this domain too. Codes are appended only (a new
+ * code bumps the minor); the comment gives the status and problem type. */
+#define ATRIUM_ERROR (g_quark_from_static_string ("atrium-error-quark"))
+
+typedef enum {
+        ATRIUM_ERROR_INVALID = 1,             /* 400 invalid-request */
+        ATRIUM_ERROR_UNAUTHENTICATED = 2,     /* 401 unauthenticated */
+        ATRIUM_ERROR_FORBIDDEN = 3,           /* 403 forbidden */
+        ATRIUM_ERROR_NOT_FOUND = 4,           /* 404 not-found */
+        ATRIUM_ERROR_CONFLICT = 5,            /* 409 conflict */
+        ATRIUM_ERROR_PRECONDITION_FAILED = 6, /* 412 precondition-failed */
+        ATRIUM_ERROR_TOO_LARGE = 7,           /* 413 payload-too-large */
+        ATRIUM_ERROR_UNSUPPORTED_MEDIA = 8,   /* 415 unsupported-media-type */
+        ATRIUM_ERROR_UNPROCESSABLE = 9,       /* 422 unprocessable */
+        ATRIUM_ERROR_RATE_LIMITED = 10,       /* 429 rate-limited */
+        ATRIUM_ERROR_INTERNAL = 11,           /* 500 internal */
+        ATRIUM_ERROR_BAD_GATEWAY = 12,        /* 502 bad-gateway */
+        ATRIUM_ERROR_UNAVAILABLE = 13,        /* 503 unavailable */
+        ATRIUM_ERROR_INSUFFICIENT_STORAGE = 14, /* 507 insufficient-storage */
+        ATRIUM_ERROR_METHOD_NOT_ALLOWED = 15, /* 405 method-not-allowed */
+        ATRIUM_ERROR_RANGE_NOT_SATISFIABLE = 16, /* 1.2: 416 range-not-satisfiable */
+} AtriumErrorCode;
+
+typedef struct _AtriumRequest AtriumRequest; /* opaque: one HTTP request, on a worker thread */
+typedef struct _AtriumResult AtriumResult;   /* opaque: one query's result; result_free() */
+
+/**
+ * AtriumRouteScope:
+ * @ATRIUM_SCOPE_SCHOOL: under /api/v1/schools/{school}/<plugin><path>. The host resolves
+ *   {school} to a school the caller may act in that has the plugin's module enabled (else
+ *   404), and sets the request's transaction to that school for row-level security. The
+ *   default (0).
+ * @ATRIUM_SCOPE_GLOBAL: under /api/v1/<plugin><path>; no school (request_school_id is NULL).
+ *
+ * Where a route lives (AtriumRoute.scope). Since: 1.0
+ */
+typedef enum {
+        ATRIUM_SCOPE_SCHOOL = 0, /* /api/v1/schools/{school}/<plugin><path> */
+        ATRIUM_SCOPE_GLOBAL = 1, /* /api/v1/<plugin><path> */
+} AtriumRouteScope;
+
+/**
+ * AtriumRouteFlags:
+ * @ATRIUM_ROUTE_PUBLIC: no sign-in needed; request_user_id is NULL for an anonymous caller.
+ *   A token that is sent must still be valid (401), and a route permission still applies
+ *   (an anonymous caller then gets 403). Since: 1.0
+ * @ATRIUM_ROUTE_RAW_BODY: the body is not parsed as JSON: request_json is NULL, request_body
+ *   holds the bytes (up to the host's max_body), request_schema is not applied. Since: 1.0
+ * @ATRIUM_ROUTE_SLOW: the handler is CPU-heavy (password hashing): it runs on a small
+ *   separate pool ([http] slow_workers) so it cannot starve other requests. Since: 1.1
+ * @ATRIUM_ROUTE_STREAM_BODY: the handler reads the body itself through request_body_stream
+ *   (see there). Since: 1.2
+ * @ATRIUM_ROUTE_OUTSIDE: the handler may wait on another server (a video-conference backend):
+ *   it runs on a pool of its own ([http] outside_workers), so a slow server holds none of the
+ *   workers other requests need. Pair it with request_tx_commit() before the call, so that
+ *   no database connection is held either. A host older than 1.4 ignores it. Since: 1.4
+ * @ATRIUM_ROUTE_REPLICA: a heavy read (usage figures, exports) that may read from the
+ *   installation's streaming replica ([database] replica_url) when one is configured and
+ *   current: the handler's queries run there with the same request role, school, caller and
+ *   row-level security, and may show data up to [database] replica_max_lag seconds old. The
+ *   identity check still runs on the primary. Honoured for GET and HEAD only; a statement that
+ *   writes (an audit entry) moves the rest of the request to the primary by itself, as do a
+ *   replica that is down, lags or fails. Without a replica, or on a host older than 1.4, the
+ *   route reads from the primary as any other. Since: 1.4
+ *
+ * Bits for AtriumRoute.flags, or'ed together. Bits a host does not know are ignored, so a
+ * new flag is appended with the minor that gives it a meaning.
+ */
+typedef enum {
+        ATRIUM_ROUTE_PUBLIC = 1 << 0,      /* no sign-in needed (share links, subscriptions) */
+        ATRIUM_ROUTE_RAW_BODY = 1 << 1,    /* body handed over as bytes, not parsed as JSON */
+        ATRIUM_ROUTE_SLOW = 1 << 2,        /* 1.1: CPU-heavy (password hashing): runs on a small
+                                            * separate pool so it cannot starve other requests */
+        ATRIUM_ROUTE_STREAM_BODY = 1 << 3, /* 1.2: the handler may start as soon as the request
+                                            * headers are in and reads the body itself through
+                                            * request_body_stream(), in bounded memory; the
+                                            * host's max_body does not apply, the handler
+                                            * enforces its own limit (a quota) */
+        ATRIUM_ROUTE_OUTSIDE = 1 << 4,     /* 1.4: may wait on another server: runs on a pool of its
+                                            * own, so a slow server holds no ordinary worker */
+        ATRIUM_ROUTE_REPLICA = 1 << 5,     /* 1.4: a heavy read that may read from the streaming
+                                            * replica, up to replica_max_lag seconds behind */
+} AtriumRouteFlags;
+
+/**
+ * AtriumHandler:
+ * @req: (transfer none): the request; valid until the handler returns
+ * @user_data: the route's user_data
+ * @error: set on failure
+ *
+ * Runs on a worker thread inside the request's transaction. Return %TRUE after calling one of
+ * the respond slots: the host commits and sends the response. Return %FALSE with @error set:
+ * the host rolls back and answers with the problem+json for the error's code (an error
+ * outside ATRIUM_ERROR, or none, answers 500). %TRUE without a respond slot called is a 500
+ * too.
+ *
+ * Since: 1.0
+ */
+typedef gboolean (*AtriumHandler) (AtriumRequest *req, gpointer user_data, GError **error);
+
+/**
+ * AtriumEventHandler:
+ * @tx: (transfer none): a transaction of the handler's own, for the publisher's school and
+ *   user; valid until the handler returns
+ * @event: (transfer none): the event's name, "<plugin>.<what>"
+ * @payload: (transfer none): what the publisher passed (a JSON null if it passed NULL); take
+ *   a reference (json_node_ref) or copy to keep anything past the call
+ * @user_data: subscribe()'s user_data
+ * @error: set on failure
+ *
+ * Runs on a worker thread after the publishing transaction committed, in a transaction of its
+ * own for the same school. Returning %FALSE rolls back that transaction and is logged; other
+ * subscribers still run. Events it publishes are delivered in turn, up to a fixed depth.
+ *
+ * Delivery is at least once (hosts since 2026-12-05; docs/ARCHITECTURE.md, "Events"): an
+ * event of a school's transaction is stored with it, and a delivery that failed, or whose host
+ * died, comes again later, possibly on another host, until the handler succeeds or the
+ * host's [events] max_attempts is reached. The end of the delivery commits with @tx, so work
+ * done through @tx happens once; anything outside the database must be idempotent, keyed on
+ * the event's id: current_setting('atrium.event_id') in @tx, the same on every attempt.
+ *
+ * Since: 1.0
+ */
+typedef gboolean (*AtriumEventHandler) (AtriumTx *tx, const char *event, JsonNode *payload,
+                                        gpointer user_data, GError **error);
+
+/**
+ * AtriumRoute:
+ * @header: ATRIUM_ROUTE_INIT fills it; the host reads the route up to header.struct_size
+ * @method: "GET", "POST", "PUT", "PATCH", "DELETE" or "HEAD"
+ * @path: template relative to the plugin's prefix: "/notices/{id}"; "" is the prefix itself.
+ *   {name} matches one segment (request_param), {name*} as the last segment the rest.
+ * @scope: school or global prefix (#AtriumRouteScope); 0 is ATRIUM_SCOPE_SCHOOL
+ * @flags: #AtriumRouteFlags bits, or 0
+ * @permission: (nullable): permission the caller needs; %NULL: any signed-in user
+ * @summary: (nullable): one line for the OpenAPI document
+ * @request_schema: (nullable): JSON Schema (as JSON text) of the request body; the host
+ *   validates the body against it before the handler runs. %NULL: the route takes no body.
+ * @response_schema: (nullable): JSON Schema of the success body, for OpenAPI only
+ * @success_status: status of a successful answer (0 means 200), for OpenAPI only
+ * @handler: runs the request (#AtriumHandler)
+ * @user_data: (nullable): handed to @handler as is; must stay valid until fini
+ *
+ * One route, handed to add_route(), which copies every string, so the struct and its strings
+ * may live on init's stack. Start it with ATRIUM_ROUTE_INIT. Versioned like the descriptor:
+ * fields appended in a later minor read as 0 when an older plugin registers the route.
+ *
+ * Since: 1.0
+ */
+typedef struct {
+        AtriumStructHeader header;
+        const char *method;
+        const char *path;
+        AtriumRouteScope scope;
+        guint32 flags;
+        const char *permission;
+        const char *summary;
+        const char *request_schema;
+        const char *response_schema;
+        guint success_status;
+        AtriumHandler handler;
+        gpointer user_data;
+} AtriumRoute;
+
+/* The first designated initialiser of every AtriumRoute: { ATRIUM_ROUTE_INIT, .method = ... } */
+#define ATRIUM_ROUTE_INIT .header = ATRIUM_STRUCT_HEADER (AtriumRoute)
+
+/**
+ * AtriumCommandFunc:
+ * @self: the plugin that registered the command
+ * @argc: number of words in @argv
+ * @argv: (array length=argc) (transfer none): the words after "atriumd <plugin> <command>"
+ * @user_data: add_command()'s user_data
+ *
+ * A maintenance command run from the command line ("atriumd files gc"), in a process
+ * that loaded and initialised the plugins and applied migrations but serves nothing. Runs on
+ * the main thread; may use run_tx(). Return the exit status.
+ *
+ * Since: 1.2
+ */
+typedef int (*AtriumCommandFunc) (AtriumPlugin *self, int argc, char **argv, gpointer user_data);
+
+/**
+ * AtriumTimerFunc:
+ * @self: the plugin that registered the timer
+ * @user_data: add_timer()'s user_data
+ *
+ * Periodic work of a serving host (expiring a trash, sweeping orphans). Runs on a
+ * worker thread, outside any request; never two runs of one timer at once. Hosts since
+ * 2026-12-05 run timers on one host of the installation only, the leader (a PostgreSQL
+ * advisory lock; another host takes over when it dies); older hosts ran them on every host,
+ * and an operator's command may run meanwhile, so the work must still tolerate running
+ * concurrently (advisory locks, idempotence). Use run_tx() for the database.
+ *
+ * Since: 1.2
+ */
+typedef void (*AtriumTimerFunc) (AtriumPlugin *self, gpointer user_data);
+
+/**
+ * AtriumTxFunc:
+ * @tx: (transfer none): the transaction run_tx() opened; valid until the function returns
+ * @user_data: run_tx()'s user_data
+ * @error: set on failure
+ *
+ * Work inside a transaction opened by run_tx(), on run_tx()'s thread. Return %FALSE with
+ * @error set to roll it back.
+ *
+ * Since: 1.2
+ */
+typedef gboolean (*AtriumTxFunc) (AtriumTx *tx, gpointer user_data, GError **error);
+
+/**
+ * AtriumHost:
+ * @header: struct_size is the size of the host's table: test a slot newer than the minor the
+ *   plugin requires with ATRIUM_HOST_HAS() before calling it
+ *
+ * The host-services table, handed to init as a const pointer that stays valid until fini
+ * returns. Append-only: a slot is never moved, removed or retyped within a major. Each slot
+ * is documented below; the conventions (threads, ownership annotations) are at the top of
+ * this file.
+ *
+ * Since: 1.0 (slots: as marked)
+ */
+struct _AtriumHost {
+        AtriumStructHeader header;
+
+        /* ---- ABI 1.0: registration (from init only, main thread) ---- */
+
+        /**
+         * add_route:
+         * @self: the plugin being initialised
+         * @route: (transfer none): the route; copied, strings included (#AtriumRoute)
+         * @error: set on failure
+         *
+         * Adds @route under the plugin's prefix, tagged with @self.
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init, for a route without a valid header
+         *   (ATRIUM_ROUTE_INIT), an unknown method, a missing handler or path, a path not
+         *   starting with '/' or a schema the host cannot compile; ATRIUM_ERROR_CONFLICT
+         *   for a method + path that another route already has.
+         * Returns: %TRUE, or %FALSE with @error set (returning it from init refuses the
+         *   plugin).
+         * Since: 1.0
+         */
+        gboolean (*add_route) (AtriumPlugin *self, const AtriumRoute *route, GError **error);
+        /**
+         * add_migration:
+         * @self: the plugin being initialised
+         * @name: (transfer none): file name; sorts the plugin's migrations ("0001_notices.sql")
+         * @sql: (transfer none): the SQL; copied and checksummed
+         * @error: set on failure
+         *
+         * Queues a migration. The host runs each one once, in name order, in the plugin's
+         * own schema (search_path), each in one transaction, recorded with its checksum,
+         * before start. A released migration must never change (docs/PLUGIN-GUIDE.md).
+         * resources.h registers a whole GResource folder with it.
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init, for a NULL or empty @name, a NULL
+         *   @sql, or a @name registered twice. A failing migration refuses the plugin later.
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.0
+         */
+        gboolean (*add_migration) (AtriumPlugin *self, const char *name, const char *sql,
+                                   GError **error);
+        /**
+         * subscribe:
+         * @self: the plugin being initialised
+         * @event: (transfer none): event name to receive, "<plugin>.<what>" ("user.deleted")
+         * @handler: called for each such event (#AtriumEventHandler)
+         * @user_data: (nullable): handed to @handler as is; must stay valid until fini
+         * @error: set on failure
+         *
+         * Subscribes @handler to @event, delivered after the publishing transaction
+         * committed.
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init.
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.0
+         */
+        gboolean (*subscribe) (AtriumPlugin *self, const char *event, AtriumEventHandler handler,
+                               gpointer user_data, GError **error);
+        /**
+         * provide_service:
+         * @self: the plugin being initialised
+         * @name: (transfer none): the service's name ("groups"); one provider per name
+         * @version: the table's version; raise it when the table grows (append-only)
+         * @table: (transfer none): a table of functions, not copied: must stay valid until
+         *   fini (a static). It should start with an AtriumStructHeader.
+         * @error: set on failure
+         *
+         * Publishes @table for other plugins (lookup_service()), the only way plugins call
+         * each other.
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init; ATRIUM_ERROR_CONFLICT when another
+         *   plugin already provides @name.
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.0
+         */
+        gboolean (*provide_service) (AtriumPlugin *self, const char *name, guint version,
+                                     gconstpointer table, GError **error);
+        /**
+         * lookup_service:
+         * @self: the calling plugin
+         * @name: (transfer none): the service's name
+         * @min_version: the lowest table version the caller can use
+         *
+         * Finds a table another plugin provided. In init it sees only plugins initialised
+         * before this one: declare the provider as a dependency in the descriptor.
+         *
+         * Called: from init on, any thread.
+         * Returns: (nullable) (transfer none): the table, valid until fini; %NULL when no
+         *   running plugin provides @name at @min_version or later.
+         * Since: 1.0
+         */
+        gconstpointer (*lookup_service) (AtriumPlugin *self, const char *name, guint min_version);
+
+        /* ---- ABI 1.0: configuration and logging (any thread) ---- */
+
+        /**
+         * config_get:
+         * @self: the calling plugin
+         * @key: (transfer none): the key, as written in the config file
+         *
+         * Reads key @key of section [plugin.<name>] of the config (env
+         * ATRIUM_PLUGIN_<NAME>_<KEY> overrides it); since 1.2, if unset, of [<name>] (env
+         * ATRIUM_<NAME>_<KEY>) unless <name> is a section of the core's own.
+         *
+         * Called: from init on, any thread.
+         * Returns: (nullable) (transfer full): the value, free with g_free(); %NULL if unset.
+         * Since: 1.0
+         */
+        char *(*config_get) (AtriumPlugin *self, const char *key);
+        /**
+         * log:
+         * @self: the calling plugin; the line carries its name
+         * @level: a GLib level (G_LOG_LEVEL_WARNING, ...)
+         * @message: (transfer none) (nullable): one line, no trailing newline
+         *
+         * Writes @message to the host's structured log.
+         *
+         * Called: from init on, any thread.
+         * Since: 1.0
+         */
+        void (*log) (AtriumPlugin *self, GLogLevelFlags level, const char *message);
+
+        /* ---- ABI 1.0: the request (from its handler, on its worker thread) ----
+         * @req in every slot below is the request handed to the handler. What they return is
+         * (transfer none) and lives as long as the request: until the handler returns. */
+
+        /**
+         * request_method:
+         * Returns: (transfer none): "GET", "HEAD", "POST", "PUT", "PATCH" or "DELETE"
+         * Since: 1.0
+         */
+        const char *(*request_method) (AtriumRequest *req);
+        /**
+         * request_param:
+         * @name: (transfer none): a {name} of the route's path template
+         * Returns: (nullable) (transfer none): that path segment, percent-decoded; %NULL if
+         *   the template has no such parameter
+         * Since: 1.0
+         */
+        const char *(*request_param) (AtriumRequest *req, const char *name);
+        /**
+         * request_query:
+         * @name: (transfer none): a query-string parameter
+         * Returns: (nullable) (transfer none): its value; %NULL if absent
+         * Since: 1.0
+         */
+        const char *(*request_query) (AtriumRequest *req, const char *name);
+        /**
+         * request_header:
+         * @name: (transfer none): a header name, any case
+         * Returns: (nullable) (transfer none): its value; %NULL if absent
+         * Since: 1.0
+         */
+        const char *(*request_header) (AtriumRequest *req, const char *name);
+        /**
+         * request_json:
+         * Returns: (nullable) (transfer none): the parsed body, already validated against
+         *   the route's request_schema (a route with a schema requires a body); %NULL when
+         *   the route has no schema or is ATRIUM_ROUTE_RAW_BODY or ATRIUM_ROUTE_STREAM_BODY.
+         *   Take a reference (json_node_ref) to keep it or to hand it to a (transfer full)
+         *   slot.
+         * Since: 1.0
+         */
+        JsonNode *(*request_json) (AtriumRequest *req);
+        /**
+         * request_body:
+         * Returns: (nullable) (transfer none): the body as received (for an
+         *   ATRIUM_ROUTE_RAW_BODY route its only form); %NULL without a body. Streamed
+         *   routes read request_body_stream instead. g_bytes_ref() to keep it.
+         * Since: 1.0
+         */
+        GBytes *(*request_body) (AtriumRequest *req);
+        /**
+         * request_school_id:
+         * Returns: (nullable) (transfer none): the UUID of the school of an
+         *   ATRIUM_SCOPE_SCHOOL route; %NULL on global routes
+         * Since: 1.0
+         */
+        const char *(*request_school_id) (AtriumRequest *req);
+        /**
+         * request_school_slug:
+         * Returns: (nullable) (transfer none): the {school} path segment as the client wrote
+         *   it; %NULL on global routes
+         * Since: 1.0
+         */
+        const char *(*request_school_slug) (AtriumRequest *req);
+        /**
+         * request_user_id:
+         * Returns: (nullable) (transfer none): the UUID of the signed-in user; %NULL for an
+         *   anonymous caller of an ATRIUM_ROUTE_PUBLIC route and for a platform operator
+         *   (request_is_operator)
+         * Since: 1.0
+         */
+        const char *(*request_user_id) (AtriumRequest *req);
+        /**
+         * request_has_permission:
+         * @permission: (transfer none): "<plugin>.<verb>"
+         *
+         * For checks finer than the route's own permission (which the host checked already).
+         *
+         * Returns: %TRUE when the caller holds @permission in the request's school (by role
+         *   or a permission source); always %TRUE for a platform operator
+         * Since: 1.0
+         */
+        gboolean (*request_has_permission) (AtriumRequest *req, const char *permission);
+        /**
+         * request_tx:
+         * Returns: (transfer none): the request's transaction, set to the request's school
+         *   for row-level security; valid until the handler returns
+         * Since: 1.0
+         */
+        AtriumTx *(*request_tx) (AtriumRequest *req);
+        /**
+         * request_page:
+         * @out_limit: (out): the page size: ?limit=, 1 to 500, default 50
+         * @out_after: (out) (nullable) (transfer full): the decoded ?cursor= (the key the
+         *   previous page ended at), free with g_free(); %NULL for the first page
+         * @error: set on failure
+         *
+         * Parses the paging parameters of a list route (keyset pagination; respond_page()
+         * answers).
+         *
+         * Errors: ATRIUM_ERROR_INVALID for a limit out of range or a cursor the host did not
+         *   hand out.
+         * Returns: %TRUE, or %FALSE with @error set (the outs are then untouched).
+         * Since: 1.0
+         */
+        gboolean (*request_page) (AtriumRequest *req, int *out_limit, char **out_after,
+                                  GError **error);
+
+        /* ---- ABI 1.0: the response (from the handler, on its worker thread) ----
+         * Call one respond slot before returning %TRUE; a later call replaces an earlier
+         * one. The host sends the answer after the transaction committed. */
+
+        /**
+         * respond_json:
+         * @status: HTTP status (200, 201, 204, ...)
+         * @body: (nullable) (transfer full): the body; %NULL for none (204)
+         * Since: 1.0
+         */
+        void (*respond_json) (AtriumRequest *req, guint status, JsonNode *body);
+        /**
+         * respond_bytes:
+         * @status: HTTP status
+         * @content_type: (transfer none) (nullable): the Content-Type; copied
+         * @body: (nullable) (transfer none): the body; the host takes its own reference
+         * Since: 1.0
+         */
+        void (*respond_bytes) (AtriumRequest *req, guint status, const char *content_type,
+                               GBytes *body);
+        /**
+         * respond_page:
+         * @items: (nullable) (transfer full): a JSON array of this page's items; %NULL: []
+         * @next_after: (nullable) (transfer none): the key this page ended at, if more
+         *   follow; the host encodes it as the opaque next_cursor
+         *
+         * Answers 200 {"items": @items, "next_cursor": opaque(@next_after) or null}.
+         *
+         * Since: 1.0
+         */
+        void (*respond_page) (AtriumRequest *req, JsonNode *items, const char *next_after);
+        /**
+         * response_header:
+         * @name: (transfer none): a header name; copied
+         * @value: (transfer none): its value; copied
+         *
+         * Adds a header to the answer, whichever respond slot is used. A name or value with a
+         * line break (header injection) is dropped with a critical log line.
+         *
+         * Since: 1.0
+         */
+        void (*response_header) (AtriumRequest *req, const char *name, const char *value);
+
+        /* ---- ABI 1.0: the database (with a transaction the host handed over) ----
+         * Parameters only, inside the transaction of the request or event. The school of the
+         * transaction is set for row-level security before the first query. A failed query
+         * fails the whole transaction. */
+
+        /**
+         * query:
+         * @tx: the transaction
+         * @sql: (transfer none): one statement, static text with $1..$n placeholders; never
+         *   built from input
+         * @n_params: number of @params
+         * @params: (array length=n_params) (nullable) (transfer none): the parameters as
+         *   text; an element may be %NULL (SQL NULL)
+         * @error: set on failure
+         *
+         * Runs @sql as a prepared statement in @tx (beginning it on first use).
+         *
+         * Called: on the thread @tx was handed to, until that callback returns.
+         * Errors: ATRIUM_ERROR_CONFLICT for a unique or foreign-key violation (naming the
+         *   constraint), ATRIUM_ERROR_INVALID for a check, not-null or data-format violation,
+         *   ATRIUM_ERROR_NOT_FOUND for SQLSTATE P0002, ATRIUM_ERROR_UNAVAILABLE for lost
+         *   connections, serialisation failures and deadlocks, ATRIUM_ERROR_INTERNAL for
+         *   anything else and for any query after a failed one in @tx.
+         * Returns: (nullable) (transfer full): the result, free with result_free(); %NULL
+         *   with @error set.
+         * Since: 1.0
+         */
+        AtriumResult *(*query) (AtriumTx *tx, const char *sql, int n_params,
+                                const char *const *params, GError **error);
+        /**
+         * result_n_rows:
+         * @res: (nullable): a result of query()
+         * Returns: the number of rows (0 for %NULL)
+         * Since: 1.0
+         */
+        int (*result_n_rows) (const AtriumResult *res);
+        /**
+         * result_n_cols:
+         * @res: (nullable): a result of query()
+         * Returns: the number of columns (0 for %NULL)
+         * Since: 1.0
+         */
+        int (*result_n_cols) (const AtriumResult *res);
+        /**
+         * result_col_name:
+         * @res: (nullable): a result of query()
+         * @col: column index from 0
+         * Returns: (nullable) (transfer none): the column's name, valid until result_free();
+         *   %NULL for %NULL @res or a column out of range
+         * Since: 1.0
+         */
+        const char *(*result_col_name) (const AtriumResult *res, int col);
+        /**
+         * result_value:
+         * @res: (nullable): a result of query()
+         * @row: row index from 0
+         * @col: column index from 0
+         * Returns: (nullable) (transfer none): the value as PostgreSQL's text form, valid
+         *   until result_free(); %NULL for SQL NULL and for a row or column out of range
+         * Since: 1.0
+         */
+        const char *(*result_value) (const AtriumResult *res, int row, int col);
+        /**
+         * result_row_json:
+         * @res: (nullable): a result of query()
+         * @row: row index from 0
+         *
+         * The row as an object named by column; int, bool, float, json/jsonb columns keep
+         * their JSON types, the rest are strings, SQL NULL is null.
+         *
+         * Returns: (transfer full): the object (a JSON null for a row out of range), free
+         *   with json_node_unref() or hand it to a (transfer full) slot
+         * Since: 1.0
+         */
+        JsonNode *(*result_row_json) (const AtriumResult *res, int row);
+        /**
+         * result_rows_json:
+         * @res: (nullable): a result of query()
+         * Returns: (transfer full): an array of result_row_json() objects, every row, free
+         *   with json_node_unref() or hand it to a (transfer full) slot
+         * Since: 1.0
+         */
+        JsonNode *(*result_rows_json) (const AtriumResult *res);
+        /**
+         * result_affected:
+         * @res: (nullable): a result of query()
+         * Returns: rows inserted, updated or deleted (0 for a SELECT or %NULL)
+         * Since: 1.0
+         */
+        guint64 (*result_affected) (const AtriumResult *res);
+        /**
+         * result_free:
+         * @res: (nullable) (transfer full): a result of query()
+         * Since: 1.0
+         */
+        void (*result_free) (AtriumResult *res);
+        /**
+         * tx_school_id:
+         * @tx: a transaction the host handed over
+         * Returns: (nullable) (transfer none): the UUID of the school @tx is set to, valid as
+         *   long as @tx; %NULL for a transaction of no school
+         * Since: 1.0
+         */
+        const char *(*tx_school_id) (AtriumTx *tx);
+
+        /* ---- ABI 1.0: events ---- */
+
+        /**
+         * publish:
+         * @tx: the transaction the event belongs to
+         * @event: (transfer none): "<plugin>.<what>" ("noticeboard.posted"); copied
+         * @payload: (nullable) (transfer full): the event's data; %NULL sends a JSON null
+         * @error: set on failure
+         *
+         * Queues an event in @tx: delivered to subscribers after it commits (before the HTTP
+         * answer goes out), dropped if it rolls back. Since hosts of 2026-12-05, an event with
+         * subscribers in a school's transaction is stored in that transaction and delivered at
+         * least once (#AtriumEventHandler); an operator's, without a school, in-process only.
+         *
+         * Called: on the thread @tx was handed to, until that callback returns.
+         * Errors: ATRIUM_ERROR_INTERNAL for a name without a '.' (@payload is still taken).
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.0
+         */
+        gboolean (*publish) (AtriumTx *tx, const char *event, JsonNode *payload, GError **error);
+
+        /* ---- ABI 1.1 ---- */
+
+        /**
+         * request_is_operator:
+         * @req: the request (from its handler)
+         * Returns: %TRUE when the caller is a platform operator (request_user_id is then
+         *   %NULL and request_has_permission always %TRUE)
+         * Since: 1.1
+         */
+        gboolean (*request_is_operator) (AtriumRequest *req);
+        /**
+         * tx_user_id:
+         * @tx: a transaction the host handed over
+         * Returns: (nullable) (transfer none): the UUID of the user the transaction acts for
+         *   (the caller of a request, the publisher's user for an event), valid as long as
+         *   @tx; %NULL for anonymous callers, operators, commands and timers
+         * Since: 1.1
+         */
+        const char *(*tx_user_id) (AtriumTx *tx);
+        /**
+         * add_permission_source:
+         * @self: the plugin being initialised
+         * @sql_function: (transfer none): "<plugin>.<function>", a SQL function in the
+         *   plugin's own schema, (p_school uuid, p_user uuid) RETURNS SETOF text
+         * @error: set on failure
+         *
+         * Lets the function grant further permissions to a user ("groups.member_permissions"
+         * grants what a user's groups carry). The host consults it in the same round trip
+         * that authenticates a request.
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init or for a name that is not
+         *   "<plugin>.<identifier>".
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.1
+         */
+        gboolean (*add_permission_source) (AtriumPlugin *self, const char *sql_function,
+                                           GError **error);
+
+        /* ---- ABI 1.2 ---- */
+
+        /**
+         * request_body_stream:
+         * @req: the request (from its handler)
+         *
+         * The request body of an ATRIUM_ROUTE_STREAM_BODY route as a blocking stream. The
+         * client sends (and, with "Expect: 100-continue", is asked for) the body only once
+         * the handler first reads; a handler that answers without reading refuses it
+         * unread. The first read commits what the handler did in the request's transaction
+         * so far; later queries run in a new one. A client that stops sending makes a read
+         * fail (G_IO_ERROR) after [http] body_timeout seconds without progress.
+         * Request-Length is request_header("content-length").
+         *
+         * Called: from the handler, and read on the handler's thread only.
+         * Returns: (nullable) (transfer none): the stream, valid until the handler returns;
+         *   %NULL for other routes
+         * Since: 1.2
+         */
+        GInputStream *(*request_body_stream) (AtriumRequest *req);
+        /**
+         * respond_stream:
+         * @req: the request (from its handler)
+         * @status: HTTP status, 200 to 599
+         * @content_type: (nullable) (transfer none): copied; %NULL: application/octet-stream
+         * @body: (transfer full): an open stream of exactly @length bytes; the host reads
+         *   and closes it
+         * @length: the body's length (Content-Length), >= 0
+         *
+         * Answers with @body, streamed to the client after the transaction committed, in
+         * bounded memory. Open the stream in the handler (errors then still roll back).
+         * HEAD sends the headers only.
+         *
+         * Since: 1.2
+         */
+        void (*respond_stream) (AtriumRequest *req, guint status, const char *content_type,
+                                GInputStream *body, goffset length);
+        /**
+         * data_dir:
+         * @self: the calling plugin
+         *
+         * A directory private to the plugin, "<[storage] data_dir>/<name>", created with
+         * mode 0700 on first use.
+         *
+         * Called: from init on, any thread.
+         * Returns: (nullable) (transfer none): its path, valid until fini; %NULL if it
+         *   cannot be created (logged)
+         * Since: 1.2
+         */
+        const char *(*data_dir) (AtriumPlugin *self);
+        /**
+         * add_command:
+         * @self: the plugin being initialised
+         * @name: (transfer none): the command, [a-z][a-z0-9-]*; copied
+         * @summary: (nullable) (transfer none): one line for the list of commands; copied
+         * @func: runs the command (#AtriumCommandFunc)
+         * @user_data: (nullable): handed to @func as is
+         * @error: set on failure
+         *
+         * Registers "atriumd <plugin> @name [args]".
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init, for a bad name, a NULL @func or a
+         *   name registered twice.
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.2
+         */
+        gboolean (*add_command) (AtriumPlugin *self, const char *name, const char *summary,
+                                 AtriumCommandFunc func, gpointer user_data, GError **error);
+        /**
+         * add_timer:
+         * @self: the plugin being initialised
+         * @interval_seconds: period, >= 1
+         * @func: the work (#AtriumTimerFunc)
+         * @user_data: (nullable): handed to @func as is; must stay valid until fini
+         * @error: set on failure
+         *
+         * A serving host calls @func every @interval_seconds, first after one interval
+         * (commands and check-plugin never do).
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init, for a NULL @func or an interval of 0.
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.2
+         */
+        gboolean (*add_timer) (AtriumPlugin *self, guint interval_seconds, AtriumTimerFunc func,
+                               gpointer user_data, GError **error);
+        /**
+         * run_tx:
+         * @self: the calling plugin
+         * @school_id: (nullable) (transfer none): the school for row-level security; %NULL:
+         *   no school (sees no school's rows)
+         * @func: the work (#AtriumTxFunc), run on this thread before run_tx returns
+         * @user_data: (nullable): handed to @func
+         * @error: set on failure
+         *
+         * Runs @func in a new transaction, commits, then delivers the events it published.
+         *
+         * Called: from commands and timers (on their thread); not from handlers, event
+         *   handlers or hooks, which have their transaction.
+         * Errors: what @func set (it then rolled back), or the commit's error.
+         * Returns: %TRUE once committed, or %FALSE with @error set.
+         * Since: 1.2
+         */
+        gboolean (*run_tx) (AtriumPlugin *self, const char *school_id, AtriumTxFunc func,
+                            gpointer user_data, GError **error);
+        /**
+         * password_hash:
+         * @password: (transfer none): the secret
+         *
+         * Argon2id with the host's parameters, for secrets a plugin keeps, such as
+         * share-link passwords. CPU-heavy (tens of milliseconds): call it from an
+         * ATRIUM_ROUTE_SLOW route.
+         *
+         * Called: any thread.
+         * Returns: (transfer full): a PHC string, free with g_free()
+         * Since: 1.2
+         */
+        char *(*password_hash) (const char *password);
+        /**
+         * password_verify:
+         * @phc: (nullable) (transfer none): a PHC string from password_hash()
+         * @password: (nullable) (transfer none): the secret to check
+         *
+         * Constant-time check of @password against @phc. CPU-heavy like password_hash().
+         *
+         * Called: any thread.
+         * Returns: %TRUE when they match; %FALSE otherwise or if either is %NULL
+         * Since: 1.2
+         */
+        gboolean (*password_verify) (const char *phc, const char *password);
+
+        /* ---- ABI 1.3 ---- */
+
+        /**
+         * respond_result_page:
+         * @req: the request
+         * @res: (transfer none): the page's query result; it stays the caller's to free
+         * @n_rows: how many of its rows are the page (a handler fetches limit + 1 to know
+         *   whether another page follows, and passes limit)
+         * @next_after: (nullable) (transfer none): as in respond_page: the raw sort key the
+         *   next page starts after, which the host turns into next_cursor; %NULL on the last
+         *   page
+         *
+         * Answers 200 with {"items": [the first @n_rows rows], "next_cursor": ...}: exactly
+         * what respond_page() answers for those rows' result_row_json(), but written straight
+         * from the result to JSON text, with no JsonNode per row. atrium_page_respond_rows()
+         * (helpers.h) uses it when the host has it.
+         *
+         * Called: in a handler, on its thread.
+         * Since: 1.3
+         */
+        void (*respond_result_page) (AtriumRequest *req, const AtriumResult *res, int n_rows,
+                                     const char *next_after);
+
+        /* ---- ABI 1.4 ---- */
+
+        /**
+         * request_tx_commit:
+         * @req: the request
+         * @error: set on failure
+         *
+         * Commits what the handler's transaction did so far and gives its database connection
+         * back, before work outside the database that may take long (a call to another
+         * server): meanwhile nothing of the request holds a connection. The handler's next
+         * query begins a new transaction for the same caller, with the settings the committed
+         * one left. Events published so far are stored with the committed part and delivered
+         * after the handler returns, whatever it returns; if the handler fails later, only
+         * what it did after this call is rolled back. Use it with ATRIUM_ROUTE_OUTSIDE.
+         *
+         * Called: in a handler, on its thread.
+         * Errors: what a COMMIT fails with (ATRIUM_ERROR_UNAVAILABLE when the database is
+         *   away, ...); the caller's identity check, if no query has run it yet.
+         * Returns: %TRUE, or %FALSE with @error set: then nothing of the handler's work was
+         *   committed, and the handler returns FALSE with @error.
+         * Since: 1.4
+         */
+        gboolean (*request_tx_commit) (AtriumRequest *req, GError **error);
+};
+
+/**
+ * ATRIUM_HOST_HAS:
+ * @host: the table handed to init
+ * @member: a slot name
+ *
+ * The run-time check: %TRUE when the host's table has slot @member (its struct_size reaches
+ * past it). A plugin calls it before using a slot appended after the minor it requires.
+ * ATRIUM_ABI_AT_LEAST() (abi.h) is the compile-time one, for the headers.
+ *
+ * Since: 1.0
+ */
+#define ATRIUM_HOST_HAS(host, member)                                                           \
+        ((host)->header.struct_size >= offsetof (AtriumHost, member) + sizeof ((host)->member))
+
+G_END_DECLS
