@@ -6,6 +6,7 @@ test file ends with, which prints the logs of the servers a failing test started
 from __future__ import annotations
 
 import sys
+import time
 import unittest
 from typing import Any, Sequence
 
@@ -67,11 +68,21 @@ class _Result(unittest.TextTestResult):
     """Prints, right after a failing test, the logs of the servers that test started."""
 
     _mark = 0
+    _t0 = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.durations: list[tuple[float, str]] = []
 
     def startTest(self, test: unittest.TestCase) -> None:
         with _live_lock:
             self._mark = len(_started)
+        self._t0 = time.monotonic()
         super().startTest(test)
+
+    def stopTest(self, test: unittest.TestCase) -> None:
+        self.durations.append((time.monotonic() - self._t0, test.id()))
+        super().stopTest(test)
 
     def _show_logs(self) -> None:
         with _live_lock:
@@ -97,6 +108,10 @@ def main() -> None:
     runner = unittest.TextTestRunner(verbosity=2, resultclass=_Result)
     prog = unittest.main(module="__main__", testRunner=runner, exit=False)
     result = prog.result
+    # Where the file's time went (set-up of classes not included): the suite must stay fast.
+    slowest = sorted(getattr(result, "durations", []), reverse=True)[:5]
+    for seconds, name in slowest:
+        print(f"harness: {seconds:6.1f} s {name}")
     ok = result.wasSuccessful() and result.testsRun > 0
     if result.testsRun == 0:
         print("harness: no test ran", file=sys.stderr)

@@ -104,24 +104,34 @@ class Rollups(ConferenceTestCase):
                 (at(-7, 23), at(-3, 1), "1 hour"), (at(-6), at(-5), "1 hour"),
                 (at(-12), at(1), "1 day"), (at(-5), at(-2, 12, 30), "1 day")]
 
-    def differences(self, school: str | None, f: str, t: str, step: str,
-                    typical: str = TYPICAL) -> list[str]:
-        """Rows of conference.stats() and stats_raw() that differ, for one school (as the
-        school's transaction sees it) or for all schools (as the operators' route)."""
+    def differences_sql(self, label: int, school: str | None, f: str, t: str, step: str,
+                        typical: str = TYPICAL) -> str:
+        """SQL for the rows of conference.stats() and stats_raw() that differ, for one school
+        (as the school's transaction sees it) or for all schools (as the operators' route),
+        each row led by @label."""
         enter = (f"SELECT set_config('atrium.school_id', '{school}', false);" if school
                  else "")
         args = f"{'false' if school else 'true'}, '{f}', '{t}', '{step}', '{typical}'"
-        out = self.sql(f"{enter} SELECT 'rolled', * FROM (SELECT * FROM conference.stats({args}) "
-                       f"EXCEPT ALL SELECT * FROM conference.stats_raw({args})) a "
-                       f"UNION ALL SELECT 'raw', * FROM (SELECT * FROM conference.stats_raw({args}) "
-                       f"EXCEPT ALL SELECT * FROM conference.stats({args})) b")
-        return [line for line in out.splitlines() if line and "|" in line]
+        return (f"{enter} SELECT {label}, 'rolled', * FROM (SELECT * FROM "
+                f"conference.stats({args}) EXCEPT ALL SELECT * FROM conference.stats_raw({args})) a "
+                f"UNION ALL SELECT {label}, 'raw', * FROM (SELECT * FROM "
+                f"conference.stats_raw({args}) EXCEPT ALL SELECT * FROM conference.stats({args})) b;")
 
     def assertExact(self, schools: list[School], typical: str = TYPICAL) -> None:
-        for f, t, step in self.ranges():
-            for school in [None] + [s.id for s in schools]:
-                with self.subTest(school=school, start=f, end=t, step=step):
-                    self.assertEqual(self.differences(school, f, t, step, typical), [])
+        # One psql for every range and view (a process each made this file take minutes):
+        # the operators' view first, while no school is set in the session.
+        checks = [(school, f, t, step) for school in [None] + [s.id for s in schools]
+                  for f, t, step in self.ranges()]
+        out = self.sql("\n".join(self.differences_sql(i, *c, typical)
+                                  for i, c in enumerate(checks)))
+        found: dict[int, list[str]] = {}
+        for line in out.splitlines():
+            label, _, rest = line.partition("|")
+            if rest:
+                found.setdefault(int(label), []).append(rest)
+        for i, (school, f, t, step) in enumerate(checks):
+            with self.subTest(school=school, start=f, end=t, step=step):
+                self.assertEqual(found.get(i, []), [])
 
     def rolled_days(self, s: School) -> dict[str, bool]:
         """{day: dirty} of the school's roll-up rows."""

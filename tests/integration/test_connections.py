@@ -492,7 +492,7 @@ def asan_build() -> bool:
 
 
 class Soak(ConnectionsCase):
-    SECONDS = float(os.environ.get("ATRIUM_SOAK_SECONDS", "30"))
+    SECONDS = float(os.environ.get("ATRIUM_SOAK_SECONDS", "15"))
     CLIENTS = 6
 
     def client(self, seed: int, stop: float, errors: list) -> None:
