@@ -240,33 +240,38 @@ files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta, G
         if (delta == 0)
                 return TRUE;
         g_autofree char *d = g_strdup_printf ("%" G_GINT64_FORMAT, delta);
-        if (!atrium_done (files_host,
-                          files_tx_sql (tx, error,
-                                        "INSERT INTO files.usage (school_id, space_type, space_id) "
-                                        "VALUES (core.current_school(), $1, $2::uuid) "
-                                        "ON CONFLICT DO NOTHING",
-                                        2, type, id)))
+        g_autofree char *fallback = g_strdup_printf (
+                "%" G_GINT64_FORMAT, g_str_equal (type, "user") ? files_settings.user_quota
+                                                                : files_settings.group_quota);
+        /* One statement, one round trip: the row is made or updated, and locked until commit
+         * (which serialises every writer of this space), unless the addition would pass the
+         * limit; then nothing is written and no row comes back. A home's figure includes
+         * the mailbox (mail_bytes). */
+        AtriumResult *res = files_tx_sql (
+                tx, error,
+                "WITH q AS (SELECT coalesce((SELECT bytes FROM files.quotas WHERE space_type = "
+                "$1 AND space_id = $2::uuid), (SELECT bytes FROM files.quotas WHERE space_type = "
+                "$1 AND space_id IS NULL), $4::bigint) AS quota) "
+                "INSERT INTO files.usage AS u (school_id, space_type, space_id, bytes) "
+                "SELECT core.current_school(), $1, $2::uuid, greatest($3::bigint, 0) FROM q "
+                "WHERE $3::bigint <= q.quota "
+                "ON CONFLICT (school_id, space_type, space_id) DO UPDATE "
+                "SET bytes = greatest(u.bytes + $3::bigint, 0) WHERE $3::bigint <= 0 OR "
+                "u.bytes + u.mail_bytes + $3::bigint <= (SELECT quota FROM q) RETURNING 1",
+                4, type, id, d, fallback);
+        if (!res)
                 return FALSE;
+        gboolean fits = files_host->result_n_rows (res) == 1;
+        files_host->result_free (res);
+        if (fits)
+                return TRUE;
         gint64 used, limit;
-        /* The row lock (FOR UPDATE) serialises every writer of this space from here on. */
-        AtriumResult *lock = files_tx_sql (tx, error,
-                                           "SELECT bytes FROM files.usage WHERE space_type = $1 "
-                                           "AND space_id = $2::uuid FOR UPDATE",
-                                           2, type, id);
-        if (!atrium_done (files_host, lock) ||
-            !files_quota_get (tx, type, id, &used, NULL, &limit, error))
+        if (!files_quota_get (tx, type, id, &used, NULL, &limit, error))
                 return FALSE;
-        if (delta > 0 && used + delta > limit)
-                return files_fail (error, ATRIUM_ERROR_INSUFFICIENT_STORAGE,
-                                   "quota exceeded: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
-                                   " bytes used, %" G_GINT64_FORMAT " more do not fit",
-                                   used, limit, delta);
-        return atrium_done (files_host,
-                            files_tx_sql (tx, error,
-                                          "UPDATE files.usage SET bytes = greatest(bytes + "
-                                          "$3::bigint, 0) WHERE space_type = $1 AND "
-                                          "space_id = $2::uuid",
-                                          3, type, id, d));
+        return files_fail (error, ATRIUM_ERROR_INSUFFICIENT_STORAGE,
+                           "quota exceeded: %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+                           " bytes used, %" G_GINT64_FORMAT " more do not fit",
+                           used, limit, delta);
 }
 
 /* ---- events ---- */

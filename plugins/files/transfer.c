@@ -3,10 +3,13 @@
  *
  * PUT streams the body (ATRIUM_ROUTE_STREAM_BODY) into a temporary file while hashing it; the
  * quota is checked before the first byte is read when Content-Length tells the size, and the
- * upload is cut off with 507 the moment a chunked body passes what is left. Reading the body
- * ends the request's first transaction (the checks), so the final one (store the blob, write
- * the row, count the bytes) is short and re-checks everything the client's preconditions
- * and the quota depend on, under the row locks.
+ * upload is cut off with 507 the moment a chunked body passes what is left. Reading a body
+ * that is still coming in ends the request's first transaction (the checks), so the final one
+ * (store the blob, write the row, count the bytes) is short and re-checks everything the
+ * client's preconditions and the quota depend on, under the row locks. A small body the host
+ * collected whole before the handler ran (server-stream.c) keeps one transaction throughout;
+ * the re-checks then cost one statement. The usage row is counted last, so its lock, which
+ * every upload into the space waits for, is held only until the commit.
  * If-Match and If-None-Match (412) are checked against the current state (model.c).
  *
  * GET and HEAD of a file stream it back (download.c: ETag, Range, 304); of a folder (or a path
@@ -105,8 +108,7 @@ files_upload (AtriumRequest *req, const FilesSpace *sp_, const char *path, gbool
         if (cur && g_str_equal (cur->kind, "folder"))
                 return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s is a folder", path);
         if (!files_check_write_preconditions (req, cur, error) ||
-            !files_ensure_folder (req, &sp, parent, parents, error) ||
-            !files_usage_add (tx, sp.type, sp.id, size - (cur ? cur->size : 0), error))
+            !files_ensure_folder (req, &sp, parent, parents, error))
                 return FALSE;
         gsize head_len;
         const guint8 *head = files_upload_head (up, &head_len);
@@ -142,7 +144,10 @@ files_upload (AtriumRequest *req, const FilesSpace *sp_, const char *path, gbool
         json_object_set_int_member (extra, "size", size);
         json_object_set_string_member (extra, "sha256", sha);
         json_object_set_boolean_member (extra, "replaced", cur != NULL);
-        if (!files_publish (tx, "files.uploaded", &sp, path, node->id, extra, error))
+        /* The space's usage row last: its lock is held until commit and serialises every
+         * upload into the space. */
+        if (!files_publish (tx, "files.uploaded", &sp, path, node->id, extra, error) ||
+            !files_usage_add (tx, sp.type, sp.id, size - (cur ? cur->size : 0), error))
                 return FALSE;
         *out_created = cur == NULL;
         *out_node = g_steal_pointer (&node);
