@@ -68,9 +68,6 @@ typedef struct {
         gboolean collecting;    /* counted in Server.collecting */
         guint64 collected;      /* bytes collected before the hand-off */
         gboolean body_complete; /* the whole body was read off the socket */
-        /* Set before the hand-off, read by the worker: the whole body was collected, so the
-         * handler never waits for the client (server-stream.c, end_tx_before_body). */
-        gboolean collected_whole;
 } Job;
 
 /* What the host keeps about one message from request-started to its end: one qdata entry

@@ -155,14 +155,12 @@ on_stream_body (SoupServerMessage *msg, gpointer data)
 }
 
 /* The handler's first read: end the transaction the request has so far (authentication, the
- * handler's checks), so no pooled connection waits while the client sends. A body collected
- * whole before the hand-off keeps it: nothing waits for the client, and the handler's checks
- * and writes stay one transaction (a 4 KiB upload: one BEGIN and COMMIT instead of two). */
+ * handler's checks), so no pooled connection waits while the client sends. */
 static gboolean
 end_tx_before_body (gpointer data, GError **error)
 {
-        Job *job = data;
-        return job->collected_whole || atrium_tx_commit (job->req->tx, error);
+        AtriumRequest *req = data;
+        return atrium_tx_commit (req->tx, error);
 }
 
 static void
@@ -180,7 +178,7 @@ atrium_server_stream_start (Front *f, SoupServerMessage *msg, Job *job)
         t->context = g_main_context_ref (f->context);
         g_weak_ref_init (&t->msg, msg);
         job->pipe = atrium_body_pipe_new (on_demand, t, target_free);
-        atrium_body_pipe_set_first_read (job->pipe, end_tx_before_body, job);
+        atrium_body_pipe_set_first_read (job->pipe, end_tx_before_body, job->req);
         job->req->body_stream = atrium_body_pipe_stream_new (job->pipe);
 
         soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
@@ -217,7 +215,6 @@ atrium_server_stream_body_in (Front *f, SoupServerMessage *msg, Job *job)
         /* It all fit: the handler never waits for the client, so the request takes a worker
          * like any other, and the worker can see whether the client left meanwhile. */
         atrium_body_pipe_finish (job->pipe);
-        job->collected_whole = TRUE;
         AtriumConn *conn = atrium_listener_conn_of (msg);
         job->fd = conn ? atrium_conn_get_fd (conn) : -1;
         dispatch (job, ATRIUM_POOL_WORKERS);

@@ -177,21 +177,36 @@ ensure_dir (const char *dir, GError **error)
         return fsync_dir (parent, error);
 }
 
-gboolean
-files_upload_store (FilesUpload *u, GError **error)
+/* Hard-links the finished upload to its blob path unless that content is already there, and
+ * makes the name durable. The .part stays (files_upload_free removes it), so the blob can be
+ * made again from it. */
+static gboolean
+link_blob (FilesUpload *u, const char *target, GError **error)
 {
-        g_autofree char *target = files_blob_path (u->sha256);
         g_autofree char *dir = g_path_get_dirname (target);
         if (!ensure_dir (dir, error))
                 return FALSE;
-        if (g_file_test (target, G_FILE_TEST_IS_REGULAR)) {
-                /* The same content is already stored: this copy is not needed. */
-                g_unlink (u->tmp_path);
-        } else if (rename (u->tmp_path, target) != 0) {
-                return io_fail (error, "rename into", target);
-        }
-        g_clear_pointer (&u->tmp_path, g_free);
+        if (g_file_test (target, G_FILE_TEST_IS_REGULAR))
+                return TRUE; /* the same content is already stored */
+        if (link (u->tmp_path, target) != 0 && errno != EEXIST)
+                return io_fail (error, "link into", target);
         return fsync_dir (dir, error);
+}
+
+gboolean
+files_upload_place (FilesUpload *u, GError **error)
+{
+        g_autofree char *target = files_blob_path (u->sha256);
+        return link_blob (u, target, error);
+}
+
+gboolean
+files_upload_confirm (FilesUpload *u, GError **error)
+{
+        g_autofree char *target = files_blob_path (u->sha256);
+        /* A sweep that ran between placing and the lock may have removed it (the content was
+         * unreferenced then): make it again. */
+        return link_blob (u, target, error);
 }
 
 void

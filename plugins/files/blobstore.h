@@ -5,9 +5,9 @@
  *   <root>/blobs/ab/cd/abcd...(64)   a stored content, immutable, shared by every row naming it
  *
  * An upload is written to a temporary file while its SHA-256 is computed (libgcrypt), then
- * fsync'ed, and only then renamed into place and its directory fsync'ed: a crash leaves a
+ * fsync'ed, and only then linked into place and its directory fsync'ed: a crash leaves a
  * stale .part or an unreferenced blob, never a row naming a missing or partial blob (the
- * row is written after the rename, in a transaction that commits after it). Orphans and
+ * row is written after the link, in a transaction that commits after it). Orphans and
  * stale .part files are removed by the sweep (files_gc_run in gc.c). */
 #pragma once
 
@@ -30,9 +30,14 @@ const char *files_upload_sha256 (FilesUpload *u);
 gint64 files_upload_size (FilesUpload *u);
 /* The first FILES_SNIFF_BYTES bytes (or fewer), for content-type guessing. */
 const guint8 *files_upload_head (FilesUpload *u, gsize *out_len);
-/* Moves the finished upload into the store (or drops it if that content is already there)
- * and makes that durable. Call with the blob's advisory lock held (files_blob_lock). */
-gboolean files_upload_store (FilesUpload *u, GError **error);
+/* Puts the finished upload into the store (a hard link, unless that content is already
+ * there) and makes that durable: before the final transaction, so no pooled connection waits
+ * for these fsyncs. A sweep may still remove the blob until a committed row names it, so: */
+gboolean files_upload_place (FilesUpload *u, GError **error);
+/* Call with the blob's advisory lock held (shared; the sweep takes it exclusively), before the
+ * row is written: the blob is there, made again from the temporary file if a sweep removed it
+ * after files_upload_place (rare: costs a directory fsync under the lock). */
+gboolean files_upload_confirm (FilesUpload *u, GError **error);
 /* Removes the temporary file if it is still there. */
 void files_upload_free (FilesUpload *u);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilesUpload, files_upload_free)

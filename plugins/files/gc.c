@@ -8,9 +8,10 @@
  *   - blobs: in batches; for each batch one statement takes the blobs' advisory locks
  *     (pg_try_advisory_xact_lock, skipping any an upload holds), a second one (a fresh
  *     snapshot, taken after the locks) asks which no row names, and those files are unlinked
- *     before the transaction ends. An upload takes the same lock (shared) before it places
- *     its blob and holds it until its row has committed, so a blob is never removed between
- *     "it is on disk" and "a row names it";
+ *     before the transaction ends. An upload places its blob first (no transaction open),
+ *     then takes the same lock (shared), makes sure the blob is still there (linking it again
+ *     from its temporary file if a sweep removed it meanwhile) and holds the lock until its
+ *     row has committed, so a row never names a removed blob;
  *   - .part files not written to for an hour (a host died mid-upload). */
 #include "files-private.h"
 

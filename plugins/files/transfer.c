@@ -3,13 +3,13 @@
  *
  * PUT streams the body (ATRIUM_ROUTE_STREAM_BODY) into a temporary file while hashing it; the
  * quota is checked before the first byte is read when Content-Length tells the size, and the
- * upload is cut off with 507 the moment a chunked body passes what is left. Reading a body
- * that is still coming in ends the request's first transaction (the checks), so the final one
- * (store the blob, write the row, count the bytes) is short and re-checks everything the
- * client's preconditions and the quota depend on, under the row locks. A small body the host
- * collected whole before the handler ran (server-stream.c) keeps one transaction throughout;
- * the re-checks then cost one statement. The usage row is counted last, so its lock, which
- * every upload into the space waits for, is held only until the commit.
+ * upload is cut off with 507 the moment a chunked body passes what is left. Reading the body
+ * ends the request's first transaction (the checks). The file is made durable and linked into
+ * the store with no transaction open (blobstore.h), so the final one (confirm the blob under
+ * its lock, write the row, count the bytes) waits for no fsync but its commit, and re-checks
+ * everything the client's preconditions and the quota depend on, under the row locks. The
+ * usage row is counted last, so its lock, which every upload into the space waits for, is
+ * held only until the commit.
  * If-Match and If-None-Match (412) are checked against the current state (model.c).
  *
  * GET and HEAD of a file stream it back (download.c: ETag, Range, 304); of a folder (or a path
@@ -87,20 +87,22 @@ files_upload (AtriumRequest *req, const FilesSpace *sp_, const char *path, gbool
                                    " bytes used; %" G_GINT64_FORMAT " bytes do not fit",
                                    used, limit, declared);
 
-        /* The body: this ends the first transaction (no connection is held meanwhile). */
+        /* The body: this ends the first transaction (no connection is held meanwhile, nor
+         * while the file and its place in the store are made durable). */
         g_autoptr (FilesUpload) up = files_upload_new (error);
-        if (!up || !receive_body (req, up, &budget, error) || !files_upload_finish (up, error))
+        if (!up || !receive_body (req, up, &budget, error) || !files_upload_finish (up, error) ||
+            !files_upload_place (up, error))
                 return FALSE;
         const char *sha = files_upload_sha256 (up);
         gint64 size = files_upload_size (up);
 
-        /* The final transaction: the blob is placed under its lock (the sweep takes it
-         * exclusively), then the row; all checks again, since time has passed. */
+        /* The final transaction: under the blob's lock (the sweep takes it exclusively) the
+         * blob is confirmed, then the row written; all checks again, since time has passed. */
         if (!atrium_done (files_host, files_sql (req, error,
                                                  "SELECT pg_advisory_xact_lock_shared(1718185061, "
                                                  "('x' || substr($1, 1, 8))::bit(32)::int)",
                                                  1, sha)) ||
-            !files_upload_store (up, error))
+            !files_upload_confirm (up, error))
                 return FALSE;
         g_autoptr (FilesNode) cur = files_node_lookup (tx, &sp, path, TRUE, error);
         if (!cur && *error)

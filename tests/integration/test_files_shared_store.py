@@ -6,7 +6,9 @@ Both hosts use the same [storage] data_dir, as several hosts share one POSIX dir
 CephFS). People upload through both hosts, often the same contents (stored once), and delete
 and purge some of them, while `atriumd files gc` sweeps the directory over and over. gc takes
 each blob's advisory lock and asks in a fresh snapshot whether a row names it; an upload
-holds the same lock (shared) from placing its blob until its row commits. So at the end every
+places its blob first, then takes the same lock (shared), makes sure the blob is still there
+(linking it again from its temporary file when a sweep removed it meanwhile) and holds the
+lock until its row commits. So at the end every
 file a row names reads back whole through either host, and one last sweep leaves no blob that
 no row names.
 """
