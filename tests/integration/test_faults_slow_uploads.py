@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import ssl
+import sys
 import time
 
 import fixtures
@@ -107,6 +108,10 @@ class SlowUploads(harness.TestCase):
             self.assertIn(status, (200, 201), f"{what} under the load answered {status}")
         # Not queued behind the slow bodies: every probe but the round in flight when the
         # last upload finished was answered while uploads were still coming in.
+        # How long they took is printed for the reader (issue #16 names a second), not judged:
+        # the suite has no timing bounds, and the ordering above is what a queue would break.
+        print(f"probes under the load: {len(seen)}, slowest {max(x[2] for x in seen):.2f} s",
+              file=sys.stderr)
         late = [(what, round(seconds, 2)) for what, _, seconds, during in seen if not during]
         self.assertLessEqual(len(late), 2, f"probes answered only after the uploads: {late} "
                                            f"(all: {[round(x[2], 2) for x in seen]})")
