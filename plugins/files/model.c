@@ -208,20 +208,30 @@ files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
 
 /* ---- quotas ---- */
 
+/* The limit of the space ($1 type, $2 id): its own row, else the school's default for that kind
+ * of space, else the configured default ($3, configured_quota()). */
+#define QUOTA_OF_SPACE                                                                              \
+        "coalesce((SELECT bytes FROM files.quotas WHERE space_type = $1 AND space_id = $2::uuid), " \
+        "(SELECT bytes FROM files.quotas WHERE space_type = $1 AND space_id IS NULL), $3::bigint)"
+
+static char *
+configured_quota (const char *type)
+{
+        return g_strdup_printf ("%" G_GINT64_FORMAT, g_str_equal (type, "user")
+                                                             ? files_settings.user_quota
+                                                             : files_settings.group_quota);
+}
+
 gboolean
 files_quota_get (AtriumTx *tx, const char *type, const char *id, gint64 *out_used, gint64 *out_mail,
                  gint64 *out_limit, GError **error)
 {
-        g_autofree char *fallback = g_strdup_printf (
-                "%" G_GINT64_FORMAT, g_str_equal (type, "user") ? files_settings.user_quota
-                                                                : files_settings.group_quota);
+        g_autofree char *fallback = configured_quota (type);
         /* A home's figure includes the mailbox (mail_bytes, reported by the mail module). */
         AtriumResult *res = files_tx_sql (
                 tx, error,
-                "SELECT coalesce(u.bytes + u.mail_bytes, 0), coalesce(u.mail_bytes, 0), "
-                "coalesce((SELECT bytes FROM files.quotas WHERE space_type = $1 AND "
-                "space_id = $2::uuid), (SELECT bytes FROM files.quotas WHERE space_type = $1 "
-                "AND space_id IS NULL), $3::bigint) FROM (SELECT) one LEFT JOIN files.usage u "
+                "SELECT coalesce(u.bytes + u.mail_bytes, 0), coalesce(u.mail_bytes, 0), " QUOTA_OF_SPACE
+                " FROM (SELECT) one LEFT JOIN files.usage u "
                 "ON u.space_type = $1 AND u.space_id = $2::uuid",
                 3, type, id, fallback);
         if (!res)
@@ -240,25 +250,21 @@ files_usage_add (AtriumTx *tx, const char *type, const char *id, gint64 delta, G
         if (delta == 0)
                 return TRUE;
         g_autofree char *d = g_strdup_printf ("%" G_GINT64_FORMAT, delta);
-        g_autofree char *fallback = g_strdup_printf (
-                "%" G_GINT64_FORMAT, g_str_equal (type, "user") ? files_settings.user_quota
-                                                                : files_settings.group_quota);
+        g_autofree char *fallback = configured_quota (type);
         /* One statement, one round trip: the row is made or updated, and locked until commit
          * (which serialises every writer of this space), unless the addition would pass the
          * limit; then nothing is written and no row comes back. A home's figure includes
          * the mailbox (mail_bytes). */
         AtriumResult *res = files_tx_sql (
                 tx, error,
-                "WITH q AS (SELECT coalesce((SELECT bytes FROM files.quotas WHERE space_type = "
-                "$1 AND space_id = $2::uuid), (SELECT bytes FROM files.quotas WHERE space_type = "
-                "$1 AND space_id IS NULL), $4::bigint) AS quota) "
+                "WITH q AS (SELECT " QUOTA_OF_SPACE " AS quota) "
                 "INSERT INTO files.usage AS u (school_id, space_type, space_id, bytes) "
-                "SELECT core.current_school(), $1, $2::uuid, greatest($3::bigint, 0) FROM q "
-                "WHERE $3::bigint <= q.quota "
+                "SELECT core.current_school(), $1, $2::uuid, greatest($4::bigint, 0) FROM q "
+                "WHERE $4::bigint <= q.quota "
                 "ON CONFLICT (school_id, space_type, space_id) DO UPDATE "
-                "SET bytes = greatest(u.bytes + $3::bigint, 0) WHERE $3::bigint <= 0 OR "
-                "u.bytes + u.mail_bytes + $3::bigint <= (SELECT quota FROM q) RETURNING 1",
-                4, type, id, d, fallback);
+                "SET bytes = greatest(u.bytes + $4::bigint, 0) WHERE $4::bigint <= 0 OR "
+                "u.bytes + u.mail_bytes + $4::bigint <= (SELECT quota FROM q) RETURNING 1",
+                4, type, id, fallback, d);
         if (!res)
                 return FALSE;
         gboolean fits = files_host->result_n_rows (res) == 1;
