@@ -48,14 +48,19 @@ def leftovers(pg: harness.PgCluster, needles) -> dict:
         "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
         "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1").split()
     assert "core.users" in tables and "core.audit_log" in tables, tables
-    found = {}
-    for table in tables:
-        for needle in needles:
-            pattern = sql_literal("%" + needle.replace("\\", "\\\\").replace("%", "\\%")
-                                  .replace("_", "\\_") + "%")
-            rows = pg.psql(f"SELECT t::text FROM {table} t WHERE t::text ILIKE {pattern}")
-            if rows.strip():
-                found[(table, needle)] = rows.splitlines()
+    # One psql for every table and needle (a process for each made this take many seconds),
+    # each row led by the number of its (table, needle) pair.
+    pairs = [(table, needle) for table in tables for needle in needles]
+    script = []
+    for i, (table, needle) in enumerate(pairs):
+        pattern = sql_literal("%" + needle.replace("\\", "\\\\").replace("%", "\\%")
+                              .replace("_", "\\_") + "%")
+        script.append(f"SELECT {i}, t::text FROM {table} t WHERE t::text ILIKE {pattern};")
+    found: dict = {}
+    for line in pg.psql("\n".join(script)).splitlines():
+        label, sep, row = line.partition("|")
+        if sep and label.isdigit():
+            found.setdefault(pairs[int(label)], []).append(row)
     return found
 
 
