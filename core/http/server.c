@@ -365,6 +365,28 @@ cork_head (SoupServerMessage *msg, AtriumRequest *req)
                 atrium_conn_cork_next (conn);
 }
 
+/* libsoup 3.2 writes a 204's head without Content-Length (RFC 9110) and forgets, as it drops
+ * the header, that the answer has no body: the head then reads as a body delimited by closing,
+ * and libsoup closes the connection after it (a client that sent its next request meanwhile
+ * meets a reset). Said again once the head is out, the connection stays. */
+static void
+keep_after_204 (SoupServerMessage *msg, gpointer data)
+{
+        (void) data;
+        soup_message_headers_set_encoding (soup_server_message_get_response_headers (msg),
+                                           SOUP_ENCODING_NONE);
+}
+
+/* 204 and 304: no body, no Content-Length (a 304's would have to be the 200's, and libsoup
+ * would write 0), and the connection stays open for the client's next request. */
+static void
+keep_without_body (SoupServerMessage *msg, SoupMessageHeaders *rh, guint status)
+{
+        soup_message_headers_set_encoding (rh, SOUP_ENCODING_NONE);
+        if (status == 204)
+                g_signal_connect (msg, "wrote-headers", G_CALLBACK (keep_after_204), NULL);
+}
+
 static gboolean
 finish (gpointer data)
 {
@@ -420,6 +442,8 @@ finish (gpointer data)
                 cork_head (msg, req);
         } else if (req->status != 204 && req->status != 304) {
                 soup_server_message_set_response (msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
+        } else {
+                keep_without_body (msg, rh, req->status);
         }
         if (!job->inline_)
                 soup_server_message_unpause (msg);

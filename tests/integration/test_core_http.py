@@ -103,6 +103,52 @@ class AnswersLeaveWhole(fixtures.SharedHost):
             conn.close()
 
 
+class EmptyAnswersKeepTheConnection(fixtures.SharedHost):
+    """204 and 304 carry no body and no Content-Length; libsoup 3.2 then took the answer for
+    one delimited by closing the connection and closed it after writing it, so a client that
+    had sent its next request meanwhile met a reset. Browsers revalidate with If-None-Match
+    (304) and apps delete (204) on kept-alive connections all day: the connection stays."""
+
+    def test_204_and_304_keep_the_connection(self):
+        op = self.op_token
+        fixtures.make_school(self.host, op, "keep", modules=["groups", "files"])
+        fixtures.make_user(self.host, op, "keep", "kim", roles=["teacher"])
+        token = fixtures.login(self.host, "kim", school="keep")
+        auth = {"Authorization": f"Bearer {token}"}
+        base = "/api/v1/schools/keep/files"
+        conn = http.client.HTTPConnection("127.0.0.1", self.host.port, timeout=10)
+        try:
+            def ask(method, path, headers=None, body=None):
+                conn.request(method, path, body=body, headers={**auth, **(headers or {})})
+                resp = conn.getresponse()
+                data = resp.read()
+                self.assertFalse(resp.will_close, (method, path, resp.status))
+                return resp, data
+
+            put, _ = ask("PUT", f"{base}/home/a.txt", body=b"hello")
+            self.assertEqual(put.status, 201)
+            etag = put.getheader("ETag")
+            sock = conn.sock
+            for _ in range(3):
+                resp, data = ask("GET", f"{base}/home/a.txt", {"If-None-Match": etag})
+                self.assertEqual((resp.status, data), (304, b""))
+                self.assertIsNone(resp.getheader("Content-Length"))
+                resp, data = ask("GET", f"{base}/home/a.txt")
+                self.assertEqual((resp.status, data), (200, b"hello"))
+            trashed, body = ask("DELETE", f"{base}/home/a.txt")
+            self.assertEqual(trashed.status, 200, body)
+            item = json.loads(body)["id"]
+            resp, data = ask("DELETE", f"{base}/trash/{item}")
+            self.assertEqual((resp.status, data), (204, b""))
+            self.assertIsNone(resp.getheader("Content-Length"))
+            resp, _ = ask("GET", "/healthz")
+            self.assertEqual(resp.status, 200)
+            # Every answer came on the one connection the test opened.
+            self.assertIs(conn.sock, sock)
+        finally:
+            conn.close()
+
+
 class RequestIds(fixtures.SharedHost):
     HOST_ENV = {"ATRIUM_MAX_BODY": str(MAX_BODY)}
 
