@@ -53,13 +53,15 @@ class OidcFlow(fixtures.SharedHost):
                              code_challenge_method="S256", **kw)
 
     def code_flow(self, client: dict, user: str = "tina", browser: Browser | None = None,
-                  extra: dict | None = None, scope: str | None = None) -> tuple:
+                  extra: dict | None = None, scope: str | None = None,
+                  meta: dict | None = None) -> tuple:
         """Signs `user` in through the provider's form; returns (token, verifier, nonce,
-        browser)."""
+        browser). `meta`: another host's discovery document."""
+        meta = meta or self.meta
         rp = self.session(client, **({"scope": scope} if scope else {}))
         verifier = secrets.token_urlsafe(48)
         nonce = secrets.token_urlsafe(16)
-        url, state = rp.create_authorization_url(self.meta["authorization_endpoint"],
+        url, state = rp.create_authorization_url(meta["authorization_endpoint"],
                                                  code_verifier=verifier, nonce=nonce,
                                                  **(extra or {}))
         b = browser or Browser()
@@ -70,8 +72,8 @@ class OidcFlow(fixtures.SharedHost):
             b.consent("allow")
         params = b.redirect_params()
         self.assertEqual(params.get("state"), state, b.location)
-        self.assertEqual(params.get("iss"), self.s.issuer)
-        token = rp.fetch_token(self.meta["token_endpoint"], authorization_response=b.location,
+        self.assertEqual(params.get("iss"), meta["issuer"])
+        token = rp.fetch_token(meta["token_endpoint"], authorization_response=b.location,
                                code_verifier=verifier)
         return token, verifier, nonce, b
 
@@ -99,7 +101,7 @@ class OidcFlow(fixtures.SharedHost):
         self.assertEqual(m["code_challenge_methods_supported"], ["S256"])
         self.assertIn("ES256", m["id_token_signing_alg_values_supported"])
         keys = requests.get(m["jwks_uri"], timeout=30).json()["keys"]
-        self.assertEqual(sorted(k["kty"] for k in keys), ["EC", "RSA"])
+        self.assertEqual({k["kty"] for k in keys}, {"EC", "RSA"})
         for k in keys:
             self.assertNotIn("d", k)  # never a private part
             self.assertEqual(k["use"], "sig")
@@ -243,6 +245,41 @@ class OidcFlow(fixtures.SharedHost):
                           auth=(resource_server["client_id"], "wrong"), timeout=30)
         self.assertEqual(r.status_code, 401)
         self.assertEqual(r.json()["error"], "invalid_client")
+
+    def test_key_rotation_keeps_old_keys_published(self) -> None:
+        client = self.s.client([RP])
+        before, _, nonce, _ = self.code_flow(client)
+        old_kid = self.kid(before["id_token"])
+        # The keys are 91 days old: the next host to start makes new ones.
+        self.pg.psql("UPDATE core.oidc_keys SET created_at = created_at - interval '91 days'")
+        second = harness.Atriumd(self.pg)
+        try:
+            second.start()
+            issuer2 = f"{second.url}/oidc/{self.s.slug}"
+            meta2 = requests.get(f"{issuer2}/.well-known/openid-configuration",
+                                 timeout=30).json()
+            keys = requests.get(meta2["jwks_uri"], timeout=30).json()["keys"]
+            self.assertEqual(len(keys), 4, keys)  # two new, two retired but still published
+            self.assertIn(old_kid, [k["kid"] for k in keys])
+            client2 = self.s.client([RP])
+            after, _, nonce2, _ = self.code_flow(client2, meta=meta2)
+            self.assertNotEqual(self.kid(after["id_token"]), old_kid)
+            # Both tokens verify against the JWKS either host now publishes.
+            for tok, c, iss, n in ((before, client, self.s.issuer, nonce),
+                                   (after, client2, issuer2, nonce2)):
+                claims = authlib_jwt.decode(
+                    tok["id_token"], JsonWebKey.import_key_set({"keys": keys}),
+                    claims_options={"iss": {"essential": True, "value": iss}})
+                claims.validate()
+                self.assertEqual(claims["nonce"], n)
+            self.assertEqual(len(requests.get(self.meta["jwks_uri"], timeout=30)
+                                 .json()["keys"]), 4)
+        finally:
+            second.cleanup()
+
+    @staticmethod
+    def kid(id_token: str) -> str:
+        return json.loads(base64.urlsafe_b64decode(id_token.split(".")[0] + "=="))["kid"]
 
     # ---- the browser: consent, prompt, max_age, cookie, logout ----
 
