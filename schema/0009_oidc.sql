@@ -82,6 +82,7 @@ CREATE TABLE core.oidc_tokens (
     FOREIGN KEY (school_id, grant_id) REFERENCES core.oidc_grants(school_id, id) ON DELETE CASCADE
 );
 CREATE INDEX oidc_tokens_by_grant ON core.oidc_tokens (school_id, grant_id);
+CREATE INDEX oidc_tokens_expiry ON core.oidc_tokens (school_id, expires_at);
 
 -- What a person agreed a non-trusted client may see; asked again when the client wants more.
 CREATE TABLE core.oidc_consents (

@@ -359,6 +359,17 @@ authorize (AtriumRequest *req, const char *query, Step *step, GError **error)
                 }
         }
 
+        /* Codes are kept past their use until they expire (a second use must be
+         * recognised); each new one clears away a few that have long expired, so the table
+         * stays small without a timer. */
+        g_autoptr (AtriumResult) purge = atrium_sql (
+                req, error,
+                "DELETE FROM core.oidc_codes WHERE (school_id, code_hash) IN (SELECT school_id, "
+                "code_hash FROM core.oidc_codes WHERE school_id = core.current_school() AND "
+                "expires_at < now() - interval '1 hour' LIMIT 20)",
+                0);
+        if (!purge)
+                return FALSE;
         g_autofree char *code = atrium_random_token (32);
         g_autofree char *hash = atrium_oidc_hash (code);
         g_autofree char *auth_time = g_strdup_printf ("%" G_GINT64_FORMAT, step->auth_time);

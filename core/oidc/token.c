@@ -57,6 +57,15 @@ static gboolean
 issue (AtriumRequest *req, JsonObject *client, const char *grant_id, const char *user_id,
        const char *scopes, const char *nonce, gint64 auth_time, GError **error)
 {
+        /* Expired tokens go a few at a time with each new pair, as codes do (authorize.c). */
+        g_autoptr (AtriumResult) purge = atrium_sql (
+                req, error,
+                "DELETE FROM core.oidc_tokens WHERE (school_id, token_hash) IN (SELECT school_id, "
+                "token_hash FROM core.oidc_tokens WHERE school_id = core.current_school() AND "
+                "expires_at < now() - interval '1 hour' LIMIT 20)",
+                0);
+        if (!purge)
+                return FALSE;
         g_autofree char *access = atrium_random_token (32);
         g_autofree char *refresh = atrium_random_token (32);
         g_autofree char *ah = atrium_oidc_hash (access);
