@@ -225,6 +225,25 @@ class OidcRefusals(fixtures.SharedHost):
                           auth=(club["client_id"], club["client_secret"]), timeout=30)
         self.assert_grant_error(r)
 
+    def test_secrets_only_as_hashes_and_keys_out_of_reach(self) -> None:
+        client = self.a.client([RP])
+        verifier, challenge = pkce()
+        code = self.get_code(self.a, client, challenge=challenge)
+        tok = self.token(self.a, client, code, verifier).json()
+        dump = self.pg.psql(
+            "SELECT string_agg(t::text, ' ') FROM (SELECT c::text FROM core.oidc_clients c "
+            "UNION ALL SELECT o::text FROM core.oidc_codes o "
+            "UNION ALL SELECT k::text FROM core.oidc_tokens k) t")
+        for secret in (client["client_secret"], code, tok["access_token"],
+                       tok["refresh_token"]):
+            self.assertNotIn(secret, dump)
+        digest = hashlib.sha256(tok["access_token"].encode()).hexdigest()
+        self.assertIn(digest, dump)
+        self.assertEqual(self.pg.psql("SELECT has_table_privilege('atrium_request', "
+                                      "'core.oidc_keys', 'SELECT')").strip(), "f")
+        self.assertEqual(self.pg.psql("SELECT has_table_privilege('atrium_request', "
+                                      "'core.oidc_clients', 'SELECT')").strip(), "t")
+
     # ---- the pages and the token endpoint's other refusals ----
 
     def test_sign_in_form_refusals(self) -> None:
