@@ -297,6 +297,10 @@ class OidcFlow(fixtures.SharedHost):
         self.assertEqual(oidc_fixtures.parse_forms(b.last.text).scripts, 0)
         b.consent("deny")
         self.assertEqual(b.redirect_params()["error"], "access_denied")
+        b.get(rp.create_authorization_url(self.meta["authorization_endpoint"],
+                                          code_verifier=secrets.token_urlsafe(48),
+                                          prompt="none")[0])
+        self.assertEqual(b.redirect_params()["error"], "consent_required")
         # Allowed once, not asked again; prompt=consent asks anyway.
         token, _, _, b = self.code_flow(client, user="sue", browser=b)
         self.assertIn("access_token", token)
