@@ -120,7 +120,8 @@ CREATE POLICY school_isolation ON core.oidc_consents
 -- Signing keys. Owner only: no grant to the request role, no row-level security needed.
 -- @private_key is libgcrypt's S-expression of the key pair; @public_jwk its JWK (RFC 7517).
 -- A key signs from created_at until a newer one of its algorithm exists; it stays published
--- until retired_at (set when it stops signing) plus the longest token life has passed.
+-- until retired_at (set when a host made a newer one) plus the host's keep interval (91 days:
+-- other hosts sign with it until they restart).
 CREATE TABLE core.oidc_keys (
     kid          text PRIMARY KEY,
     alg          text NOT NULL CHECK (alg IN ('RS256', 'ES256')),

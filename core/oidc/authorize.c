@@ -347,6 +347,11 @@ authorize (AtriumRequest *req, const char *query, Step *step, GError **error)
                         3, step->user_id, client_uuid, scopes);
                 if (!c)
                         return FALSE;
+                JsonObject *d = json_object_new ();
+                json_object_set_string_member (d, "scopes", scopes);
+                json_object_set_string_member (d, "user_id", step->user_id);
+                atrium_audit (req, "oidc.consent_granted", client_uuid,
+                              atrium_json_object_node (d));
         } else if (!json_object_get_boolean_member (client, "trusted")) {
                 gboolean on_file = FALSE;
                 if (!consent_on_file (req, client_uuid, step->user_id, scopes, &on_file, error))

@@ -57,7 +57,7 @@ discovery (AtriumRequest *req, gpointer data, GError **error)
                      (const char *const[]) {"none", "login", "consent", NULL});
         add_strings (o, "claims_supported",
                      (const char *const[]) {"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
-                                            "azp", "sid", "name", "preferred_username", "email",
+                                            "azp", "name", "preferred_username", "email",
                                             "email_verified", "roles", "groups", "school", NULL});
         json_object_set_boolean_member (o, "claims_parameter_supported", FALSE);
         json_object_set_boolean_member (o, "request_parameter_supported", FALSE);

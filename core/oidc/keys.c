@@ -7,9 +7,9 @@
  * the owner's connection (db/migrate.c) and signs in memory, so a request, whatever SQL it
  * could be tricked into, never reads a private key. A key older than
  * ATRIUM_OIDC_KEY_ROTATE_DAYS is replaced at a host's start; the old one stays published in
- * the JWKS until what it signed has expired. Base64url and SHA-256 come from GLib/libgcrypt
- * (atrium/crypto.h); nothing here is a hand-made primitive. docs/OIDC.md says why libgcrypt
- * and not libjwt or cjose. */
+ * the JWKS for ATRIUM_OIDC_KEY_KEEP, as other hosts sign with it until they restart. Base64url and
+ * SHA-256 come from GLib/libgcrypt (atrium/crypto.h); nothing here is a hand-made primitive.
+ * docs/OIDC.md says why libgcrypt and not libjwt or cjose. */
 #include "oidc-private.h"
 
 #include <gcrypt.h>

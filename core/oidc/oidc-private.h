@@ -22,10 +22,11 @@
 #define ATRIUM_OIDC_ACCESS_LIFE 900
 #define ATRIUM_OIDC_ID_TOKEN_LIFE 900
 #define ATRIUM_OIDC_REFRESH_LIFE 2592000 /* 30 days */
-/* How long a key signs before a newer one replaces it at a host's start; a retired key stays
- * in the JWKS for the longest life of what it signed (the ID token's) plus a day. */
+/* How long a key signs before a newer one replaces it at a host's start. A retired key stays
+ * in the JWKS for as long again plus a day: other hosts of the installation keep signing with
+ * it until they restart, and what they signed must verify. */
 #define ATRIUM_OIDC_KEY_ROTATE_DAYS 90
-#define ATRIUM_OIDC_KEY_KEEP "1 day 15 minutes"
+#define ATRIUM_OIDC_KEY_KEEP "91 days"
 
 /* The scopes a client may be registered for and ask for. */
 extern const char *const atrium_oidc_scopes[];
