@@ -95,7 +95,7 @@ origin_of (const char *uri)
 
 static gboolean
 login_page (AtriumRequest *req, const char *query, JsonObject *client, const char *redirect_uri,
-            Step *step)
+            const char *login_hint, Step *step)
 {
         g_autofree char *csrf = atrium_csrf_token (req);
         g_autofree char *q = g_markup_escape_text (query, -1);
@@ -104,6 +104,9 @@ login_page (AtriumRequest *req, const char *query, JsonObject *client, const cha
         g_autofree char *school =
                 g_markup_escape_text (req->school_slug ? req->school_slug : "", -1);
         g_autofree char *notice = step->notice ? g_markup_escape_text (step->notice, -1) : NULL;
+        /* login_hint (Core 3.1.2.1) fills in the username, nothing more. */
+        g_autofree char *hint = g_markup_escape_text (
+                login_hint && strlen (login_hint) <= 64 ? login_hint : "", -1);
         g_autofree char *body = g_strdup_printf (
                 "<p>Sign in to your account at %s to continue to <strong>%s</strong>.</p>\n"
                 "%s%s%s"
@@ -112,13 +115,13 @@ login_page (AtriumRequest *req, const char *query, JsonObject *client, const cha
                 "<input type=\"hidden\" name=\"request\" value=\"%s\">\n"
                 "<p><label for=\"username\">Username</label><br>"
                 "<input id=\"username\" name=\"username\" autocomplete=\"username\" required "
-                "maxlength=\"64\" autofocus></p>\n"
+                "maxlength=\"64\" value=\"%s\" autofocus></p>\n"
                 "<p><label for=\"password\">Password</label><br>"
                 "<input id=\"password\" name=\"password\" type=\"password\" "
                 "autocomplete=\"current-password\" required maxlength=\"1024\"></p>\n"
                 "<p><button type=\"submit\">Sign in</button></p>\n</form>\n",
                 school, name, notice ? "<p role=\"alert\">" : "", notice ? notice : "",
-                notice ? "</p>\n" : "", csrf, q);
+                notice ? "</p>\n" : "", csrf, q, hint);
         g_autofree char *origin = origin_of (redirect_uri);
         page (req, step->status ? step->status : 200, origin, "Sign in", body);
         return TRUE;
@@ -324,7 +327,8 @@ authorize (AtriumRequest *req, const char *query, Step *step, GError **error)
                 if (prompt_none)
                         return redirect_error (req, redirect_uri, state, "login_required",
                                                "the person is not signed in");
-                return login_page (req, query, client, redirect_uri, step);
+                return login_page (req, query, client, redirect_uri,
+                                   g_hash_table_lookup (p, "login_hint"), step);
         }
         gboolean allowed = FALSE;
         if (!atrium_oidc_user_allowed (req, client, step->user_id, &allowed, error))

@@ -331,8 +331,10 @@ class OidcFlow(fixtures.SharedHost):
         # prompt=login and max_age=0 show the form again although signed in.
         r = b.get(rp.create_authorization_url(auth, code_verifier="v" * 43, prompt="login")[0])
         self.assertIn('action="login"', r.text)
-        r = b.get(rp.create_authorization_url(auth, code_verifier="v" * 43, max_age="0")[0])
+        r = b.get(rp.create_authorization_url(auth, code_verifier="v" * 43, max_age="0",
+                                              login_hint='tina"><b>')[0])
         self.assertIn('action="login"', r.text)
+        self.assertIn('value="tina&quot;&gt;&lt;b&gt;"', r.text)  # filled in, escaped
         b.sign_in("tina")
         self.assertIn("code", b.redirect_params())
 
