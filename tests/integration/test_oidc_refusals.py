@@ -272,6 +272,20 @@ class OidcRefusals(fixtures.SharedHost):
                           headers={"Content-Type": "application/x-www-form-urlencoded"},
                           auth=(client["client_id"], client["client_secret"]), timeout=30)
         self.assertEqual(r.json()["error"], "invalid_request")
+        # Bytes that are not UTF-8, an oversized code, a token far too long: refused cleanly.
+        r = requests.post(f"{self.a.issuer}/token", data=b"grant_type=\xff\xfe",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"},
+                          auth=(client["client_id"], client["client_secret"]), timeout=30)
+        self.assertEqual(r.json()["error"], "invalid_request")
+        r = requests.post(f"{self.a.issuer}/token",
+                          data={"grant_type": "authorization_code", "code": "c" * 5000,
+                                "redirect_uri": RP},
+                          auth=(client["client_id"], client["client_secret"]), timeout=30)
+        self.assert_grant_error(r)
+        self.assertEqual(self.userinfo(self.a, "t" * 5000), 401)
+        big = requests.post(f"{self.a.issuer}/token", data={"code": "c" * 2_000_000},
+                            timeout=30)
+        self.assertEqual(big.status_code, 413)
         # A scope the client is not registered for.
         narrow = self.a.client([RP], scopes=["openid"])
         b = Browser()
