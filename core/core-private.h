@@ -20,6 +20,7 @@ typedef struct _AtriumRouter AtriumRouter; /* pipeline/router.c */
 typedef struct _AtriumTask AtriumTask; /* a plugin's command or timer (plugin-tasks.c) */
 typedef struct _AtriumPermCache AtriumPermCache; /* pipeline/perm-cache.c */
 typedef struct _AtriumPermSet AtriumPermSet;     /* pipeline/perm-cache.c */
+typedef struct _AtriumOidcKeys AtriumOidcKeys;   /* oidc/keys.c */
 
 typedef enum {
         ATRIUM_PLUGIN_LOADED,  /* descriptor accepted, waiting for dependency order */
@@ -55,6 +56,10 @@ struct _AtriumPlugin {
  * query's round trip (pipeline/handle.c). Plugin routes get this without the flag: they can only ask
  * through the host table, whose identity slots wait for the check. */
 #define ATRIUM_ROUTE_EARLY_QUERY (1u << 29)
+/* Host-internal route flag for the OpenID provider's endpoints (core/oidc/): the route reads
+ * the Authorization header itself (an OAuth access token, a client's Basic credentials), so
+ * the identity check ignores it and only resolves {school}; the caller is anonymous. */
+#define ATRIUM_ROUTE_OWN_AUTH (1u << 27) /* dav-private.h has 28 */
 
 /* One registered route: the plugin's AtriumRoute with owned copies of its strings. */
 typedef struct {
@@ -111,6 +116,7 @@ struct _AtriumCore {
         const AtriumHost *host;   /* the services table handed to plugins */
         GPtrArray *permission_sources; /* char*: SQL functions granting permissions */
         AtriumPermCache *perm_cache;   /* (nullable) callers' permissions; NULL: not cacheable */
+        AtriumOidcKeys *oidc_keys;     /* (nullable) the OpenID provider's signing keys */
         gboolean migrations_done;
         gboolean migrate_always; /* `atriumd migrate`: a whole run even when nothing changed */
         AtriumDbOpening *migrate_conn; /* (nullable) migrate's connection, opening meanwhile */

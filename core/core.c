@@ -4,6 +4,7 @@
  * command by main.c and taken as far as the command needs by plugin-host/startup.c. */
 #include "core-private.h"
 #include "dav-private.h"
+#include "oidc-private.h"
 
 #include "ops-private.h"
 #include "pipeline-private.h"
@@ -60,6 +61,7 @@ atrium_core_free (AtriumCore *core)
         atrium_db_pool_free (core->pool);
         atrium_replica_free (core->replica);
         atrium_perm_cache_free (core->perm_cache);
+        atrium_oidc_keys_free (core->oidc_keys);
         g_free (core);
 }
 

@@ -45,6 +45,9 @@ setup_packages=(
         clang-14 libclang-rt-14-dev clang-format abigail-tools
         wrk nginx-light haproxy pgbouncer openssl curl python3 nodejs npm
         litmus rclone cadaver apache2
+        # the OpenID provider's relying parties in the suite (tests/integration/test_oidc_*.py):
+        # Apache's mod_auth_openidc end to end, python3-authlib and python3-jwt as a client
+        libapache2-mod-auth-openidc python3-authlib python3-jwt python3-requests
 )
 
 setup_say() {

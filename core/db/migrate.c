@@ -15,6 +15,7 @@
 
 #include "atrium-resources.h"
 #include "identity-private.h"
+#include "oidc-private.h"
 
 #define MIGRATION_LOCK_KEY "727100"
 
@@ -234,7 +235,8 @@ atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
         if (fp && !core->migrate_always && unchanged (conn, fp)) {
                 core->migrations_done = TRUE;
                 g_message ("migrations: database is current");
-                return atrium_perm_cache_setup (core, conn, error);
+                return atrium_perm_cache_setup (core, conn, error) &&
+                       atrium_oidc_keys_setup (core, conn, error);
         }
         if (!exec_ok (conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", error) ||
             !exec_ok (conn, bootstrap_sql, error))
@@ -261,5 +263,6 @@ atrium_migrate (AtriumCore *core, gboolean with_grants, GError **error)
                 core->migrations_done = TRUE;
                 g_message ("migrations: %u applied, database is current", applied);
         }
-        return ok && (!with_grants || atrium_perm_cache_setup (core, conn, error));
+        return ok && (!with_grants || (atrium_perm_cache_setup (core, conn, error) &&
+                                       atrium_oidc_keys_setup (core, conn, error)));
 }

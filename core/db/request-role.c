@@ -60,6 +60,12 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 "core.import_profiles", "SELECT, INSERT, UPDATE, DELETE",
                 "core.dav_properties", "SELECT, INSERT, UPDATE, DELETE",
                 "core.dav_locks", "SELECT, INSERT, UPDATE, DELETE",
+                /* the OpenID provider (core/oidc/); never core.oidc_keys */
+                "core.oidc_clients", "SELECT, INSERT, UPDATE, DELETE",
+                "core.oidc_grants", "SELECT, INSERT, UPDATE, DELETE",
+                "core.oidc_codes", "SELECT, INSERT, UPDATE, DELETE",
+                "core.oidc_tokens", "SELECT, INSERT, UPDATE, DELETE",
+                "core.oidc_consents", "SELECT, INSERT, UPDATE, DELETE",
                 "core.sessions", "SELECT, DELETE",
                 "core.event_outbox", "SELECT, INSERT, UPDATE, DELETE",
                 "core.audit_log", "SELECT",

@@ -17,6 +17,8 @@ const AtriumPermission atrium_core_permissions[] = {
         {"roles.manage", "Change which permissions each role has", "admin"},
         {"audit.read", "Read the school's audit log", "admin"},
         {"school.manage", "Rename the school", "admin"},
+        {"oidc.manage", "Register the applications people sign in to with their school account",
+         "admin"},
         {NULL, NULL, NULL},
 };
 

@@ -10,6 +10,7 @@ typedef struct {
         char *request_database_url; /* request role, NULL: derived by migrate (see docs) */
         char *request_role;         /* role requests run as ("atrium_request") */
         char *listen_host;
+        char *public_url; /* [http] public_url: what clients reach (no trailing /) */
         guint listen_port;
         char *plugin_dir;
         char *data_dir;

@@ -43,6 +43,10 @@ static const char help_text[] =
         "                                                      failing subscriber before it is\n"
         "                                                      given up (12, about half an hour)\n"
         "  [http] listen              ATRIUM_LISTEN            host:port (default 127.0.0.1:8080)\n"
+        "  [http] public_url          ATRIUM_PUBLIC_URL        the external base URL clients use\n"
+        "                                                      (https://school.example); the\n"
+        "                                                      OpenID issuers live under it;\n"
+        "                                                      default http://<listen>\n"
         "  [http] max_body            ATRIUM_MAX_BODY          request body limit in bytes\n"
         "                                                      (default 1048576; 413 beyond)\n"
         "  [http] header_timeout      ATRIUM_HEADER_TIMEOUT    seconds to send request headers,\n"
@@ -193,6 +197,23 @@ atrium_config_load (const char *path, GError **error)
         if (!parse_listen (c, listen ? listen : "127.0.0.1:8080", error))
                 return NULL;
 
+        c->public_url = lookup (kf, "ATRIUM_PUBLIC_URL", "http", "public_url");
+        if (c->public_url) {
+                gsize n = strlen (c->public_url);
+                while (n > 0 && c->public_url[n - 1] == '/')
+                        c->public_url[--n] = '\0';
+                if (!g_str_has_prefix (c->public_url, "https://") &&
+                    !g_str_has_prefix (c->public_url, "http://")) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                                     "[http] public_url must start with https:// or http://");
+                        return NULL;
+                }
+        } else {
+                gboolean v6 = strchr (c->listen_host, ':') != NULL;
+                c->public_url = g_strdup_printf ("http://%s%s%s:%u", v6 ? "[" : "", c->listen_host,
+                                                 v6 ? "]" : "", c->listen_port);
+        }
+
         c->plugin_dir = lookup (kf, "ATRIUM_PLUGIN_DIR", "plugins", "dir");
         if (!c->plugin_dir)
                 c->plugin_dir = g_strdup (ATRIUM_DEFAULT_PLUGIN_DIR);
@@ -296,6 +317,7 @@ atrium_config_free (AtriumConfig *c)
         g_free (c->replica_url);
         g_free (c->request_role);
         g_free (c->listen_host);
+        g_free (c->public_url);
         g_free (c->plugin_dir);
         g_free (c->data_dir);
         if (c->keyfile)

@@ -238,7 +238,7 @@ static gboolean
 begin_request (AtriumRequest *req, GError **error)
 {
         const AtriumRouteEntry *e = req->route;
-        const char *token = bearer_token (req);
+        const char *token = (e->flags & ATRIUM_ROUTE_OWN_AUTH) ? NULL : bearer_token (req);
         const char *sql = identity_sql;
         const char *module =
                 e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name : NULL;

@@ -19,6 +19,7 @@
 #include "dav-private.h"
 
 #include "identity-private.h"
+#include "oidc-private.h"
 
 /* Loads and initialises plugins; returns FALSE only when --strict turns a refusal fatal. */
 static gboolean
@@ -49,6 +50,7 @@ atrium_startup (AtriumCore *core, AtriumStage until, GError **error)
         if (core->stage < ATRIUM_STAGE_INITIALISED && until >= ATRIUM_STAGE_INITIALISED) {
                 atrium_core_register_builtin_routes (core);
                 atrium_identity_register (core);
+                atrium_oidc_register (core);
                 atrium_dav_routes (core);
                 if (!load_plugins (core, error))
                         return FALSE;

@@ -289,6 +289,29 @@ test_listen (Fixture *f, gconstpointer data)
         g_assert_cmpuint (k->listen_port, ==, 8081);
 }
 
+/* The external base URL (the OpenID issuers live under it): derived from the listen address
+ * unless set; a trailing slash never doubles in an issuer; only http(s). */
+static void
+test_public_url (Fixture *f, gconstpointer data)
+{
+        set_env ("ATRIUM_LISTEN", "127.0.0.1:9100");
+        g_autoptr (AtriumConfig) d = load_ok (NULL);
+        g_assert_cmpstr (d->public_url, ==, "http://127.0.0.1:9100");
+        set_env ("ATRIUM_LISTEN", "[::1]:9101");
+        g_autoptr (AtriumConfig) v6 = load_ok (NULL);
+        g_assert_cmpstr (v6->public_url, ==, "http://[::1]:9101");
+        set_env ("ATRIUM_PUBLIC_URL", "https://schule.example/");
+        g_autoptr (AtriumConfig) e = load_ok (NULL);
+        g_assert_cmpstr (e->public_url, ==, "https://schule.example");
+        g_unsetenv ("ATRIUM_PUBLIC_URL");
+        g_autofree char *path = write_config (f, "[http]\npublic_url=https://a.example/x//\n");
+        g_autoptr (AtriumConfig) k = load_ok (path);
+        g_assert_cmpstr (k->public_url, ==, "https://a.example/x");
+        set_env ("ATRIUM_PUBLIC_URL", "ftp://a.example");
+        g_autofree char *m = load_invalid (NULL);
+        g_assert_nonnull (strstr (m, "public_url"));
+}
+
 static void
 test_invalid_listen (Fixture *f, gconstpointer data)
 {
@@ -511,6 +534,7 @@ test_help_lists_everything (Fixture *f, gconstpointer data)
                 "ATRIUM_SESSION_LIFETIME",
                 "ATRIUM_SESSION_IDLE",
                 "ATRIUM_LISTEN",
+                "ATRIUM_PUBLIC_URL",
                 "ATRIUM_MAX_BODY",
                 "ATRIUM_HEADER_TIMEOUT",
                 "ATRIUM_BODY_TIMEOUT",
@@ -603,6 +627,7 @@ main (int argc, char **argv)
         g_test_add ("/config/env-without-file", Fixture, NULL, setup, test_env_without_file,
                     teardown);
         g_test_add ("/config/listen", Fixture, NULL, setup, test_listen, teardown);
+        g_test_add ("/config/public-url", Fixture, NULL, setup, test_public_url, teardown);
         g_test_add ("/config/invalid-listen", Fixture, NULL, setup, test_invalid_listen,
                     teardown);
         g_test_add ("/config/invalid-numbers", Fixture, NULL, setup, test_invalid_numbers,
