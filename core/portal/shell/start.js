@@ -6,7 +6,9 @@ import {t} from './i18n.js';
 
 export function renderStart (root, ctx)
 {
-        const name = (ctx.user && (ctx.user.display_name || ctx.user.username)) || '';
+        /* An operator's answer from /api/v1/me has no name: say what they are. */
+        const name =
+                (ctx.user && (ctx.user.display_name || ctx.user.username)) || t ('start.operator');
         const items = ctx.nav.map(
                 (p) => h ('li', {},
                           h ('a', {href : `#/${p.id}`}, p.label[ctx.lang] || p.label.en)));

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: Apache-2.0
+// portal.mjs - the portal in a real browser: Debian's Chromium, headless, with a private
+// profile, driven by playwright-core (pinned in tests/tools). Run by test_portal_browser.py,
+// which starts PostgreSQL and atriumd and makes the school; this script only uses the pages.
+//
+//   node portal.mjs <base url> <screenshot dir>   (environment: ATRIUM_SCHOOL, ATRIUM_PASSWORD)
+//
+// Every page is checked with axe-core (WCAG 2.1 A/AA rules; no serious or critical violation)
+// and kept as a screenshot. Any Content-Security-Policy violation, page error or failed
+// request of the portal's own fails the run. Prints one line per step; exits non-zero on the
+// first failure.
+import {createRequire} from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const require = createRequire(path.join(process.env.ATRIUM_TOOLS_DIR, 'package.json'));
+const {chromium} = require('playwright-core');
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const [base, shots] = process.argv.slice(2);
+const school = process.env.ATRIUM_SCHOOL;
+const password = process.env.ATRIUM_PASSWORD;
+fs.mkdirSync(shots, {recursive: true});
+
+const problems = [];
+function watch(page) {
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(`failed: ${what}`);
+}
+
+let n = 0;
+async function audit(page, name) {
+  // Evaluated over the DevTools protocol, which the page's CSP does not govern: the page
+  // itself keeps its policy.
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+  }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  n += 1;
+  const file = path.join(shots, `${String(n).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({path: file, fullPage: true});
+  for (const v of bad) console.log(`axe ${name}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.length})`);
+  check(bad.length === 0, `${name}: ${bad.length} serious or critical axe violations`);
+  check(problems.length === 0, `${name}: ${problems.join('; ')}`);
+  console.log(`ok ${name} (axe: ${result.passes.length} rules pass; ${file})`);
+}
+
+async function signIn(page, who, schoolSlug = school) {
+  await page.getByLabel(/^(School|Schule)$/).fill(schoolSlug);
+  await page.getByLabel(/^(Username|Benutzername)$/).fill(who);
+  await page.getByLabel(/^(Password|Passwort)$/).fill(password);
+  await page.getByRole('button', {name: /^(Sign in|Anmelden)$/}).click();
+  await page.getByRole('heading', {level: 1, name: /^(Hello|Hallo), /}).waitFor();
+}
+
+async function signOut(page) {
+  await page.getByRole('button', {name: /^(Sign out|Abmelden)$/}).click();
+  await page.getByRole('button', {name: /^(Sign in|Anmelden)$/}).waitFor();
+}
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'atrium-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.ATRIUM_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  locale: 'en-US',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+});
+let failed = false;
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  watch(page);
+  page.setDefaultTimeout(20000);
+
+  // Sign-in page, English (the browser's language).
+  await page.goto(base + '/');
+  for (const label of ['School', 'Username', 'Password'])
+    check(await page.getByLabel(label, {exact: true}).isVisible(), `label ${label}`);
+  check(await page.getByRole('button', {name: 'Sign in'}).isVisible(), 'button Sign in');
+  await audit(page, 'signin-en');
+
+  // A wrong password is said plainly.
+  await page.getByLabel('School', {exact: true}).fill(school);
+  await page.getByLabel('Username', {exact: true}).fill('tessa');
+  await page.getByLabel('Password', {exact: true}).fill('not the password');
+  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.getByRole('alert').filter({hasText: 'Wrong username or password.'}).waitFor();
+  await audit(page, 'signin-error');
+
+  // Switch to German on the page; the labels follow.
+  await page.getByRole('button', {name: 'Auf Deutsch anzeigen'}).click();
+  for (const label of ['Schule', 'Benutzername', 'Passwort'])
+    check(await page.getByLabel(label, {exact: true}).isVisible(), `Label ${label}`);
+  check(await page.getByRole('button', {name: 'Anmelden'}).isVisible(), 'Knopf Anmelden');
+  await audit(page, 'signin-de');
+  await page.getByRole('button', {name: 'Show in English'}).click();
+
+  // The teacher: start page, the noticeboard (drawn by its plugin), posting with the cookie
+  // and the CSRF token.
+  await signIn(page, 'tessa');
+  check(await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).isVisible(),
+        'the noticeboard in the navigation');
+  await audit(page, 'start-teacher');
+  await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
+  await page.getByLabel('Title').fill('Sports day on Friday');
+  await page.getByLabel('Text').fill('Bring trainers.');
+  await page.getByRole('button', {name: 'Post'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Sports day on Friday'}).waitFor();
+  await audit(page, 'noticeboard-teacher');
+
+  // A reload keeps the session (the cookie) and asks for the CSRF token again.
+  await page.reload();
+  await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
+  await page.getByRole('heading', {level: 2, name: 'Sports day on Friday'}).waitFor();
+  const cookies = await context.cookies();
+  const c = cookies.find((x) => x.name === 'atrium_session');
+  check(c && c.httpOnly && c.sameSite === 'Lax' && c.path === '/', 'cookie attributes');
+  check(!(await page.evaluate(() => document.cookie.includes('atrium_session'))),
+        'the session cookie is invisible to scripts');
+  await signOut(page);
+  check(!(await context.cookies()).some((x) => x.name === 'atrium_session'), 'cookie dropped');
+
+  // Every other role signs in; a student reads but cannot post.
+  for (const [who, role] of [['stella', 'student'], ['paul', 'parent'], ['ada', 'admin']]) {
+    await signIn(page, who);
+    await audit(page, `start-${role}`);
+    await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
+    await page.getByRole('heading', {level: 2, name: 'Sports day on Friday'}).waitFor();
+    const canPost = await page.getByRole('button', {name: 'Post'}).count();
+    check(canPost === (role === 'admin' ? 1 : 0), `${role}: posting form shown only to posters`);
+    await audit(page, `noticeboard-${role}`);
+    await signOut(page);
+  }
+
+  // An operator has no school: the start page without areas.
+  await signIn(page, 'root', '');
+  await audit(page, 'start-operator');
+  await signOut(page);
+
+  // A phone: one column, nothing wider than the screen.
+  await page.setViewportSize({width: 360, height: 740});
+  await audit(page, 'signin-phone');
+  await signIn(page, 'stella');
+  await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Sports day on Friday'}).waitFor();
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `the page is ${wide}px wider than the phone`);
+  await audit(page, 'noticeboard-phone');
+
+  // Keyboard only: from the address bar's focus, Tab reaches the skip link first.
+  await signOut(page);
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => document.activeElement && document.activeElement.className);
+  check(first === 'skip' || first === '', `first Tab stop: ${first}`);
+} catch (e) {
+  failed = true;
+  console.log(String(e.stack || e));
+  for (const p of problems) console.log(p);
+} finally {
+  await context.close();
+  fs.rmSync(profile, {recursive: true, force: true});
+}
+process.exit(failed ? 1 : 0);
