@@ -116,6 +116,39 @@ try {
   await page.getByRole('heading', {level: 2, name: 'Sports day on Friday'}).waitFor();
   await audit(page, 'noticeboard-teacher');
 
+  // Files (drawn by the files plugin): upload with the picker, download, rename, a folder,
+  // the trash and back.
+  await page.getByRole('navigation').getByRole('link', {name: 'Files'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Files'}).waitFor();
+  const content = 'Atrium portal upload: \u00e4\u00f6\u00fc\n'.repeat(2000);
+  await page.getByLabel('Upload files').setInputFiles(
+    {name: 'homework.txt', mimeType: 'text/plain', buffer: Buffer.from(content)});
+  const link = page.getByRole('link', {name: 'Download homework.txt'});
+  await link.waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const got = fs.readFileSync(await download.path(), 'utf8');
+  check(got === content, `the download is what was uploaded (${got.length} characters)`);
+  check(download.suggestedFilename() === 'homework.txt', 'the download keeps its name');
+  await page.getByRole('button', {name: 'Rename: homework.txt'}).click();
+  await page.getByLabel('New name for homework.txt').fill('essay.txt');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.getByRole('link', {name: 'Download essay.txt'}).waitFor();
+  await page.getByLabel('New folder').fill('Projects');
+  await page.getByRole('button', {name: 'Create'}).click();
+  await page.getByRole('button', {name: 'Folder Projects'}).waitFor();
+  await audit(page, 'files-teacher');
+  await page.getByRole('button', {name: 'Move to trash: essay.txt'}).click();
+  await page.getByRole('status').filter({hasText: 'essay.txt is in the trash.'}).waitFor();
+  check(await page.getByRole('link', {name: 'Download essay.txt'}).count() === 0, 'trashed');
+  await page.getByRole('button', {name: 'Trash', exact: true}).click();
+  await page.getByRole('button', {name: 'Restore: essay.txt'}).click();
+  await page.getByRole('link', {name: 'Download essay.txt'}).waitFor();
+  await audit(page, 'files-trash');
+  await page.getByRole('button', {name: 'Folder Projects'}).click();
+  await page.getByText('This folder is empty.').waitFor();
+  await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
+
   // A reload keeps the session (the cookie) and asks for the CSRF token again.
   await page.reload();
   await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();

@@ -5,6 +5,7 @@ Starts PostgreSQL and atriumd (fixtures.SharedHost), makes a school with the not
 one person per role, then runs tests/browser/portal.mjs: Debian's Chromium, headless with a
 private profile, driven by playwright-core from tests/tools (pinned by its lock file). It
 signs in as every role, switches languages, posts a notice with the cookie and the CSRF token,
+uploads, downloads, renames, trashes and restores a file,
 runs axe-core on every page and keeps a screenshot of each under
 <build>/meson-logs/portal-screenshots/. One browser for the whole file: Chromium is slow on
 two shared cores.
@@ -40,7 +41,8 @@ class PortalBrowser(fixtures.SharedHost):
                                  "`npm ci --prefix tests/tools`")
         super().setUpClass()
         try:
-            fixtures.make_school(cls.host, cls.op_token, cls.SLUG, modules=["noticeboard"])
+            fixtures.make_school(cls.host, cls.op_token, cls.SLUG,
+                                 modules=["noticeboard", "groups", "files"])
             for name, role in (("tessa", "teacher"), ("stella", "student"), ("paul", "parent"),
                                ("ada", "admin")):
                 fixtures.make_user(cls.host, cls.op_token, cls.SLUG, name, roles=[role])
@@ -66,7 +68,7 @@ class PortalBrowser(fixtures.SharedHost):
         print(out)
         self.assertEqual(proc.returncode, 0, out)
         pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
-        self.assertGreaterEqual(len(pngs), 12, pngs)
+        self.assertGreaterEqual(len(pngs), 14, pngs)
 
 
 if __name__ == "__main__":
