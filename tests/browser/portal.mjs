@@ -149,6 +149,33 @@ try {
   await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
   await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
 
+  // Calendar (drawn by the calendar plugin): a weekly event, seen this week and next.
+  await page.getByRole('navigation').getByRole('link', {name: 'Calendar'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Calendar'}).waitFor();
+  await page.getByLabel('Title').fill('Physics');
+  await page.getByLabel('Starts').fill('08:00');
+  await page.getByLabel('Ends').fill('08:45');
+  await page.getByLabel('Repeats').selectOption({label: 'Every week'});
+  await page.getByLabel('Number of times').fill('5');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.getByRole('status').filter({hasText: 'Physics is in your calendar.'}).waitFor();
+  const week = page.locator('.week');
+  await week.getByText('Physics').waitFor();
+  check(await week.getByText('08:00').count() === 1, 'this week: one occurrence at 08:00');
+  await audit(page, 'calendar-week');
+  await page.getByRole('button', {name: 'Next week'}).click();
+  await page.waitForFunction(() => !document.querySelector('.week .today'));
+  await week.getByText('Physics').waitFor();
+  check(await week.getByText('(repeats)').count() === 1, 'next week: the series again');
+  await page.getByRole('button', {name: 'Next week'}).click();
+  await page.getByRole('button', {name: 'Next week'}).click();
+  await page.getByRole('button', {name: 'Next week'}).click();
+  await page.getByRole('button', {name: 'Next week'}).click();
+  await page.waitForFunction(() => document.querySelectorAll('.week li').length === 0);
+  await audit(page, 'calendar-after-series');
+  await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
+
   // A reload keeps the session (the cookie) and asks for the CSRF token again.
   await page.reload();
   await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
