@@ -125,7 +125,11 @@ sign_in (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 current (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autofree char *token = atrium_browser_session_token (req);
+        /* With a bearer token the cookie did not authenticate this request (the bearer wins),
+         * so its CSRF token would belong to another session than the one asking. */
+        g_autofree char *token = g_hash_table_contains (req->headers, "authorization")
+                                         ? NULL
+                                         : atrium_browser_session_token (req);
         if (!token) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
                              "there is no browser session (no %s cookie); bearer clients need "

@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """test_portal_browser.py - the portal end to end in a real browser (docs/PORTAL.md).
 
-Starts PostgreSQL and atriumd (fixtures.SharedHost), makes a school with the noticeboard and
-one person per role, then runs tests/browser/portal.mjs: Debian's Chromium, headless with a
-private profile, driven by playwright-core from tests/tools (pinned by its lock file). It
-signs in as every role, switches languages, posts a notice with the cookie and the CSRF token,
-uploads, downloads, renames, trashes and restores a file, creates a weekly event and sees it
-in this week's and next week's view (and not after the series ends),
-runs axe-core on every page and keeps a screenshot of each under
+Starts PostgreSQL and atriumd (fixtures.SharedHost), makes a school with the noticeboard,
+files and calendar and one person per role, then runs tests/browser/portal.mjs: Debian's
+Chromium, headless with a private profile, driven by playwright-core from tests/tools (pinned
+by its lock file). It signs in as every role (and as an operator), shows a wrong password and
+throttling, switches languages, posts a notice with the cookie and the CSRF token, uploads,
+downloads, renames, trashes and restores a file, creates a weekly event and sees it in this
+week's and next week's view (and not after the series ends), checks a phone's width, runs
+axe-core on every page and keeps a screenshot of each under
 <build>/meson-logs/portal-screenshots/. One browser for the whole file: Chromium is slow on
 two shared cores.
 """

@@ -265,6 +265,10 @@ class Portal(fixtures.SharedHost):
         self.assertEqual(r.status, 201, r)
         r = self.host.request("GET", SESSION, token=token)
         self.assertEqual(r.status, 400, "no browser session to hand a CSRF token for")
+        cookie, _csrf, _ = self.sign_in()
+        r = self.host.request("GET", SESSION, token=token,
+                              headers={"Cookie": f"atrium_session={cookie}"})
+        self.assertEqual(r.status, 400, "the bearer asks: the cookie's CSRF token is not its")
 
     def test_cookie_on_another_school(self):
         cookie, csrf, _ = self.sign_in()
