@@ -200,6 +200,30 @@ class Portal(fixtures.SharedHost):
         r = self.host.request("GET", f"/api/v1/schools/{slug}/portal/nav", token="atr_garbage")
         self.assertEqual(r.status, 401, r)
 
+    def test_nav_follows_permissions(self):
+        slug = "portal-perm"
+        fixtures.make_school(self.host, self.op_token, slug,
+                             modules=["groups", "files", "calendar", "noticeboard"])
+        fixtures.make_user(self.host, self.op_token, slug, "stu", roles=["student"])
+        token = fixtures.login(self.host, "stu", school=slug)
+        nav = f"/api/v1/schools/{slug}/portal/nav"
+
+        def ids():
+            r = self.host.request("GET", nav, token=token)
+            self.assertEqual(r.status, 200, r)
+            return [i["id"] for i in r.json()["items"]]
+
+        self.assertEqual(ids(), ["files", "calendar", "noticeboard"], "in order")
+        # Without files.read (the files page's permission) the entry goes; the rest stays.
+        roles = f"/api/v1/schools/{slug}/roles/student/permissions"
+        perms = fixtures.check(self.host.request("GET", roles, token=self.op_token), 200).json()
+        perms = perms["permissions"] if isinstance(perms, dict) else perms
+        self.assertIn("files.read", perms)
+        fixtures.check(self.host.request(
+            "PUT", roles, {"permissions": [p for p in perms if p != "files.read"]},
+            token=self.op_token), 200, 204)
+        self.assertEqual(ids(), ["calendar", "noticeboard"])
+
     # -- the browser session ---------------------------------------------------------------
 
     def test_cookie_is_the_session_token(self):
