@@ -94,6 +94,19 @@ try {
   await page.getByRole('alert').filter({hasText: 'Wrong username or password.'}).waitFor();
   await audit(page, 'signin-error');
 
+  // Throttling is said plainly too: five failures for one account, then the sixth waits.
+  await page.getByLabel('Username', {exact: true}).fill('guesswork');
+  for (let i = 0; i < 6; i++) {
+    await page.getByLabel('Password', {exact: true}).fill(`guess ${i}`);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/browser-session')),
+      page.getByRole('button', {name: 'Sign in'}).click(),
+    ]);
+  }
+  await page.getByRole('alert')
+    .filter({hasText: /^Too many failed attempts\. Try again in \d+ minutes\.$/}).waitFor();
+  await audit(page, 'signin-throttled');
+
   // Switch to German on the page; the labels follow.
   await page.getByRole('button', {name: 'Auf Deutsch anzeigen'}).click();
   for (const label of ['Schule', 'Benutzername', 'Passwort'])
@@ -139,6 +152,7 @@ try {
   await audit(page, 'files-teacher');
   await page.getByRole('button', {name: 'Move to trash: essay.txt'}).click();
   await page.getByRole('status').filter({hasText: 'essay.txt is in the trash.'}).waitFor();
+  // The status is said once the list is drawn again: the file is gone from it.
   check(await page.getByRole('link', {name: 'Download essay.txt'}).count() === 0, 'trashed');
   await page.getByRole('button', {name: 'Trash', exact: true}).click();
   await page.getByRole('button', {name: 'Restore: essay.txt'}).click();

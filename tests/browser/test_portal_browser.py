@@ -70,7 +70,7 @@ class PortalBrowser(fixtures.SharedHost):
         print(out)
         self.assertEqual(proc.returncode, 0, out)
         pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
-        self.assertGreaterEqual(len(pngs), 16, pngs)
+        self.assertGreaterEqual(len(pngs), 19, pngs)
 
 
 if __name__ == "__main__":

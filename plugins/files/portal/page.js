@@ -175,8 +175,8 @@ export async function render (root, ctx)
                 trash.addEventListener('click', async () => {
                         try {
                                 await ctx.api.del(url (path));
-                                say (tr ('trashed', {name : item.name}));
                                 await load ();
+                                say (tr ('trashed', {name : item.name}));
                         } catch (e) {
                                 fail (e);
                         }
