@@ -32,6 +32,7 @@ CHROMIUM = os.environ.get("ATRIUM_CHROMIUM", "/usr/bin/chromium")
 
 class PortalBrowser(fixtures.SharedHost):
     SLUG = "browser"
+    EXIT_CHECK = ("browser-session", "portal.c", "assets.c")
 
     @classmethod
     def setUpClass(cls):
