@@ -190,6 +190,19 @@ try {
   await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
   await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
 
+  // Groups (drawn by the groups plugin): the teacher's class, its members, one removed.
+  await page.getByRole('navigation').getByRole('link', {name: 'Groups'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Groups'}).waitFor();
+  await page.getByRole('button', {name: 'Show members of Class 7a'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Members of Class 7a'}).waitFor();
+  await page.getByRole('cell', {name: 'stella', exact: true}).waitFor();
+  await audit(page, 'groups-teacher');
+  await page.getByRole('button', {name: 'Remove: Sid'}).click();
+  await page.getByRole('status').filter({hasText: 'Sid is no longer in the group.'}).waitFor();
+  check(await page.getByRole('cell', {name: 'sid', exact: true}).count() === 0, 'sid removed');
+  await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
+
   // A reload keeps the session (the cookie) and asks for the CSRF token again.
   await page.reload();
   await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
@@ -211,6 +224,14 @@ try {
     const canPost = await page.getByRole('button', {name: 'Post'}).count();
     check(canPost === (role === 'admin' ? 1 : 0), `${role}: posting form shown only to posters`);
     await audit(page, `noticeboard-${role}`);
+    if (role === 'student') {
+      await page.getByRole('navigation').getByRole('link', {name: 'Groups'}).click();
+      await page.getByRole('button', {name: 'Show members of Class 7a'}).click();
+      await page.getByRole('cell', {name: 'tessa', exact: true}).waitFor();
+      check(await page.getByRole('button', {name: /^Remove: /}).count() === 0,
+            'a member cannot remove others');
+      await audit(page, 'groups-student');
+    }
     await signOut(page);
   }
 

@@ -2,13 +2,14 @@
 """test_portal_browser.py - the portal end to end in a real browser (docs/PORTAL.md).
 
 Starts PostgreSQL and atriumd (fixtures.SharedHost), makes a school with the noticeboard,
-files and calendar and one person per role, then runs tests/browser/portal.mjs: Debian's
-Chromium, headless with a private profile, driven by playwright-core from tests/tools (pinned
-by its lock file). It signs in as every role (and as an operator), shows a wrong password and
-throttling, switches languages, posts a notice with the cookie and the CSRF token, uploads,
-downloads, renames, trashes and restores a file, creates a weekly event and sees it in this
-week's and next week's view (and not after the series ends), checks a phone's width, runs
-axe-core on every page and keeps a screenshot of each under
+groups, files and calendar, one person per role and a class, then runs
+tests/browser/portal.mjs: Debian's Chromium, headless with a private profile, driven by
+playwright-core from tests/tools (pinned by its lock file). It signs in as every role (and as
+an operator), shows a wrong password and throttling, switches languages, posts a notice with
+the cookie and the CSRF token, uploads, downloads, renames, trashes and restores a file,
+removes a member from a class (and a student cannot), creates a weekly event and sees it in
+this week's and next week's view (and not after the series ends), checks a phone's width,
+runs axe-core on every page and keeps a screenshot of each under
 <build>/meson-logs/portal-screenshots/. One browser for the whole file: Chromium is slow on
 two shared cores.
 """
@@ -46,9 +47,21 @@ class PortalBrowser(fixtures.SharedHost):
         try:
             fixtures.make_school(cls.host, cls.op_token, cls.SLUG,
                                  modules=["noticeboard", "groups", "files", "calendar"])
+            people = {}
             for name, role in (("tessa", "teacher"), ("stella", "student"), ("paul", "parent"),
-                               ("ada", "admin")):
-                fixtures.make_user(cls.host, cls.op_token, cls.SLUG, name, roles=[role])
+                               ("ada", "admin"), ("sid", "student")):
+                people[name] = fixtures.make_user(cls.host, cls.op_token, cls.SLUG, name,
+                                                  roles=[role])
+            # A class the teacher owns, with two students in it (the groups page).
+            teacher = fixtures.login(cls.host, "tessa", school=cls.SLUG)
+            base = f"/api/v1/schools/{cls.SLUG}/groups"
+            group = fixtures.check(cls.host.request("POST", base, {"name": "Class 7a",
+                                                                   "type": "class"},
+                                                    token=teacher), 201).json()
+            for name in ("stella", "sid"):
+                fixtures.check(cls.host.request(
+                    "PUT", f"{base}/{group['id']}/members/{people[name]['id']}",
+                    {"role": "member"}, token=teacher), 200, 201)
         except BaseException:
             cls._stop_shared()
             raise
@@ -71,7 +84,7 @@ class PortalBrowser(fixtures.SharedHost):
         print(out)
         self.assertEqual(proc.returncode, 0, out)
         pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
-        self.assertGreaterEqual(len(pngs), 19, pngs)
+        self.assertGreaterEqual(len(pngs), 21, pngs)
 
 
 if __name__ == "__main__":
