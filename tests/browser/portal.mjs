@@ -203,6 +203,24 @@ try {
   await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
   await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
 
+  // Video rooms (drawn by the conference plugin): a new room, joined; the signed URL of the
+  // school's Jitsi is checked, not opened.
+  await page.getByRole('navigation').getByRole('link', {name: 'Video rooms'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Video rooms'}).waitFor();
+  await page.getByLabel('Name').fill('Maths revision');
+  await page.getByRole('button', {name: 'Create room'}).click();
+  await page.getByRole('status').filter({hasText: 'Room Maths revision is ready.'}).waitFor();
+  await page.getByRole('button', {name: 'Join Maths revision'}).click();
+  const join = page.getByRole('link', {name: 'Open Maths revision (jitsi)'});
+  await join.waitFor();
+  const href = await join.getAttribute('href');
+  check(/^https:\/\/meet\.example\.org\/[^?]+\?jwt=[\w-]+\.[\w-]+\.[\w-]+$/.test(href),
+        `the join URL: ${href}`);
+  check(await join.getAttribute('target') === '_blank', 'the meeting opens in a new tab');
+  await audit(page, 'conference-teacher');
+  await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();
+
   // A reload keeps the session (the cookie) and asks for the CSRF token again.
   await page.reload();
   await page.getByRole('heading', {level: 1, name: 'Noticeboard'}).waitFor();

@@ -7,7 +7,8 @@ tests/browser/portal.mjs: Debian's Chromium, headless with a private profile, dr
 playwright-core from tests/tools (pinned by its lock file). It signs in as every role (and as
 an operator), shows a wrong password and throttling, switches languages, posts a notice with
 the cookie and the CSRF token, uploads, downloads, renames, trashes and restores a file,
-removes a member from a class (and a student cannot), creates a weekly event and sees it in
+removes a member from a class (and a student cannot), creates a video room and joins it (the
+signed Jitsi URL is checked, not opened), creates a weekly event and sees it in
 this week's and next week's view (and not after the series ends), checks a phone's width,
 runs axe-core on every page and keeps a screenshot of each under
 <build>/meson-logs/portal-screenshots/. One browser for the whole file: Chromium is slow on
@@ -33,6 +34,8 @@ CHROMIUM = os.environ.get("ATRIUM_CHROMIUM", "/usr/bin/chromium")
 
 class PortalBrowser(fixtures.SharedHost):
     SLUG = "browser"
+    # The conference module seals its backends' secrets with this key (any 64 hex digits).
+    HOST_ENV = {"ATRIUM_CONFERENCE_SECRET_KEY": "5e" * 32}
     EXIT_CHECK = ("browser-session", "portal.c", "assets.c")
 
     @classmethod
@@ -46,12 +49,19 @@ class PortalBrowser(fixtures.SharedHost):
         super().setUpClass()
         try:
             fixtures.make_school(cls.host, cls.op_token, cls.SLUG,
-                                 modules=["noticeboard", "groups", "files", "calendar"])
+                                 modules=["noticeboard", "groups", "files", "calendar",
+                                          "conference"])
             people = {}
             for name, role in (("tessa", "teacher"), ("stella", "student"), ("paul", "parent"),
                                ("ada", "admin"), ("sid", "student")):
                 people[name] = fixtures.make_user(cls.host, cls.op_token, cls.SLUG, name,
                                                   roles=[role])
+            # The school's Jitsi: joining signs a URL for it, nothing is contacted.
+            admin = fixtures.login(cls.host, "ada", school=cls.SLUG)
+            fixtures.check(cls.host.request(
+                "PUT", f"/api/v1/schools/{cls.SLUG}/conference/backend",
+                {"type": "jitsi", "url": "https://meet.example.org", "app_id": "atrium-browser",
+                 "secret": "jitsi-secret-of-the-browser-test"}, token=admin), 200)
             # A class the teacher owns, with two students in it (the groups page).
             teacher = fixtures.login(cls.host, "tessa", school=cls.SLUG)
             base = f"/api/v1/schools/{cls.SLUG}/groups"
@@ -84,7 +94,7 @@ class PortalBrowser(fixtures.SharedHost):
         print(out)
         self.assertEqual(proc.returncode, 0, out)
         pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
-        self.assertGreaterEqual(len(pngs), 21, pngs)
+        self.assertGreaterEqual(len(pngs), 22, pngs)
 
 
 if __name__ == "__main__":
