@@ -213,7 +213,7 @@ class Portal(fixtures.SharedHost):
             self.assertEqual(r.status, 200, r)
             return [i["id"] for i in r.json()["items"]]
 
-        self.assertEqual(ids(), ["files", "calendar", "noticeboard"], "in order")
+        self.assertEqual(ids(), ["files", "calendar", "groups", "noticeboard"], "in order")
         # Without files.read (the files page's permission) the entry goes; the rest stays.
         roles = f"/api/v1/schools/{slug}/roles/student/permissions"
         perms = fixtures.check(self.host.request("GET", roles, token=self.op_token), 200).json()
@@ -222,7 +222,7 @@ class Portal(fixtures.SharedHost):
         fixtures.check(self.host.request(
             "PUT", roles, {"permissions": [p for p in perms if p != "files.read"]},
             token=self.op_token), 200, 204)
-        self.assertEqual(ids(), ["calendar", "noticeboard"])
+        self.assertEqual(ids(), ["calendar", "groups", "noticeboard"])
 
     # -- the browser session ---------------------------------------------------------------
 
