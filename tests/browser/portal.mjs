@@ -146,6 +146,14 @@ try {
   await page.getByLabel('New name for homework.txt').fill('essay.txt');
   await page.getByRole('button', {name: 'Save'}).click();
   await page.getByRole('link', {name: 'Download essay.txt'}).waitFor();
+  // Drag and drop: a drop event carrying a file, as a file manager's would.
+  const dropped = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped onto the page\n'], 'dropped.txt', {type: 'text/plain'}));
+    return dt;
+  });
+  await page.locator('.drop').dispatchEvent('drop', {dataTransfer: dropped});
+  await page.getByRole('link', {name: 'Download dropped.txt'}).waitFor();
   await page.getByLabel('New folder').fill('Projects');
   await page.getByRole('button', {name: 'Create'}).click();
   await page.getByRole('button', {name: 'Folder Projects'}).waitFor();
