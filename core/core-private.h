@@ -21,6 +21,7 @@ typedef struct _AtriumTask AtriumTask; /* a plugin's command or timer (plugin-ta
 typedef struct _AtriumPermCache AtriumPermCache; /* pipeline/perm-cache.c */
 typedef struct _AtriumPermSet AtriumPermSet;     /* pipeline/perm-cache.c */
 typedef struct _AtriumOidcKeys AtriumOidcKeys;   /* oidc/keys.c */
+typedef struct _AtriumPortal AtriumPortal;       /* portal/portal.c */
 
 typedef enum {
         ATRIUM_PLUGIN_LOADED,  /* descriptor accepted, waiting for dependency order */
@@ -112,6 +113,7 @@ struct _AtriumCore {
         GPtrArray *subscriptions; /* AtriumSubscription*, owned */
         GPtrArray *services;      /* AtriumService*, owned */
         GPtrArray *dav_mounts;    /* AtriumDavMount*, owned: trees served over WebDAV (dav/) */
+        AtriumPortal *portal;     /* the browser portal: shell and plugin pages (portal/) */
         AtriumMetrics *metrics;
         const AtriumHost *host;   /* the services table handed to plugins */
         GPtrArray *permission_sources; /* char*: SQL functions granting permissions */

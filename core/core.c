@@ -5,6 +5,7 @@
 #include "core-private.h"
 #include "dav-private.h"
 #include "oidc-private.h"
+#include "portal-private.h"
 
 #include "ops-private.h"
 #include "pipeline-private.h"
@@ -36,6 +37,7 @@ atrium_core_new (AtriumConfig *config)
         core->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_plugin_free);
         atrium_registry_init (core);
         atrium_dav_init (core);
+        atrium_portal_init (core);
         core->metrics = atrium_metrics_new ();
         core->tasks = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_task_free);
         core->host = atrium_host_table ();
@@ -55,6 +57,7 @@ atrium_core_free (AtriumCore *core)
         atrium_router_free (core->router);
         atrium_registry_clear (core);
         atrium_dav_clear (core);
+        atrium_portal_clear (core);
         g_ptr_array_unref (core->plugins);
         atrium_metrics_free (core->metrics);
         g_ptr_array_unref (core->tasks);

@@ -21,15 +21,17 @@ export ATRIUM_BUILD_DIR=${ATRIUM_BUILD_DIR:-build}
 # shellcheck source=scripts/setup.sh
 source scripts/setup.sh --no-db
 
-# The OpenAPI validator. Reinstall when the pinned version changed since the last install;
-# `npm ci` when the lock file is there, so every machine gets the same tree.
+# The Node test tools (the OpenAPI validator; playwright-core and axe-core for the portal's
+# browser test). Reinstall when a pinned version changed since the last install; `npm ci`
+# when the lock file is there, so every machine gets the same tree.
 tools=tests/tools
-validator=$tools/node_modules/@seriousme/openapi-schema-validator/package.json
 if ! node -e '
-        const want = require(process.argv[1]).dependencies["@seriousme/openapi-schema-validator"];
-        const have = require(process.argv[2]).version;
-        process.exit(want === have ? 0 : 1);' "$PWD/$tools/package.json" "$PWD/$validator" \
-        2>/dev/null; then
+        const path = require("path");
+        const deps = require(process.argv[1]).dependencies;
+        for (const [name, want] of Object.entries(deps)) {
+                const have = require(path.join(process.argv[2], name, "package.json")).version;
+                if (want !== have) process.exit(1);
+        }' "$PWD/$tools/package.json" "$PWD/$tools/node_modules" 2>/dev/null; then
         echo "test: installing the Node test tools into $tools/node_modules" >&2
         if [[ -f $tools/package-lock.json ]]; then
                 npm ci --prefix "$tools" --no-audit --no-fund --loglevel=error >&2

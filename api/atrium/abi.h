@@ -34,6 +34,9 @@
  *   1.5  AtriumHost: add_dav_tree (a plugin's tree of resources served over WebDAV under
  *        /dav/{school}/<mount>/). New types: AtriumDavResource, AtriumDavTree (versioned,
  *        AtriumStructHeader first), AtriumDavEmitFunc, AtriumDavTransferFlags.
+ *        AtriumHost: add_portal_page (a plugin's page of the browser portal: assets from its
+ *        GResource and a navigation entry guarded by a permission). New type:
+ *        AtriumPortalPage (versioned, AtriumStructHeader first).
  */
 #pragma once
 

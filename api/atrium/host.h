@@ -422,6 +422,48 @@ typedef struct {
 /* The first designated initialiser of every AtriumDavTree: { ATRIUM_DAV_TREE_INIT, ... } */
 #define ATRIUM_DAV_TREE_INIT .header = ATRIUM_STRUCT_HEADER (AtriumDavTree)
 
+/* ---- ABI 1.5: pages of the portal (core/portal/README.md, docs/PORTAL.md) ----
+ * The host serves the browser portal at /. A plugin contributes a page: static assets (an ES
+ * module and whatever it imports) from its GResource, and a navigation entry that callers see
+ * only with the entry's permission, in schools that have the plugin's module enabled. */
+
+/**
+ * AtriumPortalPage:
+ * @header: ATRIUM_PORTAL_PAGE_INIT fills it; the host reads up to header.struct_size
+ * @resource: (transfer none): the plugin's compiled resource; the host copies the files it
+ *   needs during the call
+ * @folder: resource path of the folder holding the page's assets ("/org/example/x/portal");
+ *   every file under it (recursively) is served, read-only, at a content-hashed URL
+ * @module: the file under @folder the shell imports ("page.js"); it must export a function
+ *   `render (root, ctx)` (docs/PORTAL.md, "How a plugin contributes a page")
+ * @id: the page's name in the portal's address ("#/<id>"): [a-z][a-z0-9-]*, unique per host
+ * @label: the navigation entry's label in English
+ * @label_de: (nullable): the label in German; %NULL: @label
+ * @permission: (nullable): permission a caller needs to see the entry; %NULL: any signed-in
+ *   person of a school with the module enabled. The page's data still comes over REST, whose
+ *   routes check their own permissions: hiding an entry is a convenience, not a wall.
+ * @order: position in the navigation, smaller first (the core's start page is 0; files 100,
+ *   calendar 200, ...)
+ *
+ * One page of the portal, handed to add_portal_page().
+ *
+ * Since: 1.5
+ */
+typedef struct {
+        AtriumStructHeader header;
+        GResource *resource;
+        const char *folder;
+        const char *module;
+        const char *id;
+        const char *label;
+        const char *label_de;
+        const char *permission;
+        int order;
+} AtriumPortalPage;
+
+/* The first designated initialiser of every AtriumPortalPage. */
+#define ATRIUM_PORTAL_PAGE_INIT .header = ATRIUM_STRUCT_HEADER (AtriumPortalPage)
+
 /**
  * AtriumHost:
  * @header: struct_size is the size of the host's table: test a slot newer than the minor the
@@ -1080,6 +1122,28 @@ struct _AtriumHost {
          * Since: 1.5
          */
         gboolean (*add_dav_tree) (AtriumPlugin *self, const AtriumDavTree *tree, GError **error);
+
+        /**
+         * add_portal_page:
+         * @self: the plugin being initialised
+         * @page: (transfer none): the page (#AtriumPortalPage); the host copies the struct's
+         *   strings and every file under @page->folder before it returns
+         * @error: set on failure
+         *
+         * Adds a page to the browser portal: its assets are served under
+         * /portal/assets/<content hash>/ (immutable, ETag) and its entry is listed by
+         * GET /api/v1/schools/{school}/portal/nav for callers who have @page->permission in
+         * a school with the plugin's module enabled.
+         *
+         * Called: from init only, on the main thread.
+         * Errors: ATRIUM_ERROR_INTERNAL outside init, for a header that is not an
+         *   AtriumPortalPage's, an id that is not [a-z][a-z0-9-]* or is taken, a missing
+         *   label, or a @folder or @module that cannot be read from @resource.
+         * Returns: %TRUE, or %FALSE with @error set.
+         * Since: 1.5
+         */
+        gboolean (*add_portal_page) (AtriumPlugin *self, const AtriumPortalPage *page,
+                                     GError **error);
 };
 
 /**

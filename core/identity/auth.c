@@ -20,7 +20,8 @@
         "SELECT greatest(core.throttle_check($1, 5, $3::interval), "                               \
         "core.throttle_check($2, 50, $3::interval))"
 
-static const char login_schema[] = "{\"type\":\"object\",\"required\":[\"username\",\"password\"],"
+const char atrium_auth_login_schema[] =
+        "{\"type\":\"object\",\"required\":[\"username\",\"password\"],"
         "\"properties\":{"
         "\"school\":{\"type\":\"string\",\"description\":\"school slug; omit for operators\","
         "\"maxLength\":63},"
@@ -64,8 +65,8 @@ throttle_wait (AtriumRequest *req, const char *account_key, const char *addr_key
         return (int) g_ascii_strtoll (atrium_result_value (res, 0, 0), NULL, 10);
 }
 
-static gboolean
-login (AtriumRequest *req, gpointer data, GError **error)
+gboolean
+atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
 {
         AtriumCore *core = data;
         JsonObject *in = json_node_get_object (req->json);
@@ -362,8 +363,8 @@ atrium_auth_routes (AtriumCore *core)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/login",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_SLOW,
-                 .summary = "Sign in; returns a bearer token", .request_schema = login_schema,
-                 .handler = login},
+                 .summary = "Sign in; returns a bearer token",
+                 .request_schema = atrium_auth_login_schema, .handler = atrium_auth_login},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/logout",
                  .summary = "Revoke the token this request was made with", .success_status = 204,
                  .handler = logout},

@@ -55,8 +55,30 @@ JsonNode *atrium_user_json (AtriumRequest *req, const char *id, GError **error);
 /* NULL with no error: the caller is not a user. */
 JsonNode *atrium_me_json (AtriumRequest *req, GError **error);
 
+/* auth.c: POST /api/v1/auth/login's handler and body schema, which the browser's sign-in
+ * (browser-session.c) wraps. */
+gboolean atrium_auth_login (AtriumRequest *req, gpointer data, GError **error);
+extern const char atrium_auth_login_schema[];
+
+/* browser-session.c: the atrium_session cookie and its CSRF token (docs/PORTAL.md). */
+/* The cookie's token, or NULL without one (transfer full). */
+/* The value of cookie @name of the request, or NULL (browser-session.c). */
+char *atrium_request_cookie (AtriumRequest *req, const char *name);
+/* Sets cookie @name: Path=/, HttpOnly, SameSite=@same_site, Secure when the request came over
+ * TLS (an https public_url, or a trusted proxy's X-Forwarded-Proto); @expire ends it. The
+ * answer is not to be cached. */
+void atrium_browser_cookie_set (AtriumRequest *req, const char *name, const char *value,
+                                const char *same_site, gboolean expire);
+char *atrium_browser_session_token (AtriumRequest *req);
+/* The CSRF token bound to session @token (transfer full). */
+char *atrium_browser_session_csrf (const char *token);
+/* A request authenticated by the cookie that may change something must carry the session's
+ * X-CSRF-Token: ATRIUM_ERROR_FORBIDDEN otherwise. */
+gboolean atrium_browser_session_check (AtriumRequest *req, const char *token, GError **error);
+
 /* Route registration per area */
 void atrium_auth_routes (AtriumCore *core);
+void atrium_browser_session_routes (AtriumCore *core);
 void atrium_school_routes (AtriumCore *core);
 void atrium_user_routes (AtriumCore *core);
 void atrium_import_routes (AtriumCore *core);

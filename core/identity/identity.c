@@ -26,6 +26,7 @@ void
 atrium_identity_register (AtriumCore *core)
 {
         atrium_auth_routes (core);
+        atrium_browser_session_routes (core);
         atrium_school_routes (core);
         atrium_user_routes (core);
         atrium_import_routes (core);

@@ -85,8 +85,6 @@ gboolean atrium_browser_session (AtriumRequest *req, char **out_session_id, char
 gboolean atrium_browser_session_start (AtriumRequest *req, const char *user_id, GError **error);
 /* Ends the cookie's session (if any) and clears the cookie. */
 gboolean atrium_browser_session_end (AtriumRequest *req, GError **error);
-/* The value of cookie @name in the request, or NULL. Returns: (transfer full) */
-char *atrium_cookie (AtriumRequest *req, const char *name);
 /* A CSRF token for a form: bound to the session cookie when there is one, else to a
  * double-submit cookie set here. Returns: (transfer full) */
 char *atrium_csrf_token (AtriumRequest *req);

@@ -187,7 +187,8 @@ admit (const AtriumResult *res, gpointer data, GError **error)
         }
         if (!has_token && !(e->flags & ATRIUM_ROUTE_PUBLIC)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
-                             "sign in and send Authorization: Bearer <token>");
+                             "sign in and send Authorization: Bearer <token> (or, from a "
+                             "browser, the atrium_session cookie)");
                 return FALSE;
         }
         if (slug && g_strcmp0 (atrium_result_value (res, 0, COL_SCHOOL_FOUND), "t") != 0) {
@@ -238,7 +239,18 @@ static gboolean
 begin_request (AtriumRequest *req, GError **error)
 {
         const AtriumRouteEntry *e = req->route;
-        const char *token = (e->flags & ATRIUM_ROUTE_OWN_AUTH) ? NULL : bearer_token (req);
+        const gboolean own_auth = (e->flags & ATRIUM_ROUTE_OWN_AUTH) != 0;
+        const char *token = own_auth ? NULL : bearer_token (req);
+        g_autofree char *cookie = NULL;
+        if (!token && !own_auth && !(e->flags & (ATRIUM_ROUTE_DAV | ATRIUM_ROUTE_PUBLIC))) {
+                /* A browser: the atrium_session cookie stands for the bearer token, and what
+                 * it asks to change needs the session's CSRF token (browser-session.c). The
+                 * OpenID provider's routes (ATRIUM_ROUTE_OWN_AUTH) read it themselves. */
+                cookie = atrium_browser_session_token (req);
+                if (cookie && !atrium_browser_session_check (req, cookie, error))
+                        return FALSE;
+                token = cookie;
+        }
         const char *sql = identity_sql;
         const char *module =
                 e->owner && e->scope == ATRIUM_SCOPE_SCHOOL ? e->owner->desc.name : NULL;

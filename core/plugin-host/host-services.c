@@ -7,6 +7,7 @@
  * still be rolled back. */
 #include "core-private.h"
 #include "dav-private.h"
+#include "portal-private.h"
 #include "plugin-host-private.h"
 #include "pipeline-private.h"
 #include "identity-private.h"
@@ -123,6 +124,7 @@ static const AtriumHost host_table = {
         .respond_result_page = atrium_request_respond_result_page,
         .request_tx_commit = atrium_request_tx_commit,
         .add_dav_tree = atrium_dav_add_tree,
+        .add_portal_page = atrium_portal_add_page,
 };
 
 const AtriumHost *

@@ -8,6 +8,7 @@
 #include "plugin-host-private.h"
 #include "pipeline-private.h"
 #include "dav-private.h"
+#include "portal-private.h"
 
 #include <string.h>
 
@@ -181,6 +182,7 @@ atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner)
                         g_ptr_array_remove_index (core->permission_sources, i - 1);
         atrium_tasks_drop (core, owner);
         atrium_dav_drop (core, owner);
+        atrium_portal_drop (core, owner);
 }
 
 gboolean

@@ -17,6 +17,7 @@
 #include "ops-private.h"
 #include "plugin-host-private.h"
 #include "dav-private.h"
+#include "portal-private.h"
 
 #include "identity-private.h"
 #include "oidc-private.h"
@@ -52,6 +53,7 @@ atrium_startup (AtriumCore *core, AtriumStage until, GError **error)
                 atrium_identity_register (core);
                 atrium_oidc_register (core);
                 atrium_dav_routes (core);
+                atrium_portal_routes (core);
                 if (!load_plugins (core, error))
                         return FALSE;
                 core->stage = ATRIUM_STAGE_INITIALISED;

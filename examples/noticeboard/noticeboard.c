@@ -4,7 +4,8 @@
  * It shows everything a plugin does, in one small file: a descriptor made with
  * ATRIUM_PLUGIN_DEFINE, one permission, a migration shipped inside the .so, school-scoped
  * routes with request schemas, paginated listing with an opaque cursor, and an event. It
- * reacts to user.deleted and contributes to the GDPR export. It
+ * reacts to user.deleted, contributes to the GDPR export and adds a page to the browser portal
+ * (portal/page.js, through add_portal_page). It
  * talks to the host only through the AtriumHost table, so it builds out of the tree against
  * the installed headers (`pkg-config atrium-plugin`). Walkthrough: docs/PLUGIN-GUIDE.md. */
 #include <atrium/atrium.h>
@@ -197,8 +198,29 @@ nb_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
                 return FALSE;
         if (!host->subscribe (self, "user.deleted", on_user_deleted, NULL, error))
                 return FALSE;
-        return atrium_add_migrations_from_resource (host, self, noticeboard_get_resource (),
-                                                    "/dev/atrium/noticeboard/schema", error);
+        if (!atrium_add_migrations_from_resource (host, self, noticeboard_get_resource (),
+                                                  "/dev/atrium/noticeboard/schema", error))
+                return FALSE;
+#if ATRIUM_ABI_AT_LEAST(1, 5)
+        /* A page in the browser portal (docs/PORTAL.md): the files under portal/ in the
+         * plugin's resource, and an entry everyone in a school with the module sees. A host
+         * older than 1.5 has no portal: the plugin still serves its REST routes there. */
+        if (ATRIUM_HOST_HAS (host, add_portal_page)) {
+                const AtriumPortalPage page = {
+                        ATRIUM_PORTAL_PAGE_INIT,
+                        .resource = noticeboard_get_resource (),
+                        .folder = "/dev/atrium/noticeboard/portal",
+                        .module = "page.js",
+                        .id = "noticeboard",
+                        .label = "Noticeboard",
+                        .label_de = "Schwarzes Brett",
+                        .order = 900,
+                };
+                if (!host->add_portal_page (self, &page, error))
+                        return FALSE;
+        }
+#endif
+        return TRUE;
 }
 
 static const AtriumPermission permissions[] = {

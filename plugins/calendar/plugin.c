@@ -31,6 +31,26 @@ const AtriumGroupsService *cal_groups;
 
 AtriumPlugin *cal_self;
 
+/* The calendar area of the browser portal (portal/page.js; docs/PORTAL.md). */
+static gboolean
+add_page (AtriumPlugin *self, GError **error)
+{
+        if (!ATRIUM_HOST_HAS (cal_host, add_portal_page))
+                return TRUE;
+        const AtriumPortalPage page = {
+                ATRIUM_PORTAL_PAGE_INIT,
+                .resource = calendar_get_resource (),
+                .folder = "/dev/atrium/calendar/portal",
+                .module = "page.js",
+                .id = "calendar",
+                .label = "Calendar",
+                .label_de = "Kalender",
+                .permission = "calendar.read",
+                .order = 200,
+        };
+        return cal_host->add_portal_page (self, &page, error);
+}
+
 static gboolean
 cal_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
@@ -52,7 +72,8 @@ cal_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                host->subscribe (self, "user.deleted", cal_on_user_deleted, NULL, error) &&
                host->subscribe (self, "group.deleted", cal_on_group_deleted, NULL, error) &&
                atrium_add_migrations_from_resource (host, self, calendar_get_resource (),
-                                                    "/dev/atrium/calendar/schema", error);
+                                                    "/dev/atrium/calendar/schema", error) &&
+               add_page (self, error);
 }
 
 static gboolean

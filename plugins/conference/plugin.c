@@ -28,6 +28,26 @@ conf_fini (AtriumPlugin *self)
         g_clear_pointer (&conf_settings.public_url, g_free);
 }
 
+/* The conference area of the browser portal (portal/page.js; docs/PORTAL.md). */
+static gboolean
+add_page (AtriumPlugin *self, GError **error)
+{
+        if (!ATRIUM_HOST_HAS (conf_host, add_portal_page))
+                return TRUE;
+        const AtriumPortalPage page = {
+                ATRIUM_PORTAL_PAGE_INIT,
+                .resource = conference_get_resource (),
+                .folder = "/dev/atrium/conference/portal",
+                .module = "page.js",
+                .id = "conference",
+                .label = "Video rooms",
+                .label_de = "Videoräume",
+                .permission = "conference.join",
+                .order = 500,
+        };
+        return conf_host->add_portal_page (self, &page, error);
+}
+
 static gboolean
 conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
@@ -76,7 +96,8 @@ conf_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
             !conf_purge_register (error) || !conf_rollup_register (error) ||
             !host->subscribe (self, "group.deleted", conf_on_group_deleted, NULL, error) ||
             !atrium_add_migrations_from_resource (host, self, conference_get_resource (),
-                                                  "/dev/atrium/conference/schema", error)) {
+                                                  "/dev/atrium/conference/schema", error) ||
+            !add_page (self, error)) {
                 conf_fini (self);
                 return FALSE;
         }

@@ -27,6 +27,27 @@ FilesSettings files_settings;
 
 /* ---- lifecycle ---- */
 
+/* The files area of the browser portal (portal/page.js; docs/PORTAL.md), for everyone who
+ * may use files. */
+static gboolean
+add_page (AtriumPlugin *self, GError **error)
+{
+        if (!ATRIUM_HOST_HAS (files_host, add_portal_page))
+                return TRUE;
+        const AtriumPortalPage page = {
+                ATRIUM_PORTAL_PAGE_INIT,
+                .resource = files_get_resource (),
+                .folder = "/dev/atrium/files/portal",
+                .module = "page.js",
+                .id = "files",
+                .label = "Files",
+                .label_de = "Dateien",
+                .permission = "files.read",
+                .order = 100,
+        };
+        return files_host->add_portal_page (self, &page, error);
+}
+
 static gboolean
 files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
@@ -66,7 +87,8 @@ files_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                host->subscribe (self, "user.deleted", files_on_user_deleted, NULL, error) &&
                host->subscribe (self, "group.deleted", files_on_group_deleted, NULL, error) &&
                atrium_add_migrations_from_resource (host, self, files_get_resource (),
-                                                    "/dev/atrium/files/schema", error);
+                                                    "/dev/atrium/files/schema", error) &&
+               add_page (self, error);
 }
 
 static const AtriumPermission permissions[] = {

@@ -15,6 +15,26 @@
 
 /* ---- lifecycle ---- */
 
+/* The groups area of the browser portal (portal/page.js; docs/PORTAL.md): everyone sees
+ * their own groups. */
+static gboolean
+add_page (AtriumPlugin *self, GError **error)
+{
+        if (!ATRIUM_HOST_HAS (groups_host, add_portal_page))
+                return TRUE;
+        const AtriumPortalPage page = {
+                ATRIUM_PORTAL_PAGE_INIT,
+                .resource = groups_get_resource (),
+                .folder = "/dev/atrium/groups/portal",
+                .module = "page.js",
+                .id = "groups",
+                .label = "Groups",
+                .label_de = "Gruppen",
+                .order = 300,
+        };
+        return groups_host->add_portal_page (self, &page, error);
+}
+
 static gboolean
 groups_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
@@ -28,7 +48,8 @@ groups_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                                       &groups_service, error) &&
                host->add_permission_source (self, "groups.member_permissions", error) &&
                atrium_add_migrations_from_resource (host, self, groups_get_resource (),
-                                                    "/dev/atrium/groups/schema", error);
+                                                    "/dev/atrium/groups/schema", error) &&
+               add_page (self, error);
 }
 
 static const AtriumPermission permissions[] = {

@@ -41,4 +41,6 @@ PROBE (dav_resource, AtriumDavResource)
 PROBE (dav_emit_func, AtriumDavEmitFunc)
 PROBE (dav_transfer_flags, AtriumDavTransferFlags)
 PROBE (dav_tree, AtriumDavTree)
+/* host.h, 1.5: pages of the portal */
+PROBE (portal_page, AtriumPortalPage)
 #endif

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """test_out_of_tree.py - a third party's view: install Atrium, build the example plugin OUT of
 the tree against the installed headers with `pkg-config atrium-plugin`, check it with
-`atriumd check-plugin`, load it into a running host and call its routes.
+`atriumd check-plugin`, load it into a running host and call its routes and its portal page.
 
 The install goes to a scratch prefix (`meson install --destdir`); the installed .pc file is
 copied with its prefix pointed at that scratch tree, which is exactly what a distribution
@@ -98,6 +98,16 @@ class OutOfTree(harness.TestCase):
             self.assertEqual(made.status, 201, made.body)
             listed = host.request("GET", "/api/v1/schools/oot/noticeboard/notices", token=tina)
             self.assertEqual([n["title"] for n in listed.json()["items"]], ["Out of tree"])
+            # Its page in the portal (docs/PORTAL.md), from the .so built here: listed in the
+            # navigation, its module served under a content-hashed prefix.
+            nav = host.request("GET", "/api/v1/schools/oot/portal/nav", token=tina)
+            self.assertEqual(nav.status, 200, nav)
+            items = nav.json()["items"]
+            self.assertEqual([i["id"] for i in items], ["noticeboard"])
+            page = host.request("GET", items[0]["module"])
+            self.assertEqual(page.status, 200, page)
+            self.assertIn("export async function render", page.text)
+            self.assertIn("immutable", page.headers.get("Cache-Control"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: Apache-2.0
+"""test_portal_browser.py - the portal end to end in a real browser (docs/PORTAL.md).
+
+Starts PostgreSQL and atriumd (fixtures.SharedHost), makes a school with the noticeboard,
+groups, files and calendar, one person per role and a class, then runs
+tests/browser/portal.mjs: Debian's Chromium, headless with a private profile, driven by
+playwright-core from tests/tools (pinned by its lock file). It signs in as every role (and as
+an operator), shows a wrong password and throttling, switches languages, posts a notice with
+the cookie and the CSRF token, uploads, downloads, renames, trashes and restores a file,
+removes a member from a class (and a student cannot), creates a video room and joins it (the
+signed Jitsi URL is checked, not opened), creates a weekly event and sees it in
+this week's and next week's view (and not after the series ends), checks a phone's width,
+runs axe-core on every page and keeps a screenshot of each under
+<build>/meson-logs/portal-screenshots/. One browser for the whole file: Chromium is slow on
+two shared cores.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+
+import fixtures  # noqa: E402
+import harness  # noqa: E402
+
+SOURCE = os.path.abspath(os.environ["ATRIUM_SOURCE_DIR"])
+BUILD = os.path.abspath(os.environ["ATRIUM_BUILD_DIR"])
+TOOLS = os.path.join(SOURCE, "tests", "tools")
+CHROMIUM = os.environ.get("ATRIUM_CHROMIUM", "/usr/bin/chromium")
+
+
+class PortalBrowser(fixtures.SharedHost):
+    SLUG = "browser"
+    # The conference module seals its backends' secrets with this key (any 64 hex digits).
+    HOST_ENV = {"ATRIUM_CONFERENCE_SECRET_KEY": "5e" * 32}
+    EXIT_CHECK = ("browser-session", "portal.c", "assets.c")
+
+    @classmethod
+    def setUpClass(cls):
+        missing = [p for p in (CHROMIUM, os.path.join(TOOLS, "node_modules", "playwright-core"),
+                               os.path.join(TOOLS, "node_modules", "axe-core"))
+                   if not os.path.exists(p)]
+        if missing:  # fail loudly: scripts/setup.sh installs Chromium, scripts/test.sh npm ci
+            raise AssertionError(f"missing {missing}: run scripts/setup.sh and "
+                                 "`npm ci --prefix tests/tools`")
+        super().setUpClass()
+        try:
+            fixtures.make_school(cls.host, cls.op_token, cls.SLUG,
+                                 modules=["noticeboard", "groups", "files", "calendar",
+                                          "conference"])
+            people = {}
+            for name, role in (("tessa", "teacher"), ("stella", "student"), ("paul", "parent"),
+                               ("ada", "admin"), ("sid", "student")):
+                people[name] = fixtures.make_user(cls.host, cls.op_token, cls.SLUG, name,
+                                                  roles=[role])
+            # The school's Jitsi: joining signs a URL for it, nothing is contacted.
+            admin = fixtures.login(cls.host, "ada", school=cls.SLUG)
+            fixtures.check(cls.host.request(
+                "PUT", f"/api/v1/schools/{cls.SLUG}/conference/backend",
+                {"type": "jitsi", "url": "https://meet.example.org", "app_id": "atrium-browser",
+                 "secret": "jitsi-secret-of-the-browser-test"}, token=admin), 200)
+            # A class the teacher owns, with two students in it (the groups page).
+            teacher = fixtures.login(cls.host, "tessa", school=cls.SLUG)
+            base = f"/api/v1/schools/{cls.SLUG}/groups"
+            group = fixtures.check(cls.host.request("POST", base, {"name": "Class 7a",
+                                                                   "type": "class"},
+                                                    token=teacher), 201).json()
+            for name in ("stella", "sid"):
+                fixtures.check(cls.host.request(
+                    "PUT", f"{base}/{group['id']}/members/{people[name]['id']}",
+                    {"role": "member"}, token=teacher), 200, 201)
+        except BaseException:
+            cls._stop_shared()
+            raise
+
+    def test_portal_in_chromium(self):
+        shots = os.path.join(BUILD, "meson-logs", "portal-screenshots")
+        shutil.rmtree(shots, ignore_errors=True)
+        env = dict(os.environ, ATRIUM_SCHOOL=self.SLUG, ATRIUM_PASSWORD=fixtures.PASSWORD,
+                   ATRIUM_TOOLS_DIR=TOOLS, ATRIUM_CHROMIUM=CHROMIUM)
+        # Its own process group, so a hung run takes Chromium with it.
+        proc = subprocess.Popen(["node", os.path.join(SOURCE, "tests", "browser", "portal.mjs"),
+                                 self.host.url, shots], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            out, _ = proc.communicate()
+            self.fail(f"the browser run did not finish:\n{out}")
+        print(out)
+        self.assertEqual(proc.returncode, 0, out)
+        pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
+        self.assertGreaterEqual(len(pngs), 22, pngs)
+
+
+if __name__ == "__main__":
+    harness.main()
