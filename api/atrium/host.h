@@ -410,6 +410,10 @@ typedef enum {
  * @want_data: the answer includes calendar-data: set AtriumDavResource.data
  * @paths: (nullable) (array zero-terminated=1): calendar-multiget: the tree paths of the hrefs
  * @sync_token: (nullable): sync-collection: the client's token, %NULL for an initial sync
+ * @prop_name: (nullable): calendar-query: the component's property a prop-filter names
+ *   ("UID", "SUMMARY"); the tree fails with ATRIUM_ERROR_FORBIDDEN for one it cannot match
+ * @text_match: (nullable): with @prop_name: the text-match, a case-insensitive substring
+ *   (RFC 4791 9.7.5, collation i;ascii-casemap)
  *
  * A REPORT request body as the host parsed it (libxml2, hardened like every DAV body).
  *
@@ -428,6 +432,8 @@ typedef struct {
         gboolean want_data;
         const char *const *paths;
         const char *sync_token;
+        const char *prop_name;
+        const char *text_match;
 } AtriumDavReport;
 
 /**

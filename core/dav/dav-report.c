@@ -7,8 +7,9 @@
  * resource with the properties asked for (calendar-data is the resource's data), a gone one
  * as 404, and for sync-collection the new token. The tree owns the meaning (which events
  * overlap a time-range, what a token counts); the host owns the XML. Filters beyond one
- * component and one time-range (prop-filter, text-match) are not supported: 403
- * supported-filter, so a client knows rather than gets a wrong answer. */
+ * component with one time-range and one prop-filter with one text-match (param-filter,
+ * is-not-defined, negated or nested filters) are not supported: 403 supported-filter, so a
+ * client knows rather than gets a wrong answer. */
 #include "dav-private.h"
 
 #include <string.h>
@@ -62,6 +63,8 @@ typedef struct {
         GPtrArray *bad;    /* hrefs outside the tree (multiget): 404 */
         char *component;
         char *token;
+        char *prop_name;      /* a prop-filter's property */
+        char *text;           /* its text-match */
         gboolean unsupported; /* a filter we do not evaluate */
 } Query;
 
@@ -74,6 +77,8 @@ query_clear (Query *q)
         g_clear_pointer (&q->bad, g_ptr_array_unref);
         g_clear_pointer (&q->component, g_free);
         g_clear_pointer (&q->token, g_free);
+        g_clear_pointer (&q->prop_name, xmlFree);
+        g_clear_pointer (&q->text, xmlFree);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Query, query_clear)
 
@@ -110,6 +115,29 @@ read_props (xmlNode *root, Query *q, GError **error)
         return TRUE;
 }
 
+/* <C:prop-filter name="UID"><C:text-match>...</C:text-match></C:prop-filter>: one
+ * text-match, not negated (what clients send to find an event by UID). */
+static gboolean
+read_prop_filter (xmlNode *pf, Query *q)
+{
+        q->prop_name = (char *) xmlGetProp (pf, BAD_CAST "name");
+        xmlNode *tm = NULL;
+        for (xmlNode *c = pf->children; c; c = c->next) {
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+                if (tm || !atrium_dav_xml_is (c, CALDAV_NS, "text-match"))
+                        return FALSE;
+                tm = c;
+        }
+        if (!tm || !q->prop_name)
+                return FALSE;
+        g_autofree char *negate = (char *) xmlGetProp (tm, BAD_CAST "negate-condition");
+        if (negate && !g_str_equal (negate, "no"))
+                return FALSE;
+        q->text = (char *) xmlNodeGetContent (tm);
+        return q->text != NULL;
+}
+
 /* <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range/>:
  * what we evaluate. Anything else in the filter sets q->unsupported. */
 static gboolean
@@ -134,6 +162,11 @@ read_filter (xmlNode *root, Query *q, GError **error)
                 for (xmlNode *t = c->children; t; t = t->next) {
                         if (t->type != XML_ELEMENT_NODE)
                                 continue;
+                        if (atrium_dav_xml_is (t, CALDAV_NS, "prop-filter") && !q->prop_name) {
+                                if (!read_prop_filter (t, q))
+                                        q->unsupported = TRUE;
+                                continue;
+                        }
                         if (!atrium_dav_xml_is (t, CALDAV_NS, "time-range") || q->r.has_range) {
                                 q->unsupported = TRUE;
                                 continue;
@@ -220,6 +253,8 @@ read_query (AtriumRequest *req, const AtriumDavMount *m, Query *q, GError **erro
         }
         xmlFreeDoc (doc);
         q->r.component = q->component;
+        q->r.prop_name = q->prop_name;
+        q->r.text_match = q->text;
         return ok;
 }
 

@@ -67,6 +67,17 @@ calendar_query (AtriumRequest *req, const CalDavPlace *p, const char *prefix,
 {
         if (r->component && !g_str_equal (r->component, "VEVENT"))
                 return TRUE; /* only VEVENTs are stored */
+        /* A prop-filter on UID or SUMMARY (the series' own; an override's is not searched) is
+         * read from the columns: clients look events up by UID this way. */
+        const char *match = r->header.struct_size >= G_STRUCT_OFFSET (AtriumDavReport, text_match) +
+                                                             sizeof (char *)
+                                    ? r->text_match
+                                    : NULL;
+        const char *prop = match ? r->prop_name : NULL;
+        if (prop && g_ascii_strcasecmp (prop, "UID") != 0 &&
+            g_ascii_strcasecmp (prop, "SUMMARY") != 0)
+                return cal_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                                 "a prop-filter is answered for UID and SUMMARY only");
         g_autofree char *from =
                 g_strdup_printf ("%" G_GINT64_FORMAT,
                                  r->has_range ? CLAMP (r->start, MIN_TIME, MAX_TIME) : MIN_TIME);
@@ -83,8 +94,10 @@ calendar_query (AtriumRequest *req, const CalDavPlace *p, const char *prefix,
                 "WHERE o.school_id = e.school_id AND o.event_id = e.id "
                 "AND o.starts_at < $3::bigint AND (o.ends_at > $2::bigint "
                 "OR (o.ends_at = o.starts_at AND o.starts_at >= $2::bigint)))))) "
+                "AND ($5::text IS NULL OR strpos(lower(CASE WHEN upper($6) = 'UID' THEN e.uid "
+                "ELSE e.summary END), lower($5)) > 0) "
                 "ORDER BY 1",
-                4, p->cal->id, from, to, r->has_range ? "true" : "false");
+                6, p->cal->id, from, to, r->has_range ? "true" : "false", match, prop);
         if (!res)
                 return FALSE;
         gboolean ok = emit_rows (res, prefix, r, emit, emit_data, error);

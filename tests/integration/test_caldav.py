@@ -310,10 +310,16 @@ class CalDavTest(CalendarTestCase):
         r = self.dav("REPORT", base, unknown)
         self.assertEqual(r.status, 403)
         self.assertIn("supported-report", r.body.decode())
-        textmatch = query("20260501T000000Z", "20260601T000000Z").replace(
-            "<C:time-range", '<C:prop-filter name="SUMMARY"><C:text-match>x</C:text-match>'
+        undefined = query("20260501T000000Z", "20260601T000000Z").replace(
+            "<C:time-range", '<C:prop-filter name="LOCATION"><C:is-not-defined/>'
             "</C:prop-filter><C:time-range")
-        self.assertIn("supported-filter", self.dav("REPORT", base, textmatch).body.decode())
+        self.assertIn("supported-filter", self.dav("REPORT", base, undefined).body.decode())
+        # A prop-filter on UID (how clients find an event by UID), case-insensitive.
+        by_uid = query("20260501T000000Z", "20260701T000000Z").replace(
+            "<C:time-range", '<C:prop-filter name="UID"><C:text-match>JUNE</C:text-match>'
+            "</C:prop-filter><C:time-range")
+        self.assertEqual(set(self.multistatus(self.dav("REPORT", base, by_uid))),
+                         {href + "june.ics"})
         for body in ("<not-xml", '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>',
                      query("2026", "20260601T000000Z"), ""):
             with self.subTest(body=body[:20]):
