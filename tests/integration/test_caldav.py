@@ -15,12 +15,19 @@ another person's calendars invisible, bad XML, an unknown REPORT, missing auth, 
 from __future__ import annotations
 
 import base64
+import glob
+import os
 import urllib.parse
 import xml.etree.ElementTree as ET
 
 import fixtures
 import harness
 from test_calendar import CalendarTestCase, School
+
+TESTDATA = os.path.join(os.path.dirname(harness.SOURCE_DIR.rstrip("/")), "shared", "testdata",
+                        "ical")
+if not os.path.isdir(TESTDATA):
+    TESTDATA = "/work/shared/testdata/ical"
 
 D = "{DAV:}"
 C = "{urn:ietf:params:xml:ns:caldav}"
@@ -37,6 +44,42 @@ def ics(uid: str, summary: str = "Lesson", start: str = "20260504T080000Z",
     return ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
             f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\n"
             f"SUMMARY:{summary}\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def split_by_uid(data: str) -> dict[str, str]:
+    """One calendar object resource per UID (RFC 4791 4.1), as a client splits a file before
+    uploading it: the VCALENDAR's own properties and every VTIMEZONE go with each, the VEVENTs
+    go with their UID (an event without UID alone, under "#<n>"). Lines stay as they are
+    (folded); only the UID is read from the unfolded text."""
+    lines = data.replace("\r\n", "\n").split("\n")
+    head: list[str] = []
+    zones: list[str] = []
+    groups: dict[str, list[str]] = {}
+    block: list[str] = []
+    depth = 0
+    kind = ""
+    for line in lines:
+        if not line:
+            continue
+        if line.startswith("BEGIN:"):
+            depth += 1
+            if depth == 2:
+                kind, block = line[6:], []
+        if depth >= 2:
+            block.append(line)
+        elif depth == 1 and not line.startswith(("BEGIN:VCALENDAR", "END:VCALENDAR")):
+            head.append(line)
+        if line.startswith("END:"):
+            depth -= 1
+            if depth == 1 and kind == "VTIMEZONE":
+                zones += block
+            elif depth == 1 and kind == "VEVENT":
+                text = "\n".join(block).replace("\n ", "").replace("\n\t", "")
+                uid = next((ln[4:] for ln in text.split("\n") if ln.startswith("UID:")),
+                           f"#{len(groups)}")
+                groups.setdefault(uid, []).extend(block)
+    return {uid: "\r\n".join(["BEGIN:VCALENDAR", *head, *zones, *events, "END:VCALENDAR"])
+            + "\r\n" for uid, events in groups.items()}
 
 
 PROPS = """<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"
@@ -326,6 +369,46 @@ class CalDavTest(CalendarTestCase):
                 self.assertEqual(self.dav("REPORT", base, body or None).status, 400)
         self.assertEqual(self.dav("REPORT", self.home(), query("20260501T000000Z",
                                                                "20260601T000000Z")).status, 403)
+
+    def test_every_testdata_file_put_and_read_back(self) -> None:
+        files = sorted(glob.glob(os.path.join(TESTDATA, "*.ics")))
+        self.assertGreaterEqual(len(files), 19, TESTDATA)
+        refused = {"malformed-issue_1081_invalid_rrule_freq.ics": "RRULE",
+                   "malformed-issue_1081_invalid_start_and_end.ics": "DTSTART"}
+        for n, path in enumerate(files):
+            name = os.path.basename(path)
+            with self.subTest(file=name):
+                with open(path, encoding="utf-8") as f:
+                    parts = split_by_uid(f.read())
+                self.assertTrue(parts)
+                cal = f"f{n}"
+                self.assertEqual(self.dav("MKCALENDAR", self.home() + cal + "/").status, 201)
+                sent = {}
+                for i, (uid, text) in enumerate(sorted(parts.items())):
+                    put = self.dav("PUT", self.home() + f"{cal}/{i}.ics", text,
+                                   headers={"If-None-Match": "*"})
+                    if name in refused:
+                        self.assertEqual(put.status, 422, put.body)
+                        self.assertIn(refused[name], put.json()["detail"])
+                        continue
+                    self.assertEqual(put.status, 201, (uid, put.body[:300]))
+                    sent[f"{i}.ics"] = (uid, text.count("BEGIN:VEVENT"))
+                # Read back in one calendar-multiget: every event, with as many VEVENTs
+                # (master and overrides) as were sent, under its UID.
+                href = f"/dav/{self.s.slug}/{self.home()}{cal}/"
+                mg = ('<?xml version="1.0"?><C:calendar-multiget xmlns:D="DAV:" '
+                      'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/>'
+                      '<C:calendar-data/></D:prop>' +
+                      "".join(f"<D:href>{href}{r}</D:href>" for r in sent) +
+                      "</C:calendar-multiget>")
+                got = self.multistatus(self.dav("REPORT", self.home() + cal + "/", mg)) \
+                    if sent else {}
+                self.assertEqual(set(got), {href + r for r in sent})
+                for r, (uid, vevents) in sent.items():
+                    data = self.prop(got[href + r], f"{C}calendar-data").text
+                    self.assertEqual(data.count("BEGIN:VEVENT"), vevents, r)
+                    if not uid.startswith("#"):
+                        self.assertIn(uid[:40], data.replace("\r\n ", ""))
 
     def test_sync_collection_and_ctag(self) -> None:
         s = self.s
