@@ -420,6 +420,14 @@ finish (gpointer data)
                 cork_head (msg, req);
         } else if (req->status != 204 && req->status != 304) {
                 soup_server_message_set_response (msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
+        } else {
+                /* libsoup 3.2.3 ends the connection after a 204 or 304 of ours (neither a
+                 * Content-Length nor SOUP_ENCODING_NONE on the headers kept it), without
+                 * saying so: a client that sent its next request on the connection meanwhile
+                 * (vdirsyncer, python3-caldav after a CalDAV PUT or DELETE) met a reset. Saying
+                 * it makes clients open a new connection instead. Keeping the connection is
+                 * the better fix, not found yet (docs/ROADMAP.md). */
+                soup_message_headers_replace (rh, "Connection", "close");
         }
         if (!job->inline_)
                 soup_server_message_unpause (msg);

@@ -15,7 +15,6 @@ import sys
 
 import caldav
 import requests
-from urllib3.util.retry import Retry
 
 SERIES = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -53,13 +52,6 @@ def main() -> None:
     # cut) is not what is under test.
     client = caldav.DAVClient(url=url, username=user, password=password,
                               auth=requests.auth.HTTPBasicAuth(user, password))
-    # atriumd (libsoup 3.2.3) closes a keep-alive connection after every 204 without saying
-    # "Connection: close"; requests may send its next request on that dead connection and
-    # meet a reset before the server read anything. Retrying such a request keeps this test
-    # about CalDAV until the core is fixed (core/http; in the report to the integrator).
-    retry = Retry(total=3, connect=3, read=3, status=0, allowed_methods=None,
-                  raise_on_status=False)
-    client.session.mount("http://", requests.adapters.HTTPAdapter(max_retries=retry))
     principal = client.principal()
     out["principal"] = str(principal.url)
     out["home"] = str(principal.calendar_home_set.url)
