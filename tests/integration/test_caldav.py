@@ -202,6 +202,18 @@ class CalDavTest(CalendarTestCase):
                       {p[0].tag for p in self.prop(m, f"{D}current-user-privilege-set")})
         self.assertTrue(self.prop(m, f"{D}sync-token").text.startswith("urn:atrium:sync:"))
         self.assertNotIn("Tom's", [self.prop(r, f"{D}displayname").text for r in got.values()])
+        # The tree's live properties are protected: PROPPATCH is 403 and changes nothing.
+        patch = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" '
+                 'xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop>'
+                 '<A:calendar-color>#000000</A:calendar-color></D:prop></D:set>'
+                 '</D:propertyupdate>')
+        r = self.dav("PROPPATCH", self.home() + f"{mine}/", patch)
+        self.assertEqual(r.status, 207)
+        self.assertIn("403", r.body.decode())
+        got = self.multistatus(self.dav("PROPFIND", self.home() + f"{mine}/", PROPS,
+                                        headers={"Depth": "0"}))
+        self.assertEqual(self.prop(got[base + f"tina/{mine}/"], f"{A}calendar-color").text,
+                         "#112233")
         # Another person's home, another person's calendar, another school: not found.
         self.assertEqual(self.dav("PROPFIND", self.home("tom"), headers={"Depth": "0"}).status,
                          404)
