@@ -37,7 +37,8 @@ setup_state="$setup_root/.state"
 # nodejs and npm for the OpenAPI validator in tests/tools, litmus, rclone and cadaver as the
 # WebDAV clients of tests/integration/test_webdav_clients.py, apache2 (mod_dav) as the peer of
 # bench/webdav, python3-caldav and vdirsyncer as the CalDAV clients of
-# tests/integration/test_caldav_client.py and test_caldav_clients.py.
+# tests/integration/test_caldav_client.py and test_caldav_clients.py, radicale as the peer of
+# bench/caldav.
 setup_packages=(
         meson ninja-build pkg-config gcc
         libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libgcrypt20-dev
@@ -45,7 +46,7 @@ setup_packages=(
         postgresql postgresql-contrib
         clang-14 libclang-rt-14-dev clang-format abigail-tools
         wrk nginx-light haproxy pgbouncer openssl curl python3 nodejs npm
-        litmus rclone cadaver apache2 python3-caldav vdirsyncer
+        litmus rclone cadaver apache2 python3-caldav vdirsyncer radicale
 )
 
 setup_say() {
