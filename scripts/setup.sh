@@ -37,7 +37,9 @@ setup_state="$setup_root/.state"
 # nodejs and npm for the OpenAPI validator in tests/tools, litmus, rclone and cadaver as the
 # WebDAV clients of tests/integration/test_webdav_clients.py, apache2 (mod_dav) as the peer of
 # bench/webdav, chromium as the real browser of the portal's end-to-end test
-# (tests/browser/; playwright-core drives it, from tests/tools).
+# (tests/browser/; playwright-core drives it, from tests/tools), python3-caldav and vdirsyncer
+# as the CalDAV clients of tests/integration/test_caldav_client.py and test_caldav_clients.py,
+# radicale as the peer of bench/caldav.
 setup_packages=(
         meson ninja-build pkg-config gcc
         libglib2.0-dev libsoup-3.0-dev libjson-glib-dev libpq-dev libgcrypt20-dev
@@ -45,7 +47,7 @@ setup_packages=(
         postgresql postgresql-contrib
         clang-14 libclang-rt-14-dev clang-format abigail-tools
         wrk nginx-light haproxy pgbouncer openssl curl python3 nodejs npm
-        litmus rclone cadaver apache2 chromium
+        litmus rclone cadaver apache2 chromium python3-caldav vdirsyncer radicale
         # the OpenID provider's relying parties in the suite (tests/integration/test_oidc_*.py):
         # Apache's mod_auth_openidc end to end, python3-authlib and python3-jwt as a client
         libapache2-mod-auth-openidc python3-authlib python3-jwt python3-requests

@@ -277,6 +277,26 @@ typedef gboolean (*AtriumTxFunc) (AtriumTx *tx, gpointer user_data, GError **err
  * about its own model, through the callbacks of #AtriumDavTree. */
 
 /**
+ * AtriumDavProp:
+ * @ns: the property's namespace URI ("DAV:", "urn:ietf:params:xml:ns:caldav", ...)
+ * @name: its local name
+ * @text: (nullable): its value as text (escaped by the host)
+ * @xml: (nullable): the whole element, well-formed, with the namespace declarations it
+ *   needs; used instead of @text for a structured value (supported-calendar-component-set)
+ *
+ * One live property a tree adds to a resource (AtriumDavResource.props). Strings are
+ * (transfer none), copied by the host before the emit function returns.
+ *
+ * Since: 1.5
+ */
+typedef struct {
+        const char *ns;
+        const char *name;
+        const char *text;
+        const char *xml;
+} AtriumDavProp;
+
+/**
  * AtriumDavResource:
  * @header: ATRIUM_DAV_RESOURCE_INIT fills it; the host reads up to header.struct_size
  * @id: stable id of the resource, unique in the tree (a UUID, or another string of at most
@@ -293,6 +313,14 @@ typedef gboolean (*AtriumTxFunc) (AtriumTx *tx, gpointer user_data, GError **err
  * @display_name: (nullable): what to show instead of @name (a group's name)
  * @quota_used: bytes used in the space the resource lives in (RFC 4331); -1: no quota
  * @quota_available: bytes still free there; -1: no quota
+ * @props: (nullable) (array length=n_props): more live properties of the resource (CalDAV's
+ *   calendar-color, getctag, ...); one named DAV: resourcetype replaces the host's. Since: 1.5
+ *   (appended after the first 1.5 members; the host reads them only when struct_size has them)
+ * @n_props: how many @props. Since: 1.5
+ * @data: (nullable): the content a REPORT answers inline (CalDAV's calendar-data, CardDAV's
+ *   address-data); only the report callback sets it. Since: 1.5
+ * @gone: in a report: the resource named does not exist (a calendar-multiget href) or no
+ *   longer does (a sync-collection change): the host answers 404 for it. Since: 1.5
  *
  * One resource as a tree callback describes it to the host: what the live properties are
  * made of. The strings are (transfer none): the host copies what it keeps before the emit
@@ -313,6 +341,10 @@ typedef struct {
         const char *display_name;
         gint64 quota_used;
         gint64 quota_available;
+        const AtriumDavProp *props;
+        guint n_props;
+        const char *data;
+        gboolean gone;
 } AtriumDavResource;
 
 /* The first designated initialiser of every AtriumDavResource. */
@@ -346,6 +378,63 @@ typedef enum {
         ATRIUM_DAV_MOVE = 1 << 0,
         ATRIUM_DAV_OVERWRITE = 1 << 1,
 } AtriumDavTransferFlags;
+
+/**
+ * AtriumDavReportKind:
+ * @ATRIUM_DAV_REPORT_CALENDAR_QUERY: CalDAV calendar-query (RFC 4791 7.8)
+ * @ATRIUM_DAV_REPORT_CALENDAR_MULTIGET: CalDAV calendar-multiget (RFC 4791 7.9)
+ * @ATRIUM_DAV_REPORT_SYNC_COLLECTION: sync-collection (RFC 6578)
+ *
+ * Since: 1.5
+ */
+typedef enum {
+        ATRIUM_DAV_REPORT_CALENDAR_QUERY = 1,
+        ATRIUM_DAV_REPORT_CALENDAR_MULTIGET = 2,
+        ATRIUM_DAV_REPORT_SYNC_COLLECTION = 3,
+} AtriumDavReportKind;
+
+/**
+ * AtriumDavReport:
+ * @header: filled by the host; read up to header.struct_size
+ * @kind: which report (#AtriumDavReportKind)
+ * @component: (nullable): calendar-query: the component asked for ("VEVENT", "VTODO"), %NULL
+ *   for every kind
+ * @has_range: calendar-query: a time-range was given: [@start, @end), unix seconds (an open
+ *   end is G_MAXINT64, an open start G_MININT64)
+ * @start: see @has_range
+ * @end: see @has_range
+ * @expand: calendar-data asked for with expand (RFC 4791 9.6.5): recurring series as their
+ *   instances in [@expand_start, @expand_end), in UTC
+ * @expand_start: see @expand
+ * @expand_end: see @expand
+ * @want_data: the answer includes calendar-data: set AtriumDavResource.data
+ * @paths: (nullable) (array zero-terminated=1): calendar-multiget: the tree paths of the hrefs
+ * @sync_token: (nullable): sync-collection: the client's token, %NULL for an initial sync
+ * @prop_name: (nullable): calendar-query: the component's property a prop-filter names
+ *   ("UID", "SUMMARY"); the tree fails with ATRIUM_ERROR_FORBIDDEN for one it cannot match
+ * @text_match: (nullable): with @prop_name: the text-match, a case-insensitive substring
+ *   (RFC 4791 9.7.5, collation i;ascii-casemap)
+ *
+ * A REPORT request body as the host parsed it (libxml2, hardened like every DAV body).
+ *
+ * Since: 1.5
+ */
+typedef struct {
+        AtriumStructHeader header;
+        AtriumDavReportKind kind;
+        const char *component;
+        gboolean has_range;
+        gint64 start;
+        gint64 end;
+        gboolean expand;
+        gint64 expand_start;
+        gint64 expand_end;
+        gboolean want_data;
+        const char *const *paths;
+        const char *sync_token;
+        const char *prop_name;
+        const char *text_match;
+} AtriumDavReport;
 
 /**
  * AtriumDavTree:
@@ -383,6 +472,17 @@ typedef enum {
  *   another folder. ATRIUM_ERROR_FORBIDDEN for a path that cannot be locked (a fixed
  *   folder). (nullable): @path itself, for a tree that looks the same to everyone.
  * @user_data: (nullable): handed to every callback as is; must stay valid until fini
+ * @dav_classes: (nullable): more compliance classes for the DAV header of OPTIONS
+ *   ("calendar-access"). Since: 1.5 (appended, as the two below)
+ * @report: answer REPORT on @path (#AtriumDavReport, parsed by the host): emit each resource
+ *   the report names, with @name its path in the tree (not only the last segment) and @data
+ *   its content where @report asks for it; emit gone resources with @gone. For
+ *   sync-collection, *@out_sync_token is the new token (a new string); a token the tree does
+ *   not know fails with ATRIUM_ERROR_PRECONDITION_FAILED (the host answers 403
+ *   valid-sync-token). (nullable): REPORT is 403. Since: 1.5
+ * @mkcalendar: make the calendar collection @path (MKCALENDAR, RFC 4791 5.3.1), with the
+ *   displayname and Apple calendar-color the body set (both nullable). Errors as mkcol.
+ *   (nullable): 403. Since: 1.5
  *
  * One tree of resources under /dav/{school}/@mount/, handed to add_dav_tree(), which copies
  * the struct and @mount. Paths handed to the callbacks are relative to the mount, without
@@ -417,6 +517,12 @@ typedef struct {
         char *(*canonical) (AtriumRequest *req, const char *path, gpointer user_data,
                             GError **error);
         gpointer user_data;
+        const char *dav_classes;
+        gboolean (*report) (AtriumRequest *req, const char *path, const AtriumDavReport *report,
+                            AtriumDavEmitFunc emit, gpointer emit_data, char **out_sync_token,
+                            gpointer user_data, GError **error);
+        gboolean (*mkcalendar) (AtriumRequest *req, const char *path, const char *display_name,
+                                const char *color, gpointer user_data, GError **error);
 } AtriumDavTree;
 
 /* The first designated initialiser of every AtriumDavTree: { ATRIUM_DAV_TREE_INIT, ... } */

@@ -238,3 +238,14 @@ atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **erro
         out->user_id = g_strdup (account);
         return TRUE;
 }
+
+char *
+atrium_dav_basic_user (AtriumRequest *req)
+{
+        const char *auth = g_hash_table_lookup (req->headers, "authorization");
+        g_autofree char *user = NULL, *secret = NULL;
+        if (!auth || g_ascii_strncasecmp (auth, "Basic ", 6) != 0 ||
+            !parse_basic (auth, &user, &secret))
+                return NULL;
+        return g_steal_pointer (&user);
+}

@@ -132,6 +132,17 @@ is_live (const char *ns, const char *name)
 }
 
 static gboolean
+has_extra (const AtriumDavEntry *e, const char *ns, const char *name)
+{
+        for (guint i = 0; e->props && i < e->props->len; i++) {
+                const AtriumDavExtra *x = e->props->pdata[i];
+                if (g_str_equal (x->ns, ns) && g_str_equal (x->name, name))
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+static gboolean
 parse_ops (AtriumRequest *req, GPtrArray *ops, GError **error)
 {
         gsize len = req->body ? g_bytes_get_size (req->body) : 0;
@@ -232,8 +243,10 @@ atrium_dav_proppatch (AtriumRequest *req, const AtriumDavMount *m, const char *p
                                 op->status = 403; /* cannot-modify-protected-property */
                                 failed = TRUE;
                         }
-                } else if (!e->id) {
-                        op->status = 403; /* a resource without an id keeps none */
+                } else if (!e->id || has_extra (e, op->ns, op->name)) {
+                        /* a resource without an id keeps none; the tree's own live properties
+                         * (calendar-color, getctag, ...) are protected too */
+                        op->status = 403;
                         failed = TRUE;
                 }
         }

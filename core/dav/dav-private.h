@@ -68,6 +68,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AtriumDavCaller, atrium_dav_caller_clear)
  * queries in a transaction of its own (failed attempts are counted whatever the request
  * does). */
 gboolean atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **error);
+/* The user name of a Basic Authorization header, unverified (discovery at /dav/ only names
+ * where to go next), or NULL. */
+char *atrium_dav_basic_user (AtriumRequest *req);
 /* For tests of the cache: entries kept now. */
 guint atrium_dav_auth_cache_size (void);
 
@@ -100,6 +103,8 @@ typedef struct {
 } AtriumDavPropName;
 
 void atrium_dav_prop_name_free (AtriumDavPropName *p);
+/* Appends the names of the child elements of @prop (a <D:prop>) to @out. */
+void atrium_dav_xml_prop_names (GPtrArray *out, const xmlNode *prop);
 
 /* A PROPFIND body (empty: allprop). *@out_props: the AtriumDavPropName* asked for (prop), or
  * those an allprop's include names. */
@@ -139,6 +144,16 @@ char *atrium_dav_iso_date (gint64 unix_seconds);
 gboolean atrium_dav_parse_http_date (const char *text, gint64 *out_unix);
 
 /* ---- dav-props.c ---- */
+/* A live property a tree added (AtriumDavProp), owned: text, or a whole element. */
+typedef struct {
+        char *ns;
+        char *name;
+        char *text;
+        char *xml;
+} AtriumDavExtra;
+
+void atrium_dav_extra_free (AtriumDavExtra *x);
+
 /* A resource as a tree described it, with owned copies of its strings. */
 typedef struct {
         char *id;
@@ -152,6 +167,9 @@ typedef struct {
         char *display_name;
         gint64 quota_used;
         gint64 quota_available;
+        GPtrArray *props; /* (nullable) AtriumDavExtra*: the tree's extra live properties */
+        char *data;       /* (nullable) a report's calendar-data */
+        gboolean gone;
 } AtriumDavEntry;
 
 void atrium_dav_entry_free (AtriumDavEntry *e);
@@ -227,6 +245,34 @@ gboolean atrium_dav_unlock (AtriumRequest *req, const AtriumDavMount *m, const c
 GPtrArray *atrium_dav_locks_for_listing (AtriumRequest *req, const AtriumDavMount *m,
                                          const char *path, char **out_canon, GError **error);
 void atrium_dav_write_lockdiscovery (AtriumDavWriter *w, GPtrArray *locks, const char *canon);
+
+/* The href of the caller's principal, "/dav/<school>/principals/<username>/"; "" when the
+ * caller is no user (an operator). Returns: (transfer full) (nullable): NULL on error. */
+char *atrium_dav_principal_href (AtriumRequest *req, GError **error);
+/* Writes one <D:response> for @e at @href: the properties @asked (kind PROP) or all of them;
+ * @dead (nullable) its dead properties, @locks and @canon for lockdiscovery, @principal for
+ * current-user-principal ("" for none). */
+void atrium_dav_write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
+                                AtriumDavPropfindKind kind, GPtrArray *asked, GPtrArray *dead,
+                                GPtrArray *locks, const char *canon, const char *principal);
+
+/* ---- dav-report.c ---- */
+/* REPORT (calendar-query, calendar-multiget, sync-collection) on @path, answered with 207. */
+gboolean atrium_dav_report (AtriumRequest *req, const AtriumDavMount *m, const char *path,
+                            const char *href, GError **error);
+/* MKCALENDAR @path (RFC 4791 5.3.1), answered with 201. */
+gboolean atrium_dav_mkcalendar (AtriumRequest *req, const AtriumDavMount *m, const char *path,
+                                GError **error);
+/* "/dav/<school>/<mount>/<path>", each segment escaped; a collection's ends in '/'. */
+char *atrium_dav_href_of (const char *school, const char *mount, const char *path,
+                          gboolean collection);
+
+/* ---- dav-principals.c ---- */
+/* The core's own tree "principals" (RFC 5397, RFC 4791 6, RFC 6352 7): the caller's principal
+ * with calendar-home-set and addressbook-home-set; and the routes /.well-known/caldav,
+ * /.well-known/carddav and /dav/ (discovery, RFC 6764). */
+void atrium_dav_principals_init (AtriumCore *core);
+void atrium_dav_discovery_routes (AtriumCore *core);
 
 /* Answers PROPFIND on @path (its resource @self_entry, its href @href) with 207. */
 gboolean atrium_dav_propfind (AtriumRequest *req, const AtriumDavMount *m, const char *path,

@@ -20,7 +20,21 @@ atrium_dav_entry_free (AtriumDavEntry *e)
         g_free (e->etag);
         g_free (e->content_type);
         g_free (e->display_name);
+        g_clear_pointer (&e->props, g_ptr_array_unref);
+        g_free (e->data);
         g_free (e);
+}
+
+void
+atrium_dav_extra_free (AtriumDavExtra *x)
+{
+        if (!x)
+                return;
+        g_free (x->ns);
+        g_free (x->name);
+        g_free (x->text);
+        g_free (x->xml);
+        g_free (x);
 }
 
 void
@@ -49,6 +63,22 @@ atrium_dav_collect (const AtriumDavResource *in, gpointer array)
         e->display_name = g_strdup (r.display_name);
         e->quota_used = r.quota_used;
         e->quota_available = r.quota_available;
+        e->data = g_strdup (r.data);
+        e->gone = r.gone;
+        for (guint i = 0; r.props && i < r.n_props; i++) {
+                const AtriumDavProp *p = &r.props[i];
+                if (!p->ns || !p->name || (!p->text && !p->xml))
+                        continue;
+                if (!e->props)
+                        e->props = g_ptr_array_new_with_free_func (
+                                (GDestroyNotify) atrium_dav_extra_free);
+                AtriumDavExtra *x = g_new0 (AtriumDavExtra, 1);
+                x->ns = g_strdup (p->ns);
+                x->name = g_strdup (p->name);
+                x->text = g_strdup (p->text);
+                x->xml = g_strdup (p->xml);
+                g_ptr_array_add (e->props, x);
+        }
         g_ptr_array_add (array, e);
 }
 
@@ -193,10 +223,57 @@ dead_named (GPtrArray *dead, const AtriumDavPropName *n)
         return NULL;
 }
 
-static void
-write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
-                AtriumDavPropfindKind kind, GPtrArray *asked, GPtrArray *dead, const LockView *lv)
+static const AtriumDavExtra *
+extra_named (const AtriumDavEntry *e, const char *ns, const char *name)
 {
+        for (guint i = 0; e->props && i < e->props->len; i++) {
+                const AtriumDavExtra *x = e->props->pdata[i];
+                if (g_str_equal (x->ns, ns) && g_str_equal (x->name, name))
+                        return x;
+        }
+        return NULL;
+}
+
+static void
+write_extra (AtriumDavWriter *w, const AtriumDavExtra *x)
+{
+        if (x->xml)
+                atrium_dav_write_raw (w, x->xml);
+        else
+                atrium_dav_write_text (w, x->ns, x->name, x->text);
+}
+
+/* The properties the host answers for every resource from who is asking (RFC 5397, RFC
+ * 3744 5.8): where a client finds the caller's principal. Not part of allprop. */
+static gboolean
+write_principal_prop (AtriumDavWriter *w, const AtriumDavPropName *n, const char *principal)
+{
+        if (!principal || !*principal || !g_str_equal (n->ns, ATRIUM_DAV_NS))
+                return FALSE;
+        gboolean set = g_str_equal (n->name, "principal-collection-set");
+        if (!set && !g_str_equal (n->name, "current-user-principal"))
+                return FALSE;
+        /* the set: "/dav/<school>/principals/<user>/" without its last segment */
+        g_autofree char *href = g_strdup (principal);
+        if (set && strlen (href) > 1) {
+                href[strlen (href) - 1] = 0;
+                char *cut = strrchr (href, '/');
+                if (cut)
+                        cut[1] = 0;
+        }
+        atrium_dav_write_start (w, ATRIUM_DAV_NS, n->name);
+        atrium_dav_write_href (w, href);
+        atrium_dav_write_endel (w);
+        return TRUE;
+}
+
+void
+atrium_dav_write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
+                           AtriumDavPropfindKind kind, GPtrArray *asked, GPtrArray *dead,
+                           GPtrArray *locks, const char *canon, const char *principal)
+{
+        const LockView view = {locks, canon}, *lv = &view;
+        gboolean own_type = extra_named (e, ATRIUM_DAV_NS, "resourcetype") != NULL;
         atrium_dav_write_start (w, ATRIUM_DAV_NS, "response");
         atrium_dav_write_href (w, href);
         atrium_dav_write_start (w, ATRIUM_DAV_NS, "propstat");
@@ -205,10 +282,15 @@ write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
         if (kind == ATRIUM_DAV_PROPFIND_PROP) {
                 for (guint i = 0; i < asked->len; i++) {
                         const AtriumDavPropName *n = asked->pdata[i];
+                        const AtriumDavExtra *x = extra_named (e, n->ns, n->name);
                         int p = live_of (n);
                         const AtriumDavDead *d = p < 0 ? dead_named (dead, n) : NULL;
-                        if (p >= 0 && has_live (e, p))
+                        if (x)
+                                write_extra (w, x);
+                        else if (p >= 0 && has_live (e, p))
                                 write_live (w, e, p, lv);
+                        else if (write_principal_prop (w, n, principal))
+                                continue;
                         else if (d)
                                 atrium_dav_write_raw (w, d->xml);
                         else
@@ -217,15 +299,24 @@ write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
         } else {
                 for (int p = 0; p < N_LIVE; p++) {
                         gboolean quota = p == P_QUOTA_USED || p == P_QUOTA_AVAILABLE;
-                        if (!has_live (e, p))
+                        if (!has_live (e, p) || (p == P_RESOURCETYPE && own_type))
                                 continue;
                         if (kind == ATRIUM_DAV_PROPFIND_PROPNAME)
                                 atrium_dav_write_empty (w, ATRIUM_DAV_NS, live_names[p]);
                         else if (!quota)
                                 write_live (w, e, p, lv);
                 }
+                for (guint i = 0; e->props && i < e->props->len; i++) {
+                        const AtriumDavExtra *x = e->props->pdata[i];
+                        if (kind == ATRIUM_DAV_PROPFIND_PROPNAME)
+                                atrium_dav_write_empty (w, x->ns, x->name);
+                        else
+                                write_extra (w, x);
+                }
                 for (guint i = 0; dead && i < dead->len; i++) {
                         const AtriumDavDead *d = dead->pdata[i];
+                        if (extra_named (e, d->ns, d->name))
+                                continue;
                         if (kind == ATRIUM_DAV_PROPFIND_PROPNAME)
                                 atrium_dav_write_empty (w, d->ns, d->name);
                         else
@@ -253,6 +344,22 @@ write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const char *href,
                 atrium_dav_write_endel (w);
         }
         atrium_dav_write_endel (w); /* response */
+}
+
+char *
+atrium_dav_principal_href (AtriumRequest *req, GError **error)
+{
+        if (!req->user_id)
+                return g_strdup ("");
+        const char *p[1] = {req->user_id};
+        g_autoptr (AtriumResult) res = atrium_tx_query (
+                req->tx, "SELECT username FROM core.users WHERE id = $1::uuid", 1, p, error);
+        if (!res)
+                return NULL;
+        if (atrium_result_n_rows (res) != 1)
+                return g_strdup ("");
+        g_autofree char *school = g_uri_escape_string (req->school_slug, NULL, FALSE);
+        return g_strdup_printf ("/dav/%s/principals/%s/", school, atrium_result_value (res, 0, 0));
 }
 
 static gint
@@ -310,20 +417,23 @@ atrium_dav_propfind (AtriumRequest *req, const AtriumDavMount *m, const char *pa
         g_autoptr (GPtrArray) locks = atrium_dav_locks_for_listing (req, m, path, &canon, error);
         if (!locks)
                 return FALSE;
-        LockView self_view = {locks, canon};
+        g_autofree char *principal = atrium_dav_principal_href (req, error);
+        if (!principal)
+                return FALSE;
         AtriumDavWriter w = {0};
         atrium_dav_writer_begin (&w);
-        write_response (&w, e, self_href, kind, asked,
-                        e->id ? g_hash_table_lookup (dead, e->id) : NULL, &self_view);
+        atrium_dav_write_response (&w, e, self_href, kind, asked,
+                                   e->id ? g_hash_table_lookup (dead, e->id) : NULL, locks, canon,
+                                   principal);
         for (guint i = 0; i < kids->len; i++) {
                 const AtriumDavEntry *k = kids->pdata[i];
                 if (!k->name || !*k->name)
                         continue;
                 g_autofree char *kh = atrium_dav_child_href (self_href, k->name, k->collection);
                 g_autofree char *kc = canon ? g_strconcat (canon, "/", k->name, NULL) : NULL;
-                LockView kid_view = {locks, kc};
-                write_response (&w, k, kh, kind, asked,
-                                k->id ? g_hash_table_lookup (dead, k->id) : NULL, &kid_view);
+                atrium_dav_write_response (&w, k, kh, kind, asked,
+                                           k->id ? g_hash_table_lookup (dead, k->id) : NULL, locks,
+                                           kc, principal);
         }
         g_autoptr (GBytes) body = atrium_dav_writer_end (&w);
         atrium_request_respond_bytes (req, 207, "application/xml; charset=utf-8", body);

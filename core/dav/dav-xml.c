@@ -133,8 +133,8 @@ atrium_dav_prop_name_free (AtriumDavPropName *p)
         g_free (p);
 }
 
-static void
-add_names (GPtrArray *out, const xmlNode *prop)
+void
+atrium_dav_xml_prop_names (GPtrArray *out, const xmlNode *prop)
 {
         for (const xmlNode *c = prop->children; c; c = c->next) {
                 if (c->type != XML_ELEMENT_NODE)
@@ -168,14 +168,14 @@ atrium_dav_parse_propfind (const char *data, gsize len, AtriumDavPropfindKind *o
                 ok = FALSE;
         } else if ((prop = atrium_dav_xml_child (root, ATRIUM_DAV_NS, "prop"))) {
                 kind = ATRIUM_DAV_PROPFIND_PROP;
-                add_names (props, prop);
+                atrium_dav_xml_prop_names (props, prop);
         } else if (atrium_dav_xml_child (root, ATRIUM_DAV_NS, "propname")) {
                 kind = ATRIUM_DAV_PROPFIND_PROPNAME;
         } else if (atrium_dav_xml_child (root, ATRIUM_DAV_NS, "allprop")) {
                 kind = ATRIUM_DAV_PROPFIND_ALLPROP;
                 xmlNode *inc = atrium_dav_xml_child (root, ATRIUM_DAV_NS, "include");
                 if (inc)
-                        add_names (props, inc);
+                        atrium_dav_xml_prop_names (props, inc);
         } else {
                 ok = FALSE;
         }

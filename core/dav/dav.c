@@ -16,6 +16,7 @@
 
 #define DAV_ALLOW                                                                                  \
         "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
+#define DAV_ALLOW_CALDAV ", REPORT, MKCALENDAR"
 
 static void
 mount_free (AtriumDavMount *m)
@@ -28,6 +29,7 @@ void
 atrium_dav_init (AtriumCore *core)
 {
         core->dav_mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) mount_free);
+        atrium_dav_principals_init (core);
 }
 
 void
@@ -80,7 +82,7 @@ atrium_dav_add_tree (AtriumPlugin *self, const AtriumDavTree *in, GError **error
                 if (g_str_equal (m->mount, t.mount)) {
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
                                      "DAV tree %s is already served by %s", t.mount,
-                                     m->owner->desc.name);
+                                     m->owner ? m->owner->desc.name : "the host");
                         return FALSE;
                 }
         }
@@ -100,7 +102,8 @@ atrium_dav_mount_of (AtriumRequest *req)
         GPtrArray *mounts = req->core->dav_mounts;
         for (guint i = 0; name && mounts && i < mounts->len; i++) {
                 AtriumDavMount *m = mounts->pdata[i];
-                if (g_str_equal (m->mount, name) && m->owner->state == ATRIUM_PLUGIN_RUNNING)
+                if (g_str_equal (m->mount, name) &&
+                    (!m->owner || m->owner->state == ATRIUM_PLUGIN_RUNNING))
                         return m;
         }
         return NULL;
@@ -154,9 +157,8 @@ tree_path (const char *raw, gboolean *out_slash, GError **error)
         return g_string_free (g_steal_pointer (&out), FALSE);
 }
 
-/* "/dav/<school>/<mount>/<path>", each segment escaped; a collection's ends in '/'. */
-static char *
-href_of (const char *school, const char *mount, const char *path, gboolean collection)
+char *
+atrium_dav_href_of (const char *school, const char *mount, const char *path, gboolean collection)
 {
         g_autofree char *s = g_uri_escape_string (school, NULL, FALSE);
         g_autoptr (GString) h = g_string_new (NULL);
@@ -454,12 +456,16 @@ handle (AtriumRequest *req, gpointer data, GError **error)
         if (!path)
                 return FALSE;
         const char *school = g_hash_table_lookup (req->params, "school");
-        g_autofree char *href = href_of (school, m->mount, path, slash);
+        g_autofree char *href = atrium_dav_href_of (school, m->mount, path, slash);
 
         if (g_str_equal (method, "OPTIONS")) {
-                atrium_request_add_header (req, "DAV", "1, 2");
+                g_autofree char *classes =
+                        m->tree.dav_classes ? g_strconcat ("1, 2, ", m->tree.dav_classes, NULL)
+                                            : g_strdup ("1, 2");
+                atrium_request_add_header (req, "DAV", classes);
                 atrium_request_add_header (req, "MS-Author-Via", "DAV");
-                atrium_request_add_header (req, "Allow", DAV_ALLOW);
+                atrium_request_add_header (req, "Allow",
+                                           m->tree.report ? DAV_ALLOW DAV_ALLOW_CALDAV : DAV_ALLOW);
                 respond_empty (req, 200);
                 return TRUE;
         }
@@ -476,8 +482,10 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                 return atrium_dav_propfind (req, m, path, href, error);
         }
         gboolean answered = FALSE;
-        static const char *const writes[] = {"PUT",  "DELETE", "MKCOL", "PROPPATCH",
-                                             "COPY", "MOVE",   NULL};
+        if (g_str_equal (method, "REPORT"))
+                return atrium_dav_report (req, m, path, href, error);
+        static const char *const writes[] = {"PUT",  "DELETE", "MKCOL",      "PROPPATCH",
+                                             "COPY", "MOVE",   "MKCALENDAR", NULL};
         if (g_strv_contains (writes, method)) {
                 if (!atrium_dav_if_check (req, m, path, &answered, error))
                         return FALSE;
@@ -490,6 +498,8 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                         return FALSE;
                 return answered || atrium_dav_proppatch (req, m, path, href, e, error);
         }
+        if (g_str_equal (method, "MKCALENDAR"))
+                return atrium_dav_mkcalendar (req, m, path, error);
         if (g_str_equal (method, "LOCK"))
                 return atrium_dav_lock (req, m, path, href, error);
         if (g_str_equal (method, "UNLOCK"))
@@ -568,9 +578,9 @@ handle (AtriumRequest *req, gpointer data, GError **error)
 void
 atrium_dav_routes (AtriumCore *core)
 {
-        static const char *const methods[] = {"OPTIONS", "PROPFIND", "PROPPATCH", "GET",
-                                              "PUT",     "MKCOL",    "DELETE",    "COPY",
-                                              "MOVE",    "LOCK",     "UNLOCK"};
+        static const char *const methods[] = {"OPTIONS", "PROPFIND", "PROPPATCH", "GET",  "PUT",
+                                              "MKCOL",   "DELETE",   "COPY",      "MOVE", "LOCK",
+                                              "UNLOCK",  "REPORT",   "MKCALENDAR"};
         static const char *const templates[] = {"/dav/{school}/{mount}",
                                                 "/dav/{school}/{mount}/{path*}"};
         for (guint t = 0; t < G_N_ELEMENTS (templates); t++) {
@@ -590,4 +600,5 @@ atrium_dav_routes (AtriumCore *core)
                         atrium_core_add_routes (core, &r, 1);
                 }
         }
+        atrium_dav_discovery_routes (core);
 }

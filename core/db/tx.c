@@ -102,6 +102,8 @@ replica_refused (const PGresult *r)
                          g_str_has_prefix (state, "08"));
 }
 
+static void gate_params_free (AtriumTx *tx);
+
 void
 atrium_tx_free (AtriumTx *tx)
 {
@@ -109,7 +111,7 @@ atrium_tx_free (AtriumTx *tx)
                 return;
         atrium_tx_rollback (tx);
         g_ptr_array_unref (tx->events);
-        g_strfreev (tx->gate_params);
+        gate_params_free (tx);
         if (tx->gate_data_free)
                 tx->gate_data_free (tx->gate_data);
         g_clear_error (&tx->gate_error);
@@ -394,6 +396,16 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
         }
 }
 
+/* The check's parameters may be NULL anywhere (no school, no module: a core DAV tree), so
+ * they are freed by count, not as a NULL-terminated vector (which leaked those after a NULL). */
+static void
+gate_params_free (AtriumTx *tx)
+{
+        for (int i = 0; tx->gate_params && i < tx->gate_n; i++)
+                g_free (tx->gate_params[i]);
+        g_clear_pointer (&tx->gate_params, g_free);
+}
+
 void
 atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *const *params,
                       AtriumTxGate gate, gpointer data, GDestroyNotify data_free)
@@ -415,7 +427,7 @@ atrium_tx_defer_gate (AtriumTx *tx, const char *sql, int n_params, const char *c
 static gboolean
 settle (AtriumTx *tx, GError *refusal, GError **error)
 {
-        g_clear_pointer (&tx->gate_params, g_strfreev);
+        gate_params_free (tx);
         if (!refusal) {
                 tx->gate_state = ATRIUM_GATE_PASSED;
                 return TRUE;

@@ -198,7 +198,9 @@ admit (const AtriumResult *res, gpointer data, GError **error)
         if (g_strcmp0 (atrium_result_value (res, 0, COL_MODULE_ENABLED), "t") != 0) {
                 /* A module the school has not enabled does not exist for it. */
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
-                             "no module \"%s\" in this school", e->owner->desc.name);
+                             "no module \"%s\" in this school",
+                             e->owner ? e->owner->desc.name
+                                      : (const char *) g_hash_table_lookup (req->params, "mount"));
                 return FALSE;
         }
         req->school_id = g_strdup (atrium_result_value (res, 0, COL_SCHOOL));
@@ -259,13 +261,15 @@ begin_request (AtriumRequest *req, GError **error)
                 /* WebDAV: the tree's module is the one checked; Basic or Bearer says who asks
                  * (dav-auth.c); then the same identity check as any request. */
                 const AtriumDavMount *m = atrium_dav_mount_of (req);
-                if (!m) {
+                gboolean discovery = !g_hash_table_contains (req->params, "mount");
+                if (!m && !discovery) {
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
                                      "no DAV tree \"%s\"",
                                      (const char *) g_hash_table_lookup (req->params, "mount"));
                         return FALSE;
                 }
-                module = m->owner->desc.name;
+                /* The core's own trees (principals) and discovery belong to no module. */
+                module = m && m->owner ? m->owner->desc.name : NULL;
                 token = NULL;
                 if (!(e->flags & ATRIUM_ROUTE_PUBLIC) &&
                     !atrium_dav_authenticate (req, &who, error))

@@ -71,8 +71,9 @@ atrium_registry_clear (AtriumCore *core)
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", NULL};
 /* The core's own WebDAV routes (dav/) also take the DAV methods; plugins never do. */
-static const char *const dav_methods[] = {"OPTIONS", "PROPFIND", "PROPPATCH", "MKCOL", "COPY",
-                                          "MOVE",    "LOCK",     "UNLOCK",    NULL};
+static const char *const dav_methods[] = {"OPTIONS", "PROPFIND",   "PROPPATCH", "MKCOL",
+                                          "COPY",    "MOVE",       "LOCK",      "UNLOCK",
+                                          "REPORT",  "MKCALENDAR", NULL};
 
 gboolean
 atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *in,

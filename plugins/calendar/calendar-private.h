@@ -81,6 +81,19 @@ gboolean cal_publish (AtriumTx *tx, const char *event, const char *calendar_id,
 gboolean cal_request_window (AtriumRequest *req, gint64 *out_from, gint64 *out_to,
                              GError **error);
 
+/* Whether an If-Match header value (a list of entity tags, or "*") names @etag (strongly). */
+gboolean cal_etag_listed (const char *header, const char *etag);
+/* The request body as iCalendar text: text/calendar (or none), UTF-8, at most
+ * CAL_MAX_IMPORT_BYTES, read as a stream (import.c). */
+gboolean cal_read_ics_body (AtriumRequest *req, char **out, GError **error);
+
+/* caldav.c: the "calendars" tree served over CalDAV (docs/CALDAV.md). */
+gboolean cal_register_caldav (AtriumPlugin *self, GError **error);
+/* caldav-report.c: REPORT on that tree (calendar-query, calendar-multiget, sync-collection). */
+gboolean cal_caldav_report (AtriumRequest *req, const char *path, const AtriumDavReport *report,
+                            AtriumDavEmitFunc emit, gpointer emit_data, char **out_sync_token,
+                            gpointer user_data, GError **error);
+
 /* Writes the .ics of one calendar as the response (signed-in export and public feed). */
 gboolean cal_respond_ics (AtriumRequest *req, const char *calendar_id, const char *name,
                           GError **error);

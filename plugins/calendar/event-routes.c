@@ -217,8 +217,8 @@ get_event (AtriumRequest *req, gpointer data, GError **error)
 
 /* Whether an If-Match header value (a list of entity tags, or "*") names @etag. Weak tags
  * never match: If-Match compares strongly (RFC 9110 13.1.1). */
-static gboolean
-etag_listed (const char *header, const char *etag)
+gboolean
+cal_etag_listed (const char *header, const char *etag)
 {
         g_auto (GStrv) tags = g_strsplit (header, ",", -1);
         for (char **t = tags; *t; t++) {
@@ -235,7 +235,7 @@ static gboolean
 check_if_match (AtriumRequest *req, const StoredEvent *e, GError **error)
 {
         const char *im = cal_host->request_header (req, "If-Match");
-        if (im && !etag_listed (im, e->etag))
+        if (im && !cal_etag_listed (im, e->etag))
                 return cal_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
                                  "If-Match: the event has changed (its ETag is now %s); read it "
                                  "again and retry",

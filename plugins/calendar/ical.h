@@ -86,6 +86,13 @@ JsonNode *cal_series_to_json (CalSeries *s);
 gboolean cal_series_expand (CalSeries *s, gint64 from, gint64 to, GPtrArray *out, guint max,
                             guint *budget, GError **error);
 
+/* ---- CalDAV (ical-dav.c) ---- */
+
+/* The stored series @stored_text as its instances overlapping [@from, @to), each a VEVENT in
+ * UTC without recurrence rules (RFC 4791 9.6.5, calendar-data with expand); UNPROCESSABLE
+ * past CAL_MAX_OCCURRENCES. Returns: (transfer full): a VCALENDAR. */
+char *cal_ics_expand (const char *stored_text, gint64 from, gint64 to, GError **error);
+
 /* ---- edits from the JSON API (ical-edit.c) ---- */
 
 /* A new single event or series from a POST body (validated by the route's schema). */

@@ -18,8 +18,8 @@
 
 #define MAX_LISTED_ERRORS 5
 
-static gboolean
-body_text (AtriumRequest *req, char **out, GError **error)
+gboolean
+cal_read_ics_body (AtriumRequest *req, char **out, GError **error)
 {
         const char *ct = cal_host->request_header (req, "Content-Type");
         if (ct) {
@@ -95,7 +95,7 @@ import_ics (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (CalCalendar) c =
                 cal_calendar_open (req, cal_host->request_param (req, "id"), TRUE, error);
         g_autofree char *text = NULL;
-        if (!c || !body_text (req, &text, error))
+        if (!c || !cal_read_ics_body (req, &text, error))
                 return FALSE;
         guint ignored = 0;
         g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);

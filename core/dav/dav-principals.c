@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* dav-principals.c - where a calendar or address book client finds its way in (RFC 6764,
+ * RFC 5397, RFC 4791 6, RFC 6352 7).
+ *
+ * The chain real clients follow: /.well-known/caldav (or carddav) redirects to /dav/; a
+ * PROPFIND there names the caller's principal, /dav/{school}/principals/{username}/; the
+ * principal names the homes, calendar-home-set (/dav/{school}/calendars/{username}/, the
+ * calendar plugin's tree) and addressbook-home-set (/dav/{school}/contacts/{username}/).
+ *
+ * /dav/ has no school in its path, so it cannot sign the caller in (a password is checked
+ * against one school's account): it only reads the user name of the Basic header,
+ * "username@school", and answers with the principal that name would have. It reveals nothing
+ * the client did not send; the principal itself is behind the usual sign-in. Without a
+ * "@school" user name it asks for credentials (401).
+ *
+ * The principals tree is the core's own (no plugin owns it, no module gates it): it shows the
+ * caller their own principal only. */
+#include "dav-private.h"
+#include "plugin-host-private.h"
+
+#include <string.h>
+
+#define CALDAV_NS "urn:ietf:params:xml:ns:caldav"
+#define CARDDAV_NS "urn:ietf:params:xml:ns:carddav"
+
+static gboolean
+mounted (AtriumRequest *req, const char *mount)
+{
+        GPtrArray *mounts = req->core->dav_mounts;
+        for (guint i = 0; mounts && i < mounts->len; i++) {
+                const AtriumDavMount *m = mounts->pdata[i];
+                if (g_str_equal (m->mount, mount) &&
+                    (!m->owner || m->owner->state == ATRIUM_PLUGIN_RUNNING))
+                        return TRUE;
+        }
+        return FALSE;
+}
+
+/* The caller's user name and display name; NOT_FOUND for an operator. */
+static gboolean
+caller (AtriumRequest *req, char **out_name, char **out_display, GError **error)
+{
+        if (!req->user_id) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
+                             "only the people of a school have a principal");
+                return FALSE;
+        }
+        const char *p[1] = {req->user_id};
+        g_autoptr (AtriumResult) res = atrium_tx_query (
+                req->tx, "SELECT username, display_name FROM core.users WHERE id = $1::uuid", 1, p,
+                error);
+        if (!res)
+                return FALSE;
+        if (atrium_result_n_rows (res) != 1) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no such user");
+                return FALSE;
+        }
+        *out_name = g_strdup (atrium_result_value (res, 0, 0));
+        *out_display = g_strdup (atrium_result_value (res, 0, 1));
+        return TRUE;
+}
+
+static char *
+href_xml (const char *ns, const char *name, const char *href)
+{
+        return g_markup_printf_escaped ("<%s xmlns=\"%s\"><href xmlns=\"DAV:\">%s</href></%s>",
+                                        name, ns, href, name);
+}
+
+static void
+emit_principal (AtriumRequest *req, const char *user, const char *display, AtriumDavEmitFunc emit,
+                gpointer emit_data)
+{
+        g_autofree char *school = g_uri_escape_string (req->school_slug, NULL, FALSE);
+        g_autofree char *self = g_strdup_printf ("/dav/%s/principals/%s/", school, user);
+        g_autofree char *cal = g_strdup_printf ("/dav/%s/calendars/%s/", school, user);
+        g_autofree char *card = g_strdup_printf ("/dav/%s/contacts/%s/", school, user);
+        g_autofree char *url = href_xml (ATRIUM_DAV_NS, "principal-URL", self);
+        g_autofree char *cal_home = href_xml (CALDAV_NS, "calendar-home-set", cal);
+        g_autofree char *card_home = href_xml (CARDDAV_NS, "addressbook-home-set", card);
+        AtriumDavProp props[5] = {
+                {ATRIUM_DAV_NS, "resourcetype", NULL,
+                 "<D:resourcetype xmlns:D=\"DAV:\"><D:collection/><D:principal/>"
+                 "</D:resourcetype>"},
+                {ATRIUM_DAV_NS, "principal-URL", NULL, url},
+        };
+        guint n = 2;
+        if (mounted (req, "calendars"))
+                props[n++] = (AtriumDavProp) {CALDAV_NS, "calendar-home-set", NULL, cal_home};
+        if (mounted (req, "contacts"))
+                props[n++] = (AtriumDavProp) {CARDDAV_NS, "addressbook-home-set", NULL, card_home};
+        AtriumDavResource r = {ATRIUM_DAV_RESOURCE_INIT, .name = user,   .collection = TRUE,
+                               .display_name = display,  .props = props, .n_props = n};
+        emit (&r, emit_data);
+}
+
+static gboolean
+p_stat (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer emit_data,
+        gpointer user_data, GError **error)
+{
+        (void) user_data;
+        g_autofree char *user = NULL, *display = NULL;
+        if (!caller (req, &user, &display, error))
+                return FALSE;
+        if (!*path) {
+                AtriumDavResource r = {ATRIUM_DAV_RESOURCE_INIT, .collection = TRUE};
+                emit (&r, emit_data);
+                return TRUE;
+        }
+        if (!g_str_equal (path, user)) { /* others' principals are not listed */
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no such principal");
+                return FALSE;
+        }
+        emit_principal (req, user, display, emit, emit_data);
+        return TRUE;
+}
+
+static gboolean
+p_list (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer emit_data,
+        gpointer user_data, GError **error)
+{
+        (void) user_data;
+        g_autofree char *user = NULL, *display = NULL;
+        if (!caller (req, &user, &display, error))
+                return FALSE;
+        if (*path) {
+                if (!g_str_equal (path, user)) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
+                                     "no such principal");
+                        return FALSE;
+                }
+                return TRUE; /* a principal has no members */
+        }
+        emit_principal (req, user, display, emit, emit_data);
+        return TRUE;
+}
+
+void
+atrium_dav_principals_init (AtriumCore *core)
+{
+        AtriumDavMount *m = g_new0 (AtriumDavMount, 1);
+        m->mount = g_strdup ("principals");
+        m->tree = (AtriumDavTree) {ATRIUM_DAV_TREE_INIT, .mount = m->mount, .stat = p_stat,
+                                   .list = p_list};
+        g_ptr_array_add (core->dav_mounts, m);
+}
+
+/* ---- discovery ---- */
+
+static gboolean
+well_known (AtriumRequest *req, gpointer data, GError **error)
+{
+        (void) data;
+        (void) error;
+        atrium_request_add_header (req, "Location", "/dav/");
+        atrium_request_respond_bytes (req, 301, NULL, NULL);
+        return TRUE;
+}
+
+/* PROPFIND /dav/: current-user-principal from the Basic user name "username@school". */
+static gboolean
+root (AtriumRequest *req, gpointer data, GError **error)
+{
+        (void) data;
+        if (g_str_equal (req->method, "OPTIONS")) {
+                atrium_request_add_header (req, "DAV", "1, 2, calendar-access, addressbook");
+                atrium_request_add_header (req, "Allow", "OPTIONS, PROPFIND");
+                atrium_request_respond_bytes (req, 200, NULL, NULL);
+                return TRUE;
+        }
+        g_autofree char *user = atrium_dav_basic_user (req);
+        char *at = user ? strrchr (user, '@') : NULL;
+        if (!at || at == user || !at[1]) {
+                atrium_request_add_header (req, "WWW-Authenticate",
+                                           "Basic realm=\"Atrium\", charset=\"UTF-8\"");
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
+                             "sign in with HTTP Basic as username@school");
+                return FALSE;
+        }
+        *at = 0;
+        g_autofree char *school = g_uri_escape_string (at + 1, NULL, FALSE);
+        g_autofree char *name = g_uri_escape_string (user, NULL, FALSE);
+        g_autofree char *principal = g_strdup_printf ("/dav/%s/principals/%s/", school, name);
+        AtriumDavWriter w = {0};
+        atrium_dav_writer_begin (&w);
+        atrium_dav_write_start (&w, ATRIUM_DAV_NS, "response");
+        atrium_dav_write_href (&w, "/dav/");
+        atrium_dav_write_start (&w, ATRIUM_DAV_NS, "propstat");
+        atrium_dav_write_start (&w, ATRIUM_DAV_NS, "prop");
+        atrium_dav_write_start (&w, ATRIUM_DAV_NS, "resourcetype");
+        atrium_dav_write_empty (&w, ATRIUM_DAV_NS, "collection");
+        atrium_dav_write_endel (&w);
+        atrium_dav_write_start (&w, ATRIUM_DAV_NS, "current-user-principal");
+        atrium_dav_write_href (&w, principal);
+        atrium_dav_write_endel (&w);
+        atrium_dav_write_endel (&w);
+        atrium_dav_write_status (&w, 200);
+        atrium_dav_write_endel (&w);
+        atrium_dav_write_endel (&w);
+        g_autoptr (GBytes) body = atrium_dav_writer_end (&w);
+        atrium_request_respond_bytes (req, 207, "application/xml; charset=utf-8", body);
+        return TRUE;
+}
+
+void
+atrium_dav_discovery_routes (AtriumCore *core)
+{
+        static const char *const wk[] = {"/.well-known/caldav", "/.well-known/carddav"};
+        static const char *const wk_methods[] = {"GET", "PROPFIND", "OPTIONS"};
+        for (guint i = 0; i < G_N_ELEMENTS (wk); i++)
+                for (guint j = 0; j < G_N_ELEMENTS (wk_methods); j++) {
+                        const AtriumRoute r = {ATRIUM_ROUTE_INIT,
+                                               .method = wk_methods[j],
+                                               .path = wk[i],
+                                               .flags = ATRIUM_ROUTE_DAV | ATRIUM_ROUTE_PUBLIC |
+                                                        ATRIUM_ROUTE_RAW_BODY,
+                                               .summary = "CalDAV/CardDAV discovery (RFC 6764)",
+                                               .handler = well_known};
+                        atrium_core_add_routes (core, &r, 1);
+                }
+        static const char *const roots[] = {"/dav", "/dav/"};
+        static const char *const root_methods[] = {"PROPFIND", "OPTIONS"};
+        for (guint i = 0; i < G_N_ELEMENTS (roots); i++)
+                for (guint j = 0; j < G_N_ELEMENTS (root_methods); j++) {
+                        const AtriumRoute r = {ATRIUM_ROUTE_INIT,
+                                               .method = root_methods[j],
+                                               .path = roots[i],
+                                               .flags = ATRIUM_ROUTE_DAV | ATRIUM_ROUTE_PUBLIC |
+                                                        ATRIUM_ROUTE_RAW_BODY,
+                                               .summary = "DAV discovery: the caller's principal",
+                                               .handler = root};
+                        atrium_core_add_routes (core, &r, 1);
+                }
+}
