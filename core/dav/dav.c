@@ -46,31 +46,17 @@ atrium_dav_drop (AtriumCore *core, AtriumPlugin *owner)
                         g_ptr_array_remove_index (core->dav_mounts, i - 1);
 }
 
-static gboolean
-valid_mount (const char *s)
-{
-        if (!s || !g_ascii_islower (s[0]) || strlen (s) > 32)
-                return FALSE;
-        for (const char *c = s; *c; c++)
-                if (!g_ascii_islower (*c) && !g_ascii_isdigit (*c) && *c != '-')
-                        return FALSE;
-        return TRUE;
-}
-
 gboolean
 atrium_dav_add_tree (AtriumPlugin *self, const AtriumDavTree *in, GError **error)
 {
         if (!atrium_registry_registering (self, error))
                 return FALSE;
-        if (!in || in->header.magic != ATRIUM_MAGIC || in->header.abi_major != ATRIUM_ABI_MAJOR ||
-            in->header.struct_size < offsetof (AtriumDavTree, user_data) + sizeof (gpointer)) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "DAV tree without a valid header (use ATRIUM_DAV_TREE_INIT)");
+        AtriumDavTree t;
+        if (!atrium_registry_copy_struct (in ? &in->header : NULL,
+                                          offsetof (AtriumDavTree, user_data) + sizeof (gpointer),
+                                          &t, sizeof t, "DAV tree", "ATRIUM_DAV_TREE_INIT", error))
                 return FALSE;
-        }
-        AtriumDavTree t = {0};
-        memcpy (&t, in, MIN ((size_t) in->header.struct_size, sizeof t));
-        if (!valid_mount (t.mount) || !t.stat || !t.list) {
+        if (!atrium_registry_name_ok (t.mount) || !t.stat || !t.list) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
                              "DAV tree %s: needs a mount name [a-z][a-z0-9-]* and stat and list",
                              t.mount ? t.mount : "?");

@@ -27,6 +27,14 @@ void atrium_registry_init (AtriumCore *core);
 /* FALSE with an error outside the plugin's init: registrations are taken only then, so every
  * entry belongs to a plugin that can still be rolled back. */
 gboolean atrium_registry_registering (AtriumPlugin *self, GError **error);
+/* Copies a registration struct a plugin built against any minor into @out (of @out_size): what
+ * the plugin knew, zeros after. FALSE with an error naming @what and its initialiser macro @init
+ * when @in has no valid header or is shorter than @min_size (the members of its first minor). */
+gboolean atrium_registry_copy_struct (const AtriumStructHeader *in, gsize min_size, void *out,
+                                      gsize out_size, const char *what, const char *init,
+                                      GError **error);
+/* A registration's name (a DAV mount, a portal page): [a-z][a-z0-9-]*, at most 32 bytes. */
+gboolean atrium_registry_name_ok (const char *s);
 void atrium_migration_free (AtriumMigration *m);
 void atrium_registry_clear (AtriumCore *core);
 gboolean atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *route,

@@ -79,15 +79,11 @@ gboolean
 atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *in,
                        GError **error)
 {
-        /* AtriumRoute is versioned like the descriptor: read only what the caller knew. */
-        if (in->header.magic != ATRIUM_MAGIC || in->header.abi_major != ATRIUM_ABI_MAJOR ||
-            in->header.struct_size < offsetof (AtriumRoute, user_data) + sizeof (gpointer)) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "route without a valid header (use ATRIUM_ROUTE_INIT)");
+        AtriumRoute r;
+        if (!atrium_registry_copy_struct (in ? &in->header : NULL,
+                                          offsetof (AtriumRoute, user_data) + sizeof (gpointer), &r,
+                                          sizeof r, "route", "ATRIUM_ROUTE_INIT", error))
                 return FALSE;
-        }
-        AtriumRoute r = {0};
-        memcpy (&r, in, MIN ((size_t) in->header.struct_size, sizeof r));
 
         if (!r.method ||
             !(g_strv_contains (methods, r.method) || (!owner && (r.flags & ATRIUM_ROUTE_DAV) &&
@@ -184,6 +180,33 @@ atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner)
         atrium_tasks_drop (core, owner);
         atrium_dav_drop (core, owner);
         atrium_portal_drop (core, owner);
+}
+
+gboolean
+atrium_registry_copy_struct (const AtriumStructHeader *in, gsize min_size, void *out,
+                             gsize out_size, const char *what, const char *init, GError **error)
+{
+        /* Versioned like the descriptor: read only what the caller knew, zeros after. */
+        if (!in || in->magic != ATRIUM_MAGIC || in->abi_major != ATRIUM_ABI_MAJOR ||
+            in->struct_size < min_size) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "%s without a valid header (use %s)", what, init);
+                return FALSE;
+        }
+        memset (out, 0, out_size);
+        memcpy (out, in, MIN ((gsize) in->struct_size, out_size));
+        return TRUE;
+}
+
+gboolean
+atrium_registry_name_ok (const char *s)
+{
+        if (!s || !g_ascii_islower (s[0]) || strlen (s) > 32)
+                return FALSE;
+        for (const char *c = s; *c; c++)
+                if (!g_ascii_islower (*c) && !g_ascii_isdigit (*c) && *c != '-')
+                        return FALSE;
+        return TRUE;
 }
 
 gboolean

@@ -98,33 +98,19 @@ atrium_portal_drop (AtriumCore *core, AtriumPlugin *owner)
         rebuild_index (portal);
 }
 
-static gboolean
-valid_id (const char *s)
-{
-        if (!s || !g_ascii_islower (s[0]) || strlen (s) > 32)
-                return FALSE;
-        for (const char *c = s; *c; c++)
-                if (!g_ascii_islower (*c) && !g_ascii_isdigit (*c) && *c != '-')
-                        return FALSE;
-        return TRUE;
-}
-
 gboolean
 atrium_portal_add_page (AtriumPlugin *self, const AtriumPortalPage *in, GError **error)
 {
         if (!atrium_registry_registering (self, error))
                 return FALSE;
-        if (!in || in->header.magic != ATRIUM_MAGIC || in->header.abi_major != ATRIUM_ABI_MAJOR ||
-            in->header.struct_size < offsetof (AtriumPortalPage, order) + sizeof (int)) {
-                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                             "portal page without a valid header (use ATRIUM_PORTAL_PAGE_INIT)");
+        AtriumPortalPage pg;
+        if (!atrium_registry_copy_struct (
+                    in ? &in->header : NULL, offsetof (AtriumPortalPage, order) + sizeof (int), &pg,
+                    sizeof pg, "portal page", "ATRIUM_PORTAL_PAGE_INIT", error))
                 return FALSE;
-        }
-        AtriumPortalPage pg = {0};
-        memcpy (&pg, in, MIN ((size_t) in->header.struct_size, sizeof pg));
         AtriumPortal *portal = self->core->portal;
-        if (!valid_id (pg.id) || !pg.label || !*pg.label || !pg.resource || !pg.folder ||
-            !pg.module) {
+        if (!atrium_registry_name_ok (pg.id) || !pg.label || !*pg.label || !pg.resource ||
+            !pg.folder || !pg.module) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
                              "portal page needs an id ([a-z][a-z0-9-]*), a label, a resource, "
                              "a folder and a module");

@@ -17,86 +17,11 @@
  * it, so the stored text, and so the ETag, may differ from what was sent: the answer then
  * carries no ETag (RFC 4791 5.3.4) and the client reads the event back. Calendars the caller
  * may not edit answer 403 to writes; current-user-privilege-set says so beforehand.
- * REPORT is in caldav-report.c. */
+ * REPORT is in caldav-report.c; what both read (paths, sync tokens, one event as a resource)
+ * in caldav-place.c. */
 #include "caldav.h"
 
 #include <string.h>
-
-void
-cal_dav_place_clear (CalDavPlace *p)
-{
-        g_clear_pointer (&p->user, g_free);
-        g_clear_pointer (&p->segment, g_free);
-        g_clear_pointer (&p->cal, cal_calendar_free);
-        g_clear_pointer (&p->object, g_free);
-}
-
-static char *
-my_username (AtriumRequest *req, GError **error)
-{
-        const char *me = cal_host->request_user_id (req);
-        if (!me || !cal_host->request_has_permission (req, "calendar.read")) {
-                cal_fail (error, ATRIUM_ERROR_FORBIDDEN, "calendars need the calendar.read right");
-                return NULL;
-        }
-        AtriumResult *res =
-                cal_sql (req, error, "SELECT username FROM core.users WHERE id = $1::uuid", 1, me);
-        if (!res)
-                return NULL;
-        char *name = cal_host->result_n_rows (res) == 1
-                             ? g_strdup (cal_host->result_value (res, 0, 0))
-                             : NULL;
-        cal_host->result_free (res);
-        if (!name)
-                cal_fail (error, ATRIUM_ERROR_FORBIDDEN, "no such user");
-        return name;
-}
-
-gboolean
-cal_dav_resolve (AtriumRequest *req, const char *path, gboolean edit, CalDavPlace *out,
-                 GError **error)
-{
-        out->user = my_username (req, error);
-        if (!out->user)
-                return FALSE;
-        g_auto (GStrv) segs = *path ? g_strsplit (path, "/", -1) : g_new0 (char *, 1);
-        guint n = g_strv_length (segs);
-        out->depth = (CalDavDepth) MIN (n, 3);
-        if (n > 3 || (n >= 1 && !g_str_equal (segs[0], out->user)))
-                return cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no such calendar home");
-        if (n < 2)
-                return TRUE;
-        /* A MKCALENDAR name is looked for among the caller's own calendars only; any other
-         * calendar is named by its id. */
-        AtriumResult *res = cal_sql (
-                req, error,
-                "SELECT c.id, c.sync_seq FROM calendar.calendars c "
-                "WHERE (c.dav_name = $1 AND c.owner_type = 'user' AND c.owner_id = $2::uuid) "
-                "OR (c.dav_name IS NULL AND c.id::text = $1)",
-                2, segs[1], cal_host->request_user_id (req));
-        if (!res)
-                return FALSE;
-        g_autofree char *id = cal_host->result_n_rows (res) == 1
-                                      ? g_strdup (cal_host->result_value (res, 0, 0))
-                                      : NULL;
-        out->sync_seq = id ? g_ascii_strtoll (cal_host->result_value (res, 0, 1), NULL, 10) : 0;
-        cal_host->result_free (res);
-        if (!id)
-                return cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", segs[1]);
-        out->cal = cal_calendar_open (req, id, edit, error);
-        if (!out->cal)
-                return FALSE;
-        out->segment = g_strdup (segs[1]);
-        if (n == 3)
-                out->object = g_strdup (segs[2]);
-        return TRUE;
-}
-
-char *
-cal_dav_sync_token (const char *calendar_id, gint64 seq)
-{
-        return g_strdup_printf ("urn:atrium:sync:%s:%" G_GINT64_FORMAT, calendar_id, seq);
-}
 
 /* ---- resources ---- */
 
@@ -152,26 +77,6 @@ emit_calendar (const char *segment, const char *id, const char *name, const char
         AtriumDavResource r = {
                 ATRIUM_DAV_RESOURCE_INIT, .id = id,       .name = segment, .collection = TRUE,
                 .display_name = name,     .props = props, .n_props = n};
-        emit (&r, emit_data);
-}
-
-void
-cal_dav_emit_object (const char *path_prefix, const char *name, const char *id,
-                     const char *etag_md5, gint64 length, gint64 modified, gint64 created,
-                     const char *data, AtriumDavEmitFunc emit, gpointer emit_data)
-{
-        g_autofree char *etag = etag_md5 ? g_strdup_printf ("\"%s\"", etag_md5) : NULL;
-        g_autofree char *full = path_prefix ? g_strconcat (path_prefix, name, NULL) : NULL;
-        AtriumDavResource r = {ATRIUM_DAV_RESOURCE_INIT,
-                               .id = id,
-                               .name = full ? full : name,
-                               .length = length,
-                               .etag = etag,
-                               .content_type = "text/calendar; charset=utf-8",
-                               .modified = modified,
-                               .created = created,
-                               .data = data,
-                               .gone = etag_md5 == NULL};
         emit (&r, emit_data);
 }
 
@@ -513,7 +418,7 @@ static gboolean
 dav_mkcalendar (AtriumRequest *req, const char *path, const char *display_name, const char *color,
                 gpointer user_data, GError **error)
 {
-        g_autofree char *user = my_username (req, error);
+        g_autofree char *user = cal_dav_my_username (req, error);
         if (!user)
                 return FALSE;
         g_auto (GStrv) segs = g_strsplit (path, "/", -1);

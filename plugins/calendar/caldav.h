@@ -40,6 +40,8 @@ gboolean cal_dav_resolve (AtriumRequest *req, const char *path, gboolean edit, C
                           GError **error);
 /* "urn:atrium:sync:<calendar id>:<n>" */
 char *cal_dav_sync_token (const char *calendar_id, gint64 seq);
+/* The caller's username, or NULL with an error (403 when they may not read calendars). */
+char *cal_dav_my_username (AtriumRequest *req, GError **error);
 /* Emits one event resource: @name, its stored @ical (for the ETag and length; @data is sent as
  * calendar-data when non-NULL), its id and times. */
 void cal_dav_emit_object (const char *path_prefix, const char *name, const char *id,
