@@ -40,7 +40,11 @@ source "$repo/bench/lib.sh"
 trap '[[ -n ${radicale_pid:-} ]] && stop_pid "$radicale_pid" 5; cleanup' EXIT
 
 bench_preflight wrk curl jq awk meson ninja timeout python3
-python3 -c 'import radicale' 2>/dev/null || die "Radicale is missing: apt-get install radicale"
+# Debian's python3 (the package's modules are there; a python3 earlier on PATH, a pyenv's say,
+# may not see them).
+py=/usr/bin/python3
+[[ -x $py ]] || py=python3
+"$py" -c 'import radicale' 2>/dev/null || die "Radicale is missing: apt-get install radicale"
 bench_build
 bench_tmp atrium-bench-caldav
 start_pg "bench/caldav/run.sh"
@@ -50,8 +54,11 @@ start_atriumd "(pool size $POOL_SIZE)"
 
 radicale_port=$(free_port)
 say "starting Radicale on 127.0.0.1:$radicale_port"
-python3 -m radicale --server-hosts "127.0.0.1:$radicale_port" --auth-type none \
-        --rights-type none --storage-filesystem-folder "$tmp/radicale" \
+# No authentication, and rights that let anyone do anything (Radicale 3 has no "none" rights).
+printf '[all]\nuser: .*\ncollection: .*\npermissions: RrWw\n' >"$tmp/radicale-rights"
+"$py" -m radicale --server-hosts "127.0.0.1:$radicale_port" --auth-type none \
+        --rights-type from_file --rights-file "$tmp/radicale-rights" \
+        --storage-filesystem-folder "$tmp/radicale" \
         --logging-level warning >"$tmp/radicale.log" 2>&1 &
 radicale_pid=$!
 for ((i = 0; i < 300; i++)); do
@@ -59,6 +66,7 @@ for ((i = 0; i < 300; i++)); do
         sleep 0.1
 done
 radicale_cal="http://127.0.0.1:$radicale_port/bench/school/"
+curl -sf -X MKCOL "http://127.0.0.1:$radicale_port/bench/" >/dev/null || die "Radicale: MKCOL failed"
 curl -sf -X MKCALENDAR "$radicale_cal" >/dev/null || die "Radicale: MKCALENDAR failed"
 
 # ---- atriumd: a school, a teacher, an app token, a calendar -----------------------------------
