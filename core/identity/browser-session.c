@@ -105,14 +105,14 @@ atrium_browser_cookie_set (AtriumRequest *req, const char *name, const char *val
                 g_strdup_printf ("%s=%s; Path=/; HttpOnly; SameSite=%s%s%s", name, value, same_site,
                                  expire ? "; Max-Age=0" : "", over_tls (req) ? "; Secure" : "");
         atrium_request_add_header (req, "Set-Cookie", c);
-        /* What a sign-in or sign-out answers is for this browser only. */
-        atrium_request_add_header (req, "Cache-Control", "no-store");
 }
 
 static void
 set_cookie (AtriumRequest *req, const char *value, gboolean expire)
 {
         atrium_browser_cookie_set (req, COOKIE_NAME, value, "Lax", expire);
+        /* What a sign-in or sign-out answers is for this browser only. */
+        atrium_request_add_header (req, "Cache-Control", "no-store");
 }
 
 /* POST: sign in exactly as POST /api/v1/auth/login does, then hand the token to the browser

@@ -66,7 +66,7 @@ extern const char atrium_auth_login_schema[];
 char *atrium_request_cookie (AtriumRequest *req, const char *name);
 /* Sets cookie @name: Path=/, HttpOnly, SameSite=@same_site, Secure when the request came over
  * TLS (an https public_url, or a trusted proxy's X-Forwarded-Proto); @expire ends it. The
- * answer is not to be cached. */
+ * caller says Cache-Control: no-store (once) for the answer. */
 void atrium_browser_cookie_set (AtriumRequest *req, const char *name, const char *value,
                                 const char *same_site, gboolean expire);
 char *atrium_browser_session_token (AtriumRequest *req);
