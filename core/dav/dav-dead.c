@@ -6,8 +6,10 @@
  * each as the whole property element serialised with the namespace declarations it needs:
  * what a client set is what it reads back, namespaces, xml:lang, mixed content and characters
  * outside the BMP included (the pitfalls peers' trackers show: owncloud/core#8441). A MOVE
- * keeps them (the id goes with the resource); a COPY copies those of the resource copied (not
- * of the members of a copied collection, which get new ids: a known gap).
+ * keeps them (the id goes with the resource); a COPY copies those of the resource copied and,
+ * of a collection, those of every member, matched by their path below it (the copies have new
+ * ids). A tree's resources that go away for good take theirs along: the files plugin's schema
+ * deletes them with the rows (plugins/files/schema/0008_dav_properties.sql).
  *
  * PROPPATCH is atomic (RFC 4918 9.2): every instruction is checked first; if one fails,
  * nothing is applied and the others answer 424. Live properties are protected except
@@ -98,6 +100,88 @@ atrium_dav_dead_copy (AtriumRequest *req, const char *tree, const char *from, co
                 "ON CONFLICT (school_id, tree, resource_id, ns, name) "
                 "DO UPDATE SET value = excluded.value",
                 3, p, error);
+        return res != NULL;
+}
+
+/* Every member below the collection @path of @m, as path relative to it -> id, walked
+ * through the tree's list; at most @limit of them. */
+static gboolean
+walk (AtriumRequest *req, const AtriumDavMount *m, const char *path, const char *rel,
+      GHashTable *out, guint limit, GError **error)
+{
+        g_autoptr (GPtrArray) kids =
+                g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_dav_entry_free);
+        if (!m->tree.list (req, path, atrium_dav_collect, kids, m->tree.user_data, error))
+                return FALSE;
+        for (guint i = 0; i < kids->len; i++) {
+                const AtriumDavEntry *k = kids->pdata[i];
+                if (!k->name || !*k->name)
+                        continue;
+                if (g_hash_table_size (out) >= limit) {
+                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INSUFFICIENT_STORAGE,
+                                     "a copy of more than %u resources keeps no properties", limit);
+                        return FALSE;
+                }
+                g_autofree char *kr =
+                        *rel ? g_strconcat (rel, "/", k->name, NULL) : g_strdup (k->name);
+                if (k->id)
+                        g_hash_table_insert (out, g_strdup (kr), g_strdup (k->id));
+                if (k->collection) {
+                        g_autofree char *kp =
+                                *path ? g_strconcat (path, "/", k->name, NULL) : g_strdup (k->name);
+                        if (!walk (req, m, kp, kr, out, limit, error))
+                                return FALSE;
+                }
+        }
+        return TRUE;
+}
+
+gboolean
+atrium_dav_dead_copy_members (AtriumRequest *req, const AtriumDavMount *m, const char *from,
+                              const char *to, GError **error)
+{
+        /* Most trees have no dead properties at all: then there is nothing to walk. */
+        const char *p[1] = {m->mount};
+        g_autoptr (AtriumResult) any = atrium_tx_query (
+                req->tx, "SELECT 1 FROM core.dav_properties WHERE tree = $1 LIMIT 1", 1, p, error);
+        if (!any)
+                return FALSE;
+        if (atrium_result_n_rows (any) == 0)
+                return TRUE;
+        const guint limit = 100000;
+        g_autoptr (GHashTable) src =
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        g_autoptr (GHashTable) dst =
+                g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        if (!walk (req, m, from, "", src, limit, error) ||
+            !walk (req, m, to, "", dst, limit, error))
+                return FALSE;
+        g_autoptr (GPtrArray) from_ids = g_ptr_array_new ();
+        g_autoptr (GPtrArray) to_ids = g_ptr_array_new ();
+        GHashTableIter it;
+        gpointer rel, id;
+        g_hash_table_iter_init (&it, dst);
+        while (g_hash_table_iter_next (&it, &rel, &id)) {
+                const char *was = g_hash_table_lookup (src, rel);
+                if (was && !g_str_equal (was, id)) {
+                        g_ptr_array_add (from_ids, (gpointer) was);
+                        g_ptr_array_add (to_ids, id);
+                }
+        }
+        if (!from_ids->len)
+                return TRUE;
+        g_autofree char *a = text_array (from_ids);
+        g_autofree char *b = text_array (to_ids);
+        const char *q[3] = {m->mount, a, b};
+        g_autoptr (AtriumResult) res = atrium_tx_query (
+                req->tx,
+                "INSERT INTO core.dav_properties (school_id, tree, resource_id, ns, name, value) "
+                "SELECT p.school_id, p.tree, c.dst, p.ns, p.name, p.value "
+                "FROM unnest ($2::text[], $3::text[]) AS c (src, dst) "
+                "JOIN core.dav_properties p ON p.tree = $1 AND p.resource_id = c.src "
+                "ON CONFLICT (school_id, tree, resource_id, ns, name) "
+                "DO UPDATE SET value = excluded.value",
+                3, q, error);
         return res != NULL;
 }
 

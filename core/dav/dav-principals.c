@@ -14,7 +14,12 @@
  * "@school" user name it asks for credentials (401).
  *
  * The principals tree is the core's own (no plugin owns it, no module gates it): it shows the
- * caller their own principal only. */
+ * caller their own principal only.
+ *
+ * /dav/{school}/ is where a person who types the school's address into a file manager lands:
+ * signed in like every tree, it lists the trees the school has (files/, calendars/, ... of
+ * the modules it enabled, and principals/), through the same PROPFIND as any tree (a tree of
+ * its own, built per request, that has no resources but these). */
 #include "dav-private.h"
 #include "plugin-host-private.h"
 
@@ -145,6 +150,81 @@ atrium_dav_principals_init (AtriumCore *core)
         g_ptr_array_add (core->dav_mounts, m);
 }
 
+/* ---- /dav/{school}/ ---- */
+
+static gboolean
+school_stat (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer emit_data,
+             gpointer user_data, GError **error)
+{
+        (void) user_data;
+        if (*path) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no such resource");
+                return FALSE;
+        }
+        AtriumDavResource r = {ATRIUM_DAV_RESOURCE_INIT, .collection = TRUE,
+                               .display_name = req->school_slug};
+        emit (&r, emit_data);
+        return TRUE;
+}
+
+/* The trees that are running and whose module the school enabled; the core's own trees
+ * (principals) always. */
+static gboolean
+school_list (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer emit_data,
+             gpointer user_data, GError **error)
+{
+        (void) user_data;
+        (void) path;
+        g_autoptr (AtriumResult) res =
+                atrium_tx_query (req->tx, "SELECT module FROM core.school_modules", 0, NULL, error);
+        if (!res)
+                return FALSE;
+        g_autoptr (GHashTable) enabled = g_hash_table_new (g_str_hash, g_str_equal);
+        for (int i = 0; i < atrium_result_n_rows (res); i++)
+                g_hash_table_add (enabled, (gpointer) atrium_result_value (res, i, 0));
+        GPtrArray *mounts = req->core->dav_mounts;
+        for (guint i = 0; mounts && i < mounts->len; i++) {
+                const AtriumDavMount *m = mounts->pdata[i];
+                if (m->owner && (m->owner->state != ATRIUM_PLUGIN_RUNNING ||
+                                 !g_hash_table_contains (enabled, m->owner->desc.name)))
+                        continue;
+                AtriumDavResource r = {ATRIUM_DAV_RESOURCE_INIT, .name = m->mount,
+                                       .collection = TRUE, .display_name = m->mount};
+                emit (&r, emit_data);
+        }
+        return TRUE;
+}
+
+static gboolean
+school_root (AtriumRequest *req, gpointer data, GError **error)
+{
+        (void) data;
+        if (g_str_equal (req->method, "OPTIONS")) {
+                atrium_request_add_header (req, "DAV", "1, 2, calendar-access, addressbook");
+                atrium_request_add_header (req, "MS-Author-Via", "DAV");
+                atrium_request_add_header (req, "Allow", "OPTIONS, PROPFIND");
+                atrium_request_respond_bytes (req, 200, NULL, NULL);
+                return TRUE;
+        }
+        const char *depth = g_hash_table_lookup (req->headers, "depth");
+        if (!depth || g_ascii_strcasecmp (depth, "infinity") == 0) {
+                atrium_dav_respond_condition (req, 403, ATRIUM_DAV_NS, "propfind-finite-depth");
+                return TRUE;
+        }
+        if (!g_str_equal (depth, "0") && !g_str_equal (depth, "1")) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "Depth is 0 or 1");
+                return FALSE;
+        }
+        const AtriumDavMount root = {
+                .mount = (char *) "",
+                .tree = {ATRIUM_DAV_TREE_INIT, .mount = "", .stat = school_stat,
+                         .list = school_list},
+        };
+        g_autofree char *school = g_uri_escape_string (req->school_slug, NULL, FALSE);
+        g_autofree char *href = g_strdup_printf ("/dav/%s/", school);
+        return atrium_dav_propfind (req, &root, "", href, error);
+}
+
 /* ---- discovery ---- */
 
 static gboolean
@@ -229,6 +309,20 @@ atrium_dav_discovery_routes (AtriumCore *core)
                                                         ATRIUM_ROUTE_RAW_BODY,
                                                .summary = "DAV discovery: the caller's principal",
                                                .handler = root};
+                        atrium_core_add_routes (core, &r, 1);
+                }
+        static const char *const schools[] = {"/dav/{school}", "/dav/{school}/"};
+        for (guint i = 0; i < G_N_ELEMENTS (schools); i++)
+                for (guint j = 0; j < G_N_ELEMENTS (root_methods); j++) {
+                        gboolean options = g_str_equal (root_methods[j], "OPTIONS");
+                        const AtriumRoute r = {
+                                ATRIUM_ROUTE_INIT,
+                                .method = root_methods[j],
+                                .path = schools[i],
+                                .flags = ATRIUM_ROUTE_DAV | ATRIUM_ROUTE_RAW_BODY |
+                                         (options ? ATRIUM_ROUTE_PUBLIC : 0),
+                                .summary = "DAV: the trees of a school (files, calendars, ...)",
+                                .handler = school_root};
                         atrium_core_add_routes (core, &r, 1);
                 }
 }

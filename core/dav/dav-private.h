@@ -43,6 +43,8 @@ typedef struct {
 void atrium_dav_init (AtriumCore *core);
 void atrium_dav_clear (AtriumCore *core);
 void atrium_dav_routes (AtriumCore *core);
+void atrium_dav_respond_condition (AtriumRequest *req, guint status, const char *ns,
+                                   const char *condition);
 /* The add_dav_tree host slot (ABI 1.5). */
 gboolean atrium_dav_add_tree (AtriumPlugin *self, const AtriumDavTree *tree, GError **error);
 /* Drops the trees of a plugin whose init failed. */
@@ -193,6 +195,10 @@ GHashTable *atrium_dav_dead_load (AtriumRequest *req, const char *tree, GPtrArra
 /* Copies the dead properties of resource @from to @to (COPY); NULL ids: nothing to do. */
 gboolean atrium_dav_dead_copy (AtriumRequest *req, const char *tree, const char *from,
                                const char *to, GError **error);
+/* After a COPY of the collection @from to @to: copies the dead properties of every member
+ * below @from to the member at the same place below @to. */
+gboolean atrium_dav_dead_copy_members (AtriumRequest *req, const AtriumDavMount *m,
+                                       const char *from, const char *to, GError **error);
 /* Answers PROPPATCH of @e (at @path, @href) with 207. */
 gboolean atrium_dav_proppatch (AtriumRequest *req, const AtriumDavMount *m, const char *path,
                                const char *href, const AtriumDavEntry *e, GError **error);

@@ -17,17 +17,6 @@
 #define CALDAV_NS "urn:ietf:params:xml:ns:caldav"
 #define APPLE_NS "http://apple.com/ns/ical/"
 
-/* 403 with a precondition element in @ns (RFC 4918 16, RFC 4791 1.3). */
-static void
-respond_condition (AtriumRequest *req, const char *ns, const char *condition)
-{
-        AtriumDavWriter w = {0};
-        atrium_dav_writer_begin_root (&w, "error");
-        atrium_dav_write_empty (&w, ns, condition);
-        g_autoptr (GBytes) body = atrium_dav_writer_end (&w);
-        atrium_request_respond_bytes (req, 403, "application/xml; charset=utf-8", body);
-}
-
 /* "20260101T000000Z" (RFC 4791 9.9: UTC date-time) as unix seconds. */
 static gboolean
 utc_time (const xmlNode *node, const char *attr, gint64 *out, GError **error)
@@ -267,11 +256,11 @@ atrium_dav_report (AtriumRequest *req, const AtriumDavMount *m, const char *path
         if (!read_query (req, m, &q, error))
                 return FALSE;
         if (!q.r.kind || !m->tree.report) {
-                respond_condition (req, ATRIUM_DAV_NS, "supported-report");
+                atrium_dav_respond_condition (req, 403, ATRIUM_DAV_NS, "supported-report");
                 return TRUE;
         }
         if (q.unsupported) {
-                respond_condition (req, CALDAV_NS, "supported-filter");
+                atrium_dav_respond_condition (req, 403, CALDAV_NS, "supported-filter");
                 return TRUE;
         }
         g_autoptr (GPtrArray) got =
@@ -282,7 +271,7 @@ atrium_dav_report (AtriumRequest *req, const AtriumDavMount *m, const char *path
                              &failed)) {
                 if (q.r.kind == ATRIUM_DAV_REPORT_SYNC_COLLECTION &&
                     g_error_matches (failed, ATRIUM_ERROR, ATRIUM_ERROR_PRECONDITION_FAILED)) {
-                        respond_condition (req, ATRIUM_DAV_NS, "valid-sync-token");
+                        atrium_dav_respond_condition (req, 403, ATRIUM_DAV_NS, "valid-sync-token");
                         return TRUE;
                 }
                 g_propagate_error (error, g_steal_pointer (&failed));

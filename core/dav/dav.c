@@ -253,14 +253,16 @@ respond_empty (AtriumRequest *req, guint status)
         atrium_request_respond_bytes (req, status, NULL, NULL);
 }
 
-/* 403 with a DAV: precondition element (RFC 4918 16), e.g. propfind-finite-depth. */
-static void
-respond_condition (AtriumRequest *req, guint status, const char *condition)
+/* @status (403, 409, ...) with a precondition element in @ns (RFC 4918 16, RFC 4791 1.3),
+ * e.g. DAV:propfind-finite-depth. */
+void
+atrium_dav_respond_condition (AtriumRequest *req, guint status, const char *ns,
+                              const char *condition)
 {
-        g_autoptr (GString) x = g_string_new ("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                                              "<D:error xmlns:D=\"DAV:\"><D:");
-        g_string_append_printf (x, "%s/></D:error>\n", condition);
-        g_autoptr (GBytes) body = g_string_free_to_bytes (g_steal_pointer (&x));
+        AtriumDavWriter w = {0};
+        atrium_dav_writer_begin_root (&w, "error");
+        atrium_dav_write_empty (&w, ns, condition);
+        g_autoptr (GBytes) body = atrium_dav_writer_end (&w);
         atrium_request_respond_bytes (req, status, "application/xml; charset=utf-8", body);
 }
 
@@ -421,6 +423,9 @@ do_transfer (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboo
                 g_autoptr (AtriumDavEntry) dst = stat_one (req, m, to, error);
                 if (!dst || !atrium_dav_dead_copy (req, m->mount, src->id, dst->id, error))
                         return FALSE;
+                if (src->collection && m->tree.list &&
+                    !atrium_dav_dead_copy_members (req, m, path, to, error))
+                        return FALSE;
         }
         respond_empty (req, replaced ? 204 : 201);
         return TRUE;
@@ -458,7 +463,8 @@ handle (AtriumRequest *req, gpointer data, GError **error)
         if (g_str_equal (method, "PROPFIND")) {
                 const char *depth = g_hash_table_lookup (req->headers, "depth");
                 if (!depth || g_ascii_strcasecmp (depth, "infinity") == 0) {
-                        respond_condition (req, 403, "propfind-finite-depth");
+                        atrium_dav_respond_condition (req, 403, ATRIUM_DAV_NS,
+                                                      "propfind-finite-depth");
                         return TRUE;
                 }
                 if (!g_str_equal (depth, "0") && !g_str_equal (depth, "1")) {

@@ -339,6 +339,13 @@ files_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpoin
                                           "DELETE FROM files.quotas WHERE space_type = 'user' AND "
                                           "space_id = $1::uuid",
                                           1, user)) &&
+               /* The home's top folder keeps its dead properties under "user:<id>" (the
+                * nodes' go by the trigger of schema/0003_dav_properties.sql). */
+               atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "DELETE FROM core.dav_properties WHERE tree = 'files' "
+                                          "AND resource_id = 'user:' || $1",
+                                          1, user)) &&
                atrium_done (
                        files_host,
                        files_tx_sql (

@@ -45,6 +45,7 @@ import harness  # noqa: E402
 from fronts import NginxFront  # noqa: E402
 
 IDLE = 3          # header_timeout of the hosts here: the keep-alive idle limit
+BODY = 3          # body_timeout: how long a body (up or down) may make no progress
 SLACK = 16        # descriptors the host may hold above its warm baseline afterwards
 BIG = 64 << 20    # the download that clients abandon
 
@@ -169,7 +170,7 @@ class ConnectionsCase(fixtures.SharedHost):
     module, a teacher, and a 64 MiB file in the teacher's home."""
 
     HOST_NOFILE = 512
-    HOST_ENV = {"ATRIUM_HEADER_TIMEOUT": str(IDLE), "ATRIUM_BODY_TIMEOUT": "5"}
+    HOST_ENV = {"ATRIUM_HEADER_TIMEOUT": str(IDLE), "ATRIUM_BODY_TIMEOUT": str(BODY)}
     EXIT_CHECK = ("listener", "connection.c", "server", "body-pipe")
 
     @classmethod
@@ -322,7 +323,7 @@ class ClientsThatHangUpEarly(ConnectionsCase):
 class ClientsThatStopReading(ConnectionsCase):
     def test_a_download_nobody_reads_is_cut(self) -> None:
         # Clients whose app hung (or whose network vanished without a reset) mid-download:
-        # they keep the connection open and read nothing more. body_timeout (5 s here) after
+        # they keep the connection open and read nothing more. body_timeout (BODY s here) after
         # the last progress the host cuts them, although they never close.
         base = warm_baseline(self.host, self.token)
         stalled = []
@@ -342,7 +343,7 @@ class ClientsThatStopReading(ConnectionsCase):
         s = connect(self.host.port)
         s.sendall(head("GET", self.files("big.bin"), self.token))
         got = 0
-        deadline = time.monotonic() + 12  # more than two stall checks
+        deadline = time.monotonic() + 2 * BODY + 1  # more than two stall checks
         while time.monotonic() < deadline:
             data = s.recv(256 << 10)
             self.assertTrue(data, "a steady reader was cut")

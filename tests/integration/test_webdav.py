@@ -446,6 +446,58 @@ class WebDavTest(fixtures.SharedHost):
         r = self.dav("PROPPATCH", "home/p.txt", b'<D:propertyupdate xmlns:D="DAV:"/>', who="sam")
         self.assertEqual(r.status, 404)
 
+    def test_folder_copies_and_purges_carry_their_properties(self) -> None:
+        s = self.s
+        for path in ("home/pd", "home/pd/in"):
+            self.assertEqual(self.dav("MKCOL", path).status, 201)
+        self.assertEqual(self.dav("PUT", "home/pd/in/f.txt", b"x").status, 201)
+        ns = "urn:test:carry"
+        for path, val in (("home/pd", "top"), ("home/pd/in", "mid"), ("home/pd/in/f.txt", "leaf")):
+            r = self.proppatch(path, f'<D:set><D:prop><n xmlns="{ns}">{val}</n></D:prop></D:set>')
+            self.assertIn(b"HTTP/1.1 200", r.body)
+
+        def note(path: str) -> str | None:
+            ms = self.propfind(path, depth="0", body='<D:propfind xmlns:D="DAV:"><D:prop>'
+                               f'<n xmlns="{ns}"/></D:prop></D:propfind>')
+            el = self.prop(list(self.responses(ms).values())[0], f"{{{ns}}}n")
+            return el.text if el is not None else None
+
+        def stored() -> int:
+            return int(self.pg.psql("SELECT count(*) FROM core.dav_properties "
+                                    f"WHERE value LIKE '%{ns}%'"))
+
+        # COPY of a folder: every member's properties come along, to the member's copy
+        dest = f"/dav/{s.slug}/files/home/"
+        self.assertEqual(self.dav("COPY", "home/pd", headers={"Destination": dest + "pd2"}).status,
+                         201)
+        copies = ("home/pd2", "home/pd2/in", "home/pd2/in/f.txt")
+        self.assertEqual([note(p) for p in copies], ["top", "mid", "leaf"])
+        # ... as copies of their own
+        self.proppatch("home/pd2/in/f.txt", f'<D:set><D:prop><n xmlns="{ns}">new</n></D:prop>'
+                       '</D:set>')
+        self.assertEqual((note("home/pd/in/f.txt"), note("home/pd2/in/f.txt")), ("leaf", "new"))
+        # over an existing folder (Overwrite: T): the copy gets the source's; the folder it
+        # replaced went to the trash, with its own
+        self.assertEqual(self.dav("COPY", "home/pd", headers={"Destination": dest + "pd2"}).status,
+                         204)
+        self.assertEqual([note(p) for p in copies], ["top", "mid", "leaf"])
+        self.assertEqual(stored(), 9)
+
+        def trashed() -> list[str]:
+            return [i["id"] for i in s.ok("tom", "GET", "/trash")["items"] if i["path"] == "pd2"]
+
+        # in the trash they stay (a restore brings the files back as they were) ...
+        self.assertEqual(self.dav("DELETE", "home/pd2").status, 204)
+        self.assertEqual(stored(), 9)
+        s.ok("tom", "POST", f"/trash/{trashed()[0]}/restore")  # the newest
+        self.assertEqual(note("home/pd2/in/f.txt"), "leaf")
+        # ... and go with the files when the trash is emptied
+        self.assertEqual(self.dav("DELETE", "home/pd2").status, 204)
+        for item in trashed():
+            s.ok("tom", "DELETE", f"/trash/{item}")
+        self.assertEqual(stored(), 3)
+        self.assertEqual(note("home/pd/in/f.txt"), "leaf")
+
     # -- locks ---------------------------------------------------------------------------------
 
     LOCKINFO = ('<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
@@ -587,6 +639,48 @@ class WebDavTest(fixtures.SharedHost):
                                            f"{s.slug}/files/{g}/dir/a.txt> (<{lt}>)"}).status, 204)
         self.assertEqual(self.pg.psql("SELECT count(*) FROM core.dav_locks "
                                       "WHERE expires_at > now()").strip(), "0")
+
+    def test_the_school_lists_its_trees(self) -> None:
+        s = self.s
+        root = f"/dav/{s.slug}/"
+
+        def propfind(path: str, depth: str | None = "1",
+                     who: str | None = "tom") -> harness.Response:
+            hdrs = {"Authorization": basic(who)} if who else {}
+            if depth:
+                hdrs["Depth"] = depth
+            return self.host.request("PROPFIND", path, '<D:propfind xmlns:D="DAV:"><D:prop>'
+                                     "<D:resourcetype/><D:displayname/>"
+                                     "<D:current-user-principal/></D:prop></D:propfind>",
+                                     headers=hdrs)
+
+        r = propfind(root)
+        self.assertEqual(r.status, 207, r.body)
+        hrefs = self.responses(ET.fromstring(r.body))
+        # files (enabled here) and principals; not the calendars of a module the school lacks
+        self.assertEqual(set(hrefs), {root, root + "files/", root + "principals/"})
+        for href in hrefs:
+            self.assertIsNotNone(self.prop(hrefs[href], f"{D}resourcetype/{D}collection"))
+        principal = self.prop(hrefs[root], f"{D}current-user-principal")
+        self.assertEqual(principal.find(f"{D}href").text, f"{root}principals/tom/")
+        r = propfind(root.rstrip("/"), depth="0")
+        self.assertEqual(r.status, 207)
+        self.assertEqual(set(self.responses(ET.fromstring(r.body))), {root})
+        # what a file manager walks into next answers too
+        self.assertEqual(propfind(root + "files/").status, 207)
+        # OPTIONS without credentials; refusals as for every tree
+        r = self.host.request("OPTIONS", root)
+        self.assertEqual(r.status, 200)
+        self.assertIn("2", r.headers.get("DAV"))
+        r = propfind(root, who=None)
+        self.assertEqual(r.status, 401)
+        self.assertIn("Basic", r.headers.get("WWW-Authenticate"))
+        self.assertEqual(propfind(root, depth="infinity").status, 403)
+        self.assertEqual(propfind(root, depth=None).status, 403)
+        self.assertEqual(propfind(root, depth="2").status, 400)
+        self.assertEqual(propfind("/dav/no-such-school/").status, 401)
+        self.assertEqual(self.host.request("PROPFIND", root, b"<nope", headers={
+            "Authorization": basic("tom"), "Depth": "0"}).status, 400)
 
     def test_groups_and_permissions(self) -> None:
         s = self.s
