@@ -84,6 +84,13 @@ async function startPage(page) {
   await today.getByText('worksheet.txt').waitFor();
   await today.getByText('Staff room').waitFor();
   await audit(page, 'start-today');
+  await page.getByRole('button', {name: 'Auf Deutsch anzeigen'}).click();
+  const heute = page.getByRole('region', {name: 'Heute'});
+  await heute.getByRole('link', {name: '1 ungelesene Nachricht'}).waitFor();
+  await heute.getByText('ganztägig').waitFor();
+  await audit(page, 'start-today-de');
+  await page.getByRole('button', {name: 'Show in English'}).click();
+  await page.getByRole('region', {name: 'Today'}).waitFor();
 }
 
 // The teacher reads the student's mail, writes to the class with an attachment, replies.
@@ -206,7 +213,7 @@ try {
   page.setDefaultTimeout(20000);
   await page.goto(base + '/');
   await signIn(page, 'tessa');
-  if (process.env.ATRIUM_AREAS_START !== '0') await startPage(page);
+  await startPage(page);
   await teacherMail(page);
   await signOut(page);
   await signIn(page, 'stella');
