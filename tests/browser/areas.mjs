@@ -78,19 +78,19 @@ async function open(page, link, heading) {
 
 // The teacher's start page: what matters today, from each enabled module.
 async function startPage(page) {
-  const today = page.getByRole('region', {name: 'Today'});
+  const today = page.getByRole('region', {name: 'Today', exact: true});
   await today.getByText("Parents' evening").waitFor();
   await today.getByRole('link', {name: /1 unread/}).waitFor();
   await today.getByText('worksheet.txt').waitFor();
   await today.getByText('Staff room').waitFor();
   await audit(page, 'start-today');
   await page.getByRole('button', {name: 'Auf Deutsch anzeigen'}).click();
-  const heute = page.getByRole('region', {name: 'Heute'});
+  const heute = page.getByRole('region', {name: 'Heute', exact: true});
   await heute.getByRole('link', {name: '1 ungelesene Nachricht'}).waitFor();
   await heute.getByText('ganztägig').waitFor();
   await audit(page, 'start-today-de');
   await page.getByRole('button', {name: 'Show in English'}).click();
-  await page.getByRole('region', {name: 'Today'}).waitFor();
+  await page.getByRole('region', {name: 'Today', exact: true}).waitFor();
 }
 
 // The teacher reads the student's mail, writes to the class with an attachment, replies.
@@ -198,6 +198,91 @@ async function memberMail(page) {
   await page.setViewportSize({width: 1280, height: 900});
 }
 
+// The calendar: month and day views, an event made, edited (title, time, repeat rule) and
+// deleted, and a subscription link that works until it is revoked.
+async function calendar(page) {
+  await open(page, 'Calendar', 'Calendar');
+  const views = page.getByRole('group', {name: 'View'});
+  await page.locator('.week').getByRole('button', {name: "Parents' evening"}).waitFor();
+  check(await views.getByRole('button', {name: 'Week'}).getAttribute('aria-pressed') === 'true',
+        'the week is the first view');
+  await views.getByRole('button', {name: 'Month'}).click();
+  const month = page.locator('table.month');
+  await month.waitFor();
+  const monthName = new Date().toLocaleDateString('en-US', {month: 'long', year: 'numeric'});
+  await page.getByRole('heading', {level: 2, name: monthName}).waitFor();
+  await month.locator('td.today').getByRole('button', {name: "Parents' evening"}).waitFor();
+  await page.getByRole('button', {name: 'Next month'}).waitFor();
+  await audit(page, 'calendar-month');
+
+  // A weekly event of three, made on the form; then edited: title, time, every day twice.
+  await page.getByLabel('Title').fill('Chess club');
+  await page.getByLabel('Starts').fill('15:00');
+  await page.getByLabel('Ends').fill('16:00');
+  await page.getByLabel('Repeats').selectOption({label: 'Every week'});
+  await page.getByLabel('Number of times').fill('3');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.getByRole('status').filter({hasText: 'Chess club is in your calendar.'}).waitFor();
+  await month.locator('td.today').getByRole('button', {name: 'Chess club'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Edit event'}).waitFor();
+  check(await page.getByLabel('Title').inputValue() === 'Chess club', 'the title is read');
+  check(await page.getByLabel('Starts').inputValue() === '15:00', 'the start is read');
+  check(await page.getByLabel('Repeats').inputValue() === 'weekly', 'the rule is read');
+  check(await page.getByLabel('Number of times').inputValue() === '3', 'the count is read');
+  await audit(page, 'calendar-edit');
+  await page.getByLabel('Title').fill('Chess club (hall)');
+  await page.getByLabel('Starts').fill('15:30');
+  await page.getByLabel('Repeats').selectOption({label: 'Every day'});
+  await page.getByLabel('Number of times').fill('2');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.getByRole('status').filter({hasText: 'Chess club (hall) is saved.'}).waitFor();
+  check(await page.getByRole('heading', {level: 2, name: 'New event'}).isVisible(),
+        'the form is back to a new event');
+
+  // The day view: today and tomorrow have it at 15:30, the day after has nothing.
+  await views.getByRole('button', {name: 'Day'}).click();
+  const day = page.locator('.day-view');
+  await day.getByRole('button', {name: 'Chess club (hall)'}).waitFor();
+  check(await day.getByText(/^03:30 PM–04:00 PM$/).count() === 1, 'today at 15:30');
+  await audit(page, 'calendar-day');
+  await page.getByRole('button', {name: 'Next day'}).click();
+  await page.waitForFunction(() => !document.querySelector('.day-view li button')
+    || document.querySelector('.day-view').textContent.includes('Chess club (hall)'));
+  await day.getByRole('button', {name: 'Chess club (hall)'}).waitFor();
+  await page.getByRole('button', {name: 'Next day'}).click();
+  await day.getByText('Nothing planned.').waitFor();
+  await page.getByRole('button', {name: 'Today'}).click();
+  await day.getByRole('button', {name: 'Chess club (hall)'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Edit event'}).waitFor();
+  check(await page.getByLabel('Repeats').inputValue() === 'daily', 'the new rule is read');
+  await page.getByRole('button', {name: 'Delete event'}).click();
+  await page.getByRole('status').filter({hasText: 'Chess club (hall) is deleted.'}).waitFor();
+  check(await day.getByText('Chess club').count() === 0, 'deleted');
+
+  // The subscription link: shown once, works, and stops working when revoked.
+  await page.getByLabel('Calendar', {exact: true}).selectOption({label: 'My calendar'});
+  await page.getByRole('button', {name: 'Make a subscription link'}).click();
+  const url = await page.getByLabel('Subscription link').inputValue();
+  check(/^http:\/\/127\.0\.0\.1:\d+\/api\/v1\/calendar\/ical\/[\w-]{43}\.ics$/.test(url),
+        `the link: ${url}`);
+  const feed = await page.request.get(url);
+  check(feed.status() === 200 && (await feed.text()).includes("SUMMARY:Parents' evening"),
+        'the feed has the calendar');
+  await audit(page, 'calendar-feed');
+  await page.getByRole('button', {name: /^Revoke the link made /}).click();
+  await page.getByText('The link no longer works.').waitFor();
+  check((await page.request.get(url)).status() === 404, 'the revoked link is gone');
+
+  // A phone: the month is a list, nothing wider than the screen.
+  await page.setViewportSize({width: 360, height: 740});
+  await views.getByRole('button', {name: 'Month'}).click();
+  await month.getByRole('button', {name: "Parents' evening"}).waitFor();
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(wide <= 0, `the month is ${wide}px wider than the phone`);
+  await audit(page, 'calendar-month-phone');
+  await page.setViewportSize({width: 1280, height: 900});
+}
+
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'atrium-chromium-'));
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.ATRIUM_CHROMIUM || '/usr/bin/chromium',
@@ -215,6 +300,7 @@ try {
   await signIn(page, 'tessa');
   await startPage(page);
   await teacherMail(page);
+  await calendar(page);
   await signOut(page);
   await signIn(page, 'stella');
   await memberMail(page);
