@@ -169,11 +169,22 @@ async function teacherMail(page) {
 // A member of the class reads the mail to the class (the issue's check) on a phone.
 async function memberMail(page) {
   await page.setViewportSize({width: 360, height: 740});
+  // The start page on a phone: one column.
+  await page.getByRole('region', {name: 'Today', exact: true})
+    .getByRole('link', {name: '2 unread messages'}).waitFor();
+  const startWide =
+    await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(startWide <= 0, `the start page is ${startWide}px wider than the phone`);
+  await audit(page, 'start-member-phone');
   await open(page, 'Mail', 'Mail');
   await page.getByRole('button', {name: 'Inbox 2 unread'}).waitFor();
-  await page.getByRole('button', {name: /^Excursion on Monday .* · unread$/}).click();
+  // By keyboard: Enter on the message opens it and moves the focus to its heading.
+  await page.getByRole('button', {name: /^Excursion on Monday .* · unread$/}).focus();
+  await page.keyboard.press('Enter');
   const reader = page.getByRole('article');
   await reader.getByRole('heading', {level: 2, name: 'Excursion on Monday'}).waitFor();
+  check(await page.evaluate(() => document.activeElement.id) === 'mail-read-h',
+        'the focus is on the message');
   await reader.getByText('We meet at 8 at the main gate.').waitFor();
   check((await reader.locator('dd').first().textContent()).includes(`tessa@${domain}`),
         'from the teacher');
@@ -214,6 +225,15 @@ async function calendar(page) {
   await month.locator('td.today').getByRole('button', {name: "Parents' evening"}).waitFor();
   await page.getByRole('button', {name: 'Next month'}).waitFor();
   await audit(page, 'calendar-month');
+  await page.getByRole('button', {name: 'Auf Deutsch anzeigen'}).click();
+  await page.getByRole('group', {name: 'Ansicht'}).getByRole('button', {name: 'Monat'}).click();
+  await page.getByRole('button', {name: 'Voriger Monat'}).waitFor();
+  await page.getByRole('heading', {level: 2, name: 'Neuer Termin'}).waitFor();
+  await page.getByRole('heading', {level: 2, name: 'In einer Kalender-App abonnieren'}).waitFor();
+  await audit(page, 'calendar-month-de');
+  await page.getByRole('button', {name: 'Show in English'}).click();
+  await views.getByRole('button', {name: 'Month'}).click();
+  await page.getByRole('button', {name: 'Next month'}).waitFor();
 
   // A weekly event of three, made on the form; then edited: title, time, every day twice.
   await page.getByLabel('Title').fill('Chess club');

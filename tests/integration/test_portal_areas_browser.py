@@ -117,7 +117,7 @@ class PortalAreasBrowser(fixtures.SharedHost):
         print(out)
         self.assertEqual(proc.returncode, 0, out)
         pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
-        self.assertGreaterEqual(len(pngs), 8, pngs)
+        self.assertGreaterEqual(len(pngs), 15, pngs)
         # What the browser sent, checked on the server's side: the class's members got the
         # mail with its attachment, the sender has only the Sent copy.
         sid = fixtures.login(self.host, "sid", school=self.SLUG)
