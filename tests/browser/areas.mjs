@@ -118,13 +118,21 @@ async function teacherMail(page) {
   // A new message to the class, its address from the address book, a file from home.
   await page.getByRole('button', {name: 'New message'}).click();
   await page.getByRole('heading', {level: 2, name: 'New message'}).waitFor();
+  // An address nobody has: the server's refusal is said, and nothing typed is lost.
+  await page.getByLabel('To', {exact: true}).fill(`nobody@${domain}`);
+  await page.getByLabel('Subject').fill('Excursion on Monday');
+  const text = 'We meet at 8 at the main gate.\nBring the worksheet.';
+  await page.getByLabel('Message', {exact: true}).fill(text);
+  await page.getByLabel('worksheet.txt').check();
+  await page.getByRole('button', {name: 'Send'}).click();
+  await page.getByRole('alert').filter({hasText: /^That did not work: .*nobody@/}).waitFor();
+  check(await page.getByLabel('Message', {exact: true}).inputValue() === text, 'text kept');
+  check(await page.getByLabel('worksheet.txt').isChecked(), 'attachment kept');
+  await page.getByLabel('To', {exact: true}).fill('');
   await page.getByLabel('Address book').selectOption({label: 'Class 7a (group)'});
   await page.getByRole('button', {name: 'Add recipient'}).click();
   check(await page.getByLabel('To', {exact: true}).inputValue() === `class-7a@${domain}`,
         'the class address is in To');
-  await page.getByLabel('Subject').fill('Excursion on Monday');
-  await page.getByLabel('Message', {exact: true}).fill('We meet at 8 at the main gate.\nBring the worksheet.');
-  await page.getByLabel('worksheet.txt').check();
   await audit(page, 'mail-compose');
   await page.getByRole('button', {name: 'Send'}).click();
   await page.getByRole('status').filter({hasText: 'Your message was sent.'}).waitFor();

@@ -191,13 +191,14 @@ export function eventForm (opts)
                 }
                 const b = body ();
                 const day = new Date (`${date.value}T12:00:00`);
+                let said = '';
                 try {
                         if (editing) {
                                 await ctx.api.patch(
                                         `${api}/calendars/${editing.calendar_id}/events/${
                                                 editing.id}`,
                                         b, {headers : {'If-Match' : editing.etag}});
-                                status.textContent = tr ('saved', {summary : b.summary});
+                                said = tr ('saved', {summary : b.summary});
                         } else {
                                 if (b.location === null)
                                         delete b.location;
@@ -207,10 +208,12 @@ export function eventForm (opts)
                                         delete b.timezone;
                                 const cal = await myCalendar ();
                                 await ctx.api.post(`${api}/calendars/${cal}/events`, b);
-                                status.textContent = tr ('created', {summary : b.summary});
+                                said = tr ('created', {summary : b.summary});
                         }
                         reset ();
+                        // Said once the view is drawn again: what the status says is on it.
                         await opts.changed (day);
+                        status.textContent = said;
                 } catch (e) {
                         if (!(await conflict (e).catch(() => false)))
                                 error.textContent = tr ('failed', {msg : e.message});
@@ -226,8 +229,8 @@ export function eventForm (opts)
                                                   editing.id}`,
                                           {headers : {'If-Match' : editing.etag}});
                         reset ();
-                        status.textContent = tr ('deleted', {summary : name});
                         await opts.changed (null);
+                        status.textContent = tr ('deleted', {summary : name});
                 } catch (e) {
                         if (!(await conflict (e).catch(() => false)))
                                 error.textContent = tr ('failed', {msg : e.message});
