@@ -133,6 +133,7 @@ async function teacherMail(page) {
   await page.getByRole('button', {name: 'Add recipient'}).click();
   check(await page.getByLabel('To', {exact: true}).inputValue() === `class-7a@${domain}`,
         'the class address is in To');
+  await page.getByLabel('Cc', {exact: true}).fill(`ada@${domain}`);
   await audit(page, 'mail-compose');
   await page.getByRole('button', {name: 'Send'}).click();
   await page.getByRole('status').filter({hasText: 'Your message was sent.'}).waitFor();

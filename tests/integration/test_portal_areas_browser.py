@@ -118,15 +118,17 @@ class PortalAreasBrowser(fixtures.SharedHost):
         self.assertEqual(proc.returncode, 0, out)
         pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
         self.assertGreaterEqual(len(pngs), 15, pngs)
-        # What the browser sent, checked on the server's side: the class's members got the
-        # mail with its attachment, the sender has only the Sent copy.
-        sid = fixtures.login(self.host, "sid", school=self.SLUG)
-        inbox = fixtures.check(self.host.request(
-            "GET", f"/api/v1/schools/{self.SLUG}/mail/folders/INBOX/messages", token=sid),
-            200).json()["items"]
-        got = [m for m in inbox if m["subject"] == "Excursion on Monday"]
-        self.assertEqual(len(got), 1, inbox)
-        self.assertTrue(got[0]["has_attachments"])
+        # What the browser sent, checked on the server's side: the class's other member and
+        # the copy's recipient got the mail with its attachment.
+        for who in ("sid", "ada"):  # the class's other member, and the copy
+            tok = fixtures.login(self.host, who, school=self.SLUG)
+            inbox = fixtures.check(self.host.request(
+                "GET", f"/api/v1/schools/{self.SLUG}/mail/folders/INBOX/messages", token=tok),
+                200).json()["items"]
+            got = [m for m in inbox if m["subject"] == "Excursion on Monday"]
+            self.assertEqual(len(got), 1, inbox)
+            self.assertTrue(got[0]["has_attachments"])
+            self.assertIn(f"ada@{self.DOMAIN}", got[0]["cc"])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // compose.js - the mail page's form for a new message or a reply: recipients (typed, or
 // picked from an address book of one's groups and, for holders of users.read, the school's
-// people), subject, text, and attachments from one's home folder (the mail route fetches them
+// people), copies (Cc), subject, text, and attachments from one's home folder (the mail route fetches them
 // through the files module: {file: "home/<path>"}). Sends with POST .../mail/messages.
 
 // Builds the form; done(sent) is called after a send (sent: the answer) or on cancel (null).
@@ -23,6 +23,7 @@ export async function composeForm (ctx, s, tr, opts, done)
                 'aria-describedby' : 'mail-to-hint',
                 value : opts.to || ''
         });
+        const cc = h ('input', {id : 'mail-cc', maxlength : '4000', autocomplete : 'off'});
         const subject =
                 h ('input', {id : 'mail-subject', maxlength : '998', value : opts.subject || ''});
         const text = h ('textarea', {id : 'mail-text', rows : '10', maxlength : '1000000'});
@@ -97,18 +98,21 @@ export async function composeForm (ctx, s, tr, opts, done)
                 field ('mail-to', s.to, to),
                 h ('p', {id : 'mail-to-hint', class : 'muted'}, s.toHint),
                 h ('div', {class : 'row'}, field ('mail-book', s.book, book), bookAdd),
-                field ('mail-subject', s.subject, subject), field ('mail-text', s.text, text),
+                field ('mail-cc', s.cc, cc), field ('mail-subject', s.subject, subject), field ('mail-text', s.text, text),
                 files, h ('div', {class : 'actions'}, send, cancel));
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
-                const list = to.value.split(/[,;]/).map((a) => a.trim()).filter(Boolean);
+                const split = (v) => v.split(/[,;]/).map((a) => a.trim()).filter(Boolean);
+                const list = split (to.value);
                 if (!list.length) {
                         error.textContent = s.noRecipient;
                         to.focus();
                         return;
                 }
                 const body = {to : list, subject : subject.value, text : text.value};
+                if (split (cc.value).length)
+                        body.cc = split (cc.value);
                 if (opts.in_reply_to)
                         body.in_reply_to = opts.in_reply_to;
                 const atts = picks.filter(([ b ]) => b.checked)
