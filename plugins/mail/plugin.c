@@ -25,6 +25,27 @@ AtriumPlugin *mail_self;
 
 /* ---- lifecycle ---- */
 
+/* The mail area of the browser portal (portal/page.js; docs/PORTAL.md). An older host has no
+ * portal: the mailbox works over REST all the same. */
+static gboolean
+add_page (AtriumPlugin *self, GError **error)
+{
+        if (!ATRIUM_HOST_HAS (mail_host, add_portal_page))
+                return TRUE;
+        const AtriumPortalPage page = {
+                ATRIUM_PORTAL_PAGE_INIT,
+                .resource = mail_get_resource (),
+                .folder = "/dev/atrium/mail/portal",
+                .module = "page.js",
+                .id = "mail",
+                .label = "Mail",
+                .label_de = "E-Mail",
+                .permission = "mail.read",
+                .order = 150,
+        };
+        return mail_host->add_portal_page (self, &page, error);
+}
+
 static gboolean
 mail_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
@@ -48,7 +69,8 @@ mail_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                host->subscribe (self, "user.deleted", mail_on_user_deleted, NULL, error) &&
                host->subscribe (self, "group.deleted", mail_on_group_deleted, NULL, error) &&
                atrium_add_migrations_from_resource (host, self, mail_get_resource (),
-                                                    "/dev/atrium/mail/schema", error);
+                                                    "/dev/atrium/mail/schema", error) &&
+               add_page (self, error);
 }
 
 static gboolean

@@ -48,7 +48,7 @@ export const api = {
         get : (path) => request ('GET', path),
         post : (path, body) => request ('POST', path, body),
         put : (path, body, opts) => request ('PUT', path, body, opts),
-        patch : (path, body) => request ('PATCH', path, body),
-        del : (path) => request ('DELETE', path),
+        patch : (path, body, opts) => request ('PATCH', path, body, opts),
+        del : (path, opts) => request ('DELETE', path, undefined, opts),
         csrf : () => csrf,
 };

@@ -62,6 +62,39 @@ const strings = {
         },
 };
 
+// The start page's "today" (start.js): one block per module, each from that module's REST
+// routes.
+Object.assign(strings.en, {
+        'today.title' : 'Today',
+        'today.events' : 'Today\'s events',
+        'today.noEvents' : 'Nothing planned today.',
+        'today.allDay' : 'all day',
+        'today.mail' : 'Mail',
+        'today.unread.one' : '1 unread message',
+        'today.unread.many' : '{n} unread messages',
+        'today.unread.none' : 'No unread mail.',
+        'today.files' : 'Recent files',
+        'today.noFiles' : 'No files yet.',
+        'today.rooms' : 'Rooms open now',
+        'today.noRooms' : 'No room is open now.',
+        'today.failed' : 'This could not be loaded: {msg}',
+});
+Object.assign(strings.de, {
+        'today.title' : 'Heute',
+        'today.events' : 'Heutige Termine',
+        'today.noEvents' : 'Heute ist nichts geplant.',
+        'today.allDay' : 'ganztägig',
+        'today.mail' : 'E-Mail',
+        'today.unread.one' : '1 ungelesene Nachricht',
+        'today.unread.many' : '{n} ungelesene Nachrichten',
+        'today.unread.none' : 'Keine ungelesenen E-Mails.',
+        'today.files' : 'Zuletzt geänderte Dateien',
+        'today.noFiles' : 'Noch keine Dateien.',
+        'today.rooms' : 'Jetzt offene Räume',
+        'today.noRooms' : 'Gerade ist kein Raum offen.',
+        'today.failed' : 'Das ließ sich nicht laden: {msg}',
+});
+
 function detect ()
 {
         const kept = localStorage.getItem('atrium.lang');
