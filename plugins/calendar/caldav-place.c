@@ -54,7 +54,7 @@ cal_dav_resolve (AtriumRequest *req, const char *path, gboolean edit, CalDavPlac
          * calendar is named by its id. */
         AtriumResult *res = cal_sql (
                 req, error,
-                "SELECT c.id, c.sync_seq FROM calendar.calendars c "
+                "SELECT c.id, c.sync_seq, c.sync_floor FROM calendar.calendars c "
                 "WHERE (c.dav_name = $1 AND c.owner_type = 'user' AND c.owner_id = $2::uuid) "
                 "OR (c.dav_name IS NULL AND c.id::text = $1)",
                 2, segs[1], cal_host->request_user_id (req));
@@ -64,6 +64,7 @@ cal_dav_resolve (AtriumRequest *req, const char *path, gboolean edit, CalDavPlac
                                       ? g_strdup (cal_host->result_value (res, 0, 0))
                                       : NULL;
         out->sync_seq = id ? g_ascii_strtoll (cal_host->result_value (res, 0, 1), NULL, 10) : 0;
+        out->sync_floor = id ? g_ascii_strtoll (cal_host->result_value (res, 0, 2), NULL, 10) : 0;
         cal_host->result_free (res);
         if (!id)
                 return cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", segs[1]);

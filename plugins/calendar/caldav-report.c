@@ -14,7 +14,8 @@
  * sync-collection: the token is "urn:atrium:sync:<calendar id>:<n>", n the calendar's change
  * counter (schema/0004_caldav.sql); the changes since n are the events written with a higher
  * number and the tombstones of those deleted since. A token of another calendar or from the
- * future is refused (403 valid-sync-token: the client then syncs afresh). */
+ * future, or one older than the calendar's pruned tombstones (its sync_floor, prune.c), is
+ * refused (403 valid-sync-token: the client then syncs afresh). */
 #include "caldav.h"
 
 #include <string.h>
@@ -159,6 +160,11 @@ sync_collection (AtriumRequest *req, const CalDavPlace *p, const char *prefix,
                     (since = g_ascii_strtoll (n, &end, 10)) < 0 || *end || since > p->sync_seq)
                         return cal_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
                                          "not a sync token of this calendar");
+                if (since < p->sync_floor) /* it may have missed a pruned deletion */
+                        return cal_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                         "the sync token is older than the deletions kept (%d "
+                                         "days): sync afresh",
+                                         CAL_TOMBSTONE_DAYS);
         }
         /* Changes up to the counter read when the calendar was resolved: one written since
          * has a higher number and comes with the next sync. */

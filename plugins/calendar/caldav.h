@@ -23,11 +23,12 @@ typedef enum {
 
 typedef struct {
         CalDavDepth depth;
-        char *user;       /* the caller's username */
-        char *segment;    /* (nullable) the calendar's segment */
-        CalCalendar *cal; /* (nullable) the calendar, opened for the caller */
-        char *object;     /* (nullable) the resource name in the calendar */
-        gint64 sync_seq;  /* the calendar's change counter */
+        char *user;        /* the caller's username */
+        char *segment;     /* (nullable) the calendar's segment */
+        CalCalendar *cal;  /* (nullable) the calendar, opened for the caller */
+        char *object;      /* (nullable) the resource name in the calendar */
+        gint64 sync_seq;   /* the calendar's change counter */
+        gint64 sync_floor; /* tokens below it may have missed a pruned deletion */
 } CalDavPlace;
 
 void cal_dav_place_clear (CalDavPlace *p);

@@ -7,6 +7,7 @@
  *   event-routes.c     /calendars/{id}/events, occurrences, and the window views
  *   import.c           POST /calendars/{id}/import (.ics in)
  *   subscriptions.c    .ics export, secret subscription feeds
+ *   prune.c            the CalDAV tombstones of deleted events, pruned after 90 days
  *   ical.h / ical*.c   everything that touches libical (nothing else includes it)
  *
  * Handlers run on several worker threads at once; libical's shared state is guarded inside
@@ -25,6 +26,7 @@ extern AtriumPlugin *cal_self;
 /* Limits (documented in README.md). */
 #define CAL_MAX_IMPORT_EVENTS 5000 /* VEVENT components in one .ics import */
 #define CAL_MAX_IMPORT_BYTES (8 * 1024 * 1024) /* bytes of one .ics import (streamed in) */
+#define CAL_TOMBSTONE_DAYS 90 /* days a deleted event's CalDAV tombstone is kept (prune.c) */
 
 /* Shorthands over the host table (atrium/helpers.h), inside the request's (or event's)
  * transaction. */
@@ -145,3 +147,6 @@ gboolean cal_occurrences_cover (AtriumRequest *req, const char *calendar_ids, gi
 
 /* window.c: one page of the occurrences of @calendar_ids in the request's ?from=&to=. */
 gboolean cal_respond_window (AtriumRequest *req, const char *calendar_ids, GError **error);
+
+/* prune.c: the `prune` command and the hourly timer. */
+gboolean cal_register_prune (GError **error);

@@ -69,7 +69,7 @@ cal_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                cal_register_event_routes (self, error) &&
                cal_register_import_routes (self, error) &&
                cal_register_subscription_routes (self, error) &&
-               cal_register_caldav (self, error) &&
+               cal_register_caldav (self, error) && cal_register_prune (error) &&
                host->subscribe (self, "user.deleted", cal_on_user_deleted, NULL, error) &&
                host->subscribe (self, "group.deleted", cal_on_group_deleted, NULL, error) &&
                atrium_add_migrations_from_resource (host, self, calendar_get_resource (),

@@ -470,6 +470,40 @@ class CalDavTest(CalendarTestCase):
                 self.assertEqual(r.status, 403)
                 self.assertIn("valid-sync-token", r.body.decode())
 
+    def test_old_tombstones_are_pruned(self) -> None:
+        s = self.s
+        cal = s.calendar("tina", "Pruned")["id"]
+        base = self.home() + f"{cal}/"
+        href = f"/dav/{s.slug}/{base}"
+        for n in ("x", "y", "z"):
+            self.assertEqual(self.dav("PUT", base + f"{n}.ics", ics(n)).status, 201)
+        before = ET.fromstring(self.dav("REPORT", base, sync()).body).find(f"{D}sync-token").text
+        self.assertEqual(self.dav("DELETE", base + "x.ics").status, 204)
+        after = ET.fromstring(self.dav("REPORT", base, sync()).body).find(f"{D}sync-token").text
+        self.assertEqual(self.dav("DELETE", base + "y.ics").status, 204)
+        # x was deleted long ago (as if), y just now: only x's tombstone goes
+        self.pg.psql("UPDATE calendar.dav_tombstones SET gone_at = now() - interval '91 days' "
+                     f"WHERE calendar_id = '{cal}' AND name = 'x.ics'")
+        proc = self.host.run(["calendar", "prune"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("pruned 1 tombstones", proc.stdout)
+        self.assertEqual(self.pg.psql("SELECT string_agg(name, ',') FROM calendar.dav_tombstones "
+                                      f"WHERE calendar_id = '{cal}'").strip(), "y.ics")
+        # a token from before the pruned deletion may have missed it: sync afresh
+        r = self.dav("REPORT", base, sync(before))
+        self.assertEqual(r.status, 403)
+        self.assertIn("valid-sync-token", r.body.decode())
+        # one from after it still learns of what came since, y's deletion included
+        got = self.multistatus(self.dav("REPORT", base, sync(after)))
+        self.assertEqual(set(got), {href + "y.ics"})
+        self.assertIn("404", got[href + "y.ics"].find(f"{D}status").text)
+        # ... and a fresh sync lists what is there
+        got = self.multistatus(self.dav("REPORT", base, sync()))
+        self.assertEqual(set(got), {href + "z.ics"})
+        # nothing older left: nothing more to prune; bad arguments
+        self.assertIn("pruned 0 tombstones", self.host.run(["calendar", "prune"]).stdout)
+        self.assertEqual(self.host.run(["calendar", "prune", "now"]).returncode, 2)
+
 
 if __name__ == "__main__":
     harness.main()
