@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <glib-unix.h>
 
 typedef struct _AtriumConnWatch AtriumConnWatch;
 
@@ -20,6 +21,13 @@ typedef struct {
 /* A watch whose GSource is attached to @context (the front's). NULL with @error set when
  * no epoll set can be made. */
 AtriumConnWatch *atrium_conn_watch_new (GMainContext *context, GError **error);
+
+/* A new epoll set (*@out_epfd) watched by a source attached to @context that calls @func
+ * with @data when the set has events; the source may recurse, so GLib never blocks it (the
+ * why is at the top of conn-watch.c). park.c shares it. Returns: (transfer full) the
+ * source, NULL with @error when no epoll set could be made. */
+GSource *atrium_epoll_source_new (GMainContext *context, const char *name, GUnixFDSourceFunc func,
+                                  gpointer data, int *out_epfd, GError **error);
 AtriumConnWatch *atrium_conn_watch_ref (AtriumConnWatch *w);
 void atrium_conn_watch_unref (AtriumConnWatch *w);
 /* The owner stops: the GSource goes; connections that still hold the watch get no more

@@ -50,8 +50,9 @@ on_events (gint fd, GIOCondition condition, gpointer data)
         return G_SOURCE_CONTINUE;
 }
 
-AtriumConnWatch *
-atrium_conn_watch_new (GMainContext *context, GError **error)
+GSource *
+atrium_epoll_source_new (GMainContext *context, const char *name, GUnixFDSourceFunc func,
+                         gpointer data, int *out_epfd, GError **error)
 {
         int epfd = epoll_create1 (EPOLL_CLOEXEC);
         if (epfd < 0) {
@@ -60,16 +61,28 @@ atrium_conn_watch_new (GMainContext *context, GError **error)
                              g_strerror (err));
                 return NULL;
         }
-        AtriumConnWatch *w = g_new0 (AtriumConnWatch, 1);
-        g_atomic_ref_count_init (&w->refs);
-        w->epfd = epfd;
-        w->source = g_unix_fd_source_new (epfd, G_IO_IN);
+        GSource *source = g_unix_fd_source_new (epfd, G_IO_IN);
         /* A source that may recurse is never blocked around its dispatch, which spares
          * GLib removing and re-adding its descriptor (and two eventfd writes) each time. */
-        g_source_set_can_recurse (w->source, TRUE);
-        g_source_set_static_name (w->source, "atrium-conn-watch");
-        g_source_set_callback (w->source, (GSourceFunc) (GCallback) on_events, w, NULL);
-        g_source_attach (w->source, context);
+        g_source_set_can_recurse (source, TRUE);
+        g_source_set_static_name (source, name);
+        g_source_set_callback (source, (GSourceFunc) (GCallback) func, data, NULL);
+        g_source_attach (source, context);
+        *out_epfd = epfd;
+        return source;
+}
+
+AtriumConnWatch *
+atrium_conn_watch_new (GMainContext *context, GError **error)
+{
+        AtriumConnWatch *w = g_new0 (AtriumConnWatch, 1);
+        w->source = atrium_epoll_source_new (context, "atrium-conn-watch", on_events, w, &w->epfd,
+                                             error);
+        if (!w->source) {
+                g_free (w);
+                return NULL;
+        }
+        g_atomic_ref_count_init (&w->refs);
         return w;
 }
 

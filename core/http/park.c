@@ -20,6 +20,7 @@
  * The park only decides when SoupServer gets a connection; it never interprets a request:
  * whatever it hands over, SoupServer parses, and reads the rest from the socket itself. */
 #include "park-private.h"
+#include "conn-watch-private.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -145,23 +146,16 @@ AtriumPark *
 atrium_park_new (GMainContext *context, AtriumParkReadyFunc ready, AtriumParkDroppedFunc dropped,
                  gpointer data, GError **error)
 {
-        int epfd = epoll_create1 (EPOLL_CLOEXEC);
-        if (epfd < 0) {
-                int err = errno;
-                g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "epoll_create1: %s",
-                             g_strerror (err));
+        AtriumPark *p = g_new0 (AtriumPark, 1);
+        p->source = atrium_epoll_source_new (context, "atrium-park", on_events, p, &p->epfd, error);
+        if (!p->source) {
+                g_free (p);
                 return NULL;
         }
-        AtriumPark *p = g_new0 (AtriumPark, 1);
-        p->epfd = epfd;
         p->ready = ready;
         p->dropped = dropped;
         p->data = data;
         g_queue_init (&p->waiting);
-        p->source = g_unix_fd_source_new (epfd, G_IO_IN);
-        g_source_set_can_recurse (p->source, TRUE); /* never blocked: conn-watch.c says why */
-        g_source_set_callback (p->source, (GSourceFunc) (GCallback) on_events, p, NULL);
-        g_source_attach (p->source, context);
         return p;
 }
 

@@ -21,8 +21,8 @@ function later (id, title, load)
 {
         const body = h ('div', {}, h ('p', {class : 'muted'}, t ('loading')));
         load ().then((content) => body.replaceChildren(content),
-                     (e) => body.replaceChildren(h ('p', {class : 'error'},
-                                                    t ('today.failed', {msg : e.message}))));
+                     (e) => body.replaceChildren(
+                             h ('p', {class : 'error'}, t ('today.failed', {msg : e.message}))));
         return block (id, title, body);
 }
 
@@ -69,15 +69,15 @@ function todayBlocks (ctx)
         if (has ('files'))
                 out.push(later ('today-files', t ('today.files'), async () => {
                         const page = await ctx.api.get(`${base}/files/home/?limit=500`);
-                        const files = page.items.filter((f) => f.kind === 'file')
-                                              .sort((a, b) => String (b.modified)
-                                                                      .localeCompare(a.modified))
-                                              .slice(0, 5);
-                        return files.length
-                                       ? list (files.map((f) => h ('li', {},
-                                                                   h ('a', {href : '#/files'},
-                                                                      f.name))))
-                                       : h ('p', {class : 'muted'}, t ('today.noFiles'));
+                        const files =
+                                page.items.filter((f) => f.kind === 'file')
+                                        .sort((a, b) =>
+                                                      String (b.modified).localeCompare(a.modified))
+                                        .slice(0, 5);
+                        return files.length ? list (files.map((f) => h ('li', {},
+                                                                        h ('a', {href : '#/files'},
+                                                                           f.name))))
+                                            : h ('p', {class : 'muted'}, t ('today.noFiles'));
                 }));
         if (has ('conference'))
                 out.push(later ('today-rooms', t ('today.rooms'), async () => {
