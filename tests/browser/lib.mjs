@@ -14,6 +14,8 @@ const require = createRequire(path.join(process.env.ATRIUM_TOOLS_DIR, 'package.j
 const {chromium} = require('playwright-core');
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
+const started = Date.now();
+
 export function check(cond, what) {
   if (!cond) throw new Error(`failed: ${what}`);
 }
@@ -68,7 +70,8 @@ export async function audit(page, browser, name) {
   }
   check(bad.length === 0, `${name}: ${bad.length} serious or critical axe violations`);
   check(browser.problems.length === 0, `${name}: ${browser.problems.join('; ')}`);
-  console.log(`ok ${name} (axe: ${result.passes.length} rules pass; ${file})`);
+  const at = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`ok ${name} at ${at} s (axe: ${result.passes.length} rules pass; ${file})`);
 }
 
 export async function signIn(page, school, who, password) {

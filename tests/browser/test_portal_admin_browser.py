@@ -118,7 +118,7 @@ class PortalAdminBrowser(fixtures.SharedHost):
         print(out)
         self.assertEqual(proc.returncode, 0, out)
         pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
-        self.assertGreaterEqual(len(pngs), 16, pngs)
+        self.assertGreaterEqual(len(pngs), 14, pngs)
 
     # ---- REST: disabling a person ----
 

@@ -10,19 +10,26 @@ export async function render (root, ctx)
         const {h, t} = ctx;
         const r = regions (ctx);
         const rows = h ('tbody');
-        const action = h ('select', {id : 'audit-action', 'aria-describedby' : 'audit-action-hint'});
+        const action =
+                h ('select', {id : 'audit-action', 'aria-describedby' : 'audit-action-hint'});
         let items = [];
 
         function draw ()
         {
                 const only = action.value;
                 const shown = only ? items.filter((x) => x.action === only) : items;
-                rows.replaceChildren(...shown.map((x) => h (
-                        'tr', {}, h ('td', {}, h ('time', {datetime : x.at}, when (ctx, x.at))),
-                        h ('td', {}, x.action),
-                        h ('td', {}, x.actor_kind === 'operator' ? t ('admin.audit.operator') : (x.actor_id || '–')),
-                        h ('td', {}, x.target || ''),
-                        h ('td', {class : 'details'}, typeof x.details === 'string' ? x.details : (x.details ? JSON.stringify(x.details) : '')))));
+                rows.replaceChildren(...shown.map(
+                        (x) => h ('tr', {},
+                                  h ('td', {}, h ('time', {datetime : x.at}, when (ctx, x.at))),
+                                  h ('td', {}, x.action),
+                                  h ('td', {},
+                                     x.actor_kind === 'operator' ? t ('admin.audit.operator')
+                                                                 : (x.actor_id || '–')),
+                                  h ('td', {}, x.target || ''),
+                                  h ('td', {class : 'details'},
+                                     typeof x.details === 'string'
+                                             ? x.details
+                                             : (x.details ? JSON.stringify(x.details) : '')))));
                 if (!shown.length)
                         rows.append(h ('tr', {}, h ('td', {colspan : 5}, t ('admin.audit.none'))));
         }
@@ -39,15 +46,22 @@ export async function render (root, ctx)
         action.addEventListener('change', draw);
 
         root.append(h ('h1', {}, t ('admin.audit.title')), r.error, r.status,
-                    h ('div', {class : 'field narrow'}, h ('label', {for: 'audit-action'}, t ('admin.audit.action')),
-                       action, h ('small', {id : 'audit-action-hint'}, t ('admin.audit.action.hint'))),
+                    h ('div', {class : 'field narrow'},
+                       h ('label',
+                          {for: 'audit-action'
+                          },
+                          t ('admin.audit.action')),
+                       action,
+                       h ('small', {id : 'audit-action-hint'}, t ('admin.audit.action.hint'))),
                     h ('div', {class : 'scroll', tabindex : '0'},
-                       h ('table', {class : 'audit'}, h ('caption', {class : 'muted'}, t ('admin.audit.caption')),
-                          h ('thead', {}, h ('tr', {}, h ('th', {scope : 'col'}, t ('admin.audit.at')),
-                                              h ('th', {scope : 'col'}, t ('admin.audit.action')),
-                                              h ('th', {scope : 'col'}, t ('admin.audit.actor')),
-                                              h ('th', {scope : 'col'}, t ('admin.audit.target')),
-                                              h ('th', {scope : 'col'}, t ('admin.audit.details')))),
+                       h ('table', {class : 'audit'},
+                          h ('caption', {class : 'muted'}, t ('admin.audit.caption')),
+                          h ('thead', {},
+                             h ('tr', {}, h ('th', {scope : 'col'}, t ('admin.audit.at')),
+                                h ('th', {scope : 'col'}, t ('admin.audit.action')),
+                                h ('th', {scope : 'col'}, t ('admin.audit.actor')),
+                                h ('th', {scope : 'col'}, t ('admin.audit.target')),
+                                h ('th', {scope : 'col'}, t ('admin.audit.details')))),
                           rows)),
                     pager.element);
         await pager.load(withQuery (`${schoolApi (ctx)}/audit`, {limit : 25}));

@@ -7,9 +7,9 @@
 export function useStyles ()
 {
         const href = new URL ('admin.css', import.meta.url).href;
-        if (![...document.querySelectorAll('link[rel="stylesheet"]') ].some((l) => l.href === href))
-                document.head.append(Object.assign(document.createElement('link'),
-                                                   {rel : 'stylesheet', href}));
+        if (![...document.querySelectorAll('link[rel="stylesheet"]')].some((l) => l.href === href))
+                document.head.append(
+                        Object.assign(document.createElement('link'), {rel : 'stylesheet', href}));
 }
 
 // /api/v1/schools/{slug} of the caller's school.
@@ -40,63 +40,66 @@ export class Pager
                 this.next = null;
                 const h = ctx.h;
                 this.prevButton = h ('button', {type : 'button', onclick : () => this.back()},
-                                     ctx.t ('admin.prev'));
+                                     ctx.t('admin.prev'));
                 this.nextButton = h ('button', {type : 'button', onclick : () => this.forward()},
-                                     ctx.t ('admin.next'));
+                                     ctx.t('admin.next'));
                 this.label = h ('span', {class : 'muted'});
-                this.element = h ('div', {class : 'pager'}, this.prevButton, this.label,
-                                  this.nextButton);
+                this.element =
+                        h ('div', {class : 'pager'}, this.prevButton, this.label, this.nextButton);
         }
 
-        async load (path)
+        async load(path)
         {
                 this.path = path;
                 this.stack = [];
                 this.cursor = null;
-                await this.show ();
+                await this.show();
         }
 
-        async show ()
+        async show()
         {
                 const page = await this.ctx.api.get(withQuery (this.path, {cursor : this.cursor}));
                 this.next = page.next_cursor;
                 this.prevButton.disabled = this.stack.length === 0;
                 this.nextButton.disabled = !this.next;
-                this.label.textContent = this.ctx.t ('admin.page', {n : this.stack.length + 1});
-                this.onPage (page.items);
+                this.label.textContent = this.ctx.t('admin.page', {n : this.stack.length + 1});
+                this.onPage(page.items);
         }
 
-        async forward ()
+        async forward()
         {
                 if (!this.next)
                         return;
                 this.stack.push(this.cursor);
                 this.cursor = this.next;
-                await this.show ();
+                await this.show();
         }
 
-        async back ()
+        async back()
         {
                 if (!this.stack.length)
                         return;
                 this.cursor = this.stack.pop();
-                await this.show ();
+                await this.show();
         }
 
-        async reload () { await this.show (); }
+        async reload()
+        {
+                await this.show();
+        }
 }
 
 // The regions every page has: errors (role=alert) and what was done (role=status).
 export function regions (ctx)
 {
-        const error = ctx.h ('p', {class : 'error', role : 'alert'});
-        const status = ctx.h ('p', {role : 'status', class : 'status'});
+        const error = ctx.h('p', {class : 'error', role : 'alert'});
+        const status = ctx.h('p', {role : 'status', class : 'status'});
         return {
                 error,
                 status,
                 fail : (e) => {
                         status.textContent = '';
-                        error.textContent = ctx.t ('admin.failed', {msg : e.message});
+                        error.textContent = ctx.t('admin.failed', {msg : e.message});
                 },
                 done : (msg) => {
                         error.textContent = '';
@@ -113,7 +116,7 @@ export async function busy (button, r, fn)
         try {
                 await fn ();
         } catch (e) {
-                r.fail (e);
+                r.fail(e);
         } finally {
                 if (button)
                         button.disabled = false;
@@ -133,17 +136,16 @@ export function rolePicker (ctx, idPrefix, checked)
                                         checked : (checked || []).includes(r)
                                 }));
         const fieldset =
-                h ('fieldset', {class : 'roles'}, h ('legend', {}, ctx.t ('admin.roles')),
-                   ROLES.map((r, i) => h ('span', {class : 'check'}, boxes[i],
-                                          h ('label', {for: `${idPrefix}-${r}`
-                                          }, ctx.t (`admin.role.${r}`)))));
+                h ('fieldset', {class : 'roles'}, h ('legend', {}, ctx.t('admin.roles')),
+                   ROLES.map((r, i) => h ('span', {class : 'check'}, boxes[i], h ('label', {for: `${idPrefix}-${r}`
+                                          }, ctx.t(`admin.role.${r}`)))));
         return {fieldset, value : () => boxes.filter((b) => b.checked).map((b) => b.value)};
 }
 
 // "teacher, admin" in the page's language.
 export function roleNames (ctx, roles)
 {
-        return (roles || []).map((r) => ctx.t (`admin.role.${r}`)).join(', ');
+        return (roles || []).map((r) => ctx.t(`admin.role.${r}`)).join(', ');
 }
 
 // A date and time as the page's language writes it.

@@ -17,38 +17,48 @@ export async function render (root, ctx)
         {
                 const mods = (await ctx.api.get(base)).items;
                 rows.replaceChildren(...mods.map((m) => {
-                        const b = h ('button', {
-                                type : 'button',
-                                'aria-label' : t (m.enabled ? 'admin.modules.disable.for' : 'admin.modules.enable.for',
-                                                  {name : m.name})
-                        },
-                                     t (m.enabled ? 'admin.modules.disable' : 'admin.modules.enable'));
-                        b.addEventListener('click', () => busy (b, r, async () => {
-                                if (m.enabled)
-                                        await ctx.api.del(`${base}/${encodeURIComponent (m.name)}`);
-                                else
-                                        await ctx.api.put(`${base}/${encodeURIComponent (m.name)}`);
-                                await load ();
-                                r.done (t (m.enabled ? 'admin.modules.disabled' : 'admin.modules.enabled',
-                                           {name : m.name}));
-                        }));
+                        const b = h (
+                                'button', {
+                                        type : 'button',
+                                        'aria-label' : t (m.enabled ? 'admin.modules.disable.for'
+                                                                    : 'admin.modules.enable.for',
+                                                          {name : m.name})
+                                },
+                                t (m.enabled ? 'admin.modules.disable' : 'admin.modules.enable'));
+                        b.addEventListener(
+                                'click',
+                                () => busy (b, r, async () => {
+                                        if (m.enabled)
+                                                await ctx.api.del(
+                                                        `${base}/${encodeURIComponent (m.name)}`);
+                                        else
+                                                await ctx.api.put(
+                                                        `${base}/${encodeURIComponent (m.name)}`);
+                                        await load ();
+                                        r.done(t (m.enabled ? 'admin.modules.disabled'
+                                                            : 'admin.modules.enabled',
+                                                  {name : m.name}));
+                                }));
                         return h ('tr', {}, h ('th', {scope : 'row'}, m.name),
                                   h ('td', {}, m.description || ''),
                                   h ('td', {}, (m.dependencies || []).join(', ')),
-                                  h ('td', {}, t (m.enabled ? 'admin.modules.on' : 'admin.modules.off')),
+                                  h ('td', {},
+                                     t (m.enabled ? 'admin.modules.on' : 'admin.modules.off')),
                                   h ('td', {class : 'actions'}, b));
                 }));
         }
 
-        root.append(h ('h1', {}, t ('admin.modules.title')), h ('p', {}, t ('admin.modules.intro')), r.error,
-                    r.status,
-                    h ('div', {class : 'scroll', tabindex : '0'},
-                       h ('table', {}, h ('caption', {class : 'muted'}, t ('admin.modules.caption')),
-                          h ('thead', {}, h ('tr', {}, h ('th', {scope : 'col'}, t ('admin.modules.name')),
-                                              h ('th', {scope : 'col'}, t ('admin.modules.description')),
-                                              h ('th', {scope : 'col'}, t ('admin.modules.needs')),
-                                              h ('th', {scope : 'col'}, t ('admin.modules.state')),
-                                              h ('th', {scope : 'col'}, t ('admin.actions')))),
-                          rows)));
+        root.append(
+                h ('h1', {}, t ('admin.modules.title')), h ('p', {}, t ('admin.modules.intro')),
+                r.error, r.status,
+                h ('div', {class : 'scroll', tabindex : '0'},
+                   h ('table', {}, h ('caption', {class : 'muted'}, t ('admin.modules.caption')),
+                      h ('thead', {},
+                         h ('tr', {}, h ('th', {scope : 'col'}, t ('admin.modules.name')),
+                            h ('th', {scope : 'col'}, t ('admin.modules.description')),
+                            h ('th', {scope : 'col'}, t ('admin.modules.needs')),
+                            h ('th', {scope : 'col'}, t ('admin.modules.state')),
+                            h ('th', {scope : 'col'}, t ('admin.actions')))),
+                      rows)));
         await load ();
 }

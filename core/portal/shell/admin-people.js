@@ -4,8 +4,14 @@
 // and disabling or enabling them (PATCH .../users/{id} with roles or disabled). A disabled
 // person keeps everything but cannot sign in; their sessions end at once (docs/IMPORT.md,
 // "Leavers"). Nobody disables their own account here (the server refuses it too).
-import {busy, Pager, regions, roleNames, rolePicker, schoolApi, useStyles, withQuery} from
-        './admin-common.js';
+import {busy,
+        Pager,
+        regions,
+        roleNames,
+        rolePicker,
+        schoolApi,
+        useStyles,
+        withQuery} from './admin-common.js';
 
 export async function render (root, ctx)
 {
@@ -14,11 +20,13 @@ export async function render (root, ctx)
         const base = `${schoolApi (ctx)}/users`;
         const r = regions (ctx);
         const rows = h ('tbody');
-        const editor = h ('section', {class : 'card', hidden : true, 'aria-labelledby' : 'people-edit'});
+        const editor =
+                h ('section', {class : 'card', hidden : true, 'aria-labelledby' : 'people-edit'});
 
         const search = h ('input', {id : 'people-q', type : 'search', maxlength : 200});
         const pager = new Pager (ctx, draw);
-        const find = () => busy (null, r, () => pager.load(withQuery (base, {q : search.value.trim(), limit : 20})));
+        const find = () => busy (
+                null, r, () => pager.load(withQuery (base, {q : search.value.trim(), limit : 20})));
 
         function draw (people)
         {
@@ -37,22 +45,30 @@ export async function render (root, ctx)
                         onclick : () => openEditor (p)
                 },
                                 t ('admin.people.edit'));
-                const toggle = self ? null : h ('button', {
-                        type : 'button',
-                        'aria-label' : t (disabled ? 'admin.people.enable.for' : 'admin.people.disable.for',
-                                          {name : p.display_name}),
-                },
-                                                 t (disabled ? 'admin.people.enable' : 'admin.people.disable'));
+                const toggle =
+                        self ? null
+                             : h ('button', {
+                                       type : 'button',
+                                       'aria-label' : t (disabled ? 'admin.people.enable.for'
+                                                                  : 'admin.people.disable.for',
+                                                         {name : p.display_name}),
+                               },
+                                  t (disabled ? 'admin.people.enable' : 'admin.people.disable'));
                 if (toggle)
-                        toggle.addEventListener('click', () => busy (toggle, r, async () => {
-                                await ctx.api.patch(`${base}/${p.id}`, {disabled : !disabled});
-                                await pager.reload();
-                                r.done (t (disabled ? 'admin.people.enabled' : 'admin.people.disabled',
-                                           {name : p.display_name}));
-                        }));
+                        toggle.addEventListener(
+                                'click', () => busy (toggle, r, async () => {
+                                                 await ctx.api.patch(`${base}/${p.id}`,
+                                                                     {disabled : !disabled});
+                                                 await pager.reload();
+                                                 r.done(t (disabled ? 'admin.people.enabled'
+                                                                    : 'admin.people.disabled',
+                                                           {name : p.display_name}));
+                                         }));
                 return h ('tr', {class : disabled ? 'off' : null}, h ('td', {}, p.display_name),
                           h ('td', {}, p.username), h ('td', {}, roleNames (ctx, p.roles)),
-                          h ('td', {}, t (disabled ? 'admin.people.state.disabled' : 'admin.people.state.active')),
+                          h ('td', {},
+                             t (disabled ? 'admin.people.state.disabled'
+                                         : 'admin.people.state.active')),
                           h ('td', {class : 'actions'}, edit, toggle));
         }
 
@@ -60,9 +76,11 @@ export async function render (root, ctx)
         {
                 const picker = rolePicker (ctx, 'edit-role', p.roles);
                 const save = h ('button', {type : 'submit', class : 'primary'}, t ('admin.save'));
-                const cancel = h ('button', {type : 'button', onclick : () => { editor.hidden = true; }},
-                                  t ('admin.cancel'));
-                const form = h ('form', {}, picker.fieldset, h ('div', {class : 'buttons'}, save, cancel));
+                const cancel =
+                        h ('button', {type : 'button', onclick : () => { editor.hidden = true; }},
+                           t ('admin.cancel'));
+                const form = h ('form', {}, picker.fieldset,
+                                h ('div', {class : 'buttons'}, save, cancel));
                 form.addEventListener('submit', (ev) => {
                         ev.preventDefault();
                         busy (save, r, async () => {
@@ -72,18 +90,19 @@ export async function render (root, ctx)
                                 await ctx.api.patch(`${base}/${p.id}`, {roles});
                                 editor.hidden = true;
                                 await pager.reload();
-                                r.done (t ('admin.people.saved', {name : p.display_name}));
+                                r.done(t ('admin.people.saved', {name : p.display_name}));
                         });
                 });
-                editor.replaceChildren(
-                        h ('h2', {id : 'people-edit'}, t ('admin.people.edit.title', {name : p.display_name})),
-                        form);
+                editor.replaceChildren(h ('h2', {id : 'people-edit'},
+                                          t ('admin.people.edit.title', {name : p.display_name})),
+                                       form);
                 editor.hidden = false;
                 editor.querySelector('input').focus();
         }
 
         // Creating a person.
-        const name = h ('input', {id : 'new-name', required : true, maxlength : 200, autocomplete : 'off'});
+        const name = h ('input',
+                        {id : 'new-name', required : true, maxlength : 200, autocomplete : 'off'});
         const username = h ('input', {
                 id : 'new-username',
                 required : true,
@@ -101,15 +120,32 @@ export async function render (root, ctx)
                 'aria-describedby' : 'new-password-hint'
         });
         const picker = rolePicker (ctx, 'new-role', [ 'student' ]);
-        const create = h ('button', {type : 'submit', class : 'primary'}, t ('admin.people.create'));
-        const createForm = h ('form', {class : 'card', novalidate : true, 'aria-labelledby' : 'people-new'},
-                              h ('h2', {id : 'people-new'}, t ('admin.people.new')),
-                              h ('div', {class : 'field'}, h ('label', {for: 'new-name'}, t ('admin.people.name')), name),
-                              h ('div', {class : 'field'}, h ('label', {for: 'new-username'}, t ('admin.people.username')),
-                                 username, h ('small', {id : 'new-username-hint'}, t ('admin.people.username.hint'))),
-                              h ('div', {class : 'field'}, h ('label', {for: 'new-password'}, t ('admin.people.password')),
-                                 password, h ('small', {id : 'new-password-hint'}, t ('admin.people.password.hint'))),
-                              picker.fieldset, create);
+        const create =
+                h ('button', {type : 'submit', class : 'primary'}, t ('admin.people.create'));
+        const createForm =
+                h ('form', {class : 'card', novalidate : true, 'aria-labelledby' : 'people-new'},
+                   h ('h2', {id : 'people-new'}, t ('admin.people.new')),
+                   h ('div', {class : 'field'},
+                      h ('label',
+                         {for: 'new-name'
+                         },
+                         t ('admin.people.name')),
+                      name),
+                   h ('div', {class : 'field'},
+                      h ('label',
+                         {for: 'new-username'
+                         },
+                         t ('admin.people.username')),
+                      username,
+                      h ('small', {id : 'new-username-hint'}, t ('admin.people.username.hint'))),
+                   h ('div', {class : 'field'},
+                      h ('label',
+                         {for: 'new-password'
+                         },
+                         t ('admin.people.password')),
+                      password,
+                      h ('small', {id : 'new-password-hint'}, t ('admin.people.password.hint'))),
+                   picker.fieldset, create);
         createForm.addEventListener('submit', (ev) => {
                 ev.preventDefault();
                 busy (create, r, async () => {
@@ -128,13 +164,17 @@ export async function render (root, ctx)
                         name.value = username.value = password.value = '';
                         search.value = made.username;
                         await find ();
-                        r.done (t ('admin.people.created', {name : made.display_name}));
+                        r.done(t ('admin.people.created', {name : made.display_name}));
                 });
         });
 
-        const searchForm = h ('form', {class : 'search', role : 'search'},
-                              h ('label', {for: 'people-q'}, t ('admin.people.search')), search,
-                              h ('button', {type : 'submit'}, t ('admin.people.search.go')));
+        const searchForm =
+                h ('form', {class : 'search', role : 'search'},
+                   h ('label',
+                      {for: 'people-q'
+                      },
+                      t ('admin.people.search')),
+                   search, h ('button', {type : 'submit'}, t ('admin.people.search.go')));
         searchForm.addEventListener('submit', (ev) => {
                 ev.preventDefault();
                 find ();
@@ -143,11 +183,12 @@ export async function render (root, ctx)
         root.append(h ('h1', {}, t ('admin.people.title')), r.error, r.status, searchForm,
                     h ('div', {class : 'scroll', tabindex : '0'},
                        h ('table', {}, h ('caption', {class : 'muted'}, t ('admin.people.caption')),
-                          h ('thead', {}, h ('tr', {}, h ('th', {scope : 'col'}, t ('admin.people.name')),
-                                              h ('th', {scope : 'col'}, t ('admin.people.username')),
-                                              h ('th', {scope : 'col'}, t ('admin.roles')),
-                                              h ('th', {scope : 'col'}, t ('admin.people.state')),
-                                              h ('th', {scope : 'col'}, t ('admin.actions')))),
+                          h ('thead', {},
+                             h ('tr', {}, h ('th', {scope : 'col'}, t ('admin.people.name')),
+                                h ('th', {scope : 'col'}, t ('admin.people.username')),
+                                h ('th', {scope : 'col'}, t ('admin.roles')),
+                                h ('th', {scope : 'col'}, t ('admin.people.state')),
+                                h ('th', {scope : 'col'}, t ('admin.actions')))),
                           rows)),
                     pager.element, editor, createForm);
         await pager.load(withQuery (base, {limit : 20}));

@@ -151,7 +151,8 @@ Object.assign(strings.en, {
         'admin.import.nofile' : 'Choose a CSV file first.',
         'admin.import.previewed' : 'The preview is ready. Nothing has been written yet.',
         'admin.import.preview.title' : 'Preview',
-        'admin.import.nothing.yet' : 'This is what the import would do. Nothing has been written yet.',
+        'admin.import.nothing.yet' :
+                'This is what the import would do. Nothing has been written yet.',
         'admin.import.count.created' : 'New',
         'admin.import.count.updated' : 'Changed',
         'admin.import.count.moved' : 'Moved to another class',
@@ -161,6 +162,8 @@ Object.assign(strings.en, {
         'admin.import.partial' :
                 '{n} people are missing from this file: it may be a partial export.',
         'admin.import.ignored' : 'Columns not used: {cols}',
+        'admin.import.classes' : 'Classes to be created: {names}',
+        'admin.import.courses' : 'Courses to be created: {names}',
         'admin.import.no.changes' : 'The file changes nobody.',
         'admin.import.rows.caption' : 'Lines that change something or have an error',
         'admin.import.line' : 'Line',
@@ -243,7 +246,8 @@ Object.assign(strings.en, {
         'admin.schools.none' : 'No schools yet.',
         'admin.schools.name' : 'Name',
         'admin.schools.slug' : 'Address (slug)',
-        'admin.schools.slug.hint' : 'Lower-case letters, digits and dashes; 2 to 63. It cannot change later.',
+        'admin.schools.slug.hint' :
+                'Lower-case letters, digits and dashes; 2 to 63. It cannot change later.',
         'admin.schools.created.at' : 'Created',
         'admin.schools.new' : 'New school',
         'admin.schools.create' : 'Create school',
@@ -264,8 +268,7 @@ Object.assign(strings.en, {
         'admin.usage.table' : 'The figures as a table',
         'admin.usage.table.caption' : 'Per day',
         'admin.usage.day' : 'Day',
-        'admin.usage.note' :
-                'Estimated hours count a visit whose end is unknown as {n} minutes.',
+        'admin.usage.note' : 'Estimated hours count a visit whose end is unknown as {n} minutes.',
         'admin.usage.noconference' : 'The conference module is not loaded: there are no figures.',
 });
 Object.assign(strings.de, {
@@ -318,7 +321,8 @@ Object.assign(strings.de, {
         'admin.import.file' : 'CSV-Datei',
         'admin.import.role' : 'Rolle für Zeilen ohne Rolle',
         'admin.import.role.none' : 'Aus der Datei',
-        'admin.import.role.hint' : 'Gilt, wo die Datei keine Rollenspalte hat oder die Zelle leer ist.',
+        'admin.import.role.hint' :
+                'Gilt, wo die Datei keine Rollenspalte hat oder die Zelle leer ist.',
         'admin.import.leavers' :
                 'Personen sperren, die aus einem Import stammen und in dieser Datei fehlen',
         'admin.import.force' : 'Übernehmen, obwohl viele Personen in der Datei fehlen',
@@ -336,6 +340,8 @@ Object.assign(strings.de, {
         'admin.import.partial' :
                 '{n} Personen fehlen in dieser Datei: vielleicht ist es ein Teilexport.',
         'admin.import.ignored' : 'Nicht verwendete Spalten: {cols}',
+        'admin.import.classes' : 'Neu anzulegende Klassen: {names}',
+        'admin.import.courses' : 'Neu anzulegende Kurse: {names}',
         'admin.import.no.changes' : 'Die Datei ändert niemanden.',
         'admin.import.rows.caption' : 'Zeilen, die etwas ändern oder einen Fehler haben',
         'admin.import.line' : 'Zeile',
@@ -442,6 +448,5 @@ Object.assign(strings.de, {
         'admin.usage.day' : 'Tag',
         'admin.usage.note' :
                 'Geschätzte Stunden zählen einen Besuch ohne bekanntes Ende als {n} Minuten.',
-        'admin.usage.noconference' :
-                'Das Konferenzmodul ist nicht geladen: Es gibt keine Zahlen.',
+        'admin.usage.noconference' : 'Das Konferenzmodul ist nicht geladen: Es gibt keine Zahlen.',
 });

@@ -7,7 +7,9 @@
 import {busy, regions, useStyles, withQuery} from './admin-common.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const FIGURES = [ 'joins', 'distinct_users', 'usage_hours', 'estimated_usage_hours', 'peak_concurrent_rooms' ];
+const FIGURES = [
+        'joins', 'distinct_users', 'usage_hours', 'estimated_usage_hours', 'peak_concurrent_rooms'
+];
 
 function svg (tag, attrs, ...children)
 {
@@ -29,33 +31,39 @@ export function barChart (ctx, buckets, figure, titleId)
         const y = (v) => top + (H - top - bottom) * (1 - v / max);
         const day = (b) => b.start.slice(0, 10);
         const fmt = (v) => (Number.isInteger(v) ? String (v) : v.toFixed(1));
-        const bars = buckets.map((b, i) => svg (
-                'rect', {
-                        class : 'bar',
-                        x : (left + i * slot + slot * 0.15).toFixed(1),
-                        y : y (values[i]).toFixed(1),
-                        width : Math.max(1, slot * 0.7).toFixed(1),
-                        height : (H - bottom - y (values[i])).toFixed(1),
-                        'data-day' : day (b),
-                        'data-value' : values[i],
+        const bars =
+                buckets.map((b, i) => svg ('rect', {
+                                    class : 'bar',
+                                    x : (left + i * slot + slot * 0.15).toFixed(1),
+                                    y : y (values[i]).toFixed(1),
+                                    width : Math.max(1, slot * 0.7).toFixed(1),
+                                    height : (H - bottom - y (values[i])).toFixed(1),
+                                    'data-day' : day (b),
+                                    'data-value' : values[i],
+                            },
+                                           svg ('title', {}, `${day (b)}: ${fmt (values[i])}`)));
+        return svg (
+                'svg', {
+                        class : 'chart',
+                        viewBox : `0 0 ${W} ${H}`,
+                        role : 'img',
+                        'aria-labelledby' : titleId,
+                        preserveAspectRatio : 'xMinYMin meet'
                 },
-                svg ('title', {}, `${day (b)}: ${fmt (values[i])}`)));
-        return svg ('svg', {
-                class : 'chart',
-                viewBox : `0 0 ${W} ${H}`,
-                role : 'img',
-                'aria-labelledby' : titleId,
-                preserveAspectRatio : 'xMinYMin meet'
-        },
-                    svg ('line', {class : 'axis', x1 : left, y1 : H - bottom, x2 : W, y2 : H - bottom}),
-                    svg ('line', {class : 'axis', x1 : left, y1 : top, x2 : left, y2 : H - bottom}),
-                    svg ('text', {class : 'tick', x : left - 6, y : top + 4, 'text-anchor' : 'end'}, fmt (max)),
-                    svg ('text', {class : 'tick', x : left - 6, y : H - bottom, 'text-anchor' : 'end'}, '0'),
-                    buckets.length ? svg ('text', {class : 'tick', x : left, y : H - 8}, day (buckets[0])) : '',
-                    buckets.length ? svg ('text', {class : 'tick', x : W, y : H - 8, 'text-anchor' : 'end'},
-                                          day (buckets[buckets.length - 1]))
-                                   : '',
-                    ...bars);
+                svg ('line', {class : 'axis', x1 : left, y1 : H - bottom, x2 : W, y2 : H - bottom}),
+                svg ('line', {class : 'axis', x1 : left, y1 : top, x2 : left, y2 : H - bottom}),
+                svg ('text', {class : 'tick', x : left - 6, y : top + 4, 'text-anchor' : 'end'},
+                     fmt (max)),
+                svg ('text', {class : 'tick', x : left - 6, y : H - bottom, 'text-anchor' : 'end'},
+                     '0'),
+                buckets.length
+                        ? svg ('text', {class : 'tick', x : left, y : H - 8}, day (buckets[0]))
+                        : '',
+                buckets.length
+                        ? svg ('text', {class : 'tick', x : W, y : H - 8, 'text-anchor' : 'end'},
+                               day (buckets[buckets.length - 1]))
+                        : '',
+                ...bars);
 }
 
 export async function render (root, ctx)
@@ -64,7 +72,8 @@ export async function render (root, ctx)
         const {h, t} = ctx;
         const r = regions (ctx);
         const period = h ('select', {id : 'usage-days'},
-                          [ 7, 30, 90 ].map((d) => h ('option', {value : d}, t ('admin.usage.days', {n : d}))));
+                          [ 7, 30, 90 ].map((d) => h ('option', {value : d},
+                                                      t ('admin.usage.days', {n : d}))));
         const figure = h ('select', {id : 'usage-figure'},
                           FIGURES.map((f) => h ('option', {value : f}, t (`admin.usage.${f}`))));
         const out = h ('div', {class : 'usage'});
@@ -76,42 +85,68 @@ export async function render (root, ctx)
                 const end = new Date ();
                 end.setUTCHours(24, 0, 0, 0);
                 const start = new Date (end.getTime() - Number (period.value) * 86400000);
-                data = await ctx.api.get(withQuery ('/api/v1/conference/stats', {
-                        from : start.toISOString(),
-                        to : end.toISOString(),
-                        granularity : 'day'
-                }));
+                data = await ctx.api.get(withQuery (
+                        '/api/v1/conference/stats',
+                        {from : start.toISOString(), to : end.toISOString(), granularity : 'day'}));
                 draw ();
         }
 
         function draw ()
         {
                 const f = figure.value;
-                const title = t ('admin.usage.chart', {figure : t (`admin.usage.${f}`), n : period.value});
+                const title = t ('admin.usage.chart',
+                                 {figure : t (`admin.usage.${f}`), n : period.value});
                 out.replaceChildren(
                         h ('h2', {}, t ('admin.usage.totals')),
                         h ('dl', {class : 'counts'},
-                           FIGURES.flatMap((x) => [h ('dt', {}, t (`admin.usage.${x}`)),
-                                               h ('dd', {}, String (Math.round(data.totals[x] * 10) / 10))])),
+                           FIGURES.flatMap(
+                                   (x) => [h ('dt', {}, t (`admin.usage.${x}`)),
+                                           h ('dd', {},
+                                              String (Math.round(data.totals[x] * 10) / 10))])),
                         h ('h2', {id : 'usage-chart-title'}, title),
-                        h ('figure', {class : 'chart'}, barChart (ctx, data.buckets, f, 'usage-chart-title')),
+                        h ('figure', {class : 'chart'},
+                           barChart (ctx, data.buckets, f, 'usage-chart-title')),
                         h ('details', {}, h ('summary', {}, t ('admin.usage.table')),
                            h ('div', {class : 'scroll', tabindex : '0'},
-                              h ('table', {}, h ('caption', {class : 'muted'}, t ('admin.usage.table.caption')),
-                                 h ('thead', {}, h ('tr', {}, h ('th', {scope : 'col'}, t ('admin.usage.day')),
-                                                     FIGURES.map((x) => h ('th', {scope : 'col'}, t (`admin.usage.${x}`))))),
-                                 h ('tbody', {}, data.buckets.map((b) => h (
-                                                          'tr', {}, h ('th', {scope : 'row'}, b.start.slice(0, 10)),
-                                                          FIGURES.map((x) => h ('td', {}, String (Math.round(b[x] * 10) / 10))))))))),
-                        h ('p', {class : 'muted'}, t ('admin.usage.note', {n : data.typical_minutes})));
+                              h ('table', {},
+                                 h ('caption', {class : 'muted'}, t ('admin.usage.table.caption')),
+                                 h ('thead', {},
+                                    h ('tr', {}, h ('th', {scope : 'col'}, t ('admin.usage.day')),
+                                       FIGURES.map((x) => h ('th', {scope : 'col'},
+                                                             t (`admin.usage.${x}`))))),
+                                 h ('tbody', {},
+                                    data.buckets.map(
+                                            (b) => h (
+                                                    'tr', {},
+                                                    h ('th', {scope : 'row'}, b.start.slice(0, 10)),
+                                                    FIGURES.map((x) => h ('td', {},
+                                                                          String (Math.round(b[x] *
+                                                                                             10) /
+                                                                                  10))))))))),
+                        h ('p', {class : 'muted'},
+                           t ('admin.usage.note', {n : data.typical_minutes})));
         }
 
         period.addEventListener('change', () => busy (null, r, load));
-        figure.addEventListener('change', () => { if (data) draw (); });
-        root.append(h ('h1', {}, t ('admin.usage.title')), h ('p', {}, t ('admin.usage.intro')), r.error, r.status,
+        figure.addEventListener('change', () => {
+                if (data)
+                        draw ();
+        });
+        root.append(h ('h1', {}, t ('admin.usage.title')), h ('p', {}, t ('admin.usage.intro')),
+                    r.error, r.status,
                     h ('div', {class : 'filters'},
-                       h ('div', {class : 'field'}, h ('label', {for: 'usage-days'}, t ('admin.usage.period')), period),
-                       h ('div', {class : 'field'}, h ('label', {for: 'usage-figure'}, t ('admin.usage.figure')), figure)),
+                       h ('div', {class : 'field'},
+                          h ('label',
+                             {for: 'usage-days'
+                             },
+                             t ('admin.usage.period')),
+                          period),
+                       h ('div', {class : 'field'},
+                          h ('label',
+                             {for: 'usage-figure'
+                             },
+                             t ('admin.usage.figure')),
+                          figure)),
                     out);
         try {
                 await load ();
