@@ -37,7 +37,7 @@ await withBrowser(shots, async (page, b) => {
   // ---- a school admin ----
   await signIn(page, school, 'ada', password);
   const nav = page.getByRole('navigation');
-  for (const name of ['People', 'Import', 'Modules', 'Manage groups', 'Audit log'])
+  for (const name of ['People', 'Import', 'Modules', 'Group administration', 'Audit log'])
     check(await nav.getByRole('link', {name, exact: true}).isVisible(), `admin nav: ${name}`);
   await audit(page, b, 'start-admin');
 
@@ -135,7 +135,7 @@ await withBrowser(shots, async (page, b) => {
   await page.getByRole('status').filter({hasText: 'Module noticeboard is enabled.'}).waitFor();
 
   // Groups: the import's class is there; a new group, a member added and removed.
-  await open(page, 'Manage groups');
+  await open(page, 'Group administration');
   await page.getByRole('cell', {name: '7a', exact: true}).waitFor();
   await page.getByLabel('Name', {exact: true}).fill('Chess club');
   await page.getByLabel('Type', {exact: true}).selectOption({label: 'Workgroup'});
@@ -191,8 +191,8 @@ await withBrowser(shots, async (page, b) => {
   await signIn(page, school, 'tessa', password);
   for (const name of ['People', 'Import', 'Modules', 'Audit log'])
     check(await nav.getByRole('link', {name, exact: true}).count() === 0, `teacher: no ${name}`);
-  check(await nav.getByRole('link', {name: 'Manage groups', exact: true}).count() === 1,
-        'teacher: Manage groups');
+  check(await nav.getByRole('link', {name: 'Group administration', exact: true}).count() === 1,
+        'teacher: Group administration');
   await page.goto(base + '/#/people');
   await page.getByRole('alert').filter({hasText: 'There is no such page.'}).waitFor();
   await signOut(page);
