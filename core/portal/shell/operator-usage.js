@@ -77,25 +77,31 @@ export async function render (root, ctx)
         const figure = h ('select', {id : 'usage-figure'},
                           FIGURES.map((f) => h ('option', {value : f}, t (`admin.usage.${f}`))));
         const out = h ('div', {class : 'usage'});
-        let data = null;
+        let data = null; // the last answer, with the number of days it covers
+        let asked = 0;   // answers to earlier questions that arrive late are dropped
 
         async function load ()
         {
                 // Whole UTC days, today included.
+                const days = Number (period.value);
                 const end = new Date ();
                 end.setUTCHours(24, 0, 0, 0);
-                const start = new Date (end.getTime() - Number (period.value) * 86400000);
-                data = await ctx.api.get(withQuery (
+                const start = new Date (end.getTime() - days * 86400000);
+                const mine = ++asked;
+                const answer = await ctx.api.get(withQuery (
                         '/api/v1/conference/stats',
                         {from : start.toISOString(), to : end.toISOString(), granularity : 'day'}));
+                if (mine !== asked)
+                        return;
+                data = Object.assign(answer, {days});
                 draw ();
         }
 
         function draw ()
         {
                 const f = figure.value;
-                const title = t ('admin.usage.chart',
-                                 {figure : t (`admin.usage.${f}`), n : period.value});
+                const title =
+                        t ('admin.usage.chart', {figure : t (`admin.usage.${f}`), n : data.days});
                 out.replaceChildren(
                         h ('h2', {}, t ('admin.usage.totals')),
                         h ('dl', {class : 'counts'},
