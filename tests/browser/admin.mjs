@@ -53,8 +53,9 @@ await withBrowser(shots, async (page, b) => {
   check(await page.getByRole('button', {name: 'Next page'}).isDisabled(), 'no page 3');
   await page.getByRole('button', {name: 'Previous page'}).click();
   await page.getByText('Page 1').waitFor();
+  // By keyboard: Enter in the search field searches.
   await page.getByLabel('Search by name or username').fill('stella');
-  await page.getByRole('button', {name: 'Search', exact: true}).click();
+  await page.getByLabel('Search by name or username').press('Enter');
   await page.waitForFunction(() => document.querySelectorAll('main table tbody tr').length === 1);
   await page.getByRole('cell', {name: 'stella', exact: true}).waitFor();
 
@@ -67,9 +68,15 @@ await withBrowser(shots, async (page, b) => {
   await page.getByRole('button', {name: 'Create person'}).click();
   await page.getByRole('status').filter({hasText: 'Nora Neu was created.'}).waitFor();
   await page.getByRole('cell', {name: 'nora.neu', exact: true}).waitFor();
-  await page.getByRole('button', {name: 'Edit roles: Nora Neu'}).click();
+  // By keyboard: the editor opens with Enter and takes the focus; Space ticks a box.
+  await page.getByRole('button', {name: 'Edit roles: Nora Neu'}).focus();
+  await page.keyboard.press('Enter');
   await page.getByRole('heading', {level: 2, name: 'Roles of Nora Neu'}).waitFor();
-  await page.locator('#edit-role-staff').check();
+  check(await page.evaluate(() => document.activeElement.id) === 'edit-role-admin',
+        'the focus is in the editor');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.id) === 'edit-role-staff', 'Tab order');
+  await page.keyboard.press('Space');
   await page.getByRole('button', {name: 'Save'}).click();
   await page.getByRole('status').filter({hasText: 'The roles of Nora Neu are saved.'}).waitFor();
   await page.getByRole('cell', {name: 'Teacher, Staff', exact: true}).waitFor();
