@@ -98,7 +98,39 @@ atrium_portal_drop (AtriumCore *core, AtriumPlugin *owner)
         rebuild_index (portal);
 }
 
-static gboolean core_page_id (const char *id);
+/* The core's own pages: admin and operator pages in the shell bundle (shell/admin-*.js,
+ * shell/operator-*.js). They are listed like the plugins' pages, from the same table fields,
+ * but are owned by no plugin: a school page may need a module enabled (the groups admin page
+ * drives the groups plugin's routes), an installation page is for operators only. Orders
+ * start at 1000, after every page a plugin of this tree contributes. */
+typedef struct {
+        const char *id, *file, *label, *label_de;
+        const char *permission; /* (nullable): NULL on installation pages (operators only) */
+        const char *module;     /* (nullable): the module the school must have enabled */
+        gboolean installation;  /* listed by GET /api/v1/portal/nav, for operators */
+        int order;
+} CorePage;
+
+static const CorePage core_pages[] = {
+        {"people", "admin-people.js", "People", "Personen", "users.manage", NULL, FALSE, 1000},
+        {"import", "admin-import.js", "Import", "Import", "users.manage", NULL, FALSE, 1010},
+        {"modules", "admin-modules.js", "Modules", "Module", "modules.manage", NULL, FALSE, 1020},
+        {"admin-groups", "admin-groups.js", "Group administration", "Gruppenverwaltung",
+         "groups.manage", "groups", FALSE, 1030},
+        {"audit", "admin-audit.js", "Audit log", "Protokoll", "audit.read", NULL, FALSE, 1040},
+        {"schools", "operator-schools.js", "Schools", "Schulen", NULL, NULL, TRUE, 1000},
+        {"usage", "operator-usage.js", "Usage", "Nutzung", NULL, NULL, TRUE, 1010},
+};
+
+/* Whether @id is one of the core's pages (a plugin cannot take it). */
+static gboolean
+core_page_id (const char *id)
+{
+        for (gsize i = 0; i < G_N_ELEMENTS (core_pages); i++)
+                if (g_str_equal (core_pages[i].id, id))
+                        return TRUE;
+        return FALSE;
+}
 
 gboolean
 atrium_portal_add_page (AtriumPlugin *self, const AtriumPortalPage *in, GError **error)
@@ -118,14 +150,14 @@ atrium_portal_add_page (AtriumPlugin *self, const AtriumPortalPage *in, GError *
                              "a folder and a module");
                 return FALSE;
         }
-        for (guint i = 0; i <= portal->pages->len; i++)
-                if (i == portal->pages->len
-                            ? core_page_id (pg.id)
-                            : g_str_equal (((Page *) portal->pages->pdata[i])->id, pg.id)) {
-                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                                     "portal page \"%s\" is taken", pg.id);
-                        return FALSE;
-                }
+        gboolean taken = core_page_id (pg.id);
+        for (guint i = 0; !taken && i < portal->pages->len; i++)
+                taken = g_str_equal (((Page *) portal->pages->pdata[i])->id, pg.id);
+        if (taken) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "portal page \"%s\" is taken", pg.id);
+                return FALSE;
+        }
         g_autoptr (AtriumPortalBundle) bundle =
                 atrium_portal_bundle_new (pg.resource, pg.folder, error);
         if (!bundle)
@@ -183,40 +215,6 @@ asset (AtriumRequest *req, gpointer data, GError **error)
                 return FALSE;
         }
         return TRUE;
-}
-
-/* The core's own pages: admin and operator pages in the shell bundle (shell/admin-*.js,
- * shell/operator-*.js). They are listed like the plugins' pages, from the same table fields,
- * but are owned by no plugin: a school page may need a module enabled (the groups admin page
- * drives the groups plugin's routes), an installation page is for operators only. Orders
- * start at 1000, after every page a plugin of this tree contributes. */
-typedef struct {
-        const char *id, *file, *label, *label_de;
-        const char *permission; /* (nullable): NULL on installation pages (operators only) */
-        const char *module;     /* (nullable): the module the school must have enabled */
-        gboolean installation;  /* listed by GET /api/v1/portal/nav, for operators */
-        int order;
-} CorePage;
-
-static const CorePage core_pages[] = {
-        {"people", "admin-people.js", "People", "Personen", "users.manage", NULL, FALSE, 1000},
-        {"import", "admin-import.js", "Import", "Import", "users.manage", NULL, FALSE, 1010},
-        {"modules", "admin-modules.js", "Modules", "Module", "modules.manage", NULL, FALSE, 1020},
-        {"admin-groups", "admin-groups.js", "Group administration", "Gruppenverwaltung",
-         "groups.manage", "groups", FALSE, 1030},
-        {"audit", "admin-audit.js", "Audit log", "Protokoll", "audit.read", NULL, FALSE, 1040},
-        {"schools", "operator-schools.js", "Schools", "Schulen", NULL, NULL, TRUE, 1000},
-        {"usage", "operator-usage.js", "Usage", "Nutzung", NULL, NULL, TRUE, 1010},
-};
-
-/* Whether @id is one of the core's pages (a plugin cannot take it). */
-static gboolean
-core_page_id (const char *id)
-{
-        for (gsize i = 0; i < G_N_ELEMENTS (core_pages); i++)
-                if (g_str_equal (core_pages[i].id, id))
-                        return TRUE;
-        return FALSE;
 }
 
 /* One entry of a navigation answer; @bundle names the files' prefix. */
@@ -337,6 +335,9 @@ atrium_portal_routes (AtriumCore *core)
         portal->shell = atrium_portal_bundle_new (res, SHELL_FOLDER, &error);
         if (!portal->shell)
                 g_error ("the portal's shell: %s", error->message);
+        for (gsize i = 0; i < G_N_ELEMENTS (core_pages); i++)
+                if (!atrium_portal_bundle_has (portal->shell, core_pages[i].file))
+                        g_error ("the portal's shell has no %s", core_pages[i].file);
         g_autoptr (GBytes) tmpl = g_resource_lookup_data (res, INDEX_PATH, 0, &error);
         if (!tmpl)
                 g_error ("the portal's page: %s", error->message);
