@@ -23,12 +23,15 @@ static const char user_schema[] = "{\"type\":\"object\","
         "\"roles\":" ROLES_SCHEMA ","
         "\"external_id\":{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":200}}}";
 
-static const char user_patch_schema[] = "{\"type\":\"object\",\"properties\":{"
+static const char user_patch_schema[] =
+        "{\"type\":\"object\",\"properties\":{"
         "\"username\":{\"type\":\"string\",\"pattern\":\"^[a-z0-9._-]{2,64}$\"},"
         "\"display_name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
         "\"password\":{\"type\":\"string\",\"minLength\":8,\"maxLength\":1024},"
         "\"current_password\":{\"type\":\"string\",\"maxLength\":1024},"
         "\"roles\":" ROLES_SCHEMA ","
+        "\"disabled\":{\"type\":\"boolean\",\"description\":\"true: cannot sign in, "
+        "sessions and tokens revoked, everything kept (users.manage)\"},"
         "\"external_id\":{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":200}}}";
 
 #define USER_COLUMNS                                                                                \
@@ -240,6 +243,33 @@ get_user (AtriumRequest *req, gpointer data, GError **error)
         return self_or_may (req, id, "users.read", error) && respond_user (req, 200, id, error);
 }
 
+/* Disables or enables user @id as a leaver's import does (user-import.c): a disabled person
+ * cannot sign in, their sessions and tokens end at once, and all of theirs stays. Audited
+ * only when it changes something. */
+static gboolean
+set_disabled (AtriumRequest *req, const char *id, gboolean disable, GError **error)
+{
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "UPDATE core.users SET disabled_at = CASE WHEN $2::boolean THEN now() END, "
+                "updated_at = now() WHERE id = $1::uuid AND (disabled_at IS NULL) = $2::boolean "
+                "RETURNING id",
+                2, id, disable ? "true" : "false");
+        if (!res)
+                return FALSE;
+        if (atrium_result_n_rows (res) == 0)
+                return TRUE;
+        if (disable) {
+                g_autoptr (AtriumResult) rev = atrium_sql (
+                        req, error, "SELECT core.revoke_user_sessions($1::uuid, $2::uuid)", 2,
+                        req->school_id, id);
+                if (!rev)
+                        return FALSE;
+        }
+        atrium_audit (req, disable ? "user.disabled" : "user.enabled", id, NULL);
+        return TRUE;
+}
+
 static gboolean
 patch_user (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -251,6 +281,7 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
                  * one); everything else is the admins'. */
                 gboolean own_fields = !json_object_has_member (in, "roles") &&
                                       !json_object_has_member (in, "username") &&
+                                      !json_object_has_member (in, "disabled") &&
                                       !json_object_has_member (in, "external_id");
                 if (!is_self (req, id) || !own_fields) {
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
@@ -260,6 +291,14 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
         }
         if (!atrium_valid_uuid_or_404 (id, "user", error))
                 return FALSE;
+        gboolean disable_given = json_object_has_member (in, "disabled");
+        gboolean disable = disable_given && json_object_get_boolean_member (in, "disabled");
+        if (disable && is_self (req, id)) {
+                /* The one admin of a school would lock everyone out of its administration. */
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_CONFLICT,
+                             "you cannot disable your own account");
+                return FALSE;
+        }
         const char *password = json_object_get_string_member_with_default (in, "password", NULL);
         if (password && !manager) {
                 g_autoptr (AtriumResult) cur = atrium_sql (
@@ -319,6 +358,8 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
         }
         if (roles)
                 atrium_audit (req, "user.roles_changed", id, json_node_ref (json_object_get_member (in, "roles")));
+        if (disable_given && !set_disabled (req, id, disable, error))
+                return FALSE;
         return respond_user (req, 200, id, error);
 }
 

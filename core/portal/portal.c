@@ -98,6 +98,40 @@ atrium_portal_drop (AtriumCore *core, AtriumPlugin *owner)
         rebuild_index (portal);
 }
 
+/* The core's own pages: admin and operator pages in the shell bundle (shell/admin-*.js,
+ * shell/operator-*.js). They are listed like the plugins' pages, from the same table fields,
+ * but are owned by no plugin: a school page may need a module enabled (the groups admin page
+ * drives the groups plugin's routes), an installation page is for operators only. Orders
+ * start at 1000, after every page a plugin of this tree contributes. */
+typedef struct {
+        const char *id, *file, *label, *label_de;
+        const char *permission; /* (nullable): NULL on installation pages (operators only) */
+        const char *module;     /* (nullable): the module the school must have enabled */
+        gboolean installation;  /* listed by GET /api/v1/portal/nav, for operators */
+        int order;
+} CorePage;
+
+static const CorePage core_pages[] = {
+        {"people", "admin-people.js", "People", "Personen", "users.manage", NULL, FALSE, 1000},
+        {"import", "admin-import.js", "Import", "Import", "users.manage", NULL, FALSE, 1010},
+        {"modules", "admin-modules.js", "Modules", "Module", "modules.manage", NULL, FALSE, 1020},
+        {"admin-groups", "admin-groups.js", "Group administration", "Gruppenverwaltung",
+         "groups.manage", "groups", FALSE, 1030},
+        {"audit", "admin-audit.js", "Audit log", "Protokoll", "audit.read", NULL, FALSE, 1040},
+        {"schools", "operator-schools.js", "Schools", "Schulen", NULL, NULL, TRUE, 1000},
+        {"usage", "operator-usage.js", "Usage", "Nutzung", NULL, NULL, TRUE, 1010},
+};
+
+/* Whether @id is one of the core's pages (a plugin cannot take it). */
+static gboolean
+core_page_id (const char *id)
+{
+        for (gsize i = 0; i < G_N_ELEMENTS (core_pages); i++)
+                if (g_str_equal (core_pages[i].id, id))
+                        return TRUE;
+        return FALSE;
+}
+
 gboolean
 atrium_portal_add_page (AtriumPlugin *self, const AtriumPortalPage *in, GError **error)
 {
@@ -116,12 +150,14 @@ atrium_portal_add_page (AtriumPlugin *self, const AtriumPortalPage *in, GError *
                              "a folder and a module");
                 return FALSE;
         }
-        for (guint i = 0; i < portal->pages->len; i++)
-                if (g_str_equal (((Page *) portal->pages->pdata[i])->id, pg.id)) {
-                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
-                                     "portal page \"%s\" is taken", pg.id);
-                        return FALSE;
-                }
+        gboolean taken = core_page_id (pg.id);
+        for (guint i = 0; !taken && i < portal->pages->len; i++)
+                taken = g_str_equal (((Page *) portal->pages->pdata[i])->id, pg.id);
+        if (taken) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                             "portal page \"%s\" is taken", pg.id);
+                return FALSE;
+        }
         g_autoptr (AtriumPortalBundle) bundle =
                 atrium_portal_bundle_new (pg.resource, pg.folder, error);
         if (!bundle)
@@ -181,11 +217,52 @@ asset (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
-static int
-compare_pages (gconstpointer a, gconstpointer b)
+/* One entry of a navigation answer; @bundle names the files' prefix. */
+static void
+add_entry (JsonArray *items, const char *id, const char *module_name, const char *label,
+           const char *label_de, const AtriumPortalBundle *bundle, const char *file, int order)
 {
-        const Page *x = *(Page *const *) a, *y = *(Page *const *) b;
-        return x->order != y->order ? (x->order < y->order ? -1 : 1) : strcmp (x->id, y->id);
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "id", id);
+        json_object_set_string_member (o, "module_name", module_name);
+        JsonObject *l = json_object_new ();
+        json_object_set_string_member (l, "en", label);
+        json_object_set_string_member (l, "de", label_de);
+        json_object_set_object_member (o, "label", l);
+        g_autofree char *url =
+                g_strdup_printf ("/portal/assets/%s/%s", atrium_portal_bundle_hash (bundle), file);
+        json_object_set_string_member (o, "module", url);
+        json_object_set_int_member (o, "order", order);
+        json_array_add_object_element (items, o);
+}
+
+static int
+compare_entries (gconstpointer a, gconstpointer b)
+{
+        JsonObject *x = json_node_get_object (*(JsonNode *const *) a);
+        JsonObject *y = json_node_get_object (*(JsonNode *const *) b);
+        gint64 ox = json_object_get_int_member (x, "order");
+        gint64 oy = json_object_get_int_member (y, "order");
+        return ox != oy ? (ox < oy ? -1 : 1)
+                        : strcmp (json_object_get_string_member (x, "id"),
+                                  json_object_get_string_member (y, "id"));
+}
+
+/* Answers {items} sorted by order, then id. */
+static void
+respond_nav (AtriumRequest *req, JsonArray *items)
+{
+        g_autoptr (GPtrArray) nodes = g_ptr_array_new ();
+        for (guint i = 0; i < json_array_get_length (items); i++)
+                g_ptr_array_add (nodes, json_array_get_element (items, i));
+        g_ptr_array_sort (nodes, compare_entries);
+        JsonArray *sorted = json_array_new ();
+        for (guint i = 0; i < nodes->len; i++)
+                json_array_add_element (sorted, json_node_copy (nodes->pdata[i]));
+        json_array_unref (items);
+        JsonObject *out = json_object_new ();
+        json_object_set_array_member (out, "items", sorted);
+        req->core->host->respond_json (req, 200, atrium_json_object_node (out));
 }
 
 static gboolean
@@ -199,7 +276,7 @@ nav (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (GHashTable) enabled = g_hash_table_new (g_str_hash, g_str_equal);
         for (int r = 0; r < atrium_result_n_rows (mods); r++)
                 g_hash_table_add (enabled, (gpointer) atrium_result_value (mods, r, 0));
-        g_autoptr (GPtrArray) shown = g_ptr_array_new ();
+        JsonArray *items = json_array_new ();
         for (guint i = 0; i < core->portal->pages->len; i++) {
                 Page *p = core->portal->pages->pdata[i];
                 if (p->owner->state != ATRIUM_PLUGIN_RUNNING ||
@@ -208,28 +285,34 @@ nav (AtriumRequest *req, gpointer data, GError **error)
                 if (p->permission && !req->operator_id &&
                     !atrium_perm_set_has (req->permissions, p->permission))
                         continue;
-                g_ptr_array_add (shown, p);
+                add_entry (items, p->id, p->owner->desc.name, p->label, p->label_de, p->bundle,
+                           p->module, p->order);
         }
-        g_ptr_array_sort (shown, compare_pages);
+        for (gsize i = 0; i < G_N_ELEMENTS (core_pages); i++) {
+                const CorePage *c = &core_pages[i];
+                if (c->installation || (c->module && !g_hash_table_contains (enabled, c->module)))
+                        continue;
+                if (!req->operator_id && !atrium_perm_set_has (req->permissions, c->permission))
+                        continue;
+                add_entry (items, c->id, "core", c->label, c->label_de, core->portal->shell,
+                           c->file, c->order);
+        }
+        respond_nav (req, items);
+        return TRUE;
+}
+
+/* The installation's pages: the operators' (schools, usage); nobody else has any. */
+static gboolean
+nav_installation (AtriumRequest *req, gpointer data, GError **error)
+{
+        AtriumCore *core = data;
         JsonArray *items = json_array_new ();
-        for (guint i = 0; i < shown->len; i++) {
-                Page *p = shown->pdata[i];
-                JsonObject *o = json_object_new ();
-                json_object_set_string_member (o, "id", p->id);
-                json_object_set_string_member (o, "module_name", p->owner->desc.name);
-                JsonObject *label = json_object_new ();
-                json_object_set_string_member (label, "en", p->label);
-                json_object_set_string_member (label, "de", p->label_de);
-                json_object_set_object_member (o, "label", label);
-                g_autofree char *url = g_strdup_printf (
-                        "/portal/assets/%s/%s", atrium_portal_bundle_hash (p->bundle), p->module);
-                json_object_set_string_member (o, "module", url);
-                json_object_set_int_member (o, "order", p->order);
-                json_array_add_object_element (items, o);
-        }
-        JsonObject *out = json_object_new ();
-        json_object_set_array_member (out, "items", items);
-        core->host->respond_json (req, 200, atrium_json_object_node (out));
+        for (gsize i = 0; req->operator_id && i < G_N_ELEMENTS (core_pages); i++)
+                if (core_pages[i].installation)
+                        add_entry (items, core_pages[i].id, "core", core_pages[i].label,
+                                   core_pages[i].label_de, core->portal->shell, core_pages[i].file,
+                                   core_pages[i].order);
+        respond_nav (req, items);
         return TRUE;
 }
 
@@ -252,6 +335,9 @@ atrium_portal_routes (AtriumCore *core)
         portal->shell = atrium_portal_bundle_new (res, SHELL_FOLDER, &error);
         if (!portal->shell)
                 g_error ("the portal's shell: %s", error->message);
+        for (gsize i = 0; i < G_N_ELEMENTS (core_pages); i++)
+                if (!atrium_portal_bundle_has (portal->shell, core_pages[i].file))
+                        g_error ("the portal's shell has no %s", core_pages[i].file);
         g_autoptr (GBytes) tmpl = g_resource_lookup_data (res, INDEX_PATH, 0, &error);
         if (!tmpl)
                 g_error ("the portal's page: %s", error->message);
@@ -276,6 +362,10 @@ atrium_portal_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/portal/nav",
                  .summary = "The portal pages the caller may see in the school",
                  .response_schema = nav_response, .handler = nav},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/portal/nav",
+                 .summary = "The installation's portal pages the caller may see (operators' "
+                            "pages; empty for everyone else)",
+                 .response_schema = nav_response, .handler = nav_installation},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

@@ -52,11 +52,11 @@ async function enter ()
 {
         const me = await api.get('/api/v1/me');
         const school = me.school || null;
-        let nav = [];
-        if (school)
-                nav = (await api.get(
-                               `/api/v1/schools/${encodeURIComponent (school.slug)}/portal/nav`))
-                              .items;
+        // A school's pages, or (operators, who have no school) the installation's.
+        const nav = (await api.get(school ? `/api/v1/schools/${
+                                                    encodeURIComponent (school.slug)}/portal/nav`
+                                          : '/api/v1/portal/nav'))
+                            .items;
         session = {user : me, school, nav, permissions : me.permissions || []};
         drawFrame ();
 }
