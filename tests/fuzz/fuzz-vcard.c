@@ -37,8 +37,7 @@ round_trip (const ContactsVcard *card, const char *version)
         g_autoptr (ContactsVcard) again = contacts_vcard_parse (out, strlen (out), &error);
         if (!again) {
                 /* a card grown past the limit by conversion is the only excuse */
-                if (!g_error_matches (error, CONTACTS_VCARD_ERROR,
-                                      CONTACTS_VCARD_ERROR_TOO_LARGE))
+                if (!g_error_matches (error, CONTACTS_VCARD_ERROR, CONTACTS_VCARD_ERROR_TOO_LARGE))
                         abort ();
                 return;
         }

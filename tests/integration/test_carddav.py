@@ -76,7 +76,7 @@ class School(fixtures.School):
         super().__init__(host, op, modules)
         self.domain = f"{self.slug}.example.org"
         if mail:
-            fixtures.check(self.raw("ada", "PUT", "/mail/settings", {"domain": self.domain}),
+            fixtures.check(self.raw("op", "PUT", "/mail/settings", {"domain": self.domain}),
                            200, what="mail domain")
 
 
@@ -95,6 +95,8 @@ class CardDavTest(fixtures.SharedHost):
         cls.s = School(cls.host, cls.op_token)
         # 7a: tina (owner) and sam; sue is in no group of theirs.
         cls.gid = cls.s.make_group("7a", "tina", members=["sam"])
+        # A person without any role has no contacts.read.
+        cls.s.add_person("norole", [], display_name="No Role")
         # Another school with the contacts module but no mail; one without contacts.
         cls.other = Small(cls.host, cls.op_token, mail=False, modules=("groups", "contacts"))
         cls.plain = Small(cls.host, cls.op_token, mail=False, modules=("groups",))
@@ -316,6 +318,9 @@ class CardDavTest(fixtures.SharedHost):
         r = self.dav("PROPFIND", "contacts/tina/", school=other.slug,
                      auth=basic(f"tina@{self.s.slug}"), headers={"Depth": "0"})
         self.assertEqual(r.status, 401)
+        # Without contacts.read (no role at all): 403.
+        r = self.dav("PROPFIND", "contacts/norole/", who="norole", headers={"Depth": "0"})
+        self.assertEqual(r.status, 403, r.body)
         # No credentials, a wrong password: 401 with a Basic challenge.
         for auth in ("", basic("tina", "wrong password")):
             r = self.dav("PROPFIND", "contacts/tina/", auth=auth, headers={"Depth": "0"})
