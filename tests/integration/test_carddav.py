@@ -197,8 +197,12 @@ class CardDavTest(fixtures.SharedHost):
         self.assertEqual(set(self.people("sam")), staff | {"Sam Schüler"})
         # sue (a pupil in no group): never sam.
         self.assertEqual(set(self.people("sue")), staff | {"Sue Student"})
-        # pia (a parent): not the pupils either.
+        # pia (a parent): not the pupils either; her own child once linked.
         self.assertEqual(set(self.people("pia")), staff | {"Pia Parent"})
+        fixtures.check(s.raw("op", "PUT", f"/users/{s.ids['sue']}/parents/{s.ids['pia']}"),
+                       200, 201, 204, what="link parent")
+        self.addCleanup(s.raw, "op", "DELETE", f"/users/{s.ids['sue']}/parents/{s.ids['pia']}")
+        self.assertEqual(set(self.people("pia")), staff | {"Pia Parent", "Sue Student"})
         # tina (owner of 7a): sam too.
         self.assertEqual(set(self.people("tina")), staff | {"Sam Schüler"})
         card = self.people("sam")["Tina Teacher"]
@@ -330,6 +334,23 @@ class CardDavTest(fixtures.SharedHost):
         r = self.dav("PROPFIND", "contacts/tina/", school=self.plain.slug,
                      headers={"Depth": "0"})
         self.assertEqual(r.status, 404, r.body)
+
+    def test_a_deleted_person_takes_their_cards(self) -> None:
+        s = self.s
+        uid = s.add_person("leaver", ["teacher"], display_name="Lea Leaver")
+        self.assertEqual(self.dav("PUT", "contacts/leaver/personal/a.vcf", vcard("leaver-a"),
+                                  who="leaver").status, 201)
+        self.dav("DELETE", "contacts/leaver/personal/a.vcf", who="leaver")
+        self.assertEqual(self.dav("PUT", "contacts/leaver/personal/b.vcf", vcard("leaver-b"),
+                                  who="leaver").status, 201)
+        count = ("SELECT (SELECT count(*) FROM contacts.books WHERE owner_id = '{0}') + "
+                 "(SELECT count(*) FROM contacts.cards WHERE owner_id = '{0}') + "
+                 "(SELECT count(*) FROM contacts.tombstones WHERE owner_id = '{0}')")
+        self.assertEqual(self.pg.psql(count.format(uid)).strip(), "3")
+        self.assertIn("Lea Leaver", self.people("stan"))
+        fixtures.check(s.raw("op", "DELETE", f"/users/{uid}"), 204, what="delete user")
+        self.assertEqual(self.pg.psql(count.format(uid)).strip(), "0")
+        self.assertNotIn("Lea Leaver", self.people("stan"))
 
     # -- reports -----------------------------------------------------------------------------
 
