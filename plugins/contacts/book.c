@@ -107,30 +107,17 @@ ct_book_gone (AtriumRequest *req, gint64 since, gint64 upto, GError **error)
         return g_strv_builder_end (b);
 }
 
-/* Whether @etag (with quotes) or "*" is in the list of entity tags @header. */
-static gboolean
-etag_listed (const char *header, const char *etag)
-{
-        g_auto (GStrv) tags = g_strsplit (header, ",", -1);
-        for (char **t = tags; *t; t++) {
-                const char *v = g_strstrip (*t);
-                if (g_str_equal (v, "*") || g_str_equal (v, etag))
-                        return TRUE;
-        }
-        return FALSE;
-}
-
 /* If-Match and If-None-Match against the current ETag (NULL: no card). */
 static gboolean
 preconditions (AtriumRequest *req, const char *etag, GError **error)
 {
         const char *im = ct_host->request_header (req, "If-Match");
         const char *inm = ct_host->request_header (req, "If-None-Match");
-        if (im && (!etag || !etag_listed (im, etag)))
+        if (im && (!etag || !ct_etag_listed (im, etag)))
                 return ct_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
                                 "If-Match: the card has changed or is gone (ETag now %s)",
                                 etag ? etag : "none");
-        if (inm && etag && etag_listed (inm, etag))
+        if (inm && etag && ct_etag_listed (inm, etag))
                 return ct_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
                                 "If-None-Match: the card exists");
         return TRUE;

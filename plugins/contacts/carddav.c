@@ -163,16 +163,6 @@ dav_list (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer
 }
 
 static gboolean
-etag_listed (const char *header, const char *etag)
-{
-        g_auto (GStrv) tags = g_strsplit (header, ",", -1);
-        for (char **t = tags; *t; t++)
-                if (g_str_equal (g_strstrip (*t), "*") || g_str_equal (*t, etag))
-                        return TRUE;
-        return FALSE;
-}
-
-static gboolean
 dav_get (AtriumRequest *req, const char *path, gpointer user_data, GError **error)
 {
         g_auto (CtPlace) p = {0};
@@ -190,7 +180,7 @@ dav_get (AtriumRequest *req, const char *path, gpointer user_data, GError **erro
         /* The ETag names the stored card; another version of it is made from it alone. */
         ct_host->response_header (req, "ETag", c->etag);
         const char *inm = ct_host->request_header (req, "If-None-Match");
-        if (inm && etag_listed (inm, c->etag)) {
+        if (inm && ct_etag_listed (inm, c->etag)) {
                 ct_host->respond_bytes (req, 304, NULL, NULL);
                 return TRUE;
         }

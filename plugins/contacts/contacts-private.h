@@ -86,6 +86,9 @@ char *ct_card_text (const CtCard *c, const char *version, GError **error);
 /* Emits @c as a resource named @prefix + name, with @data as address-data (nullable). */
 void ct_emit_card (const CtCard *c, const char *prefix, const char *data, AtriumDavEmitFunc emit,
                    gpointer emit_data);
+/* Whether @etag (with quotes) or "*" is in @header, a list of entity tags (If-Match,
+ * If-None-Match). */
+gboolean ct_etag_listed (const char *header, const char *etag);
 /* Emits a gone resource (404 in a REPORT). */
 void ct_emit_gone (const char *path, AtriumDavEmitFunc emit, gpointer emit_data);
 

@@ -146,3 +146,15 @@ ct_respond_condition (AtriumRequest *req, guint status, const char *ns, const ch
         g_autoptr (GBytes) body = g_bytes_new (x, strlen (x));
         ct_host->respond_bytes (req, status, "application/xml; charset=utf-8", body);
 }
+
+gboolean
+ct_etag_listed (const char *header, const char *etag)
+{
+        g_auto (GStrv) tags = g_strsplit (header, ",", -1);
+        for (char **t = tags; *t; t++) {
+                const char *v = g_strstrip (*t);
+                if (g_str_equal (v, "*") || g_str_equal (v, etag))
+                        return TRUE;
+        }
+        return FALSE;
+}
