@@ -236,6 +236,12 @@ class CardDavTest(fixtures.SharedHost):
                      403, "need-privileges")
         self.refusal(self.dav("DELETE", f"contacts/sam/people/{uid}.vcf", who="sam"),
                      403, "need-privileges")
+        # A dead property cannot be hung on a shared card either (others would see it).
+        patch = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:x">'
+                 '<D:set><D:prop><X:note>mine</X:note></D:prop></D:set></D:propertyupdate>')
+        r = self.dav("PROPPATCH", f"contacts/sam/people/{uid}.vcf", patch, who="sam")
+        self.assertEqual(r.status, 207, r.body)
+        self.assertIn("403", r.text)
         self.assertEqual(self.dav("GET", f"contacts/sam/people/{uid}.vcf", who="sam").status,
                          200)
 
