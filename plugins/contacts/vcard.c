@@ -128,6 +128,11 @@ contacts_vcard_parse (const char *text, gsize len, GError **error)
                              "a vCard is at most %d bytes", CONTACTS_VCARD_MAX_BYTES);
                 return NULL;
         }
+        /* A UTF-8 byte order mark, as some exporters write one, is not part of the card. */
+        if (len >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0) {
+                text += 3;
+                len -= 3;
+        }
         if (!g_utf8_validate_len (text, len, NULL)) {
                 invalid (error, "not UTF-8 (or holds a NUL)", 0);
                 return NULL;

@@ -30,6 +30,13 @@ test_accepts (void)
         g_assert_cmpuint (c->emails->len, ==, 2);
         g_assert_cmpstr (c->emails->pdata[1], ==, "b,c@example.org");
         g_assert_cmpuint (c->props->len, ==, 5);
+        /* a byte order mark before BEGIN is not part of the card */
+        g_autoptr (ContactsVcard) bom =
+                parse ("\xef\xbb\xbf"
+                       "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:b\r\nFN:B\r\nEND:VCARD\r\n",
+                       &error);
+        g_assert_no_error (error);
+        g_assert_cmpstr (bom->uid, ==, "b");
 }
 
 static void
