@@ -64,6 +64,9 @@ while pending:
         m["enabled"] = True
     pending = [m for m in pending if not m["enabled"]]
 
+# Contacts (CardDAV address books) and calendars need nothing more: every module above is on,
+# and phones find them through /.well-known/carddav and /.well-known/caldav (docs/CALDAV.md).
+
 # Mail needs the school's domain before anyone can send (a documentation domain: nothing leaves
 # the machine unless a real sendmail is configured).
 if any(m["name"] == "mail" for m in modules):

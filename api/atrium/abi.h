@@ -37,6 +37,8 @@
  *        AtriumHost: add_portal_page (a plugin's page of the browser portal: assets from its
  *        GResource and a navigation entry guarded by a permission). New type:
  *        AtriumPortalPage (versioned, AtriumStructHeader first).
+ *        CardDAV: AtriumDavReportKind ADDRESSBOOK_QUERY and ADDRESSBOOK_MULTIGET;
+ *        AtriumDavReport appends data_version, data_content_type, match_type.
  */
 #pragma once
 

@@ -318,7 +318,8 @@ typedef struct {
  *   (appended after the first 1.5 members; the host reads them only when struct_size has them)
  * @n_props: how many @props. Since: 1.5
  * @data: (nullable): the content a REPORT answers inline (CalDAV's calendar-data, CardDAV's
- *   address-data); only the report callback sets it. Since: 1.5
+ *   address-data: the host names it after what the request asked for); only the report
+ *   callback sets it. Since: 1.5
  * @gone: in a report: the resource named does not exist (a calendar-multiget href) or no
  *   longer does (a sync-collection change): the host answers 404 for it. Since: 1.5
  *
@@ -384,6 +385,11 @@ typedef enum {
  * @ATRIUM_DAV_REPORT_CALENDAR_QUERY: CalDAV calendar-query (RFC 4791 7.8)
  * @ATRIUM_DAV_REPORT_CALENDAR_MULTIGET: CalDAV calendar-multiget (RFC 4791 7.9)
  * @ATRIUM_DAV_REPORT_SYNC_COLLECTION: sync-collection (RFC 6578)
+ * @ATRIUM_DAV_REPORT_ADDRESSBOOK_QUERY: CardDAV addressbook-query (RFC 6352 8.6): one
+ *   prop-filter with one text-match (AtriumDavReport.prop_name, text_match, match_type)
+ * @ATRIUM_DAV_REPORT_ADDRESSBOOK_MULTIGET: CardDAV addressbook-multiget (RFC 6352 8.7)
+ *
+ * A tree answers the kinds it knows and fails with ATRIUM_ERROR_FORBIDDEN for others.
  *
  * Since: 1.5
  */
@@ -391,6 +397,8 @@ typedef enum {
         ATRIUM_DAV_REPORT_CALENDAR_QUERY = 1,
         ATRIUM_DAV_REPORT_CALENDAR_MULTIGET = 2,
         ATRIUM_DAV_REPORT_SYNC_COLLECTION = 3,
+        ATRIUM_DAV_REPORT_ADDRESSBOOK_QUERY = 4,
+        ATRIUM_DAV_REPORT_ADDRESSBOOK_MULTIGET = 5,
 } AtriumDavReportKind;
 
 /**
@@ -414,6 +422,13 @@ typedef enum {
  *   ("UID", "SUMMARY"); the tree fails with ATRIUM_ERROR_FORBIDDEN for one it cannot match
  * @text_match: (nullable): with @prop_name: the text-match, a case-insensitive substring
  *   (RFC 4791 9.7.5, collation i;ascii-casemap)
+ * @data_version: (nullable): the version attribute of a CardDAV address-data element asked
+ *   for ("3.0", "4.0"), %NULL when none was given (the tree's default). Since: 1.5 (appended,
+ *   as the two below; read them only when header.struct_size has them)
+ * @data_content_type: (nullable): the content-type attribute of that address-data element
+ *   ("text/vcard"); the tree refuses one it cannot give (ATRIUM_ERROR_UNSUPPORTED_MEDIA)
+ * @match_type: (nullable): with @text_match: CardDAV's match-type ("equals", "contains",
+ *   "starts-with", "ends-with"); %NULL means "contains" (RFC 6352 10.5.4)
  *
  * A REPORT request body as the host parsed it (libxml2, hardened like every DAV body).
  *
@@ -434,6 +449,9 @@ typedef struct {
         const char *sync_token;
         const char *prop_name;
         const char *text_match;
+        const char *data_version;
+        const char *data_content_type;
+        const char *match_type;
 } AtriumDavReport;
 
 /**
@@ -459,7 +477,8 @@ typedef struct {
  * @mkcol: make the collection @path. ATRIUM_ERROR_CONFLICT when the parent is missing,
  *   ATRIUM_ERROR_METHOD_NOT_ALLOWED when something exists at @path. (nullable): 403.
  * @remove: delete the resource at @path (a collection with everything below it).
- *   (nullable): 403.
+ *   (nullable): 403. A put or remove that answers the request itself (respond_bytes, e.g. a
+ *   403 whose body names a DAV precondition) and returns %TRUE keeps its answer (since 1.5).
  * @transfer: copy or move @from to @to (#AtriumDavTransferFlags in @flags); *@out_replaced:
  *   an existing @to was replaced. ATRIUM_ERROR_PRECONDITION_FAILED when @to exists and
  *   ATRIUM_DAV_OVERWRITE is not set, ATRIUM_ERROR_CONFLICT when @to's parent is missing.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* dav-report.c - REPORT and MKCALENDAR: the CalDAV (RFC 4791) and collection-sync (RFC 6578)
- * methods of the DAV layer.
+/* dav-report.c - REPORT and MKCALENDAR: the CalDAV (RFC 4791), CardDAV (RFC 6352) and
+ * collection-sync (RFC 6578) methods of the DAV layer.
  *
  * The host reads the request body (hardened libxml2, dav-xml.c) into an AtriumDavReport, asks
  * the tree's report callback for the resources it names, and writes the multistatus: each
@@ -9,12 +9,15 @@
  * overlap a time-range, what a token counts); the host owns the XML. Filters beyond one
  * component with one time-range and one prop-filter with one text-match (param-filter,
  * is-not-defined, negated or nested filters) are not supported: 403 supported-filter, so a
- * client knows rather than gets a wrong answer. */
+ * client knows rather than gets a wrong answer. CardDAV's addressbook-query likewise takes one
+ * prop-filter with one text-match; the address-data asked for names the data property of the
+ * answer (and its version and content-type go to the tree). */
 #include "dav-private.h"
 
 #include <string.h>
 
 #define CALDAV_NS "urn:ietf:params:xml:ns:caldav"
+#define CARDDAV_NS "urn:ietf:params:xml:ns:carddav"
 #define APPLE_NS "http://apple.com/ns/ical/"
 
 /* "20260101T000000Z" (RFC 4791 9.9: UTC date-time) as unix seconds. */
@@ -54,6 +57,10 @@ typedef struct {
         char *token;
         char *prop_name;      /* a prop-filter's property */
         char *text;           /* its text-match */
+        char *match_type;     /* CardDAV's match-type of the text-match */
+        char *data_version;   /* address-data's version attribute */
+        char *data_type;      /* address-data's content-type attribute */
+        gboolean card;        /* the data asked for is CardDAV's address-data */
         gboolean unsupported; /* a filter we do not evaluate */
 } Query;
 
@@ -68,6 +75,9 @@ query_clear (Query *q)
         g_clear_pointer (&q->token, g_free);
         g_clear_pointer (&q->prop_name, xmlFree);
         g_clear_pointer (&q->text, xmlFree);
+        g_clear_pointer (&q->match_type, xmlFree);
+        g_clear_pointer (&q->data_version, xmlFree);
+        g_clear_pointer (&q->data_type, xmlFree);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Query, query_clear)
 
@@ -80,7 +90,14 @@ read_props (xmlNode *root, Query *q, GError **error)
                 q->kind = ATRIUM_DAV_PROPFIND_PROP;
                 atrium_dav_xml_prop_names (q->props, prop);
                 xmlNode *data = atrium_dav_xml_child (prop, CALDAV_NS, "calendar-data");
-                q->r.want_data = data != NULL;
+                xmlNode *card = atrium_dav_xml_child (prop, CARDDAV_NS, "address-data");
+                if (!data && card) {
+                        /* RFC 6352 10.4: the version and media type the client wants */
+                        q->card = TRUE;
+                        q->data_version = (char *) xmlGetProp (card, BAD_CAST "version");
+                        q->data_type = (char *) xmlGetProp (card, BAD_CAST "content-type");
+                }
+                q->r.want_data = data != NULL || card != NULL;
                 xmlNode *expand = data ? atrium_dav_xml_child (data, CALDAV_NS, "expand") : NULL;
                 if (expand) {
                         q->r.expand = TRUE;
@@ -107,14 +124,14 @@ read_props (xmlNode *root, Query *q, GError **error)
 /* <C:prop-filter name="UID"><C:text-match>...</C:text-match></C:prop-filter>: one
  * text-match, not negated (what clients send to find an event by UID). */
 static gboolean
-read_prop_filter (xmlNode *pf, Query *q)
+read_prop_filter (xmlNode *pf, Query *q, const char *ns)
 {
         q->prop_name = (char *) xmlGetProp (pf, BAD_CAST "name");
         xmlNode *tm = NULL;
         for (xmlNode *c = pf->children; c; c = c->next) {
                 if (c->type != XML_ELEMENT_NODE)
                         continue;
-                if (tm || !atrium_dav_xml_is (c, CALDAV_NS, "text-match"))
+                if (tm || !atrium_dav_xml_is (c, ns, "text-match"))
                         return FALSE;
                 tm = c;
         }
@@ -123,6 +140,16 @@ read_prop_filter (xmlNode *pf, Query *q)
         g_autofree char *negate = (char *) xmlGetProp (tm, BAD_CAST "negate-condition");
         if (negate && !g_str_equal (negate, "no"))
                 return FALSE;
+        if (g_str_equal (ns, CARDDAV_NS)) {
+                g_autofree char *coll = (char *) xmlGetProp (tm, BAD_CAST "collation");
+                q->match_type = (char *) xmlGetProp (tm, BAD_CAST "match-type");
+                static const char *const types[] = {"equals", "contains", "starts-with",
+                                                    "ends-with", NULL};
+                if ((q->match_type && !g_strv_contains (types, q->match_type)) ||
+                    (coll && !g_str_equal (coll, "i;unicode-casemap") &&
+                     !g_str_equal (coll, "i;ascii-casemap")))
+                        return FALSE;
+        }
         q->text = (char *) xmlNodeGetContent (tm);
         return q->text != NULL;
 }
@@ -152,7 +179,7 @@ read_filter (xmlNode *root, Query *q, GError **error)
                         if (t->type != XML_ELEMENT_NODE)
                                 continue;
                         if (atrium_dav_xml_is (t, CALDAV_NS, "prop-filter") && !q->prop_name) {
-                                if (!read_prop_filter (t, q))
+                                if (!read_prop_filter (t, q, CALDAV_NS))
                                         q->unsupported = TRUE;
                                 continue;
                         }
@@ -179,6 +206,47 @@ read_filter (xmlNode *root, Query *q, GError **error)
         return TRUE;
 }
 
+/* <CR:filter test="anyof"><CR:prop-filter name="FN"><CR:text-match>: at most one
+ * prop-filter with one text-match (RFC 6352 10.5); an empty filter matches every card.
+ * Anything else sets q->unsupported. */
+static void
+read_card_filter (xmlNode *root, Query *q)
+{
+        xmlNode *filter = atrium_dav_xml_child (root, CARDDAV_NS, "filter");
+        for (xmlNode *c = filter ? filter->children : NULL; c; c = c->next) {
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+                if (!atrium_dav_xml_is (c, CARDDAV_NS, "prop-filter") || q->prop_name ||
+                    !read_prop_filter (c, q, CARDDAV_NS))
+                        q->unsupported = TRUE;
+        }
+}
+
+/* The hrefs of a multiget: tree paths, and those outside the tree (answered 404). */
+static void
+read_hrefs (AtriumRequest *req, const AtriumDavMount *m, xmlNode *root, Query *q)
+{
+        q->paths = g_ptr_array_new_with_free_func (g_free);
+        q->hrefs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+        q->bad = g_ptr_array_new_with_free_func (g_free);
+        for (xmlNode *c = root->children; c; c = c->next) {
+                if (!atrium_dav_xml_is (c, ATRIUM_DAV_NS, "href"))
+                        continue;
+                g_autofree char *href = (char *) xmlNodeGetContent (c);
+                g_strstrip (href);
+                g_autoptr (GError) why = NULL;
+                char *path = atrium_dav_path_of_url (req, m, href, &why);
+                if (!path) {
+                        g_ptr_array_add (q->bad, g_steal_pointer (&href));
+                        continue;
+                }
+                g_hash_table_replace (q->hrefs, g_strdup (path), g_strdup (href));
+                g_ptr_array_add (q->paths, path);
+        }
+        g_ptr_array_add (q->paths, NULL);
+        q->r.paths = (const char *const *) q->paths->pdata;
+}
+
 static gboolean
 read_query (AtriumRequest *req, const AtriumDavMount *m, Query *q, GError **error)
 {
@@ -199,26 +267,18 @@ read_query (AtriumRequest *req, const AtriumDavMount *m, Query *q, GError **erro
                 ok = read_props (root, q, error) && read_filter (root, q, error);
         } else if (atrium_dav_xml_is (root, CALDAV_NS, "calendar-multiget")) {
                 q->r.kind = ATRIUM_DAV_REPORT_CALENDAR_MULTIGET;
-                q->paths = g_ptr_array_new_with_free_func (g_free);
-                q->hrefs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-                q->bad = g_ptr_array_new_with_free_func (g_free);
                 ok = read_props (root, q, error);
-                for (xmlNode *c = root->children; ok && c; c = c->next) {
-                        if (!atrium_dav_xml_is (c, ATRIUM_DAV_NS, "href"))
-                                continue;
-                        g_autofree char *href = (char *) xmlNodeGetContent (c);
-                        g_strstrip (href);
-                        g_autoptr (GError) why = NULL;
-                        char *path = atrium_dav_path_of_url (req, m, href, &why);
-                        if (!path) {
-                                g_ptr_array_add (q->bad, g_steal_pointer (&href));
-                                continue;
-                        }
-                        g_hash_table_replace (q->hrefs, g_strdup (path), g_strdup (href));
-                        g_ptr_array_add (q->paths, path);
-                }
-                g_ptr_array_add (q->paths, NULL);
-                q->r.paths = (const char *const *) q->paths->pdata;
+                if (ok)
+                        read_hrefs (req, m, root, q);
+        } else if (atrium_dav_xml_is (root, CARDDAV_NS, "addressbook-query")) {
+                q->r.kind = ATRIUM_DAV_REPORT_ADDRESSBOOK_QUERY;
+                ok = read_props (root, q, error);
+                read_card_filter (root, q);
+        } else if (atrium_dav_xml_is (root, CARDDAV_NS, "addressbook-multiget")) {
+                q->r.kind = ATRIUM_DAV_REPORT_ADDRESSBOOK_MULTIGET;
+                ok = read_props (root, q, error);
+                if (ok)
+                        read_hrefs (req, m, root, q);
         } else if (atrium_dav_xml_is (root, ATRIUM_DAV_NS, "sync-collection")) {
                 q->r.kind = ATRIUM_DAV_REPORT_SYNC_COLLECTION;
                 xmlNode *tok = atrium_dav_xml_child (root, ATRIUM_DAV_NS, "sync-token");
@@ -244,6 +304,9 @@ read_query (AtriumRequest *req, const AtriumDavMount *m, Query *q, GError **erro
         q->r.component = q->component;
         q->r.prop_name = q->prop_name;
         q->r.text_match = q->text;
+        q->r.match_type = q->match_type;
+        q->r.data_version = q->data_version;
+        q->r.data_content_type = q->data_type;
         return ok;
 }
 
@@ -259,8 +322,11 @@ atrium_dav_report (AtriumRequest *req, const AtriumDavMount *m, const char *path
                 atrium_dav_respond_condition (req, 403, ATRIUM_DAV_NS, "supported-report");
                 return TRUE;
         }
+        gboolean cards = q.r.kind == ATRIUM_DAV_REPORT_ADDRESSBOOK_QUERY ||
+                         q.r.kind == ATRIUM_DAV_REPORT_ADDRESSBOOK_MULTIGET;
         if (q.unsupported) {
-                atrium_dav_respond_condition (req, 403, CALDAV_NS, "supported-filter");
+                atrium_dav_respond_condition (req, 403, cards ? CARDDAV_NS : CALDAV_NS,
+                                              "supported-filter");
                 return TRUE;
         }
         g_autoptr (GPtrArray) got =
@@ -272,6 +338,12 @@ atrium_dav_report (AtriumRequest *req, const AtriumDavMount *m, const char *path
                 if (q.r.kind == ATRIUM_DAV_REPORT_SYNC_COLLECTION &&
                     g_error_matches (failed, ATRIUM_ERROR, ATRIUM_ERROR_PRECONDITION_FAILED)) {
                         atrium_dav_respond_condition (req, 403, ATRIUM_DAV_NS, "valid-sync-token");
+                        return TRUE;
+                }
+                if (q.card &&
+                    g_error_matches (failed, ATRIUM_ERROR, ATRIUM_ERROR_UNSUPPORTED_MEDIA)) {
+                        /* RFC 6352 8.7: an address-data type or version we do not give */
+                        atrium_dav_respond_condition (req, 403, CARDDAV_NS, "supported-address-data");
                         return TRUE;
                 }
                 g_propagate_error (error, g_steal_pointer (&failed));
@@ -306,13 +378,14 @@ atrium_dav_report (AtriumRequest *req, const AtriumDavMount *m, const char *path
                         continue;
                 }
                 if (e->data) {
-                        /* calendar-data is the content the tree gave, as a property */
+                        /* calendar-data (or address-data, as asked) is the content the tree
+                         * gave, as a property */
                         if (!e->props)
                                 e->props = g_ptr_array_new_with_free_func (
                                         (GDestroyNotify) atrium_dav_extra_free);
                         AtriumDavExtra *x = g_new0 (AtriumDavExtra, 1);
-                        x->ns = g_strdup (CALDAV_NS);
-                        x->name = g_strdup ("calendar-data");
+                        x->ns = g_strdup (q.card ? CARDDAV_NS : CALDAV_NS);
+                        x->name = g_strdup (q.card ? "address-data" : "calendar-data");
                         x->text = g_strdup (e->data);
                         g_ptr_array_add (e->props, x);
                 }

@@ -365,8 +365,11 @@ do_put (AtriumRequest *req, const AtriumDavMount *m, const char *path, gboolean 
         gboolean created = FALSE;
         g_autoptr (GPtrArray) got =
                 g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_dav_entry_free);
-        if (!m->tree.put (req, path, &created, atrium_dav_collect, got, m->tree.user_data, error) ||
-            !apply_mtime (req, m, path, error))
+        if (!m->tree.put (req, path, &created, atrium_dav_collect, got, m->tree.user_data, error))
+                return FALSE;
+        if (req->status) /* the tree answered itself: a refusal with a DAV precondition */
+                return TRUE;
+        if (!apply_mtime (req, m, path, error))
                 return FALSE;
         if (got->len == 1 && ((AtriumDavEntry *) got->pdata[0])->etag)
                 atrium_request_add_header (req, "ETag", ((AtriumDavEntry *) got->pdata[0])->etag);
@@ -554,8 +557,11 @@ handle (AtriumRequest *req, gpointer data, GError **error)
                         return FALSE;
                 if (answered)
                         return TRUE;
-                if (!m->tree.remove (req, path, m->tree.user_data, error) ||
-                    !atrium_dav_locks_forget (req, m, path, error))
+                if (!m->tree.remove (req, path, m->tree.user_data, error))
+                        return FALSE;
+                if (req->status) /* the tree answered itself (a DAV precondition) */
+                        return TRUE;
+                if (!atrium_dav_locks_forget (req, m, path, error))
                         return FALSE;
                 respond_empty (req, 204);
                 return TRUE;

@@ -217,6 +217,9 @@ cal_caldav_report (AtriumRequest *req, const char *path, const AtriumDavReport *
                 return multiget (req, &p, prefix, r, emit, emit_data, error);
         case ATRIUM_DAV_REPORT_SYNC_COLLECTION:
                 return sync_collection (req, &p, prefix, r, emit, emit_data, out_sync_token, error);
+        case ATRIUM_DAV_REPORT_ADDRESSBOOK_QUERY:
+        case ATRIUM_DAV_REPORT_ADDRESSBOOK_MULTIGET:
+                break; /* CardDAV's: not a calendar's */
         }
         return cal_fail (error, ATRIUM_ERROR_FORBIDDEN, "an unknown report");
 }

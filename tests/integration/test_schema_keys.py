@@ -75,7 +75,8 @@ class SchemaKeys(harness.TestCase):
             self.assertEqual(host.request("GET", "/readyz").status, 200)
             tables = pg.psql(SCHOOL_TABLES).split()
             # The check covers the modules, not only core.
-            for schema in ("core", "groups", "calendar", "files", "mail", "conference"):
+            for schema in ("core", "groups", "calendar", "files", "mail", "conference",
+                           "contacts"):
                 self.assertTrue(any(t.startswith(schema + ".") for t in tables), schema)
             found = {tuple(line.split("|")) for line in pg.psql(VIOLATIONS).splitlines()
                      if line}
