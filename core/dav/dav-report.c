@@ -343,7 +343,8 @@ atrium_dav_report (AtriumRequest *req, const AtriumDavMount *m, const char *path
                 if (q.card &&
                     g_error_matches (failed, ATRIUM_ERROR, ATRIUM_ERROR_UNSUPPORTED_MEDIA)) {
                         /* RFC 6352 8.7: an address-data type or version we do not give */
-                        atrium_dav_respond_condition (req, 403, CARDDAV_NS, "supported-address-data");
+                        atrium_dav_respond_condition (req, 403, CARDDAV_NS,
+                                                      "supported-address-data");
                         return TRUE;
                 }
                 g_propagate_error (error, g_steal_pointer (&failed));
