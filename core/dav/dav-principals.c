@@ -5,7 +5,8 @@
  * The chain real clients follow: /.well-known/caldav (or carddav) redirects to /dav/; a
  * PROPFIND there names the caller's principal, /dav/{school}/principals/{username}/; the
  * principal names the homes, calendar-home-set (/dav/{school}/calendars/{username}/, the
- * calendar plugin's tree) and addressbook-home-set (/dav/{school}/contacts/{username}/).
+ * calendar plugin's tree) and addressbook-home-set (/dav/{school}/contacts/{username}/), and,
+ * where the school has mail, calendar-user-address-set (mailto: the school address).
  *
  * /dav/ has no school in its path, so it cannot sign the caller in (a password is checked
  * against one school's account): it only reads the user name of the Basic header,
@@ -65,6 +66,28 @@ caller (AtriumRequest *req, char **out_name, char **out_display, GError **error)
         return TRUE;
 }
 
+/* The caller's school mail address (RFC 4791 6.2.1's calendar-user-address-set): where the mail
+ * plugin runs and the school enabled it with a domain, "username@domain", as the mail plugin
+ * names mailboxes; else NULL. */
+static gboolean
+mail_address (AtriumRequest *req, const char *user, char **out, GError **error)
+{
+        AtriumPlugin *mail = atrium_core_find_plugin (req->core, "mail");
+        if (!mail || mail->state != ATRIUM_PLUGIN_RUNNING)
+                return TRUE;
+        g_autoptr (AtriumResult) res = atrium_tx_query (
+                req->tx,
+                "SELECT s.domain FROM mail.settings s WHERE s.school_id = core.current_school() "
+                "AND EXISTS (SELECT 1 FROM core.school_modules m WHERE m.school_id = s.school_id "
+                "AND m.module = 'mail')",
+                0, NULL, error);
+        if (!res)
+                return FALSE;
+        if (atrium_result_n_rows (res) == 1)
+                *out = g_strdup_printf ("%s@%s", user, atrium_result_value (res, 0, 0));
+        return TRUE;
+}
+
 static char *
 href_xml (const char *ns, const char *name, const char *href)
 {
@@ -73,8 +96,8 @@ href_xml (const char *ns, const char *name, const char *href)
 }
 
 static void
-emit_principal (AtriumRequest *req, const char *user, const char *display, AtriumDavEmitFunc emit,
-                gpointer emit_data)
+emit_principal (AtriumRequest *req, const char *user, const char *display, const char *mail,
+                AtriumDavEmitFunc emit, gpointer emit_data)
 {
         g_autofree char *school = g_uri_escape_string (req->school_slug, NULL, FALSE);
         g_autofree char *self = g_strdup_printf ("/dav/%s/principals/%s/", school, user);
@@ -83,7 +106,10 @@ emit_principal (AtriumRequest *req, const char *user, const char *display, Atriu
         g_autofree char *url = href_xml (ATRIUM_DAV_NS, "principal-URL", self);
         g_autofree char *cal_home = href_xml (CALDAV_NS, "calendar-home-set", cal);
         g_autofree char *card_home = href_xml (CARDDAV_NS, "addressbook-home-set", card);
-        AtriumDavProp props[5] = {
+        g_autofree char *mailto = mail ? g_strconcat ("mailto:", mail, NULL) : NULL;
+        g_autofree char *addresses =
+                mailto ? href_xml (CALDAV_NS, "calendar-user-address-set", mailto) : NULL;
+        AtriumDavProp props[6] = {
                 {ATRIUM_DAV_NS, "resourcetype", NULL,
                  "<D:resourcetype xmlns:D=\"DAV:\"><D:collection/><D:principal/>"
                  "</D:resourcetype>"},
@@ -94,6 +120,9 @@ emit_principal (AtriumRequest *req, const char *user, const char *display, Atriu
                 props[n++] = (AtriumDavProp) {CALDAV_NS, "calendar-home-set", NULL, cal_home};
         if (mounted (req, "contacts"))
                 props[n++] = (AtriumDavProp) {CARDDAV_NS, "addressbook-home-set", NULL, card_home};
+        if (addresses)
+                props[n++] =
+                        (AtriumDavProp) {CALDAV_NS, "calendar-user-address-set", NULL, addresses};
         AtriumDavResource r = {ATRIUM_DAV_RESOURCE_INIT, .name = user,   .collection = TRUE,
                                .display_name = display,  .props = props, .n_props = n};
         emit (&r, emit_data);
@@ -116,7 +145,10 @@ p_stat (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer e
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no such principal");
                 return FALSE;
         }
-        emit_principal (req, user, display, emit, emit_data);
+        g_autofree char *mail = NULL;
+        if (!mail_address (req, user, &mail, error))
+                return FALSE;
+        emit_principal (req, user, display, mail, emit, emit_data);
         return TRUE;
 }
 
@@ -136,7 +168,10 @@ p_list (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer e
                 }
                 return TRUE; /* a principal has no members */
         }
-        emit_principal (req, user, display, emit, emit_data);
+        g_autofree char *mail = NULL;
+        if (!mail_address (req, user, &mail, error))
+                return FALSE;
+        emit_principal (req, user, display, mail, emit, emit_data);
         return TRUE;
 }
 

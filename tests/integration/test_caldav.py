@@ -167,6 +167,24 @@ class CalDavTest(CalendarTestCase):
         self.assertIsNotNone(self.prop(got, f"{D}resourcetype").find(f"{D}principal"))
         self.assertEqual(self.dav("PROPFIND", "principals/tom/", PROPS,
                                   headers={"Depth": "0"}).status, 404)
+        # Where the school has mail, the principal names the school address
+        # (calendar-user-address-set); without the module or a domain, nothing.
+        ask = PROPS.replace("<D:principal-URL/>",
+                            "<D:principal-URL/><C:calendar-user-address-set/>")
+
+        def addresses() -> list[str] | None:
+            got = self.multistatus(self.dav("PROPFIND", "principals/tina/", ask,
+                                            headers={"Depth": "0"}))[principal]
+            el = self.prop(got, f"{C}calendar-user-address-set")
+            return None if el is None else [h.text for h in el.findall(f"{D}href")]
+
+        self.assertIsNone(addresses())
+        fixtures.enable_module(self.host, self.op_token, self.s.slug, "mail")
+        self.assertIsNone(addresses())
+        domain = f"{self.s.slug}.example.org"
+        fixtures.check(self.host.request("PUT", f"/api/v1/schools/{self.s.slug}/mail/settings",
+                                         {"domain": domain}, token=self.s.tokens["ada"]), 200, 201)
+        self.assertEqual(addresses(), [f"mailto:tina@{domain}"])
         # Any resource answers current-user-principal.
         got = self.multistatus(self.dav("PROPFIND", self.home(), PROPS, headers={"Depth": "0"}))
         self.assertEqual(self.prop(got[f"/dav/{self.s.slug}/calendars/tina/"],
