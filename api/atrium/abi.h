@@ -39,6 +39,7 @@
  *        AtriumPortalPage (versioned, AtriumStructHeader first).
  *        CardDAV: AtriumDavReportKind ADDRESSBOOK_QUERY and ADDRESSBOOK_MULTIGET;
  *        AtriumDavReport appends data_version, data_content_type, match_type.
+ *        AtriumDavTree appends set_property (PROPPATCH of a tree's live properties).
  */
 #pragma once
 

@@ -502,6 +502,12 @@ typedef struct {
  * @mkcalendar: make the calendar collection @path (MKCALENDAR, RFC 4791 5.3.1), with the
  *   displayname and Apple calendar-color the body set (both nullable). Errors as mkcol.
  *   (nullable): 403. Since: 1.5
+ * @set_property: PROPPATCH of one of the tree's own live properties of the resource at
+ *   @path (one it emits in AtriumDavResource.props, or DAV:displayname): @value is the
+ *   element's text, NULL to remove it. ATRIUM_ERROR_FORBIDDEN for a property it does not let
+ *   change or a caller who may not (403 for that property), ATRIUM_ERROR_INVALID for a
+ *   value it refuses (409). The host makes the whole PROPPATCH atomic around it.
+ *   (nullable): every live property is protected. Since: 1.5
  *
  * One tree of resources under /dav/{school}/@mount/, handed to add_dav_tree(), which copies
  * the struct and @mount. Paths handed to the callbacks are relative to the mount, without
@@ -542,6 +548,9 @@ typedef struct {
                             gpointer user_data, GError **error);
         gboolean (*mkcalendar) (AtriumRequest *req, const char *path, const char *display_name,
                                 const char *color, gpointer user_data, GError **error);
+        gboolean (*set_property) (AtriumRequest *req, const char *path, const char *ns,
+                                  const char *name, const char *value, gpointer user_data,
+                                  GError **error);
 } AtriumDavTree;
 
 /* The first designated initialiser of every AtriumDavTree: { ATRIUM_DAV_TREE_INIT, ... } */

@@ -14,7 +14,9 @@
  * PROPPATCH is atomic (RFC 4918 9.2): every instruction is checked first; if one fails,
  * nothing is applied and the others answer 424. Live properties are protected except
  * getlastmodified, which a tree that keeps modification times (set_modified) accepts as an
- * IMF-fixdate: the way rclone and some clients set a file's time. */
+ * IMF-fixdate: the way rclone and some clients set a file's time; and displayname and the
+ * tree's own live properties where it has set_property (a calendar's name and colour), which
+ * decides on each, inside a savepoint, before any dead property is written. */
 #include "dav-private.h"
 
 #include <string.h>
@@ -191,9 +193,11 @@ typedef struct {
         gboolean set;
         char *ns;
         char *name;
-        char *xml;    /* set: the element serialised */
-        gint64 mtime; /* set of DAV:getlastmodified */
-        guint status; /* 200, or why it cannot be done */
+        char *xml;     /* set: the element serialised */
+        char *text;    /* set: the element's text (for the tree's own properties) */
+        gint64 mtime;  /* set of DAV:getlastmodified */
+        gboolean tree; /* one of the tree's live properties, handed to set_property */
+        guint status;  /* 200, or why it cannot be done */
 } Op;
 
 static void
@@ -202,6 +206,7 @@ op_free (Op *op)
         g_free (op->ns);
         g_free (op->name);
         g_free (op->xml);
+        g_free (op->text);
         g_free (op);
 }
 
@@ -268,6 +273,9 @@ parse_ops (AtriumRequest *req, GPtrArray *ops, GError **error)
                                 op->xml = atrium_dav_xml_serialise (p);
                                 if (!op->xml)
                                         op->status = 500;
+                                xmlChar *t = xmlNodeGetContent (p);
+                                op->text = g_strstrip (g_strdup (t ? (const char *) t : ""));
+                                xmlFree (t);
                         }
                         g_ptr_array_add (ops, op);
                 }
@@ -308,6 +316,48 @@ write_propstats (AtriumDavWriter *w, GPtrArray *ops, gboolean failed)
         }
 }
 
+static gboolean
+savepoint (AtriumRequest *req, const char *sql, GError **error)
+{
+        g_autoptr (AtriumResult) res = atrium_tx_query (req->tx, sql, 0, NULL, error);
+        return res != NULL;
+}
+
+/* Hands the tree's own properties of @ops to its set_property; *@failed when it refused one
+ * (then nothing it took is kept). */
+static gboolean
+tree_properties (AtriumRequest *req, const AtriumDavMount *m, const char *path, GPtrArray *ops,
+                 gboolean *failed, GError **error)
+{
+        gboolean any = FALSE;
+        for (guint i = 0; i < ops->len; i++)
+                any |= ((Op *) ops->pdata[i])->tree;
+        if (!any)
+                return TRUE;
+        if (!savepoint (req, "SAVEPOINT atrium_proppatch", error))
+                return FALSE;
+        for (guint i = 0; i < ops->len; i++) {
+                Op *op = ops->pdata[i];
+                if (!op->tree)
+                        continue;
+                g_autoptr (GError) refused = NULL;
+                if (m->tree.set_property (req, path, op->ns, op->name, op->set ? op->text : NULL,
+                                          m->tree.user_data, &refused))
+                        continue;
+                if (g_error_matches (refused, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN))
+                        op->status = 403;
+                else if (g_error_matches (refused, ATRIUM_ERROR, ATRIUM_ERROR_INVALID))
+                        op->status = 409;
+                else {
+                        g_propagate_error (error, g_steal_pointer (&refused));
+                        return FALSE;
+                }
+                *failed = TRUE;
+                return savepoint (req, "ROLLBACK TO SAVEPOINT atrium_proppatch", error);
+        }
+        return savepoint (req, "RELEASE SAVEPOINT atrium_proppatch", error);
+}
+
 gboolean
 atrium_dav_proppatch (AtriumRequest *req, const AtriumDavMount *m, const char *path,
                       const char *href, const AtriumDavEntry *e, GError **error)
@@ -320,6 +370,10 @@ atrium_dav_proppatch (AtriumRequest *req, const AtriumDavMount *m, const char *p
                 Op *op = ops->pdata[i];
                 if (op->status != 200) {
                         failed = TRUE;
+                } else if (m->tree.set_property && ((g_str_equal (op->ns, ATRIUM_DAV_NS) &&
+                                                     g_str_equal (op->name, "displayname")) ||
+                                                    has_extra (e, op->ns, op->name))) {
+                        op->tree = TRUE; /* the tree decides, below */
                 } else if (is_live (op->ns, op->name)) {
                         gboolean mtime = op->set && g_str_equal (op->name, "getlastmodified") &&
                                          m->tree.set_modified;
@@ -334,8 +388,14 @@ atrium_dav_proppatch (AtriumRequest *req, const AtriumDavMount *m, const char *p
                         failed = TRUE;
                 }
         }
+        /* The tree's own properties first, inside a savepoint: a value it refuses undoes the
+         * ones it took, and the request answers as for any failed instruction. */
+        if (!failed && !tree_properties (req, m, path, ops, &failed, error))
+                return FALSE;
         for (guint i = 0; !failed && i < ops->len; i++) {
                 Op *op = ops->pdata[i];
+                if (op->tree)
+                        continue;
                 if (is_live (op->ns, op->name)) {
                         if (!m->tree.set_modified (req, path, op->mtime, m->tree.user_data, error))
                                 return FALSE;

@@ -414,6 +414,18 @@ dav_remove (AtriumRequest *req, const char *path, gpointer user_data, GError **e
 }
 
 /* MKCALENDAR <username>/<name>: a personal calendar, named in the path as the client chose. */
+/* Apple's calendar-color, "#RRGGBB" or "#RRGGBBAA", as the calendar keeps it ("#rrggbb");
+ * NULL for anything else. */
+static char *
+calendar_color (const char *color)
+{
+        gsize n = color ? strlen (color) : 0;
+        if ((n != 7 && n != 9) || color[0] != '#' ||
+            strspn (color + 1, "0123456789abcdefABCDEF") != n - 1)
+                return NULL;
+        return g_ascii_strdown (color, 7);
+}
+
 static gboolean
 dav_mkcalendar (AtriumRequest *req, const char *path, const char *display_name, const char *color,
                 gpointer user_data, GError **error)
@@ -444,10 +456,7 @@ dav_mkcalendar (AtriumRequest *req, const char *path, const char *display_name, 
                 return FALSE;
         }
         /* Apple sends #RRGGBBAA; the calendar keeps #rrggbb. */
-        g_autofree char *lower = NULL;
-        if (color && (strlen (color) == 7 || strlen (color) == 9) && color[0] == '#' &&
-            strspn (color + 1, "0123456789abcdefABCDEF") == strlen (color) - 1)
-                lower = g_ascii_strdown (color, 7);
+        g_autofree char *lower = calendar_color (color);
         g_autofree char *name = g_strndup (display_name && *display_name ? display_name : seg, 200);
         return atrium_done (cal_host,
                             cal_sql (req, error,
@@ -456,6 +465,41 @@ dav_mkcalendar (AtriumRequest *req, const char *path, const char *display_name, 
                                      "VALUES (core.current_school(), $1, $2, 'user', $3::uuid, "
                                      "$3::uuid, $4)",
                                      4, name, lower, cal_host->request_user_id (req), seg));
+}
+
+/* PROPPATCH of a calendar's displayname or Apple calendar-color: what REST's PATCH changes,
+ * for those who may change the calendar. */
+static gboolean
+dav_set_property (AtriumRequest *req, const char *path, const char *ns, const char *name,
+                  const char *value, gpointer user_data, GError **error)
+{
+        gboolean is_name = g_str_equal (ns, "DAV:") && g_str_equal (name, "displayname");
+        gboolean is_color =
+                g_str_equal (ns, CALDAV_APPLE_NS) && g_str_equal (name, "calendar-color");
+        g_auto (CalDavPlace) p = {0};
+        if (!is_name && !is_color)
+                return cal_fail (error, ATRIUM_ERROR_FORBIDDEN, "%s is protected", name);
+        if (!cal_dav_resolve (req, path, TRUE, &p, error))
+                return FALSE;
+        if (p.depth != CALDAV_CALENDAR)
+                return cal_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                                 "only a calendar's name and colour can be changed");
+        g_autofree char *color = NULL;
+        if (is_name && (!value || !*value || g_utf8_strlen (value, -1) > 200 ||
+                        !g_utf8_validate (value, -1, NULL)))
+                return cal_fail (error, ATRIUM_ERROR_INVALID,
+                                 "a calendar's name is 1 to 200 characters");
+        if (is_color && value && !(color = calendar_color (value)))
+                return cal_fail (error, ATRIUM_ERROR_INVALID, "a colour is #RRGGBB or #RRGGBBAA");
+        return atrium_done (cal_host,
+                            is_name ? cal_sql (req, error,
+                                               "UPDATE calendar.calendars SET name = $2, "
+                                               "updated_at = now() WHERE id = $1::uuid",
+                                               2, p.cal->id, value)
+                                    : cal_sql (req, error,
+                                               "UPDATE calendar.calendars SET color = $2, "
+                                               "updated_at = now() WHERE id = $1::uuid",
+                                               2, p.cal->id, color));
 }
 
 gboolean
@@ -474,6 +518,7 @@ cal_register_caldav (AtriumPlugin *self, GError **error)
                 .dav_classes = "calendar-access",
                 .report = cal_caldav_report,
                 .mkcalendar = dav_mkcalendar,
+                .set_property = dav_set_property,
         };
         return cal_host->add_dav_tree (self, &tree, error);
 }

@@ -221,18 +221,58 @@ class CalDavTest(CalendarTestCase):
                       {p[0].tag for p in self.prop(m, f"{D}current-user-privilege-set")})
         self.assertTrue(self.prop(m, f"{D}sync-token").text.startswith("urn:atrium:sync:"))
         self.assertNotIn("Tom's", [self.prop(r, f"{D}displayname").text for r in got.values()])
-        # The tree's live properties are protected: PROPPATCH is 403 and changes nothing.
-        patch = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" '
-                 'xmlns:A="http://apple.com/ns/ical/"><D:set><D:prop>'
-                 '<A:calendar-color>#000000</A:calendar-color></D:prop></D:set>'
-                 '</D:propertyupdate>')
-        r = self.dav("PROPPATCH", self.home() + f"{mine}/", patch)
-        self.assertEqual(r.status, 207)
-        self.assertIn("403", r.body.decode())
-        got = self.multistatus(self.dav("PROPFIND", self.home() + f"{mine}/", PROPS,
-                                        headers={"Depth": "0"}))
-        self.assertEqual(self.prop(got[base + f"tina/{mine}/"], f"{A}calendar-color").text,
-                         "#112233")
+        # PROPPATCH changes a calendar's name and colour (as REST's PATCH does) for those who
+        # may change it; its other live properties are protected; it is all or nothing.
+        def patch(path: str, inner: str, who: str = "tina") -> harness.Response:
+            return self.dav("PROPPATCH", path, '<?xml version="1.0"?><D:propertyupdate '
+                            'xmlns:D="DAV:" xmlns:A="http://apple.com/ns/ical/" '
+                            'xmlns:CS="http://calendarserver.org/ns/">' + inner +
+                            "</D:propertyupdate>", who=who)
+
+        def statuses(r: harness.Response) -> dict[str, str]:
+            self.assertEqual(r.status, 207, r.body)
+            out = {}
+            for ps in ET.fromstring(r.body).iter(f"{D}propstat"):
+                for el in ps.find(f"{D}prop"):
+                    out[el.tag] = ps.find(f"{D}status").text.split()[1]
+            return out
+
+        def shown() -> tuple[str, str | None]:
+            got = self.multistatus(self.dav("PROPFIND", self.home() + f"{mine}/", PROPS,
+                                            headers={"Depth": "0"}))[base + f"tina/{mine}/"]
+            color = self.prop(got, f"{A}calendar-color")
+            return self.prop(got, f"{D}displayname").text, None if color is None else color.text
+
+        mine_dav = self.home() + f"{mine}/"
+        r = patch(mine_dav, "<D:set><D:prop><D:displayname>Meins \u00fc</D:displayname>"
+                  "<A:calendar-color>#AABBCCFF</A:calendar-color></D:prop></D:set>")
+        self.assertEqual(statuses(r), {f"{D}displayname": "200", f"{A}calendar-color": "200"})
+        self.assertEqual(shown(), ("Meins \u00fc", "#aabbcc"))
+        self.assertEqual(s.ok("tina", "GET", f"/calendars/{mine}")["name"], "Meins \u00fc")
+        # a bad colour is 409 and undoes the name set beside it (424)
+        r = patch(mine_dav, "<D:set><D:prop><D:displayname>Never</D:displayname>"
+                  "<A:calendar-color>red</A:calendar-color></D:prop></D:set>")
+        self.assertEqual(statuses(r), {f"{D}displayname": "424", f"{A}calendar-color": "409"})
+        self.assertEqual(shown(), ("Meins \u00fc", "#aabbcc"))
+        # a protected one is 403, and a dead property beside it is not kept (424)
+        r = patch(mine_dav, "<D:set><D:prop><CS:getctag>1</CS:getctag><x xmlns=\"urn:x\">1</x>"
+                  "</D:prop></D:set>")
+        self.assertEqual(statuses(r), {f"{CS}getctag": "403", "{urn:x}x": "424"})
+        # no name, an empty one: 409; the colour removed
+        self.assertEqual(statuses(patch(mine_dav, "<D:set><D:prop><D:displayname/></D:prop>"
+                                                  "</D:set>")), {f"{D}displayname": "409"})
+        self.assertEqual(statuses(patch(mine_dav, "<D:remove><D:prop><A:calendar-color/>"
+                                                  "</D:prop></D:remove>")),
+                         {f"{A}calendar-color": "200"})
+        self.assertEqual(shown(), ("Meins \u00fc", None))
+        # a read-only calendar (a student in a group) and the home: 403
+        r = patch(self.home("sam") + f"{group}/", "<D:set><D:prop><D:displayname>Mine now"
+                  "</D:displayname></D:prop></D:set>", who="sam")
+        self.assertEqual(statuses(r), {f"{D}displayname": "403"})
+        self.assertEqual(s.ok("tina", "GET", f"/calendars/{group}")["name"], "7a")
+        self.assertEqual(statuses(patch(self.home(), "<D:set><D:prop><D:displayname>Home"
+                                                     "</D:displayname></D:prop></D:set>")),
+                         {f"{D}displayname": "403"})
         # Another person's home, another person's calendar, another school: not found.
         self.assertEqual(self.dav("PROPFIND", self.home("tom"), headers={"Depth": "0"}).status,
                          404)
