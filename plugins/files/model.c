@@ -386,6 +386,13 @@ files_on_group_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpoi
                                           "DELETE FROM files.shares s USING files.nodes n WHERE "
                                           "n.school_id = s.school_id AND n.id = s.node_id AND "
                                           "n.space_type = 'group' AND n.space_id = $1::uuid",
+                                          1, group)) &&
+               /* The folder's top is gone with the group (its files are in the trash): so
+                * are the dead properties it kept under "group:<id>". */
+               atrium_done (files_host,
+                            files_tx_sql (tx, error,
+                                          "DELETE FROM core.dav_properties WHERE tree = 'files' "
+                                          "AND resource_id = 'group:' || $1",
                                           1, group));
 }
 

@@ -709,6 +709,14 @@ class WebDavTest(fixtures.SharedHost):
         self.assertEqual(self.dav("GET", "home/copied.txt").body, b"task")
         # a home is private: nobody else's under home/
         self.assertEqual(self.dav("GET", "home/copied.txt", who="sam").status, 404)
+        # the group folder's top keeps dead properties, until the group is deleted
+        r = self.proppatch(f"groups/{slug}/", '<D:set><D:prop><x xmlns="urn:top">1</x></D:prop>'
+                           "</D:set>")
+        self.assertIn(b"HTTP/1.1 200", r.body)
+        kept = f"SELECT count(*) FROM core.dav_properties WHERE resource_id = 'group:{gid}'"
+        self.assertEqual(self.pg.psql(kept).strip(), "1")
+        fixtures.check(s.raw("tina", "DELETE", f"/groups/{gid}"), 204, what="delete group")
+        self.assertEqual(self.pg.psql(kept).strip(), "0")
 
 
 if __name__ == "__main__":
