@@ -35,6 +35,7 @@ small and its signatures stable: several test files import it.
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 import uuid
 from typing import Any, Sequence
@@ -296,7 +297,10 @@ class SharedHost(harness.TestCase):
         rc = host.stop(120)
         log = host.log_text()
         leak = log[log.find("LeakSanitizer"):] if "LeakSanitizer" in log else ""
-        ours = any(k in leak for k in cls.EXIT_CHECK)
+        # Only the report's stack frames ("    #3 0x... in fn file.c:12") say whose a leak is;
+        # log lines written after the report must not.
+        frames = "\n".join(ln for ln in leak.splitlines() if re.match(r"\s+#\d+ ", ln))
+        ours = any(k in frames for k in cls.EXIT_CHECK)
         hard = "ERROR: AddressSanitizer" in log or "runtime error:" in log
         if hard or ours or (rc != 0 and not leak):
             tail = "\n".join(log.splitlines()[-80:])
