@@ -59,6 +59,62 @@ JsonNode *atrium_me_json (AtriumRequest *req, GError **error);
  * (browser-session.c) wraps. */
 gboolean atrium_auth_login (AtriumRequest *req, gpointer data, GError **error);
 extern const char atrium_auth_login_schema[];
+/* Signs @account in (a user of @school_id; an operator when it is NULL) and answers as the
+ * sign-in does (200 {"token", "expires_at", "user"}); the request acts as them afterwards. */
+gboolean atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char *account,
+                                    const char *username, GError **error);
+/* Sign-in throttling (core.login_throttle): seconds until the account key and the client
+ * address key may try again (0: now; -1 with @error when the query failed), in one round trip;
+ * counting a failure on both (commits with the error answer); the 429 answer with
+ * Retry-After (returns TRUE: the handler is done). Keys: "user:<school>/<name>" for sign-in,
+ * "activate:..." and "totp:..." for the other secrets, "addr:<client>" shared by all. */
+int atrium_throttle_wait (AtriumRequest *req, const char *account_key, const char *addr_key,
+                          GError **error);
+gboolean atrium_throttle_fail (AtriumRequest *req, const char *account_key, const char *addr_key,
+                               GError **error);
+gboolean atrium_throttle_refuse (AtriumRequest *req, int wait);
+/* The address key of the request's client ("addr:<address>", transfer full). */
+char *atrium_throttle_addr_key (AtriumRequest *req);
+
+/* password.c: the password policy (length, not the username), and setting a person's
+ * password: the hash, must_change_password, and the end of their sessions (all, or all but
+ * @keep_session). */
+gboolean atrium_password_policy (const char *password, const char *username, GError **error);
+gboolean atrium_password_store (AtriumRequest *req, const char *user_id, const char *password,
+                                gboolean must_change, const char *keep_session, GError **error);
+void atrium_password_routes (AtriumCore *core);
+
+/* activation.c: activation codes (docs/ACCOUNTS.md). */
+#define ATRIUM_CODE_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+/* A new code: 16 symbols of ATRIUM_CODE_ALPHABET (80 bits) as XXXX-XXXX-XXXX-XXXX. */
+char *atrium_activation_code_new (void);
+/* Issues one code per person of @user_ids, valid @days, superseding their unused ones; writes
+ * the codes (transfer full, in order) and their expiry to the out parameters. */
+gboolean atrium_activation_issue (AtriumRequest *req, GPtrArray *user_ids, int days,
+                                  GPtrArray **out_codes, char **out_expires, GError **error);
+void atrium_activation_routes (AtriumCore *core);
+
+/* code-letters.c: the codes of one request, answered once, in three forms. @people's rows:
+ * id, username, display_name, import_class; @codes in the same order. */
+typedef struct {
+        const char *school_slug;
+        const char *school_name;
+        const char *portal_url; /* (nullable) [http] public_url */
+        const AtriumResult *people;
+        GPtrArray *codes;
+        const char *expires_at;
+} AtriumCodeLetters;
+/* {"school", "expires_at", "items": [{"user_id", "username", "display_name", "class",
+ * "code"}]} (transfer full) */
+JsonNode *atrium_code_letters_json (const AtriumCodeLetters *l);
+/* RFC 4180, a header line; cells that a spreadsheet would run as formulas are quoted with a
+ * leading apostrophe. */
+GBytes *atrium_code_letters_csv (const AtriumCodeLetters *l);
+/* A self-contained page, one letter per person and printed page (CSS @media print). */
+GBytes *atrium_code_letters_html (const AtriumCodeLetters *l);
+
+/* reset.c: POST /api/v1/schools/{school}/users/{id}/password-reset. */
+void atrium_reset_routes (AtriumCore *core);
 
 /* browser-session.c: the atrium_session cookie and its CSRF token (docs/PORTAL.md). */
 /* The cookie's token, or NULL without one (transfer full). */
