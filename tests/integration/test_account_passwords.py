@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fixtures  # noqa: E402
 import harness  # noqa: E402
+import oidc_fixtures  # noqa: E402
 
 PASSWORD = fixtures.PASSWORD
 ME_PW = "/api/v1/me/password"
@@ -167,6 +168,30 @@ class Passwords(fixtures.SharedHost):
         self.assertEqual(self.host.request("POST", "/api/v1/auth/logout", token=tok2).status,
                          204)
         self.assertProblem(self.host.request("GET", "/api/v1/me", token=tok2), 401)
+
+    def test_oidc_sign_in_sends_a_forced_change_to_the_portal(self):
+        uid, _ = self.person("olga", roles=("teacher",))
+        self.host.request("PATCH", f"/api/v1/schools/{self.s.slug}/users/{uid}",
+                          {"password": "set by the admin"}, token=self.s.tokens["ada"])
+        rp = "http://127.0.0.1:9/cb"
+        client = self.s.ok("ada", "POST", "/oidc/clients",
+                           {"name": "App", "redirect_uris": [rp], "public": False,
+                            "trusted": True, "scopes": ["openid", "profile"]}, status=(201,))
+        url = (f"{self.host.url}/oidc/{self.s.slug}/authorize?response_type=code&client_id="
+               f"{client['client_id']}&redirect_uri={rp}&scope=openid&state=st")
+        b = oidc_fixtures.Browser()
+        b.get(url)
+        r = b.sign_in("olga", "set by the admin")
+        self.assertEqual(r.status_code, 403, r.text[:500])
+        self.assertIn("school portal", r.text)
+        self.assertIn('<a href="/">', r.text)
+        # Changed in the portal (here: over REST), the provider lets the person through.
+        tok = fixtures.login(self.host, "olga", "set by the admin", school=self.s.slug)
+        self.assertEqual(self.change(tok, "set by the admin", "a secret of mine").status, 204)
+        b = oidc_fixtures.Browser()
+        b.get(url)
+        b.sign_in("olga", "a secret of mine")
+        self.assertIn("code", b.redirect_params())
 
     # -- teachers' resets ------------------------------------------------------------------
 
