@@ -70,6 +70,8 @@ struct _AtriumPlugin {
 /* Core-only error code (outside the plugin ABI's AtriumErrorCode): 403 with the problem type
  * password-change-required (pipeline/problem.c). */
 #define ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED 1001
+/* Core-only: 403 second-factor-required (the OpenID provider's plain form asks for no code). */
+#define ATRIUM_ERROR_SECOND_FACTOR_REQUIRED 1002
 
 /* One registered route: the plugin's AtriumRoute with owned copies of its strings. */
 typedef struct {

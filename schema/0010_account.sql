@@ -150,3 +150,84 @@ BEGIN
     END IF;
     RETURN NEXT;
 END $$;
+
+-- A second factor: TOTP (RFC 6238). The shared secret must be readable to check a code, so
+-- it cannot be hashed; the request role may not read it (no grant on the column) and reaches
+-- it only through core.totp_secret(), for the caller's own school. last_step is the last time
+-- step a code was accepted for: a code is never accepted twice (replay).
+CREATE TABLE core.totp (
+    school_id   uuid NOT NULL,
+    user_id     uuid NOT NULL,
+    secret      bytea NOT NULL CHECK (length(secret) = 20),
+    enabled     boolean NOT NULL DEFAULT false,
+    last_step   bigint NOT NULL DEFAULT 0,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (school_id, user_id),
+    FOREIGN KEY (school_id, user_id) REFERENCES core.users(school_id, id) ON DELETE CASCADE
+);
+ALTER TABLE core.totp ENABLE ROW LEVEL SECURITY;
+ALTER TABLE core.totp FORCE ROW LEVEL SECURITY;
+CREATE POLICY school_isolation ON core.totp
+    USING (school_id = core.current_school()) WITH CHECK (school_id = core.current_school());
+
+-- Recovery codes: 80 random bits each, stored as SHA-256 (like activation codes).
+CREATE TABLE core.totp_recovery (
+    school_id   uuid NOT NULL,
+    user_id     uuid NOT NULL,
+    code_hash   bytea NOT NULL,
+    used_at     timestamptz,
+    PRIMARY KEY (school_id, user_id, code_hash),
+    FOREIGN KEY (school_id, user_id) REFERENCES core.users(school_id, id) ON DELETE CASCADE
+);
+ALTER TABLE core.totp_recovery ENABLE ROW LEVEL SECURITY;
+ALTER TABLE core.totp_recovery FORCE ROW LEVEL SECURITY;
+CREATE POLICY school_isolation ON core.totp_recovery
+    USING (school_id = core.current_school()) WITH CHECK (school_id = core.current_school());
+
+-- Between the password and the code: a short-lived pending sign-in, not a session (it opens
+-- nothing but the second step). Only its token's SHA-256 is stored; reached through the
+-- definer functions below (no grant).
+CREATE TABLE core.login_pending (
+    token_hash  bytea PRIMARY KEY,
+    school_id   uuid NOT NULL,
+    user_id     uuid NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    FOREIGN KEY (school_id, user_id) REFERENCES core.users(school_id, id) ON DELETE CASCADE
+);
+REVOKE ALL ON core.login_pending FROM PUBLIC;
+
+CREATE FUNCTION core.totp_enabled(p_school uuid, p_user uuid) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
+    SELECT coalesce((SELECT t.enabled FROM core.totp t
+                      WHERE t.school_id = p_school AND t.user_id = p_user), false)
+$$;
+
+CREATE FUNCTION core.totp_secret(p_user uuid) RETURNS bytea
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
+    SELECT t.secret FROM core.totp t
+     WHERE t.school_id = core.current_school() AND t.user_id = p_user
+$$;
+
+CREATE FUNCTION core.login_pending_create(p_token_hash bytea, p_school uuid, p_user uuid,
+                                          p_life interval) RETURNS timestamptz
+LANGUAGE sql SECURITY DEFINER SET search_path = core, pg_temp AS $$
+    DELETE FROM core.login_pending WHERE expires_at < now();
+    INSERT INTO core.login_pending (token_hash, school_id, user_id, expires_at)
+    VALUES (p_token_hash, p_school, p_user, now() + p_life) RETURNING expires_at
+$$;
+
+-- The pending sign-in of @p_token_hash, if it has not expired: its school (id and slug),
+-- person and username. With @p_consume, it is deleted (the second step succeeded).
+CREATE FUNCTION core.login_pending_find(p_token_hash bytea, p_consume boolean)
+RETURNS TABLE (school_id uuid, slug text, user_id uuid, username text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = core, pg_temp AS $$
+BEGIN
+    RETURN QUERY SELECT p.school_id, s.slug, p.user_id, u.username
+      FROM core.login_pending p
+      JOIN core.schools s ON s.id = p.school_id
+      JOIN core.users u ON u.school_id = p.school_id AND u.id = p.user_id
+     WHERE p.token_hash = p_token_hash AND p.expires_at > now() AND u.disabled_at IS NULL;
+    IF p_consume THEN
+        DELETE FROM core.login_pending WHERE token_hash = p_token_hash;
+    END IF;
+END $$;

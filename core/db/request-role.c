@@ -68,6 +68,7 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 "core.oidc_consents", "SELECT, INSERT, UPDATE, DELETE",
                 /* the sign-in lifecycle (core/identity/activation.c) */
                 "core.activation_codes", "SELECT, INSERT, UPDATE, DELETE",
+                "core.totp_recovery", "SELECT, INSERT, UPDATE, DELETE",
                 "core.sessions", "SELECT, DELETE",
                 "core.event_outbox", "SELECT, INSERT, UPDATE, DELETE",
                 "core.audit_log", "SELECT",
@@ -89,6 +90,11 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 "created_at, updated_at, email, disabled_at, imported_at, import_class, "
                 "import_courses, must_change_password), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
                 role);
+        /* A second factor's secret is read only through core.totp_secret(). */
+        g_string_append_printf (batch,
+                                "GRANT SELECT (school_id, user_id, enabled, last_step, "
+                                "created_at), INSERT, UPDATE, DELETE ON core.totp TO %s;\n",
+                                role);
         /* Plugins own their schemas; requests may read and write their tables. */
         for (guint i = 0; i < core->plugins->len; i++) {
                 AtriumPlugin *p = core->plugins->pdata[i];

@@ -215,6 +215,14 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
                 if (!rh)
                         return FALSE;
         }
+        if (school_id) {
+                /* A second factor: the password alone opens only the pending state. */
+                gboolean asked = FALSE;
+                if (!atrium_totp_ask (req, school_id, account, &asked, error))
+                        return FALSE;
+                if (asked)
+                        return TRUE;
+        }
         return atrium_auth_start_session (req, school_id, account, username, error);
 }
 

@@ -113,6 +113,16 @@ GBytes *atrium_code_letters_csv (const AtriumCodeLetters *l);
 /* A self-contained page, one letter per person and printed page (CSS @media print). */
 GBytes *atrium_code_letters_html (const AtriumCodeLetters *l);
 
+/* totp.c: the second factor (RFC 6238). */
+/* Whether user @account of @school_id must give a code; when so, the sign-in's answer is the
+ * pending state (200 {"second_factor": "totp", "pending_token", "expires_at"}) and
+ * *@out_asked is TRUE. */
+gboolean atrium_totp_ask (AtriumRequest *req, const char *school_id, const char *account,
+                          gboolean *out_asked, GError **error);
+gboolean atrium_totp_enabled (AtriumRequest *req, const char *school_id, const char *account,
+                              gboolean *out_enabled, GError **error);
+void atrium_totp_routes (AtriumCore *core);
+
 /* reset.c: POST /api/v1/schools/{school}/users/{id}/password-reset. */
 void atrium_reset_routes (AtriumCore *core);
 
@@ -126,6 +136,9 @@ char *atrium_request_cookie (AtriumRequest *req, const char *name);
 void atrium_browser_cookie_set (AtriumRequest *req, const char *name, const char *value,
                                 const char *same_site, gboolean expire);
 char *atrium_browser_session_token (AtriumRequest *req);
+/* Turns a sign-in's 200 answer with a "token" into the browser's: the token goes into the
+ * cookie, the answer carries "csrf_token" instead; any other answer is left as it is. */
+gboolean atrium_browser_session_hand_over (AtriumRequest *req, GError **error);
 /* The CSRF token bound to session @token (transfer full). */
 char *atrium_browser_session_csrf (const char *token);
 /* A request authenticated by the cookie that may change something must carry the session's

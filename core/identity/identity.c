@@ -39,6 +39,7 @@ atrium_identity_register (AtriumCore *core)
         atrium_password_routes (core);
         atrium_activation_routes (core);
         atrium_reset_routes (core);
+        atrium_totp_routes (core);
 }
 
 static char *

@@ -508,7 +508,21 @@ atrium_oidc_check_password (AtriumRequest *req, const char *username, const char
                              "zuerst im Schulportal ein neues fest.");
                 return FALSE;
         }
-        /* A second factor (issue #20's sign-in lifecycle) is to be checked here. */
+        /* A second factor: this plain form asks for no code, so such a person signs in to the
+         * portal (whose session the provider honours) and comes back (docs/ACCOUNTS.md). */
+        gboolean totp = FALSE;
+        if (!atrium_totp_enabled (req, req->school_id, account, &totp, error)) {
+                json_object_unref (d);
+                return FALSE;
+        }
+        if (totp) {
+                json_object_unref (d);
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_SECOND_FACTOR_REQUIRED,
+                             "Your account has a second factor: sign in to the school portal "
+                             "first, then come back. / Dein Konto hat einen zweiten Faktor: "
+                             "Melde dich zuerst im Schulportal an.");
+                return FALSE;
+        }
         atrium_audit (req, "auth.login", account, atrium_json_object_node (d));
         *out_user_id = g_strdup (account);
         return TRUE;
@@ -556,7 +570,9 @@ login_post (AtriumRequest *req, gpointer data, GError **error)
         char *user_id = NULL;
         if (!atrium_oidc_check_password (req, username, password, &user_id, &throttled, &refused)) {
                 step.to_portal = g_error_matches (refused, ATRIUM_ERROR,
-                                                  ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED);
+                                                  ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED) ||
+                                 g_error_matches (refused, ATRIUM_ERROR,
+                                                  ATRIUM_ERROR_SECOND_FACTOR_REQUIRED);
                 if (!step.to_portal &&
                     !g_error_matches (refused, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN)) {
                         g_propagate_error (error, g_steal_pointer (&refused));

@@ -51,6 +51,7 @@ static const ProblemKind kinds[] = {
         {ATRIUM_ERROR_RANGE_NOT_SATISFIABLE, 416, "range-not-satisfiable"},
         /* core-only (core-private.h) */
         {ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED, 403, "password-change-required"},
+        {ATRIUM_ERROR_SECOND_FACTOR_REQUIRED, 403, "second-factor-required"},
 };
 
 static const ProblemKind *
