@@ -49,6 +49,11 @@ const strings = {
                 'activate.back' : 'Back to sign-in',
                 'activate.wrong' :
                         'School, username or code is wrong, or the code has expired or was used.',
+                'totp.title' : 'Second step: your code',
+                'totp.code' : 'Code',
+                'totp.hint' : 'The six digits from your authenticator app, or a recovery code.',
+                'totp.wrong' : 'Wrong or already used code.',
+                'totp.expired' : 'That took too long. Sign in again.',
         },
         de : {
                 'app.title' : 'Atrium',
@@ -99,6 +104,12 @@ const strings = {
                 'activate.back' : 'Zurück zur Anmeldung',
                 'activate.wrong' : 'Schule, Benutzername oder Code ist falsch, oder der Code ist '
                                    + 'abgelaufen oder wurde schon benutzt.',
+                'totp.title' : 'Zweiter Schritt: Ihr Code',
+                'totp.code' : 'Code',
+                'totp.hint' :
+                        'Die sechs Ziffern aus Ihrer Authenticator-App oder ein Wiederherstellungscode.',
+                'totp.wrong' : 'Der Code ist falsch oder wurde schon benutzt.',
+                'totp.expired' : 'Das hat zu lange gedauert. Melden Sie sich neu an.',
         },
 };
 

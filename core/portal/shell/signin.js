@@ -6,7 +6,8 @@
 // The sign-in lifecycle (docs/ACCOUNTS.md): a person whose password someone else set
 // (must_change_password in the answer) chooses a new one before the portal opens; "I have an
 // activation code" leads to the form that redeems a code from a letter (POST
-// /api/v1/auth/activate), then signs the browser in with the new password.
+// /api/v1/auth/activate), then signs the browser in with the new password; a person with a
+// second factor is asked for the app's code (or a recovery code) after the password.
 import {api, ApiError, setCsrf} from './api.js';
 import {h, clear} from './dom.js';
 import {lang, setLang, t} from './i18n.js';
@@ -72,10 +73,16 @@ export function renderSignIn (root, onSignedIn)
                 try {
                         const out = await api.post('/api/v1/auth/browser-session', body);
                         localStorage.setItem('atrium.school', school.value.trim());
-                        if (out.user && out.user.must_change_password)
-                                renderChange (root, body.password, out, onSignedIn);
+                        const next = (done) => {
+                                if (done.user && done.user.must_change_password)
+                                        renderChange (root, body.password, done, onSignedIn);
+                                else
+                                        onSignedIn (done);
+                        };
+                        if (out.second_factor === 'totp')
+                                renderCode (root, out.pending_token, next, onSignedIn);
                         else
-                                onSignedIn (out);
+                                next (out);
                 } catch (e) {
                         password.value = '';
                         if (e instanceof ApiError && e.status === 429) {
@@ -150,6 +157,49 @@ function passwordPair (prefix)
         const rule = h ('small', {id : `${prefix}-rule`}, t ('account.rule'));
         one.append(rule);
         return {nodes : [ one, two ], first, second};
+}
+
+// The second step of a sign-in with a second factor: the app's code or a recovery code.
+function renderCode (root, pending, next, onSignedIn)
+{
+        clear (root);
+        const error = h ('p', {id : 'code-error', class : 'error', role : 'alert'});
+        const [codeField, code] = field ('signin-code', 'totp.code', {
+                autocomplete : 'one-time-code',
+                inputmode : 'numeric',
+                autocapitalize : 'none',
+                spellcheck : 'false',
+                'aria-describedby' : 'signin-code-hint'
+        });
+        codeField.append(h ('small', {id : 'signin-code-hint'}, t ('totp.hint')));
+        const submit = h ('button', {type : 'submit', class : 'primary'}, t ('signin.submit'));
+        const back = h ('button', {type : 'button', class : 'link'}, t ('activate.back'));
+        back.addEventListener('click', () => renderSignIn (root, onSignedIn));
+        const form = h ('form', {class : 'signin', novalidate : true}, h ('h1', {}, t ('totp.title')),
+                        codeField, error, submit);
+        form.addEventListener('submit', async (ev) => {
+                ev.preventDefault();
+                error.textContent = '';
+                submit.disabled = true;
+                try {
+                        next (await api.post('/api/v1/auth/browser-session/totp',
+                                             {pending_token : pending, code : code.value.trim()}));
+                } catch (e) {
+                        code.value = '';
+                        if (e instanceof ApiError && e.status === 401 && /expired/.test(e.message))
+                                error.textContent = t ('totp.expired');
+                        else
+                                error.textContent = explain (e) ||
+                                                    (e instanceof ApiError && e.status === 401
+                                                             ? t ('totp.wrong')
+                                                             : t ('signin.failed', {msg : e.message}));
+                        code.focus();
+                } finally {
+                        submit.disabled = false;
+                }
+        });
+        root.append(h ('main', {id : 'main', class : 'signin-page'}, form, h ('p', {}, back)));
+        code.focus();
 }
 
 // The forced change after signing in with a password someone else set.
