@@ -66,6 +66,9 @@ struct _AtriumPlugin {
  * answers 403 password-change-required (pipeline/handle.c, docs/ACCOUNTS.md). Honoured only
  * on the core's own routes. */
 #define ATRIUM_ROUTE_PASSWORD_CHANGE (1u << 26)
+/* Likewise for a person whose school wants a second factor they have not turned on yet:
+ * their own account, sign-out and the enrolment (403 second-factor-required elsewhere). */
+#define ATRIUM_ROUTE_TOTP_ENROL (1u << 25)
 
 /* Core-only error code (outside the plugin ABI's AtriumErrorCode): 403 with the problem type
  * password-change-required (pipeline/problem.c). */

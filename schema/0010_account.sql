@@ -14,6 +14,22 @@
 -- anyone is signed in, so it goes through the definer function core.activation_find().
 
 ALTER TABLE core.users ADD COLUMN must_change_password boolean NOT NULL DEFAULT false;
+-- Set at sign-in when the school's policy wants a second factor for one of the person's roles
+-- and they have none; cleared when they turn one on. Like must_change_password, the identity
+-- check returns it and the host then lets only the enrolment through.
+ALTER TABLE core.users ADD COLUMN must_enrol_totp boolean NOT NULL DEFAULT false;
+
+-- A school's sign-in policy: the roles that must use a second factor.
+CREATE TABLE core.account_policy (
+    school_id   uuid PRIMARY KEY REFERENCES core.schools(id) ON DELETE CASCADE,
+    totp_roles  text[] NOT NULL DEFAULT '{}'
+                CHECK (totp_roles <@ ARRAY['admin','teacher','student','parent','staff']::text[]),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+ALTER TABLE core.account_policy ENABLE ROW LEVEL SECURITY;
+ALTER TABLE core.account_policy FORCE ROW LEVEL SECURITY;
+CREATE POLICY school_isolation ON core.account_policy
+    USING (school_id = core.current_school()) WITH CHECK (school_id = core.current_school());
 
 CREATE TABLE core.activation_codes (
     school_id   uuid NOT NULL,
@@ -62,7 +78,7 @@ CREATE FUNCTION core.request_identity(p_token_hash bytea, p_school_slug text, p_
 RETURNS TABLE (school_id uuid, school_found boolean, module_enabled boolean,
                session_id uuid, user_id uuid, operator_id uuid, roles text[],
                permissions text[], token_valid boolean, epoch bigint, touch boolean,
-               must_change boolean)
+               must_change boolean, must_enrol boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
@@ -78,9 +94,10 @@ BEGIN
            s.id IS NOT NULL,
            CASE WHEN s.user_id IS NOT NULL THEN coalesce(pe.epoch, 0) END,
            coalesce(s.last_used_at < now() - interval '60 seconds', false),
-           s.scopes, s.school_id, coalesce(u.must_change_password, false)
+           s.scopes, s.school_id, coalesce(u.must_change_password, false),
+           coalesce(u.must_enrol_totp, false)
       INTO school_id, school_found, module_enabled, session_id, user_id, operator_id, roles,
-           token_valid, epoch, touch, v_scopes, v_home, must_change
+           token_valid, epoch, touch, v_scopes, v_home, must_change, must_enrol
       FROM (SELECT 1) AS one
       LEFT JOIN core.sessions s
              ON p_token_hash IS NOT NULL AND s.token_hash = p_token_hash AND s.expires_at > now()
@@ -119,7 +136,7 @@ CREATE FUNCTION core.request_identity_user(p_user uuid, p_school_slug text, p_mo
 RETURNS TABLE (school_id uuid, school_found boolean, module_enabled boolean,
                session_id uuid, user_id uuid, operator_id uuid, roles text[],
                permissions text[], token_valid boolean, epoch bigint, touch boolean,
-               must_change boolean)
+               must_change boolean, must_enrol boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
 #variable_conflict use_column
 BEGIN
@@ -127,9 +144,9 @@ BEGIN
            p_module IS NULL OR EXISTS (SELECT 1 FROM core.school_modules m
                                         WHERE m.school_id = sc.id AND m.module = p_module),
            NULL::uuid, u.id, NULL::uuid, coalesce(u.roles, '{}'), true,
-           coalesce(pe.epoch, 0), false, u.must_change_password
+           coalesce(pe.epoch, 0), false, u.must_change_password, u.must_enrol_totp
       INTO school_id, school_found, module_enabled, session_id, user_id, operator_id, roles,
-           token_valid, epoch, touch, must_change
+           token_valid, epoch, touch, must_change, must_enrol
       FROM core.schools sc
       JOIN core.users u ON u.school_id = sc.id AND u.id = p_user AND u.disabled_at IS NULL
       LEFT JOIN core.permission_epochs pe ON pe.school_id = sc.id
@@ -231,3 +248,15 @@ BEGIN
         DELETE FROM core.login_pending WHERE token_hash = p_token_hash;
     END IF;
 END $$;
+
+-- At a password sign-in of a person without a second factor: whether the school's policy wants
+-- one for their roles; the answer is kept in core.users.must_enrol_totp.
+CREATE FUNCTION core.totp_policy_apply(p_school uuid, p_user uuid) RETURNS boolean
+LANGUAGE sql SECURITY DEFINER SET search_path = core, pg_temp AS $$
+    UPDATE core.users u SET must_enrol_totp = EXISTS (
+               SELECT 1 FROM core.account_policy p
+                WHERE p.school_id = p_school AND p.totp_roles && u.roles)
+            AND NOT core.totp_enabled(p_school, p_user)
+     WHERE u.school_id = p_school AND u.id = p_user
+    RETURNING u.must_enrol_totp
+$$;

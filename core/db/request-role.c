@@ -69,6 +69,7 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 /* the sign-in lifecycle (core/identity/activation.c) */
                 "core.activation_codes", "SELECT, INSERT, UPDATE, DELETE",
                 "core.totp_recovery", "SELECT, INSERT, UPDATE, DELETE",
+                "core.account_policy", "SELECT, INSERT, UPDATE, DELETE",
                 "core.sessions", "SELECT, DELETE",
                 "core.event_outbox", "SELECT, INSERT, UPDATE, DELETE",
                 "core.audit_log", "SELECT",
@@ -88,7 +89,7 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 batch,
                 "GRANT SELECT (school_id, id, username, display_name, roles, external_id, "
                 "created_at, updated_at, email, disabled_at, imported_at, import_class, "
-                "import_courses, must_change_password), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
+                "import_courses, must_change_password, must_enrol_totp), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
                 role);
         /* A second factor's secret is read only through core.totp_secret(). */
         g_string_append_printf (batch,

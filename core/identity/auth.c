@@ -121,6 +121,15 @@ atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char
                             2, school_id, user_id);
         if (!set)
                 return FALSE;
+        if (user_id) {
+                /* The school's second-factor policy, judged at every sign-in: the answer's
+                 * user object then says must_enrol_totp (docs/ACCOUNTS.md). */
+                g_autoptr (AtriumResult) pol =
+                        atrium_sql (req, error, "SELECT core.totp_policy_apply($1::uuid, $2::uuid)",
+                                    2, school_id, user_id);
+                if (!pol)
+                        return FALSE;
+        }
         g_free (req->school_id);
         req->school_id = g_strdup (school_id);
         g_free (req->user_id);
@@ -401,11 +410,12 @@ atrium_auth_routes (AtriumCore *core)
                  .summary = "Sign in; returns a bearer token",
                  .request_schema = atrium_auth_login_schema, .handler = atrium_auth_login},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/logout",
-                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE,
+                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Revoke the token this request was made with", .success_status = 204,
                  .handler = logout},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/me",
-                 .flags = ATRIUM_ROUTE_EARLY_QUERY | ATRIUM_ROUTE_PASSWORD_CHANGE,
+                 .flags = ATRIUM_ROUTE_EARLY_QUERY | ATRIUM_ROUTE_PASSWORD_CHANGE |
+                          ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "The signed-in person, their school and permissions", .handler = me},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/sessions",
                  .summary = "The caller's sessions and tokens", .handler = list_sessions},

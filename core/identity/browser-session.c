@@ -204,11 +204,11 @@ atrium_browser_session_routes (AtriumCore *core)
                  .request_schema = atrium_auth_login_schema, .response_schema = session_response,
                  .handler = sign_in},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/browser-session",
-                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE,
+                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "The CSRF token of the browser's session",
                  .response_schema = session_response, .handler = current},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/auth/browser-session",
-                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE,
+                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Sign the browser out: ends the session, drops the cookie",
                  .success_status = 204, .handler = sign_out},
         };

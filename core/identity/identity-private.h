@@ -122,6 +122,8 @@ gboolean atrium_totp_ask (AtriumRequest *req, const char *school_id, const char 
 gboolean atrium_totp_enabled (AtriumRequest *req, const char *school_id, const char *account,
                               gboolean *out_enabled, GError **error);
 void atrium_totp_routes (AtriumCore *core);
+/* account-policy.c: GET|PUT /api/v1/schools/{school}/account-policy. */
+void atrium_account_policy_routes (AtriumCore *core);
 
 /* reset.c: POST /api/v1/schools/{school}/users/{id}/password-reset. */
 void atrium_reset_routes (AtriumCore *core);

@@ -40,6 +40,7 @@ atrium_identity_register (AtriumCore *core)
         atrium_activation_routes (core);
         atrium_reset_routes (core);
         atrium_totp_routes (core);
+        atrium_account_policy_routes (core);
 }
 
 static char *

@@ -128,7 +128,8 @@ atrium_password_routes (AtriumCore *core)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/me/password",
-                 .flags = ATRIUM_ROUTE_SLOW | ATRIUM_ROUTE_PASSWORD_CHANGE,
+                 .flags =
+                         ATRIUM_ROUTE_SLOW | ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Change one's own password (ends one's other sessions)",
                  .request_schema = change_schema, .success_status = 204, .handler = change_own},
         };

@@ -364,7 +364,8 @@ confirm (AtriumRequest *req, gpointer data, GError **error)
                 "WITH gone AS (DELETE FROM core.totp_recovery WHERE user_id = $1::uuid), "
                 "ins AS (INSERT INTO core.totp_recovery (school_id, user_id, code_hash) "
                 "SELECT core.current_school(), $1::uuid, decode(h, 'hex') "
-                "FROM unnest($2::text[]) h) "
+                "FROM unnest($2::text[]) h), "
+                "u AS (UPDATE core.users SET must_enrol_totp = false WHERE id = $1::uuid) "
                 "UPDATE core.totp SET enabled = true WHERE user_id = $1::uuid",
                 2, req->user_id, lit);
         if (!res) {
@@ -384,10 +385,12 @@ atrium_totp_routes (AtriumCore *core)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/me/totp",
+                 .flags = ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Begin a second factor (TOTP): a new secret and its otpauth:// URI; "
                             "off until confirmed",
                  .success_status = 201, .handler = enrol},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/me/totp/confirm",
+                 .flags = ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Turn the second factor on with a first code; answers the recovery "
                             "codes, once",
                  .request_schema = code_schema, .handler = confirm},

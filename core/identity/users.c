@@ -33,7 +33,7 @@ static const char user_patch_schema[] = "{\"type\":\"object\",\"properties\":{"
 
 #define USER_COLUMNS                                                                                \
         "u.id, u.username, u.display_name, u.roles, u.external_id, u.email, u.disabled_at, "        \
-        "u.must_change_password, "                                                                  \
+        "u.must_change_password, u.must_enrol_totp, "                                               \
         "u.created_at, u.updated_at, "                                                              \
         "ARRAY(SELECT l.parent_id FROM core.parent_links l WHERE l.student_id = u.id) AS parents, " \
         "ARRAY(SELECT l.student_id FROM core.parent_links l WHERE l.parent_id = u.id) AS children"

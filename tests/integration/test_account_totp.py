@@ -188,6 +188,42 @@ class Totp(fixtures.SharedHost):
         self.assertIn("second factor", r.text)
         self.assertIn('<a href="/">', r.text)
 
+    def test_school_policy_per_role(self):
+        s = TotpSchool(self.host, self.op_token)
+        path = f"/api/v1/schools/{s.slug}/account-policy"
+        ada = s.tokens["ada"]
+        self.assertEqual(self.host.request("GET", path, token=ada).json(), {"totp_roles": []})
+        r = self.host.request("PUT", path, {"totp_roles": ["teacher", "admin"]}, token=ada)
+        self.assertEqual((r.status, r.json()), (200, {"totp_roles": ["teacher", "admin"]}), r)
+        s.add_person("zoe", ["teacher"])
+        s.add_person("zack", ["student"])
+        signin = self.post("/api/v1/auth/login", {"school": s.slug, "username": "zoe",
+                                                  "password": PASSWORD})
+        self.assertTrue(signin.json()["user"]["must_enrol_totp"])
+        tok = signin.json()["token"]
+        p = self.assertProblem(self.host.request("GET", f"/api/v1/schools/{s.slug}/users",
+                                                 token=tok), 403, "second-factor-required")
+        self.assertIn("/api/v1/me/totp", p["detail"])
+        self.assertEqual(self.host.request("GET", "/api/v1/me", token=tok).status, 200)
+        secret = self.post("/api/v1/me/totp", token=tok).json()["secret"]
+        c = self.post("/api/v1/me/totp/confirm", {"code": hotp(secret, now_step())}, token=tok)
+        self.assertEqual(c.status, 200, c)
+        self.assertEqual(self.host.request("GET", f"/api/v1/schools/{s.slug}/users",
+                                           token=tok).status, 200)
+        # A pupil is not covered.
+        pupil = self.host.request("GET", "/api/v1/me", token=s.tokens["zack"]).json()
+        self.assertFalse(pupil["must_enrol_totp"])
+        # Refusals: a teacher, no token, unknown role, unknown field, wrong type, not JSON.
+        self.assertProblem(self.host.request("PUT", path, {"totp_roles": []}, token=tok), 403)
+        self.assertProblem(self.host.request("PUT", path, {"totp_roles": []}), 401)
+        for bad in ({"totp_roles": ["king"]}, {"totp_roles": [], "x": 1}, {"totp_roles": "admin"},
+                    {}):
+            self.assertProblem(self.host.request("PUT", path, bad, token=ada), 400)
+        self.assertProblem(self.host.request("PUT", path, b"{", token=ada, headers={
+            "Content-Type": "application/json"}), 400)
+        self.assertEqual(self.host.request("GET", path, token=ada).json()["totp_roles"],
+                         ["teacher", "admin"])
+
     def test_refusals(self):
         tok = self.s.tokens["ada"]
         self.assertProblem(self.post("/api/v1/me/totp"), 401)
