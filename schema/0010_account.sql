@@ -35,12 +35,13 @@ CREATE TABLE core.activation_codes (
     school_id   uuid NOT NULL,
     id          uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id     uuid NOT NULL,
-    code_hash   bytea NOT NULL UNIQUE,
+    code_hash   bytea NOT NULL,
     created_by  uuid,
     created_at  timestamptz NOT NULL DEFAULT now(),
     expires_at  timestamptz NOT NULL,
     used_at     timestamptz,
     PRIMARY KEY (school_id, id),
+    UNIQUE (school_id, code_hash),
     FOREIGN KEY (school_id, user_id) REFERENCES core.users(school_id, id) ON DELETE CASCADE
 );
 CREATE INDEX activation_codes_by_user ON core.activation_codes (school_id, user_id);
@@ -205,13 +206,21 @@ CREATE POLICY school_isolation ON core.totp_recovery
 -- nothing but the second step). Only its token's SHA-256 is stored; reached through the
 -- definer functions below (no grant).
 CREATE TABLE core.login_pending (
-    token_hash  bytea PRIMARY KEY,
     school_id   uuid NOT NULL,
+    token_hash  bytea NOT NULL,
     user_id     uuid NOT NULL,
     expires_at  timestamptz NOT NULL,
+    PRIMARY KEY (school_id, token_hash),
     FOREIGN KEY (school_id, user_id) REFERENCES core.users(school_id, id) ON DELETE CASCADE
 );
+-- The second step knows only the token (its school comes from the row).
+CREATE INDEX login_pending_by_token ON core.login_pending (token_hash);
+CREATE INDEX login_pending_by_expiry ON core.login_pending (expires_at);
 REVOKE ALL ON core.login_pending FROM PUBLIC;
+ALTER TABLE core.login_pending ENABLE ROW LEVEL SECURITY;
+ALTER TABLE core.login_pending FORCE ROW LEVEL SECURITY;
+CREATE POLICY school_isolation ON core.login_pending
+    USING (school_id = core.current_school()) WITH CHECK (school_id = core.current_school());
 
 CREATE FUNCTION core.totp_enabled(p_school uuid, p_user uuid) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
