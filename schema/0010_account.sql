@@ -24,6 +24,8 @@ CREATE TABLE core.account_policy (
     school_id   uuid PRIMARY KEY REFERENCES core.schools(id) ON DELETE CASCADE,
     totp_roles  text[] NOT NULL DEFAULT '{}'
                 CHECK (totp_roles <@ ARRAY['admin','teacher','student','parent','staff']::text[]),
+    -- "Remember this device": days a device that passed the second factor may skip it (0: never).
+    remember_days integer NOT NULL DEFAULT 0 CHECK (remember_days BETWEEN 0 AND 90),
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE core.account_policy ENABLE ROW LEVEL SECURITY;
@@ -268,4 +270,33 @@ LANGUAGE sql SECURITY DEFINER SET search_path = core, pg_temp AS $$
             AND NOT core.totp_enabled(p_school, p_user)
      WHERE u.school_id = p_school AND u.id = p_user
     RETURNING u.must_enrol_totp
+$$;
+
+-- Remembered devices: a device that passed the second factor with "remember this device" holds
+-- a random token (a cookie, or kept by a bearer client); only its SHA-256 is stored. A new
+-- password (own change, reset, activation) forgets them all.
+CREATE TABLE core.totp_devices (
+    school_id   uuid NOT NULL,
+    token_hash  bytea NOT NULL,
+    user_id     uuid NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    PRIMARY KEY (school_id, token_hash),
+    FOREIGN KEY (school_id, user_id) REFERENCES core.users(school_id, id) ON DELETE CASCADE
+);
+CREATE INDEX totp_devices_by_user ON core.totp_devices (school_id, user_id);
+ALTER TABLE core.totp_devices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE core.totp_devices FORCE ROW LEVEL SECURITY;
+CREATE POLICY school_isolation ON core.totp_devices
+    USING (school_id = core.current_school()) WITH CHECK (school_id = core.current_school());
+
+-- Whether @p_token_hash is a live remembered device of that person, while the school still
+-- allows remembering (sign-in, before the school is set).
+CREATE FUNCTION core.totp_device_valid(p_school uuid, p_user uuid, p_token_hash bytea)
+RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = core, pg_temp AS $$
+    SELECT EXISTS (SELECT 1 FROM core.totp_devices d
+                     JOIN core.account_policy p ON p.school_id = d.school_id
+                    WHERE d.school_id = p_school AND d.user_id = p_user
+                      AND d.token_hash = p_token_hash AND d.expires_at > now()
+                      AND p.remember_days > 0)
 $$;

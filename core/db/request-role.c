@@ -70,6 +70,7 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 "core.activation_codes", "SELECT, INSERT, UPDATE, DELETE",
                 "core.totp_recovery", "SELECT, INSERT, UPDATE, DELETE",
                 "core.account_policy", "SELECT, INSERT, UPDATE, DELETE",
+                "core.totp_devices", "SELECT, INSERT, UPDATE, DELETE",
                 "core.sessions", "SELECT, DELETE",
                 "core.event_outbox", "SELECT, INSERT, UPDATE, DELETE",
                 "core.audit_log", "SELECT",

@@ -14,7 +14,10 @@ static const char policy_schema[] =
         "{\"type\":\"object\",\"required\":[\"totp_roles\"],\"additionalProperties\":false,"
         "\"properties\":{\"totp_roles\":{\"type\":\"array\",\"uniqueItems\":true,\"maxItems\":5,"
         "\"description\":\"the roles that must use a second factor\",\"items\":{\"type\":\"string\","
-        "\"enum\":[\"admin\",\"teacher\",\"student\",\"parent\",\"staff\"]}}}}";
+        "\"enum\":[\"admin\",\"teacher\",\"student\",\"parent\",\"staff\"]}},"
+        "\"remember_days\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":90,"
+        "\"description\":\"days a device may skip the second factor after passing it with "
+        "remember_device (0: never; kept when omitted)\"}}}";
 
 static gboolean
 respond_policy (AtriumRequest *req, guint status, GError **error)
@@ -22,7 +25,7 @@ respond_policy (AtriumRequest *req, guint status, GError **error)
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
                 "SELECT coalesce((SELECT array_to_json(totp_roles)::text FROM core.account_policy), "
-                "'[]')",
+                "'[]'), coalesce((SELECT remember_days FROM core.account_policy), 0)",
                 0);
         if (!res)
                 return FALSE;
@@ -31,6 +34,8 @@ respond_policy (AtriumRequest *req, guint status, GError **error)
                 return FALSE;
         JsonObject *o = json_object_new ();
         json_object_set_member (o, "totp_roles", roles);
+        json_object_set_int_member (o, "remember_days",
+                                    g_ascii_strtoll (atrium_result_value (res, 0, 1), NULL, 10));
         req->core->host->respond_json (req, status, atrium_json_object_node (o));
         return TRUE;
 }
@@ -52,16 +57,26 @@ put_policy (AtriumRequest *req, gpointer data, GError **error)
                                         json_array_get_string_element (roles, i));
         g_string_append_c (lit, '}');
         g_autofree char *roles_lit = g_string_free (lit, FALSE);
+        JsonObject *in = json_node_get_object (req->json);
+        g_autofree char *days =
+                json_object_has_member (in, "remember_days")
+                        ? g_strdup_printf ("%" G_GINT64_FORMAT,
+                                           json_object_get_int_member (in, "remember_days"))
+                        : NULL;
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
-                "INSERT INTO core.account_policy (school_id, totp_roles) "
-                "VALUES (core.current_school(), $1::text[]) ON CONFLICT (school_id) DO UPDATE "
-                "SET totp_roles = $1::text[], updated_at = now()",
-                1, roles_lit);
+                "INSERT INTO core.account_policy (school_id, totp_roles, remember_days) "
+                "VALUES (core.current_school(), $1::text[], coalesce($2::integer, 0)) "
+                "ON CONFLICT (school_id) DO UPDATE SET totp_roles = $1::text[], "
+                "remember_days = coalesce($2::integer, core.account_policy.remember_days), "
+                "updated_at = now()",
+                2, roles_lit, days);
         if (!res)
                 return FALSE;
         JsonObject *d = json_object_new ();
         json_object_set_array_member (d, "totp_roles", json_array_ref (roles));
+        if (days)
+                json_object_set_string_member (d, "remember_days", days);
         atrium_audit (req, "school.account_policy_changed", NULL, atrium_json_object_node (d));
         return respond_policy (req, 200, error);
 }

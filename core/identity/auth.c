@@ -26,7 +26,9 @@ const char atrium_auth_login_schema[] =
         "\"school\":{\"type\":\"string\",\"description\":\"school slug; omit for operators\","
         "\"maxLength\":63},"
         "\"username\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
-        "\"password\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1024}}}";
+        "\"password\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1024},"
+        "\"device_token\":{\"type\":\"string\",\"maxLength\":200,\"description\":\"a "
+        "remembered device's token: skips the second factor while the school allows it\"}}}";
 
 static const char token_schema[] = "{\"type\":\"object\",\"required\":[\"name\"],"
         "\"properties\":{"

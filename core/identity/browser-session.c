@@ -107,6 +107,15 @@ atrium_browser_cookie_set (AtriumRequest *req, const char *name, const char *val
         atrium_request_add_header (req, "Set-Cookie", c);
 }
 
+void
+atrium_browser_cookie_set_days (AtriumRequest *req, const char *name, const char *value, int days)
+{
+        g_autofree char *c =
+                g_strdup_printf ("%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", name, value,
+                                 days * 86400, over_tls (req) ? "; Secure" : "");
+        atrium_request_add_header (req, "Set-Cookie", c);
+}
+
 static void
 set_cookie (AtriumRequest *req, const char *value, gboolean expire)
 {

@@ -138,6 +138,10 @@ char *atrium_request_cookie (AtriumRequest *req, const char *name);
 void atrium_browser_cookie_set (AtriumRequest *req, const char *name, const char *value,
                                 const char *same_site, gboolean expire);
 char *atrium_browser_session_token (AtriumRequest *req);
+/* A lasting cookie (Path=/, HttpOnly, SameSite=Lax, Max-Age @days, Secure over TLS): the
+ * remembered device (totp.c). */
+void atrium_browser_cookie_set_days (AtriumRequest *req, const char *name, const char *value,
+                                     int days);
 /* Turns a sign-in's 200 answer with a "token" into the browser's: the token goes into the
  * cookie, the answer carries "csrf_token" instead; any other answer is left as it is. */
 gboolean atrium_browser_session_hand_over (AtriumRequest *req, GError **error);

@@ -62,7 +62,12 @@ atrium_password_store (AtriumRequest *req, const char *user_id, const char *pass
         g_autoptr (AtriumResult) rev = atrium_sql (
                 req, error, "SELECT core.revoke_other_sessions($1::uuid, $2::uuid, $3::uuid)", 3,
                 req->school_id, user_id, keep_session);
-        return rev != NULL;
+        if (!rev)
+                return FALSE;
+        /* Remembered devices skip the second factor: a new password forgets them. */
+        g_autoptr (AtriumResult) dev = atrium_sql (
+                req, error, "DELETE FROM core.totp_devices WHERE user_id = $1::uuid", 1, user_id);
+        return dev != NULL;
 }
 
 static gboolean

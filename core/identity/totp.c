@@ -11,7 +11,9 @@
  * a code or a recovery code. A code is accepted for the step before, the current and the next
  * (clock drift), and only for a step later than the last one accepted (core.totp.last_step,
  * advanced atomically): a replayed code is refused. Failures are throttled like sign-in
- * ("totp:<school>/<username>": five in 15 minutes; the client address: 50). */
+ * ("totp:<school>/<username>": five in 15 minutes; the client address: 50). A device that
+ * passed with remember_device skips the code for the school's remember_days (a random token,
+ * stored hashed: the bearer client's device_token or the atrium_device cookie). */
 #include "identity-private.h"
 #include "pipeline-private.h"
 #include "plugin-host-private.h"
@@ -25,6 +27,7 @@
 #define STEP_SECONDS 30
 #define PENDING_LIFE "5 minutes"
 #define N_RECOVERY 10
+#define DEVICE_COOKIE "atrium_device"
 
 static const char code_schema[] =
         "{\"type\":\"object\",\"required\":[\"code\"],\"additionalProperties\":false,"
@@ -36,7 +39,10 @@ static const char second_step_schema[] =
         "\"additionalProperties\":false,\"properties\":{"
         "\"pending_token\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
         "\"code\":{\"type\":\"string\",\"minLength\":6,\"maxLength\":64,"
-        "\"description\":\"six digits from the app, or a recovery code\"}}}";
+        "\"description\":\"six digits from the app, or a recovery code\"},"
+        "\"remember_device\":{\"type\":\"boolean\",\"description\":\"skip the second factor "
+        "on this device for the days the school allows (a device_token, or the atrium_device "
+        "cookie)\"}}}";
 
 /* RFC 4648 base32 without padding (what authenticator apps take). */
 static char *
@@ -163,6 +169,26 @@ atrium_totp_ask (AtriumRequest *req, const char *school_id, const char *account,
                 return FALSE;
         if (!enabled)
                 return TRUE;
+        /* A remembered device (a bearer client's device_token, or the browser's cookie). */
+        JsonObject *in = req->json ? json_node_get_object (req->json) : NULL;
+        const char *given =
+                in ? json_object_get_string_member_with_default (in, "device_token", NULL) : NULL;
+        g_autofree char *cookie = given ? NULL : atrium_request_cookie (req, DEVICE_COOKIE);
+        const char *device = given ? given : cookie;
+        if (device && strlen (device) <= 200) {
+                g_autofree char *dh = atrium_token_hash_literal (device);
+                g_autoptr (AtriumResult) ok = atrium_sql (
+                        req, error, "SELECT core.totp_device_valid($1::uuid, $2::uuid, $3::bytea)",
+                        3, school_id, account, dh);
+                if (!ok)
+                        return FALSE;
+                if (g_str_equal (atrium_result_value (ok, 0, 0), "t")) {
+                        g_free (req->school_id);
+                        req->school_id = g_strdup (school_id);
+                        atrium_audit (req, "auth.totp_remembered", account, NULL);
+                        return TRUE;
+                }
+        }
         g_autofree char *token = atrium_token_new ();
         g_autofree char *hash = atrium_token_hash_literal (token);
         g_autoptr (AtriumResult) res = atrium_sql (
@@ -180,6 +206,34 @@ atrium_totp_ask (AtriumRequest *req, const char *school_id, const char *account,
         atrium_audit (req, "auth.login_second_factor", account, NULL);
         req->core->host->respond_json (req, 200, atrium_json_object_node (o));
         *out_asked = TRUE;
+        return TRUE;
+}
+
+/* "Remember this device": a new device token (transfer full) valid for the school's
+ * remember_days, or none (NULL) when the school does not allow it. */
+static gboolean
+remember (AtriumRequest *req, const char *user_id, char **out_token, int *out_days, GError **error)
+{
+        g_autoptr (AtriumResult) pol = atrium_sql (
+                req, error, "SELECT coalesce((SELECT remember_days FROM core.account_policy), 0)",
+                0);
+        if (!pol)
+                return FALSE;
+        int days = (int) g_ascii_strtoll (atrium_result_value (pol, 0, 0), NULL, 10);
+        if (days <= 0)
+                return TRUE;
+        g_autofree char *token = atrium_token_new ();
+        g_autofree char *hash = atrium_token_hash_literal (token);
+        g_autofree char *life = g_strdup_printf ("%d days", days);
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error,
+                "INSERT INTO core.totp_devices (school_id, token_hash, user_id, expires_at) "
+                "VALUES (core.current_school(), $1::bytea, $2::uuid, now() + $3::interval)",
+                3, hash, user_id, life);
+        if (!res)
+                return FALSE;
+        *out_token = g_steal_pointer (&token);
+        *out_days = days;
         return TRUE;
 }
 
@@ -266,10 +320,30 @@ second_step (AtriumRequest *req, gpointer data, GError **error)
         JsonObject *d = json_object_new ();
         json_object_set_string_member (d, "with", how);
         atrium_audit (req, "auth.totp_passed", user_id, atrium_json_object_node (d));
+        g_autofree char *device = NULL;
+        int days = 0;
+        if (json_object_get_boolean_member_with_default (in, "remember_device", FALSE) &&
+            !remember (req, user_id, &device, &days, error))
+                return FALSE;
         if (!atrium_auth_start_session (req, school_id, user_id, username, error))
                 return FALSE;
         gboolean browser = g_str_has_prefix (req->route->template, "/api/v1/auth/browser-session");
-        return browser ? atrium_browser_session_hand_over (req, error) : TRUE;
+        if (browser) {
+                if (device)
+                        atrium_browser_cookie_set_days (req, DEVICE_COOKIE, device, days);
+                return atrium_browser_session_hand_over (req, error);
+        }
+        if (!device)
+                return TRUE;
+        /* The bearer client keeps the device's token and sends it with its next sign-in. */
+        g_autoptr (JsonNode) out =
+                atrium_json_parse_body (g_bytes_get_data (req->response_body, NULL),
+                                        g_bytes_get_size (req->response_body), error);
+        if (!out)
+                return FALSE;
+        json_object_set_string_member (json_node_get_object (out), "device_token", device);
+        atrium_request_set_json (req, 200, out);
+        return TRUE;
 }
 
 /* POST /api/v1/me/totp: a new secret, off until confirmed. */

@@ -195,9 +195,11 @@ class Totp(fixtures.SharedHost):
         s = TotpSchool(self.host, self.op_token)
         path = f"/api/v1/schools/{s.slug}/account-policy"
         ada = s.tokens["ada"]
-        self.assertEqual(self.host.request("GET", path, token=ada).json(), {"totp_roles": []})
+        self.assertEqual(self.host.request("GET", path, token=ada).json(),
+                         {"totp_roles": [], "remember_days": 0})
         r = self.host.request("PUT", path, {"totp_roles": ["teacher", "admin"]}, token=ada)
-        self.assertEqual((r.status, r.json()), (200, {"totp_roles": ["teacher", "admin"]}), r)
+        self.assertEqual((r.status, r.json()),
+                         (200, {"totp_roles": ["teacher", "admin"], "remember_days": 0}), r)
         s.add_person("zoe", ["teacher"])
         s.add_person("zack", ["student"])
         signin = self.post("/api/v1/auth/login", {"school": s.slug, "username": "zoe",
@@ -220,12 +222,81 @@ class Totp(fixtures.SharedHost):
         self.assertProblem(self.host.request("PUT", path, {"totp_roles": []}, token=tok), 403)
         self.assertProblem(self.host.request("PUT", path, {"totp_roles": []}), 401)
         for bad in ({"totp_roles": ["king"]}, {"totp_roles": [], "x": 1}, {"totp_roles": "admin"},
-                    {}):
+                    {}, {"totp_roles": [], "remember_days": 91}):
             self.assertProblem(self.host.request("PUT", path, bad, token=ada), 400)
         self.assertProblem(self.host.request("PUT", path, b"{", token=ada, headers={
             "Content-Type": "application/json"}), 400)
         self.assertEqual(self.host.request("GET", path, token=ada).json()["totp_roles"],
                          ["teacher", "admin"])
+
+    def test_remember_this_device(self):
+        # The shared school does not allow remembering: no device token.
+        _, secret, codes, _ = self.enrolled("abel")
+        r = self.post("/api/v1/auth/login/totp", {"pending_token": self.password_step("abel"),
+                                                  "code": codes[0], "remember_device": True})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("device_token", r.json())
+        # A school that allows seven days.
+        s = TotpSchool(self.host, self.op_token)
+        path = f"/api/v1/schools/{s.slug}/account-policy"
+        r = self.host.request("PUT", path, {"totp_roles": [], "remember_days": 7},
+                              token=s.tokens["ada"])
+        self.assertEqual(r.json()["remember_days"], 7, r)
+        uid = s.add_person("bea", ["teacher"])
+        tok = s.tokens["bea"]
+        secret = self.post("/api/v1/me/totp", token=tok).json()["secret"]
+        codes = self.post("/api/v1/me/totp/confirm", {"code": hotp(secret, now_step())},
+                          token=tok).json()["recovery_codes"]
+
+        def login(**extra):
+            return self.post("/api/v1/auth/login", {"school": s.slug, "username": "bea",
+                                                    "password": PASSWORD, **extra}).json()
+
+        r = self.post("/api/v1/auth/login/totp", {"pending_token": login()["pending_token"],
+                                                  "code": codes[0], "remember_device": True})
+        device = r.json()["device_token"]
+        self.assertIn("token", login(device_token=device))
+        self.assertIn("pending_token", login())
+        self.assertIn("pending_token", login(device_token="x" + device[1:]))
+        # Only the hash is kept.
+        self.assertNotIn(device, self.pg.psql("SELECT string_agg(t::text, '') "
+                                              "FROM core.totp_devices t"))
+        # The browser gets a lasting HttpOnly cookie, which its next sign-in sends.
+        first = self.post("/api/v1/auth/browser-session", {
+            "school": s.slug, "username": "bea", "password": PASSWORD})
+        b = self.post("/api/v1/auth/browser-session/totp", {
+            "pending_token": first.json()["pending_token"], "code": codes[1],
+            "remember_device": True})
+        cookies = b.headers["Set-Cookie"].split(", ")  # the harness joins repeated headers
+        dev = [c for c in cookies if c.startswith("atrium_device=")]
+        self.assertEqual(len(dev), 1, cookies)
+        self.assertIn("Max-Age=604800", dev[0])
+        self.assertIn("HttpOnly", dev[0])
+        value = dev[0].split(";")[0].split("=", 1)[1]
+        again = self.post("/api/v1/auth/browser-session", {
+            "school": s.slug, "username": "bea", "password": PASSWORD},
+            headers={"Cookie": f"atrium_device={value}"})
+        self.assertIn("csrf_token", again.json())
+        # Expired, or the school stops allowing it, or a new password: the code is asked again.
+        self.pg.psql(f"UPDATE core.totp_devices SET expires_at = now() - interval '1 second' "
+                     f"WHERE token_hash = sha256('{device}'::bytea)")
+        self.assertIn("pending_token", login(device_token=device))
+        self.host.request("PUT", path, {"totp_roles": [], "remember_days": 0},
+                          token=s.tokens["ada"])
+        self.assertIn("pending_token", self.post("/api/v1/auth/browser-session", {
+            "school": s.slug, "username": "bea", "password": PASSWORD},
+            headers={"Cookie": f"atrium_device={value}"}).json())
+        self.assertEqual(self.pg.psql(
+            f"SELECT count(*) FROM core.totp_devices WHERE user_id = '{uid}'").strip(), "2")
+        self.host.request("PUT", path, {"totp_roles": []}, token=s.tokens["ada"])
+        self.assertEqual(self.change_password(tok), 204)
+        self.assertEqual(self.pg.psql(
+            f"SELECT count(*) FROM core.totp_devices WHERE user_id = '{uid}'").strip(), "0")
+
+    def change_password(self, tok):
+        return self.post("/api/v1/me/password", {"current_password": PASSWORD,
+                                                 "new_password": "a different secret"},
+                         token=tok).status
 
     def test_refusals(self):
         tok = self.s.tokens["ada"]
