@@ -54,6 +54,7 @@ const strings = {
                 'totp.hint' : 'The six digits from your authenticator app, or a recovery code.',
                 'totp.wrong' : 'Wrong or already used code.',
                 'totp.expired' : 'That took too long. Sign in again.',
+                'totp.remember' : 'Remember this device (if your school allows it)',
         },
         de : {
                 'app.title' : 'Atrium',
@@ -110,6 +111,7 @@ const strings = {
                         'Die sechs Ziffern aus Ihrer Authenticator-App oder ein Wiederherstellungscode.',
                 'totp.wrong' : 'Der Code ist falsch oder wurde schon benutzt.',
                 'totp.expired' : 'Das hat zu lange gedauert. Melden Sie sich neu an.',
+                'totp.remember' : 'Dieses Gerät merken (wenn Ihre Schule es erlaubt)',
         },
 };
 

@@ -172,18 +172,26 @@ function renderCode (root, pending, next, onSignedIn)
                 'aria-describedby' : 'signin-code-hint'
         });
         codeField.append(h ('small', {id : 'signin-code-hint'}, t ('totp.hint')));
+        // Only kept when the school allows remembering devices (the server decides).
+        const keep = h ('input', {id : 'signin-remember', type : 'checkbox', name : 'remember'});
+        const keepField = h ('div', {class : 'field'}, h ('label', {for: 'signin-remember'}, keep, ' ',
+                                                           t ('totp.remember')));
         const submit = h ('button', {type : 'submit', class : 'primary'}, t ('signin.submit'));
         const back = h ('button', {type : 'button', class : 'link'}, t ('activate.back'));
         back.addEventListener('click', () => renderSignIn (root, onSignedIn));
         const form = h ('form', {class : 'signin', novalidate : true}, h ('h1', {}, t ('totp.title')),
-                        codeField, error, submit);
+                        codeField, keepField, error, submit);
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
                 submit.disabled = true;
                 try {
                         next (await api.post('/api/v1/auth/browser-session/totp',
-                                             {pending_token : pending, code : code.value.trim()}));
+                                             {
+                                                     pending_token : pending,
+                                                     code : code.value.trim(),
+                                                     remember_device : keep.checked
+                                             }));
                 } catch (e) {
                         code.value = '';
                         if (e instanceof ApiError && e.status === 401 && /expired/.test(e.message))
