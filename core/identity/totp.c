@@ -454,6 +454,31 @@ confirm (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* DELETE /api/v1/schools/{school}/users/{id}/totp (users.manage): a lost phone. The person
+ * signs in with the password alone again (or must enrol anew, if the school's policy says so);
+ * their recovery codes and remembered devices go too. */
+static gboolean
+remove_totp (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *id = g_hash_table_lookup (req->params, "id");
+        if (!atrium_valid_uuid_or_404 (id, "user", error))
+                return FALSE;
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error,
+                            "WITH r AS (DELETE FROM core.totp_recovery WHERE user_id = $1::uuid), "
+                            "d AS (DELETE FROM core.totp_devices WHERE user_id = $1::uuid) "
+                            "DELETE FROM core.totp WHERE user_id = $1::uuid RETURNING 1",
+                            1, id);
+        if (!res)
+                return FALSE;
+        if (atrium_result_n_rows (res) == 0)
+                return atrium_fail (error, ATRIUM_ERROR_NOT_FOUND,
+                                    "no user %s with a second factor", id);
+        atrium_audit (req, "user.totp_removed", id, NULL);
+        req->core->host->respond_json (req, 204, NULL);
+        return TRUE;
+}
+
 void
 atrium_totp_routes (AtriumCore *core)
 {
@@ -478,6 +503,11 @@ atrium_totp_routes (AtriumCore *core)
                  .summary = "The second step of a browser's sign-in: sets the atrium_session "
                             "cookie, returns the CSRF token",
                  .request_schema = second_step_schema, .handler = second_step},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE",
+                 .path = "/api/v1/schools/{school}/users/{id}/totp", .permission = "users.manage",
+                 .summary = "Remove a person's second factor (a lost device), with their "
+                            "recovery codes and remembered devices",
+                 .success_status = 204, .handler = remove_totp},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

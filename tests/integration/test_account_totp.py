@@ -298,6 +298,24 @@ class Totp(fixtures.SharedHost):
                                                  "new_password": "a different secret"},
                          token=tok).status
 
+    def test_admin_removes_a_lost_second_factor(self):
+        uid, secret, codes, tok = self.enrolled("lars")
+        path = f"/api/v1/schools/{self.s.slug}/users/{uid}/totp"
+        self.assertProblem(self.host.request("DELETE", path, token=tok), 403)
+        self.assertProblem(self.host.request("DELETE", path), 401)
+        self.assertProblem(self.host.request(
+            "DELETE", f"/api/v1/schools/{self.s.slug}/users/{self.s.ids['ada']}/totp",
+            token=self.s.tokens["ada"]), 404)
+        self.assertEqual(self.host.request("DELETE", path, token=self.s.tokens["ada"]).status,
+                         204)
+        self.assertIn("token", self.post("/api/v1/auth/login", {
+            "school": self.s.slug, "username": "lars", "password": PASSWORD}).json())
+        self.assertEqual(self.pg.psql(
+            f"SELECT count(*) FROM core.totp_recovery WHERE user_id = '{uid}'").strip(), "0")
+        self.assertEqual(int(self.pg.psql(
+            f"SELECT count(*) FROM core.audit_log WHERE action = 'user.totp_removed' "
+            f"AND target = '{uid}'")), 1)
+
     def test_refusals(self):
         tok = self.s.tokens["ada"]
         self.assertProblem(self.post("/api/v1/me/totp"), 401)
