@@ -61,6 +61,20 @@ struct _AtriumPlugin {
  * the Authorization header itself (an OAuth access token, a client's Basic credentials), so
  * the identity check ignores it and only resolves {school}; the caller is anonymous. */
 #define ATRIUM_ROUTE_OWN_AUTH (1u << 27) /* dav-private.h has 28 */
+/* Host-internal route flag for the few core routes a person who must change their password
+ * may use meanwhile (their own account, sign-out, the change itself); every other route
+ * answers 403 password-change-required (pipeline/handle.c, docs/ACCOUNTS.md). Honoured only
+ * on the core's own routes. */
+#define ATRIUM_ROUTE_PASSWORD_CHANGE (1u << 26)
+/* Likewise for a person whose school wants a second factor they have not turned on yet:
+ * their own account, sign-out and the enrolment (403 second-factor-required elsewhere). */
+#define ATRIUM_ROUTE_TOTP_ENROL (1u << 25)
+
+/* Core-only error code (outside the plugin ABI's AtriumErrorCode): 403 with the problem type
+ * password-change-required (pipeline/problem.c). */
+#define ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED 1001
+/* Core-only: 403 second-factor-required (the OpenID provider's plain form asks for no code). */
+#define ATRIUM_ERROR_SECOND_FACTOR_REQUIRED 1002
 
 /* One registered route: the plugin's AtriumRoute with owned copies of its strings. */
 typedef struct {

@@ -66,6 +66,11 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 "core.oidc_codes", "SELECT, INSERT, UPDATE, DELETE",
                 "core.oidc_tokens", "SELECT, INSERT, UPDATE, DELETE",
                 "core.oidc_consents", "SELECT, INSERT, UPDATE, DELETE",
+                /* the sign-in lifecycle (core/identity/activation.c) */
+                "core.activation_codes", "SELECT, INSERT, UPDATE, DELETE",
+                "core.totp_recovery", "SELECT, INSERT, UPDATE, DELETE",
+                "core.account_policy", "SELECT, INSERT, UPDATE, DELETE",
+                "core.totp_devices", "SELECT, INSERT, UPDATE, DELETE",
                 "core.sessions", "SELECT, DELETE",
                 "core.event_outbox", "SELECT, INSERT, UPDATE, DELETE",
                 "core.audit_log", "SELECT",
@@ -85,8 +90,13 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 batch,
                 "GRANT SELECT (school_id, id, username, display_name, roles, external_id, "
                 "created_at, updated_at, email, disabled_at, imported_at, import_class, "
-                "import_courses), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
+                "import_courses, must_change_password, must_enrol_totp), INSERT, UPDATE, DELETE ON core.users TO %s;\n",
                 role);
+        /* A second factor's secret is read only through core.totp_secret(). */
+        g_string_append_printf (batch,
+                                "GRANT SELECT (school_id, user_id, enabled, last_step, "
+                                "created_at), INSERT, UPDATE, DELETE ON core.totp TO %s;\n",
+                                role);
         /* Plugins own their schemas; requests may read and write their tables. */
         for (guint i = 0; i < core->plugins->len; i++) {
                 AtriumPlugin *p = core->plugins->pdata[i];

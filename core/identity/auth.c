@@ -26,7 +26,9 @@ const char atrium_auth_login_schema[] =
         "\"school\":{\"type\":\"string\",\"description\":\"school slug; omit for operators\","
         "\"maxLength\":63},"
         "\"username\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
-        "\"password\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1024}}}";
+        "\"password\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":1024},"
+        "\"device_token\":{\"type\":\"string\",\"maxLength\":200,\"description\":\"a "
+        "remembered device's token: skips the second factor while the school allows it\"}}}";
 
 static const char token_schema[] = "{\"type\":\"object\",\"required\":[\"name\"],"
         "\"properties\":{"
@@ -53,10 +55,9 @@ caller_json (AtriumRequest *req, const char *school_id, const char *user_id,
         return atrium_json_object_node (o);
 }
 
-/* Seconds until the account and the client address may try again (0: now), in one round
- * trip; -1 with @error when the query failed. */
-static int
-throttle_wait (AtriumRequest *req, const char *account_key, const char *addr_key, GError **error)
+int
+atrium_throttle_wait (AtriumRequest *req, const char *account_key, const char *addr_key,
+                      GError **error)
 {
         g_autoptr (AtriumResult) res = atrium_sql (req, error, THROTTLE_CHECK_SQL, 3, account_key,
                                                    addr_key, THROTTLE_WINDOW);
@@ -65,28 +66,110 @@ throttle_wait (AtriumRequest *req, const char *account_key, const char *addr_key
         return (int) g_ascii_strtoll (atrium_result_value (res, 0, 0), NULL, 10);
 }
 
+char *
+atrium_throttle_addr_key (AtriumRequest *req)
+{
+        return g_strdup_printf ("addr:%s", req->client ? req->client : "?");
+}
+
+gboolean
+atrium_throttle_refuse (AtriumRequest *req, int wait)
+{
+        g_autofree char *retry = g_strdup_printf ("%d", wait);
+        req->core->host->response_header (req, "Retry-After", retry);
+        atrium_respond_problem_commit (req, ATRIUM_ERROR_RATE_LIMITED,
+                                       "too many failed attempts; try again later");
+        return TRUE;
+}
+
+gboolean
+atrium_throttle_fail (AtriumRequest *req, const char *account_key, const char *addr_key,
+                      GError **error)
+{
+        g_autoptr (AtriumResult) failed =
+                atrium_sql (req, error,
+                            "SELECT core.throttle_fail($1, $3::interval), "
+                            "core.throttle_fail($2, $3::interval)",
+                            3, account_key, addr_key, THROTTLE_WINDOW);
+        return failed != NULL;
+}
+
+/* Signs @account (a user of @school_id, or an operator when @school_id is NULL) in: a new
+ * session, the request acting as it from here on (RLS, audit actor), audited as auth.login,
+ * answered 200 {"token", "expires_at", "user"} (the sign-in's answer; also activation.c's). */
+gboolean
+atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char *account,
+                           const char *username, GError **error)
+{
+        AtriumCore *core = req->core;
+        g_autofree char *token = atrium_token_new ();
+        g_autofree char *token_hash = atrium_token_hash_literal (token);
+        g_autofree char *life = g_strdup_printf ("%u seconds", core->config->session_lifetime);
+        g_autofree char *idle = g_strdup_printf ("%u seconds", core->config->session_idle);
+        const char *user_id = school_id ? account : NULL;
+        const char *operator_id = school_id ? NULL : account;
+        g_autoptr (AtriumResult) sess = atrium_sql (
+                req, error,
+                "SELECT id, expires_at FROM core.session_create($1::bytea, 'session', $2::uuid, "
+                "$3::uuid, $4::uuid, NULL, NULL, $5, now() + $6::interval, $7::interval)",
+                7, token_hash, school_id, user_id, operator_id, req->client, life, idle);
+        if (!sess)
+                return FALSE;
+        /* Act as the new session from here on (RLS, audit actor). */
+        g_autoptr (AtriumResult) set =
+                atrium_sql (req, error,
+                            "SELECT set_config('atrium.school_id', coalesce($1, ''), true), "
+                            "set_config('atrium.user_id', coalesce($2, ''), true)",
+                            2, school_id, user_id);
+        if (!set)
+                return FALSE;
+        if (user_id) {
+                /* The school's second-factor policy, judged at every sign-in: the answer's
+                 * user object then says must_enrol_totp (docs/ACCOUNTS.md). */
+                g_autoptr (AtriumResult) pol =
+                        atrium_sql (req, error, "SELECT core.totp_policy_apply($1::uuid, $2::uuid)",
+                                    2, school_id, user_id);
+                if (!pol)
+                        return FALSE;
+        }
+        g_free (req->school_id);
+        req->school_id = g_strdup (school_id);
+        g_free (req->user_id);
+        req->user_id = g_strdup (user_id);
+        g_free (req->operator_id);
+        req->operator_id = g_strdup (operator_id);
+
+        JsonNode *who = caller_json (req, school_id, user_id, operator_id, username, error);
+        if (!who)
+                return FALSE;
+        atrium_audit (req, "auth.login", NULL, NULL);
+        JsonObject *out = json_object_new ();
+        json_object_set_string_member (out, "token", token);
+        g_autoptr (JsonNode) srow = atrium_result_row_json (sess, 0);
+        json_object_set_string_member (
+                out, "expires_at",
+                json_object_get_string_member (json_node_get_object (srow), "expires_at"));
+        json_object_set_member (out, "user", who);
+        core->host->respond_json (req, 200, atrium_json_object_node (out));
+        return TRUE;
+}
+
 gboolean
 atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
 {
-        AtriumCore *core = data;
         JsonObject *in = json_node_get_object (req->json);
         const char *school = json_object_get_string_member_with_default (in, "school", NULL);
         const char *username = json_object_get_string_member (in, "username");
         const char *password = json_object_get_string_member (in, "password");
         g_autofree char *account_key =
                 g_strdup_printf ("user:%s/%s", school ? school : "-operator-", username);
-        g_autofree char *addr_key = g_strdup_printf ("addr:%s", req->client ? req->client : "?");
+        g_autofree char *addr_key = atrium_throttle_addr_key (req);
 
-        int wait = throttle_wait (req, account_key, addr_key, error);
+        int wait = atrium_throttle_wait (req, account_key, addr_key, error);
         if (wait < 0)
                 return FALSE;
-        if (wait > 0) {
-                g_autofree char *retry = g_strdup_printf ("%d", wait);
-                core->host->response_header (req, "Retry-After", retry);
-                atrium_respond_problem_commit (req, ATRIUM_ERROR_RATE_LIMITED,
-                                               "too many failed sign-ins; try again later");
-                return TRUE;
-        }
+        if (wait > 0)
+                return atrium_throttle_refuse (req, wait);
 
         g_autoptr (AtriumResult) acc = atrium_sql (
                 req, error,
@@ -106,12 +189,7 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
         const char *school_id = atrium_result_value (acc, 0, 0);
         const char *account = found ? atrium_result_value (acc, 0, 1) : NULL;
         if (!ok) {
-                g_autoptr (AtriumResult) failed =
-                        atrium_sql (req, error,
-                                    "SELECT core.throttle_fail($1, $3::interval), "
-                                    "core.throttle_fail($2, $3::interval)",
-                                    3, account_key, addr_key, THROTTLE_WINDOW);
-                if (!failed)
+                if (!atrium_throttle_fail (req, account_key, addr_key, error))
                         return FALSE;
                 g_free (req->school_id);
                 req->school_id = g_strdup (school_id);
@@ -148,47 +226,15 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
                 if (!rh)
                         return FALSE;
         }
-        g_autofree char *token = atrium_token_new ();
-        g_autofree char *token_hash = atrium_token_hash_literal (token);
-        g_autofree char *life = g_strdup_printf ("%u seconds", core->config->session_lifetime);
-        g_autofree char *idle = g_strdup_printf ("%u seconds", core->config->session_idle);
-        const char *user_id = school_id ? account : NULL;
-        const char *operator_id = school_id ? NULL : account;
-        g_autoptr (AtriumResult) sess = atrium_sql (
-                req, error,
-                "SELECT id, expires_at FROM core.session_create($1::bytea, 'session', $2::uuid, "
-                "$3::uuid, $4::uuid, NULL, NULL, $5, now() + $6::interval, $7::interval)",
-                7, token_hash, school_id, user_id, operator_id, req->client, life, idle);
-        if (!sess)
-                return FALSE;
-        /* Act as the new session from here on (RLS, audit actor). */
-        g_autoptr (AtriumResult) set = atrium_sql (
-                req, error,
-                "SELECT set_config('atrium.school_id', coalesce($1, ''), true), "
-                "set_config('atrium.user_id', coalesce($2, ''), true)",
-                2, school_id, user_id);
-        if (!set)
-                return FALSE;
-        g_free (req->school_id);
-        req->school_id = g_strdup (school_id);
-        g_free (req->user_id);
-        req->user_id = g_strdup (user_id);
-        g_free (req->operator_id);
-        req->operator_id = g_strdup (operator_id);
-
-        JsonNode *who = caller_json (req, school_id, user_id, operator_id, username, error);
-        if (!who)
-                return FALSE;
-        atrium_audit (req, "auth.login", NULL, NULL);
-        JsonObject *out = json_object_new ();
-        json_object_set_string_member (out, "token", token);
-        g_autoptr (JsonNode) srow = atrium_result_row_json (sess, 0);
-        json_object_set_string_member (
-                out, "expires_at",
-                json_object_get_string_member (json_node_get_object (srow), "expires_at"));
-        json_object_set_member (out, "user", who);
-        core->host->respond_json (req, 200, atrium_json_object_node (out));
-        return TRUE;
+        if (school_id) {
+                /* A second factor: the password alone opens only the pending state. */
+                gboolean asked = FALSE;
+                if (!atrium_totp_ask (req, school_id, account, &asked, error))
+                        return FALSE;
+                if (asked)
+                        return TRUE;
+        }
+        return atrium_auth_start_session (req, school_id, account, username, error);
 }
 
 /* Deletes session @id (RLS: the caller's own only), audits @action and answers 204. With
@@ -366,10 +412,12 @@ atrium_auth_routes (AtriumCore *core)
                  .summary = "Sign in; returns a bearer token",
                  .request_schema = atrium_auth_login_schema, .handler = atrium_auth_login},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/logout",
+                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Revoke the token this request was made with", .success_status = 204,
                  .handler = logout},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/me",
-                 .flags = ATRIUM_ROUTE_EARLY_QUERY,
+                 .flags = ATRIUM_ROUTE_EARLY_QUERY | ATRIUM_ROUTE_PASSWORD_CHANGE |
+                          ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "The signed-in person, their school and permissions", .handler = me},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/sessions",
                  .summary = "The caller's sessions and tokens", .handler = list_sessions},

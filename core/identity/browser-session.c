@@ -107,6 +107,15 @@ atrium_browser_cookie_set (AtriumRequest *req, const char *name, const char *val
         atrium_request_add_header (req, "Set-Cookie", c);
 }
 
+void
+atrium_browser_cookie_set_days (AtriumRequest *req, const char *name, const char *value, int days)
+{
+        g_autofree char *c =
+                g_strdup_printf ("%s=%s; Path=/; HttpOnly; SameSite=Lax; Max-Age=%d%s", name, value,
+                                 days * 86400, over_tls (req) ? "; Secure" : "");
+        atrium_request_add_header (req, "Set-Cookie", c);
+}
+
 static void
 set_cookie (AtriumRequest *req, const char *value, gboolean expire)
 {
@@ -115,13 +124,9 @@ set_cookie (AtriumRequest *req, const char *value, gboolean expire)
         atrium_request_add_header (req, "Cache-Control", "no-store");
 }
 
-/* POST: sign in exactly as POST /api/v1/auth/login does, then hand the token to the browser
- * as the cookie instead of in the body, and answer the CSRF token for it. */
-static gboolean
-sign_in (AtriumRequest *req, gpointer data, GError **error)
+gboolean
+atrium_browser_session_hand_over (AtriumRequest *req, GError **error)
 {
-        if (!atrium_auth_login (req, data, error))
-                return FALSE;
         if (req->status != 200 || !req->response_body)
                 return TRUE; /* a refusal (401, 429): passed on as it is */
         g_autoptr (JsonNode) out =
@@ -130,6 +135,8 @@ sign_in (AtriumRequest *req, gpointer data, GError **error)
         if (!out)
                 return FALSE;
         JsonObject *o = json_node_get_object (out);
+        if (!json_object_has_member (o, "token"))
+                return TRUE; /* a second factor is asked for: no session yet */
         g_autofree char *token = g_strdup (json_object_get_string_member (o, "token"));
         json_object_remove_member (o, "token");
         g_autofree char *csrf = atrium_browser_session_csrf (token);
@@ -137,6 +144,15 @@ sign_in (AtriumRequest *req, gpointer data, GError **error)
         set_cookie (req, token, FALSE);
         atrium_request_set_json (req, 200, out);
         return TRUE;
+}
+
+/* POST: sign in exactly as POST /api/v1/auth/login does, then hand the token to the browser
+ * as the cookie instead of in the body, and answer the CSRF token for it. */
+static gboolean
+sign_in (AtriumRequest *req, gpointer data, GError **error)
+{
+        return atrium_auth_login (req, data, error) &&
+               atrium_browser_session_hand_over (req, error);
 }
 
 /* GET: the CSRF token of the session this request is authenticated with (a page loaded again
@@ -197,9 +213,11 @@ atrium_browser_session_routes (AtriumCore *core)
                  .request_schema = atrium_auth_login_schema, .response_schema = session_response,
                  .handler = sign_in},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/browser-session",
+                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "The CSRF token of the browser's session",
                  .response_schema = session_response, .handler = current},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/auth/browser-session",
+                 .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Sign the browser out: ends the session, drops the cookie",
                  .success_status = 204, .handler = sign_out},
         };

@@ -59,6 +59,74 @@ JsonNode *atrium_me_json (AtriumRequest *req, GError **error);
  * (browser-session.c) wraps. */
 gboolean atrium_auth_login (AtriumRequest *req, gpointer data, GError **error);
 extern const char atrium_auth_login_schema[];
+/* Signs @account in (a user of @school_id; an operator when it is NULL) and answers as the
+ * sign-in does (200 {"token", "expires_at", "user"}); the request acts as them afterwards. */
+gboolean atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char *account,
+                                    const char *username, GError **error);
+/* Sign-in throttling (core.login_throttle): seconds until the account key and the client
+ * address key may try again (0: now; -1 with @error when the query failed), in one round trip;
+ * counting a failure on both (commits with the error answer); the 429 answer with
+ * Retry-After (returns TRUE: the handler is done). Keys: "user:<school>/<name>" for sign-in,
+ * "activate:..." and "totp:..." for the other secrets, "addr:<client>" shared by all. */
+int atrium_throttle_wait (AtriumRequest *req, const char *account_key, const char *addr_key,
+                          GError **error);
+gboolean atrium_throttle_fail (AtriumRequest *req, const char *account_key, const char *addr_key,
+                               GError **error);
+gboolean atrium_throttle_refuse (AtriumRequest *req, int wait);
+/* The address key of the request's client ("addr:<address>", transfer full). */
+char *atrium_throttle_addr_key (AtriumRequest *req);
+
+/* password.c: the password policy (length, not the username), and setting a person's
+ * password: the hash, must_change_password, and the end of their sessions (all, or all but
+ * @keep_session). */
+gboolean atrium_password_policy (const char *password, const char *username, GError **error);
+gboolean atrium_password_store (AtriumRequest *req, const char *user_id, const char *password,
+                                gboolean must_change, const char *keep_session, GError **error);
+void atrium_password_routes (AtriumCore *core);
+
+/* activation.c: activation codes (docs/ACCOUNTS.md). */
+#define ATRIUM_CODE_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+/* A new code: 16 symbols of ATRIUM_CODE_ALPHABET (80 bits) as XXXX-XXXX-XXXX-XXXX. */
+char *atrium_activation_code_new (void);
+/* Issues one code per person of @user_ids, valid @days, superseding their unused ones; writes
+ * the codes (transfer full, in order) and their expiry to the out parameters. */
+gboolean atrium_activation_issue (AtriumRequest *req, GPtrArray *user_ids, int days,
+                                  GPtrArray **out_codes, char **out_expires, GError **error);
+void atrium_activation_routes (AtriumCore *core);
+
+/* code-letters.c: the codes of one request, answered once, in three forms. @people's rows:
+ * id, username, display_name, import_class; @codes in the same order. */
+typedef struct {
+        const char *school_slug;
+        const char *school_name;
+        const char *portal_url; /* (nullable) [http] public_url */
+        const AtriumResult *people;
+        GPtrArray *codes;
+        const char *expires_at;
+} AtriumCodeLetters;
+/* {"school", "expires_at", "items": [{"user_id", "username", "display_name", "class",
+ * "code"}]} (transfer full) */
+JsonNode *atrium_code_letters_json (const AtriumCodeLetters *l);
+/* RFC 4180, a header line; cells that a spreadsheet would run as formulas are quoted with a
+ * leading apostrophe. */
+GBytes *atrium_code_letters_csv (const AtriumCodeLetters *l);
+/* A self-contained page, one letter per person and printed page (CSS @media print). */
+GBytes *atrium_code_letters_html (const AtriumCodeLetters *l);
+
+/* totp.c: the second factor (RFC 6238). */
+/* Whether user @account of @school_id must give a code; when so, the sign-in's answer is the
+ * pending state (200 {"second_factor": "totp", "pending_token", "expires_at"}) and
+ * *@out_asked is TRUE. */
+gboolean atrium_totp_ask (AtriumRequest *req, const char *school_id, const char *account,
+                          gboolean *out_asked, GError **error);
+gboolean atrium_totp_enabled (AtriumRequest *req, const char *school_id, const char *account,
+                              gboolean *out_enabled, GError **error);
+void atrium_totp_routes (AtriumCore *core);
+/* account-policy.c: GET|PUT /api/v1/schools/{school}/account-policy. */
+void atrium_account_policy_routes (AtriumCore *core);
+
+/* reset.c: POST /api/v1/schools/{school}/users/{id}/password-reset. */
+void atrium_reset_routes (AtriumCore *core);
 
 /* browser-session.c: the atrium_session cookie and its CSRF token (docs/PORTAL.md). */
 /* The cookie's token, or NULL without one (transfer full). */
@@ -70,6 +138,13 @@ char *atrium_request_cookie (AtriumRequest *req, const char *name);
 void atrium_browser_cookie_set (AtriumRequest *req, const char *name, const char *value,
                                 const char *same_site, gboolean expire);
 char *atrium_browser_session_token (AtriumRequest *req);
+/* A lasting cookie (Path=/, HttpOnly, SameSite=Lax, Max-Age @days, Secure over TLS): the
+ * remembered device (totp.c). */
+void atrium_browser_cookie_set_days (AtriumRequest *req, const char *name, const char *value,
+                                     int days);
+/* Turns a sign-in's 200 answer with a "token" into the browser's: the token goes into the
+ * cookie, the answer carries "csrf_token" instead; any other answer is left as it is. */
+gboolean atrium_browser_session_hand_over (AtriumRequest *req, GError **error);
 /* The CSRF token bound to session @token (transfer full). */
 char *atrium_browser_session_csrf (const char *token);
 /* A request authenticated by the cookie that may change something must carry the session's

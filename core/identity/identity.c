@@ -12,6 +12,9 @@
 const AtriumPermission atrium_core_permissions[] = {
         {"users.read", "List and search the school's people", "admin,teacher,staff"},
         {"users.manage", "Create, change, import and delete people", "admin"},
+        {"users.reset_password",
+         "Reset the password of a pupil of one's classes or groups (docs/ACCOUNTS.md)",
+         "admin,teacher"},
         {"users.export", "Export what the platform holds about a person (GDPR)", "admin"},
         {"modules.manage", "Enable and disable modules for the school", "admin"},
         {"roles.manage", "Change which permissions each role has", "admin"},
@@ -33,6 +36,11 @@ atrium_identity_register (AtriumCore *core)
         atrium_import_profile_routes (core);
         atrium_role_routes (core);
         atrium_audit_routes (core);
+        atrium_password_routes (core);
+        atrium_activation_routes (core);
+        atrium_reset_routes (core);
+        atrium_totp_routes (core);
+        atrium_account_policy_routes (core);
 }
 
 static char *

@@ -36,6 +36,7 @@ static const char user_patch_schema[] =
 
 #define USER_COLUMNS                                                                                \
         "u.id, u.username, u.display_name, u.roles, u.external_id, u.email, u.disabled_at, "        \
+        "u.must_change_password, u.must_enrol_totp, "                                               \
         "u.created_at, u.updated_at, "                                                              \
         "ARRAY(SELECT l.parent_id FROM core.parent_links l WHERE l.student_id = u.id) AS parents, " \
         "ARRAY(SELECT l.student_id FROM core.parent_links l WHERE l.parent_id = u.id) AS children"
@@ -348,6 +349,15 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
                         req, error, "SELECT core.set_account_hash($1::uuid, $2::uuid, $3)", 3,
                         req->school_id, id, hash);
                 if (!set)
+                        return FALSE;
+                /* A password someone else set is to be changed at the next sign-in
+                 * (docs/ACCOUNTS.md); one's own is not. */
+                g_autoptr (AtriumResult) mc =
+                        atrium_sql (req, error,
+                                    "UPDATE core.users SET must_change_password = NOT $2::boolean "
+                                    "WHERE id = $1::uuid",
+                                    2, id, is_self (req, id) ? "true" : "false");
+                if (!mc)
                         return FALSE;
                 g_autoptr (AtriumResult) rev = atrium_sql (
                         req, error, "SELECT core.revoke_user_sessions($1::uuid, $2::uuid)", 2,

@@ -31,8 +31,9 @@ typedef struct {
         gboolean denied;    /* its "Deny" */
         char *user_id;      /* (nullable) the signed-in person */
         gint64 auth_time;
-        char *notice; /* (nullable) a message for the sign-in form */
-        guint status; /* the sign-in form's status (200, or 401 after a failure) */
+        char *notice;       /* (nullable) a message for the sign-in form */
+        guint status;       /* the sign-in form's status (200, or 401 after a failure) */
+        gboolean to_portal; /* the notice ends with a link to the portal's sign-in */
 } Step;
 
 static void
@@ -109,7 +110,7 @@ login_page (AtriumRequest *req, const char *query, JsonObject *client, const cha
                 login_hint && strlen (login_hint) <= 64 ? login_hint : "", -1);
         g_autofree char *body = g_strdup_printf (
                 "<p>Sign in to your account at %s to continue to <strong>%s</strong>.</p>\n"
-                "%s%s%s"
+                "%s%s%s%s"
                 "<form method=\"post\" action=\"login\">\n"
                 "<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n"
                 "<input type=\"hidden\" name=\"request\" value=\"%s\">\n"
@@ -121,7 +122,11 @@ login_page (AtriumRequest *req, const char *query, JsonObject *client, const cha
                 "autocomplete=\"current-password\" required maxlength=\"1024\"></p>\n"
                 "<p><button type=\"submit\">Sign in</button></p>\n</form>\n",
                 school, name, notice ? "<p role=\"alert\">" : "", notice ? notice : "",
-                notice ? "</p>\n" : "", csrf, q, hint);
+                notice ? "</p>\n" : "",
+                step->to_portal ? "<p><a href=\"/\">Open the school portal / Zum Schulportal</a>"
+                                  "</p>\n"
+                                : "",
+                csrf, q, hint);
         g_autofree char *origin = origin_of (redirect_uri);
         page (req, step->status ? step->status : 200, origin, "Sign in", body);
         return TRUE;
@@ -486,7 +491,38 @@ atrium_oidc_check_password (AtriumRequest *req, const char *username, const char
                         return FALSE;
                 }
         }
-        /* A second factor (issue #20's sign-in lifecycle) is to be checked here. */
+        /* A password someone else set (a reset) is changed in the portal first: this plain
+         * form has no place for it (docs/ACCOUNTS.md). */
+        g_autoptr (AtriumResult) mc = atrium_sql (
+                req, error, "SELECT must_change_password FROM core.users WHERE id = $1::uuid", 1,
+                account);
+        if (!mc) {
+                json_object_unref (d);
+                return FALSE;
+        }
+        if (atrium_result_n_rows (mc) == 1 && g_str_equal (atrium_result_value (mc, 0, 0), "t")) {
+                atrium_audit (req, "auth.login_must_change", account, atrium_json_object_node (d));
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED,
+                             "Your password was reset: choose a new one in the school portal "
+                             "first, then come back. / Dein Passwort wurde zurückgesetzt: Lege "
+                             "zuerst im Schulportal ein neues fest.");
+                return FALSE;
+        }
+        /* A second factor: this plain form asks for no code, so such a person signs in to the
+         * portal (whose session the provider honours) and comes back (docs/ACCOUNTS.md). */
+        gboolean totp = FALSE;
+        if (!atrium_totp_enabled (req, req->school_id, account, &totp, error)) {
+                json_object_unref (d);
+                return FALSE;
+        }
+        if (totp) {
+                json_object_unref (d);
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_SECOND_FACTOR_REQUIRED,
+                             "Your account has a second factor: sign in to the school portal "
+                             "first, then come back. / Dein Konto hat einen zweiten Faktor: "
+                             "Melde dich zuerst im Schulportal an.");
+                return FALSE;
+        }
         atrium_audit (req, "auth.login", account, atrium_json_object_node (d));
         *out_user_id = g_strdup (account);
         return TRUE;
@@ -533,7 +569,12 @@ login_post (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (GError) refused = NULL;
         char *user_id = NULL;
         if (!atrium_oidc_check_password (req, username, password, &user_id, &throttled, &refused)) {
-                if (!g_error_matches (refused, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN)) {
+                step.to_portal = g_error_matches (refused, ATRIUM_ERROR,
+                                                  ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED) ||
+                                 g_error_matches (refused, ATRIUM_ERROR,
+                                                  ATRIUM_ERROR_SECOND_FACTOR_REQUIRED);
+                if (!step.to_portal &&
+                    !g_error_matches (refused, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN)) {
                         g_propagate_error (error, g_steal_pointer (&refused));
                         return FALSE;
                 }

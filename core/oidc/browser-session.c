@@ -32,8 +32,13 @@ atrium_browser_session (AtriumRequest *req, char **out_session_id, char **out_us
         g_autofree char *hash = atrium_token_hash_literal (token);
         g_autoptr (AtriumResult) res =
                 atrium_sql (req, error,
-                            "SELECT session_id, user_id, extract(epoch FROM auth_time)::bigint "
-                            "FROM core.oidc_browser_session($1::bytea)",
+                            "SELECT b.session_id, b.user_id, "
+                            "extract(epoch FROM b.auth_time)::bigint "
+                            "FROM core.oidc_browser_session($1::bytea) b "
+                            /* Someone who must change their password first is not signed
+                             * in for the provider (docs/ACCOUNTS.md). */
+                            "WHERE NOT EXISTS (SELECT 1 FROM core.users u "
+                            "WHERE u.id = b.user_id AND u.must_change_password)",
                             1, hash);
         if (!res)
                 return FALSE;

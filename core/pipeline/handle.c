@@ -92,7 +92,8 @@ parse_text_array (const char *v)
  * (tx.c). */
 static const char identity_sql[] =
         "SELECT i.school_id, i.school_found, i.module_enabled, i.session_id, i.user_id, "
-        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, "
+        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, i.must_change, "
+        "i.must_enrol, "
         "set_config('atrium.school_id', coalesce(i.school_id::text, ''), true), "
         "set_config('atrium.user_id', coalesce(i.user_id::text, ''), true), "
         "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "
@@ -102,7 +103,8 @@ static const char identity_sql[] =
 /* The same row for a WebDAV caller whose password dav-auth.c verified (no token). */
 static const char identity_user_sql[] =
         "SELECT i.school_id, i.school_found, i.module_enabled, i.session_id, i.user_id, "
-        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, "
+        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, i.must_change, "
+        "i.must_enrol, "
         "set_config('atrium.school_id', coalesce(i.school_id::text, ''), true), "
         "set_config('atrium.user_id', coalesce(i.user_id::text, ''), true), "
         "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "
@@ -120,7 +122,9 @@ enum {
         COL_PERMISSIONS,
         COL_TOKEN_VALID,
         COL_EPOCH,
-        COL_TOUCH
+        COL_TOUCH,
+        COL_MUST_CHANGE,
+        COL_MUST_ENROL
 };
 
 /* What the identity check needs besides the request: the token's hash (the cache's key) and
@@ -222,6 +226,21 @@ admit (const AtriumResult *res, gpointer data, GError **error)
         g_free (req->tx->operator_id);
         req->tx->operator_id = g_strdup (req->operator_id);
 
+        /* Someone else set this person's password (a reset): until they change it, their
+         * sessions reach only the change itself and their own account (docs/ACCOUNTS.md). */
+        if (g_strcmp0 (atrium_result_value (res, 0, COL_MUST_CHANGE), "t") == 0 &&
+            !(e->owner == NULL && (e->flags & ATRIUM_ROUTE_PASSWORD_CHANGE))) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED,
+                             "change your password first (POST /api/v1/me/password)");
+                return FALSE;
+        }
+        if (g_strcmp0 (atrium_result_value (res, 0, COL_MUST_ENROL), "t") == 0 &&
+            !(e->owner == NULL && (e->flags & ATRIUM_ROUTE_TOTP_ENROL))) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_SECOND_FACTOR_REQUIRED,
+                             "your school wants a second factor: turn it on first "
+                             "(POST /api/v1/me/totp)");
+                return FALSE;
+        }
         if (e->permission && !req->operator_id &&
             !atrium_perm_set_has (req->permissions, e->permission)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,

@@ -276,6 +276,46 @@ try {
   check(wide <= 0, `the page is ${wide}px wider than the phone`);
   await audit(page, 'noticeboard-phone');
 
+  // The sign-in lifecycle (docs/ACCOUNTS.md). An activation code from a letter: the first
+  // password, then the portal. The code is typed as people type it (lower case, no dashes).
+  await page.setViewportSize({width: 1280, height: 800});
+  await signOut(page);
+  await page.getByRole('button', {name: 'I have an activation code'}).click();
+  await page.getByLabel('School', {exact: true}).fill(school);
+  await page.getByLabel('Username', {exact: true}).fill('neo');
+  await page.getByLabel('Activation code', {exact: true})
+    .fill(process.env.ATRIUM_ACTIVATION_CODE.replaceAll('-', '').toLowerCase());
+  await page.getByLabel('New password', {exact: true}).fill('neo');
+  await page.getByLabel('New password again', {exact: true}).fill('neo');
+  await page.getByRole('button', {name: 'Activate and sign in'}).click();
+  await page.getByRole('alert').filter({hasText: 'at least 8 characters'}).waitFor();
+  await audit(page, 'activate-refused');
+  await page.getByLabel('New password', {exact: true}).fill('my very first password');
+  await page.getByLabel('New password again', {exact: true}).fill('my very first password');
+  await page.getByRole('button', {name: 'Activate and sign in'}).click();
+  await page.getByRole('heading', {level: 1, name: /^Hello, /}).waitFor();
+  await signOut(page);
+
+  // A password the admin set: a new one before the portal opens.
+  await page.getByLabel('School', {exact: true}).fill(school);
+  await page.getByLabel('Username', {exact: true}).fill('sid');
+  await page.getByLabel('Password', {exact: true}).fill('set by the admin');
+  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Choose a new password'}).waitFor();
+  await audit(page, 'forced-change');
+  await page.getByLabel('New password', {exact: true}).fill('sid chose this');
+  await page.getByLabel('New password again', {exact: true}).fill('another one');
+  await page.getByRole('button', {name: 'Save and continue'}).click();
+  await page.getByRole('alert').filter({hasText: 'not the same'}).waitFor();
+  await page.getByLabel('New password again', {exact: true}).fill('sid chose this');
+  await page.getByRole('button', {name: 'Save and continue'}).click();
+  await page.getByRole('alert').filter({hasText: 'must not contain your username'}).waitFor();
+  await page.getByLabel('New password', {exact: true}).fill('chosen by me at last');
+  await page.getByLabel('New password again', {exact: true}).fill('chosen by me at last');
+  await page.getByRole('button', {name: 'Save and continue'}).click();
+  await page.getByRole('heading', {level: 1, name: /^Hello, /}).waitFor();
+  await audit(page, 'after-forced-change');
+
   // Keyboard only: from the address bar's focus, Tab reaches the skip link first.
   await signOut(page);
   await page.keyboard.press('Tab');

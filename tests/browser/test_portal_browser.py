@@ -72,6 +72,16 @@ class PortalBrowser(fixtures.SharedHost):
                 fixtures.check(cls.host.request(
                     "PUT", f"{base}/{group['id']}/members/{people[name]['id']}",
                     {"role": "member"}, token=teacher), 200, 201)
+            # The sign-in lifecycle (docs/ACCOUNTS.md): a pupil with an activation code, and
+            # one whose password the admin set (a forced change).
+            new = fixtures.make_user(cls.host, cls.op_token, cls.SLUG, "neo", roles=["student"],
+                                     password=None)
+            cls.activation_code = fixtures.check(cls.host.request(
+                "POST", f"/api/v1/schools/{cls.SLUG}/activation-codes", {"users": [new["id"]]},
+                token=admin), 201).json()["items"][0]["code"]
+            fixtures.check(cls.host.request(
+                "PATCH", f"/api/v1/schools/{cls.SLUG}/users/{people['sid']['id']}",
+                {"password": "set by the admin"}, token=admin), 200)
         except BaseException:
             cls._stop_shared()
             raise
@@ -80,7 +90,8 @@ class PortalBrowser(fixtures.SharedHost):
         shots = os.path.join(BUILD, "meson-logs", "portal-screenshots")
         shutil.rmtree(shots, ignore_errors=True)
         env = dict(os.environ, ATRIUM_SCHOOL=self.SLUG, ATRIUM_PASSWORD=fixtures.PASSWORD,
-                   ATRIUM_TOOLS_DIR=TOOLS, ATRIUM_CHROMIUM=CHROMIUM)
+                   ATRIUM_TOOLS_DIR=TOOLS, ATRIUM_CHROMIUM=CHROMIUM,
+                   ATRIUM_ACTIVATION_CODE=self.activation_code)
         # Its own process group, so a hung run takes Chromium with it.
         proc = subprocess.Popen(["node", os.path.join(SOURCE, "tests", "browser", "portal.mjs"),
                                  self.host.url, shots], env=env, stdout=subprocess.PIPE,

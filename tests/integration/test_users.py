@@ -103,7 +103,11 @@ class CreateUsers(UsersHost):
         self.assertEqual(user["external_id"], "ASV-0001")
         self.assertEqual(user["parents"], [])
         self.assertEqual(user["children"], [])
-        self.assertNotIn("password", json.dumps(user))
+        # Never the password or its hash (must_change_password is only a flag).
+        self.assertEqual([k for k in user if "password" in k], ["must_change_password"])
+        self.assertFalse(user["must_change_password"])
+        self.assertNotIn("a-long-password", json.dumps(user))
+        self.assertNotIn("$argon2", json.dumps(user))
         # the password works
         fixtures.login(self.host, "new.person", "a-long-password", school=school["slug"])
         # without a password the person exists but cannot sign in
