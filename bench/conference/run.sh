@@ -166,13 +166,15 @@ done
 n_rooms=$(sql "SELECT count(*) FROM conference.rooms")
 say "set-up: $(sql "SELECT count(*) FROM core.users") people, $(sql "SELECT count(*) FROM groups.groups") groups, $n_rooms rooms"
 
-# ---- passwords and sign-ins ------------------------------------------------------------------
+# ---- activation and sign-ins -----------------------------------------------------------------
 #
-# Imported accounts have no password; the operator sets one (PATCH /users/{id}), then every
-# student signs in (POST /auth/login). Both hash with Argon2id (~50/s on two cores), so this is
+# Imported accounts have no password. As at a school's first day: the admin (here the
+# operator) issues one activation code per student (POST /activation-codes, one request per
+# school), and every student redeems theirs, choosing a password and signing in at once
+# (POST /auth/activate). Each redemption hashes with Argon2id (~50/s on two cores), so this is
 # the slow part of the set-up; one curl runs them SIGNIN_PARALLEL at a time (--parallel).
 student_pw=$(new_password)
-say "setting $USERS passwords and signing $USERS students in ($((2 * USERS)) Argon2id hashes, ~$((2 * USERS / 50)) s)"
+say "issuing $USERS activation codes and activating $USERS students ($USERS Argon2id hashes, ~$((USERS / 50)) s)"
 # curl_many CONFIG LOG: the transfers in CONFIG (curl's config file syntax, "next" between
 # them), SIGNIN_PARALLEL at a time; each writes its status to LOG. Dies unless all are 2xx.
 curl_many() {
@@ -186,20 +188,23 @@ curl_many() {
         ((n == USERS && bad == 0)) || die "$1: $n answers, $bad not 2xx ($(sort "$2" | uniq -c | tr '\n' ' '))"
 }
 t_pw=$SECONDS
-while IFS=, read -r _ _ id _ slug _; do
-        printf 'url = "%s/api/v1/schools/%s/users/%s"\nrequest = "PATCH"\nheader = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\ndata = "{\\"password\\": \\"%s\\"}"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\nnext\n' \
-                "$api_url" "$slug" "$id" "$op" "$student_pw"
-done <"$tmp/assign.csv" >"$tmp/passwords.curl"
-curl_many "$tmp/passwords.curl" "$tmp/passwords.status"
+: >"$tmp/codes.csv"
+for ((s = 1; s <= SCHOOLS; s++)); do
+        slug=$(printf 's%02d' "$s")
+        ids=$(awk -F, -v s="$s" '$1 == s { print $3 }' "$tmp/assign.csv" | jq -Rsc 'split("\n") | map(select(. != ""))')
+        api POST "/api/v1/schools/$slug/activation-codes" "$op" "{\"users\": $ids, \"valid_days\": 1}" |
+                jq -r --arg slug "$slug" '.items[] | [$slug, .username, .code] | @csv' | tr -d '"' >>"$tmp/codes.csv"
+done
+[[ $(wc -l <"$tmp/codes.csv") == "$USERS" ]] || die "codes.csv has $(wc -l <"$tmp/codes.csv") lines, not $USERS"
 t_pw=$((SECONDS - t_pw))
 t_login=$SECONDS
-while IFS=, read -r _ _ _ _ slug user; do
-        printf 'url = "%s/api/v1/auth/login"\nheader = "Content-Type: application/json"\ndata = "{\\"school\\": \\"%s\\", \\"username\\": \\"%s\\", \\"password\\": \\"%s\\"}"\noutput = "%s/tok/%s.json"\nwrite-out = "%%{http_code}\\n"\nnext\n' \
-                "$api_url" "$slug" "$user" "$student_pw" "$tmp" "$user"
-done <"$tmp/assign.csv" >"$tmp/logins.curl"
+while IFS=, read -r slug user code; do
+        printf 'url = "%s/api/v1/auth/activate"\nheader = "Content-Type: application/json"\ndata = "{\\"school\\": \\"%s\\", \\"username\\": \\"%s\\", \\"code\\": \\"%s\\", \\"new_password\\": \\"%s\\"}"\noutput = "%s/tok/%s.json"\nwrite-out = "%%{http_code}\\n"\nnext\n' \
+                "$api_url" "$slug" "$user" "$code" "$student_pw" "$tmp" "$user"
+done <"$tmp/codes.csv" >"$tmp/logins.curl"
 curl_many "$tmp/logins.curl" "$tmp/logins.status"
 t_login=$((SECONDS - t_login))
-say "passwords set in $t_pw s, $USERS sign-ins in $t_login s"
+say "activation codes issued in $t_pw s, $USERS activations (password and sign-in) in $t_login s"
 rss_setup=$(status_kb VmRSS)
 
 # The (token, path) pairs, shuffled (with a fixed seed) so that the schools and rooms mix.
@@ -603,7 +608,7 @@ fmt_s() { awk -v s="$1" 'BEGIN { if (s < 10) printf "%.3f", s; else printf "%.1f
                 "$ex_school_ms" "$ex_school_idx" "$ex_school_ext" "$ex_school_temp" "$ex_all_ms" "$ex_all_idx" "$ex_all_ext" "$ex_all_temp" "$pg_tps"
         printf 'roll-up (conference.rollup(), batches of %s): %s school days in %s s, %s rows, %s MiB\n' \
                 "$ROLLUP_BATCH" "$rollup_days" "$rollup_s" "$rollup_rows" "$rollup_mb"
-        printf 'set-up: %s passwords in %s s, %s sign-ins in %s s; %s rows loaded in %s s (%s MiB + %s MiB indexes); atriumd VmRSS start %s, after set-up %s, end %s MiB (VmHWM %s); log lines with error/warning: %s\n' \
+        printf 'set-up: %s activation codes in %s s, %s activations in %s s; %s rows loaded in %s s (%s MiB + %s MiB indexes); atriumd VmRSS start %s, after set-up %s, end %s MiB (VmHWM %s); log lines with error/warning: %s\n' \
                 "$USERS" "$t_pw" "$USERS" "$t_login" "$STATS_ROWS" "$load_s" "$att_mb" "$idx_mb" "$(mib "$rss_start")" "$(mib "$rss_setup")" "$(mib "$rss_end")" "$(mib "$hwm_end")" "$log_problems"
         printf 'load average before %s, after %s; waited %s s for other work in all\n\n' "$load_before" "$load_after" "$waited_total"
 } | tee "$out/table.txt"
@@ -647,7 +652,7 @@ fi
         echo "| the same, \`granularity=hour\` | $(fmt_s "$ahour_med") s | $(fmt_s "$ahour_min") s | $(fmt_s "$ahour_max") s | $(fmt_s "$ahour_first") s | $ahour_ams + $ahour_pgms ms | $ahour_buckets, $ahour_bytes bytes | $ahour_other % |"
         echo
         echo "Every figures answer had the range's joins in its totals. \`conference.stats()\`'s statement under auto_explain (ANALYZE, BUFFERS), day buckets: school s01 $ex_school_ms ms ($ex_school_idx; $ex_school_ext sorts on disk, temp files written: $ex_school_temp MiB), all schools $ex_all_ms ms ($ex_all_idx; $ex_all_ext sorts on disk, temp written: $ex_all_temp MiB); plans in \`explain-*.txt\` of the run. The same run's \`pgbench -S\`: $(fmt_int "$pg_tps") tps."
-        echo "Set-up: $USERS passwords (PATCH) in $t_pw s and $USERS sign-ins in $t_login s (Argon2id). Open visits after the rush: $open_after. atriumd VmRSS: $(mib "$rss_start") MiB at start, $(mib "$rss_setup") after the set-up, $(for w in "${waves[@]}"; do r=${w}_rss; printf '%s after %s, ' "$(mib "${!r}")" "$w"; done)$(mib "$rss_end") at the end (VmHWM $(mib "$hwm_end")). Log lines with error/warning: $log_problems. Join token: claims as the contract says, HS256 signature $jwt_ok."
+        echo "Set-up: $USERS activation codes (one request per school) in $t_pw s and $USERS activations (a password chosen and a sign-in, Argon2id) in $t_login s. Open visits after the rush: $open_after. atriumd VmRSS: $(mib "$rss_start") MiB at start, $(mib "$rss_setup") after the set-up, $(for w in "${waves[@]}"; do r=${w}_rss; printf '%s after %s, ' "$(mib "${!r}")" "$w"; done)$(mib "$rss_end") at the end (VmHWM $(mib "$hwm_end")). Log lines with error/warning: $log_problems. Join token: claims as the contract says, HS256 signature $jwt_ok."
         if ((HISTORY_WAVES > 0)); then
                 echo "History wave: $open_hist visits of the last day had no left_at before it; the wave closed $hist_closed of them, which now last $hist_hours h on average."
         fi

@@ -129,7 +129,17 @@ class WebDavTest(fixtures.SharedHost):
         fixtures.check(s.raw("op", "PATCH", f"/users/{s.ids['tom']}",
                              {"password": "a brand new secret"}), 200)
         self.assertEqual(self.dav("GET", "home/", who="tom").status, 401)
-        self.assertEqual(self.dav("GET", "home/", auth=basic("tom", "a brand new secret")).status,
+        # a password someone else set must be changed first (docs/ACCOUNTS.md): a file manager
+        # cannot, so it is told so
+        r = self.dav("GET", "home/", auth=basic("tom", "a brand new secret"))
+        self.assertEqual(r.status, 403)
+        self.assertIn("password-change-required", r.body.decode())
+        login = fixtures.check(self.host.request("POST", "/api/v1/auth/login", {
+            "school": s.slug, "username": "tom", "password": "a brand new secret"}), 200)
+        fixtures.check(self.host.request("POST", "/api/v1/me/password", {
+            "current_password": "a brand new secret", "new_password": "a secret of my own"},
+            token=login.json()["token"]), 204)
+        self.assertEqual(self.dav("GET", "home/", auth=basic("tom", "a secret of my own")).status,
                          200)
 
     # -- OPTIONS and PROPFIND ----------------------------------------------------------------
