@@ -16,20 +16,15 @@ two shared cores.
 """
 
 import os
-import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
+import browser_run  # noqa: E402
 import fixtures  # noqa: E402
 import harness  # noqa: E402
 
-SOURCE = os.path.abspath(os.environ["ATRIUM_SOURCE_DIR"])
-BUILD = os.path.abspath(os.environ["ATRIUM_BUILD_DIR"])
-TOOLS = os.path.join(SOURCE, "tests", "tools")
-CHROMIUM = os.environ.get("ATRIUM_CHROMIUM", "/usr/bin/chromium")
 
 
 class PortalBrowser(fixtures.SharedHost):
@@ -40,12 +35,7 @@ class PortalBrowser(fixtures.SharedHost):
 
     @classmethod
     def setUpClass(cls):
-        missing = [p for p in (CHROMIUM, os.path.join(TOOLS, "node_modules", "playwright-core"),
-                               os.path.join(TOOLS, "node_modules", "axe-core"))
-                   if not os.path.exists(p)]
-        if missing:  # fail loudly: scripts/setup.sh installs Chromium, scripts/test.sh npm ci
-            raise AssertionError(f"missing {missing}: run scripts/setup.sh and "
-                                 "`npm ci --prefix tests/tools`")
+        browser_run.require_tools()
         super().setUpClass()
         try:
             fixtures.make_school(cls.host, cls.op_token, cls.SLUG,
@@ -87,25 +77,9 @@ class PortalBrowser(fixtures.SharedHost):
             raise
 
     def test_portal_in_chromium(self):
-        shots = os.path.join(BUILD, "meson-logs", "portal-screenshots")
-        shutil.rmtree(shots, ignore_errors=True)
-        env = dict(os.environ, ATRIUM_SCHOOL=self.SLUG, ATRIUM_PASSWORD=fixtures.PASSWORD,
-                   ATRIUM_TOOLS_DIR=TOOLS, ATRIUM_CHROMIUM=CHROMIUM,
-                   ATRIUM_ACTIVATION_CODE=self.activation_code)
-        # Its own process group, so a hung run takes Chromium with it.
-        proc = subprocess.Popen(["node", os.path.join(SOURCE, "tests", "browser", "portal.mjs"),
-                                 self.host.url, shots], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        try:
-            out, _ = proc.communicate(timeout=240)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            out, _ = proc.communicate()
-            self.fail(f"the browser run did not finish:\n{out}")
-        print(out)
-        self.assertEqual(proc.returncode, 0, out)
-        pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
-        self.assertGreaterEqual(len(pngs), 22, pngs)
+        browser_run.run_script(self, "portal.mjs", self.host.url, "portal-screenshots", 22,
+                               ATRIUM_SCHOOL=self.SLUG,
+                               ATRIUM_ACTIVATION_CODE=self.activation_code)
 
 
 if __name__ == "__main__":

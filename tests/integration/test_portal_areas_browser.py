@@ -18,19 +18,14 @@ or critical), German and a phone's width on the mail page, a screenshot of each 
 
 import datetime
 import os
-import shutil
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+import browser_run  # noqa: E402
 import fixtures  # noqa: E402
 import harness  # noqa: E402
 
-SOURCE = os.path.abspath(os.environ["ATRIUM_SOURCE_DIR"])
-BUILD = os.path.abspath(os.environ["ATRIUM_BUILD_DIR"])
-TOOLS = os.path.join(SOURCE, "tests", "tools")
-CHROMIUM = os.environ.get("ATRIUM_CHROMIUM", "/usr/bin/chromium")
 
 
 class PortalAreasBrowser(fixtures.SharedHost):
@@ -40,12 +35,7 @@ class PortalAreasBrowser(fixtures.SharedHost):
 
     @classmethod
     def setUpClass(cls):
-        missing = [p for p in (CHROMIUM, os.path.join(TOOLS, "node_modules", "playwright-core"),
-                               os.path.join(TOOLS, "node_modules", "axe-core"))
-                   if not os.path.exists(p)]
-        if missing:  # fail loudly: scripts/setup.sh installs Chromium, scripts/test.sh npm ci
-            raise AssertionError(f"missing {missing}: run scripts/setup.sh and "
-                                 "`npm ci --prefix tests/tools`")
+        browser_run.require_tools()
         super().setUpClass()
         try:
             cls._make_school()
@@ -99,25 +89,9 @@ class PortalAreasBrowser(fixtures.SharedHost):
                     "<a href=\"https://example.org/book\">the book</a></p>"}, 201)
 
     def test_areas_in_chromium(self):
-        shots = os.path.join(BUILD, "meson-logs", "portal-areas-screenshots")
-        shutil.rmtree(shots, ignore_errors=True)
-        env = dict(os.environ, ATRIUM_SCHOOL=self.SLUG, ATRIUM_PASSWORD=fixtures.PASSWORD,
-                   ATRIUM_TOOLS_DIR=TOOLS, ATRIUM_CHROMIUM=CHROMIUM,
-                   ATRIUM_MAIL_DOMAIN=self.DOMAIN)
-        # Its own process group, so a hung run takes Chromium with it.
-        proc = subprocess.Popen(["node", os.path.join(SOURCE, "tests", "browser", "areas.mjs"),
-                                 self.host.url, shots], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        try:
-            out, _ = proc.communicate(timeout=240)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            out, _ = proc.communicate()
-            self.fail(f"the browser run did not finish:\n{out}")
-        print(out)
-        self.assertEqual(proc.returncode, 0, out)
-        pngs = sorted(f for f in os.listdir(shots) if f.endswith(".png"))
-        self.assertGreaterEqual(len(pngs), 15, pngs)
+        browser_run.run_script(self, "areas.mjs", self.host.url, "portal-areas-screenshots", 15,
+                               ATRIUM_SCHOOL=self.SLUG,
+                               ATRIUM_MAIL_DOMAIN=self.DOMAIN)
         # What the browser sent, checked on the server's side: the class's other member and
         # the copy's recipient got the mail with its attachment.
         for who in ("sid", "ada"):  # the class's other member, and the copy
