@@ -22,6 +22,7 @@
  * the modules it enabled, and principals/), through the same PROPFIND as any tree (a tree of
  * its own, built per request, that has no resources but these). */
 #include "dav-private.h"
+#include "identity-private.h"
 #include "plugin-host-private.h"
 
 #include <string.h>
@@ -63,28 +64,6 @@ caller (AtriumRequest *req, char **out_name, char **out_display, GError **error)
         }
         *out_name = g_strdup (atrium_result_value (res, 0, 0));
         *out_display = g_strdup (atrium_result_value (res, 0, 1));
-        return TRUE;
-}
-
-/* The caller's school mail address (RFC 4791 6.2.1's calendar-user-address-set): where the mail
- * plugin runs and the school enabled it with a domain, "username@domain", as the mail plugin
- * names mailboxes; else NULL. */
-static gboolean
-mail_address (AtriumRequest *req, const char *user, char **out, GError **error)
-{
-        AtriumPlugin *mail = atrium_core_find_plugin (req->core, "mail");
-        if (!mail || mail->state != ATRIUM_PLUGIN_RUNNING)
-                return TRUE;
-        g_autoptr (AtriumResult) res = atrium_tx_query (
-                req->tx,
-                "SELECT s.domain FROM mail.settings s WHERE s.school_id = core.current_school() "
-                "AND EXISTS (SELECT 1 FROM core.school_modules m WHERE m.school_id = s.school_id "
-                "AND m.module = 'mail')",
-                0, NULL, error);
-        if (!res)
-                return FALSE;
-        if (atrium_result_n_rows (res) == 1)
-                *out = g_strdup_printf ("%s@%s", user, atrium_result_value (res, 0, 0));
         return TRUE;
 }
 
@@ -146,7 +125,7 @@ p_stat (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer e
                 return FALSE;
         }
         g_autofree char *mail = NULL;
-        if (!mail_address (req, user, &mail, error))
+        if (!atrium_school_mail_address (req, user, &mail, error))
                 return FALSE;
         emit_principal (req, user, display, mail, emit, emit_data);
         return TRUE;
@@ -169,7 +148,7 @@ p_list (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer e
                 return TRUE; /* a principal has no members */
         }
         g_autofree char *mail = NULL;
-        if (!mail_address (req, user, &mail, error))
+        if (!atrium_school_mail_address (req, user, &mail, error))
                 return FALSE;
         emit_principal (req, user, display, mail, emit, emit_data);
         return TRUE;

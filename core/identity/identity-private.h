@@ -41,6 +41,12 @@ gboolean atrium_perm_cache_setup (AtriumCore *core, PGconn *owner, GError **erro
 
 /* model.c: small helpers shared by the core's route files. */
 AtriumResult *atrium_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...);
+/* The school mail address of @username in the request's school, "username@domain", as the
+ * mail plugin names mailboxes: only where the mail plugin runs and the school enabled it with
+ * a domain; else *@out is NULL (and TRUE). For CalDAV's calendar-user-address-set and the
+ * OpenID provider's email claim. */
+gboolean atrium_school_mail_address (AtriumRequest *req, const char *username, char **out,
+                                     GError **error);
 void atrium_audit (AtriumRequest *req, const char *action, const char *target,
                    JsonNode *details /* (transfer full) (nullable) */);
 gboolean atrium_require_operator (AtriumRequest *req, GError **error);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* model.c - what the core's identity route files share: a query in the request's
  * transaction, the audit record, the operator check, uuid path checks, JSON and problem
- * helpers. identity.c is the wiring; nothing here calls a route file. */
+ * helpers, a person's school mail address. identity.c is the wiring; nothing here calls a route
+ * file. */
 #include "identity-private.h"
 #include "pipeline-private.h"
+#include "plugin-host-private.h"
 
 AtriumResult *
 atrium_sql (AtriumRequest *req, GError **error, const char *sql, int n, ...)
@@ -68,4 +70,25 @@ atrium_respond_problem_commit (AtriumRequest *req, AtriumErrorCode code, const c
 {
         g_autoptr (GError) e = g_error_new_literal (ATRIUM_ERROR, code, msg);
         atrium_request_set_problem (req, e);
+}
+
+gboolean
+atrium_school_mail_address (AtriumRequest *req, const char *username, char **out, GError **error)
+{
+        *out = NULL;
+        AtriumPlugin *mail = atrium_core_find_plugin (req->core, "mail");
+        if (!mail || mail->state != ATRIUM_PLUGIN_RUNNING)
+                return TRUE;
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error,
+                            "SELECT s.domain FROM mail.settings s "
+                            "WHERE s.school_id = core.current_school() AND EXISTS (SELECT 1 FROM "
+                            "core.school_modules m WHERE m.school_id = s.school_id "
+                            "AND m.module = 'mail')",
+                            0);
+        if (!res)
+                return FALSE;
+        if (atrium_result_n_rows (res) == 1)
+                *out = g_strdup_printf ("%s@%s", username, atrium_result_value (res, 0, 0));
+        return TRUE;
 }

@@ -303,11 +303,19 @@ atrium_oidc_claims (AtriumRequest *req, const char *user_id, const char *scopes,
                 json_object_set_string_member (out, "preferred_username",
                                                atrium_result_value (res, 0, 0));
         }
-        if (atrium_oidc_has_scope (scopes, "email") && atrium_result_value (res, 0, 3)) {
-                /* The address the school knows for the person (docs/OIDC.md: the mail
-                 * module's own addresses are not wired here yet). */
-                json_object_set_string_member (out, "email", atrium_result_value (res, 0, 3));
-                json_object_set_boolean_member (out, "email_verified", FALSE);
+        if (atrium_oidc_has_scope (scopes, "email")) {
+                /* The school mail address where the school has mail (the school runs that
+                 * mailbox, so it is verified); else the address the school holds for the
+                 * person, which nobody verified. */
+                g_autofree char *school_mail = NULL;
+                if (!atrium_school_mail_address (req, atrium_result_value (res, 0, 0), &school_mail,
+                                                 error))
+                        return FALSE;
+                const char *email = school_mail ? school_mail : atrium_result_value (res, 0, 3);
+                if (email) {
+                        json_object_set_string_member (out, "email", email);
+                        json_object_set_boolean_member (out, "email_verified", school_mail != NULL);
+                }
         }
         if (atrium_oidc_has_scope (scopes, "roles"))
                 json_object_set_array_member (

@@ -129,6 +129,23 @@ class OidcFlow(fixtures.SharedHost):
         pyjwt.decode(token["id_token"], jwk.key, algorithms=["RS256"],
                      audience=client["client_id"], issuer=self.s.issuer)
 
+    def test_email_is_the_school_mail_address_where_the_school_has_mail(self) -> None:
+        client = self.s.client([RP], trusted=True)
+
+        def claims() -> dict:
+            token, _, nonce, _ = self.code_flow(client, scope="openid email")
+            return dict(self.verify_id_token(token["id_token"], client, nonce))
+
+        # no mail module: the address the school holds, if any, never as verified
+        self.assertFalse(claims().get("email_verified", False))
+        fixtures.enable_module(self.host, self.op_token, self.s.slug, "mail")
+        domain = f"{self.s.slug}.example.org"
+        fixtures.check(self.host.request("PUT", f"/api/v1/schools/{self.s.slug}/mail/settings",
+                                         {"domain": domain}, token=self.s.tokens["ada"]),
+                       200, 201)
+        got = claims()
+        self.assertEqual((got["email"], got["email_verified"]), (f"tina@{domain}", True))
+
     def test_public_client_es256_and_groups(self) -> None:
         gid = self.s.make_group("7b", owner="tina", members=["sam"])
         client = self.s.client([RP], public=True, trusted=True,
