@@ -479,6 +479,63 @@ remove_totp (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* DELETE /api/v1/me/totp {"code"}: one turns one's own second factor off, with a current
+ * code (a stolen session alone cannot), unless the school's policy wants one for one's roles
+ * (409). Wrong codes are throttled like the second step of a sign-in. */
+static gboolean
+turn_off (AtriumRequest *req, gpointer data, GError **error)
+{
+        if (!req->user_id)
+                return atrium_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                                    "a second factor is for the school's people");
+        g_autoptr (AtriumResult) st = atrium_sql (
+                req, error,
+                "SELECT t.enabled, u.username, EXISTS (SELECT 1 FROM core.account_policy p "
+                "WHERE p.school_id = u.school_id AND p.totp_roles && u.roles) "
+                "FROM core.users u LEFT JOIN core.totp t ON t.user_id = u.id "
+                "WHERE u.id = $1::uuid",
+                1, req->user_id);
+        if (!st)
+                return FALSE;
+        if (atrium_result_n_rows (st) != 1 || g_strcmp0 (atrium_result_value (st, 0, 0), "t") != 0)
+                return atrium_fail (error, ATRIUM_ERROR_NOT_FOUND, "no second factor is on");
+        if (g_str_equal (atrium_result_value (st, 0, 2), "t"))
+                return atrium_fail (error, ATRIUM_ERROR_CONFLICT,
+                                    "the school requires a second factor for your role; ask an "
+                                    "administrator to remove a lost one");
+        g_autofree char *account_key =
+                g_strdup_printf ("totp:%s/%s", req->school_slug, atrium_result_value (st, 0, 1));
+        g_autofree char *addr_key = atrium_throttle_addr_key (req);
+        int wait = atrium_throttle_wait (req, account_key, addr_key, error);
+        if (wait < 0)
+                return FALSE;
+        if (wait > 0)
+                return atrium_throttle_refuse (req, wait);
+        gboolean ok = FALSE;
+        const char *code = json_object_get_string_member (json_node_get_object (req->json), "code");
+        if (!accept_code (req, req->user_id, code, &ok, error))
+                return FALSE;
+        if (!ok) {
+                if (!atrium_throttle_fail (req, account_key, addr_key, error))
+                        return FALSE;
+                atrium_audit (req, "auth.totp_failed", req->user_id, NULL);
+                atrium_respond_problem_commit (req, ATRIUM_ERROR_UNPROCESSABLE,
+                                               "/code: wrong or already used code");
+                return TRUE;
+        }
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error,
+                            "WITH r AS (DELETE FROM core.totp_recovery WHERE user_id = $1::uuid), "
+                            "d AS (DELETE FROM core.totp_devices WHERE user_id = $1::uuid) "
+                            "DELETE FROM core.totp WHERE user_id = $1::uuid",
+                            1, req->user_id);
+        if (!res)
+                return FALSE;
+        atrium_audit (req, "user.totp_disabled", req->user_id, NULL);
+        req->core->host->respond_json (req, 204, NULL);
+        return TRUE;
+}
+
 void
 atrium_totp_routes (AtriumCore *core)
 {
@@ -493,6 +550,10 @@ atrium_totp_routes (AtriumCore *core)
                  .summary = "Turn the second factor on with a first code; answers the recovery "
                             "codes, once",
                  .request_schema = code_schema, .handler = confirm},
+                {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/me/totp",
+                 .summary = "Turn one's own second factor off with a current code (not where "
+                            "the school's policy requires one: 409)",
+                 .request_schema = code_schema, .success_status = 204, .handler = turn_off},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/login/totp",
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "The second step of a sign-in: a TOTP or recovery code for the "

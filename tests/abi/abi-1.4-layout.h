@@ -13,6 +13,6 @@
 #define ATRIUM_ABI_1_4_APPENDED(A) A (ATRIUM_ABI_1_4_HOST)
 
 /* C (name) for each constant 1.4 added. */
-#define ATRIUM_ABI_1_4_CONSTANTS(C)                                                             \
-        C (ATRIUM_ROUTE_OUTSIDE)                                                               \
+#define ATRIUM_ABI_1_4_CONSTANTS(C)                                                                \
+        C (ATRIUM_ROUTE_OUTSIDE)                                                                   \
         C (ATRIUM_ROUTE_REPLICA)

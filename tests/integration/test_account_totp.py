@@ -316,6 +316,42 @@ class Totp(fixtures.SharedHost):
             f"SELECT count(*) FROM core.audit_log WHERE action = 'user.totp_removed' "
             f"AND target = '{uid}'")), 1)
 
+    def test_turning_it_off_oneself(self):
+        uid, secret, _, tok = self.enrolled("otto")
+        later = hotp(secret, self.confirmed_step + 1)
+        # a current code is needed: none, a wrong one, no sign-in
+        self.assertProblem(self.host.request("DELETE", "/api/v1/me/totp", token=tok), 400)
+        wrong = "000000" if later != "000000" else "111111"
+        self.assertProblem(self.host.request("DELETE", "/api/v1/me/totp", {"code": wrong},
+                                             token=tok), 422)
+        self.assertProblem(self.host.request("DELETE", "/api/v1/me/totp", {"code": later}), 401)
+        r = self.host.request("DELETE", "/api/v1/me/totp", {"code": later}, token=tok)
+        self.assertEqual(r.status, 204, r)
+        # the password alone signs in again; nothing of the factor is left; audited
+        self.assertIn("token", self.post("/api/v1/auth/login", {
+            "school": self.s.slug, "username": "otto", "password": PASSWORD}).json())
+        self.assertEqual(self.pg.psql(
+            f"SELECT (SELECT count(*) FROM core.totp WHERE user_id = '{uid}') + "
+            f"(SELECT count(*) FROM core.totp_recovery WHERE user_id = '{uid}')").strip(), "0")
+        self.assertEqual(int(self.pg.psql(
+            "SELECT count(*) FROM core.audit_log WHERE action = 'user.totp_disabled' "
+            f"AND target = '{uid}'")), 1)
+        self.assertProblem(self.host.request("DELETE", "/api/v1/me/totp", {"code": later},
+                                             token=tok), 404)
+        # where the school's policy wants one for the role, it stays on
+        s = TotpSchool(self.host, self.op_token)
+        s.add_person("pia", ["teacher"])
+        self.assertEqual(self.host.request("PUT", f"/api/v1/schools/{s.slug}/account-policy",
+                                           {"totp_roles": ["teacher"]},
+                                           token=s.tokens["ada"]).status, 200)
+        pia = s.tokens["pia"]
+        secret = self.post("/api/v1/me/totp", token=pia).json()["secret"]
+        step = now_step()
+        self.assertEqual(self.post("/api/v1/me/totp/confirm", {"code": hotp(secret, step)},
+                                   token=pia).status, 200)
+        self.assertProblem(self.host.request("DELETE", "/api/v1/me/totp",
+                                             {"code": hotp(secret, step + 1)}, token=pia), 409)
+
     def test_refusals(self):
         tok = self.s.tokens["ada"]
         self.assertProblem(self.post("/api/v1/me/totp"), 401)
