@@ -454,6 +454,18 @@ confirm (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* Removes @user_id's second factor with their recovery codes and remembered devices; one row
+ * per factor removed (none: there was none). */
+static AtriumResult *
+forget_factor (AtriumRequest *req, const char *user_id, GError **error)
+{
+        return atrium_sql (req, error,
+                           "WITH r AS (DELETE FROM core.totp_recovery WHERE user_id = $1::uuid), "
+                           "d AS (DELETE FROM core.totp_devices WHERE user_id = $1::uuid) "
+                           "DELETE FROM core.totp WHERE user_id = $1::uuid RETURNING 1",
+                           1, user_id);
+}
+
 /* DELETE /api/v1/schools/{school}/users/{id}/totp (users.manage): a lost phone. The person
  * signs in with the password alone again (or must enrol anew, if the school's policy says so);
  * their recovery codes and remembered devices go too. */
@@ -463,12 +475,7 @@ remove_totp (AtriumRequest *req, gpointer data, GError **error)
         const char *id = g_hash_table_lookup (req->params, "id");
         if (!atrium_valid_uuid_or_404 (id, "user", error))
                 return FALSE;
-        g_autoptr (AtriumResult) res =
-                atrium_sql (req, error,
-                            "WITH r AS (DELETE FROM core.totp_recovery WHERE user_id = $1::uuid), "
-                            "d AS (DELETE FROM core.totp_devices WHERE user_id = $1::uuid) "
-                            "DELETE FROM core.totp WHERE user_id = $1::uuid RETURNING 1",
-                            1, id);
+        g_autoptr (AtriumResult) res = forget_factor (req, id, error);
         if (!res)
                 return FALSE;
         if (atrium_result_n_rows (res) == 0)
@@ -523,12 +530,7 @@ turn_off (AtriumRequest *req, gpointer data, GError **error)
                                                "/code: wrong or already used code");
                 return TRUE;
         }
-        g_autoptr (AtriumResult) res =
-                atrium_sql (req, error,
-                            "WITH r AS (DELETE FROM core.totp_recovery WHERE user_id = $1::uuid), "
-                            "d AS (DELETE FROM core.totp_devices WHERE user_id = $1::uuid) "
-                            "DELETE FROM core.totp WHERE user_id = $1::uuid",
-                            1, req->user_id);
+        g_autoptr (AtriumResult) res = forget_factor (req, req->user_id, error);
         if (!res)
                 return FALSE;
         atrium_audit (req, "user.totp_disabled", req->user_id, NULL);
