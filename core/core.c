@@ -5,9 +5,9 @@
 #include "core-private.h"
 #include "dav-private.h"
 #include "oidc-private.h"
+#include "ops-private.h"
 #include "portal-private.h"
 
-#include "ops-private.h"
 #include "pipeline-private.h"
 #include "plugin-host-private.h"
 
@@ -16,6 +16,7 @@ atrium_core_new (AtriumConfig *config)
 {
         AtriumCore *core = g_new0 (AtriumCore, 1);
         core->config = config;
+        atrium_sendmail_configure (config->sendmail, config->sendmail_timeout);
         /* One connection per worker, fast and slow. Without a separate request URL the owner's
          * connections switch to the request role (request-role.c). */
         core->pool = atrium_db_pool_new (config->request_database_url

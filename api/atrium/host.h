@@ -599,6 +599,22 @@ typedef struct {
 #define ATRIUM_PORTAL_PAGE_INIT .header = ATRIUM_STRUCT_HEADER (AtriumPortalPage)
 
 /**
+ * AtriumSendMailOutcome:
+ * @ATRIUM_SEND_MAIL_SENT: the transfer agent took the message
+ * @ATRIUM_SEND_MAIL_TEMPORARY: not sent; trying again later may work
+ * @ATRIUM_SEND_MAIL_PERMANENT: not sent, and trying again will not help
+ *
+ * What AtriumHost.send_mail() made of a message.
+ *
+ * Since: 1.5
+ */
+typedef enum {
+        ATRIUM_SEND_MAIL_SENT,
+        ATRIUM_SEND_MAIL_TEMPORARY,
+        ATRIUM_SEND_MAIL_PERMANENT,
+} AtriumSendMailOutcome;
+
+/**
  * AtriumHost:
  * @header: struct_size is the size of the host's table: test a slot newer than the minor the
  *   plugin requires with ATRIUM_HOST_HAS() before calling it
@@ -1278,6 +1294,37 @@ struct _AtriumHost {
          */
         gboolean (*add_portal_page) (AtriumPlugin *self, const AtriumPortalPage *page,
                                      GError **error);
+
+        /**
+         * send_mail:
+         * @command: (nullable): a sendmail-compatible command (an absolute path); %NULL for the
+         *   host's ([sendmail] command, default /usr/sbin/sendmail)
+         * @timeout: seconds the command may take before it is killed; 0 for the host's
+         *   ([sendmail] timeout, default 60)
+         * @from: the envelope sender; "" for the null sender
+         * @rcpts: the envelope recipients, %NULL-terminated, at least one
+         * @message: (transfer none): the whole message (RFC 5322), CRLF or LF line ends
+         * @out_reason: (out) (optional) (transfer full): why it was not sent: the command's
+         *   exit status and the first line it wrote to stderr, or what stopped it; %NULL when
+         *   sent
+         *
+         * Hands @message to the system's mail transfer agent as "<command> -i -f <from> --
+         * <rcpts>...": never through a shell, in a process group of its own that a timeout
+         * kills whole. An address that could be taken for an option or holds whitespace or
+         * control characters is refused (ATRIUM_SEND_MAIL_PERMANENT) without running anything.
+         * The core sends its own mail (a reset link) this way; the mail plugin's outbound
+         * queue too, so one place knows how to talk to the MTA.
+         *
+         * Called: any thread but the main loop's (it blocks until the command exits).
+         * Returns: %ATRIUM_SEND_MAIL_SENT when the command exited 0 having read all of
+         *   @message; %ATRIUM_SEND_MAIL_PERMANENT for the exit codes 64-78 of sysexits.h but
+         *   EX_TEMPFAIL (75) and for a refused address; otherwise (75, another code, a signal,
+         *   the timeout, a command that cannot run) %ATRIUM_SEND_MAIL_TEMPORARY.
+         * Since: 1.5
+         */
+        AtriumSendMailOutcome (*send_mail) (const char *command, guint timeout, const char *from,
+                                            const char *const *rcpts, GBytes *message,
+                                            char **out_reason);
 };
 
 /**

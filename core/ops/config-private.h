@@ -34,6 +34,10 @@ typedef struct {
         gboolean trust_proxy;      /* take the client address from X-Real-IP (behind nginx) */
         gboolean access_log;       /* one log line per request (buffered; log.c) */
         guint listeners;           /* listening fronts (threads); 0: one per processor */
+        char *sendmail;            /* [sendmail] command: the MTA's sendmail-compatible command */
+        guint sendmail_timeout;    /* [sendmail] timeout: seconds before it is killed */
+        char *reset_from;          /* [auth] reset_from: the sender of reset links (nullable) */
+        guint reset_link_minutes;  /* [auth] reset_link_minutes: how long a mailed link works */
         GKeyFile *keyfile;         /* (nullable) the whole file, for [plugin.<name>] sections */
 } AtriumConfig;
 

@@ -39,6 +39,14 @@ static const char help_text[] =
         "  [http] trust_proxy         ATRIUM_TRUST_PROXY       1: client address from X-Real-IP\n"
         "  [auth] session_lifetime    ATRIUM_SESSION_LIFETIME  seconds a sign-in lasts (43200)\n"
         "  [auth] session_idle        ATRIUM_SESSION_IDLE      idle seconds that end it (7200)\n"
+        "  [auth] reset_from          ATRIUM_RESET_FROM        sender of mailed reset links\n"
+        "                                                      (default noreply@<public_url's\n"
+        "                                                      host>)\n"
+        "  [auth] reset_link_minutes  ATRIUM_RESET_LINK_MINUTES  how long a mailed reset link\n"
+        "                                                      works (60)\n"
+        "  [sendmail] command         ATRIUM_SENDMAIL_COMMAND  the MTA's sendmail-compatible\n"
+        "                                                      command (/usr/sbin/sendmail)\n"
+        "  [sendmail] timeout         ATRIUM_SENDMAIL_TIMEOUT  seconds it may take (60)\n"
         "  [events] max_attempts      ATRIUM_EVENT_MAX_ATTEMPTS  deliveries of an event to a\n"
         "                                                      failing subscriber before it is\n"
         "                                                      given up (12, about half an hour)\n"
@@ -220,12 +228,17 @@ atrium_config_load (const char *path, GError **error)
         c->data_dir = lookup (kf, "ATRIUM_DATA_DIR", "storage", "data_dir");
         if (!c->data_dir)
                 c->data_dir = g_strdup ("/var/lib/atrium");
+        c->sendmail = lookup (kf, "ATRIUM_SENDMAIL_COMMAND", "sendmail", "command");
+        if (!c->sendmail)
+                c->sendmail = g_strdup ("/usr/sbin/sendmail");
+        c->reset_from = lookup (kf, "ATRIUM_RESET_FROM", "auth", "reset_from");
 
         /* Measured on 2 cores with PostgreSQL on the same box: 1-2 workers per core answered
          * /me and a list fastest (8 per core: -20 %); docs/OPERATIONS.md has the figures. */
         guint64 pool = 2 * (guint64) g_get_num_processors (), max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
         guint64 slow = 2, stream = 128, life = 43200, idle = 7200, proxy = 0, access_log = 1;
-        guint64 listeners = 0, event_attempts = 12, outside = 16;
+        guint64 listeners = 0, event_attempts = 12, outside = 16, sendmail_timeout = 60;
+        guint64 reset_minutes = 60;
         /* A few connections are enough for the heavy reads a replica takes (they queue for
          * them, rather than crowd the replica); half a minute behind is still "today's
          * figures" and rides out a replica's short hiccups without flapping. */
@@ -255,6 +268,10 @@ atrium_config_load (const char *path, GError **error)
                           error) ||
             !lookup_uint (kf, "ATRIUM_EVENT_MAX_ATTEMPTS", "events", "max_attempts", 1, 100,
                           &event_attempts, error) ||
+            !lookup_uint (kf, "ATRIUM_SENDMAIL_TIMEOUT", "sendmail", "timeout", 1, 3600,
+                          &sendmail_timeout, error) ||
+            !lookup_uint (kf, "ATRIUM_RESET_LINK_MINUTES", "auth", "reset_link_minutes", 5, 1440,
+                          &reset_minutes, error) ||
             !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_POOL_SIZE", "database", "replica_pool_size",
                           1, 1000, &replica_pool, error) ||
             !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_MAX_LAG", "database", "replica_max_lag", 1,
@@ -269,6 +286,8 @@ atrium_config_load (const char *path, GError **error)
         c->session_lifetime = (guint) life;
         c->session_idle = (guint) idle;
         c->event_max_attempts = (guint) event_attempts;
+        c->sendmail_timeout = (guint) sendmail_timeout;
+        c->reset_link_minutes = (guint) reset_minutes;
         c->pool_size = (guint) pool;
         c->replica_pool_size = (guint) replica_pool;
         c->replica_max_lag = (guint) replica_lag;
@@ -282,8 +301,8 @@ atrium_config_load (const char *path, GError **error)
 }
 
 /* The core's own sections, never a plugin's [NAME]. */
-static const char *const core_sections[] = {"database", "http",   "auth", "plugins",
-                                            "storage",  "plugin", NULL};
+static const char *const core_sections[] = {"database", "http",   "auth",     "plugins",
+                                            "storage",  "plugin", "sendmail", NULL};
 
 char *
 atrium_config_plugin_value (const AtriumConfig *config, const char *plugin, const char *key)
@@ -320,6 +339,8 @@ atrium_config_free (AtriumConfig *c)
         g_free (c->public_url);
         g_free (c->plugin_dir);
         g_free (c->data_dir);
+        g_free (c->sendmail);
+        g_free (c->reset_from);
         if (c->keyfile)
                 g_key_file_free (c->keyfile);
         g_free (c);

@@ -24,6 +24,12 @@ void atrium_metrics_connections_waiting (AtriumMetrics *m, int delta);
 /* An accept() failed for want of descriptors. */
 void atrium_metrics_accept_failed (AtriumMetrics *m);
 
+/* sendmail.c: AtriumHost.send_mail, and the host's defaults ([sendmail] command, timeout) */
+void atrium_sendmail_configure (const char *command, guint timeout);
+AtriumSendMailOutcome atrium_sendmail (const char *command, guint timeout, const char *from,
+                                       const char *const *rcpts, GBytes *message,
+                                       char **out_reason);
+
 /* log.c */
 void atrium_log_setup (void);
 /* Request log lines on (the default) or off ([http] access_log). */

@@ -11,6 +11,7 @@
 #include "plugin-host-private.h"
 #include "pipeline-private.h"
 #include "identity-private.h"
+#include "ops-private.h"
 
 #include <string.h>
 
@@ -125,6 +126,7 @@ static const AtriumHost host_table = {
         .request_tx_commit = atrium_request_tx_commit,
         .add_dav_tree = atrium_dav_add_tree,
         .add_portal_page = atrium_portal_add_page,
+        .send_mail = atrium_sendmail,
 };
 
 const AtriumHost *

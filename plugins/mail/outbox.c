@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* outbox.c - the outbound worker: hands each queued message (mail.outbox, written by the
- * sending transaction in deliver.c) to the system's sendmail-compatible command, retries
- * temporary failures with backoff, and bounces permanent ones into the sender's INBOX.
+ * sending transaction in deliver.c) to the system's sendmail-compatible command through the
+ * host (AtriumHost.send_mail, core/ops/sendmail.c: no shell, a timeout, the exit status read
+ * as sysexits.h says), retries temporary failures with backoff, and bounces permanent ones
+ * into the sender's INBOX.
  *
  * A serving host runs a pass every [mail] outbox_interval seconds (default 5);
  * "atriumd mail flush" runs one and prints what it did. A pass asks which schools have mail
@@ -26,13 +28,10 @@
  * to one sendmail run (bounded by [mail] sendmail_timeout). */
 #include "mail-private.h"
 
-#include <signal.h>
 #include <string.h>
-#include <unistd.h>
 
 #define BATCH 50
 #define GIVE_UP_SECONDS "259200" /* 3 days */
-#define REASON_MAX 200
 
 /* Seconds until the next attempt after the n-th failure (n = 1, 2, ...); the last repeats. */
 static const guint backoff[] = {60, 300, 1800, 7200, 21600};
@@ -43,12 +42,6 @@ static struct {
         guint max_attempts;
 } outbox;
 
-typedef enum {
-        SENT,
-        TEMPORARY,
-        PERMANENT,
-} Outcome;
-
 typedef struct {
         guint sent;
         guint deferred;
@@ -57,165 +50,12 @@ typedef struct {
         GPtrArray *lines; /* char*: one per message handled, for the command and the log */
 } PassReport;
 
-/* ---- running sendmail ---- */
-
-typedef struct {
-        gboolean done;
-        gboolean timed_out;
-        GBytes *err;
-        GError *error;
-} Run;
-
-static void
-communicated (GObject *source, GAsyncResult *result, gpointer data)
-{
-        Run *run = data;
-        g_subprocess_communicate_finish (G_SUBPROCESS (source), result, NULL, &run->err,
-                                         &run->error);
-        run->done = TRUE;
-}
-
-static gboolean
-timed_out (gpointer data)
-{
-        ((Run *) data)->timed_out = TRUE;
-        return G_SOURCE_REMOVE;
-}
-
-/* In the child, before exec: a process group of its own, so that a timeout kills whatever
- * the command started too (a shell script's children would otherwise keep running). */
-static void
-own_group (gpointer data)
-{
-        setpgid (0, 0);
-}
-
-/* The first line of @err, cleaned for last_error; NULL if there is none. */
-static char *
-first_line (GBytes *err)
-{
-        if (!err || !g_bytes_get_size (err))
-                return NULL;
-        gsize len;
-        const char *data = g_bytes_get_data (err, &len);
-        const char *nl = memchr (data, '\n', len);
-        g_autofree char *line = g_strndup (data, nl ? (gsize) (nl - data) : len);
-        g_autofree char *valid = g_utf8_make_valid (g_strstrip (line), -1);
-        for (char *c = valid; *c; c++)
-                if ((guchar) *c < 0x20 || *c == 0x7f)
-                        *c = ' ';
-        if (!valid[0])
-                return NULL;
-        if (g_utf8_strlen (valid, -1) > REASON_MAX)
-                return g_utf8_substring (valid, 0, REASON_MAX);
-        return g_steal_pointer (&valid);
-}
-
-/* Runs "<sendmail> -i -f <from> -- <rcpt>..." with @message on stdin; never a shell. */
-static Outcome
-run_sendmail (const char *from, char **rcpts, GBytes *message, char **out_reason)
-{
-        g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-        g_ptr_array_add (argv, outbox.sendmail);
-        g_ptr_array_add (argv, (char *) "-i");
-        g_ptr_array_add (argv, (char *) "-f");
-        g_ptr_array_add (argv, (char *) (from[0] ? from : "<>"));
-        g_ptr_array_add (argv, (char *) "--");
-        for (char **r = rcpts; *r; r++)
-                g_ptr_array_add (argv, *r);
-        g_ptr_array_add (argv, NULL);
-
-        g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-                G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                G_SUBPROCESS_FLAGS_STDERR_PIPE);
-        g_subprocess_launcher_set_child_setup (launcher, own_group, NULL, NULL);
-        g_autoptr (GError) error = NULL;
-        g_autoptr (GSubprocess) proc =
-                g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
-        if (!proc) {
-                /* A missing or broken sendmail is the installation's problem, not the
-                 * message's: retry rather than bounce. */
-                *out_reason = g_strdup_printf ("cannot run %s: %s", outbox.sendmail,
-                                               error->message);
-                return TEMPORARY;
-        }
-
-        /* communicate() writes stdin and reads stderr together (a command that writes a lot
-         * before reading would otherwise deadlock us); a private context for its callbacks
-         * and the timeout, so this works on any thread, whatever the host's loop does. */
-        g_autoptr (GMainContext) ctx = g_main_context_new ();
-        g_main_context_push_thread_default (ctx);
-        g_autoptr (GCancellable) cancel = g_cancellable_new ();
-        Run run = {0};
-        g_subprocess_communicate_async (proc, message, cancel, communicated, &run);
-        GSource *timer = g_timeout_source_new_seconds (outbox.timeout);
-        g_source_set_callback (timer, timed_out, &run, NULL);
-        g_source_attach (timer, ctx);
-        while (!run.done && !run.timed_out)
-                g_main_context_iteration (ctx, TRUE);
-        if (!run.done) {
-                const char *id = g_subprocess_get_identifier (proc);
-                if (id) {
-                        pid_t pid = (pid_t) g_ascii_strtoll (id, NULL, 10);
-                        if (pid > 0)
-                                kill (-pid, SIGKILL);
-                }
-                g_subprocess_force_exit (proc);
-                g_cancellable_cancel (cancel);
-                while (!run.done)
-                        g_main_context_iteration (ctx, TRUE);
-        }
-        g_source_destroy (timer);
-        g_source_unref (timer);
-        g_main_context_pop_thread_default (ctx);
-        g_subprocess_wait (proc, NULL, NULL);
-
-        g_autoptr (GBytes) err = run.err;
-        g_autoptr (GError) comm_error = run.error;
-        g_autofree char *said = first_line (err);
-        if (run.timed_out && !g_subprocess_get_successful (proc)) {
-                *out_reason = g_strdup_printf ("%s did not finish within %u s", outbox.sendmail,
-                                               outbox.timeout);
-                return TEMPORARY;
-        }
-        if (g_subprocess_get_if_signaled (proc)) {
-                *out_reason = g_strdup_printf ("sendmail killed by signal %d",
-                                               g_subprocess_get_term_sig (proc));
-                return TEMPORARY;
-        }
-        int status = g_subprocess_get_exit_status (proc);
-        if (status == 0 && !comm_error)
-                return SENT;
-        if (status == 0) {
-                /* exited 0 but we could not hand it all of the message: not sent */
-                *out_reason = g_strdup_printf ("writing to sendmail: %s", comm_error->message);
-                return TEMPORARY;
-        }
-        *out_reason = said ? g_strdup_printf ("sendmail exit %d: %s", status, said)
-                           : g_strdup_printf ("sendmail exit %d", status);
-        /* sysexits.h: EX_USAGE 64 .. EX_CONFIG 78 are permanent except EX_TEMPFAIL 75 */
-        return status >= 64 && status <= 78 && status != 75 ? PERMANENT : TEMPORARY;
-}
-
 /* ---- one queued message ---- */
 
 typedef struct {
         PassReport *report;
         gboolean found; /* out: a row was due */
 } Job;
-
-/* A recipient or sender we would put on sendmail's command line: no option look-alikes, no
- * whitespace or control characters (argv is not a shell, but sendmail parses addresses). */
-static gboolean
-safe_arg (const char *a)
-{
-        if (!a || a[0] == '-')
-                return FALSE;
-        for (const char *c = a; *c; c++)
-                if ((guchar) *c <= 0x20 || *c == 0x7f)
-                        return FALSE;
-        return TRUE;
-}
 
 static GBytes *
 hex_decode (const char *hex)
@@ -374,20 +214,13 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
                                   raw_id);
 
         g_autofree char *reason = NULL;
-        Outcome outcome;
-        gboolean args_ok = rcpts && rcpts[0] && from && (!from[0] || safe_arg (from));
-        for (char **r = rcpts; args_ok && *r; r++)
-                args_ok = safe_arg (*r);
-        if (!args_ok) {
-                reason = g_strdup ("refused: a sender or recipient address sendmail would "
-                                   "misread (empty, leading '-', spaces or control characters)");
-                outcome = PERMANENT;
-        } else {
-                outcome = run_sendmail (from, rcpts, raw, &reason);
-        }
+        /* The host refuses (permanently) an address sendmail would misread: empty, a leading
+         * '-', spaces or control characters. */
+        AtriumSendMailOutcome outcome = mail_host->send_mail (
+                outbox.sendmail, outbox.timeout, from, (const char *const *) rcpts, raw, &reason);
         g_autofree char *list = rcpts ? g_strjoinv (", ", rcpts) : g_strdup ("(none)");
 
-        if (outcome == SENT) {
+        if (outcome == ATRIUM_SEND_MAIL_SENT) {
                 if (!atrium_done (mail_host,
                                   mail_tx_sql (tx, error,
                                                "DELETE FROM mail.outbox WHERE id = $1::uuid", 1,
@@ -408,14 +241,14 @@ send_one (AtriumTx *tx, gpointer data, GError **error)
         }
 
         attempts++;
-        if (outcome == TEMPORARY && (attempts >= outbox.max_attempts || expired)) {
+        if (outcome == ATRIUM_SEND_MAIL_TEMPORARY && (attempts >= outbox.max_attempts || expired)) {
                 g_autofree char *last = g_steal_pointer (&reason);
                 reason = g_strdup_printf ("gave up after %u attempts%s: %s", attempts,
                                           expired ? " over 3 days" : "", last);
-                outcome = PERMANENT;
+                outcome = ATRIUM_SEND_MAIL_PERMANENT;
         }
         g_autofree char *n = g_strdup_printf ("%u", attempts);
-        if (outcome == TEMPORARY) {
+        if (outcome == ATRIUM_SEND_MAIL_TEMPORARY) {
                 guint wait = backoff[MIN (attempts, G_N_ELEMENTS (backoff)) - 1];
                 g_autofree char *secs = g_strdup_printf ("%u", wait);
                 if (!atrium_done (
@@ -553,14 +386,12 @@ mail_outbox_register (AtriumPlugin *self, GError **error)
                 return FALSE;
         outbox.timeout = (guint) timeout;
         outbox.max_attempts = (guint) attempts;
+        /* [mail] sendmail overrides the host's [sendmail] command for this queue; NULL: the
+         * host's. */
         g_free (outbox.sendmail);
         outbox.sendmail = mail_host->config_get (self, "sendmail");
-        if (!outbox.sendmail || !outbox.sendmail[0]) {
-                g_free (outbox.sendmail);
-                outbox.sendmail = g_strdup ("/usr/sbin/sendmail");
-        }
-        /* A sendmail that exits without reading all of its stdin cannot kill the host: atriumd
-         * ignores SIGPIPE in every command (core/main.c). */
+        if (outbox.sendmail && !outbox.sendmail[0])
+                g_clear_pointer (&outbox.sendmail, g_free);
         return mail_host->add_command (self, "flush",
                                        "hand the queued outbound mail that is due to sendmail "
                                        "now and print what happened",

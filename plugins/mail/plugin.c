@@ -51,9 +51,9 @@ mail_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
         mail_host = host;
         mail_self = self;
-        if (!ATRIUM_HOST_HAS (host, password_verify))
+        if (!ATRIUM_HOST_HAS (host, send_mail))
                 return mail_fail (error, ATRIUM_ERROR_INTERNAL,
-                                  "the host is too old: mail needs ABI 1.2");
+                                  "the host is too old: mail needs ABI 1.5 (send_mail)");
         mail_groups = host->lookup_service (self, ATRIUM_GROUPS_SERVICE, 2);
         if (!mail_groups ||
             mail_groups->header.struct_size < offsetof (AtriumGroupsService, group_by_slug) +
