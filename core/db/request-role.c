@@ -71,6 +71,11 @@ grants_batch (AtriumCore *core, PGconn *conn, const char *role)
                 "core.totp_recovery", "SELECT, INSERT, UPDATE, DELETE",
                 "core.account_policy", "SELECT, INSERT, UPDATE, DELETE",
                 "core.totp_devices", "SELECT, INSERT, UPDATE, DELETE",
+                /* mailed reset links (reset-mail.c): the token's hash is found only through
+                 * core.reset_link_find() */
+                "core.reset_links",
+                "SELECT (school_id, id, user_id, created_at, expires_at, used_at), INSERT, UPDATE, "
+                "DELETE",
                 "core.sessions", "SELECT, DELETE",
                 "core.event_outbox", "SELECT, INSERT, UPDATE, DELETE",
                 "core.audit_log", "SELECT",

@@ -99,6 +99,7 @@ char *atrium_activation_code_new (void);
 gboolean atrium_activation_issue (AtriumRequest *req, GPtrArray *user_ids, int days,
                                   GPtrArray **out_codes, char **out_expires, GError **error);
 void atrium_activation_routes (AtriumCore *core);
+void atrium_reset_mail_routes (AtriumCore *core);
 
 /* code-letters.c: the codes of one request, answered once, in three forms. @people's rows:
  * id, username, display_name, import_class; @codes in the same order. */

@@ -38,6 +38,7 @@ atrium_identity_register (AtriumCore *core)
         atrium_audit_routes (core);
         atrium_password_routes (core);
         atrium_activation_routes (core);
+        atrium_reset_mail_routes (core);
         atrium_reset_routes (core);
         atrium_totp_routes (core);
         atrium_account_policy_routes (core);

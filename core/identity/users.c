@@ -15,12 +15,17 @@
         "{\"type\":\"array\",\"uniqueItems\":true,\"maxItems\":5,\"items\":{\"type\":\"string\","  \
         "\"enum\":[\"admin\",\"teacher\",\"student\",\"parent\",\"staff\"]}}"
 
-static const char user_schema[] = "{\"type\":\"object\","
+static const char user_schema[] =
+        "{\"type\":\"object\","
         "\"required\":[\"username\",\"display_name\",\"roles\"],\"properties\":{"
         "\"username\":{\"type\":\"string\",\"pattern\":\"^[a-z0-9._-]{2,64}$\"},"
         "\"display_name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200},"
         "\"password\":{\"type\":\"string\",\"minLength\":8,\"maxLength\":1024},"
         "\"roles\":" ROLES_SCHEMA ","
+        "\"email\":{\"type\":[\"string\",\"null\"],\"minLength\":3,\"maxLength\":254,"
+        "\"pattern\":\"^[^@[:space:]]+@[^@[:space:]]+$\",\"description\":\"an address outside "
+        "the school (a parent's, say) where a forgotten password's reset link is mailed "
+        "(users.manage)\"},"
         "\"external_id\":{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":200}}}";
 
 static const char user_patch_schema[] =
@@ -32,6 +37,10 @@ static const char user_patch_schema[] =
         "\"roles\":" ROLES_SCHEMA ","
         "\"disabled\":{\"type\":\"boolean\",\"description\":\"true: cannot sign in, "
         "sessions and tokens revoked, everything kept (users.manage)\"},"
+        "\"email\":{\"type\":[\"string\",\"null\"],\"minLength\":3,\"maxLength\":254,"
+        "\"pattern\":\"^[^@[:space:]]+@[^@[:space:]]+$\",\"description\":\"an address outside "
+        "the school (a parent's, say) where a forgotten password's reset link is mailed "
+        "(users.manage)\"},"
         "\"external_id\":{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":200}}}";
 
 #define USER_COLUMNS                                                                                \
@@ -136,10 +145,11 @@ create_user (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (AtriumResult) ins = atrium_sql (
                 req, error,
                 "INSERT INTO core.users (school_id, username, display_name, password_hash, roles, "
-                "external_id) VALUES ($1::uuid, $2, $3, $4, $5::text[], $6) RETURNING id",
-                6, req->school_id, json_object_get_string_member (in, "username"),
+                "external_id, email) VALUES ($1::uuid, $2, $3, $4, $5::text[], $6, $7) RETURNING id",
+                7, req->school_id, json_object_get_string_member (in, "username"),
                 json_object_get_string_member (in, "display_name"), hash, roles,
-                json_object_get_string_member_with_default (in, "external_id", NULL));
+                json_object_get_string_member_with_default (in, "external_id", NULL),
+                json_object_get_string_member_with_default (in, "email", NULL));
         if (!ins) {
                 if (g_error_matches (*error, ATRIUM_ERROR, ATRIUM_ERROR_CONFLICT))
                         g_prefix_error (error, "username or external_id already in use: ");
@@ -283,7 +293,8 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
                 gboolean own_fields = !json_object_has_member (in, "roles") &&
                                       !json_object_has_member (in, "username") &&
                                       !json_object_has_member (in, "disabled") &&
-                                      !json_object_has_member (in, "external_id");
+                                      !json_object_has_member (in, "external_id") &&
+                                      !json_object_has_member (in, "email");
                 if (!is_self (req, id) || !own_fields) {
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
                                      "permission users.manage is required");
@@ -324,17 +335,21 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
                                       : NULL;
         g_autofree char *roles = roles_in ? roles_literal (roles_in) : NULL;
         gboolean ext_given = json_object_has_member (in, "external_id");
+        gboolean email_given = json_object_has_member (in, "email");
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
                 "UPDATE core.users SET username = coalesce($2, username), "
                 "display_name = coalesce($3, display_name), roles = coalesce($4::text[], roles), "
                 "external_id = CASE WHEN $6::boolean THEN $5 ELSE external_id END, "
+                "email = CASE WHEN $8::boolean THEN $7 ELSE email END, "
                 "updated_at = now() WHERE id = $1::uuid RETURNING id",
-                6, id, json_object_get_string_member_with_default (in, "username", NULL),
+                8, id, json_object_get_string_member_with_default (in, "username", NULL),
                 json_object_get_string_member_with_default (in, "display_name", NULL), roles,
                 ext_given ? json_object_get_string_member_with_default (in, "external_id", NULL)
                           : NULL,
-                ext_given ? "true" : "false");
+                ext_given ? "true" : "false",
+                email_given ? json_object_get_string_member_with_default (in, "email", NULL) : NULL,
+                email_given ? "true" : "false");
         if (!res)
                 return FALSE;
         if (atrium_result_n_rows (res) == 0) {
@@ -366,6 +381,8 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
                         return FALSE;
                 atrium_audit (req, "user.password_changed", id, NULL);
         }
+        if (email_given)
+                atrium_audit (req, "user.email_changed", id, NULL);
         if (roles)
                 atrium_audit (req, "user.roles_changed", id, json_node_ref (json_object_get_member (in, "roles")));
         if (disable_given && !set_disabled (req, id, disable, error))
