@@ -201,6 +201,8 @@ await withBrowser(shots, async (page, b) => {
   await page.getByRole('button', {name: 'Remove second factor'}).click();
   await page.getByRole('status').filter({hasText: 'The second factor of Paul Factor is removed.'})
     .waitFor();
+  await page.getByText('No second factor is set up.').waitFor();
+  check(await page.getByText('A second factor is on.').count() === 0, 'the editor says it is off');
   await page.getByLabel('Find a parent to link').fill('petra');
   await page.getByLabel('Find a parent to link').press('Enter');
   await page.getByRole('button', {name: 'Link: Petra Parent'}).click();

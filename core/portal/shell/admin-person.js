@@ -103,8 +103,9 @@ export async function editPerson (editor, ctx, p, base, r, changed, close)
                 const remove = h ('button', {type : 'button'}, t ('admin.person.totp.remove'));
                 remove.addEventListener('click', () => busy (remove, r, async () => {
                                                              await ctx.api.del(`${path}/totp`);
-                                                             remove.remove();
-                                                             factor.append(h ('p', {}, t ('admin.person.totp.none')));
+                                                             factor.replaceChildren(
+                                                                     h ('h3', {}, t ('me.totp.title')),
+                                                                     h ('p', {}, t ('admin.person.totp.none')));
                                                              await changed ();
                                                              r.done(t ('admin.person.totp.removed',
                                                                        {name : p.display_name}));
