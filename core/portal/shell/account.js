@@ -8,7 +8,7 @@
 // the same section: shell.js draws it alone, with opts.forced, until the factor is on.
 // Operators have no school and so no second factor: they see the password only.
 import {busy, regions, useStyles} from './admin-common.js';
-import {encode} from './vendor/uqr.mjs';
+import {encode} from './vendor/uqr.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
