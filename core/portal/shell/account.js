@@ -238,6 +238,9 @@ export async function render (root, ctx)
         const {h, t} = ctx;
         root.append(h ('h1', {}, t ('me.title')),
                     h ('p', {class : 'muted'},
-                       t ('me.who', {name : ctx.user.display_name, username : ctx.user.username})),
+                       t ('me.who', {
+                               name : ctx.user.display_name || ctx.user.username,
+                               username : ctx.user.username
+                       })),
                     passwordSection (ctx), ctx.school ? totpSection (ctx) : null);
 }
