@@ -194,7 +194,13 @@ await withBrowser(shots, async (page, b) => {
   await open(page, 'People');
   await manage(page, 'sam', 'Sam Sommer');
   await audit(page, b, 'person-editor');
+  // A username someone has is refused in words, and nothing changes.
   await page.locator('#edit-name').fill('Samuel Sommer');
+  await page.locator('#edit-username').fill('paul');
+  await page.getByRole('button', {name: 'Save name and username'}).click();
+  await page.getByRole('alert')
+    .filter({hasText: 'The username paul is taken by someone else; nothing was changed.'}).waitFor();
+  check((await find(page, 'sam'))[0].display_name === 'Sam Sommer', 'nothing changed');
   await page.locator('#edit-username').fill('samuel');
   await page.getByRole('button', {name: 'Save name and username'}).click();
   await page.getByRole('status').filter({hasText: 'Samuel Sommer is saved.'}).waitFor();

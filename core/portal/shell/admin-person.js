@@ -59,7 +59,16 @@ export async function editPerson (editor, ctx, p, base, r, changed, close)
                                 body.display_name = name.value.trim();
                         if (username.value.trim() !== p.username)
                                 body.username = username.value.trim();
-                        const out = Object.keys(body).length ? await ctx.api.patch(path, body) : p;
+                        let out = p;
+                        try {
+                                if (Object.keys(body).length)
+                                        out = await ctx.api.patch(path, body);
+                        } catch (e) {
+                                if (e.status === 409 && body.username)
+                                        throw new Error (t ('admin.person.taken',
+                                                            {username : body.username}));
+                                throw e;
+                        }
                         close ();
                         await changed ();
                         r.done(t ('admin.person.saved', {name : out.display_name}));
