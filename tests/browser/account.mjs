@@ -179,6 +179,14 @@ await withBrowser(shots, async (page, b) => {
   await page.reload();
   await enrolTitle.waitFor();
   await audit(page, b, 'forced-enrol-after-reload');
+  // Another address does not get round it.
+  // (This listener comes after the shell's, so the shell has drawn when it resolves.)
+  await page.evaluate(() => new Promise((done) => {
+    window.addEventListener('hashchange', done, {once: true});
+    location.hash = '#/start';
+  }));
+  await enrolTitle.waitFor();
+  check(await page.getByRole('navigation').count() === 0, 'still nothing else');
   // Done, the portal opens.
   await page.getByRole('button', {name: 'Set up a second factor'}).click();
   const tinaKey = base32(await page.locator('#totp-secret').textContent());

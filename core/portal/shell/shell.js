@@ -66,7 +66,8 @@ async function enter ()
                 return;
         }
         if (me.must_enrol_totp) {
-                session = {user : me, school, nav : [], permissions : []};
+                // restricted: a change of the address must not draw the frame meanwhile.
+                session = {user : me, school, nav : [], permissions : [], restricted : true};
                 drawEnrol ();
                 return;
         }
@@ -205,7 +206,7 @@ function pageFailed (main, e)
 }
 
 window.addEventListener('hashchange', () => {
-        if (session)
+        if (session && !session.restricted)
                 drawFrame ();
 });
 
