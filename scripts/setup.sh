@@ -51,6 +51,9 @@ setup_packages=(
         # the OpenID provider's relying parties in the suite (tests/integration/test_oidc_*.py):
         # Apache's mod_auth_openidc end to end, python3-authlib and python3-jwt as a client
         libapache2-mod-auth-openidc python3-authlib python3-jwt python3-requests
+        # zbarimg reads back the QR code "My account" draws for a TOTP app
+        # (tests/browser/account.mjs): the picture must say the otpauth:// URI
+        zbar-tools
 )
 
 setup_say() {

@@ -122,10 +122,13 @@ static const CorePage core_pages[] = {
         {"usage", "operator-usage.js", "Usage", "Nutzung", NULL, NULL, TRUE, 1010},
 };
 
-/* Whether @id is one of the core's pages (a plugin cannot take it). */
+/* Whether @id is one of the core's pages (a plugin cannot take it): those listed above, and
+ * the two the shell draws itself (start.js, account.js). */
 static gboolean
 core_page_id (const char *id)
 {
+        if (g_str_equal (id, "start") || g_str_equal (id, "account"))
+                return TRUE;
         for (gsize i = 0; i < G_N_ELEMENTS (core_pages); i++)
                 if (g_str_equal (core_pages[i].id, id))
                         return TRUE;

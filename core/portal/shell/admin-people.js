@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // admin-people.js - a school admin's people page (users.manage): the list with search and
 // paging (GET .../users?q=&cursor=), creating a person (POST .../users), changing their roles
-// and disabling or enabling them (PATCH .../users/{id} with roles or disabled). A disabled
+// and disabling or enabling them (PATCH .../users/{id} with roles or disabled), and "Manage",
+// the editor of one person (admin-person.js: name, username, a password, the second factor,
+// parent links, erasing). A disabled
 // person keeps everything but cannot sign in; their sessions end at once (docs/IMPORT.md,
 // "Leavers"). Nobody disables their own account here (the server refuses it too).
 import {busy,
@@ -12,6 +14,7 @@ import {busy,
         schoolApi,
         useStyles,
         withQuery} from './admin-common.js';
+import {editPerson} from './admin-person.js';
 
 export async function render (root, ctx)
 {
@@ -22,6 +25,8 @@ export async function render (root, ctx)
         const rows = h ('tbody');
         const editor =
                 h ('section', {class : 'card', hidden : true, 'aria-labelledby' : 'people-edit'});
+        const person =
+                h ('section', {class : 'card', hidden : true, 'aria-labelledby' : 'person-title'});
 
         const search = h ('input', {id : 'people-q', type : 'search', maxlength : 200});
         const pager = new Pager (ctx, draw);
@@ -45,6 +50,12 @@ export async function render (root, ctx)
                         onclick : () => openEditor (p)
                 },
                                 t ('admin.people.edit'));
+                const manage = h ('button', {
+                        type : 'button',
+                        'aria-label' : t ('admin.person.open.for', {name : p.display_name}),
+                        onclick : () => openPerson (p)
+                },
+                                  t ('admin.person.open'));
                 const toggle =
                         self ? null
                              : h ('button', {
@@ -69,7 +80,7 @@ export async function render (root, ctx)
                           h ('td', {},
                              t (disabled ? 'admin.people.state.disabled'
                                          : 'admin.people.state.active')),
-                          h ('td', {class : 'actions'}, edit, toggle));
+                          h ('td', {class : 'actions'}, edit, manage, toggle));
         }
 
         function openEditor (p)
@@ -98,6 +109,19 @@ export async function render (root, ctx)
                                        form);
                 editor.hidden = false;
                 editor.querySelector('input').focus();
+        }
+
+        // Everything else about one person, from the person as the server has them now.
+        function openPerson (p)
+        {
+                editor.hidden = true;
+                const close = () => { person.hidden = true; };
+                busy (null, r, async () => {
+                        const now = await ctx.api.get(`${base}/${p.id}`);
+                        await editPerson (person, ctx, now, base, r, () => pager.reload(), close);
+                        person.hidden = false;
+                        person.querySelector('input').focus();
+                });
         }
 
         // Creating a person.
@@ -190,6 +214,6 @@ export async function render (root, ctx)
                                 h ('th', {scope : 'col'}, t ('admin.people.state')),
                                 h ('th', {scope : 'col'}, t ('admin.actions')))),
                           rows)),
-                    pager.element, editor, createForm);
+                    pager.element, editor, person, createForm);
         await pager.load(withQuery (base, {limit : 20}));
 }

@@ -49,6 +49,7 @@ export const api = {
         post : (path, body) => request ('POST', path, body),
         put : (path, body, opts) => request ('PUT', path, body, opts),
         patch : (path, body, opts) => request ('PATCH', path, body, opts),
-        del : (path, opts) => request ('DELETE', path, undefined, opts),
+        // opts.body: the few DELETEs that take one (DELETE /api/v1/me/totp {code}).
+        del : (path, opts) => request ('DELETE', path, opts && opts.body, opts),
         csrf : () => csrf,
 };

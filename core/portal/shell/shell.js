@@ -3,11 +3,19 @@
 // HttpOnly, so only the server can tell), shows the sign-in page or the frame with the
 // navigation the server lists (GET /api/v1/schools/{school}/portal/nav), and draws the page
 // of the address's fragment (#/<page id>) by importing the page's ES module from its plugin's
-// assets and calling its render(root, ctx).
+// assets and calling its render(root, ctx). "My account" (#/account, account.js) is the
+// shell's own page, linked next to sign-out.
+//
+// A session that must do something first - change a password someone else set
+// (must_change_password) or enrol a second factor the school requires (must_enrol_totp) -
+// gets that form and nothing else, whether it was just signed in, reloaded, or told so later
+// by a route (403 password-change-required / second-factor-required): the server lets such
+// a session reach only those routes (docs/ACCOUNTS.md).
+import {render as renderAccount, totpSection} from './account.js';
 import {api, ApiError, setCsrf} from './api.js';
 import {h, clear} from './dom.js';
 import {lang, setLang, t} from './i18n.js';
-import {renderSignIn} from './signin.js';
+import {renderChange, renderSignIn} from './signin.js';
 import {renderStart} from './start.js';
 
 const app = document.getElementById('app');
@@ -52,6 +60,17 @@ async function enter ()
 {
         const me = await api.get('/api/v1/me');
         const school = me.school || null;
+        if (me.must_change_password) {
+                session = null;
+                renderChange (app, null, null, () => enter ().catch(showFailure), signOut);
+                return;
+        }
+        if (me.must_enrol_totp) {
+                // restricted: a change of the address must not draw the frame meanwhile.
+                session = {user : me, school, nav : [], permissions : [], restricted : true};
+                drawEnrol ();
+                return;
+        }
         // A school's pages, or (operators, who have no school) the installation's.
         const nav = (await api.get(school ? `/api/v1/schools/${
                                                     encodeURIComponent (school.slug)}/portal/nav`
@@ -71,23 +90,51 @@ async function signOut ()
         showSignIn ();
 }
 
-function drawFrame ()
+// Whether @e is the server saying the session must change its password or enrol first.
+function mustFirst (e)
 {
-        const current = (location.hash.match(/^#\/([a-z][a-z0-9-]*)/) || [])[1] || 'start';
-        const link = (id, label) =>
-                h ('a', {href : `#/${id}`, 'aria-current' : id === current ? 'page' : null}, label);
+        return e instanceof ApiError && e.status === 403 && e.problem &&
+               /(password-change-required|second-factor-required)$/.test(e.problem.type || '');
+}
+
+function langButton (redraw)
+{
         const other = lang === 'de' ? 'en' : 'de';
-        const langButton = h ('button', {
+        const b = h ('button', {
                 type : 'button',
                 class : 'link',
                 lang : other,
                 'aria-label' : t ('lang.switch.label')
         },
-                              t ('lang.switch'));
-        langButton.addEventListener('click', () => {
+                     t ('lang.switch'));
+        b.addEventListener('click', () => {
                 setLang (other);
-                drawFrame ();
+                redraw ();
         });
+        return b;
+}
+
+// The enrolment a school's policy requires: the account page's second-factor section alone.
+function drawEnrol ()
+{
+        const outButton = h ('button', {type : 'button', class : 'link'}, t ('signout'));
+        outButton.addEventListener('click', signOut);
+        const main = h ('main', {id : 'main', tabindex : '-1'});
+        clear (app).append(h ('header', {class : 'top'}, h ('span', {class : 'brand'}, t ('app.title')),
+                              h ('div', {class : 'tools'}, langButton (drawEnrol), outButton)),
+                           main);
+        main.append(h ('h1', {}, t ('me.totp.forced.title')),
+                    totpSection (makeCtx (), {
+                            forced : true,
+                            onDone : () => enter ().catch(showFailure)
+                    }));
+}
+
+function drawFrame ()
+{
+        const current = (location.hash.match(/^#\/([a-z][a-z0-9-]*)/) || [])[1] || 'start';
+        const link = (id, label) =>
+                h ('a', {href : `#/${id}`, 'aria-current' : id === current ? 'page' : null}, label);
         const outButton = h ('button', {type : 'button', class : 'link'}, t ('signout'));
         outButton.addEventListener('click', signOut);
         const main = h ('main', {id : 'main', tabindex : '-1'});
@@ -97,14 +144,15 @@ function drawFrame ()
                       h ('ul', {}, h ('li', {}, link ('start', t ('nav.start'))),
                          session.nav.map(
                                  (p) => h ('li', {}, link (p.id, p.label[lang] || p.label.en))))),
-                   h ('div', {class : 'tools'}, langButton, outButton)),
+                   h ('div', {class : 'tools'}, link ('account', t ('me.link')), langButton (drawFrame),
+                      outButton)),
                 main);
         drawPage (current, main);
 }
 
-async function drawPage (id, main)
+function makeCtx ()
 {
-        const ctx = {
+        return {
                 api,
                 h,
                 lang,
@@ -115,8 +163,17 @@ async function drawPage (id, main)
                 nav : session.nav,
                 can : (p) => session.permissions.includes(p)
         };
+}
+
+async function drawPage (id, main)
+{
+        const ctx = makeCtx ();
         if (id === 'start') {
                 renderStart (main, ctx);
+                return;
+        }
+        if (id === 'account') {
+                renderAccount (main, ctx).catch((e) => pageFailed (main, e));
                 return;
         }
         const page = session.nav.find((p) => p.id === id);
@@ -130,17 +187,26 @@ async function drawPage (id, main)
                 clear (main);
                 await mod.render(main, ctx);
         } catch (e) {
-                if (e instanceof ApiError && e.status === 401) {
-                        showSignIn ();
-                        return;
-                }
-                clear (main).append(h ('p', {class : 'error', role : 'alert'},
-                                       t ('page.failed', {msg : e.message})));
+                pageFailed (main, e);
         }
 }
 
+function pageFailed (main, e)
+{
+        if (e instanceof ApiError && e.status === 401) {
+                showSignIn ();
+                return;
+        }
+        if (mustFirst (e)) {
+                enter ().catch(showFailure);
+                return;
+        }
+        clear (main).append(
+                h ('p', {class : 'error', role : 'alert'}, t ('page.failed', {msg : e.message})));
+}
+
 window.addEventListener('hashchange', () => {
-        if (session)
+        if (session && !session.restricted)
                 drawFrame ();
 });
 

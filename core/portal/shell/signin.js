@@ -210,19 +210,32 @@ function renderCode (root, pending, next, onSignedIn)
         code.focus();
 }
 
-// The forced change after signing in with a password someone else set.
-function renderChange (root, current, out, onSignedIn)
+// The forced change after signing in with a password someone else set. Right after the
+// sign-in the page still knows that password (@current); after a reload (shell.js: the
+// session says must_change_password) it asks for it, and offers signing out (@onSignOut).
+export function renderChange (root, current, out, onSignedIn, onSignOut)
 {
         clear (root);
         const error = h ('p', {id : 'change-error', class : 'error', role : 'alert'});
         const pair = passwordPair ('change');
+        const [oldField, old] =
+                current === null
+                        ? field ('change-current', 'me.password.current',
+                                 {type : 'password', autocomplete : 'current-password'})
+                        : [ null, null ];
         const submit = h ('button', {type : 'submit', class : 'primary'}, t ('account.change.submit'));
         const form = h ('form', {class : 'signin', novalidate : true},
                         h ('h1', {}, t ('account.change.title')),
-                        h ('p', {}, t ('account.change.why')), ...pair.nodes, error, submit);
+                        h ('p', {}, t ('account.change.why')), oldField, ...pair.nodes, error,
+                        submit);
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
+                if (old && !old.value) {
+                        error.textContent = t ('me.password.fill');
+                        old.focus();
+                        return;
+                }
                 if (pair.first.value !== pair.second.value) {
                         error.textContent = t ('account.mismatch');
                         pair.second.focus();
@@ -230,20 +243,36 @@ function renderChange (root, current, out, onSignedIn)
                 }
                 submit.disabled = true;
                 try {
-                        setCsrf (out.csrf_token);
-                        await api.post('/api/v1/me/password',
-                                       {current_password : current, new_password : pair.first.value});
-                        out.user.must_change_password = false;
+                        if (out)
+                                setCsrf (out.csrf_token);
+                        await api.post('/api/v1/me/password', {
+                                current_password : old ? old.value : current,
+                                new_password : pair.first.value
+                        });
+                        if (out)
+                                out.user.must_change_password = false;
                         onSignedIn (out);
                 } catch (e) {
+                        if (old && e instanceof ApiError && e.status === 403) {
+                                error.textContent = t ('me.password.wrong');
+                                old.value = '';
+                                old.focus();
+                                return;
+                        }
                         error.textContent = explain (e) || t ('signin.failed', {msg : e.message});
                         pair.first.focus();
                 } finally {
                         submit.disabled = false;
                 }
         });
-        root.append(h ('main', {id : 'main', class : 'signin-page'}, form));
-        pair.first.focus();
+        let leave = null;
+        if (onSignOut) {
+                leave = h ('button', {type : 'button', class : 'link'}, t ('signout'));
+                leave.addEventListener('click', onSignOut);
+        }
+        root.append(h ('main', {id : 'main', class : 'signin-page'}, form,
+                       leave ? h ('p', {}, leave) : null));
+        (old || pair.first).focus();
 }
 
 // Redeeming an activation code from a letter: the first password, then the browser's sign-in.
