@@ -46,7 +46,8 @@ static const char user_patch_schema[] =
 #define USER_COLUMNS                                                                                \
         "u.id, u.username, u.display_name, u.roles, u.external_id, u.email, u.disabled_at, "        \
         "u.must_change_password, u.must_enrol_totp, "                                               \
-        "core.totp_enabled(u.school_id, u.id) AS totp_enabled, "                                    \
+        "EXISTS (SELECT 1 FROM core.totp t WHERE t.school_id = u.school_id AND t.user_id = u.id "   \
+        "AND t.enabled) AS totp_enabled, "                                                          \
         "u.created_at, u.updated_at, "                                                              \
         "ARRAY(SELECT l.parent_id FROM core.parent_links l WHERE l.student_id = u.id) AS parents, " \
         "ARRAY(SELECT l.student_id FROM core.parent_links l WHERE l.parent_id = u.id) AS children"

@@ -160,7 +160,7 @@ class CreateUsers(UsersHost):
             "short password": {**good, "password": "short"},
             "password not a string": {**good, "password": 12345678},
             "external_id empty": {**good, "external_id": ""},
-            "unknown field": {**good, "email": "v@example.org"},
+            "unknown field": {**good, "nickname": "v"},
             "no username": {k: v for k, v in good.items() if k != "username"},
             "no roles": {k: v for k, v in good.items() if k != "roles"},
             "no display name": {k: v for k, v in good.items() if k != "display_name"},
