@@ -402,11 +402,15 @@ BEGIN
                who, count(*) AS n
           FROM raw WHERE s >= lo GROUP BY 1, 2, 3
     ),
-    -- the people of the rolled-up hours of days not wholly rolled up
+    -- the people of the rolled-up hours of days not wholly rolled up (a few cells: looked up
+    -- by each, not merged with the whole table, which the planner chose for the CTE's guess)
     hour_people AS MATERIALIZED (
         SELECT c.school_id, c.t0 AS bucket, p.who
-          FROM cells c JOIN conference.rollup_hour_people p USING (school_id, day)
-         WHERE c.mask IS NOT NULL AND p.hours & c.mask <> 0
+          FROM cells c
+         CROSS JOIN LATERAL (SELECT h.who FROM conference.rollup_hour_people h
+                              WHERE h.school_id = c.school_id AND h.day = c.day
+                                AND h.hours & c.mask <> 0 OFFSET 0) p
+         WHERE c.mask IS NOT NULL
     ),
     -- the part of each visit inside its island, and the first and last bucket it touches
     raw_usage AS (
