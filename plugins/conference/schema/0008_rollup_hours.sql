@@ -90,8 +90,9 @@ $$;
 -- As 0006's, with two more kinds of work: every cell also keeps its people's hour bits, and
 -- after the closed days come the closed hours of each school's day that is not closed yet
 -- (the day of the closing time, up to it: hours_upto), when it has visits and its rolled-up
--- hours are dirty, of another typical length, missing, or three hours or more behind. Such a cell keeps its hours, spans and hour bits, but not the day's
--- sums or month bits, and its row stays dirty: the day is rolled up whole once it closes.
+-- hours are dirty, of another typical length, missing, or three hours or more behind. Such a
+-- cell keeps its hours, spans and hour bits, but not the day's sums or month bits, and its row
+-- stays dirty: the day is rolled up whole once it closes.
 CREATE OR REPLACE FUNCTION rollup(p_typical interval, p_max_days integer) RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = conference, pg_temp SET TimeZone = 'UTC'
 SET work_mem = '64MB' AS $$
