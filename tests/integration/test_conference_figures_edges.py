@@ -243,7 +243,7 @@ class FiguresAtTheEdges(ConferenceTestCase):
         ranges = [(closed_day + 7 * HOUR + 13 * MIN, t),     # partial first day, up to now
                   (closed_day + 9 * HOUR, t),                 # from on an hour
                   (closed_day + 30 * MIN, closed_day + 15 * HOUR + 30 * MIN),  # ends inside
-                  (open_day - 2 * HOUR, closing + 2 * HOUR + 7 * MIN),
+                  (open_day - 2 * HOUR, closing - 70 * MIN),  # ends in the open day's hours
                   (closed_day - DAY, closing)]                 # ends where the hours do
         self.assertFigures(ranges, rows=False)                  # nothing rolled up yet
 
