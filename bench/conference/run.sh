@@ -418,7 +418,9 @@ fi
 # of ROLLUP_BATCH school days through conference.rollup(), each committed on its own, in one
 # session that first waits for the lock a timer run may hold (advisory locks are re-entrant
 # within a session, so the batches then never find it taken). The closed days come from these,
-# the rest of the range (its first partial day, the days not closed yet) from the rows.
+# and since conference 0008 also the closed hours of the day not closed yet (one more cell per
+# school) and the whole hours of the range's partial first day; the rest (the first partial
+# hour, the last ~13 hours) from the rows.
 say "rolling up the closed days: conference.rollup('25 minutes', $ROLLUP_BATCH) until none is left"
 rollup_runs=$((SCHOOLS * (STATS_DAYS + 2) / ROLLUP_BATCH + 2))
 t0=$EPOCHREALTIME
@@ -430,8 +432,10 @@ rollup_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
 rollup_days=$(awk 'NR > 1 { n += $1 } END { print n + 0 }' "$out/rollup.txt")
 [[ $(tail -n 1 "$out/rollup.txt") == 0 ]] || die "the roll-up was not done after $rollup_runs runs ($out/rollup.txt)"
 read -r rollup_mb rollup_rows < <(sql "SELECT (pg_total_relation_size('conference.rollup_days') + pg_total_relation_size('conference.rollup_hours')
-        + pg_total_relation_size('conference.rollup_spans') + pg_total_relation_size('conference.rollup_people')) / 1048576,
-        (SELECT count(*) FROM conference.rollup_hours) + (SELECT count(*) FROM conference.rollup_spans) + (SELECT count(*) FROM conference.rollup_people)" | tr '|' ' ')
+        + pg_total_relation_size('conference.rollup_spans') + pg_total_relation_size('conference.rollup_people')
+        + pg_total_relation_size('conference.rollup_hour_people')) / 1048576,
+        (SELECT count(*) FROM conference.rollup_hours) + (SELECT count(*) FROM conference.rollup_spans) + (SELECT count(*) FROM conference.rollup_people)
+        + (SELECT count(*) FROM conference.rollup_hour_people)" | tr '|' ' ')
 say "rolled up $rollup_days school days in $rollup_s s ($rollup_rows rows, $rollup_mb MiB)"
 read -r n_att att_mb idx_mb < <(sql "SELECT count(*), pg_relation_size('conference.attendance') / 1048576,
         pg_indexes_size('conference.attendance') / 1048576 FROM conference.attendance" | tr '|' ' ')

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rollup.c - the daily roll-ups the usage figures of closed days come from
- * (schema/0006_rollup.sql): a timer rolls up [conference] rollup_batch_days school days every
- * ten minutes, oldest first, through conference.rollup(); `atriumd conference rollup` runs
+ * (schema/0006_rollup.sql), and those of the closed hours of the day not closed yet
+ * (schema/0008_rollup_hours.sql): a timer rolls up [conference] rollup_batch_days school days
+ * every ten minutes, oldest first, through conference.rollup(); `atriumd conference rollup` runs
  * batches until none is left (after a long downtime, or to re-roll days marked dirty by hand).
  * The function is idempotent and lets one run at a time proceed (an advisory lock), so a
  * command may run beside the leader's timer. */

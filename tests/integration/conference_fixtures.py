@@ -26,6 +26,8 @@ with its refusals (problem+json and status; for writes that fail, that nothing c
     test_conference_rollup.py     the daily roll-ups (`atriumd conference rollup`, the timer's
                                   work): figures from them equal those from the visits; late
                                   changes, batches, one run at a time
+    test_conference_figures_edges.py  the roll-ups per closed hour (0008) at a range's open
+                                  edges, against a computation from the visits in Python
     test_conference_module.py     the permission catalogue, user.deleted, group.deleted, the
                                   GDPR export, the module switched off, the OpenAPI document
     test_conference_bbb.py        the BigBlueButton path, against bbb_double.py
