@@ -164,6 +164,7 @@ struct _AtriumRequest {
         char *user_id;     /* NULL for operators and anonymous callers */
         char *operator_id; /* set for platform operators */
         char *session_id;
+        char *dav_username;      /* (nullable) a WebDAV caller's username, from the check */
         char **roles;            /* the user's roles in the school */
         AtriumPermSet *permissions; /* (nullable) what the caller may do (perm-cache.c) */
         gboolean touch_session;     /* the session's last use is to be recorded */

@@ -1325,6 +1325,21 @@ struct _AtriumHost {
         AtriumSendMailOutcome (*send_mail) (const char *command, guint timeout, const char *from,
                                             const char *const *rcpts, GBytes *message,
                                             char **out_reason);
+
+        /**
+         * request_username:
+         * @req: the request
+         *
+         * The signed-in user's username where the identity check already named them: on the
+         * requests of a WebDAV tree (add_dav_tree), whose answers need it (principal URLs,
+         * home collections). Saves a tree a query per request.
+         *
+         * Called: in a handler or a DAV tree callback, on its thread.
+         * Returns: (nullable) (transfer none): the username; %NULL on other requests, for
+         *   operators and anonymous callers: ask the database then
+         * Since: 1.5
+         */
+        const char *(*request_username) (AtriumRequest *req);
 };
 
 /**

@@ -6,9 +6,12 @@
  *   - "Authorization: Basic" with the user name "username" (the school is the one in the
  *     path) or "username@school" (it must be that school), and as password either the
  *     person's password or one of their personal access tokens.
- * A token is looked up by its hash (core.dav_account(), one round trip), on every request:
- * a revoked token fails at once. A password costs an Argon2id verification (tens of
- * milliseconds by design); a PROPFIND storm must not pay that per request, so successful
+ * A token, Bearer or an app token given as the Basic password, is judged by the request's own
+ * identity check, on every request (a revoked token fails at once), with no round trip of its
+ * own: the check's row names the token's owner, who must be the Basic username. Only a
+ * secret of a token's shape takes that way (a password of that shape would fail as a token).
+ * A password costs an Argon2id verification (tens of milliseconds by design); a PROPFIND
+ * storm must not pay that per request, so successful
  * verifications are kept in memory for ATRIUM_DAV_AUTH_TTL seconds. The key is an HMAC, with
  * a key drawn at random per process, over the user's id, the stored password hash and the
  * secret given: the secret itself is never kept, and a changed password (a new stored hash)
@@ -38,6 +41,18 @@ atrium_dav_caller_clear (AtriumDavCaller *who)
 {
         g_clear_pointer (&who->token_hash, g_free);
         g_clear_pointer (&who->user_id, g_free);
+        g_clear_pointer (&who->claimed, g_free);
+}
+
+/* Whether @secret has the shape of the tokens Atrium hands out (atrium_token_new(): "atr_" and
+ * 32 random bytes as base64url): 256 random bits, which no throttle needs to protect and no
+ * person would choose as a password. */
+static gboolean
+token_shaped (const char *secret)
+{
+        return g_str_has_prefix (secret, "atr_") && strlen (secret) == 4 + 43 &&
+               strspn (secret + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789-_") == 43;
 }
 
 static char *
@@ -186,6 +201,14 @@ atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **erro
         }
         if (!*user || strlen (user) > 64 || !*secret || strlen (secret) > ATRIUM_PASSWORD_MAX)
                 return refuse (error, "wrong username or password");
+        if (token_shaped (secret)) {
+                /* An app token, as sync clients send on every request: judged by the request's
+                 * own identity check like a Bearer token, which also says whose it is; the
+                 * username must be that person's (core/pipeline/handle.c). */
+                out->token_hash = atrium_token_hash_literal (secret);
+                out->claimed = g_strdup (user);
+                return TRUE;
+        }
 
         g_autofree char *account_key = g_strdup_printf ("user:%s/%s", school, user);
         g_autofree char *addr_key = g_strdup_printf ("addr:%s", req->client ? req->client : "?");

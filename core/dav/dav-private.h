@@ -60,15 +60,17 @@ char *atrium_dav_path_of_url (AtriumRequest *req, const AtriumDavMount *m, const
 typedef struct {
         char *token_hash; /* a Bearer token, or a personal access token given as password */
         char *user_id;    /* else: the user whose password was verified */
+        char *claimed;    /* the Basic username that came with a token: the check compares */
 } AtriumDavCaller;
 
 void atrium_dav_caller_clear (AtriumDavCaller *who);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AtriumDavCaller, atrium_dav_caller_clear)
 
 /* Who is asking, from the Authorization header; ATRIUM_ERROR_UNAUTHENTICATED (the caller
- * adds WWW-Authenticate) or ATRIUM_ERROR_RATE_LIMITED past the sign-in throttle. Runs its
- * queries in a transaction of its own (failed attempts are counted whatever the request
- * does). */
+ * adds WWW-Authenticate) or ATRIUM_ERROR_RATE_LIMITED past the sign-in throttle. A token (Bearer,
+ * or Basic with an app token as password) costs nothing here: the request's identity check
+ * judges it. A password is looked up and verified in a transaction of its own (failed attempts
+ * are counted whatever the request does). */
 gboolean atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **error);
 /* The user name of a Basic Authorization header, unverified (discovery at /dav/ only names
  * where to go next), or NULL. */

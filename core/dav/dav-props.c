@@ -351,6 +351,9 @@ atrium_dav_principal_href (AtriumRequest *req, GError **error)
 {
         if (!req->user_id)
                 return g_strdup ("");
+        g_autofree char *school = g_uri_escape_string (req->school_slug, NULL, FALSE);
+        if (req->dav_username) /* the identity check named the caller */
+                return g_strdup_printf ("/dav/%s/principals/%s/", school, req->dav_username);
         const char *p[1] = {req->user_id};
         g_autoptr (AtriumResult) res = atrium_tx_query (
                 req->tx, "SELECT username FROM core.users WHERE id = $1::uuid", 1, p, error);
@@ -358,7 +361,6 @@ atrium_dav_principal_href (AtriumRequest *req, GError **error)
                 return NULL;
         if (atrium_result_n_rows (res) != 1)
                 return g_strdup ("");
-        g_autofree char *school = g_uri_escape_string (req->school_slug, NULL, FALSE);
         return g_strdup_printf ("/dav/%s/principals/%s/", school, atrium_result_value (res, 0, 0));
 }
 

@@ -90,26 +90,24 @@ parse_text_array (const char *v)
  * caller's permissions (perm-cache.c); this statement sets the row-level-security settings
  * from its row. It is pipelined with BEGIN and, for reads, with the handler's first query
  * (tx.c). */
-static const char identity_sql[] =
-        "SELECT i.school_id, i.school_found, i.module_enabled, i.session_id, i.user_id, "
-        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, i.must_change, "
-        "i.must_enrol, "
-        "set_config('atrium.school_id', coalesce(i.school_id::text, ''), true), "
-        "set_config('atrium.user_id', coalesce(i.user_id::text, ''), true), "
-        "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "
-        "set_config('atrium.operator_id', coalesce(i.operator_id::text, ''), true) "
-        "FROM core.request_identity($1::bytea, $2, $3, $4::bigint) i";
-
+#define IDENTITY_COLUMNS                                                                           \
+        "SELECT i.school_id, i.school_found, i.module_enabled, i.session_id, i.user_id, "          \
+        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, i.must_change, "  \
+        "i.must_enrol, "                                                                           \
+        "set_config('atrium.school_id', coalesce(i.school_id::text, ''), true), "                  \
+        "set_config('atrium.user_id', coalesce(i.user_id::text, ''), true), "                      \
+        "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "                 \
+        "set_config('atrium.operator_id', coalesce(i.operator_id::text, ''), true)"
+/* A WebDAV caller's check also names them (schema 0012): a Basic username that came with a
+ * token must be its owner's, and DAV answers need the name. */
+#define DAV_USERNAME ", core.username_of(i.user_id, i.school_id)"
+#define BY_TOKEN " FROM core.request_identity($1::bytea, $2, $3, $4::bigint) i"
 /* The same row for a WebDAV caller whose password dav-auth.c verified (no token). */
-static const char identity_user_sql[] =
-        "SELECT i.school_id, i.school_found, i.module_enabled, i.session_id, i.user_id, "
-        "i.operator_id, i.roles, i.permissions, i.token_valid, i.epoch, i.touch, i.must_change, "
-        "i.must_enrol, "
-        "set_config('atrium.school_id', coalesce(i.school_id::text, ''), true), "
-        "set_config('atrium.user_id', coalesce(i.user_id::text, ''), true), "
-        "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "
-        "set_config('atrium.operator_id', coalesce(i.operator_id::text, ''), true) "
-        "FROM core.request_identity_user($1::uuid, $2, $3, $4::bigint) i";
+#define BY_USER " FROM core.request_identity_user($1::uuid, $2, $3, $4::bigint) i"
+
+static const char identity_sql[] = IDENTITY_COLUMNS BY_TOKEN;
+static const char identity_dav_sql[] = IDENTITY_COLUMNS DAV_USERNAME BY_TOKEN;
+static const char identity_dav_user_sql[] = IDENTITY_COLUMNS DAV_USERNAME BY_USER;
 
 enum {
         COL_SCHOOL,
@@ -124,7 +122,8 @@ enum {
         COL_EPOCH,
         COL_TOUCH,
         COL_MUST_CHANGE,
-        COL_MUST_ENROL
+        COL_MUST_ENROL,
+        COL_DAV_USERNAME = COL_MUST_ENROL + 5, /* after the four set_config() */
 };
 
 /* What the identity check needs besides the request: the token's hash (the cache's key) and
@@ -133,6 +132,8 @@ typedef struct {
         AtriumRequest *req;
         char *token_hash;
         AtriumPermSet *kept; /* (nullable) */
+        gboolean dav;        /* the row has COL_DAV_USERNAME */
+        char *claimed;       /* (nullable) the Basic username that came with a token */
 } Identity;
 
 static void
@@ -140,6 +141,7 @@ identity_free (gpointer data)
 {
         Identity *id = data;
         g_free (id->token_hash);
+        g_free (id->claimed);
         g_clear_pointer (&id->kept, atrium_perm_set_unref);
         g_free (id);
 }
@@ -189,6 +191,13 @@ admit (const AtriumResult *res, gpointer data, GError **error)
                              "the token is unknown, expired or revoked");
                 return FALSE;
         }
+        if (id->claimed && token_valid &&
+            g_strcmp0 (atrium_result_value (res, 0, COL_DAV_USERNAME), id->claimed) != 0) {
+                /* Basic with another person's app token (as core.dav_account() refused it). */
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
+                             "wrong username or password");
+                return FALSE;
+        }
         if (!has_token && !(e->flags & ATRIUM_ROUTE_PUBLIC)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
                              "sign in and send Authorization: Bearer <token> (or, from a "
@@ -211,6 +220,8 @@ admit (const AtriumResult *res, gpointer data, GError **error)
         req->school_slug = g_strdup (slug);
         req->session_id = g_strdup (atrium_result_value (res, 0, COL_SESSION));
         req->user_id = g_strdup (atrium_result_value (res, 0, COL_USER));
+        if (id->dav)
+                req->dav_username = g_strdup (atrium_result_value (res, 0, COL_DAV_USERNAME));
         req->operator_id = g_strdup (atrium_result_value (res, 0, COL_OPERATOR));
         req->roles = parse_text_array (atrium_result_value (res, 0, COL_ROLES));
         req->touch_session = g_strcmp0 (atrium_result_value (res, 0, COL_TOUCH), "t") == 0;
@@ -298,10 +309,15 @@ begin_request (AtriumRequest *req, GError **error)
         id->req = req;
         id->token_hash =
                 token ? atrium_token_hash_literal (token) : g_steal_pointer (&who.token_hash);
+        if (e->flags & ATRIUM_ROUTE_DAV) {
+                id->dav = TRUE;
+                id->claimed = g_steal_pointer (&who.claimed);
+                sql = identity_dav_sql;
+        }
         if (who.user_id) {
                 /* A verified password: the user's id is the check's key, and names the
                  * permission list the host keeps for them. */
-                sql = identity_user_sql;
+                sql = identity_dav_user_sql;
                 id->token_hash = g_strconcat ("dav-user:", who.user_id, NULL);
         }
         id->kept = atrium_perm_cache_lookup (req->core->perm_cache, id->token_hash);

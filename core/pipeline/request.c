@@ -28,6 +28,7 @@ atrium_request_free (AtriumRequest *req)
         g_clear_pointer (&req->json, json_node_unref);
         g_free (req->school_id);
         g_free (req->school_slug);
+        g_free (req->dav_username);
         g_free (req->user_id);
         g_free (req->operator_id);
         g_free (req->session_id);

@@ -75,6 +75,12 @@ host_password_verify (const char *phc, const char *password)
         return atrium_password_verify (password, phc, NULL);
 }
 
+static const char *
+request_username (AtriumRequest *req)
+{
+        return req->dav_username;
+}
+
 static const AtriumHost host_table = {
         .header = ATRIUM_STRUCT_HEADER (AtriumHost),
         .add_route = atrium_registry_add_route,
@@ -127,6 +133,7 @@ static const AtriumHost host_table = {
         .add_dav_tree = atrium_dav_add_tree,
         .add_portal_page = atrium_portal_add_page,
         .send_mail = atrium_sendmail,
+        .request_username = request_username,
 };
 
 const AtriumHost *
