@@ -7,7 +7,7 @@
 // what they made with plain HTTP from Node where a page's result is a URL for someone else.
 //
 //   node reach.mjs <base url> <screenshot dir>
-//   (environment: ATRIUM_SCHOOL, ATRIUM_PASSWORD, ATRIUM_CLASS, ATRIUM_TOOLS_DIR)
+//   (environment: ATRIUM_SCHOOL, ATRIUM_PASSWORD, ATRIUM_TOOLS_DIR)
 //
 // axe-core and a screenshot on every page; any CSP violation or page error fails the run.
 import {audit, check, open, overflow, signIn, signOut, withBrowser} from './lib.mjs';
@@ -133,10 +133,57 @@ async function memberFiles(page, b) {
   await audit(page, b, 'files-member-group');
 }
 
+// The class's owner adds a pupil found by a search and makes a member an owner.
+async function ownerGroups(page, b) {
+  await open(page, 'Groups');
+  await page.getByRole('button', {name: 'Show members of Class 7a'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Members of Class 7a'}).waitFor();
+  await page.getByLabel('Find a person (name or username)').fill('otto');
+  await page.getByLabel('Find a person (name or username)').press('Enter');
+  await page.getByLabel('Add as').selectOption({label: 'member'});
+  await audit(page, b, 'groups-find');
+  await page.getByRole('button', {name: 'Add Otto (otto)'}).click();
+  await page.getByRole('status').filter({hasText: 'Otto is now in the group as member.'}).waitFor();
+  await page.getByRole('cell', {name: 'otto', exact: true}).waitFor();
+  // Someone in the group already is said so, not offered again.
+  await page.getByLabel('Find a person (name or username)').fill('sid');
+  await page.getByRole('button', {name: 'Search'}).click();
+  await page.getByText('already in the group').waitFor();
+  // A member becomes an owner.
+  await page.getByRole('button', {name: 'Make owner: Stella'}).click();
+  await page.getByRole('status').filter({hasText: 'Stella is now owner.'}).waitFor();
+  await page.getByRole('button', {name: 'Make member: Stella'}).waitFor();
+  await audit(page, b, 'groups-members');
+  await toGerman(page);
+  await page.getByRole('button', {name: 'Mitglieder von Class 7a zeigen'}).click();
+  await page.getByLabel('Person suchen (Name oder Benutzername)').waitFor();
+  await page.getByRole('button', {name: 'Zum Mitglied machen: Stella'}).waitFor();
+  await audit(page, b, 'groups-de');
+  await toEnglish(page);
+  await page.getByRole('heading', {level: 1, name: 'Groups'}).waitFor();
+  await page.setViewportSize({width: 360, height: 740});
+  await page.getByRole('button', {name: 'Show members of Class 7a'}).click();
+  await page.getByLabel('Find a person (name or username)').waitFor();
+  await audit(page, b, 'groups-phone');
+  const wide = await overflow(page);
+  check(wide <= 0, `the groups page is ${wide}px wider than a phone`);
+  await page.setViewportSize({width: 1280, height: 800});
+}
+
 await withBrowser(shots, async (page, b) => {
   await page.goto(base + '/');
   await signIn(page, school, 'tessa', password);
   await teacherFiles(page, b);
+  await ownerGroups(page, b);
+  await signOut(page);
+
+  // The pupil who was added sees the class (and, a student, nothing to manage there).
+  await signIn(page, school, 'otto', password);
+  await open(page, 'Groups');
+  await page.getByRole('button', {name: 'Show members of Class 7a'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Members of Class 7a'}).waitFor();
+  check(await page.getByRole('button', {name: /^Remove: /}).count() === 0, 'otto manages nothing');
+  await audit(page, b, 'groups-added-member');
   await signOut(page);
 
   await signIn(page, school, 'stella', password);

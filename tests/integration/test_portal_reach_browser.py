@@ -100,7 +100,24 @@ class PortalReachBrowser(fixtures.SharedHost):
 
     def test_reach_in_chromium(self):
         browser_run.run_script(self, "reach.mjs", self.host.url, "portal-reach-screenshots", 8,
-                               ATRIUM_SCHOOL=self.SLUG, ATRIUM_CLASS=self.class_id)
+                               ATRIUM_SCHOOL=self.SLUG)
+        # What the pages did, asked of the server.
+        tessa = fixtures.login(self.host, "tessa", school=self.SLUG)
+        base = f"/api/v1/schools/{self.SLUG}"
+
+        def get(path):
+            return fixtures.check(self.host.request("GET", base + path, token=tessa),
+                                  200).json()
+
+        members = {m["username"]: m["role"]
+                   for m in get(f"/groups/{self.class_id}/members")["items"]}
+        self.assertEqual(members, {"tessa": "owner", "stella": "owner", "sid": "member",
+                                   "otto": "member"})
+        moved = get(f"/files/groups/{self.class_id}/Homework/")["items"]
+        self.assertEqual([f["name"] for f in moved], ["worksheet.txt"])
+        self.assertNotIn("worksheet.txt", [f["name"] for f in get("/files/home/")["items"]])
+        links = get("/files/shares")["items"]
+        self.assertEqual([(x["path"], x["has_password"]) for x in links], [("plans.txt", True)])
 
 
 if __name__ == "__main__":
