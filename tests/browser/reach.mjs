@@ -170,11 +170,66 @@ async function ownerGroups(page, b) {
   await page.setViewportSize({width: 1280, height: 800});
 }
 
+// An anonymous POST, as a guest's client would send to the guest link.
+async function anonymousPost(url) {
+  const res = await fetch(url, {method: 'POST'});
+  return {status: res.status, body: await res.text()};
+}
+
+// The room's moderator makes a guest link, checks it, revokes it and ends the meeting.
+async function moderatorRoom(page, b) {
+  await open(page, 'Video rooms');
+  const room = "Parents' consultation";
+  await page.getByRole('heading', {level: 3, name: `Guest links for ${room}`}).waitFor();
+  await page.getByText('No guest links yet.').waitFor();
+  await page.getByLabel("Guest's name").fill('Mr Weber');
+  await page.getByLabel('The link works for').selectOption({label: 'one day'});
+  await page.getByRole('button', {name: 'Make guest link'}).click();
+  const field = page.getByLabel('Guest link for Mr Weber', {exact: true});
+  await field.waitFor();
+  const url = await field.inputValue();
+  check(new RegExp(`^${base}/api/v1/schools/${school}/conference/guest/[^/]+/join$`).test(url),
+        `the guest link: ${url}`);
+  await page.getByRole('button', {name: 'Revoke: Mr Weber'}).waitFor();
+  await audit(page, b, 'conference-guest-link');
+  // The link is checked, not opened: the guest's join answers a signed Jitsi URL.
+  const joined = await anonymousPost(url);
+  check(joined.status === 200, `the guest link joins (${joined.status} ${joined.body})`);
+  const answer = JSON.parse(joined.body);
+  check(answer.url.startsWith('https://meet.example.org/') && answer.url.includes('jwt='),
+        `a signed Jitsi URL for the guest: ${answer.url}`);
+  check(answer.moderator === false, 'the guest does not moderate');
+  // Revoked: the link stops working; the list says so.
+  await page.getByRole('button', {name: 'Revoke: Mr Weber'}).click();
+  await page.getByRole('status')
+    .filter({hasText: 'The guest link for Mr Weber no longer works.'}).waitFor();
+  await page.getByRole('cell', {name: 'revoked', exact: true}).waitFor();
+  const refused = await anonymousPost(url);
+  check(refused.status === 404, `a revoked guest link answers 404 (${refused.status})`);
+  // Ending the meeting for everyone.
+  await page.getByRole('button', {name: `End the meeting in ${room}`}).click();
+  await page.getByRole('status')
+    .filter({hasText: `The meeting in ${room} has ended for everyone.`}).waitFor();
+  await audit(page, b, 'conference-ended');
+  await toGerman(page);
+  await page.getByRole('heading', {level: 3, name: `Gastlinks für ${room}`}).waitFor();
+  await page.getByLabel('Name des Gastes').waitFor();
+  await audit(page, b, 'conference-de');
+  await toEnglish(page);
+  await page.getByRole('heading', {level: 1, name: 'Video rooms'}).waitFor();
+  await page.setViewportSize({width: 360, height: 740});
+  await audit(page, b, 'conference-phone');
+  const wide = await overflow(page);
+  check(wide <= 0, `the conference page is ${wide}px wider than a phone`);
+  await page.setViewportSize({width: 1280, height: 800});
+}
+
 await withBrowser(shots, async (page, b) => {
   await page.goto(base + '/');
   await signIn(page, school, 'tessa', password);
   await teacherFiles(page, b);
   await ownerGroups(page, b);
+  await moderatorRoom(page, b);
   await signOut(page);
 
   // The pupil who was added sees the class (and, a student, nothing to manage there).
