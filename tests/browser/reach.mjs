@@ -7,7 +7,7 @@
 // what they made with plain HTTP from Node where a page's result is a URL for someone else.
 //
 //   node reach.mjs <base url> <screenshot dir>
-//   (environment: ATRIUM_SCHOOL, ATRIUM_PASSWORD, ATRIUM_TOOLS_DIR)
+//   (environment: ATRIUM_SCHOOL, ATRIUM_PASSWORD, ATRIUM_MONDAY, ATRIUM_TOOLS_DIR)
 //
 // axe-core and a screenshot on every page; any CSP violation or page error fails the run.
 import {audit, check, open, overflow, signIn, signOut, withBrowser} from './lib.mjs';
@@ -121,7 +121,8 @@ async function teacherFiles(page, b) {
   await page.setViewportSize({width: 1280, height: 800});
 }
 
-// A member of the class finds the moved file in the class's folder and downloads it.
+// A member of the class (added on the groups page) finds the moved file in the class's folder
+// and downloads it.
 async function memberFiles(page, b) {
   await open(page, 'Files');
   await page.getByLabel('Show files of').selectOption({label: 'Group Class 7a'});
@@ -224,24 +225,78 @@ async function moderatorRoom(page, b) {
   await page.setViewportSize({width: 1280, height: 800});
 }
 
+// One time of a daily series of three (Monday to Wednesday of this week, 10:00):
+// Tuesday's is moved to Thursday afternoon, Wednesday's cancelled, in the week view.
+async function oneOccurrence(page, b) {
+  await open(page, 'Calendar');
+  const monday = process.env.ATRIUM_MONDAY;
+  const day = (n) => page.evaluate(([m, k]) => {
+    const d = new Date(`${m}T12:00:00`);
+    d.setDate(d.getDate() + k);
+    return {label: d.toLocaleDateString('en', {weekday: 'long', day: 'numeric', month: 'long'}),
+            key: `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-` +
+                 `${String(d.getDate()).padStart(2, '0')}`};
+  }, [monday, n]);
+  const [tue, wed, thu] = [await day(1), await day(2), await day(3)];
+  const region = (d) => page.getByRole('region', {name: d.label, exact: true});
+  await region(tue).getByRole('button', {name: 'Choir'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Edit one time of a series'}).waitFor();
+  const only = page.getByLabel(`only this time (${tue.label})`);
+  check(await only.isChecked(), 'only this time is the default');
+  check(await page.getByLabel('Repeats').isHidden(), 'no repeat rule for one time');
+  await page.getByLabel('Date').fill(thu.key);
+  await page.getByLabel('Starts').fill('14:00');
+  await page.getByLabel('Ends').fill('15:00');
+  await audit(page, b, 'calendar-one-time');
+  // The whole series is one choice away, and back.
+  await page.getByLabel('every time of the series').check();
+  await page.getByRole('heading', {level: 2, name: 'Edit event'}).waitFor();
+  check(!(await page.getByLabel('Repeats').isHidden()), 'the series has its repeat rule');
+  await only.check();
+  await page.getByLabel('Date').fill(thu.key);
+  await page.getByLabel('Starts').fill('14:00');
+  await page.getByLabel('Ends').fill('15:00');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.getByRole('status').filter({hasText: `Choir on ${tue.label} is changed`}).waitFor();
+  await region(thu).getByRole('button', {name: 'Choir'}).waitFor();
+  check(await region(tue).getByRole('button', {name: 'Choir'}).count() === 0, 'Tuesday is free');
+  check(await region(wed).getByRole('button', {name: 'Choir'}).count() === 1, 'Wednesday stays');
+  // Wednesday's is cancelled.
+  await region(wed).getByRole('button', {name: 'Choir'}).click();
+  await page.getByRole('button', {name: 'Cancel this time'}).click();
+  await page.getByRole('status').filter({hasText: `Choir on ${wed.label} is cancelled`}).waitFor();
+  check(await region(wed).getByRole('button', {name: 'Choir'}).count() === 0, 'Wednesday is free');
+  check(await page.getByRole('button', {name: 'Choir'}).count() === 2, 'two times are left');
+  await audit(page, b, 'calendar-week-after');
+  await toGerman(page);
+  await region({label: await page.evaluate(([m]) => {
+    const d = new Date(`${m}T12:00:00`);
+    return d.toLocaleDateString('de', {weekday: 'long', day: 'numeric', month: 'long'});
+  }, [monday])}).getByRole('button', {name: 'Choir'}).click();
+  await page.getByRole('heading', {level: 2, name: 'Einen Termin einer Serie bearbeiten'}).waitFor();
+  await page.getByRole('button', {name: 'Diesen Termin absagen'}).waitFor();
+  await audit(page, b, 'calendar-one-time-de');
+  await toEnglish(page);
+  await page.getByRole('heading', {level: 1, name: 'Calendar'}).waitFor();
+}
+
 await withBrowser(shots, async (page, b) => {
   await page.goto(base + '/');
   await signIn(page, school, 'tessa', password);
   await teacherFiles(page, b);
   await ownerGroups(page, b);
   await moderatorRoom(page, b);
+  await oneOccurrence(page, b);
   await signOut(page);
 
-  // The pupil who was added sees the class (and, a student, nothing to manage there).
+  // The pupil who was added sees the class (and, a student, nothing to manage there), and
+  // the file the teacher moved into its folder.
   await signIn(page, school, 'otto', password);
   await open(page, 'Groups');
   await page.getByRole('button', {name: 'Show members of Class 7a'}).click();
   await page.getByRole('heading', {level: 2, name: 'Members of Class 7a'}).waitFor();
   check(await page.getByRole('button', {name: /^Remove: /}).count() === 0, 'otto manages nothing');
   await audit(page, b, 'groups-added-member');
-  await signOut(page);
-
-  await signIn(page, school, 'stella', password);
   await memberFiles(page, b);
   await signOut(page);
 });

@@ -5,19 +5,20 @@ page, adding members and changing roles on the groups page, guest links and endi
 conference page, and one occurrence of a series on the calendar page.
 
 Starts PostgreSQL and atriumd (fixtures.SharedHost) and makes a school over REST: a teacher
-who owns the class 7a (two students in it) and a club she is in, a student outside the class,
-a file and a folder in the teacher's home, a Jitsi backend and a room she moderates, a weekly
-series of three in her calendar. Then runs tests/browser/reach.mjs in Debian's Chromium
-(playwright-core from tests/tools), which: moves the file into the class's folder and, signed
-in as a member of the class, finds it there; makes a share link with a password and one
-without, fetches both anonymously (the bytes compared, the password asked for) and revokes
-one (404 after); adds the outsider to the class as its owner, makes a member an owner, and
-the outsider then sees the class; makes a guest link for the room (its URL checked with a
-POST: it answers a signed Jitsi URL for the guest, not opened), revokes it, ends the room;
-moves one occurrence of the series in the week view and cancels another. axe-core on every
-page (0 serious or critical), German and a phone's width, a screenshot of each page under
-<build>/meson-logs/portal-reach-screenshots/. One cluster, one host, one browser. After the
-browser, the server is asked what the pages did.
+who owns the class 7a (two students in it, one of whom cannot sign in), a student outside the
+class, two files in the teacher's home and a folder in the class's, a Jitsi backend and a room
+the teacher moderates, a daily series of three (Monday to Wednesday of this week). Then runs
+tests/browser/reach.mjs in Debian's Chromium (playwright-core from tests/tools). As the
+teacher: moves a file into the class's folder and sees it there; makes a share link with a
+password and one without, fetches both anonymously from Node (the password is asked for, the
+bytes compared), lists them and revokes one (404 after); adds the outsider to the class from
+a search, makes a member an owner; makes a guest link for the room (its URL checked with an
+anonymous POST: a signed Jitsi URL for the guest, not opened), revokes it (404 after), ends
+the meeting; moves one time of the series to another day and cancels another in the week
+view. Then the pupil who was added signs in, sees the class and downloads the moved file from
+its folder. axe-core on every page (0 serious or critical), German and a phone's width, a
+screenshot of each page under <build>/meson-logs/portal-reach-screenshots/; afterwards the
+server is asked what the pages did. One cluster, one host, one browser.
 """
 
 import datetime
@@ -100,7 +101,7 @@ class PortalReachBrowser(fixtures.SharedHost):
 
     def test_reach_in_chromium(self):
         browser_run.run_script(self, "reach.mjs", self.host.url, "portal-reach-screenshots", 8,
-                               ATRIUM_SCHOOL=self.SLUG)
+                               ATRIUM_SCHOOL=self.SLUG, ATRIUM_MONDAY=self.monday.isoformat())
         # What the pages did, asked of the server.
         tessa = fixtures.login(self.host, "tessa", school=self.SLUG)
         base = f"/api/v1/schools/{self.SLUG}"
@@ -116,6 +117,12 @@ class PortalReachBrowser(fixtures.SharedHost):
         moved = get(f"/files/groups/{self.class_id}/Homework/")["items"]
         self.assertEqual([f["name"] for f in moved], ["worksheet.txt"])
         self.assertNotIn("worksheet.txt", [f["name"] for f in get("/files/home/")["items"]])
+        series = get(f"/calendar/calendars/{self.calendar_id}/events/{self.series['id']}")
+        self.assertEqual(len(series["overrides"]), 1, series)
+        self.assertEqual(len(series["exdates"]), 1, series)
+        moved = datetime.datetime.fromisoformat(series["overrides"][0]["start"]).astimezone()
+        self.assertEqual((moved.date(), moved.hour),
+                         (self.monday + datetime.timedelta(days=3), 14))
         links = get("/files/shares")["items"]
         self.assertEqual([(x["path"], x["has_password"]) for x in links], [("plans.txt", True)])
 
