@@ -280,6 +280,26 @@ async function oneOccurrence(page, b) {
   await page.getByRole('heading', {level: 1, name: 'Calendar'}).waitFor();
 }
 
+// A pupil who owns the class now (no users.read, so no search) adds someone by username.
+async function pupilOwnerGroups(page, b) {
+  await open(page, 'Groups');
+  await page.getByRole('button', {name: 'Show members of Class 7a'}).click();
+  check(await page.getByLabel('Find a person (name or username)').count() === 0,
+        'no search for a pupil');
+  const name = page.getByLabel('Username of the person to add');
+  await name.fill('pauline');
+  await page.getByRole('button', {name: 'Add', exact: true}).click();
+  await page.getByRole('alert')
+    .filter({hasText: 'That did not work: nobody has the username pauline'}).waitFor();
+  check(await name.inputValue() === 'pauline', 'the username typed is kept');
+  await name.fill('paula');
+  await page.getByRole('button', {name: 'Add', exact: true}).click();
+  await page.getByRole('status').filter({hasText: 'paula is now in the group as member.'})
+    .waitFor();
+  await page.getByRole('cell', {name: 'paula', exact: true}).waitFor();
+  await audit(page, b, 'groups-by-username');
+}
+
 await withBrowser(shots, async (page, b) => {
   await page.goto(base + '/');
   await signIn(page, school, 'tessa', password);
@@ -287,6 +307,10 @@ await withBrowser(shots, async (page, b) => {
   await ownerGroups(page, b);
   await moderatorRoom(page, b);
   await oneOccurrence(page, b);
+  await signOut(page);
+
+  await signIn(page, school, 'stella', password);
+  await pupilOwnerGroups(page, b);
   await signOut(page);
 
   // The pupil who was added sees the class (and, a student, nothing to manage there), and

@@ -55,7 +55,7 @@ class PortalReachBrowser(fixtures.SharedHost):
         people = {}
         for name, role, pw in (("tessa", "teacher", True), ("stella", "student", True),
                                ("sid", "student", False), ("otto", "student", True),
-                               ("ada", "admin", True)):
+                               ("paula", "student", False), ("ada", "admin", True)):
             people[name] = fixtures.make_user(
                 host, cls.op_token, slug, name, roles=[role],
                 display_name=name.capitalize(), **({} if pw else {"password": None}))
@@ -113,7 +113,7 @@ class PortalReachBrowser(fixtures.SharedHost):
         members = {m["username"]: m["role"]
                    for m in get(f"/groups/{self.class_id}/members")["items"]}
         self.assertEqual(members, {"tessa": "owner", "stella": "owner", "sid": "member",
-                                   "otto": "member"})
+                                   "otto": "member", "paula": "member"})
         moved = get(f"/files/groups/{self.class_id}/Homework/")["items"]
         self.assertEqual([f["name"] for f in moved], ["worksheet.txt"])
         self.assertNotIn("worksheet.txt", [f["name"] for f in get("/files/home/")["items"]])
@@ -125,6 +125,90 @@ class PortalReachBrowser(fixtures.SharedHost):
                          (self.monday + datetime.timedelta(days=3), 14))
         links = get("/files/shares")["items"]
         self.assertEqual([(x["path"], x["has_password"]) for x in links], [("plans.txt", True)])
+
+    def test_add_member_by_username(self):
+        """POST .../groups/{id}/members {username, role}: what the groups page uses for owners
+        without users.read, and every refusal (each changing nothing)."""
+        host, op = self.host, self.op_token
+        fixtures.make_school(host, op, "reach-rest", modules=["groups"])
+        fixtures.make_school(host, op, "reach-other", modules=["groups"])
+        for name, role in (("olga", "student"), ("pia", "student"), ("quin", "student"),
+                           ("ben", "student"), ("tim", "teacher")):
+            fixtures.make_user(host, op, "reach-rest", name, roles=[role],
+                               password=None if name == "ben" else fixtures.PASSWORD)
+        fixtures.make_user(host, op, "reach-other", "zoe", roles=["teacher"])
+        tok = {n: fixtures.login(host, n, school="reach-rest")
+               for n in ("olga", "pia", "quin", "tim")}
+        zoe = fixtures.login(host, "zoe", school="reach-other")
+        base = "/api/v1/schools/reach-rest/groups"
+
+        def req(who, method, path, body=None, headers=None):
+            return host.request(method, base + path, body, headers=headers, token=tok.get(who))
+
+        # A working group a pupil owns (a teacher made it and handed it over), another pupil
+        # in it as a member.
+        gid = fixtures.check(req("tim", "POST", "", {"name": "Chess club", "type": "workgroup"}),
+                             201).json()["id"]
+        for name, role in (("olga", "owner"), ("pia", "member"), ("tim", "member")):
+            uid = self._user_id("reach-rest", name)
+            fixtures.check(req("tim", "PUT", f"/{gid}/members/{uid}", {"role": role}), 200, 201)
+
+        def members():
+            return {m["username"]: m["role"] for m in fixtures.check(
+                req("tim", "GET", f"/{gid}/members"), 200).json()["items"]}
+
+        before = members()
+        # Refusals first; none of them changes anything.
+        bad = [
+            ("malformed JSON", "olga", b'{"username": ', 400),
+            ("not an object", "olga", ["ben"], 400),
+            ("no username", "olga", {"role": "member"}, 400),
+            ("a number", "olga", {"username": 5}, 400),
+            ("a bad role", "olga", {"username": "ben", "role": "boss"}, 400),
+            ("an unknown field", "olga", {"username": "ben", "user_id": "x"}, 400),
+            ("too long", "olga", {"username": "b" * 65}, 400),
+            ("empty", "olga", {"username": ""}, 400),
+            ("nobody", "olga", {"username": "nobody"}, 404),
+            ("another school's person", "olga", {"username": "zoe"}, 404),
+            ("a plain member", "pia", {"username": "ben"}, 403),
+            ("not in the group", "quin", {"username": "ben"}, 404),
+            ("no sign-in", None, {"username": "ben"}, 401),
+        ]
+        for what, who, body, status in bad:
+            with self.subTest(what):
+                headers = {"Content-Type": "application/json"} if isinstance(body, bytes) else None
+                self.assertProblem(req(who, "POST", f"/{gid}/members", body, headers), status)
+        huge = b'{"username": "' + b"b" * 2_000_000 + b'"}'
+        self.assertIn(req("olga", "POST", f"/{gid}/members", huge,
+                          {"Content-Type": "application/json"}).status, (400, 413))
+        # Another school's group, and this group from another school.
+        other = fixtures.check(host.request(
+            "POST", "/api/v1/schools/reach-other/groups", {"name": "Other", "type": "workgroup"},
+            token=zoe), 201).json()["id"]
+        self.assertProblem(req("olga", "POST", f"/{other}/members", {"username": "ben"}), 404)
+        self.assertProblem(host.request("POST", f"/api/v1/schools/reach-other/groups/{gid}"
+                                        "/members", {"username": "ben"}, token=zoe), 404)
+        self.assertEqual(members(), before)
+
+        # The pupil who owns the group adds someone by username (in any case), then again, then
+        # changes the role; the last owner cannot step down this way either.
+        resp = req("olga", "POST", f"/{gid}/members", {"username": "Ben"})
+        self.assertEqual(resp.status, 201, resp.text)
+        ben = self._user_id("reach-rest", "ben")
+        self.assertEqual(resp.json(), {"group_id": gid, "user_id": ben, "role": "member"})
+        self.assertEqual(req("olga", "POST", f"/{gid}/members", {"username": "ben"}).status, 200)
+        self.assertEqual(req("olga", "POST", f"/{gid}/members",
+                             {"username": "ben", "role": "owner"}).status, 200)
+        self.assertEqual(members(), dict(before, ben="owner"))
+        fixtures.check(req("olga", "DELETE", f"/{gid}/members/{ben}"), 204)
+        self.assertProblem(req("olga", "POST", f"/{gid}/members",
+                               {"username": "olga", "role": "member"}), 409)
+        self.assertEqual(members(), before)
+
+    def _user_id(self, school, name):
+        users = fixtures.check(self.host.request(
+            "GET", f"/api/v1/schools/{school}/users?q={name}", token=self.op_token), 200)
+        return next(u["id"] for u in users.json()["items"] if u["username"] == name)
 
 
 if __name__ == "__main__":

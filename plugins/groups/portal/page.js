@@ -3,7 +3,8 @@
 // and a group's members (GET .../groups/{id}/members). An owner of the group, or a holder of
 // groups.manage, may add people (found with GET .../users?q= by those who hold users.read;
 // PUT .../groups/{id}/members/{user_id} as member or owner), change a member's role (the same
-// PUT) and remove members; anyone may leave a group (the server refuses the last owner).
+// PUT) and remove members; owners who may not list people add someone by username
+// (POST .../groups/{id}/members). Anyone may leave a group (the server refuses the last owner).
 // Styles are the shell's (table, card).
 
 const strings = {
@@ -36,7 +37,8 @@ const strings = {
                 makeOwner : 'Make owner',
                 makeMember : 'Make member',
                 roleSet : '{name} is now {role}.',
-                noSearch : 'Your role cannot search the school\'s people, so people are added by someone who can (an admin or a teacher).'
+                byName : 'Username of the person to add',
+                addName : 'Add'
         },
         de : {
                 title : 'Gruppen',
@@ -67,7 +69,8 @@ const strings = {
                 makeOwner : 'Zur Leitung machen',
                 makeMember : 'Zum Mitglied machen',
                 roleSet : '{name} ist jetzt {role}.',
-                noSearch : 'Ihre Rolle darf die Personen der Schule nicht suchen; Personen fügt jemand hinzu, der das darf (Verwaltung oder Lehrkraft).'
+                byName : 'Benutzername der Person',
+                addName : 'Hinzufügen'
         },
 };
 
@@ -203,27 +206,51 @@ export async function render (root, ctx)
                 detail.hidden = false;
         }
 
-        // Adding people: a search of the school's people for those who may list them (there
-        // is no route that finds a person by username for others: docs/PORTAL.md, "Not yet").
+        // Adding people: a search of the school's people for those who may list them, and by
+        // username for everyone else (POST .../groups/{id}/members {username, role}).
         function addForm (g, members)
         {
                 const box = h ('section', {'aria-labelledby' : 'group-add'},
                                h ('h3', {id : 'group-add'}, tr ('add', {name : g.name})));
-                if (!ctx.can('users.read')) {
-                        box.append(h ('p', {class : 'muted'}, s.noSearch));
-                        return box;
-                }
-                const q = h ('input', {id : 'group-find', type : 'search', required : true});
                 const role = h ('select', {id : 'group-add-role'},
                                 h ('option', {value : 'member'}, s.member),
                                 h ('option', {value : 'owner'}, s.owner));
+                const roleField = h ('div', {class : 'field'}, h ('label', {for: 'group-add-role'
+                                     }, s.addAs), role);
+                if (!ctx.can('users.read')) {
+                        const name = h ('input', {
+                                id : 'group-add-name',
+                                required : true,
+                                maxlength : '64',
+                                autocomplete : 'off'
+                        });
+                        const form = h ('form', {},
+                                        h ('div', {class : 'field'}, h ('label', {for: 'group-add-name'
+                                           }, s.byName), name),
+                                        roleField, h ('button', {type : 'submit'}, s.addName));
+                        form.addEventListener('submit', async (ev) => {
+                                ev.preventDefault();
+                                error.textContent = '';
+                                try {
+                                        const r = role.value;
+                                        const who = name.value.trim();
+                                        await ctx.api.post(`${api}/${g.id}/members`,
+                                                           {username : who, role : r});
+                                        await Promise.all([ loadGroups (), showMembers (g) ]);
+                                        status.textContent = tr ('added', {name : who, role : s[r]});
+                                } catch (e) {
+                                        fail (e);
+                                }
+                        });
+                        box.append(form);
+                        return box;
+                }
+                const q = h ('input', {id : 'group-find', type : 'search', required : true});
                 const found = h ('ul', {class : 'found'});
                 const form = h ('form', {role : 'search'},
                                 h ('div', {class : 'field'}, h ('label', {for: 'group-find'
                                    }, s.find), q),
-                                h ('div', {class : 'field'}, h ('label', {for: 'group-add-role'
-                                   }, s.addAs), role),
-                                h ('button', {type : 'submit'}, s.search));
+                                roleField, h ('button', {type : 'submit'}, s.search));
                 const inGroup = new Set (members.map((m) => m.user_id));
                 form.addEventListener('submit', async (ev) => {
                         ev.preventDefault();
