@@ -35,7 +35,8 @@ import harness  # noqa: E402
 class PortalReachBrowser(fixtures.SharedHost):
     SLUG = "reach"
     HOST_ENV = {"ATRIUM_CONFERENCE_SECRET_KEY": "7a" * 32}
-    EXIT_CHECK = ("browser-session", "portal.c", "assets.c", "shares.c", "tree.c", "join.c")
+    EXIT_CHECK = ("browser-session", "portal.c", "assets.c", "shares.c", "tree.c", "join.c",
+                  "member-routes.c")
 
     @classmethod
     def setUpClass(cls):
