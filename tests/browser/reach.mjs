@@ -69,6 +69,8 @@ async function teacherFiles(page, b) {
     const field = page.getByLabel('Link for plans.txt', {exact: true});
     await field.waitFor();
     links.push(await field.inputValue());
+    await page.getByText(pw ? 'Anyone who has it and the password can download the file.'
+                            : 'Anyone who has it can download the file.').waitFor();
     if (pw) await audit(page, b, 'files-share');
     await page.getByRole('button', {name: 'Close'}).click();
   }

@@ -74,7 +74,7 @@ function shown (ctx, cat, name, link)
                 }
         });
         return [
-                h ('p', {}, tr ('shareMade', {name, until})),
+                h ('p', {}, tr (link.has_password ? 'shareMadePw' : 'shareMade', {name, until})),
                 h ('div', {class : 'field'}, h ('label', {for: 'share-url'
                    }, tr ('shareUrl', {name})), field),
                 h ('p', {class : 'tools'}, copy, said)
