@@ -108,7 +108,7 @@ async function teacherFiles(page, b) {
 }
 
 // A member of the class (added on the groups page) finds the moved file in the class's folder
-// and downloads it.
+// and downloads it; a pupil is offered nothing there that would change it.
 async function memberFiles(page, b) {
   await open(page, 'Files');
   await page.getByLabel('Show files of').selectOption({label: 'Group Class 7a'});
@@ -117,6 +117,12 @@ async function memberFiles(page, b) {
   const href = await link.getAttribute('href');
   const got = await page.evaluate(async (u) => (await fetch(u)).text(), href);
   check(got === 'Worksheet for the excursion\n', `the member downloads the moved file: ${got}`);
+  // A pupil reads the class's folder but may not change it: no buttons that would be refused.
+  check(await page.getByRole('button', {name: /^(Move to trash|Rename|Move): /}).count() === 0,
+        'no changes offered in a folder the pupil only reads');
+  check(await page.getByLabel('Upload files').isHidden(), 'no upload there');
+  await page.getByLabel('Show files of').selectOption({label: 'My files'});
+  await page.getByLabel('Upload files').waitFor();
   await audit(page, b, 'files-member-group');
 }
 

@@ -44,7 +44,10 @@ export async function render (root, ctx)
         const api = `/api/v1/schools/${school}/files`;
         const enc = (p) => p.split('/').filter(Boolean).map(encodeURIComponent).join('/');
         // The spaces one may see: "home", and "groups/<id>" for every group one is in.
-        const spaces = [ {key : 'home', label : s.home} ];
+        // `write`: whether the caller may change that space (a group's: its owners, members
+        // holding files.write, files.manage; the server decides, this only hides buttons).
+        const spaces = [ {key : 'home', label : s.home, write : true} ];
+        const writable = () => (spaces.find((x) => x.key === space) || {}).write;
         let space = 'home';
         const url = (p, sp = space) => `${api}/${sp}/${enc (p)}`;
         const spaceName = (key) => (spaces.find((x) => x.key === key) || {label : key}).label;
@@ -74,6 +77,7 @@ export async function render (root, ctx)
 
         async function load ()
         {
+                drop.hidden = mkdir.hidden = !writable ();
                 const page = await ctx.api.get(url (folder) + (folder ? '/' : '') + '?limit=500');
                 crumbs.replaceChildren(h ('span', {}, `${spaceName (space)} · ${s.path}: `),
                                        `/${folder}`);
@@ -107,7 +111,7 @@ export async function render (root, ctx)
         function moveCard (item, path)
         {
                 const where = h ('select', {id : 'move-space'},
-                                 spaces.map((x) => h ('option', {value : x.key, selected : x.key === space},
+                                 spaces.filter((x) => x.write).map((x) => h ('option', {value : x.key, selected : x.key === space},
                                                       x.label)));
                 const into = h ('input', {id : 'move-folder', value : folder});
                 const close = h ('button', {type : 'button'}, s.cancel);
@@ -192,7 +196,9 @@ export async function render (root, ctx)
                 const when = item.modified ? new Date (item.modified).toLocaleString(ctx.lang) : '';
                 return h ('tr', {}, nameCell,
                           h ('td', {}, item.kind === 'file' ? sizeText (item.size, ctx.lang) : ''),
-                          h ('td', {}, when), h ('td', {class : 'actions'}, rename, move, share, trash));
+                          h ('td', {}, when),
+                          h ('td', {class : 'actions'},
+                             writable () ? [ rename, move ] : null, share, writable () ? trash : null));
         }
 
         function renameForm (cell, item, path)
@@ -341,7 +347,7 @@ export async function render (root, ctx)
                                         fail (e);
                                 }
                         });
-                        list.append(h ('li', {}, `${t.path} `, b));
+                        list.append(h ('li', {}, `${t.path} `, writable () ? b : null));
                 }
                 trashBox.replaceChildren(h ('h2', {}, s.showTrash),
                                          page.items.length ? list : h ('p', {}, s.trashEmpty));
@@ -365,7 +371,12 @@ export async function render (root, ctx)
                 const mine = await ctx.api.get(
                         `/api/v1/schools/${school}/groups?member=me&limit=200`);
                 for (const g of mine.items)
-                        spaces.push({key : `groups/${g.id}`, label : tr ('groupSpace', {name : g.name})});
+                        spaces.push({
+                                key : `groups/${g.id}`,
+                                label : tr ('groupSpace', {name : g.name}),
+                                write : g.my_role === 'owner' || ctx.can('files.write') ||
+                                                ctx.can('files.manage')
+                        });
         } catch (e) {
                 // no groups module for this school: home only
         }
