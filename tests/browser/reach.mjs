@@ -207,22 +207,19 @@ async function oneOccurrence(page, b) {
   const [tue, wed, thu] = [await day(1), await day(2), await day(3)];
   const region = (d) => page.getByRole('region', {name: d.label, exact: true});
   await region(tue).getByRole('button', {name: 'Choir'}).click();
-  await page.getByRole('heading', {level: 2, name: 'Edit one time of a series'}).waitFor();
+  // The series first, as the form always opened; this one time is one choice away.
+  await page.getByRole('heading', {level: 2, name: 'Edit event'}).waitFor();
+  check(await page.getByLabel('every time of the series').isChecked(), 'the series first');
+  check(!(await page.getByLabel('Repeats').isHidden()), 'the series has its repeat rule');
   const only = page.getByLabel(`only this time (${tue.label})`);
-  check(await only.isChecked(), 'only this time is the default');
+  await only.check();
+  await page.getByRole('heading', {level: 2, name: 'Edit one time of a series'}).waitFor();
   check(await page.getByLabel('Repeats').isHidden(), 'no repeat rule for one time');
+  check(await page.getByLabel('Date').inputValue() === tue.key, 'the time\'s own day');
   await page.getByLabel('Date').fill(thu.key);
   await page.getByLabel('Starts').fill('14:00');
   await page.getByLabel('Ends').fill('15:00');
   await audit(page, b, 'calendar-one-time');
-  // The whole series is one choice away, and back.
-  await page.getByLabel('every time of the series').check();
-  await page.getByRole('heading', {level: 2, name: 'Edit event'}).waitFor();
-  check(!(await page.getByLabel('Repeats').isHidden()), 'the series has its repeat rule');
-  await only.check();
-  await page.getByLabel('Date').fill(thu.key);
-  await page.getByLabel('Starts').fill('14:00');
-  await page.getByLabel('Ends').fill('15:00');
   await page.getByRole('button', {name: 'Save'}).click();
   await page.getByRole('status').filter({hasText: `Choir on ${tue.label} is changed`}).waitFor();
   await region(thu).getByRole('button', {name: 'Choir'}).waitFor();
@@ -230,6 +227,7 @@ async function oneOccurrence(page, b) {
   check(await region(wed).getByRole('button', {name: 'Choir'}).count() === 1, 'Wednesday stays');
   // Wednesday's is cancelled.
   await region(wed).getByRole('button', {name: 'Choir'}).click();
+  await page.getByLabel(`only this time (${wed.label})`).check();
   await page.getByRole('button', {name: 'Cancel this time'}).click();
   await page.getByRole('status').filter({hasText: `Choir on ${wed.label} is cancelled`}).waitFor();
   check(await region(wed).getByRole('button', {name: 'Choir'}).count() === 0, 'Wednesday is free');
@@ -268,6 +266,7 @@ async function germanPhone(page, b) {
   await fits('conference');
   await open(page, 'Kalender');
   await page.getByRole('button', {name: 'Choir'}).first().click();
+  await page.getByLabel(/^nur diesen Termin/).check();
   await page.getByRole('heading', {level: 2, name: 'Einen Termin einer Serie bearbeiten'}).waitFor();
   await page.getByRole('button', {name: 'Diesen Termin absagen'}).waitFor();
   await audit(page, b, 'calendar-de-phone');

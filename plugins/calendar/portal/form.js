@@ -116,7 +116,7 @@ export function eventForm (opts)
                 if (ev.rrule && o.recurrence_id) {
                         occurrence = o;
                         scope.hidden = false;
-                        scopeOne.checked = true;
+                        scopeAll.checked = true; /* as before; "only this time" is one choice away */
                         scopeOneLabel.textContent = tr ('scopeOne', {date : when (o.start)});
                 }
                 fill ();
