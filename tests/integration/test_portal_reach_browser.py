@@ -101,7 +101,7 @@ class PortalReachBrowser(fixtures.SharedHost):
             "rrule": "FREQ=DAILY;COUNT=3"}).json()
 
     def test_reach_in_chromium(self):
-        browser_run.run_script(self, "reach.mjs", self.host.url, "portal-reach-screenshots", 8,
+        browser_run.run_script(self, "reach.mjs", self.host.url, "portal-reach-screenshots", 13,
                                ATRIUM_SCHOOL=self.SLUG, ATRIUM_MONDAY=self.monday.isoformat())
         # What the pages did, asked of the server.
         tessa = fixtures.login(self.host, "tessa", school=self.SLUG)
