@@ -75,9 +75,9 @@ export function eventForm (opts)
         const scopeAll = h ('input', {id : 'ev-scope-all', type : 'radio', name : 'ev-scope', value : 'all'});
         const scopeOneLabel = h ('label', {for : 'ev-scope-one'});
         const scope = h ('fieldset', {class : 'scope'}, h ('legend', {}, s.scope),
-                         h ('div', {class : 'check'}, scopeOne, ' ', scopeOneLabel),
                          h ('div', {class : 'check'}, scopeAll, ' ',
-                            h ('label', {for : 'ev-scope-all'}, s.scopeAll)));
+                            h ('label', {for : 'ev-scope-all'}, s.scopeAll)),
+                         h ('div', {class : 'check'}, scopeOne, ' ', scopeOneLabel));
         const one = () => occurrence !== null && scopeOne.checked;
         const when = (t) => new Date (t.length === 10 ? `${t}T12:00:00` : t)
                                     .toLocaleDateString(ctx.lang, {weekday : 'long', day : 'numeric',
@@ -213,7 +213,12 @@ export function eventForm (opts)
                 if (e.status !== 412)
                         return false;
                 const o = occurrence || {calendar_id : editing.calendar_id, id : editing.id};
+                const wasOne = one ();
                 await edit (o);
+                if (wasOne && occurrence) {
+                        scopeOne.checked = true;
+                        fill ();
+                }
                 error.textContent = s.changed;
                 return true;
         }
