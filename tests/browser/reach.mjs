@@ -59,10 +59,21 @@ async function teacherFiles(page, b) {
 
   // A share link with a password, then one without.
   const links = [];
+  const inThreeDays = await page.evaluate(() => {
+    const d = new Date();
+    d.setDate(d.getDate() + 3);
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-` +
+           `${String(d.getDate()).padStart(2, '0')}`;
+  });
   for (const pw of ['tulips-in-spring', '']) {
     await page.getByRole('button', {name: 'Share link: plans.txt'}).click();
     await page.getByRole('heading', {level: 2, name: 'Share link for plans.txt'}).waitFor();
-    await page.getByLabel('The link works for').selectOption({label: 'one day'});
+    if (pw) {
+      await page.getByLabel('The link works for').selectOption({label: 'one day'});
+    } else {  // the route's other form: a last day (expires_at)
+      await page.getByLabel('The link works for').selectOption({label: 'until a date'});
+      await page.getByLabel('Last day of the link').fill(inThreeDays);
+    }
     await page.getByLabel('Password (optional, at least 4 characters)').fill(pw);
     await page.getByRole('button', {name: 'Create link'}).click();
     const field = page.getByLabel('Link for plans.txt', {exact: true});

@@ -126,6 +126,10 @@ class PortalReachBrowser(fixtures.SharedHost):
                          (self.monday + datetime.timedelta(days=3), 14))
         links = get("/files/shares")["items"]
         self.assertEqual([(x["path"], x["has_password"]) for x in links], [("plans.txt", True)])
+        # The link with a password lasts one day, as chosen on the page.
+        left = (datetime.datetime.fromisoformat(links[0]["expires_at"]) -
+                datetime.datetime.now(datetime.timezone.utc))
+        self.assertTrue(datetime.timedelta(hours=23) < left <= datetime.timedelta(days=1), left)
 
     def test_add_member_by_username(self):
         """POST .../groups/{id}/members {username, role}: what the groups page uses for owners

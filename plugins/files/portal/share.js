@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // share.js - share links on the files page: the form that makes one for a file
-// (POST .../{space}/{path}?action=share with the route's options: how long it lasts and an
-// optional password), the link shown once in a read-only field with a copy button (the
+// (POST .../{space}/{path}?action=share with the route's options: how long it lasts, as a
+// number of seconds or up to a last day, and an optional password), the link shown once in a read-only field with a copy button (the
 // server keeps only its hash), and the caller's links (GET .../shares), each revocable
 // (DELETE .../shares/{id}). The link is the public download route, made absolute here.
 
@@ -16,7 +16,16 @@ export function shareCard (ctx, cat, base, item, path, done)
                           h ('option', {value : String (DAY)}, s.day1),
                           h ('option', {value : String (7 * DAY), selected : true}, s.day7),
                           h ('option', {value : String (30 * DAY)}, s.day30),
-                          h ('option', {value : String (365 * DAY)}, s.day365));
+                          h ('option', {value : String (365 * DAY)}, s.day365),
+                          h ('option', {value : 'date'}, s.untilDate));
+        const until = h ('input', {id : 'share-until', type : 'date'});
+        const untilField = h ('div', {class : 'field', hidden : true},
+                              h ('label', {for: 'share-until'
+                                 }, s.shareUntil), until);
+        expiry.addEventListener('change', () => {
+                untilField.hidden = expiry.value !== 'date';
+                until.required = !untilField.hidden;
+        });
         const password = h ('input', {
                 id : 'share-password',
                 type : 'password',
@@ -31,6 +40,7 @@ export function shareCard (ctx, cat, base, item, path, done)
         const form = h ('form', {},
                         h ('div', {class : 'field'}, h ('label', {for: 'share-expiry'
                            }, s.shareExpiry), expiry),
+                        untilField,
                         h ('div', {class : 'field'}, h ('label', {for: 'share-password'
                            }, s.sharePassword), password),
                         h ('p', {class : 'tools'}, h ('button', {type : 'submit', class : 'primary'},
@@ -38,7 +48,10 @@ export function shareCard (ctx, cat, base, item, path, done)
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
-                const body = {expires_in : Number (expiry.value)};
+                // A last day is its end in the browser's time zone (expires_at, RFC 3339).
+                const body = expiry.value === 'date'
+                                     ? {expires_at : new Date (`${until.value}T23:59:59`).toISOString()}
+                                     : {expires_in : Number (expiry.value)};
                 if (password.value)
                         body.password = password.value;
                 try {
