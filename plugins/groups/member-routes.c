@@ -2,10 +2,17 @@
 /* member-routes.c - /api/v1/schools/{school}/groups/{id}/members: who is in a group, as owner or
  * member. Owners and holders of groups.manage change membership; a change that would leave a
  * group that had owners without any is refused (409) and, like every failed request, changes
- * nothing. members:batch applies a whole class list in one transaction: all of it or none. */
+ * nothing. POST adds someone by username (for owners who may not list the school's people);
+ * members:batch applies a whole class list in one transaction: all of it or none. */
 #include "groups-private.h"
 
 static const char member_schema[] = "{\"type\":\"object\",\"properties\":{"
+        "\"role\":{\"type\":\"string\",\"enum\":[\"owner\",\"member\"]}}}";
+
+static const char by_name_schema[] =
+        "{\"type\":\"object\",\"required\":[\"username\"],\"additionalProperties\":false,"
+        "\"properties\":{"
+        "\"username\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":64},"
         "\"role\":{\"type\":\"string\",\"enum\":[\"owner\",\"member\"]}}}";
 
 static const char batch_schema[] = "{\"type\":\"object\",\"properties\":{"
@@ -152,18 +159,12 @@ list_members (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* Adds `user` to group `id` as `role`, or changes their role, and answers: PUT of a user id and
+ * POST of a username end here. The caller's right to manage the group is checked already. */
 static gboolean
-put_member (AtriumRequest *req, gpointer data, GError **error)
+put_and_answer (AtriumRequest *req, const char *id, const char *user, const char *role,
+                GError **error)
 {
-        const char *id = groups_host->request_param (req, "id");
-        const char *user = groups_host->request_param (req, "user_id");
-        g_autoptr (JsonNode) g = groups_fetch_visible (req, id, error);
-        if (!g || !groups_may_manage (req, id, error))
-                return FALSE;
-        JsonNode *body = groups_host->request_json (req);
-        const char *role = body ? json_object_get_string_member_with_default (
-                                          json_node_get_object (body), "role", "member")
-                                : "member";
         gboolean grants;
         if (!lock_group (req, id, &grants, error))
                 return FALSE;
@@ -182,6 +183,49 @@ put_member (AtriumRequest *req, gpointer data, GError **error)
         json_object_set_string_member (o, "role", role);
         groups_host->respond_json (req, added ? 201 : 200, atrium_object_node (o));
         return TRUE;
+}
+
+static gboolean
+put_member (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *id = groups_host->request_param (req, "id");
+        const char *user = groups_host->request_param (req, "user_id");
+        g_autoptr (JsonNode) g = groups_fetch_visible (req, id, error);
+        if (!g || !groups_may_manage (req, id, error))
+                return FALSE;
+        JsonNode *body = groups_host->request_json (req);
+        const char *role = body ? json_object_get_string_member_with_default (
+                                          json_node_get_object (body), "role", "member")
+                                : "member";
+        return put_and_answer (req, id, user, role, error);
+}
+
+/* POST /{id}/members {"username", "role"?}: the same as PUT, naming the person by username, so
+ * a group's owners who may not list the school's people (users.read) can still add someone
+ * they know. It tells them only whether that username exists in their school. */
+static gboolean
+add_member_by_name (AtriumRequest *req, gpointer data, GError **error)
+{
+        const char *id = groups_host->request_param (req, "id");
+        g_autoptr (JsonNode) g = groups_fetch_visible (req, id, error);
+        if (!g || !groups_may_manage (req, id, error))
+                return FALSE;
+        JsonObject *in = json_node_get_object (groups_host->request_json (req));
+        const char *name = json_object_get_string_member (in, "username");
+        const char *role = json_object_get_string_member_with_default (in, "role", "member");
+        /* core.users is school-isolated: a username of another school is simply not found. */
+        AtriumResult *res = groups_sql (
+                req, error, "SELECT id FROM core.users WHERE username = lower($1)", 1, name);
+        if (!res)
+                return FALSE;
+        g_autofree char *user = groups_host->result_n_rows (res) == 1
+                                        ? g_strdup (groups_host->result_value (res, 0, 0))
+                                        : NULL;
+        groups_host->result_free (res);
+        if (!user)
+                return groups_fail (error, ATRIUM_ERROR_NOT_FOUND,
+                                    "nobody has the username %s in this school", name);
+        return put_and_answer (req, id, user, role, error);
 }
 
 static gboolean
@@ -279,6 +323,10 @@ groups_register_member_routes (AtriumPlugin *self, GError **error)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/{id}/members",
                  .summary = "Members of a group (paginated)", .handler = list_members},
+                {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/{id}/members",
+                 .summary = "Add a member by username, or change their role (owners, "
+                            "groups.manage)",
+                 .request_schema = by_name_schema, .handler = add_member_by_name},
                 {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/{id}/members/{user_id}",
                  .summary = "Add a member or change their role (owners, groups.manage)",
                  .request_schema = member_schema, .handler = put_member},

@@ -5,6 +5,9 @@
 // is) and deletes it (DELETE, If-Match too). Times are the browser's local time, with its time
 // zone as the event's; the repeat rule is one of the offered ones, or, for a rule this form
 // does not offer (made elsewhere: BYDAY, UNTIL, ...), kept as it was unless another is chosen.
+// An occurrence of a series opens with a choice: only this time (PUT or DELETE
+// .../events/{id}/occurrences/{recurrence_id}, the series' ETag as If-Match: the server keeps
+// an override or an EXDATE, the other times stay) or every time of the series (as above).
 import {dayKey, pad, addDays} from './views.js';
 
 const RULES = {
@@ -62,13 +65,29 @@ export function eventForm (opts)
         const startField = field ('ev-start', s.start, start);
         const endField = field ('ev-end', s.end, end);
         const note = h ('p', {class : 'muted'}, s.seriesNote);
+        const repeatField = field ('ev-repeat', s.repeat, repeat);
         const save = h ('button', {type : 'submit', class : 'primary'}, s.save);
         const cancel = h ('button', {type : 'button'}, s.cancel);
         const del = h ('button', {type : 'button'}, s.del);
         let editing = null; // the event being edited: {calendar_id, id, etag, rrule, summary}
+        let occurrence = null; // the time of a series it was opened from: {recurrence_id, ...}
+        const scopeOne = h ('input', {id : 'ev-scope-one', type : 'radio', name : 'ev-scope', value : 'one'});
+        const scopeAll = h ('input', {id : 'ev-scope-all', type : 'radio', name : 'ev-scope', value : 'all'});
+        const scopeOneLabel = h ('label', {for : 'ev-scope-one'});
+        const scope = h ('fieldset', {class : 'scope'}, h ('legend', {}, s.scope),
+                         h ('div', {class : 'check'}, scopeAll, ' ',
+                            h ('label', {for : 'ev-scope-all'}, s.scopeAll)),
+                         h ('div', {class : 'check'}, scopeOne, ' ', scopeOneLabel));
+        const one = () => occurrence !== null && scopeOne.checked;
+        const when = (t) => new Date (t.length === 10 ? `${t}T12:00:00` : t)
+                                    .toLocaleDateString(ctx.lang, {weekday : 'long', day : 'numeric',
+                                                                   month : 'long'});
 
         const sync = () => {
-                countField.hidden = repeat.value === 'once' || repeat.value === 'custom';
+                countField.hidden = repeat.value === 'once' || repeat.value === 'custom' || one ();
+                repeatField.hidden = one ();
+                note.hidden = !editing || !editing.rrule || one ();
+                del.textContent = one () ? s.cancelOne : s.del;
                 startField.hidden = endField.hidden = allDay.checked;
                 start.required = end.required = !allDay.checked;
         };
@@ -78,6 +97,8 @@ export function eventForm (opts)
         function reset ()
         {
                 editing = null;
+                occurrence = null;
+                scope.hidden = true;
                 form.reset();
                 date.value = today;
                 repeat.querySelector('option[value="custom"]')?.remove();
@@ -92,14 +113,31 @@ export function eventForm (opts)
                         o.event_id || o.id}`);
                 reset ();
                 editing = ev;
-                heading.textContent = s.edit;
-                summary.value = ev.summary || '';
-                place.value = ev.location || '';
-                allDay.checked = !!ev.all_day;
-                if (ev.all_day) {
-                        date.value = ev.start.slice(0, 10);
+                if (ev.rrule && o.recurrence_id) {
+                        occurrence = o;
+                        scope.hidden = false;
+                        scopeAll.checked = true; /* as before; "only this time" is one choice away */
+                        scopeOneLabel.textContent = tr ('scopeOne', {date : when (o.start)});
+                }
+                fill ();
+                cancel.hidden = del.hidden = false;
+                sync ();
+                heading.focus();
+        }
+
+        // The fields from the series, or from the one time of it when that is chosen.
+        function fill ()
+        {
+                const ev = editing;
+                const src = one () ? occurrence : ev;
+                heading.textContent = one () ? s.editTime : s.edit;
+                summary.value = src.summary || ev.summary || '';
+                place.value = (src.location ?? ev.location) || '';
+                allDay.checked = !!src.all_day;
+                if (src.all_day) {
+                        date.value = src.start.slice(0, 10);
                 } else {
-                        const a = new Date (ev.start), b = new Date (ev.end);
+                        const a = new Date (src.start), b = new Date (src.end);
                         date.value = dayKey (a);
                         start.value = `${pad (a.getHours())}:${pad (a.getMinutes())}`;
                         end.value = `${pad (b.getHours())}:${pad (b.getMinutes())}`;
@@ -117,11 +155,21 @@ export function eventForm (opts)
                 } else {
                         repeat.value = 'once';
                 }
-                note.hidden = !ev.rrule;
-                cancel.hidden = del.hidden = false;
                 sync ();
-                heading.focus();
         }
+        for (const r of [ scopeOne, scopeAll ])
+                r.addEventListener('change', fill);
+
+        // The PUT body of one time: its texts and times (no repeat rule, no zone).
+        function oneBody ()
+        {
+                const b = body ();
+                const out = {summary : b.summary, location : b.location, start : b.start, end : b.end};
+                return out;
+        }
+
+        const occurrenceUrl = () => `${api}/calendars/${editing.calendar_id}/events/${editing.id}` +
+                                    `/occurrences/${encodeURIComponent (occurrence.recurrence_id)}`;
 
         function body ()
         {
@@ -164,21 +212,25 @@ export function eventForm (opts)
         {
                 if (e.status !== 412)
                         return false;
-                const o = {calendar_id : editing.calendar_id, id : editing.id};
+                const o = occurrence || {calendar_id : editing.calendar_id, id : editing.id};
+                const wasOne = one ();
                 await edit (o);
+                if (wasOne && occurrence) {
+                        scopeOne.checked = true;
+                        fill ();
+                }
                 error.textContent = s.changed;
                 return true;
         }
 
         const form = h ('form', {class : 'card new-event', 'aria-labelledby' : 'ev-heading'},
-                        heading, note, field ('ev-summary', s.summary, summary),
+                        heading, scope, note, field ('ev-summary', s.summary, summary),
                         h ('div', {class : 'row'}, field ('ev-date', s.date, date),
                            h ('div', {class : 'field check'}, allDay,
                               h ('label', {for : 'ev-allday'}, ` ${s.allDay}`)),
                            startField, endField),
                         field ('ev-location', s.location, place),
-                        h ('div', {class : 'row'}, field ('ev-repeat', s.repeat, repeat),
-                           countField),
+                        h ('div', {class : 'row'}, repeatField, countField),
                         h ('div', {class : 'actions'}, save, cancel, del));
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
@@ -193,7 +245,12 @@ export function eventForm (opts)
                 const day = new Date (`${date.value}T12:00:00`);
                 let said = '';
                 try {
-                        if (editing) {
+                        if (one ()) {
+                                await ctx.api.put(occurrenceUrl (), oneBody (),
+                                                  {headers : {'If-Match' : editing.etag}});
+                                said = tr ('savedOne',
+                                           {summary : b.summary, date : when (occurrence.start)});
+                        } else if (editing) {
                                 await ctx.api.patch(
                                         `${api}/calendars/${editing.calendar_id}/events/${
                                                 editing.id}`,
@@ -224,13 +281,18 @@ export function eventForm (opts)
                 error.textContent = '';
                 status.textContent = '';
                 const name = editing.summary || '';
+                const single = one () ? occurrence : null;
                 try {
-                        await ctx.api.del(`${api}/calendars/${editing.calendar_id}/events/${
-                                                  editing.id}`,
+                        await ctx.api.del(single ? occurrenceUrl ()
+                                                 : `${api}/calendars/${editing.calendar_id}/events/${
+                                                           editing.id}`,
                                           {headers : {'If-Match' : editing.etag}});
                         reset ();
                         await opts.changed (null);
-                        status.textContent = tr ('deleted', {summary : name});
+                        status.textContent =
+                                single ? tr ('cancelledOne',
+                                             {summary : single.summary || name, date : when (single.start)})
+                                       : tr ('deleted', {summary : name});
                 } catch (e) {
                         if (!(await conflict (e).catch(() => false)))
                                 error.textContent = tr ('failed', {msg : e.message});

@@ -2,7 +2,10 @@
 // page.js - the conference area of the portal: the rooms the caller may join (GET .../rooms),
 // a join button (POST .../rooms/{id}/join answers a signed URL of the school's Jitsi or
 // BigBlueButton; the page offers it as a link that opens in a new tab), and, for those who
-// may create rooms, a form for a new one. Guest links and the figures are not here yet.
+// may create rooms, a form for a new one. A room's moderators also make, see and revoke its
+// guest links and end its meeting (guests.js). The figures are the operators' (usage page).
+
+import {guestStrings, moderatorTools} from './guests.js';
 
 const strings = {
         en : {
@@ -35,7 +38,8 @@ const strings = {
 
 export async function render (root, ctx)
 {
-        const s = strings[ctx.lang] || strings.en;
+        const s = Object.assign({}, strings[ctx.lang] || strings.en,
+                                guestStrings[ctx.lang] || guestStrings.en);
         const tr = (k, args) => Object.entries(args || {})
                                         .reduce((acc, [ a, v ]) => acc.replace(`{${a}}`, v), s[k]);
         const h = ctx.h;
@@ -44,6 +48,12 @@ export async function render (root, ctx)
         const status = h ('p', {role : 'status'});
         const list = h ('div', {class : 'rooms'});
         const fail = (e) => { error.textContent = tr ('failed', {msg : e.message}); };
+        const say = (text, e) => {
+                if (e)
+                        return fail (e);
+                error.textContent = '';
+                status.textContent = text;
+        };
 
         async function load ()
         {
@@ -82,7 +92,8 @@ export async function render (root, ctx)
                                   h ('h2', {id : `room-${room.id}`}, room.name),
                                   room.description ? h ('p', {}, room.description) : null,
                                   room.moderator ? h ('p', {class : 'muted'}, s.moderator) : null,
-                                  b, slot);
+                                  b, slot,
+                                  room.moderator ? moderatorTools (ctx, api, room, s, tr, say) : null);
                 }));
                 if (!page.items.length)
                         list.replaceChildren(h ('p', {}, s.none));

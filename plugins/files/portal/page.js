@@ -1,70 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// page.js - the files area of the portal: the caller's home folder. Browse folders, upload
-// (a file picker or drag and drop, with a progress bar), download, rename, make folders, move
-// to the trash and restore from it. Everything goes through the files plugin's REST routes
+// page.js - the files area of the portal: the caller's home folder and the folders of the
+// groups they are in (GET .../groups?member=me), switched with one select. Browse folders,
+// upload (a file picker or drag and drop, with a progress bar), download, rename, move to
+// another folder of any of these spaces, make folders, move to the trash and restore from it,
+// and share links (share.js). Everything goes through the files plugin's REST routes
 // (plugins/files/README.md) with the browser's session cookie; uploads use XMLHttpRequest,
 // the one browser API that reports upload progress, and send the CSRF token themselves.
 
-const strings = {
-        en : {
-                title : 'Files',
-                home : 'My files',
-                name : 'Name',
-                size : 'Size',
-                modified : 'Modified',
-                actions : 'Actions',
-                empty : 'This folder is empty.',
-                upload : 'Upload files',
-                drop : 'or drop files here',
-                uploading : 'Uploading {name}',
-                uploaded : 'Uploaded {name}.',
-                newFolder : 'New folder',
-                create : 'Create',
-                rename : 'Rename',
-                save : 'Save',
-                cancel : 'Cancel',
-                newName : 'New name for {name}',
-                trash : 'Move to trash',
-                trashed : '{name} is in the trash.',
-                showTrash : 'Trash',
-                restore : 'Restore',
-                trashEmpty : 'The trash is empty.',
-                folder : 'Folder',
-                up : 'Up one folder',
-                failed : 'That did not work: {msg}',
-                download : 'Download {name}',
-                path : 'Folder'
-        },
-        de : {
-                title : 'Dateien',
-                home : 'Meine Dateien',
-                name : 'Name',
-                size : 'Größe',
-                modified : 'Geändert',
-                actions : 'Aktionen',
-                empty : 'Dieser Ordner ist leer.',
-                upload : 'Dateien hochladen',
-                drop : 'oder Dateien hierher ziehen',
-                uploading : '{name} wird hochgeladen',
-                uploaded : '{name} ist hochgeladen.',
-                newFolder : 'Neuer Ordner',
-                create : 'Anlegen',
-                rename : 'Umbenennen',
-                save : 'Speichern',
-                cancel : 'Abbrechen',
-                newName : 'Neuer Name für {name}',
-                trash : 'In den Papierkorb',
-                trashed : '{name} liegt im Papierkorb.',
-                showTrash : 'Papierkorb',
-                restore : 'Wiederherstellen',
-                trashEmpty : 'Der Papierkorb ist leer.',
-                folder : 'Ordner',
-                up : 'Einen Ordner höher',
-                failed : 'Das hat nicht geklappt: {msg}',
-                download : '{name} herunterladen',
-                path : 'Ordner'
-        },
-};
+import {catalogue} from './strings.js';
+import {loadLinks, shareCard} from './share.js';
 
 function linkStyle ()
 {
@@ -93,20 +37,29 @@ function sizeText (n, lang)
 export async function render (root, ctx)
 {
         linkStyle ();
-        const s = strings[ctx.lang] || strings.en;
-        const tr = (k, args) => Object.entries(args || {})
-                                        .reduce((acc, [ a, v ]) => acc.replace(`{${a}}`, v), s[k]);
+        const cat = catalogue (ctx.lang);
+        const {s, tr} = cat;
         const h = ctx.h;
         const school = encodeURIComponent (ctx.school.slug);
         const api = `/api/v1/schools/${school}/files`;
         const enc = (p) => p.split('/').filter(Boolean).map(encodeURIComponent).join('/');
-        const url = (p) => `${api}/home/${enc (p)}`;
+        // The spaces one may see: "home", and "groups/<id>" for every group one is in.
+        // `write`: whether the caller may change that space (a group's: its owners, members
+        // holding files.write, files.manage; the server decides, this only hides buttons).
+        const spaces = [ {key : 'home', label : s.home, write : true} ];
+        const writable = () => (spaces.find((x) => x.key === space) || {}).write;
+        let space = 'home';
+        const url = (p, sp = space) => `${api}/${sp}/${enc (p)}`;
+        const spaceName = (key) => (spaces.find((x) => x.key === key) || {label : key}).label;
         let folder = '';
 
         const status = h ('p', {class : 'status', role : 'status'});
         const error = h ('p', {class : 'error', role : 'alert'});
         const crumbs = h ('p', {class : 'crumbs'});
         const table = h ('table', {class : 'files'});
+        const panel = h ('div', {class : 'panel'});
+        const linksBox = h ('section', {class : 'links', hidden : true, 'aria-labelledby' : 'share-links'});
+        const spaceSelect = h ('select', {id : 'files-space'});
         const trashBox =
                 h ('section', {class : 'trash', hidden : true, 'aria-label' : s.showTrash});
         const progress =
@@ -115,15 +68,19 @@ export async function render (root, ctx)
         });
 
         const fail = (e) => { error.textContent = tr ('failed', {msg : e.message}); };
-        const say = (text) => {
+        const say = (text, e) => {
+                if (e)
+                        return fail (e);
                 error.textContent = '';
                 status.textContent = text;
         };
 
         async function load ()
         {
+                drop.hidden = mkdir.hidden = !writable ();
                 const page = await ctx.api.get(url (folder) + (folder ? '/' : '') + '?limit=500');
-                crumbs.replaceChildren(h ('span', {}, `${s.path}: `), `/${folder}`);
+                crumbs.replaceChildren(h ('span', {}, `${spaceName (space)} · ${s.path}: `),
+                                       `/${folder}`);
                 const head = h ('thead', {},
                                 h ('tr', {}, h ('th', {scope : 'col'}, s.name),
                                    h ('th', {scope : 'col'}, s.size),
@@ -146,7 +103,49 @@ export async function render (root, ctx)
         function open (path)
         {
                 folder = path;
+                panel.replaceChildren();
                 load ().catch(fail);
+        }
+
+        // The form that moves `item` (at `path`) to a folder of any space one may see.
+        function moveCard (item, path)
+        {
+                const where = h ('select', {id : 'move-space'},
+                                 spaces.filter((x) => x.write).map((x) => h ('option', {value : x.key, selected : x.key === space},
+                                                      x.label)));
+                const into = h ('input', {id : 'move-folder', value : folder});
+                const close = h ('button', {type : 'button'}, s.cancel);
+                close.addEventListener('click', () => panel.replaceChildren());
+                const form = h ('form', {},
+                                h ('div', {class : 'field'}, h ('label', {for: 'move-space'
+                                   }, s.moveSpace), where),
+                                h ('div', {class : 'field'}, h ('label', {for: 'move-folder'
+                                   }, s.moveFolder), into),
+                                h ('p', {class : 'tools'},
+                                   h ('button', {type : 'submit', class : 'primary'}, s.moveGo),
+                                   close));
+                form.addEventListener('submit', async (ev) => {
+                        ev.preventDefault();
+                        const dir = into.value.split('/').filter(Boolean).join('/');
+                        const to = dir ? `${dir}/${item.name}` : item.name;
+                        try {
+                                await ctx.api.post(`${url (path)}?action=move`,
+                                                   {to, space : where.value});
+                                panel.replaceChildren();
+                                await load ();
+                                say (tr ('moved', {
+                                        name : item.name,
+                                        where : `${spaceName (where.value)}: /${dir}`
+                                }));
+                        } catch (e) {
+                                fail (e);
+                        }
+                });
+                panel.replaceChildren(h ('section', {class : 'card', 'aria-labelledby' : 'move-title'},
+                                         h ('h2', {id : 'move-title'},
+                                            tr ('moveTitle', {name : path})),
+                                         form));
+                where.focus();
         }
 
         function row (item)
@@ -170,6 +169,19 @@ export async function render (root, ctx)
                 const rename = h ('button', {type : 'button'}, s.rename);
                 rename.setAttribute('aria-label', `${s.rename}: ${item.name}`);
                 rename.addEventListener('click', () => renameForm (nameCell, item, path));
+                const move = h ('button', {type : 'button', 'aria-label' : `${s.move}: ${item.name}`},
+                                s.move);
+                move.addEventListener('click', () => moveCard (item, path));
+                let share = null;
+                if (item.kind === 'file' && ctx.can('files.share')) {
+                        share = h ('button', {type : 'button', 'aria-label' : `${s.share}: ${item.name}`},
+                                   s.share);
+                        share.addEventListener('click', () => {
+                                panel.replaceChildren(shareCard (ctx, cat, url (path), item, path,
+                                                                 () => panel.replaceChildren()));
+                                panel.querySelector('select').focus();
+                        });
+                }
                 const trash = h ('button', {type : 'button'}, s.trash);
                 trash.setAttribute('aria-label', `${s.trash}: ${item.name}`);
                 trash.addEventListener('click', async () => {
@@ -184,7 +196,9 @@ export async function render (root, ctx)
                 const when = item.modified ? new Date (item.modified).toLocaleString(ctx.lang) : '';
                 return h ('tr', {}, nameCell,
                           h ('td', {}, item.kind === 'file' ? sizeText (item.size, ctx.lang) : ''),
-                          h ('td', {}, when), h ('td', {class : 'actions'}, rename, trash));
+                          h ('td', {}, when),
+                          h ('td', {class : 'actions'},
+                             writable () ? [ rename, move ] : null, share, writable () ? trash : null));
         }
 
         function renameForm (cell, item, path)
@@ -319,7 +333,7 @@ export async function render (root, ctx)
 
         async function loadTrash ()
         {
-                const page = await ctx.api.get(`${api}/trash?space=home`);
+                const page = await ctx.api.get(`${api}/trash?space=${encodeURIComponent (space)}`);
                 const list = h ('ul');
                 for (const t of page.items) {
                         const b = h ('button', {type : 'button'}, s.restore);
@@ -333,13 +347,54 @@ export async function render (root, ctx)
                                         fail (e);
                                 }
                         });
-                        list.append(h ('li', {}, `${t.path} `, b));
+                        list.append(h ('li', {}, `${t.path} `, writable () ? b : null));
                 }
                 trashBox.replaceChildren(h ('h2', {}, s.showTrash),
                                          page.items.length ? list : h ('p', {}, s.trashEmpty));
         }
 
-        root.append(h ('h1', {}, s.title), error, status, drop,
-                    h ('div', {class : 'tools'}, mkdir, trashButton), crumbs, table, trashBox);
+        let linksButton = null;
+        if (ctx.can('files.share')) {
+                linksButton = h ('button', {type : 'button', 'aria-expanded' : 'false'}, s.links);
+                linksButton.addEventListener('click', async () => {
+                        const show = linksBox.hidden;
+                        linksButton.setAttribute('aria-expanded', String (show));
+                        linksBox.hidden = !show;
+                        if (show)
+                                await loadLinks (ctx, cat, api, linksBox, spaceName, say).catch(fail);
+                });
+        }
+
+        // The groups one is in, each with its folder. Without the groups module (or when the
+        // list fails) the page shows the home folder alone.
+        try {
+                const mine = await ctx.api.get(
+                        `/api/v1/schools/${school}/groups?member=me&limit=200`);
+                for (const g of mine.items)
+                        spaces.push({
+                                key : `groups/${g.id}`,
+                                label : tr ('groupSpace', {name : g.name}),
+                                write : g.my_role === 'owner' || ctx.can('files.write') ||
+                                                ctx.can('files.manage')
+                        });
+        } catch (e) {
+                // no groups module for this school: home only
+        }
+        spaceSelect.replaceChildren(...spaces.map((x) => h ('option', {value : x.key}, x.label)));
+        spaceSelect.addEventListener('change', () => {
+                space = spaceSelect.value;
+                trashBox.hidden = true;
+                trashButton.setAttribute('aria-expanded', 'false');
+                open ('');
+        });
+        const chooser = h ('div', {class : 'field space'},
+                           h ('label', {for: 'files-space'
+                              }, s.space), spaceSelect);
+
+        root.append(h ('h1', {}, s.title), error, status, spaces.length > 1 ? chooser : null, drop,
+                    h ('div', {class : 'tools'}, mkdir, trashButton, linksButton), crumbs, panel,
+                    h ('div', {class : 'scroll', tabindex : '0', role : 'region', 'aria-label' : s.title},
+                       table),
+                    trashBox, linksBox);
         await load ();
 }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // page.js - the groups area of the portal: the caller's groups (GET .../groups?member=me),
 // and a group's members (GET .../groups/{id}/members). An owner of the group, or a holder of
-// groups.manage, may remove members; anyone may leave a group (the server refuses the last
-// owner). Styles are the shell's (table, card).
+// groups.manage, may add people (found with GET .../users?q= by those who hold users.read;
+// PUT .../groups/{id}/members/{user_id} as member or owner), change a member's role (the same
+// PUT) and remove members; owners who may not list people add someone by username
+// (POST .../groups/{id}/members). Anyone may leave a group (the server refuses the last owner).
+// Styles are the shell's (table, card).
 
 const strings = {
         en : {
@@ -22,7 +25,20 @@ const strings = {
                 count : '{n} members',
                 show : 'Show members of {name}',
                 failed : 'That did not work: {msg}',
-                actions : 'Actions'
+                actions : 'Actions',
+                add : 'Add people to {name}',
+                find : 'Find a person (name or username)',
+                search : 'Search',
+                addAs : 'Add as',
+                addOne : 'Add {name}',
+                added : '{name} is now in the group as {role}.',
+                already : 'already in the group',
+                noMatch : 'Nobody found.',
+                makeOwner : 'Make owner',
+                makeMember : 'Make member',
+                roleSet : '{name} is now {role}.',
+                byName : 'Username of the person to add',
+                addName : 'Add'
         },
         de : {
                 title : 'Gruppen',
@@ -41,7 +57,20 @@ const strings = {
                 count : '{n} Mitglieder',
                 show : 'Mitglieder von {name} zeigen',
                 failed : 'Das hat nicht geklappt: {msg}',
-                actions : 'Aktionen'
+                actions : 'Aktionen',
+                add : 'Personen zu {name} hinzufügen',
+                find : 'Person suchen (Name oder Benutzername)',
+                search : 'Suchen',
+                addAs : 'Hinzufügen als',
+                addOne : '{name} hinzufügen',
+                added : '{name} ist jetzt als {role} in der Gruppe.',
+                already : 'schon in der Gruppe',
+                noMatch : 'Niemand gefunden.',
+                makeOwner : 'Zur Leitung machen',
+                makeMember : 'Zum Mitglied machen',
+                roleSet : '{name} ist jetzt {role}.',
+                byName : 'Benutzername der Person',
+                addName : 'Hinzufügen'
         },
 };
 
@@ -92,6 +121,16 @@ export async function render (root, ctx)
                         list.replaceChildren(h ('li', {}, s.none));
         }
 
+        // A wide table scrolls in its own focusable box on a phone, never the page.
+        function wide (table)
+        {
+                const box = h ('div', {tabindex : '0', role : 'region', 'aria-labelledby' : 'group-members'},
+                               table);
+                box.style.overflowX = 'auto';
+                box.style.maxWidth = '100%';
+                return box;
+        }
+
         async function showMembers (g)
         {
                 const members = await all (`${api}/${g.id}/members`);
@@ -100,6 +139,26 @@ export async function render (root, ctx)
                 const rows = members.map((m) => {
                         const actions = h ('td');
                         if (manage && m.user_id !== ctx.user.id) {
+                                const to = m.role === 'owner' ? 'member' : 'owner';
+                                const label = to === 'owner' ? s.makeOwner : s.makeMember;
+                                const r = h ('button', {
+                                        type : 'button',
+                                        'aria-label' : `${label}: ${m.display_name}`
+                                },
+                                             label);
+                                r.addEventListener('click', async () => {
+                                        try {
+                                                await ctx.api.put(
+                                                        `${api}/${g.id}/members/${m.user_id}`,
+                                                        {role : to});
+                                                await showMembers (g);
+                                                status.textContent = tr (
+                                                        'roleSet', {name : m.display_name, role : s[to]});
+                                        } catch (e) {
+                                                fail (e);
+                                        }
+                                });
+                                actions.append(r, ' ');
                                 const b = h ('button', {
                                         type : 'button',
                                         'aria-label' : `${s.remove}: ${m.display_name}`
@@ -135,15 +194,103 @@ export async function render (root, ctx)
                 });
                 detail.replaceChildren(
                         h ('h2', {id : 'group-members'}, tr ('members', {name : g.name})),
-                        h ('table', {},
+                        wide (h ('table', {},
                            h ('thead', {},
                               h ('tr', {}, h ('th', {scope : 'col'}, s.name),
                                  h ('th', {scope : 'col'}, s.username),
                                  h ('th', {scope : 'col'}, s.role),
                                  h ('th', {scope : 'col'}, s.actions))),
-                           h ('tbody', {}, rows)),
-                        me ? h ('p', {}, leave) : null);
+                           h ('tbody', {}, rows))),
+                        me ? h ('p', {}, leave) : null,
+                        manage ? addForm (g, members) : null);
                 detail.hidden = false;
+        }
+
+        // Adding people: a search of the school's people for those who may list them, and by
+        // username for everyone else (POST .../groups/{id}/members {username, role}).
+        function addForm (g, members)
+        {
+                const box = h ('section', {'aria-labelledby' : 'group-add'},
+                               h ('h3', {id : 'group-add'}, tr ('add', {name : g.name})));
+                const role = h ('select', {id : 'group-add-role'},
+                                h ('option', {value : 'member'}, s.member),
+                                h ('option', {value : 'owner'}, s.owner));
+                const roleField = h ('div', {class : 'field'}, h ('label', {for: 'group-add-role'
+                                     }, s.addAs), role);
+                if (!ctx.can('users.read')) {
+                        const name = h ('input', {
+                                id : 'group-add-name',
+                                required : true,
+                                maxlength : '64',
+                                autocomplete : 'off'
+                        });
+                        const form = h ('form', {},
+                                        h ('div', {class : 'field'}, h ('label', {for: 'group-add-name'
+                                           }, s.byName), name),
+                                        roleField, h ('button', {type : 'submit'}, s.addName));
+                        form.addEventListener('submit', async (ev) => {
+                                ev.preventDefault();
+                                error.textContent = '';
+                                try {
+                                        const r = role.value;
+                                        const who = name.value.trim();
+                                        await ctx.api.post(`${api}/${g.id}/members`,
+                                                           {username : who, role : r});
+                                        await Promise.all([ loadGroups (), showMembers (g) ]);
+                                        status.textContent = tr ('added', {name : who, role : s[r]});
+                                } catch (e) {
+                                        fail (e);
+                                }
+                        });
+                        box.append(form);
+                        return box;
+                }
+                const q = h ('input', {id : 'group-find', type : 'search', required : true});
+                const found = h ('ul', {class : 'found'});
+                const form = h ('form', {role : 'search'},
+                                h ('div', {class : 'field'}, h ('label', {for: 'group-find'
+                                   }, s.find), q),
+                                roleField, h ('button', {type : 'submit'}, s.search));
+                const inGroup = new Set (members.map((m) => m.user_id));
+                form.addEventListener('submit', async (ev) => {
+                        ev.preventDefault();
+                        error.textContent = '';
+                        try {
+                                const page = await ctx.api.get(
+                                        `/api/v1/schools/${encodeURIComponent (ctx.school.slug)}` +
+                                        `/users?limit=20&q=${encodeURIComponent (q.value.trim())}`);
+                                found.replaceChildren(...page.items.map((u) => {
+                                        const who = `${u.display_name} (${u.username})`;
+                                        if (inGroup.has(u.id))
+                                                return h ('li', {}, who, ' · ',
+                                                          h ('span', {class : 'muted'}, s.already));
+                                        const b = h ('button', {type : 'button'},
+                                                     tr ('addOne', {name : who}));
+                                        b.addEventListener('click', async () => {
+                                                try {
+                                                        const r = role.value;
+                                                        await ctx.api.put(
+                                                                `${api}/${g.id}/members/${u.id}`,
+                                                                {role : r});
+                                                        await Promise.all(
+                                                                [ loadGroups (), showMembers (g) ]);
+                                                        status.textContent = tr (
+                                                                'added',
+                                                                {name : u.display_name, role : s[r]});
+                                                } catch (e) {
+                                                        fail (e);
+                                                }
+                                        });
+                                        return h ('li', {}, b);
+                                }));
+                                if (!page.items.length)
+                                        found.replaceChildren(h ('li', {}, s.noMatch));
+                        } catch (e) {
+                                fail (e);
+                        }
+                });
+                box.append(form, found);
+                return box;
         }
 
         root.append(h ('h1', {}, s.title), error, status, h ('h2', {}, s.mine), list, detail);
