@@ -13,7 +13,9 @@ unknown school all answer 202 and send nothing. Refusals: a wrong, used, expired
 school's token (401), a password the policy refuses (422, and the link still works), unknown
 fields, wrong types and malformed JSON (400), more than three requests for one login in 15
 minutes (429 with Retry-After, and no mail), an address that is not one (400), a person
-setting their own address (403). A sendmail that fails still answers 202.
+setting their own address (403). A sendmail that fails still answers 202. In Chromium
+(tests/browser/reset.mjs): the sign-in page's "Forgot your password?", the mailed link's page
+(the token gone from the address bar), a new password and signing in with it, the used link.
 """
 
 import os
@@ -24,6 +26,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+import browser_run  # noqa: E402
 import fixtures  # noqa: E402
 
 ASK = "/api/v1/auth/password-reset"
@@ -196,6 +199,18 @@ class ResetMail(fixtures.SharedHost):
         t1, t2 = (self.token_of(m)[1] for _, m in self.mails()[2:])
         self.assertEqual(self.confirm(t2, "a brother's 2nd password").status, 204)
         self.assertEqual(self.confirm(t1, "a brother's 3rd password").status, 401)
+
+    def test_the_portal_asks_for_a_link_and_follows_it(self):
+        """In Chromium (tests/browser/reset.mjs): the sign-in page's "Forgot your password?",
+        the mailed link's page, the new password, signing in with it, the used link."""
+        browser_run.require_tools()
+        self.new_person("pia", "pia.parent@example.net", roles=("parent",))
+        browser_run.run_script(self, "reset.mjs", self.host.url, "reset-screenshots", 4,
+                               ATRIUM_SCHOOL=self.s.slug, ATRIUM_LOGIN="pia.parent@example.net",
+                               ATRIUM_USER="pia", ATRIUM_MAILDIR=CTL)
+        self.assertEqual(self.host.request("GET", "/api/v1/me",
+                                           token=self.s.tokens["pia"]).status, 401)
+        fixtures.login(self.host, "pia", password="my own new secret", school=self.s.slug)
 
     # -- nothing revealed ------------------------------------------------------------------
 

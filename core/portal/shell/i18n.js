@@ -679,3 +679,35 @@ Object.assign(strings.de, {
         'admin.person.erase.sure' : '{name} endgültig löschen',
         'admin.person.erased' : '{name} wurde gelöscht.',
 });
+
+// A forgotten password: the mailed reset link (reset.js).
+Object.assign(strings.en, {
+        'forgot.open' : 'Forgot your password?',
+        'forgot.title' : 'Forgot your password?',
+        'forgot.why' : 'If your account has an e-mail address outside the school (your own or a parent\'s), we send a link there with which you choose a new password.',
+        'forgot.login' : 'Username or e-mail address',
+        'forgot.hint' : 'With an address that several of your children share, each of them gets a link.',
+        'forgot.submit' : 'Send the link',
+        'forgot.fill' : 'Fill in the school and your username or e-mail address.',
+        'forgot.sent' : 'If there is such an account with an address to write to, a link is on its way. It works for an hour, once. Nothing arrived? Ask your school\'s administrators or your teacher.',
+        'reset.title' : 'Choose a new password',
+        'reset.why' : 'For your account at {school}. Afterwards, sign in with the new password.',
+        'reset.submit' : 'Save the new password',
+        'reset.done' : 'Your new password is set. Sign in with it.',
+        'reset.invalid' : 'This link does not work any more: it was used, is more than an hour old, or a newer one was used. Ask for a new one.',
+});
+Object.assign(strings.de, {
+        'forgot.open' : 'Passwort vergessen?',
+        'forgot.title' : 'Passwort vergessen?',
+        'forgot.why' : 'Wenn Ihr Konto eine E-Mail-Adresse außerhalb der Schule hat (Ihre eigene oder die der Eltern), schicken wir dorthin einen Link, mit dem Sie ein neues Passwort wählen.',
+        'forgot.login' : 'Benutzername oder E-Mail-Adresse',
+        'forgot.hint' : 'Bei einer Adresse, die mehrere Ihrer Kinder haben, bekommt jedes Kind einen eigenen Link.',
+        'forgot.submit' : 'Link schicken',
+        'forgot.fill' : 'Bitte Schule und Benutzernamen oder E-Mail-Adresse angeben.',
+        'forgot.sent' : 'Wenn es ein solches Konto mit einer Adresse gibt, ist ein Link unterwegs. Er gilt eine Stunde und nur einmal. Nichts angekommen? Fragen Sie die Verwaltung der Schule oder Ihre Lehrkraft.',
+        'reset.title' : 'Neues Passwort wählen',
+        'reset.why' : 'Für Ihr Konto bei {school}. Danach melden Sie sich mit dem neuen Passwort an.',
+        'reset.submit' : 'Neues Passwort speichern',
+        'reset.done' : 'Ihr neues Passwort ist gesetzt. Melden Sie sich damit an.',
+        'reset.invalid' : 'Dieser Link gilt nicht mehr: Er wurde schon benutzt, ist älter als eine Stunde, oder ein neuerer wurde benutzt. Fordern Sie einen neuen an.',
+});

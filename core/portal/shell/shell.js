@@ -16,6 +16,7 @@ import {api, ApiError, setCsrf} from './api.js';
 import {h, clear} from './dom.js';
 import {lang, setLang, t} from './i18n.js';
 import {renderChange, renderSignIn} from './signin.js';
+import {renderReset} from './reset.js';
 import {renderStart} from './start.js';
 
 const app = document.getElementById('app');
@@ -25,6 +26,11 @@ async function boot ()
 {
         document.title = t ('app.title');
         document.querySelector('.skip').textContent = t ('skip');
+        if (location.hash.startsWith('#/reset/')) {
+                // A mailed reset link is followed signed out, whoever this browser was.
+                showSignIn ();
+                return;
+        }
         try {
                 const s = await api.get('/api/v1/auth/browser-session');
                 setCsrf (s.csrf_token);
@@ -41,12 +47,18 @@ function showSignIn ()
 {
         session = null;
         setCsrf (null);
+        // A mailed reset link (reset.js): its token leaves the address bar at once.
+        const reset = location.hash.match(/^#\/reset\/([a-z0-9-]+)\/([A-Za-z0-9_-]+)$/);
         if (location.hash)
                 history.replaceState(null, '', location.pathname);
-        renderSignIn (app, async (out) => {
+        const signedIn = async (out) => {
                 setCsrf (out.csrf_token);
                 await enter ();
-        });
+        };
+        if (reset)
+                renderReset (app, decodeURIComponent (reset[1]), reset[2], signedIn);
+        else
+                renderSignIn (app, signedIn);
 }
 
 function showFailure (e)
@@ -206,7 +218,9 @@ function pageFailed (main, e)
 }
 
 window.addEventListener('hashchange', () => {
-        if (session && !session.restricted)
+        if (location.hash.startsWith('#/reset/'))
+                showSignIn (); // a reset link opened in a tab the portal is in
+        else if (session && !session.restricted)
                 drawFrame ();
 });
 

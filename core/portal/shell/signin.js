@@ -11,8 +11,10 @@
 import {api, ApiError, setCsrf} from './api.js';
 import {h, clear} from './dom.js';
 import {lang, setLang, t} from './i18n.js';
+import {renderForgot} from './reset.js';
 
-export function renderSignIn (root, onSignedIn)
+// @notice (optional): a sentence said above the form (a password just set by a mailed link).
+export function renderSignIn (root, onSignedIn, notice)
 {
         clear (root);
         const last = localStorage.getItem('atrium.school') || '';
@@ -117,20 +119,23 @@ export function renderSignIn (root, onSignedIn)
         });
         const withCode = h ('button', {type : 'button', class : 'link'}, t ('activate.open'));
         withCode.addEventListener('click', () => renderActivate (root, onSignedIn));
-        root.append(h ('main', {id : 'main', class : 'signin-page'}, form, h ('p', {}, withCode),
-                       h ('p', {}, switcher)));
+        const forgot = h ('button', {type : 'button', class : 'link'}, t ('forgot.open'));
+        forgot.addEventListener('click', () => renderForgot (root, onSignedIn));
+        root.append(h ('main', {id : 'main', class : 'signin-page'},
+                       notice ? h ('p', {id : 'signin-notice', role : 'status'}, notice) : null, form,
+                       h ('p', {}, forgot), h ('p', {}, withCode), h ('p', {}, switcher)));
         (last ? username : school).focus();
 }
 
 // A labelled field; returns [wrapper, input].
-function field (id, label, attrs)
+export function field (id, label, attrs)
 {
         const input = h ('input', Object.assign({id, name : id, required : true}, attrs));
         return [ h ('div', {class : 'field'}, h ('label', {for: id}, t (label)), input), input ];
 }
 
 // What a refused new password, code or change means, in words.
-function explain (e)
+export function explain (e)
 {
         if (!(e instanceof ApiError))
                 return t ('signin.failed', {msg : e.message});
@@ -144,7 +149,7 @@ function explain (e)
         return null;
 }
 
-function passwordPair (prefix)
+export function passwordPair (prefix)
 {
         const [one, first] = field (`${prefix}-new`, 'account.new', {
                 type : 'password',
