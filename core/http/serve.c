@@ -21,6 +21,7 @@
  * drain_timeout, then the pools finish what they hold, the fronts stop and close their
  * connections, and the plugins stop. */
 #include "http-private.h"
+#include "oidc-private.h"
 #include "ops-private.h"
 #include "plugin-host-private.h"
 
@@ -216,6 +217,7 @@ serve_until_drained (Server *s, guint n)
         if (s->core->replica)
                 atrium_replica_start (s->core->replica);
         atrium_tasks_start_timers (s->core, f0->context);
+        atrium_oidc_keys_start_refresh (s->core, f0->context);
         g_main_loop_run (f0->loop);
         if (s->drain_timer)
                 g_source_remove (s->drain_timer);
@@ -302,6 +304,7 @@ out:
         for (guint i = 0; i < ATRIUM_POOLS; i++)
                 g_thread_pool_free (s.pools[i], FALSE, TRUE);
         atrium_leader_stop (core);
+        atrium_oidc_keys_stop_refresh ();
         if (rc == 0)
                 atrium_tasks_stop_timers (core);
         stop_fronts (&s);

@@ -6,9 +6,13 @@
  * in core.oidc_keys, which only the owner role can read: the host loads them at start-up over
  * the owner's connection (db/migrate.c) and signs in memory, so a request, whatever SQL it
  * could be tricked into, never reads a private key. A key older than
- * ATRIUM_OIDC_KEY_ROTATE_DAYS is replaced at a host's start; the old one stays published in
- * the JWKS for ATRIUM_OIDC_KEY_KEEP, as other hosts sign with it until they restart. Base64url and
- * SHA-256 come from GLib/libgcrypt (atrium/crypto.h); nothing here is a hand-made primitive.
+ * ATRIUM_OIDC_KEY_ROTATE_DAYS is replaced at a host's start, and by a serving host's hourly
+ * refresh (atrium_oidc_keys_refresh, over a short owner connection of its own), which also
+ * loads a key another host made: within an hour every host signs with the newest key. A retired
+ * key stays published in the JWKS for ATRIUM_OIDC_KEY_KEEP (its tokens' lifetime and more),
+ * then the refresh deletes it. The loaded keys are shared by reference: a refresh swaps them
+ * while requests sign with the old ones. Base64url and SHA-256 come from GLib/libgcrypt
+ * (atrium/crypto.h); nothing here is a hand-made primitive.
  * docs/OIDC.md says why libgcrypt and not libjwt or cjose. */
 #include "oidc-private.h"
 
@@ -24,9 +28,13 @@ typedef struct {
 } Key;
 
 struct _AtriumOidcKeys {
+        gint ref;
         Key rs256;
         Key es256;
 };
+
+/* Guards core->oidc_keys while a refresh swaps it. */
+static GMutex keys_lock;
 
 static void
 key_clear (Key *k)
@@ -40,7 +48,7 @@ key_clear (Key *k)
 void
 atrium_oidc_keys_free (AtriumOidcKeys *keys)
 {
-        if (!keys)
+        if (!keys || !g_atomic_int_dec_and_test (&keys->ref))
                 return;
         key_clear (&keys->rs256);
         key_clear (&keys->es256);
@@ -214,19 +222,95 @@ gboolean
 atrium_oidc_keys_setup (AtriumCore *core, PGconn *owner, GError **error)
 {
         g_autoptr (AtriumOidcKeys) keys = g_new0 (AtriumOidcKeys, 1);
+        keys->ref = 1;
         /* Hosts starting together must not each create a key: one transaction under a lock. */
         g_autoptr (PGresult) begin =
                 PQexec (owner, "BEGIN; SELECT pg_advisory_xact_lock(hashtext('atrium.oidc_keys'))");
         if (!exec_ok (owner, begin, error))
                 return FALSE;
-        gboolean ok = load_key (owner, "RS256", &keys->rs256, error) &&
+        const char *keep[1] = {ATRIUM_OIDC_KEY_KEEP};
+        g_autoptr (PGresult) gone = PQexecParams (
+                owner, "DELETE FROM core.oidc_keys WHERE retired_at < now() - $1::interval", 1,
+                NULL, keep, NULL, NULL, 0);
+        gboolean ok = exec_ok (owner, gone, error) &&
+                      load_key (owner, "RS256", &keys->rs256, error) &&
                       load_key (owner, "ES256", &keys->es256, error);
         g_autoptr (PGresult) end = PQexec (owner, ok ? "COMMIT" : "ROLLBACK");
         if (!ok || !exec_ok (owner, end, error))
                 return FALSE;
-        atrium_oidc_keys_free (core->oidc_keys);
+        g_mutex_lock (&keys_lock);
+        AtriumOidcKeys *old = core->oidc_keys;
         core->oidc_keys = g_steal_pointer (&keys);
+        g_mutex_unlock (&keys_lock);
+        atrium_oidc_keys_free (old);
         return TRUE;
+}
+
+gboolean
+atrium_oidc_keys_refresh (AtriumCore *core, GError **error)
+{
+        PGconn *owner = PQconnectdb (core->config->database_url);
+        gboolean ok = PQstatus (owner) == CONNECTION_OK;
+        if (!ok)
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
+                             "signing keys: cannot connect as the owner: %s",
+                             PQerrorMessage (owner));
+        ok = ok && atrium_oidc_keys_setup (core, owner, error);
+        PQfinish (owner);
+        return ok;
+}
+
+static GThreadPool *refresh_pool;
+
+static void
+refresh_job (gpointer data, gpointer user_data)
+{
+        g_autoptr (GError) error = NULL;
+        if (!atrium_oidc_keys_refresh (data, &error))
+                g_warning ("%s", error->message); /* the keys loaded before still sign */
+}
+
+static gboolean
+refresh_tick (gpointer data)
+{
+        /* One thread: a tick while the last refresh still runs waits for it. */
+        if (g_thread_pool_unprocessed (refresh_pool) == 0)
+                g_thread_pool_push (refresh_pool, data, NULL);
+        return G_SOURCE_CONTINUE;
+}
+
+void
+atrium_oidc_keys_start_refresh (AtriumCore *core, GMainContext *context)
+{
+        if (refresh_pool)
+                return;
+        refresh_pool = g_thread_pool_new (refresh_job, NULL, 1, FALSE, NULL);
+        GSource *src = g_timeout_source_new_seconds (core->config->oidc_key_refresh);
+        g_source_set_callback (src, refresh_tick, core, NULL);
+        g_source_attach (src, context);
+        g_source_unref (src);
+}
+
+/* Waits for a refresh that runs; the source dies with its context. */
+void
+atrium_oidc_keys_stop_refresh (void)
+{
+        if (refresh_pool) {
+                g_thread_pool_free (refresh_pool, TRUE, TRUE);
+                refresh_pool = NULL;
+        }
+}
+
+/* The keys requests sign with now, held until atrium_oidc_keys_free(); NULL before any. */
+static AtriumOidcKeys *
+current_keys (AtriumCore *core)
+{
+        g_mutex_lock (&keys_lock);
+        AtriumOidcKeys *k = core->oidc_keys;
+        if (k)
+                g_atomic_int_inc (&k->ref);
+        g_mutex_unlock (&keys_lock);
+        return k;
 }
 
 /* The raw signature of @input (r || s for ECDSA) with @k. Returns: (transfer full) */
@@ -275,8 +359,8 @@ char *
 atrium_oidc_sign (AtriumCore *core, const char *alg, JsonObject *claims, GError **error)
 {
         gboolean rsa = !g_str_equal (alg, "ES256");
-        const Key *k =
-                core->oidc_keys ? (rsa ? &core->oidc_keys->rs256 : &core->oidc_keys->es256) : NULL;
+        g_autoptr (AtriumOidcKeys) keys = current_keys (core);
+        const Key *k = keys ? (rsa ? &keys->rs256 : &keys->es256) : NULL;
         if (!k || !k->key) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
                              "the provider's signing keys are not loaded");

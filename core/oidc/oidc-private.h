@@ -36,6 +36,13 @@ extern const char *const atrium_oidc_scopes[];
  * retiring what it replaces) and loads the signing keys into core->oidc_keys. Runs with the
  * owner's connection at start-up (db/migrate.c). */
 gboolean atrium_oidc_keys_setup (AtriumCore *core, PGconn *owner, GError **error);
+/* The same over a connection of its own as the owner ([database] url): rotates a key past its
+ * age, loads one another host made, deletes keys retired longer than ATRIUM_OIDC_KEY_KEEP. */
+gboolean atrium_oidc_keys_refresh (AtriumCore *core, GError **error);
+/* A serving host refreshes every [auth] oidc_key_refresh seconds on a thread of its own. */
+void atrium_oidc_keys_start_refresh (AtriumCore *core, GMainContext *context);
+void atrium_oidc_keys_stop_refresh (void);
+/* Drops a reference to @keys (the last one frees them). */
 void atrium_oidc_keys_free (AtriumOidcKeys *keys);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumOidcKeys, atrium_oidc_keys_free)
 /* A compact JWS of @claims signed with the current key of @alg ("RS256", "ES256").

@@ -38,6 +38,7 @@ typedef struct {
         guint sendmail_timeout;    /* [sendmail] timeout: seconds before it is killed */
         char *reset_from;          /* [auth] reset_from: the sender of reset links (nullable) */
         guint reset_link_minutes;  /* [auth] reset_link_minutes: how long a mailed link works */
+        guint oidc_key_refresh;    /* [auth] oidc_key_refresh: seconds between key refreshes */
         GKeyFile *keyfile;         /* (nullable) the whole file, for [plugin.<name>] sections */
 } AtriumConfig;
 

@@ -44,6 +44,8 @@ static const char help_text[] =
         "                                                      host>)\n"
         "  [auth] reset_link_minutes  ATRIUM_RESET_LINK_MINUTES  how long a mailed reset link\n"
         "                                                      works (60)\n"
+        "  [auth] oidc_key_refresh    ATRIUM_OIDC_KEY_REFRESH  seconds between a host's checks for\n"
+        "                                                      a new OpenID signing key (3600)\n"
         "  [sendmail] command         ATRIUM_SENDMAIL_COMMAND  the MTA's sendmail-compatible\n"
         "                                                      command (/usr/sbin/sendmail)\n"
         "  [sendmail] timeout         ATRIUM_SENDMAIL_TIMEOUT  seconds it may take (60)\n"
@@ -238,7 +240,7 @@ atrium_config_load (const char *path, GError **error)
         guint64 pool = 2 * (guint64) g_get_num_processors (), max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
         guint64 slow = 2, stream = 128, life = 43200, idle = 7200, proxy = 0, access_log = 1;
         guint64 listeners = 0, event_attempts = 12, outside = 16, sendmail_timeout = 60;
-        guint64 reset_minutes = 60;
+        guint64 reset_minutes = 60, key_refresh = 3600;
         /* A few connections are enough for the heavy reads a replica takes (they queue for
          * them, rather than crowd the replica); half a minute behind is still "today's
          * figures" and rides out a replica's short hiccups without flapping. */
@@ -272,6 +274,8 @@ atrium_config_load (const char *path, GError **error)
                           &sendmail_timeout, error) ||
             !lookup_uint (kf, "ATRIUM_RESET_LINK_MINUTES", "auth", "reset_link_minutes", 5, 1440,
                           &reset_minutes, error) ||
+            !lookup_uint (kf, "ATRIUM_OIDC_KEY_REFRESH", "auth", "oidc_key_refresh", 1, 86400,
+                          &key_refresh, error) ||
             !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_POOL_SIZE", "database", "replica_pool_size",
                           1, 1000, &replica_pool, error) ||
             !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_MAX_LAG", "database", "replica_max_lag", 1,
@@ -288,6 +292,7 @@ atrium_config_load (const char *path, GError **error)
         c->event_max_attempts = (guint) event_attempts;
         c->sendmail_timeout = (guint) sendmail_timeout;
         c->reset_link_minutes = (guint) reset_minutes;
+        c->oidc_key_refresh = (guint) key_refresh;
         c->pool_size = (guint) pool;
         c->replica_pool_size = (guint) replica_pool;
         c->replica_max_lag = (guint) replica_lag;

@@ -36,6 +36,8 @@ RP = "http://127.0.0.1:9/cb"  # never contacted: the browser stops at the redire
 
 class OidcFlow(fixtures.SharedHost):
     EXIT_CHECK = ("oidc",)
+    # Signing keys refreshed every 2 s, so that rotation without a restart is seen quickly.
+    HOST_ENV = {"ATRIUM_OIDC_KEY_REFRESH": "2"}
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -291,6 +293,30 @@ class OidcFlow(fixtures.SharedHost):
                 self.assertEqual(claims["nonce"], n)
             self.assertEqual(len(requests.get(self.meta["jwks_uri"], timeout=30)
                                  .json()["keys"]), 4)
+            # The first host, still running, signs with the new key after its next refresh
+            # (every 2 s here, [auth] oidc_key_refresh), without a restart.
+            new_kid = self.kid(after["id_token"])
+            deadline = time.monotonic() + 30
+            while True:
+                client3 = self.s.client([RP])
+                third, *_ = self.code_flow(client3)
+                if self.kid(third["id_token"]) == new_kid or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            self.assertEqual(self.kid(third["id_token"]), new_kid)
+            # A key retired longer than it is published is deleted by the next refresh.
+            self.pg.psql("UPDATE core.oidc_keys SET retired_at = now() - interval '92 days' "
+                         f"WHERE kid = '{old_kid}'")
+            deadline = time.monotonic() + 30
+            while (self.pg.psql(f"SELECT count(*) FROM core.oidc_keys WHERE kid = '{old_kid}'")
+                   .strip() != "0" and time.monotonic() < deadline):
+                time.sleep(0.5)
+            self.assertEqual(self.pg.psql(
+                f"SELECT count(*) FROM core.oidc_keys WHERE kid = '{old_kid}'").strip(), "0")
+            published = [k["kid"] for k in requests.get(self.meta["jwks_uri"], timeout=30)
+                         .json()["keys"]]
+            self.assertEqual(len(published), 3, published)
+            self.assertNotIn(old_kid, published)
         finally:
             second.cleanup()
 
