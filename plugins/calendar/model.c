@@ -324,6 +324,15 @@ cal_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointe
                                         "ELSE updated_by END "
                                         "WHERE created_by = $1::uuid OR updated_by = $1::uuid",
                                         1, user)) &&
+               atrium_done (cal_host,
+                            cal_tx_sql (tx, error,
+                                        "UPDATE calendar.todos SET "
+                                        "created_by = CASE WHEN created_by = $1::uuid THEN NULL "
+                                        "ELSE created_by END, "
+                                        "updated_by = CASE WHEN updated_by = $1::uuid THEN NULL "
+                                        "ELSE updated_by END "
+                                        "WHERE created_by = $1::uuid OR updated_by = $1::uuid",
+                                        1, user)) &&
                atrium_done (cal_host, cal_tx_sql (tx, error,
                                                   "UPDATE calendar.calendars SET created_by = NULL "
                                                   "WHERE created_by = $1::uuid",
