@@ -10,8 +10,11 @@
  *   "<username>/<calendar>"           every calendar the caller sees (personal, groups',
  *                                     the school's, a parent's children's groups'); the
  *                                     segment is the calendar's id, or the name MKCALENDAR gave
- *   "<username>/<calendar>/<name>"    one event (one UID): the name the client PUT it as, or
- *                                     "<id>.ics" for an event made over REST
+ *   "<username>/<calendar>/<name>"    one event or to-do (one UID): the name the client PUT
+ *                                     it as, or "<id>.ics" for one made over REST
+ *
+ * To-dos (VTODO) are in calendar.todos (todos.c); reads go through the view
+ * calendar.dav_objects, which lists events and to-dos alike.
  *
  * A PUT is parsed and validated like an import (ical-io.c) and stored as libical serialised
  * it, so the stored text, and so the ETag, may differ from what was sent: the answer then
