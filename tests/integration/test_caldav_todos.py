@@ -401,6 +401,33 @@ class Todos(CalendarTestCase):
         self.assertEqual(s.ok("tina", "GET", path)["etag"], t["etag"])
         self.assertEqual([i["summary"] for i in s.ok("tina", "GET", base)["items"]], ["Kept"])
 
+    def test_export_and_deleted_person(self) -> None:
+        """A person's to-dos are in their GDPR export; when they are deleted, their personal
+        calendar's to-dos go and those they wrote elsewhere stay without their name."""
+        s = self.s
+        own = s.calendar("tom", "Toms")["id"]
+        s.ok("tom", "POST", f"/calendars/{own}/todos", {"summary": "Eigenes"}, status=(201,))
+        school_cal = s.calendar("ada", "Schule", owner={"type": "school"})["id"]
+        t = s.ok("ada", "POST", f"/calendars/{school_cal}/todos", {"summary": "Geteilt"},
+                 status=(201,))
+        # As if tom had changed it (teachers may not change the school's calendar).
+        self.sql(f"UPDATE calendar.todos SET updated_by = '{s.ids['tom']}' "
+                 f"WHERE id = '{t['id']}'")
+        part = fixtures.check(s.raw("ada", "GET", f"/users/{s.ids['tom']}/export"), 200,
+                              what="export").json()["calendar"]
+        mine = next(c for c in part["calendars"] if c["name"] == "Toms")
+        self.assertEqual([x["summary"] for x in mine["todos"]], ["Eigenes"])
+        self.assertIn("BEGIN:VTODO", mine["todos"][0]["ical"])
+        self.assertEqual([(x["summary"], x["created"], x["last_changed"])
+                          for x in part["todos_written"]], [("Geteilt", False, True)])
+        fixtures.check(s.raw("ada", "DELETE", f"/users/{s.ids['tom']}"), 204, what="delete tom")
+        self.assertEqual(self.sql(f"SELECT count(*) FROM calendar.todos "
+                                  f"WHERE calendar_id = '{own}'"), "0")
+        self.assertEqual(self.sql(f"SELECT coalesce(updated_by::text, 'none') "
+                                  f"FROM calendar.todos WHERE id = '{t['id']}'"), "none")
+        self.assertEqual(s.ok("ada", "GET", f"/calendars/{school_cal}/todos/{t['id']}")
+                         ["summary"], "Geteilt")
+
 
 if __name__ == "__main__":
     harness.main()
