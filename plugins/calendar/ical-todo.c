@@ -127,6 +127,7 @@ read_master (CalSeries *s, icalcomponent *c, CalTodo *t, GError **error)
                                       "DURATION needs a DTSTART");
         if (p) {
                 t->has_due = TRUE;
+                t->due_is_duration = TRUE;
                 t->due = t->start + icaldurationtype_as_int (icalproperty_get_duration (p));
                 due_date = start_date;
         }

@@ -152,9 +152,10 @@ typedef struct {
         int percent;        /* -1: none; else 0..100 */
         gboolean has_start, has_due, has_completed;
         gint64 start, due, completed;
-        gboolean is_date;   /* DTSTART and DUE are dates */
-        gboolean recurring; /* RRULE or RDATE on the master */
-        char *ical;         /* what to store: libical's serialisation */
+        gboolean is_date;         /* DTSTART and DUE are dates */
+        gboolean due_is_duration; /* @due is DTSTART + DURATION (no DUE in the text) */
+        gboolean recurring;       /* RRULE or RDATE on the master */
+        char *ical;               /* what to store: libical's serialisation */
 } CalTodo;
 
 void cal_todo_free (CalTodo *t);

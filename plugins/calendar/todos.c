@@ -38,26 +38,29 @@ cal_todo_store (AtriumRequest *req, const char *calendar_id, const char *id, con
                                "due_at = to_timestamp($8::bigint), is_date = $9::boolean, "
                                "completed_at = to_timestamp($10::bigint), "
                                "recurring = $11::boolean, ical = $12, updated_by = $13::uuid, "
+                               "due_is_duration = $14::boolean, "
                                "updated_at = now() WHERE id = $1::uuid RETURNING id",
-                               13, id, t->summary, t->description, t->status, priority, percent,
+                               14, id, t->summary, t->description, t->status, priority, percent,
                                start, due, t->is_date ? "true" : "false", done,
-                               t->recurring ? "true" : "false", t->ical, me);
+                               t->recurring ? "true" : "false", t->ical, me,
+                               t->due_is_duration ? "true" : "false");
         else
                 res = cal_sql (req, error,
                                "INSERT INTO calendar.todos (school_id, calendar_id, summary, "
                                "description, status, priority, percent_complete, starts_at, "
                                "due_at, is_date, completed_at, recurring, ical, created_by, "
-                               "updated_by, uid, dav_name) "
+                               "updated_by, uid, dav_name, due_is_duration) "
                                "SELECT core.current_school(), $1::uuid, $2, $3, $4, "
                                "$5::smallint, $6::smallint, to_timestamp($7::bigint), "
                                "to_timestamp($8::bigint), $9::boolean, "
                                "to_timestamp($10::bigint), $11::boolean, $12, $13::uuid, "
-                               "$13::uuid, $14, $15 WHERE NOT EXISTS (SELECT 1 FROM "
-                               "calendar.todos x WHERE x.calendar_id = $1::uuid "
+                               "$13::uuid, $14, $15, $16::boolean WHERE NOT EXISTS (SELECT 1 "
+                               "FROM calendar.todos x WHERE x.calendar_id = $1::uuid "
                                "AND x.uid = $14) RETURNING id",
-                               15, calendar_id, t->summary, t->description, t->status, priority,
+                               16, calendar_id, t->summary, t->description, t->status, priority,
                                percent, start, due, t->is_date ? "true" : "false", done,
-                               t->recurring ? "true" : "false", t->ical, me, t->uid, dav_name);
+                               t->recurring ? "true" : "false", t->ical, me, t->uid, dav_name,
+                               t->due_is_duration ? "true" : "false");
         if (!res)
                 return NULL;
         char *out = cal_host->result_n_rows (res) == 1

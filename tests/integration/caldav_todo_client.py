@@ -66,9 +66,12 @@ def main() -> None:
                                          start=datetime.datetime(2026, 5, 1, tzinfo=UTC),
                                          end=datetime.datetime(2026, 6, 1, tzinfo=UTC)))
     out["by_uid"] = str(cal.todo_by_uid("zeugnisse").icalendar_component["summary"])
+    # Pending to-dos: this client asks with is-not-defined and negated text-matches.
+    out["pending_before"] = summaries(cal.todos())
     noten = cal.todo_by_uid("noten")
     noten.complete(completion_timestamp=datetime.datetime(2026, 5, 19, 12, tzinfo=UTC))
     out["completed_status"] = str(cal.todo_by_uid("noten").icalendar_component["status"])
+    out["pending_after"] = summaries(cal.todos())
     changed = cal.objects_by_sync_token(sync_token=token, load_objects=True)
     out["changed_since_token"] = sorted(str(o.url).rsplit("/", 1)[1] for o in changed)
     token = changed.sync_token

@@ -239,6 +239,43 @@ class Todos(CalendarTestCase):
                                                              "20260601T000000Z", "VEVENT"),
                                   headers={"Depth": "1"}))
         self.assertEqual(list(got), ["ev.ics"])
+        # Pending to-dos as RFC 4791 7.8.9 asks for them: no COMPLETED, STATUS neither
+        # COMPLETED nor CANCELLED (an absent STATUS fails a text-match, negated or not).
+        self.assertEqual(self.dav("PUT", home + "open.ics", vtodo(
+            "open", extra="STATUS:NEEDS-ACTION\r\n")).status, 201)
+        self.assertEqual(self.dav("PUT", home + "gone.ics", vtodo(
+            "gone", extra="STATUS:CANCELLED\r\n")).status, 201)
+        pending = todo_query().replace(
+            '<C:comp-filter name="VTODO">',
+            '<C:comp-filter name="VTODO"><C:prop-filter name="COMPLETED"><C:is-not-defined/>'
+            '</C:prop-filter><C:prop-filter name="STATUS"><C:text-match '
+            'negate-condition="yes">COMPLETED</C:text-match></C:prop-filter>'
+            '<C:prop-filter name="STATUS"><C:text-match negate-condition="yes">CANCELLED'
+            '</C:text-match></C:prop-filter>')
+        got = self.names(self.dav("REPORT", home, pending, headers={"Depth": "1"}))
+        self.assertEqual(list(got), ["open.ics"])
+        no_status = todo_query().replace(
+            '<C:comp-filter name="VTODO">',
+            '<C:comp-filter name="VTODO"><C:prop-filter name="STATUS"><C:is-not-defined/>'
+            '</C:prop-filter><C:prop-filter name="summary"><C:text-match>KORRIG</C:text-match>'
+            '</C:prop-filter><C:prop-filter name="DUE"><C:is-not-defined/></C:prop-filter>')
+        got = self.names(self.dav("REPORT", home, no_status, headers={"Depth": "1"}))
+        self.assertEqual(sorted(got), ["done-may.ics", "duration.ics", "start-may.ics",
+                                       "undated.ics"])
+        # What is not evaluated is said so (RFC 4791 7.8.9's supported-filter), not ignored.
+        for unknown in ('<C:prop-filter name="LOCATION"><C:is-not-defined/></C:prop-filter>',
+                        '<C:prop-filter name="DUE"><C:text-match>2026</C:text-match>'
+                        '</C:prop-filter>',
+                        '<C:prop-filter name="UID"><C:param-filter name="X"/></C:prop-filter>'):
+            with self.subTest(filter=unknown):
+                body = todo_query().replace('<C:comp-filter name="VTODO">',
+                                            f'<C:comp-filter name="VTODO">{unknown}')
+                r = self.dav("REPORT", home, body, headers={"Depth": "1"})
+                self.assertEqual(r.status, 403)
+                self.assertIn("supported-filter", r.text)
+        for n in ("open", "gone"):
+            self.assertEqual(self.dav("DELETE", home + f"{n}.ics").status, 204)
+        _, _, token = self.collection(home)
         # calendar-multiget: a to-do, an event and one that is not there.
         body = ('<?xml version="1.0"?><C:calendar-multiget xmlns:D="DAV:" '
                 'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/>'
@@ -275,6 +312,8 @@ class Todos(CalendarTestCase):
         self.assertEqual(got["all"], ["Noten eintragen", "Zeugnisse"])
         self.assertEqual(got["in_may"], ["Noten eintragen"])
         self.assertEqual(got["by_uid"], "Zeugnisse")
+        self.assertEqual(got["pending_before"], ["Noten eintragen", "Zeugnisse"])
+        self.assertEqual(got["pending_after"], ["Zeugnisse"])
         self.assertEqual(got["changed_since_token"], ["noten.ics"])
         self.assertEqual(got["completed_status"], "COMPLETED")
         self.assertEqual(got["after_delete"], ["zeugnisse.ics"])

@@ -64,6 +64,7 @@ test_dates_duration_and_none (void)
         g_assert_no_error (error);
         g_assert_true (u->has_due && u->recurring && u->has_completed);
         g_assert_cmpint (u->due - u->start, ==, 7200);
+        g_assert_true (u->due_is_duration);
         g_assert_cmpint (u->completed, ==, u->start + 3600);
         g_autoptr (CalTodo) n = parse ("", &error);
         g_assert_no_error (error);

@@ -23,6 +23,8 @@ CREATE TABLE todos (
     percent_complete smallint CHECK (percent_complete BETWEEN 0 AND 100),
     starts_at        timestamptz,
     due_at           timestamptz,
+    -- due_at is DTSTART + DURATION: the text has no DUE (a filter on DUE asks about the text)
+    due_is_duration  boolean NOT NULL DEFAULT false,
     is_date          boolean NOT NULL DEFAULT false,
     completed_at     timestamptz,
     recurring        boolean NOT NULL DEFAULT false,
