@@ -7,8 +7,9 @@
  * resource with the properties asked for (calendar-data is the resource's data), a gone one
  * as 404, and for sync-collection the new token. The tree owns the meaning (which events
  * overlap a time-range, what a token counts); the host owns the XML. Filters beyond one
- * component with one time-range and one prop-filter with one text-match (param-filter,
- * is-not-defined, negated or nested filters) are not supported: 403 supported-filter, so a
+ * component with one time-range and one prop-filter with one text-match (in a VTODO
+ * component: up to eight prop-filters with is-not-defined or a text-match, negated or not, for
+ * pending to-dos), param-filters and nested filters are not supported: 403 supported-filter, so a
  * client knows rather than gets a wrong answer. CardDAV's addressbook-query likewise takes one
  * prop-filter with one text-match; the address-data asked for names the data property of the
  * answer (and its version and content-type go to the tree). */
