@@ -3,7 +3,8 @@
 
 Raw HTTP: supported-calendar-component-set, PUT/GET/DELETE of a to-do with If-Match and
 If-None-Match, its ETag and REST's, calendar-query with comp-filter VTODO and a time-range
-(RFC 4791 9.9), calendar-multiget, sync-collection naming changed and deleted to-dos, the ctag
+(RFC 4791 9.9), pending to-dos (is-not-defined, negated text-matches, RFC 4791 7.8.9) and
+the 403 supported-filter for what is not evaluated, calendar-multiget, sync-collection naming changed and deleted to-dos, the ctag
 moving; one namespace of names and UIDs for events and to-dos; a to-do never in the event
 window, the REST event routes, the export or a feed. python3-caldav (caldav_todo_client.py)
 saves, searches, completes and deletes to-dos with sync tokens. REST: the to-do routes and their
