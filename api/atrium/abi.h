@@ -40,6 +40,9 @@
  *        CardDAV: AtriumDavReportKind ADDRESSBOOK_QUERY and ADDRESSBOOK_MULTIGET;
  *        AtriumDavReport appends data_version, data_content_type, match_type.
  *        AtriumDavTree appends set_property (PROPPATCH of a tree's live properties).
+ *        CalDAV VTODO: AtriumDavReport appends n_prop_filters, prop_filters (new type
+ *        AtriumDavPropFilter: a VTODO comp-filter's prop-filters, is-not-defined and
+ *        negated text-matches included).
  */
 #pragma once
 

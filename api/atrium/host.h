@@ -402,6 +402,25 @@ typedef enum {
 } AtriumDavReportKind;
 
 /**
+ * AtriumDavPropFilter:
+ * @name: the component's property ("COMPLETED", "STATUS", ...)
+ * @is_not_defined: the filter is CALDAV:is-not-defined: the property must be absent
+ * @text_match: (nullable): otherwise the text-match, a case-insensitive substring; an absent
+ *   property does not match (RFC 4791 9.7.5)
+ * @negate: the text-match has negate-condition="yes"
+ *
+ * One prop-filter of a calendar-query's VTODO comp-filter (see AtriumDavReport).
+ *
+ * Since: 1.5
+ */
+typedef struct {
+        const char *name;
+        gboolean is_not_defined;
+        const char *text_match;
+        gboolean negate;
+} AtriumDavPropFilter;
+
+/**
  * AtriumDavReport:
  * @header: filled by the host; read up to header.struct_size
  * @kind: which report (#AtriumDavReportKind)
@@ -429,6 +448,12 @@ typedef enum {
  *   ("text/vcard"); the tree refuses one it cannot give (ATRIUM_ERROR_UNSUPPORTED_MEDIA)
  * @match_type: (nullable): with @text_match: CardDAV's match-type ("equals", "contains",
  *   "starts-with", "ends-with"); %NULL means "contains" (RFC 6352 10.5.4)
+ * @n_prop_filters: calendar-query on VTODO: how many prop-filters the comp-filter has (all
+ *   must match), with is-not-defined and negated text-matches, as clients ask for pending
+ *   to-dos (RFC 4791 7.8.9); a VEVENT comp-filter keeps to @prop_name as before. A tree that
+ *   cannot evaluate one fails with ATRIUM_ERROR_FORBIDDEN (403 supported-filter). Since: 1.5
+ *   (appended, as @prop_filters; read them only when header.struct_size has them)
+ * @prop_filters: (array length=n_prop_filters): see @n_prop_filters
  *
  * A REPORT request body as the host parsed it (libxml2, hardened like every DAV body).
  *
@@ -452,6 +477,8 @@ typedef struct {
         const char *data_version;
         const char *data_content_type;
         const char *match_type;
+        guint n_prop_filters;
+        const AtriumDavPropFilter *prop_filters;
 } AtriumDavReport;
 
 /**

@@ -7,8 +7,9 @@
  * resource with the properties asked for (calendar-data is the resource's data), a gone one
  * as 404, and for sync-collection the new token. The tree owns the meaning (which events
  * overlap a time-range, what a token counts); the host owns the XML. Filters beyond one
- * component with one time-range and one prop-filter with one text-match (param-filter,
- * is-not-defined, negated or nested filters) are not supported: 403 supported-filter, so a
+ * component with one time-range and one prop-filter with one text-match (in a VTODO
+ * component: up to eight prop-filters with is-not-defined or a text-match, negated or not, for
+ * pending to-dos), param-filters and nested filters are not supported: 403 supported-filter, so a
  * client knows rather than gets a wrong answer. CardDAV's addressbook-query likewise takes one
  * prop-filter with one text-match; the address-data asked for names the data property of the
  * answer (and its version and content-type go to the tree). */
@@ -62,6 +63,8 @@ typedef struct {
         char *data_type;      /* address-data's content-type attribute */
         gboolean card;        /* the data asked for is CardDAV's address-data */
         gboolean unsupported; /* a filter we do not evaluate */
+        GArray *filters;      /* AtriumDavPropFilter of a VTODO comp-filter */
+        GPtrArray *owned;     /* the xmlChar strings they point to */
 } Query;
 
 static void
@@ -78,6 +81,8 @@ query_clear (Query *q)
         g_clear_pointer (&q->match_type, xmlFree);
         g_clear_pointer (&q->data_version, xmlFree);
         g_clear_pointer (&q->data_type, xmlFree);
+        g_clear_pointer (&q->filters, g_array_unref);
+        g_clear_pointer (&q->owned, g_ptr_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Query, query_clear)
 
@@ -154,6 +159,47 @@ read_prop_filter (xmlNode *pf, Query *q, const char *ns)
         return q->text != NULL;
 }
 
+/* A VTODO comp-filter's prop-filter: <C:is-not-defined/> alone, or one <C:text-match>
+ * (negate-condition allowed). FALSE for anything else (a param-filter, a time-range on the
+ * property, two tests). At most 8 per query. */
+static gboolean
+read_todo_prop_filter (xmlNode *pf, Query *q)
+{
+        if (!q->filters) {
+                q->filters = g_array_new (FALSE, TRUE, sizeof (AtriumDavPropFilter));
+                q->owned = g_ptr_array_new_with_free_func (xmlFree);
+        }
+        xmlChar *name = xmlGetProp (pf, BAD_CAST "name");
+        if (!name)
+                return FALSE;
+        g_ptr_array_add (q->owned, name);
+        AtriumDavPropFilter f = {.name = (const char *) name};
+        guint tests = 0;
+        for (xmlNode *c = pf->children; c; c = c->next) {
+                if (c->type != XML_ELEMENT_NODE)
+                        continue;
+                tests++;
+                if (atrium_dav_xml_is (c, CALDAV_NS, "is-not-defined")) {
+                        f.is_not_defined = TRUE;
+                } else if (atrium_dav_xml_is (c, CALDAV_NS, "text-match")) {
+                        xmlChar *text = xmlNodeGetContent (c);
+                        if (!text)
+                                return FALSE;
+                        g_ptr_array_add (q->owned, text);
+                        f.text_match = (const char *) text;
+                        g_autofree char *negate =
+                                (char *) xmlGetProp (c, BAD_CAST "negate-condition");
+                        f.negate = negate && g_str_equal (negate, "yes");
+                } else {
+                        return FALSE;
+                }
+        }
+        if (tests != 1 || q->filters->len >= 8)
+                return FALSE;
+        g_array_append_val (q->filters, f);
+        return TRUE;
+}
+
 /* <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:time-range/>:
  * what we evaluate. Anything else in the filter sets q->unsupported. */
 static gboolean
@@ -178,6 +224,14 @@ read_filter (xmlNode *root, Query *q, GError **error)
                 for (xmlNode *t = c->children; t; t = t->next) {
                         if (t->type != XML_ELEMENT_NODE)
                                 continue;
+                        /* VTODO: every prop-filter, as pending to-dos are asked for;
+                         * VEVENT: one plain text-match, as before. */
+                        if (atrium_dav_xml_is (t, CALDAV_NS, "prop-filter") &&
+                            g_strcmp0 (q->component, "VTODO") == 0) {
+                                if (!read_todo_prop_filter (t, q))
+                                        q->unsupported = TRUE;
+                                continue;
+                        }
                         if (atrium_dav_xml_is (t, CALDAV_NS, "prop-filter") && !q->prop_name) {
                                 if (!read_prop_filter (t, q, CALDAV_NS))
                                         q->unsupported = TRUE;
@@ -303,6 +357,8 @@ read_query (AtriumRequest *req, const AtriumDavMount *m, Query *q, GError **erro
         xmlFreeDoc (doc);
         q->r.component = q->component;
         q->r.prop_name = q->prop_name;
+        q->r.n_prop_filters = q->filters ? q->filters->len : 0;
+        q->r.prop_filters = q->filters ? &g_array_index (q->filters, AtriumDavPropFilter, 0) : NULL;
         q->r.text_match = q->text;
         q->r.match_type = q->match_type;
         q->r.data_version = q->data_version;
@@ -338,6 +394,12 @@ atrium_dav_report (AtriumRequest *req, const AtriumDavMount *m, const char *path
                 if (q.r.kind == ATRIUM_DAV_REPORT_SYNC_COLLECTION &&
                     g_error_matches (failed, ATRIUM_ERROR, ATRIUM_ERROR_PRECONDITION_FAILED)) {
                         atrium_dav_respond_condition (req, 403, ATRIUM_DAV_NS, "valid-sync-token");
+                        return TRUE;
+                }
+                if (q.r.kind == ATRIUM_DAV_REPORT_CALENDAR_QUERY && q.r.n_prop_filters > 0 &&
+                    g_error_matches (failed, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN)) {
+                        /* a prop-filter the tree does not evaluate */
+                        atrium_dav_respond_condition (req, 403, CALDAV_NS, "supported-filter");
                         return TRUE;
                 }
                 if (q.card &&

@@ -61,13 +61,103 @@ emit_rows (AtriumResult *res, const char *prefix, const AtriumDavReport *r, Atri
         return TRUE;
 }
 
+/* The to-dos of a calendar-query: a time-range as RFC 4791 9.9's table for VTODO says, from
+ * the columns (DTSTART, DUE or DTSTART+DURATION, COMPLETED; the CREATED rows of the table are
+ * read as if CREATED were absent, since it is not kept in a column). A recurring to-do is
+ * matched by nothing but always answered: like an open-ended series, it may be in the answer
+ * without an instance in the range, never missing with one. $2, $3 the range, $4 whether
+ * there is one, $5/$6 the text-match as for events. */
+/* A VTODO comp-filter's prop-filters (RFC 4791 9.7.1-9.7.5) as JSON for the statement below:
+ * text-matches on UID, SUMMARY, DESCRIPTION and STATUS, is-not-defined on those and on
+ * COMPLETED, DUE and DTSTART (what clients ask pending to-dos by). FORBIDDEN (403
+ * supported-filter) for any other. */
+static char *
+todo_filters (const AtriumDavReport *r, GError **error)
+{
+        static const char *const texts[] = {"UID", "SUMMARY", "DESCRIPTION", "STATUS", NULL};
+        static const char *const defined[] = {"SUMMARY", "DESCRIPTION", "STATUS", "COMPLETED",
+                                              "DUE",     "DTSTART",     NULL};
+        gboolean has = r->header.struct_size >=
+                       G_STRUCT_OFFSET (AtriumDavReport, prop_filters) + sizeof (r->prop_filters);
+        g_autoptr (JsonArray) arr = json_array_new ();
+        for (guint i = 0; has && i < r->n_prop_filters; i++) {
+                const AtriumDavPropFilter *f = &r->prop_filters[i];
+                g_autofree char *name = g_ascii_strup (f->name, -1);
+                if (!g_strv_contains (f->is_not_defined ? defined : texts, name) ||
+                    (!f->is_not_defined && !f->text_match)) {
+                        cal_fail (error, ATRIUM_ERROR_FORBIDDEN,
+                                  "a to-do's prop-filter on %s is not answered", f->name);
+                        return NULL;
+                }
+                JsonObject *o = json_object_new ();
+                json_object_set_string_member (o, "name", name);
+                json_object_set_string_member (o, "txt", f->text_match);
+                json_object_set_boolean_member (o, "negate", f->negate);
+                json_object_set_boolean_member (o, "undef", f->is_not_defined);
+                json_array_add_object_element (arr, o);
+        }
+        g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), arr);
+        return json_to_string (node, FALSE);
+}
+
+static gboolean
+query_todos (AtriumRequest *req, const CalDavPlace *p, const char *prefix, const AtriumDavReport *r,
+             const char *from, const char *to, const char *match, const char *prop,
+             AtriumDavEmitFunc emit, gpointer emit_data, GError **error)
+{
+        g_autofree char *filters = todo_filters (r, error);
+        if (!filters)
+                return FALSE;
+        /* Every prop-filter must hold (the comp-filter's tests are ANDed, RFC 4791 9.7.1); a
+         * text-match on an absent property does not hold, negated or not (9.7.5). */
+        AtriumResult *res = cal_sql (
+                req, error,
+                "SELECT " REPORT_COLUMNS " FROM calendar.todos e WHERE e.calendar_id = $1::uuid "
+                "AND (NOT $4::boolean OR e.recurring OR CASE "
+                "WHEN e.starts_at IS NOT NULL AND e.due_at IS NOT NULL THEN "
+                "(to_timestamp($2::bigint) < e.due_at OR to_timestamp($2::bigint) <= e.starts_at) "
+                "AND (to_timestamp($3::bigint) > e.starts_at "
+                "OR to_timestamp($3::bigint) >= e.due_at) "
+                "WHEN e.starts_at IS NOT NULL THEN to_timestamp($2::bigint) <= e.starts_at "
+                "AND to_timestamp($3::bigint) > e.starts_at "
+                "WHEN e.due_at IS NOT NULL THEN to_timestamp($2::bigint) < e.due_at "
+                "AND to_timestamp($3::bigint) >= e.due_at "
+                "WHEN e.completed_at IS NOT NULL THEN to_timestamp($2::bigint) <= e.completed_at "
+                "AND to_timestamp($3::bigint) >= e.completed_at "
+                "ELSE true END) "
+                "AND ($5::text IS NULL OR strpos(lower(CASE WHEN upper($6) = 'UID' THEN e.uid "
+                "ELSE e.summary END), lower($5)) > 0) "
+                "AND NOT EXISTS (SELECT 1 FROM json_to_recordset($7::json) "
+                "AS f(name text, txt text, negate boolean, undef boolean) WHERE NOT CASE "
+                "WHEN f.undef THEN CASE f.name WHEN 'SUMMARY' THEN e.summary = '' "
+                "WHEN 'DESCRIPTION' THEN e.description IS NULL "
+                "WHEN 'STATUS' THEN e.status IS NULL "
+                "WHEN 'COMPLETED' THEN e.completed_at IS NULL "
+                "WHEN 'DUE' THEN e.due_at IS NULL OR e.due_is_duration WHEN 'DTSTART' THEN e.starts_at IS NULL "
+                "ELSE false END "
+                "ELSE coalesce((strpos(lower(CASE f.name WHEN 'UID' THEN e.uid "
+                "WHEN 'SUMMARY' THEN nullif(e.summary, '') "
+                "WHEN 'DESCRIPTION' THEN e.description "
+                "WHEN 'STATUS' THEN upper(e.status) END), lower(f.txt)) > 0) <> f.negate, "
+                "false) END) "
+                "ORDER BY 1",
+                7, p->cal->id, from, to, r->has_range ? "true" : "false", match, prop, filters);
+        if (!res)
+                return FALSE;
+        /* expand (9.6.5) is for recurring components' instances: a to-do is answered as
+         * stored. */
+        AtriumDavReport plain = *r;
+        plain.expand = FALSE;
+        gboolean ok = emit_rows (res, prefix, &plain, emit, emit_data, error);
+        cal_host->result_free (res);
+        return ok;
+}
+
 static gboolean
 calendar_query (AtriumRequest *req, const CalDavPlace *p, const char *prefix,
                 const AtriumDavReport *r, AtriumDavEmitFunc emit, gpointer emit_data,
                 GError **error)
 {
-        if (r->component && !g_str_equal (r->component, "VEVENT"))
-                return TRUE; /* only VEVENTs are stored */
         /* A prop-filter on UID or SUMMARY (the series' own; an override's is not searched) is
          * read from the columns: clients look events up by UID this way. */
         const char *match = r->header.struct_size >= G_STRUCT_OFFSET (AtriumDavReport, text_match) +
@@ -84,6 +174,13 @@ calendar_query (AtriumRequest *req, const CalDavPlace *p, const char *prefix,
                                  r->has_range ? CLAMP (r->start, MIN_TIME, MAX_TIME) : MIN_TIME);
         g_autofree char *to = g_strdup_printf (
                 "%" G_GINT64_FORMAT, r->has_range ? CLAMP (r->end, MIN_TIME, MAX_TIME) : MAX_TIME);
+        gboolean todos = !r->component || g_str_equal (r->component, "VTODO");
+        gboolean events = !r->component || g_str_equal (r->component, "VEVENT");
+        if (todos &&
+            !query_todos (req, p, prefix, r, from, to, match, prop, emit, emit_data, error))
+                return FALSE;
+        if (!events)
+                return TRUE;
         AtriumResult *res = cal_sql (
                 req, error,
                 "SELECT " REPORT_COLUMNS " FROM calendar.events e WHERE e.calendar_id = $1::uuid "
@@ -126,11 +223,11 @@ multiget (AtriumRequest *req, const CalDavPlace *p, const char *prefix, const At
                 json_array_add_string_element (arr, *n);
         g_autoptr (JsonNode) node = json_node_init_array (json_node_alloc (), arr);
         g_autofree char *list = json_to_string (node, FALSE);
-        AtriumResult *res = cal_sql (
-                req, error,
-                "SELECT " REPORT_COLUMNS " FROM calendar.events e WHERE e.calendar_id = $1::uuid "
-                "AND " CALDAV_NAME_SQL " IN (SELECT json_array_elements_text($2::json))",
-                2, p->cal->id, list);
+        AtriumResult *res = cal_sql (req, error,
+                                     "SELECT " REPORT_COLUMNS " FROM calendar.dav_objects e "
+                                     "WHERE e.calendar_id = $1::uuid AND " CALDAV_NAME_SQL
+                                     " IN (SELECT json_array_elements_text($2::json))",
+                                     2, p->cal->id, list);
         if (!res)
                 return FALSE;
         g_autoptr (GHashTable) found =
@@ -171,7 +268,7 @@ sync_collection (AtriumRequest *req, const CalDavPlace *p, const char *prefix,
         g_autofree char *lo = g_strdup_printf ("%" G_GINT64_FORMAT, since);
         g_autofree char *hi = g_strdup_printf ("%" G_GINT64_FORMAT, p->sync_seq);
         AtriumResult *res = cal_sql (req, error,
-                                     "SELECT " REPORT_COLUMNS " FROM calendar.events e "
+                                     "SELECT " REPORT_COLUMNS " FROM calendar.dav_objects e "
                                      "WHERE e.calendar_id = $1::uuid AND e.sync_seq > $2::bigint "
                                      "AND e.sync_seq <= $3::bigint ORDER BY e.sync_seq",
                                      3, p->cal->id, lo, hi);

@@ -10,8 +10,11 @@
  *   "<username>/<calendar>"           every calendar the caller sees (personal, groups',
  *                                     the school's, a parent's children's groups'); the
  *                                     segment is the calendar's id, or the name MKCALENDAR gave
- *   "<username>/<calendar>/<name>"    one event (one UID): the name the client PUT it as, or
- *                                     "<id>.ics" for an event made over REST
+ *   "<username>/<calendar>/<name>"    one event or to-do (one UID): the name the client PUT
+ *                                     it as, or "<id>.ics" for one made over REST
+ *
+ * To-dos (VTODO) are in calendar.todos (todos.c); reads go through the view
+ * calendar.dav_objects, which lists events and to-dos alike.
  *
  * A PUT is parsed and validated like an import (ical-io.c) and stored as libical serialised
  * it, so the stored text, and so the ETag, may differ from what was sent: the answer then
@@ -62,7 +65,8 @@ emit_calendar (const char *segment, const char *id, const char *name, const char
                  "<C:calendar xmlns:C=\"" CALDAV_NS "\"/></D:resourcetype>"},
                 {CALDAV_NS, "supported-calendar-component-set", NULL,
                  "<C:supported-calendar-component-set xmlns:C=\"" CALDAV_NS "\">"
-                 "<C:comp name=\"VEVENT\"/></C:supported-calendar-component-set>"},
+                 "<C:comp name=\"VEVENT\"/><C:comp name=\"VTODO\"/>"
+                 "</C:supported-calendar-component-set>"},
                 {CALDAV_NS, "supported-calendar-data", NULL,
                  "<C:supported-calendar-data xmlns:C=\"" CALDAV_NS "\">"
                  "<C:calendar-data content-type=\"text/calendar\" version=\"2.0\"/>"
@@ -151,7 +155,7 @@ emit_place (AtriumRequest *req, CalDavPlace *p, AtriumDavEmitFunc emit, gpointer
                 return TRUE;
         }
         AtriumResult *res = cal_sql (req, error,
-                                     "SELECT " OBJECT_COLUMNS " FROM calendar.events e "
+                                     "SELECT " OBJECT_COLUMNS " FROM calendar.dav_objects e "
                                      "WHERE e.calendar_id = $1::uuid AND " CALDAV_NAME_SQL " = $2",
                                      2, p->cal->id, p->object);
         if (!res)
@@ -162,7 +166,7 @@ emit_place (AtriumRequest *req, CalDavPlace *p, AtriumDavEmitFunc emit, gpointer
                                      cal_host->result_value (res, 0, 2), num (res, 0, 3),
                                      num (res, 0, 4), num (res, 0, 5), NULL, emit, emit_data);
         cal_host->result_free (res);
-        return found || cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no event %s", p->object);
+        return found || cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no resource %s", p->object);
 }
 
 static gboolean
@@ -193,7 +197,7 @@ dav_list (AtriumRequest *req, const char *path, AtriumDavEmitFunc emit, gpointer
                 break;
         }
         AtriumResult *res = cal_sql (req, error,
-                                     "SELECT " OBJECT_COLUMNS " FROM calendar.events e "
+                                     "SELECT " OBJECT_COLUMNS " FROM calendar.dav_objects e "
                                      "WHERE e.calendar_id = $1::uuid",
                                      1, p.cal->id);
         if (!res)
@@ -216,7 +220,7 @@ dav_get (AtriumRequest *req, const char *path, gpointer user_data, GError **erro
         if (p.depth != CALDAV_OBJECT)
                 return cal_fail (error, ATRIUM_ERROR_METHOD_NOT_ALLOWED, "a collection");
         AtriumResult *res = cal_sql (req, error,
-                                     "SELECT e.ical, md5(e.ical) FROM calendar.events e "
+                                     "SELECT e.ical, md5(e.ical) FROM calendar.dav_objects e "
                                      "WHERE e.calendar_id = $1::uuid AND " CALDAV_NAME_SQL " = $2",
                                      2, p.cal->id, p.object);
         if (!res)
@@ -243,11 +247,8 @@ dav_get (AtriumRequest *req, const char *path, gpointer user_data, GError **erro
 
 /* The one series of a PUT body: one UID per resource (RFC 4791 4.1). */
 static CalImportItem *
-parse_put (AtriumRequest *req, GError **error)
+parse_put (const char *text, GError **error)
 {
-        g_autofree char *text = NULL;
-        if (!cal_read_ics_body (req, &text, error))
-                return NULL;
         guint ignored = 0;
         g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
         g_autoptr (GPtrArray) items =
@@ -256,7 +257,7 @@ parse_put (AtriumRequest *req, GError **error)
                 return NULL;
         if (items->len == 0) {
                 cal_fail (error, ignored ? ATRIUM_ERROR_FORBIDDEN : ATRIUM_ERROR_INVALID,
-                          ignored ? "this calendar stores VEVENTs only "
+                          ignored ? "a calendar stores VEVENTs and VTODOs only "
                                     "(supported-calendar-component-set)"
                                   : "the body holds no VEVENT");
                 return NULL;
@@ -275,37 +276,29 @@ parse_put (AtriumRequest *req, GError **error)
         return it;
 }
 
-/* If-Match and If-None-Match of a PUT or DELETE against the current ETag (NULL: none). */
-static gboolean
-preconditions (AtriumRequest *req, const char *etag, GError **error)
-{
-        const char *im = cal_host->request_header (req, "If-Match");
-        const char *inm = cal_host->request_header (req, "If-None-Match");
-        if (im && (!etag || !cal_etag_listed (im, etag)))
-                return cal_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
-                                 "If-Match: the event has changed or is gone (ETag now %s)",
-                                 etag ? etag : "none");
-        if (inm && etag && cal_etag_listed (inm, etag))
-                return cal_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
-                                 "If-None-Match: the event exists");
-        return TRUE;
-}
-
 static gboolean
 dav_put (AtriumRequest *req, const char *path, gboolean *out_created, AtriumDavEmitFunc emit,
          gpointer emit_data, gpointer user_data, GError **error)
 {
         /* The body first: reading it ends the transaction of the checks before (ABI 1.2), so
-         * the row lock below must come after. */
-        g_autoptr (CalImportItem) it = parse_put (req, error);
+         * the row lock below must come after. A body with a VTODO is a to-do (todos.c). */
+        g_autofree char *text = NULL;
+        gboolean is_todo = FALSE, is_event = FALSE;
+        if (!cal_read_ics_body (req, &text, error) ||
+            !cal_ics_scan (text, &is_todo, &is_event, error))
+                return FALSE;
+        g_autoptr (CalTodo) todo = is_todo ? cal_todo_parse (text, error) : NULL;
+        g_autoptr (CalImportItem) it = is_todo ? NULL : parse_put (text, error);
         g_auto (CalDavPlace) p = {0};
-        if (!it || !cal_dav_resolve (req, path, TRUE, &p, error))
+        if ((!it && !todo) || !cal_dav_resolve (req, path, TRUE, &p, error))
                 return FALSE;
         if (p.depth != CALDAV_OBJECT)
                 return cal_fail (error,
                                  p.depth == CALDAV_CALENDAR ? ATRIUM_ERROR_METHOD_NOT_ALLOWED
                                                             : ATRIUM_ERROR_CONFLICT,
-                                 "PUT an event into a calendar: <calendar>/<name>.ics");
+                                 "PUT an event or to-do into a calendar: <calendar>/<name>.ics");
+        if (todo)
+                return cal_dav_put_todo (req, &p, todo, out_created, emit, emit_data, error);
         AtriumResult *res = cal_sql (req, error,
                                      "SELECT e.id, e.uid, md5(e.ical) FROM calendar.events e "
                                      "WHERE e.calendar_id = $1::uuid AND " CALDAV_NAME_SQL " = $2 "
@@ -319,7 +312,7 @@ dav_put (AtriumRequest *req, const char *path, gboolean *out_created, AtriumDavE
         g_autofree char *etag =
                 exists ? g_strdup_printf ("\"%s\"", cal_host->result_value (res, 0, 2)) : NULL;
         cal_host->result_free (res);
-        if (!preconditions (req, etag, error))
+        if (!cal_dav_preconditions (req, etag, error))
                 return FALSE;
         if (exists && !g_str_equal (uid, it->uid))
                 return cal_fail (error, ATRIUM_ERROR_CONFLICT,
@@ -390,6 +383,11 @@ dav_remove (AtriumRequest *req, const char *path, gpointer user_data, GError **e
         }
         if (p.depth != CALDAV_OBJECT)
                 return cal_fail (error, ATRIUM_ERROR_FORBIDDEN, "the calendar home stays");
+        gboolean todo = FALSE;
+        if (!cal_dav_remove_todo (req, &p, &todo, error))
+                return FALSE;
+        if (todo)
+                return TRUE;
         AtriumResult *res = cal_sql (req, error,
                                      "SELECT e.id, e.uid, md5(e.ical) FROM calendar.events e "
                                      "WHERE e.calendar_id = $1::uuid AND " CALDAV_NAME_SQL " = $2 "
@@ -405,7 +403,7 @@ dav_remove (AtriumRequest *req, const char *path, gpointer user_data, GError **e
         g_autofree char *uid = g_strdup (cal_host->result_value (res, 0, 1));
         g_autofree char *etag = g_strdup_printf ("\"%s\"", cal_host->result_value (res, 0, 2));
         cal_host->result_free (res);
-        return preconditions (req, etag, error) &&
+        return cal_dav_preconditions (req, etag, error) &&
                atrium_done (cal_host,
                             cal_sql (req, error, "DELETE FROM calendar.events WHERE id = $1::uuid",
                                      1, id)) &&

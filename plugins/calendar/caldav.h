@@ -48,3 +48,15 @@ char *cal_dav_my_username (AtriumRequest *req, GError **error);
 void cal_dav_emit_object (const char *path_prefix, const char *name, const char *id,
                           const char *etag_md5, gint64 length, gint64 modified, gint64 created,
                           const char *data, AtriumDavEmitFunc emit, gpointer emit_data);
+
+/* ---- to-dos (todos.c) ---- */
+
+/* If-Match and If-None-Match of a PUT or DELETE against the current ETag (NULL: none). */
+gboolean cal_dav_preconditions (AtriumRequest *req, const char *etag, GError **error);
+/* PUT of the to-do @t at @p (a resource of a calendar opened for editing). */
+gboolean cal_dav_put_todo (AtriumRequest *req, const CalDavPlace *p, const CalTodo *t,
+                           gboolean *out_created, AtriumDavEmitFunc emit, gpointer emit_data,
+                           GError **error);
+/* DELETE of the to-do at @p, if there is one (*out_found FALSE: none, nothing done). */
+gboolean cal_dav_remove_todo (AtriumRequest *req, const CalDavPlace *p, gboolean *out_found,
+                              GError **error);

@@ -7,6 +7,7 @@
  *   event-routes.c     /calendars/{id}/events, occurrences, and the window views
  *   import.c           POST /calendars/{id}/import (.ics in)
  *   subscriptions.c    .ics export, secret subscription feeds
+ *   todos.c            to-dos (VTODO): storage shared by CalDAV and todo-routes.c (REST)
  *   prune.c            the CalDAV tombstones of deleted events, pruned after 90 days
  *   ical.h / ical*.c   everything that touches libical (nothing else includes it)
  *
@@ -147,6 +148,16 @@ gboolean cal_occurrences_cover (AtriumRequest *req, const char *calendar_ids, gi
 
 /* window.c: one page of the occurrences of @calendar_ids in the request's ?from=&to=. */
 gboolean cal_respond_window (AtriumRequest *req, const char *calendar_ids, GError **error);
+
+/* todos.c: calendar.todos. Writes @t as the row @id, or (NULL) a new one of @calendar_id
+ * named @dav_name (NULL: "<id>.ics"); CONFLICT when the UID or name is taken. Returns: the id. */
+char *cal_todo_store (AtriumRequest *req, const char *calendar_id, const char *id,
+                      const char *dav_name, const CalTodo *t, GError **error);
+/* calendar.todo_created / _updated / _deleted: {"calendar_id", "todo_id", "uid"}. */
+gboolean cal_todo_publish (AtriumRequest *req, const char *event, const char *calendar_id,
+                           const char *todo_id, const char *uid, GError **error);
+/* todo-routes.c: /calendars/{id}/todos. */
+gboolean cal_register_todo_routes (AtriumPlugin *self, GError **error);
 
 /* prune.c: the `prune` command and the hourly timer. */
 gboolean cal_register_prune (GError **error);

@@ -63,8 +63,8 @@ precheck (const char *text, guint max_events, GError **error)
 
 /* A value libical could not keep, anywhere in @c: "No value for X" (an empty property) is
  * harmless, anything else would be lost. Returns: (transfer none) (nullable) the diagnostic. */
-static const char *
-lost_value (icalcomponent *c)
+const char *
+cal_lost_value (icalcomponent *c)
 {
         for (icalproperty *p = icalcomponent_get_first_property (c, ICAL_XLICERROR_PROPERTY); p;
              p = icalcomponent_get_next_property (c, ICAL_XLICERROR_PROPERTY)) {
@@ -74,7 +74,7 @@ lost_value (icalcomponent *c)
         }
         for (icalcomponent *sub = icalcomponent_get_first_component (c, ICAL_ANY_COMPONENT); sub;
              sub = icalcomponent_get_next_component (c, ICAL_ANY_COMPONENT)) {
-                const char *msg = lost_value (sub);
+                const char *msg = cal_lost_value (sub);
                 if (msg)
                         return msg;
         }
@@ -227,7 +227,7 @@ finish_item (Pending *p)
         CalImportItem *item = p->item;
         if (item->error)
                 return;
-        const char *lost = lost_value (p->root);
+        const char *lost = cal_lost_value (p->root);
         if (lost) {
                 item->error = g_strdup_printf ("libical could not read a value: %s", lost);
                 return;

@@ -98,5 +98,9 @@ gboolean cal_check_rrule (struct icalrecurrencetype *r, const CalTiming *tm, GEr
 gboolean cal_set_error (GError **error, AtriumErrorCode code, const char *fmt, ...)
         G_GNUC_PRINTF (3, 4);
 
+/* A value libical could not keep, anywhere in @c (ical-io.c): "No value for X" (an empty
+ * property) is harmless, anything else would be lost. Returns: (transfer none) (nullable). */
+const char *cal_lost_value (icalcomponent *c);
+
 /* libical's text functions return buffers the caller frees with icalmemory_free_buffer. */
 char *cal_ical_strdup (char *ical_owned);

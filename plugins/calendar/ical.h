@@ -138,3 +138,36 @@ gboolean cal_export_add (CalExport *x, const char *stored_text, GError **error);
 GBytes *cal_export_finish (CalExport *x);
 void cal_export_free (CalExport *x);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CalExport, cal_export_free)
+
+/* ---- to-dos (ical-todo.c) ---- */
+
+/* One to-do (one UID) as calendar.todos keeps it: the master VTODO's properties and the text
+ * to store. Times are unix seconds (UTC); a date is midnight UTC. */
+typedef struct {
+        char *uid;
+        char *summary;      /* "" when none */
+        char *description;  /* (nullable) */
+        const char *status; /* (nullable) "needs-action", "in-process", "completed", "cancelled" */
+        int priority;       /* 0 (undefined) .. 9 */
+        int percent;        /* -1: none; else 0..100 */
+        gboolean has_start, has_due, has_completed;
+        gint64 start, due, completed;
+        gboolean is_date;         /* DTSTART and DUE are dates */
+        gboolean due_is_duration; /* @due is DTSTART + DURATION (no DUE in the text) */
+        gboolean recurring;       /* RRULE or RDATE on the master */
+        char *ical;               /* what to store: libical's serialisation */
+} CalTodo;
+
+void cal_todo_free (CalTodo *t);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CalTodo, cal_todo_free)
+
+/* Looks at the BEGIN lines only (no libical, no lock): whether @text holds a VTODO, a VEVENT;
+ * INVALID when components nest deeper than libical may recurse. */
+gboolean cal_ics_scan (const char *text, gboolean *out_todo, gboolean *out_event, GError **error);
+/* The to-do a CalDAV PUT body holds: one UID, VTODOs (a master and its overrides) and
+ * VTIMEZONEs only. INVALID or UNPROCESSABLE with the reason. */
+CalTodo *cal_todo_parse (const char *text, GError **error);
+/* Applies a REST body (summary, description, status, priority, percent_complete, start, due,
+ * completed; validated by the route's schema) to the stored text @stored, or to a new to-do
+ * with @uid when @stored is NULL; unknown properties are kept. */
+CalTodo *cal_todo_edit (const char *stored, const char *uid, JsonObject *in, GError **error);

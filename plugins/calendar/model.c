@@ -324,6 +324,15 @@ cal_on_user_deleted (AtriumTx *tx, const char *event, JsonNode *payload, gpointe
                                         "ELSE updated_by END "
                                         "WHERE created_by = $1::uuid OR updated_by = $1::uuid",
                                         1, user)) &&
+               atrium_done (cal_host,
+                            cal_tx_sql (tx, error,
+                                        "UPDATE calendar.todos SET "
+                                        "created_by = CASE WHEN created_by = $1::uuid THEN NULL "
+                                        "ELSE created_by END, "
+                                        "updated_by = CASE WHEN updated_by = $1::uuid THEN NULL "
+                                        "ELSE updated_by END "
+                                        "WHERE created_by = $1::uuid OR updated_by = $1::uuid",
+                                        1, user)) &&
                atrium_done (cal_host, cal_tx_sql (tx, error,
                                                   "UPDATE calendar.calendars SET created_by = NULL "
                                                   "WHERE created_by = $1::uuid",
@@ -358,7 +367,12 @@ cal_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObje
                        "'summary', e.summary, 'created_at', e.created_at, 'updated_at', "
                        "e.updated_at, 'ical', e.ical) ORDER BY e.range_start, e.id) "
                        "FROM calendar.events e WHERE e.calendar_id = c.id), '[]'::json) "
-                       "AS events FROM calendar.calendars c "
+                       "AS events, "
+                       "coalesce((SELECT json_agg(json_build_object('id', t.id, 'uid', t.uid, "
+                       "'summary', t.summary, 'created_at', t.created_at, 'updated_at', "
+                       "t.updated_at, 'ical', t.ical) ORDER BY t.created_at, t.id) "
+                       "FROM calendar.todos t WHERE t.calendar_id = c.id), '[]'::json) "
+                       "AS todos FROM calendar.calendars c "
                        "WHERE c.owner_type = 'user' AND c.owner_id = $1::uuid ORDER BY c.name",
                        user_id, error) &&
                atrium_export_rows (
@@ -371,6 +385,15 @@ cal_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_id, JsonObje
                        "e.updated_by = $1::uuid) AND NOT (c.owner_type = 'user' AND "
                        "c.owner_id = $1::uuid) ORDER BY e.created_at, e.id",
                        user_id, error) &&
+               atrium_export_rows (cal_host, tx, out, "todos_written",
+                                   "SELECT t.id, t.calendar_id, t.uid, t.summary, "
+                                   "t.created_by = $1::uuid AS created, t.updated_by = $1::uuid AS "
+                                   "last_changed, t.created_at, t.updated_at FROM calendar.todos t "
+                                   "JOIN calendar.calendars c ON c.school_id = t.school_id AND "
+                                   "c.id = t.calendar_id WHERE (t.created_by = $1::uuid OR "
+                                   "t.updated_by = $1::uuid) AND NOT (c.owner_type = 'user' AND "
+                                   "c.owner_id = $1::uuid) ORDER BY t.created_at, t.id",
+                                   user_id, error) &&
                atrium_export_rows (cal_host, tx, out, "subscriptions",
                                    "SELECT id, calendar_id, label, created_at, last_used_at FROM "
                                    "calendar.subscriptions WHERE created_by = $1::uuid "

@@ -66,7 +66,7 @@ cal_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                 return cal_fail (error, ATRIUM_ERROR_INTERNAL,
                                  "calendar needs the groups service (version 1)");
         return cal_register_calendar_routes (self, error) &&
-               cal_register_event_routes (self, error) &&
+               cal_register_event_routes (self, error) && cal_register_todo_routes (self, error) &&
                cal_register_import_routes (self, error) &&
                cal_register_subscription_routes (self, error) &&
                cal_register_caldav (self, error) && cal_register_prune (error) &&

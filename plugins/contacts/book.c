@@ -31,6 +31,20 @@ ct_book_seq (AtriumRequest *req, gint64 *out_seq, GError **error)
         return TRUE;
 }
 
+gboolean
+ct_book_floor (AtriumRequest *req, gint64 *out_floor, GError **error)
+{
+        g_autoptr (AtriumResult) res = ct_sql (
+                req, error, "SELECT sync_floor FROM contacts.books WHERE owner_id = $1::uuid", 1,
+                ct_host->request_user_id (req));
+        if (!res)
+                return FALSE;
+        *out_floor = ct_host->result_n_rows (res)
+                             ? g_ascii_strtoll (ct_host->result_value (res, 0, 0), NULL, 10)
+                             : 0;
+        return TRUE;
+}
+
 static GStrv
 json_strv (const char *json)
 {

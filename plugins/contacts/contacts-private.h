@@ -19,9 +19,14 @@
 #include "vcard.h"
 
 extern const AtriumHost *ct_host;
+extern AtriumPlugin *ct_self;
+
+/* Days a deleted card's CardDAV tombstone is kept (prune.c). */
+#define CT_TOMBSTONE_DAYS 90
 extern const AtriumGroupsService *ct_groups;
 
 #define ct_sql(...) atrium_request_queryv (ct_host, __VA_ARGS__)
+#define ct_tx_sql(tx, error, ...) atrium_queryv (ct_host, (tx), (error), __VA_ARGS__)
 #define ct_fail atrium_fail
 
 #define CARDDAV_NS "urn:ietf:params:xml:ns:carddav"
@@ -99,6 +104,11 @@ char *ct_people_tag (GPtrArray *cards);
 
 /* book.c: the caller's personal book. */
 gboolean ct_book_seq (AtriumRequest *req, gint64 *out_seq, GError **error);
+/* The book's sync_floor: tokens below it may have missed a pruned deletion (prune.c). */
+gboolean ct_book_floor (AtriumRequest *req, gint64 *out_floor, GError **error);
+
+/* prune.c: the `prune` command and the hourly timer. */
+gboolean ct_register_prune (GError **error);
 /* The cards named in @names (NULL: all), changed after @since (-1: any), with their text when
  * @with_text. Returns: (transfer full) CtCard*. */
 GPtrArray *ct_book_cards (AtriumRequest *req, const char *const *names, gint64 since, gint64 upto,

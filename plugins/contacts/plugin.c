@@ -13,12 +13,14 @@
 #include "contacts-resources.h"
 
 const AtriumHost *ct_host;
+AtriumPlugin *ct_self;
 const AtriumGroupsService *ct_groups;
 
 static gboolean
 ct_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
 {
         ct_host = host;
+        ct_self = self;
         if (!ATRIUM_HOST_HAS (host, add_dav_tree))
                 return ct_fail (error, ATRIUM_ERROR_INTERNAL,
                                 "the host is too old: contacts needs ABI 1.5 (DAV trees)");
@@ -28,7 +30,7 @@ ct_init (AtriumPlugin *self, const AtriumHost *host, GError **error)
                     offsetof (AtriumGroupsService, groups_of) + sizeof (ct_groups->groups_of))
                 return ct_fail (error, ATRIUM_ERROR_INTERNAL,
                                 "contacts needs the groups service (version 1)");
-        return ct_register_tree (self, error) &&
+        return ct_register_tree (self, error) && ct_register_prune (error) &&
                atrium_add_migrations_from_resource (host, self, contacts_get_resource (),
                                                     "/dev/atrium/contacts/schema", error);
 }

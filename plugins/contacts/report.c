@@ -152,6 +152,14 @@ sync_personal (AtriumRequest *req, const CtPlace *p, const char *prefix, const A
                     (since = g_ascii_strtoll (n, &end, 10)) < 0 || *end || since > seq)
                         return ct_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
                                         "not a sync token of this address book");
+                gint64 floor = 0;
+                if (!ct_book_floor (req, &floor, error))
+                        return FALSE;
+                if (since < floor) /* it may have missed a pruned deletion */
+                        return ct_fail (error, ATRIUM_ERROR_PRECONDITION_FAILED,
+                                        "the sync token is older than the deletions kept (%d "
+                                        "days): sync afresh",
+                                        CT_TOMBSTONE_DAYS);
         }
         /* Changes up to the counter read above: one written since comes with the next sync. */
         g_autoptr (GPtrArray) cards = ct_book_cards (req, NULL, since, seq, r->want_data, error);

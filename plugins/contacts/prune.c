@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* prune.c - the tombstones of deleted cards of the personal books are kept CT_TOMBSTONE_DAYS
+ * days, then pruned (schema/0002_tombstone_pruning.sql), as the calendar's are
+ * (plugins/calendar/prune.c): a timer on the leader once an hour, and `atriumd contacts prune`
+ * for an operator. A client whose sync token is older than what was pruned gets 403
+ * valid-sync-token and syncs afresh (report.c). */
+#include "contacts-private.h"
+
+#define PRUNE_INTERVAL_SECONDS 3600
+#define PRUNE_BATCH 10000 /* tombstones of one school per transaction */
+
+typedef struct {
+        char *before; /* ISO 8601: tombstones older than this go */
+        GPtrArray *schools;
+        gint64 pruned;
+} Prune;
+
+static gboolean
+find_schools (AtriumTx *tx, gpointer data, GError **error)
+{
+        Prune *j = data;
+        AtriumResult *res = ct_tx_sql (tx, error, "SELECT contacts.schools_with_old_tombstones($1)",
+                                       1, j->before);
+        if (!res)
+                return FALSE;
+        for (int i = 0; i < ct_host->result_n_rows (res); i++)
+                g_ptr_array_add (j->schools, g_strdup (ct_host->result_value (res, i, 0)));
+        ct_host->result_free (res);
+        return TRUE;
+}
+
+static gboolean
+prune_school (AtriumTx *tx, gpointer data, GError **error)
+{
+        Prune *j = data;
+        g_autofree char *limit = g_strdup_printf ("%d", PRUNE_BATCH);
+        AtriumResult *res = ct_tx_sql (tx, error, "SELECT contacts.prune_tombstones($1, $2)", 2,
+                                       j->before, limit);
+        if (!res)
+                return FALSE;
+        j->pruned += g_ascii_strtoll (ct_host->result_value (res, 0, 0), NULL, 10);
+        ct_host->result_free (res);
+        return TRUE;
+}
+
+/* Prunes every school's tombstones older than CT_TOMBSTONE_DAYS; *out_pruned: how many. */
+static gboolean
+prune (gint64 *out_pruned, GError **error)
+{
+        g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+        g_autoptr (GDateTime) cut = g_date_time_add_days (now, -CT_TOMBSTONE_DAYS);
+        g_autofree char *before = g_date_time_format_iso8601 (cut);
+        g_autoptr (GPtrArray) schools = g_ptr_array_new_with_free_func (g_free);
+        Prune j = {.before = before, .schools = schools};
+        if (!ct_host->run_tx (ct_self, NULL, find_schools, &j, error))
+                return FALSE;
+        for (guint i = 0; i < schools->len; i++) {
+                gint64 was;
+                do { /* batch after batch, each committed */
+                        was = j.pruned;
+                        if (!ct_host->run_tx (ct_self, schools->pdata[i], prune_school, &j, error))
+                                return FALSE;
+                } while (j.pruned - was == PRUNE_BATCH);
+        }
+        *out_pruned = j.pruned;
+        return TRUE;
+}
+
+static void
+prune_timer (AtriumPlugin *self, gpointer data)
+{
+        g_autoptr (GError) error = NULL;
+        gint64 n = 0;
+        if (!prune (&n, &error)) {
+                g_autofree char *msg =
+                        g_strdup_printf ("pruning CardDAV tombstones failed: %s", error->message);
+                ct_host->log (ct_self, G_LOG_LEVEL_WARNING, msg);
+        } else if (n > 0) {
+                g_autofree char *msg = g_strdup_printf ("pruned %" G_GINT64_FORMAT
+                                                        " CardDAV tombstones older than %d days",
+                                                        n, CT_TOMBSTONE_DAYS);
+                ct_host->log (ct_self, G_LOG_LEVEL_INFO, msg);
+        }
+}
+
+static int
+prune_command (AtriumPlugin *self, int argc, char **argv, gpointer data)
+{
+        g_autoptr (GError) error = NULL;
+        gint64 n = 0;
+        if (argc > 0) {
+                g_printerr ("usage: atriumd contacts prune\n");
+                return 2;
+        }
+        if (!prune (&n, &error)) {
+                g_printerr ("contacts prune: %s\n", error->message);
+                return 1;
+        }
+        g_print ("pruned %" G_GINT64_FORMAT " tombstones\n", n);
+        return 0;
+}
+
+gboolean
+ct_register_prune (GError **error)
+{
+        return ct_host->add_command (
+                       ct_self, "prune",
+                       "Prune the CardDAV tombstones of cards deleted more than " G_STRINGIFY (
+                               CT_TOMBSTONE_DAYS) " days ago",
+                       prune_command, NULL, error) &&
+               ct_host->add_timer (ct_self, PRUNE_INTERVAL_SECONDS, prune_timer, NULL, error);
+}
