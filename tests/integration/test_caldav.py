@@ -9,7 +9,8 @@ supported-calendar-component-set and current-user-privilege-set), MKCALENDAR, PU
 with If-Match and If-None-Match, the same ETag and event as REST both ways, REPORT
 calendar-query (time-range, expand), calendar-multiget, sync-collection with tokens counted in
 the database. Refusals: 403 on read-only calendars, 412 on conflicts, another school's and
-another person's calendars invisible, bad XML, an unknown REPORT, missing auth, VTODO.
+another person's calendars invisible, bad XML, an unknown REPORT, missing auth. (To-dos are
+test_caldav_todos.py's.)
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ class CalDavTest(CalendarTestCase):
         self.assertEqual(self.prop(g, f"{D}displayname").text, "7a")
         self.assertIsNotNone(self.prop(g, f"{D}resourcetype").find(f"{C}calendar"))
         comps = [c.get("name") for c in self.prop(g, f"{C}supported-calendar-component-set")]
-        self.assertEqual(comps, ["VEVENT"])
+        self.assertEqual(comps, ["VEVENT", "VTODO"])
         privs = {p[0].tag for p in self.prop(g, f"{D}current-user-privilege-set")}
         self.assertEqual(privs, {f"{D}read"})  # a student in a group: read-only
         got = self.multistatus(self.dav("PROPFIND", self.home(), PROPS, headers={"Depth": "1"}))
@@ -335,8 +336,8 @@ class CalDavTest(CalendarTestCase):
         made = s.event(cal["id"], start="2026-05-05T08:00:00Z", end="2026-05-05T09:00:00Z")
         rest_path = self.home() + f"privat/{made['id']}.ics"
         self.assertEqual(self.dav("GET", rest_path).headers.get("etag"), made["etag"])
-        # Refusals: another UID under the same name, a UID already used, two UIDs, VTODO,
-        # not iCalendar, an invalid event.
+        # Refusals: another UID under the same name, a UID already used, two UIDs, not
+        # iCalendar, an invalid event. (A VTODO is stored: test_caldav_todos.py.)
         self.assertEqual(self.dav("PUT", path, ics("other-uid")).status, 409)
         self.assertEqual(self.dav("PUT", self.home() + "privat/dup.ics", ics("lesson-1")).status,
                          409)
@@ -344,7 +345,7 @@ class CalDavTest(CalendarTestCase):
         self.assertEqual(self.dav("PUT", self.home() + "privat/two.ics", two).status, 400)
         todo = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VTODO\r\nUID:t1\r\n"
                 "SUMMARY:Korrigieren\r\nEND:VTODO\r\nEND:VCALENDAR\r\n")
-        self.assertEqual(self.dav("PUT", self.home() + "privat/t1.ics", todo).status, 403)
+        self.assertEqual(self.dav("PUT", self.home() + "privat/t1.ics", todo).status, 201)
         self.assertEqual(self.dav("PUT", self.home() + "privat/x.ics", "hello",
                                   headers={"Content-Type": "text/plain"}).status, 400)
         bad = ics("bad", start="20260504T090000Z", end="20260504T080000Z")
