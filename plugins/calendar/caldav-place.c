@@ -23,6 +23,12 @@ cal_dav_my_username (AtriumRequest *req, GError **error)
                 cal_fail (error, ATRIUM_ERROR_FORBIDDEN, "calendars need the calendar.read right");
                 return NULL;
         }
+        /* On DAV requests the host's identity check named the caller already (ABI 1.5). */
+        const char *known = ATRIUM_HOST_HAS (cal_host, request_username)
+                                    ? cal_host->request_username (req)
+                                    : NULL;
+        if (known)
+                return g_strdup (known);
         AtriumResult *res =
                 cal_sql (req, error, "SELECT username FROM core.users WHERE id = $1::uuid", 1, me);
         if (!res)
