@@ -175,12 +175,25 @@ async function moderatorRoom(page, b) {
   await page.getByRole('button', {name: 'Make guest link'}).click();
   const field = page.getByLabel('Guest link for Mr Weber', {exact: true});
   await field.waitFor();
-  const url = await field.inputValue();
-  check(new RegExp(`^${base}/api/v1/schools/${school}/conference/guest/[^/]+/join$`).test(url),
-        `the guest link: ${url}`);
+  const link = await field.inputValue();
+  const m = link.match(new RegExp(`^${base}/#/guest/${school}/([A-Za-z0-9_-]+)$`));
+  check(m, `the guest link opens the portal's guest page: ${link}`);
+  const url = `${base}/api/v1/schools/${school}/conference/guest/${m[1]}/join`;
   await page.getByRole('button', {name: 'Revoke: Mr Weber'}).waitFor();
   await audit(page, b, 'conference-guest-link');
-  // The link is checked, not opened: the guest's join answers a signed Jitsi URL.
+  // The guest's page: one button, which joins without an account and opens the meeting's
+  // signed URL (answered here by the test, not by a Jitsi server).
+  await page.route('https://meet.example.org/**',
+                   (route) => route.fulfill({contentType: 'text/plain', body: 'the meeting'}));
+  await page.goto(link);
+  await page.getByRole('heading', {level: 1, name: 'You are invited to a video meeting'}).waitFor();
+  await audit(page, b, 'conference-guest-page');
+  await page.getByRole('button', {name: 'Join the meeting'}).click();
+  await page.waitForURL(/^https:\/\/meet\.example\.org\/.*jwt=/);
+  await page.goto(base);
+  await open(page, 'Video rooms');
+  await page.getByRole('button', {name: 'Revoke: Mr Weber'}).waitFor();
+  // The join route itself, as a guest's client would call it: a signed Jitsi URL.
   const joined = await anonymousPost(url);
   check(joined.status === 200, `the guest link joins (${joined.status} ${joined.body})`);
   const answer = JSON.parse(joined.body);
@@ -194,6 +207,11 @@ async function moderatorRoom(page, b) {
   await page.getByRole('cell', {name: 'revoked', exact: true}).waitFor();
   const refused = await anonymousPost(url);
   check(refused.status === 404, `a revoked guest link answers 404 (${refused.status})`);
+  await page.goto(link);
+  await page.getByRole('button', {name: 'Join the meeting'}).click();
+  await page.getByText('This link does not work any more').waitFor();
+  await page.goto(base);
+  await open(page, 'Video rooms');
   // Ending the meeting for everyone.
   await page.getByRole('button', {name: `End the meeting in ${room}`}).click();
   await page.getByRole('status')

@@ -711,3 +711,19 @@ Object.assign(strings.de, {
         'reset.done' : 'Ihr neues Passwort ist gesetzt. Melden Sie sich damit an.',
         'reset.invalid' : 'Dieser Link gilt nicht mehr: Er wurde schon benutzt, ist älter als eine Stunde, oder ein neuerer wurde benutzt. Fordern Sie einen neuen an.',
 });
+
+// A conference guest link's page (guest.js).
+Object.assign(strings.en, {
+        'guest.title' : 'You are invited to a video meeting',
+        'guest.why' : 'A teacher at {school} invited you. You need no account: join with the button, and the meeting opens in this window.',
+        'guest.join' : 'Join the meeting',
+        'guest.invalid' : 'This link does not work any more: it expired or was revoked. Ask the person who sent it for a new one.',
+        'guest.failed' : 'Joining did not work: {msg}',
+});
+Object.assign(strings.de, {
+        'guest.title' : 'Sie sind zu einem Videotreffen eingeladen',
+        'guest.why' : 'Eine Lehrkraft von {school} hat Sie eingeladen. Sie brauchen kein Konto: Treten Sie mit der Schaltfläche bei, das Treffen öffnet sich in diesem Fenster.',
+        'guest.join' : 'Dem Treffen beitreten',
+        'guest.invalid' : 'Dieser Link gilt nicht mehr: Er ist abgelaufen oder wurde zurückgezogen. Bitten Sie die Person, die ihn geschickt hat, um einen neuen.',
+        'guest.failed' : 'Der Beitritt hat nicht geklappt: {msg}',
+});

@@ -16,6 +16,7 @@ import {api, ApiError, setCsrf} from './api.js';
 import {h, clear} from './dom.js';
 import {lang, setLang, t} from './i18n.js';
 import {renderChange, renderSignIn} from './signin.js';
+import {renderGuest} from './guest.js';
 import {renderReset} from './reset.js';
 import {renderStart} from './start.js';
 
@@ -31,6 +32,8 @@ async function boot ()
                 showSignIn ();
                 return;
         }
+        if (showGuest ())
+                return;
         try {
                 const s = await api.get('/api/v1/auth/browser-session');
                 setCsrf (s.csrf_token);
@@ -59,6 +62,15 @@ function showSignIn ()
                 renderReset (app, decodeURIComponent (reset[1]), reset[2], signedIn);
         else
                 renderSignIn (app, signedIn);
+}
+
+// A conference guest link (guest.js), for someone without an account: true if it was one.
+function showGuest ()
+{
+        const m = location.hash.match(/^#\/guest\/([a-z0-9-]+)\/([A-Za-z0-9_-]+)$/);
+        if (m)
+                renderGuest (app, m[1], m[2]);
+        return m !== null;
 }
 
 function showFailure (e)
@@ -220,6 +232,8 @@ function pageFailed (main, e)
 window.addEventListener('hashchange', () => {
         if (location.hash.startsWith('#/reset/'))
                 showSignIn (); // a reset link opened in a tab the portal is in
+        else if (showGuest ())
+                return;
         else if (session && !session.restricted)
                 drawFrame ();
 });

@@ -3,8 +3,9 @@
 // and how long the link lasts: POST .../rooms/{id}/guests, whose token is shown once and kept
 // by the server only as a hash; the room's links, GET .../rooms/{id}/guests; revoking one,
 // DELETE .../rooms/{id}/guests/{guest_id}) and ending the meeting for everyone
-// (POST .../rooms/{id}/end). The guest link is the public join route
-// (`join_path`: POST .../conference/guest/{token}/join), made absolute.
+// (POST .../rooms/{id}/end). The guest link opens the portal's guest page,
+// {origin}/#/guest/{school}/{token} (core/portal/shell/guest.js), which asks the public join
+// route (`join_path`: POST .../conference/guest/{token}/join) and opens the meeting.
 
 const DAY = 86400000;
 
@@ -157,7 +158,9 @@ export function moderatorTools (ctx, api, room, s, tr, say)
                 try {
                         const g = await ctx.api.post(`${base}/guests`,
                                                      {name : guest, expires_at : expires.toISOString()});
-                        const url = new URL (g.join_path, window.location.origin).href;
+                        const [, slug, token] =
+                                g.join_path.match(/^\/api\/v1\/schools\/([^/]+)\/conference\/guest\/([^/]+)\/join$/);
+                        const url = `${window.location.origin}/#/guest/${slug}/${token}`;
                         const field = h ('input', {id : `guest-url-${id}`, readonly : true, value : url});
                         const said = h ('span', {class : 'muted'});
                         const copy = h ('button', {type : 'button'}, s.copy);
