@@ -10,11 +10,12 @@ CREATE TABLE core.reset_links (
     school_id   uuid NOT NULL,
     id          uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id     uuid NOT NULL,
-    token_hash  bytea NOT NULL UNIQUE,
+    token_hash  bytea NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     expires_at  timestamptz NOT NULL,
     used_at     timestamptz,
     PRIMARY KEY (school_id, id),
+    UNIQUE (school_id, token_hash),
     FOREIGN KEY (school_id, user_id) REFERENCES core.users(school_id, id) ON DELETE CASCADE
 );
 CREATE INDEX reset_links_by_user ON core.reset_links (school_id, user_id);

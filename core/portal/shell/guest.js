@@ -6,7 +6,8 @@
 // opens the meeting's signed URL it answers (Jitsi or BigBlueButton). An expired or revoked link
 // is said in words. The shell (shell.js) shows this page before any sign-in.
 import {h, clear} from './dom.js';
-import {lang, setLang, t} from './i18n.js';
+import {t} from './i18n.js';
+import {langButton} from './signin.js';
 
 export function renderGuest (root, school, token)
 {
@@ -36,18 +37,7 @@ export function renderGuest (root, school, token)
                         join.disabled = false;
                 }
         });
-        const other = lang === 'de' ? 'en' : 'de';
-        const switcher = h ('button', {
-                type : 'button',
-                class : 'link',
-                lang : other,
-                'aria-label' : t ('lang.switch.label')
-        },
-                            t ('lang.switch'));
-        switcher.addEventListener('click', () => {
-                setLang (other);
-                renderGuest (root, school, token);
-        });
+        const switcher = langButton (() => renderGuest (root, school, token));
         root.append(h ('main', {id : 'main', class : 'signin-page'},
                        h ('div', {class : 'signin'}, h ('h1', {}, t ('guest.title')),
                           h ('p', {}, t ('guest.why', {school})), error, join),

@@ -14,8 +14,8 @@
 import {render as renderAccount, totpSection} from './account.js';
 import {api, ApiError, setCsrf} from './api.js';
 import {h, clear} from './dom.js';
-import {lang, setLang, t} from './i18n.js';
-import {renderChange, renderSignIn} from './signin.js';
+import {lang, t} from './i18n.js';
+import {langButton, renderChange, renderSignIn} from './signin.js';
 import {renderGuest} from './guest.js';
 import {renderReset} from './reset.js';
 import {renderStart} from './start.js';
@@ -119,23 +119,6 @@ function mustFirst (e)
 {
         return e instanceof ApiError && e.status === 403 && e.problem &&
                /(password-change-required|second-factor-required)$/.test(e.problem.type || '');
-}
-
-function langButton (redraw)
-{
-        const other = lang === 'de' ? 'en' : 'de';
-        const b = h ('button', {
-                type : 'button',
-                class : 'link',
-                lang : other,
-                'aria-label' : t ('lang.switch.label')
-        },
-                     t ('lang.switch'));
-        b.addEventListener('click', () => {
-                setLang (other);
-                redraw ();
-        });
-        return b;
 }
 
 // The enrolment a school's policy requires: the account page's second-factor section alone.

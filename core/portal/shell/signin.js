@@ -105,18 +105,7 @@ export function renderSignIn (root, onSignedIn, notice)
                         submit.disabled = false;
                 }
         });
-        const other = lang === 'de' ? 'en' : 'de';
-        const switcher = h ('button', {
-                type : 'button',
-                class : 'link',
-                lang : other,
-                'aria-label' : t ('lang.switch.label')
-        },
-                            t ('lang.switch'));
-        switcher.addEventListener('click', () => {
-                setLang (other);
-                renderSignIn (root, onSignedIn);
-        });
+        const switcher = langButton (() => renderSignIn (root, onSignedIn));
         const withCode = h ('button', {type : 'button', class : 'link'}, t ('activate.open'));
         withCode.addEventListener('click', () => renderActivate (root, onSignedIn));
         const forgot = h ('button', {type : 'button', class : 'link'}, t ('forgot.open'));
@@ -125,6 +114,24 @@ export function renderSignIn (root, onSignedIn, notice)
                        notice ? h ('p', {id : 'signin-notice', role : 'status'}, notice) : null, form,
                        h ('p', {}, forgot), h ('p', {}, withCode), h ('p', {}, switcher)));
         (last ? username : school).focus();
+}
+
+// "Deutsch" / "English": switches the language and calls @redraw.
+export function langButton (redraw)
+{
+        const other = lang === 'de' ? 'en' : 'de';
+        const b = h ('button', {
+                type : 'button',
+                class : 'link',
+                lang : other,
+                'aria-label' : t ('lang.switch.label')
+        },
+                     t ('lang.switch'));
+        b.addEventListener('click', () => {
+                setLang (other);
+                redraw ();
+        });
+        return b;
 }
 
 // A labelled field; returns [wrapper, input].
