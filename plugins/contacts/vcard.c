@@ -273,13 +273,34 @@ put_line (GString *out, const char *line)
         g_string_append (out, "\r\n");
 }
 
+/* @params split at each ';' outside a quoted string (a quoted value may hold ';' and ':'). */
+static GStrv
+split_params (const char *params)
+{
+        g_autoptr (GStrvBuilder) parts = g_strv_builder_new ();
+        gboolean quoted = FALSE;
+        const char *start = params;
+        for (const char *c = params;; c++) {
+                if (*c == '"')
+                        quoted = !quoted;
+                if (*c == '\0' || (*c == ';' && !quoted)) {
+                        g_autofree char *part = g_strndup (start, c - start);
+                        g_strv_builder_add (parts, part);
+                        if (*c == '\0')
+                                break;
+                        start = c + 1;
+                }
+        }
+        return g_strv_builder_end (parts);
+}
+
 /* @params without any TYPE value "pref" (3.0's way of saying preferred); *@out_pref: it had
  * one. Only the simple forms clients write are rewritten: TYPE=pref and TYPE=a,pref. */
 static char *
 params_without_pref (const char *params, gboolean *out_pref)
 {
         *out_pref = FALSE;
-        g_auto (GStrv) parts = g_strsplit (params, ";", -1);
+        g_auto (GStrv) parts = split_params (params);
         g_autoptr (GStrvBuilder) keep = g_strv_builder_new ();
         for (char **p = parts; *p; p++) {
                 if (g_ascii_strncasecmp (*p, "TYPE=", 5) != 0 || strchr (*p, '"')) {
@@ -310,7 +331,7 @@ static char *
 params_without_pref4 (const char *params, gboolean *out_pref)
 {
         *out_pref = FALSE;
-        g_auto (GStrv) parts = g_strsplit (params, ";", -1);
+        g_auto (GStrv) parts = split_params (params);
         g_autoptr (GStrvBuilder) keep = g_strv_builder_new ();
         for (char **p = parts; *p; p++) {
                 if (g_ascii_strncasecmp (*p, "PREF=", 5) == 0)
@@ -329,6 +350,19 @@ is_media (const char *name)
                g_str_equal (name, "SOUND") || g_str_equal (name, "KEY");
 }
 
+/* @mt is type/subtype (or a bare subtype) of RFC 6838 restricted-name characters, so that it
+ * can become a 3.0 TYPE parameter; anything else stays a data: URI. */
+static gboolean
+media_type_ok (const char *mt)
+{
+        if (!*mt)
+                return FALSE;
+        for (const char *c = mt; *c; c++)
+                if (!g_ascii_isalnum (*c) && !strchr ("!#$&-^_.+/", *c))
+                        return FALSE;
+        return TRUE;
+}
+
 /* One property as @to wants it: (params, value) rewritten where the versions differ. */
 static void
 convert (const ContactsVcardProp *p, gboolean to4, char **out_params, char **out_value)
@@ -341,7 +375,7 @@ convert (const ContactsVcardProp *p, gboolean to4, char **out_params, char **out
         if (to4 && p->params) {
                 g_autofree char *rest = params_without_pref (p->params, &pref);
                 /* 3.0 inline data: ENCODING=b;TYPE=JPEG -> data:image/jpeg;base64, */
-                g_auto (GStrv) parts = rest ? g_strsplit (rest, ";", -1) : g_new0 (char *, 1);
+                g_auto (GStrv) parts = rest ? split_params (rest) : g_new0 (char *, 1);
                 gboolean b64 = FALSE;
                 char *type = NULL;
                 g_autoptr (GStrvBuilder) keep = g_strv_builder_new ();
@@ -385,8 +419,11 @@ convert (const ContactsVcardProp *p, gboolean to4, char **out_params, char **out
                         /* data:image/png;base64,XXXX -> ENCODING=b;TYPE=PNG:XXXX */
                         const char *comma = strchr (p->value, ',');
                         const char *semi = strstr (p->value, ";base64,");
-                        if (comma && semi && semi + 7 == comma) {
-                                g_autofree char *mt = g_strndup (p->value + 5, semi - p->value - 5);
+                        g_autofree char *mt =
+                                comma && semi && semi + 7 == comma
+                                        ? g_strndup (p->value + 5, semi - p->value - 5)
+                                        : NULL;
+                        if (mt && media_type_ok (mt)) {
                                 const char *slash = strchr (mt, '/');
                                 g_autofree char *up = g_ascii_strup (slash ? slash + 1 : mt, -1);
                                 g_autofree char *enc = g_strdup_printf ("ENCODING=b;TYPE=%s", up);
