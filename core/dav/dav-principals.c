@@ -47,7 +47,7 @@ mounted (AtriumRequest *req, const char *mount)
 static gboolean
 caller (AtriumRequest *req, char **out_name, char **out_display, GError **error)
 {
-        if (!req->user_id) {
+        if (!atrium_request_user_id (req)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
                              "only the people of a school have a principal");
                 return FALSE;

@@ -349,7 +349,9 @@ atrium_dav_write_response (AtriumDavWriter *w, const AtriumDavEntry *e, const ch
 char *
 atrium_dav_principal_href (AtriumRequest *req, GError **error)
 {
-        if (!req->user_id)
+        /* A DAV read may not have judged who asks yet (its check travels with the first
+         * query): the accessor judges it. */
+        if (!atrium_request_user_id (req))
                 return g_strdup ("");
         g_autofree char *school = g_uri_escape_string (req->school_slug, NULL, FALSE);
         if (req->dav_username) /* the identity check named the caller */

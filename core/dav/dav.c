@@ -589,6 +589,13 @@ atrium_dav_routes (AtriumCore *core)
                                 flags |= ATRIUM_ROUTE_STREAM_BODY;
                         if (g_str_equal (mt, "OPTIONS"))
                                 flags |= ATRIUM_ROUTE_PUBLIC;
+                        /* The reads (handle.c makes them READ ONLY pipelines): the identity
+                         * check travels with the tree's first query. Everything here and in
+                         * the trees learns who asks through the accessors, which judge the
+                         * check first when no query has taken it along. */
+                        if (g_str_equal (mt, "GET") || g_str_equal (mt, "PROPFIND") ||
+                            g_str_equal (mt, "REPORT"))
+                                flags |= ATRIUM_ROUTE_EARLY_QUERY;
                         const AtriumRoute r = {ATRIUM_ROUTE_INIT,
                                                .method = mt,
                                                .path = templates[t],

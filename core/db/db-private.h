@@ -122,7 +122,8 @@ struct _AtriumTx {
         char *carried_school, *carried_user, *carried_operator_id;
         gboolean begun; /* a transaction is open on @conn (never between a read's queries) */
         gboolean failed;
-        gboolean read_only; /* a GET or HEAD: each pipeline a whole READ ONLY transaction, until
+        gboolean read_only; /* a GET or HEAD (or a DAV PROPFIND, REPORT): each pipeline a whole
+                             * READ ONLY transaction, until
                              * a statement turns out to write (tx.c) */
         GPtrArray *events; /* AtriumQueuedEvent, delivered after commit */
         /* A read on the replica (atrium_tx_read_from): @pool is the replica's until the

@@ -392,8 +392,13 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
         g_autoptr (GError) error = NULL;
 
         req->tx = atrium_tx_new (core->pool, NULL, NULL);
-        /* A GET or HEAD: each pipeline a whole READ ONLY transaction (tx.c). */
-        req->tx->read_only = g_str_equal (req->method, "GET") || g_str_equal (req->method, "HEAD");
+        /* A GET or HEAD, or DAV's PROPFIND and REPORT (safe methods, RFC 4918 9.1 and RFC 3253
+         * 3.6): each pipeline a whole READ ONLY transaction (tx.c); one that writes after all
+         * is run again in an ordinary transaction. */
+        req->tx->read_only =
+                g_str_equal (req->method, "GET") || g_str_equal (req->method, "HEAD") ||
+                ((e->flags & ATRIUM_ROUTE_DAV) &&
+                 (g_str_equal (req->method, "PROPFIND") || g_str_equal (req->method, "REPORT")));
         /* Who is asking comes first (an anonymous caller learns nothing about bodies); liveness
          * and metrics must answer even with the database gone. */
         gboolean ok = (e->flags & ATRIUM_ROUTE_NO_DB) ? TRUE : begin_request (req, &error);

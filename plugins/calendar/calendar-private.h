@@ -53,6 +53,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CalCalendar, cal_calendar_free)
  * With @edit, a calendar the caller sees but may not change is FORBIDDEN. */
 CalCalendar *cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit,
                                 GError **error);
+/* The calendar of @res's @row, read with CAL_CALENDAR_COLUMNS first, as cal_calendar_open
+ * judges it (NULL and @error: the caller may not see it, or not change it when @edit). */
+CalCalendar *cal_calendar_from_row (AtriumRequest *req, AtriumResult *res, int row, gboolean edit,
+                                    GError **error);
 /* A calendar row as the API shows it: cal_calendar_row_json reads these columns. */
 #define CAL_CALENDAR_COLUMNS                                                                    \
         "c.id, c.name, c.color, c.owner_type, c.owner_id, c.created_at, c.updated_at"

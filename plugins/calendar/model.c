@@ -142,6 +142,8 @@ calendar_json (AtriumResult *res, int row, gboolean can_edit)
         json_object_remove_member (o, "owner_type");
         json_object_remove_member (o, "owner_id");
         json_object_remove_member (o, "sort_key");
+        json_object_remove_member (o, "sync_seq"); /* CalDAV's lookup (caldav-place.c) */
+        json_object_remove_member (o, "sync_floor");
         json_object_set_object_member (o, "owner", owner);
         json_object_set_boolean_member (o, "can_edit", can_edit);
         return n;
@@ -170,38 +172,40 @@ cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit, GError **e
                                      1, id);
         if (!res)
                 return NULL;
-        if (cal_host->result_n_rows (res) == 0) {
-                cal_host->result_free (res);
+        CalCalendar *c = cal_host->result_n_rows (res) == 1
+                                 ? cal_calendar_from_row (req, res, 0, edit, error)
+                                 : NULL;
+        if (cal_host->result_n_rows (res) == 0)
                 cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", id);
-                return NULL;
-        }
+        cal_host->result_free (res);
+        return c;
+}
+
+CalCalendar *
+cal_calendar_from_row (AtriumRequest *req, AtriumResult *res, int row, gboolean edit,
+                       GError **error)
+{
         g_autoptr (CalCalendar) c = g_new0 (CalCalendar, 1);
-        c->id = g_strdup (id);
-        c->name = g_strdup (cal_host->result_value (res, 0, 1));
-        c->owner_type = g_strdup (cal_host->result_value (res, 0, 3));
-        c->owner_id = g_strdup (cal_host->result_value (res, 0, 4));
+        c->id = g_strdup (cal_host->result_value (res, row, 0));
+        c->name = g_strdup (cal_host->result_value (res, row, 1));
+        c->owner_type = g_strdup (cal_host->result_value (res, row, 3));
+        c->owner_id = g_strdup (cal_host->result_value (res, row, 4));
         AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
-        if (g_str_equal (c->owner_type, "group") && !caller_role (req, c->owner_id, &role, error)) {
-                cal_host->result_free (res);
+        if (g_str_equal (c->owner_type, "group") && !caller_role (req, c->owner_id, &role, error))
                 return NULL;
-        }
         /* A parent sees the calendars of their children's groups, read-only: can_edit below
          * only counts the caller's own membership. */
         gboolean via_child = FALSE;
         if (g_str_equal (c->owner_type, "group") && role == ATRIUM_GROUP_ROLE_NONE &&
             !cal_host->request_has_permission (req, "calendar.manage") &&
-            !child_in_group (req, c->owner_id, &via_child, error)) {
-                cal_host->result_free (res);
+            !child_in_group (req, c->owner_id, &via_child, error))
                 return NULL;
-        }
         if (!may_see (req, c->owner_type, c->owner_id, role, via_child)) {
-                cal_host->result_free (res);
-                cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", id);
+                cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", c->id);
                 return NULL;
         }
         c->can_edit = cal_may_edit (req, c->owner_type, c->owner_id, role);
-        c->json = calendar_json (res, 0, c->can_edit);
-        cal_host->result_free (res);
+        c->json = calendar_json (res, row, c->can_edit);
         if (edit && !c->can_edit) {
                 cal_fail (error, ATRIUM_ERROR_FORBIDDEN,
                           g_str_equal (c->owner_type, "school")

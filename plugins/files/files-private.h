@@ -94,6 +94,10 @@ FilesNode *files_node_from_row (AtriumResult *res, int row);
 /* The live (not trashed) node at @path of @sp, or NULL: with @error unset, there is none. */
 FilesNode *files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path,
                               gboolean for_update, GError **error);
+/* files_node_lookup in the caller's home, named by the identity check's settings rather than
+ * by the caller's id: the first query of a read may travel with that check, before the host
+ * knows who asks (WebDAV's GET). The caller still has to be judged before its answer is used. */
+FilesNode *files_node_lookup_home (AtriumTx *tx, const char *path, GError **error);
 /* {"name","path","kind","size","modified","etag","content_type"} */
 JsonNode *files_node_json (const FilesNode *n);
 /* Strong ETag: the content hash for files; folders have none (NULL). */

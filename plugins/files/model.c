@@ -147,6 +147,22 @@ files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path, gboolea
         return n;
 }
 
+FilesNode *
+files_node_lookup_home (AtriumTx *tx, const char *path, GError **error)
+{
+        AtriumResult *res = files_tx_sql (
+                tx, error,
+                "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = 'user' "
+                "AND space_id = nullif(current_setting('atrium.user_id', true), '')::uuid "
+                "AND path = $1 AND trash_id IS NULL",
+                1, path);
+        if (!res)
+                return NULL;
+        FilesNode *n = files_host->result_n_rows (res) ? files_node_from_row (res, 0) : NULL;
+        files_host->result_free (res);
+        return n;
+}
+
 char *
 files_node_etag (const FilesNode *n)
 {
