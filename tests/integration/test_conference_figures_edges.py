@@ -15,7 +15,8 @@ whole range. The same ranges are also compared row by row with conference.stats_
 Which hours are closed depends on the clock (an hour is closed max(typical, 12 h) + 1 h after
 its end). So that the not-closed day always has closed hours and open ones, whatever the time
 of the run, the host's typical visit length is chosen at start between 12 and 23 hours such
-that the closing hour falls between 08:00 and 16:00 UTC. The rules are the same as with the
+that the closing hour falls between 05:00 and 20:00 UTC (the open day's visits reach back
+three hours and more before it). The rules are the same as with the
 default 25 minutes; only the estimates are longer.
 """
 
@@ -44,11 +45,13 @@ def floor(t: datetime.datetime, step: datetime.timedelta) -> datetime.datetime:
 
 def pick_typical_hours(at: datetime.datetime) -> int:
     """A typical length in [12, 23] hours whose closing hour (at - typical - 1 h, floored)
-    lies between 08:00 and 16:00 UTC."""
+    lies between 05:00 and 20:00 UTC. The 12 candidates are 12 consecutive hours of the day,
+    and only 8 hours (21:00-04:00) lie outside, so one always fits. (A band of 08:00-16:00,
+    as this had, left none from 17:00 to 20:59 UTC.)"""
     for h in range(12, 24):
-        if 8 <= (at - datetime.timedelta(hours=h + 1)).hour <= 16:
+        if 5 <= (at - datetime.timedelta(hours=h + 1)).hour <= 20:
             return h
-    raise AssertionError("no typical length fits")   # 12 consecutive hours always meet 8-16
+    raise AssertionError("no typical length fits")
 
 
 TYPICAL_HOURS = pick_typical_hours(now())
