@@ -37,7 +37,7 @@ RATIO_DIGITS=3
 
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
-trap '[[ -n ${radicale_pid:-} ]] && stop_pid "$radicale_pid" 5; cleanup' EXIT
+trap cleanup EXIT
 
 bench_preflight wrk curl jq awk meson ninja timeout python3
 # Debian's python3 (the package's modules are there; a python3 earlier on PATH, a pyenv's say,
@@ -61,6 +61,7 @@ printf '[all]\nuser: .*\ncollection: .*\npermissions: RrWw\n' >"$tmp/radicale-ri
         --storage-filesystem-folder "$tmp/radicale" \
         --logging-level warning >"$tmp/radicale.log" 2>&1 &
 radicale_pid=$!
+extra_pids+=("$radicale_pid") # stopped by cleanup, and its CPU counted as the bench's
 for ((i = 0; i < 300; i++)); do
         curl -s -o /dev/null "http://127.0.0.1:$radicale_port/" && break
         sleep 0.1
@@ -131,17 +132,24 @@ LUA
 
 out=$BENCH_OUT/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$out"
+# run NAME URL ARGS...: warm-up, then the measured wrk run into $out/NAME.wrk.txt; sets r_cpu
+# and r_other (the CPU shares of the bench's processes and of everything else).
 run() {
-        local name=$1 url=$2
+        local name=$1 url=$2 m0
         shift 2
         ((WARMUP > 0)) && measure "$tmp/warmup.txt" wrk_run "$WARMUP" "$url" "$@" 2>/dev/null
+        m0=$(cpu_mark)
         measure "$out/$name.wrk.txt" wrk_run "$DURATION" "$url" "$@"
+        read -r r_cpu r_other < <(cpu_report "$m0" "$(cpu_mark)")
 }
 say "calendar-query, one month, on atriumd and on Radicale"
 REPORT_BODY=$query REPORT_AUTH=${basic#Authorization: } run query.atriumd "$atrium_cal" -s "$tmp/report.lua"
+qa_cpu=$r_cpu qa_other=$r_other
 REPORT_BODY=$query REPORT_AUTH="" run query.radicale "$radicale_cal" -s "$tmp/report.lua"
+qr_cpu=$r_cpu qr_other=$r_other
 say "sync-collection, nothing changed, on atriumd"
 REPORT_BODY=$sync REPORT_AUTH=${basic#Authorization: } run sync.atriumd "$atrium_cal" -s "$tmp/report.lua"
+sa_cpu=$r_cpu sa_other=$r_other
 pgbench_init
 pgbench_ceiling "$out/pgbench.txt"
 
@@ -156,4 +164,7 @@ cat <<EOF | tee "$out/RESULTS.md"
 |---|---:|---:|---:|---|---:|---:|
 | calendar-query, Nov 2026, $EVENTS events, atriumd | $(fmt_int "$qa_rps") | $qa_p50 / $qa_p99 | $qa_bad | Radicale $(fmt_int "$qr_rps") req/s ($qr_p50 / $qr_p99 ms, $qr_bad non-2xx) | **$(ratio "$qa_rps" "$qr_rps")** | ≥ 100 |
 | sync-collection, no changes, atriumd | $(fmt_int "$sa_rps") | $sa_p50 / $sa_p99 | $sa_bad | pgbench -S $(fmt_int "$pg_tps") tps | **$(ratio "$sa_rps" "$pg_tps")** | ≥ 0.3 |
+
+CPU shares (bench / other): calendar-query on atriumd $qa_cpu / $qa_other %, on Radicale $qr_cpu / $qr_other %; sync-collection $sa_cpu / $sa_other %; pgbench $pg_cpu / $pg_other %.
+$(disturbed_note 5 "$qa_other" "$qr_other" "$sa_other" "$pg_other")
 EOF
