@@ -528,6 +528,23 @@ class CalDavTest(CalendarTestCase):
                 r = self.dav("REPORT", base, sync(bad))
                 self.assertEqual(r.status, 403)
                 self.assertIn("valid-sync-token", r.body.decode())
+        # The calendar is looked up with the identity check, in one round trip: a token that
+        # is no longer valid, or one under another person's name, gets 401 and nothing of it;
+        # another person's path gets 404 for someone whose token is valid.
+        app = fixtures.check(self.host.request("POST", "/api/v1/auth/tokens", {"name": "phone"},
+                                               token=s.tokens["tina"]), 201).json()
+        same = self.dav("REPORT", base, sync(token2), auth=basic("tina", app["token"]))
+        self.assertEqual(self.multistatus(same), {})
+        r = self.dav("REPORT", base, sync(token0), auth=basic("sam", app["token"]))
+        self.assertEqual(r.status, 401)
+        self.assertNotIn(b".ics", r.body)
+        self.assertEqual(self.dav("REPORT", base, sync(token0), who="sam").status, 404)
+        fixtures.check(self.host.request("DELETE", f"/api/v1/auth/sessions/{app['id']}",
+                                         token=s.tokens["tina"]), 204)
+        r = self.dav("REPORT", base, sync(token0), auth=basic("tina", app["token"]))
+        self.assertEqual(r.status, 401)
+        self.assertNotIn(b".ics", r.body)
+        self.assertIn("Basic", r.headers.get("www-authenticate", ""))
 
     def test_old_tombstones_are_pruned(self) -> None:
         s = self.s

@@ -117,6 +117,39 @@ class WebDavTest(fixtures.SharedHost):
                      headers={"Depth": "0"})
         self.assertEqual(r.status, 404)  # a token of one school does not open another
 
+    def test_home_file_get_is_judged_before_its_row_is_used(self) -> None:
+        # GET of a file in one's home looks the row up in the same round trip as the identity
+        # check (the caller named in SQL): the row must be the caller's, and a refused check
+        # must answer 401 with nothing of the file.
+        s = self.s
+        self.assertEqual(self.dav("PUT", "home/mine.txt", b"tom's words", who="tom").status, 201)
+        self.assertEqual(self.dav("PUT", "home/mine.txt", b"sam's words", who="sam").status, 201)
+        self.assertEqual(self.dav("GET", "home/mine.txt", who="tom").body, b"tom's words")
+        self.assertEqual(self.dav("GET", "home/mine.txt", who="sam").body, b"sam's words")
+        self.assertEqual(self.dav("PUT", "home/only-tom.txt", b"x", who="tom").status, 201)
+        self.assertEqual(self.dav("GET", "home/only-tom.txt", who="sam").status, 404)
+        tok = fixtures.check(self.host.request("POST", "/api/v1/auth/tokens", {"name": "sync"},
+                                               token=s.tokens["tom"]), 201).json()
+        r = self.dav("GET", "home/mine.txt", auth=basic("tom", tok["token"]))
+        self.assertEqual((r.status, r.body), (200, b"tom's words"))
+        r = self.dav("GET", "home/mine.txt", auth=basic("sam", tok["token"]))
+        self.assertEqual(r.status, 401)
+        self.assertNotIn(b"words", r.body)
+        r = self.dav("GET", "home/mine.txt", auth=f"Bearer {tok['token']}")
+        self.assertEqual((r.status, r.body), (200, b"tom's words"))
+        fixtures.check(self.host.request("DELETE", f"/api/v1/auth/sessions/{tok['id']}",
+                                         token=s.tokens["tom"]), 204)
+        for auth in (basic("tom", tok["token"]), f"Bearer {tok['token']}"):
+            r = self.dav("GET", "home/mine.txt", auth=auth)
+            self.assertEqual(r.status, 401)
+            self.assertNotIn(b"words", r.body)
+            self.assertTrue(r.headers.get("WWW-Authenticate"))
+        # an operator has no home, whatever the rows say
+        r = self.host.request("GET", f"/dav/{s.slug}/files/home/mine.txt",
+                              headers={"Authorization": f"Bearer {self.op_token}"})
+        self.assertIn(r.status, (403, 404))
+        self.assertNotIn(b"words", r.body)
+
     def test_throttle_and_changed_password(self) -> None:
         s = self.s
         for _ in range(5):
