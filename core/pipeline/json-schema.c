@@ -136,7 +136,9 @@ check_schema (JsonNode *node, const char *where, GError **error)
         }
         if (json_object_has_member (o, "pattern")) {
                 const char *p = json_object_get_string_member (o, "pattern");
-                g_autoptr (GRegex) re = p ? g_regex_new (p, G_REGEX_OPTIMIZE, 0, NULL) : NULL;
+                /* Only checked here (no G_REGEX_OPTIMIZE: JIT-compiling every route's
+                 * patterns cost start-up ~0.6 ms for nothing). */
+                g_autoptr (GRegex) re = p ? g_regex_new (p, 0, 0, NULL) : NULL;
                 if (!re) {
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
                                      "schema at %s has an invalid pattern", where);
