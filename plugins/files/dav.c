@@ -376,11 +376,14 @@ dav_set_modified (AtriumRequest *req, const char *path, gint64 modified, gpointe
         if (!resolve_item (req, path, &w, error))
                 return FALSE;
         g_autofree char *t = g_strdup_printf ("%" G_GINT64_FORMAT, modified);
-        AtriumResult *res = files_sql (req, error,
-                                       "UPDATE files.nodes SET modified_at = to_timestamp($4) "
-                                       "WHERE space_type = $1 AND space_id = $2::uuid AND path = "
-                                       "$3 AND trash_id IS NULL",
-                                       4, w.sp.type, w.sp.id, w.path, t);
+        g_autofree char *parent = NULL, *name = NULL;
+        files_path_split (w.path, &parent, &name);
+        AtriumResult *res =
+                files_sql (req, error,
+                           "UPDATE files.nodes SET modified_at = to_timestamp($4) "
+                           "WHERE space_type = $1 AND space_id = $2::uuid AND " FILES_NODE_BY_PATH (
+                                   "$3", "$5", "$6"),
+                           6, w.sp.type, w.sp.id, w.path, t, parent, name);
         if (!res)
                 return FALSE;
         guint64 n = files_host->result_affected (res);

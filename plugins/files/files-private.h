@@ -91,6 +91,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilesNode, files_node_free)
         "extract(epoch FROM date_trunc('second', modified_at))::bigint, "                       \
         "to_char(modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 FilesNode *files_node_from_row (AtriumResult *res, int row);
+/* A path's row in SQL (the parameters' numbers as text). It names the row's parent and name
+ * as well as its path (the same row: a path is always its parent's path, '/', its name), so
+ * that either index of the space (by path, or the listing's by parent and name) finds it in a
+ * few pages. By path alone, on a table PostgreSQL had not analyzed yet (a school just
+ * imported, the first minute after a burst of uploads), the planner took the listing's index
+ * and read every row of the space for each lookup: 4 ms per lookup in a home of 3,000 files. */
+#define FILES_NODE_BY_PATH(path, parent, name)                                                     \
+        "path = " path " AND parent = " parent " AND name = " name " AND trash_id IS NULL"
 /* The live (not trashed) node at @path of @sp, or NULL: with @error unset, there is none. */
 FilesNode *files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path,
                               gboolean for_update, GError **error);

@@ -132,14 +132,16 @@ FilesNode *
 files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path, gboolean for_update,
                    GError **error)
 {
+        g_autofree char *parent = NULL, *name = NULL;
+        files_path_split (path, &parent, &name);
         AtriumResult *res = files_tx_sql (
                 tx, error,
                 for_update ? "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 "
-                             "AND space_id = $2::uuid AND path = $3 AND trash_id IS NULL "
-                             "FOR UPDATE"
+                             "AND space_id = $2::uuid AND " FILES_NODE_BY_PATH ("$3", "$4",
+                                                                                "$5") " FOR UPDATE"
                            : "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 "
-                             "AND space_id = $2::uuid AND path = $3 AND trash_id IS NULL",
-                3, sp->type, sp->id, path);
+                             "AND space_id = $2::uuid AND " FILES_NODE_BY_PATH ("$3", "$4", "$5"),
+                5, sp->type, sp->id, path, parent, name);
         if (!res)
                 return NULL;
         FilesNode *n = files_host->result_n_rows (res) ? files_node_from_row (res, 0) : NULL;
@@ -150,12 +152,14 @@ files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path, gboolea
 FilesNode *
 files_node_lookup_home (AtriumTx *tx, const char *path, GError **error)
 {
+        g_autofree char *parent = NULL, *name = NULL;
+        files_path_split (path, &parent, &name);
         AtriumResult *res = files_tx_sql (
                 tx, error,
-                "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = 'user' "
-                "AND space_id = nullif(current_setting('atrium.user_id', true), '')::uuid "
-                "AND path = $1 AND trash_id IS NULL",
-                1, path);
+                "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = 'user' AND "
+                "space_id = nullif(current_setting('atrium.user_id', true), '')::uuid AND " FILES_NODE_BY_PATH (
+                        "$1", "$2", "$3"),
+                3, path, parent, name);
         if (!res)
                 return NULL;
         FilesNode *n = files_host->result_n_rows (res) ? files_node_from_row (res, 0) : NULL;

@@ -58,7 +58,8 @@ export async function render (root, ctx)
         const crumbs = h ('p', {class : 'crumbs'});
         const table = h ('table', {class : 'files'});
         const panel = h ('div', {class : 'panel'});
-        const linksBox = h ('section', {class : 'links', hidden : true, 'aria-labelledby' : 'share-links'});
+        const linksBox =
+                h ('section', {class : 'links', hidden : true, 'aria-labelledby' : 'share-links'});
         const spaceSelect = h ('select', {id : 'files-space'});
         const trashBox =
                 h ('section', {class : 'trash', hidden : true, 'aria-label' : s.showTrash});
@@ -111,19 +112,29 @@ export async function render (root, ctx)
         function moveCard (item, path)
         {
                 const where = h ('select', {id : 'move-space'},
-                                 spaces.filter((x) => x.write).map((x) => h ('option', {value : x.key, selected : x.key === space},
-                                                      x.label)));
+                                 spaces.filter((x) => x.write)
+                                         .map((x) => h ('option',
+                                                        {value : x.key, selected : x.key === space},
+                                                        x.label)));
                 const into = h ('input', {id : 'move-folder', value : folder});
                 const close = h ('button', {type : 'button'}, s.cancel);
                 close.addEventListener('click', () => panel.replaceChildren());
-                const form = h ('form', {},
-                                h ('div', {class : 'field'}, h ('label', {for: 'move-space'
-                                   }, s.moveSpace), where),
-                                h ('div', {class : 'field'}, h ('label', {for: 'move-folder'
-                                   }, s.moveFolder), into),
-                                h ('p', {class : 'tools'},
-                                   h ('button', {type : 'submit', class : 'primary'}, s.moveGo),
-                                   close));
+                const form =
+                        h ('form', {},
+                           h ('div', {class : 'field'},
+                              h ('label',
+                                 {for: 'move-space'
+                                 },
+                                 s.moveSpace),
+                              where),
+                           h ('div', {class : 'field'},
+                              h ('label',
+                                 {for: 'move-folder'
+                                 },
+                                 s.moveFolder),
+                              into),
+                           h ('p', {class : 'tools'},
+                              h ('button', {type : 'submit', class : 'primary'}, s.moveGo), close));
                 form.addEventListener('submit', async (ev) => {
                         ev.preventDefault();
                         const dir = into.value.split('/').filter(Boolean).join('/');
@@ -141,10 +152,9 @@ export async function render (root, ctx)
                                 fail (e);
                         }
                 });
-                panel.replaceChildren(h ('section', {class : 'card', 'aria-labelledby' : 'move-title'},
-                                         h ('h2', {id : 'move-title'},
-                                            tr ('moveTitle', {name : path})),
-                                         form));
+                panel.replaceChildren(
+                        h ('section', {class : 'card', 'aria-labelledby' : 'move-title'},
+                           h ('h2', {id : 'move-title'}, tr ('moveTitle', {name : path})), form));
                 where.focus();
         }
 
@@ -169,12 +179,14 @@ export async function render (root, ctx)
                 const rename = h ('button', {type : 'button'}, s.rename);
                 rename.setAttribute('aria-label', `${s.rename}: ${item.name}`);
                 rename.addEventListener('click', () => renameForm (nameCell, item, path));
-                const move = h ('button', {type : 'button', 'aria-label' : `${s.move}: ${item.name}`},
-                                s.move);
+                const move =
+                        h ('button', {type : 'button', 'aria-label' : `${s.move}: ${item.name}`},
+                           s.move);
                 move.addEventListener('click', () => moveCard (item, path));
                 let share = null;
                 if (item.kind === 'file' && ctx.can('files.share')) {
-                        share = h ('button', {type : 'button', 'aria-label' : `${s.share}: ${item.name}`},
+                        share = h ('button',
+                                   {type : 'button', 'aria-label' : `${s.share}: ${item.name}`},
                                    s.share);
                         share.addEventListener('click', () => {
                                 panel.replaceChildren(shareCard (ctx, cat, url (path), item, path,
@@ -197,8 +209,8 @@ export async function render (root, ctx)
                 return h ('tr', {}, nameCell,
                           h ('td', {}, item.kind === 'file' ? sizeText (item.size, ctx.lang) : ''),
                           h ('td', {}, when),
-                          h ('td', {class : 'actions'},
-                             writable () ? [ rename, move ] : null, share, writable () ? trash : null));
+                          h ('td', {class : 'actions'}, writable () ? [ rename, move ] : null,
+                             share, writable () ? trash : null));
         }
 
         function renameForm (cell, item, path)
@@ -361,15 +373,16 @@ export async function render (root, ctx)
                         linksButton.setAttribute('aria-expanded', String (show));
                         linksBox.hidden = !show;
                         if (show)
-                                await loadLinks (ctx, cat, api, linksBox, spaceName, say).catch(fail);
+                                await loadLinks (ctx, cat, api, linksBox, spaceName, say)
+                                        .catch(fail);
                 });
         }
 
         // The groups one is in, each with its folder. Without the groups module (or when the
         // list fails) the page shows the home folder alone.
         try {
-                const mine = await ctx.api.get(
-                        `/api/v1/schools/${school}/groups?member=me&limit=200`);
+                const mine =
+                        await ctx.api.get(`/api/v1/schools/${school}/groups?member=me&limit=200`);
                 for (const g of mine.items)
                         spaces.push({
                                 key : `groups/${g.id}`,
@@ -387,13 +400,13 @@ export async function render (root, ctx)
                 trashButton.setAttribute('aria-expanded', 'false');
                 open ('');
         });
-        const chooser = h ('div', {class : 'field space'},
-                           h ('label', {for: 'files-space'
-                              }, s.space), spaceSelect);
+        const chooser = h ('div', {class : 'field space'}, h ('label', {for: 'files-space'
+                           }, s.space), spaceSelect);
 
         root.append(h ('h1', {}, s.title), error, status, spaces.length > 1 ? chooser : null, drop,
                     h ('div', {class : 'tools'}, mkdir, trashButton, linksButton), crumbs, panel,
-                    h ('div', {class : 'scroll', tabindex : '0', role : 'region', 'aria-label' : s.title},
+                    h ('div',
+                       {class : 'scroll', tabindex : '0', role : 'region', 'aria-label' : s.title},
                        table),
                     trashBox, linksBox);
         await load ();

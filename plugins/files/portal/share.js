@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // share.js - share links on the files page: the form that makes one for a file
 // (POST .../{space}/{path}?action=share with the route's options: how long it lasts, as a
-// number of seconds or up to a last day, and an optional password), the link shown once in a read-only field with a copy button (the
-// server keeps only its hash), and the caller's links (GET .../shares), each revocable
-// (DELETE .../shares/{id}). The link is the public download route, made absolute here.
+// number of seconds or up to a last day, and an optional password), the link shown once in a
+// read-only field with a copy button (the server keeps only its hash), and the caller's links (GET
+// .../shares), each revocable (DELETE .../shares/{id}). The link is the public download route, made
+// absolute here.
 
 const DAY = 86400;
 
@@ -12,16 +13,15 @@ export function shareCard (ctx, cat, base, item, path, done)
 {
         const {s, tr} = cat;
         const h = ctx.h;
-        const expiry = h ('select', {id : 'share-expiry'},
-                          h ('option', {value : String (DAY)}, s.day1),
-                          h ('option', {value : String (7 * DAY), selected : true}, s.day7),
-                          h ('option', {value : String (30 * DAY)}, s.day30),
-                          h ('option', {value : String (365 * DAY)}, s.day365),
-                          h ('option', {value : 'date'}, s.untilDate));
+        const expiry =
+                h ('select', {id : 'share-expiry'}, h ('option', {value : String (DAY)}, s.day1),
+                   h ('option', {value : String (7 * DAY), selected : true}, s.day7),
+                   h ('option', {value : String (30 * DAY)}, s.day30),
+                   h ('option', {value : String (365 * DAY)}, s.day365),
+                   h ('option', {value : 'date'}, s.untilDate));
         const until = h ('input', {id : 'share-until', type : 'date'});
-        const untilField = h ('div', {class : 'field', hidden : true},
-                              h ('label', {for: 'share-until'
-                                 }, s.shareUntil), until);
+        const untilField = h ('div', {class : 'field', hidden : true}, h ('label', {for: 'share-until'
+                              }, s.shareUntil), until);
         expiry.addEventListener('change', () => {
                 untilField.hidden = expiry.value !== 'date';
                 until.required = !untilField.hidden;
@@ -37,21 +37,31 @@ export function shareCard (ctx, cat, base, item, path, done)
         const result = h ('div', {role : 'status'});
         const close = h ('button', {type : 'button'}, s.close);
         close.addEventListener('click', done);
-        const form = h ('form', {},
-                        h ('div', {class : 'field'}, h ('label', {for: 'share-expiry'
-                           }, s.shareExpiry), expiry),
-                        untilField,
-                        h ('div', {class : 'field'}, h ('label', {for: 'share-password'
-                           }, s.sharePassword), password),
-                        h ('p', {class : 'tools'}, h ('button', {type : 'submit', class : 'primary'},
-                                                      s.shareCreate), close));
+        const form =
+                h ('form', {},
+                   h ('div', {class : 'field'},
+                      h ('label',
+                         {for: 'share-expiry'
+                         },
+                         s.shareExpiry),
+                      expiry),
+                   untilField,
+                   h ('div', {class : 'field'},
+                      h ('label',
+                         {for: 'share-password'
+                         },
+                         s.sharePassword),
+                      password),
+                   h ('p', {class : 'tools'},
+                      h ('button', {type : 'submit', class : 'primary'}, s.shareCreate), close));
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
                 // A last day is its end in the browser's time zone (expires_at, RFC 3339).
-                const body = expiry.value === 'date'
-                                     ? {expires_at : new Date (`${until.value}T23:59:59`).toISOString()}
-                                     : {expires_in : Number (expiry.value)};
+                const body =
+                        expiry.value === 'date'
+                                ? {expires_at : new Date (`${until.value}T23:59:59`).toISOString()}
+                                : {expires_in : Number (expiry.value)};
                 if (password.value)
                         body.password = password.value;
                 try {
@@ -88,8 +98,12 @@ function shown (ctx, cat, name, link)
         });
         return [
                 h ('p', {}, tr (link.has_password ? 'shareMadePw' : 'shareMade', {name, until})),
-                h ('div', {class : 'field'}, h ('label', {for: 'share-url'
-                   }, tr ('shareUrl', {name})), field),
+                h ('div', {class : 'field'},
+                   h ('label',
+                      {for: 'share-url'
+                      },
+                      tr ('shareUrl', {name})),
+                   field),
                 h ('p', {class : 'tools'}, copy, said)
         ];
 }
@@ -102,16 +116,17 @@ export async function loadLinks (ctx, cat, api, box, spaceName, say)
         const items = [];
         let cursor = null;
         do {
-                const page = await ctx.api.get(
-                        `${api}/shares?limit=200` +
-                        (cursor ? `&cursor=${encodeURIComponent (cursor)}` : ''));
+                const page =
+                        await ctx.api.get(`${api}/shares?limit=200` +
+                                          (cursor ? `&cursor=${encodeURIComponent (cursor)}` : ''));
                 items.push(...page.items);
                 cursor = page.next_cursor;
         } while (cursor);
         const rows = items.map((l) => {
                 const name = `${spaceName (l.space)}: /${l.path}`;
-                const revoke = h ('button', {type : 'button', 'aria-label' : `${s.revoke}: ${name}`},
-                                  s.revoke);
+                const revoke =
+                        h ('button', {type : 'button', 'aria-label' : `${s.revoke}: ${name}`},
+                           s.revoke);
                 revoke.addEventListener('click', async () => {
                         try {
                                 await ctx.api.del(`${api}/shares/${encodeURIComponent (l.id)}`);
@@ -129,13 +144,15 @@ export async function loadLinks (ctx, cat, api, box, spaceName, say)
         });
         box.replaceChildren(
                 h ('h2', {id : 'share-links'}, s.links),
-                items.length ? h ('div', {class : 'scroll', tabindex : '0', 'aria-labelledby' : 'share-links'},
-                                  h ('table', {},
-                                     h ('thead', {},
-                                        h ('tr', {}, h ('th', {scope : 'col'}, s.linkFile),
-                                           h ('th', {scope : 'col'}, s.linkUntil),
-                                           h ('th', {scope : 'col'}, s.linkPassword),
-                                           h ('th', {scope : 'col'}, s.actions))),
-                                     h ('tbody', {}, rows)))
-                             : h ('p', {}, s.linksEmpty));
+                items.length
+                        ? h ('div',
+                             {class : 'scroll', tabindex : '0', 'aria-labelledby' : 'share-links'},
+                             h ('table', {},
+                                h ('thead', {},
+                                   h ('tr', {}, h ('th', {scope : 'col'}, s.linkFile),
+                                      h ('th', {scope : 'col'}, s.linkUntil),
+                                      h ('th', {scope : 'col'}, s.linkPassword),
+                                      h ('th', {scope : 'col'}, s.actions))),
+                                h ('tbody', {}, rows)))
+                        : h ('p', {}, s.linksEmpty));
 }

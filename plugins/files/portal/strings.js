@@ -50,8 +50,10 @@ export const strings = {
                 shareUntil : 'Last day of the link',
                 sharePassword : 'Password (optional, at least 4 characters)',
                 shareCreate : 'Create link',
-                shareMade : 'The link for {name} works until {until}. Anyone who has it can download the file.',
-                shareMadePw : 'The link for {name} works until {until}. Anyone who has it and the password can download the file.',
+                shareMade :
+                        'The link for {name} works until {until}. Anyone who has it can download the file.',
+                shareMadePw :
+                        'The link for {name} works until {until}. Anyone who has it and the password can download the file.',
                 shareUrl : 'Link for {name}',
                 copy : 'Copy link',
                 copied : 'The link is copied.',
@@ -116,8 +118,10 @@ export const strings = {
                 shareUntil : 'Letzter Tag des Links',
                 sharePassword : 'Passwort (freiwillig, mindestens 4 Zeichen)',
                 shareCreate : 'Link erstellen',
-                shareMade : 'Der Link für {name} gilt bis {until}. Wer ihn hat, kann die Datei herunterladen.',
-                shareMadePw : 'Der Link für {name} gilt bis {until}. Wer ihn und das Passwort hat, kann die Datei herunterladen.',
+                shareMade :
+                        'Der Link für {name} gilt bis {until}. Wer ihn hat, kann die Datei herunterladen.',
+                shareMadePw :
+                        'Der Link für {name} gilt bis {until}. Wer ihn und das Passwort hat, kann die Datei herunterladen.',
                 shareUrl : 'Link für {name}',
                 copy : 'Link kopieren',
                 copied : 'Der Link ist kopiert.',
