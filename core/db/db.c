@@ -257,10 +257,6 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
 
         g_mutex_lock (&pool->lock);
         while (!slot) {
-                /* An open connection first; an empty slot connects. */
-                for (guint i = 0; i < pool->size && !slot; i++)
-                        if (!pool->slots[i].in_use && pool->slots[i].conn)
-                                slot = &pool->slots[i];
                 for (guint i = 0; i < pool->size && !slot; i++)
                         if (!pool->slots[i].in_use)
                                 slot = &pool->slots[i];
