@@ -128,6 +128,17 @@ files_node_from_row (AtriumResult *res, int row)
         return n;
 }
 
+/* A lookup's answer (NULL: failed, @error set by the query) as its row's node, or NULL. */
+static FilesNode *
+node_of (AtriumResult *res)
+{
+        if (!res)
+                return NULL;
+        FilesNode *n = files_host->result_n_rows (res) ? files_node_from_row (res, 0) : NULL;
+        files_host->result_free (res);
+        return n;
+}
+
 FilesNode *
 files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path, gboolean for_update,
                    GError **error)
@@ -142,11 +153,7 @@ files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path, gboolea
                            : "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 "
                              "AND space_id = $2::uuid AND " FILES_NODE_BY_PATH ("$3", "$4", "$5"),
                 5, sp->type, sp->id, path, parent, name);
-        if (!res)
-                return NULL;
-        FilesNode *n = files_host->result_n_rows (res) ? files_node_from_row (res, 0) : NULL;
-        files_host->result_free (res);
-        return n;
+        return node_of (res);
 }
 
 FilesNode *
@@ -160,11 +167,7 @@ files_node_lookup_home (AtriumTx *tx, const char *path, GError **error)
                 "space_id = nullif(current_setting('atrium.user_id', true), '')::uuid AND " FILES_NODE_BY_PATH (
                         "$1", "$2", "$3"),
                 3, path, parent, name);
-        if (!res)
-                return NULL;
-        FilesNode *n = files_host->result_n_rows (res) ? files_node_from_row (res, 0) : NULL;
-        files_host->result_free (res);
-        return n;
+        return node_of (res);
 }
 
 char *
