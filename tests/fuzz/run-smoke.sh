@@ -25,7 +25,7 @@ targets=${*:-fuzz-router fuzz-json-body fuzz-csv fuzz-files-path fuzz-files-rang
 
 # Undefined behaviour must stop the run, not scroll past in the log.
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:intercept_tls_get_addr=0}"
 
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
