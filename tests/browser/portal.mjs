@@ -241,8 +241,9 @@ try {
   await signOut(page);
   check(!(await context.cookies()).some((x) => x.name === 'atrium_session'), 'cookie dropped');
 
-  // Every other role signs in; a student reads but cannot post.
-  for (const [who, role] of [['stella', 'student'], ['paul', 'parent'], ['ada', 'admin']]) {
+  // Every other role signs in; a student, a parent and staff read but cannot post.
+  for (const [who, role] of [['stella', 'student'], ['paul', 'parent'], ['stefan', 'staff'],
+                             ['ada', 'admin']]) {
     await signIn(page, who);
     await audit(page, `start-${role}`);
     await page.getByRole('navigation').getByRole('link', {name: 'Noticeboard'}).click();

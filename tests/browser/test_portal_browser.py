@@ -43,7 +43,7 @@ class PortalBrowser(fixtures.SharedHost):
                                           "conference"])
             people = {}
             for name, role in (("tessa", "teacher"), ("stella", "student"), ("paul", "parent"),
-                               ("ada", "admin"), ("sid", "student")):
+                               ("ada", "admin"), ("sid", "student"), ("stefan", "staff")):
                 people[name] = fixtures.make_user(cls.host, cls.op_token, cls.SLUG, name,
                                                   roles=[role])
             # The school's Jitsi: joining signs a URL for it, nothing is contacted.
