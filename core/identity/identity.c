@@ -13,7 +13,7 @@ const AtriumPermission atrium_core_permissions[] = {
         {"users.read", "List and search the school's people", "admin,teacher,staff"},
         {"users.manage", "Create, change, import and delete people", "admin"},
         {"users.reset_password",
-         "Reset the password of a pupil of one's classes or groups (docs/ACCOUNTS.md)",
+         "Reset the password of a pupil of one's classes or courses (docs/ACCOUNTS.md)",
          "admin,teacher"},
         {"users.export", "Export what the platform holds about a person (GDPR)", "admin"},
         {"modules.manage", "Enable and disable modules for the school", "admin"},

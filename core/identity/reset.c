@@ -4,8 +4,8 @@
  *
  * Who may reset whom (docs/ACCOUNTS.md): holders of users.manage (admins) anyone in their
  * school but themselves; everyone else with users.reset_password (teachers, by default) only
- * pupils - people whose only role is student - who are in a group together with them (the
- * groups service: a class or course the import made, or any group by hand). Without the
+ * pupils - people whose only role is student - who are in a class or course together with
+ * them (the groups service: groups of type class or course, by the import or by hand). Without the
  * groups module a teacher has no pupils to reset. A reset sets a one-time password or issues
  * an activation code, marks the account must_change_password, ends every session and token
  * of the person, and is audited. */
@@ -24,11 +24,14 @@ static const char reset_schema[] =
         "\"valid_days\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":90,\"default\":14,"
         "\"description\":\"for an activation code\"}}}";
 
-/* Whether @caller and @target are members (of any role) of one group. */
+/* Whether @caller and @target are members (of any role) of one class or course: the groups of
+ * those types are what the import makes of the school's classes and courses, so a
+ * whole-school workgroup a teacher is in does not make every pupil theirs. */
 static gboolean
-share_a_group (AtriumRequest *req, const char *caller, const char *target, gboolean *out,
+share_a_class (AtriumRequest *req, const char *caller, const char *target, gboolean *out,
                GError **error)
 {
+        static const char *const classes[] = {"class", "course", NULL};
         *out = FALSE;
         g_autoptr (AtriumResult) on = atrium_sql (
                 req, error, "SELECT 1 FROM core.school_modules WHERE module = 'groups'", 0);
@@ -36,19 +39,14 @@ share_a_group (AtriumRequest *req, const char *caller, const char *target, gbool
                 return FALSE;
         const AtriumGroupsService *groups =
                 atrium_result_n_rows (on)
-                        ? atrium_core_lookup_service (req->core, ATRIUM_GROUPS_SERVICE, 1)
+                        ? atrium_core_lookup_service (req->core, ATRIUM_GROUPS_SERVICE, 5)
                         : NULL;
         if (!groups)
                 return TRUE;
-        g_auto (GStrv) mine = groups->groups_of (req->tx, caller, error);
-        if (!mine)
+        g_auto (GStrv) shared = NULL;
+        if (!groups->shared_groups (req->tx, caller, target, classes, &shared, error))
                 return FALSE;
-        for (char **g = mine; *g && !*out; g++) {
-                AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
-                if (!groups->is_member (req->tx, *g, target, &role, error))
-                        return FALSE;
-                *out = role != ATRIUM_GROUP_ROLE_NONE;
-        }
+        *out = shared[0] != NULL;
         return TRUE;
 }
 
@@ -66,11 +64,11 @@ may_reset (AtriumRequest *req, const char *target, const char *roles, GError **e
                                     "only pupils' passwords can be reset with "
                                     "users.reset_password; ask an admin");
         gboolean shared = FALSE;
-        if (!share_a_group (req, req->user_id, target, &shared, error))
+        if (!share_a_class (req, req->user_id, target, &shared, error))
                 return FALSE;
         if (!shared)
                 return atrium_fail (error, ATRIUM_ERROR_FORBIDDEN,
-                                    "this pupil is in none of your classes or groups");
+                                    "this pupil is in none of your classes or courses");
         return TRUE;
 }
 

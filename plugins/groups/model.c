@@ -128,6 +128,32 @@ svc_group_names (AtriumTx *tx, const char *group_id, char **out_slug, char **out
         return TRUE;
 }
 
+static gboolean
+svc_shared_groups (AtriumTx *tx, const char *user_a, const char *user_b, const char *const *types,
+                   char ***out_ids, GError **error)
+{
+        *out_ids = NULL;
+        if (!user_a || !g_uuid_string_is_valid (user_a) || !user_b ||
+            !g_uuid_string_is_valid (user_b)) {
+                *out_ids = g_new0 (char *, 1);
+                return TRUE;
+        }
+        g_autofree char *wanted = types ? g_strjoinv (",", (char **) types) : NULL;
+        AtriumResult *res = groups_tx_sql (
+                tx, error,
+                "SELECT a.group_id FROM groups.members a "
+                "JOIN groups.members b ON b.school_id = a.school_id AND b.group_id = a.group_id "
+                "JOIN groups.groups g ON g.school_id = a.school_id AND g.id = a.group_id "
+                "WHERE a.user_id = $1::uuid AND b.user_id = $2::uuid "
+                "AND ($3::text IS NULL OR g.type = ANY (string_to_array ($3, ','))) "
+                "ORDER BY a.group_id",
+                3, user_a, user_b, wanted);
+        if (!res)
+                return FALSE;
+        *out_ids = column_strv (res);
+        return TRUE;
+}
+
 const AtriumGroupsService groups_service = {
         .header = ATRIUM_STRUCT_HEADER (AtriumGroupsService),
         .is_member = svc_is_member,
@@ -138,6 +164,7 @@ const AtriumGroupsService groups_service = {
         .import_check = groups_import_check,
         .import_sync = groups_import_sync,
         .group_names = svc_group_names,
+        .shared_groups = svc_shared_groups,
 };
 
 /* ---- helpers shared by the route files ---- */

@@ -12,7 +12,7 @@ account must_change_password; its sessions reach only GET /api/v1/me, the change
 (everything else 403 password-change-required) until the change.
 
 POST /api/v1/schools/{school}/users/{id}/password-reset (users.reset_password): a teacher
-resets a pupil of a group they share (one-time password, or an activation code), which ends
+resets a pupil of a class or course they share (one-time password, or an activation code), which ends
 the pupil's sessions and forces a change; refused for a pupil of another class, a teacher,
 oneself, a pupil (no permission), another school's id, a disabled person's wrong body.
 
@@ -225,7 +225,8 @@ class Passwords(fixtures.SharedHost):
 
     def test_teacher_reset_by_activation_code(self):
         uid, _ = self.person("ines")
-        self.s.make_group("7b-reset", owner="tom", members=("ines",))
+        # A course counts as a class (the import makes both).
+        self.s.make_group("7b-reset", owner="tom", members=("ines",), type="course")
         r = self.reset("tom", uid, {"method": "activation_code", "valid_days": 3})
         self.assertEqual(r.status, 200, r)
         code = r.json()["code"]
@@ -247,6 +248,12 @@ class Passwords(fixtures.SharedHost):
         self.s.make_group("8b-reset", owner="tom", members=("kai",))
         # A pupil of another class.
         self.assertProblem(self.reset("tina", stranger), 403, "forbidden")
+        # ...even when a workgroup or a whole-school group holds both: only classes and
+        # courses make a pupil one's own.
+        self.s.make_group("choir-reset", owner="tina", members=("kai",), type="workgroup")
+        self.s.make_group("everyone-reset", owner="tina", members=("kai",), type="custom")
+        self.assertProblem(self.reset("tina", stranger), 403, "forbidden")
+        self.assertEqual(self.audit_count("user.password_reset", stranger), 0)
         # A teacher (in a shared group, still not a pupil).
         self.s.add_member(self.s.make_group("staffroom-reset", owner="tina"), "tom")
         self.assertProblem(self.reset("tina", self.s.ids["tom"]), 403, "forbidden")

@@ -16,7 +16,7 @@
 G_BEGIN_DECLS
 
 #define ATRIUM_GROUPS_SERVICE "groups"
-#define ATRIUM_GROUPS_SERVICE_VERSION 4
+#define ATRIUM_GROUPS_SERVICE_VERSION 5
 
 typedef enum {
         ATRIUM_GROUP_ROLE_NONE = 0,   /* not a member */
@@ -74,6 +74,15 @@ typedef struct {
          * error. */
         gboolean (*group_names) (AtriumTx *tx, const char *group_id, char **out_slug,
                                  char **out_name, GError **error);
+
+        /* ---- version 5: resets by teachers (issue #20) ---- */
+
+        /* The ids of the groups that @user_a and @user_b are both members of (any role), of
+         * the types in @types (NULL-terminated: "class", "course", "workgroup", "staff",
+         * "custom"; NULL for any type), in @out_ids (transfer full, NULL-terminated, empty
+         * when they share none). FALSE only on a database error. */
+        gboolean (*shared_groups) (AtriumTx *tx, const char *user_a, const char *user_b,
+                                   const char *const *types, char ***out_ids, GError **error);
 } AtriumGroupsService;
 
 G_END_DECLS
