@@ -427,3 +427,85 @@ atrium_page_respond_rows (const AtriumHost *host, AtriumRequest *req, const Atri
         host->result_free (res);
         g_free (next);
 }
+
+/* ---- retention: pruning what is older than a cut-off, school by school, in batches ---- */
+
+typedef struct {
+        const AtriumHost *host;
+        const char *sql; /* the schools' query, then the batch's */
+        const char *before;
+        const char *batch;
+        GPtrArray *schools;
+        gint64 pruned;
+} AtriumPruneJob;
+
+static inline gboolean
+atrium_prune_find_schools_ (AtriumTx *tx, gpointer data, GError **error)
+{
+        AtriumPruneJob *j = (AtriumPruneJob *) data;
+        AtriumResult *res = atrium_queryv (j->host, tx, error, j->sql, 1, j->before);
+        if (!res)
+                return FALSE;
+        for (int i = 0; i < j->host->result_n_rows (res); i++)
+                g_ptr_array_add (j->schools, g_strdup (j->host->result_value (res, i, 0)));
+        j->host->result_free (res);
+        return TRUE;
+}
+
+static inline gboolean
+atrium_prune_batch_ (AtriumTx *tx, gpointer data, GError **error)
+{
+        AtriumPruneJob *j = (AtriumPruneJob *) data;
+        AtriumResult *res = atrium_queryv (j->host, tx, error, j->sql, 2, j->before, j->batch);
+        if (!res)
+                return FALSE;
+        j->pruned += g_ascii_strtoll (j->host->result_value (res, 0, 0), NULL, 10);
+        j->host->result_free (res);
+        return TRUE;
+}
+
+/**
+ * atrium_prune_by_school:
+ * @schools_sql: answers the ids of the schools with something older than $1 (a timestamptz),
+ *   run outside any school (its function is SECURITY DEFINER, or the table has no RLS)
+ * @prune_sql: deletes at most $2 rows older than $1 in the transaction's school and answers
+ *   how many it deleted (one row, one column)
+ * @days: the retention: rows older than this many days go
+ * @batch: rows per transaction
+ * @out_pruned: (out): how many went in all
+ *
+ * For a timer (add_timer, on the leader) or a command (add_command) that drops what a plugin
+ * keeps only for a while, such as the tombstones of a sync protocol: one transaction per
+ * batch, so no transaction holds a large school's rows for long, and batch after batch until
+ * a school's comes back short. `return atrium_prune_by_school (host, self, "SELECT
+ * cal.schools_with_old($1)", "SELECT cal.prune($1, $2)", 90, 10000, &n, error);`
+ */
+static inline gboolean
+atrium_prune_by_school (const AtriumHost *host, AtriumPlugin *self, const char *schools_sql,
+                        const char *prune_sql, int days, int batch, gint64 *out_pruned,
+                        GError **error)
+{
+        GDateTime *now = g_date_time_new_now_utc ();
+        GDateTime *cut = g_date_time_add_days (now, -days);
+        char *before = g_date_time_format_iso8601 (cut);
+        char *limit = g_strdup_printf ("%d", batch);
+        AtriumPruneJob j = {
+                host, schools_sql, before, limit, g_ptr_array_new_with_free_func (g_free), 0};
+        gboolean ok = host->run_tx (self, NULL, atrium_prune_find_schools_, &j, error);
+        j.sql = prune_sql;
+        for (guint i = 0; ok && i < j.schools->len; i++) {
+                gint64 was;
+                do { /* batch after batch, each committed */
+                        was = j.pruned;
+                        ok = host->run_tx (self, (const char *) j.schools->pdata[i],
+                                           atrium_prune_batch_, &j, error);
+                } while (ok && j.pruned - was == batch);
+        }
+        *out_pruned = j.pruned;
+        g_ptr_array_unref (j.schools);
+        g_free (limit);
+        g_free (before);
+        g_date_time_unref (cut);
+        g_date_time_unref (now);
+        return ok;
+}

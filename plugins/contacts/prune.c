@@ -9,61 +9,14 @@
 #define PRUNE_INTERVAL_SECONDS 3600
 #define PRUNE_BATCH 10000 /* tombstones of one school per transaction */
 
-typedef struct {
-        char *before; /* ISO 8601: tombstones older than this go */
-        GPtrArray *schools;
-        gint64 pruned;
-} Prune;
-
-static gboolean
-find_schools (AtriumTx *tx, gpointer data, GError **error)
-{
-        Prune *j = data;
-        AtriumResult *res = ct_tx_sql (tx, error, "SELECT contacts.schools_with_old_tombstones($1)",
-                                       1, j->before);
-        if (!res)
-                return FALSE;
-        for (int i = 0; i < ct_host->result_n_rows (res); i++)
-                g_ptr_array_add (j->schools, g_strdup (ct_host->result_value (res, i, 0)));
-        ct_host->result_free (res);
-        return TRUE;
-}
-
-static gboolean
-prune_school (AtriumTx *tx, gpointer data, GError **error)
-{
-        Prune *j = data;
-        g_autofree char *limit = g_strdup_printf ("%d", PRUNE_BATCH);
-        AtriumResult *res = ct_tx_sql (tx, error, "SELECT contacts.prune_tombstones($1, $2)", 2,
-                                       j->before, limit);
-        if (!res)
-                return FALSE;
-        j->pruned += g_ascii_strtoll (ct_host->result_value (res, 0, 0), NULL, 10);
-        ct_host->result_free (res);
-        return TRUE;
-}
-
 /* Prunes every school's tombstones older than CT_TOMBSTONE_DAYS; *out_pruned: how many. */
 static gboolean
 prune (gint64 *out_pruned, GError **error)
 {
-        g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-        g_autoptr (GDateTime) cut = g_date_time_add_days (now, -CT_TOMBSTONE_DAYS);
-        g_autofree char *before = g_date_time_format_iso8601 (cut);
-        g_autoptr (GPtrArray) schools = g_ptr_array_new_with_free_func (g_free);
-        Prune j = {.before = before, .schools = schools};
-        if (!ct_host->run_tx (ct_self, NULL, find_schools, &j, error))
-                return FALSE;
-        for (guint i = 0; i < schools->len; i++) {
-                gint64 was;
-                do { /* batch after batch, each committed */
-                        was = j.pruned;
-                        if (!ct_host->run_tx (ct_self, schools->pdata[i], prune_school, &j, error))
-                                return FALSE;
-                } while (j.pruned - was == PRUNE_BATCH);
-        }
-        *out_pruned = j.pruned;
-        return TRUE;
+        return atrium_prune_by_school (ct_host, ct_self,
+                                       "SELECT contacts.schools_with_old_tombstones($1)",
+                                       "SELECT contacts.prune_tombstones($1, $2)",
+                                       CT_TOMBSTONE_DAYS, PRUNE_BATCH, out_pruned, error);
 }
 
 static void
