@@ -114,6 +114,7 @@ typedef struct {
 static const CorePage core_pages[] = {
         {"people", "admin-people.js", "People", "Personen", "users.manage", NULL, FALSE, 1000},
         {"import", "admin-import.js", "Import", "Import", "users.manage", NULL, FALSE, 1010},
+        {"access", "admin-access.js", "Access", "Zugang", "users.manage", NULL, FALSE, 1015},
         {"modules", "admin-modules.js", "Modules", "Module", "modules.manage", NULL, FALSE, 1020},
         {"admin-groups", "admin-groups.js", "Group administration", "Gruppenverwaltung",
          "groups.manage", "groups", FALSE, 1030},

@@ -12,6 +12,8 @@
 // disabled person cannot sign in; a teacher sees none of it; an operator: schools (list,
 // create) and the usage chart, whose bar for today is checked against the joins made. A
 // phone's width on the people and import pages. axe-core and a screenshot on every page.
+import fs from 'node:fs';
+
 import {audit, check, open, overflow, signIn, signOut, withBrowser} from './lib.mjs';
 
 const [base, shots] = process.argv.slice(2);
@@ -37,7 +39,8 @@ await withBrowser(shots, async (page, b) => {
   // ---- a school admin ----
   await signIn(page, school, 'ada', password);
   const nav = page.getByRole('navigation');
-  for (const name of ['People', 'Import', 'Modules', 'Group administration', 'Audit log'])
+  for (const name of ['People', 'Import', 'Access', 'Modules', 'Group administration',
+                      'Audit log'])
     check(await nav.getByRole('link', {name, exact: true}).isVisible(), `admin nav: ${name}`);
   await audit(page, b, 'start-admin');
 
@@ -168,6 +171,42 @@ await withBrowser(shots, async (page, b) => {
   await page.getByLabel('Action').selectOption('user.disabled');
   check(await log.locator('tr').count() === 1, 'narrowed to the one user.disabled');
   await audit(page, b, 'audit');
+
+  // Access: activation codes for the imported class 7a as a table, for 7b as letters; the
+  // second-factor policy saved and read back over the API, then cleared.
+  await open(page, 'Access');
+  await page.getByRole('heading', {level: 2, name: 'Activation codes'}).waitFor();
+  await page.getByLabel('Class', {exact: true}).fill('7a');
+  await page.getByLabel('As', {exact: true}).selectOption({label: 'A table (CSV)'});
+  const [csv] = await Promise.all([page.waitForEvent('download'),
+                                   page.getByRole('button', {name: 'Create codes'}).click()]);
+  check(csv.suggestedFilename() === 'activation-codes-7a.csv', `CSV named ${csv.suggestedFilename()}`);
+  const table = fs.readFileSync(await csv.path(), 'utf8').trim().split('\r\n');
+  check(table[0] === 'school,username,display_name,class,code,expires_at', `CSV header: ${table[0]}`);
+  check(table.length === 2 && table[1].includes(',juergen.mueller,'), `CSV rows: ${table.slice(1)}`);
+  await page.getByRole('status').filter({hasText: 'The codes are in activation-codes-7a.csv.'}).waitFor();
+  await audit(page, b, 'access');
+  await page.getByLabel('Class', {exact: true}).fill('7b');
+  await page.getByLabel('As', {exact: true}).selectOption({label: 'Letters to print'});
+  const [letters] = await Promise.all([page.waitForEvent('download'),
+                                       page.getByRole('button', {name: 'Create codes'}).click()]);
+  const html = fs.readFileSync(await letters.path(), 'utf8');
+  check(/ayse\.yildiz/.test(html) && !/juergen/.test(html), 'letters: the one pupil of 7b');
+  // An unknown class: the server's words, nothing downloaded.
+  await page.getByLabel('Class', {exact: true}).fill('9z');
+  await page.getByRole('button', {name: 'Create codes'}).click();
+  await page.getByRole('alert').filter({hasText: /./}).waitFor();
+  const policyUrl = `/api/v1/schools/${school}/account-policy`;
+  await page.getByRole('checkbox', {name: 'Teacher'}).check();
+  await page.getByLabel('Days a device may be remembered (0: never)').fill('7');
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.getByRole('status').filter({hasText: 'The policy is saved.'}).waitFor();
+  const policy = await page.evaluate(async (url) => (await fetch(url)).json(), policyUrl);
+  check(policy.totp_roles.join() === 'teacher' && policy.remember_days === 7,
+        `policy saved: ${JSON.stringify(policy)}`);
+  await page.getByRole('checkbox', {name: 'Teacher'}).uncheck();
+  await page.getByRole('button', {name: 'Save'}).click();
+  await page.getByRole('status').filter({hasText: 'The policy is saved.'}).waitFor();
 
   // A phone: the people page and the import's preview fit its width.
   await page.setViewportSize({width: 360, height: 740});

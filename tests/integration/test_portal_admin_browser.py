@@ -174,7 +174,7 @@ class PortalAdminBrowser(fixtures.SharedHost):
         teacher = fixtures.login(self.host, "tom", school="admin-rest")
         # No groups module in this school: no groups admin page.
         self.assertEqual(ids(self.host.request("GET", nav, token=admin)),
-                         ["people", "import", "modules", "audit"])
+                         ["people", "import", "access", "modules", "audit"])
         self.assertEqual(ids(self.host.request("GET", nav, token=teacher)), [])
         fixtures.enable_module(self.host, self.op_token, "admin-rest", "groups")
         try:

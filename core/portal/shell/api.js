@@ -46,7 +46,7 @@ async function request (method, path, body, opts = {})
 
 export const api = {
         get : (path) => request ('GET', path),
-        post : (path, body) => request ('POST', path, body),
+        post : (path, body, opts) => request ('POST', path, body, opts),
         put : (path, body, opts) => request ('PUT', path, body, opts),
         patch : (path, body, opts) => request ('PATCH', path, body, opts),
         // opts.body: the few DELETEs that take one (DELETE /api/v1/me/totp {code}).
