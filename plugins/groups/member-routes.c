@@ -147,7 +147,8 @@ list_members (AtriumRequest *req, gpointer data, GError **error)
         AtriumResult *res = groups_sql (
                 req, error,
                 "SELECT u.id AS user_id, u.username, u.display_name, m.role, m.added_at, "
-                "lower(u.display_name) AS sort_key FROM groups.members m "
+                "to_jsonb(u.roles) AS roles, lower(u.display_name) AS sort_key "
+                "FROM groups.members m "
                 "JOIN core.users u ON u.school_id = m.school_id AND u.id = m.user_id "
                 "WHERE m.group_id = $1::uuid "
                 "AND ($2::text IS NULL OR (lower(u.display_name), u.id) > ($2, $3::uuid)) "
@@ -155,7 +156,7 @@ list_members (AtriumRequest *req, gpointer data, GError **error)
                 4, id, atrium_page_key (&page, 0), atrium_page_key (&page, 1), page.fetch);
         if (!res)
                 return FALSE;
-        atrium_page_respond_rows (groups_host, req, &page, res, "sort_key", 2, 5, 0);
+        atrium_page_respond_rows (groups_host, req, &page, res, "sort_key", 2, 6, 0);
         return TRUE;
 }
 

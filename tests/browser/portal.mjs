@@ -205,6 +205,17 @@ try {
   await page.getByRole('heading', {level: 2, name: 'Members of Class 7a'}).waitFor();
   await page.getByRole('cell', {name: 'stella', exact: true}).waitFor();
   await audit(page, 'groups-teacher');
+  // A pupil of the class gets a new one-time password from the teacher (users.reset_password);
+  // no such button for oneself.
+  check(await page.getByRole('button', {name: 'New password for Tessa'}).count() === 0,
+        'no reset of oneself');
+  await page.getByRole('button', {name: 'New password for Sina'}).click();
+  await page.getByRole('button', {name: 'Make the new password'}).click();
+  const resetText = await page.getByRole('status')
+    .filter({hasText: 'One-time password for Sina'}).textContent();
+  const oneTime = /: ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})\./.exec(resetText);
+  check(oneTime !== null, `the one-time password is shown: ${resetText}`);
+  await audit(page, 'groups-teacher-reset');
   await page.getByRole('button', {name: 'Remove: Sid'}).click();
   await page.getByRole('status').filter({hasText: 'Sid is no longer in the group.'}).waitFor();
   check(await page.getByRole('cell', {name: 'sid', exact: true}).count() === 0, 'sid removed');
@@ -316,6 +327,18 @@ try {
   await page.getByRole('button', {name: 'Save and continue'}).click();
   await page.getByRole('heading', {level: 1, name: /^Hello, /}).waitFor();
   await audit(page, 'after-forced-change');
+
+  // The teacher's one-time password: Sina signs in with it and chooses her own.
+  await signOut(page);
+  await page.getByLabel('School', {exact: true}).fill(school);
+  await page.getByLabel('Username', {exact: true}).fill('sina');
+  await page.getByLabel('Password', {exact: true}).fill(oneTime[1]);
+  await page.getByRole('button', {name: 'Sign in'}).click();
+  await page.getByRole('heading', {level: 1, name: 'Choose a new password'}).waitFor();
+  await page.getByLabel('New password', {exact: true}).fill('my own words now');
+  await page.getByLabel('New password again', {exact: true}).fill('my own words now');
+  await page.getByRole('button', {name: 'Save and continue'}).click();
+  await page.getByRole('heading', {level: 1, name: /^Hello, /}).waitFor();
 
   // Keyboard only: from the address bar's focus, Tab reaches the skip link first.
   await signOut(page);

@@ -43,7 +43,8 @@ class PortalBrowser(fixtures.SharedHost):
                                           "conference"])
             people = {}
             for name, role in (("tessa", "teacher"), ("stella", "student"), ("paul", "parent"),
-                               ("ada", "admin"), ("sid", "student"), ("stefan", "staff")):
+                               ("ada", "admin"), ("sid", "student"), ("stefan", "staff"),
+                               ("sina", "student")):
                 people[name] = fixtures.make_user(cls.host, cls.op_token, cls.SLUG, name,
                                                   roles=[role])
             # The school's Jitsi: joining signs a URL for it, nothing is contacted.
@@ -58,7 +59,7 @@ class PortalBrowser(fixtures.SharedHost):
             group = fixtures.check(cls.host.request("POST", base, {"name": "Class 7a",
                                                                    "type": "class"},
                                                     token=teacher), 201).json()
-            for name in ("stella", "sid"):
+            for name in ("stella", "sid", "sina"):
                 fixtures.check(cls.host.request(
                     "PUT", f"{base}/{group['id']}/members/{people[name]['id']}",
                     {"role": "member"}, token=teacher), 200, 201)

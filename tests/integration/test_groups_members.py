@@ -43,6 +43,12 @@ class Members(GroupsTestCase):
         self.assertEqual(resp.status, 201, resp.text)
         self.assertEqual(s.members(g["id"])[s.ids["sue"]], "member")
         self.assertEqual(s.ok("tina", "GET", f"/{g['id']}")["member_count"], 3)
+        # Each member with their roles in the school (the portal offers teachers a pupil's
+        # password reset by them).
+        listed = {m["username"]: m for m in s.ok("tina", "GET", f"/{g['id']}/members")["items"]}
+        self.assertEqual(listed["sam"]["roles"], ["student"])
+        self.assertEqual(listed["tina"]["roles"], ["teacher"])
+        self.assertEqual(listed["sam"]["role"], "owner")
 
         self.assertProblem(s.req("tina", "PUT", f"/{g['id']}/members/{sam}",
                                  {"role": "boss"}), 400)

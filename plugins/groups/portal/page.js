@@ -5,6 +5,9 @@
 // PUT .../groups/{id}/members/{user_id} as member or owner), change a member's role (the same
 // PUT) and remove members; owners who may not list people add someone by username
 // (POST .../groups/{id}/members). Anyone may leave a group (the server refuses the last owner).
+// In a class or course, holders of users.reset_password (teachers) give a pupil a new one-time
+// password (POST /api/v1/schools/{school}/users/{id}/password-reset, docs/ACCOUNTS.md), shown
+// once; the pupil chooses their own at the next sign-in.
 // Styles are the shell's (table, card).
 
 const strings = {
@@ -38,7 +41,13 @@ const strings = {
                 makeMember : 'Make member',
                 roleSet : '{name} is now {role}.',
                 byName : 'Username of the person to add',
-                addName : 'Add'
+                addName : 'Add',
+                reset : 'New password',
+                resetFor : 'New password for {name}',
+                resetAsk : 'A new password signs {name} out everywhere. Their old password stops working.',
+                resetDo : 'Make the new password',
+                resetCancel : 'Cancel',
+                resetDone : 'One-time password for {name}: {password}. Give it to them; they choose their own at the next sign-in.'
         },
         de : {
                 title : 'Gruppen',
@@ -70,7 +79,13 @@ const strings = {
                 makeMember : 'Zum Mitglied machen',
                 roleSet : '{name} ist jetzt {role}.',
                 byName : 'Benutzername der Person',
-                addName : 'Hinzufügen'
+                addName : 'Hinzufügen',
+                reset : 'Neues Passwort',
+                resetFor : 'Neues Passwort für {name}',
+                resetAsk : 'Ein neues Passwort meldet {name} überall ab. Das alte Passwort gilt nicht mehr.',
+                resetDo : 'Neues Passwort erzeugen',
+                resetCancel : 'Abbrechen',
+                resetDone : 'Einmal-Passwort für {name}: {password}. Geben Sie es weiter; bei der nächsten Anmeldung wird ein eigenes gewählt.'
         },
 };
 
@@ -136,6 +151,8 @@ export async function render (root, ctx)
                 const members = await all (`${api}/${g.id}/members`);
                 const me = members.find((m) => m.user_id === ctx.user.id);
                 const manage = ctx.can('groups.manage') || (me && me.role === 'owner');
+                const resets = ctx.can('users.reset_password') &&
+                               (g.type === 'class' || g.type === 'course');
                 const rows = members.map((m) => {
                         const actions = h ('td');
                         if (manage && m.user_id !== ctx.user.id) {
@@ -178,6 +195,16 @@ export async function render (root, ctx)
                                 });
                                 actions.append(b);
                         }
+                        const pupil = (m.roles || []).length === 1 && m.roles[0] === 'student';
+                        if (resets && pupil && m.user_id !== ctx.user.id) {
+                                const b = h ('button', {
+                                        type : 'button',
+                                        'aria-label' : tr ('resetFor', {name : m.display_name})
+                                },
+                                             s.reset);
+                                b.addEventListener('click', () => askReset (g, m));
+                                actions.append(actions.childNodes.length ? ' ' : '', b);
+                        }
                         return h ('tr', {}, h ('td', {}, m.display_name), h ('td', {}, m.username),
                                   h ('td', {}, s[m.role] || m.role), actions);
                 });
@@ -204,6 +231,34 @@ export async function render (root, ctx)
                         me ? h ('p', {}, leave) : null,
                         manage ? addForm (g, members) : null);
                 detail.hidden = false;
+        }
+
+        // A teacher's reset of a pupil's password: asked once more, then the one-time password
+        // the server made, shown in the status region (it is not kept anywhere).
+        function askReset (g, m)
+        {
+                const school = encodeURIComponent (ctx.school.slug);
+                const yes = h ('button', {type : 'button'}, s.resetDo);
+                const no = h ('button', {type : 'button'}, s.resetCancel);
+                const box = h ('div', {class : 'card', role : 'group', 'aria-label' : tr ('resetFor', {name : m.display_name})},
+                               h ('p', {}, tr ('resetAsk', {name : m.display_name})), yes, ' ', no);
+                no.addEventListener('click', () => box.remove());
+                yes.addEventListener('click', async () => {
+                        yes.disabled = true;
+                        try {
+                                const r = await ctx.api.post(
+                                        `/api/v1/schools/${school}/users/${m.user_id}/password-reset`,
+                                        {method : 'password'});
+                                box.remove();
+                                status.textContent = tr ('resetDone', {name : m.display_name,
+                                                                       password : r.password});
+                        } catch (e) {
+                                yes.disabled = false;
+                                fail (e);
+                        }
+                });
+                detail.append(box);
+                yes.focus();
         }
 
         // Adding people: a search of the school's people for those who may list them, and by
