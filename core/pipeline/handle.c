@@ -98,9 +98,9 @@ parse_text_array (const char *v)
         "set_config('atrium.user_id', coalesce(i.user_id::text, ''), true), "                      \
         "set_config('atrium.operator', (i.operator_id IS NOT NULL)::text, true), "                 \
         "set_config('atrium.operator_id', coalesce(i.operator_id::text, ''), true)"
-/* A WebDAV caller's check also names them (schema 0012): a Basic username that came with a
+/* A WebDAV caller's check also names them (schema 0013): a Basic username that came with a
  * token must be its owner's, and DAV answers need the name. */
-#define DAV_USERNAME ", core.username_of(i.user_id, i.school_id)"
+#define DAV_USERNAME ", i.username"
 #define BY_TOKEN " FROM core.request_identity($1::bytea, $2, $3, $4::bigint) i"
 /* The same row for a WebDAV caller whose password dav-auth.c verified (no token). */
 #define BY_USER " FROM core.request_identity_user($1::uuid, $2, $3, $4::bigint) i"
