@@ -55,13 +55,17 @@ cal_dav_resolve (AtriumRequest *req, const char *path, gboolean edit, CalDavPlac
          * caller's own calendars only; any other calendar is named by its id. */
         AtriumResult *res = NULL;
         if (n >= 2 && n <= 3) {
+                /* The id as a uuid parameter, NULL when the name is none: `c.id::text = $1`
+                 * could use no index, and the OR then read every calendar of the school
+                 * (3-4 ms a request with 5,000 of them, analyzed or not). */
+                const char *as_id = g_uuid_string_is_valid (segs[1]) ? segs[1] : NULL;
                 res = cal_sql (req, error,
                                "SELECT " CAL_CALENDAR_COLUMNS ", c.sync_seq, c.sync_floor "
                                "FROM calendar.calendars c "
                                "WHERE (c.dav_name = $1 AND c.owner_type = 'user' AND c.owner_id = "
                                "nullif(current_setting('atrium.user_id', true), '')::uuid) "
-                               "OR (c.dav_name IS NULL AND c.id::text = $1)",
-                               1, segs[1]);
+                               "OR (c.dav_name IS NULL AND c.id = $2::uuid)",
+                               2, segs[1], as_id);
                 if (!res)
                         return FALSE;
         }
