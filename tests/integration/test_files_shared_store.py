@@ -53,7 +53,13 @@ class SharedStore(harness.TestCase):
 
         def uploader(host: harness.Atriumd, who: str, seed: int) -> None:
             rnd = random.Random(seed)
-            for i in range(40):
+            # 40 uploads at least, and on until gc has swept twice meanwhile (a sweep is a
+            # process start and may outlast 40 quick uploads), at most 400.
+            i = -1
+            while True:
+                i += 1
+                if i >= 400 or (i >= 40 and len(sweeps) >= 2):
+                    break
                 purged = i % 3 == 2
                 # Kept files share a few contents; a purged one has its own half the time, so
                 # gc always has blobs to remove, some of them contents uploads are re-adding.

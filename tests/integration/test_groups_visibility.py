@@ -291,7 +291,8 @@ class Listing(GroupsTestCase):
                 self.assertEqual(set(ids), want)
                 for m in items:
                     self.assertEqual(set(m), {"user_id", "username", "display_name", "role",
-                                              "added_at"})
+                                              "added_at", "roles"})
+                    self.assertIsInstance(m["roles"], list)
                 keys = [(m["display_name"].lower(), m["user_id"]) for m in items]
                 self.assertEqual(keys, sorted(keys))
         self.assertEqual(s.ok("tina", "GET", f"/{g['id']}")["member_count"], 31)
