@@ -5,7 +5,7 @@
 // .../account-policy: the roles that must use a second factor, and how many days a device may
 // be remembered). Both need users.manage. The codes are in the answer once: the page hands
 // them over as a download and keeps nothing.
-import {busy, regions, rolePicker, schoolApi, useStyles} from './admin-common.js';
+import {allPages, busy, regions, rolePicker, schoolApi, useStyles} from './admin-common.js';
 
 export async function render (root, ctx)
 {
@@ -35,8 +35,8 @@ export async function render (root, ctx)
                 groupRow.hidden = kind.value !== 'group';
         });
         try { /* groups are there where the school has the groups module */
-                const list = await ctx.api.get(`${schoolApi (ctx)}/groups?limit=500`);
-                group.replaceChildren(...list.items.map((g) => h ('option', {value : g.id}, g.name)));
+                const list = await allPages (ctx, `${schoolApi (ctx)}/groups`);
+                group.replaceChildren(...list.map((g) => h ('option', {value : g.id}, g.name)));
         } catch (e) {
                 kind.querySelector('option[value="group"]').remove();
         }
@@ -64,6 +64,9 @@ export async function render (root, ctx)
                         const ext = format.value === 'text/csv' ? 'csv' : 'html';
                         const file = `activation-codes-${
                                 name.replace(/[^\p{L}\p{N}_-]+/gu, '-') || 'school'}.${ext}`;
+                        const old = download.querySelector('a');
+                        if (old) /* the codes of the last request: replaced, let go */
+                                URL.revokeObjectURL(old.href);
                         const link = h ('a', {href : URL.createObjectURL(blob), download : file},
                                         t ('admin.access.download', {file}));
                         download.replaceChildren(link);

@@ -27,6 +27,19 @@ export function withQuery (path, params)
         return q.length ? `${path}${path.includes('?') ? '&' : '?'}${q.join('&')}` : path;
 }
 
+// Every item of a list route, page after page by its cursor.
+export async function allPages (ctx, path)
+{
+        const out = [];
+        let cursor = null;
+        do {
+                const page = await ctx.api.get(withQuery (path, {limit : 200, cursor}));
+                out.push(...page.items);
+                cursor = page.next_cursor;
+        } while (cursor);
+        return out;
+}
+
 // A page of a list route with "previous" and "next": the routes page by opaque cursors, so
 // going back keeps the cursors seen on the way forward.
 export class Pager

@@ -5,7 +5,7 @@
 // people (GET .../users?q=, PUT .../groups/{id}/members/{user_id}) and removed (DELETE). The
 // groups plugin's own page (#/groups) is everyone's view of their own groups; this one is the
 // admins'.
-import {busy, Pager, regions, schoolApi, useStyles, withQuery} from './admin-common.js';
+import {allPages, busy, Pager, regions, schoolApi, useStyles, withQuery} from './admin-common.js';
 
 const TYPES = [ 'class', 'course', 'workgroup', 'staff', 'custom' ];
 
@@ -40,22 +40,9 @@ export async function render (root, ctx)
                         rows.append(h ('tr', {}, h ('td', {colspan : 3}, t ('admin.groups.none'))));
         }
 
-        async function members (g)
-        {
-                const out = [];
-                let cursor = null;
-                do {
-                        const page = await ctx.api.get(
-                                withQuery (`${base}/${g.id}/members`, {limit : 200, cursor}));
-                        out.push(...page.items);
-                        cursor = page.next_cursor;
-                } while (cursor);
-                return out;
-        }
-
         async function open (g)
         {
-                const list = await members (g);
+                const list = await allPages (ctx, `${base}/${g.id}/members`);
                 const memberRows = list.map((m) => {
                         const b = h ('button', {
                                 type : 'button',

@@ -238,9 +238,10 @@ export async function render (root, ctx)
         function askReset (g, m)
         {
                 const school = encodeURIComponent (ctx.school.slug);
+                detail.querySelectorAll('.reset-ask').forEach((b) => b.remove()); /* one at a time */
                 const yes = h ('button', {type : 'button'}, s.resetDo);
                 const no = h ('button', {type : 'button'}, s.resetCancel);
-                const box = h ('div', {class : 'card', role : 'group', 'aria-label' : tr ('resetFor', {name : m.display_name})},
+                const box = h ('div', {class : 'card reset-ask', role : 'group', 'aria-label' : tr ('resetFor', {name : m.display_name})},
                                h ('p', {}, tr ('resetAsk', {name : m.display_name})), yes, ' ', no);
                 no.addEventListener('click', () => box.remove());
                 yes.addEventListener('click', async () => {
