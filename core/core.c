@@ -4,6 +4,7 @@
  * command by main.c and taken as far as the command needs by plugin-host/startup.c. */
 #include "core-private.h"
 #include "dav-private.h"
+#include "identity-private.h"
 #include "oidc-private.h"
 #include "ops-private.h"
 #include "portal-private.h"
@@ -17,6 +18,12 @@ atrium_core_new (AtriumConfig *config)
         AtriumCore *core = g_new0 (AtriumCore, 1);
         core->config = config;
         atrium_sendmail_configure (config->sendmail, config->sendmail_timeout);
+        atrium_password_cost_set (config->argon2_m_kib, config->argon2_t);
+        if (config->argon2_weak)
+                g_warning ("config: passwords are hashed with Argon2id at %u KiB and %u passes, "
+                           "below OWASP's minimum ([auth] argon2_allow_weak): for test suites, "
+                           "never for real accounts",
+                           config->argon2_m_kib, config->argon2_t);
         /* One connection per worker, fast and slow. Without a separate request URL the owner's
          * connections switch to the request role (request-role.c). */
         core->pool = atrium_db_pool_new (config->request_database_url

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* crypto.c - passwords and tokens, all through libgcrypt.
  *
- * Passwords: Argon2id with OWASP's current minimum (m = 19 MiB, t = 2, p = 1), stored as a
- * PHC string so the parameters travel with the hash and can be raised later: a successful
- * sign-in with weaker parameters is re-hashed. Tokens: 256 bits from GCRY_STRONG_RANDOM,
+ * Passwords: Argon2id, by default with OWASP's current minimum (m = 19 MiB, t = 2, p = 1),
+ * which an operator may raise ([auth] argon2_memory_kib, argon2_iterations); stored as a PHC
+ * string so the parameters travel with the hash: a successful sign-in with a hash cheaper than
+ * the configured cost is re-hashed. Tokens: 256 bits from GCRY_STRONG_RANDOM,
  * handed to the client once; only their SHA-256 is stored. */
 #include "identity-private.h"
 
@@ -14,6 +15,17 @@
 
 #define SALT_LEN 16
 #define TAG_LEN 32
+
+/* Set once at start-up (atrium_core_new), before any thread reads them. */
+static guint cost_m_kib = 19456;
+static guint cost_t = 2;
+
+void
+atrium_password_cost_set (guint m_kib, guint t)
+{
+        cost_m_kib = m_kib;
+        cost_t = t;
+}
 
 /* PHC strings use standard base64 without padding. */
 static char *
@@ -56,13 +68,13 @@ atrium_password_hash (const char *password)
 {
         guchar salt[SALT_LEN], tag[TAG_LEN];
         gcry_randomize (salt, sizeof salt, GCRY_STRONG_RANDOM);
-        if (!argon2id (password, salt, sizeof salt, ATRIUM_ARGON2_M_KIB, ATRIUM_ARGON2_T,
-                       ATRIUM_ARGON2_P, tag, sizeof tag))
+        if (!argon2id (password, salt, sizeof salt, cost_m_kib, cost_t, ATRIUM_ARGON2_P, tag,
+                       sizeof tag))
                 return NULL;
         g_autofree char *s = b64_nopad (salt, sizeof salt);
         g_autofree char *h = b64_nopad (tag, sizeof tag);
-        return g_strdup_printf ("$argon2id$v=19$m=%u,t=%u,p=%u$%s$%s", ATRIUM_ARGON2_M_KIB,
-                                ATRIUM_ARGON2_T, ATRIUM_ARGON2_P, s, h);
+        return g_strdup_printf ("$argon2id$v=19$m=%u,t=%u,p=%u$%s$%s", cost_m_kib, cost_t,
+                                ATRIUM_ARGON2_P, s, h);
 }
 
 gboolean
@@ -89,8 +101,8 @@ atrium_password_verify (const char *password, const char *phc, gboolean *out_nee
                 return FALSE;
         gboolean ok = atrium_ct_equal (computed, tag, tag_len);
         if (ok && out_needs_rehash)
-                *out_needs_rehash = m < ATRIUM_ARGON2_M_KIB || t < ATRIUM_ARGON2_T ||
-                                    p < ATRIUM_ARGON2_P || tag_len != TAG_LEN;
+                *out_needs_rehash =
+                        m < cost_m_kib || t < cost_t || p < ATRIUM_ARGON2_P || tag_len != TAG_LEN;
         return ok;
 }
 
@@ -101,8 +113,8 @@ atrium_password_burn (const char *password)
          * tell whether a user exists. */
         static const guchar salt[SALT_LEN] = "atrium-no-user!";
         guchar tag[TAG_LEN];
-        argon2id (password ? password : "", salt, sizeof salt, ATRIUM_ARGON2_M_KIB,
-                  ATRIUM_ARGON2_T, ATRIUM_ARGON2_P, tag, sizeof tag);
+        argon2id (password ? password : "", salt, sizeof salt, cost_m_kib, cost_t, ATRIUM_ARGON2_P,
+                  tag, sizeof tag);
 }
 
 char *

@@ -6,15 +6,17 @@
 
 #include "core-private.h"
 
-/* OWASP Password Storage Cheat Sheet, Argon2id minimum: 19 MiB, 2 iterations, 1 lane. */
-#define ATRIUM_ARGON2_M_KIB 19456u
-#define ATRIUM_ARGON2_T 2u
+/* One lane: the hash's cost is memory times passes, set by [auth] argon2_memory_kib and
+ * argon2_iterations (config.c; OWASP's minimum by default). */
 #define ATRIUM_ARGON2_P 1u
 
 #define ATRIUM_PASSWORD_MIN 8
 #define ATRIUM_PASSWORD_MAX 1024
 
 /* crypto.c */
+/* Sets the Argon2id cost of new hashes (and of the unknown-account burn); a verified hash
+ * cheaper than this needs a re-hash. Call once, before any thread hashes. */
+void atrium_password_cost_set (guint m_kib, guint t);
 char *atrium_password_hash (const char *password);
 gboolean atrium_password_verify (const char *password, const char *phc,
                                  gboolean *out_needs_rehash);

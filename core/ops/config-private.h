@@ -39,6 +39,9 @@ typedef struct {
         char *reset_from;          /* [auth] reset_from: the sender of reset links (nullable) */
         guint reset_link_minutes;  /* [auth] reset_link_minutes: how long a mailed link works */
         guint oidc_key_refresh;    /* [auth] oidc_key_refresh: seconds between key refreshes */
+        guint argon2_m_kib;        /* [auth] argon2_memory_kib: Argon2id memory per hash */
+        guint argon2_t;            /* [auth] argon2_iterations: Argon2id passes */
+        gboolean argon2_weak;      /* [auth] argon2_allow_weak: below OWASP's minimum (tests) */
         GKeyFile *keyfile;         /* (nullable) the whole file, for [plugin.<name>] sections */
 } AtriumConfig;
 

@@ -46,6 +46,15 @@ static const char help_text[] =
         "                                                      works (60)\n"
         "  [auth] oidc_key_refresh    ATRIUM_OIDC_KEY_REFRESH  seconds between a host's checks for\n"
         "                                                      a new OpenID signing key (3600)\n"
+        "  [auth] argon2_memory_kib   ATRIUM_ARGON2_MEMORY_KIB  Argon2id memory per password hash\n"
+        "                                                      in KiB (19456)\n"
+        "  [auth] argon2_iterations   ATRIUM_ARGON2_ITERATIONS  Argon2id passes (2); together at\n"
+        "                                                      least OWASP's minimum: memory\n"
+        "                                                      7168 KiB or more and memory times\n"
+        "                                                      passes 35840 or more; passwords\n"
+        "                                                      hashed with less are re-hashed at\n"
+        "                                                      their next sign-in\n"
+        "  [auth] argon2_allow_weak   ATRIUM_ARGON2_ALLOW_WEAK  1: allow less (test suites only)\n"
         "  [sendmail] command         ATRIUM_SENDMAIL_COMMAND  the MTA's sendmail-compatible\n"
         "                                                      command (/usr/sbin/sendmail)\n"
         "  [sendmail] timeout         ATRIUM_SENDMAIL_TIMEOUT  seconds it may take (60)\n"
@@ -241,6 +250,8 @@ atrium_config_load (const char *path, GError **error)
         guint64 slow = 2, stream = 128, life = 43200, idle = 7200, proxy = 0, access_log = 1;
         guint64 listeners = 0, event_attempts = 12, outside = 16, sendmail_timeout = 60;
         guint64 reset_minutes = 60, key_refresh = 3600;
+        /* OWASP's Argon2id minimum (Password Storage Cheat Sheet): 19 MiB, 2 passes. */
+        guint64 argon2_m = 19456, argon2_t = 2, argon2_weak = 0;
         /* A few connections are enough for the heavy reads a replica takes (they queue for
          * them, rather than crowd the replica); half a minute behind is still "today's
          * figures" and rides out a replica's short hiccups without flapping. */
@@ -279,8 +290,28 @@ atrium_config_load (const char *path, GError **error)
             !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_POOL_SIZE", "database", "replica_pool_size",
                           1, 1000, &replica_pool, error) ||
             !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_MAX_LAG", "database", "replica_max_lag", 1,
-                          86400, &replica_lag, error))
+                          86400, &replica_lag, error) ||
+            !lookup_uint (kf, "ATRIUM_ARGON2_MEMORY_KIB", "auth", "argon2_memory_kib", 8, 4194304,
+                          &argon2_m, error) ||
+            !lookup_uint (kf, "ATRIUM_ARGON2_ITERATIONS", "auth", "argon2_iterations", 1, 64,
+                          &argon2_t, error) ||
+            !lookup_uint (kf, "ATRIUM_ARGON2_ALLOW_WEAK", "auth", "argon2_allow_weak", 0, 1,
+                          &argon2_weak, error))
                 return NULL;
+        /* The cheapest of OWASP's equivalent settings is 7 MiB with 5 passes; anything below
+         * makes a stolen hash cheaper to attack. A test suite may ask for less, explicitly. */
+        if (!argon2_weak && (argon2_m < 7168 || argon2_m * argon2_t < 35840)) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
+                             "[auth] argon2_memory_kib = %" G_GUINT64_FORMAT
+                             " and argon2_iterations = %" G_GUINT64_FORMAT
+                             " are below OWASP's minimum for Argon2id (at least 7168 KiB, and "
+                             "memory times passes at least 35840)",
+                             argon2_m, argon2_t);
+                return NULL;
+        }
+        c->argon2_m_kib = (guint) argon2_m;
+        c->argon2_t = (guint) argon2_t;
+        c->argon2_weak = argon2_weak != 0;
         c->slow_workers = (guint) slow;
         c->stream_workers = (guint) stream;
         c->outside_workers = (guint) outside;

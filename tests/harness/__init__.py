@@ -53,7 +53,15 @@ from .common import (
     _tail,
     free_port,
 )
-from .host import Atriumd, Headers, Response, _atriumd_bin, _default_plugin_dir
+from .host import (
+    DEFAULT_ARGON2,
+    WEAK_ARGON2,
+    Atriumd,
+    Headers,
+    Response,
+    _atriumd_bin,
+    _default_plugin_dir,
+)
 from .pg import TEMPLATE_FORMAT, PgCluster, PgReplica
 from .runner import TestCase, assert_problem, main
 

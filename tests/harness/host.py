@@ -26,6 +26,12 @@ from .common import (
 )
 from .pg import PgCluster
 
+#: The Argon2id cost test hosts hash passwords with (see Atriumd.env).
+WEAK_ARGON2 = {"ATRIUM_ARGON2_MEMORY_KIB": "64", "ATRIUM_ARGON2_ITERATIONS": "1",
+               "ATRIUM_ARGON2_ALLOW_WEAK": "1"}
+#: Put in a host's env to hash at atriumd's own default cost (empty values count as unset).
+DEFAULT_ARGON2 = {key: "" for key in WEAK_ARGON2}
+
 # ------------------------------------------------------------------------------------------
 # HTTP responses
 # ------------------------------------------------------------------------------------------
@@ -169,6 +175,10 @@ class Atriumd:
         env["ATRIUM_LISTEN"] = f"127.0.0.1:{self.port}"
         env["ATRIUM_PLUGIN_DIR"] = self.plugin_dir
         env["ATRIUM_DATA_DIR"] = self.data_dir
+        # Argon2id at OWASP's cost takes ~30 ms of a core per password, thousands of times per
+        # suite run: test hosts hash with a token cost unless a test asks for the real one
+        # (extra_env overrides; test_auth checks the default's PHC string).
+        env.update(WEAK_ARGON2)
         env.update(self.extra_env)
         return env
 

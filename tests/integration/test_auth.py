@@ -632,6 +632,9 @@ class AddressThrottle(AuthHost):
 
 
 class SecretStorage(AuthHost):
+    # Test hosts hash at a token cost (harness.WEAK_ARGON2); this class checks the real one.
+    HOST_ENV = harness.DEFAULT_ARGON2
+
     def test_passwords_are_argon2id_phc_strings(self):
         user, _ = self.person(prefix="hashed")
         rows = self.pg.psql(
@@ -647,6 +650,29 @@ class SecretStorage(AuthHost):
         self.assertEqual(len(set(hashes)), 3, "same password, same hash: salts are missing")
         # The password itself is nowhere in the database.
         self.assertEqual(tables_containing(self.pg, PASSWORD), {})
+
+    def test_cheaper_hash_is_rehashed_at_sign_in(self):
+        # A second host on the same database, configured with a lower cost, sets a password;
+        # signing in through the host at the default cost upgrades the stored hash.
+        with harness.Atriumd(self.pg, env=harness.WEAK_ARGON2) as cheap:
+            name = unique("cheap")
+            fixtures.make_user(cheap, self.op_token, self.SLUG, name, roles=["student"])
+        query = f"SELECT password_hash FROM core.users WHERE username = '{name}'"
+        self.assertTrue(self.pg.psql(query).strip().startswith("$argon2id$v=19$m=64,t=1,p=1$"))
+        fixtures.login(self.host, name, school=self.SLUG)
+        self.assertRegex(self.pg.psql(query).strip(), ARGON2_PHC)
+
+    def test_cost_below_owasp_minimum_is_refused(self):
+        for m, t in (("4096", "10"), ("19456", "1"), ("64", "1")):
+            with self.subTest(m=m, t=t):
+                proc = self.host.run(["migrate"], env={"ATRIUM_ARGON2_MEMORY_KIB": m,
+                                                       "ATRIUM_ARGON2_ITERATIONS": t})
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn("below OWASP's minimum", proc.stderr)
+        # A higher cost is the operator's to choose; OWASP's 46 MiB with one pass is as good.
+        proc = self.host.run(["migrate"], env={"ATRIUM_ARGON2_MEMORY_KIB": "47104",
+                                               "ATRIUM_ARGON2_ITERATIONS": "1"})
+        self.assertEqual(proc.returncode, 0, proc.stderr)
 
     def test_tokens_are_stored_only_as_sha256(self):
         _, session = self.person(prefix="tokened")

@@ -546,6 +546,68 @@ class CalDavTest(CalendarTestCase):
         self.assertNotIn(b".ics", r.body)
         self.assertIn("Basic", r.headers.get("www-authenticate", ""))
 
+    def test_one_change_number_per_transaction(self) -> None:
+        # Every row one transaction writes shares one change number (calendar 0007): an
+        # import of many events moves the calendar's number once, not once per event (each
+        # move was a new version of the calendar's row, which made bulk writes quadratic).
+        s = self.s
+        cal = s.calendar("tina", "Bulk")["id"]
+        base = self.home() + f"{cal}/"
+        href = f"/dav/{s.slug}/{base}"
+
+        def seq() -> int:
+            return int(self.pg.psql(
+                f"SELECT sync_seq FROM calendar.calendars WHERE id = '{cal}'").strip())
+
+        def token() -> str:
+            return ET.fromstring(self.dav("REPORT", base, sync()).body).find(
+                f"{D}sync-token").text
+
+        before, seq0 = token(), seq()
+        body = "".join(ics(f"bulk-{n}").replace("END:VCALENDAR\r\n", "")
+                       .replace("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n", "")
+                       for n in range(5))
+        body = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n" + body
+                + "END:VCALENDAR\r\n")
+        resp = s.req("tina", "POST", f"/calendars/{cal}/import", body.encode(),
+                     headers={"Content-Type": "text/calendar"})
+        self.assertEqual(fixtures.check(resp, 200).json()["created"], 5)
+        self.assertEqual(seq(), seq0 + 1)
+        got = self.multistatus(self.dav("REPORT", base, sync(before)))
+        self.assertEqual(len(got), 5)
+        after = token()
+        self.assertEqual(self.multistatus(self.dav("REPORT", base, sync(after))), {})
+        # A deletion of all of them in one statement: one step, five tombstones.
+        self.pg.psql(f"DELETE FROM calendar.events WHERE calendar_id = '{cal}'")
+        self.assertEqual(seq(), seq0 + 2)
+        got = self.multistatus(self.dav("REPORT", base, sync(after)))
+        self.assertEqual(len(got), 5)
+        for r in got.values():
+            self.assertIn("404", r.find(f"{D}status").text)
+        # Another change to the calendar's row in the same transaction (a rename) does not
+        # count as the transaction's step: the event written after it still gets a new number
+        # and is listed.
+        after = token()
+        self.pg.psql(
+            "BEGIN; UPDATE calendar.calendars SET name = 'Bulk renamed' "
+            f"WHERE id = '{cal}'; INSERT INTO calendar.events (school_id, calendar_id, uid, "
+            f"ical, range_start, range_end) SELECT school_id, id, 'late', '', now(), now() "
+            f"FROM calendar.calendars WHERE id = '{cal}'; COMMIT;")
+        self.assertEqual(seq(), seq0 + 3)
+        got = self.multistatus(self.dav("REPORT", base, sync(after)))
+        self.assertEqual(len(got), 1)
+        # A savepoint rolled back takes its step with it; the next write steps again.
+        self.pg.psql(
+            "BEGIN; SAVEPOINT a; DELETE FROM calendar.events WHERE uid = 'late'; "
+            "ROLLBACK TO a; UPDATE calendar.events SET ical = 'x' WHERE uid = 'late'; COMMIT;")
+        self.assertEqual(seq(), seq0 + 4)
+        self.assertEqual(self.pg.psql(
+            "SELECT count(*) FROM calendar.dav_tombstones t JOIN calendar.events e "
+            "ON e.calendar_id = t.calendar_id AND t.name = e.id::text || '.ics' "
+            "WHERE e.uid = 'late'").strip(), "0")
+        self.assertIn(href, self.multistatus(self.dav("PROPFIND", base, PROPS,
+                                                      headers={"Depth": "0"})))
+
     def test_old_tombstones_are_pruned(self) -> None:
         s = self.s
         cal = s.calendar("tina", "Pruned")["id"]
