@@ -35,7 +35,8 @@ interpreter exit, SIGTERM and SIGHUP included.
 The pieces, each importable on its own but meant to be used through this package's names:
 common.py (errors, process bookkeeping, ports, scratch directories), pg.py (PgCluster, and
 PgReplica, a streaming replica of one),
-host.py (Atriumd, Response, Headers) and runner.py (assert_problem, TestCase, main). The
+host.py (Atriumd, Response, Headers; migrated_cluster(), a PgCluster copied from a template
+this build's atriumd has migrated, cached like the base template) and runner.py (assert_problem, TestCase, main). The
 underscored names re-exported below are used by a few test files; keep them.
 
 Only the standard library is used: the machines have no pip.
@@ -61,12 +62,14 @@ from .host import (
     Response,
     _atriumd_bin,
     _default_plugin_dir,
+    migrated_cluster,
 )
 from .pg import TEMPLATE_FORMAT, PgCluster, PgReplica
 from .runner import TestCase, assert_problem, main
 
 __all__ = [
     "PgCluster",
+    "migrated_cluster",
     "PgReplica",
     "Atriumd",
     "Response",

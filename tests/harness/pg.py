@@ -19,7 +19,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .common import (
     SOURCE_DIR,
@@ -211,9 +211,12 @@ class PgCluster:
         "min_wal_size": "2MB",
     }
 
-    def __init__(self, *, name: str = "pg", start_timeout: float = 60.0) -> None:
+    def __init__(self, *, name: str = "pg", start_timeout: float = 60.0,
+                 template: str | None = None) -> None:
         self.name = name
         self.start_timeout = start_timeout
+        # A data directory to copy instead of the base template (derived_template()).
+        self.template = template
         self.bindir = _pg_bindir()
         self.user = _PgUser()
         self.port: int | None = None
@@ -355,13 +358,51 @@ class PgCluster:
             _rmtree(staging)
         return template
 
+    def derived_template(self, key: str, prepare: Callable[["PgCluster"], None]) -> str:
+        """Return a template made from the base one by `prepare(cluster)` on a running copy,
+        cached beside it under `key` (which must change whenever what `prepare` does could),
+        for `PgCluster(template=...)`. Made and published like the base template (a clean
+        shutdown, then an atomic rename); older derivations are removed once a new one is in.
+        """
+        base = self._ensure_template()
+        target = f"{base}-{key}"
+        if os.path.isfile(os.path.join(target, "PG_VERSION")):
+            return target
+        parent = os.path.dirname(base)
+        seed = PgCluster(name=f"template-{key}", start_timeout=self.start_timeout)
+        staging = None
+        try:
+            seed.start()
+            prepare(seed)
+            if seed._stop_server() != 0:
+                raise HarnessError("the derived template's server did not shut down cleanly:\n"
+                                   + _tail(seed.log_path))
+            staging = tempfile.mkdtemp(prefix=".staging-", dir=parent)
+            os.rmdir(staging)
+            _run_checked(["cp", "-a", seed.data_dir, staging], "copying the derived template")
+            try:
+                os.rename(staging, target)
+                staging = None
+            except OSError:
+                if not os.path.isfile(os.path.join(target, "PG_VERSION")):
+                    raise
+        finally:
+            seed.cleanup()
+            _rmtree(staging)
+        # A rebuild made the others stale; one still being copied from is at least an hour
+        # old only if a suite of an older build still runs, which then keeps its copy's data.
+        for old in glob.glob(f"{base}-*"):
+            if old != target and time.time() - os.path.getmtime(old) > 3600:
+                _rmtree(old)
+        return target
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def create(self) -> "PgCluster":
         """Make the data directory (from the template) without starting the server."""
         if self.root:
             return self
-        template = self._ensure_template()
+        template = self.template or self._ensure_template()
         self.root = _make_scratch(f"atrium-{self.name}-")
         _register(self)
         os.chmod(self.root, 0o700)

@@ -270,7 +270,7 @@ class SharedHost(harness.TestCase):
     def setUpClass(cls) -> None:
         super().setUpClass()
         try:
-            cls.pg = harness.PgCluster(name=f"pg-{cls.__name__.lower()}")
+            cls.pg = harness.migrated_cluster(name=f"pg-{cls.__name__.lower()}")
             cls.pg.start()
             cls.host = harness.Atriumd(cls.pg, env=cls.HOST_ENV, nofile=cls.HOST_NOFILE)
             cls.host.start()

@@ -37,6 +37,24 @@ class PgClusterTest(harness.TestCase):
                 pg.psql("SELECT 1; SELECT * FROM no_such_table; SELECT 2")
             self.assertIn("no_such_table", str(cm.exception))
 
+    def test_migrated_cluster(self):
+        # A copy of the build's migrated template: the schema is there before any host ran,
+        # each copy is its own, and a host started on one finds nothing left to migrate.
+        bare = harness.PgCluster(name="bare")
+        with bare:
+            self.assertEqual(bare.psql("SELECT to_regclass('core.migrations') IS NULL"), "t\n")
+        first, second = harness.migrated_cluster("m1"), harness.migrated_cluster("m2")
+        self.assertEqual(first.template, second.template)
+        with first, second:
+            count = "SELECT count(*) > 20 FROM core.migrations"
+            self.assertEqual(first.psql(count), "t\n")
+            first.psql("CREATE TABLE mine (x int)")
+            self.assertEqual(second.psql("SELECT to_regclass('mine') IS NULL"), "t\n")
+            with harness.Atriumd(second) as host:
+                self.assertEqual(host.request("GET", "/readyz").status, 200)
+                self.assertIn("migrations: database is current", host.log_text())
+                self.assertNotIn("applied migration", host.log_text())
+
     def test_restart_keeps_data(self):
         with harness.PgCluster() as pg:
             pg.psql("CREATE TABLE t (x int); INSERT INTO t VALUES (42);")
