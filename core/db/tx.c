@@ -254,14 +254,15 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                 gboolean whole = tx->read_only;
                 g_autoptr (GArray) fresh = g_array_new (FALSE, FALSE, sizeof (Fresh));
                 GArray *prepare = pooled ? NULL : fresh; /* NULL: unnamed statements */
-                int steps = 1, at[2] = {-1, -1};
+                int steps = 0, at[2] = {-1, -1};
                 g_assert (n_stmts >= 1 && n_stmts <= (int) G_N_ELEMENTS (at));
                 /* A request's transaction starts with nothing to set: the identity check sets
-                 * the school and the caller itself. */
+                 * the school and the caller itself. BEGIN and COMMIT are prepared statements
+                 * too: PostgreSQL then skips parsing them on every request. */
                 gboolean settings = school || user || op || pooled;
                 gboolean sent = PQenterPipelineMode (c) &&
-                                PQsendQueryParams (c, whole ? "BEGIN READ ONLY" : "BEGIN", 0, NULL,
-                                                   NULL, NULL, NULL, 0) &&
+                                send_prepared (c, whole ? "BEGIN READ ONLY" : "BEGIN", 0, NULL,
+                                               &steps, prepare) &&
                                 (!settings || send_prepared (c, pooled ? set_pooled_sql : set_sql,
                                                              4, set_params, &steps, prepare));
                 for (int i = 0; sent && i < n_stmts; i++) {
@@ -273,9 +274,7 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                 if (whole) {
                         sent = sent && send_prepared (c, carry_sql, 0, NULL, &steps, prepare);
                         carry_at = steps - 1;
-                        sent = sent &&
-                               PQsendQueryParams (c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
-                        steps++;
+                        sent = sent && send_prepared (c, "COMMIT", 0, NULL, &steps, prepare);
                 }
                 sent = sent && PQpipelineSync (c);
                 /* Every step answers one result (then a NULL). Steps other than the statements
