@@ -185,6 +185,24 @@ def _postgres_stop(proc: subprocess.Popen | None, sig: int = signal.SIGINT,
     return proc.returncode
 
 
+def _publish(data: str, target: str) -> None:
+    """Copy a stopped cluster's data directory to `target` atomically: copied next to it, then
+    renamed, so concurrent tests see a whole template or none. When two race, the loser's
+    rename fails on the now non-empty target and its copy goes; the winner's is as good."""
+    staging = tempfile.mkdtemp(prefix=".staging-", dir=os.path.dirname(target))
+    os.rmdir(staging)
+    try:
+        _run_checked(["cp", "-a", data, staging], "copying a PostgreSQL template")
+        try:
+            os.rename(staging, target)
+            staging = None
+        except OSError:
+            if not os.path.isfile(os.path.join(target, "PG_VERSION")):
+                raise
+    finally:
+        _rmtree(staging)
+
+
 class PgCluster:
     """A private PostgreSQL server for one test (or one test module).
 
@@ -343,19 +361,9 @@ class PgCluster:
                     raise HarnessError("the template server did not shut down cleanly:\n"
                                        + _tail(os.path.join(scratch, "postgres.log")))
 
-            staging = tempfile.mkdtemp(prefix=".staging-", dir=parent)
-            os.rmdir(staging)
-            _run_checked(["cp", "-a", data, staging], "copying the PostgreSQL template")
-            try:
-                os.rename(staging, template)
-                staging = None
-            except OSError:
-                if not os.path.isfile(os.path.join(template, "PG_VERSION")):
-                    raise
-                # Another test won the race; its template is as good as ours.
+            _publish(data, template)
         finally:
             _rmtree(scratch)
-            _rmtree(staging)
         return template
 
     def derived_template(self, key: str, prepare: Callable[["PgCluster"], None]) -> str:
@@ -368,27 +376,16 @@ class PgCluster:
         target = f"{base}-{key}"
         if os.path.isfile(os.path.join(target, "PG_VERSION")):
             return target
-        parent = os.path.dirname(base)
         seed = PgCluster(name=f"template-{key}", start_timeout=self.start_timeout)
-        staging = None
         try:
             seed.start()
             prepare(seed)
             if seed._stop_server() != 0:
                 raise HarnessError("the derived template's server did not shut down cleanly:\n"
                                    + _tail(seed.log_path))
-            staging = tempfile.mkdtemp(prefix=".staging-", dir=parent)
-            os.rmdir(staging)
-            _run_checked(["cp", "-a", seed.data_dir, staging], "copying the derived template")
-            try:
-                os.rename(staging, target)
-                staging = None
-            except OSError:
-                if not os.path.isfile(os.path.join(target, "PG_VERSION")):
-                    raise
+            _publish(seed.data_dir, target)
         finally:
             seed.cleanup()
-            _rmtree(staging)
         # A rebuild made the others stale; one still being copied from is at least an hour
         # old only if a suite of an older build still runs, which then keeps its copy's data.
         for old in glob.glob(f"{base}-*"):
