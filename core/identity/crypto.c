@@ -17,8 +17,8 @@
 #define TAG_LEN 32
 
 /* Set once at start-up (atrium_core_new), before any thread reads them. */
-static guint cost_m_kib = 19456;
-static guint cost_t = 2;
+static guint cost_m_kib = ATRIUM_ARGON2_DEFAULT_M_KIB;
+static guint cost_t = ATRIUM_ARGON2_DEFAULT_T;
 
 void
 atrium_password_cost_set (guint m_kib, guint t)

@@ -45,6 +45,11 @@ typedef struct {
         GKeyFile *keyfile;         /* (nullable) the whole file, for [plugin.<name>] sections */
 } AtriumConfig;
 
+/* OWASP's Argon2id minimum (Password Storage Cheat Sheet): the default cost of a password
+ * hash, [auth] argon2_memory_kib and argon2_iterations. */
+#define ATRIUM_ARGON2_DEFAULT_M_KIB 19456u
+#define ATRIUM_ARGON2_DEFAULT_T 2u
+
 AtriumConfig *atrium_config_load (const char *path, GError **error);
 void atrium_config_free (AtriumConfig *config);
 char *atrium_config_plugin_value (const AtriumConfig *config, const char *plugin, const char *key);

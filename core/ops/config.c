@@ -250,8 +250,8 @@ atrium_config_load (const char *path, GError **error)
         guint64 slow = 2, stream = 128, life = 43200, idle = 7200, proxy = 0, access_log = 1;
         guint64 listeners = 0, event_attempts = 12, outside = 16, sendmail_timeout = 60;
         guint64 reset_minutes = 60, key_refresh = 3600;
-        /* OWASP's Argon2id minimum (Password Storage Cheat Sheet): 19 MiB, 2 passes. */
-        guint64 argon2_m = 19456, argon2_t = 2, argon2_weak = 0;
+        guint64 argon2_m = ATRIUM_ARGON2_DEFAULT_M_KIB, argon2_t = ATRIUM_ARGON2_DEFAULT_T;
+        guint64 argon2_weak = 0;
         /* A few connections are enough for the heavy reads a replica takes (they queue for
          * them, rather than crowd the replica); half a minute behind is still "today's
          * figures" and rides out a replica's short hiccups without flapping. */
