@@ -304,37 +304,36 @@ mkdir -p "$out"
 # atriumd runs each request as the role atrium_request (no BYPASSRLS) with atrium.school_id and
 # atrium.user_id set; the superuser would skip the RLS policy, so EXPLAIN does the same. Both
 # the custom plan (literal values) and the generic plan (what a statement prepared once per
-# connection may switch to after five executions) are shown, and the window once more with
-# sequential scans off. A window page is one statement (plugins/calendar/window.c): the count
-# (422 above 5,000), whether a series lacks occurrences (none here: every series of this
-# calendar is stored whole) and the page, whose sort key comes from the index
-# occurrences_by_start.
+# connection switches to after five executions; window.c writes the statement so that it does)
+# are shown, and the window once more with sequential scans off. A window page is one statement
+# (plugins/calendar/window.c): whether a series lacks occurrences (none here: every series of
+# this calendar is stored whole) and the page, read in key order from the index
+# occurrences_by_key. A copy of window.c's statement (the first page: no cursor, so the keys
+# $4-$6 and $8-$10 are the lower bounds window.c sends then; $7 is the page size + 1).
 school_id=$(psql_admin -d atrium -Atc "SELECT id FROM core.schools WHERE slug = 'demo'")
 win_from_s=$(date -d "$WIN_FROM" +%s)
 win_to_s=$(date -d "$WIN_TO" +%s)
 request_prelude="SET ROLE atrium_request; SELECT set_config('atrium.school_id', '$school_id', true), set_config('atrium.user_id', '$teacher_id', true);"
-window_parts="SELECT COLS FROM calendar.occurrences o WHERE o.school_id = core.current_school() AND o.calendar_id = ANY (\$1::uuid[]) AND o.starts_at > \$2::bigint - 604800 AND o.starts_at < \$3::bigint AND (o.ends_at > \$2::bigint OR (o.ends_at = o.starts_at AND o.starts_at >= \$2::bigint)) UNION ALL SELECT COLS FROM calendar.occurrences o WHERE o.school_id = core.current_school() AND o.calendar_id = ANY (\$1::uuid[]) AND o.ends_at - o.starts_at > 604800 AND o.starts_at <= \$2::bigint - 604800 AND o.ends_at > \$2::bigint"
-window_stale="EXISTS (SELECT 1 FROM calendar.events e WHERE e.school_id = core.current_school() AND e.calendar_id = ANY (\$1::uuid[]) AND e.occ_to IS NOT NULL AND NOT (e.occ_from <= \$2::bigint AND e.occ_to >= \$3::bigint) AND e.range_start < to_timestamp(\$3::bigint) AND (e.range_end IS NULL OR e.range_end >= to_timestamp(\$2::bigint)))"
-window_page="SELECT o.event_id, o.calendar_id, o.recurrence_id, o.starts_at, o.ends_at, o.all_day, o.summary, o.description, o.location, o.status, o.timezone, o.modified FROM (SELECT k.* FROM (${window_parts//COLS/o.starts_at, o.event_id, o.recurrence_id}) k ORDER BY k.starts_at, k.event_id, k.recurrence_id LIMIT 51) k JOIN calendar.occurrences o ON o.school_id = core.current_school() AND o.event_id = k.event_id AND o.recurrence_id = k.recurrence_id"
-# As plugins/calendar/window.c sends it (the first page: no cursor).
-window_sql="SELECT w.n, w.stale, p.* FROM (SELECT (SELECT count(*) FROM (${window_parts//COLS/1} LIMIT 5001) c) AS n, $window_stale AS stale) w LEFT JOIN LATERAL ($window_page) p ON true ORDER BY p.starts_at, p.event_id, p.recurrence_id"
+window_sql="SELECT p.event_id, p.calendar_id, nullif(p.recurrence_id, '') AS recurrence_id, to_char(to_timestamp(p.starts_at) AT TIME ZONE 'UTC', CASE WHEN p.all_day THEN 'YYYY-MM-DD' ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"' END) AS start, to_char(to_timestamp(p.ends_at) AT TIME ZONE 'UTC', CASE WHEN p.all_day THEN 'YYYY-MM-DD' ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"' END) AS \"end\", p.all_day, p.summary, p.description, p.location, p.status, p.timezone, p.modified FROM (SELECT EXISTS (SELECT 1 FROM calendar.events e WHERE e.school_id = core.current_school() AND e.calendar_id = ANY (\$1::uuid[]) AND e.occ_to IS NOT NULL AND NOT (e.occ_from <= \$2::bigint AND e.occ_to >= \$3::bigint) AND e.range_start < to_timestamp(\$3::bigint) AND (e.range_end IS NULL OR e.range_end >= to_timestamp(\$2::bigint))) AS stale) w CROSS JOIN LATERAL (SELECT o.* FROM (SELECT k.* FROM unnest ((SELECT \$1::uuid[])) c (id) CROSS JOIN LATERAL ((SELECT o.starts_at, o.event_id, o.recurrence_id FROM calendar.occurrences o WHERE o.school_id = core.current_school() AND o.calendar_id = c.id AND (o.starts_at, o.event_id, o.recurrence_id) > (\$4::bigint, \$5::uuid, \$6::text COLLATE \"C\") AND o.starts_at > \$2::bigint - 86400 AND o.starts_at < \$3::bigint AND (o.ends_at > \$2::bigint OR (o.ends_at = o.starts_at AND o.starts_at >= \$2::bigint)) ORDER BY o.starts_at, o.event_id, o.recurrence_id LIMIT (SELECT \$7::int)) UNION ALL (SELECT o.starts_at, o.event_id, o.recurrence_id FROM calendar.occurrences o WHERE o.school_id = core.current_school() AND o.calendar_id = c.id AND o.ends_at - o.starts_at > 86400 AND o.ends_at > \$2::bigint AND o.starts_at <= \$2::bigint - 86400 AND (o.starts_at, o.event_id, o.recurrence_id) > (\$8::bigint, \$9::uuid, \$10::text COLLATE \"C\"))) k ORDER BY k.starts_at, k.event_id, k.recurrence_id LIMIT (SELECT \$7::int)) k CROSS JOIN LATERAL (SELECT o.event_id, o.calendar_id, o.recurrence_id, o.starts_at, o.ends_at, o.all_day, o.summary, o.description, o.location, o.status, o.timezone, o.modified FROM calendar.occurrences o WHERE o.school_id = core.current_school() AND o.event_id = k.event_id AND o.recurrence_id = k.recurrence_id LIMIT 1) o UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE w.stale) p ORDER BY p.starts_at, p.event_id, p.recurrence_id"
+zero_uuid=00000000-0000-0000-0000-000000000000
+window_args="'{$cal}', $win_from_s, $win_to_s, $((win_from_s - 86400)), '$zero_uuid', '', 51, '-9223372036854775808', '$zero_uuid', ''"
 export_sql="SELECT ical FROM calendar.events WHERE calendar_id = \$1::uuid ORDER BY range_start, id"
 explain() {
         psql_admin -d atrium -P pager=off <<SQL
 BEGIN;
 $request_prelude
-PREPARE win(uuid[], bigint, bigint) AS $window_sql;
+PREPARE win AS $window_sql;
 PREPARE exp(uuid) AS $export_sql;
 \\echo '---- window, custom plan'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE win($window_args);
 SET LOCAL plan_cache_mode = force_generic_plan;
 \\echo '---- window, generic plan'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE win($window_args);
 SET LOCAL enable_seqscan = off;
 DEALLOCATE win;
-PREPARE win(uuid[], bigint, bigint) AS $window_sql;
+PREPARE win AS $window_sql;
 \\echo '---- window, generic plan, enable_seqscan = off'
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE win('{$cal}', $win_from_s, $win_to_s);
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE win($window_args);
 RESET enable_seqscan;
 \\echo '---- export, generic plan'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE exp('$cal');
@@ -342,7 +341,7 @@ ROLLBACK;
 SQL
 }
 explain >"$out/explain.txt" 2>&1 || die "EXPLAIN failed: $(tail -n 5 "$out/explain.txt")"
-sed -n '/^---- window, custom/,/^---- window, generic plan$/p' "$out/explain.txt" | grep -q 'occurrences_by_start' &&
+sed -n '/^---- window, custom/,/^---- window, generic plan$/p' "$out/explain.txt" | grep -q 'occurrences_by_key' &&
         win_index=yes || win_index=no
 read -r win_sql_ms < <(awk '/^---- window, custom/ { f = 1 } f && /Execution Time/ { print $3; exit }' "$out/explain.txt")
 read -r win_sql_ms_generic < <(awk '/^---- window, generic/ { f = 1 } f && /Execution Time/ { print $3; exit }' "$out/explain.txt")
@@ -351,15 +350,21 @@ read -r win_rows < <(awk '/^---- window, custom/ { f = 1 } f && /actual time/ { 
 sed -n '/^---- window, custom/,/Execution Time/p' "$out/explain.txt" >&2
 
 # The same statements alone, with their rows sent to the client, one client, as atriumd's
-# transaction would run them (the request role, the settings, the query, COMMIT).
+# transaction would run them (the request role, the settings, the query, COMMIT), each prepared
+# once per connection as atriumd's are (-M prepared), so that planning is not counted.
 for q in window export; do
         {
                 echo "BEGIN;"
                 echo "SET LOCAL ROLE atrium_request;"
                 echo "SELECT set_config('atrium.school_id', '$school_id', true), set_config('atrium.user_id', '$teacher_id', true);"
                 if [[ $q == window ]]; then
-                        sed -e "s/\\\$1/'{$cal}'/g" -e "s/\\\$2/$win_from_s/g" -e "s/\\\$3/$win_to_s/g" \
-                                <<<"$window_sql;"
+                        # The page's parameters as values ($10 before $1); and the colons of
+                        # the time format apart from its letters (pgbench reads :MI as a variable).
+                        sed -e "s/HH24:MI:SS/HH24' || ':' || 'MI' || ':' || 'SS/g" -e "s/\\\$10/''/g" -e "s/\\\$9/'$zero_uuid'/g" \
+                                -e "s/\\\$8/'-9223372036854775808'/g" -e "s/\\\$7/51/g" \
+                                -e "s/\\\$6/''/g" -e "s/\\\$5/'$zero_uuid'/g" \
+                                -e "s/\\\$4/$((win_from_s - 86400))/g" -e "s/\\\$1/'{$cal}'/g" \
+                                -e "s/\\\$2/$win_from_s/g" -e "s/\\\$3/$win_to_s/g" <<<"$window_sql;"
                 else
                         sed -e "s/\\\$1/'$cal'/" <<<"$export_sql;"
                 fi
@@ -367,8 +372,8 @@ for q in window export; do
         } >"$tmp/$q.sql"
 done
 sql_alone() {
-        timeout $((DURATION + 30)) "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -n -c 1 -j 1 \
-                -T "$1" -f "$tmp/$2.sql" atrium
+        timeout $((DURATION + 30)) "$pgbin/pgbench" -h 127.0.0.1 -p "$pg_port" -U atrium -n -M prepared \
+                -c 1 -j 1 -T "$1" -f "$tmp/$2.sql" atrium
 }
 
 
@@ -389,7 +394,7 @@ walk1_p99=$(percentile 99 "$out/walk-unloaded-ms.txt")
 ex1_p50=$(percentile 50 "$out/export-unloaded-ms.txt")
 ex1_p99=$(percentile 99 "$out/export-unloaded-ms.txt")
 
-say "the window's and the export's SQL alone: pgbench -f -c1 -T$DURATION each"
+say "the window's and the export's SQL alone: pgbench -M prepared -f -c1 -T$DURATION each"
 measure "$out/window-sql.pgbench.txt" sql_alone "$DURATION" window
 read -r _ win_sql_lat _ < <(pgbench_parse "$out/window-sql.pgbench.txt")
 measure "$out/export-sql.pgbench.txt" sql_alone "$DURATION" export
@@ -488,7 +493,7 @@ load_after=$(cut -d' ' -f1 /proc/loadavg)
         row "window, first page of 50 (wrk -c$WRK_CONNECTIONS)" "$(fmt_int "$w_rps")" "$w_p50" "$w_p99" "$((w_bad + w_err))" "$(ratio "$w_rps" "$pg_tps")" "$w_cpu" "$w_other"
         row "  one request, unloaded (curl)" "-" "$win1_p50" "$win1_p99" 0 "-" "" ""
         row "    CPU per request: $win1_cpu" "" "" "" "" "" "" ""
-        row "  its SQL alone (pgbench -f, 1 client)" "-" "avg $win_sql_lat" "-" "-" "-" "" ""
+        row "  its SQL alone (pgbench -M prepared -f, 1 client)" "-" "avg $win_sql_lat" "-" "-" "-" "" ""
         row "window, all $pages pages at 500 (wrk -c$WRK_CONNECTIONS)" "$(fmt_int "$wk_rps")" "$wk_p50" "$wk_p99" "$((wk_bad + wk_err))" "$(ratio "$wk_rps" "$pg_tps")" "$wk_cpu" "$wk_other"
         row "  = walks of the month per second" "$walks_per_s" "-" "-" "-" "$(ratio "$walks_per_s" "$pg_tps")" "" ""
         row "  one walk, unloaded (curl)" "-" "$walk1_p50" "$walk1_p99" 0 "-" "" ""
@@ -496,7 +501,7 @@ load_after=$(cut -d' ' -f1 /proc/loadavg)
         row "export .ics (wrk -c$WRK_CONNECTIONS)" "$(fmt_int "$ex_rps")" "$ex_p50" "$ex_p99" "$((ex_bad + ex_err))" "$(ratio "$ex_rps" "$pg_tps")" "$ex_cpu" "$ex_other"
         row "  one export, unloaded (curl)" "-" "$ex1_p50" "$ex1_p99" 0 "-" "" ""
         row "    CPU per export: $ex1_cpu" "" "" "" "" "" "" ""
-        row "  its SQL alone (pgbench -f, 1 client)" "-" "avg $ex_sql_lat" "-" "-" "-" "" ""
+        row "  its SQL alone (pgbench -M prepared -f, 1 client)" "-" "avg $ex_sql_lat" "-" "-" "-" "" ""
         row "import $IMPORT_EVENTS events (s; median of $IMPORT_REPS)" "$imp_per_s" "${imp_med}s" "max ${imp_max}s" 0 "$(ratio "$imp_per_s" "$pg_tps")" "$im_cpu" "$im_other"
         row "  = events imported per second" "$(fmt_int "$imp_rate")" "min ${imp_min}s" "-" "-" "$(ratio "$imp_rate" "$pg_tps")" "" ""
         row "pgbench -S -M prepared" "$(fmt_int "$pg_tps")" "avg $pg_lat" "-" "$pg_failed" "1" "$pg_cpu" "$pg_other"
@@ -505,7 +510,7 @@ load_after=$(cut -d' ' -f1 /proc/loadavg)
                 "$occurrences" "$series_occ" "$win_bytes" "$walk_bytes"
         printf 'issue #19 headline: month-window first page = %s x pgbench -S (goal >= %s: %s)\n' \
                 "$(ratio "$w_rps" "$pg_tps")" "$WINDOW_GOAL" "$goal_met"
-        printf 'window SQL (EXPLAIN ANALYZE, request role): %s ms custom plan, %s ms generic, %s ms with enable_seqscan = off; index occurrences_by_start chosen: %s\n' \
+        printf 'window SQL (EXPLAIN ANALYZE, request role): %s ms custom plan, %s ms generic, %s ms with enable_seqscan = off; index occurrences_by_key chosen: %s\n' \
                 "$win_sql_ms" "$win_sql_ms_generic" "$win_sql_ms_gist" "$win_index"
         printf 'export: %s bytes, %s VEVENTs; import file: %s bytes; loading the calendar took %s s\n' \
                 "$export_bytes" "$export_vevents" "$import_bytes" "$load_s"
@@ -527,16 +532,16 @@ Calendar: a teacher's personal calendar of $n_events events, $n_series of them w
 |---|---:|---:|---:|---:|---:|---:|---:|
 | \`GET /calendars/{id}/events?from=…&to=…\`, one month, first page (50 occurrences, $win_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$w_rps") | $w_p50 ms | $w_p99 ms | $((w_bad + w_err)) | $(ratio "$w_rps" "$pg_tps") | $w_cpu % | $w_other % |
 | the same, one request unloaded (curl, $UNLOADED requests; CPU per request: $win1_cpu) | - | $win1_p50 ms | $win1_p99 ms | 0 | - | | |
-| its SQL alone, as the request role (the page's one statement: count, series to extend, the page; pgbench \`-f\`, 1 client) | - | avg $win_sql_lat ms | - | - | - | | |
+| its SQL alone, as the request role (the page's one statement: series to extend, the page; pgbench \`-M prepared -f\`, 1 client) | - | avg $win_sql_lat ms | - | - | - | | |
 | the whole month, $pages pages at \`limit=500\` in turn ($occurrences occurrences, $walk_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$wk_rps") (= $walks_per_s walks/s) | $wk_p50 ms | $wk_p99 ms | $((wk_bad + wk_err)) | $(ratio "$wk_rps" "$pg_tps") | $wk_cpu % | $wk_other % |
 | one walk of the month, unloaded (curl, $UNLOADED walks; CPU per walk: $walk1_cpu) | - | $walk1_p50 ms | $walk1_p99 ms | 0 | - | | |
 | \`GET /calendars/{id}.ics\`, the whole calendar ($export_bytes bytes), \`wrk -c$WRK_CONNECTIONS\` | $(fmt_int "$ex_rps") | $ex_p50 ms | $ex_p99 ms | $((ex_bad + ex_err)) | $(ratio "$ex_rps" "$pg_tps") | $ex_cpu % | $ex_other % |
 | the same, one export unloaded (curl, $UNLOADED exports; CPU per export: $ex1_cpu) | - | $ex1_p50 ms | $ex1_p99 ms | 0 | - | | |
-| its SQL alone ($n_events rows; pgbench \`-f\`, 1 client) | - | avg $ex_sql_lat ms | - | - | - | | |
+| its SQL alone ($n_events rows; pgbench \`-M prepared -f\`, 1 client) | - | avg $ex_sql_lat ms | - | - | - | | |
 | \`POST /calendars/{id}/import\`, $IMPORT_EVENTS events ($((IMPORT_EVENTS / 20)) weekly series; $import_bytes bytes) into an empty calendar, end to end (curl, median of $IMPORT_REPS; min $imp_min s, max $imp_max s) | $imp_per_s imports/s = $(fmt_int "$imp_rate") events/s | $imp_med s | - | 0 | $(ratio "$imp_per_s" "$pg_tps") | $im_cpu % | $im_other % |
 | \`pgbench -S -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS\` (scale $PGBENCH_SCALE) | $(fmt_int "$pg_tps") | avg $pg_lat ms | - | $pg_failed | 1 | $pg_cpu % | $pg_other % |
 
-Window SQL under \`EXPLAIN ANALYZE\` as the request role: $win_sql_ms ms (custom plan), $win_sql_ms_generic ms (generic plan), $win_sql_ms_gist ms with \`enable_seqscan = off\`; index \`occurrences_by_start\` chosen by the planner: $win_index (plans in \`explain.txt\` of the run). CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else on the machine during each load, interrupts excluded.
+Window SQL under \`EXPLAIN ANALYZE\` as the request role: $win_sql_ms ms (custom plan), $win_sql_ms_generic ms (generic plan), $win_sql_ms_gist ms with \`enable_seqscan = off\`; index \`occurrences_by_key\` chosen by the planner: $win_index (plans in \`explain.txt\` of the run). CPU columns: share of all $(nproc) cores' time used by the bench's own processes and by everything else on the machine during each load, interrupts excluded.
 ${disturbed}
 EOF
 say "raw output and results.md in $out"

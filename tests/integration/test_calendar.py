@@ -539,9 +539,19 @@ class Events(CalendarTestCase):
                   "?from=2026-01-01T00:00:00&to=2026-02-01"):
             with self.subTest(q=q):
                 self.assertProblem(s.req("tina", "GET", path + q), 400)
-        # 5000 occurrences at most, as a clear refusal rather than a cut list.
+        # What is stored is read a page at a time, however many occurrences the window holds:
+        # 13 and 14 years of a daily series (the second beyond 5000, the expansion limit, but
+        # stored by the first window's extension, which reaches two years further).
         self.assertEqual(len(s.window("tina", path, "2026-01-01", "2039-01-01")), 4748)
-        resp = s.req("tina", "GET", path + "?from=2026-01-01&to=2040-01-01")
+        long_walk = s.window("tina", path, "2026-01-01", "2040-01-01")
+        self.assertEqual(len(long_walk), 5113)
+        self.assertEqual([o["start"] for o in long_walk[:2] + long_walk[-1:]],
+                         ["2026-01-01T07:00:00Z", "2026-01-02T07:00:00Z", "2039-12-31T07:00:00Z"])
+        self.assertEqual(len({o["recurrence_id"] for o in long_walk}), 5113)
+        # An extension expands 5000 occurrences at most per window (after 20000 for the window
+        # and two years beyond it, CAL_MAX_STORED, were too many), as a clear refusal rather
+        # than a cut list: 60 years of it, far beyond what is stored.
+        resp = s.req("tina", "GET", path + "?from=2100-01-01&to=2160-01-01")
         self.assertIn("5000", self.assertProblem(resp, 422)["detail"])
         self.assertEqual(self.sql(f"SELECT range_end IS NULL FROM calendar.events "
                                   f"WHERE calendar_id = '{cal}'"), "t")
