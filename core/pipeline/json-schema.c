@@ -382,21 +382,43 @@ fail (GError **error, const char *ptr, const char *fmt, ...)
         return FALSE;
 }
 
+/* @pattern compiled once for the process and kept (matching is thread-safe): a route's schema
+ * checks the same few patterns on every request, and g_regex_match_simple() compiles anew each
+ * time. The patterns are the routes' (checked at registration) and the formats' below, all
+ * read with `$` at the very end only, as JSON Schema's ECMA-262 patterns are. */
+static gboolean
+pattern_match (const char *pattern, const char *s)
+{
+        static GMutex lock;
+        static GHashTable *compiled; /* pattern -> GRegex */
+        g_mutex_lock (&lock);
+        if (!compiled)
+                compiled = g_hash_table_new (g_str_hash, g_str_equal);
+        GRegex *re = g_hash_table_lookup (compiled, pattern);
+        if (!re) {
+                re = g_regex_new (pattern, G_REGEX_DOLLAR_ENDONLY, 0, NULL);
+                if (re)
+                        g_hash_table_insert (compiled, g_strdup (pattern), re);
+        }
+        g_mutex_unlock (&lock);
+        return re && g_regex_match (re, s, 0, NULL);
+}
+
 static gboolean
 format_ok (const char *format, const char *s)
 {
         /* RFC 3339 only: GDateTime also takes ISO 8601 week and ordinal dates, which
          * PostgreSQL would then refuse or read differently. */
         if (g_str_equal (format, "date-time")) {
-                if (!g_regex_match_simple ("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:"
-                                           "[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})\\z",
-                                           s, 0, 0))
+                if (!pattern_match ("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:"
+                                    "[0-9]{2}(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})\\z",
+                                    s))
                         return FALSE;
                 g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (s, NULL);
                 return dt != NULL;
         }
         if (g_str_equal (format, "date")) {
-                if (!g_regex_match_simple ("^[0-9]{4}-[0-9]{2}-[0-9]{2}\\z", s, 0, 0))
+                if (!pattern_match ("^[0-9]{4}-[0-9]{2}-[0-9]{2}\\z", s))
                         return FALSE;
                 g_autofree char *full = g_strconcat (s, "T00:00:00Z", NULL);
                 g_autoptr (GDateTime) dt = g_date_time_new_from_iso8601 (full, NULL);
@@ -512,7 +534,7 @@ validate (JsonObject *schema, JsonNode *v, const char *ptr, GError **error)
                                      json_object_get_int_member (schema, "maxLength"));
                 if (json_object_has_member (schema, "pattern")) {
                         const char *p = json_object_get_string_member (schema, "pattern");
-                        if (!g_regex_match_simple (p, s, G_REGEX_DOLLAR_ENDONLY, 0))
+                        if (!pattern_match (p, s))
                                 return fail (error, ptr, "does not match %s", p);
                 }
                 if (json_object_has_member (schema, "format") &&

@@ -381,8 +381,8 @@ cal_register_event_routes (AtriumPlugin *self, GError **error)
                  .success_status = 201, .handler = create_event},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/events",
                  .permission = "calendar.read",
-                 .summary = "Occurrences in ?from=&to=, recurrences expanded (at most 5000; "
-                            "paginated)",
+                 .summary = "Occurrences in ?from=&to=, recurrences expanded, paginated (422 "
+                            "when a series would need more than 5000 expanded for the window)",
                  .handler = list_occurrences},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/events/{event_id}",
                  .permission = "calendar.read",

@@ -639,9 +639,15 @@ cal_series_to_json (CalSeries *s)
 static gboolean
 looks_rfc3339 (const char *s)
 {
-        return g_regex_match_simple ("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
-                                     "(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
-                                     s, 0, 0);
+        /* Compiled once for the process (g_regex_match_simple() compiles on every call: a
+         * window request parses two or three times), and kept: matching is thread-safe. */
+        static GRegex *re;
+        if (g_once_init_enter (&re))
+                g_once_init_leave (&re, g_regex_new ("^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:"
+                                                     "[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?"
+                                                     "([Zz]|[+-][0-9]{2}:[0-9]{2})$",
+                                                     0, 0, NULL));
+        return g_regex_match (re, s, 0, NULL);
 }
 
 gboolean

@@ -6,8 +6,7 @@
  * them, normally) are read as rows, in one statement. The page is cut in SQL with a keyset cursor
  * on (start, event, recurrence id), the order the per-request expansion used, and each calendar's
  * rows are read in that order from the index that carries the whole key (calendar 0008), so a
- * page reads its own rows and stops: its cost does not grow with the window. Only the page's
- * rows are read with their texts. How many occurrences a window may hold is bounded where they
+ * page reads its own rows and stops: its cost does not grow with the window. How many occurrences a window may hold is bounded where they
  * are made: a series extended for a window expands at most CAL_MAX_OCCURRENCES occurrences
  * (occurrences.c); what is stored is read a page at a time.
  *
@@ -23,14 +22,19 @@
 #define ZERO_UUID "00000000-0000-0000-0000-000000000000"
 
 /* clang-format off */
-/* The key (start, event, recurrence id) of calendar c.id's occurrences in the window after a
- * cursor, in key order, at most $7 of each part: those starting less than a day before @from
- * ($2) after the key ($4, $5, $6), read from the index in that order; and those lasting longer,
- * by their end, after the key ($8, $9, $10). The keys are plain parameters, never expressions:
- * only then is a row comparison an index condition that the scan starts at
- * (cal_respond_window() computes them from the cursor). */
+/* An occurrence row as the page reads it. */
+#define ROW_COLUMNS                                                                             \
+        "o.event_id, o.calendar_id, o.recurrence_id, o.starts_at, o.ends_at, o.all_day, "       \
+        "o.summary, o.description, o.location, o.status, o.timezone, o.modified"
+
+/* Calendar c.id's occurrences in the window after a cursor, in key order (start, event,
+ * recurrence id), at most $7 of each part: those starting less than a day before @from ($2)
+ * after the key ($4, $5, $6), read from the index in that order and stopping after the page;
+ * and those lasting longer, by their end, after the key ($8, $9, $10). The keys are plain
+ * parameters, never expressions: only then is a row comparison an index condition that the
+ * scan starts at (cal_respond_window() computes them from the cursor). */
 #define CALENDAR_PAGE                                                                           \
-        "(SELECT o.starts_at, o.event_id, o.recurrence_id FROM calendar.occurrences o "         \
+        "(SELECT " ROW_COLUMNS " FROM calendar.occurrences o "                                  \
         "WHERE o.school_id = core.current_school() AND o.calendar_id = c.id "                   \
         "AND (o.starts_at, o.event_id, o.recurrence_id) > "                                     \
         "($4::bigint, $5::uuid, $6::text COLLATE \"C\") "                                       \
@@ -39,26 +43,21 @@
         "OR (o.ends_at = o.starts_at AND o.starts_at >= $2::bigint)) "                          \
         "ORDER BY o.starts_at, o.event_id, o.recurrence_id LIMIT (SELECT $7::int)) "            \
         "UNION ALL "                                                                            \
-        "(SELECT o.starts_at, o.event_id, o.recurrence_id FROM calendar.occurrences o "         \
+        "(SELECT " ROW_COLUMNS " FROM calendar.occurrences o "                                  \
         "WHERE o.school_id = core.current_school() AND o.calendar_id = c.id "                   \
         "AND o.ends_at - o.starts_at > " DAY " AND o.ends_at > $2::bigint "                     \
         "AND o.starts_at <= $2::bigint - " DAY " AND (o.starts_at, o.event_id, o.recurrence_id) " \
         "> ($8::bigint, $9::uuid, $10::text COLLATE \"C\"))"
 
-/* One page of the window over the calendars $1, sorted by (start, event, recurrence id), then
- * the page's rows with their texts. The array and the page size are read through sub-selects so
- * that the planner estimates the same with and without their values: a plan made for the
- * statement's parameters costs what one made for its values does, so PostgreSQL keeps the
- * prepared statement's one plan instead of planning every request anew (~1 ms), and the lateral
- * LIMIT 1 keeps the last step to one primary key lookup per row of the page. */
+/* One page of the window over the calendars $1, sorted by (start, event, recurrence id). The
+ * array and the page size are read through sub-selects so that the planner estimates the same
+ * with and without their values: a plan made for the statement's parameters costs what one
+ * made for its values does, so PostgreSQL keeps the prepared statement's one plan instead of
+ * planning every request anew (~1 ms). */
 #define WINDOW_PAGE                                                                             \
-        "SELECT o.* FROM (SELECT k.* FROM unnest ((SELECT $1::uuid[])) c (id) "                 \
+        "SELECT k.* FROM unnest ((SELECT $1::uuid[])) c (id) "                                  \
         "CROSS JOIN LATERAL (" CALENDAR_PAGE ") k "                                             \
-        "ORDER BY k.starts_at, k.event_id, k.recurrence_id LIMIT (SELECT $7::int)) k "          \
-        "CROSS JOIN LATERAL (SELECT o.event_id, o.calendar_id, o.recurrence_id, o.starts_at, "  \
-        "o.ends_at, o.all_day, o.summary, o.description, o.location, o.status, o.timezone, "    \
-        "o.modified FROM calendar.occurrences o WHERE o.school_id = core.current_school() "     \
-        "AND o.event_id = k.event_id AND o.recurrence_id = k.recurrence_id LIMIT 1) o"
+        "ORDER BY k.starts_at, k.event_id, k.recurrence_id LIMIT (SELECT $7::int)"
 
 /* An occurrence's start or end as the API writes it (cal_time_format): an RFC 3339 UTC time, or
  * the date of an all-day one. */
@@ -76,7 +75,7 @@ static const char window_sql[] =
         "p.all_day, p.summary, p.description, p.location, p.status, p.timezone, p.modified "
         "FROM (SELECT "
         "EXISTS (SELECT 1 FROM calendar.events e WHERE " CAL_STALE_WHERE ") AS stale) w "
-        "CROSS JOIN LATERAL (" WINDOW_PAGE " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, "
+        "CROSS JOIN LATERAL ((" WINDOW_PAGE ") UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, "
         "NULL, NULL, NULL, NULL, NULL, NULL, NULL WHERE w.stale) p "
         "ORDER BY p.starts_at, p.event_id, p.recurrence_id";
 /* clang-format on */
