@@ -6,9 +6,10 @@
  * them, normally) are read as rows, in one statement. The page is cut in SQL with a keyset cursor
  * on (start, event, recurrence id), the order the per-request expansion used, and each calendar's
  * rows are read in that order from the index that carries the whole key (calendar 0008), so a
- * page reads its own rows and stops: its cost does not grow with the window. How many occurrences a window may hold is bounded where they
- * are made: a series extended for a window expands at most CAL_MAX_OCCURRENCES occurrences
- * (occurrences.c); what is stored is read a page at a time.
+ * page reads its own rows and stops: its cost does not grow with the window. How many
+ * occurrences a window may hold is bounded where they are made: a series extended for a window
+ * expands at most CAL_MAX_OCCURRENCES occurrences (occurrences.c); what is stored is read a page
+ * at a time.
  *
  * An occurrence overlaps [from, to) when it starts before @to and ends after @from (one of no
  * length: starts at or after @from). By start alone that would read everything before the
