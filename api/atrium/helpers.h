@@ -288,8 +288,8 @@ atrium_page_field_ok (char kind, const char *s)
  * Reads ?limit= and ?cursor= (through host->request_page) and splits the cursor into its
  * fields. A cursor this server did not hand out for this list (not a JSON array of strings,
  * the wrong number of fields, a field not of its kind) is ATRIUM_ERROR_INVALID (400), like a
- * bad limit. Then query with `atrium_page_key (&page, i)` (NULL on the first page) as the
- * key parameters and `page.fetch` as the LIMIT, and answer with atrium_page_next().
+ * bad limit. Then query with `atrium_page_after (&page, i, first)` as the key parameters and
+ * `page.fetch` as the LIMIT, and answer with atrium_page_next().
  */
 static inline gboolean
 atrium_page_begin (const AtriumHost *host, AtriumRequest *req, const char *kinds,
@@ -336,6 +336,32 @@ static inline const char *
 atrium_page_key (const AtriumPage *page, guint i)
 {
         return page->key ? page->key[i] : NULL;
+}
+
+/* The smallest and the largest UUID, first keys for atrium_page_after(). */
+#define ATRIUM_UUID_MIN "00000000-0000-0000-0000-000000000000"
+#define ATRIUM_UUID_MAX "ffffffff-ffff-ffff-ffff-ffffffffffff"
+
+/**
+ * atrium_page_after:
+ * @page: the page
+ * @i: the field
+ * @first: the field on the first page: a value that sorts before every row's (after every
+ *   row's, for a descending key), such as "-infinity" ("infinity"), "" or ATRIUM_UUID_MIN
+ *   (ATRIUM_UUID_MAX)
+ *
+ * Field @i of the cursor, or @first on the first page. With it the keyset condition is one
+ * plain row comparison, `(created_at, id) < ($1::timestamptz, $2::uuid)`: an index condition
+ * the scan starts at, on every page. Written as `$1 IS NULL OR (...)` it is a filter in the
+ * prepared statement's generic plan, which then costs more than a plan for the values, so
+ * PostgreSQL plans the statement anew on every request. Read the page size as
+ * `LIMIT (SELECT $n::int)` for the same reason: a plan for a known LIMIT looks cheaper than
+ * the generic one. Returns: (transfer none)
+ */
+static inline const char *
+atrium_page_after (const AtriumPage *page, guint i, const char *first)
+{
+        return page->key ? page->key[i] : first;
 }
 
 /**

@@ -18,9 +18,10 @@ list_audit (AtriumRequest *req, gpointer data, GError **error)
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
                 "SELECT id, at, school_id, actor_id, actor_kind, action, target, details, client "
-                "FROM core.audit_log WHERE ($1::bigint IS NULL OR id < $1::bigint) "
-                "AND ($2::uuid IS NULL OR school_id = $2::uuid) ORDER BY id DESC LIMIT $3::int",
-                3, atrium_page_key (&page, 0), platform ? NULL : req->school_id, page.fetch);
+                "FROM core.audit_log WHERE id < $1::bigint "
+                "AND ($2::uuid IS NULL OR school_id = $2::uuid) ORDER BY id DESC LIMIT (SELECT $3::int)",
+                3, atrium_page_after (&page, 0, "9223372036854775807"),
+                platform ? NULL : req->school_id, page.fetch);
         if (!res)
                 return FALSE;
         atrium_page_respond_rows (core->host, req, &page, g_steal_pointer (&res), NULL, 1, 0);

@@ -55,11 +55,11 @@ list_schools (AtriumRequest *req, gpointer data, GError **error)
         if (!atrium_page_begin (core->host, req, "s", &page, error))
                 return FALSE;
         /* RLS: operators see all schools, everyone else only their own. */
-        g_autoptr (AtriumResult) res = atrium_sql (
-                req, error,
-                "SELECT " SCHOOL_COLUMNS " FROM core.schools WHERE ($1::text IS NULL OR slug > $1) "
-                "ORDER BY slug LIMIT $2::int",
-                2, atrium_page_key (&page, 0), page.fetch);
+        g_autoptr (AtriumResult) res =
+                atrium_sql (req, error,
+                            "SELECT " SCHOOL_COLUMNS " FROM core.schools WHERE slug > $1 "
+                            "ORDER BY slug LIMIT (SELECT $2::int)",
+                            2, atrium_page_after (&page, 0, ""), page.fetch);
         if (!res)
                 return FALSE;
         atrium_page_respond_rows (core->host, req, &page, g_steal_pointer (&res), NULL, 1, 1);

@@ -194,9 +194,10 @@ list_users (AtriumRequest *req, gpointer data, GError **error)
                 "replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%' "
                 "OR u.username ILIKE '%' || "
                 "replace(replace(replace($2, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "
-                "AND ($3::text IS NULL OR (lower(u.display_name), u.id) > ($3, $4::uuid)) "
-                "ORDER BY lower(u.display_name), u.id LIMIT $5::int",
-                5, role, q, atrium_page_key (&page, 0), atrium_page_key (&page, 1), page.fetch);
+                "AND (lower(u.display_name), u.id) > ($3, $4::uuid) "
+                "ORDER BY lower(u.display_name), u.id LIMIT (SELECT $5::int)",
+                5, role, q, atrium_page_after (&page, 0, ""),
+                atrium_page_after (&page, 1, ATRIUM_UUID_MIN), page.fetch);
         if (!res)
                 return FALSE;
         int rows = atrium_result_n_rows (res);

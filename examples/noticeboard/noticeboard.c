@@ -49,16 +49,18 @@ list_notices (AtriumRequest *req, gpointer data, GError **error)
 {
         /* Keyset pagination on (created_at, id), newest first; the cursor is the last row's
          * key (atrium_page_respond_rows), which the host turns into an opaque token. The raw
-         * timestamp text keeps full precision for the comparison. */
-        static const char sql[] =
-                "SELECT " NOTICE_COLUMNS " FROM noticeboard.notices "
-                "WHERE ($1::timestamptz IS NULL OR (created_at, id) < ($1::timestamptz, $2::uuid)) "
-                "ORDER BY created_at DESC, id DESC LIMIT $3";
+         * timestamp text keeps full precision for the comparison. The first page starts after
+         * ("infinity", the largest UUID): one plain row comparison the index scan starts at,
+         * and the page size through a sub-select, keep the statement on one plan for every
+         * page (atrium_page_after). */
+        static const char sql[] = "SELECT " NOTICE_COLUMNS " FROM noticeboard.notices "
+                                  "WHERE (created_at, id) < ($1::timestamptz, $2::uuid) "
+                                  "ORDER BY created_at DESC, id DESC LIMIT (SELECT $3::int)";
         g_auto (AtriumPage) page = {0};
         if (!atrium_page_begin (host, req, "tu", &page, error))
                 return FALSE;
-        const char *params[3] = {atrium_page_key (&page, 0), atrium_page_key (&page, 1),
-                                 page.fetch};
+        const char *params[3] = {atrium_page_after (&page, 0, "infinity"),
+                                 atrium_page_after (&page, 1, ATRIUM_UUID_MAX), page.fetch};
         AtriumResult *res = host->query (host->request_tx (req), sql, 3, params, error);
         if (!res)
                 return FALSE;

@@ -150,11 +150,12 @@ list_calendars (AtriumRequest *req, gpointer data, GError **error)
                 "SELECT " CAL_CALENDAR_COLUMNS ", lower(c.name) AS sort_key "
                 "FROM calendar.calendars c WHERE " CAL_VISIBLE_SQL " "
                 "AND ($4::text IS NULL OR c.owner_type = $4) "
-                "AND ($5::text IS NULL OR (lower(c.name), c.id) > ($5, $6::uuid)) "
-                "ORDER BY lower(c.name), c.id LIMIT $7::int",
+                "AND (lower(c.name), c.id) > ($5, $6::uuid) "
+                "ORDER BY lower(c.name), c.id LIMIT (SELECT $7::int)",
                 7, cal_host->request_user_id (req),
                 cal_host->request_has_permission (req, "calendar.manage") ? "true" : "false",
-                groups, type, atrium_page_key (&page, 0), atrium_page_key (&page, 1), page.fetch);
+                groups, type, atrium_page_after (&page, 0, ""),
+                atrium_page_after (&page, 1, ATRIUM_UUID_MIN), page.fetch);
         if (!res)
                 return FALSE;
         int rows = cal_host->result_n_rows (res);

@@ -146,9 +146,9 @@ list_subscriptions (AtriumRequest *req, gpointer data, GError **error)
                 req, error,
                 "SELECT " SUBSCRIPTION_COLUMNS " FROM calendar.subscriptions s "
                 "WHERE s.calendar_id = $1::uuid AND ($2::boolean OR s.created_by = $3::uuid) "
-                "AND ($4::uuid IS NULL OR s.id > $4::uuid) ORDER BY s.id LIMIT $5::int",
+                "AND s.id > $4::uuid ORDER BY s.id LIMIT (SELECT $5::int)",
                 5, c->id, c->can_edit ? "true" : "false", cal_host->request_user_id (req),
-                atrium_page_key (&page, 0), page.fetch);
+                atrium_page_after (&page, 0, ATRIUM_UUID_MIN), page.fetch);
         if (!res)
                 return FALSE;
         atrium_page_respond_rows (cal_host, req, &page, res, NULL, 1, 0);

@@ -206,13 +206,14 @@ list_todos (AtriumRequest *req, gpointer data, GError **error)
         g_auto (AtriumPage) page = {0};
         if (!c || !atrium_page_begin (cal_host, req, "tu", &page, error))
                 return FALSE;
-        AtriumResult *res = cal_sql (
-                req, error,
-                "SELECT " TODO_VIEW_SQL ", t.created_at::text AS sort_key FROM calendar.todos t "
-                "WHERE t.calendar_id = $1::uuid "
-                "AND ($2::text IS NULL OR (t.created_at, t.id) > ($2::timestamptz, $3::uuid)) "
-                "ORDER BY t.created_at, t.id LIMIT $4::int",
-                4, c->id, atrium_page_key (&page, 0), atrium_page_key (&page, 1), page.fetch);
+        AtriumResult *res = cal_sql (req, error,
+                                     "SELECT " TODO_VIEW_SQL
+                                     ", t.created_at::text AS sort_key FROM calendar.todos t "
+                                     "WHERE t.calendar_id = $1::uuid "
+                                     "AND (t.created_at, t.id) > ($2::timestamptz, $3::uuid) "
+                                     "ORDER BY t.created_at, t.id LIMIT (SELECT $4::int)",
+                                     4, c->id, atrium_page_after (&page, 0, "-infinity"),
+                                     atrium_page_after (&page, 1, ATRIUM_UUID_MIN), page.fetch);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();

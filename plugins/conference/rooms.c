@@ -148,10 +148,10 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                 "SELECT " CONF_ROOM_COLUMNS " FROM conference.rooms r WHERE "
                 "($1::uuid[] IS NULL OR r.group_id IS NULL OR r.group_id = ANY ($1::uuid[]) OR "
                 "r.created_by = $2::uuid) AND ($3::uuid IS NULL OR r.group_id = $3::uuid) AND "
-                "($4::timestamptz IS NULL OR (r.created_at, r.id) < ($4::timestamptz, $5::uuid)) "
-                "ORDER BY r.created_at DESC, r.id DESC LIMIT $6::int",
-                6, mine, me, group, atrium_page_key (&page, 0), atrium_page_key (&page, 1),
-                page.fetch);
+                "(r.created_at, r.id) < ($4::timestamptz, $5::uuid) "
+                "ORDER BY r.created_at DESC, r.id DESC LIMIT (SELECT $6::int)",
+                6, mine, me, group, atrium_page_after (&page, 0, "infinity"),
+                atrium_page_after (&page, 1, ATRIUM_UUID_MAX), page.fetch);
         if (!res)
                 return FALSE;
         int n = conf_host->result_n_rows (res);

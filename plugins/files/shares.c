@@ -114,9 +114,10 @@ handle_list (AtriumRequest *req, gpointer data, GError **error)
                 "expires_at, s.expires_at <= now() AS expired, "
                 "to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS "
                 "created_at FROM files.shares s JOIN files.nodes n ON n.school_id = s.school_id "
-                "AND n.id = s.node_id WHERE s.created_by = $1::uuid AND ($2::uuid IS NULL OR "
-                "s.id > $2::uuid) ORDER BY s.id LIMIT $3::int",
-                3, files_host->request_user_id (req), atrium_page_key (&page, 0), page.fetch);
+                "AND n.id = s.node_id WHERE s.created_by = $1::uuid AND "
+                "s.id > $2::uuid ORDER BY s.id LIMIT (SELECT $3::int)",
+                3, files_host->request_user_id (req), atrium_page_after (&page, 0, ATRIUM_UUID_MIN),
+                page.fetch);
         if (!res)
                 return FALSE;
         atrium_page_respond_rows (files_host, req, &page, res, NULL, 1, 0);

@@ -26,8 +26,8 @@ files_list_folder (AtriumRequest *req, const FilesSpace *sp, const char *path, G
                 req, error,
                 "SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 AND "
                 "space_id = $2::uuid AND parent = $3 AND trash_id IS NULL AND "
-                "($4::text IS NULL OR name > $4) ORDER BY name LIMIT $5::int",
-                5, sp->type, sp->id, path, atrium_page_key (&page, 0), page.fetch);
+                "name > $4 ORDER BY name LIMIT (SELECT $5::int)",
+                5, sp->type, sp->id, path, atrium_page_after (&page, 0, ""), page.fetch);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();
@@ -397,13 +397,13 @@ handle_trash_list (AtriumRequest *req, gpointer data, GError **error)
         g_auto (AtriumPage) page = {0};
         if (!atrium_page_begin (files_host, req, "tu", &page, error))
                 return FALSE;
-        AtriumResult *res = files_sql (
-                req, error,
-                "SELECT " TRASH_COLUMNS " FROM files.trash WHERE space_type = $1 AND "
-                "space_id = $2::uuid AND ($3::timestamptz IS NULL OR (deleted_at, id) < "
-                "($3::timestamptz, $4::uuid)) ORDER BY deleted_at DESC, id DESC LIMIT $5::int",
-                5, sp.type, sp.id, atrium_page_key (&page, 0), atrium_page_key (&page, 1),
-                page.fetch);
+        AtriumResult *res =
+                files_sql (req, error,
+                           "SELECT " TRASH_COLUMNS " FROM files.trash WHERE space_type = $1 AND "
+                           "space_id = $2::uuid AND (deleted_at, id) < ($3::timestamptz, $4::uuid) "
+                           "ORDER BY deleted_at DESC, id DESC LIMIT (SELECT $5::int)",
+                           5, sp.type, sp.id, atrium_page_after (&page, 0, "infinity"),
+                           atrium_page_after (&page, 1, ATRIUM_UUID_MAX), page.fetch);
         if (!res)
                 return FALSE;
         JsonArray *items = json_array_new ();

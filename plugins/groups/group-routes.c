@@ -170,10 +170,10 @@ list_groups (AtriumRequest *req, gpointer data, GError **error)
                 "'\\\\'), '%', '\\%'), '_', '\\_') || '%') "
                 "AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM groups.members m "
                 "     WHERE m.group_id = g.id AND m.user_id = $3::uuid)) "
-                "AND ($4::text IS NULL OR (lower(g.name), g.id) > ($4, $5::uuid)) "
-                "ORDER BY lower(g.name), g.id LIMIT $7::int",
-                7, type, q, member, atrium_page_key (&page, 0), atrium_page_key (&page, 1), me,
-                page.fetch);
+                "AND (lower(g.name), g.id) > ($4, $5::uuid) "
+                "ORDER BY lower(g.name), g.id LIMIT (SELECT $7::int)",
+                7, type, q, member, atrium_page_after (&page, 0, ""),
+                atrium_page_after (&page, 1, ATRIUM_UUID_MIN), me, page.fetch);
         if (!res)
                 return FALSE;
         atrium_page_respond_rows (groups_host, req, &page, res, "sort_key", 2, 9, 0);

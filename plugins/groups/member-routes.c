@@ -151,9 +151,10 @@ list_members (AtriumRequest *req, gpointer data, GError **error)
                 "FROM groups.members m "
                 "JOIN core.users u ON u.school_id = m.school_id AND u.id = m.user_id "
                 "WHERE m.group_id = $1::uuid "
-                "AND ($2::text IS NULL OR (lower(u.display_name), u.id) > ($2, $3::uuid)) "
-                "ORDER BY lower(u.display_name), u.id LIMIT $4::int",
-                4, id, atrium_page_key (&page, 0), atrium_page_key (&page, 1), page.fetch);
+                "AND (lower(u.display_name), u.id) > ($2, $3::uuid) "
+                "ORDER BY lower(u.display_name), u.id LIMIT (SELECT $4::int)",
+                4, id, atrium_page_after (&page, 0, ""),
+                atrium_page_after (&page, 1, ATRIUM_UUID_MIN), page.fetch);
         if (!res)
                 return FALSE;
         atrium_page_respond_rows (groups_host, req, &page, res, "sort_key", 2, 6, 0);

@@ -37,17 +37,17 @@ mail_respond_summary_page (AtriumRequest *req, const char *where, int n_params,
         g_auto (AtriumPage) page = {0};
         if (!atrium_page_begin (mail_host, req, "tu", &page, error))
                 return FALSE;
-        g_autofree char *sql = g_strdup_printf (
-                "SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE %s AND ($%d::timestamptz IS NULL OR "
-                "(m.received_at, m.id) < ($%d::timestamptz, $%d::uuid)) "
-                "ORDER BY m.received_at DESC, m.id DESC LIMIT $%d::int",
-                where, n_params + 1, n_params + 1, n_params + 2, n_params + 3);
+        g_autofree char *sql =
+                g_strdup_printf ("SELECT " SUMMARY_COLUMNS SUMMARY_FROM "WHERE %s AND "
+                                 "(m.received_at, m.id) < ($%d::timestamptz, $%d::uuid) "
+                                 "ORDER BY m.received_at DESC, m.id DESC LIMIT (SELECT $%d::int)",
+                                 where, n_params + 1, n_params + 2, n_params + 3);
         const char *all[16];
         g_return_val_if_fail (n_params <= 13, FALSE);
         for (int i = 0; i < n_params; i++)
                 all[i] = params[i];
-        all[n_params] = atrium_page_key (&page, 0);
-        all[n_params + 1] = atrium_page_key (&page, 1);
+        all[n_params] = atrium_page_after (&page, 0, "infinity");
+        all[n_params + 1] = atrium_page_after (&page, 1, ATRIUM_UUID_MAX);
         all[n_params + 2] = page.fetch;
         AtriumResult *res = mail_host->query (mail_host->request_tx (req), sql, n_params + 3,
                                               all, error);
