@@ -449,5 +449,60 @@ class CardDavTest(fixtures.SharedHost):
         self.refusal(self.dav("REPORT", pb, sync(tok), who="sue"), 403, "valid-sync-token")
         self.assertIn("Sam Schüler", self.people("sue"))
 
+    def test_one_change_number_per_transaction(self) -> None:
+        # Every card one transaction writes or deletes shares one change number (contacts
+        # 0003): a bulk write moves the book's number once, not once per card (each move was
+        # a new version of the book's row, which made bulk writes quadratic).
+        uid = self.s.add_person("bulk", ["student"], display_name="Bea Bulk")
+        # Gone again afterwards: the people books of the other tests do not list her.
+        self.addCleanup(lambda: fixtures.check(self.s.raw("op", "DELETE", f"/users/{uid}"), 204,
+                                               what="delete user"))
+        p = "contacts/bulk/personal/"
+        self.assertEqual(self.dav("PUT", p + "a.vcf", vcard("bulk-a"), who="bulk").status, 201)
+
+        def seq() -> int:
+            return int(self.pg.psql(
+                f"SELECT sync_seq FROM contacts.books WHERE owner_id = '{uid}'").strip())
+
+        def token() -> str:
+            r = self.dav("REPORT", p, sync(), who="bulk")
+            return ET.fromstring(r.body).find(f"{D}sync-token").text
+
+        def changed(since: str) -> dict[str, str]:
+            got = self.multistatus(self.dav("REPORT", p, sync(since), who="bulk"))
+            return {h.rsplit("/", 1)[1]: ET.tostring(r).decode() for h, r in got.items()}
+
+        before, seq0 = token(), seq()
+        self.pg.psql(
+            "INSERT INTO contacts.cards (school_id, owner_id, name, uid, fn, vcard) "
+            "SELECT c.school_id, c.owner_id, 'bulk-' || g || '.vcf', 'bulk-' || g, c.fn, "
+            f"c.vcard FROM contacts.cards c, generate_series(1, 5) g WHERE c.owner_id = '{uid}'")
+        self.assertEqual(seq(), seq0 + 1)
+        self.assertEqual(set(changed(before)), {f"bulk-{g}.vcf" for g in range(1, 6)})
+        after = token()
+        self.assertEqual(changed(after), {})
+        # A deletion of all six in one statement: one step, six tombstones.
+        self.pg.psql(f"DELETE FROM contacts.cards WHERE owner_id = '{uid}'")
+        self.assertEqual(seq(), seq0 + 2)
+        gone = changed(after)
+        self.assertEqual(set(gone), {"a.vcf"} | {f"bulk-{g}.vcf" for g in range(1, 6)})
+        for r in gone.values():
+            self.assertIn("404", r)
+        # A savepoint rolled back takes its step with it; the next write steps again, and a
+        # name written again is no longer gone.
+        after = token()
+        self.pg.psql(
+            "BEGIN; SAVEPOINT a; INSERT INTO contacts.cards (school_id, owner_id, name, uid, fn, "
+            "vcard) SELECT school_id, owner_id, 'x.vcf', 'x', 'X', 'BEGIN:VCARD' FROM "
+            f"contacts.books WHERE owner_id = '{uid}'; ROLLBACK TO a; INSERT INTO contacts.cards "
+            "(school_id, owner_id, name, uid, fn, vcard) SELECT school_id, owner_id, 'a.vcf', "
+            f"'late', 'Late', 'BEGIN:VCARD' FROM contacts.books WHERE owner_id = '{uid}'; "
+            "COMMIT;")
+        self.assertEqual(seq(), seq0 + 3)
+        self.assertEqual(set(changed(after)), {"a.vcf"})
+        self.assertEqual(self.pg.psql(
+            "SELECT count(*) FROM contacts.tombstones WHERE owner_id = "
+            f"'{uid}' AND name = 'a.vcf'").strip(), "0")
+
 if __name__ == "__main__":
     harness.main()
