@@ -144,14 +144,9 @@ emit_place (AtriumRequest *req, CalDavPlace *p, AtriumDavEmitFunc emit, gpointer
                 emit_collection (p->user, p->user, emit, emit_data);
                 return TRUE;
         }
-        JsonObject *o = json_node_get_object (p->cal->json);
         if (p->depth == CALDAV_CALENDAR) {
-                emit_calendar (p->segment, p->cal->id, p->cal->name,
-                               json_object_has_member (o, "color") &&
-                                               !json_object_get_null_member (o, "color")
-                                       ? json_object_get_string_member (o, "color")
-                                       : NULL,
-                               p->sync_seq, p->cal->can_edit, emit, emit_data);
+                emit_calendar (p->segment, p->cal->id, p->cal->name, p->cal->color, p->sync_seq,
+                               p->cal->can_edit, emit, emit_data);
                 return TRUE;
         }
         AtriumResult *res = cal_sql (req, error,

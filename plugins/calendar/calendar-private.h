@@ -42,8 +42,9 @@ typedef struct {
         char *name;
         char *owner_type; /* "user", "group" or "school" */
         char *owner_id;   /* (nullable): NULL for the school */
+        char *color;      /* (nullable) */
         gboolean can_edit;
-        JsonNode *json;   /* the API view, with "can_edit" */
+        JsonNode *json; /* the API view, with "can_edit": only from cal_calendar_view() */
 } CalCalendar;
 
 void cal_calendar_free (CalCalendar *c);
@@ -53,6 +54,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CalCalendar, cal_calendar_free)
  * With @edit, a calendar the caller sees but may not change is FORBIDDEN. */
 CalCalendar *cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit,
                                 GError **error);
+/* cal_calendar_open (@id, not for editing) with the calendar's API view in ->json, which no
+ * other caller builds. */
+CalCalendar *cal_calendar_view (AtriumRequest *req, const char *id, GError **error);
 /* The calendar of @res's @row, read with CAL_CALENDAR_COLUMNS first, as cal_calendar_open
  * judges it (NULL and @error: the caller may not see it, or not change it when @edit). */
 CalCalendar *cal_calendar_from_row (AtriumRequest *req, AtriumResult *res, int row, gboolean edit,

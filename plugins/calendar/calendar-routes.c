@@ -31,7 +31,7 @@ static const char calendar_patch_schema[] =
 static gboolean
 respond_calendar (AtriumRequest *req, guint status, const char *id, GError **error)
 {
-        g_autoptr (CalCalendar) c = cal_calendar_open (req, id, FALSE, error);
+        g_autoptr (CalCalendar) c = cal_calendar_view (req, id, error);
         if (!c)
                 return FALSE;
         cal_host->respond_json (req, status, json_node_ref (c->json));

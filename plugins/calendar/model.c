@@ -55,6 +55,7 @@ cal_calendar_free (CalCalendar *c)
         g_free (c->name);
         g_free (c->owner_type);
         g_free (c->owner_id);
+        g_free (c->color);
         if (c->json)
                 json_node_unref (c->json);
         g_free (c);
@@ -159,8 +160,11 @@ caller_role (AtriumRequest *req, const char *group_id, AtriumGroupRole *out, GEr
         return cal_groups->is_member (cal_host->request_tx (req), group_id, me, out, error);
 }
 
-CalCalendar *
-cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit, GError **error)
+static CalCalendar *from_row (AtriumRequest *req, AtriumResult *res, int row, gboolean edit,
+                              gboolean view, GError **error);
+
+static CalCalendar *
+calendar_open (AtriumRequest *req, const char *id, gboolean edit, gboolean view, GError **error)
 {
         if (!id || !g_uuid_string_is_valid (id)) {
                 cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", id ? id : "");
@@ -173,7 +177,7 @@ cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit, GError **e
         if (!res)
                 return NULL;
         CalCalendar *c = cal_host->result_n_rows (res) == 1
-                                 ? cal_calendar_from_row (req, res, 0, edit, error)
+                                 ? from_row (req, res, 0, edit, view, error)
                                  : NULL;
         if (cal_host->result_n_rows (res) == 0)
                 cal_fail (error, ATRIUM_ERROR_NOT_FOUND, "no calendar %s", id);
@@ -182,14 +186,36 @@ cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit, GError **e
 }
 
 CalCalendar *
+cal_calendar_open (AtriumRequest *req, const char *id, gboolean edit, GError **error)
+{
+        return calendar_open (req, id, edit, FALSE, error);
+}
+
+CalCalendar *
+cal_calendar_view (AtriumRequest *req, const char *id, GError **error)
+{
+        return calendar_open (req, id, FALSE, TRUE, error);
+}
+
+CalCalendar *
 cal_calendar_from_row (AtriumRequest *req, AtriumResult *res, int row, gboolean edit,
                        GError **error)
+{
+        return from_row (req, res, row, edit, FALSE, error);
+}
+
+/* The calendar of @res's @row if the caller may see it (and, with @edit, change it); with
+ * @view its API view too (a JSON tree only the calendar routes answer with). */
+static CalCalendar *
+from_row (AtriumRequest *req, AtriumResult *res, int row, gboolean edit, gboolean view,
+          GError **error)
 {
         g_autoptr (CalCalendar) c = g_new0 (CalCalendar, 1);
         c->id = g_strdup (cal_host->result_value (res, row, 0));
         c->name = g_strdup (cal_host->result_value (res, row, 1));
         c->owner_type = g_strdup (cal_host->result_value (res, row, 3));
         c->owner_id = g_strdup (cal_host->result_value (res, row, 4));
+        c->color = g_strdup (cal_host->result_value (res, row, 2));
         AtriumGroupRole role = ATRIUM_GROUP_ROLE_NONE;
         if (g_str_equal (c->owner_type, "group") && !caller_role (req, c->owner_id, &role, error))
                 return NULL;
@@ -205,7 +231,8 @@ cal_calendar_from_row (AtriumRequest *req, AtriumResult *res, int row, gboolean 
                 return NULL;
         }
         c->can_edit = cal_may_edit (req, c->owner_type, c->owner_id, role);
-        c->json = calendar_json (res, row, c->can_edit);
+        if (view)
+                c->json = calendar_json (res, row, c->can_edit);
         if (edit && !c->can_edit) {
                 cal_fail (error, ATRIUM_ERROR_FORBIDDEN,
                           g_str_equal (c->owner_type, "school")
