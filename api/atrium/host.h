@@ -64,22 +64,23 @@ G_BEGIN_DECLS
 #define ATRIUM_ERROR (g_quark_from_static_string ("atrium-error-quark"))
 
 typedef enum {
-        ATRIUM_ERROR_INVALID = 1,             /* 400 invalid-request */
-        ATRIUM_ERROR_UNAUTHENTICATED = 2,     /* 401 unauthenticated */
-        ATRIUM_ERROR_FORBIDDEN = 3,           /* 403 forbidden */
-        ATRIUM_ERROR_NOT_FOUND = 4,           /* 404 not-found */
-        ATRIUM_ERROR_CONFLICT = 5,            /* 409 conflict */
-        ATRIUM_ERROR_PRECONDITION_FAILED = 6, /* 412 precondition-failed */
-        ATRIUM_ERROR_TOO_LARGE = 7,           /* 413 payload-too-large */
-        ATRIUM_ERROR_UNSUPPORTED_MEDIA = 8,   /* 415 unsupported-media-type */
-        ATRIUM_ERROR_UNPROCESSABLE = 9,       /* 422 unprocessable */
-        ATRIUM_ERROR_RATE_LIMITED = 10,       /* 429 rate-limited */
-        ATRIUM_ERROR_INTERNAL = 11,           /* 500 internal */
-        ATRIUM_ERROR_BAD_GATEWAY = 12,        /* 502 bad-gateway */
-        ATRIUM_ERROR_UNAVAILABLE = 13,        /* 503 unavailable */
-        ATRIUM_ERROR_INSUFFICIENT_STORAGE = 14, /* 507 insufficient-storage */
-        ATRIUM_ERROR_METHOD_NOT_ALLOWED = 15, /* 405 method-not-allowed */
+        ATRIUM_ERROR_INVALID = 1,                /* 400 invalid-request */
+        ATRIUM_ERROR_UNAUTHENTICATED = 2,        /* 401 unauthenticated */
+        ATRIUM_ERROR_FORBIDDEN = 3,              /* 403 forbidden */
+        ATRIUM_ERROR_NOT_FOUND = 4,              /* 404 not-found */
+        ATRIUM_ERROR_CONFLICT = 5,               /* 409 conflict */
+        ATRIUM_ERROR_PRECONDITION_FAILED = 6,    /* 412 precondition-failed */
+        ATRIUM_ERROR_TOO_LARGE = 7,              /* 413 payload-too-large */
+        ATRIUM_ERROR_UNSUPPORTED_MEDIA = 8,      /* 415 unsupported-media-type */
+        ATRIUM_ERROR_UNPROCESSABLE = 9,          /* 422 unprocessable */
+        ATRIUM_ERROR_RATE_LIMITED = 10,          /* 429 rate-limited */
+        ATRIUM_ERROR_INTERNAL = 11,              /* 500 internal */
+        ATRIUM_ERROR_BAD_GATEWAY = 12,           /* 502 bad-gateway */
+        ATRIUM_ERROR_UNAVAILABLE = 13,           /* 503 unavailable */
+        ATRIUM_ERROR_INSUFFICIENT_STORAGE = 14,  /* 507 insufficient-storage */
+        ATRIUM_ERROR_METHOD_NOT_ALLOWED = 15,    /* 405 method-not-allowed */
         ATRIUM_ERROR_RANGE_NOT_SATISFIABLE = 16, /* 1.2: 416 range-not-satisfiable */
+        ATRIUM_ERROR_LOCKED = 17,                /* 1.5: 423 locked */
 } AtriumErrorCode;
 
 typedef struct _AtriumRequest AtriumRequest; /* opaque: one HTTP request, on a worker thread */
@@ -1367,7 +1368,35 @@ struct _AtriumHost {
          * Since: 1.5
          */
         const char *(*request_username) (AtriumRequest *req);
+        /**
+         * dav_lock_check:
+         * @req: the request
+         * @mount: the WebDAV tree (its AtriumDavTree.mount)
+         * @canonical: what a REST route is about to change, named as the tree's canonical
+         *   callback names it (the name its locks are kept under)
+         * @how: ATRIUM_DAV_LOCK_PARENT when the change adds or removes a member of the parent
+         *   folder (a new file, a deletion, a move), ATRIUM_DAV_LOCK_BELOW when it removes what
+         *   lies below (a folder deleted or moved)
+         * @error: set on failure
+         *
+         * For the REST routes of what a WebDAV tree also serves: whether a WebDAV lock held by
+         * another person stands in the way (a lock on @canonical, a depth-infinity lock on a
+         * folder above it, with @how the parent's lock and the locks below). A REST client
+         * cannot submit a lock token, so the lock's owner may write; anyone else gets
+         * ATRIUM_ERROR_LOCKED (423), as a WebDAV client without the token would. Expired
+         * locks count for nothing.
+         *
+         * Called: in a handler, on its thread, before the change.
+         * Returns: %TRUE when nothing stands in the way; else %FALSE with @error set
+         * Since: 1.5
+         */
+        gboolean (*dav_lock_check) (AtriumRequest *req, const char *mount, const char *canonical,
+                                    guint how, GError **error);
 };
+
+/* dav_lock_check()'s @how. Since: 1.5 */
+#define ATRIUM_DAV_LOCK_PARENT (1u << 0)
+#define ATRIUM_DAV_LOCK_BELOW (1u << 1)
 
 /**
  * ATRIUM_HOST_HAS:

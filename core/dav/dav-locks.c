@@ -90,8 +90,7 @@ covers (const Lock *l, const char *p)
 /* The active locks on @p, on its ancestors (any depth: callers filter with covers()) and,
  * with @below, under it. */
 static GPtrArray *
-locks_near (AtriumRequest *req, const AtriumDavMount *m, const char *p, gboolean below,
-            GError **error)
+locks_near (AtriumRequest *req, const char *tree, const char *p, gboolean below, GError **error)
 {
         /* The ancestors of p as a text[] literal: "user:x/a/b" -> {"user:x/a","user:x"}. */
         g_autoptr (GString) anc = g_string_new ("{");
@@ -110,7 +109,7 @@ locks_near (AtriumRequest *req, const AtriumDavMount *m, const char *p, gboolean
                 g_string_append_c (anc, '"');
         }
         g_string_append_c (anc, '}');
-        const char *params[4] = {m->mount, p, anc->str, below ? "t" : "f"};
+        const char *params[4] = {tree, p, anc->str, below ? "t" : "f"};
         g_autoptr (AtriumResult) res = atrium_tx_query (
                 req->tx,
                 "SELECT " LOCK_COLUMNS
@@ -194,7 +193,8 @@ list_holds (AtriumRequest *req, const AtriumDavMount *m, const AtriumDavIfList *
 {
         g_autoptr (GError) local = NULL;
         g_autofree char *canon = canonical (req, m, path, &local);
-        g_autoptr (GPtrArray) locks = canon ? locks_near (req, m, canon, FALSE, error) : NULL;
+        g_autoptr (GPtrArray) locks =
+                canon ? locks_near (req, m->mount, canon, FALSE, error) : NULL;
         if (canon && !locks)
                 return FALSE;
         g_autofree char *etag = NULL;
@@ -279,7 +279,7 @@ atrium_dav_locks_check (AtriumRequest *req, const AtriumDavMount *m, const char 
         if (!canon)
                 return TRUE; /* nothing there can be locked; the tree refuses the write */
         g_autoptr (GPtrArray) locks =
-                locks_near (req, m, canon, (how & ATRIUM_DAV_CHECK_BELOW) != 0, error);
+                locks_near (req, m->mount, canon, (how & ATRIUM_DAV_CHECK_BELOW) != 0, error);
         if (!locks)
                 return FALSE;
         g_autofree char *parent = NULL;
@@ -322,6 +322,34 @@ atrium_dav_locks_check (AtriumRequest *req, const AtriumDavMount *m, const char 
                         respond_error (req, 423, "lock-token-submitted", l->href);
                         return TRUE;
                 }
+        }
+        return TRUE;
+}
+
+gboolean
+atrium_dav_lock_check (AtriumRequest *req, const char *mount, const char *canonical, guint how,
+                       GError **error)
+{
+        g_return_val_if_fail (mount != NULL && canonical != NULL, FALSE);
+        g_autoptr (GPtrArray) locks =
+                locks_near (req, mount, canonical, (how & ATRIUM_DAV_LOCK_BELOW) != 0, error);
+        if (!locks)
+                return FALSE;
+        const char *slash = strrchr (canonical, '/');
+        g_autofree char *parent = (how & ATRIUM_DAV_LOCK_PARENT) && slash
+                                          ? g_strndup (canonical, (gsize) (slash - canonical))
+                                          : NULL;
+        const char *me = atrium_request_user_id (req);
+        for (guint i = 0; i < locks->len; i++) {
+                const Lock *l = locks->pdata[i];
+                gboolean applies = covers (l, canonical) ||
+                                   (parent && g_str_equal (l->path, parent)) ||
+                                   ((how & ATRIUM_DAV_LOCK_BELOW) && ancestor (canonical, l->path));
+                if (applies && g_strcmp0 (l->user_id, me) != 0)
+                        return atrium_fail (error, ATRIUM_ERROR_LOCKED,
+                                            "locked over WebDAV by another person (%s) until "
+                                            "the lock is released or expires",
+                                            l->href);
         }
         return TRUE;
 }
@@ -387,7 +415,7 @@ refresh (AtriumRequest *req, const AtriumDavMount *m, const char *canon, GError 
         g_autoptr (AtriumDavIf) cond = text ? atrium_dav_if_parse (text, error) : NULL;
         if (text && !cond)
                 return FALSE;
-        g_autoptr (GPtrArray) locks = locks_near (req, m, canon, FALSE, error);
+        g_autoptr (GPtrArray) locks = locks_near (req, m->mount, canon, FALSE, error);
         if (!locks)
                 return FALSE;
         const char *me = atrium_request_user_id (req);
@@ -469,7 +497,7 @@ atrium_dav_lock (AtriumRequest *req, const AtriumDavMount *m, const char *path, 
         }
         gboolean infinity = !depth || g_ascii_strcasecmp (depth, "infinity") == 0;
 
-        g_autoptr (GPtrArray) locks = locks_near (req, m, canon, infinity, error);
+        g_autoptr (GPtrArray) locks = locks_near (req, m->mount, canon, infinity, error);
         if (!locks)
                 return FALSE;
         for (guint i = 0; i < locks->len; i++) {
@@ -542,7 +570,7 @@ atrium_dav_unlock (AtriumRequest *req, const AtriumDavMount *m, const char *path
         g_autofree char *canon = canonical (req, m, path, error);
         if (!canon)
                 return FALSE;
-        g_autoptr (GPtrArray) locks = locks_near (req, m, canon, FALSE, error);
+        g_autoptr (GPtrArray) locks = locks_near (req, m->mount, canon, FALSE, error);
         if (!locks)
                 return FALSE;
         for (guint i = 0; i < locks->len; i++) {
@@ -579,7 +607,7 @@ atrium_dav_locks_for_listing (AtriumRequest *req, const AtriumDavMount *m, const
                 *out_canon = NULL;
                 return g_ptr_array_new ();
         }
-        GPtrArray *locks = locks_near (req, m, canon, TRUE, error);
+        GPtrArray *locks = locks_near (req, m->mount, canon, TRUE, error);
         if (locks)
                 *out_canon = g_steal_pointer (&canon);
         return locks;

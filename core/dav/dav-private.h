@@ -235,6 +235,10 @@ gboolean atrium_dav_if_has_token (const AtriumDavIf *h, const char *token);
 #define ATRIUM_DAV_CHECK_PARENT_IF_NEW (1u << 2) /* PUT: the parent counts if @path is new */
 /* Before a write: the If header holds, its untagged lists for the Request-URI @path. Else
  * 412 is answered and *@out_answered set. */
+/* The host's dav_lock_check (host.h): a WebDAV lock of another person on what a REST route
+ * changes is ATRIUM_ERROR_LOCKED. */
+gboolean atrium_dav_lock_check (AtriumRequest *req, const char *mount, const char *canonical,
+                                guint how, GError **error);
 gboolean atrium_dav_if_check (AtriumRequest *req, const AtriumDavMount *m, const char *path,
                               gboolean *out_answered, GError **error);
 /* Before a write of @path: every lock the write touches was submitted (If) by its owner.

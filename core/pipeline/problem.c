@@ -49,6 +49,7 @@ static const ProblemKind kinds[] = {
         {ATRIUM_ERROR_UNAVAILABLE, 503, "unavailable"},
         {ATRIUM_ERROR_INSUFFICIENT_STORAGE, 507, "insufficient-storage"},
         {ATRIUM_ERROR_RANGE_NOT_SATISFIABLE, 416, "range-not-satisfiable"},
+        {ATRIUM_ERROR_LOCKED, 423, "locked"},
         /* core-only (core-private.h) */
         {ATRIUM_ERROR_PASSWORD_CHANGE_REQUIRED, 403, "password-change-required"},
         {ATRIUM_ERROR_SECOND_FACTOR_REQUIRED, 403, "second-factor-required"},

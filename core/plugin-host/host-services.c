@@ -131,6 +131,7 @@ static const AtriumHost host_table = {
         .respond_result_page = atrium_request_respond_result_page,
         .request_tx_commit = atrium_request_tx_commit,
         .add_dav_tree = atrium_dav_add_tree,
+        .dav_lock_check = atrium_dav_lock_check,
         .add_portal_page = atrium_portal_add_page,
         .send_mail = atrium_sendmail,
         .request_username = request_username,

@@ -67,6 +67,11 @@ gboolean files_space_open (AtriumRequest *req, const char *type, const char *id,
 
 /* The {path*} of the request, normalised; *out_dir: it ended in '/' (or was empty). */
 char *files_request_path (AtriumRequest *req, gboolean *out_dir, GError **error);
+/* For the REST routes: ATRIUM_ERROR_LOCKED (423) when a WebDAV lock of another person stands
+ * in the way of changing @path of @sp (@how: ATRIUM_DAV_LOCK_PARENT, ATRIUM_DAV_LOCK_BELOW;
+ * the host's dav_lock_check). The WebDAV routes check locks themselves, with the tokens. */
+gboolean files_rest_unlocked (AtriumRequest *req, const FilesSpace *sp, const char *path, guint how,
+                              GError **error);
 
 /* ---- nodes ---- */
 

@@ -163,7 +163,8 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         gboolean dir = FALSE;
         g_autofree char *path = NULL;
         if (!files_space_from_request (req, TRUE, &sp, error) ||
-            !(path = files_request_path (req, &dir, error)))
+            !(path = files_request_path (req, &dir, error)) ||
+            !files_rest_unlocked (req, &sp, path, dir ? ATRIUM_DAV_LOCK_PARENT : 0, error))
                 return FALSE;
         if (dir) {
                 /* PUT on "folder/" creates the folder (MKCOL). */

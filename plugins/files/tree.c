@@ -250,6 +250,13 @@ move_or_copy (AtriumRequest *req, FilesSpace *src, const FilesNode *node, JsonOb
         if (!to)
                 return FALSE;
         gboolean parents = g_strcmp0 (files_host->request_query (req, "parents"), "true") == 0;
+        /* A move takes the source and what is below it away from its folder; either way the
+         * destination folder gets a member. */
+        if ((!copy &&
+             !files_rest_unlocked (req, src, node->path,
+                                   ATRIUM_DAV_LOCK_PARENT | ATRIUM_DAV_LOCK_BELOW, error)) ||
+            !files_rest_unlocked (req, &dst, to, ATRIUM_DAV_LOCK_PARENT, error))
+                return FALSE;
         g_autoptr (FilesNode) moved = NULL;
         if (!files_move_copy (req, src, node, &dst, to, copy, parents, &moved, error))
                 return FALSE;
@@ -289,7 +296,8 @@ files_handle_post (AtriumRequest *req, gpointer data, GError **error)
             !(path = files_request_path (req, &dir, error)))
                 return FALSE;
         if (g_str_equal (action, "mkdir"))
-                return files_make_folder (req, &sp, path, error);
+                return files_rest_unlocked (req, &sp, path, ATRIUM_DAV_LOCK_PARENT, error) &&
+                       files_make_folder (req, &sp, path, error);
         if (!*path)
                 return files_fail (error, ATRIUM_ERROR_INVALID, "the top folder cannot be %s",
                                    share ? "shared" : "moved or copied");
@@ -375,7 +383,9 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         g_auto (FilesSpace) sp = {0};
         g_autofree char *path = NULL;
         if (!files_space_from_request (req, TRUE, &sp, error) ||
-            !(path = files_request_path (req, NULL, error)))
+            !(path = files_request_path (req, NULL, error)) ||
+            !files_rest_unlocked (req, &sp, path, ATRIUM_DAV_LOCK_PARENT | ATRIUM_DAV_LOCK_BELOW,
+                                  error))
                 return FALSE;
         JsonNode *item = NULL;
         if (!files_trash_path (req, &sp, path, TRUE, &item, error))

@@ -626,6 +626,60 @@ class WebDavTest(fixtures.SharedHost):
         self.assertEqual(self.dav("LOCK", "groups/", self.LOCKINFO.format(
             scope="exclusive", who="tina"), who="tina").status, 403)
 
+    def test_rest_respects_locks(self) -> None:
+        # A REST client cannot send a lock token: what another person locked over WebDAV (an
+        # Office user editing a group's file) is not changed over REST either: 423 locked. The
+        # lock's owner may write; an unlocked file is as before.
+        s = self.s
+        gid = s.make_group("Rest and locks", owner="tina", members=["tom"])
+        slug = s.raw("tina", "GET", f"/groups/{gid}").json()["slug"]
+        g, rest = f"groups/{slug}", f"/groups/{gid}"
+        for name in ("doc.txt", "other.txt"):
+            fixtures.check(s.req("tina", "PUT", f"{rest}/{name}", b"v1"), 201)
+        fixtures.check(s.req("tina", "PUT", f"{rest}/deep/"), 201)
+        fixtures.check(s.req("tina", "PUT", f"{rest}/deep/inner.txt", b"v1"), 201)
+        tok = self.lock(f"{g}/doc.txt", "tina")
+
+        def locked(resp: harness.Response) -> None:
+            problem = self.assertProblem(resp, 423)
+            self.assertTrue(problem["type"].endswith("/locked"), problem)
+            self.assertIn(f"/dav/{s.slug}/files/{g}/doc.txt", problem["detail"])
+
+        locked(s.req("tom", "PUT", f"{rest}/doc.txt", b"tom's"))
+        locked(s.req("tom", "DELETE", f"{rest}/doc.txt"))
+        locked(s.req("tom", "POST", f"{rest}/doc.txt?action=move", {"to": "moved.txt"}))
+        locked(s.req("tom", "POST", f"{rest}/other.txt?action=move", {"to": "doc.txt"}))
+        locked(s.req("tom", "POST", f"{rest}/other.txt?action=copy", {"to": "doc.txt"}))
+        # Nothing of it changed.
+        r = self.dav("GET", f"{g}/doc.txt", who="tom")
+        self.assertEqual((r.status, r.body), (200, b"v1"))
+        self.assertEqual(self.dav("GET", f"{g}/moved.txt", who="tom").status, 404)
+        # Copying the locked file elsewhere reads it only; the other file is not locked.
+        fixtures.check(s.req("tom", "POST", f"{rest}/doc.txt?action=copy", {"to": "copy.txt"}),
+                       201)
+        fixtures.check(s.req("tom", "PUT", f"{rest}/other.txt", b"tom's"), 200)
+        # The lock's owner writes over REST (her phone, while her laptop holds the lock).
+        fixtures.check(s.req("tina", "PUT", f"{rest}/doc.txt", b"v2"), 200)
+        # A depth-infinity lock on a folder covers what is in it, new members too, and a
+        # folder with a lock below it is not deleted or moved by another.
+        tok_deep = self.lock(f"{g}/deep", "tina", depth="infinity")
+        locked_deep = [s.req("tom", "PUT", f"{rest}/deep/inner.txt", b"x"),
+                       s.req("tom", "PUT", f"{rest}/deep/new.txt", b"x"),
+                       s.req("tom", "POST", f"{rest}/deep/sub?action=mkdir")]
+        for resp in locked_deep:
+            self.assertEqual(resp.status, 423, resp.body)
+        self.assertEqual(self.dav("UNLOCK", f"{g}/deep", who="tina",
+                                  headers={"Lock-Token": f"<{tok_deep}>"}).status, 204)
+        self.lock(f"{g}/deep/inner.txt", "tina")
+        self.assertEqual(s.req("tom", "DELETE", f"{rest}/deep/").status, 423)
+        self.assertEqual(s.req("tom", "POST", f"{rest}/deep/?action=move",
+                               {"to": "elsewhere"}).status, 423)
+        # Released, the file is everybody's again.
+        self.assertEqual(self.dav("UNLOCK", f"{g}/doc.txt", who="tina",
+                                  headers={"Lock-Token": f"<{tok}>"}).status, 204)
+        fixtures.check(s.req("tom", "PUT", f"{rest}/doc.txt", b"v3"), 200)
+        fixtures.check(s.req("tom", "DELETE", f"{rest}/doc.txt"), 200)
+
     def test_lock_null_depth_and_expiry(self) -> None:
         s = self.s
         gid = s.make_group("Lock null", owner="tina", members=["tom"])
