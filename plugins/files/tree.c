@@ -475,6 +475,9 @@ handle_restore (AtriumRequest *req, gpointer data, GError **error)
         if (existing)
                 return files_fail (error, ATRIUM_ERROR_CONFLICT,
                                    "%s exists again; move it away first", path);
+        /* The folder gets a member back. */
+        if (!files_rest_unlocked (req, &sp, path, ATRIUM_DAV_LOCK_PARENT, error))
+                return FALSE;
         g_autofree char *parent = NULL, *name = NULL;
         files_path_split (path, &parent, &name);
         if (!files_ensure_folder (req, &sp, parent, TRUE, error) ||

@@ -678,7 +678,13 @@ class WebDavTest(fixtures.SharedHost):
         self.assertEqual(self.dav("UNLOCK", f"{g}/doc.txt", who="tina",
                                   headers={"Lock-Token": f"<{tok}>"}).status, 204)
         fixtures.check(s.req("tom", "PUT", f"{rest}/doc.txt", b"v3"), 200)
-        fixtures.check(s.req("tom", "DELETE", f"{rest}/doc.txt"), 200)
+        item = fixtures.check(s.req("tom", "DELETE", f"{rest}/doc.txt"), 200).json()
+        # A trash item is not put back into a folder whose members another person locked.
+        tok_folder = self.lock(g, "tina")
+        self.assertEqual(s.req("tom", "POST", f"/trash/{item['id']}/restore").status, 423)
+        self.assertEqual(self.dav("UNLOCK", g, who="tina",
+                                  headers={"Lock-Token": f"<{tok_folder}>"}).status, 204)
+        fixtures.check(s.req("tom", "POST", f"/trash/{item['id']}/restore"), 200)
 
     def test_lock_null_depth_and_expiry(self) -> None:
         s = self.s
