@@ -391,8 +391,7 @@ dav_set_modified (AtriumRequest *req, const char *path, gint64 modified, gpointe
         return n == 1 || files_fail (error, ATRIUM_ERROR_NOT_FOUND, "no file or folder %s", path);
 }
 
-/* Locks are kept under "user:<id>/<path>" and "group:<id>/<path>": every caller's home/ is
- * another folder, and a group's slug may change. */
+/* Locks are kept under files_lock_name(), which the REST routes' lock check uses too. */
 static char *
 dav_canonical (AtriumRequest *req, const char *path, gpointer user_data, GError **error)
 {
@@ -403,8 +402,7 @@ dav_canonical (AtriumRequest *req, const char *path, gpointer user_data, GError 
                 files_fail (error, ATRIUM_ERROR_FORBIDDEN, "the fixed folders cannot be locked");
                 return NULL;
         }
-        return *w.path ? g_strconcat (w.sp.type, ":", w.sp.id, "/", w.path, NULL)
-                       : g_strconcat (w.sp.type, ":", w.sp.id, NULL);
+        return files_lock_name (&w.sp, w.path);
 }
 
 gboolean

@@ -67,6 +67,9 @@ gboolean files_space_open (AtriumRequest *req, const char *type, const char *id,
 
 /* The {path*} of the request, normalised; *out_dir: it ended in '/' (or was empty). */
 char *files_request_path (AtriumRequest *req, gboolean *out_dir, GError **error);
+/* The name WebDAV locks on @path of @sp are kept under: "user:<id>/<path>", "group:<id>/<path>"
+ * (every caller's home/ is another folder, and a group's slug may change). (transfer full) */
+char *files_lock_name (const FilesSpace *sp, const char *path);
 /* For the REST routes: ATRIUM_ERROR_LOCKED (423) when a WebDAV lock of another person stands
  * in the way of changing @path of @sp (@how: ATRIUM_DAV_LOCK_PARENT, ATRIUM_DAV_LOCK_BELOW;
  * the host's dav_lock_check). The WebDAV routes check locks themselves, with the tokens. */

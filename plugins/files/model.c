@@ -95,15 +95,20 @@ files_request_path (AtriumRequest *req, gboolean *out_dir, GError **error)
         return files_path_normalize (raw, strlen (raw), out_dir, error);
 }
 
+char *
+files_lock_name (const FilesSpace *sp, const char *path)
+{
+        return *path ? g_strconcat (sp->type, ":", sp->id, "/", path, NULL)
+                     : g_strconcat (sp->type, ":", sp->id, NULL);
+}
+
 gboolean
 files_rest_unlocked (AtriumRequest *req, const FilesSpace *sp, const char *path, guint how,
                      GError **error)
 {
         if (!ATRIUM_HOST_HAS (files_host, dav_lock_check))
                 return TRUE; /* a host older than 1.5 has no WebDAV, so no locks */
-        /* The name dav.c's canonical callback keeps locks under. */
-        g_autofree char *canon = *path ? g_strconcat (sp->type, ":", sp->id, "/", path, NULL)
-                                       : g_strconcat (sp->type, ":", sp->id, NULL);
+        g_autofree char *canon = files_lock_name (sp, path);
         return files_host->dav_lock_check (req, "files", canon, how, error);
 }
 
