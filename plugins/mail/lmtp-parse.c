@@ -467,8 +467,9 @@ mail_lmtp_parse_listen (const char *spec, char **out_host, guint16 *out_port, ch
                         goto bad;
                 host = g_strndup (spec + 1, (gsize) (close - spec - 1));
                 colon = close + 1;
-                if (!strchr (host, ':'))
-                        goto bad; /* brackets are for IPv6 */
+                /* Brackets are for IPv6, once: GLib takes "::1%2[" (any zone after '%'). */
+                if (!strchr (host, ':') || strchr (host, '['))
+                        goto bad;
         } else {
                 if (!colon)
                         goto bad;
