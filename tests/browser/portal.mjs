@@ -102,6 +102,10 @@ try {
       page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/browser-session')),
       page.getByRole('button', {name: 'Sign in'}).click(),
     ]);
+    // The response arrives before the form has handled it: the form then empties the password
+    // field, which would wipe the next guess typed too early (and the form would not post it).
+    await page.waitForFunction(
+        () => !document.querySelector('form.signin button[type=submit]').disabled);
   }
   await page.getByRole('alert')
     .filter({hasText: /^Too many failed attempts\. Try again in \d+ minutes\.$/}).waitFor();
