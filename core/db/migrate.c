@@ -114,6 +114,7 @@ apply (PGconn *conn, const char *owner, gboolean own_schema, GPtrArray *list, gu
                         }
                         continue;
                 }
+                g_assert (m->sql != NULL); /* released only after the start-up's run */
                 if (!exec_ok (conn, "BEGIN", error))
                         return FALSE;
                 gboolean ok = TRUE;

@@ -128,7 +128,8 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
                 json_object_set_boolean_member (rb, "required", TRUE);
                 JsonObject *content = json_object_new ();
                 JsonObject *media = json_object_new ();
-                json_object_set_member (media, "schema", json_node_copy (e->request_schema));
+                json_object_set_member (media, "schema",
+                                        json_from_string (e->request_schema, NULL));
                 json_object_set_object_member (content, "application/json", media);
                 json_object_set_object_member (rb, "content", content);
                 json_object_set_object_member (op, "requestBody", rb);
@@ -140,7 +141,8 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
         if (e->response_schema) {
                 JsonObject *content = json_object_new ();
                 JsonObject *media = json_object_new ();
-                json_object_set_member (media, "schema", json_node_copy (e->response_schema));
+                json_object_set_member (media, "schema",
+                                        json_from_string (e->response_schema, NULL));
                 json_object_set_object_member (content, "application/json", media);
                 json_object_set_object_member (ok, "content", content);
         }

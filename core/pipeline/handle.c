@@ -53,7 +53,7 @@ prepare_body (AtriumRequest *req, GError **error)
         }
         g_autoptr (JsonNode) json =
                 atrium_json_parse_body (g_bytes_get_data (req->body, NULL), len, error);
-        if (!json || !atrium_schema_validate (e->request_schema, json, error))
+        if (!json || !atrium_schema_validate (atrium_route_request_schema (e), json, error))
                 return FALSE;
         req->json = g_steal_pointer (&json);
         return TRUE;

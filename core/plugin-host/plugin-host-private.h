@@ -37,10 +37,16 @@ gboolean atrium_registry_copy_struct (const AtriumStructHeader *in, gsize min_si
 gboolean atrium_registry_name_ok (const char *s);
 void atrium_migration_free (AtriumMigration *m);
 void atrium_registry_clear (AtriumCore *core);
+/* Frees the plugins' migration texts (names and checksums stay): start-up has applied them
+ * and nothing in this process reads them again. */
+void atrium_registry_release_migration_sql (AtriumCore *core);
 gboolean atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute *route,
                                 GError **error);
 /* The core's own routes: user_data is set to @core; a bad table is a programming error. */
 void atrium_core_add_routes (AtriumCore *core, const AtriumRoute *routes, gsize n);
+/* The route's request schema as a tree, made from its text by the first body that needs it.
+ * Returns: (transfer none) (nullable) %NULL when the route takes no JSON body. */
+JsonNode *atrium_route_request_schema (const AtriumRouteEntry *e);
 void atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner);
 gboolean atrium_registry_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error);
 gboolean atrium_registry_add_migration (AtriumPlugin *self, const char *name, const char *sql,

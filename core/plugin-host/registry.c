@@ -12,6 +12,29 @@
 
 #include <string.h>
 
+/* A route's schema, compiled (checked and normalised), as compact JSON text. */
+static char *
+schema_text (const char *text, GError **error)
+{
+        g_autoptr (JsonNode) compiled = atrium_schema_compile (text, error);
+        return compiled ? json_to_string (compiled, FALSE) : NULL;
+}
+
+JsonNode *
+atrium_route_request_schema (const AtriumRouteEntry *e)
+{
+        JsonNode **slot = (JsonNode **) &e->request_tree; /* the entry's one mutable field */
+        JsonNode *tree = g_atomic_pointer_get (slot);
+        if (tree || !e->request_schema)
+                return tree;
+        /* The text is a schema compiled when the route was added: it parses. */
+        JsonNode *made = json_from_string (e->request_schema, NULL);
+        g_assert (made != NULL);
+        if (g_atomic_pointer_compare_and_exchange (slot, NULL, made))
+                return made;
+        json_node_unref (made); /* another thread's tree was first */
+        return g_atomic_pointer_get (slot);
+}
 
 static void
 route_entry_free (AtriumRouteEntry *e)
@@ -20,10 +43,10 @@ route_entry_free (AtriumRouteEntry *e)
         g_free (e->template);
         g_free (e->permission);
         g_free (e->summary);
-        if (e->request_schema)
-                json_node_unref (e->request_schema);
-        if (e->response_schema)
-                json_node_unref (e->response_schema);
+        g_free (e->request_schema);
+        if (e->request_tree)
+                json_node_unref (e->request_tree);
+        g_free (e->response_schema);
         g_free (e);
 }
 
@@ -103,13 +126,12 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
         else
                 full = g_strdup_printf ("/api/v1/%s%s", owner->desc.name, r.path);
 
-        g_autoptr (JsonNode) req_schema = NULL, resp_schema = NULL;
-        if (r.request_schema && !(req_schema = atrium_schema_compile (r.request_schema, error))) {
+        g_autofree char *req_schema = NULL, *resp_schema = NULL;
+        if (r.request_schema && !(req_schema = schema_text (r.request_schema, error))) {
                 g_prefix_error (error, "route %s %s: ", r.method, full);
                 return FALSE;
         }
-        if (r.response_schema &&
-            !(resp_schema = atrium_schema_compile (r.response_schema, error))) {
+        if (r.response_schema && !(resp_schema = schema_text (r.response_schema, error))) {
                 g_prefix_error (error, "route %s %s: ", r.method, full);
                 return FALSE;
         }
@@ -252,6 +274,16 @@ atrium_registry_add_migration (AtriumPlugin *self, const char *name, const char 
         m->checksum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, sql, -1);
         g_ptr_array_add (self->migrations, m);
         return TRUE;
+}
+
+void
+atrium_registry_release_migration_sql (AtriumCore *core)
+{
+        for (guint i = 0; i < core->plugins->len; i++) {
+                GPtrArray *list = ((AtriumPlugin *) core->plugins->pdata[i])->migrations;
+                for (guint j = 0; j < list->len; j++)
+                        g_clear_pointer (&((AtriumMigration *) list->pdata[j])->sql, g_free);
+        }
 }
 
 gboolean

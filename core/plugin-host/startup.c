@@ -61,6 +61,7 @@ atrium_startup (AtriumCore *core, AtriumStage until, GError **error)
         if (core->stage < ATRIUM_STAGE_MIGRATED && until >= ATRIUM_STAGE_MIGRATED) {
                 if (!atrium_migrate (core, TRUE, error))
                         return FALSE;
+                atrium_registry_release_migration_sql (core);
                 core->stage = ATRIUM_STAGE_MIGRATED;
         }
         if (core->stage < ATRIUM_STAGE_STARTED && until >= ATRIUM_STAGE_STARTED) {
