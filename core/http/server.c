@@ -341,6 +341,11 @@ early_handler (SoupServer *soup, SoupServerMessage *msg, const char *path, GHash
                 respond_too_large (f, msg);
                 return;
         }
+        /* Most requests have no body: no handler to connect (and disconnect) for them. */
+        SoupEncoding enc = soup_message_headers_get_encoding (hdrs);
+        if (enc == SOUP_ENCODING_NONE || (enc == SOUP_ENCODING_CONTENT_LENGTH &&
+                                          !soup_message_headers_get_content_length (hdrs)))
+                return;
         soup_message_body_set_accumulate (soup_server_message_get_request_body (msg), FALSE);
         atrium_msg_state (msg)->body = g_byte_array_new ();
         g_signal_connect (msg, "got-chunk", G_CALLBACK (on_got_chunk), f);
