@@ -110,6 +110,9 @@ for ((n = 0; n < EVENTS; n++)); do
         curl -sf -X PUT -H 'Content-Type: text/calendar' --data-binary @"$tmp/e.ics" \
                 "${radicale_cal}bench-$n.ics" >/dev/null || die "Radicale: PUT $n failed"
 done
+# Statistics as a running system has them (autovacuum's analyze), not the plans the first
+# requests made while the tables were nearly empty (bench/webdav/run.sh says more).
+psql_admin -d atrium -c 'VACUUM ANALYZE' >/dev/null
 
 # ---- the loads ---------------------------------------------------------------------------------
 
