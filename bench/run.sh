@@ -312,7 +312,7 @@ disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$
         echo "| sign-in storm (-c8) while /me reads run (-c32), over Argon2id raw | $(fmt_int "$storm_rps") | $storm_login_p99 ms | $storm_errors | **$storm_ratio** | 0.9 | $storm_met | $storm_cpu % | $storm_other % |"
         echo "| the storm's /me reads: p99 over the unloaded /me p99 | $(fmt_int "$storm_me_rps") | $storm_p99 ms | | **$storm_p99_ratio** | < 2 | | | |"
         echo "| start-up with every in-tree plugin to /readyz | $startup_ms ms | | | | < 100 ms | $( ((startup_ms < 100)) && echo yes || echo no) | | |"
-        echo "| idle RSS after start-up | $((startup_rss_kib / 1024)) MiB | | | | < 20 MiB | $( ((startup_rss_kib < 20480)) && echo yes || echo no) | | |"
+        echo "| idle RSS after start-up | $(awk -v k="$startup_rss_kib" 'BEGIN { printf "%.1f", k / 1024 }') MiB | | | | < 20 MiB | $( ((startup_rss_kib < 20480)) && echo yes || echo no) | | |"
         echo
         echo "The list is \`GET $API_PATH\` ($items items, $body_bytes bytes) as a signed-in student; /me is the same student's. Ceilings: /healthz over nginx serving a 100-byte file, /me over \`pgbench -S -M prepared -c32 -j2\`, the list over the same with -c64 (scale $PGBENCH_SCALE, TCP)."
         echo "$disturbed"
