@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test-misc.c - unit tests of the small rules the rest of the host leans on: semantic-version
- * comparison and validity for plugin descriptors and dependencies (core/plugin-host/plugin-loader.c), and
- * the one table that maps an error to an HTTP status and problem type, with the problem+json
- * body built from it (core/pipeline/problem.c). Cases under /misc/regression/ pin down defects these
- * tests found, so they stay fixed (see tests/unit/meson.build). */
+ * comparison and validity for plugin descriptors and dependencies
+ * (core/plugin-host/plugin-loader.c), and the one table that maps an error to an HTTP status and
+ * problem type, with the problem+json body built from it (core/pipeline/problem.c), and a route's
+ * request schema made into a tree once, by whichever request needs it first
+ * (core/plugin-host/registry.c). Cases under /misc/regression/ pin down defects these tests found,
+ * so they stay fixed (see tests/unit/meson.build). */
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -302,6 +304,54 @@ test_base64url (void)
         g_assert_null (atrium_base64url_decode ("Zm 9", 4, &len));
 }
 
+/* A route keeps its request schema as text; the first body that needs it makes the tree
+ * (core/plugin-host/registry.c). Threads racing for it all get the one tree that won, which
+ * validates as the schema says; a route without a schema has none. */
+#define RACERS 8
+
+static gpointer
+race_for_tree (gpointer data)
+{
+        return atrium_route_request_schema (data);
+}
+
+static void
+test_route_request_schema_once (void)
+{
+        g_autoptr (GError) error = NULL;
+        g_autoptr (JsonNode) compiled = atrium_schema_compile (
+                "{\"type\": \"object\", \"properties\": {\"title\": {\"type\": \"string\", "
+                "\"maxLength\": 5}}, \"required\": [\"title\"]}",
+                &error);
+        g_assert_no_error (error);
+        AtriumRouteEntry e = {.request_schema = json_to_string (compiled, FALSE)};
+        /* The text is the compiled schema: closed to unknown fields. */
+        g_assert_nonnull (strstr (e.request_schema, "\"additionalProperties\":false"));
+        GThread *threads[RACERS];
+        for (int i = 0; i < RACERS; i++)
+                threads[i] = g_thread_new ("racer", race_for_tree, &e);
+        JsonNode *first = g_thread_join (threads[0]);
+        g_assert_nonnull (first);
+        for (int i = 1; i < RACERS; i++)
+                g_assert_true (g_thread_join (threads[i]) == first);
+        g_assert_true (atrium_route_request_schema (&e) == first);
+
+        g_autoptr (JsonNode) ok = json_from_string ("{\"title\": \"Maths\"}", NULL);
+        g_autoptr (JsonNode) too_long = json_from_string ("{\"title\": \"History\"}", NULL);
+        g_autoptr (JsonNode) unknown = json_from_string ("{\"title\": \"Art\", \"x\": 1}", NULL);
+        g_assert_true (atrium_schema_validate (first, ok, &error));
+        g_assert_no_error (error);
+        g_assert_false (atrium_schema_validate (first, too_long, &error));
+        g_clear_error (&error);
+        g_assert_false (atrium_schema_validate (first, unknown, &error));
+        g_clear_error (&error);
+
+        AtriumRouteEntry none = {0};
+        g_assert_null (atrium_route_request_schema (&none));
+        json_node_unref (e.request_tree);
+        g_free (e.request_schema);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -309,6 +359,7 @@ main (int argc, char **argv)
 
         g_test_add_func ("/misc/version/compare", test_version_compare);
         g_test_add_func ("/misc/base64url", test_base64url);
+        g_test_add_func ("/misc/route/request-schema-once", test_route_request_schema_once);
         g_test_add_func ("/misc/version/valid", test_version_valid);
         g_test_add_func ("/misc/error/status", test_error_status);
         g_test_add_func ("/misc/error/foreign", test_error_foreign);
