@@ -15,7 +15,6 @@
 
 #include <glib.h>
 #include <libxml/tree.h>
-#include <libxml/xmlwriter.h>
 
 #include "core-private.h"
 #include "pipeline-private.h"
@@ -115,10 +114,11 @@ void atrium_dav_xml_prop_names (GPtrArray *out, const xmlNode *prop);
 gboolean atrium_dav_parse_propfind (const char *data, gsize len, AtriumDavPropfindKind *out_kind,
                                     GPtrArray **out_props, GError **error);
 
-/* The multistatus answer being written: xmlTextWriter into a buffer. */
+/* The multistatus answer being written, as text (dav-xml.c). */
 typedef struct {
-        xmlBuffer *buf;
-        xmlTextWriter *w;
+        GString *out;      /* (nullable) before begin and after end */
+        GString *names;    /* the open elements' qualified names, each ended by a NUL */
+        gboolean in_start; /* the last start tag is still open: "/>" if nothing follows */
 } AtriumDavWriter;
 
 void atrium_dav_writer_begin (AtriumDavWriter *out);

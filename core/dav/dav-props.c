@@ -143,10 +143,30 @@ typedef struct {
         const char *canon; /* (nullable) */
 } LockView;
 
+/* @v in decimal in @buf (24 bytes); returns @buf. A listing writes three numbers per entry. */
+static const char *
+int_text (char *buf, gint64 v)
+{
+        char tmp[24];
+        int i = sizeof tmp;
+        guint64 u = v < 0 ? -(guint64) v : (guint64) v;
+        do {
+                tmp[--i] = (char) ('0' + u % 10);
+                u /= 10;
+        } while (u);
+        if (v < 0)
+                tmp[--i] = '-';
+        memcpy (buf, tmp + i, sizeof tmp - i);
+        buf[sizeof tmp - i] = '\0';
+        return buf;
+}
+
 static void
 write_live (AtriumDavWriter *w, const AtriumDavEntry *e, Live p, const LockView *lv)
 {
-        g_autofree char *text = NULL;
+        g_autofree char *owned = NULL;
+        const char *text = NULL;
+        char num[24];
         switch (p) {
         case P_LOCKDISCOVERY:
                 atrium_dav_write_lockdiscovery (w, lv->locks, lv->canon);
@@ -172,28 +192,28 @@ write_live (AtriumDavWriter *w, const AtriumDavEntry *e, Live p, const LockView 
                 atrium_dav_write_endel (w);
                 return;
         case P_LENGTH:
-                text = g_strdup_printf ("%" G_GINT64_FORMAT, e->length);
+                text = int_text (num, e->length);
                 break;
         case P_TYPE:
-                text = g_strdup (e->content_type);
+                text = e->content_type;
                 break;
         case P_ETAG:
-                text = g_strdup (e->etag);
+                text = e->etag;
                 break;
         case P_MODIFIED:
-                text = atrium_dav_http_date (e->modified);
+                text = owned = atrium_dav_http_date (e->modified);
                 break;
         case P_CREATED:
-                text = atrium_dav_iso_date (e->created);
+                text = owned = atrium_dav_iso_date (e->created);
                 break;
         case P_DISPLAYNAME:
-                text = g_strdup (e->display_name ? e->display_name : e->name ? e->name : "");
+                text = e->display_name ? e->display_name : e->name ? e->name : "";
                 break;
         case P_QUOTA_USED:
-                text = g_strdup_printf ("%" G_GINT64_FORMAT, e->quota_used);
+                text = int_text (num, e->quota_used);
                 break;
         case P_QUOTA_AVAILABLE:
-                text = g_strdup_printf ("%" G_GINT64_FORMAT, MAX (e->quota_available, 0));
+                text = int_text (num, MAX (e->quota_available, 0));
                 break;
         default:
                 g_assert_not_reached ();

@@ -13,6 +13,7 @@
 #include "core-private.h"
 #include "pipeline-private.h"
 #include "plugin-host-private.h"
+#include "dav-private.h"
 
 static int
 sign (int v)
@@ -352,6 +353,75 @@ test_route_request_schema_once (void)
         g_free (e.request_schema);
 }
 
+/* core/dav/dav-xml.c writes multistatus bodies as text: elements in DAV: with the prefix D,
+ * others with their namespace declared on them (an empty one undeclares the default), empty
+ * elements closed at once, text and namespace names escaped, stored XML as it is, and every
+ * element still open closed at the end. */
+static void
+test_dav_writer (void)
+{
+        AtriumDavWriter w = {0};
+        atrium_dav_writer_begin (&w);
+        atrium_dav_write_start (&w, ATRIUM_DAV_NS, "response");
+        atrium_dav_write_href (&w, "/dav/a%20b/");
+        atrium_dav_write_start (&w, ATRIUM_DAV_NS, "prop");
+        atrium_dav_write_empty (&w, ATRIUM_DAV_NS, "resourcetype");
+        atrium_dav_write_text (&w, "urn:x&\"y", "note", "a & b <c> \"q\"\r\n\tz");
+        atrium_dav_write_text (&w, "", "bare", "");
+        atrium_dav_write_text (&w, ATRIUM_DAV_NS, "none", NULL);
+        atrium_dav_write_raw (&w, "<Z:dead xmlns:Z=\"urn:z\">kept</Z:dead>");
+        atrium_dav_write_endel (&w);
+        atrium_dav_write_status (&w, 404);
+        g_autoptr (GBytes) body = atrium_dav_writer_end (&w);
+        g_autofree char *text = g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
+        g_assert_cmpstr (
+                text, ==,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<D:multistatus xmlns:D=\"DAV:\"><D:response><D:href>/dav/a%20b/</D:href>"
+                "<D:prop><D:resourcetype/>"
+                "<note xmlns=\"urn:x&amp;&quot;y\">a &amp; b &lt;c&gt; &quot;q&quot;&#13;\n\tz</note>"
+                "<bare xmlns=\"\"></bare><D:none/><Z:dead xmlns:Z=\"urn:z\">kept</Z:dead></D:prop>"
+                "<D:status>HTTP/1.1 404 Not Found</D:status></D:response></D:multistatus>\n");
+        /* Given up half-way: nothing left behind (ASan). */
+        AtriumDavWriter half = {0};
+        atrium_dav_writer_begin_root (&half, "error");
+        atrium_dav_write_start (&half, ATRIUM_DAV_NS, "lock-token-submitted");
+        atrium_dav_writer_clear (&half);
+        atrium_dav_writer_clear (&half);
+}
+
+/* DAV dates in English and UTC whatever the locale, for any time the four-digit year holds. */
+static void
+test_dav_dates (void)
+{
+        static const struct {
+                gint64 t;
+                const char *http, *iso;
+        } cases[] = {
+                {784111777, "Sun, 06 Nov 1994 08:49:37 GMT", "1994-11-06T08:49:37Z"},
+                {0, "Thu, 01 Jan 1970 00:00:00 GMT", "1970-01-01T00:00:00Z"},
+                {951782400, "Tue, 29 Feb 2000 00:00:00 GMT", "2000-02-29T00:00:00Z"},
+                {1796601599, "Sun, 06 Dec 2026 23:59:59 GMT", "2026-12-06T23:59:59Z"},
+                {1796601600, "Mon, 07 Dec 2026 00:00:00 GMT", "2026-12-07T00:00:00Z"},
+                {253402300799, "Fri, 31 Dec 9999 23:59:59 GMT", "9999-12-31T23:59:59Z"},
+                {-1, "Wed, 31 Dec 1969 23:59:59 GMT", "1969-12-31T23:59:59Z"},
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS (cases); i++) {
+                g_autofree char *http = atrium_dav_http_date (cases[i].t);
+                g_autofree char *iso = atrium_dav_iso_date (cases[i].t);
+                g_assert_cmpstr (http, ==, cases[i].http);
+                g_assert_cmpstr (iso, ==, cases[i].iso);
+                gint64 back = 0;
+                g_assert_true (atrium_dav_parse_http_date (http, &back));
+                g_assert_cmpint (back, ==, cases[i].t);
+        }
+        /* Past the year 9999: the epoch, not five digits. */
+        g_autofree char *far = atrium_dav_http_date (253402300800);
+        g_assert_cmpstr (far, ==, "Thu, 01 Jan 1970 00:00:00 GMT");
+        g_autofree char *far_iso = atrium_dav_iso_date (G_MAXINT64 / 2);
+        g_assert_cmpstr (far_iso, ==, "1970-01-01T00:00:00Z");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -360,6 +430,8 @@ main (int argc, char **argv)
         g_test_add_func ("/misc/version/compare", test_version_compare);
         g_test_add_func ("/misc/base64url", test_base64url);
         g_test_add_func ("/misc/route/request-schema-once", test_route_request_schema_once);
+        g_test_add_func ("/misc/dav/writer", test_dav_writer);
+        g_test_add_func ("/misc/dav/dates", test_dav_dates);
         g_test_add_func ("/misc/version/valid", test_version_valid);
         g_test_add_func ("/misc/error/status", test_error_status);
         g_test_add_func ("/misc/error/foreign", test_error_foreign);
