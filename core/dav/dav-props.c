@@ -147,17 +147,10 @@ typedef struct {
 static const char *
 int_text (char *buf, gint64 v)
 {
-        char tmp[24];
-        int i = sizeof tmp;
-        guint64 u = v < 0 ? -(guint64) v : (guint64) v;
-        do {
-                tmp[--i] = (char) ('0' + u % 10);
-                u /= 10;
-        } while (u);
+        char *p = buf;
         if (v < 0)
-                tmp[--i] = '-';
-        memcpy (buf, tmp + i, sizeof tmp - i);
-        buf[sizeof tmp - i] = '\0';
+                *p++ = '-';
+        atrium_format_uint (p, v < 0 ? -(guint64) v : (guint64) v, 1);
         return buf;
 }
 

@@ -273,13 +273,9 @@ atrium_dav_writer_begin_root (AtriumDavWriter *out, const char *root)
         out->out = g_string_sized_new (4096);
         out->names = g_string_sized_new (128);
         out->in_start = FALSE;
-        g_string_append (out->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<D:");
-        g_string_append (out->out, root);
-        g_string_append (out->out, " xmlns:D=\"" ATRIUM_DAV_NS "\"");
-        g_string_append (out->names, "D:");
-        g_string_append (out->names, root);
-        g_string_append_c (out->names, '\0');
-        out->in_start = TRUE;
+        g_string_append (out->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        open_element (out, root, TRUE, NULL);
+        g_string_append (out->out, " xmlns:D=\"" ATRIUM_DAV_NS "\""); /* the tag is still open */
 }
 
 void
@@ -420,15 +416,6 @@ utc_fields (gint64 unix_seconds, struct tm *tm)
         return gmtime_r (&t, tm) && tm->tm_year >= -1900 && tm->tm_year <= 9999 - 1900;
 }
 
-/* Writes @v as @n digits, zero-padded, at @p; returns the end. */
-static char *
-put_digits (char *p, int v, int n)
-{
-        for (int i = n - 1; i >= 0; i--, v /= 10)
-                p[i] = (char) ('0' + v % 10);
-        return p + n;
-}
-
 char *
 atrium_dav_http_date (gint64 unix_seconds)
 {
@@ -440,18 +427,18 @@ atrium_dav_http_date (gint64 unix_seconds)
         p += 3;
         *p++ = ',';
         *p++ = ' ';
-        p = put_digits (p, tm.tm_mday, 2);
+        p = atrium_format_uint (p, tm.tm_mday, 2);
         *p++ = ' ';
         memcpy (p, months[tm.tm_mon], 3);
         p += 3;
         *p++ = ' ';
-        p = put_digits (p, tm.tm_year + 1900, 4);
+        p = atrium_format_uint (p, tm.tm_year + 1900, 4);
         *p++ = ' ';
-        p = put_digits (p, tm.tm_hour, 2);
+        p = atrium_format_uint (p, tm.tm_hour, 2);
         *p++ = ':';
-        p = put_digits (p, tm.tm_min, 2);
+        p = atrium_format_uint (p, tm.tm_min, 2);
         *p++ = ':';
-        p = put_digits (p, tm.tm_sec, 2);
+        p = atrium_format_uint (p, tm.tm_sec, 2);
         memcpy (p, " GMT", 5);
         return g_strdup (buf);
 }
@@ -463,17 +450,17 @@ atrium_dav_iso_date (gint64 unix_seconds)
         if (!utc_fields (unix_seconds, &tm))
                 return g_strdup ("1970-01-01T00:00:00Z");
         char buf[24], *p = buf;
-        p = put_digits (p, tm.tm_year + 1900, 4);
+        p = atrium_format_uint (p, tm.tm_year + 1900, 4);
         *p++ = '-';
-        p = put_digits (p, tm.tm_mon + 1, 2);
+        p = atrium_format_uint (p, tm.tm_mon + 1, 2);
         *p++ = '-';
-        p = put_digits (p, tm.tm_mday, 2);
+        p = atrium_format_uint (p, tm.tm_mday, 2);
         *p++ = 'T';
-        p = put_digits (p, tm.tm_hour, 2);
+        p = atrium_format_uint (p, tm.tm_hour, 2);
         *p++ = ':';
-        p = put_digits (p, tm.tm_min, 2);
+        p = atrium_format_uint (p, tm.tm_min, 2);
         *p++ = ':';
-        p = put_digits (p, tm.tm_sec, 2);
+        p = atrium_format_uint (p, tm.tm_sec, 2);
         memcpy (p, "Z", 2);
         return g_strdup (buf);
 }

@@ -154,13 +154,8 @@ atrium_log_set_access (gboolean enabled)
 static void
 append_digits (GString *s, guint64 v, int width)
 {
-        char tmp[24];
-        int i = sizeof tmp;
-        do {
-                tmp[--i] = (char) ('0' + v % 10);
-                v /= 10;
-        } while (v || (int) sizeof tmp - i < width);
-        g_string_append_len (s, tmp + i, (gssize) (sizeof tmp - i));
+        char buf[24];
+        g_string_append_len (s, buf, atrium_format_uint (buf, v, width) - buf);
 }
 
 /* Appends @v / 10^@decimals with @decimals digits after the point: 1234, 2 -> "12.34". */
