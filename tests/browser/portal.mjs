@@ -79,8 +79,10 @@ try {
   watch(page);
   page.setDefaultTimeout(20000);
 
-  // Sign-in page, English (the browser's language).
+  // Sign-in page, English (the browser's language). The shell draws it after asking whether a
+  // session exists; isVisible() does not wait, so wait for the form first.
   await page.goto(base + '/');
+  await page.getByRole('button', {name: 'Sign in'}).waitFor();
   for (const label of ['School', 'Username', 'Password'])
     check(await page.getByLabel(label, {exact: true}).isVisible(), `label ${label}`);
   check(await page.getByRole('button', {name: 'Sign in'}).isVisible(), 'button Sign in');
