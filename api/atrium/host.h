@@ -109,7 +109,10 @@ typedef enum {
  * @ATRIUM_ROUTE_RAW_BODY: the body is not parsed as JSON: request_json is NULL, request_body
  *   holds the bytes (up to the host's max_body), request_schema is not applied. Since: 1.0
  * @ATRIUM_ROUTE_SLOW: the handler is CPU-heavy (password hashing): it runs on a small
- *   separate pool ([http] slow_workers) so it cannot starve other requests. Since: 1.1
+ *   separate pool ([http] slow_workers) so it cannot starve other requests. Since 1.5 the
+ *   caller's identity check is a transaction of its own, so the handler starts with none
+ *   open; one that queries before it hashes calls request_tx_commit() first, so that no
+ *   transaction (its connection, snapshot and locks) waits on the hash. Since: 1.1
  * @ATRIUM_ROUTE_STREAM_BODY: the handler reads the body itself through request_body_stream
  *   (see there). Since: 1.2
  * @ATRIUM_ROUTE_OUTSIDE: the handler may wait on another server (a video-conference backend):

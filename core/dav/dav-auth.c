@@ -238,6 +238,11 @@ atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **erro
         if (account && stored) {
                 key = cache_key_of (account, stored, secret);
                 cached = cache_hit (key);
+        }
+        /* No connection is held while a hash runs (identity/auth.c). */
+        if (!cached && !atrium_tx_commit (tx, error))
+                return FALSE;
+        if (account && stored) {
                 gboolean rehash = FALSE;
                 ok = cached || atrium_password_verify (secret, stored, &rehash);
         } else {

@@ -313,6 +313,11 @@ activate (AtriumRequest *req, gpointer data, GError **error)
                 return TRUE;
         }
         const char *user_id = atrium_result_value (found, 0, 1);
+        /* The new password's hash, with no connection held meanwhile (auth.c): what follows
+         * is a new transaction, which spends the code only if nobody did in between. */
+        if (!atrium_request_tx_commit (req, error))
+                return FALSE;
+        g_autofree char *phc = atrium_password_hash (password);
         g_autoptr (AtriumResult) set =
                 atrium_sql (req, error,
                             "SELECT set_config('atrium.school_id', $1, true), "
@@ -338,7 +343,7 @@ activate (AtriumRequest *req, gpointer data, GError **error)
         }
         g_autoptr (AtriumResult) cl =
                 atrium_sql (req, error, "SELECT core.throttle_clear($1)", 1, account_key);
-        if (!cl || !atrium_password_store (req, user_id, password, FALSE, NULL, error))
+        if (!cl || !atrium_password_store_hash (req, user_id, phc, FALSE, NULL, error))
                 return FALSE;
         atrium_audit (req, "auth.activated", user_id, NULL);
         return atrium_auth_start_session (req, school_id, user_id, username, error);

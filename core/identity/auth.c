@@ -181,6 +181,12 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
         const char *hash = found ? atrium_result_value (acc, 0, 2) : NULL;
         gboolean rehash = FALSE;
         gboolean ok = FALSE;
+        /* Nothing waits on the hash (tens of milliseconds of CPU): a transaction left open
+         * across it would hold its connection idle (behind PgBouncer, a server connection
+         * every host shares), its snapshot and its locks for that long. What follows is a
+         * new transaction. */
+        if (!atrium_request_tx_commit (req, error))
+                return FALSE;
         if (hash)
                 ok = atrium_password_verify (password, hash, &rehash);
         else

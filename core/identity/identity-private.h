@@ -86,10 +86,14 @@ char *atrium_throttle_addr_key (AtriumRequest *req);
 
 /* password.c: the password policy (length, not the username), and setting a person's
  * password: the hash, must_change_password, and the end of their sessions (all, or all but
- * @keep_session). */
+ * @keep_session). _store_hash takes the PHC string already made, for a handler that hashes
+ * while no transaction of its holds a connection (the hash takes tens of milliseconds). */
 gboolean atrium_password_policy (const char *password, const char *username, GError **error);
 gboolean atrium_password_store (AtriumRequest *req, const char *user_id, const char *password,
                                 gboolean must_change, const char *keep_session, GError **error);
+gboolean atrium_password_store_hash (AtriumRequest *req, const char *user_id, const char *hash,
+                                     gboolean must_change, const char *keep_session,
+                                     GError **error);
 void atrium_password_routes (AtriumCore *core);
 
 /* activation.c: activation codes (docs/ACCOUNTS.md). */

@@ -46,6 +46,13 @@ atrium_password_store (AtriumRequest *req, const char *user_id, const char *pass
                        gboolean must_change, const char *keep_session, GError **error)
 {
         g_autofree char *hash = atrium_password_hash (password);
+        return atrium_password_store_hash (req, user_id, hash, must_change, keep_session, error);
+}
+
+gboolean
+atrium_password_store_hash (AtriumRequest *req, const char *user_id, const char *hash,
+                            gboolean must_change, const char *keep_session, GError **error)
+{
         /* The request role may write but never read hashes: through the definer function. */
         g_autoptr (AtriumResult) set =
                 atrium_sql (req, error, "SELECT core.set_account_hash($1::uuid, $2::uuid, $3)", 3,
@@ -109,6 +116,9 @@ change_own (AtriumRequest *req, gpointer data, GError **error)
                 return atrium_throttle_refuse (req, wait);
         const char *given = json_object_get_string_member (in, "current_password");
         gboolean ok = FALSE;
+        /* No connection is held while the hash runs (auth.c). */
+        if (!atrium_request_tx_commit (req, error))
+                return FALSE;
         if (hash)
                 ok = atrium_password_verify (given, hash, NULL);
         else

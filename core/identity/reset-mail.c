@@ -293,6 +293,11 @@ confirm (AtriumRequest *req, gpointer data, GError **error)
                 return FALSE;
         g_free (req->school_id);
         req->school_id = g_strdup (school_id);
+        /* The new password's hash, with no connection held meanwhile (auth.c); the link is
+         * spent in the next transaction. */
+        if (!atrium_request_tx_commit (req, error))
+                return FALSE;
+        g_autofree char *phc = atrium_password_hash (password);
         /* Once: of two confirmations at once, the second waits for the first's row lock and
          * then finds the link used. */
         g_autoptr (AtriumResult) used = atrium_sql (
@@ -310,7 +315,7 @@ confirm (AtriumRequest *req, gpointer data, GError **error)
                 req, error,
                 "DELETE FROM core.reset_links WHERE user_id = $1::uuid AND used_at IS NULL", 1,
                 user_id);
-        if (!others || !atrium_password_store (req, user_id, password, FALSE, NULL, error))
+        if (!others || !atrium_password_store_hash (req, user_id, phc, FALSE, NULL, error))
                 return FALSE;
         atrium_audit (req, "auth.password_reset_by_link", user_id, NULL);
         req->core->host->respond_json (req, 204, NULL);

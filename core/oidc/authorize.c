@@ -447,6 +447,9 @@ atrium_oidc_check_password (AtriumRequest *req, const char *username, const char
                 return FALSE;
         const char *hash = atrium_result_n_rows (acc) == 1 ? atrium_result_value (acc, 0, 1) : NULL;
         gboolean rehash = FALSE, ok = FALSE;
+        /* No connection is held while the hash runs (auth.c). */
+        if (!atrium_request_tx_commit (req, error))
+                return FALSE;
         if (hash)
                 ok = atrium_password_verify (password, hash, &rehash);
         else

@@ -351,7 +351,15 @@ begin_request (AtriumRequest *req, GError **error)
                          (e->owner || (e->flags & ATRIUM_ROUTE_EARLY_QUERY));
         if (early)
                 return TRUE;
-        if (!atrium_tx_gate (req->tx, error))
+        /* A CPU-heavy handler (ATRIUM_ROUTE_SLOW: password hashing) must not keep the check's
+         * transaction open while it hashes (identity/auth.c): the check is a whole transaction,
+         * as a read's is, and the handler's first query begins the next one with the settings
+         * it left. */
+        const gboolean slow = (e->flags & ATRIUM_ROUTE_SLOW) && !req->tx->read_only;
+        req->tx->read_only = req->tx->read_only || slow;
+        const gboolean gated = atrium_tx_gate (req->tx, error);
+        req->tx->read_only = req->tx->read_only && !slow;
+        if (!gated)
                 return FALSE;
         if (replica)
                 atrium_tx_read_from (req->tx, req->core->replica);

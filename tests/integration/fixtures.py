@@ -256,6 +256,9 @@ class SharedHost(harness.TestCase):
     """
 
     HOST_ENV: dict[str, str] = {}
+    # SQL run as the database's owner once PostgreSQL is up, before the host starts (settings
+    # its connections must be opened with, such as ALTER DATABASE ... SET).
+    PG_SQL: str = ""
     HOST_NOFILE: int | None = None  # `ulimit -n` for the shared host
     # Set to words that name your code in a stack (file or library names): the shared host is
     # then stopped with SIGTERM at the end and must exit cleanly; under the sanitizers a memory
@@ -272,6 +275,8 @@ class SharedHost(harness.TestCase):
         try:
             cls.pg = harness.migrated_cluster(name=f"pg-{cls.__name__.lower()}")
             cls.pg.start()
+            if cls.PG_SQL:
+                cls.pg.psql(cls.PG_SQL)
             cls.host = harness.Atriumd(cls.pg, env=cls.HOST_ENV, nofile=cls.HOST_NOFILE)
             cls.host.start()
             cls.op_token = make_operator(cls.host)
