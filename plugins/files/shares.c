@@ -6,8 +6,11 @@
  * GET /api/v1/files/share/{token}, needs no account: the token (32 bytes from libgcrypt,
  * base64url) is shown once and only its SHA-256 is stored; files.enter_share() resolves it
  * and enters its school. A link with a password asks for it with HTTP Basic authentication
- * (any user name), checked with Argon2id by the host, so a browser prompts for it. A link
- * ends when it expires, is revoked, its file goes to the trash or its creator is deleted. */
+ * (any user name), checked with Argon2id by the host, so a browser prompts for it. Wrong
+ * passwords are counted per link with the sign-in throttle (core.throttle_*(): SHARE_LIMIT
+ * in SHARE_WINDOW, then 429 with Retry-After), so a forwarded link's password cannot be
+ * guessed at the hashing rate; no transaction is open while the hash runs. A link ends when
+ * it expires, is revoked, its file goes to the trash or its creator is deleted. */
 #include "files-private.h"
 
 #include <string.h>
@@ -17,6 +20,8 @@
 #define TOKEN_BYTES 32
 #define DEFAULT_EXPIRY (7 * 86400)
 #define MAX_EXPIRY (365 * 86400)
+#define SHARE_LIMIT "10"
+#define SHARE_WINDOW "15 minutes"
 
 static char *
 token_hash (const char *token)
@@ -163,6 +168,47 @@ basic_password (AtriumRequest *req)
         return g_strndup (colon + 1, len - (gsize) ((const guchar *) colon + 1 - raw));
 }
 
+/* The link's password, given with HTTP Basic (any user name), against @phc; wrong ones count
+ * against the link (@hash: its token's SHA-256). */
+static gboolean
+share_password_ok (AtriumRequest *req, const char *hash, const char *phc, GError **error)
+{
+        g_autofree char *key = g_strconcat ("share:", hash, NULL);
+        AtriumResult *res = files_sql (
+                req, error, "SELECT core.throttle_check($1, " SHARE_LIMIT ", $2::interval)", 2, key,
+                SHARE_WINDOW);
+        if (!res)
+                return FALSE;
+        gint64 wait = g_ascii_strtoll (files_host->result_value (res, 0, 0), NULL, 10);
+        files_host->result_free (res);
+        if (wait > 0) {
+                g_autofree char *retry = g_strdup_printf ("%" G_GINT64_FORMAT, wait);
+                files_host->response_header (req, "Retry-After", retry);
+                return files_fail (error, ATRIUM_ERROR_RATE_LIMITED,
+                                   "too many wrong passwords for this link; try again later");
+        }
+        g_autofree char *given = basic_password (req);
+        /* Nothing waits on the hash (tens of milliseconds of CPU). */
+        if (given && !files_host->request_tx_commit (req, error))
+                return FALSE;
+        if (given && files_host->password_verify (phc, given))
+                return TRUE;
+        files_host->response_header (req, "WWW-Authenticate",
+                                     "Basic realm=\"Atrium share\", charset=\"UTF-8\"");
+        if (given) {
+                /* Counted even though the answer is an error: committed before it. */
+                if (!atrium_done (files_host, files_sql (req, error,
+                                                         "SELECT core.throttle_fail($1, "
+                                                         "$2::interval)",
+                                                         2, key, SHARE_WINDOW)) ||
+                    !files_host->request_tx_commit (req, error))
+                        return FALSE;
+        }
+        return files_fail (error, ATRIUM_ERROR_UNAUTHENTICATED,
+                           "this link needs its password (HTTP Basic authentication, any user "
+                           "name)");
+}
+
 static gboolean
 handle_public (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -197,17 +243,8 @@ handle_public (AtriumRequest *req, gpointer data, GError **error)
         node->modified_at = g_strdup (files_host->result_value (res, 0, 9));
         files_host->result_free (res);
         g_autoptr (FilesNode) owned = node;
-        if (phc && *phc) {
-                g_autofree char *given = basic_password (req);
-                if (!given || !files_host->password_verify (phc, given)) {
-                        files_host->response_header (req, "WWW-Authenticate",
-                                                     "Basic realm=\"Atrium share\", "
-                                                     "charset=\"UTF-8\"");
-                        return files_fail (error, ATRIUM_ERROR_UNAUTHENTICATED,
-                                           "this link needs its password (HTTP Basic "
-                                           "authentication, any user name)");
-                }
-        }
+        if (phc && *phc && !share_password_ok (req, hash, phc, error))
+                return FALSE;
         g_autofree char *escaped = g_uri_escape_string (node->name, NULL, FALSE);
         g_autofree char *disposition = g_strdup_printf ("attachment; filename*=UTF-8''%s", escaped);
         files_host->response_header (req, "Content-Disposition", disposition);
@@ -218,8 +255,7 @@ gboolean
 files_register_share_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute routes[] = {
-                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/shares",
-                 .permission = "files.read",
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/shares", .permission = "files.read",
                  .summary = "Your share links (expired ones too, until revoked), paginated",
                  .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/shares/{share_id}",
@@ -229,7 +265,8 @@ files_register_share_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/share/{token}",
                  .scope = ATRIUM_SCOPE_GLOBAL, .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "Download a shared file without an account (HTTP Basic for a "
-                            "password; Range and conditional requests as for any download)",
+                            "password, 429 after ten wrong ones in 15 minutes; Range and "
+                            "conditional requests as for any download)",
                  .handler = handle_public},
         };
         return atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error);

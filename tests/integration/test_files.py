@@ -552,6 +552,31 @@ class Shares(FilesTestCase):
                                          token=self.op_token), 204, what="disable files")
         self.assertProblem(self.host.request("GET", live["url"]), 404)
 
+    def test_wrong_link_passwords_are_throttled_per_link(self) -> None:
+        s = self.school()
+        s.put("tina", "/home/Klausur.txt", b"loesung")
+        link = s.ok("tina", "POST", "/home/Klausur.txt?action=share", {"password": "sesam"},
+                    status=(201,))
+        other = s.ok("tina", "POST", "/home/Klausur.txt?action=share", {"password": "sesam"},
+                     status=(201,))
+        right = {"Authorization": "Basic " + base64.b64encode(b"x:sesam").decode()}
+        # Asking without a password (a browser's first try) counts nothing.
+        for _ in range(12):
+            self.assertProblem(self.host.request("GET", link["url"]), 401)
+        for i in range(10):
+            wrong = {"Authorization": "Basic " + base64.b64encode(f"x:guess{i}".encode()).decode()}
+            self.assertProblem(self.host.request("GET", link["url"], headers=wrong), 401)
+        # The eleventh try is refused before any hashing, the right password too.
+        resp = self.host.request("GET", link["url"], headers=right)
+        self.assertProblem(resp, 429)
+        self.assertGreater(int(resp.headers["Retry-After"]), 0)
+        # Only that link: another link to the same file still opens.
+        resp = self.host.request("GET", other["url"], headers=right)
+        self.assertEqual((resp.status, resp.body), (200, b"loesung"))
+        key = "share:" + hashlib.sha256(link["token"].encode()).hexdigest()
+        self.assertEqual(self.sql(
+            f"SELECT failures FROM core.login_throttle WHERE key = '{key}'"), "10")
+
 
 class Lifecycle(FilesTestCase):
     def test_user_deleted_erases_the_home_and_export_lists_files(self) -> None:
