@@ -207,6 +207,8 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
                 return TRUE;
         }
 
+        /* A hash at a cost below today's is upgraded: made now, before the next query. */
+        g_autofree char *fresh = rehash ? atrium_password_hash (password) : NULL;
         g_autoptr (AtriumResult) cl = atrium_sql (req, error, "SELECT core.throttle_clear($1)", 1,
                                                   account_key);
         if (!cl)
@@ -224,8 +226,7 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
                                                "administrators");
                 return TRUE;
         }
-        if (rehash) {
-                g_autofree char *fresh = atrium_password_hash (password);
+        if (fresh) {
                 g_autoptr (AtriumResult) rh = atrium_sql (
                         req, error, "SELECT core.set_account_hash($1::uuid, $2::uuid, $3)", 3,
                         school_id, account, fresh);

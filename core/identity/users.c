@@ -322,7 +322,8 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
                         "(SELECT slug FROM core.schools WHERE id = $1::uuid), "
                         "(SELECT username FROM core.users WHERE id = $2::uuid))",
                         2, req->school_id, id);
-                if (!cur)
+                /* No transaction waits on the two hashes below (auth.c). */
+                if (!cur || !atrium_request_tx_commit (req, error))
                         return FALSE;
                 const char *given = json_object_get_string_member_with_default (
                         in, "current_password", "");

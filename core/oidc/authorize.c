@@ -471,6 +471,8 @@ atrium_oidc_check_password (AtriumRequest *req, const char *username, const char
                 return TRUE;
         }
         const char *account = atrium_result_value (acc, 0, 0);
+        /* A hash at a cost below today's is upgraded: made now, before the next query. */
+        g_autofree char *fresh = rehash ? atrium_password_hash (password) : NULL;
         g_autoptr (AtriumResult) cl =
                 atrium_sql (req, error, "SELECT core.throttle_clear($1)", 1, account_key);
         if (!cl) {
@@ -483,8 +485,7 @@ atrium_oidc_check_password (AtriumRequest *req, const char *username, const char
                              "This account is disabled; ask the school's administrators.");
                 return FALSE;
         }
-        if (rehash) {
-                g_autofree char *fresh = atrium_password_hash (password);
+        if (fresh) {
                 g_autoptr (AtriumResult) rh = atrium_sql (
                         req, error,
                         "SELECT core.set_account_hash(core.current_school(), $1::uuid, $2)", 2,

@@ -758,6 +758,25 @@ class HashHoldsNoConnection(fixtures.SharedHost):
         self.assertEqual(r.status, 204, r)
         fixtures.login(self.host, "pavel", "a new and long passphrase 7", school=self.SLUG)
 
+    def test_own_password_through_the_user_route(self):
+        user = fixtures.make_user(self.host, self.op_token, self.SLUG, "petra",
+                                  roles=["student"])
+        token = fixtures.login(self.host, "petra", school=self.SLUG)
+        r = self.host.request("PATCH", f"/api/v1/schools/{self.SLUG}/users/{user['id']}",
+                              {"password": "another long passphrase 8",
+                               "current_password": PASSWORD}, token=token)
+        self.assertEqual(r.status, 200, r)
+        fixtures.login(self.host, "petra", "another long passphrase 8", school=self.SLUG)
+
+    def test_cheaper_hash_upgraded_at_sign_in(self):
+        # A host hashing at a token cost sets the password; signing in here upgrades it.
+        with harness.Atriumd(self.pg, env=harness.WEAK_ARGON2) as cheap:
+            fixtures.make_user(cheap, self.op_token, self.SLUG, "cleo", roles=["student"])
+        query = "SELECT password_hash FROM core.users WHERE username = 'cleo'"
+        self.assertTrue(self.pg.psql(query).startswith("$argon2id$v=19$m=64,t=1,p=1$"))
+        fixtures.login(self.host, "cleo", school=self.SLUG)
+        self.assertTrue(self.pg.psql(query).startswith("$argon2id$v=19$m=65536,t=16,p=1$"))
+
     def test_activation_code(self):
         user = fixtures.make_user(self.host, self.op_token, self.SLUG, "ada", roles=["student"],
                                   password=None)
