@@ -31,7 +31,8 @@ static const char help_text[] =
         "  [database] replica_max_lag ATRIUM_DATABASE_REPLICA_MAX_LAG  seconds it may be\n"
         "                                                      behind; beyond, and while it is\n"
         "                                                      down, reads go to the primary (30)\n"
-        "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (2)\n"
+        "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (one\n"
+        "                                                      per processor, at least 2)\n"
         "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads reading large uploads (128)\n"
         "  [http] outside_workers     ATRIUM_OUTSIDE_WORKERS   threads for requests that wait on\n"
         "                                                      another server, such as a video-\n"
@@ -247,7 +248,11 @@ atrium_config_load (const char *path, GError **error)
         /* Measured on 2 cores with PostgreSQL on the same box: 1-2 workers per core answered
          * /me and a list fastest (8 per core: -20 %); docs/OPERATIONS.md has the figures. */
         guint64 pool = 2 * (guint64) g_get_num_processors (), max_body = 1024 * 1024, hto = 15, bto = 60, dto = 30, strict = 0;
-        guint64 slow = 2, stream = 128, life = 43200, idle = 7200, proxy = 0, access_log = 1;
+        /* Sign-ins at 08:00 are Argon2id-bound: a hashing thread per processor lets a storm
+         * of them use the machine (the kernel still shares it with the workers); a fixed two
+         * capped an 8-core host at a quarter of its sign-in rate. */
+        guint64 slow = MAX (2, g_get_num_processors ()), stream = 128, life = 43200, idle = 7200,
+                proxy = 0, access_log = 1;
         guint64 listeners = 0, event_attempts = 12, outside = 16, sendmail_timeout = 60;
         guint64 reset_minutes = 60, key_refresh = 3600;
         guint64 argon2_m = ATRIUM_ARGON2_DEFAULT_M_KIB, argon2_t = ATRIUM_ARGON2_DEFAULT_T;
