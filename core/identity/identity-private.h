@@ -91,6 +91,13 @@ char *atrium_throttle_addr_key (AtriumRequest *req);
 gboolean atrium_password_policy (const char *password, const char *username, GError **error);
 gboolean atrium_password_store (AtriumRequest *req, const char *user_id, const char *password,
                                 gboolean must_change, const char *keep_session, GError **error);
+/* The caller's own current password (@given) before they set @fresh: @fresh against the
+ * policy, the check throttled like a sign-in (per account and client address) and hashed with
+ * no transaction open; a wrong one is counted, audited (user.password_change_failed) and
+ * answered 403, committed (429 while throttled). 1: right; 0: answered (the handler returns
+ * TRUE); -1: @error set. For POST /me/password and PATCH .../users/{id} of oneself. */
+int atrium_password_check_own (AtriumRequest *req, const char *given, const char *fresh,
+                               GError **error);
 gboolean atrium_password_store_hash (AtriumRequest *req, const char *user_id, const char *hash,
                                      gboolean must_change, const char *keep_session,
                                      GError **error);

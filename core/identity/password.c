@@ -77,14 +77,13 @@ atrium_password_store_hash (AtriumRequest *req, const char *user_id, const char 
         return dev != NULL;
 }
 
-static gboolean
-change_own (AtriumRequest *req, gpointer data, GError **error)
+int
+atrium_password_check_own (AtriumRequest *req, const char *given, const char *fresh, GError **error)
 {
-        JsonObject *in = json_node_get_object (req->json);
         if (!req->user_id) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
                              "operators set their password with `atriumd operator create`");
-                return FALSE;
+                return -1;
         }
         g_autoptr (AtriumResult) who =
                 atrium_sql (req, error,
@@ -94,43 +93,52 @@ change_own (AtriumRequest *req, gpointer data, GError **error)
                             "WHERE u.id = $1::uuid",
                             1, req->user_id);
         if (!who)
-                return FALSE;
+                return -1;
         if (atrium_result_n_rows (who) != 1) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no user %s",
                              req->user_id);
-                return FALSE;
+                return -1;
         }
         const char *username = atrium_result_value (who, 0, 1);
         const char *hash = atrium_result_value (who, 0, 2);
-        const char *fresh = json_object_get_string_member (in, "new_password");
         if (!atrium_password_policy (fresh, username, error))
-                return FALSE;
+                return -1;
 
         g_autofree char *account_key =
                 g_strdup_printf ("user:%s/%s", atrium_result_value (who, 0, 0), username);
         g_autofree char *addr_key = atrium_throttle_addr_key (req);
         int wait = atrium_throttle_wait (req, account_key, addr_key, error);
         if (wait < 0)
-                return FALSE;
+                return -1;
         if (wait > 0)
-                return atrium_throttle_refuse (req, wait);
-        const char *given = json_object_get_string_member (in, "current_password");
+                return atrium_throttle_refuse (req, wait) ? 0 : -1;
         gboolean ok = FALSE;
         /* No connection is held while the hash runs (auth.c). */
         if (!atrium_request_tx_commit (req, error))
-                return FALSE;
-        if (hash)
+                return -1;
+        if (hash && given)
                 ok = atrium_password_verify (given, hash, NULL);
         else
-                atrium_password_burn (given);
-        if (!ok) {
-                if (!atrium_throttle_fail (req, account_key, addr_key, error))
-                        return FALSE;
-                atrium_audit (req, "user.password_change_failed", req->user_id, NULL);
-                atrium_respond_problem_commit (req, ATRIUM_ERROR_FORBIDDEN,
-                                               "/current_password: wrong password");
-                return TRUE;
-        }
+                atrium_password_burn (given ? given : "");
+        if (ok)
+                return 1;
+        if (!atrium_throttle_fail (req, account_key, addr_key, error))
+                return -1;
+        atrium_audit (req, "user.password_change_failed", req->user_id, NULL);
+        atrium_respond_problem_commit (req, ATRIUM_ERROR_FORBIDDEN,
+                                       "/current_password: wrong password");
+        return 0;
+}
+
+static gboolean
+change_own (AtriumRequest *req, gpointer data, GError **error)
+{
+        JsonObject *in = json_node_get_object (req->json);
+        const char *fresh = json_object_get_string_member (in, "new_password");
+        int own = atrium_password_check_own (
+                req, json_object_get_string_member (in, "current_password"), fresh, error);
+        if (own <= 0)
+                return own == 0;
         if (!atrium_password_store (req, req->user_id, fresh, FALSE, req->session_id, error))
                 return FALSE;
         atrium_audit (req, "user.password_changed", req->user_id, NULL);

@@ -316,22 +316,14 @@ patch_user (AtriumRequest *req, gpointer data, GError **error)
         }
         const char *password = json_object_get_string_member_with_default (in, "password", NULL);
         if (password && !manager) {
-                g_autoptr (AtriumResult) cur = atrium_sql (
-                        req, error,
-                        "SELECT password_hash FROM core.login_lookup("
-                        "(SELECT slug FROM core.schools WHERE id = $1::uuid), "
-                        "(SELECT username FROM core.users WHERE id = $2::uuid))",
-                        2, req->school_id, id);
-                /* No transaction waits on the two hashes below (auth.c). */
-                if (!cur || !atrium_request_tx_commit (req, error))
-                        return FALSE;
-                const char *given = json_object_get_string_member_with_default (
-                        in, "current_password", "");
-                if (!atrium_password_verify (given, atrium_result_value (cur, 0, 0), NULL)) {
-                        g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_FORBIDDEN,
-                                     "current_password is wrong");
-                        return FALSE;
-                }
+                /* Oneself (checked above): as POST /me/password does, throttled, with no
+                 * transaction open while it hashes. */
+                int own = atrium_password_check_own (
+                        req,
+                        json_object_get_string_member_with_default (in, "current_password", NULL),
+                        password, error);
+                if (own <= 0)
+                        return own == 0;
         }
         g_autofree char *hash = password ? atrium_password_hash (password) : NULL;
         JsonArray *roles_in = json_object_has_member (in, "roles")

@@ -4,7 +4,8 @@
 
 POST /api/v1/me/password: the change works, ends the person's other sessions and keeps this
 one, is audited; the policy (8 characters, not the username) refuses with 422 and loses
-nothing; a wrong current password is 403 and counts as a failed sign-in (429 after five);
+nothing; a wrong current password is 403 and counts as a failed sign-in (429 after five),
+through PATCH .../users/{id} of oneself as well;
 bodies that are not JSON, wrong types, unknown fields, no token, an operator.
 
 Forced change: a password someone else set (an admin's PATCH, a teacher's reset) marks the
@@ -110,6 +111,25 @@ class Passwords(fixtures.SharedHost):
         self.assertTrue(int(r.headers["Retry-After"]) > 0)
         # Counted as failed sign-ins of that account: the sign-in is throttled too.
         self.assertProblem(self.login("egon"), 429)
+        self.assertEqual(self.audit_count("user.password_change_failed", uid), 5)
+
+    def test_own_password_through_patch_users_is_checked_alike(self):
+        # PATCH .../users/{id} of oneself with current_password takes the same check: the
+        # policy, and a wrong current password counted and throttled like a sign-in.
+        uid, tok = self.person("gerda")
+        path = f"/api/v1/schools/{self.s.slug}/users/{uid}"
+        p = self.assertProblem(self.host.request("PATCH", path, {
+            "password": "xxGerdaxx long", "current_password": PASSWORD}, token=tok), 422)
+        self.assertIn("username", p["detail"])
+        for _ in range(5):
+            self.assertProblem(self.host.request("PATCH", path, {
+                "password": "fine new password", "current_password": "not mine"}, token=tok),
+                403, "forbidden")
+        r = self.host.request("PATCH", path, {"password": "fine new password",
+                                              "current_password": PASSWORD}, token=tok)
+        self.assertProblem(r, 429, "rate-limited")
+        self.assertTrue(int(r.headers["Retry-After"]) > 0)
+        self.assertProblem(self.login("gerda"), 429)
         self.assertEqual(self.audit_count("user.password_change_failed", uid), 5)
 
     def test_bad_bodies(self):
