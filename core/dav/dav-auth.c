@@ -11,13 +11,11 @@
  * own: the check's row names the token's owner, who must be the Basic username. Only a
  * secret of a token's shape takes that way (a password of that shape would fail as a token).
  * A password costs an Argon2id verification (tens of milliseconds by design); a PROPFIND
- * storm must not pay that per request, so successful
- * verifications are kept in memory for ATRIUM_DAV_AUTH_TTL seconds. The key is an HMAC, with
- * a key drawn at random per process, over the user's id, the stored password hash and the
- * secret given: the secret itself is never kept, and a changed password (a new stored hash)
- * misses the cache at once. Failures are never cached: they go to the sign-in throttle
- * (core.throttle_*(), the same keys and limits as POST /auth/login), whose verdict is read
- * in the same round trip as the account.
+ * storm must not pay that per request, so successful verifications are kept for a minute
+ * (identity/verify-cache.c: an HMAC of the user's id, the stored hash and the secret; a
+ * changed password misses at once). Failures are never cached: they go to the sign-in
+ * throttle (core.throttle_*(), the same keys and limits as POST /auth/login), whose verdict
+ * is read in the same round trip as the account.
  *
  * The identity check that follows is the normal one (pipeline/handle.c): a token through
  * core.request_identity(), a verified password through core.request_identity_user(); either
@@ -25,16 +23,9 @@
 #include "dav-private.h"
 #include "identity-private.h"
 
-#include <gcrypt.h>
 #include <string.h>
 
-#define ATRIUM_DAV_AUTH_TTL (60 * G_USEC_PER_SEC)
-#define ATRIUM_DAV_AUTH_MAX 20000 /* cache entries, a bound on memory */
 #define THROTTLE_WINDOW "15 minutes"
-
-static GMutex cache_lock;
-static GHashTable *cache; /* HMAC hex -> gint64* expiry (monotonic) */
-static guint8 cache_key[32];
 
 void
 atrium_dav_caller_clear (AtriumDavCaller *who)
@@ -53,71 +44,6 @@ token_shaped (const char *secret)
         return g_str_has_prefix (secret, "atr_") && strlen (secret) == 4 + 43 &&
                strspn (secret + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                    "0123456789-_") == 43;
-}
-
-static char *
-cache_key_of (const char *user_id, const char *stored_hash, const char *secret)
-{
-        static gsize init;
-        if (g_once_init_enter (&init)) {
-                gcry_randomize (cache_key, sizeof cache_key, GCRY_STRONG_RANDOM);
-                g_once_init_leave (&init, 1);
-        }
-        g_autoptr (GHmac) mac = g_hmac_new (G_CHECKSUM_SHA256, cache_key, sizeof cache_key);
-        /* Lengths first, so no two triples run together into the same bytes. */
-        const char *parts[] = {user_id, stored_hash, secret};
-        for (int i = 0; i < 3; i++) {
-                guint32 n = GUINT32_TO_BE ((guint32) strlen (parts[i]));
-                g_hmac_update (mac, (const guchar *) &n, sizeof n);
-                g_hmac_update (mac, (const guchar *) parts[i], strlen (parts[i]));
-        }
-        return g_strdup (g_hmac_get_string (mac));
-}
-
-static gboolean
-cache_hit (const char *key)
-{
-        g_mutex_lock (&cache_lock);
-        gint64 *until = cache ? g_hash_table_lookup (cache, key) : NULL;
-        gboolean hit = until && *until > g_get_monotonic_time ();
-        if (until && !hit)
-                g_hash_table_remove (cache, key);
-        g_mutex_unlock (&cache_lock);
-        return hit;
-}
-
-static gboolean
-expired (gpointer key, gpointer value, gpointer now)
-{
-        (void) key;
-        return *(gint64 *) value <= *(gint64 *) now;
-}
-
-static void
-cache_store (char *key /* (transfer full) */)
-{
-        g_mutex_lock (&cache_lock);
-        if (!cache)
-                cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-        gint64 now = g_get_monotonic_time ();
-        if (g_hash_table_size (cache) >= ATRIUM_DAV_AUTH_MAX) {
-                g_hash_table_foreach_remove (cache, expired, &now);
-                if (g_hash_table_size (cache) >= ATRIUM_DAV_AUTH_MAX)
-                        g_hash_table_remove_all (cache); /* costs only re-verifications */
-        }
-        gint64 *until = g_new (gint64, 1);
-        *until = now + ATRIUM_DAV_AUTH_TTL;
-        g_hash_table_replace (cache, key, until);
-        g_mutex_unlock (&cache_lock);
-}
-
-guint
-atrium_dav_auth_cache_size (void)
-{
-        g_mutex_lock (&cache_lock);
-        guint n = cache ? g_hash_table_size (cache) : 0;
-        g_mutex_unlock (&cache_lock);
-        return n;
 }
 
 static gboolean
@@ -236,8 +162,8 @@ atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **erro
         gboolean ok = FALSE, cached = FALSE;
         g_autofree char *key = NULL;
         if (account && stored) {
-                key = cache_key_of (account, stored, secret);
-                cached = cache_hit (key);
+                key = atrium_verify_cache_key (account, stored, secret);
+                cached = atrium_verify_cache_hit (key);
         }
         /* No connection is held while a hash runs (identity/auth.c). */
         if (!cached && !atrium_tx_commit (tx, error))
@@ -261,7 +187,7 @@ atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **erro
                         atrium_tx_query (tx, "SELECT core.throttle_clear($1)", 1, c, error);
                 if (!cl || !atrium_tx_commit (tx, error))
                         return FALSE;
-                cache_store (g_steal_pointer (&key));
+                atrium_verify_cache_store (g_steal_pointer (&key));
         }
         out->user_id = g_strdup (account);
         return TRUE;

@@ -74,8 +74,6 @@ gboolean atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GErr
 /* The user name of a Basic Authorization header, unverified (discovery at /dav/ only names
  * where to go next), or NULL. */
 char *atrium_dav_basic_user (AtriumRequest *req);
-/* For tests of the cache: entries kept now. */
-guint atrium_dav_auth_cache_size (void);
 
 /* ---- dav-xml.c ---- */
 #define ATRIUM_DAV_NS "DAV:"

@@ -21,6 +21,14 @@ char *atrium_password_hash (const char *password);
 gboolean atrium_password_verify (const char *password, const char *phc,
                                  gboolean *out_needs_rehash);
 void atrium_password_burn (const char *password);
+/* verify-cache.c: successes remembered for a minute, under an HMAC of @scope (whose secret:
+ * a user's id, a link), the stored hash and the secret. _cached verifies through it; the
+ * others are for a caller that decides between hit and hash itself (dav-auth.c). */
+char *atrium_verify_cache_key (const char *scope, const char *stored_hash, const char *secret);
+gboolean atrium_verify_cache_hit (const char *key);
+void atrium_verify_cache_store (char *key /* (transfer full) */);
+gboolean atrium_password_verify_cached (const char *scope, const char *stored_hash,
+                                        const char *secret);
 char *atrium_token_new (void);
 char *atrium_token_hash_literal (const char *token); /* "\x<sha256 hex>" for a bytea param */
 

@@ -6,11 +6,13 @@
  * GET /api/v1/files/share/{token}, needs no account: the token (32 bytes from libgcrypt,
  * base64url) is shown once and only its SHA-256 is stored; files.enter_share() resolves it
  * and enters its school. A link with a password asks for it with HTTP Basic authentication
- * (any user name), checked with Argon2id by the host, so a browser prompts for it. Wrong
- * passwords are counted per link with the sign-in throttle (core.throttle_*(): SHARE_LIMIT
- * in SHARE_WINDOW, then 429 with Retry-After), so a forwarded link's password cannot be
- * guessed at the hashing rate; no transaction is open while the hash runs. A link ends when
- * it expires, is revoked, its file goes to the trash or its creator is deleted. */
+ * (any user name), so a browser prompts for it, checked with Argon2id by the host, which
+ * remembers a success for a minute (a class downloading one protected worksheet costs a host
+ * one hash, not one per pupil). Wrong passwords are counted per link with the sign-in
+ * throttle (core.throttle_*(): SHARE_LIMIT in SHARE_WINDOW, then 429 with Retry-After), so a
+ * forwarded link's password cannot be guessed at the hashing rate; no transaction is open
+ * while the hash runs. A link ends when it expires, is revoked, its file goes to the trash or
+ * its creator is deleted. */
 #include "files-private.h"
 
 #include <string.h>

@@ -14,6 +14,7 @@
 #include "pipeline-private.h"
 #include "plugin-host-private.h"
 #include "dav-private.h"
+#include "identity-private.h"
 
 static int
 sign (int v)
@@ -422,6 +423,35 @@ test_dav_dates (void)
         g_assert_cmpstr (far_iso, ==, "1970-01-01T00:00:00Z");
 }
 
+/* identity/verify-cache.c: a success is remembered under its scope, stored hash and secret;
+ * a failure never is, and another scope, hash or secret misses. */
+static void
+test_verify_cache (void)
+{
+        atrium_password_cost_set (64, 1); /* a token cost: this tests the cache, not Argon2id */
+        g_autofree char *phc = atrium_password_hash ("correct horse");
+        g_autofree char *other = atrium_password_hash ("correct horse"); /* another salt */
+        g_autofree char *right = atrium_verify_cache_key ("link-1", phc, "correct horse");
+        g_autofree char *wrong = atrium_verify_cache_key ("link-1", phc, "wrong horse");
+        g_assert_false (atrium_verify_cache_hit (right));
+
+        g_assert_false (atrium_password_verify_cached ("link-1", phc, "wrong horse"));
+        g_assert_false (atrium_verify_cache_hit (wrong));
+        g_assert_true (atrium_password_verify_cached ("link-1", phc, "correct horse"));
+        g_assert_true (atrium_verify_cache_hit (right));
+        g_assert_true (atrium_password_verify_cached ("link-1", phc, "correct horse"));
+
+        g_autofree char *scope = atrium_verify_cache_key ("link-2", phc, "correct horse");
+        g_autofree char *rehashed = atrium_verify_cache_key ("link-1", other, "correct horse");
+        g_assert_false (atrium_verify_cache_hit (scope));
+        g_assert_false (atrium_verify_cache_hit (rehashed));
+        g_assert_cmpstr (right, !=, wrong);
+        /* The lengths go into the HMAC: parts that run together differently differ. */
+        g_autofree char *a = atrium_verify_cache_key ("ab", "c", "d");
+        g_autofree char *b = atrium_verify_cache_key ("a", "bc", "d");
+        g_assert_cmpstr (a, !=, b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -432,6 +462,7 @@ main (int argc, char **argv)
         g_test_add_func ("/misc/route/request-schema-once", test_route_request_schema_once);
         g_test_add_func ("/misc/dav/writer", test_dav_writer);
         g_test_add_func ("/misc/dav/dates", test_dav_dates);
+        g_test_add_func ("/misc/verify-cache", test_verify_cache);
         g_test_add_func ("/misc/version/valid", test_version_valid);
         g_test_add_func ("/misc/error/status", test_error_status);
         g_test_add_func ("/misc/error/foreign", test_error_foreign);
