@@ -150,6 +150,36 @@ exec_ok (PGconn *conn, PGresult *res, GError **error)
         return FALSE;
 }
 
+/* A key pair as core.oidc_keys.private_key holds it: libgcrypt's canonical S-expression,
+ * base64. Until 2026-12-07 it was the "advanced" text form, which prints a value whose bytes
+ * all look printable to libgcrypt (0xa1-0xff count) as a quoted string of raw bytes: about
+ * one P-256 key in 8,000 was not UTF-8, and PostgreSQL refused it (a host failed to start).
+ * Keys stored that way (they begin with '(') still load. */
+char *
+atrium_oidc_key_text (gcry_sexp_t key)
+{
+        size_t len = gcry_sexp_sprint (key, GCRYSEXP_FMT_CANON, NULL, 0);
+        guchar *canon = g_malloc (len);
+        len = gcry_sexp_sprint (key, GCRYSEXP_FMT_CANON, canon, len);
+        char *text = len ? g_base64_encode (canon, len) : NULL;
+        memset (canon, 0, len);
+        g_free (canon);
+        return text;
+}
+
+gcry_error_t
+atrium_oidc_key_parse (const char *text, gcry_sexp_t *out)
+{
+        if (text[0] == '(')
+                return gcry_sexp_sscan (out, NULL, text, strlen (text));
+        gsize len = 0;
+        guchar *canon = g_base64_decode (text, &len);
+        gcry_error_t err = len ? gcry_sexp_new (out, canon, len, 0) : gcry_error (GPG_ERR_INV_SEXP);
+        memset (canon, 0, len);
+        g_free (canon);
+        return err;
+}
+
 /* A new key of @alg, stored; the keys of @alg it replaces are retired. */
 static gboolean
 create_key (PGconn *conn, const char *alg, GError **error)
@@ -164,10 +194,8 @@ create_key (PGconn *conn, const char *alg, GError **error)
         if (gcry_failed (err, "key generation", error))
                 return FALSE;
         g_autofree char *jwk = NULL, *kid = NULL;
-        size_t len = gcry_sexp_sprint (key, GCRYSEXP_FMT_ADVANCED, NULL, 0);
-        g_autofree char *text = g_malloc0 (len + 1);
-        gcry_sexp_sprint (key, GCRYSEXP_FMT_ADVANCED, text, len);
-        gboolean ok = public_jwk (key, alg, &jwk, &kid);
+        g_autofree char *text = atrium_oidc_key_text (key);
+        gboolean ok = text && public_jwk (key, alg, &jwk, &kid);
         gcry_sexp_release (key);
         if (!ok) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
@@ -182,7 +210,7 @@ create_key (PGconn *conn, const char *alg, GError **error)
                               "INSERT INTO core.oidc_keys (kid, alg, public_jwk, private_key) "
                               "VALUES ($1, $2, $3::jsonb, $4)",
                               4, NULL, p, NULL, NULL, 0);
-        memset (text, 0, len);
+        memset (text, 0, strlen (text));
         return exec_ok (conn, res, error);
 }
 
@@ -204,7 +232,7 @@ load_key (PGconn *conn, const char *alg, Key *out, GError **error)
         }
         const char *text = PQgetvalue (cur, 0, 1);
         gcry_sexp_t key = NULL;
-        if (gcry_failed (gcry_sexp_sscan (&key, NULL, text, strlen (text)), "key", error))
+        if (gcry_failed (atrium_oidc_key_parse (text, &key), "key", error))
                 return FALSE;
         out->key = gcry_sexp_find_token (key, "private-key", 0);
         gcry_sexp_release (key);

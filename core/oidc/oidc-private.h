@@ -14,6 +14,7 @@
 
 #include "core-private.h"
 
+#include <gcrypt.h>
 #include <json-glib/json-glib.h>
 
 /* Lifetimes, in seconds. A code is redeemed by the client's back channel right away; an
@@ -42,6 +43,10 @@ gboolean atrium_oidc_keys_refresh (AtriumCore *core, GError **error);
 /* A serving host refreshes every [auth] oidc_key_refresh seconds on a thread of its own. */
 void atrium_oidc_keys_start_refresh (AtriumCore *core, GMainContext *context);
 void atrium_oidc_keys_stop_refresh (void);
+/* A key pair as stored (base64 of the canonical S-expression; transfer full) and back
+ * (@text may also be the older advanced form). For tests. */
+char *atrium_oidc_key_text (gcry_sexp_t key);
+gcry_error_t atrium_oidc_key_parse (const char *text, gcry_sexp_t *out);
 /* Drops a reference to @keys (the last one frees them). */
 void atrium_oidc_keys_free (AtriumOidcKeys *keys);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumOidcKeys, atrium_oidc_keys_free)

@@ -15,6 +15,7 @@
 #include "plugin-host-private.h"
 #include "dav-private.h"
 #include "identity-private.h"
+#include "oidc-private.h"
 
 static int
 sign (int v)
@@ -452,6 +453,70 @@ test_verify_cache (void)
         g_assert_cmpstr (a, !=, b);
 }
 
+static char *
+canon_of (gcry_sexp_t s, size_t *out_len)
+{
+        size_t len = gcry_sexp_sprint (s, GCRYSEXP_FMT_CANON, NULL, 0);
+        char *buf = g_malloc (len);
+        *out_len = gcry_sexp_sprint (s, GCRYSEXP_FMT_CANON, buf, len);
+        return buf;
+}
+
+static gboolean
+all_ascii (const char *text)
+{
+        for (const guchar *p = (const guchar *) text; *p; p++)
+                if (*p >= 0x80)
+                        return FALSE;
+        return TRUE;
+}
+
+/* oidc/keys.c: a key pair is stored as text PostgreSQL takes (UTF-8) whatever its bytes.
+ * libgcrypt's advanced form printed a value of bytes it deems printable (0xa1-0xff among
+ * them) as a quoted string of raw bytes: a P-256 `d` like that now and then made the host's
+ * start fail on CI ("invalid byte sequence for encoding UTF8: 0xb3"). */
+static void
+test_oidc_key_text (void)
+{
+        static const char d[] = "A\xb3\xc4\xd5\xe6\xf7\xa1\xff\xb3Q";
+        gcry_sexp_t key = NULL;
+        g_assert_cmpint (gcry_sexp_build (&key, NULL,
+                                          "(private-key (ecc (curve \"NIST P-256\") (d %b)))",
+                                          (int) strlen (d), d),
+                         ==, 0);
+        /* The old form really is not ASCII for this key. */
+        size_t alen = gcry_sexp_sprint (key, GCRYSEXP_FMT_ADVANCED, NULL, 0);
+        g_autofree char *advanced = g_malloc0 (alen + 1);
+        gcry_sexp_sprint (key, GCRYSEXP_FMT_ADVANCED, advanced, alen);
+        g_assert_false (all_ascii (advanced));
+
+        g_autofree char *text = atrium_oidc_key_text (key);
+        g_assert_nonnull (text);
+        g_assert_true (all_ascii (text));
+        g_assert_true (g_utf8_validate (text, -1, NULL));
+        gcry_sexp_t back = NULL;
+        g_assert_cmpint (atrium_oidc_key_parse (text, &back), ==, 0);
+        size_t n1, n2;
+        g_autofree char *c1 = canon_of (key, &n1);
+        g_autofree char *c2 = canon_of (back, &n2);
+        g_assert_cmpmem (c1, n1, c2, n2);
+        gcry_sexp_release (back);
+
+        /* Keys stored in the advanced form before still load (one of hex values here). */
+        gcry_sexp_t old = NULL;
+        g_assert_cmpint (atrium_oidc_key_parse (
+                                 "(private-key (ecc (curve \"NIST P-256\") (d #0102#)))", &old),
+                         ==, 0);
+        gcry_sexp_t old_d = gcry_sexp_find_token (old, "d", 0);
+        g_assert_nonnull (old_d);
+        gcry_sexp_release (old_d);
+        gcry_sexp_release (old);
+        gcry_sexp_t bad = NULL;
+        g_assert_cmpint (atrium_oidc_key_parse ("not base64 at all!", &bad), !=, 0);
+        g_assert_null (bad);
+        gcry_sexp_release (key);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -463,6 +528,7 @@ main (int argc, char **argv)
         g_test_add_func ("/misc/dav/writer", test_dav_writer);
         g_test_add_func ("/misc/dav/dates", test_dav_dates);
         g_test_add_func ("/misc/verify-cache", test_verify_cache);
+        g_test_add_func ("/misc/oidc/key-text", test_oidc_key_text);
         g_test_add_func ("/misc/version/valid", test_version_valid);
         g_test_add_func ("/misc/error/status", test_error_status);
         g_test_add_func ("/misc/error/foreign", test_error_foreign);
