@@ -581,18 +581,67 @@ gboolean
 atrium_tx_commit_midway (AtriumTx *tx, GError **error)
 {
         /* What the transaction set for its rest (core.enter_school(), a plugin's enter_*)
-         * holds for the next one too, as between a read's pipelines. */
-        if (tx->begun && tx->conn && !tx->failed) {
-                g_autoptr (PGresult) r = PQexec (tx->conn, carry_sql);
-                if (PQresultStatus (r) != PGRES_TUPLES_OK) {
-                        atrium_db_set_error (error, tx->conn, r);
-                        tx->failed = TRUE;
-                        atrium_tx_rollback (tx);
-                        return FALSE;
+         * holds for the next one too, as between a read's pipelines: read in the same round
+         * trip as the COMMIT (this runs before a password hash or a call to another server,
+         * on cores that may be busy: every round trip then waits for a core). */
+        if (!tx->begun || !tx->conn || tx->failed)
+                return atrium_tx_commit (tx, error);
+        PGconn *c = tx->conn;
+        g_autoptr (GArray) fresh = g_array_new (FALSE, FALSE, sizeof (Fresh));
+        GArray *prepare = atrium_db_pool_pooled (tx->pool) ? NULL : fresh;
+        int steps = 0;
+        gboolean ok =
+                PQenterPipelineMode (c) && send_prepared (c, carry_sql, 0, NULL, &steps, prepare);
+        const int carry_at = steps - 1;
+        ok = ok && send_prepared (c, "COMMIT", 0, NULL, &steps, prepare) && PQpipelineSync (c);
+        g_autoptr (PGresult) carry = NULL;
+        g_autoptr (PGresult) bad = NULL;
+        /* Every result is read, whatever failed, so the connection leaves pipeline mode. */
+        const gboolean sent = ok;
+        for (int i = 0; sent && i < steps; i++) {
+                PGresult *r = PQgetResult (c), *extra;
+                while ((extra = PQgetResult (c)) != NULL)
+                        PQclear (extra);
+                ExecStatusType st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
+                for (guint f = 0; f < fresh->len; f++)
+                        if (g_array_index (fresh, Fresh, f).step == i)
+                                g_array_index (fresh, Fresh, f).done = st == PGRES_COMMAND_OK;
+                if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+                        ok = FALSE;
+                        if (!bad && st == PGRES_FATAL_ERROR)
+                                bad = g_steal_pointer (&r);
+                } else if (i == carry_at) {
+                        carry = g_steal_pointer (&r);
                 }
-                carry_settings (tx, r);
+                if (r)
+                        PQclear (r);
         }
-        return atrium_tx_commit (tx, error);
+        if (sent) {
+                g_autoptr (PGresult) sync = PQgetResult (c);
+                ok = ok && sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC;
+        }
+        if (PQpipelineStatus (c) != PQ_PIPELINE_OFF)
+                PQexitPipelineMode (c);
+        for (guint f = 0; f < fresh->len; f++)
+                if (!g_array_index (fresh, Fresh, f).done)
+                        atrium_db_statement_forget (c, g_array_index (fresh, Fresh, f).sql);
+        if (!ok) {
+                atrium_db_set_error (error, c, bad);
+                tx->failed = TRUE;
+                atrium_tx_rollback (tx);
+                return FALSE;
+        }
+        carry_settings (tx, carry);
+        tx->begun = FALSE;
+        release (tx);
+        return TRUE;
+}
+
+void
+atrium_tx_set_whole (AtriumTx *tx, gboolean whole)
+{
+        g_return_if_fail (!tx->begun);
+        tx->read_only = whole;
 }
 
 void
