@@ -150,6 +150,10 @@ void atrium_tx_rollback (AtriumTx *tx);
 /* Commits what ran so far and gives the connection back; the settings the transaction left
  * and its events stay with @tx, and the next query begins a new transaction. */
 gboolean atrium_tx_commit_midway (AtriumTx *tx, GError **error);
+/* From the next query on, each pipeline is a whole READ ONLY transaction (@whole), as a
+ * read's are, or queries share one ordinary transaction again. Only with no transaction
+ * open: reads before a password hash leave none open, at no round trip of their own. */
+void atrium_tx_set_whole (AtriumTx *tx, gboolean whole);
 void atrium_tx_free (AtriumTx *tx);
 GPtrArray *atrium_tx_steal_events (AtriumTx *tx);
 void atrium_queued_event_free (AtriumQueuedEvent *ev);
