@@ -163,6 +163,23 @@ send_prepared (PGconn *c, const char *sql, int n, const char *const *params, int
         return PQsendQueryPrepared (c, name, n, params, NULL, NULL, 0) != 0;
 }
 
+/* Ends a pipeline whose results have been read: its sync (read when @sent; *io_ok stays TRUE
+ * only if it came), pipeline mode off, and what a failed statement made PostgreSQL skip
+ * forgotten as prepared, so it is prepared again next time. */
+static void
+pipeline_end (PGconn *c, gboolean sent, GArray *fresh, gboolean *io_ok)
+{
+        if (sent) {
+                g_autoptr (PGresult) sync = PQgetResult (c);
+                *io_ok = *io_ok && sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC;
+        }
+        if (PQpipelineStatus (c) != PQ_PIPELINE_OFF)
+                PQexitPipelineMode (c);
+        for (guint f = 0; f < fresh->len; f++)
+                if (!g_array_index (fresh, Fresh, f).done)
+                        atrium_db_statement_forget (c, g_array_index (fresh, Fresh, f).sql);
+}
+
 typedef struct {
         const char *sql;
         int n;
@@ -316,16 +333,8 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                 if (!bad && r && st == PGRES_FATAL_ERROR)
                                         bad = r;
                         }
-                        g_autoptr (PGresult) sync = PQgetResult (c);
-                        ok = ok && sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC;
                 }
-                if (PQpipelineStatus (c) != PQ_PIPELINE_OFF)
-                        PQexitPipelineMode (c);
-                /* What a failed statement made PostgreSQL skip was not prepared: prepare it
-                 * again next time. */
-                for (guint f = 0; f < fresh->len; f++)
-                        if (!g_array_index (fresh, Fresh, f).done)
-                                atrium_db_statement_forget (c, g_array_index (fresh, Fresh, f).sql);
+                pipeline_end (c, sent, fresh, &ok);
                 for (int i = 0; i < n_stmts; i++)
                         ok = ok && out[i];
                 /* The replica's own failure (judged now: @bad may be a statement's result,
@@ -616,15 +625,7 @@ atrium_tx_commit_midway (AtriumTx *tx, GError **error)
                 if (r)
                         PQclear (r);
         }
-        if (sent) {
-                g_autoptr (PGresult) sync = PQgetResult (c);
-                ok = ok && sync && PQresultStatus (sync) == PGRES_PIPELINE_SYNC;
-        }
-        if (PQpipelineStatus (c) != PQ_PIPELINE_OFF)
-                PQexitPipelineMode (c);
-        for (guint f = 0; f < fresh->len; f++)
-                if (!g_array_index (fresh, Fresh, f).done)
-                        atrium_db_statement_forget (c, g_array_index (fresh, Fresh, f).sql);
+        pipeline_end (c, sent, fresh, &ok);
         if (!ok) {
                 atrium_db_set_error (error, c, bad);
                 tx->failed = TRUE;
