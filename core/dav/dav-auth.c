@@ -141,9 +141,13 @@ atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **erro
         g_autofree char *token_hash = atrium_token_hash_literal (secret);
         g_autoptr (AtriumTx) tx = atrium_tx_new (req->core->pool, NULL, NULL);
         const char *p[6] = {account_key, addr_key, THROTTLE_WINDOW, school, user, token_hash};
+        /* A whole READ ONLY transaction (one round trip, nothing left open for the hash, as
+         * identity/auth.c's sign-in); what may follow it writes. */
+        atrium_tx_set_whole (tx, TRUE);
         g_autoptr (AtriumResult) acc = atrium_tx_query (tx, account_sql, 6, p, error);
         if (!acc)
                 return FALSE;
+        atrium_tx_set_whole (tx, FALSE);
         int wait = (int) g_ascii_strtoll (atrium_result_value (acc, 0, A_WAIT), NULL, 10);
         if (wait > 0) {
                 g_autofree char *retry = g_strdup_printf ("%d", wait);
@@ -165,7 +169,7 @@ atrium_dav_authenticate (AtriumRequest *req, AtriumDavCaller *out, GError **erro
                 key = atrium_verify_cache_key (account, stored, secret);
                 cached = atrium_verify_cache_hit (key);
         }
-        /* No connection is held while a hash runs (identity/auth.c). */
+        /* No connection is held while a hash runs: the read's is handed back. */
         if (!cached && !atrium_tx_commit (tx, error))
                 return FALSE;
         if (account && stored) {
