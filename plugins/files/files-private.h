@@ -110,6 +110,12 @@ FilesNode *files_node_from_row (AtriumResult *res, int row);
 /* The live (not trashed) node at @path of @sp, or NULL: with @error unset, there is none. */
 FilesNode *files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path,
                               gboolean for_update, GError **error);
+/* files_node_lookup of @path and of its folder in one statement: *@out_node and *@out_parent
+ * (each NULL when there is none; the space's top has no row), the first locked FOR UPDATE
+ * when @for_update. FALSE only with @error set. */
+gboolean files_node_lookup_with_parent (AtriumTx *tx, const FilesSpace *sp, const char *path,
+                                        gboolean for_update, FilesNode **out_node,
+                                        FilesNode **out_parent, GError **error);
 /* files_node_lookup in the caller's home, named by the identity check's settings rather than
  * by the caller's id: the first query of a read may travel with that check, before the host
  * knows who asks (WebDAV's GET). The caller still has to be judged before its answer is used. */
@@ -123,6 +129,9 @@ char *files_node_etag (const FilesNode *n);
  * NOT_FOUND / CONFLICT when a file is in the way). "" always exists. */
 gboolean files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
                               gboolean create, GError **error);
+/* Judges @n, the row found at folder @path (NULL: none), as files_ensure_folder without
+ * @create does: TRUE for a folder or the space's top (""), else CONFLICT or NOT_FOUND. */
+gboolean files_folder_found (const char *path, const FilesNode *n, GError **error);
 
 /* ---- quotas ---- */
 

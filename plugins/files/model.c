@@ -173,6 +173,44 @@ files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path, gboolea
         return node_of (res);
 }
 
+gboolean
+files_node_lookup_with_parent (AtriumTx *tx, const FilesSpace *sp, const char *path,
+                               gboolean for_update, FilesNode **out_node, FilesNode **out_parent,
+                               GError **error)
+{
+        g_autofree char *parent = NULL, *name = NULL, *grand = NULL, *pname = NULL;
+        files_path_split (path, &parent, &name);
+        files_path_split (parent, &grand, &pname);
+        /* The row's own lookup and its folder's, each by FILES_NODE_BY_PATH's index-friendly
+         * condition, told apart by the last column; the space's top ("") is not a row. */
+#define NODE_AND_PARENT(lock)                                                                      \
+        "WITH f AS (SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 AND "     \
+        "space_id = $2::uuid AND " FILES_NODE_BY_PATH ("$3", "$4", "$5") lock                      \
+                "), "                                                                              \
+                "d AS (SELECT " FILES_NODE_COLUMNS                                                 \
+                " FROM files.nodes WHERE $4 <> '' AND space_type = $1 "                            \
+                "AND space_id = $2::uuid AND " FILES_NODE_BY_PATH (                                \
+                        "$4", "$6",                                                                \
+                        "$7") ") "                                                                 \
+                              "SELECT f.*, false FROM f UNION ALL SELECT d.*, true FROM d"
+        AtriumResult *res = files_tx_sql (
+                tx, error, for_update ? NODE_AND_PARENT (" FOR UPDATE") : NODE_AND_PARENT (""), 7,
+                sp->type, sp->id, path, parent, name, grand, pname);
+#undef NODE_AND_PARENT
+        if (!res)
+                return FALSE;
+        *out_node = *out_parent = NULL;
+        for (int i = 0; i < files_host->result_n_rows (res); i++) {
+                FilesNode **slot = g_strcmp0 (files_host->result_value (res, i, 9), "t") == 0
+                                           ? out_parent
+                                           : out_node;
+                if (!*slot)
+                        *slot = files_node_from_row (res, i);
+        }
+        files_host->result_free (res);
+        return TRUE;
+}
+
 FilesNode *
 files_node_lookup_home (AtriumTx *tx, const char *path, GError **error)
 {
@@ -214,6 +252,19 @@ files_node_json (const FilesNode *n)
 }
 
 gboolean
+files_folder_found (const char *path, const FilesNode *n, GError **error)
+{
+        if (!*path)
+                return TRUE;
+        if (n)
+                return g_str_equal (n->kind, "folder") ||
+                       files_fail (error, ATRIUM_ERROR_CONFLICT, "%s is a file, not a folder",
+                                   path);
+        return files_fail (error, ATRIUM_ERROR_NOT_FOUND,
+                           "no folder %s (create it first, or add ?parents=true)", path);
+}
+
+gboolean
 files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path, gboolean create,
                      GError **error)
 {
@@ -223,13 +274,8 @@ files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
         g_autoptr (FilesNode) n = files_node_lookup (tx, sp, path, FALSE, error);
         if (!n && error && *error)
                 return FALSE;
-        if (n)
-                return g_str_equal (n->kind, "folder") ||
-                       files_fail (error, ATRIUM_ERROR_CONFLICT, "%s is a file, not a folder",
-                                   path);
-        if (!create)
-                return files_fail (error, ATRIUM_ERROR_NOT_FOUND,
-                                   "no folder %s (create it first, or add ?parents=true)", path);
+        if (n || !create)
+                return files_folder_found (path, n, error);
         g_autofree char *parent = NULL, *name = NULL;
         files_path_split (path, &parent, &name);
         if (!files_ensure_folder (req, sp, parent, TRUE, error))

@@ -55,6 +55,21 @@ receive_body (AtriumRequest *req, FilesUpload *up, const UploadBudget *budget, G
         }
 }
 
+/* The file at @path (locked FOR UPDATE when @lock) and, unless @parents lets the upload make
+ * its folders, the folder it goes into (none at the space's top): both in one round trip. */
+static gboolean
+lookup_target (AtriumTx *tx, const FilesSpace *sp, const char *path, const char *parent,
+               gboolean parents, gboolean lock, FilesNode **out_node, FilesNode **out_folder,
+               GError **error)
+{
+        if (!parents && *parent)
+                return files_node_lookup_with_parent (tx, sp, path, lock, out_node, out_folder,
+                                                      error);
+        *out_folder = NULL;
+        *out_node = files_node_lookup (tx, sp, path, lock, error);
+        return *out_node || !*error;
+}
+
 gboolean
 files_upload (AtriumRequest *req, const FilesSpace *sp_, const char *path, gboolean parents,
               FilesNode **out_node, gboolean *out_created, GError **error)
@@ -66,15 +81,17 @@ files_upload (AtriumRequest *req, const FilesSpace *sp_, const char *path, gbool
         g_autofree char *parent = NULL, *name = NULL;
         files_path_split (path, &parent, &name);
 
-        /* Before the body: everything that can refuse it cheaply. */
-        g_autoptr (FilesNode) old = files_node_lookup (tx, &sp, path, FALSE, error);
-        if (!old && *error)
+        /* Before the body: everything that can refuse it cheaply. Without ?parents the
+         * folder must be there: looked up with the file (one round trip). */
+        g_autoptr (FilesNode) old = NULL;
+        g_autoptr (FilesNode) folder = NULL;
+        if (!lookup_target (tx, &sp, path, parent, parents, FALSE, &old, &folder, error))
                 return FALSE;
         if (old && g_str_equal (old->kind, "folder"))
                 return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s is a folder", path);
         if (!files_check_write_preconditions (req, old, error))
                 return FALSE;
-        if (!parents && !files_ensure_folder (req, &sp, parent, FALSE, error))
+        if (!parents && !files_folder_found (parent, folder, error))
                 return FALSE;
         gint64 used, limit;
         if (!files_quota_get (tx, sp.type, sp.id, &used, NULL, &limit, error))
@@ -104,13 +121,15 @@ files_upload (AtriumRequest *req, const FilesSpace *sp_, const char *path, gbool
                                                  1, sha)) ||
             !files_upload_confirm (up, error))
                 return FALSE;
-        g_autoptr (FilesNode) cur = files_node_lookup (tx, &sp, path, TRUE, error);
-        if (!cur && *error)
+        g_autoptr (FilesNode) cur = NULL;
+        g_autoptr (FilesNode) cur_folder = NULL;
+        if (!lookup_target (tx, &sp, path, parent, parents, TRUE, &cur, &cur_folder, error))
                 return FALSE;
         if (cur && g_str_equal (cur->kind, "folder"))
                 return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s is a folder", path);
         if (!files_check_write_preconditions (req, cur, error) ||
-            !files_ensure_folder (req, &sp, parent, parents, error))
+            !(parents ? files_ensure_folder (req, &sp, parent, TRUE, error)
+                      : files_folder_found (parent, cur_folder, error)))
                 return FALSE;
         gsize head_len;
         const guint8 *head = files_upload_head (up, &head_len);
