@@ -173,6 +173,23 @@ files_node_lookup (AtriumTx *tx, const FilesSpace *sp, const char *path, gboolea
         return node_of (res);
 }
 
+/* files_node_lookup_with_parent's statement: the row's own lookup and its folder's, each by
+ * FILES_NODE_BY_PATH's index-friendly condition, told apart by the last column; the space's
+ * top ("") is not a row. */
+/* clang-format off */
+#define NODE_AND_PARENT_SQL(LOCK)                                                                  \
+        "WITH f AS (SELECT " FILES_NODE_COLUMNS " FROM files.nodes "                               \
+        "WHERE space_type = $1 AND space_id = $2::uuid AND "                                       \
+        FILES_NODE_BY_PATH ("$3", "$4", "$5") LOCK "), "                                           \
+        "d AS (SELECT " FILES_NODE_COLUMNS " FROM files.nodes "                                    \
+        "WHERE $4 <> '' AND space_type = $1 AND space_id = $2::uuid AND "                          \
+        FILES_NODE_BY_PATH ("$4", "$6", "$7") ") "                                                 \
+        "SELECT f.*, false FROM f UNION ALL SELECT d.*, true FROM d"
+/* clang-format on */
+static const char node_and_parent_sql[] = NODE_AND_PARENT_SQL ("");
+static const char node_and_parent_locked_sql[] = NODE_AND_PARENT_SQL (" FOR UPDATE");
+#undef NODE_AND_PARENT_SQL
+
 gboolean
 files_node_lookup_with_parent (AtriumTx *tx, const FilesSpace *sp, const char *path,
                                gboolean for_update, FilesNode **out_node, FilesNode **out_parent,
@@ -181,22 +198,9 @@ files_node_lookup_with_parent (AtriumTx *tx, const FilesSpace *sp, const char *p
         g_autofree char *parent = NULL, *name = NULL, *grand = NULL, *pname = NULL;
         files_path_split (path, &parent, &name);
         files_path_split (parent, &grand, &pname);
-        /* The row's own lookup and its folder's, each by FILES_NODE_BY_PATH's index-friendly
-         * condition, told apart by the last column; the space's top ("") is not a row. */
-#define NODE_AND_PARENT(lock)                                                                      \
-        "WITH f AS (SELECT " FILES_NODE_COLUMNS " FROM files.nodes WHERE space_type = $1 AND "     \
-        "space_id = $2::uuid AND " FILES_NODE_BY_PATH ("$3", "$4", "$5") lock                      \
-                "), "                                                                              \
-                "d AS (SELECT " FILES_NODE_COLUMNS                                                 \
-                " FROM files.nodes WHERE $4 <> '' AND space_type = $1 "                            \
-                "AND space_id = $2::uuid AND " FILES_NODE_BY_PATH (                                \
-                        "$4", "$6",                                                                \
-                        "$7") ") "                                                                 \
-                              "SELECT f.*, false FROM f UNION ALL SELECT d.*, true FROM d"
         AtriumResult *res = files_tx_sql (
-                tx, error, for_update ? NODE_AND_PARENT (" FOR UPDATE") : NODE_AND_PARENT (""), 7,
+                tx, error, for_update ? node_and_parent_locked_sql : node_and_parent_sql, 7,
                 sp->type, sp->id, path, parent, name, grand, pname);
-#undef NODE_AND_PARENT
         if (!res)
                 return FALSE;
         *out_node = *out_parent = NULL;
