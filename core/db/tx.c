@@ -163,6 +163,21 @@ send_prepared (PGconn *c, const char *sql, int n, const char *const *params, int
         return PQsendQueryPrepared (c, name, n, params, NULL, NULL, 0) != 0;
 }
 
+/* Step @i's result of a pipeline (and the NULL after it), its status in *@st (FATAL_ERROR when
+ * none came); the statement prepared in step @i, if any, is marked as prepared when it was. */
+static PGresult *
+pipeline_result (PGconn *c, int i, GArray *fresh, ExecStatusType *st)
+{
+        PGresult *r = PQgetResult (c), *extra;
+        while ((extra = PQgetResult (c)) != NULL)
+                PQclear (extra);
+        *st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
+        for (guint f = 0; f < fresh->len; f++)
+                if (g_array_index (fresh, Fresh, f).step == i)
+                        g_array_index (fresh, Fresh, f).done = *st == PGRES_COMMAND_OK;
+        return r;
+}
+
 /* Ends a pipeline whose results have been read: its sync (read when @sent; *io_ok stays TRUE
  * only if it came), pipeline mode off, and what a failed statement made PostgreSQL skip
  * forgotten as prepared, so it is prepared again next time. */
@@ -305,11 +320,8 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                         out[i] = NULL;
                 if (sent) {
                         for (int i = 0, k = 0; i < steps; i++) {
-                                PGresult *r = PQgetResult (c);
-                                PGresult *extra;
-                                while ((extra = PQgetResult (c)) != NULL)
-                                        PQclear (extra);
-                                ExecStatusType st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
+                                ExecStatusType st;
+                                PGresult *r = pipeline_result (c, i, fresh, &st);
                                 if (k < n_stmts && i == at[k]) {
                                         out[k++] = r;
                                         stmt_failed = stmt_failed || st == PGRES_FATAL_ERROR;
@@ -318,10 +330,6 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                 } else {
                                         if (i == carry_at && st == PGRES_TUPLES_OK)
                                                 carry_settings (tx, r);
-                                        for (guint f = 0; f < fresh->len; f++)
-                                                if (g_array_index (fresh, Fresh, f).step == i)
-                                                        g_array_index (fresh, Fresh, f).done =
-                                                                st == PGRES_COMMAND_OK;
                                         if (r)
                                                 g_ptr_array_add (keep, r);
                                         gboolean aborted_commit = whole && stmt_failed &&
@@ -608,13 +616,8 @@ atrium_tx_commit_midway (AtriumTx *tx, GError **error)
         /* Every result is read, whatever failed, so the connection leaves pipeline mode. */
         const gboolean sent = ok;
         for (int i = 0; sent && i < steps; i++) {
-                PGresult *r = PQgetResult (c), *extra;
-                while ((extra = PQgetResult (c)) != NULL)
-                        PQclear (extra);
-                ExecStatusType st = r ? PQresultStatus (r) : PGRES_FATAL_ERROR;
-                for (guint f = 0; f < fresh->len; f++)
-                        if (g_array_index (fresh, Fresh, f).step == i)
-                                g_array_index (fresh, Fresh, f).done = st == PGRES_COMMAND_OK;
+                ExecStatusType st;
+                PGresult *r = pipeline_result (c, i, fresh, &st);
                 if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
                         ok = FALSE;
                         if (!bad && st == PGRES_FATAL_ERROR)
