@@ -2,8 +2,9 @@
 """test_identity_check.py - who is asking is decided before anything is answered, also when the
 check travels with the handler's first query.
 
-A read (GET, HEAD) of a plugin route, and GET /api/v1/me, send core.begin_request() and the
-handler's first query in one round trip (core.c, tx.c): the query runs before the check has
+A read (GET, HEAD) of a plugin route, and GET /api/v1/me, send the identity check
+(core.request_identity()) and the handler's first query in one round trip
+(pipeline/handle.c, db/tx.c): the query runs before the check has
 been judged. These tests hold the host to what that must never change: a caller who may not
 ask gets 401/403/404 even when the handler would have answered something else first (a 400
 for a bad parameter), never the handler's data, never another school's rows; a revoked token
