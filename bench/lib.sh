@@ -336,8 +336,10 @@ split_mark() {
                 t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
                 pg=$((pg + ${t:-0}))
         done
-        a=$(sed 's/^.*) //' "/proc/$atriumd_pid/stat" | awk '{ print $12 + $13 }')
-        echo "$a $pg"
+        a=0
+        [[ -n ${atriumd_pid:-} ]] &&
+                a=$(sed 's/^.*) //' "/proc/$atriumd_pid/stat" 2>/dev/null | awk '{ print $12 + $13 }')
+        echo "${a:-0} $pg"
 }
 
 # split_report "BEFORE" "AFTER" N -> "atriumd_ms postgres_ms" of CPU per one of N requests
@@ -345,7 +347,7 @@ split_report() {
         awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {
                 split(a, x, " "); split(b, y, " ")
                 if (n <= 0) { print "n/a n/a"; exit }
-                printf "%.2f %.2f\n", (y[1] - x[1]) / hz * 1000 / n, (y[2] - x[2]) / hz * 1000 / n }'
+                printf "%.3f %.3f\n", (y[1] - x[1]) / hz * 1000 / n, (y[2] - x[2]) / hz * 1000 / n }'
 }
 
 # wait_idle: after wrk stops, atriumd still answers what it had queued, and its queries keep
@@ -612,7 +614,8 @@ pgbench_init() {
 # output in FILE (and on stderr); sets pg_tps pg_lat pg_failed and the CPU shares pg_cpu
 # pg_other (cpu_report). Needs pgbench_init first.
 # pgbench_ceiling FILE [tpcb]: pgbench (-S, or the TPC-B-like script) for DURATION s after
-# WARMUP s; sets pg_tps, pg_lat, pg_failed, pg_cpu, pg_other.
+# WARMUP s; sets pg_tps, pg_lat, pg_failed, pg_cpu, pg_other, and pg_split0, pg_split1 (split_mark
+# before and after) and pg_n (transactions) for split_report.
 pgbench_ceiling() {
         local m0
         say "pgbench ${2:--S} -M prepared -c$PGBENCH_CLIENTS -j$PGBENCH_JOBS -T$DURATION (warm-up ${WARMUP}s)"
@@ -621,9 +624,12 @@ pgbench_ceiling() {
                 measure "$tmp/warmup.txt" timeout $((WARMUP + 30)) "${pgb[@]}" -T "$WARMUP" pgbench 2>/dev/null
         fi
         m0=$(cpu_mark)
+        pg_split0=$(split_mark)
         measure "$1" timeout $((DURATION + 60)) "${pgb[@]}" -T "$DURATION" pgbench
+        pg_split1=$(split_mark)
         read -r pg_cpu pg_other < <(cpu_report "$m0" "$(cpu_mark)")
         read -r pg_tps pg_lat pg_failed < <(pgbench_parse "$1")
+        pg_n=$(awk '/^number of transactions actually processed: / { print $NF }' "$1")
 }
 
 # describe_machine DIR...: cpu, mem, buildtype and commit (with "+ uncommitted changes" when any

@@ -7,6 +7,7 @@
 #   GET /healthz (-c64)            over nginx serving a 100-byte static file    goal >= 0.6
 #   GET /api/v1/me, student (-c32) over pgbench -S -M prepared -c32             goal >= 0.5
 #   the 50-notice list (-c64)      over pgbench -S -M prepared -c64             goal >= 0.3
+#   PostgreSQL's CPU per /me       over its CPU per pgbench -S transaction      goal <= 2
 # plus nginx serving the list's very bytes, and sign-in (Argon2id, no ceiling here). The other
 # loads of the issue have their own scripts (bench/conference, bench/files).
 # It builds atriumd if needed, starts a private PostgreSQL cluster, atriumd and nginx on free
@@ -152,18 +153,25 @@ mkdir -p "$out"
 head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/www/hundred.txt"
 me_hdr=("${curl_hdr[@]}")
 
+# us MS: milliseconds (split_report) as whole microseconds.
+us() { awk -v m="$1" 'BEGIN { printf "%.0f", m * 1000 }'; }
+
 # load NAME SECONDS URL [wrk args]: warm-up, then one measured wrk run into $out/NAME.wrk.txt;
-# sets NAME_rps NAME_p50 NAME_p99 NAME_errors NAME_cpu NAME_other.
+# sets NAME_rps NAME_p50 NAME_p99 NAME_errors NAME_cpu NAME_other, and NAME_at_ms NAME_pg_ms
+# (atriumd's and PostgreSQL's CPU per request, split_report).
 load() {
-        local name=$1 url=$3 m0 rps p50 p99 bad err
+        local name=$1 url=$3 m0 s0 s1 rps p50 p99 bad err n
         shift 3
         wait_quiet "$name"
         say "$name: wrk -t$WRK_THREADS -c$WRK_CONNECTIONS -d${DURATION}s $url"
         ((WARMUP > 0)) && wrk_run "$WARMUP" "$url" "$@" >/dev/null
         m0=$(cpu_mark)
+        s0=$(split_mark)
         measure "$out/$name.wrk.txt" wrk_run "$DURATION" "$url" "$@"
+        s1=$(split_mark)
         read -r "${name}_cpu" "${name}_other" < <(cpu_report "$m0" "$(cpu_mark)")
-        read -r rps p50 p99 bad err _ < <(wrk_parse "$out/$name.wrk.txt")
+        read -r rps p50 p99 bad err n < <(wrk_parse "$out/$name.wrk.txt")
+        read -r "${name}_at_ms" "${name}_pg_ms" < <(split_report "$s0" "$s1" "$n")
         printf -v "${name}_rps" '%s' "$rps"
         printf -v "${name}_p50" '%s' "$p50"
         printf -v "${name}_p99" '%s' "$p99"
@@ -181,6 +189,7 @@ pg_load() {
         printf -v "${name}_errors" '%s' "$pg_failed"
         printf -v "${name}_cpu" '%s' "$pg_cpu"
         printf -v "${name}_other" '%s' "$pg_other"
+        read -r _ "${name}_pg_ms" < <(split_report "$pg_split0" "$pg_split1" "$pg_n")
 }
 
 WRK_CONNECTIONS=64 load nginx100 "$DURATION" "http://127.0.0.1:$nginx_port/hundred.txt"
@@ -277,6 +286,12 @@ line() {
         line "GET /healthz (-c64)" healthz nginx100 0.6
         line "pgbench -S -M prepared -c32" pg32 "" ""
         line "GET /api/v1/me, student (-c32)" me pg32 0.5
+        # Issue #14: a /me should cost PostgreSQL within 2x of one pgbench -S transaction.
+        me_pg_ratio=$(RATIO_DIGITS=2 ratio "$me_pg_ms" "$pg32_pg_ms")
+        me_pg_met=$(awk -v r="$me_pg_ratio" 'BEGIN { print (r + 0 > 0 && r + 0 <= 2) ? "yes" : "no" }')
+        printf '%-34s %10s %9s %8s %6s %6s %6s\n' "  PostgreSQL CPU, /me over -S tx" \
+                "$(us "$me_pg_ms")/$(us "$pg32_pg_ms")" "" "" "$me_pg_ratio" "<= 2" "$me_pg_met"
+        printf '%-34s %10s\n' "  atriumd CPU per /me, us" "$(us "$me_at_ms")"
         line "pgbench -S -M prepared -c64" pg64 "" ""
         line "GET 50-notice list (-c64)" list pg64 0.3
         line "nginx, the list's bytes (-c64)" nginxlist "" ""
@@ -310,6 +325,7 @@ disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$
         echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
         printf '%s\n' "${rows[@]}"
         echo "| sign-in storm (-c8) while /me reads run (-c32), over Argon2id raw | $(fmt_int "$storm_rps") | $storm_login_p99 ms | $storm_errors | **$storm_ratio** | 0.9 | $storm_met | $storm_cpu % | $storm_other % |"
+        echo "| PostgreSQL's CPU per /me over its CPU per \`pgbench -S\` transaction (µs; atriumd's per /me: $(us "$me_at_ms")) | $(us "$me_pg_ms") / $(us "$pg32_pg_ms") | | | **$me_pg_ratio** | ≤ 2 | $me_pg_met | | |"
         echo "| the storm's /me reads: p99 over the unloaded /me p99 | $(fmt_int "$storm_me_rps") | $storm_p99 ms | | **$storm_p99_ratio** | < 2 | | | |"
         echo "| start-up with every in-tree plugin to /readyz | $startup_ms ms | | | | < 100 ms | $( ((startup_ms < 100)) && echo yes || echo no) | | |"
         echo "| idle RSS after start-up | $(awk -v k="$startup_rss_kib" 'BEGIN { printf "%.1f", k / 1024 }') MiB | | | | < 20 MiB | $( ((startup_rss_kib < 20480)) && echo yes || echo no) | | |"
