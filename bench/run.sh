@@ -8,14 +8,15 @@
 #   GET /api/v1/me, student (-c32) over pgbench -S -M prepared -c32             goal >= 0.5
 #   the 50-notice list (-c64)      over pgbench -S -M prepared -c64             goal >= 0.3
 #   PostgreSQL's CPU per /me       over its CPU per pgbench -S transaction      goal <= 2
-# plus nginx serving the list's very bytes, and sign-in (Argon2id, no ceiling here). The other
-# loads of the issue have their own scripts (bench/conference, bench/files).
+# plus nginx serving the list's very bytes, sign-in and the sign-in storm over raw Argon2id,
+# and a second host's start-up and idle RSS. The other loads of the issue have their own
+# scripts (bench/conference, bench/files).
 # It builds atriumd if needed, starts a private PostgreSQL cluster, atriumd and nginx on free
 # loopback ports in a temp dir, prints a table and a Markdown fragment for bench/RESULTS.md,
 # and tears everything down on exit, also on failure or Ctrl-C. See bench/README.md.
 #
 # Knobs (environment): DURATION (15 s per load), WARMUP (3 s, unmeasured, before each load),
-# ATRIUM_POOL_SIZE (8), WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT (unset: wrk's 2 s),
+# ATRIUM_POOL_SIZE (2 per core), WRK_THREADS (2), WRK_CONNECTIONS (64), WRK_TIMEOUT (unset: wrk's 2 s),
 # PGBENCH_CLIENTS (32), PGBENCH_JOBS (2), PGBENCH_SCALE (10), NOTICES (1000), ATRIUM_BUILD_DIR
 # (build), PG_BINDIR, BENCH_OUT (bench/out), KEEP_TMP=1 (keep the temp dir and its logs),
 # BENCH_HOLD=1 (set everything up, write $tmp/hold.env, measure nothing and wait: for perf).
