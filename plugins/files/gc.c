@@ -4,7 +4,7 @@
  * "atriumd files gc" runs all three and prints what it did; a serving host runs them every
  * [files] gc_interval seconds. Several hosts may sweep at once:
  *
- *   - trash: each school in its own transaction, rows locked as they are purged;
+ *   - trash: each school in transactions of TRASH_BATCH items, rows locked as they are purged;
  *   - blobs: in batches; for each batch one statement takes the blobs' advisory locks
  *     (pg_try_advisory_xact_lock, skipping any an upload holds), a second one (a fresh
  *     snapshot, taken after the locks) asks which no row names, and those files are unlinked
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #define BATCH 500
+#define TRASH_BATCH 1000 /* expired trash items of one school per transaction */
 #define STALE_PART_SECONDS 3600
 
 typedef struct {
@@ -38,6 +39,7 @@ typedef struct {
         const char *cutoff;
         GPtrArray *schools;
         GcReport *report;
+        guint batch_items; /* purged by the last purge_school */
 } TrashJob;
 
 static gboolean
@@ -59,10 +61,11 @@ static gboolean
 purge_school (AtriumTx *tx, gpointer data, GError **error)
 {
         TrashJob *j = data;
+        j->batch_items = 0;
         AtriumResult *res = files_tx_sql (tx, error,
                                           "SELECT id FROM files.trash WHERE deleted_at < "
-                                          "$1::timestamptz ORDER BY deleted_at LIMIT 1000 "
-                                          "FOR UPDATE SKIP LOCKED",
+                                          "$1::timestamptz ORDER BY deleted_at LIMIT " G_STRINGIFY (
+                                                  TRASH_BATCH) " FOR UPDATE SKIP LOCKED",
                                           1, j->cutoff);
         if (!res)
                 return FALSE;
@@ -70,7 +73,7 @@ purge_school (AtriumTx *tx, gpointer data, GError **error)
         for (int i = 0; ok && i < files_host->result_n_rows (res); i++) {
                 ok = files_trash_purge (tx, files_host->result_value (res, i, 0), error);
                 if (ok)
-                        j->report->trash_items++;
+                        j->batch_items++;
         }
         files_host->result_free (res);
         return ok;
@@ -86,9 +89,15 @@ expire_trash (GcReport *report, GError **error)
         TrashJob j = {.cutoff = cutoff, .schools = schools, .report = report};
         if (!files_host->run_tx (files_self, NULL, find_schools, &j, error))
                 return FALSE;
+        /* Batch after batch, each committed, until a school's comes back short: a school
+         * that empties more than a batch into the trash a day must not fall behind. */
         for (guint i = 0; i < schools->len; i++)
-                if (!files_host->run_tx (files_self, schools->pdata[i], purge_school, &j, error))
-                        return FALSE;
+                do {
+                        if (!files_host->run_tx (files_self, schools->pdata[i], purge_school, &j,
+                                                 error))
+                                return FALSE;
+                        report->trash_items += j.batch_items;
+                } while (j.batch_items == TRASH_BATCH);
         return TRUE;
 }
 

@@ -636,6 +636,38 @@ class Lifecycle(FilesTestCase):
         self.assertEqual(proc.returncode, 2)
         self.assertIn("files gc", proc.stderr)
 
+    def test_gc_expires_old_trash_batch_after_batch(self) -> None:
+        """Trash older than [files] trash_days (30) is purged by gc, its bytes leave the
+        usage and its blob the disk; newer trash stays. More items than one transaction
+        takes (1,000) all go in the same run."""
+        s = self.school()
+        old_body, new_body = os.urandom(3000), os.urandom(2000)
+        s.put("sam", "/home/old.bin", old_body)
+        s.put("sam", "/home/new.bin", new_body)
+        old_item = s.ok("sam", "DELETE", "/home/old.bin")
+        new_item = s.ok("sam", "DELETE", "/home/new.bin")
+        self.assertEqual(s.ok("sam", "GET", "/usage")["home"]["used"], 5000)
+        self.sql(f"UPDATE files.trash SET deleted_at = now() - interval '31 days' "
+                 f"WHERE id = '{old_item['id']}'")
+        # 1,100 more expired items (empty folders) of the same person, made directly.
+        self.sql(f"INSERT INTO files.trash (school_id, space_type, space_id, path, kind, "
+                 f"deleted_at) SELECT school_id, 'user', '{s.ids['sam']}', 'f' || i, 'folder', "
+                 f"now() - interval '40 days' FROM files.trash, generate_series(1, 1100) i "
+                 f"WHERE id = '{old_item['id']}'")
+        proc = self.host.run(["files", "gc"])
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("trash items expired: 1101", proc.stdout)
+        self.assertEqual([i["id"] for i in s.ok("sam", "GET", "/trash")["items"]],
+                         [new_item["id"]])
+        self.assertProblem(s.req("sam", "POST", f"/trash/{old_item['id']}/restore"), 404)
+        self.assertEqual(s.ok("sam", "GET", "/usage")["home"]["used"], 2000)
+        self.assertNotIn(hashlib.sha256(old_body).hexdigest(), self.blob_files())
+        self.assertIn(hashlib.sha256(new_body).hexdigest(), self.blob_files())
+        s.ok("sam", "POST", f"/trash/{new_item['id']}/restore")
+        self.assertEqual(s.req("sam", "GET", "/home/new.bin").body, new_body)
+        proc = self.host.run(["files", "gc"])
+        self.assertIn("trash items expired: 0", proc.stdout)
+
 
 if __name__ == "__main__":
     harness.main()
