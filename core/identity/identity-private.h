@@ -24,11 +24,17 @@ void atrium_password_burn (const char *password);
 /* verify-cache.c: successes remembered for a minute, under an HMAC of @scope (whose secret:
  * a user's id, a link), the stored hash and the secret. _cached verifies through it; the
  * others are for a caller that decides between hit and hash itself (dav-auth.c). */
+#define ATRIUM_VERIFY_CACHE_TTL (60 * G_USEC_PER_SEC)
+#define ATRIUM_VERIFY_CACHE_MAX 20000 /* entries, a bound on memory */
 char *atrium_verify_cache_key (const char *scope, const char *stored_hash, const char *secret);
 gboolean atrium_verify_cache_hit (const char *key);
 void atrium_verify_cache_store (char *key /* (transfer full) */);
 gboolean atrium_password_verify_cached (const char *scope, const char *stored_hash,
                                         const char *secret);
+/* The same at a given monotonic time, and the entries kept: for the unit tests. */
+gboolean atrium_verify_cache_hit_at (const char *key, gint64 now);
+void atrium_verify_cache_store_at (char *key /* (transfer full) */, gint64 now);
+guint atrium_verify_cache_size (void);
 char *atrium_token_new (void);
 char *atrium_token_hash_literal (const char *token); /* "\x<sha256 hex>" for a bytea param */
 

@@ -13,9 +13,6 @@
 #include <gcrypt.h>
 #include <string.h>
 
-#define ATRIUM_VERIFY_CACHE_TTL (60 * G_USEC_PER_SEC)
-#define ATRIUM_VERIFY_CACHE_MAX 20000 /* entries, a bound on memory */
-
 static GMutex cache_lock;
 static GHashTable *cache; /* HMAC hex -> gint64* expiry (monotonic) */
 static guint8 cache_key[32];
@@ -40,15 +37,21 @@ atrium_verify_cache_key (const char *scope, const char *stored_hash, const char 
 }
 
 gboolean
-atrium_verify_cache_hit (const char *key)
+atrium_verify_cache_hit_at (const char *key, gint64 now)
 {
         g_mutex_lock (&cache_lock);
         gint64 *until = cache ? g_hash_table_lookup (cache, key) : NULL;
-        gboolean hit = until && *until > g_get_monotonic_time ();
+        gboolean hit = until && *until > now;
         if (until && !hit)
                 g_hash_table_remove (cache, key);
         g_mutex_unlock (&cache_lock);
         return hit;
+}
+
+gboolean
+atrium_verify_cache_hit (const char *key)
+{
+        return atrium_verify_cache_hit_at (key, g_get_monotonic_time ());
 }
 
 static gboolean
@@ -59,12 +62,11 @@ expired (gpointer key, gpointer value, gpointer now)
 }
 
 void
-atrium_verify_cache_store (char *key)
+atrium_verify_cache_store_at (char *key, gint64 now)
 {
         g_mutex_lock (&cache_lock);
         if (!cache)
                 cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-        gint64 now = g_get_monotonic_time ();
         if (g_hash_table_size (cache) >= ATRIUM_VERIFY_CACHE_MAX) {
                 g_hash_table_foreach_remove (cache, expired, &now);
                 if (g_hash_table_size (cache) >= ATRIUM_VERIFY_CACHE_MAX)
@@ -74,6 +76,21 @@ atrium_verify_cache_store (char *key)
         *until = now + ATRIUM_VERIFY_CACHE_TTL;
         g_hash_table_replace (cache, key, until);
         g_mutex_unlock (&cache_lock);
+}
+
+void
+atrium_verify_cache_store (char *key)
+{
+        atrium_verify_cache_store_at (key, g_get_monotonic_time ());
+}
+
+guint
+atrium_verify_cache_size (void)
+{
+        g_mutex_lock (&cache_lock);
+        guint n = cache ? g_hash_table_size (cache) : 0;
+        g_mutex_unlock (&cache_lock);
+        return n;
 }
 
 gboolean

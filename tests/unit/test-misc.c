@@ -453,6 +453,42 @@ test_verify_cache (void)
         g_assert_cmpstr (a, !=, b);
 }
 
+/* identity/verify-cache.c: a success is forgotten ATRIUM_VERIFY_CACHE_TTL after it was
+ * stored (a revoked app token or a changed password is then verified again at the latest),
+ * and the cache never holds more than ATRIUM_VERIFY_CACHE_MAX entries: expired ones go
+ * first, and when none has expired, all. */
+static void
+test_verify_cache_expiry_and_bound (void)
+{
+        gint64 t = g_get_monotonic_time () + G_USEC_PER_SEC;
+        char *key = atrium_verify_cache_key ("user-1", "$argon2id$stored", "app token");
+        g_autofree char *probe = g_strdup (key);
+        atrium_verify_cache_store_at (key, t);
+        g_assert_true (atrium_verify_cache_hit_at (probe, t));
+        g_assert_true (atrium_verify_cache_hit_at (probe, t + ATRIUM_VERIFY_CACHE_TTL - 1));
+        g_assert_false (atrium_verify_cache_hit_at (probe, t + ATRIUM_VERIFY_CACHE_TTL));
+        /* An expired entry that was looked up is gone, also for an earlier clock. */
+        g_assert_false (atrium_verify_cache_hit_at (probe, t));
+
+        /* Full, with entries that have all expired by the next store: they make room. */
+        for (guint i = atrium_verify_cache_size (); i < ATRIUM_VERIFY_CACHE_MAX; i++)
+                atrium_verify_cache_store_at (g_strdup_printf ("old-%u", i), t);
+        g_assert_cmpuint (atrium_verify_cache_size (), ==, ATRIUM_VERIFY_CACHE_MAX);
+        gint64 later = t + ATRIUM_VERIFY_CACHE_TTL;
+        atrium_verify_cache_store_at (g_strdup ("fresh"), later);
+        g_assert_cmpuint (atrium_verify_cache_size (), ==, 1);
+        g_assert_true (atrium_verify_cache_hit_at ("fresh", later + 1));
+
+        /* Full of entries still valid: all go, the new one stays. */
+        for (guint i = atrium_verify_cache_size (); i < ATRIUM_VERIFY_CACHE_MAX; i++)
+                atrium_verify_cache_store_at (g_strdup_printf ("live-%u", i), later);
+        g_assert_cmpuint (atrium_verify_cache_size (), ==, ATRIUM_VERIFY_CACHE_MAX);
+        atrium_verify_cache_store_at (g_strdup ("newest"), later);
+        g_assert_cmpuint (atrium_verify_cache_size (), ==, 1);
+        g_assert_true (atrium_verify_cache_hit_at ("newest", later));
+        g_assert_false (atrium_verify_cache_hit_at ("fresh", later));
+}
+
 static char *
 canon_of (gcry_sexp_t s, size_t *out_len)
 {
@@ -528,6 +564,7 @@ main (int argc, char **argv)
         g_test_add_func ("/misc/dav/writer", test_dav_writer);
         g_test_add_func ("/misc/dav/dates", test_dav_dates);
         g_test_add_func ("/misc/verify-cache", test_verify_cache);
+        g_test_add_func ("/misc/verify-cache/expiry-and-bound", test_verify_cache_expiry_and_bound);
         g_test_add_func ("/misc/oidc/key-text", test_oidc_key_text);
         g_test_add_func ("/misc/version/valid", test_version_valid);
         g_test_add_func ("/misc/error/status", test_error_status);
