@@ -222,7 +222,6 @@ typedef enum {
 /* The fields' names in mappings and answers ("external_id", "class", ...), NULL-terminated. */
 extern const char *const atrium_import_field_names[ATRIUM_IMPORT_N_FIELDS + 1];
 int atrium_import_field_from_name (const char *name);
-gboolean atrium_import_preset_known (const char *name);
 /* Writes to @col the column of each field (-1: none) and appends to @ignored the headers no
  * field uses: the school's @custom mapping (nullable) first, then @preset's (nullable), then
  * the built-in names. */

@@ -103,12 +103,6 @@ find_preset (const char *name)
         return NULL;
 }
 
-gboolean
-atrium_import_preset_known (const char *name)
-{
-        return find_preset (name) != NULL;
-}
-
 /* "Schüler-ID " -> "schulerid": lower-case ASCII without accents, ' ', '_', '-' and '.'. */
 static char *
 normalise_header (const char *h)

@@ -94,8 +94,6 @@ typedef struct {
 
 /* "<header>.<payload>.<signature>" (transfer full) */
 char *conf_jitsi_token (const ConfBackend *b, const ConfJitsiClaims *c);
-/* TRUE when @token is an HS256 JWT signed with @secret whose exp (if any) has not passed. */
-gboolean conf_jwt_verify (const char *token, const char *secret, gint64 now);
 
 /* ---- bbb.c ---- */
 

@@ -2,7 +2,8 @@
 /* jitsi.c - JSON Web Tokens (RFC 7519) for Jitsi Meet's token authentication: HS256 (HMAC
  * with SHA-256, libgcrypt) over base64url JSON, with the claims prosody's token module
  * checks: iss (the application id), aud, sub (the Jitsi domain), room, iat/nbf/exp, and
- * context.user (id, name). The same code checks the tokens Jitsi's webhook sends us. */
+ * context.user (id, name). Jitsi's event callbacks are checked by their signed URL
+ * (conf_callback_sig, backend.c), not by a token. */
 #include "conference-private.h"
 
 #include <string.h>
@@ -58,49 +59,4 @@ conf_jitsi_token (const ConfBackend *b, const ConfJitsiClaims *c)
         hs256 (b->secret, signing, strlen (signing), mac);
         g_autofree char *s64 = atrium_base64url_encode (mac, sizeof mac);
         return g_strconcat (signing, ".", s64, NULL);
-}
-
-/* The JSON object in one base64url part of a token, or NULL. */
-static JsonObject *
-part_object (const char *s, gsize n)
-{
-        gsize len = 0;
-        g_autofree guchar *raw = atrium_base64url_decode (s, n, &len);
-        if (!raw)
-                return NULL;
-        g_autoptr (JsonParser) p = json_parser_new ();
-        if (!json_parser_load_from_data (p, (const char *) raw, (gssize) len, NULL) ||
-            !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p)))
-                return NULL;
-        return json_object_ref (json_node_get_object (json_parser_get_root (p)));
-}
-
-gboolean
-conf_jwt_verify (const char *token, const char *secret, gint64 now)
-{
-        if (!token || strlen (token) > 8192)
-                return FALSE;
-        const char *dot1 = strchr (token, '.');
-        const char *dot2 = dot1 ? strchr (dot1 + 1, '.') : NULL;
-        if (!dot2 || strchr (dot2 + 1, '.'))
-                return FALSE;
-        g_autoptr (JsonObject) header = part_object (token, (gsize) (dot1 - token));
-        if (!header ||
-            g_strcmp0 (json_object_get_string_member_with_default (header, "alg", NULL),
-                       "HS256") != 0)
-                return FALSE;
-        gsize sig_len = 0;
-        g_autofree guchar *sig = atrium_base64url_decode (dot2 + 1, strlen (dot2 + 1), &sig_len);
-        guchar want[32];
-        if (!hs256 (secret, token, (gsize) (dot2 - token), want) || !sig ||
-            sig_len != sizeof want || !atrium_ct_equal (sig, want, sizeof want))
-                return FALSE;
-        g_autoptr (JsonObject) claims = part_object (dot1 + 1, (gsize) (dot2 - dot1 - 1));
-        if (!claims)
-                return FALSE;
-        JsonNode *exp = json_object_get_member (claims, "exp");
-        if (exp && (json_node_get_value_type (exp) != G_TYPE_INT64 ||
-                    json_node_get_int (exp) < now))
-                return FALSE;
-        return TRUE;
 }

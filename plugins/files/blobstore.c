@@ -156,13 +156,6 @@ files_blob_path (const char *sha256)
         return g_build_filename (blobs_root, "blobs", a, b, sha256, NULL);
 }
 
-gboolean
-files_blob_exists (const char *sha256)
-{
-        g_autofree char *path = files_blob_path (sha256);
-        return g_file_test (path, G_FILE_TEST_IS_REGULAR);
-}
-
 /* mkdir -p of the two fan-out levels, each new directory made durable in its parent. */
 static gboolean
 ensure_dir (const char *dir, GError **error)
@@ -239,13 +232,4 @@ files_blob_open (const char *sha256, goffset offset, GError **error)
             !g_seekable_seek (G_SEEKABLE (in), offset, G_SEEK_SET, NULL, error))
                 return NULL;
         return G_INPUT_STREAM (g_steal_pointer (&in));
-}
-
-char *
-files_blob_lock_key (const char *sha256)
-{
-        char head[17] = {0};
-        memcpy (head, sha256, 16);
-        guint64 key = g_ascii_strtoull (head, NULL, 16);
-        return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) key);
 }

@@ -43,9 +43,5 @@ void files_upload_free (FilesUpload *u);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilesUpload, files_upload_free)
 
 char *files_blob_path (const char *sha256);
-gboolean files_blob_exists (const char *sha256);
 /* Opens a stored blob positioned at @offset. */
 GInputStream *files_blob_open (const char *sha256, goffset offset, GError **error);
-
-/* The advisory-lock key of a blob (first 64 bits of its hash), as decimal text for SQL. */
-char *files_blob_lock_key (const char *sha256);
