@@ -168,6 +168,16 @@ class CalDavTest(CalendarTestCase):
         self.assertIsNotNone(self.prop(got, f"{D}resourcetype").find(f"{D}principal"))
         self.assertEqual(self.dav("PROPFIND", "principals/tom/", PROPS,
                                   headers={"Depth": "0"}).status, 404)
+        # Depth 1: the collection lists one's own principal only, a principal no members.
+        listed = self.multistatus(self.dav("PROPFIND", "principals/", PROPS,
+                                           headers={"Depth": "1"}))
+        self.assertEqual(sorted(listed), [f"/dav/{self.s.slug}/principals/", principal])
+        self.assertEqual(self.prop(listed[principal], f"{D}principal-URL")[0].text, principal)
+        self.assertEqual(sorted(self.multistatus(self.dav("PROPFIND", "principals/tina/", PROPS,
+                                                          headers={"Depth": "1"}))),
+                         [principal])
+        self.assertEqual(self.dav("PROPFIND", "principals/tom/", PROPS,
+                                  headers={"Depth": "1"}).status, 404)
         # Where the school has mail, the principal names the school address
         # (calendar-user-address-set); without the module or a domain, nothing.
         ask = PROPS.replace("<D:principal-URL/>",
