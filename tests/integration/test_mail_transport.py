@@ -394,6 +394,35 @@ class Transport(harness.TestCase):
                          b"Subject: piped\r\n\r\n.one dot\n..two dots\r\nlast line no dot.\r\n"
                          b"\r\n")
 
+    def test_too_many_connections(self) -> None:
+        """Sixteen sessions at once (lmtp.c MAX_CONNECTIONS); the next is told 421 4.3.2 and
+        closed, and once one session ends a new one is served again."""
+        def greet() -> tuple[socket.socket, Reply]:
+            sock = socket.create_connection(("127.0.0.1", self.lmtp_port), timeout=30)
+            self.addCleanup(sock.close)
+            return sock, Reply(sock)
+
+        held = [greet() for _ in range(16)]
+        self.assertEqual([r.reply()[0] for _, r in held], [220] * 16)
+        _, extra = greet()
+        code, lines = extra.reply()
+        self.assertEqual(code, 421)
+        self.assertIn(b"4.3.2 Too many connections", lines[0])
+        with self.assertRaises(EOFError):
+            extra.line()
+        # The sixteen still work.
+        sock, r = held[0]
+        sock.sendall(b"LHLO client.example\r\n")
+        self.assertEqual(r.reply()[0], 250)
+        sock.sendall(b"QUIT\r\n")
+        self.assertEqual(r.reply()[0], 221)
+
+        def served() -> bool | None:
+            _, again = greet()
+            return again.reply()[0] == 220 or None
+
+        self.wait(served, what="a new session after one ended")
+
     # -- outbound --------------------------------------------------------------------------
 
     def send_out(self, subject: str, to: str = "someone@elsewhere.example") -> dict:
