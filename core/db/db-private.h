@@ -47,7 +47,13 @@ void atrium_db_pool_warm (AtriumDbPool *pool, guint n);
 /* Blocks up to a few seconds for a free connection; reconnects a broken one. On failure an
  * ATRIUM_ERROR_UNAVAILABLE error. */
 PGconn *atrium_db_pool_acquire (AtriumDbPool *pool, GError **error);
+/* Back into the pool: kept for the next acquire when it is idle and sound, else closed. */
 void atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn);
+/* Back into the pool and closed: its slot reconnects on its next use. */
+void atrium_db_pool_discard (AtriumDbPool *pool, PGconn *conn);
+/* Asks PostgreSQL to cancel what each connection lent out is running (PQcancel; from any
+ * thread): for a drain that ran out of time. Returns: how many requests were sent. */
+guint atrium_db_pool_cancel_lent (AtriumDbPool *pool);
 void atrium_db_pool_stats (AtriumDbPool *pool, guint *out_in_use, guint *out_idle);
 
 /* The name @sql is (or is to be) prepared under on @conn; *out_fresh: not prepared yet.

@@ -10,8 +10,10 @@
 #include <string.h>
 
 typedef struct {
-        PGconn *conn;
+        PGconn *conn; /* idle here; NULL while lent out or not connected */
         gboolean in_use;
+        PGconn *lent;     /* while in use: the connection lent out */
+        PGcancel *cancel; /* (nullable) the slot's connection's, idle or lent */
 } Slot;
 
 struct _AtriumDbPool {
@@ -134,13 +136,15 @@ atrium_db_pool_warm (AtriumDbPool *pool, guint n)
 void
 atrium_db_pool_free (AtriumDbPool *pool)
 {
-        if (pool->warmer)
-                g_thread_join (pool->warmer);
         if (!pool)
                 return;
+        if (pool->warmer)
+                g_thread_join (pool->warmer);
         for (guint i = 0; i < pool->size; i++) {
                 if (pool->slots[i].conn)
                         atrium_db_close (pool->slots[i].conn);
+                if (pool->slots[i].cancel)
+                        PQfreeCancel (pool->slots[i].cancel);
         }
         g_free (pool->slots);
         g_free (pool->conninfo);
@@ -270,50 +274,87 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
         slot->in_use = TRUE;
         PGconn *conn = slot->conn;
         slot->conn = NULL;
+        PGcancel *cancel = g_steal_pointer (&slot->cancel);
         g_mutex_unlock (&pool->lock);
 
         if (conn && PQstatus (conn) != CONNECTION_OK) {
                 atrium_db_close (conn);
                 conn = NULL;
         }
-        if (!conn)
-                conn = pool_connect (pool, error);
         if (!conn) {
-                g_mutex_lock (&pool->lock);
+                g_clear_pointer (&cancel, PQfreeCancel);
+                conn = pool_connect (pool, error);
+        }
+        if (conn && !cancel)
+                cancel = PQgetCancel (conn);
+        g_mutex_lock (&pool->lock);
+        if (conn) {
+                slot->lent = conn;
+                slot->cancel = cancel;
+        } else {
                 slot->in_use = FALSE;
                 g_cond_signal (&pool->freed);
-                g_mutex_unlock (&pool->lock);
         }
+        g_mutex_unlock (&pool->lock);
         return conn;
 }
 
-/* Hands @conn (NULL: none, the slot reconnects on its next use) back to a slot in use. */
+/* Back into its slot, kept when @keep, else closed (the slot reconnects on its next use). */
 static void
-put_back (AtriumDbPool *pool, PGconn *conn)
+put_back (AtriumDbPool *pool, PGconn *conn, gboolean keep)
 {
+        PGcancel *drop = NULL;
         g_mutex_lock (&pool->lock);
         for (guint i = 0; i < pool->size; i++) {
-                if (pool->slots[i].in_use && !pool->slots[i].conn) {
-                        pool->slots[i].conn = conn;
-                        pool->slots[i].in_use = FALSE;
+                Slot *slot = &pool->slots[i];
+                if (slot->in_use && slot->lent == conn) {
+                        slot->lent = NULL;
+                        slot->conn = keep ? conn : NULL;
+                        if (!keep)
+                                drop = g_steal_pointer (&slot->cancel);
+                        slot->in_use = FALSE;
                         break;
                 }
         }
         g_cond_signal (&pool->freed);
         g_mutex_unlock (&pool->lock);
+        if (!keep)
+                atrium_db_close (conn);
+        if (drop)
+                PQfreeCancel (drop);
 }
 
 void
 atrium_db_pool_release (AtriumDbPool *pool, PGconn *conn)
 {
+        g_return_if_fail (conn != NULL);
         /* A connection left inside a transaction or broken is not reused as is. */
-        if (conn && (PQstatus (conn) != CONNECTION_OK ||
-                     PQtransactionStatus (conn) != PQTRANS_IDLE ||
-                     PQpipelineStatus (conn) != PQ_PIPELINE_OFF)) {
-                atrium_db_close (conn);
-                conn = NULL;
+        put_back (pool, conn,
+                  PQstatus (conn) == CONNECTION_OK && PQtransactionStatus (conn) == PQTRANS_IDLE &&
+                          PQpipelineStatus (conn) == PQ_PIPELINE_OFF);
+}
+
+void
+atrium_db_pool_discard (AtriumDbPool *pool, PGconn *conn)
+{
+        g_return_if_fail (conn != NULL);
+        put_back (pool, conn, FALSE);
+}
+
+guint
+atrium_db_pool_cancel_lent (AtriumDbPool *pool)
+{
+        guint n = 0;
+        g_mutex_lock (&pool->lock);
+        for (guint i = 0; i < pool->size; i++) {
+                Slot *slot = &pool->slots[i];
+                char why[256];
+                if (slot->in_use && slot->lent && slot->cancel &&
+                    PQcancel (slot->cancel, why, sizeof why))
+                        n++;
         }
-        put_back (pool, conn);
+        g_mutex_unlock (&pool->lock);
+        return n;
 }
 
 void

@@ -400,10 +400,7 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                 }
                 if (conn_lost && !reconnected) {
                         reconnected = TRUE;
-                        atrium_db_close (tx->conn);
-                        tx->conn = NULL;
-                        /* The pool slot stays ours; release() below hands back NULL. */
-                        atrium_db_pool_release (tx->pool, NULL);
+                        atrium_db_pool_discard (tx->pool, g_steal_pointer (&tx->conn));
                         continue;
                 }
                 g_propagate_error (error, g_steal_pointer (&failure));

@@ -27,6 +27,9 @@ void atrium_body_pipe_set_flowing (AtriumBodyPipe *p);
 gboolean atrium_body_pipe_push (AtriumBodyPipe *p, GBytes *chunk);
 void atrium_body_pipe_finish (AtriumBodyPipe *p);
 void atrium_body_pipe_close (AtriumBodyPipe *p, const char *why);
+/* From any thread: closes every pipe whose body is still coming, so that its reader fails
+ * with @why (a drain that ran out of time). Returns: how many. */
+guint atrium_body_pipe_close_all (const char *why);
 gboolean atrium_body_pipe_resumed (AtriumBodyPipe *p);
 gboolean atrium_body_pipe_started (AtriumBodyPipe *p);
 guint64 atrium_body_pipe_progress (AtriumBodyPipe *p, gboolean *out_paused);

@@ -21,6 +21,11 @@
 #define HIGH_WATER (1024 * 1024)
 #define LOW_WATER (256 * 1024)
 
+/* Every pipe alive, for a drain that ran out of time (atrium_body_pipe_close_all). A pipe
+ * leaves it in its last unref, before it is freed, under the same lock. */
+static GMutex live_lock;
+static GHashTable *live;
+
 struct _AtriumBodyPipe {
         gint refs;
         GMutex lock;
@@ -55,6 +60,11 @@ atrium_body_pipe_new (AtriumPipeDemandFunc demand, gpointer demand_data,
         p->demand = demand;
         p->demand_data = demand_data;
         p->demand_data_free = demand_data_free;
+        g_mutex_lock (&live_lock);
+        if (!live)
+                live = g_hash_table_new (NULL, NULL);
+        g_hash_table_add (live, p);
+        g_mutex_unlock (&live_lock);
         return p;
 }
 
@@ -70,6 +80,11 @@ atrium_body_pipe_unref (AtriumBodyPipe *p)
 {
         if (!p || !g_atomic_int_dec_and_test (&p->refs))
                 return;
+        g_mutex_lock (&live_lock);
+        g_hash_table_remove (live, p);
+        if (g_hash_table_size (live) == 0)
+                g_clear_pointer (&live, g_hash_table_unref);
+        g_mutex_unlock (&live_lock);
         g_queue_clear_full (&p->chunks, (GDestroyNotify) g_bytes_unref);
         g_mutex_clear (&p->lock);
         g_cond_clear (&p->cond);
@@ -134,6 +149,29 @@ atrium_body_pipe_close (AtriumBodyPipe *p, const char *why)
                 p->failure = g_strdup (why);
         g_cond_signal (&p->cond);
         g_mutex_unlock (&p->lock);
+}
+
+guint
+atrium_body_pipe_close_all (const char *why)
+{
+        guint n = 0;
+        g_mutex_lock (&live_lock);
+        GHashTableIter it;
+        gpointer key;
+        if (live)
+                g_hash_table_iter_init (&it, live);
+        while (live && g_hash_table_iter_next (&it, &key, NULL)) {
+                AtriumBodyPipe *p = key;
+                g_mutex_lock (&p->lock);
+                gboolean open = !p->eof && !p->failure;
+                g_mutex_unlock (&p->lock);
+                if (open) {
+                        atrium_body_pipe_close (p, why);
+                        n++;
+                }
+        }
+        g_mutex_unlock (&live_lock);
+        return n;
 }
 
 /* Called by the demand callback on the main loop; TRUE: unpause the message now. */

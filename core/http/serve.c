@@ -19,7 +19,10 @@
  *
  * SIGTERM: every front stops accepting, requests in flight (over all fronts) finish within
  * drain_timeout, then the pools finish what they hold, the fronts stop and close their
- * connections, and the plugins stop. */
+ * connections, and the plugins stop. A request still in flight when drain_timeout has passed
+ * does not hold the exit up: its statement is cancelled (one waiting for a lock, say) and
+ * the body it still reads cut (a client that stalled), so that it ends, rolled back. */
+#include "db-private.h"
 #include "http-private.h"
 #include "oidc-private.h"
 #include "ops-private.h"
@@ -117,8 +120,16 @@ static gboolean
 drain_timeout (gpointer data)
 {
         Server *s = data;
-        g_warning ("drain timeout: %d requests still in flight, exiting",
-                   g_atomic_int_get (&s->in_flight));
+        AtriumCore *core = s->core;
+        /* Their workers would hold the exit up for as long as the statements run. */
+        guint cancelled = atrium_db_pool_cancel_lent (core->pool);
+        if (core->replica)
+                cancelled += atrium_db_pool_cancel_lent (atrium_replica_pool (core->replica));
+        /* And uploads whose clients stalled would for as long as the body timeout. */
+        guint cut = atrium_body_pipe_close_all ("the host is stopping");
+        g_warning ("drain timeout: %d requests still in flight, exiting (%u statements "
+                   "cancelled, %u uploads cut)",
+                   g_atomic_int_get (&s->in_flight), cancelled, cut);
         s->drain_timer = 0;
         g_main_loop_quit (((Front *) s->fronts->pdata[0])->loop);
         return G_SOURCE_REMOVE;

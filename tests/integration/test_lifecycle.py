@@ -157,6 +157,75 @@ class Drain(harness.TestCase):
                                      "WHERE title = 'in flight'"), "1\n")
             self.assertTrue(connection_refused(host.port))
 
+    def test_drain_timeout_ends_a_request_that_never_finishes(self):
+        """A request still held up when [http] drain_timeout has passed does not keep the
+        host alive: its statement is cancelled and the host exits (0, the warning in its
+        log) with the request unanswered and nothing of it committed, though the lock it
+        waited for is still held."""
+        with harness.PgCluster() as pg, harness.Atriumd(
+                pg, env={"ATRIUM_DRAIN_TIMEOUT": "1"}) as host:
+            op = fixtures.make_operator(host)
+            tokens = fixtures.school_with_users(host, op, "stuck", {"tess": ["teacher"]},
+                                                modules=["noticeboard"])
+            auth = {"Authorization": f"Bearer {tokens['tess']}",
+                    "Content-Type": "application/json"}
+            lock = LockHolder(pg, "noticeboard.notices")
+            try:
+                post = BackgroundRequest(host.port, "POST", NOTICES.format("stuck"),
+                                         body=b'{"title": "stuck", "body": "never"}',
+                                         headers=auth)
+                post.start()
+                wait_for(lambda: lock_waiters(pg, "noticeboard.notices") >= 1, 30,
+                         "the POST to wait for the table lock")
+                host.proc.send_signal(signal.SIGTERM)
+                try:
+                    rc = host.proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    self.fail("atriumd did not exit within 20 s of SIGTERM, the drain "
+                              "timeout being 1 s")
+                self.assertEqual(rc, 0, harness._tail(host.log_path))
+                self.assertIn("drain timeout: 1 requests still in flight", host.log_text())
+                self.assertIn("(1 statements cancelled, 0 uploads cut)", host.log_text())
+                post.join(30)
+                self.assertFalse(post.is_alive(), "the client was never let go")
+                # The connection closed unanswered (or, were a front still there, a 5xx).
+                if not isinstance(post.result, Exception):
+                    self.assertGreaterEqual(post.result[0], 500, post.result)
+            finally:
+                lock.release()
+            # The transaction went with the process's connection.
+            wait_for(lambda: lock_waiters(pg, "noticeboard.notices") == 0, 30,
+                     "the dead host's statement to leave PostgreSQL")
+            self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
+                                     "WHERE title = 'stuck'"), "0\n")
+
+    def test_drain_timeout_ends_an_upload_that_stalls(self):
+        """An upload whose client stopped sending (its body half in) does not keep the host
+        alive past [http] drain_timeout either."""
+        with harness.PgCluster() as pg, harness.Atriumd(
+                pg, env={"ATRIUM_DRAIN_TIMEOUT": "1"}) as host:
+            op = fixtures.make_operator(host)
+            tokens = fixtures.school_with_users(host, op, "stall", {"tess": ["teacher"]},
+                                                modules=["groups", "files"])
+            sock = socket.create_connection(("127.0.0.1", host.port), timeout=30)
+            self.addCleanup(sock.close)
+            sock.sendall(b"PUT /api/v1/schools/stall/files/home/half.bin HTTP/1.1\r\n"
+                         b"Host: atrium\r\nAuthorization: Bearer " + tokens["tess"].encode()
+                         + b"\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 70000)
+            wait_for(lambda: len(os.listdir(os.path.join(host.data_dir, "files", "tmp"))) > 0,
+                     30, "the upload to start writing its temporary file")
+            host.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = host.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.fail("atriumd did not exit within 20 s of SIGTERM with an upload stalled, "
+                          "the drain timeout being 1 s")
+            self.assertEqual(rc, 0, harness._tail(host.log_path))
+            self.assertIn("drain timeout: 1 requests still in flight", host.log_text())
+            self.assertIn("(0 statements cancelled, 1 uploads cut)", host.log_text())
+            self.assertEqual(pg.psql("SELECT count(*) FROM files.nodes "
+                                     "WHERE name = 'half.bin'"), "0\n")
+
     def test_sigterm_when_idle_exits_0(self):
         with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
             self.assertEqual(host.request("GET", "/readyz").status, 200)
