@@ -148,6 +148,56 @@ class OidcRefusals(fixtures.SharedHost):
                      f"WHERE code_hash = '\\x{digest}'::bytea")
         self.assert_grant_error(self.token(self.a, client, code, verifier), why="expired")
 
+    def refresh(self, school, client: dict, refresh_token: str,
+                scope: str | None = None) -> requests.Response:
+        data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        if scope is not None:
+            data["scope"] = scope
+        return requests.post(f"{school.issuer}/token", data=data,
+                             auth=(client["client_id"], client["client_secret"]), timeout=30)
+
+    def test_another_client_of_the_same_school(self) -> None:
+        """A code or a refresh token is good only for the client it was issued to, even
+        where another client of the same school authenticates correctly; the failed try
+        burns neither."""
+        mine, other = self.a.client([RP]), self.a.client([RP])
+        verifier, challenge = pkce()
+        code = self.get_code(self.a, mine, challenge=challenge)
+        self.assert_grant_error(self.token(self.a, other, code, verifier),
+                                why="issued to another client")
+        first = self.token(self.a, mine, code, verifier)
+        self.assertEqual(first.status_code, 200, first.text)
+        refresh = first.json()["refresh_token"]
+        self.assert_grant_error(self.refresh(self.a, other, refresh),
+                                why="issued to another client")
+        self.assertEqual(self.refresh(self.a, mine, refresh).status_code, 200)
+
+    def test_refresh_refusals(self) -> None:
+        """An unknown or expired refresh token is refused; a refresh may narrow the scope,
+        never widen it."""
+        client = self.a.client([RP])
+        self.assert_grant_error(self.refresh(self.a, client, "no-such-token"),
+                                why="unknown refresh token")
+        self.assert_grant_error(self.refresh(self.a, client, "x" * 101),
+                                why="unknown refresh token")
+        verifier, challenge = pkce()
+        tok = self.token(self.a, client, self.get_code(self.a, client, challenge=challenge),
+                         verifier).json()
+        self.assertEqual(set(tok["scope"].split()), {"openid", "profile"})
+        # Wider: refused, and the token is still good.
+        self.assert_grant_error(self.refresh(self.a, client, tok["refresh_token"],
+                                             scope="openid profile email"),
+                                error="invalid_scope", why="cannot widen")
+        narrow = self.refresh(self.a, client, tok["refresh_token"], scope="openid")
+        self.assertEqual(narrow.status_code, 200, narrow.text)
+        self.assertEqual(narrow.json()["scope"], "openid")
+        # Expired (made old in the database).
+        latest = narrow.json()["refresh_token"]
+        digest = hashlib.sha256(latest.encode()).hexdigest()
+        self.pg.psql("UPDATE core.oidc_tokens SET expires_at = now() - interval '1 second' "
+                     f"WHERE token_hash = '\\x{digest}'::bytea")
+        self.assert_grant_error(self.refresh(self.a, client, latest), why="expired")
+
     def test_client_of_another_school(self) -> None:
         theirs = self.b.client([RP])
         # Their client is unknown to this school's issuer: a page, no redirect.
