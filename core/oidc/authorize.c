@@ -313,10 +313,14 @@ authorize (AtriumRequest *req, const char *query, Step *step, GError **error)
         if (max_age_s && (!g_ascii_string_to_signed (max_age_s, 10, 0, G_MAXINT32, &max_age, NULL)))
                 return redirect_error (req, redirect_uri, state, "invalid_request",
                                        "max_age must be a non-negative integer");
-        const char *nonce = g_hash_table_lookup (p, "nonce");
-        if ((nonce && strlen (nonce) > 512) || (state && strlen (state) > 2048))
+        if (state && strlen (state) > 2048)
                 return redirect_error (req, redirect_uri, NULL, "invalid_request",
-                                       "state or nonce is too long");
+                                       "state is too long");
+        /* A state that is fine goes back with the error (RFC 6749 4.1.2.1). */
+        const char *nonce = g_hash_table_lookup (p, "nonce");
+        if (nonce && strlen (nonce) > 512)
+                return redirect_error (req, redirect_uri, state, "invalid_request",
+                                       "nonce is too long");
 
         /* Who is signed in, and is that good enough for this request? */
         if (!step->user_id) {

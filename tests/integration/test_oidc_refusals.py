@@ -342,6 +342,52 @@ class OidcRefusals(fixtures.SharedHost):
         b.get(self.auth_url(self.a, narrow, scope="openid roles"))
         self.assertEqual(b.redirect_params()["error"], "invalid_scope")
 
+    def test_authorization_request_refusals(self) -> None:
+        """Once the redirect URI is known good, a bad request goes back to it as an error
+        (with the state, except when the state itself is what is wrong)."""
+        client = self.a.client([RP])
+        _, challenge = pkce()
+        cases = [
+            ({"response_type": "token"}, "unsupported_response_type", "st"),
+            ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported", "st"),
+            ({"request_uri": "https://rp.example/req"}, "request_not_supported", "st"),
+            ({"prompt": "none login"}, "invalid_request", "st"),
+            ({"max_age": "-1"}, "invalid_request", "st"),
+            ({"max_age": "soon"}, "invalid_request", "st"),
+            ({"nonce": "n" * 513}, "invalid_request", "st"),
+            ({"state": "s" * 2049}, "invalid_request", None),
+            ({"code_challenge": "short", "code_challenge_method": "S256"}, "invalid_request",
+             "st"),
+        ]
+        for extra, error, state in cases:
+            with self.subTest(extra=list(extra)):
+                b = Browser()
+                own = "code_challenge" in extra
+                b.get(self.auth_url(self.a, client, None if own else challenge, **extra))
+                params = b.redirect_params()
+                self.assertEqual(params.get("error"), error, b.location)
+                self.assertEqual(params.get("state"), state)
+                self.assertNotIn("code", params)
+
+    def test_sign_in_form_throttle(self) -> None:
+        """Five wrong passwords for one person within the window: the form answers 429 and
+        takes no password for them, the right one neither, until the window passes; other
+        people sign in as before."""
+        self.a.add_person("theo", ["teacher"])
+        client = self.a.client([RP])
+        b = Browser()
+        b.get(self.auth_url(self.a, client))
+        for _ in range(5):
+            self.assertEqual(b.sign_in("theo", "wrong password").status_code, 401)
+        r = b.sign_in("theo")
+        self.assertEqual(r.status_code, 429, r.text)
+        self.assertIn("Too many failed sign-ins", r.text)
+        self.assertNotIn("Location", r.headers)
+        other = Browser()
+        other.get(self.auth_url(self.a, client))
+        other.sign_in("tina")
+        self.assertIn("code", other.redirect_params())
+
     # ---- the clients REST routes ----
 
     def test_clients_rest_failures(self) -> None:
