@@ -23,6 +23,7 @@ import re
 import shutil
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -34,12 +35,14 @@ CONFIRM = "/api/v1/auth/password-reset/confirm"
 LINK = re.compile(r"(http://[^\s]+)/#/reset/([a-z0-9-]+)/([A-Za-z0-9_-]{43})\r?$", re.M)
 
 # The stand-in sendmail: each run writes its argv (a line each) and its stdin into a new
-# directory under calls/; a file "exit" in the control directory is its exit status.
+# directory under calls/; a file "exit" in the control directory is its exit status, and with
+# a file "hang" it starts a child that sleeps (its pid in the call's "child") and waits for it.
 STAND_IN = r"""#!/bin/sh
 dir='@DIR@'
 call=$(mktemp -d "$dir/calls/$(date +%s%N).XXXXXX")
 for a in "$@"; do printf '%s\n' "$a"; done > "$call/argv"
 cat > "$call/stdin"
+if [ -f "$dir/hang" ]; then sleep 600 & echo $! > "$call/child"; wait; fi
 code=0
 if [ -f "$dir/exit" ]; then code=$(cat "$dir/exit"); fi
 if [ "$code" != 0 ]; then echo "stand-in says no ($code)" >&2; fi
@@ -61,7 +64,8 @@ class ResetSchool(fixtures.School):
 
 
 class ResetMail(fixtures.SharedHost):
-    HOST_ENV = {"ATRIUM_SENDMAIL_COMMAND": SENDMAIL, "ATRIUM_RESET_FROM": "noreply@school.test"}
+    HOST_ENV = {"ATRIUM_SENDMAIL_COMMAND": SENDMAIL, "ATRIUM_RESET_FROM": "noreply@school.test",
+                "ATRIUM_SENDMAIL_TIMEOUT": "2"}
     EXIT_CHECK = ("identity/", "ops/sendmail")
 
     @classmethod
@@ -87,8 +91,9 @@ class ResetMail(fixtures.SharedHost):
         self.pg.psql("DELETE FROM core.login_throttle WHERE key LIKE 'reset%'")
         for name in os.listdir(os.path.join(CTL, "calls")):
             shutil.rmtree(os.path.join(CTL, "calls", name))
-        if os.path.exists(os.path.join(CTL, "exit")):
-            os.remove(os.path.join(CTL, "exit"))
+        for control in ("exit", "hang"):
+            if os.path.exists(os.path.join(CTL, control)):
+                os.remove(os.path.join(CTL, control))
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -235,6 +240,35 @@ class ResetMail(fixtures.SharedHost):
         self.assertEqual(r.status, 202, r)
         self.assertEqual(len(self.mails()), 1)  # it was tried
         self.assertIn("was not sent", self.host.log_text())
+
+    def test_a_sendmail_that_hangs_is_killed_with_what_it_started(self):
+        """[sendmail] timeout (2 s here): the run is killed, the children it started too (its
+        own process group), and the asker still gets 202."""
+        self.new_person("hal", "hal@example.net")
+        open(os.path.join(CTL, "hang"), "w", encoding="utf-8").close()
+        r = self.ask("hal")
+        self.assertEqual(r.status, 202, r)
+        self.assertIn("did not finish within 2 s", self.host.log_text())
+        [call] = os.listdir(os.path.join(CTL, "calls"))
+        with open(os.path.join(CTL, "calls", call, "child"), encoding="ascii") as f:
+            child = int(f.read())
+
+        def gone():
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                return True
+            # Killed but not yet reaped by its parent (itself killed): a zombie is gone too.
+            try:
+                with open(f"/proc/{child}/stat", encoding="ascii") as f:
+                    return f.read().split(") ", 1)[1].startswith("Z")
+            except FileNotFoundError:
+                return True
+
+        deadline = time.monotonic() + 10
+        while not gone():
+            self.assertLess(time.monotonic(), deadline, "the stand-in's child still runs")
+            time.sleep(0.05)
 
     # -- refusals --------------------------------------------------------------------------
 
