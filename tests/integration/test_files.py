@@ -577,6 +577,29 @@ class Shares(FilesTestCase):
         self.assertEqual(self.sql(
             f"SELECT failures FROM core.login_throttle WHERE key = '{key}'"), "10")
 
+    def test_malformed_basic_and_share_ids(self) -> None:
+        """Basic headers that carry no password (not base64, no colon, a NUL byte, nothing)
+        are a 401 asking for one and count nothing against the link; a
+        share id that is no UUID is a 404, as is another person's link."""
+        s = self.school()
+        s.put("tina", "/home/Arbeitsblatt.txt", b"blatt")
+        link = s.ok("tina", "POST", "/home/Arbeitsblatt.txt?action=share",
+                    {"password": "sesam"}, status=(201,))
+        for auth in ("Basic !!!not-base64!!!", "Basic " + base64.b64encode(b"nocolon").decode(),
+                     "Basic " + base64.b64encode(b"x:ses\x00am").decode(), "Basic "):
+            with self.subTest(auth=auth):
+                resp = self.host.request("GET", link["url"], headers={"Authorization": auth})
+                self.assertProblem(resp, 401)
+                self.assertIn("Basic", resp.headers["WWW-Authenticate"])
+        key = "share:" + hashlib.sha256(link["token"].encode()).hexdigest()
+        self.assertEqual(self.sql(
+            f"SELECT count(*) FROM core.login_throttle WHERE key = '{key}'"), "0")
+        right = {"Authorization": "Basic " + base64.b64encode(b"anyone:sesam").decode()}
+        self.assertEqual(self.host.request("GET", link["url"], headers=right).body, b"blatt")
+        self.assertProblem(s.req("tina", "DELETE", "/shares/not-a-uuid"), 404)
+        self.assertProblem(s.req("sam", "DELETE", f"/shares/{link['id']}"), 404)
+        self.assertEqual(self.host.request("GET", link["url"], headers=right).status, 200)
+
 
 class Lifecycle(FilesTestCase):
     def test_user_deleted_erases_the_home_and_export_lists_files(self) -> None:
