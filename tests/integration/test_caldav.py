@@ -325,6 +325,15 @@ class CalDavTest(CalendarTestCase):
         self.assertEqual(got.status, 200)
         self.assertIn("SUMMARY:Lesson", got.body.decode())
         tag = got.headers.get("etag")
+        # A client's conditional GET: 304 with the ETag while it matches. The calendar
+        # itself, opened in a browser: a plain list of its resources.
+        same = self.dav("GET", path, headers={"If-None-Match": f'"x", {tag}'})
+        self.assertEqual((same.status, same.body, same.headers.get("etag")), (304, b"", tag))
+        self.assertEqual(self.dav("GET", path, headers={"If-None-Match": '"x"'}).status, 200)
+        listing = self.dav("GET", self.home() + "privat/")
+        self.assertEqual(listing.status, 200)
+        self.assertTrue(listing.headers.get("content-type", "").startswith("text/html"))
+        self.assertIn("lesson-1.ics", listing.body.decode())
         # REST shows the same event with the same ETag ...
         events = s.ok("tina", "GET", f"/calendars/{cal['id']}/events?from=2026-05-01&to=2026-06-01")
         self.assertEqual(len(events["items"]), 1)

@@ -259,6 +259,16 @@ class CardDavTest(fixtures.SharedHost):
                                   headers={"If-None-Match": "*"}).status, 412)
         r = self.dav("GET", path, who="tom")
         self.assertEqual((r.status, r.text, r.headers.get("etag")), (200, body, etag))
+        # A client's conditional GET: 304 with the ETag while it matches. The book itself,
+        # opened in a browser: a plain list of its cards.
+        r = self.dav("GET", path, who="tom", headers={"If-None-Match": etag})
+        self.assertEqual((r.status, r.body, r.headers.get("etag")), (304, b"", etag))
+        self.assertEqual(self.dav("GET", path, who="tom",
+                                  headers={"If-None-Match": '"0000"'}).status, 200)
+        listing = self.dav("GET", "contacts/tom/personal/", who="tom")
+        self.assertEqual(listing.status, 200)
+        self.assertTrue(listing.headers.get("content-type", "").startswith("text/html"))
+        self.assertIn("erika.vcf", listing.text)
         # Another version on request: PREF moves from TYPE=pref to PREF=1.
         r = self.dav("GET", path, who="tom", headers={"Accept": "text/vcard;version=4.0"})
         self.assertIn("VERSION:4.0\r\n", r.text)
