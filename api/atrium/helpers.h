@@ -535,3 +535,86 @@ atrium_prune_by_school (const AtriumHost *host, AtriumPlugin *self, const char *
         g_date_time_unref (now);
         return ok;
 }
+
+/**
+ * AtriumPruning:
+ * @noun: what is pruned, for the command's answer ("tombstones": "pruned 3 tombstones")
+ * @label: the same for the host's log ("CalDAV tombstones")
+ * @summary: the command's line in `atriumd --help`
+ * @schools_sql, @prune_sql, @days, @batch: as for atrium_prune_by_school()
+ * @interval_seconds: how often the timer runs
+ *
+ * What atrium_add_pruning() registers; keep it static (the timer and the command keep its
+ * address). The fields after @interval_seconds are the helper's.
+ */
+typedef struct {
+        const char *noun;
+        const char *label;
+        const char *summary;
+        const char *schools_sql;
+        const char *prune_sql;
+        int days;
+        int batch;
+        guint interval_seconds;
+        /*< private >*/
+        const AtriumHost *host_;
+        const char *plugin_;
+} AtriumPruning;
+
+static inline void
+atrium_pruning_timer_ (AtriumPlugin *self, gpointer data)
+{
+        AtriumPruning *p = (AtriumPruning *) data;
+        GError *error = NULL;
+        gint64 n = 0;
+        char *msg = NULL;
+        if (!atrium_prune_by_school (p->host_, self, p->schools_sql, p->prune_sql, p->days,
+                                     p->batch, &n, &error))
+                msg = g_strdup_printf ("pruning %s failed: %s", p->label, error->message);
+        else if (n > 0)
+                msg = g_strdup_printf ("pruned %" G_GINT64_FORMAT " %s older than %d days", n,
+                                       p->label, p->days);
+        if (msg)
+                p->host_->log (self, error ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_INFO, msg);
+        g_free (msg);
+        g_clear_error (&error);
+}
+
+static inline int
+atrium_pruning_command_ (AtriumPlugin *self, int argc, char **argv, gpointer data)
+{
+        AtriumPruning *p = (AtriumPruning *) data;
+        (void) argv;
+        if (argc > 0) {
+                g_printerr ("usage: atriumd %s prune\n", p->plugin_);
+                return 2;
+        }
+        GError *error = NULL;
+        gint64 n = 0;
+        if (!atrium_prune_by_school (p->host_, self, p->schools_sql, p->prune_sql, p->days,
+                                     p->batch, &n, &error)) {
+                g_printerr ("%s prune: %s\n", p->plugin_, error->message);
+                g_error_free (error);
+                return 1;
+        }
+        g_print ("pruned %" G_GINT64_FORMAT " %s\n", n, p->noun);
+        return 0;
+}
+
+/**
+ * atrium_add_pruning:
+ * @plugin: the plugin's name, as in `atriumd <plugin> prune`
+ * @p: (transfer none): static; filled in
+ *
+ * From init: the command `atriumd <plugin> prune` and a timer every @p->interval_seconds
+ * (on the leader), both running atrium_prune_by_school() with @p's queries. The command
+ * prints "pruned N <noun>"; the timer logs what it pruned, and a failure as a warning. */
+static inline gboolean
+atrium_add_pruning (const AtriumHost *host, AtriumPlugin *self, const char *plugin,
+                    AtriumPruning *p, GError **error)
+{
+        p->host_ = host;
+        p->plugin_ = plugin;
+        return host->add_command (self, "prune", p->summary, atrium_pruning_command_, p, error) &&
+               host->add_timer (self, p->interval_seconds, atrium_pruning_timer_, p, error);
+}
