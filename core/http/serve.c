@@ -21,7 +21,8 @@
  * drain_timeout, then the pools finish what they hold, the fronts stop and close their
  * connections, and the plugins stop. A request still in flight when drain_timeout has passed
  * does not hold the exit up: its statement is cancelled (one waiting for a lock, say) and
- * the body it still reads cut (a client that stalled), so that it ends, rolled back. */
+ * the body it still reads cut (a client that stalled), so that it ends, rolled back. A second
+ * SIGTERM or SIGINT during the drain does the same at once. */
 #include "db-private.h"
 #include "http-private.h"
 #include "oidc-private.h"
@@ -116,6 +117,7 @@ atrium_server_maybe_drained (Server *s)
                 g_main_loop_quit (((Front *) s->fronts->pdata[0])->loop);
 }
 
+/* The drain ran out of time, or a second signal came: end what is still in flight. */
 static gboolean
 drain_timeout (gpointer data)
 {
@@ -147,8 +149,15 @@ static gboolean
 on_signal (gpointer data)
 {
         Server *s = data;
-        if (g_atomic_int_get (&s->draining))
+        if (g_atomic_int_get (&s->draining)) {
+                /* A second SIGTERM or Ctrl-C: the operator will not wait for the drain. */
+                if (s->drain_timer) {
+                        g_message ("second signal: not waiting for the drain");
+                        g_source_remove (s->drain_timer);
+                        drain_timeout (s);
+                }
                 return G_SOURCE_CONTINUE;
+        }
         g_message ("signal received: draining %d in-flight requests",
                    g_atomic_int_get (&s->in_flight));
         g_atomic_int_set (&s->draining, 1);

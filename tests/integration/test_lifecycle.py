@@ -199,6 +199,41 @@ class Drain(harness.TestCase):
             self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
                                      "WHERE title = 'stuck'"), "0\n")
 
+    def test_a_second_signal_ends_the_drain_at_once(self):
+        """SIGTERM, then SIGINT (an operator's second Ctrl-C) while a request is held up:
+        the host does not wait for drain_timeout (30 s by default)."""
+        with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
+            op = fixtures.make_operator(host)
+            tokens = fixtures.school_with_users(host, op, "twice", {"tess": ["teacher"]},
+                                                modules=["noticeboard"])
+            auth = {"Authorization": f"Bearer {tokens['tess']}",
+                    "Content-Type": "application/json"}
+            lock = LockHolder(pg, "noticeboard.notices")
+            try:
+                post = BackgroundRequest(host.port, "POST", NOTICES.format("twice"),
+                                         body=b'{"title": "twice", "body": "never"}',
+                                         headers=auth)
+                post.start()
+                wait_for(lambda: lock_waiters(pg, "noticeboard.notices") >= 1, 30,
+                         "the POST to wait for the table lock")
+                host.proc.send_signal(signal.SIGTERM)
+                wait_for(lambda: "draining 1 in-flight" in host.log_text(), 10,
+                         "the drain to begin")
+                self.assertIsNone(host.proc.poll())
+                host.proc.send_signal(signal.SIGINT)
+                try:
+                    rc = host.proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    self.fail("atriumd still waited for the drain after a second signal")
+                self.assertEqual(rc, 0, harness._tail(host.log_path))
+                self.assertIn("second signal: not waiting for the drain", host.log_text())
+                post.join(30)
+                self.assertFalse(post.is_alive(), "the client was never let go")
+            finally:
+                lock.release()
+            self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
+                                     "WHERE title = 'twice'"), "0\n")
+
     def test_drain_timeout_ends_an_upload_that_stalls(self):
         """An upload whose client stopped sending (its body half in) does not keep the host
         alive past [http] drain_timeout either."""
