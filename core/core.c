@@ -33,6 +33,7 @@ atrium_core_new (AtriumConfig *config)
                                          config->request_database_url ? NULL
                                                                       : config->request_role);
         atrium_db_pool_set_transaction_pooler (core->pool, config->transaction_pooler);
+        atrium_db_pool_set_statement_timeout (core->pool, config->statement_timeout);
         /* A physical replica has the primary's roles: its connections switch to the request
          * role as well (to itself, when replica_url logs in as it), except behind a pooler,
          * where the request role logs in itself as on request_url. */
@@ -41,6 +42,9 @@ atrium_core_new (AtriumConfig *config)
                         config->replica_url, config->replica_pool_size,
                         config->transaction_pooler ? NULL : config->request_role,
                         config->transaction_pooler, config->database_url, config->replica_max_lag);
+        if (core->replica)
+                atrium_db_pool_set_statement_timeout (atrium_replica_pool (core->replica),
+                                                      config->statement_timeout);
         core->router = atrium_router_new ();
         core->plugins = g_ptr_array_new_with_free_func ((GDestroyNotify) atrium_plugin_free);
         atrium_registry_init (core);

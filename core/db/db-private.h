@@ -40,6 +40,11 @@ void atrium_db_pool_free (AtriumDbPool *pool);
  * `options` at connect (the settings go into each transaction), no statement prepared by
  * name (tx.c sends each with its text), no SET ROLE (the request role logs in itself). */
 void atrium_db_pool_set_transaction_pooler (AtriumDbPool *pool, gboolean on);
+/* [database] statement_timeout: how long one statement of a request (or a plugin's timer or
+ * command) may run, waiting for locks included, before PostgreSQL cancels it; 0: no limit.
+ * For connections opened after the call. _statement_timeout: milliseconds, as text. */
+void atrium_db_pool_set_statement_timeout (AtriumDbPool *pool, guint seconds);
+const char *atrium_db_pool_statement_timeout (const AtriumDbPool *pool);
 gboolean atrium_db_pool_pooled (const AtriumDbPool *pool);
 /* Opens up to @n connections in a thread of its own, so the first requests (and /readyz) find
  * them open; quietly stops at the first that fails. */

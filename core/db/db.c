@@ -26,6 +26,7 @@ struct _AtriumDbPool {
         GThread *warmer; /* (nullable) atrium_db_pool_warm() */
         guint warm;      /* connections it is to open */
         gboolean pooled; /* behind a transaction pooler: no session state, nothing prepared */
+        char statement_timeout[16]; /* milliseconds, as text ("0": none) */
 };
 
 static PGconn *pool_connect (AtriumDbPool *pool, GError **error);
@@ -89,6 +90,7 @@ atrium_db_pool_new (const char *conninfo, guint size, const char *role)
         pool->role = g_strdup (role);
         pool->size = size;
         pool->slots = g_new0 (Slot, size);
+        g_strlcpy (pool->statement_timeout, "0", sizeof pool->statement_timeout);
         g_mutex_init (&pool->lock);
         g_cond_init (&pool->freed);
         return pool;
@@ -155,10 +157,11 @@ atrium_db_pool_free (AtriumDbPool *pool)
 }
 
 /* @session_options: the time zone, date style and notice level as the `options` startup
- * parameter; a transaction pooler refuses it, and the pool then sets them per transaction. */
+ * parameter (and @statement_timeout, milliseconds, nullable: the server's); a transaction
+ * pooler refuses it, and the pool then sets them per transaction. */
 static PGconn *
 connect_with (const char *conninfo, const char *purpose, const char *role, gboolean session_options,
-              GError **error)
+              const char *statement_timeout, GError **error)
 {
         /* expand_dbname lets conninfo be a URI or key=value string; the other keywords only
          * fill in what it does not set. UTC + ISO make timestamps easy to turn into RFC 3339;
@@ -167,10 +170,12 @@ connect_with (const char *conninfo, const char *purpose, const char *role, gbool
                                                 purpose ? purpose : "");
         const char *const keys[] = {"dbname", "connect_timeout", "application_name",
                                     session_options ? "options" : NULL, NULL};
+        g_autofree char *options = g_strdup_printf (
+                "-c timezone=UTC -c datestyle=ISO -c client_min_messages=warning%s%s",
+                statement_timeout ? " -c statement_timeout=" : "",
+                statement_timeout ? statement_timeout : "");
         /* A request waits on a pool connection; migrations and admin commands can wait longer. */
-        const char *const vals[] = {
-                conninfo, purpose ? "10" : "5", app,
-                "-c timezone=UTC -c datestyle=ISO -c client_min_messages=warning", NULL};
+        const char *const vals[] = {conninfo, purpose ? "10" : "5", app, options, NULL};
         g_autoptr (PGconn) conn = PQconnectdbParams (keys, vals, 1);
         if (PQstatus (conn) != CONNECTION_OK) {
                 g_autofree char *msg = g_strstrip (g_strdup (PQerrorMessage (conn)));
@@ -196,7 +201,7 @@ connect_with (const char *conninfo, const char *purpose, const char *role, gbool
 PGconn *
 atrium_db_connect (const char *conninfo, const char *purpose, const char *role, GError **error)
 {
-        return connect_with (conninfo, purpose, role, TRUE, error);
+        return connect_with (conninfo, purpose, role, TRUE, NULL, error);
 }
 
 void
@@ -211,10 +216,23 @@ atrium_db_pool_pooled (const AtriumDbPool *pool)
         return pool->pooled;
 }
 
+void
+atrium_db_pool_set_statement_timeout (AtriumDbPool *pool, guint seconds)
+{
+        g_snprintf (pool->statement_timeout, sizeof pool->statement_timeout, "%u", seconds * 1000);
+}
+
+const char *
+atrium_db_pool_statement_timeout (const AtriumDbPool *pool)
+{
+        return pool->statement_timeout;
+}
+
 static PGconn *
 pool_connect (AtriumDbPool *pool, GError **error)
 {
-        return connect_with (pool->conninfo, NULL, pool->role, !pool->pooled, error);
+        return connect_with (pool->conninfo, NULL, pool->role, !pool->pooled,
+                             pool->statement_timeout, error);
 }
 
 struct _AtriumDbOpening {

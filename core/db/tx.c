@@ -257,7 +257,8 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                                              "set_config('atrium.operator_id', $4, true), "
                                              "set_config('TimeZone', 'UTC', true), "
                                              "set_config('DateStyle', 'ISO', true), "
-                                             "set_config('client_min_messages', 'warning', true)";
+                                             "set_config('client_min_messages', 'warning', true), "
+                                             "set_config('statement_timeout', $5, true)";
         gboolean reconnected = FALSE;
 
         for (;;) {
@@ -265,8 +266,9 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                 const char *school = tx->carried ? tx->carried_school : tx->school_id;
                 const char *user = tx->carried ? tx->carried_user : tx->user_id;
                 const char *op = tx->carried ? tx->carried_operator_id : tx->operator_id;
-                const char *set_params[4] = {school ? school : "", user ? user : "",
-                                             op ? "true" : "", op ? op : ""};
+                const char *set_params[5] = {school ? school : "", user ? user : "",
+                                             op ? "true" : "", op ? op : "",
+                                             atrium_db_pool_statement_timeout (tx->pool)};
                 if (!tx->conn) {
                         GError *local = NULL;
                         tx->conn = atrium_db_pool_acquire (tx->pool, &local);
@@ -292,11 +294,12 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                  * the school and the caller itself. BEGIN and COMMIT are prepared statements
                  * too: PostgreSQL then skips parsing them on every request. */
                 gboolean settings = school || user || op || pooled;
-                gboolean sent = PQenterPipelineMode (c) &&
-                                send_prepared (c, whole ? "BEGIN READ ONLY" : "BEGIN", 0, NULL,
-                                               &steps, prepare) &&
-                                (!settings || send_prepared (c, pooled ? set_pooled_sql : set_sql,
-                                                             4, set_params, &steps, prepare));
+                gboolean sent =
+                        PQenterPipelineMode (c) &&
+                        send_prepared (c, whole ? "BEGIN READ ONLY" : "BEGIN", 0, NULL, &steps,
+                                       prepare) &&
+                        (!settings || send_prepared (c, pooled ? set_pooled_sql : set_sql,
+                                                     pooled ? 5 : 4, set_params, &steps, prepare));
                 for (int i = 0; sent && i < n_stmts; i++) {
                         sent = send_prepared (c, stmts[i].sql, stmts[i].n, stmts[i].params, &steps,
                                               prepare);

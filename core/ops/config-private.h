@@ -25,6 +25,7 @@ typedef struct {
         char *replica_url;           /* (nullable) a streaming replica for heavy reads */
         guint replica_pool_size;     /* connections to it */
         guint replica_max_lag;       /* seconds behind beyond which reads go to the primary */
+        guint statement_timeout;     /* seconds a request's statement may run; 0: no limit */
         guint outside_workers;       /* threads for ATRIUM_ROUTE_OUTSIDE (waiting on a backend) */
         guint stream_workers;      /* threads for ATRIUM_ROUTE_STREAM_BODY (uploads); they share
                                     * the connection pool, holding none while a body streams */

@@ -31,6 +31,10 @@ static const char help_text[] =
         "  [database] replica_max_lag ATRIUM_DATABASE_REPLICA_MAX_LAG  seconds it may be\n"
         "                                                      behind; beyond, and while it is\n"
         "                                                      down, reads go to the primary (30)\n"
+        "  [database] statement_timeout  ATRIUM_DATABASE_STATEMENT_TIMEOUT  seconds one\n"
+        "                                                      statement of a request, timer or\n"
+        "                                                      command may run, lock waits\n"
+        "                                                      included (30; 0: no limit)\n"
         "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (one\n"
         "                                                      per processor, at least 2)\n"
         "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads reading large uploads (128)\n"
@@ -261,6 +265,10 @@ atrium_config_load (const char *path, GError **error)
          * them, rather than crowd the replica); half a minute behind is still "today's
          * figures" and rides out a replica's short hiccups without flapping. */
         guint64 replica_pool = 4, replica_lag = 30;
+        /* A statement stuck behind a lock (a migration, someone's open transaction) would hold
+         * its worker and its connection for as long as the lock: at the rush, a few such
+         * requests leave nothing to serve the rest. No request of Atrium's runs this long. */
+        guint64 statement_timeout = 30;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,
                           error) ||
@@ -296,6 +304,8 @@ atrium_config_load (const char *path, GError **error)
                           1, 1000, &replica_pool, error) ||
             !lookup_uint (kf, "ATRIUM_DATABASE_REPLICA_MAX_LAG", "database", "replica_max_lag", 1,
                           86400, &replica_lag, error) ||
+            !lookup_uint (kf, "ATRIUM_DATABASE_STATEMENT_TIMEOUT", "database", "statement_timeout",
+                          0, 86400, &statement_timeout, error) ||
             !lookup_uint (kf, "ATRIUM_ARGON2_MEMORY_KIB", "auth", "argon2_memory_kib", 8, 4194304,
                           &argon2_m, error) ||
             !lookup_uint (kf, "ATRIUM_ARGON2_ITERATIONS", "auth", "argon2_iterations", 1, 64,
@@ -332,6 +342,7 @@ atrium_config_load (const char *path, GError **error)
         c->pool_size = (guint) pool;
         c->replica_pool_size = (guint) replica_pool;
         c->replica_max_lag = (guint) replica_lag;
+        c->statement_timeout = (guint) statement_timeout;
         c->max_body = max_body;
         c->header_timeout = (guint) hto;
         c->body_timeout = (guint) bto;

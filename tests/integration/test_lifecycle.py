@@ -268,6 +268,48 @@ class Drain(harness.TestCase):
             self.assertTrue(connection_refused(host.port))
 
 
+class StatementTimeout(harness.TestCase):
+    def test_a_statement_stuck_behind_a_lock_is_cancelled(self):
+        """[database] statement_timeout (1 s here): a request whose statement waits for a
+        lock someone holds answers 503 after the timeout, rolled back, instead of holding
+        its worker and connection for as long as the lock; the host serves on, and the same
+        request succeeds once the lock is gone. Migrations are not bound by it."""
+        with harness.PgCluster() as pg, harness.Atriumd(
+                pg, env={"ATRIUM_DATABASE_STATEMENT_TIMEOUT": "1"}) as host:
+            op = fixtures.make_operator(host)
+            tokens = fixtures.school_with_users(host, op, "slow", {"tess": ["teacher"]},
+                                                modules=["noticeboard"])
+            auth = {"Authorization": f"Bearer {tokens['tess']}",
+                    "Content-Type": "application/json"}
+            body = b'{"title": "behind a lock", "body": "waits"}'
+            lock = LockHolder(pg, "noticeboard.notices")
+            try:
+                posts = [BackgroundRequest(host.port, "POST", NOTICES.format("slow"), body=body,
+                                           headers=auth) for _ in range(6)]
+                for p in posts:
+                    p.start()
+                for p in posts:
+                    p.join(30)
+                    self.assertFalse(p.is_alive(), "a request still waits for the lock")
+                    self.assertNotIsInstance(p.result, Exception, p.result)
+                    status, answer = p.result
+                    self.assertEqual(status, 503, answer)
+                    self.assertIn(b"statement timeout", answer)
+                self.assertEqual(lock_waiters(pg, "noticeboard.notices"), 0)
+                # More requests than the pool has connections came and went: it serves on.
+                self.assertEqual(host.request("GET", "/readyz").status, 200)
+                self.assertEqual(host.request("GET", "/api/v1/me", token=tokens["tess"]).status,
+                                 200)
+            finally:
+                lock.release()
+            r = host.request("POST", NOTICES.format("slow"), body, headers=auth)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
+                                     "WHERE title = 'behind a lock'"), "1\n")
+            # A migration run by hand is the owner's connection, without the limit.
+            self.assertEqual(host.run(["migrate"]).returncode, 0)
+
+
 class DatabaseOutage(harness.TestCase):
     def test_503_while_the_database_is_gone_and_recovery(self):
         with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
