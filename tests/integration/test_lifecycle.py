@@ -117,23 +117,51 @@ def connection_refused(port: int) -> bool:
         return False
 
 
+def post_behind_lock(host: harness.Atriumd, pg: harness.PgCluster, slug: str,
+                     title: str) -> tuple[LockHolder, BackgroundRequest]:
+    """The teacher of a new school `slug` POSTs the notice `title` on a thread of its own
+    while a psql session holds the notices table: returns once the POST waits for the lock.
+    The caller releases the lock."""
+    op = fixtures.make_operator(host)
+    tokens = fixtures.school_with_users(host, op, slug, {"tess": ["teacher"]},
+                                        modules=["noticeboard"])
+    auth = {"Authorization": f"Bearer {tokens['tess']}", "Content-Type": "application/json"}
+    lock = LockHolder(pg, "noticeboard.notices")
+    try:
+        body = ('{"title": "%s", "body": "held up"}' % title).encode()
+        post = BackgroundRequest(host.port, "POST", NOTICES.format(slug), body=body,
+                                 headers=auth)
+        post.start()
+        wait_for(lambda: lock_waiters(pg, "noticeboard.notices") >= 1, 30,
+                 "the POST to wait for the table lock")
+    except BaseException:
+        lock.release()
+        raise
+    return lock, post
+
+
+def notices_titled(pg: harness.PgCluster, title: str) -> str:
+    return pg.psql(f"SELECT count(*) FROM noticeboard.notices WHERE title = '{title}'").strip()
+
+
 class Drain(harness.TestCase):
+    def exits_at_the_drain_timeout(self, host: harness.Atriumd, cancelled: int,
+                                   cut: int) -> None:
+        """SIGTERM to a host with drain_timeout 1 s and one request in flight: it exits 0
+        within 20 s and logs what it ended."""
+        host.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = host.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.fail("atriumd did not exit within 20 s of SIGTERM, the drain timeout being 1 s")
+        self.assertEqual(rc, 0, harness._tail(host.log_path))
+        self.assertIn(f"drain timeout: 1 requests still in flight, exiting ({cancelled} "
+                      f"statements cancelled, {cut} uploads cut)", host.log_text())
+
     def test_sigterm_lets_the_request_in_flight_finish(self):
         with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
-            op = fixtures.make_operator(host)
-            tokens = fixtures.school_with_users(host, op, "drain", {"tess": ["teacher"]},
-                                                modules=["noticeboard"])
-            auth = {"Authorization": f"Bearer {tokens['tess']}",
-                    "Content-Type": "application/json"}
-            lock = LockHolder(pg, "noticeboard.notices")
+            lock, post = post_behind_lock(host, pg, "drain", "in flight")
             try:
-                post = BackgroundRequest(host.port, "POST", NOTICES.format("drain"),
-                                         body=b'{"title": "in flight", "body": "drained"}',
-                                         headers=auth)
-                post.start()
-                wait_for(lambda: lock_waiters(pg, "noticeboard.notices") >= 1, 30,
-                         "the POST to wait for the table lock")
-
                 host.proc.send_signal(signal.SIGTERM)
                 wait_for(lambda: connection_refused(host.port), 10,
                          "the listening socket to close after SIGTERM")
@@ -153,8 +181,7 @@ class Drain(harness.TestCase):
                 self.fail("atriumd did not exit within 20 s of SIGTERM after the drain")
             self.assertEqual(rc, 0, harness._tail(host.log_path))
             # the notice was committed, not lost in the shutdown
-            self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
-                                     "WHERE title = 'in flight'"), "1\n")
+            self.assertEqual(notices_titled(pg, "in flight"), "1")
             self.assertTrue(connection_refused(host.port))
 
     def test_drain_timeout_ends_a_request_that_never_finishes(self):
@@ -164,28 +191,9 @@ class Drain(harness.TestCase):
         waited for is still held."""
         with harness.PgCluster() as pg, harness.Atriumd(
                 pg, env={"ATRIUM_DRAIN_TIMEOUT": "1"}) as host:
-            op = fixtures.make_operator(host)
-            tokens = fixtures.school_with_users(host, op, "stuck", {"tess": ["teacher"]},
-                                                modules=["noticeboard"])
-            auth = {"Authorization": f"Bearer {tokens['tess']}",
-                    "Content-Type": "application/json"}
-            lock = LockHolder(pg, "noticeboard.notices")
+            lock, post = post_behind_lock(host, pg, "stuck", "stuck")
             try:
-                post = BackgroundRequest(host.port, "POST", NOTICES.format("stuck"),
-                                         body=b'{"title": "stuck", "body": "never"}',
-                                         headers=auth)
-                post.start()
-                wait_for(lambda: lock_waiters(pg, "noticeboard.notices") >= 1, 30,
-                         "the POST to wait for the table lock")
-                host.proc.send_signal(signal.SIGTERM)
-                try:
-                    rc = host.proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    self.fail("atriumd did not exit within 20 s of SIGTERM, the drain "
-                              "timeout being 1 s")
-                self.assertEqual(rc, 0, harness._tail(host.log_path))
-                self.assertIn("drain timeout: 1 requests still in flight", host.log_text())
-                self.assertIn("(1 statements cancelled, 0 uploads cut)", host.log_text())
+                self.exits_at_the_drain_timeout(host, cancelled=1, cut=0)
                 post.join(30)
                 self.assertFalse(post.is_alive(), "the client was never let go")
                 # The connection closed unanswered (or, were a front still there, a 5xx).
@@ -196,26 +204,14 @@ class Drain(harness.TestCase):
             # The transaction went with the process's connection.
             wait_for(lambda: lock_waiters(pg, "noticeboard.notices") == 0, 30,
                      "the dead host's statement to leave PostgreSQL")
-            self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
-                                     "WHERE title = 'stuck'"), "0\n")
+            self.assertEqual(notices_titled(pg, "stuck"), "0")
 
     def test_a_second_signal_ends_the_drain_at_once(self):
         """SIGTERM, then SIGINT (an operator's second Ctrl-C) while a request is held up:
         the host does not wait for drain_timeout (30 s by default)."""
         with harness.PgCluster() as pg, harness.Atriumd(pg) as host:
-            op = fixtures.make_operator(host)
-            tokens = fixtures.school_with_users(host, op, "twice", {"tess": ["teacher"]},
-                                                modules=["noticeboard"])
-            auth = {"Authorization": f"Bearer {tokens['tess']}",
-                    "Content-Type": "application/json"}
-            lock = LockHolder(pg, "noticeboard.notices")
+            lock, post = post_behind_lock(host, pg, "twice", "twice")
             try:
-                post = BackgroundRequest(host.port, "POST", NOTICES.format("twice"),
-                                         body=b'{"title": "twice", "body": "never"}',
-                                         headers=auth)
-                post.start()
-                wait_for(lambda: lock_waiters(pg, "noticeboard.notices") >= 1, 30,
-                         "the POST to wait for the table lock")
                 host.proc.send_signal(signal.SIGTERM)
                 wait_for(lambda: "draining 1 in-flight" in host.log_text(), 10,
                          "the drain to begin")
@@ -231,8 +227,7 @@ class Drain(harness.TestCase):
                 self.assertFalse(post.is_alive(), "the client was never let go")
             finally:
                 lock.release()
-            self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
-                                     "WHERE title = 'twice'"), "0\n")
+            self.assertEqual(notices_titled(pg, "twice"), "0")
 
     def test_drain_timeout_ends_an_upload_that_stalls(self):
         """An upload whose client stopped sending (its body half in) does not keep the host
@@ -249,15 +244,7 @@ class Drain(harness.TestCase):
                          + b"\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 70000)
             wait_for(lambda: len(os.listdir(os.path.join(host.data_dir, "files", "tmp"))) > 0,
                      30, "the upload to start writing its temporary file")
-            host.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = host.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.fail("atriumd did not exit within 20 s of SIGTERM with an upload stalled, "
-                          "the drain timeout being 1 s")
-            self.assertEqual(rc, 0, harness._tail(host.log_path))
-            self.assertIn("drain timeout: 1 requests still in flight", host.log_text())
-            self.assertIn("(0 statements cancelled, 1 uploads cut)", host.log_text())
+            self.exits_at_the_drain_timeout(host, cancelled=0, cut=1)
             self.assertEqual(pg.psql("SELECT count(*) FROM files.nodes "
                                      "WHERE name = 'half.bin'"), "0\n")
 
@@ -276,17 +263,14 @@ class StatementTimeout(harness.TestCase):
         request succeeds once the lock is gone. Migrations are not bound by it."""
         with harness.PgCluster() as pg, harness.Atriumd(
                 pg, env={"ATRIUM_DATABASE_STATEMENT_TIMEOUT": "1"}) as host:
-            op = fixtures.make_operator(host)
-            tokens = fixtures.school_with_users(host, op, "slow", {"tess": ["teacher"]},
-                                                modules=["noticeboard"])
-            auth = {"Authorization": f"Bearer {tokens['tess']}",
-                    "Content-Type": "application/json"}
-            body = b'{"title": "behind a lock", "body": "waits"}'
-            lock = LockHolder(pg, "noticeboard.notices")
+            lock, first = post_behind_lock(host, pg, "slow", "behind a lock")
+            _, _, _, body, auth, _ = first.args  # the same POST again, from more clients
             try:
-                posts = [BackgroundRequest(host.port, "POST", NOTICES.format("slow"), body=body,
-                                           headers=auth) for _ in range(6)]
-                for p in posts:
+                # More than the pool has connections.
+                posts = [first] + [BackgroundRequest(host.port, "POST", NOTICES.format("slow"),
+                                                     body=body, headers=auth)
+                                   for _ in range(5)]
+                for p in posts[1:]:
                     p.start()
                 for p in posts:
                     p.join(30)
@@ -296,16 +280,14 @@ class StatementTimeout(harness.TestCase):
                     self.assertEqual(status, 503, answer)
                     self.assertIn(b"statement timeout", answer)
                 self.assertEqual(lock_waiters(pg, "noticeboard.notices"), 0)
-                # More requests than the pool has connections came and went: it serves on.
+                # They came and went: the host serves on.
                 self.assertEqual(host.request("GET", "/readyz").status, 200)
-                self.assertEqual(host.request("GET", "/api/v1/me", token=tokens["tess"]).status,
-                                 200)
+                self.assertEqual(host.request("GET", "/api/v1/me", headers=auth).status, 200)
             finally:
                 lock.release()
             r = host.request("POST", NOTICES.format("slow"), body, headers=auth)
             self.assertEqual(r.status, 201, r)
-            self.assertEqual(pg.psql("SELECT count(*) FROM noticeboard.notices "
-                                     "WHERE title = 'behind a lock'"), "1\n")
+            self.assertEqual(notices_titled(pg, "behind a lock"), "1")
             # A migration run by hand is the owner's connection, without the limit.
             self.assertEqual(host.run(["migrate"]).returncode, 0)
 
