@@ -322,21 +322,24 @@ static void
 put_back (AtriumDbPool *pool, PGconn *conn, gboolean keep)
 {
         PGcancel *drop = NULL;
+        gboolean found = FALSE;
         g_mutex_lock (&pool->lock);
-        for (guint i = 0; i < pool->size; i++) {
+        for (guint i = 0; i < pool->size && !found; i++) {
                 Slot *slot = &pool->slots[i];
                 if (slot->in_use && slot->lent == conn) {
+                        found = TRUE;
                         slot->lent = NULL;
                         slot->conn = keep ? conn : NULL;
                         if (!keep)
                                 drop = g_steal_pointer (&slot->cancel);
                         slot->in_use = FALSE;
-                        break;
                 }
         }
         g_cond_signal (&pool->freed);
         g_mutex_unlock (&pool->lock);
-        if (!keep)
+        /* Not this pool's (a bug): closed rather than lost. */
+        g_warn_if_fail (found);
+        if (!keep || !found)
                 atrium_db_close (conn);
         if (drop)
                 PQfreeCancel (drop);

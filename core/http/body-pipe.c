@@ -82,8 +82,6 @@ atrium_body_pipe_unref (AtriumBodyPipe *p)
                 return;
         g_mutex_lock (&live_lock);
         g_hash_table_remove (live, p);
-        if (g_hash_table_size (live) == 0)
-                g_clear_pointer (&live, g_hash_table_unref);
         g_mutex_unlock (&live_lock);
         g_queue_clear_full (&p->chunks, (GDestroyNotify) g_bytes_unref);
         g_mutex_clear (&p->lock);
@@ -158,9 +156,12 @@ atrium_body_pipe_close_all (const char *why)
         g_mutex_lock (&live_lock);
         GHashTableIter it;
         gpointer key;
-        if (live)
-                g_hash_table_iter_init (&it, live);
-        while (live && g_hash_table_iter_next (&it, &key, NULL)) {
+        if (!live) {
+                g_mutex_unlock (&live_lock);
+                return 0;
+        }
+        g_hash_table_iter_init (&it, live);
+        while (g_hash_table_iter_next (&it, &key, NULL)) {
                 AtriumBodyPipe *p = key;
                 g_mutex_lock (&p->lock);
                 gboolean open = !p->eof && !p->failure;
