@@ -35,8 +35,11 @@ small and its signatures stable: several test files import it.
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import subprocess
 import sys
+import threading
 import uuid
 from typing import Any, Sequence
 
@@ -337,3 +340,43 @@ def _print_log_tail(host: harness.Atriumd, lines: int = 60) -> None:
         state = f"exited with status {host.proc.returncode}"
     print(f"\n----- shared atriumd on port {host.port}, {state} (last {lines} lines) -----\n"
           f"{tail}\n-----", file=sys.stderr, flush=True)
+
+
+class LockHolder:
+    """A psql session that holds ACCESS EXCLUSIVE on a table until release()."""
+
+    def __init__(self, pg: harness.PgCluster, table: str) -> None:
+        self.proc = subprocess.Popen(
+            [os.path.join(pg.bindir, "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+             "-d", pg.url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.proc.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n"
+                              "SELECT 'locked';\n")
+        self.proc.stdin.flush()
+        line = self._readline(30)
+        if line.strip() != "locked":
+            self.kill()
+            raise AssertionError(f"psql did not take the lock: {line!r}")
+
+    def _readline(self, timeout: float) -> str:
+        out = []
+        t = threading.Thread(target=lambda: out.append(self.proc.stdout.readline()),
+                             daemon=True)
+        t.start()
+        t.join(timeout)
+        if not out:
+            raise AssertionError(f"psql did not answer within {timeout:.0f} s")
+        return out[0]
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("COMMIT;\n\\q\n")
+            self.proc.stdin.flush()
+            self.proc.stdin.close()
+            self.proc.wait(30)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -39,46 +39,6 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
-class LockHolder:
-    """A psql session that holds ACCESS EXCLUSIVE on a table until release()."""
-
-    def __init__(self, pg: harness.PgCluster, table: str) -> None:
-        self.proc = subprocess.Popen(
-            [os.path.join(pg.bindir, "psql"), "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
-             "-d", pg.url],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.proc.stdin.write(f"BEGIN;\nLOCK TABLE {table} IN ACCESS EXCLUSIVE MODE;\n"
-                              "SELECT 'locked';\n")
-        self.proc.stdin.flush()
-        line = self._readline(30)
-        if line.strip() != "locked":
-            self.kill()
-            raise AssertionError(f"psql did not take the lock: {line!r}")
-
-    def _readline(self, timeout: float) -> str:
-        out = []
-        t = threading.Thread(target=lambda: out.append(self.proc.stdout.readline()),
-                             daemon=True)
-        t.start()
-        t.join(timeout)
-        if not out:
-            raise AssertionError(f"psql did not answer within {timeout:.0f} s")
-        return out[0]
-
-    def release(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.write("COMMIT;\n\\q\n")
-            self.proc.stdin.flush()
-            self.proc.stdin.close()
-            self.proc.wait(30)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
 class BackgroundRequest(threading.Thread):
     """One HTTP request on its own thread; .result is (status, body) or the exception."""
 
@@ -118,7 +78,7 @@ def connection_refused(port: int) -> bool:
 
 
 def post_behind_lock(host: harness.Atriumd, pg: harness.PgCluster, slug: str,
-                     title: str) -> tuple[LockHolder, BackgroundRequest]:
+                     title: str) -> tuple[fixtures.LockHolder, BackgroundRequest]:
     """The teacher of a new school `slug` POSTs the notice `title` on a thread of its own
     while a psql session holds the notices table: returns once the POST waits for the lock.
     The caller releases the lock."""
@@ -126,7 +86,7 @@ def post_behind_lock(host: harness.Atriumd, pg: harness.PgCluster, slug: str,
     tokens = fixtures.school_with_users(host, op, slug, {"tess": ["teacher"]},
                                         modules=["noticeboard"])
     auth = {"Authorization": f"Bearer {tokens['tess']}", "Content-Type": "application/json"}
-    lock = LockHolder(pg, "noticeboard.notices")
+    lock = fixtures.LockHolder(pg, "noticeboard.notices")
     try:
         body = ('{"title": "%s", "body": "held up"}' % title).encode()
         post = BackgroundRequest(host.port, "POST", NOTICES.format(slug), body=body,

@@ -119,12 +119,32 @@ class ThroughPgBouncer(harness.TestCase):
         cls.bouncer.stop()
         cls.pg.cleanup()
 
-    def host(self, pooler: bool) -> harness.Atriumd:
+    def host(self, pooler: bool, **extra: str) -> harness.Atriumd:
         env = {"ATRIUM_REQUEST_DATABASE_URL": self.bouncer.url, "ATRIUM_REQUEST_ROLE": ROLE,
-               "ATRIUM_POOL_SIZE": "6"}
+               "ATRIUM_POOL_SIZE": "6", **extra}
         if pooler:
             env["ATRIUM_DATABASE_POOLER"] = "transaction"
         return harness.Atriumd(self.pg, env=env)
+
+    def test_statement_timeout_is_set_in_each_transaction(self) -> None:
+        """Behind the pooler the session is not the host's, so [database] statement_timeout
+        goes into each transaction: a POST behind a table lock answers 503 after 1 s, and
+        once the lock is gone the same POST is stored."""
+        with self.host(pooler=True, ATRIUM_DATABASE_STATEMENT_TIMEOUT="1") as host:
+            op = fixtures.make_operator(host)
+            s = fixtures.School(host, op, modules=["groups", "noticeboard"])
+            path = f"/api/v1/schools/{s.slug}/noticeboard/notices"
+            lock = fixtures.LockHolder(self.pg, "noticeboard.notices")
+            try:
+                r = host.request("POST", path, {"title": "held", "body": "x"},
+                                 token=s.tokens["tina"])
+                self.assertEqual(r.status, 503, r)
+                self.assertIn(b"statement timeout", r.body)
+            finally:
+                lock.release()
+            r = host.request("POST", path, {"title": "held", "body": "x"},
+                             token=s.tokens["tina"])
+            self.assertEqual(r.status, 201, r)
 
     def test_requests_through_pgbouncer_in_transaction_mode(self) -> None:
         time.sleep(1.5)
