@@ -168,6 +168,11 @@ class CalDavTest(CalendarTestCase):
         self.assertIsNotNone(self.prop(got, f"{D}resourcetype").find(f"{D}principal"))
         self.assertEqual(self.dav("PROPFIND", "principals/tom/", PROPS,
                                   headers={"Depth": "0"}).status, 404)
+        # The calendars tree's root lists one's own home only (clients that start there).
+        root = f"/dav/{self.s.slug}/calendars/"
+        self.assertEqual(set(self.multistatus(self.dav("PROPFIND", "calendars/", PROPS,
+                                                       headers={"Depth": "1"}))),
+                         {root, root + "tina/"})
         # Depth 1: the collection lists one's own principal only, a principal no members.
         listed = self.multistatus(self.dav("PROPFIND", "principals/", PROPS,
                                            headers={"Depth": "1"}))

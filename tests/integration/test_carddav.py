@@ -172,6 +172,11 @@ class CardDavTest(fixtures.SharedHost):
                                         headers={"Depth": "1"}))
         self.assertEqual(set(got), {self.base(), self.base() + "people/",
                                     self.base() + "personal/"})
+        # The tree's root lists one's own home only (clients that start from /contacts/).
+        root = f"/dav/{self.s.slug}/contacts/"
+        self.assertEqual(set(self.multistatus(self.dav("PROPFIND", "contacts/", PROPS,
+                                                       headers={"Depth": "1"}))),
+                         {root, self.base()})
         people, personal = got[self.base() + "people/"], got[self.base() + "personal/"]
         for book, name in ((people, "People"), (personal, "Personal")):
             self.assertIsNotNone(self.prop(book, f"{D}resourcetype").find(f"{CR}addressbook"))
