@@ -40,9 +40,10 @@ void atrium_db_pool_free (AtriumDbPool *pool);
  * `options` at connect (the settings go into each transaction), no statement prepared by
  * name (tx.c sends each with its text), no SET ROLE (the request role logs in itself). */
 void atrium_db_pool_set_transaction_pooler (AtriumDbPool *pool, gboolean on);
-/* [database] statement_timeout: how long one statement of a request (or a plugin's timer or
- * command) may run, waiting for locks included, before PostgreSQL cancels it; 0: no limit.
- * For connections opened after the call. _statement_timeout: milliseconds, as text. */
+/* [database] statement_timeout: how long one statement of a request may run, waiting for
+ * locks included, before PostgreSQL cancels it; 0: no limit. For connections opened after the
+ * call; a transaction marked unbounded (run_tx: timers, commands) lifts it for itself.
+ * _statement_timeout: milliseconds, as text. */
 void atrium_db_pool_set_statement_timeout (AtriumDbPool *pool, guint seconds);
 const char *atrium_db_pool_statement_timeout (const AtriumDbPool *pool);
 gboolean atrium_db_pool_pooled (const AtriumDbPool *pool);
@@ -133,6 +134,8 @@ struct _AtriumTx {
         char *carried_school, *carried_user, *carried_operator_id;
         gboolean begun; /* a transaction is open on @conn (never between a read's queries) */
         gboolean failed;
+        gboolean unbounded; /* background work (run_tx: timers, commands): its statements are
+                             * not bound by [database] statement_timeout */
         gboolean read_only; /* a GET or HEAD (or a DAV PROPFIND, REPORT): each pipeline a whole
                              * READ ONLY transaction, until
                              * a statement turns out to write (tx.c) */

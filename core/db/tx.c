@@ -298,8 +298,13 @@ begin_with (AtriumTx *tx, const Statement *stmts, int n_stmts, PGresult **out, G
                         PQenterPipelineMode (c) &&
                         send_prepared (c, whole ? "BEGIN READ ONLY" : "BEGIN", 0, NULL, &steps,
                                        prepare) &&
-                        (!settings || send_prepared (c, pooled ? set_pooled_sql : set_sql,
-                                                     pooled ? 5 : 4, set_params, &steps, prepare));
+                        (!settings ||
+                         send_prepared (c, pooled ? set_pooled_sql : set_sql, pooled ? 5 : 4,
+                                        set_params, &steps, prepare)) &&
+                        (!tx->unbounded ||
+                         g_str_equal (atrium_db_pool_statement_timeout (tx->pool), "0") ||
+                         send_prepared (c, "SELECT set_config('statement_timeout', '0', true)", 0,
+                                        NULL, &steps, prepare));
                 for (int i = 0; sent && i < n_stmts; i++) {
                         sent = send_prepared (c, stmts[i].sql, stmts[i].n, stmts[i].params, &steps,
                                               prepare);

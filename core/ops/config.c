@@ -32,9 +32,9 @@ static const char help_text[] =
         "                                                      behind; beyond, and while it is\n"
         "                                                      down, reads go to the primary (30)\n"
         "  [database] statement_timeout  ATRIUM_DATABASE_STATEMENT_TIMEOUT  seconds one\n"
-        "                                                      statement of a request, timer or\n"
-        "                                                      command may run, lock waits\n"
-        "                                                      included (30; 0: no limit)\n"
+        "                                                      statement of a request may run,\n"
+        "                                                      lock waits included; not timers\n"
+        "                                                      or commands (30; 0: no limit)\n"
         "  [http] slow_workers        ATRIUM_SLOW_WORKERS      threads for password hashing (one\n"
         "                                                      per processor, at least 2)\n"
         "  [http] stream_workers      ATRIUM_STREAM_WORKERS    threads reading large uploads (128)\n"
@@ -267,7 +267,8 @@ atrium_config_load (const char *path, GError **error)
         guint64 replica_pool = 4, replica_lag = 30;
         /* A statement stuck behind a lock (a migration, someone's open transaction) would hold
          * its worker and its connection for as long as the lock: at the rush, a few such
-         * requests leave nothing to serve the rest. No request of Atrium's runs this long. */
+         * requests leave nothing to serve the rest. No request of Atrium's runs this long;
+         * timers and commands lift it (plugin-tasks.c). */
         guint64 statement_timeout = 30;
         if (!lookup_uint (kf, "ATRIUM_POOL_SIZE", "database", "pool_size", 1, 1000, &pool, error) ||
             !lookup_uint (kf, "ATRIUM_MAX_BODY", "http", "max_body", 1, G_MAXINT64, &max_body,

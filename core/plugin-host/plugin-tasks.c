@@ -92,6 +92,9 @@ atrium_host_run_tx (AtriumPlugin *self, const char *school_id, AtriumTxFunc func
         g_return_val_if_fail (self != NULL && func != NULL, FALSE);
         AtriumCore *core = self->core;
         g_autoptr (AtriumTx) tx = atrium_tx_new (core->pool, school_id, NULL);
+        /* Timers and commands: a roll-up of a large installation's day may take longer than
+         * any request may ([database] statement_timeout bounds requests only). */
+        tx->unbounded = TRUE;
         gboolean ok = func (tx, user_data, error) && atrium_events_persist (core, tx, 0, error);
         if (ok)
                 ok = atrium_tx_commit (tx, error);

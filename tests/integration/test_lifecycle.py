@@ -251,6 +251,29 @@ class StatementTimeout(harness.TestCase):
             # A migration run by hand is the owner's connection, without the limit.
             self.assertEqual(host.run(["migrate"]).returncode, 0)
 
+    def test_timers_and_commands_are_not_bound_by_it(self):
+        """Background work (plugins' timers and commands, through run_tx) may take longer
+        than a request may: `atriumd files gc` waits out a lock held longer than the 1 s
+        limit and succeeds."""
+        with harness.PgCluster() as pg, harness.Atriumd(
+                pg, env={"ATRIUM_DATABASE_STATEMENT_TIMEOUT": "1"}) as host:
+            lock = fixtures.LockHolder(pg, "files.trash")
+
+            def release_later() -> None:
+                try:
+                    wait_for(lambda: lock_waiters(pg, "files.trash") >= 1, 30,
+                             "gc to wait for the lock")
+                    time.sleep(2)  # twice the limit
+                finally:
+                    lock.release()
+
+            releaser = threading.Thread(target=release_later, daemon=True)
+            releaser.start()
+            proc = host.run(["files", "gc"])
+            releaser.join(30)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assertIn("trash items expired: 0", proc.stdout)
+
 
 class DatabaseOutage(harness.TestCase):
     def test_503_while_the_database_is_gone_and_recovery(self):
