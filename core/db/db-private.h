@@ -134,7 +134,7 @@ struct _AtriumTx {
         char *carried_school, *carried_user, *carried_operator_id;
         gboolean begun; /* a transaction is open on @conn (never between a read's queries) */
         gboolean failed;
-        gboolean unbounded; /* background work (run_tx: timers, commands): its statements are
+        gboolean unbounded; /* background work (run_tx: timers, commands; event subscribers):
                              * not bound by [database] statement_timeout */
         gboolean read_only; /* a GET or HEAD (or a DAV PROPFIND, REPORT): each pipeline a whole
                              * READ ONLY transaction, until

@@ -181,6 +181,9 @@ run_subscriber (AtriumCore *core, AtriumPlugin *plugin, Delivery *d, gboolean *o
 {
         *out_ran = FALSE;
         g_autoptr (AtriumTx) tx = atrium_tx_new (core->pool, d->school_id, d->actor_id);
+        /* A subscriber's work (erasing a deleted person's mail and files, say) is not a
+         * request's: [database] statement_timeout does not bound it, as for timers. */
+        tx->unbounded = TRUE;
         g_autoptr (GPtrArray) more = NULL;
         if (d->id) {
                 const char *params[] = {d->school_id, d->id, plugin->desc.name};
