@@ -92,6 +92,12 @@ typedef struct {
         char *request_schema;   /* (nullable) */
         JsonNode *request_tree; /* (nullable) atomic: atrium_route_request_schema() */
         char *response_schema;  /* (nullable) for OpenAPI only */
+        char *query_schema;     /* (nullable) the declared query parameters */
+        JsonNode *query_tree;   /* (nullable) atomic: atrium_route_query_schema() */
+        /* The names request_query() may read: the declared ones, and limit and cursor when
+         * ATRIUM_ROUTE_PAGED. %NULL for a route registered before query_schema existed
+         * (ABI < 1.5): nothing is checked. */
+        char **query_names;
         guint success_status;
         AtriumHandler handler;
         gpointer user_data;

@@ -43,6 +43,8 @@
  *        CalDAV VTODO: AtriumDavReport appends n_prop_filters, prop_filters (new type
  *        AtriumDavPropFilter: a VTODO comp-filter's prop-filters, is-not-defined and
  *        negated text-matches included).
+ *        AtriumRoute appends query_schema (the query parameters a route reads: checked by
+ *        the host, listed in OpenAPI); AtriumRouteFlags: ATRIUM_ROUTE_PAGED.
  *        Behaviour only: an ATRIUM_ROUTE_SLOW route's identity check is a transaction of its
  *        own, so its handler starts with no transaction open (no hash waits in one).
  */

@@ -145,7 +145,21 @@ typedef enum {
                                             * own, so a slow server holds no ordinary worker */
         ATRIUM_ROUTE_REPLICA = 1 << 5,     /* 1.4: a heavy read that may read from the streaming
                                             * replica, up to replica_max_lag seconds behind */
+        ATRIUM_ROUTE_PAGED = 1 << 6,       /* 1.5: a list that pages: takes ?limit= and
+                                            * ?cursor= (request_page, atrium_page_begin) and
+                                            * answers {"items": [...], "next_cursor"}
+                                            * (respond_page); response_schema, if any,
+                                            * describes one item */
 } AtriumRouteFlags;
+
+/* The JSON Schemas of ?limit= and ?cursor= as ATRIUM_ROUTE_PAGED gives them (request_page()'s
+ * rules), for a route that declares them in its query_schema itself. */
+#define ATRIUM_PAGE_LIMIT_QUERY                                                                    \
+        "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, \"default\": 50, "              \
+        "\"description\": \"items per page\"}"
+#define ATRIUM_PAGE_CURSOR_QUERY                                                                   \
+        "{\"type\": \"string\", \"maxLength\": 1024, \"description\": \"the next_cursor of the "   \
+        "page before; absent for the first page\"}"
 
 /**
  * AtriumHandler:
@@ -205,6 +219,19 @@ typedef gboolean (*AtriumEventHandler) (AtriumTx *tx, const char *event, JsonNod
  * @success_status: status of a successful answer (0 means 200), for OpenAPI only
  * @handler: runs the request (#AtriumHandler)
  * @user_data: (nullable): handed to @handler as is; must stay valid until fini
+ * @query_schema: (nullable): the query parameters the route reads, as the JSON Schema of an
+ *   object: each property one parameter, with a "type" of "string", "integer", "number" or
+ *   "boolean" (the text of ?n=5 is read as that type) and any of the keywords a body schema
+ *   takes (enum, format, minimum, pattern, ...; "description" is shown in OpenAPI);
+ *   "required" names the parameters that must be given. The host checks the query against it
+ *   before the handler runs (400 naming the parameter; parameters it does not declare are
+ *   ignored) and lists the parameters in the OpenAPI document. ?limit= and ?cursor= come
+ *   with ATRIUM_ROUTE_PAGED; a route that answers a page only sometimes (a path that is a
+ *   folder or a file) declares them here instead of the flag. A route registered with this
+ *   member (built against 1.5 headers or later) must declare every parameter it reads
+ *   through request_query(): the host logs a warning the first time it reads one it did not
+ *   declare, and request_page() on a route without ATRIUM_ROUTE_PAGED counts as reading
+ *   ?limit= and ?cursor=. %NULL: the route reads no query parameter. Since: 1.5
  *
  * One route, handed to add_route(), which copies every string, so the struct and its strings
  * may live on init's stack. Start it with ATRIUM_ROUTE_INIT. Versioned like the descriptor:
@@ -225,6 +252,8 @@ typedef struct {
         guint success_status;
         AtriumHandler handler;
         gpointer user_data;
+        /* ---- ABI 1.5 ---- */
+        const char *query_schema;
 } AtriumRoute;
 
 /* The first designated initialiser of every AtriumRoute: { ATRIUM_ROUTE_INIT, .method = ... } */

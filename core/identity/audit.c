@@ -33,10 +33,12 @@ atrium_audit_routes (AtriumCore *core)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/audit",
-                 .scope = ATRIUM_SCOPE_SCHOOL, .permission = "audit.read",
+                 .scope = ATRIUM_SCOPE_SCHOOL, .flags = ATRIUM_ROUTE_PAGED,
+                 .permission = "audit.read",
                  .summary = "The school's audit log, newest first (paginated)",
                  .handler = list_audit},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/audit",
+                 .flags = ATRIUM_ROUTE_PAGED,
                  .summary = "The whole platform's audit log (operators)", .handler = list_audit},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));

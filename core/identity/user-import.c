@@ -21,6 +21,7 @@
  * ?force=true. Accounts are created without a password (hashing thousands of passwords per
  * request would take minutes); admins set them with PATCH. */
 #include "identity-private.h"
+#include "pipeline-private.h"
 #include "plugin-host-private.h"
 
 #include <atrium/groups.h>
@@ -177,7 +178,7 @@ json_text (JsonNode *node)
 static gboolean
 parse_flag (AtriumRequest *req, const char *name, gboolean *out, GError **error)
 {
-        const char *v = req->query ? g_hash_table_lookup (req->query, name) : NULL;
+        const char *v = atrium_request_query (req, name);
         *out = FALSE;
         if (!v)
                 return TRUE;
@@ -741,7 +742,7 @@ import_users (AtriumRequest *req, gpointer data, GError **error)
         if (!parse_flag (req, "dry_run", &im.dry_run, error) ||
             !parse_flag (req, "force", &im.force, error))
                 return FALSE;
-        const char *remove = req->query ? g_hash_table_lookup (req->query, "remove_missing") : NULL;
+        const char *remove = atrium_request_query (req, "remove_missing");
         if (remove && !g_str_equal (remove, "disable")) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
                              "remove_missing takes one value, \"disable\" (people are never "
@@ -749,8 +750,7 @@ import_users (AtriumRequest *req, gpointer data, GError **error)
                 return FALSE;
         }
         im.disable_missing = remove != NULL;
-        const char *fallback_role = req->query ? g_hash_table_lookup (req->query, "default_role")
-                                               : NULL;
+        const char *fallback_role = atrium_request_query (req, "default_role");
         if (fallback_role && !map_role (fallback_role)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "unknown default_role %s",
                              fallback_role);
@@ -929,6 +929,21 @@ static const char import_response[] =
         "\"username\":{\"type\":\"string\"},\"error\":{\"type\":\"string\"},"
         "\"changes\":{\"type\":\"object\"},\"class\":{\"type\":\"object\"}}}}}}";
 
+/* The flags also take 1 and 0, as they always have. */
+#define IMPORT_FLAG(what)                                                                          \
+        "{\"type\": \"string\", \"enum\": [\"true\", \"false\", \"1\", \"0\"], "                   \
+        "\"description\": \"" what "\"}"
+static const char import_query[] =
+        "{\"type\": \"object\", \"properties\": {"
+        "\"dry_run\": " IMPORT_FLAG (
+                "report what would change, change nothing") ", "
+                                                            "\"force\": " IMPORT_FLAG (
+                                                                    "with remove_missing: disable them even when so many are missing that the file looks partial (409 otherwise)") ", "
+                                                                                                                                                                                   "\"remove_missing\": {\"type\": \"string\", \"enum\": [\"disable\"], \"description\": "
+                                                                                                                                                                                   "\"disable the school's people the file does not list\"}, "
+                                                                                                                                                                                   "\"default_role\": {\"type\": \"string\", \"maxLength\": 100, \"description\": \"the "
+                                                                                                                                                                                   "role of a row without one\"}}}";
+
 void
 atrium_import_routes (AtriumCore *core)
 {
@@ -938,7 +953,8 @@ atrium_import_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_RAW_BODY, .permission = "users.manage",
                  .summary = "Import people from CSV (text/csv; ?dry_run=true, ?default_role=, "
                             "?remove_missing=disable, ?force=true)",
-                 .response_schema = import_response, .handler = import_users},
+                 .response_schema = import_response, .query_schema = import_query,
+                 .handler = import_users},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

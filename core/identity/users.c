@@ -173,8 +173,8 @@ list_users (AtriumRequest *req, gpointer data, GError **error)
         g_auto (AtriumPage) page = {0};
         if (!atrium_page_begin (core->host, req, "su", &page, error))
                 return FALSE;
-        const char *role = req->query ? g_hash_table_lookup (req->query, "role") : NULL;
-        const char *q = req->query ? g_hash_table_lookup (req->query, "q") : NULL;
+        const char *role = atrium_request_query (req, "role");
+        const char *q = atrium_request_query (req, "q");
         static const char *const roles[] = {"admin", "teacher", "student", "parent", "staff", NULL};
         if (role && !g_strv_contains (roles, role)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID, "unknown role %s", role);
@@ -524,6 +524,13 @@ export_user (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+static const char list_query[] =
+        "{\"type\": \"object\", \"properties\": {"
+        "\"role\": {\"type\": \"string\", \"enum\": [\"admin\", \"teacher\", \"student\", "
+        "\"parent\", \"staff\"], \"description\": \"only people with this role\"}, "
+        "\"q\": {\"type\": \"string\", \"maxLength\": 200, \"description\": \"search in "
+        "username and display name\"}}}";
+
 void
 atrium_user_routes (AtriumCore *core)
 {
@@ -533,8 +540,10 @@ atrium_user_routes (AtriumCore *core)
                  .permission = "users.manage", .summary = "Create a person",
                  .request_schema = user_schema, .success_status = 201, .handler = create_user},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/users",
-                 .scope = ATRIUM_SCOPE_SCHOOL, .permission = "users.read",
-                 .summary = "List people (?role=, ?q= search, paginated)", .handler = list_users},
+                 .scope = ATRIUM_SCOPE_SCHOOL, .flags = ATRIUM_ROUTE_PAGED,
+                 .permission = "users.read",
+                 .summary = "List people (?role=, ?q= search, paginated)",
+                 .query_schema = list_query, .handler = list_users},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/users/{id}",
                  .scope = ATRIUM_SCOPE_SCHOOL, .summary = "One person (users.read, or oneself)",
                  .handler = get_user},

@@ -7,6 +7,7 @@
 #include "ops-private.h"
 #include "dav-private.h"
 #include "pipeline-private.h"
+#include "plugin-host-private.h"
 
 #include <string.h>
 
@@ -73,6 +74,69 @@ openapi_path (const char *template)
 }
 
 static void
+add_query_parameter (JsonArray *params, const char *name, gboolean required, JsonNode *schema)
+{
+        JsonObject *prm = json_object_new ();
+        json_object_set_string_member (prm, "name", name);
+        json_object_set_string_member (prm, "in", "query");
+        json_object_set_boolean_member (prm, "required", required);
+        JsonObject *s = json_node_get_object (schema);
+        if (json_object_has_member (s, "description"))
+                json_object_set_string_member (prm, "description",
+                                               json_object_get_string_member (s, "description"));
+        json_object_set_member (prm, "schema", schema);
+        json_array_add_object_element (params, prm);
+}
+
+/* The route's query_schema, one parameter per property; ?limit= and ?cursor= for a list that
+ * pages (the host's request_page() rules). */
+static void
+add_query_parameters (JsonArray *params, const AtriumRouteEntry *e)
+{
+        JsonNode *schema = atrium_route_query_schema (e);
+        if (schema) {
+                JsonObject *root = json_node_get_object (schema);
+                JsonObject *props = json_object_get_object_member (root, "properties");
+                JsonArray *req = json_object_has_member (root, "required")
+                                         ? json_object_get_array_member (root, "required")
+                                         : NULL;
+                g_autoptr (GList) names = json_object_get_members (props);
+                for (GList *l = names; l; l = l->next) {
+                        gboolean required = FALSE;
+                        for (guint i = 0; req && i < json_array_get_length (req); i++)
+                                required = required ||
+                                           g_str_equal (json_array_get_string_element (req, i),
+                                                        l->data);
+                        add_query_parameter (
+                                params, l->data, required,
+                                json_node_copy (json_object_get_member (props, l->data)));
+                }
+        }
+        if (e->flags & ATRIUM_ROUTE_PAGED) {
+                add_query_parameter (params, "limit", FALSE,
+                                     json_from_string (ATRIUM_PAGE_LIMIT_QUERY, NULL));
+                add_query_parameter (params, "cursor", FALSE,
+                                     json_from_string (ATRIUM_PAGE_CURSOR_QUERY, NULL));
+        }
+}
+
+/* A page of a list (ATRIUM_ROUTE_PAGED): @item (nullable, transfer full) is one item. */
+static JsonNode *
+page_schema (JsonNode *item)
+{
+        g_autofree char *item_text = item ? json_to_string (item, FALSE) : g_strdup ("{}");
+        if (item)
+                json_node_unref (item);
+        g_autofree char *text = g_strdup_printf (
+                "{\"type\": \"object\", \"required\": [\"items\", \"next_cursor\"], "
+                "\"properties\": {\"items\": {\"type\": \"array\", \"items\": %s}, "
+                "\"next_cursor\": {\"type\": [\"string\", \"null\"], \"description\": \"pass "
+                "as ?cursor= for the next page; null on the last\"}}}",
+                item_text);
+        return json_from_string (text, NULL);
+}
+
+static void
 add_operation (const char *method, const char *template, gpointer data, gpointer user_data)
 {
         JsonObject *paths = user_data;
@@ -121,6 +185,7 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
                 json_object_set_object_member (prm, "schema", sch);
                 json_array_add_object_element (params, prm);
         }
+        add_query_parameters (params, e);
         json_object_set_array_member (op, "parameters", params);
 
         if (e->request_schema) {
@@ -138,17 +203,21 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
         JsonObject *responses = json_object_new ();
         JsonObject *ok = json_object_new ();
         json_object_set_string_member (ok, "description", "success");
-        if (e->response_schema) {
+        if (e->response_schema || (e->flags & ATRIUM_ROUTE_PAGED)) {
                 JsonObject *content = json_object_new ();
                 JsonObject *media = json_object_new ();
+                JsonNode *body =
+                        e->response_schema ? json_from_string (e->response_schema, NULL) : NULL;
                 json_object_set_member (media, "schema",
-                                        json_from_string (e->response_schema, NULL));
+                                        (e->flags & ATRIUM_ROUTE_PAGED) ? page_schema (body)
+                                                                        : body);
                 json_object_set_object_member (content, "application/json", media);
                 json_object_set_object_member (ok, "content", content);
         }
         g_autofree char *code = g_strdup_printf ("%u", e->success_status);
         json_object_set_object_member (responses, code, ok);
-        if (e->request_schema || (e->flags & ATRIUM_ROUTE_RAW_BODY))
+        if (e->request_schema || e->query_schema ||
+            (e->flags & (ATRIUM_ROUTE_RAW_BODY | ATRIUM_ROUTE_PAGED)))
                 add_problem_response (responses, 400, "malformed or invalid request");
         if (!(e->flags & ATRIUM_ROUTE_PUBLIC))
                 add_problem_response (responses, 401, "not signed in");

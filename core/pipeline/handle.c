@@ -2,7 +2,8 @@
 /* handle.c - the request pipeline a worker runs for one request:
  *
  *   identity check (core.request_identity(); for a read it waits for the handler's first query)
- *   -> body checks (content type, JSON, schema) -> handler -> the check's verdict
+ *   -> query checks (the route's query_schema) -> body checks (content type, JSON, schema)
+ *   -> handler -> the check's verdict
  *   -> COMMIT | ROLLBACK -> events delivered -> answer handed back to the front
  *
  * The HTTP side (http/server.c) builds the AtriumRequest on its front and applies the answer
@@ -57,6 +58,14 @@ prepare_body (AtriumRequest *req, GError **error)
                 return FALSE;
         req->json = g_steal_pointer (&json);
         return TRUE;
+}
+
+/* The route's declared query parameters (AtriumRoute.query_schema), read as their types. */
+static gboolean
+prepare_query (AtriumRequest *req, GError **error)
+{
+        JsonNode *schema = atrium_route_query_schema (req->route);
+        return !schema || atrium_query_schema_check (schema, req->query, error);
 }
 
 /* "Bearer <token>" -> token, or NULL. */
@@ -417,7 +426,7 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
         /* Who is asking comes first (an anonymous caller learns nothing about bodies); liveness
          * and metrics must answer even with the database gone. */
         gboolean ok = (e->flags & ATRIUM_ROUTE_NO_DB) ? TRUE : begin_request (req, &error);
-        ok = ok && prepare_body (req, &error);
+        ok = ok && prepare_query (req, &error) && prepare_body (req, &error);
         if (ok) {
                 ok = e->handler (req, e->user_data, &error);
                 if (ok && req->status == 0) {

@@ -433,6 +433,24 @@ format_ok (const char *format, const char *s)
         return TRUE; /* unknown formats are annotations, as JSON Schema says */
 }
 
+/* An enum's refusal names the allowed values when they are a few words. */
+static gboolean
+enum_fail (GError **error, const char *ptr, JsonArray *allowed)
+{
+        guint n = json_array_get_length (allowed);
+        g_autoptr (GString) words = g_string_new (NULL);
+        for (guint i = 0; i < n && n <= 12; i++) {
+                JsonNode *w = json_array_get_element (allowed, i);
+                if (!JSON_NODE_HOLDS_VALUE (w) || json_node_get_value_type (w) != G_TYPE_STRING ||
+                    strlen (json_node_get_string (w)) > 40)
+                        return fail (error, ptr, "value is not one of the allowed values");
+                g_string_append_printf (words, "%s%s", i ? ", " : "", json_node_get_string (w));
+        }
+        if (n == 0 || n > 12)
+                return fail (error, ptr, "value is not one of the allowed values");
+        return fail (error, ptr, "value is not one of the allowed values (%s)", words->str);
+}
+
 static gboolean validate (JsonObject *schema, JsonNode *v, const char *ptr, GError **error);
 
 static gboolean
@@ -515,7 +533,7 @@ validate (JsonObject *schema, JsonNode *v, const char *ptr, GError **error)
                 for (guint i = 0; i < json_array_get_length (ea) && !found; i++)
                         found = json_node_equal (json_array_get_element (ea, i), v);
                 if (!found)
-                        return fail (error, ptr, "value is not one of the allowed values");
+                        return enum_fail (error, ptr, ea);
         }
         JsonNode *cn = json_object_get_member (schema, "const");
         if (cn && !json_node_equal (cn, v))
@@ -585,4 +603,11 @@ atrium_schema_validate (JsonNode *schema, JsonNode *value, GError **error)
 {
         g_return_val_if_fail (JSON_NODE_HOLDS_OBJECT (schema), FALSE);
         return validate (json_node_get_object (schema), value, "", error);
+}
+
+gboolean
+atrium_schema_validate_at (JsonObject *schema, JsonNode *value, const char *where, GError **error)
+{
+        g_return_val_if_fail (schema != NULL && where != NULL, FALSE);
+        return validate (schema, value, where, error);
 }

@@ -82,6 +82,21 @@ JsonNode *atrium_json_parse_body (const char *data, gsize len, GError **error);
 
 /* Validates @value; the error message names the JSON Pointer of the first problem. */
 gboolean atrium_schema_validate (JsonNode *schema, JsonNode *value, GError **error);
+/* The same for a part of a value: @where (a JSON Pointer, or another name such as "?from")
+ * stands for @value in the message. */
+gboolean atrium_schema_validate_at (JsonObject *schema, JsonNode *value, const char *where,
+                                    GError **error);
+
+/* query-schema.c: a route's query_schema (api/atrium/host.h). Compiles @text as
+ * atrium_schema_compile() does and checks that it is an object schema whose every property is
+ * a string, integer, number or boolean with one "type". Returns: (transfer full) */
+JsonNode *atrium_query_schema_compile (const char *text, GError **error);
+/* The declared parameters' names, in the schema's order. Returns: (transfer full) */
+char **atrium_query_schema_names (JsonNode *compiled);
+/* Checks @query (name -> value, nullable) against a compiled query schema: each declared
+ * parameter's text read as its type, then its keywords; a missing required one is an error.
+ * Errors name the parameter ("?from: not a valid date-time"); ATRIUM_ERROR_INVALID. */
+gboolean atrium_query_schema_check (JsonNode *schema, GHashTable *query, GError **error);
 
 /* problem.c */
 /* Every 503 carries Retry-After (seconds): the database restarting, a host draining. */

@@ -36,6 +36,39 @@ atrium_route_request_schema (const AtriumRouteEntry *e)
         return g_atomic_pointer_get (slot);
 }
 
+JsonNode *
+atrium_route_query_schema (const AtriumRouteEntry *e)
+{
+        JsonNode **slot = (JsonNode **) &e->query_tree;
+        JsonNode *tree = g_atomic_pointer_get (slot);
+        if (tree || !e->query_schema)
+                return tree;
+        JsonNode *made = json_from_string (e->query_schema, NULL);
+        g_assert (made != NULL);
+        if (g_atomic_pointer_compare_and_exchange (slot, NULL, made))
+                return made;
+        json_node_unref (made);
+        return g_atomic_pointer_get (slot);
+}
+
+/* What request_query() may read on the route (core-private.h), from its query schema. */
+static char **
+query_names (JsonNode *compiled, gboolean paged)
+{
+        GStrvBuilder *b = g_strv_builder_new ();
+        if (compiled) {
+                g_auto (GStrv) declared = atrium_query_schema_names (compiled);
+                g_strv_builder_addv (b, (const char **) declared);
+        }
+        if (paged) {
+                g_strv_builder_add (b, "limit");
+                g_strv_builder_add (b, "cursor");
+        }
+        char **out = g_strv_builder_end (b);
+        g_strv_builder_unref (b);
+        return out;
+}
+
 static void
 route_entry_free (AtriumRouteEntry *e)
 {
@@ -47,6 +80,10 @@ route_entry_free (AtriumRouteEntry *e)
         if (e->request_tree)
                 json_node_unref (e->request_tree);
         g_free (e->response_schema);
+        g_free (e->query_schema);
+        if (e->query_tree)
+                json_node_unref (e->query_tree);
+        g_strfreev (e->query_names);
         g_free (e);
 }
 
@@ -135,6 +172,15 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
                 g_prefix_error (error, "route %s %s: ", r.method, full);
                 return FALSE;
         }
+        g_autoptr (JsonNode) query = NULL;
+        if (r.query_schema && !(query = atrium_query_schema_compile (r.query_schema, error))) {
+                g_prefix_error (error, "route %s %s: ", r.method, full);
+                return FALSE;
+        }
+        /* A route built against headers that have query_schema declares what it reads. */
+        const gboolean declares =
+                !owner || in->header.struct_size >=
+                                  offsetof (AtriumRoute, query_schema) + sizeof (const char *);
         AtriumRouteEntry *e = g_new0 (AtriumRouteEntry, 1);
         e->owner = owner;
         e->method = g_strdup (r.method);
@@ -151,6 +197,8 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
         e->summary = g_strdup (r.summary);
         e->request_schema = g_steal_pointer (&req_schema);
         e->response_schema = g_steal_pointer (&resp_schema);
+        e->query_schema = query ? json_to_string (query, FALSE) : NULL;
+        e->query_names = declares ? query_names (query, r.flags & ATRIUM_ROUTE_PAGED) : NULL;
         e->success_status = r.success_status ? r.success_status : 200;
         e->handler = r.handler;
         e->user_data = r.user_data;

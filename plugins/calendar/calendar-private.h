@@ -88,6 +88,13 @@ gboolean cal_publish (AtriumTx *tx, const char *event, const char *calendar_id,
                       const char *event_id, const char *uid, const char *recurrence_id,
                       GError **error);
 
+/* The query schema of a window's routes (?from= and ?to=, both required). */
+#define CAL_WINDOW_QUERY                                                                           \
+        "{\"type\": \"object\", \"required\": [\"from\", \"to\"], \"properties\": {"               \
+        "\"from\": {\"type\": \"string\", \"maxLength\": 64, \"description\": \"the window's "     \
+        "start: an RFC 3339 date-time, or a date (its midnight, UTC)\"}, "                         \
+        "\"to\": {\"type\": \"string\", \"maxLength\": 64, \"description\": \"the window's end, "  \
+        "after from (not included)\"}}}"
 /* A window from ?from= and ?to= (both required, from < to). */
 gboolean cal_request_window (AtriumRequest *req, gint64 *out_from, gint64 *out_to,
                              GError **error);

@@ -236,11 +236,14 @@ cal_register_calendar_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars",
                  .permission = "calendar.read",
                  .summary = "The calendars the caller sees (?owner_type=; paginated)",
+                 .flags = ATRIUM_ROUTE_PAGED,
+                 .query_schema = "{\"type\": \"object\", \"properties\": {\"owner_type\": "
+                                 "{\"type\": \"string\", \"enum\": [\"user\", \"group\", "
+                                 "\"school\"], \"description\": \"only calendars of this kind of "
+                                 "owner\"}}}",
                  .handler = list_calendars},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}",
-                 .permission = "calendar.read",
-                 .summary = "One calendar",
-                 .handler = get_calendar},
+                 .permission = "calendar.read", .summary = "One calendar", .handler = get_calendar},
                 {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/calendars/{id}",
                  .permission = "calendar.read", .summary = "Rename or recolour a calendar",
                  .request_schema = calendar_patch_schema, .handler = patch_calendar},

@@ -383,6 +383,7 @@ cal_register_event_routes (AtriumPlugin *self, GError **error)
                  .permission = "calendar.read",
                  .summary = "Occurrences in ?from=&to=, recurrences expanded, paginated (422 "
                             "when a series would need more than 5000 expanded for the window)",
+                 .flags = ATRIUM_ROUTE_PAGED, .query_schema = CAL_WINDOW_QUERY,
                  .handler = list_occurrences},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/events/{event_id}",
                  .permission = "calendar.read",
@@ -414,6 +415,7 @@ cal_register_event_routes (AtriumPlugin *self, GError **error)
                  .permission = "calendar.read",
                  .summary = "Occurrences in ?from=&to= of every calendar the caller sees "
                             "(paginated)",
+                 .flags = ATRIUM_ROUTE_PAGED, .query_schema = CAL_WINDOW_QUERY,
                  .handler = list_all_occurrences},
         };
         return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);

@@ -263,15 +263,14 @@ cal_register_subscription_routes (AtriumPlugin *self, GError **error)
                  .permission = "calendar.read",
                  .summary = "Feeds of this calendar: the caller's own, or all for its editors "
                             "(paginated)",
-                 .handler = list_subscriptions},
+                 .flags = ATRIUM_ROUTE_PAGED, .handler = list_subscriptions},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE",
                  .path = "/calendars/{id}/subscriptions/{sub_id}", .permission = "calendar.read",
                  .summary = "Revoke a feed URL (its creator or the calendar's editors)",
                  .success_status = 204, .handler = delete_subscription},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/ical/{token}.ics",
                  .scope = ATRIUM_SCOPE_GLOBAL, .flags = ATRIUM_ROUTE_PUBLIC,
-                 .summary = "A calendar feed for phone calendar apps, no sign-in",
-                 .handler = feed},
+                 .summary = "A calendar feed for phone calendar apps, no sign-in", .handler = feed},
         };
         return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);
 }

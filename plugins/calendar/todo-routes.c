@@ -243,7 +243,7 @@ cal_register_todo_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/todos",
                  .permission = "calendar.read",
                  .summary = "The calendar's to-dos, oldest first (paginated)",
-                 .handler = list_todos},
+                 .flags = ATRIUM_ROUTE_PAGED, .handler = list_todos},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/todos/{todo_id}",
                  .permission = "calendar.read",
                  .summary = "One to-do (with its ETag, also in the ETag header)",

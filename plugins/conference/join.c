@@ -506,6 +506,11 @@ conf_join_register (GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/callbacks/bbb-end/{room_id}",
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "BigBlueButton's meeting-ended callback (signed ?sig=)",
+                 /* Not required: a callback without its signature is a 401, as a wrong
+                  * one is. */
+                 .query_schema = "{\"type\": \"object\", \"properties\": {\"sig\": "
+                                 "{\"type\": \"string\", \"description\": \"the signature "
+                                 "the callback URL was handed out with\"}}}",
                  .success_status = 204, .handler = handle_bbb_end},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/callbacks/jitsi/{sig}",
                  .flags = ATRIUM_ROUTE_PUBLIC,

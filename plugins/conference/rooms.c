@@ -307,6 +307,10 @@ conf_rooms_register (GError **error)
                  .permission = "conference.join",
                  .summary = "The rooms the caller may join, newest first (?group_id=, ?limit=, "
                             "?cursor=)",
+                 .flags = ATRIUM_ROUTE_PAGED,
+                 .query_schema = "{\"type\": \"object\", \"properties\": {\"group_id\": "
+                                 "{\"type\": \"string\", \"format\": \"uuid\", "
+                                 "\"description\": \"only the rooms of this group\"}}}",
                  .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/rooms/{id}",
                  .permission = "conference.join", .summary = "A room",

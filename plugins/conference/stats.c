@@ -48,6 +48,15 @@ figures (gint64 joins, gint64 users, const char *seconds, const char *estimated,
         return o;
 }
 
+static const char stats_query[] =
+        "{\"type\": \"object\", \"properties\": {"
+        "\"from\": {\"type\": \"string\", \"format\": \"date-time\", \"description\": \"the "
+        "first bucket's start (default: 7 days before to)\"}, "
+        "\"to\": {\"type\": \"string\", \"format\": \"date-time\", \"description\": \"the end "
+        "(default: 7 days after from, or now)\"}, "
+        "\"granularity\": {\"type\": \"string\", \"enum\": [\"day\", \"hour\"], "
+        "\"description\": \"one bucket per day (default) or per hour\"}}}";
+
 static gboolean
 respond_stats (AtriumRequest *req, gboolean all, GError **error)
 {
@@ -164,12 +173,14 @@ conf_stats_register (GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/stats",
                  .flags = ATRIUM_ROUTE_REPLICA, .permission = "conference.stats",
                  .summary = "Usage figures of the school (?from=&to=&granularity=day|hour)",
-                 .response_schema = STATS_ANSWER, .handler = handle_school},
+                 .response_schema = STATS_ANSWER, .query_schema = stats_query,
+                 .handler = handle_school},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/stats", .scope = ATRIUM_SCOPE_GLOBAL,
                  .flags = ATRIUM_ROUTE_REPLICA,
                  .summary = "Usage figures across all schools (operators; ?from=&to="
                             "&granularity=day|hour)",
-                 .response_schema = STATS_ANSWER, .handler = handle_installation},
+                 .response_schema = STATS_ANSWER, .query_schema = stats_query,
+                 .handler = handle_installation},
         };
         return atrium_add_routes (conf_host, conf_self, routes, G_N_ELEMENTS (routes), error);
 }

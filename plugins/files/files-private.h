@@ -41,6 +41,10 @@ extern FilesSettings files_settings;
 #define files_sql(...) atrium_request_queryv (files_host, __VA_ARGS__)
 #define files_fail atrium_fail
 
+/* ?parents=true of PUT and POST (move, copy): create the missing folders on the way. */
+#define FILES_PARENTS_QUERY                                                                        \
+        "{\"type\": \"boolean\", \"description\": \"create missing folders on the way\"}"
+
 /* ---- spaces: a user's home or a group's tree ---- */
 
 typedef struct {

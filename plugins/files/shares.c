@@ -259,7 +259,7 @@ files_register_share_routes (AtriumPlugin *self, GError **error)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/shares", .permission = "files.read",
                  .summary = "Your share links (expired ones too, until revoked), paginated",
-                 .handler = handle_list},
+                 .flags = ATRIUM_ROUTE_PAGED, .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/shares/{share_id}",
                  .permission = "files.read",
                  .summary = "Revoke a share link (yours; any with files.manage)",

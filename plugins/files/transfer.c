@@ -252,11 +252,17 @@ files_register_transfer_routes (AtriumPlugin *self, GError **error)
                                     "missing folders; If-Match / If-None-Match: *). A path "
                                     "ending in '/' creates a folder",
                          .response_schema = NODE_SCHEMA, .success_status = 201,
+                         .query_schema = "{\"type\": \"object\", \"properties\": "
+                                         "{\"parents\": " FILES_PARENTS_QUERY "}}",
                          .handler = handle_put},
                         {ATRIUM_ROUTE_INIT, .method = "GET", .path = prefixes[i],
                          .permission = "files.read",
                          .summary = "Download a file (ETag, Range, conditional requests; HEAD "
-                                    "too), or list a folder (a path ending in '/')",
+                                    "too), or list a folder (a path ending in '/'; ?limit=, "
+                                    "?cursor=)",
+                         .query_schema = "{\"type\": \"object\", \"properties\": {"
+                                         "\"limit\": " ATRIUM_PAGE_LIMIT_QUERY ", "
+                                         "\"cursor\": " ATRIUM_PAGE_CURSOR_QUERY "}}",
                          .handler = handle_get},
                 };
                 if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error))

@@ -553,6 +553,12 @@ handle_purge (AtriumRequest *req, gpointer data, GError **error)
         "days)\"},\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"},"               \
         "\"password\":{\"type\":\"string\"}}}"
 
+static const char post_query[] =
+        "{\"type\": \"object\", \"required\": [\"action\"], \"properties\": {"
+        "\"action\": {\"type\": \"string\", \"enum\": [\"mkdir\", \"move\", \"copy\", "
+        "\"share\"], \"description\": \"what to do with the path\"}, "
+        "\"parents\": " FILES_PARENTS_QUERY "}}";
+
 gboolean
 files_register_tree_routes (AtriumPlugin *self, GError **error)
 {
@@ -564,7 +570,8 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                          .summary = "?action=mkdir (no body), move or copy ({\"to\", "
                                     "\"space\"?}; ?parents=true), share ({\"expires_in\"?, "
                                     "\"expires_at\"?, \"password\"?})",
-                         .request_schema = POST_SCHEMA, .handler = files_handle_post},
+                         .request_schema = POST_SCHEMA, .query_schema = post_query,
+                         .handler = files_handle_post},
                         {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = prefixes[i],
                          .permission = "files.read",
                          .summary = "Move a file or folder to the trash (If-Match honoured)",
@@ -573,15 +580,18 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                 if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error))
                         return FALSE;
         }
+        static const char trash_query[] =
+                "{\"type\": \"object\", \"properties\": {\"space\": {\"type\": \"string\", "
+                "\"maxLength\": 50, \"description\": \"home (the default) or groups/{group id}\"}}}";
         const AtriumRoute trash[] = {
-                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/trash",
-                 .permission = "files.read",
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/trash", .permission = "files.read",
                  .summary = "The trash of ?space= (home, the default, or groups/<id>), newest "
                             "first, paginated",
+                 .flags = ATRIUM_ROUTE_PAGED, .query_schema = trash_query,
                  .handler = handle_trash_list},
-                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/trash/",
-                 .permission = "files.read", .summary = "The same as GET /trash",
-                 .handler = handle_trash_list},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/trash/", .permission = "files.read",
+                 .summary = "The same as GET /trash", .flags = ATRIUM_ROUTE_PAGED,
+                 .query_schema = trash_query, .handler = handle_trash_list},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/trash/{trash_id}/restore",
                  .permission = "files.read",
                  .summary = "Put a trash item back where it was (409 if that path is taken)",

@@ -317,6 +317,16 @@ groups_register_group_routes (AtriumPlugin *self, GError **error)
                  .request_schema = group_schema, .success_status = 201, .handler = create_group},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "",
                  .summary = "List groups (?type=, ?q=, ?member=me|{user_id}; paginated)",
+                 .flags = ATRIUM_ROUTE_PAGED,
+                 .query_schema = "{\"type\": \"object\", \"properties\": {"
+                                 "\"type\": {\"type\": \"string\", \"enum\": [\"class\", "
+                                 "\"course\", \"workgroup\", \"staff\", \"custom\"], "
+                                 "\"description\": \"only groups of this type\"}, "
+                                 "\"q\": {\"type\": \"string\", \"maxLength\": 200, "
+                                 "\"description\": \"search in the name\"}, "
+                                 "\"member\": {\"type\": \"string\", \"maxLength\": 36, "
+                                 "\"description\": \"only the groups of this person: me or a "
+                                 "user id\"}}}",
                  .handler = list_groups},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/{id}", .summary = "One group",
                  .handler = get_group},

@@ -324,7 +324,8 @@ groups_register_member_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/{id}/members",
-                 .summary = "Members of a group (paginated)", .handler = list_members},
+                 .summary = "Members of a group (paginated)", .flags = ATRIUM_ROUTE_PAGED,
+                 .handler = list_members},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/{id}/members",
                  .summary = "Add a member by username, or change their role (owners, "
                             "groups.manage)",

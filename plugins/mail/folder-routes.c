@@ -199,9 +199,9 @@ mail_register_folder_routes (AtriumPlugin *self, GError **error)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/folders", .permission = "mail.read",
                  .summary = "Your folders with message and unread counts", .handler = handle_list},
-                {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/folders",
-                 .permission = "mail.read", .summary = "Create a folder ({\"name\"})",
-                 .request_schema = FOLDER_BODY, .success_status = 201, .handler = handle_create},
+                {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/folders", .permission = "mail.read",
+                 .summary = "Create a folder ({\"name\"})", .request_schema = FOLDER_BODY,
+                 .success_status = 201, .handler = handle_create},
                 {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/folders/{name}",
                  .permission = "mail.read", .summary = "Rename a folder ({\"name\"})",
                  .request_schema = FOLDER_BODY, .handler = handle_rename},
@@ -211,11 +211,14 @@ mail_register_folder_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/folders/{name}/messages",
                  .permission = "mail.read",
                  .summary = "A folder's messages, newest first, paginated",
-                 .handler = handle_messages},
+                 .flags = ATRIUM_ROUTE_PAGED, .handler = handle_messages},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/folders/{name}/messages",
                  .flags = ATRIUM_ROUTE_RAW_BODY, .permission = "mail.read",
                  .summary = "Append a message as it is (message/rfc822, ?seen=true) to a "
                             "folder, like IMAP APPEND",
+                 .query_schema = "{\"type\": \"object\", \"properties\": {\"seen\": "
+                                 "{\"type\": \"boolean\", \"description\": \"store it as "
+                                 "read\"}}}",
                  .success_status = 201, .handler = handle_append},
         };
         return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);

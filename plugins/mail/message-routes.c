@@ -798,7 +798,8 @@ mail_register_message_routes (AtriumPlugin *self, GError **error)
                  .handler = handle_get},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/messages/{id}/raw",
                  .permission = "mail.read",
-                 .summary = "The message exactly as stored (message/rfc822)", .handler = handle_raw},
+                 .summary = "The message exactly as stored (message/rfc822)",
+                 .handler = handle_raw},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/messages/{id}/attachments/{n}",
                  .permission = "mail.read", .summary = "One attachment, decoded",
                  .handler = handle_attachment},
@@ -819,6 +820,12 @@ mail_register_message_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/search", .permission = "mail.read",
                  .summary = "Full-text search over subject, addresses and text (?q=, "
                             "websearch syntax), newest first",
+                 .flags = ATRIUM_ROUTE_PAGED,
+                 .query_schema = "{\"type\": \"object\", \"required\": [\"q\"], "
+                                 "\"properties\": {\"q\": {\"type\": \"string\", "
+                                 "\"minLength\": 1, \"maxLength\": 500, \"description\": "
+                                 "\"what to look for, in PostgreSQL's websearch syntax (\\\"two "
+                                 "words\\\", or, -not); at most 500 bytes\"}}}",
                  .handler = handle_search},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/threads/{id}",
                  .permission = "mail.read", .summary = "The messages of a thread, oldest first",

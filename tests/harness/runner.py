@@ -11,6 +11,7 @@ import unittest
 from typing import Any, Sequence
 
 from .common import _live_lock, _started
+from . import host as _host
 from .host import Atriumd, Response
 
 # ------------------------------------------------------------------------------------------
@@ -113,6 +114,11 @@ def main() -> None:
     for seconds, name in slowest:
         print(f"harness: {seconds:6.1f} s {name}")
     ok = result.wasSuccessful() and result.testsRun > 0
+    if _host.undeclared_queries:
+        # A route read a query parameter it does not declare (AtriumRoute.query_schema).
+        print("harness: a host said a route reads an undeclared query parameter:\n  "
+              + "\n  ".join(_host.undeclared_queries), file=sys.stderr)
+        ok = False
     if result.testsRun == 0:
         print("harness: no test ran", file=sys.stderr)
     sys.stdout.flush()

@@ -342,6 +342,37 @@ class GroupsService(harness.TestCase):
         self.assertEqual(s.role(g["id"], s.ids["sue"]), "none")
         self.assertEqual(s.probe("members_of", group=g["id"])["members"], [s.ids["tina"]])
 
+    # -- the query parameters a route declares (ABI 1.5) ---------------------------------
+
+    def test_undeclared_query_parameters_are_reported_once(self):
+        # groupsprobe's /undeclared reads ?x= without declaring it and pages without
+        # ATRIUM_ROUTE_PAGED: it still works, and the host says so once per parameter.
+        s = self.school()
+        for _ in range(3):
+            self.assertEqual(s.probe("undeclared", x="1", limit="5"), {"x": "1", "limit": 5})
+        log = self.host.log_text()
+        for name in ("x", "limit", "cursor"):
+            said = [ln for ln in log.splitlines()
+                    if "groupsprobe/undeclared reads the query parameter " f'"{name}"' in ln]
+            self.assertEqual(len(said), 1, f"{name}: {said}")
+            self.assertIn(harness.host.UNDECLARED_QUERY, said[0])
+        # The declared ones of the other routes are not reported.
+        g = s.groups("POST", "", {"name": "Q", "type": "class"})
+        s.probe("is_member", group=g["id"], user=s.ids["tina"])
+        s.probe("events", limit="2")
+        self.assertNotIn("/groupsprobe/is_member reads", self.host.log_text())
+        self.assertNotIn("/groupsprobe/events reads", self.host.log_text())
+
+    def test_openapi_lists_the_probe_parameters(self):
+        doc = self.host.request("GET", "/api/v1/openapi.json").json()
+        ops = doc["paths"]["/api/v1/schools/{school}/groupsprobe/is_member"]["get"]
+        query = {p["name"]: p for p in ops["parameters"] if p["in"] == "query"}
+        self.assertEqual(sorted(query), ["group", "user"])
+        self.assertFalse(query["group"]["required"])
+        events = doc["paths"]["/api/v1/schools/{school}/groupsprobe/events"]["get"]
+        self.assertEqual([p["name"] for p in events["parameters"] if p["in"] == "query"],
+                         ["limit", "cursor"])
+
 
 class DependencyMissing(harness.TestCase):
     def test_probe_is_refused_without_groups(self):

@@ -270,6 +270,62 @@ class OpenApi(fixtures.SharedHost):
         notices = self.doc["paths"]["/api/v1/schools/{school}/noticeboard/notices/{id}"]["get"]
         self.assertEqual([p["name"] for p in notices["parameters"]], ["school", "id"])
 
+    def query_parameters(self, path, method="get"):
+        op = self.doc["paths"][path][method]
+        return {p["name"]: p for p in op["parameters"] if p["in"] == "query"}
+
+    def test_query_parameters_are_declared(self):
+        # What a route reads from the query string is in the document (AtriumRoute.query_schema;
+        # the host checks the very same schemas: test_query_parameters.py).
+        users = self.query_parameters("/api/v1/schools/{school}/users")
+        self.assertEqual(list(users), ["role", "q", "limit", "cursor"])
+        self.assertEqual(users["role"]["schema"]["enum"],
+                         ["admin", "teacher", "student", "parent", "staff"])
+        self.assertIs(users["role"]["required"], False)
+        self.assertTrue(users["q"]["description"])
+        window = self.query_parameters("/api/v1/schools/{school}/calendar/events")
+        self.assertIs(window["from"]["required"], True)
+        self.assertIs(window["to"]["required"], True)
+        stats = self.query_parameters("/api/v1/schools/{school}/conference/stats")
+        self.assertEqual(stats["granularity"]["schema"]["enum"], ["day", "hour"])
+        self.assertEqual(stats["from"]["schema"]["format"], "date-time")
+        post = self.query_parameters("/api/v1/schools/{school}/files/home/{path}", "post")
+        self.assertIs(post["action"]["required"], True)
+        self.assertEqual(post["parents"]["schema"]["type"], "boolean")
+        self.assertIs(self.query_parameters("/api/v1/schools/{school}/mail/search")["q"]
+                      ["required"], True)
+        # A route that reads nothing from the query declares nothing.
+        self.assertEqual(self.query_parameters("/api/v1/me"), {})
+        # Every summary that names a ?parameter= has it declared.
+        for path, method, op in self.operations():
+            declared = {p["name"] for p in op["parameters"] if p["in"] == "query"}
+            for name in re.findall(r"\?([a-z_]+)=", op.get("summary", "")):
+                with self.subTest(f"{method} {path} ?{name}="):
+                    self.assertIn(name, declared)
+
+    def test_lists_that_page_say_so(self):
+        # ATRIUM_ROUTE_PAGED: ?limit= and ?cursor=, and the answer is a page.
+        for path in ("/api/v1/schools", "/api/v1/schools/{school}/noticeboard/notices",
+                     "/api/v1/schools/{school}/groups/{id}/members",
+                     "/api/v1/schools/{school}/calendar/calendars/{id}/todos"):
+            with self.subTest(path):
+                q = self.query_parameters(path)
+                self.assertEqual(q["limit"]["schema"],
+                                 {"type": "integer", "minimum": 1, "maximum": 500, "default": 50,
+                                  "description": "items per page"})
+                self.assertEqual(q["cursor"]["schema"]["type"], "string")
+                page = (self.doc["paths"][path]["get"]["responses"]["200"]["content"]
+                        ["application/json"]["schema"])
+                self.assertEqual(page["required"], ["items", "next_cursor"])
+                self.assertEqual(page["properties"]["items"]["type"], "array")
+                self.assertEqual(page["properties"]["next_cursor"]["type"], ["string", "null"])
+                self.assertIn("400", self.doc["paths"][path]["get"]["responses"])
+        # Every summary that says it pages takes ?limit=.
+        for path, method, op in self.operations():
+            if "paginated" in op.get("summary", ""):
+                with self.subTest(f"{method} {path}"):
+                    self.assertIn("limit", {p["name"] for p in op["parameters"]})
+
     def test_request_bodies_have_schemas(self):
         posts_with_bodies = {
             "/api/v1/auth/login", "/api/v1/schools",

@@ -79,6 +79,11 @@ required_query (AtriumRequest *req, const char *name, GError **error)
         return v;
 }
 
+/* Declared as plain text, not required: the service's own refusals are what is tested. */
+#define GROUP_AND_USER                                                                             \
+        "{\"type\": \"object\", \"properties\": {\"group\": {\"type\": \"string\"}, "              \
+        "\"user\": {\"type\": \"string\"}}}"
+
 static gboolean
 probe_is_member (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -136,6 +141,24 @@ probe_exists (AtriumRequest *req, gpointer data, GError **error)
                 return FALSE;
         JsonObject *o = json_object_new ();
         json_object_set_boolean_member (o, "exists", exists);
+        host->respond_json (req, 200, object_node (o));
+        return TRUE;
+}
+
+/* Test tree only: a route that breaks the 1.5 rule on purpose, reading ?x= it does not
+ * declare and paging without ATRIUM_ROUTE_PAGED, so the tests see the host's warning
+ * (test_groups_service.py; tests/harness/host.py exempts this one route). */
+static gboolean
+probe_undeclared (AtriumRequest *req, gpointer data, GError **error)
+{
+        int limit = 0;
+        g_autofree char *after = NULL;
+        if (!host->request_page (req, &limit, &after, error))
+                return FALSE;
+        JsonObject *o = json_object_new ();
+        const char *x = host->request_query (req, "x");
+        json_object_set_string_member (o, "x", x ? x : "");
+        json_object_set_int_member (o, "limit", limit);
         host->respond_json (req, 200, object_node (o));
         return TRUE;
 }
@@ -283,24 +306,32 @@ probe_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/is_member",
                  .permission = "groupsprobe.use",
                  .summary = "groups service: is_member(?group=, ?user=)",
-                 .handler = probe_is_member},
+                 .query_schema = GROUP_AND_USER, .handler = probe_is_member},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/members_of",
                  .permission = "groupsprobe.use", .summary = "groups service: members_of(?group=)",
-                 .handler = probe_members_of},
+                 .query_schema = GROUP_AND_USER, .handler = probe_members_of},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/groups_of",
                  .permission = "groupsprobe.use", .summary = "groups service: groups_of(?user=)",
-                 .handler = probe_groups_of},
+                 .query_schema = GROUP_AND_USER, .handler = probe_groups_of},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/exists",
                  .permission = "groupsprobe.use",
-                 .summary = "groups service: group_exists(?group=)", .handler = probe_exists},
+                 .summary = "groups service: group_exists(?group=)", .query_schema = GROUP_AND_USER,
+                 .handler = probe_exists},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/events",
                  .permission = "groupsprobe.use",
                  .summary = "Group events received so far, oldest first (paginated)",
-                 .handler = probe_events},
+                 .flags = ATRIUM_ROUTE_PAGED, .handler = probe_events},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/bench",
                  .permission = "groupsprobe.use",
                  .summary = "Benchmark helper (test tree only): ?n= is_member calls in-process",
+                 .query_schema = "{\"type\": \"object\", \"properties\": {"
+                                 "\"group\": {\"type\": \"string\"}, \"user\": {\"type\": "
+                                 "\"string\"}, \"n\": {\"type\": \"string\"}}}",
                  .handler = probe_bench},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/undeclared",
+                 .permission = "groupsprobe.use",
+                 .summary = "Test tree only: reads ?x=, ?limit= and ?cursor= undeclared",
+                 .handler = probe_undeclared},
         };
         if (!atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error))
                 return FALSE;
