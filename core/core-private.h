@@ -89,11 +89,12 @@ typedef struct {
         /* Schemas are kept as compact JSON text (the compiled schema, checked when the route
          * was added): a tree costs ~14 times its text, and most routes never see a body on a
          * given host. The request schema's tree is made by the first body that needs it. */
-        char *request_schema;   /* (nullable) */
-        JsonNode *request_tree; /* (nullable) atomic: atrium_route_request_schema() */
-        char *response_schema;  /* (nullable) for OpenAPI only */
-        char *query_schema;     /* (nullable) the declared query parameters */
-        JsonNode *query_tree;   /* (nullable) atomic: atrium_route_query_schema() */
+        char *request_schema;    /* (nullable) */
+        JsonNode *request_tree;  /* (nullable) atomic: atrium_route_request_schema() */
+        char *response_schema;   /* (nullable) for OpenAPI, and [http] check_responses */
+        JsonNode *response_tree; /* (nullable) atomic: atrium_route_response_schema() */
+        char *query_schema;      /* (nullable) the declared query parameters */
+        JsonNode *query_tree;    /* (nullable) atomic: atrium_route_query_schema() */
         /* The names request_query() may read: the declared ones, and limit and cursor when
          * ATRIUM_ROUTE_PAGED. %NULL for a route registered before query_schema existed
          * (ABI < 1.5): nothing is checked. */

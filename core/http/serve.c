@@ -228,8 +228,6 @@ static int
 serve_until_drained (Server *s, guint n)
 {
         Front *f0 = s->fronts->pdata[0];
-        g_unix_signal_add (SIGTERM, on_signal, s);
-        g_unix_signal_add (SIGINT, on_signal, s);
         g_auto (GStrv) uris = atrium_listener_uris (f0->listener);
         for (guint i = 0; uris[i]; i++)
                 g_message ("listening on %s (%u listening threads)", uris[i], n);
@@ -313,8 +311,15 @@ atrium_serve (AtriumCore *core)
                                     error->message);
                 goto out;
         }
+        /* Before the other fronts start: they answer /healthz (and /readyz) at once, and a
+         * SIGTERM that follows must drain, not kill (front 0's loop dispatches it when it
+         * runs). */
+        guint on_term = g_unix_signal_add (SIGTERM, on_signal, &s);
+        guint on_int = g_unix_signal_add (SIGINT, on_signal, &s);
         if (start_fronts (&s, n))
                 rc = serve_until_drained (&s, n);
+        g_source_remove (on_term);
+        g_source_remove (on_int);
 out:
         /* Workers finish what they hold; their answers go to fronts still running (or are
          * dropped with front 0's loop below). */

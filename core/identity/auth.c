@@ -412,6 +412,16 @@ create_token (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+const char atrium_sign_in_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"token\":{\"type\":\"string\",\"description\":"
+        "\"the bearer token (shown only here)\"}," ATRIUM_SIGN_IN_PROPS "}}";
+
+static const char me_answer[] =
+        "{\"type\":\"object\",\"properties\":{" ATRIUM_CALLER_PROPS ","
+        "\"school\":{\"type\":\"object\",\"properties\":{\"slug\":{\"type\":\"string\"},"
+        "\"name\":{\"type\":\"string\"}}},"
+        "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}";
+
 void
 atrium_auth_routes (AtriumCore *core)
 {
@@ -419,7 +429,8 @@ atrium_auth_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/login",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_SLOW,
                  .summary = "Sign in; returns a bearer token",
-                 .request_schema = atrium_auth_login_schema, .handler = atrium_auth_login},
+                 .request_schema = atrium_auth_login_schema,
+                 .response_schema = atrium_sign_in_answer, .handler = atrium_auth_login},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/logout",
                  .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Revoke the token this request was made with", .success_status = 204,
@@ -427,7 +438,8 @@ atrium_auth_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/me",
                  .flags = ATRIUM_ROUTE_EARLY_QUERY | ATRIUM_ROUTE_PASSWORD_CHANGE |
                           ATRIUM_ROUTE_TOTP_ENROL,
-                 .summary = "The signed-in person, their school and permissions", .handler = me},
+                 .summary = "The signed-in person, their school and permissions",
+                 .response_schema = me_answer, .handler = me},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/sessions",
                  .summary = "The caller's sessions and tokens", .handler = list_sessions},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/auth/sessions/{id}",

@@ -195,12 +195,13 @@ sign_out (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* A sign-in's answer with the CSRF token in the bearer token's place; GET: the token and the
+ * session. */
 static const char session_response[] =
-        "{\"type\":\"object\",\"required\":[\"csrf_token\"],\"properties\":{"
+        "{\"type\":\"object\",\"properties\":{"
         "\"csrf_token\":{\"type\":\"string\",\"description\":\"send as X-CSRF-Token with every "
         "request that changes something\"},"
-        "\"session_id\":{\"type\":\"string\"},\"expires_at\":{\"type\":\"string\"},"
-        "\"user\":{\"type\":\"object\"}}}";
+        "\"session_id\":{\"type\":\"string\",\"format\":\"uuid\"}," ATRIUM_SIGN_IN_PROPS "}}";
 
 void
 atrium_browser_session_routes (AtriumCore *core)

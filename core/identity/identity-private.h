@@ -77,6 +77,35 @@ JsonNode *atrium_user_json (AtriumRequest *req, const char *id, GError **error);
 /* NULL with no error: the caller is not a user. */
 JsonNode *atrium_me_json (AtriumRequest *req, GError **error);
 
+/* A person as the API shows them (users.c's USER_COLUMNS): the JSON Schema properties, for
+ * the answers' response_schema (users.c, auth.c, browser-session.c, totp.c). */
+#define ATRIUM_USER_PROPS                                                                              \
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"username\":{\"type\":\"string\"},"         \
+        "\"display_name\":{\"type\":\"string\"},"                                                      \
+        "\"roles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"                              \
+        "\"external_id\":{\"type\":[\"string\",\"null\"]},\"email\":{\"type\":[\"string\",\"null\"]}," \
+        "\"disabled_at\":{\"type\":[\"string\",\"null\"]},"                                            \
+        "\"must_change_password\":{\"type\":\"boolean\"},\"must_enrol_totp\":{\"type\":"               \
+        "\"boolean\"},\"totp_enabled\":{\"type\":\"boolean\"},"                                        \
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                               \
+        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                               \
+        "\"parents\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}},"        \
+        "\"children\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"format\":\"uuid\"}}"
+/* Who signed in: a person (ATRIUM_USER_PROPS) or an operator (id, username). */
+#define ATRIUM_CALLER_PROPS                                                                        \
+        ATRIUM_USER_PROPS ",\"kind\":{\"type\":\"string\",\"enum\":[\"user\",\"operator\"]}"
+/* What a sign-in answers (auth.c, totp.c): a session, or the second step it needs first. */
+#define ATRIUM_SIGN_IN_PROPS                                                                       \
+        "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                           \
+        "\"user\":{\"type\":\"object\",\"properties\":{" ATRIUM_CALLER_PROPS "}},"                 \
+        "\"second_factor\":{\"type\":\"string\",\"enum\":[\"totp\"],\"description\":\"the "        \
+        "password was right; send a code with pending_token to .../totp\"},"                       \
+        "\"pending_token\":{\"type\":\"string\"},"                                                 \
+        "\"device_token\":{\"type\":\"string\",\"description\":\"a remembered device's token, "    \
+        "to send with the next sign-in\"}"
+extern const char atrium_user_answer[];
+extern const char atrium_sign_in_answer[];
+
 /* auth.c: POST /api/v1/auth/login's handler and body schema, which the browser's sign-in
  * (browser-session.c) wraps. */
 gboolean atrium_auth_login (AtriumRequest *req, gpointer data, GError **error);

@@ -193,14 +193,19 @@ atrium_totp_ask (AtriumRequest *req, const char *school_id, const char *account,
         g_autofree char *hash = atrium_token_hash_literal (token);
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
-                "SELECT core.login_pending_create($1::bytea, $2::uuid, $3::uuid, $4::interval)", 4,
-                hash, school_id, account, PENDING_LIFE);
+                "SELECT core.login_pending_create($1::bytea, $2::uuid, $3::uuid, $4::interval) "
+                "AS expires_at",
+                4, hash, school_id, account, PENDING_LIFE);
         if (!res)
                 return FALSE;
+        /* As every time the API shows: RFC 3339 (the row's JSON), not PostgreSQL's text. */
+        g_autoptr (JsonNode) row = atrium_result_row_json (res, 0);
         JsonObject *o = json_object_new ();
         json_object_set_string_member (o, "second_factor", "totp");
         json_object_set_string_member (o, "pending_token", token);
-        json_object_set_string_member (o, "expires_at", atrium_result_value (res, 0, 0));
+        json_object_set_string_member (
+                o, "expires_at",
+                json_object_get_string_member (json_node_get_object (row), "expires_at"));
         g_free (req->school_id);
         req->school_id = g_strdup (school_id);
         atrium_audit (req, "auth.login_second_factor", account, NULL);
@@ -560,7 +565,8 @@ atrium_totp_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "The second step of a sign-in: a TOTP or recovery code for the "
                             "pending_token the password gave; returns a bearer token",
-                 .request_schema = second_step_schema, .handler = second_step},
+                 .request_schema = second_step_schema, .response_schema = atrium_sign_in_answer,
+                 .handler = second_step},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/browser-session/totp",
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "The second step of a browser's sign-in: sets the atrium_session "

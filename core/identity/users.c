@@ -43,6 +43,8 @@ static const char user_patch_schema[] =
         "(users.manage)\"},"
         "\"external_id\":{\"type\":[\"string\",\"null\"],\"minLength\":1,\"maxLength\":200}}}";
 
+const char atrium_user_answer[] = "{\"type\":\"object\",\"properties\":{" ATRIUM_USER_PROPS "}}";
+
 #define USER_COLUMNS                                                                                \
         "u.id, u.username, u.display_name, u.roles, u.external_id, u.email, u.disabled_at, "        \
         "u.must_change_password, u.must_enrol_totp, "                                               \
@@ -538,20 +540,23 @@ atrium_user_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/schools/{school}/users",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = ATRIUM_ROUTE_SLOW,
                  .permission = "users.manage", .summary = "Create a person",
-                 .request_schema = user_schema, .success_status = 201, .handler = create_user},
+                 .request_schema = user_schema, .response_schema = atrium_user_answer,
+                 .success_status = 201, .handler = create_user},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/users",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = ATRIUM_ROUTE_PAGED,
                  .permission = "users.read",
                  .summary = "List people (?role=, ?q= search, paginated)",
-                 .query_schema = list_query, .handler = list_users},
+                 .query_schema = list_query, .response_schema = atrium_user_answer,
+                 .handler = list_users},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/users/{id}",
                  .scope = ATRIUM_SCOPE_SCHOOL, .summary = "One person (users.read, or oneself)",
-                 .handler = get_user},
+                 .response_schema = atrium_user_answer, .handler = get_user},
                 {ATRIUM_ROUTE_INIT, .method = "PATCH",
                  .path = "/api/v1/schools/{school}/users/{id}", .scope = ATRIUM_SCOPE_SCHOOL,
                  .flags = ATRIUM_ROUTE_SLOW,
                  .summary = "Change a person (users.manage; oneself: name and password)",
-                 .request_schema = user_patch_schema, .handler = patch_user},
+                 .request_schema = user_patch_schema, .response_schema = atrium_user_answer,
+                 .handler = patch_user},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE",
                  .path = "/api/v1/schools/{school}/users/{id}", .scope = ATRIUM_SCOPE_SCHOOL,
                  .permission = "users.manage",

@@ -57,7 +57,11 @@ static const char client_schema[] =
         "\"name\":{\"type\":\"string\"},\"redirect_uris\":" URI_LIST ","
         "\"public\":{\"type\":\"boolean\"},\"trusted\":{\"type\":\"boolean\"},"
         "\"scopes\":" SCOPE_LIST ",\"allowed_roles\":" ROLE_LIST ","
-        "\"allowed_groups\":" GROUP_LIST "}}";
+        "\"allowed_groups\":" GROUP_LIST ","
+        "\"post_logout_redirect_uris\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":"
+        "\"string\"}},\"id_token_signed_response_alg\":" ALG ","
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}";
 
 /* Every column a client shows (never the secret's hash). */
 #define CLIENT_COLUMNS                                                                             \

@@ -34,6 +34,7 @@ typedef struct {
         guint event_max_attempts;  /* deliveries to a failing subscriber before giving up */
         gboolean trust_proxy;      /* take the client address from X-Real-IP (behind nginx) */
         gboolean access_log;       /* one log line per request (buffered; log.c) */
+        gboolean check_responses;  /* JSON answers checked against response_schema (handle.c) */
         guint listeners;           /* listening fronts (threads); 0: one per processor */
         char *sendmail;            /* [sendmail] command: the MTA's sendmail-compatible command */
         guint sendmail_timeout;    /* [sendmail] timeout: seconds before it is killed */

@@ -83,6 +83,10 @@ static const char help_text[] =
         "                                                      own socket (0: one per core)\n"
         "  [http] access_log          ATRIUM_ACCESS_LOG        1: a log line per request (1),\n"
         "                                                      written in batches; 0: none\n"
+        "  [http] check_responses     ATRIUM_CHECK_RESPONSES   1: check every JSON answer against\n"
+        "                                                      its route's response_schema and log\n"
+        "                                                      a mismatch (plugin development,\n"
+        "                                                      the test suite); 0: not (0)\n"
         "  [plugins] dir              ATRIUM_PLUGIN_DIR        directory of plugin .so files\n"
         "  [plugins] strict           ATRIUM_STRICT            1: any plugin failure is fatal\n"
         "  [storage] data_dir         ATRIUM_DATA_DIR          data directory (files, blobs)\n"
@@ -256,7 +260,7 @@ atrium_config_load (const char *path, GError **error)
          * of them use the machine (the kernel still shares it with the workers); a fixed two
          * capped an 8-core host at a quarter of its sign-in rate. */
         guint64 slow = MAX (2, g_get_num_processors ()), stream = 128, life = 43200, idle = 7200,
-                proxy = 0, access_log = 1;
+                proxy = 0, access_log = 1, check_responses = 0;
         guint64 listeners = 0, event_attempts = 12, outside = 16, sendmail_timeout = 60;
         guint64 reset_minutes = 60, key_refresh = 3600;
         guint64 argon2_m = ATRIUM_ARGON2_DEFAULT_M_KIB, argon2_t = ATRIUM_ARGON2_DEFAULT_T;
@@ -289,6 +293,8 @@ atrium_config_load (const char *path, GError **error)
             !lookup_uint (kf, "ATRIUM_ACCESS_LOG", "http", "access_log", 0, 1, &access_log,
                           error) ||
             !lookup_uint (kf, "ATRIUM_LISTENERS", "http", "listeners", 0, 64, &listeners, error) ||
+            !lookup_uint (kf, "ATRIUM_CHECK_RESPONSES", "http", "check_responses", 0, 1,
+                          &check_responses, error) ||
             !lookup_uint (kf, "ATRIUM_SESSION_LIFETIME", "auth", "session_lifetime", 60, 31536000,
                           &life, error) ||
             !lookup_uint (kf, "ATRIUM_SESSION_IDLE", "auth", "session_idle", 60, 31536000, &idle,
@@ -333,6 +339,7 @@ atrium_config_load (const char *path, GError **error)
         c->outside_workers = (guint) outside;
         c->trust_proxy = proxy != 0;
         c->access_log = access_log != 0;
+        c->check_responses = check_responses != 0;
         c->listeners = (guint) listeners;
         c->session_lifetime = (guint) life;
         c->session_idle = (guint) idle;

@@ -68,6 +68,49 @@ prepare_query (AtriumRequest *req, GError **error)
         return !schema || atrium_query_schema_check (schema, req->query, error);
 }
 
+/* [http] check_responses: a JSON success answer checked against the route's response_schema
+ * (for ATRIUM_ROUTE_PAGED, the page's shape and each item), a mismatch logged. For plugin
+ * development and the test suite, whose harness fails a run that logged one. */
+static void
+check_response (AtriumRequest *req)
+{
+        const AtriumRouteEntry *e = req->route;
+        JsonNode *schema = atrium_route_response_schema (e);
+        if (!schema || req->status < 200 || req->status > 299 || !req->response_body ||
+            g_strcmp0 (req->content_type, "application/json") != 0)
+                return;
+        gsize len = 0;
+        const char *text = g_bytes_get_data (req->response_body, &len);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (JsonNode) body = atrium_json_parse_body (text, len, &error);
+        gboolean ok = body != NULL;
+        if (ok && (e->flags & ATRIUM_ROUTE_PAGED)) {
+                JsonObject *page =
+                        JSON_NODE_HOLDS_OBJECT (body) ? json_node_get_object (body) : NULL;
+                JsonNode *items = page ? json_object_get_member (page, "items") : NULL;
+                JsonNode *next = page ? json_object_get_member (page, "next_cursor") : NULL;
+                ok = items && JSON_NODE_HOLDS_ARRAY (items) && next &&
+                     (JSON_NODE_HOLDS_NULL (next) ||
+                      json_node_get_value_type (next) == G_TYPE_STRING) &&
+                     json_object_get_size (page) == 2;
+                if (!ok)
+                        g_set_error (&error, ATRIUM_ERROR, ATRIUM_ERROR_INTERNAL,
+                                     "not a page ({\"items\": [...], \"next_cursor\"})");
+                JsonArray *a = ok ? json_node_get_array (items) : NULL;
+                for (guint i = 0; ok && i < json_array_get_length (a); i++) {
+                        g_autofree char *where = g_strdup_printf ("/items/%u", i);
+                        ok = atrium_schema_validate_at (json_node_get_object (schema),
+                                                        json_array_get_element (a, i), where,
+                                                        &error);
+                }
+        } else if (ok) {
+                ok = atrium_schema_validate (schema, body, &error);
+        }
+        if (!ok)
+                g_warning ("route %s %s answered a body its response_schema does not describe: %s",
+                           e->method, e->template, error->message);
+}
+
 /* "Bearer <token>" -> token, or NULL. */
 static const char *
 bearer_token (AtriumRequest *req)
@@ -479,4 +522,6 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
         g_autoptr (GPtrArray) events = atrium_tx_steal_events (req->tx);
         if (events->len)
                 atrium_events_deliver (core, req->school_id, req->user_id, events);
+        if (core->config->check_responses)
+                check_response (req);
 }

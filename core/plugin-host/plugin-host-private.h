@@ -47,8 +47,9 @@ void atrium_core_add_routes (AtriumCore *core, const AtriumRoute *routes, gsize 
 /* The route's request schema as a tree, made from its text by the first body that needs it.
  * Returns: (transfer none) (nullable) %NULL when the route takes no JSON body. */
 JsonNode *atrium_route_request_schema (const AtriumRouteEntry *e);
-/* The route's query schema as a tree, made once (nullable). */
+/* The route's query and response schemas as trees, made once (nullable). */
 JsonNode *atrium_route_query_schema (const AtriumRouteEntry *e);
+JsonNode *atrium_route_response_schema (const AtriumRouteEntry *e);
 void atrium_core_drop_registrations (AtriumCore *core, AtriumPlugin *owner);
 gboolean atrium_registry_add_route (AtriumPlugin *self, const AtriumRoute *route, GError **error);
 gboolean atrium_registry_add_migration (AtriumPlugin *self, const char *name, const char *sql,

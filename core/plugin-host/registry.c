@@ -20,15 +20,23 @@ schema_text (const char *text, GError **error)
         return compiled ? json_to_string (compiled, FALSE) : NULL;
 }
 
+static JsonNode *kept_tree (JsonNode *const *cslot, const char *text);
+
 JsonNode *
 atrium_route_request_schema (const AtriumRouteEntry *e)
 {
-        JsonNode **slot = (JsonNode **) &e->request_tree; /* the entry's one mutable field */
+        return kept_tree (&e->request_tree, e->request_schema);
+}
+
+/* @text's tree in @slot, made once (the text is a schema compiled at registration). */
+static JsonNode *
+kept_tree (JsonNode *const *cslot, const char *text)
+{
+        JsonNode **slot = (JsonNode **) cslot; /* the entry's mutable fields */
         JsonNode *tree = g_atomic_pointer_get (slot);
-        if (tree || !e->request_schema)
+        if (tree || !text)
                 return tree;
-        /* The text is a schema compiled when the route was added: it parses. */
-        JsonNode *made = json_from_string (e->request_schema, NULL);
+        JsonNode *made = json_from_string (text, NULL);
         g_assert (made != NULL);
         if (g_atomic_pointer_compare_and_exchange (slot, NULL, made))
                 return made;
@@ -39,16 +47,13 @@ atrium_route_request_schema (const AtriumRouteEntry *e)
 JsonNode *
 atrium_route_query_schema (const AtriumRouteEntry *e)
 {
-        JsonNode **slot = (JsonNode **) &e->query_tree;
-        JsonNode *tree = g_atomic_pointer_get (slot);
-        if (tree || !e->query_schema)
-                return tree;
-        JsonNode *made = json_from_string (e->query_schema, NULL);
-        g_assert (made != NULL);
-        if (g_atomic_pointer_compare_and_exchange (slot, NULL, made))
-                return made;
-        json_node_unref (made);
-        return g_atomic_pointer_get (slot);
+        return kept_tree (&e->query_tree, e->query_schema);
+}
+
+JsonNode *
+atrium_route_response_schema (const AtriumRouteEntry *e)
+{
+        return kept_tree (&e->response_tree, e->response_schema);
 }
 
 /* What request_query() may read on the route (core-private.h), from its query schema. */
@@ -80,6 +85,8 @@ route_entry_free (AtriumRouteEntry *e)
         if (e->request_tree)
                 json_node_unref (e->request_tree);
         g_free (e->response_schema);
+        if (e->response_tree)
+                json_node_unref (e->response_tree);
         g_free (e->query_schema);
         if (e->query_tree)
                 json_node_unref (e->query_tree);

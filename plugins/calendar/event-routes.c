@@ -46,14 +46,32 @@ static const char occurrence_schema[] =
         "}}";
 
 /* The answer of the single-event routes, for the OpenAPI document (the main members). */
+/* What one VEVENT says (cal_series_to_json): the series' first, and each override. */
+#define EVENT_TEXTS                                                                                \
+        "\"summary\":{\"type\":[\"string\",\"null\"]},"                                            \
+        "\"description\":{\"type\":[\"string\",\"null\"]},"                                        \
+        "\"location\":{\"type\":[\"string\",\"null\"]},"                                           \
+        "\"status\":{\"type\":[\"string\",\"null\"],\"description\":\"confirmed, tentative or "    \
+        "cancelled\"},"                                                                            \
+        "\"start\":{\"type\":\"string\",\"description\":\"RFC 3339, or a date for an all-day "     \
+        "event\"},"                                                                                \
+        "\"end\":{\"type\":\"string\"},\"all_day\":{\"type\":\"boolean\"},"                        \
+        "\"timezone\":{\"type\":[\"string\",\"null\"],\"description\":\"the IANA zone the times "  \
+        "repeat in\"}"
+
 static const char event_answer[] =
         "{\"type\":\"object\",\"properties\":{"
         "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"
         "\"calendar_id\":{\"type\":\"string\",\"format\":\"uuid\"},"
-        "\"uid\":{\"type\":\"string\"},\"summary\":{\"type\":[\"string\",\"null\"]},"
-        "\"start\":{\"type\":\"string\"},\"end\":{\"type\":\"string\"},"
+        "\"uid\":{\"type\":\"string\"}," EVENT_TEXTS ","
         "\"rrule\":{\"type\":[\"string\",\"null\"]},"
-        "\"overrides\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}},"
+        "\"exdates\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+        "\"rdates\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+        "\"overrides\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+        "\"recurrence_id\":{\"type\":\"string\",\"description\":\"the original start of the "
+        "occurrence it changes\"}," EVENT_TEXTS "}}},"
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
         "\"etag\":{\"type\":\"string\",\"description\":\"The entity tag of the event as "
         "stored, also sent as the ETag header. Send it as If-Match with PATCH, DELETE and the "
         "occurrence routes: if the event changed in between, the answer is 412 and nothing is "

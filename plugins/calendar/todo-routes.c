@@ -43,6 +43,8 @@ static const char todo_answer[] =
         "\"start\":{\"type\":[\"string\",\"null\"]},\"due\":{\"type\":[\"string\",\"null\"]},"
         "\"completed\":{\"type\":[\"string\",\"null\"]},\"all_day\":{\"type\":\"boolean\"},"
         "\"recurring\":{\"type\":\"boolean\"},"
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
         "\"dav_name\":{\"type\":\"string\",\"description\":\"The resource name of the to-do "
         "in its CalDAV calendar\"},"
         "\"etag\":{\"type\":\"string\",\"description\":\"The entity tag of the to-do as stored "

@@ -539,11 +539,16 @@ handle_purge (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
-#define TRASH_ITEM_SCHEMA                                                                       \
-        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"                    \
-        "\"space\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"                       \
-        "\"kind\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"},"                       \
-        "\"deleted_by\":{\"type\":[\"string\",\"null\"]},\"deleted_at\":{\"type\":\"string\"}}}"
+#define TRASH_ITEM_SCHEMA                                                                          \
+        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"   \
+        "\"space\":{\"type\":\"string\",\"description\":\"home or groups/{group id}\"},"           \
+        "\"path\":{\"type\":\"string\"},"                                                          \
+        "\"kind\":{\"type\":\"string\",\"enum\":[\"file\",\"folder\"]},"                           \
+        "\"size\":{\"type\":\"integer\",\"description\":\"bytes, a folder's with all below it\"}," \
+        "\"deleted_by\":{\"type\":[\"string\",\"null\"]},"                                         \
+        "\"deleted_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                           \
+        "\"nodes\":{\"type\":\"integer\",\"description\":\"DELETE: the files and folders it "      \
+        "took to the trash\"}}}"
 #define POST_SCHEMA                                                                             \
         "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"                  \
         "\"to\":{\"type\":\"string\",\"description\":\"move/copy: the new path\"},"             \
@@ -588,10 +593,11 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                  .summary = "The trash of ?space= (home, the default, or groups/<id>), newest "
                             "first, paginated",
                  .flags = ATRIUM_ROUTE_PAGED, .query_schema = trash_query,
-                 .handler = handle_trash_list},
+                 .response_schema = TRASH_ITEM_SCHEMA, .handler = handle_trash_list},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/trash/", .permission = "files.read",
                  .summary = "The same as GET /trash", .flags = ATRIUM_ROUTE_PAGED,
-                 .query_schema = trash_query, .handler = handle_trash_list},
+                 .query_schema = trash_query, .response_schema = TRASH_ITEM_SCHEMA,
+                 .handler = handle_trash_list},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/trash/{trash_id}/restore",
                  .permission = "files.read",
                  .summary = "Put a trash item back where it was (409 if that path is taken)",

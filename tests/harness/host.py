@@ -142,21 +142,25 @@ def migrated_cluster(name: str = "pg") -> PgCluster:
     return PgCluster(name=name, template=template)
 
 
-# What a host logs when a route reads a query parameter it did not declare (core/pipeline/
-# request.c): the OpenAPI document would not show it and the host would not check it. Every
-# host's log is searched when it is cleaned up; runner.main() fails the run if any said it.
+# What a host logs when a route breaks the contract the OpenAPI document states: it reads a
+# query parameter it did not declare (core/pipeline/request.c), or answers a body its
+# response_schema does not describe (handle.c; test hosts run with ATRIUM_CHECK_RESPONSES=1).
+# Every host's log is searched when it is cleaned up; runner.main() fails the run if any said
+# one of them.
 UNDECLARED_QUERY = "it does not declare"
-# The one route that breaks the rule on purpose, to show the warning (tests/plugins/groupsprobe).
-UNDECLARED_ON_PURPOSE = "/groupsprobe/undeclared "
-undeclared_queries: list[str] = []
+UNDESCRIBED_ANSWER = "its response_schema does not describe"
+# The routes that break the rules on purpose, to show the warnings (tests/plugins/groupsprobe).
+ON_PURPOSE = ("/groupsprobe/undeclared ", "/groupsprobe/misdescribed ")
+contract_breaches: list[str] = []
 
 
-def _note_undeclared(log: str) -> None:
+def _note_breaches(log: str) -> None:
     for line in log.splitlines():
-        if UNDECLARED_ON_PURPOSE in line:
+        if any(p in line for p in ON_PURPOSE):
             continue
-        if UNDECLARED_QUERY in line and line not in undeclared_queries:
-            undeclared_queries.append(line)
+        if ((UNDECLARED_QUERY in line or UNDESCRIBED_ANSWER in line)
+                and line not in contract_breaches):
+            contract_breaches.append(line)
 
 
 class Atriumd:
@@ -225,6 +229,9 @@ class Atriumd:
         # suite run: test hosts hash with a token cost unless a test asks for the real one
         # (extra_env overrides; test_auth checks the default's PHC string).
         env.update(WEAK_ARGON2)
+        # Every JSON answer is checked against its route's response_schema (a mismatch is a
+        # warning that fails the run: contract_breaches).
+        env["ATRIUM_CHECK_RESPONSES"] = "1"
         env.update(self.extra_env)
         return env
 
@@ -348,7 +355,7 @@ class Atriumd:
             self.returncode = proc.returncode
         # The log is kept in memory for failure reports; the directory goes.
         log = self.log_text()
-        _note_undeclared(log)
+        _note_breaches(log)
         self._final_log = "\n".join(log.splitlines()[-200:])
         _rmtree(self.dir)
         _unregister(self)

@@ -363,6 +363,17 @@ class GroupsService(harness.TestCase):
         self.assertNotIn("/groupsprobe/is_member reads", self.host.log_text())
         self.assertNotIn("/groupsprobe/events reads", self.host.log_text())
 
+    def test_answers_are_checked_against_their_response_schema(self):
+        # Test hosts run with [http] check_responses: groupsprobe's /misdescribed answers a
+        # field its schema lacks; the client gets the answer, the log says what is wrong.
+        s = self.school()
+        self.assertEqual(s.probe("misdescribed"), {"said": "yes", "unsaid": 1})
+        said = [ln for ln in self.host.log_text().splitlines()
+                if harness.host.UNDESCRIBED_ANSWER in ln]
+        self.assertEqual(len(said), 1, said)
+        self.assertIn("GET /api/v1/schools/{school}/groupsprobe/misdescribed", said[0])
+        self.assertIn("/unsaid: unknown field", said[0])
+
     def test_openapi_lists_the_probe_parameters(self):
         doc = self.host.request("GET", "/api/v1/openapi.json").json()
         ops = doc["paths"]["/api/v1/schools/{school}/groupsprobe/is_member"]["get"]

@@ -163,6 +163,18 @@ probe_undeclared (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* Test tree only: answers a field its response_schema does not have, so the tests see the
+ * host's [http] check_responses warning (tests/harness/host.py exempts this route too). */
+static gboolean
+probe_misdescribed (AtriumRequest *req, gpointer data, GError **error)
+{
+        JsonObject *o = json_object_new ();
+        json_object_set_string_member (o, "said", "yes");
+        json_object_set_int_member (o, "unsaid", 1);
+        host->respond_json (req, 200, object_node (o));
+        return TRUE;
+}
+
 static gboolean
 probe_events (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -332,6 +344,12 @@ probe_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
                  .permission = "groupsprobe.use",
                  .summary = "Test tree only: reads ?x=, ?limit= and ?cursor= undeclared",
                  .handler = probe_undeclared},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/misdescribed",
+                 .permission = "groupsprobe.use",
+                 .summary = "Test tree only: answers a field its response_schema lacks",
+                 .response_schema = "{\"type\": \"object\", \"properties\": {\"said\": "
+                                    "{\"type\": \"string\"}}}",
+                 .handler = probe_misdescribed},
         };
         if (!atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error))
                 return FALSE;
