@@ -20,6 +20,11 @@ static const char school_patch_schema[] = "{\"type\":\"object\",\"properties\":{
         "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200}}}";
 
 #define SCHOOL_COLUMNS "id, slug, name, created_at, updated_at"
+static const char school_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+        "\"slug\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}";
 
 static gboolean
 create_school (AtriumRequest *req, gpointer data, GError **error)
@@ -263,16 +268,19 @@ atrium_school_routes (AtriumCore *core)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/schools",
                  .summary = "Create a school (operators)", .request_schema = school_schema,
-                 .success_status = 201, .handler = create_school},
+                 .response_schema = school_answer, .success_status = 201, .handler = create_school},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools",
                  .flags = ATRIUM_ROUTE_PAGED,
-                 .summary = "Schools the caller may see (operators: all)", .handler = list_schools},
+                 .summary = "Schools the caller may see (operators: all)",
+                 .response_schema = school_answer, .handler = list_schools},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}",
-                 .scope = ATRIUM_SCOPE_SCHOOL, .summary = "One school", .handler = get_school},
+                 .scope = ATRIUM_SCOPE_SCHOOL, .summary = "One school",
+                 .response_schema = school_answer, .handler = get_school},
                 {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/api/v1/schools/{school}",
                  .scope = ATRIUM_SCOPE_SCHOOL,
                  .summary = "Rename a school (operators, school admins)",
-                 .request_schema = school_patch_schema, .handler = patch_school},
+                 .request_schema = school_patch_schema, .response_schema = school_answer,
+                 .handler = patch_school},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/schools/{school}",
                  .scope = ATRIUM_SCOPE_SCHOOL,
                  .summary = "Delete a school and everything in it (operators)",
@@ -284,6 +292,8 @@ atrium_school_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "PUT",
                  .path = "/api/v1/schools/{school}/modules/{module}", .scope = ATRIUM_SCOPE_SCHOOL,
                  .permission = "modules.manage", .summary = "Enable a module for the school",
+                 .response_schema = "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
+                                    "\"string\"},\"enabled\":{\"type\":\"boolean\"}}}",
                  .handler = enable_module},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE",
                  .path = "/api/v1/schools/{school}/modules/{module}", .scope = ATRIUM_SCOPE_SCHOOL,

@@ -184,7 +184,8 @@ nb_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/notices",
                  .summary = "List the school's notices, newest first (paginated)",
-                 .flags = ATRIUM_ROUTE_PAGED, .handler = list_notices},
+                 .flags = ATRIUM_ROUTE_PAGED, .response_schema = notice_out_schema,
+                 .handler = list_notices},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/notices",
                  .permission = "noticeboard.post", .summary = "Post a notice",
                  .request_schema = notice_schema, .response_schema = notice_out_schema,

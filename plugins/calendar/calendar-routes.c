@@ -224,6 +224,18 @@ delete_calendar (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* A calendar as calendar_json (model.c) shows it. */
+static const char calendar_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+        "\"name\":{\"type\":\"string\"},\"color\":{\"type\":[\"string\",\"null\"]},"
+        "\"owner\":{\"type\":\"object\",\"properties\":{\"type\":{\"type\":\"string\",\"enum\":"
+        "[\"user\",\"group\",\"school\"]},\"id\":{\"type\":\"string\",\"format\":\"uuid\","
+        "\"description\":\"the user or the group; none for the school's\"}}},"
+        "\"can_edit\":{\"type\":\"boolean\",\"description\":\"the caller may change its "
+        "events\"},"
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}";
+
 gboolean
 cal_register_calendar_routes (AtriumPlugin *self, GError **error)
 {
@@ -231,8 +243,8 @@ cal_register_calendar_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/calendars",
                  .permission = "calendar.read",
                  .summary = "Create a calendar of the caller, a group or the school",
-                 .request_schema = calendar_schema, .success_status = 201,
-                 .handler = create_calendar},
+                 .request_schema = calendar_schema, .response_schema = calendar_answer,
+                 .success_status = 201, .handler = create_calendar},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars",
                  .permission = "calendar.read",
                  .summary = "The calendars the caller sees (?owner_type=; paginated)",
@@ -241,12 +253,14 @@ cal_register_calendar_routes (AtriumPlugin *self, GError **error)
                                  "{\"type\": \"string\", \"enum\": [\"user\", \"group\", "
                                  "\"school\"], \"description\": \"only calendars of this kind of "
                                  "owner\"}}}",
-                 .handler = list_calendars},
+                 .response_schema = calendar_answer, .handler = list_calendars},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}",
-                 .permission = "calendar.read", .summary = "One calendar", .handler = get_calendar},
+                 .permission = "calendar.read", .summary = "One calendar",
+                 .response_schema = calendar_answer, .handler = get_calendar},
                 {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/calendars/{id}",
                  .permission = "calendar.read", .summary = "Rename or recolour a calendar",
-                 .request_schema = calendar_patch_schema, .handler = patch_calendar},
+                 .request_schema = calendar_patch_schema, .response_schema = calendar_answer,
+                 .handler = patch_calendar},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/calendars/{id}",
                  .permission = "calendar.read",
                  .summary = "Delete a calendar with its events and subscriptions",

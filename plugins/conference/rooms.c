@@ -311,7 +311,7 @@ conf_rooms_register (GError **error)
                  .query_schema = "{\"type\": \"object\", \"properties\": {\"group_id\": "
                                  "{\"type\": \"string\", \"format\": \"uuid\", "
                                  "\"description\": \"only the rooms of this group\"}}}",
-                 .handler = handle_list},
+                 .response_schema = ROOM_ANSWER, .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/rooms/{id}",
                  .permission = "conference.join", .summary = "A room",
                  .response_schema = ROOM_ANSWER, .handler = handle_get},

@@ -314,7 +314,8 @@ groups_register_group_routes (AtriumPlugin *self, GError **error)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "", .permission = "groups.manage",
                  .summary = "Create a group (the creator becomes its owner)",
-                 .request_schema = group_schema, .success_status = 201, .handler = create_group},
+                 .request_schema = group_schema, .response_schema = GROUP_ANSWER,
+                 .success_status = 201, .handler = create_group},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "",
                  .summary = "List groups (?type=, ?q=, ?member=me|{user_id}; paginated)",
                  .flags = ATRIUM_ROUTE_PAGED,
@@ -327,12 +328,13 @@ groups_register_group_routes (AtriumPlugin *self, GError **error)
                                  "\"member\": {\"type\": \"string\", \"maxLength\": 36, "
                                  "\"description\": \"only the groups of this person: me or a "
                                  "user id\"}}}",
-                 .handler = list_groups},
+                 .response_schema = GROUP_ANSWER, .handler = list_groups},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/{id}", .summary = "One group",
-                 .handler = get_group},
+                 .response_schema = GROUP_ANSWER, .handler = get_group},
                 {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/{id}",
                  .summary = "Change a group (owners, groups.manage)",
-                 .request_schema = group_patch_schema, .handler = patch_group},
+                 .request_schema = group_patch_schema, .response_schema = GROUP_ANSWER,
+                 .handler = patch_group},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/{id}",
                  .summary = "Delete a group (owners, groups.manage)", .success_status = 204,
                  .handler = delete_group},

@@ -43,6 +43,18 @@ gboolean groups_user_export (AtriumPlugin *self, AtriumTx *tx, const char *user_
 gboolean groups_register_group_routes (AtriumPlugin *self, GError **error);
 gboolean groups_register_member_routes (AtriumPlugin *self, GError **error);
 
+/* A group as GROUP_COLUMNS shows it (and a list adds the caller's role), for response_schema. */
+#define GROUP_ANSWER                                                                               \
+        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"   \
+        "\"name\":{\"type\":\"string\"},\"slug\":{\"type\":\"string\"},"                           \
+        "\"type\":{\"type\":\"string\",\"enum\":[\"class\",\"course\",\"workgroup\",\"staff\","    \
+        "\"custom\"]},\"description\":{\"type\":[\"string\",\"null\"]},"                           \
+        "\"parent_id\":{\"type\":[\"string\",\"null\"]},"                                          \
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                           \
+        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                           \
+        "\"member_count\":{\"type\":\"integer\"},"                                                 \
+        "\"my_role\":{\"type\":[\"string\",\"null\"],\"description\":\"lists: the caller's role "  \
+        "in the group (owner, member), null when not a member\"}}}"
 #define GROUP_COLUMNS                                                                           \
         "g.id, g.name, g.slug, g.type, g.description, g.parent_id, g.created_at, g.updated_at, " \
         "(SELECT count(*) FROM groups.members m WHERE m.group_id = g.id) AS member_count"

@@ -319,26 +319,45 @@ batch_members (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* One member in the list; what adding or changing one answers; a batch's counts. */
+static const char member_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\",\"format\":"
+        "\"uuid\"},\"username\":{\"type\":\"string\"},\"display_name\":{\"type\":\"string\"},"
+        "\"role\":{\"type\":\"string\",\"enum\":[\"owner\",\"member\"]},"
+        "\"added_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"roles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"the "
+        "person's roles in the school\"}}}";
+static const char membership_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"group_id\":{\"type\":\"string\",\"format\":"
+        "\"uuid\"},\"user_id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+        "\"role\":{\"type\":\"string\",\"enum\":[\"owner\",\"member\"]}}}";
+static const char batch_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"group_id\":{\"type\":\"string\",\"format\":"
+        "\"uuid\"},\"added\":{\"type\":\"integer\"},\"removed\":{\"type\":\"integer\"}}}";
+
 gboolean
 groups_register_member_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/{id}/members",
                  .summary = "Members of a group (paginated)", .flags = ATRIUM_ROUTE_PAGED,
-                 .handler = list_members},
+                 .response_schema = member_answer, .handler = list_members},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/{id}/members",
                  .summary = "Add a member by username, or change their role (owners, "
                             "groups.manage)",
-                 .request_schema = by_name_schema, .handler = add_member_by_name},
+                 .request_schema = by_name_schema, .response_schema = membership_answer,
+                 .handler = add_member_by_name},
                 {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/{id}/members/{user_id}",
                  .summary = "Add a member or change their role (owners, groups.manage)",
-                 .request_schema = member_schema, .handler = put_member},
+                 .request_schema = member_schema, .response_schema = membership_answer,
+                 .handler = put_member},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/{id}/members/{user_id}",
                  .summary = "Remove a member (owners, groups.manage, or oneself)",
                  .success_status = 204, .handler = delete_member},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/{id}/members:batch",
                  .summary = "Add and remove many members in one transaction",
-                 .request_schema = batch_schema, .handler = batch_members},
+                 .request_schema = batch_schema, .response_schema = batch_answer,
+                 .handler = batch_members},
         };
         return atrium_add_routes (groups_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -211,7 +211,8 @@ mail_register_folder_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/folders/{name}/messages",
                  .permission = "mail.read",
                  .summary = "A folder's messages, newest first, paginated",
-                 .flags = ATRIUM_ROUTE_PAGED, .handler = handle_messages},
+                 .flags = ATRIUM_ROUTE_PAGED, .response_schema = MAIL_SUMMARY_ANSWER,
+                 .handler = handle_messages},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/folders/{name}/messages",
                  .flags = ATRIUM_ROUTE_RAW_BODY, .permission = "mail.read",
                  .summary = "Append a message as it is (message/rfc822, ?seen=true) to a "

@@ -820,7 +820,7 @@ mail_register_message_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/search", .permission = "mail.read",
                  .summary = "Full-text search over subject, addresses and text (?q=, "
                             "websearch syntax), newest first",
-                 .flags = ATRIUM_ROUTE_PAGED,
+                 .flags = ATRIUM_ROUTE_PAGED, .response_schema = MAIL_SUMMARY_ANSWER,
                  .query_schema = "{\"type\": \"object\", \"required\": [\"q\"], "
                                  "\"properties\": {\"q\": {\"type\": \"string\", "
                                  "\"minLength\": 1, \"maxLength\": 500, \"description\": "

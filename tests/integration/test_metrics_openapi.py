@@ -326,6 +326,41 @@ class OpenApi(fixtures.SharedHost):
                 with self.subTest(f"{method} {path}"):
                     self.assertIn("limit", {p["name"] for p in op["parameters"]})
 
+    def test_main_answers_are_described(self):
+        # The success bodies of the main resources are in the document; the harness runs
+        # every host with [http] check_responses, so each schema is also held to the answers
+        # the whole suite gets.
+        described = {
+            ("post", "/api/v1/auth/login"): "token",
+            ("get", "/api/v1/me"): "permissions",
+            ("get", "/api/v1/schools/{school}"): "slug",
+            ("get", "/api/v1/schools/{school}/users/{id}"): "display_name",
+            ("get", "/api/v1/schools/{school}/groups/{id}"): "member_count",
+            ("get", "/api/v1/schools/{school}/calendar/calendars/{id}"): "can_edit",
+            ("get", "/api/v1/schools/{school}/calendar/calendars/{id}/events/{event_id}"): "rrule",
+            ("get", "/api/v1/schools/{school}/conference/rooms/{id}"): "moderator",
+            ("get", "/api/v1/schools/{school}/noticeboard/notices/{id}"): "pinned",
+        }
+        for (method, path), field in described.items():
+            with self.subTest(f"{method} {path}"):
+                ok = [r for code, r in self.doc["paths"][path][method]["responses"].items()
+                      if code.startswith("2")][0]
+                schema = ok["content"]["application/json"]["schema"]
+                self.assertIn(field, schema["properties"])
+        pages = {
+            "/api/v1/schools/{school}/users": "username",
+            "/api/v1/schools/{school}/groups": "my_role",
+            "/api/v1/schools/{school}/groups/{id}/members": "role",
+            "/api/v1/schools/{school}/calendar/calendars": "owner",
+            "/api/v1/schools/{school}/mail/search": "subject",
+            "/api/v1/schools/{school}/files/trash": "deleted_at",
+        }
+        for path, field in pages.items():
+            with self.subTest(path):
+                page = (self.doc["paths"][path]["get"]["responses"]["200"]["content"]
+                        ["application/json"]["schema"])
+                self.assertIn(field, page["properties"]["items"]["items"]["properties"])
+
     def test_request_bodies_have_schemas(self):
         posts_with_bodies = {
             "/api/v1/auth/login", "/api/v1/schools",
