@@ -81,6 +81,11 @@ put_policy (AtriumRequest *req, gpointer data, GError **error)
         return respond_policy (req, 200, error);
 }
 
+static const char policy_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"totp_roles\":{\"type\":\"array\",\"items\":"
+        "{\"type\":\"string\"}},\"remember_days\":{\"type\":\"integer\",\"description\":\"days "
+        "a device may skip the second factor (0: never)\"}}}";
+
 void
 atrium_account_policy_routes (AtriumCore *core)
 {
@@ -89,12 +94,13 @@ atrium_account_policy_routes (AtriumCore *core)
                  .path = "/api/v1/schools/{school}/account-policy", .permission = "users.manage",
                  .summary = "The school's sign-in policy (the roles that must use a second "
                             "factor)",
-                 .handler = get_policy},
+                 .response_schema = policy_answer, .handler = get_policy},
                 {ATRIUM_ROUTE_INIT, .method = "PUT",
                  .path = "/api/v1/schools/{school}/account-policy", .permission = "users.manage",
                  .summary = "Set the roles that must use a second factor (from their next "
                             "sign-in)",
-                 .request_schema = policy_schema, .handler = put_policy},
+                 .request_schema = policy_schema, .response_schema = policy_answer,
+                 .handler = put_policy},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

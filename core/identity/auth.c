@@ -320,7 +320,10 @@ list_sessions (AtriumRequest *req, gpointer data, GError **error)
         /* RLS (own_sessions) limits this to the caller's own sessions. */
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
-                "SELECT id, kind, name, scopes, client, created_at, last_used_at, expires_at, "
+                /* scopes as a JSON array, as POST /auth/tokens answers them (a text[] would
+                 * come out as PostgreSQL's "{a,b}"). */
+                "SELECT id, kind, name, array_to_json(scopes) AS scopes, client, created_at, "
+                "last_used_at, expires_at, "
                 "id = $1::uuid AS current FROM core.sessions ORDER BY created_at DESC, id LIMIT 500",
                 1, req->session_id);
         if (!res)
@@ -412,6 +415,27 @@ create_token (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* A session or personal access token as the sessions list shows it (and, in part, as
+ * POST /auth/tokens answers it). */
+#define SESSION_PROPS                                                                              \
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"                                        \
+        "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                           \
+        "\"name\":{\"type\":[\"string\",\"null\"]},"                                               \
+        "\"scopes\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":\"string\"},"               \
+        "\"description\":\"the permissions a token is narrowed to; null: all of its owner's\"}"
+static const char sessions_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{"
+        "\"type\":\"object\",\"properties\":{" SESSION_PROPS ","
+        "\"kind\":{\"type\":\"string\",\"description\":\"how it began: a sign-in, a personal "
+        "access token, ...\"},\"client\":{\"type\":[\"string\",\"null\"]},"
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"last_used_at\":{\"type\":[\"string\",\"null\"]},"
+        "\"current\":{\"type\":\"boolean\",\"description\":\"the session of this "
+        "request\"}}}},\"next_cursor\":{\"type\":\"null\"}}}";
+static const char token_answer[] =
+        "{\"type\":\"object\",\"properties\":{" SESSION_PROPS ",\"token\":{\"type\":"
+        "\"string\",\"description\":\"the token (shown only here)\"}}}";
+
 const char atrium_sign_in_answer[] =
         "{\"type\":\"object\",\"properties\":{\"token\":{\"type\":\"string\",\"description\":"
         "\"the bearer token (shown only here)\"}," ATRIUM_SIGN_IN_PROPS "}}";
@@ -441,13 +465,15 @@ atrium_auth_routes (AtriumCore *core)
                  .summary = "The signed-in person, their school and permissions",
                  .response_schema = me_answer, .handler = me},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/sessions",
-                 .summary = "The caller's sessions and tokens", .handler = list_sessions},
+                 .summary = "The caller's sessions and tokens", .response_schema = sessions_answer,
+                 .handler = list_sessions},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/auth/sessions/{id}",
                  .summary = "Revoke one of the caller's sessions or tokens", .success_status = 204,
                  .handler = delete_session},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/tokens",
                  .summary = "Create a personal access token (shown once)",
-                 .request_schema = token_schema, .success_status = 201, .handler = create_token},
+                 .request_schema = token_schema, .response_schema = token_answer,
+                 .success_status = 201, .handler = create_token},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

@@ -110,6 +110,19 @@ list_permissions (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+static const char role_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"role\":{\"type\":\"string\"},"
+        "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+        "\"customised\":{\"type\":\"boolean\",\"description\":\"the school set them; false: "
+        "the defaults\"}}}";
+static const char permissions_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{"
+        "\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
+        "\"owner\":{\"type\":\"string\",\"description\":\"core or the plugin that defines "
+        "it\"},\"description\":{\"type\":[\"string\",\"null\"]},"
+        "\"default_roles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}},"
+        "\"next_cursor\":{\"type\":\"null\"}}}";
+
 void
 atrium_role_routes (AtriumCore *core)
 {
@@ -117,15 +130,17 @@ atrium_role_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET",
                  .path = "/api/v1/schools/{school}/roles/{role}/permissions",
                  .scope = ATRIUM_SCOPE_SCHOOL, .permission = "roles.manage",
-                 .summary = "Permissions of a role in the school", .handler = get_role},
+                 .summary = "Permissions of a role in the school", .response_schema = role_answer,
+                 .handler = get_role},
                 {ATRIUM_ROUTE_INIT, .method = "PUT",
                  .path = "/api/v1/schools/{school}/roles/{role}/permissions",
                  .scope = ATRIUM_SCOPE_SCHOOL, .permission = "roles.manage",
                  .summary = "Replace the permissions of a role in the school",
-                 .request_schema = perms_schema, .handler = put_role},
+                 .request_schema = perms_schema, .response_schema = role_answer,
+                 .handler = put_role},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/permissions",
                  .summary = "Every permission the core and the loaded plugins define",
-                 .handler = list_permissions},
+                 .response_schema = permissions_answer, .handler = list_permissions},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

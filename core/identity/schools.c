@@ -20,6 +20,13 @@ static const char school_patch_schema[] = "{\"type\":\"object\",\"properties\":{
         "\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200}}}";
 
 #define SCHOOL_COLUMNS "id, slug, name, created_at, updated_at"
+static const char school_modules_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{"
+        "\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},"
+        "\"version\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"},"
+        "\"enabled\":{\"type\":\"boolean\"},"
+        "\"dependencies\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}},"
+        "\"next_cursor\":{\"type\":\"null\"}}}";
 static const char school_answer[] =
         "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"
         "\"slug\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"},"
@@ -288,7 +295,7 @@ atrium_school_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/modules",
                  .scope = ATRIUM_SCOPE_SCHOOL,
                  .summary = "Modules available to the school and whether each is enabled",
-                 .handler = list_modules},
+                 .response_schema = school_modules_answer, .handler = list_modules},
                 {ATRIUM_ROUTE_INIT, .method = "PUT",
                  .path = "/api/v1/schools/{school}/modules/{module}", .scope = ATRIUM_SCOPE_SCHOOL,
                  .permission = "modules.manage", .summary = "Enable a module for the school",

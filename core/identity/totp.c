@@ -551,12 +551,21 @@ atrium_totp_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Begin a second factor (TOTP): a new secret and its otpauth:// URI; "
                             "off until confirmed",
+                 .response_schema = "{\"type\":\"object\",\"properties\":{\"secret\":{\"type\":"
+                                    "\"string\",\"description\":\"base32, for typing in\"},"
+                                    "\"otpauth_uri\":{\"type\":\"string\",\"description\":"
+                                    "\"for a QR code\"}}}",
                  .success_status = 201, .handler = enrol},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/me/totp/confirm",
                  .flags = ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Turn the second factor on with a first code; answers the recovery "
                             "codes, once",
-                 .request_schema = code_schema, .handler = confirm},
+                 .request_schema = code_schema,
+                 .response_schema = "{\"type\":\"object\",\"properties\":{\"recovery_codes\":"
+                                    "{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+                                    "\"description\":\"each works once in place of a code; "
+                                    "shown only here\"}}}",
+                 .handler = confirm},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/me/totp",
                  .summary = "Turn one's own second factor off with a current code (not where "
                             "the school's policy requires one: 409)",

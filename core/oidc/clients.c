@@ -50,18 +50,23 @@ static const char patch_schema[] =
         "\"rotate_secret\":{\"type\":\"boolean\",\"description\":\"a new secret, shown once "
         "(confidential clients)\"}}}";
 
-static const char client_schema[] =
-        "{\"type\":\"object\",\"properties\":{"
-        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"client_id\":{\"type\":\"string\"},"
-        "\"client_secret\":{\"type\":\"string\",\"description\":\"confidential clients, once\"},"
-        "\"name\":{\"type\":\"string\"},\"redirect_uris\":" URI_LIST ","
-        "\"public\":{\"type\":\"boolean\"},\"trusted\":{\"type\":\"boolean\"},"
-        "\"scopes\":" SCOPE_LIST ",\"allowed_roles\":" ROLE_LIST ","
-        "\"allowed_groups\":" GROUP_LIST ","
-        "\"post_logout_redirect_uris\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":"
-        "\"string\"}},\"id_token_signed_response_alg\":" ALG ","
-        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}";
+/* A client as CLIENT_COLUMNS shows it (and its secret, once). */
+#define CLIENT_PROPS                                                                               \
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"client_id\":{\"type\":\"string\"},"    \
+        "\"client_secret\":{\"type\":\"string\",\"description\":\"confidential clients, once\"},"  \
+        "\"name\":{\"type\":\"string\"},\"redirect_uris\":" URI_LIST ","                           \
+        "\"public\":{\"type\":\"boolean\"},\"trusted\":{\"type\":\"boolean\"},"                    \
+        "\"scopes\":" SCOPE_LIST ",\"allowed_roles\":" ROLE_LIST ","                               \
+        "\"allowed_groups\":" GROUP_LIST ","                                                       \
+        "\"post_logout_redirect_uris\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":"        \
+        "\"string\"}},\"id_token_signed_response_alg\":" ALG ","                                   \
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                           \
+        "\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}"
+static const char client_schema[] = "{\"type\":\"object\",\"properties\":{" CLIENT_PROPS "}}";
+static const char clients_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":\"array\",\"items\":{"
+        "\"type\":\"object\",\"properties\":{" CLIENT_PROPS "}}},\"next_cursor\":{\"type\":"
+        "\"null\"}}}";
 
 /* Every column a client shows (never the secret's hash). */
 #define CLIENT_COLUMNS                                                                             \
@@ -288,7 +293,7 @@ atrium_oidc_client_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET",
                  .path = "/api/v1/schools/{school}/oidc/clients", .scope = ATRIUM_SCOPE_SCHOOL,
                  .permission = "oidc.manage", .summary = "The school's OpenID Connect clients",
-                 .handler = list_clients},
+                 .response_schema = clients_answer, .handler = list_clients},
                 {ATRIUM_ROUTE_INIT, .method = "GET",
                  .path = "/api/v1/schools/{school}/oidc/clients/{id}", .scope = ATRIUM_SCOPE_SCHOOL,
                  .permission = "oidc.manage", .summary = "One OpenID Connect client",

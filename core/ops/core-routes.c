@@ -147,6 +147,22 @@ openapi (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* module_json's fields, and the list around them. */
+static const char modules_answer[] =
+        "{\"type\":\"object\",\"properties\":{"
+        "\"host_version\":{\"type\":\"string\"},\"abi_version\":{\"type\":\"string\"},"
+        "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+        "\"name\":{\"type\":\"string\"},\"file\":{\"type\":\"string\"},"
+        "\"version\":{\"type\":\"string\"},\"abi_version\":{\"type\":\"string\","
+        "\"description\":\"the ABI the plugin was built against\"},"
+        "\"description\":{\"type\":\"string\"},\"license\":{\"type\":\"string\"},"
+        "\"dependencies\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+        "\"name\":{\"type\":\"string\"},\"min_version\":{\"type\":[\"string\",\"null\"]}}}},"
+        "\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+        "\"name\":{\"type\":\"string\"},\"description\":{\"type\":\"string\"}}}},"
+        "\"state\":{\"type\":\"string\",\"enum\":[\"loaded\",\"failed\",\"pending\"]},"
+        "\"error\":{\"type\":[\"string\",\"null\"]}}}}}}";
+
 void
 atrium_core_register_builtin_routes (AtriumCore *core)
 {
@@ -165,7 +181,7 @@ atrium_core_register_builtin_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/modules",
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "Loaded plugins with versions, dependencies, permissions, state",
-                 .handler = modules},
+                 .response_schema = modules_answer, .handler = modules},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/openapi.json",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB,
                  .summary = "This OpenAPI 3.1 document, generated from the registered routes",

@@ -210,11 +210,23 @@ gboolean
 cal_register_import_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute route = {
-                ATRIUM_ROUTE_INIT, .method = "POST", .path = "/calendars/{id}/import",
+                ATRIUM_ROUTE_INIT,
+                .method = "POST",
+                .path = "/calendars/{id}/import",
                 .flags = ATRIUM_ROUTE_RAW_BODY | ATRIUM_ROUTE_STREAM_BODY,
                 .permission = "calendar.read",
                 .summary = "Import an .ics file (raw text/calendar body): adds and updates "
                            "series by UID, all or nothing",
+                .response_schema =
+                        "{\"type\":\"object\",\"properties\":{\"created\":{\"type\":\"integer\"},"
+                        "\"updated\":{\"type\":\"integer\"},\"unchanged\":{\"type\":\"integer\"},"
+                        "\"ignored\":{\"type\":\"integer\",\"description\":\"components other "
+                        "than events\"},\"warnings\":{\"type\":\"array\",\"items\":{\"type\":"
+                        "\"string\"}},\"events\":{\"type\":\"array\",\"items\":{\"type\":"
+                        "\"object\",\"properties\":{\"uid\":{\"type\":\"string\"},\"id\":"
+                        "{\"type\":\"string\",\"format\":\"uuid\"},\"summary\":{\"type\":"
+                        "[\"string\",\"null\"]},\"result\":{\"type\":\"string\",\"enum\":"
+                        "[\"created\",\"updated\",\"unchanged\"]}}}}}}",
                 .handler = import_ics,
         };
         return atrium_add_routes (cal_host, self, &route, 1, error);

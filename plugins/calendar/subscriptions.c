@@ -90,6 +90,12 @@ static const char subscription_schema[] = "{\"type\":\"object\",\"properties\":{
 
 #define SUBSCRIPTION_COLUMNS                                                                    \
         "s.id, s.calendar_id, s.label, s.created_by, s.created_at, s.last_used_at"
+#define SUBSCRIPTION_PROPS                                                                            \
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"                                           \
+        "\"calendar_id\":{\"type\":\"string\",\"format\":\"uuid\"},"                                  \
+        "\"label\":{\"type\":[\"string\",\"null\"]},\"created_by\":{\"type\":[\"string\",\"null\"]}," \
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                              \
+        "\"last_used_at\":{\"type\":[\"string\",\"null\"]}"
 
 static gboolean
 create_subscription (AtriumRequest *req, gpointer data, GError **error)
@@ -257,13 +263,19 @@ cal_register_subscription_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/calendars/{id}/subscriptions",
                  .permission = "calendar.read",
                  .summary = "A secret feed URL for calendar apps (the token is shown only here)",
-                 .request_schema = subscription_schema, .success_status = 201,
-                 .handler = create_subscription},
+                 .request_schema = subscription_schema,
+                 .response_schema = "{\"type\":\"object\",\"properties\":{" SUBSCRIPTION_PROPS
+                                    ",\"token\":{\"type\":\"string\"},\"url\":{\"type\":"
+                                    "\"string\",\"description\":\"the feed, for the calendar "
+                                    "app; shown only here\"}}}",
+                 .success_status = 201, .handler = create_subscription},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/subscriptions",
                  .permission = "calendar.read",
                  .summary = "Feeds of this calendar: the caller's own, or all for its editors "
                             "(paginated)",
-                 .flags = ATRIUM_ROUTE_PAGED, .handler = list_subscriptions},
+                 .flags = ATRIUM_ROUTE_PAGED,
+                 .response_schema = "{\"type\":\"object\",\"properties\":{" SUBSCRIPTION_PROPS "}}",
+                 .handler = list_subscriptions},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE",
                  .path = "/calendars/{id}/subscriptions/{sub_id}", .permission = "calendar.read",
                  .summary = "Revoke a feed URL (its creator or the calendar's editors)",

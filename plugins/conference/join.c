@@ -275,6 +275,12 @@ handle_end (AtriumRequest *req, gpointer data, GError **error)
 /* ---- guests ---- */
 
 #define GUEST_COLUMNS "id, name, expires_at, created_by, created_at, revoked_at"
+#define GUEST_PROPS                                                                                \
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"name\":{\"type\":\"string\"},"         \
+        "\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                           \
+        "\"created_by\":{\"type\":[\"string\",\"null\"]},"                                         \
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                           \
+        "\"revoked_at\":{\"type\":[\"string\",\"null\"]}"
 
 static gboolean
 handle_guest_create (AtriumRequest *req, gpointer data, GError **error)
@@ -330,10 +336,9 @@ handle_guest_list (AtriumRequest *req, gpointer data, GError **error)
                                       1, json_object_get_string_member (room, "id"));
         if (!res)
                 return FALSE;
-        JsonObject *o = json_object_new ();
-        json_object_set_member (o, "items", conf_host->result_rows_json (res));
+        /* A whole list, in a page's shape as every list (docs/REST.md). */
+        conf_host->respond_page (req, conf_host->result_rows_json (res), NULL);
         conf_host->result_free (res);
-        conf_host->respond_json (req, 200, atrium_object_node (o));
         return TRUE;
 }
 
@@ -489,11 +494,19 @@ conf_join_register (GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/rooms/{id}/guests",
                  .permission = "conference.join",
                  .summary = "A personal guest link, shown once (the room's moderators)",
-                 .request_schema = GUEST_BODY, .success_status = 201,
-                 .handler = handle_guest_create},
+                 .request_schema = GUEST_BODY,
+                 .response_schema = "{\"type\":\"object\",\"properties\":{" GUEST_PROPS ","
+                                    "\"token\":{\"type\":\"string\",\"description\":\"shown "
+                                    "only here\"},\"join_path\":{\"type\":\"string\","
+                                    "\"description\":\"what the guest POSTs to join\"}}}",
+                 .success_status = 201, .handler = handle_guest_create},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/rooms/{id}/guests",
                  .permission = "conference.join",
                  .summary = "The room's guest links, without tokens (its moderators)",
+                 .response_schema =
+                         "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":"
+                         "\"array\",\"items\":{\"type\":\"object\",\"properties\":{" GUEST_PROPS
+                         "}}},\"next_cursor\":{\"type\":\"null\"}}}",
                  .handler = handle_guest_list},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/rooms/{id}/guests/{guest_id}",
                  .permission = "conference.join",

@@ -41,6 +41,20 @@ extern FilesSettings files_settings;
 #define files_sql(...) atrium_request_queryv (files_host, __VA_ARGS__)
 #define files_fail atrium_fail
 
+/* A file or folder as files_node_json shows it; the share link POST ?action=share makes. */
+#define FILES_NODE_PROPS                                                                           \
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},\"name\":{\"type\":\"string\"},"         \
+        "\"path\":{\"type\":\"string\"},\"kind\":{\"type\":\"string\",\"enum\":[\"file\","         \
+        "\"folder\"]},\"size\":{\"type\":\"integer\"},\"modified\":{\"type\":\"string\","          \
+        "\"description\":\"RFC 3339, whole seconds\"},\"etag\":{\"type\":[\"string\",\"null\"]},"  \
+        "\"content_type\":{\"type\":\"string\"}"
+#define FILES_NODE_ANSWER "{\"type\":\"object\",\"properties\":{" FILES_NODE_PROPS "}}"
+#define FILES_SHARE_PROPS                                                                          \
+        "\"token\":{\"type\":\"string\",\"description\":\"shown only here\"},"                     \
+        "\"url\":{\"type\":\"string\",\"description\":\"where the file is downloaded without an "  \
+        "account\"},\"expires_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                \
+        "\"has_password\":{\"type\":\"boolean\"},\"space\":{\"type\":\"string\"}"
+
 /* ?parents=true of PUT and POST (move, copy): create the missing folders on the way. */
 #define FILES_PARENTS_QUERY                                                                        \
         "{\"type\": \"boolean\", \"description\": \"create missing folders on the way\"}"

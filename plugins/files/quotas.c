@@ -194,6 +194,11 @@ handle_delete (AtriumRequest *req, gpointer data, GError **error)
         "\"mail\":{\"type\":\"integer\",\"description\":\"the mailbox's share of used\"}}},"   \
         "\"groups\":{\"type\":\"array\"}}}"
 
+/* One limit: a space's, or a default's (space_id null), in bytes. */
+#define QUOTA_PROPS                                                                                \
+        "\"space_type\":{\"type\":\"string\",\"enum\":[\"user\",\"group\"]},"                      \
+        "\"space_id\":{\"type\":[\"string\",\"null\"]},\"bytes\":{\"type\":\"integer\"}"
+
 gboolean
 files_register_quota_routes (AtriumPlugin *self, GError **error)
 {
@@ -204,12 +209,19 @@ files_register_quota_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/quotas",
                  .permission = "files.manage",
                  .summary = "The school's default limits and the overrides set",
+                 .response_schema =
+                         "{\"type\":\"object\",\"properties\":{\"defaults\":{\"type\":\"object\","
+                         "\"properties\":{\"user\":{\"type\":\"integer\"},\"group\":{\"type\":"
+                         "\"integer\"}}},\"overrides\":{\"type\":\"array\",\"items\":{\"type\":"
+                         "\"object\",\"properties\":{" QUOTA_PROPS "}}}}}",
                  .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/quotas/{kind}/{id}",
                  .permission = "files.manage",
                  .summary = "Set a limit in bytes: defaults/user, defaults/group, users/{id}, "
                             "groups/{id}",
-                 .request_schema = QUOTA_BODY, .handler = handle_put},
+                 .request_schema = QUOTA_BODY,
+                 .response_schema = "{\"type\":\"object\",\"properties\":{" QUOTA_PROPS "}}",
+                 .handler = handle_put},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/quotas/{kind}/{id}",
                  .permission = "files.manage",
                  .summary = "Remove a limit (the default, or the configured one, applies)",

@@ -259,7 +259,15 @@ files_register_share_routes (AtriumPlugin *self, GError **error)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/shares", .permission = "files.read",
                  .summary = "Your share links (expired ones too, until revoked), paginated",
-                 .flags = ATRIUM_ROUTE_PAGED, .handler = handle_list},
+                 .flags = ATRIUM_ROUTE_PAGED,
+                 .response_schema = "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":"
+                                    "\"string\",\"format\":\"uuid\"},\"space\":{\"type\":"
+                                    "\"string\"},\"path\":{\"type\":\"string\"},\"in_trash\":"
+                                    "{\"type\":\"boolean\"},\"has_password\":{\"type\":"
+                                    "\"boolean\"},\"expires_at\":{\"type\":\"string\"},"
+                                    "\"expired\":{\"type\":\"boolean\"},\"created_at\":"
+                                    "{\"type\":\"string\"}}}",
+                 .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/shares/{share_id}",
                  .permission = "files.read",
                  .summary = "Revoke a share link (yours; any with files.manage)",

@@ -232,13 +232,6 @@ handle_get (AtriumRequest *req, gpointer data, GError **error)
         return files_respond_download (req, node, error);
 }
 
-#define NODE_SCHEMA                                                                             \
-        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},"                    \
-        "\"name\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},"                        \
-        "\"kind\":{\"type\":\"string\",\"enum\":[\"file\",\"folder\"]},"                        \
-        "\"size\":{\"type\":\"integer\"},\"modified\":{\"type\":\"string\"},"                   \
-        "\"etag\":{\"type\":[\"string\",\"null\"]},\"content_type\":{\"type\":\"string\"}}}"
-
 gboolean
 files_register_transfer_routes (AtriumPlugin *self, GError **error)
 {
@@ -251,7 +244,7 @@ files_register_transfer_routes (AtriumPlugin *self, GError **error)
                          .summary = "Upload a file (raw body, streamed; ?parents=true creates "
                                     "missing folders; If-Match / If-None-Match: *). A path "
                                     "ending in '/' creates a folder",
-                         .response_schema = NODE_SCHEMA, .success_status = 201,
+                         .response_schema = FILES_NODE_ANSWER, .success_status = 201,
                          .query_schema = "{\"type\": \"object\", \"properties\": "
                                          "{\"parents\": " FILES_PARENTS_QUERY "}}",
                          .handler = handle_put},

@@ -576,6 +576,9 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                                     "\"space\"?}; ?parents=true), share ({\"expires_in\"?, "
                                     "\"expires_at\"?, \"password\"?})",
                          .request_schema = POST_SCHEMA, .query_schema = post_query,
+                         /* mkdir, move and copy answer the node; share its link. */
+                         .response_schema = "{\"type\":\"object\",\"properties\":{" FILES_NODE_PROPS
+                                            "," FILES_SHARE_PROPS "}}",
                          .handler = files_handle_post},
                         {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = prefixes[i],
                          .permission = "files.read",
@@ -601,7 +604,7 @@ files_register_tree_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/trash/{trash_id}/restore",
                  .permission = "files.read",
                  .summary = "Put a trash item back where it was (409 if that path is taken)",
-                 .handler = handle_restore},
+                 .response_schema = FILES_NODE_ANSWER, .handler = handle_restore},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/trash/{trash_id}",
                  .permission = "files.read", .summary = "Delete a trash item for good",
                  .success_status = 204, .handler = handle_purge},

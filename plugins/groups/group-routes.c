@@ -308,6 +308,10 @@ put_permissions (AtriumRequest *req, gpointer data, GError **error)
         return respond_permissions (req, id, error);
 }
 
+#define PERMISSIONS_ANSWER                                                                         \
+        "{\"type\":\"object\",\"properties\":{\"group_id\":{\"type\":\"string\",\"format\":"       \
+        "\"uuid\"},\"permissions\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}}}"
+
 gboolean
 groups_register_group_routes (AtriumPlugin *self, GError **error)
 {
@@ -339,10 +343,12 @@ groups_register_group_routes (AtriumPlugin *self, GError **error)
                  .summary = "Delete a group (owners, groups.manage)", .success_status = 204,
                  .handler = delete_group},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/{id}/permissions",
-                 .summary = "Permissions the group grants its members", .handler = get_permissions},
+                 .summary = "Permissions the group grants its members",
+                 .response_schema = PERMISSIONS_ANSWER, .handler = get_permissions},
                 {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/{id}/permissions",
                  .summary = "Replace the permissions the group grants its members (roles.manage)",
-                 .request_schema = permissions_schema, .handler = put_permissions},
+                 .request_schema = permissions_schema, .response_schema = PERMISSIONS_ANSWER,
+                 .handler = put_permissions},
         };
         return atrium_add_routes (groups_host, self, routes, G_N_ELEMENTS (routes), error);
 }

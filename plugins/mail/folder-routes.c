@@ -193,18 +193,31 @@ handle_append (AtriumRequest *req, gpointer data, GError **error)
         "\"properties\":{\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":200,"      \
         "\"pattern\":\"^[^/\\\\x00-\\\\x1f\\\\x7f]+$\"}}}"
 
+#define FOLDER_PROPS                                                                               \
+        "\"name\":{\"type\":\"string\"},\"special\":{\"type\":[\"string\",\"null\"],"              \
+        "\"description\":\"inbox, drafts, sent or trash; null for one's own folders\"}"
+#define FOLDER_ANSWER "{\"type\":\"object\",\"properties\":{" FOLDER_PROPS "}}"
+
 gboolean
 mail_register_folder_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/folders", .permission = "mail.read",
-                 .summary = "Your folders with message and unread counts", .handler = handle_list},
+                 .summary = "Your folders with message and unread counts",
+                 .response_schema =
+                         "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":"
+                         "\"array\",\"items\":{\"type\":\"object\",\"properties\":{" FOLDER_PROPS
+                         ",\"total\":{\"type\":\"integer\"},\"unread\":"
+                         "{\"type\":\"integer\"}}}},\"next_cursor\":{\"type\":"
+                         "\"null\"}}}",
+                 .handler = handle_list},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/folders", .permission = "mail.read",
                  .summary = "Create a folder ({\"name\"})", .request_schema = FOLDER_BODY,
-                 .success_status = 201, .handler = handle_create},
+                 .response_schema = FOLDER_ANSWER, .success_status = 201, .handler = handle_create},
                 {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/folders/{name}",
                  .permission = "mail.read", .summary = "Rename a folder ({\"name\"})",
-                 .request_schema = FOLDER_BODY, .handler = handle_rename},
+                 .request_schema = FOLDER_BODY, .response_schema = FOLDER_ANSWER,
+                 .handler = handle_rename},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/folders/{name}",
                  .permission = "mail.read", .summary = "Delete an empty folder",
                  .success_status = 204, .handler = handle_delete},
@@ -217,6 +230,9 @@ mail_register_folder_routes (AtriumPlugin *self, GError **error)
                  .flags = ATRIUM_ROUTE_RAW_BODY, .permission = "mail.read",
                  .summary = "Append a message as it is (message/rfc822, ?seen=true) to a "
                             "folder, like IMAP APPEND",
+                 .response_schema = "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":"
+                                    "\"string\",\"format\":\"uuid\"},\"folder\":{\"type\":"
+                                    "\"string\"},\"size\":{\"type\":\"integer\"}}}",
                  .query_schema = "{\"type\": \"object\", \"properties\": {\"seen\": "
                                  "{\"type\": \"boolean\", \"description\": \"store it as "
                                  "read\"}}}",

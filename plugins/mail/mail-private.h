@@ -99,8 +99,8 @@ void mail_recipients_clear (MailRecipients *r);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MailRecipients, mail_recipients_clear)
 
 /* One message of a list (message-routes.c's SUMMARY_COLUMNS), for response_schema. */
-#define MAIL_SUMMARY_ANSWER                                                                         \
-        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"    \
+#define MAIL_SUMMARY_PROPS                                                                          \
+        "\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"                                         \
         "\"folder\":{\"type\":\"string\"},\"subject\":{\"type\":\"string\"},"                       \
         "\"from\":{\"type\":\"string\"},\"to\":{\"type\":\"string\"},\"cc\":{\"type\":\"string\"}," \
         "\"date\":{\"type\":[\"string\",\"null\"],\"description\":\"the Date header\"},"            \
@@ -108,7 +108,9 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (MailRecipients, mail_recipients_clear)
         "\"seen\":{\"type\":\"boolean\"},\"flagged\":{\"type\":\"boolean\"},"                       \
         "\"answered\":{\"type\":\"boolean\"},\"has_attachments\":{\"type\":\"boolean\"},"           \
         "\"preview\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"},"                        \
-        "\"thread_id\":{\"type\":[\"string\",\"null\"]}}}"
+        "\"thread_id\":{\"type\":[\"string\",\"null\"]}"
+#define MAIL_SUMMARY_ANSWER "{\"type\":\"object\",\"properties\":{" MAIL_SUMMARY_PROPS "}}"
+
 /* The school's mail domain (transfer full), or NULL with @error (CONFLICT: not configured). */
 char *mail_domain (AtriumTx *tx, GError **error);
 /* Resolves addr-specs (lower case, from mail_address_parse) against @domain: users by

@@ -783,6 +783,28 @@ handle_thread (AtriumRequest *req, gpointer data, GError **error)
         "\"seen\":{\"type\":\"boolean\"},\"flagged\":{\"type\":\"boolean\"},"                   \
         "\"answered\":{\"type\":\"boolean\"},\"folder\":{\"type\":\"string\"}}}"
 
+/* One message (handle_get): the summary, its threading headers and mail_mime_render's. */
+static const char message_answer[] =
+        "{\"type\":\"object\",\"properties\":{" MAIL_SUMMARY_PROPS ","
+        "\"message_id\":{\"type\":[\"string\",\"null\"]},\"in_reply_to\":{\"type\":[\"string\","
+        "\"null\"]},\"references\":{\"type\":[\"array\",\"null\"],\"items\":{\"type\":"
+        "\"string\"}},\"text\":{\"type\":[\"string\",\"null\"]},\"html\":{\"type\":[\"string\","
+        "\"null\"],\"description\":\"sanitised: no scripts, no remote content\"},"
+        "\"attachments\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+        "\"index\":{\"type\":\"integer\",\"description\":\"{n} of .../attachments/{n}\"},"
+        "\"filename\":{\"type\":\"string\"},\"content_type\":{\"type\":\"string\"},"
+        "\"size\":{\"type\":\"integer\"}}}}}}";
+static const char sent_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\","
+        "\"description\":\"your copy in Sent\"},\"message_id\":{\"type\":\"string\"},"
+        "\"delivered\":{\"type\":\"integer\",\"description\":\"local mailboxes that got it\"},"
+        "\"not_delivered\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+        "\"description\":\"the people (user ids) whose mailbox was full\"},"
+        "\"queued\":{\"type\":\"integer\",\"description\":\"recipients at other domains\"}}}";
+static const char draft_answer[] =
+        "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\",\"format\":\"uuid\"},"
+        "\"folder\":{\"type\":\"string\"}}}";
+
 gboolean
 mail_register_message_routes (AtriumPlugin *self, GError **error)
 {
@@ -791,11 +813,12 @@ mail_register_message_routes (AtriumPlugin *self, GError **error)
                  .permission = "mail.send",
                  .summary = "Send: local recipients (users, groups, aliases) get it now, other "
                             "domains through the outbound queue; your copy goes to Sent",
-                 .request_schema = COMPOSE_BODY, .success_status = 201, .handler = handle_send},
+                 .request_schema = COMPOSE_BODY, .response_schema = sent_answer,
+                 .success_status = 201, .handler = handle_send},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/messages/{id}",
                  .permission = "mail.read",
                  .summary = "One message: headers, text, sanitised HTML, attachment list",
-                 .handler = handle_get},
+                 .response_schema = message_answer, .handler = handle_get},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/messages/{id}/raw",
                  .permission = "mail.read",
                  .summary = "The message exactly as stored (message/rfc822)",
@@ -806,17 +829,20 @@ mail_register_message_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "PATCH", .path = "/messages/{id}",
                  .permission = "mail.read",
                  .summary = "Flags (seen, flagged, answered) and moving to another folder",
-                 .request_schema = PATCH_BODY, .handler = handle_patch},
+                 .request_schema = PATCH_BODY, .response_schema = MAIL_SUMMARY_ANSWER,
+                 .handler = handle_patch},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/messages/{id}",
                  .permission = "mail.read",
                  .summary = "Move to Trash; from the Trash, delete for good (204)",
-                 .handler = handle_delete},
+                 .response_schema = MAIL_SUMMARY_ANSWER, .handler = handle_delete},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/drafts", .permission = "mail.send",
                  .summary = "Save a draft (same body as sending)", .request_schema = COMPOSE_BODY,
-                 .success_status = 201, .handler = handle_draft_create},
+                 .response_schema = draft_answer, .success_status = 201,
+                 .handler = handle_draft_create},
                 {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/drafts/{id}",
                  .permission = "mail.send", .summary = "Replace a draft (it gets a new id)",
-                 .request_schema = COMPOSE_BODY, .handler = handle_draft_replace},
+                 .request_schema = COMPOSE_BODY, .response_schema = draft_answer,
+                 .handler = handle_draft_replace},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/search", .permission = "mail.read",
                  .summary = "Full-text search over subject, addresses and text (?q=, "
                             "websearch syntax), newest first",
@@ -829,6 +855,9 @@ mail_register_message_routes (AtriumPlugin *self, GError **error)
                  .handler = handle_search},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/threads/{id}",
                  .permission = "mail.read", .summary = "The messages of a thread, oldest first",
+                 .response_schema = "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":"
+                                    "\"string\",\"format\":\"uuid\"},\"messages\":{\"type\":"
+                                    "\"array\",\"items\":" MAIL_SUMMARY_ANSWER "}}}",
                  .handler = handle_thread},
         };
         return atrium_add_routes (mail_host, self, routes, G_N_ELEMENTS (routes), error);

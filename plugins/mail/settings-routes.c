@@ -136,6 +136,14 @@ handle_delete_alias (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+#define SETTINGS_ANSWER                                                                            \
+        "{\"type\":\"object\",\"properties\":{\"domain\":{\"type\":\"string\"},"                   \
+        "\"max_message_bytes\":{\"type\":\"integer\"},\"mailbox_quota_bytes\":{\"type\":"          \
+        "[\"integer\",\"null\"]},\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"}}}"
+#define ALIAS_PROPS                                                                                \
+        "\"local_part\":{\"type\":\"string\"},\"target_type\":{\"type\":\"string\",\"enum\":"      \
+        "[\"user\",\"group\"]},\"target_id\":{\"type\":\"string\",\"format\":\"uuid\"},"           \
+        "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"}"
 #define SETTINGS_BODY                                                                              \
         "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"domain\"],"           \
         "\"properties\":{\"domain\":{\"type\":\"string\",\"maxLength\":253,\"pattern\":"           \
@@ -153,19 +161,27 @@ mail_register_settings_routes (AtriumPlugin *self, GError **error)
 {
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/settings", .permission = "mail.read",
-                 .summary = "The school's mail domain and limits", .handler = handle_get_settings},
+                 .summary = "The school's mail domain and limits",
+                 .response_schema = SETTINGS_ANSWER, .handler = handle_get_settings},
                 {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/settings",
                  .permission = "mail.manage",
                  .summary = "Set the school's mail domain ({\"domain\", \"max_message_bytes\"?, "
                             "\"mailbox_quota_bytes\"?})",
-                 .request_schema = SETTINGS_BODY, .handler = handle_put_settings},
+                 .request_schema = SETTINGS_BODY, .response_schema = SETTINGS_ANSWER,
+                 .handler = handle_put_settings},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/aliases",
                  .permission = "mail.manage", .summary = "The school's address aliases",
+                 .response_schema =
+                         "{\"type\":\"object\",\"properties\":{\"items\":{\"type\":"
+                         "\"array\",\"items\":{\"type\":\"object\",\"properties\":{" ALIAS_PROPS
+                         "}}},\"next_cursor\":{\"type\":\"null\"}}}",
                  .handler = handle_list_aliases},
                 {ATRIUM_ROUTE_INIT, .method = "PUT", .path = "/aliases/{local_part}",
                  .permission = "mail.manage",
                  .summary = "Make <local_part>@domain deliver to a user or a group",
-                 .request_schema = ALIAS_BODY, .handler = handle_put_alias},
+                 .request_schema = ALIAS_BODY,
+                 .response_schema = "{\"type\":\"object\",\"properties\":{" ALIAS_PROPS "}}",
+                 .handler = handle_put_alias},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/aliases/{local_part}",
                  .permission = "mail.manage", .summary = "Remove an alias", .success_status = 204,
                  .handler = handle_delete_alias},

@@ -452,6 +452,12 @@ class Tokens(AuthHost):
         self.assertEqual(resp.status, 201, resp)
         self.assertEqual(resp.json()["scopes"], ["users.read"])
         scoped = resp.json()["token"]
+        # The list of one's sessions shows the scopes the same way (it answered PostgreSQL's
+        # "{users.read}" until 2026-12-07).
+        listed = self.host.request("GET", "/api/v1/auth/sessions", token=admin).json()["items"]
+        self.assertEqual([t["scopes"] for t in listed if t["id"] == resp.json()["id"]],
+                         [["users.read"]])
+        self.assertTrue(all(t["scopes"] is None for t in listed if t["id"] != resp.json()["id"]))
         me = self.host.request("GET", "/api/v1/me", token=scoped)
         self.assertEqual(me.status, 200, me)
         self.assertEqual(me.json()["permissions"], ["users.read"])
