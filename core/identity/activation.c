@@ -104,7 +104,10 @@ atrium_activation_issue (AtriumRequest *req, GPtrArray *user_ids, int days, GPtr
                 4, ids_lit, hashes_lit, req->user_id, life);
         if (!res)
                 return FALSE;
-        *out_expires = g_strdup (atrium_result_value (res, 0, 0));
+        /* RFC 3339, as every time the API shows (the row's JSON), not PostgreSQL's text. */
+        g_autoptr (JsonNode) row = atrium_result_row_json (res, 0);
+        *out_expires =
+                g_strdup (json_object_get_string_member (json_node_get_object (row), "expires_at"));
         *out_codes = g_steal_pointer (&codes);
         return TRUE;
 }
@@ -361,11 +364,22 @@ atrium_activation_routes (AtriumCore *core)
                  .summary = "Issue activation codes for a class, a group or a list of people "
                             "(shown once: JSON, or CSV with Accept: text/csv, or printable "
                             "letters with Accept: text/html)",
-                 .request_schema = create_schema, .success_status = 201, .handler = create_codes},
+                 .request_schema = create_schema,
+                 .response_schema =
+                         "{\"type\":\"object\",\"properties\":{\"school\":{\"type\":\"object\","
+                         "\"properties\":{\"slug\":{\"type\":\"string\"},\"name\":{\"type\":"
+                         "\"string\"}}},\"expires_at\":{\"type\":\"string\",\"format\":"
+                         "\"date-time\"},\"items\":{\"type\":\"array\",\"items\":{\"type\":"
+                         "\"object\",\"properties\":{\"user_id\":{\"type\":\"string\",\"format\":"
+                         "\"uuid\"},\"username\":{\"type\":\"string\"},\"display_name\":{"
+                         "\"type\":\"string\"},\"class\":{\"type\":[\"string\",\"null\"]},"
+                         "\"code\":{\"type\":\"string\"}}}}}}",
+                 .success_status = 201, .handler = create_codes},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/activate",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_SLOW,
                  .summary = "Redeem an activation code: set the first password and sign in",
-                 .request_schema = activate_schema, .handler = activate},
+                 .request_schema = activate_schema, .response_schema = atrium_sign_in_answer,
+                 .handler = activate},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

@@ -197,7 +197,7 @@ sign_out (AtriumRequest *req, gpointer data, GError **error)
 
 /* A sign-in's answer with the CSRF token in the bearer token's place; GET: the token and the
  * session. */
-static const char session_response[] =
+const char atrium_browser_session_answer[] =
         "{\"type\":\"object\",\"properties\":{"
         "\"csrf_token\":{\"type\":\"string\",\"description\":\"send as X-CSRF-Token with every "
         "request that changes something\"},"
@@ -211,12 +211,12 @@ atrium_browser_session_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_SLOW,
                  .summary = "Sign in a browser: sets the atrium_session cookie, returns the "
                             "CSRF token",
-                 .request_schema = atrium_auth_login_schema, .response_schema = session_response,
-                 .handler = sign_in},
+                 .request_schema = atrium_auth_login_schema,
+                 .response_schema = atrium_browser_session_answer, .handler = sign_in},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/auth/browser-session",
                  .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "The CSRF token of the browser's session",
-                 .response_schema = session_response, .handler = current},
+                 .response_schema = atrium_browser_session_answer, .handler = current},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE", .path = "/api/v1/auth/browser-session",
                  .flags = ATRIUM_ROUTE_PASSWORD_CHANGE | ATRIUM_ROUTE_TOTP_ENROL,
                  .summary = "Sign the browser out: ends the session, drops the cookie",

@@ -105,6 +105,8 @@ JsonNode *atrium_me_json (AtriumRequest *req, GError **error);
         "to send with the next sign-in\"}"
 extern const char atrium_user_answer[];
 extern const char atrium_sign_in_answer[];
+/* The same with the CSRF token in the bearer token's place (browser-session.c). */
+extern const char atrium_browser_session_answer[];
 
 /* auth.c: POST /api/v1/auth/login's handler and body schema, which the browser's sign-in
  * (browser-session.c) wraps. */

@@ -164,7 +164,17 @@ atrium_reset_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_SLOW, .permission = "users.reset_password",
                  .summary = "Reset a person's password: a one-time password or an activation "
                             "code (shown once); they must choose a new one at the next sign-in",
-                 .request_schema = reset_schema, .handler = reset_password},
+                 .request_schema = reset_schema,
+                 .response_schema =
+                         "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\","
+                         "\"format\":\"uuid\"},\"username\":{\"type\":\"string\"},"
+                         "\"display_name\":{\"type\":\"string\"},\"method\":{\"type\":"
+                         "\"string\",\"enum\":[\"password\",\"activation_code\"]},\"password\":{\"type\":"
+                         "\"string\",\"description\":\"method password: the one-time password, "
+                         "shown once\"},\"code\":{\"type\":\"string\",\"description\":\"method "
+                         "activation_code: the code, shown once\"},\"expires_at\":{\"type\":"
+                         "\"string\",\"format\":\"date-time\"}}}",
+                 .handler = reset_password},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

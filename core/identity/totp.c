@@ -580,7 +580,8 @@ atrium_totp_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "The second step of a browser's sign-in: sets the atrium_session "
                             "cookie, returns the CSRF token",
-                 .request_schema = second_step_schema, .handler = second_step},
+                 .request_schema = second_step_schema,
+                 .response_schema = atrium_browser_session_answer, .handler = second_step},
                 {ATRIUM_ROUTE_INIT, .method = "DELETE",
                  .path = "/api/v1/schools/{school}/users/{id}/totp", .permission = "users.manage",
                  .summary = "Remove a person's second factor (a lost device), with their "
