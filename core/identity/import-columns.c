@@ -263,9 +263,14 @@ respond_profile (AtriumRequest *req, AtriumCore *core, GError **error)
                 json_object_set_string_member (out, "default_role", role);
         else
                 json_object_set_null_member (out, "default_role");
-        if (found)
-                json_object_set_string_member (out, "updated_at", atrium_result_value (res, 0, 3));
-        else
+        if (found) {
+                /* RFC 3339, as every time the API shows (the row's JSON), not PostgreSQL's
+                 * text. */
+                g_autoptr (JsonNode) row = atrium_result_row_json (res, 0);
+                json_object_set_string_member (
+                        out, "updated_at",
+                        json_object_get_string_member (json_node_get_object (row), "updated_at"));
+        } else
                 json_object_set_null_member (out, "updated_at");
         json_object_set_member (out, "presets", presets_json ());
         core->host->respond_json (req, 200, atrium_json_object_node (out));
@@ -351,7 +356,7 @@ static const char profile_response[] =
         "\"preset\":{\"type\":[\"string\",\"null\"]},"
         "\"columns\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
         "\"default_role\":{\"type\":[\"string\",\"null\"]},"
-        "\"updated_at\":{\"type\":[\"string\",\"null\"]},"
+        "\"updated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"},"
         "\"presets\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"object\","
         "\"properties\":{\"description\":{\"type\":\"string\"},\"columns\":{\"type\":\"object\","
         "\"additionalProperties\":{\"type\":\"string\"}}}}}}}";

@@ -174,6 +174,11 @@ atrium_core_register_builtin_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "Readiness: database reachable and migrations applied (a replica "
                             "that is down only degrades)",
+                 .response_schema = "{\"type\":\"object\",\"properties\":{\"status\":{\"enum\":"
+                                    "[\"ready\"]},\"database\":{\"enum\":[\"ok\"]},"
+                                    "\"migrations\":{\"enum\":[\"applied\"]},\"replica\":{"
+                                    "\"enum\":[\"ok\",\"degraded\"],\"description\":\"with "
+                                    "[database] replica_url\"}}}",
                  .handler = readyz},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/metrics",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB, .summary = "Prometheus metrics",

@@ -156,13 +156,13 @@ handle_installation (AtriumRequest *req, gpointer data, GError **error)
         "\"joins\":{\"type\":\"integer\"},\"distinct_users\":{\"type\":\"integer\"},"           \
         "\"usage_hours\":{\"type\":\"number\"},\"estimated_usage_hours\":{\"type\":\"number\"},"\
         "\"peak_concurrent_rooms\":{\"type\":\"integer\"}"
-#define STATS_ANSWER                                                                            \
-        "{\"type\":\"object\",\"properties\":{\"from\":{\"type\":\"string\"},"                  \
-        "\"to\":{\"type\":\"string\"},\"granularity\":{\"enum\":[\"day\",\"hour\"]},"           \
-        "\"typical_minutes\":{\"type\":\"integer\"},"                                           \
-        "\"totals\":{\"type\":\"object\",\"properties\":{" FIGURES "}},"                        \
-        "\"buckets\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"       \
-        "\"start\":{\"type\":\"string\"}," FIGURES "}}}}}"
+#define STATS_ANSWER                                                                               \
+        "{\"type\":\"object\",\"properties\":{\"from\":{\"type\":\"string\"},"                     \
+        "\"to\":{\"type\":\"string\"},\"granularity\":{\"enum\":[\"day\",\"hour\"]},"              \
+        "\"typical_minutes\":{\"type\":\"integer\"},"                                              \
+        "\"totals\":{\"type\":\"object\",\"properties\":{" FIGURES "}},"                           \
+        "\"buckets\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"          \
+        "\"start\":{\"type\":\"string\",\"format\":\"date-time\"}," FIGURES "}}}}}"
 
 gboolean
 conf_stats_register (GError **error)

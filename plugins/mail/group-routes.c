@@ -169,10 +169,10 @@ handle_put (AtriumRequest *req, gpointer data, GError **error)
         "\"members\",\"anyone\"],\"description\":\"who may write to the group's address from " \
         "outside the school (LMTP): nobody (the default), the members' school addresses, "     \
         "anyone\"}}}"
-#define SETTING_SCHEMA                                                                          \
-        "{\"type\":\"object\",\"properties\":{\"group_id\":{\"type\":\"string\"},"              \
-        "\"external_senders\":{\"enum\":[\"nobody\",\"members\",\"anyone\"]},"                  \
-        "\"updated_at\":{\"type\":[\"string\",\"null\"]}}}"
+#define SETTING_SCHEMA                                                                             \
+        "{\"type\":\"object\",\"properties\":{\"group_id\":{\"type\":\"string\"},"                 \
+        "\"external_senders\":{\"enum\":[\"nobody\",\"members\",\"anyone\"]},"                     \
+        "\"updated_at\":{\"type\":[\"string\",\"null\"],\"format\":\"date-time\"}}}"
 
 gboolean
 mail_register_group_routes (AtriumPlugin *self, GError **error)
