@@ -198,6 +198,9 @@ const char *atrium_result_value (const AtriumResult *res, int row, int col);
 /* result-json.c: the rows as JSON, as a tree or straight to text (same mapping). */
 JsonNode *atrium_result_row_json (const AtriumResult *res, int row);
 JsonNode *atrium_result_rows_json (const AtriumResult *res);
+/* A timestamptz value as the API shows every time: RFC 3339 (as the JSON mappings write it),
+ * not PostgreSQL's text. NULL for NULL. Returns: (transfer full) (nullable) */
+char *atrium_result_time (const AtriumResult *res, int row, int col);
 void atrium_json_append_string (GString *out, const char *s);
 void atrium_result_append_row (GString *out, const AtriumResult *res, int row);
 /* {"items": [the first @n_rows rows], "next_cursor": @next_cursor or null}

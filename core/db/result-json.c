@@ -90,6 +90,17 @@ value_node (const PGresult *res, int row, int col)
         return n;
 }
 
+char *
+atrium_result_time (const AtriumResult *r, int row, int col)
+{
+        const char *v = atrium_result_value (r, row, col);
+        if (!v)
+                return NULL;
+        GString *s = g_string_sized_new (32);
+        append_rfc3339 (s, v);
+        return g_string_free (s, FALSE);
+}
+
 JsonNode *
 atrium_result_row_json (const AtriumResult *r, int row)
 {

@@ -104,10 +104,7 @@ atrium_activation_issue (AtriumRequest *req, GPtrArray *user_ids, int days, GPtr
                 4, ids_lit, hashes_lit, req->user_id, life);
         if (!res)
                 return FALSE;
-        /* RFC 3339, as every time the API shows (the row's JSON), not PostgreSQL's text. */
-        g_autoptr (JsonNode) row = atrium_result_row_json (res, 0);
-        *out_expires =
-                g_strdup (json_object_get_string_member (json_node_get_object (row), "expires_at"));
+        *out_expires = atrium_result_time (res, 0, 0);
         *out_codes = g_steal_pointer (&codes);
         return TRUE;
 }

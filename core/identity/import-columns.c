@@ -264,12 +264,8 @@ respond_profile (AtriumRequest *req, AtriumCore *core, GError **error)
         else
                 json_object_set_null_member (out, "default_role");
         if (found) {
-                /* RFC 3339, as every time the API shows (the row's JSON), not PostgreSQL's
-                 * text. */
-                g_autoptr (JsonNode) row = atrium_result_row_json (res, 0);
-                json_object_set_string_member (
-                        out, "updated_at",
-                        json_object_get_string_member (json_node_get_object (row), "updated_at"));
+                g_autofree char *updated = atrium_result_time (res, 0, 3);
+                json_object_set_string_member (out, "updated_at", updated);
         } else
                 json_object_set_null_member (out, "updated_at");
         json_object_set_member (out, "presets", presets_json ());

@@ -193,19 +193,15 @@ atrium_totp_ask (AtriumRequest *req, const char *school_id, const char *account,
         g_autofree char *hash = atrium_token_hash_literal (token);
         g_autoptr (AtriumResult) res = atrium_sql (
                 req, error,
-                "SELECT core.login_pending_create($1::bytea, $2::uuid, $3::uuid, $4::interval) "
-                "AS expires_at",
-                4, hash, school_id, account, PENDING_LIFE);
+                "SELECT core.login_pending_create($1::bytea, $2::uuid, $3::uuid, $4::interval)", 4,
+                hash, school_id, account, PENDING_LIFE);
         if (!res)
                 return FALSE;
-        /* As every time the API shows: RFC 3339 (the row's JSON), not PostgreSQL's text. */
-        g_autoptr (JsonNode) row = atrium_result_row_json (res, 0);
+        g_autofree char *expires = atrium_result_time (res, 0, 0);
         JsonObject *o = json_object_new ();
         json_object_set_string_member (o, "second_factor", "totp");
         json_object_set_string_member (o, "pending_token", token);
-        json_object_set_string_member (
-                o, "expires_at",
-                json_object_get_string_member (json_node_get_object (row), "expires_at"));
+        json_object_set_string_member (o, "expires_at", expires);
         g_free (req->school_id);
         req->school_id = g_strdup (school_id);
         atrium_audit (req, "auth.login_second_factor", account, NULL);

@@ -20,14 +20,6 @@ schema_text (const char *text, GError **error)
         return compiled ? json_to_string (compiled, FALSE) : NULL;
 }
 
-static JsonNode *kept_tree (JsonNode *const *cslot, const char *text);
-
-JsonNode *
-atrium_route_request_schema (const AtriumRouteEntry *e)
-{
-        return kept_tree (&e->request_tree, e->request_schema);
-}
-
 /* @text's tree in @slot, made once (the text is a schema compiled at registration). */
 static JsonNode *
 kept_tree (JsonNode *const *cslot, const char *text)
@@ -42,6 +34,12 @@ kept_tree (JsonNode *const *cslot, const char *text)
                 return made;
         json_node_unref (made); /* another thread's tree was first */
         return g_atomic_pointer_get (slot);
+}
+
+JsonNode *
+atrium_route_request_schema (const AtriumRouteEntry *e)
+{
+        return kept_tree (&e->request_tree, e->request_schema);
 }
 
 JsonNode *
