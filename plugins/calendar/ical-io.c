@@ -81,6 +81,25 @@ cal_lost_value (icalcomponent *c)
         return NULL;
 }
 
+const char *
+cal_uid_unkeepable (const char *uid)
+{
+        /* libical 3.0 reads the escape "\b" (either case) in a text value as a backspace
+         * (0x08) and leaves control characters out when it writes the value again: a UID
+         * "a\Bb" would be stored as "ab" under a row keyed "a<BS>b", so the event could not be
+         * found by its UID and re-importing the file would duplicate it. */
+        for (const char *c = uid; *c; c++)
+                if ((guchar) *c < 0x20 || *c == 0x7f)
+                        return "the UID contains a control character";
+        /* Likewise it reads an unknown escape such as "\a" as a space, and drops white space
+         * at the end of a value it reads back: "Bb\a" would be stored under "Bb " and read
+         * again as "Bb". (Leading white space it drops on both sides: no harm.) */
+        if (g_str_has_suffix (uid, " "))
+                return "the UID ends in white space (or in an escape such as \\a that reads as "
+                       "one), which would not be kept";
+        return NULL;
+}
+
 typedef struct {
         GHashTable *tzids; /* set of TZIDs referenced */
 } TzidScan;
@@ -232,15 +251,10 @@ finish_item (Pending *p)
                 item->error = g_strdup_printf ("libical could not read a value: %s", lost);
                 return;
         }
-        /* libical 3.0 reads the escape "\b" (either case) in a text value as a backspace
-         * (0x08) and leaves control characters out when it writes the value again: a UID
-         * "a\Bb" would be stored as "ab" under a row keyed "a<BS>b", so the event could not be
-         * found by its UID and re-importing the file would duplicate it. */
-        for (const char *c = item->uid; *c; c++) {
-                if ((guchar) *c < 0x20 || *c == 0x7f) {
-                        item->error = g_strdup ("the UID contains a control character");
-                        return;
-                }
+        const char *unkeepable = cal_uid_unkeepable (item->uid);
+        if (unkeepable) {
+                item->error = g_strdup (unkeepable);
+                return;
         }
         icalcomponent_strip_errors (p->root);
         g_autoptr (GError) error = NULL;

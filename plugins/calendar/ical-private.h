@@ -101,6 +101,9 @@ gboolean cal_set_error (GError **error, AtriumErrorCode code, const char *fmt, .
 /* A value libical could not keep, anywhere in @c (ical-io.c): "No value for X" (an empty
  * property) is harmless, anything else would be lost. Returns: (transfer none) (nullable). */
 const char *cal_lost_value (icalcomponent *c);
+/* Why @uid, as libical read it, would not come back the same from the stored text, or NULL
+ * when it would (ical-io.c): a row keyed by it must find its event again. */
+const char *cal_uid_unkeepable (const char *uid);
 
 /* libical's text functions return buffers the caller frees with icalmemory_free_buffer. */
 char *cal_ical_strdup (char *ical_owned);

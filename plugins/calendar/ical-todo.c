@@ -182,12 +182,11 @@ todo_from_root (icalcomponent *root, GError **error)
                                    : "the body holds no VTODO");
                 goto fail;
         }
-        for (const char *c = uid; *c; c++)
-                if ((guchar) *c < 0x20 || *c == 0x7f) {
-                        cal_set_error (error, ATRIUM_ERROR_UNPROCESSABLE,
-                                       "the UID contains a control character");
-                        goto fail;
-                }
+        const char *unkeepable = cal_uid_unkeepable (uid);
+        if (unkeepable) {
+                cal_set_error (error, ATRIUM_ERROR_UNPROCESSABLE, "%s", unkeepable);
+                goto fail;
+        }
         const char *lost = cal_lost_value (root);
         if (lost) {
                 cal_set_error (error, ATRIUM_ERROR_UNPROCESSABLE,

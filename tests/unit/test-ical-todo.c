@@ -189,6 +189,30 @@ test_scan (void)
         g_assert_true (!todo && !event);
 }
 
+/* UIDs that would not come back the same from the stored text (cal_uid_unkeepable): libical
+ * reads "\\B" as a backspace and "\\a" as a space, and drops both when it reads back. */
+static void
+test_unkeepable_uids (void)
+{
+        static const char *const uids[] = {"a\\Bb", "Bb\\a"};
+        for (guint i = 0; i < G_N_ELEMENTS (uids); i++) {
+                g_autofree char *text = g_strdup_printf (
+                        HEAD "BEGIN:VTODO\r\nUID:%s\r\nSUMMARY:x\r\nEND:VTODO\r\n" TAIL, uids[i]);
+                g_autoptr (GError) error = NULL;
+                g_autoptr (CalTodo) t = cal_todo_parse (text, &error);
+                g_assert_null (t);
+                g_assert_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNPROCESSABLE);
+                g_assert_nonnull (strstr (error->message, "UID"));
+        }
+        /* A backslash the file escapes properly stays, as Apple's exports have them. */
+        g_autoptr (GError) error = NULL;
+        g_autoptr (CalTodo) ok = cal_todo_parse (
+                HEAD "BEGIN:VTODO\r\nUID:a\\\\b \\a z\r\nSUMMARY:x\r\nEND:VTODO\r\n" TAIL, &error);
+        g_assert_no_error (error);
+        g_assert_nonnull (ok);
+        g_assert_cmpstr (ok->uid, ==, "a\\b   z"); /* the "\\a" inside reads as a space */
+}
+
 int
 main (int argc, char **argv)
 {
@@ -199,6 +223,7 @@ main (int argc, char **argv)
         g_test_add_func ("/ical-todo/refusals", test_refusals);
         g_test_add_func ("/ical-todo/edit", test_edit);
         g_test_add_func ("/ical-todo/scan", test_scan);
+        g_test_add_func ("/ical-todo/unkeepable-uids", test_unkeepable_uids);
         int rc = g_test_run ();
         cal_ical_fini ();
         return rc;
