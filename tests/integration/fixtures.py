@@ -311,8 +311,7 @@ class SharedHost(harness.TestCase):
         ours = any(k in frames for k in cls.EXIT_CHECK)
         hard = "ERROR: AddressSanitizer" in log or "runtime error:" in log
         if hard or ours or (rc != 0 and not leak):
-            tail = "\n".join(log.splitlines()[-80:])
-            return f"atriumd exited with status {rc}:\n{tail}"
+            return f"atriumd exited with status {rc}:\n{_why_it_stopped(log)}"
         return None
 
     @classmethod
@@ -331,6 +330,26 @@ class SharedHost(harness.TestCase):
                 and len(result.failures) + len(result.errors) > bad_before):
             _print_log_tail(self.host)
         return out
+
+
+def _why_it_stopped(log: str, tail_lines: int = 30, report_lines: int = 120) -> str:
+    """The part of a host's log that says why it failed, first: a sanitizer's report (ASan,
+    LeakSanitizer, UBSan's "runtime error:") and any CRITICAL or ERROR line, then the last
+    lines. CI views keep only the head or the tail of a long failure, and a tail of access-log
+    lines has hidden an abort's cause before (CI of 2026-12-07, webdav_clients under ASan)."""
+    lines = log.splitlines()
+    start = next((i for i, ln in enumerate(lines)
+                  if "Sanitizer" in ln or "runtime error:" in ln), None)
+    report = lines[start:start + report_lines] if start is not None else []
+    loud = [ln for ln in lines if re.search(r"\b(CRITICAL|ERROR|WARNING)\b|\*\*", ln)
+            and ln not in report][-20:]
+    parts = []
+    if report:
+        parts.append("--- the sanitizer's report ---\n" + "\n".join(report))
+    if loud:
+        parts.append("--- the log's errors and warnings ---\n" + "\n".join(loud))
+    parts.append(f"--- the log's last {tail_lines} lines ---\n" + "\n".join(lines[-tail_lines:]))
+    return "\n".join(parts)
 
 
 def _print_log_tail(host: harness.Atriumd, lines: int = 60) -> None:
