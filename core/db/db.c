@@ -163,19 +163,32 @@ static PGconn *
 connect_with (const char *conninfo, const char *purpose, const char *role, gboolean session_options,
               const char *statement_timeout, GError **error)
 {
-        /* expand_dbname lets conninfo be a URI or key=value string; the other keywords only
-         * fill in what it does not set. UTC + ISO make timestamps easy to turn into RFC 3339;
-         * notices (CREATE ... IF NOT EXISTS and the like) are not worth a log line. */
+        /* expand_dbname lets conninfo be a URI or key=value string. libpq keeps the last value
+         * of a repeated keyword, so the keywords before dbname are defaults the operator's
+         * URL (or PG* variables) may override, and the options after it are not: UTC + ISO make
+         * timestamps easy to turn into RFC 3339; notices (CREATE ... IF NOT EXISTS and the
+         * like) are not worth a log line.
+         * GSSAPI encryption is off unless asked for (gssencmode in the URL, PGGSSENCMODE):
+         * libpq's default ("prefer") looks for a Kerberos credential cache before every TCP
+         * connection, which loads and initialises the Kerberos libraries: ~0.6 MiB of the idle
+         * host's memory, and time per connection, for a feature a school's database does not
+         * use (GSSAPI authentication, a pg_hba method, still works). */
         g_autofree char *app = g_strdup_printf ("atriumd%s%s", purpose ? "-" : "",
                                                 purpose ? purpose : "");
-        const char *const keys[] = {"dbname", "connect_timeout", "application_name",
-                                    session_options ? "options" : NULL, NULL};
+        const char *gssenc = g_getenv ("PGGSSENCMODE");
+        const char *const keys[] = {"connect_timeout",
+                                    "application_name",
+                                    "gssencmode",
+                                    "dbname",
+                                    session_options ? "options" : NULL,
+                                    NULL};
         g_autofree char *options = g_strdup_printf (
                 "-c timezone=UTC -c datestyle=ISO -c client_min_messages=warning%s%s",
                 statement_timeout ? " -c statement_timeout=" : "",
                 statement_timeout ? statement_timeout : "");
         /* A request waits on a pool connection; migrations and admin commands can wait longer. */
-        const char *const vals[] = {conninfo, purpose ? "10" : "5", app, options, NULL};
+        const char *const vals[] = {
+                purpose ? "10" : "5", app, gssenc ? gssenc : "disable", conninfo, options, NULL};
         g_autoptr (PGconn) conn = PQconnectdbParams (keys, vals, 1);
         if (PQstatus (conn) != CONNECTION_OK) {
                 g_autofree char *msg = g_strstrip (g_strdup (PQerrorMessage (conn)));
