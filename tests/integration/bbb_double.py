@@ -24,6 +24,9 @@ parameters. Meetings are kept: create twice with the same passwords is SUCCESS w
 duplicateWarning, with other passwords FAILED idNotUnique; end of an unknown meeting is FAILED
 notFound.
 
+Given an ssl.SSLContext (`tls=`), the double serves HTTPS and keeps each failed handshake's
+reason in `tls_failures`: a client that refuses its certificate never reaches the API.
+
 Failure modes (`set_mode`): "normal"; "down" (stops listening: connection refused, until
 another mode is set, on the same port); "http500"; "slow" (answers after `slow_seconds`,
 longer than any client timeout the tests use); "garbage" (200 with a body that is not XML);
@@ -49,6 +52,7 @@ import hmac
 import http.server
 import re
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -103,7 +107,8 @@ class BbbDouble:
     """A BigBlueButton API on 127.0.0.1 that checks what it is sent. See the module doc."""
 
     def __init__(self, secret: str = "atrium-bbb-test-secret", algorithm: str = "sha256", *,
-                 slow_seconds: float = 30.0, port: int = 0) -> None:
+                 slow_seconds: float = 30.0, port: int = 0,
+                 tls: ssl.SSLContext | None = None) -> None:
         if algorithm not in ("sha256", "sha1"):
             raise ValueError("algorithm must be 'sha256' or 'sha1'")
         self.secret = secret
@@ -120,6 +125,10 @@ class BbbDouble:
         self._server: http.server.ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = port
+        # With a server context the double speaks HTTPS; each handshake that fails is kept
+        # here (the ssl module's reason), and its connection never reaches the API.
+        self.tls = tls
+        self.tls_failures: list[str] = []
 
     # ---- life cycle ----------------------------------------------------------------------
 
@@ -141,8 +150,9 @@ class BbbDouble:
 
     @property
     def url(self) -> str:
-        """The API base a backend is configured with: http://127.0.0.1:<port>/bigbluebutton/api"""
-        return f"http://127.0.0.1:{self.port}{API_PATH}"
+        """The API base a backend is configured with: http://127.0.0.1:<port>/bigbluebutton/api
+        (https:// with a TLS context)."""
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{API_PATH}"
 
     def _listen(self) -> None:
         if self._server is not None:
@@ -159,6 +169,19 @@ class BbbDouble:
             def handle_error(self, request: Any, client_address: Any) -> None:
                 # A client that gave up (its timeout, "slow") leaves a broken pipe behind.
                 pass
+
+            def get_request(self) -> tuple[socket.socket, Any]:
+                sock, addr = super().get_request()
+                if double.tls is None:
+                    return sock, addr
+                sock.settimeout(5)
+                try:
+                    return double.tls.wrap_socket(sock, server_side=True), addr
+                except OSError as e:  # ssl.SSLError included; socketserver drops the request
+                    with double._lock:
+                        double.tls_failures.append(getattr(e, "reason", None) or str(e))
+                    sock.close()
+                    raise
 
         # Rebinding the same port after "down" can meet a socket in TIME_WAIT or a test
         # that grabbed the port meanwhile; retry briefly, then say so.

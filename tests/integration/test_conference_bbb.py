@@ -9,7 +9,8 @@ never answered); joins of a student (VIEWER), the room's creator (MODERATOR) and
 maxParticipants, guestPolicy, meta_endCallbackUrl), its idempotence (duplicateWarning) and the
 signed join URL, checked by the double; a BigBlueButton that is down, slow, answers 500, is
 flaky, answers garbage or FAILED, or holds another secret (503 or 502, no visit recorded, no
-secret or signed URL in the problem); one that is slow but answers (reads keep their workers,
+secret or signed URL in the problem); an https:// one whose certificate no authority signed
+(refused at the handshake: 503, not one call reaches the API); one that is slow but answers (reads keep their workers,
 no connection is held across the call); POST /rooms/{id}/end (the `end` call, closing visits,
 notFound, down, a student); and the meeting-ended callback (fired by the double at the URL it
 was given, refused with a wrong, missing or other school's signature).
@@ -21,7 +22,12 @@ URL as [conference] public_url, so the double's end callback reaches it over HTT
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import ssl
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -36,6 +42,22 @@ TIMEOUT_S = 1   # ATRIUM_CONFERENCE_BBB_TIMEOUT_SECONDS
 RETRIES = 1     # ATRIUM_CONFERENCE_BBB_RETRIES
 COOLDOWN_S = 2  # ATRIUM_CONFERENCE_BBB_COOLDOWN_SECONDS: the breaker after no answer
 ROOM_NAME = "Mathe 7b: Brüche & Dezimalzahlen"
+
+
+def self_signed_tls() -> ssl.SSLContext:
+    """A server context with a certificate for 127.0.0.1 that no authority signed."""
+    tmp = tempfile.mkdtemp(prefix="bbb-tls-")
+    try:
+        key, cert = os.path.join(tmp, "key.pem"), os.path.join(tmp, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        return ctx
+    finally:
+        shutil.rmtree(tmp, True)
 
 
 class _SelfAwareHost(harness.Atriumd):
@@ -70,12 +92,13 @@ class BigBlueButton(ConferenceTestCase):
 
     # -- set-up ------------------------------------------------------------------------------
 
-    def double(self, algorithm: str = "sha256", secret: str | None = None) -> BbbDouble:
+    def double(self, algorithm: str = "sha256", secret: str | None = None,
+               tls: ssl.SSLContext | None = None) -> BbbDouble:
         """A fresh double on a port no earlier test used: the breaker is kept per API URL,
         and one an earlier test left open must not meet this test's double."""
         while True:
             bbb = BbbDouble(secret=secret or f"bbb-{algorithm}-{uuid.uuid4().hex}",
-                            algorithm=algorithm, slow_seconds=10.0).start()
+                            algorithm=algorithm, slow_seconds=10.0, tls=tls).start()
             if bbb.port not in self._ports:
                 break
             bbb.stop()
@@ -235,6 +258,24 @@ class BigBlueButton(ConferenceTestCase):
         self.assertCreate(bbb.calls_to("create")[0], s, room, lobby=True)
         self.assertEqual(self.sql(f"SELECT guest_id, user_id IS NULL FROM conference.attendance "
                                   f"WHERE room_id = '{room}'"), f"{link['id']}|t")
+
+    def test_https_certificate_no_authority_vouches_for_is_refused(self) -> None:
+        """atriumd speaks TLS to an https:// BigBlueButton (GnuTLS through glib-networking,
+        initialised when first used rather than when loaded: core/main.c) and checks the
+        server's certificate: a self-signed one ends the handshake, the join is a quiet 503
+        with no visit, and not one call reaches the API."""
+        bbb = self.double(tls=self_signed_tls())
+        s = self.bbb_school(bbb)
+        self.assertTrue(bbb.url.startswith("https://"), bbb.url)
+        room = s.room("tina", ROOM_NAME)["id"]
+        resp = s.req("sam", "POST", f"/rooms/{room}/join")
+        self.assertQuietFailure(resp, 503, "unavailable", bbb)
+        self.assertIn("TLS failure", resp.json()["detail"])
+        self.assertEqual((bbb.calls, self.visits(room)), ([], {}))
+        self.assertEqual(len(bbb.tls_failures), RETRIES + 1, "a handshake per attempt")
+        # The client read the certificate and refused it (glib-networking's words), which
+        # takes a working GnuTLS: not a handshake that failed for want of one.
+        self.assertIn("TLS failure: Unacceptable TLS certificate", self.host.log_text())
 
     # -- BigBlueButton failing -----------------------------------------------------------------
 
