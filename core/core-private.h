@@ -99,6 +99,9 @@ typedef struct {
          * ATRIUM_ROUTE_PAGED. %NULL for a route registered before query_schema existed
          * (ABI < 1.5): nothing is checked. */
         char **query_names;
+        /* (nullable) response_type's media types, lower-case: a success answer that is not
+         * JSON (media-type.c) */
+        char **response_types;
         guint success_status;
         AtriumHandler handler;
         gpointer user_data;

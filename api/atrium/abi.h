@@ -45,6 +45,8 @@
  *        negated text-matches included).
  *        AtriumRoute appends query_schema (the query parameters a route reads: checked by
  *        the host, listed in OpenAPI); AtriumRouteFlags: ATRIUM_ROUTE_PAGED.
+ *        AtriumRoute appends response_type (the media types of a success answer that is
+ *        not JSON: listed in OpenAPI, held to the answers by [http] check_responses).
  *        Behaviour only: an ATRIUM_ROUTE_SLOW route's identity check is a transaction of its
  *        own, so its handler starts with no transaction open (no hash waits in one).
  */

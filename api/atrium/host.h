@@ -232,6 +232,13 @@ typedef gboolean (*AtriumEventHandler) (AtriumTx *tx, const char *event, JsonNod
  *   through request_query(): the host logs a warning the first time it reads one it did not
  *   declare, and request_page() on a route without ATRIUM_ROUTE_PAGED counts as reading
  *   ?limit= and ?cursor=. %NULL: the route reads no query parameter. Since: 1.5
+ * @response_type: (nullable): the media types of a success answer that is not JSON, separated
+ *   by commas: "text/calendar", "message/rfc822", "text/html", or a range: "image/\*", or
+ *   "*\/\*" (without the backslashes this comment needs) for whatever the resource is, such
+ *   as a stored file. With a response_schema (or ATRIUM_ROUTE_PAGED) as well, the answer
+ *   may also be JSON (a folder's listing). Each type is listed under the answer's content in
+ *   the OpenAPI document, and with [http] check_responses the host logs a success answer of
+ *   a type the route did not name. %NULL: a success answer is JSON or has no body. Since: 1.5
  *
  * One route, handed to add_route(), which copies every string, so the struct and its strings
  * may live on init's stack. Start it with ATRIUM_ROUTE_INIT. Versioned like the descriptor:
@@ -254,6 +261,7 @@ typedef struct {
         gpointer user_data;
         /* ---- ABI 1.5 ---- */
         const char *query_schema;
+        const char *response_type;
 } AtriumRoute;
 
 /* The first designated initialiser of every AtriumRoute: { ATRIUM_ROUTE_INIT, .method = ... } */

@@ -371,7 +371,8 @@ atrium_activation_routes (AtriumCore *core)
                          "\"uuid\"},\"username\":{\"type\":\"string\"},\"display_name\":{"
                          "\"type\":\"string\"},\"class\":{\"type\":[\"string\",\"null\"]},"
                          "\"code\":{\"type\":\"string\"}}}}}}",
-                 .success_status = 201, .handler = create_codes},
+                 .response_type = "text/csv, text/html", .success_status = 201,
+                 .handler = create_codes},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/api/v1/auth/activate",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_SLOW,
                  .summary = "Redeem an activation code: set the first password and sign in",

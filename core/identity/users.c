@@ -464,6 +464,18 @@ link_parent (AtriumRequest *req, gpointer data, GError **error)
         return respond_user (req, 200, student, error);
 }
 
+/* The export: the core's part, each module's under its name (its user_export, ABI), and when. */
+static const char export_answer[] =
+        "{\"type\":\"object\",\"required\":[\"core\",\"exported_at\"],\"properties\":{"
+        "\"core\":{\"type\":\"object\",\"required\":[\"user\",\"sessions\",\"audit\"],"
+        "\"properties\":{\"user\":{\"type\":\"object\",\"description\":\"as GET "
+        "/users/{id} answers\"},\"sessions\":{\"type\":\"array\",\"items\":{\"type\":"
+        "\"object\"}},\"audit\":{\"type\":\"array\",\"items\":{\"type\":\"object\"},"
+        "\"description\":\"what the person did and what was done to their account, at most "
+        "10,000 entries\"}}},\"exported_at\":{\"type\":\"string\",\"format\":"
+        "\"date-time\"}},\"additionalProperties\":{\"type\":\"object\",\"description\":"
+        "\"each module's part, under the module's name\"}}";
+
 static gboolean
 export_user (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -569,7 +581,7 @@ atrium_user_routes (AtriumCore *core)
                  .path = "/api/v1/schools/{school}/users/{id}/export", .scope = ATRIUM_SCOPE_SCHOOL,
                  .flags = ATRIUM_ROUTE_REPLICA,
                  .summary = "Everything the platform holds about a person (GDPR access)",
-                 .handler = export_user},
+                 .response_schema = export_answer, .handler = export_user},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

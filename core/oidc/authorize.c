@@ -630,18 +630,18 @@ atrium_oidc_authorize_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/oidc/{school}/authorize",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_OWN_AUTH,
                  .summary = "OpenID Connect authorization endpoint (code flow; HTML pages)",
-                 .handler = authorize_get},
+                 .response_type = "text/html", .handler = authorize_get},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/oidc/{school}/login",
                  .scope = ATRIUM_SCOPE_SCHOOL,
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_OWN_AUTH | ATRIUM_ROUTE_RAW_BODY |
                           ATRIUM_ROUTE_SLOW,
                  .summary = "The provider's sign-in form (application/x-www-form-urlencoded)",
-                 .handler = login_post},
+                 .response_type = "text/html", .handler = login_post},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/oidc/{school}/consent",
                  .scope = ATRIUM_SCOPE_SCHOOL,
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_OWN_AUTH | ATRIUM_ROUTE_RAW_BODY,
                  .summary = "The provider's consent page (application/x-www-form-urlencoded)",
-                 .handler = consent_post},
+                 .response_type = "text/html", .handler = consent_post},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

@@ -260,6 +260,34 @@ end_session (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* What userinfo answers: the claims the access token's scopes allow (atrium_oidc_claims). */
+static const char userinfo_answer[] =
+        "{\"type\":\"object\",\"required\":[\"sub\"],\"properties\":{"
+        "\"sub\":{\"type\":\"string\",\"description\":\"the person's id\"},"
+        "\"name\":{\"type\":\"string\",\"description\":\"scope profile\"},"
+        "\"preferred_username\":{\"type\":\"string\",\"description\":\"scope profile\"},"
+        "\"email\":{\"type\":\"string\",\"description\":\"scope email: the school mail "
+        "address, else the address the school holds\"},"
+        "\"email_verified\":{\"type\":\"boolean\",\"description\":\"true for the school "
+        "mail address\"},"
+        "\"roles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
+        "\"scope roles\"},"
+        "\"school\":{\"type\":\"object\",\"description\":\"scope school\",\"properties\":{"
+        "\"slug\":{\"type\":\"string\"},\"name\":{\"type\":\"string\"}}},"
+        "\"groups\":{\"type\":\"array\",\"description\":\"scope groups\",\"items\":{"
+        "\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"string\"},\"name\":{"
+        "\"type\":\"string\"}}}}}}";
+
+/* RFC 7662: {"active": false} alone for a token that is not live. */
+static const char introspect_answer[] =
+        "{\"type\":\"object\",\"required\":[\"active\"],\"properties\":{"
+        "\"active\":{\"type\":\"boolean\"},\"scope\":{\"type\":\"string\"},"
+        "\"client_id\":{\"type\":\"string\"},\"username\":{\"type\":\"string\"},"
+        "\"token_type\":{\"enum\":[\"Bearer\",\"refresh_token\"]},"
+        "\"exp\":{\"type\":\"integer\"},\"iat\":{\"type\":\"integer\"},"
+        "\"sub\":{\"type\":\"string\"},\"aud\":{\"type\":\"string\"},"
+        "\"iss\":{\"type\":\"string\"}}}";
+
 void
 atrium_oidc_endpoint_routes (AtriumCore *core)
 {
@@ -268,22 +296,23 @@ atrium_oidc_endpoint_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/oidc/{school}/userinfo",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = form,
                  .summary = "OpenID Connect userinfo (Authorization: Bearer <access token>)",
-                 .handler = userinfo},
+                 .response_schema = userinfo_answer, .handler = userinfo},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/oidc/{school}/userinfo",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = form,
                  .summary = "OpenID Connect userinfo (Bearer header or access_token form field)",
-                 .handler = userinfo},
+                 .response_schema = userinfo_answer, .handler = userinfo},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/oidc/{school}/introspect",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = form,
                  .summary = "OAuth 2.0 token introspection for resource servers (RFC 7662)",
-                 .handler = introspect},
+                 .response_schema = introspect_answer, .handler = introspect},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/oidc/{school}/revoke",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = form,
                  .summary = "OAuth 2.0 token revocation (RFC 7009)", .handler = revoke_token},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/oidc/{school}/end_session",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = form,
-                 .summary = "RP-initiated logout: ends the browser's session",
-                 .handler = end_session},
+                 .summary = "RP-initiated logout: ends the browser's session (a page, or "
+                            "303 to the client's post_logout_redirect_uri)",
+                 .response_type = "text/html", .handler = end_session},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

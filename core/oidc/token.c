@@ -267,6 +267,16 @@ token (AtriumRequest *req, gpointer data, GError **error)
                                   "grant_type must be authorization_code or refresh_token");
 }
 
+/* RFC 6749 5.1, with OpenID Connect's id_token when the scope has openid. */
+static const char token_answer[] =
+        "{\"type\":\"object\",\"required\":[\"access_token\",\"token_type\",\"expires_in\","
+        "\"refresh_token\",\"scope\"],\"properties\":{"
+        "\"access_token\":{\"type\":\"string\"},\"token_type\":{\"enum\":[\"Bearer\"]},"
+        "\"expires_in\":{\"type\":\"integer\",\"description\":\"seconds\"},"
+        "\"refresh_token\":{\"type\":\"string\"},\"scope\":{\"type\":\"string\"},"
+        "\"id_token\":{\"type\":\"string\",\"description\":\"a signed JWT (the client's alg), when "
+        "the scope has openid\"}}}";
+
 void
 atrium_oidc_token_routes (AtriumCore *core)
 {
@@ -276,7 +286,7 @@ atrium_oidc_token_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_OWN_AUTH | ATRIUM_ROUTE_RAW_BODY,
                  .summary = "OAuth 2.0 token endpoint (authorization_code with PKCE, "
                             "refresh_token; form body)",
-                 .handler = token},
+                 .response_schema = token_answer, .handler = token},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

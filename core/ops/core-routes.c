@@ -169,7 +169,10 @@ atrium_core_register_builtin_routes (AtriumCore *core)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/healthz",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB,
-                 .summary = "Liveness: the process answers", .handler = healthz},
+                 .summary = "Liveness: the process answers",
+                 .response_schema = "{\"type\":\"object\",\"properties\":{\"status\":{\"enum\":"
+                                    "[\"ok\"]}}}",
+                 .handler = healthz},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/readyz",
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "Readiness: database reachable and migrations applied (a replica "
@@ -182,7 +185,7 @@ atrium_core_register_builtin_routes (AtriumCore *core)
                  .handler = readyz},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/metrics",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB, .summary = "Prometheus metrics",
-                 .handler = metrics},
+                 .response_type = "text/plain; version=0.0.4", .handler = metrics},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/modules",
                  .flags = ATRIUM_ROUTE_PUBLIC,
                  .summary = "Loaded plugins with versions, dependencies, permissions, state",
@@ -190,6 +193,10 @@ atrium_core_register_builtin_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/openapi.json",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB,
                  .summary = "This OpenAPI 3.1 document, generated from the registered routes",
+                 .response_schema = "{\"type\":\"object\",\"required\":[\"openapi\",\"info\","
+                                    "\"paths\"],\"properties\":{\"openapi\":{\"type\":"
+                                    "\"string\"},\"info\":{\"type\":\"object\"},\"paths\":{"
+                                    "\"type\":\"object\"}},\"additionalProperties\":true}",
                  .handler = openapi},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));

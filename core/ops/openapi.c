@@ -120,6 +120,20 @@ add_query_parameters (JsonArray *params, const AtriumRouteEntry *e)
         }
 }
 
+/* The Media Type Object of a response_type: text is a string; anything else (a stored file,
+ * an image, a mail) is bytes, which OpenAPI 3.1 describes by leaving the schema out. */
+static JsonObject *
+other_media (const char *type)
+{
+        JsonObject *media = json_object_new ();
+        if (g_str_has_prefix (type, "text/")) {
+                JsonObject *schema = json_object_new ();
+                json_object_set_string_member (schema, "type", "string");
+                json_object_set_object_member (media, "schema", schema);
+        }
+        return media;
+}
+
 /* A page of a list (ATRIUM_ROUTE_PAGED): @item (nullable, transfer full) is one item. */
 static JsonNode *
 page_schema (JsonNode *item)
@@ -203,8 +217,8 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
         JsonObject *responses = json_object_new ();
         JsonObject *ok = json_object_new ();
         json_object_set_string_member (ok, "description", "success");
+        JsonObject *content = json_object_new ();
         if (e->response_schema || (e->flags & ATRIUM_ROUTE_PAGED)) {
-                JsonObject *content = json_object_new ();
                 JsonObject *media = json_object_new ();
                 JsonNode *body =
                         e->response_schema ? json_from_string (e->response_schema, NULL) : NULL;
@@ -212,8 +226,14 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
                                         (e->flags & ATRIUM_ROUTE_PAGED) ? page_schema (body)
                                                                         : body);
                 json_object_set_object_member (content, "application/json", media);
-                json_object_set_object_member (ok, "content", content);
         }
+        for (guint i = 0; e->response_types && e->response_types[i]; i++)
+                json_object_set_object_member (content, e->response_types[i],
+                                               other_media (e->response_types[i]));
+        if (json_object_get_size (content))
+                json_object_set_object_member (ok, "content", content);
+        else
+                json_object_unref (content);
         g_autofree char *code = g_strdup_printf ("%u", e->success_status);
         json_object_set_object_member (responses, code, ok);
         if (e->request_schema || e->query_schema ||

@@ -98,6 +98,14 @@ char **atrium_query_schema_names (JsonNode *compiled);
  * Errors name the parameter ("?from: not a valid date-time"); ATRIUM_ERROR_INVALID. */
 gboolean atrium_query_schema_check (JsonNode *schema, GHashTable *query, GError **error);
 
+/* media-type.c: a route's response_type (api/atrium/host.h). The comma-separated media types
+ * of @text, each checked ("type/subtype", a range such as "image/\*" or "*\/\*", parameters
+ * after ';'), lower-cased. Returns: (transfer full) */
+char **atrium_media_types_parse (const char *text, GError **error);
+/* Whether the media type of @content_type (a Content-Type value; its parameters ignored) is
+ * one of @types, ranges included. */
+gboolean atrium_media_types_match (char *const *types, const char *content_type);
+
 /* problem.c */
 /* Every 503 carries Retry-After (seconds): the database restarting, a host draining. */
 #define ATRIUM_RETRY_AFTER_503 "1"

@@ -89,6 +89,7 @@ route_entry_free (AtriumRouteEntry *e)
         if (e->query_tree)
                 json_node_unref (e->query_tree);
         g_strfreev (e->query_names);
+        g_strfreev (e->response_types);
         g_free (e);
 }
 
@@ -182,6 +183,11 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
                 g_prefix_error (error, "route %s %s: ", r.method, full);
                 return FALSE;
         }
+        g_auto (GStrv) types = NULL;
+        if (r.response_type && !(types = atrium_media_types_parse (r.response_type, error))) {
+                g_prefix_error (error, "route %s %s: ", r.method, full);
+                return FALSE;
+        }
         /* A route built against headers that have query_schema declares what it reads. */
         const gboolean declares =
                 !owner || in->header.struct_size >=
@@ -204,6 +210,7 @@ atrium_core_add_route (AtriumCore *core, AtriumPlugin *owner, const AtriumRoute 
         e->response_schema = g_steal_pointer (&resp_schema);
         e->query_schema = query ? json_to_string (query, FALSE) : NULL;
         e->query_names = declares ? query_names (query, r.flags & ATRIUM_ROUTE_PAGED) : NULL;
+        e->response_types = g_steal_pointer (&types);
         e->success_status = r.success_status ? r.success_status : 200;
         e->handler = r.handler;
         e->user_data = r.user_data;

@@ -358,10 +358,14 @@ atrium_portal_routes (AtriumCore *core)
         const AtriumRoute routes[] = {
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB,
-                 .summary = "The browser portal (HTML; docs/PORTAL.md)", .handler = shell_page},
+                 .summary = "The browser portal (HTML; docs/PORTAL.md)",
+                 .response_type = "text/html", .handler = shell_page},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/portal/assets/{hash}/{path*}",
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB,
                  .summary = "The portal's static files, under content-hashed prefixes",
+                 .response_type = "text/javascript, text/css, text/html, text/plain, "
+                                  "image/svg+xml, image/png, image/x-icon, font/woff2, "
+                                  "application/octet-stream",
                  .handler = asset},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/portal/nav",
                  .summary = "The portal pages the caller may see in the school",

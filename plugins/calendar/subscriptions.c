@@ -255,11 +255,11 @@ cal_register_subscription_routes (AtriumPlugin *self, GError **error)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}.ics",
                  .permission = "calendar.read",
                  .summary = "The calendar as an RFC 5545 .ics file (text/calendar)",
-                 .handler = export_calendar},
+                 .response_type = "text/calendar", .handler = export_calendar},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/calendars/{id}/export.ics",
                  .permission = "calendar.read",
                  .summary = "The same export under a path without a suffix parameter",
-                 .handler = export_calendar},
+                 .response_type = "text/calendar", .handler = export_calendar},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/calendars/{id}/subscriptions",
                  .permission = "calendar.read",
                  .summary = "A secret feed URL for calendar apps (the token is shown only here)",
@@ -282,7 +282,8 @@ cal_register_subscription_routes (AtriumPlugin *self, GError **error)
                  .success_status = 204, .handler = delete_subscription},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/ical/{token}.ics",
                  .scope = ATRIUM_SCOPE_GLOBAL, .flags = ATRIUM_ROUTE_PUBLIC,
-                 .summary = "A calendar feed for phone calendar apps, no sign-in", .handler = feed},
+                 .summary = "A calendar feed for phone calendar apps, no sign-in",
+                 .response_type = "text/calendar", .handler = feed},
         };
         return atrium_add_routes (cal_host, self, routes, G_N_ELEMENTS (routes), error);
 }

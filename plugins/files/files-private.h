@@ -49,6 +49,12 @@ extern FilesSettings files_settings;
         "\"description\":\"RFC 3339, whole seconds\"},\"etag\":{\"type\":[\"string\",\"null\"]},"  \
         "\"content_type\":{\"type\":\"string\"}"
 #define FILES_NODE_ANSWER "{\"type\":\"object\",\"properties\":{" FILES_NODE_PROPS "}}"
+/* A folder's listing: a page of nodes (GET of a folder's path, which is not a paged route
+ * since the same path may be a file). */
+#define FILES_FOLDER_PAGE                                                                          \
+        "{\"type\":\"object\",\"required\":[\"items\",\"next_cursor\"],\"properties\":{"           \
+        "\"items\":{\"type\":\"array\",\"items\":" FILES_NODE_ANSWER "},"                          \
+        "\"next_cursor\":{\"type\":[\"string\",\"null\"]}}}"
 #define FILES_SHARE_PROPS                                                                          \
         "\"token\":{\"type\":\"string\",\"description\":\"shown only here\"},"                     \
         "\"url\":{\"type\":\"string\",\"description\":\"where the file is downloaded without an "  \

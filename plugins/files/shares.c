@@ -277,7 +277,7 @@ files_register_share_routes (AtriumPlugin *self, GError **error)
                  .summary = "Download a shared file without an account (HTTP Basic for a "
                             "password, 429 after ten wrong ones in 15 minutes; Range and "
                             "conditional requests as for any download)",
-                 .handler = handle_public},
+                 .response_type = "*/*", .handler = handle_public},
         };
         return atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error);
 }

@@ -256,6 +256,8 @@ files_register_transfer_routes (AtriumPlugin *self, GError **error)
                          .query_schema = "{\"type\": \"object\", \"properties\": {"
                                          "\"limit\": " ATRIUM_PAGE_LIMIT_QUERY ", "
                                          "\"cursor\": " ATRIUM_PAGE_CURSOR_QUERY "}}",
+                         /* a file as it is; a folder's listing as a page */
+                         .response_type = "*/*", .response_schema = FILES_FOLDER_PAGE,
                          .handler = handle_get},
                 };
                 if (!atrium_add_routes (files_host, self, routes, G_N_ELEMENTS (routes), error))

@@ -143,14 +143,16 @@ def migrated_cluster(name: str = "pg") -> PgCluster:
 
 
 # What a host logs when a route breaks the contract the OpenAPI document states: it reads a
-# query parameter it did not declare (core/pipeline/request.c), or answers a body its
-# response_schema does not describe (handle.c; test hosts run with ATRIUM_CHECK_RESPONSES=1).
-# Every host's log is searched when it is cleaned up; runner.main() fails the run if any said
-# one of them.
+# query parameter it did not declare (core/pipeline/request.c), answers a body its
+# response_schema does not describe, or a media type its response_type does not name
+# (handle.c; test hosts run with ATRIUM_CHECK_RESPONSES=1). Every host's log is searched when
+# it is cleaned up; runner.main() fails the run if any said one of them.
 UNDECLARED_QUERY = "it does not declare"
 UNDESCRIBED_ANSWER = "its response_schema does not describe"
+UNDESCRIBED_TYPE = "its response_type does not describe"
 # The routes that break the rules on purpose, to show the warnings (tests/plugins/groupsprobe).
-ON_PURPOSE = ("/groupsprobe/undeclared ", "/groupsprobe/misdescribed ")
+ON_PURPOSE = ("/groupsprobe/undeclared ", "/groupsprobe/misdescribed ",
+              "/groupsprobe/mistyped ")
 contract_breaches: list[str] = []
 
 
@@ -158,7 +160,7 @@ def _note_breaches(log: str) -> None:
     for line in log.splitlines():
         if any(p in line for p in ON_PURPOSE):
             continue
-        if ((UNDECLARED_QUERY in line or UNDESCRIBED_ANSWER in line)
+        if ((UNDECLARED_QUERY in line or UNDESCRIBED_ANSWER in line or UNDESCRIBED_TYPE in line)
                 and line not in contract_breaches):
             contract_breaches.append(line)
 

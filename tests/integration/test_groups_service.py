@@ -374,6 +374,30 @@ class GroupsService(harness.TestCase):
         self.assertIn("GET /api/v1/schools/{school}/groupsprobe/misdescribed", said[0])
         self.assertIn("/unsaid: unknown field", said[0])
 
+    def test_answers_are_checked_against_their_response_type(self):
+        # /mistyped answers text/plain and names no response_type (so only JSON is said);
+        # /typed answers the same and says so. The client gets both answers; the log names
+        # the first only.
+        s = self.school()
+        for route in ("mistyped", "typed"):
+            resp = self.host.request("GET", f"/api/v1/schools/{s.slug}/groupsprobe/{route}",
+                                     token=s.tokens["ada"])
+            fixtures.check(resp, 200, what=route)
+            self.assertEqual((resp.headers.get("content-type"), resp.body),
+                             ("text/plain; charset=utf-8", b"plain\n"))
+        said = [ln for ln in self.host.log_text().splitlines()
+                if harness.host.UNDESCRIBED_TYPE in ln]
+        self.assertEqual(len(said), 1, said)
+        self.assertIn("GET /api/v1/schools/{school}/groupsprobe/mistyped answered "
+                      "text/plain; charset=utf-8", said[0])
+        self.assertIn("(none: JSON only)", said[0])
+        doc = self.host.request("GET", "/api/v1/openapi.json").json()
+        typed = doc["paths"]["/api/v1/schools/{school}/groupsprobe/typed"]["get"]
+        self.assertEqual(typed["responses"]["200"]["content"],
+                         {"text/plain": {"schema": {"type": "string"}}})
+        mistyped = doc["paths"]["/api/v1/schools/{school}/groupsprobe/mistyped"]["get"]
+        self.assertNotIn("content", mistyped["responses"]["200"])
+
     def test_openapi_lists_the_probe_parameters(self):
         doc = self.host.request("GET", "/api/v1/openapi.json").json()
         ops = doc["paths"]["/api/v1/schools/{school}/groupsprobe/is_member"]["get"]

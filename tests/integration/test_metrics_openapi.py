@@ -361,6 +361,51 @@ class OpenApi(fixtures.SharedHost):
                         ["application/json"]["schema"])
                 self.assertIn(field, page["properties"]["items"]["items"]["properties"])
 
+    def test_every_answer_with_a_body_says_what_it_is(self):
+        # Every success answer that has a body names its media type (response_type, ABI
+        # 1.5): JSON with a schema, or another type such as text/calendar. Only answers
+        # without a body say nothing: 204, password-reset's 202, the token revocation's 200.
+        bodiless = {("post", "/api/v1/auth/password-reset"), ("post", "/oidc/{school}/revoke")}
+        for path, method, op in self.operations():
+            for code, answer in op["responses"].items():
+                if not code.startswith("2") or code == "204" or (method, path) in bodiless:
+                    continue
+                with self.subTest(f"{method} {path} {code}"):
+                    self.assertIn("content", answer, "a body the document does not describe")
+                    for media, described in answer["content"].items():
+                        if media == "application/json":
+                            self.assertIn("schema", described)
+        answers = {
+            ("get", "/metrics"): {"text/plain; version=0.0.4"},
+            ("get", "/"): {"text/html"},
+            ("get", "/oidc/{school}/authorize"): {"text/html"},
+            ("get", "/api/v1/schools/{school}/calendar/calendars/{id}.ics"): {"text/calendar"},
+            ("get", "/api/v1/calendar/ical/{token}.ics"): {"text/calendar"},
+            ("get", "/api/v1/schools/{school}/mail/messages/{id}/raw"): {"message/rfc822"},
+            ("get", "/api/v1/schools/{school}/mail/messages/{id}/attachments/{n}"): {"*/*"},
+            ("get", "/api/v1/schools/{school}/files/home/{path}"): {"*/*", "application/json"},
+            ("get", "/api/v1/files/share/{token}"): {"*/*"},
+            ("post", "/oidc/{school}/token"): {"application/json"},
+            ("get", "/api/v1/schools/{school}/users/{id}/export"): {"application/json"},
+        }
+        for (method, path), media in answers.items():
+            with self.subTest(f"{method} {path}"):
+                self.assertEqual(set(self.doc["paths"][path][method]["responses"]["200"]
+                                     ["content"]), media)
+        ics = (self.doc["paths"]["/api/v1/calendar/ical/{token}.ics"]["get"]["responses"]
+               ["200"]["content"]["text/calendar"])
+        self.assertEqual(ics, {"schema": {"type": "string"}})
+        raw = (self.doc["paths"]["/api/v1/schools/{school}/mail/messages/{id}/raw"]["get"]
+               ["responses"]["200"]["content"]["message/rfc822"])
+        self.assertEqual(raw, {}, "bytes: no schema")
+        token = (self.doc["paths"]["/oidc/{school}/token"]["post"]["responses"]["200"]["content"]
+                 ["application/json"]["schema"])
+        self.assertIn("id_token", token["properties"])
+        export = (self.doc["paths"]["/api/v1/schools/{school}/users/{id}/export"]["get"]
+                  ["responses"]["200"]["content"]["application/json"]["schema"])
+        self.assertEqual(export["required"], ["core", "exported_at"])
+        self.assertEqual(export["additionalProperties"]["type"], "object")
+
     def test_request_bodies_have_schemas(self):
         posts_with_bodies = {
             "/api/v1/auth/login", "/api/v1/schools",

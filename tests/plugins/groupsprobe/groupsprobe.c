@@ -175,6 +175,16 @@ probe_misdescribed (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* Test tree only: answers text/plain without naming it in response_type (the host's
+ * [http] check_responses warns; tests/harness/host.py exempts this route too). */
+static gboolean
+probe_mistyped (AtriumRequest *req, gpointer data, GError **error)
+{
+        g_autoptr (GBytes) body = g_bytes_new_static ("plain\n", 6);
+        host->respond_bytes (req, 200, "text/plain; charset=utf-8", body);
+        return TRUE;
+}
+
 static gboolean
 probe_events (AtriumRequest *req, gpointer data, GError **error)
 {
@@ -350,6 +360,14 @@ probe_init (AtriumPlugin *self, const AtriumHost *h, GError **error)
                  .response_schema = "{\"type\": \"object\", \"properties\": {\"said\": "
                                     "{\"type\": \"string\"}}}",
                  .handler = probe_misdescribed},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/mistyped",
+                 .permission = "groupsprobe.use",
+                 .summary = "Test tree only: answers text/plain, a type it does not name",
+                 .handler = probe_mistyped},
+                {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/typed",
+                 .permission = "groupsprobe.use",
+                 .summary = "Test tree only: answers text/plain, as its response_type says",
+                 .response_type = "text/plain", .handler = probe_mistyped},
         };
         if (!atrium_add_routes (host, self, routes, G_N_ELEMENTS (routes), error))
                 return FALSE;
