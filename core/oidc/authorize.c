@@ -623,6 +623,26 @@ consent_post (AtriumRequest *req, gpointer data, GError **error)
         return authorize (req, g_hash_table_lookup (form, "request"), &step, error);
 }
 
+/* The authorization request's parameters (OpenID Connect Core 3.1.2.1, RFC 7636), for the
+ * document. Each is declared a plain string on purpose: the protocol answers a bad one itself,
+ * with an error page or an error redirect to the client (authorize()), never the host's 400. */
+static const char authorize_query[] =
+        "{\"type\":\"object\",\"properties\":{"
+        "\"response_type\":{\"type\":\"string\",\"description\":\"code (required)\"},"
+        "\"client_id\":{\"type\":\"string\",\"description\":\"(required)\"},"
+        "\"redirect_uri\":{\"type\":\"string\",\"description\":\"one the client "
+        "registered (required)\"},"
+        "\"scope\":{\"type\":\"string\",\"description\":\"space-separated; openid for an "
+        "ID token\"},"
+        "\"state\":{\"type\":\"string\",\"description\":\"returned to the client as given\"},"
+        "\"nonce\":{\"type\":\"string\",\"description\":\"put into the ID token\"},"
+        "\"code_challenge\":{\"type\":\"string\",\"description\":\"PKCE (required)\"},"
+        "\"code_challenge_method\":{\"type\":\"string\",\"description\":\"S256 (required)\"},"
+        "\"prompt\":{\"type\":\"string\",\"description\":\"none, login or consent\"},"
+        "\"max_age\":{\"type\":\"string\",\"description\":\"seconds since the sign-in "
+        "that are still recent enough\"},"
+        "\"login_hint\":{\"type\":\"string\",\"description\":\"the user name to offer\"}}}";
+
 void
 atrium_oidc_authorize_routes (AtriumCore *core)
 {
@@ -630,7 +650,8 @@ atrium_oidc_authorize_routes (AtriumCore *core)
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/oidc/{school}/authorize",
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_OWN_AUTH,
                  .summary = "OpenID Connect authorization endpoint (code flow; HTML pages)",
-                 .response_type = "text/html", .handler = authorize_get},
+                 .query_schema = authorize_query, .response_type = "text/html",
+                 .handler = authorize_get},
                 {ATRIUM_ROUTE_INIT, .method = "POST", .path = "/oidc/{school}/login",
                  .scope = ATRIUM_SCOPE_SCHOOL,
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_OWN_AUTH | ATRIUM_ROUTE_RAW_BODY |

@@ -260,6 +260,18 @@ end_session (AtriumRequest *req, gpointer data, GError **error)
         return TRUE;
 }
 
+/* RP-initiated logout's parameters (OpenID Connect RP-Initiated Logout 1.0), for the
+ * document; plain strings, as the authorization request's (authorize.c). */
+static const char end_session_query[] =
+        "{\"type\":\"object\",\"properties\":{"
+        "\"id_token_hint\":{\"type\":\"string\",\"description\":\"an ID token this "
+        "issuer gave the client\"},"
+        "\"client_id\":{\"type\":\"string\"},"
+        "\"post_logout_redirect_uri\":{\"type\":\"string\",\"description\":\"one the "
+        "client registered; else the page says the person is signed out\"},"
+        "\"state\":{\"type\":\"string\",\"description\":\"returned with the "
+        "redirect\"}}}";
+
 /* What userinfo answers: the claims the access token's scopes allow (atrium_oidc_claims). */
 static const char userinfo_answer[] =
         "{\"type\":\"object\",\"required\":[\"sub\"],\"properties\":{"
@@ -312,7 +324,8 @@ atrium_oidc_endpoint_routes (AtriumCore *core)
                  .scope = ATRIUM_SCOPE_SCHOOL, .flags = form,
                  .summary = "RP-initiated logout: ends the browser's session (a page, or "
                             "303 to the client's post_logout_redirect_uri)",
-                 .response_type = "text/html", .handler = end_session},
+                 .query_schema = end_session_query, .response_type = "text/html",
+                 .handler = end_session},
         };
         atrium_core_add_routes (core, routes, G_N_ELEMENTS (routes));
 }

@@ -303,6 +303,23 @@ class OpenApi(fixtures.SharedHost):
                 with self.subTest(f"{method} {path} ?{name}="):
                     self.assertIn(name, declared)
 
+    def test_openid_endpoints_list_their_parameters(self):
+        # Declared for the document, each a plain optional string: the protocol answers a
+        # bad or missing one itself (an error page or an error redirect), not the host's 400.
+        for path, names in (("/oidc/{school}/authorize",
+                             {"response_type", "client_id", "redirect_uri", "scope", "state",
+                              "nonce", "code_challenge", "code_challenge_method", "prompt",
+                              "max_age", "login_hint"}),
+                            ("/oidc/{school}/end_session",
+                             {"id_token_hint", "client_id", "post_logout_redirect_uri",
+                              "state"})):
+            with self.subTest(path):
+                q = self.query_parameters(path)
+                self.assertEqual(set(q), names)
+                for name, p in q.items():
+                    self.assertFalse(p["required"], name)
+                    self.assertEqual(p["schema"]["type"], "string", name)
+
     def test_lists_that_page_say_so(self):
         # ATRIUM_ROUTE_PAGED: ?limit= and ?cursor=, and the answer is a page.
         for path in ("/api/v1/schools", "/api/v1/schools/{school}/noticeboard/notices",
