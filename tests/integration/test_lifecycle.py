@@ -6,8 +6,10 @@ own psql session) lets that request finish with its real answer, refuses new con
 and exits 0. Database outage: with PostgreSQL stopped a database route answers 503 and the
 process lives on (/healthz 200, /readyz 503); once PostgreSQL is back the same route answers
 200 again without restarting atriumd. Migrations: idempotent, safe to run concurrently, and
-refusing to go on when an applied migration changed. The command line: --help documents the
-environment, an unknown subcommand exits 2.
+refusing to go on when an applied migration changed. The database URL: its own libpq
+keywords win over what atriumd fills in (application_name), and GSSAPI encryption is used only
+when the URL or PGGSSENCMODE asks. The command line: --help documents the environment, an
+unknown subcommand exits 2.
 """
 
 import http.client
@@ -401,6 +403,44 @@ class Migrations(harness.TestCase):
                     host.start()
                 self.assertNotEqual(host.returncode, 0)
                 self.assertIn("0001_schools.sql", host.log_text())
+            finally:
+                host.cleanup()
+
+
+class DatabaseUrl(harness.TestCase):
+    """What atriumd adds to the database URL only fills in what the URL leaves out
+    (core/db/db.c, docs/OPERATIONS.md "Connection settings")."""
+
+    def test_the_urls_own_keywords_win(self):
+        with harness.PgCluster() as pg:
+            host = harness.Atriumd(pg.url + "?application_name=school-east&connect_timeout=3")
+            try:
+                host.start()
+                names = pg.psql("SELECT DISTINCT application_name FROM pg_stat_activity "
+                                "WHERE usename = 'atrium' AND pid <> pg_backend_pid()")
+                self.assertEqual(names.split(), ["school-east"])
+            finally:
+                host.cleanup()
+
+    def test_gssapi_encryption_only_when_asked_for(self):
+        # This cluster has no Kerberos: a URL (or PGGSSENCMODE) that requires GSSAPI
+        # encryption cannot connect, which shows the operator's choice reaches libpq; without
+        # one atriumd does not ask (gssencmode=disable) and connects.
+        with harness.PgCluster() as pg:
+            for url, env in ((pg.url + "?gssencmode=require", {}),
+                             (pg.url, {"PGGSSENCMODE": "require"})):
+                with self.subTest(url=url, env=env):
+                    host = harness.Atriumd(url)
+                    try:
+                        proc = host.run(["migrate"], env=env)
+                        self.assertNotEqual(proc.returncode, 0)
+                        self.assertIn("GSSAPI encryption required", proc.stderr)
+                    finally:
+                        host.cleanup()
+            host = harness.Atriumd(pg)
+            try:
+                proc = host.run(["migrate"])
+                self.assertEqual(proc.returncode, 0, proc.stderr)
             finally:
                 host.cleanup()
 
