@@ -11,8 +11,9 @@ others still delivered), the size limit (552 at MAIL from SIZE=, and after DATA 
 that sends no SIZE=), protocol errors, pipelining, and every message in
 ../shared/testdata/mail/ read back byte-identical through GET /messages/{id}/raw. Outbound:
 sent, deferred on 75 and retried, failed on 69 with a bounce carrying the original (also
-into a full mailbox: a bounce is never refused), and a host killed with -9 while sendmail
-runs still sends the message after the restart. Group addresses take mail from outside as
+into a full mailbox: a bounce is never refused), a sendmail that hangs killed after [mail]
+sendmail_timeout with the message deferred and sent later, and a host killed with -9 while
+sendmail runs still sends the message after the restart. Group addresses take mail from outside as
 their setting says (7b: anyone; the setting itself is test_mail_groups.py).
 """
 
@@ -526,6 +527,46 @@ class Transport(harness.TestCase):
         self.assertEqual([m["subject"] for m in self.new_in_inbox("tina", before)],
                          ["Undelivered Mail Returned to Sender"])
         self.assertGreater(self.api("tina", "GET", "/usage").json()["used"], used)
+
+    def restart_with_sendmail_timeout(self, seconds: str) -> None:
+        self.host.stop(60)
+        self.host.extra_env["ATRIUM_MAIL_SENDMAIL_TIMEOUT"] = seconds
+        self.host.start()
+
+    def test_outbound_sendmail_that_hangs_is_killed_and_retried(self) -> None:
+        # [mail] sendmail_timeout bounds one run of the queue's sendmail: a run that hangs is
+        # killed (its process group: the stand-in's own `sleep` too), the message deferred as
+        # a temporary failure, and sent by a later pass.
+        self.restart_with_sendmail_timeout("2")
+        self.addCleanup(self.restart_with_sendmail_timeout, "30")
+        self.control("sleep", "30")
+        n = len(self.calls())
+        self.send_out("the sendmail that hangs")
+        hung = self.wait_call(n, done=False)
+        row = self.wait(lambda: self.sql(
+            "SELECT state, attempts, last_error FROM mail.outbox WHERE attempts = 1"),
+            what="the deferral")
+        state, attempts, last_error = row.split("|")
+        self.assertEqual((state, attempts), ("queued", "1"))
+        self.assertIn("did not finish within 2 s", last_error)
+        self.assertFalse(os.path.exists(os.path.join(hung, "done")), "it was not killed")
+        with open(os.path.join(hung, "pid"), encoding="ascii") as f:
+            pid = int(f.read())
+
+        def gone() -> bool:  # exited, or killed and not yet reaped (a zombie)
+            try:
+                with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+                    return f.read().split(") ", 1)[1].startswith("Z")
+            except FileNotFoundError:
+                return True
+        self.wait(gone, what="the stand-in to be gone")
+        self.control("sleep", None)
+        self.sql("UPDATE mail.outbox SET next_attempt_at = now()")
+        again = self.wait_call(n + 1)
+        self.assertEqual(self.read(again, "done").strip(), b"0")
+        self.assertEqual(self.read(again, "stdin"), self.read(hung, "stdin"))
+        self.wait(lambda: self.sql("SELECT count(*) FROM mail.outbox") == "0",
+                  what="the outbox row to go")
 
     def test_outbound_host_killed_while_sending(self) -> None:
         self.control("sleep", "60")
