@@ -378,16 +378,25 @@ atrium_db_pool_discard (AtriumDbPool *pool, PGconn *conn)
 guint
 atrium_db_pool_cancel_lent (AtriumDbPool *pool)
 {
-        guint n = 0;
+        /* Taken out under the lock, sent after it: PQcancel connects to the server, which
+         * with the database's network gone takes up to the TCP connect timeout, and every
+         * lend and release would wait for the lock meanwhile. A slot whose cancel object was
+         * taken makes a new one when it next lends its connection. */
+        g_autoptr (GPtrArray) cancels =
+                g_ptr_array_new_with_free_func ((GDestroyNotify) PQfreeCancel);
         g_mutex_lock (&pool->lock);
         for (guint i = 0; i < pool->size; i++) {
                 Slot *slot = &pool->slots[i];
-                char why[256];
-                if (slot->in_use && slot->lent && slot->cancel &&
-                    PQcancel (slot->cancel, why, sizeof why))
-                        n++;
+                if (slot->in_use && slot->lent && slot->cancel)
+                        g_ptr_array_add (cancels, g_steal_pointer (&slot->cancel));
         }
         g_mutex_unlock (&pool->lock);
+        guint n = 0;
+        for (guint i = 0; i < cancels->len; i++) {
+                char why[256];
+                if (PQcancel (cancels->pdata[i], why, sizeof why))
+                        n++;
+        }
         return n;
 }
 
