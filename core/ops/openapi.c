@@ -120,13 +120,16 @@ add_query_parameters (JsonArray *params, const AtriumRouteEntry *e)
         }
 }
 
-/* The Media Type Object of a response_type: text is a string; anything else (a stored file,
- * an image, a mail) is bytes, which OpenAPI 3.1 describes by leaving the schema out. */
+/* The Media Type Object of a response_type: text is a string, JSON without a response_schema
+ * any JSON (a static file); anything else (a stored file, an image, a mail) is bytes, which
+ * OpenAPI 3.1 describes by leaving the schema out. */
 static JsonObject *
 other_media (const char *type)
 {
         JsonObject *media = json_object_new ();
-        if (g_str_has_prefix (type, "text/")) {
+        if (g_str_equal (type, "application/json")) {
+                json_object_set_object_member (media, "schema", json_object_new ());
+        } else if (g_str_has_prefix (type, "text/")) {
                 JsonObject *schema = json_object_new ();
                 json_object_set_string_member (schema, "type", "string");
                 json_object_set_object_member (media, "schema", schema);
@@ -228,8 +231,9 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
                 json_object_set_object_member (content, "application/json", media);
         }
         for (guint i = 0; e->response_types && e->response_types[i]; i++)
-                json_object_set_object_member (content, e->response_types[i],
-                                               other_media (e->response_types[i]));
+                if (!json_object_has_member (content, e->response_types[i]))
+                        json_object_set_object_member (content, e->response_types[i],
+                                                       other_media (e->response_types[i]));
         if (json_object_get_size (content))
                 json_object_set_object_member (ok, "content", content);
         else

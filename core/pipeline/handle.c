@@ -83,9 +83,10 @@ check_response (AtriumRequest *req)
         /* The media type: JSON, or one the route's response_type names. */
         static char *const json_type[] = {"application/json", NULL};
         const gboolean json = atrium_media_types_match (json_type, req->content_type);
-        const gboolean json_said =
-                !e->response_types || e->response_schema || (e->flags & ATRIUM_ROUTE_PAGED);
-        if (json ? !json_said : !atrium_media_types_match (e->response_types, req->content_type)) {
+        const gboolean named = atrium_media_types_match (e->response_types, req->content_type) ||
+                               (json && (!e->response_types || e->response_schema ||
+                                         (e->flags & ATRIUM_ROUTE_PAGED)));
+        if (!named) {
                 g_autofree char *said =
                         e->response_types ? g_strjoinv (", ", e->response_types) : NULL;
                 g_warning ("route %s %s answered %s, a type its response_type does not describe "

@@ -364,8 +364,8 @@ atrium_portal_routes (AtriumCore *core)
                  .flags = ATRIUM_ROUTE_PUBLIC | ATRIUM_ROUTE_NO_DB,
                  .summary = "The portal's static files, under content-hashed prefixes",
                  .response_type = "text/javascript, text/css, text/html, text/plain, "
-                                  "image/svg+xml, image/png, image/x-icon, font/woff2, "
-                                  "application/octet-stream",
+                                  "application/json, image/svg+xml, image/png, image/x-icon, "
+                                  "font/woff2, application/octet-stream",
                  .handler = asset},
                 {ATRIUM_ROUTE_INIT, .method = "GET", .path = "/api/v1/schools/{school}/portal/nav",
                  .summary = "The portal pages the caller may see in the school",
