@@ -44,11 +44,16 @@ struct _Server {
                               * finished, over all fronts */
         gint draining;       /* (atomic) */
         guint drain_timer;   /* main thread */
-        /* start-up of fronts 1..n */
+        /* start-up of fronts 1..n; and worked, under the same lock */
         GMutex lock;
         GCond cond;
         guint starting;
         GError *start_error;
+        /* GThread* (a reference each): the threads of the kept pools (WORKERS, SLOW) that ran
+         * a request. g_thread_pool_free() only tells them to stop; serve() joins them, so none
+         * is still running thread-local destructors (libxml2's, a plugin's) when the plugins
+         * stop and the process exits. */
+        GPtrArray *worked;
 };
 
 typedef struct {

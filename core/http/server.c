@@ -483,11 +483,25 @@ client_left (int fd)
         return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+/* A kept pool's thread, the first time it works: noted for serve() to join (Server.worked). */
+static void
+note_worker (Server *s, guint pool)
+{
+        static GPrivate noted = G_PRIVATE_INIT (NULL);
+        if ((pool != ATRIUM_POOL_WORKERS && pool != ATRIUM_POOL_SLOW) || g_private_get (&noted))
+                return;
+        g_private_set (&noted, GINT_TO_POINTER (1));
+        g_mutex_lock (&s->lock);
+        g_ptr_array_add (s->worked, g_thread_ref (g_thread_self ()));
+        g_mutex_unlock (&s->lock);
+}
+
 static void
 work (gpointer data, gpointer user_data)
 {
         Job *job = data;
         Server *s = user_data;
+        note_worker (s, job->pool);
         g_atomic_int_inc (&s->busy[job->pool]);
         /* A request that found a worker at once is run without the peek (a system call):
          * its client had no time to give up. */
