@@ -16,7 +16,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 // of all dark modules; its colours are in admin.css (the CSP forbids style attributes).
 export function qrCode (text, label)
 {
-        const qr = encode (text, {ecc : 'M', border : 4});
+        const qr = encode(text, {ecc : 'M', border : 4});
         const svg = document.createElementNS(SVG, 'svg');
         svg.setAttribute('viewBox', `0 0 ${qr.size} ${qr.size}`);
         svg.setAttribute('class', 'qr');
@@ -41,16 +41,12 @@ export function qrCode (text, label)
 
 function field (h, t, id, label, attrs, hint)
 {
-        const input =
-                h ('input', Object.assign({id, name : id, required : true},
-                                          hint ? {'aria-describedby' : `${id}-hint`} : {}, attrs));
+        const input = h ('input', Object.assign({id, name : id, required : true},
+                                                hint ? {'aria-describedby' : `${id}-hint`} : {},
+                                                attrs));
         return [
-                h ('div', {class : 'field narrow'},
-                   h ('label',
-                      {for: id
-                      },
-                      t (label)),
-                   input, hint ? h ('small', {id : `${id}-hint`}, t (hint)) : null),
+                h ('div', {class : 'field narrow'}, h ('label', {for: id}, t (label)), input,
+                   hint ? h ('small', {id : `${id}-hint`}, t (hint)) : null),
                 input
         ];
 }
@@ -60,8 +56,7 @@ function refusal (t, e)
 {
         if (e.status === 429)
                 return new Error (t ('signin.throttled', {
-                        n : Math.max(1,
-                                     Math.ceil((Number (e.headers.get('Retry-After')) || 60) / 60))
+                        n : Math.max(1, Math.ceil((Number (e.headers.get('Retry-After')) || 60) / 60))
                 }));
         return e;
 }
@@ -70,18 +65,18 @@ function passwordSection (ctx)
 {
         const {h, t} = ctx;
         const r = regions (ctx);
-        const [currentField, current] =
-                field (h, t, 'account-current', 'me.password.current',
-                       {type : 'password', autocomplete : 'current-password'});
-        const [newField, first] = field (
-                h, t, 'account-new', 'account.new',
-                {type : 'password', autocomplete : 'new-password', minlength : 8}, 'account.rule');
+        const [currentField, current] = field (h, t, 'account-current', 'me.password.current',
+                                               {type : 'password', autocomplete : 'current-password'});
+        const [newField, first] =
+                field (h, t, 'account-new', 'account.new',
+                       {type : 'password', autocomplete : 'new-password', minlength : 8},
+                       'account.rule');
         const [repeatField, second] = field (h, t, 'account-repeat', 'account.repeat',
                                              {type : 'password', autocomplete : 'new-password'});
         const save = h ('button', {type : 'submit', class : 'primary'}, t ('me.password.submit'));
         const form = h ('form', {class : 'card', novalidate : true, 'aria-labelledby' : 'me-pw'},
-                        h ('h2', {id : 'me-pw'}, t ('me.password.title')), currentField, newField,
-                        repeatField, r.error, r.status, save);
+                        h ('h2', {id : 'me-pw'}, t ('me.password.title')), currentField,
+                        newField, repeatField, r.error, r.status, save);
         form.addEventListener('submit', (ev) => {
                 ev.preventDefault();
                 busy (save, r, async () => {
@@ -117,9 +112,9 @@ export function totpSection (ctx, opts = {})
         const {h, t} = ctx;
         const r = regions (ctx);
         const body = h ('div');
-        const section =
-                h ('section', {class : 'card', 'aria-labelledby' : 'me-totp'},
-                   h ('h2', {id : 'me-totp'}, t ('me.totp.title')), r.error, r.status, body);
+        const section = h ('section', {class : 'card', 'aria-labelledby' : 'me-totp'},
+                           h ('h2', {id : 'me-totp'}, t ('me.totp.title')), r.error, r.status,
+                           body);
 
         function drawState ()
         {
@@ -131,14 +126,13 @@ export function totpSection (ctx, opts = {})
 
         function drawOff ()
         {
-                const start =
-                        h ('button', {type : 'button', class : 'primary'}, t ('me.totp.start'));
-                start.addEventListener('click',
-                                       () => busy (start, r, async () => {
-                                               // No body: the route takes none.
-                                               const made = await ctx.api.post('/api/v1/me/totp');
-                                               drawEnrol (made);
-                                       }));
+                const start = h ('button', {type : 'button', class : 'primary'}, t ('me.totp.start'));
+                start.addEventListener('click', () => busy (start, r, async () => {
+                                                            // No body: the route takes none.
+                                                            const made = await ctx.api.post(
+                                                                    '/api/v1/me/totp');
+                                                            drawEnrol (made);
+                                                    }));
                 body.replaceChildren(
                         h ('p', {}, t (opts.forced ? 'me.totp.forced' : 'me.totp.off')),
                         h ('p', {class : 'muted'}, t ('me.totp.what')), start);
@@ -146,12 +140,11 @@ export function totpSection (ctx, opts = {})
 
         function drawEnrol (made)
         {
-                const [codeField, code] = field (
-                        h, t, 'totp-first', 'me.totp.code',
-                        {autocomplete : 'one-time-code', inputmode : 'numeric', maxlength : 6},
-                        'me.totp.code.hint');
-                const confirm =
-                        h ('button', {type : 'submit', class : 'primary'}, t ('me.totp.confirm'));
+                const [codeField, code] =
+                        field (h, t, 'totp-first', 'me.totp.code',
+                               {autocomplete : 'one-time-code', inputmode : 'numeric', maxlength : 6},
+                               'me.totp.code.hint');
+                const confirm = h ('button', {type : 'submit', class : 'primary'}, t ('me.totp.confirm'));
                 const form = h ('form', {novalidate : true}, codeField, confirm);
                 form.addEventListener('submit', (ev) => {
                         ev.preventDefault();
@@ -178,8 +171,7 @@ export function totpSection (ctx, opts = {})
                         h ('ol', {class : 'steps'}, h ('li', {}, t ('me.totp.step.app')),
                            h ('li', {}, t ('me.totp.step.scan')),
                            h ('li', {}, t ('me.totp.step.code'))),
-                        h ('figure', {class : 'qr-box'},
-                           qrCode (made.otpauth_uri, t ('me.totp.qr')),
+                        h ('figure', {class : 'qr-box'}, qrCode (made.otpauth_uri, t ('me.totp.qr')),
                            h ('figcaption', {class : 'muted'}, t ('me.totp.qr.caption'))),
                         h ('p', {}, t ('me.totp.secret'), ' ',
                            h ('code', {id : 'totp-secret', class : 'secret'}, grouped)),
@@ -200,8 +192,7 @@ export function totpSection (ctx, opts = {})
                                 drawState ();
                 });
                 body.replaceChildren(h ('p', {}, t ('me.totp.codes.why')),
-                                     h ('ol',
-                                        {class : 'recovery', 'aria-label' : t ('me.totp.codes')},
+                                     h ('ol', {class : 'recovery', 'aria-label' : t ('me.totp.codes')},
                                         codes.map((c) => h ('li', {}, h ('code', {}, c)))),
                                      ok);
                 ok.focus();
@@ -209,10 +200,10 @@ export function totpSection (ctx, opts = {})
 
         function drawOn ()
         {
-                const [codeField, code] = field (
-                        h, t, 'totp-off', 'me.totp.code',
-                        {autocomplete : 'one-time-code', inputmode : 'numeric', maxlength : 6},
-                        'me.totp.off.hint');
+                const [codeField, code] =
+                        field (h, t, 'totp-off', 'me.totp.code',
+                               {autocomplete : 'one-time-code', inputmode : 'numeric', maxlength : 6},
+                               'me.totp.off.hint');
                 const off = h ('button', {type : 'submit'}, t ('me.totp.turnoff'));
                 const form = h ('form', {novalidate : true}, codeField, off);
                 form.addEventListener('submit', (ev) => {
@@ -246,7 +237,8 @@ export async function render (root, ctx)
         useStyles ();
         const {h, t} = ctx;
         root.append(h ('h1', {}, t ('me.title')),
-                    h ('p', {class : 'muted'}, t ('me.who', {
+                    h ('p', {class : 'muted'},
+                       t ('me.who', {
                                name : ctx.user.display_name || ctx.user.username,
                                username : ctx.user.username
                        })),

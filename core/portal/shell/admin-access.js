@@ -19,10 +19,10 @@ export async function render (root, ctx)
                         h ('option', {value : 'group'}, t ('admin.access.kind.group')));
         const className = h ('input', {id : 'codes-class', type : 'text', maxlength : '100'});
         const group = h ('select', {id : 'codes-group'});
-        const classRow = h ('p', {class : 'field narrow'}, h ('label', {for: 'codes-class'
-                            }, t ('admin.access.class')), className);
-        const groupRow = h ('p', {class : 'field narrow', hidden : true}, h ('label', {for: 'codes-group'
-                            }, t ('admin.access.group')), group);
+        const classRow = h ('p', {class : 'field narrow'}, h ('label', {for: 'codes-class'}, t ('admin.access.class')),
+                            className);
+        const groupRow = h ('p', {class : 'field narrow', hidden : true},
+                            h ('label', {for: 'codes-group'}, t ('admin.access.group')), group);
         const days = h ('input',
                         {id : 'codes-days', type : 'number', min : '1', max : '90', value : '14'});
         const format = h ('select', {id : 'codes-format'},
@@ -42,21 +42,12 @@ export async function render (root, ctx)
         }
         const codes = h ('form', {}, h ('h2', {}, t ('admin.access.codes.title')),
                          h ('p', {}, t ('admin.access.codes.intro')),
-                         h ('p', {class : 'field narrow'},
-                            h ('label',
-                               {for: 'codes-kind'
-                               },
-                               t ('admin.access.kind')),
-                            kind),
+                         h ('p', {class : 'field narrow'}, h ('label', {for: 'codes-kind'}, t ('admin.access.kind')), kind),
                          classRow, groupRow,
-                         h ('p', {class : 'field narrow'},
-                            h ('label',
-                               {for: 'codes-days'
-                               },
-                               t ('admin.access.days')),
-                            days),
-                         h ('p', {class : 'field narrow'}, h ('label', {for: 'codes-format'
-                            }, t ('admin.access.format')), format), create, download);
+                         h ('p', {class : 'field narrow'}, h ('label', {for: 'codes-days'}, t ('admin.access.days')), days),
+                         h ('p', {class : 'field narrow'}, h ('label', {for: 'codes-format'}, t ('admin.access.format')),
+                            format),
+                         create, download);
         codes.addEventListener('submit', (ev) => {
                 ev.preventDefault();
                 busy (create, r, async () => {
@@ -66,8 +57,7 @@ export async function render (root, ctx)
                                 body.class = name = className.value.trim();
                         } else {
                                 body.group = group.value;
-                                name = group.selectedOptions[0] ? group.selectedOptions[0].text
-                                                                : '';
+                                name = group.selectedOptions[0] ? group.selectedOptions[0].text : '';
                         }
                         const blob = await ctx.api.post(`${schoolApi (ctx)}/activation-codes`, body,
                                                         {headers : {Accept : format.value}});
@@ -99,8 +89,11 @@ export async function render (root, ctx)
         const save = h ('button', {type : 'submit'}, t ('admin.access.policy.save'));
         const policyForm = h ('form', {}, h ('h2', {}, t ('admin.access.policy.title')),
                               h ('p', {}, t ('admin.access.policy.intro')), roles.fieldset,
-                              h ('p', {class : 'field narrow'}, h ('label', {for: 'policy-remember'
-                                 }, t ('admin.access.policy.remember')), remember), save);
+                              h ('p', {class : 'field narrow'},
+                                 h ('label', {for: 'policy-remember'},
+                                   t ('admin.access.policy.remember')),
+                                 remember),
+                              save);
         policyForm.addEventListener('submit', (ev) => {
                 ev.preventDefault();
                 busy (save, r, async () => {

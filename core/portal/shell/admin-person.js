@@ -14,15 +14,11 @@ import {busy, withQuery} from './admin-common.js';
 
 function input (h, t, id, label, attrs, hint)
 {
-        const el = h ('input',
-                      Object.assign({id, 'aria-describedby' : hint ? `${id}-hint` : null}, attrs));
+        const el = h ('input', Object.assign({id, 'aria-describedby' : hint ? `${id}-hint` : null},
+                                             attrs));
         return [
-                h ('div', {class : 'field narrow'},
-                   h ('label',
-                      {for: id
-                      },
-                      t (label)),
-                   el, hint ? h ('small', {id : `${id}-hint`}, t (hint)) : null),
+                h ('div', {class : 'field narrow'}, h ('label', {for: id}, t (label)), el,
+                   hint ? h ('small', {id : `${id}-hint`}, t (hint)) : null),
                 el
         ];
 }
@@ -34,13 +30,12 @@ export async function editPerson (editor, ctx, p, base, r, changed, close)
         const {h, t} = ctx;
         const path = `${base}/${p.id}`;
         const self = ctx.user && ctx.user.id === p.id;
-        const heading =
-                h ('h2', {id : 'person-title'}, t ('admin.person.title', {name : p.display_name}));
+        const heading = h ('h2', {id : 'person-title'}, t ('admin.person.title', {name : p.display_name}));
 
         // Name and username.
-        const [nameField, name] = input (
-                h, t, 'edit-name', 'admin.people.name',
-                {required : true, maxlength : 200, value : p.display_name, autocomplete : 'off'});
+        const [nameField, name] = input (h, t, 'edit-name', 'admin.people.name',
+                                         {required : true, maxlength : 200, value : p.display_name,
+                                          autocomplete : 'off'});
         const [userField, username] = input (h, t, 'edit-username', 'admin.people.username', {
                 required : true,
                 value : p.username,
@@ -81,15 +76,17 @@ export async function editPerson (editor, ctx, p, base, r, changed, close)
         });
 
         // A password the person must change.
-        const [pwField, password] =
-                input (h, t, 'edit-password', 'admin.person.password',
-                       {type : 'password', minlength : 8, autocomplete : 'new-password'},
-                       'admin.person.password.hint');
+        const [pwField, password] = input (h, t, 'edit-password', 'admin.person.password', {
+                type : 'password',
+                minlength : 8,
+                autocomplete : 'new-password'
+        },
+                                           'admin.person.password.hint');
         const setPw = h ('button', {type : 'submit'}, t ('admin.person.password.set'));
         const made = h ('p', {role : 'status', class : 'status'});
         const pwForm = h ('form', {novalidate : true, 'aria-labelledby' : 'person-pw'},
-                          h ('h3', {id : 'person-pw'}, t ('admin.person.password.title')), pwField,
-                          setPw, made);
+                          h ('h3', {id : 'person-pw'}, t ('admin.person.password.title')),
+                          pwField, setPw, made);
         pwForm.addEventListener('submit', (ev) => {
                 ev.preventDefault();
                 made.textContent = '';
@@ -101,9 +98,9 @@ export async function editPerson (editor, ctx, p, base, r, changed, close)
                         } else {
                                 const out = await ctx.api.post(`${path}/password-reset`,
                                                                {method : 'password'});
-                                made.replaceChildren(
-                                        t ('admin.person.password.made', {name : p.display_name}),
-                                        ' ', h ('code', {id : 'person-onetime'}, out.password));
+                                made.replaceChildren(t ('admin.person.password.made',
+                                                        {name : p.display_name}),
+                                                     ' ', h ('code', {id : 'person-onetime'}, out.password));
                                 r.done(t ('admin.person.password.done', {name : p.display_name}));
                         }
                 });
@@ -113,15 +110,15 @@ export async function editPerson (editor, ctx, p, base, r, changed, close)
         let factor = null;
         if (p.totp_enabled) {
                 const remove = h ('button', {type : 'button'}, t ('admin.person.totp.remove'));
-                remove.addEventListener(
-                        'click',
-                        () => busy (remove, r, async () => {
-                                await ctx.api.del(`${path}/totp`);
-                                factor.replaceChildren(h ('h3', {}, t ('me.totp.title')),
-                                                       h ('p', {}, t ('admin.person.totp.none')));
-                                await changed ();
-                                r.done(t ('admin.person.totp.removed', {name : p.display_name}));
-                        }));
+                remove.addEventListener('click', () => busy (remove, r, async () => {
+                                                             await ctx.api.del(`${path}/totp`);
+                                                             factor.replaceChildren(
+                                                                     h ('h3', {}, t ('me.totp.title')),
+                                                                     h ('p', {}, t ('admin.person.totp.none')));
+                                                             await changed ();
+                                                             r.done(t ('admin.person.totp.removed',
+                                                                       {name : p.display_name}));
+                                                     }));
                 factor = h ('div', {}, h ('h3', {}, t ('me.totp.title')),
                             h ('p', {}, t ('admin.person.totp.on')), remove);
         } else {
@@ -146,12 +143,12 @@ export async function editPerson (editor, ctx, p, base, r, changed, close)
                                 ask.focus();
                         });
                         sure.addEventListener('click', () => busy (sure, r, async () => {
-                                                               await ctx.api.del(path);
-                                                               close ();
-                                                               await changed ();
-                                                               r.done(t ('admin.person.erased',
-                                                                         {name : p.display_name}));
-                                                       }));
+                                                                   await ctx.api.del(path);
+                                                                   close ();
+                                                                   await changed ();
+                                                                   r.done(t ('admin.person.erased',
+                                                                             {name : p.display_name}));
+                                                           }));
                         confirmBox.replaceChildren(
                                 h ('p', {role : 'alert'},
                                    t ('admin.person.erase.why',
@@ -160,8 +157,7 @@ export async function editPerson (editor, ctx, p, base, r, changed, close)
                         confirmBox.hidden = false;
                         back.focus();
                 });
-                erase = h ('div', {}, h ('h3', {}, t ('admin.person.erase.title')), ask,
-                           confirmBox);
+                erase = h ('div', {}, h ('h3', {}, t ('admin.person.erase.title')), ask, confirmBox);
         }
 
         editor.replaceChildren(heading, form, pwForm, factor, links, erase);
@@ -186,18 +182,17 @@ async function linksPart (ctx, p, base, r, changed)
                 list.replaceChildren(...people.map((o) => {
                         const un = h ('button', {
                                 type : 'button',
-                                'aria-label' :
-                                        t ('admin.person.unlink.for', {name : o.display_name})
+                                'aria-label' : t ('admin.person.unlink.for', {name : o.display_name})
                         },
                                       t ('admin.person.unlink'));
                         un.addEventListener('click', () => busy (un, r, async () => {
-                                                             await ctx.api.del(linkPath (o));
-                                                             people.splice(people.indexOf(o), 1);
-                                                             draw ();
-                                                             await changed ();
-                                                             r.done(t ('admin.person.unlinked',
-                                                                       {name : o.display_name}));
-                                                     }));
+                                                                 await ctx.api.del(linkPath (o));
+                                                                 people.splice(people.indexOf(o), 1);
+                                                                 draw ();
+                                                                 await changed ();
+                                                                 r.done(t ('admin.person.unlinked',
+                                                                           {name : o.display_name}));
+                                                         }));
                         return h ('li', {}, `${o.display_name} (${o.username}) `, un);
                 }));
                 if (!people.length)
@@ -207,9 +202,7 @@ async function linksPart (ctx, p, base, r, changed)
         const q = h ('input', {id : 'link-q', type : 'search', maxlength : 200});
         const found = h ('ul', {class : 'found', 'aria-live' : 'polite'});
         const search = h ('form', {class : 'search', role : 'search'},
-                          h ('label',
-                             {for: 'link-q'
-                             },
+                          h ('label', {for: 'link-q'},
                              t (student ? 'admin.person.find.parent' : 'admin.person.find.child')),
                           q, h ('button', {type : 'submit'}, t ('admin.people.search.go')));
         search.addEventListener('submit', (ev) => {
@@ -220,30 +213,25 @@ async function linksPart (ctx, p, base, r, changed)
                                 q : q.value.trim(),
                                 limit : 10
                         }));
-                        found.replaceChildren(
-                                ...page.items.filter((o) => !people.some((x) => x.id === o.id))
-                                        .map((o) => {
-                                                const add = h ('button', {
-                                                        type : 'button',
-                                                        'aria-label' : t ('admin.person.link.for',
-                                                                          {name : o.display_name})
-                                                },
-                                                               t ('admin.person.link'));
-                                                add.addEventListener(
-                                                        'click',
-                                                        () => busy (add, r, async () => {
-                                                                await ctx.api.put(linkPath (o));
-                                                                people.push(o);
-                                                                found.replaceChildren();
-                                                                draw ();
-                                                                await changed ();
-                                                                r.done(t ('admin.person.linked',
-                                                                          {name : o.display_name}));
-                                                        }));
-                                                return h ('li', {},
-                                                          `${o.display_name} (${o.username}) `,
-                                                          add);
-                                        }));
+                        found.replaceChildren(...page.items.filter((o) => !people.some((x) => x.id === o.id))
+                                                      .map((o) => {
+                                                              const add = h ('button', {
+                                                                      type : 'button',
+                                                                      'aria-label' : t ('admin.person.link.for',
+                                                                                        {name : o.display_name})
+                                                              },
+                                                                             t ('admin.person.link'));
+                                                              add.addEventListener('click', () => busy (add, r, async () => {
+                                                                                                   await ctx.api.put(linkPath (o));
+                                                                                                   people.push(o);
+                                                                                                   found.replaceChildren();
+                                                                                                   draw ();
+                                                                                                   await changed ();
+                                                                                                   r.done(t ('admin.person.linked',
+                                                                                                             {name : o.display_name}));
+                                                                                           }));
+                                                              return h ('li', {}, `${o.display_name} (${o.username}) `, add);
+                                                      }));
                         if (!found.children.length)
                                 found.append(h ('li', {class : 'muted'}, t ('admin.people.none')));
                 });

@@ -18,10 +18,9 @@ export function renderGuest (root, school, token)
                 error.textContent = '';
                 join.disabled = true;
                 try {
-                        const res = await fetch (
-                                `/api/v1/schools/${encodeURIComponent (school)}` +
-                                        `/conference/guest/${encodeURIComponent (token)}/join`,
-                                {method : 'POST', credentials : 'omit'});
+                        const res = await fetch (`/api/v1/schools/${encodeURIComponent (school)}` +
+                                                         `/conference/guest/${encodeURIComponent (token)}/join`,
+                                                 {method : 'POST', credentials : 'omit'});
                         if (res.status === 404) {
                                 error.textContent = t ('guest.invalid');
                                 return;

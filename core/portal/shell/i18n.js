@@ -93,18 +93,18 @@ const strings = {
                 'account.policy.username' :
                         'Das neue Passwort darf Ihren Benutzernamen nicht enthalten.',
                 'account.change.title' : 'Neues Passwort festlegen',
-                'account.change.why' : 'Ihr Passwort wurde von jemand anderem gesetzt. Legen Sie ' +
-                                               'ein eigenes fest, bevor es weitergeht.',
+                'account.change.why' : 'Ihr Passwort wurde von jemand anderem gesetzt. Legen Sie '
+                                       + 'ein eigenes fest, bevor es weitergeht.',
                 'account.change.submit' : 'Speichern und weiter',
                 'activate.open' : 'Ich habe einen Aktivierungscode',
                 'activate.title' : 'Konto aktivieren',
-                'activate.why' : 'Geben Sie den Code aus Ihrem Brief ein und legen Sie Ihr ' +
-                                         'Passwort fest.',
+                'activate.why' : 'Geben Sie den Code aus Ihrem Brief ein und legen Sie Ihr '
+                                 + 'Passwort fest.',
                 'activate.code' : 'Aktivierungscode',
                 'activate.submit' : 'Aktivieren und anmelden',
                 'activate.back' : 'Zurück zur Anmeldung',
-                'activate.wrong' : 'Schule, Benutzername oder Code ist falsch, oder der Code ist ' +
-                                           'abgelaufen oder wurde schon benutzt.',
+                'activate.wrong' : 'Schule, Benutzername oder Code ist falsch, oder der Code ist '
+                                   + 'abgelaufen oder wurde schon benutzt.',
                 'totp.title' : 'Zweiter Schritt: Ihr Code',
                 'totp.code' : 'Code',
                 'totp.hint' :
@@ -595,12 +595,10 @@ Object.assign(strings.en, {
         'me.password.done' : 'Your password is changed. Your other sessions were signed out.',
         'me.totp.title' : 'Second factor',
         'me.totp.forced.title' : 'Set up a second factor',
-        'me.totp.forced' :
-                'Your school requires a second factor for your account. Set it up to continue.',
+        'me.totp.forced' : 'Your school requires a second factor for your account. Set it up to continue.',
         'me.totp.off' : 'A second factor is not set up.',
         'me.totp.on' : 'A second factor is on: signing in asks for a code from your app.',
-        'me.totp.what' :
-                'With a second factor, signing in also needs a six-digit code from an authenticator app on your phone.',
+        'me.totp.what' : 'With a second factor, signing in also needs a six-digit code from an authenticator app on your phone.',
         'me.totp.start' : 'Set up a second factor',
         'me.totp.step.app' : 'Open an authenticator app on your phone.',
         'me.totp.step.scan' : 'Scan the QR code, or type the key below into the app.',
@@ -614,13 +612,10 @@ Object.assign(strings.en, {
         'me.totp.off.hint' : 'To turn the second factor off, enter a current code from your app.',
         'me.totp.confirm' : 'Turn on',
         'me.totp.turnoff' : 'Turn off',
-        'me.totp.wrong' :
-                'That code is wrong or was already used. Enter the next code the app shows.',
-        'me.totp.required' :
-                'Your school requires a second factor for your role. Ask an administrator if you lost your device.',
+        'me.totp.wrong' : 'That code is wrong or was already used. Enter the next code the app shows.',
+        'me.totp.required' : 'Your school requires a second factor for your role. Ask an administrator if you lost your device.',
         'me.totp.codes' : 'Recovery codes',
-        'me.totp.codes.why' :
-                'The second factor is on. These recovery codes each sign you in once without the app. Print or write them down now: they are shown only this once.',
+        'me.totp.codes.why' : 'The second factor is on. These recovery codes each sign you in once without the app. Print or write them down now: they are shown only this once.',
         'me.totp.saved' : 'I have saved these codes',
         'me.totp.enabled' : 'The second factor is on.',
         'me.totp.disabled' : 'The second factor is off.',
@@ -630,18 +625,14 @@ Object.assign(strings.en, {
         'admin.person.save' : 'Save name and username',
         'admin.person.close' : 'Close',
         'admin.person.saved' : '{name} is saved.',
-        'admin.person.taken' :
-                'The username {username} is taken by someone else; nothing was changed.',
+        'admin.person.taken' : 'The username {username} is taken by someone else; nothing was changed.',
         'admin.person.password.title' : 'Password',
         'admin.person.password' : 'New password',
-        'admin.person.password.hint' :
-                'At least 8 characters. Leave it empty to make a one-time password. Either way the person must choose a new one at the next sign-in, and their sessions end.',
+        'admin.person.password.hint' : 'At least 8 characters. Leave it empty to make a one-time password. Either way the person must choose a new one at the next sign-in, and their sessions end.',
         'admin.person.password.set' : 'Set password',
         'admin.person.password.made' : 'One-time password for {name}:',
-        'admin.person.password.done' :
-                'The password of {name} is set; they must change it at the next sign-in.',
-        'admin.person.totp.on' :
-                'A second factor is on. Remove it when the person lost their device.',
+        'admin.person.password.done' : 'The password of {name} is set; they must change it at the next sign-in.',
+        'admin.person.totp.on' : 'A second factor is on. Remove it when the person lost their device.',
         'admin.person.totp.none' : 'No second factor is set up.',
         'admin.person.totp.remove' : 'Remove second factor',
         'admin.person.totp.removed' : 'The second factor of {name} is removed.',
@@ -658,8 +649,7 @@ Object.assign(strings.en, {
         'admin.person.unlinked' : '{name} is unlinked.',
         'admin.person.erase.title' : 'Erase',
         'admin.person.erase' : 'Erase {name}…',
-        'admin.person.erase.why' :
-                'Erasing {name} ({username}) removes the account and everything the platform holds about them: files, mail, entries. This cannot be undone. To keep everything but stop the sign-in, disable the person instead.',
+        'admin.person.erase.why' : 'Erasing {name} ({username}) removes the account and everything the platform holds about them: files, mail, entries. This cannot be undone. To keep everything but stop the sign-in, disable the person instead.',
         'admin.person.erase.sure' : 'Erase {name} for good',
         'admin.person.erased' : '{name} was erased.',
 });
@@ -675,17 +665,13 @@ Object.assign(strings.de, {
         'me.password.done' : 'Das Passwort ist geändert. Andere Sitzungen wurden abgemeldet.',
         'me.totp.title' : 'Zweiter Faktor',
         'me.totp.forced.title' : 'Zweiten Faktor einrichten',
-        'me.totp.forced' :
-                'Ihre Schule verlangt für Ihr Konto einen zweiten Faktor. Richten Sie ihn ein, um fortzufahren.',
+        'me.totp.forced' : 'Ihre Schule verlangt für Ihr Konto einen zweiten Faktor. Richten Sie ihn ein, um fortzufahren.',
         'me.totp.off' : 'Kein zweiter Faktor eingerichtet.',
-        'me.totp.on' :
-                'Der zweite Faktor ist an: Die Anmeldung fragt nach einem Code aus Ihrer App.',
-        'me.totp.what' :
-                'Mit einem zweiten Faktor braucht die Anmeldung zusätzlich einen sechsstelligen Code aus einer Authenticator-App auf Ihrem Handy.',
+        'me.totp.on' : 'Der zweite Faktor ist an: Die Anmeldung fragt nach einem Code aus Ihrer App.',
+        'me.totp.what' : 'Mit einem zweiten Faktor braucht die Anmeldung zusätzlich einen sechsstelligen Code aus einer Authenticator-App auf Ihrem Handy.',
         'me.totp.start' : 'Zweiten Faktor einrichten',
         'me.totp.step.app' : 'Öffnen Sie eine Authenticator-App auf Ihrem Handy.',
-        'me.totp.step.scan' :
-                'Scannen Sie den QR-Code oder tippen Sie den Schlüssel unten in die App.',
+        'me.totp.step.scan' : 'Scannen Sie den QR-Code oder tippen Sie den Schlüssel unten in die App.',
         'me.totp.step.code' : 'Geben Sie den sechsstelligen Code ein, den die App zeigt.',
         'me.totp.qr' : 'QR-Code für Ihre Authenticator-App',
         'me.totp.qr.caption' : 'Scannen Sie diesen Code mit Ihrer Authenticator-App.',
@@ -696,13 +682,10 @@ Object.assign(strings.de, {
         'me.totp.off.hint' : 'Zum Ausschalten einen aktuellen Code aus der App eingeben.',
         'me.totp.confirm' : 'Einschalten',
         'me.totp.turnoff' : 'Ausschalten',
-        'me.totp.wrong' :
-                'Der Code ist falsch oder schon benutzt. Geben Sie den nächsten Code aus der App ein.',
-        'me.totp.required' :
-                'Ihre Schule verlangt für Ihre Rolle einen zweiten Faktor. Wenden Sie sich an die Schulverwaltung, wenn Sie Ihr Gerät verloren haben.',
+        'me.totp.wrong' : 'Der Code ist falsch oder schon benutzt. Geben Sie den nächsten Code aus der App ein.',
+        'me.totp.required' : 'Ihre Schule verlangt für Ihre Rolle einen zweiten Faktor. Wenden Sie sich an die Schulverwaltung, wenn Sie Ihr Gerät verloren haben.',
         'me.totp.codes' : 'Wiederherstellungscodes',
-        'me.totp.codes.why' :
-                'Der zweite Faktor ist an. Jeder dieser Wiederherstellungscodes meldet Sie einmal ohne App an. Drucken Sie sie aus oder schreiben Sie sie jetzt ab: Sie werden nur dieses eine Mal gezeigt.',
+        'me.totp.codes.why' : 'Der zweite Faktor ist an. Jeder dieser Wiederherstellungscodes meldet Sie einmal ohne App an. Drucken Sie sie aus oder schreiben Sie sie jetzt ab: Sie werden nur dieses eine Mal gezeigt.',
         'me.totp.saved' : 'Ich habe die Codes gesichert',
         'me.totp.enabled' : 'Der zweite Faktor ist an.',
         'me.totp.disabled' : 'Der zweite Faktor ist aus.',
@@ -712,18 +695,14 @@ Object.assign(strings.de, {
         'admin.person.save' : 'Name und Benutzername speichern',
         'admin.person.close' : 'Schließen',
         'admin.person.saved' : '{name} ist gespeichert.',
-        'admin.person.taken' :
-                'Der Benutzername {username} ist schon vergeben; nichts wurde geändert.',
+        'admin.person.taken' : 'Der Benutzername {username} ist schon vergeben; nichts wurde geändert.',
         'admin.person.password.title' : 'Passwort',
         'admin.person.password' : 'Neues Passwort',
-        'admin.person.password.hint' :
-                'Mindestens 8 Zeichen. Leer lassen, um ein Einmalpasswort zu erzeugen. In beiden Fällen muss die Person bei der nächsten Anmeldung ein neues wählen, und ihre Sitzungen enden.',
+        'admin.person.password.hint' : 'Mindestens 8 Zeichen. Leer lassen, um ein Einmalpasswort zu erzeugen. In beiden Fällen muss die Person bei der nächsten Anmeldung ein neues wählen, und ihre Sitzungen enden.',
         'admin.person.password.set' : 'Passwort setzen',
         'admin.person.password.made' : 'Einmalpasswort für {name}:',
-        'admin.person.password.done' :
-                'Das Passwort von {name} ist gesetzt; es muss bei der nächsten Anmeldung geändert werden.',
-        'admin.person.totp.on' :
-                'Ein zweiter Faktor ist an. Entfernen Sie ihn, wenn die Person ihr Gerät verloren hat.',
+        'admin.person.password.done' : 'Das Passwort von {name} ist gesetzt; es muss bei der nächsten Anmeldung geändert werden.',
+        'admin.person.totp.on' : 'Ein zweiter Faktor ist an. Entfernen Sie ihn, wenn die Person ihr Gerät verloren hat.',
         'admin.person.totp.none' : 'Kein zweiter Faktor eingerichtet.',
         'admin.person.totp.remove' : 'Zweiten Faktor entfernen',
         'admin.person.totp.removed' : 'Der zweite Faktor von {name} ist entfernt.',
@@ -740,8 +719,7 @@ Object.assign(strings.de, {
         'admin.person.unlinked' : 'Die Verknüpfung mit {name} ist gelöst.',
         'admin.person.erase.title' : 'Löschen',
         'admin.person.erase' : '{name} löschen …',
-        'admin.person.erase.why' :
-                '{name} ({username}) zu löschen entfernt das Konto und alles, was die Plattform über die Person speichert: Dateien, Mails, Einträge. Das lässt sich nicht rückgängig machen. Um alles zu behalten und nur die Anmeldung zu sperren, sperren Sie die Person stattdessen.',
+        'admin.person.erase.why' : '{name} ({username}) zu löschen entfernt das Konto und alles, was die Plattform über die Person speichert: Dateien, Mails, Einträge. Das lässt sich nicht rückgängig machen. Um alles zu behalten und nur die Anmeldung zu sperren, sperren Sie die Person stattdessen.',
         'admin.person.erase.sure' : '{name} endgültig löschen',
         'admin.person.erased' : '{name} wurde gelöscht.',
 });
@@ -750,59 +728,46 @@ Object.assign(strings.de, {
 Object.assign(strings.en, {
         'forgot.open' : 'Forgot your password?',
         'forgot.title' : 'Forgot your password?',
-        'forgot.why' :
-                'If your account has an e-mail address outside the school (your own or a parent\'s), we send a link there with which you choose a new password.',
+        'forgot.why' : 'If your account has an e-mail address outside the school (your own or a parent\'s), we send a link there with which you choose a new password.',
         'forgot.login' : 'Username or e-mail address',
-        'forgot.hint' :
-                'With an address that several of your children share, each of them gets a link.',
+        'forgot.hint' : 'With an address that several of your children share, each of them gets a link.',
         'forgot.submit' : 'Send the link',
         'forgot.fill' : 'Fill in the school and your username or e-mail address.',
-        'forgot.sent' :
-                'If there is such an account with an address to write to, a link is on its way. It works for an hour, once. Nothing arrived? Ask your school\'s administrators or your teacher.',
+        'forgot.sent' : 'If there is such an account with an address to write to, a link is on its way. It works for an hour, once. Nothing arrived? Ask your school\'s administrators or your teacher.',
         'reset.title' : 'Choose a new password',
         'reset.why' : 'For your account at {school}. Afterwards, sign in with the new password.',
         'reset.submit' : 'Save the new password',
         'reset.done' : 'Your new password is set. Sign in with it.',
-        'reset.invalid' :
-                'This link does not work any more: it was used, is more than an hour old, or a newer one was used. Ask for a new one.',
+        'reset.invalid' : 'This link does not work any more: it was used, is more than an hour old, or a newer one was used. Ask for a new one.',
 });
 Object.assign(strings.de, {
         'forgot.open' : 'Passwort vergessen?',
         'forgot.title' : 'Passwort vergessen?',
-        'forgot.why' :
-                'Wenn Ihr Konto eine E-Mail-Adresse außerhalb der Schule hat (Ihre eigene oder die der Eltern), schicken wir dorthin einen Link, mit dem Sie ein neues Passwort wählen.',
+        'forgot.why' : 'Wenn Ihr Konto eine E-Mail-Adresse außerhalb der Schule hat (Ihre eigene oder die der Eltern), schicken wir dorthin einen Link, mit dem Sie ein neues Passwort wählen.',
         'forgot.login' : 'Benutzername oder E-Mail-Adresse',
-        'forgot.hint' :
-                'Bei einer Adresse, die mehrere Ihrer Kinder haben, bekommt jedes Kind einen eigenen Link.',
+        'forgot.hint' : 'Bei einer Adresse, die mehrere Ihrer Kinder haben, bekommt jedes Kind einen eigenen Link.',
         'forgot.submit' : 'Link schicken',
         'forgot.fill' : 'Bitte Schule und Benutzernamen oder E-Mail-Adresse angeben.',
-        'forgot.sent' :
-                'Wenn es ein solches Konto mit einer Adresse gibt, ist ein Link unterwegs. Er gilt eine Stunde und nur einmal. Nichts angekommen? Fragen Sie die Verwaltung der Schule oder Ihre Lehrkraft.',
+        'forgot.sent' : 'Wenn es ein solches Konto mit einer Adresse gibt, ist ein Link unterwegs. Er gilt eine Stunde und nur einmal. Nichts angekommen? Fragen Sie die Verwaltung der Schule oder Ihre Lehrkraft.',
         'reset.title' : 'Neues Passwort wählen',
-        'reset.why' :
-                'Für Ihr Konto bei {school}. Danach melden Sie sich mit dem neuen Passwort an.',
+        'reset.why' : 'Für Ihr Konto bei {school}. Danach melden Sie sich mit dem neuen Passwort an.',
         'reset.submit' : 'Neues Passwort speichern',
         'reset.done' : 'Ihr neues Passwort ist gesetzt. Melden Sie sich damit an.',
-        'reset.invalid' :
-                'Dieser Link gilt nicht mehr: Er wurde schon benutzt, ist älter als eine Stunde, oder ein neuerer wurde benutzt. Fordern Sie einen neuen an.',
+        'reset.invalid' : 'Dieser Link gilt nicht mehr: Er wurde schon benutzt, ist älter als eine Stunde, oder ein neuerer wurde benutzt. Fordern Sie einen neuen an.',
 });
 
 // A conference guest link's page (guest.js).
 Object.assign(strings.en, {
         'guest.title' : 'You are invited to a video meeting',
-        'guest.why' :
-                'A teacher at {school} invited you. You need no account: join with the button, and the meeting opens in this window.',
+        'guest.why' : 'A teacher at {school} invited you. You need no account: join with the button, and the meeting opens in this window.',
         'guest.join' : 'Join the meeting',
-        'guest.invalid' :
-                'This link does not work any more: it expired or was revoked. Ask the person who sent it for a new one.',
+        'guest.invalid' : 'This link does not work any more: it expired or was revoked. Ask the person who sent it for a new one.',
         'guest.failed' : 'Joining did not work: {msg}',
 });
 Object.assign(strings.de, {
         'guest.title' : 'Sie sind zu einem Videotreffen eingeladen',
-        'guest.why' :
-                'Eine Lehrkraft von {school} hat Sie eingeladen. Sie brauchen kein Konto: Treten Sie mit der Schaltfläche bei, das Treffen öffnet sich in diesem Fenster.',
+        'guest.why' : 'Eine Lehrkraft von {school} hat Sie eingeladen. Sie brauchen kein Konto: Treten Sie mit der Schaltfläche bei, das Treffen öffnet sich in diesem Fenster.',
         'guest.join' : 'Dem Treffen beitreten',
-        'guest.invalid' :
-                'Dieser Link gilt nicht mehr: Er ist abgelaufen oder wurde zurückgezogen. Bitten Sie die Person, die ihn geschickt hat, um einen neuen.',
+        'guest.invalid' : 'Dieser Link gilt nicht mehr: Er ist abgelaufen oder wurde zurückgezogen. Bitten Sie die Person, die ihn geschickt hat, um einen neuen.',
         'guest.failed' : 'Der Beitritt hat nicht geklappt: {msg}',
 });

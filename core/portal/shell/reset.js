@@ -42,9 +42,9 @@ export function renderForgot (root, onSignedIn)
         });
         loginField.append(h ('small', {id : 'forgot-login-hint'}, t ('forgot.hint')));
         const submit = h ('button', {type : 'submit', class : 'primary'}, t ('forgot.submit'));
-        const form =
-                h ('form', {class : 'signin', novalidate : true}, h ('h1', {}, t ('forgot.title')),
-                   h ('p', {}, t ('forgot.why')), schoolField, loginField, error, done, submit);
+        const form = h ('form', {class : 'signin', novalidate : true}, h ('h1', {}, t ('forgot.title')),
+                        h ('p', {}, t ('forgot.why')), schoolField, loginField, error, done,
+                        submit);
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
@@ -76,9 +76,8 @@ export function renderReset (root, school, token, onSignedIn)
         const error = h ('p', {id : 'reset-error', class : 'error', role : 'alert'});
         const pair = passwordPair ('reset');
         const submit = h ('button', {type : 'submit', class : 'primary'}, t ('reset.submit'));
-        const form =
-                h ('form', {class : 'signin', novalidate : true}, h ('h1', {}, t ('reset.title')),
-                   h ('p', {}, t ('reset.why', {school})), ...pair.nodes, error, submit);
+        const form = h ('form', {class : 'signin', novalidate : true}, h ('h1', {}, t ('reset.title')),
+                        h ('p', {}, t ('reset.why', {school})), ...pair.nodes, error, submit);
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';

@@ -96,11 +96,10 @@ async function enter ()
                 return;
         }
         // A school's pages, or (operators, who have no school) the installation's.
-        const nav =
-                (await api.get(
-                         school ? `/api/v1/schools/${encodeURIComponent (school.slug)}/portal/nav`
-                                : '/api/v1/portal/nav'))
-                        .items;
+        const nav = (await api.get(school ? `/api/v1/schools/${
+                                                    encodeURIComponent (school.slug)}/portal/nav`
+                                          : '/api/v1/portal/nav'))
+                            .items;
         session = {user : me, school, nav, permissions : me.permissions || []};
         drawFrame ();
 }
@@ -128,13 +127,14 @@ function drawEnrol ()
         const outButton = h ('button', {type : 'button', class : 'link'}, t ('signout'));
         outButton.addEventListener('click', signOut);
         const main = h ('main', {id : 'main', tabindex : '-1'});
-        clear (app).append(h ('header', {class : 'top'},
-                              h ('span', {class : 'brand'}, t ('app.title')),
+        clear (app).append(h ('header', {class : 'top'}, h ('span', {class : 'brand'}, t ('app.title')),
                               h ('div', {class : 'tools'}, langButton (drawEnrol), outButton)),
                            main);
         main.append(h ('h1', {}, t ('me.totp.forced.title')),
-                    totpSection (makeCtx (),
-                                 {forced : true, onDone : () => enter ().catch(showFailure)}));
+                    totpSection (makeCtx (), {
+                            forced : true,
+                            onDone : () => enter ().catch(showFailure)
+                    }));
 }
 
 function drawFrame ()
@@ -151,8 +151,8 @@ function drawFrame ()
                       h ('ul', {}, h ('li', {}, link ('start', t ('nav.start'))),
                          session.nav.map(
                                  (p) => h ('li', {}, link (p.id, p.label[lang] || p.label.en))))),
-                   h ('div', {class : 'tools'}, link ('account', t ('me.link')),
-                      langButton (drawFrame), outButton)),
+                   h ('div', {class : 'tools'}, link ('account', t ('me.link')), langButton (drawFrame),
+                      outButton)),
                 main);
         drawPage (current, main);
 }

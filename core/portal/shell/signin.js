@@ -111,8 +111,8 @@ export function renderSignIn (root, onSignedIn, notice)
         const forgot = h ('button', {type : 'button', class : 'link'}, t ('forgot.open'));
         forgot.addEventListener('click', () => renderForgot (root, onSignedIn));
         root.append(h ('main', {id : 'main', class : 'signin-page'},
-                       notice ? h ('p', {id : 'signin-notice', role : 'status'}, notice) : null,
-                       form, h ('p', {}, forgot), h ('p', {}, withCode), h ('p', {}, switcher)));
+                       notice ? h ('p', {id : 'signin-notice', role : 'status'}, notice) : null, form,
+                       h ('p', {}, forgot), h ('p', {}, withCode), h ('p', {}, switcher)));
         (last ? username : school).focus();
 }
 
@@ -138,15 +138,7 @@ export function langButton (redraw)
 export function field (id, label, attrs)
 {
         const input = h ('input', Object.assign({id, name : id, required : true}, attrs));
-        return [
-                h ('div', {class : 'field'},
-                   h ('label',
-                      {for: id
-                      },
-                      t (label)),
-                   input),
-                input
-        ];
+        return [ h ('div', {class : 'field'}, h ('label', {for: id}, t (label)), input), input ];
 }
 
 // What a refused new password, code or change means, in words.
@@ -172,8 +164,8 @@ export function passwordPair (prefix)
                 minlength : 8,
                 'aria-describedby' : `${prefix}-rule`
         });
-        const [two, second] = field (`${prefix}-repeat`, 'account.repeat',
-                                     {type : 'password', autocomplete : 'new-password'});
+        const [two, second] =
+                field (`${prefix}-repeat`, 'account.repeat', {type : 'password', autocomplete : 'new-password'});
         const rule = h ('small', {id : `${prefix}-rule`}, t ('account.rule'));
         one.append(rule);
         return {nodes : [ one, two ], first, second};
@@ -194,33 +186,33 @@ function renderCode (root, pending, next, onSignedIn)
         codeField.append(h ('small', {id : 'signin-code-hint'}, t ('totp.hint')));
         // Only kept when the school allows remembering devices (the server decides).
         const keep = h ('input', {id : 'signin-remember', type : 'checkbox', name : 'remember'});
-        const keepField = h ('div', {class : 'field'}, h ('label', {for: 'signin-remember'
-                             }, keep, ' ', t ('totp.remember')));
+        const keepField = h ('div', {class : 'field'}, h ('label', {for: 'signin-remember'}, keep, ' ',
+                                                           t ('totp.remember')));
         const submit = h ('button', {type : 'submit', class : 'primary'}, t ('signin.submit'));
         const back = h ('button', {type : 'button', class : 'link'}, t ('activate.back'));
         back.addEventListener('click', () => renderSignIn (root, onSignedIn));
-        const form = h ('form', {class : 'signin', novalidate : true},
-                        h ('h1', {}, t ('totp.title')), codeField, keepField, error, submit);
+        const form = h ('form', {class : 'signin', novalidate : true}, h ('h1', {}, t ('totp.title')),
+                        codeField, keepField, error, submit);
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
                 submit.disabled = true;
                 try {
-                        next (await api.post('/api/v1/auth/browser-session/totp', {
-                                pending_token : pending,
-                                code : code.value.trim(),
-                                remember_device : keep.checked
-                        }));
+                        next (await api.post('/api/v1/auth/browser-session/totp',
+                                             {
+                                                     pending_token : pending,
+                                                     code : code.value.trim(),
+                                                     remember_device : keep.checked
+                                             }));
                 } catch (e) {
                         code.value = '';
                         if (e instanceof ApiError && e.status === 401 && /expired/.test(e.message))
                                 error.textContent = t ('totp.expired');
                         else
-                                error.textContent =
-                                        explain (e) ||
-                                        (e instanceof ApiError && e.status === 401
-                                                 ? t ('totp.wrong')
-                                                 : t ('signin.failed', {msg : e.message}));
+                                error.textContent = explain (e) ||
+                                                    (e instanceof ApiError && e.status === 401
+                                                             ? t ('totp.wrong')
+                                                             : t ('signin.failed', {msg : e.message}));
                         code.focus();
                 } finally {
                         submit.disabled = false;
@@ -239,15 +231,15 @@ export function renderChange (root, current, out, onSignedIn, onSignOut)
         const error = h ('p', {id : 'change-error', class : 'error', role : 'alert'});
         const pair = passwordPair ('change');
         const [oldField, old] =
-                current === null ? field ('change-current', 'me.password.current',
-                                          {type : 'password', autocomplete : 'current-password'})
-                                 : [ null, null ];
-        const submit =
-                h ('button', {type : 'submit', class : 'primary'}, t ('account.change.submit'));
-        const form =
-                h ('form', {class : 'signin', novalidate : true},
-                   h ('h1', {}, t ('account.change.title')), h ('p', {}, t ('account.change.why')),
-                   oldField, ...pair.nodes, error, submit);
+                current === null
+                        ? field ('change-current', 'me.password.current',
+                                 {type : 'password', autocomplete : 'current-password'})
+                        : [ null, null ];
+        const submit = h ('button', {type : 'submit', class : 'primary'}, t ('account.change.submit'));
+        const form = h ('form', {class : 'signin', novalidate : true},
+                        h ('h1', {}, t ('account.change.title')),
+                        h ('p', {}, t ('account.change.why')), oldField, ...pair.nodes, error,
+                        submit);
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
@@ -306,9 +298,9 @@ function renderActivate (root, onSignedIn)
                 autocapitalize : 'none',
                 spellcheck : 'false'
         });
-        const [userField, username] =
-                field ('activate-username', 'signin.username',
-                       {autocomplete : 'username', autocapitalize : 'none', spellcheck : 'false'});
+        const [userField, username] = field (
+                'activate-username', 'signin.username',
+                {autocomplete : 'username', autocapitalize : 'none', spellcheck : 'false'});
         const [codeField, code] = field ('activate-code', 'activate.code', {
                 autocomplete : 'one-time-code',
                 autocapitalize : 'characters',
@@ -319,9 +311,9 @@ function renderActivate (root, onSignedIn)
         const submit = h ('button', {type : 'submit', class : 'primary'}, t ('activate.submit'));
         const back = h ('button', {type : 'button', class : 'link'}, t ('activate.back'));
         back.addEventListener('click', () => renderSignIn (root, onSignedIn));
-        const form = h ('form', {class : 'signin', novalidate : true},
-                        h ('h1', {}, t ('activate.title')), h ('p', {}, t ('activate.why')),
-                        schoolField, userField, codeField, ...pair.nodes, error, submit);
+        const form = h ('form', {class : 'signin', novalidate : true}, h ('h1', {}, t ('activate.title')),
+                        h ('p', {}, t ('activate.why')), schoolField, userField, codeField,
+                        ...pair.nodes, error, submit);
         form.addEventListener('submit', async (ev) => {
                 ev.preventDefault();
                 error.textContent = '';
@@ -358,10 +350,9 @@ function renderActivate (root, onSignedIn)
                         localStorage.setItem('atrium.school', body.school);
                         onSignedIn (out);
                 } catch (e) {
-                        error.textContent =
-                                explain (e) ||
-                                (e.status === 401 ? t ('activate.wrong')
-                                                  : t ('signin.failed', {msg : e.message}));
+                        error.textContent = explain (e) ||
+                                            (e.status === 401 ? t ('activate.wrong')
+                                                              : t ('signin.failed', {msg : e.message}));
                 } finally {
                         submit.disabled = false;
                 }
