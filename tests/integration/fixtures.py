@@ -73,6 +73,16 @@ def check(resp: harness.Response, *statuses: int, what: str = "request") -> harn
     return resp
 
 
+def process_gone(pid: int) -> bool:
+    """Whether process `pid` has ended: no such process, or killed and not yet reaped by its
+    parent (a zombie, which runs nothing)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().split(") ", 1)[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
 def make_operator(host: harness.Atriumd, name: str = "root",
                   password: str = PASSWORD) -> str:
     """Create (or reset) operator `name` with `atriumd operator create`, sign in, return

@@ -252,21 +252,8 @@ class ResetMail(fixtures.SharedHost):
         [call] = os.listdir(os.path.join(CTL, "calls"))
         with open(os.path.join(CTL, "calls", call, "child"), encoding="ascii") as f:
             child = int(f.read())
-
-        def gone():
-            try:
-                os.kill(child, 0)
-            except ProcessLookupError:
-                return True
-            # Killed but not yet reaped by its parent (itself killed): a zombie is gone too.
-            try:
-                with open(f"/proc/{child}/stat", encoding="ascii") as f:
-                    return f.read().split(") ", 1)[1].startswith("Z")
-            except FileNotFoundError:
-                return True
-
         deadline = time.monotonic() + 10
-        while not gone():
+        while not fixtures.process_gone(child):
             self.assertLess(time.monotonic(), deadline, "the stand-in's child still runs")
             time.sleep(0.05)
 

@@ -552,14 +552,7 @@ class Transport(harness.TestCase):
         self.assertFalse(os.path.exists(os.path.join(hung, "done")), "it was not killed")
         with open(os.path.join(hung, "pid"), encoding="ascii") as f:
             pid = int(f.read())
-
-        def gone() -> bool:  # exited, or killed and not yet reaped (a zombie)
-            try:
-                with open(f"/proc/{pid}/stat", encoding="ascii") as f:
-                    return f.read().split(") ", 1)[1].startswith("Z")
-            except FileNotFoundError:
-                return True
-        self.wait(gone, what="the stand-in to be gone")
+        self.wait(lambda: fixtures.process_gone(pid), what="the stand-in to be gone")
         self.control("sleep", None)
         self.sql("UPDATE mail.outbox SET next_attempt_at = now()")
         again = self.wait_call(n + 1)
