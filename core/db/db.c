@@ -21,6 +21,7 @@ struct _AtriumDbPool {
         char *role;
         GMutex lock;
         GCond freed;
+        guint waiting; /* threads in acquire() waiting for a slot: only then is freed signalled */
         guint size;
         Slot *slots;
         GThread *warmer; /* (nullable) atrium_db_pool_warm() */
@@ -284,6 +285,15 @@ atrium_db_open_finish (AtriumDbOpening *opening, GError **error)
         return conn;
 }
 
+/* Under the pool's lock. GLib's g_cond_signal() is a futex system call even when nobody waits:
+ * one per request on every release, so it is made only for a thread that waits. */
+static void
+wake_a_waiter (AtriumDbPool *pool)
+{
+        if (pool->waiting > 0)
+                g_cond_signal (&pool->freed);
+}
+
 PGconn *
 atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
 {
@@ -295,7 +305,12 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
                 for (guint i = 0; i < pool->size && !slot; i++)
                         if (!pool->slots[i].in_use)
                                 slot = &pool->slots[i];
-                if (!slot && !g_cond_wait_until (&pool->freed, &pool->lock, deadline)) {
+                if (!slot) {
+                        pool->waiting++;
+                        gboolean woken = g_cond_wait_until (&pool->freed, &pool->lock, deadline);
+                        pool->waiting--;
+                        if (woken)
+                                continue;
                         g_mutex_unlock (&pool->lock);
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAVAILABLE,
                                      "no database connection free");
@@ -324,7 +339,7 @@ atrium_db_pool_acquire (AtriumDbPool *pool, GError **error)
                 slot->cancel = cancel;
         } else {
                 slot->in_use = FALSE;
-                g_cond_signal (&pool->freed);
+                wake_a_waiter (pool);
         }
         g_mutex_unlock (&pool->lock);
         return conn;
@@ -348,7 +363,7 @@ put_back (AtriumDbPool *pool, PGconn *conn, gboolean keep)
                         slot->in_use = FALSE;
                 }
         }
-        g_cond_signal (&pool->freed);
+        wake_a_waiter (pool);
         g_mutex_unlock (&pool->lock);
         /* Not this pool's (a bug): closed rather than lost. */
         g_warn_if_fail (found);
