@@ -59,9 +59,9 @@ gboolean atrium_conn_park (AtriumConn *conn);
 int atrium_conn_steal_park_fd (AtriumConn *conn);
 
 /* The next write is the head of an answer whose whole body libsoup writes right after it (a
- * body that is complete, not empty, not HEAD, not 204/304): the head waits for the body in the
- * kernel (MSG_MORE) and both leave as one segment. Never for an answer without a body: the
- * head would wait. */
+ * body that is complete, not empty, not HEAD, not 204/304): the head is held and leaves with the
+ * body in one sendmsg(), one system call and one segment. Never for an answer without a body:
+ * the head would wait until the answer is complete (atrium_conn_set_between_requests). */
 void atrium_conn_cork_next (AtriumConn *conn);
 
 /* The connection's place in its owner's timer queues (listener.c); the owner's to use. */

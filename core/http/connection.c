@@ -33,15 +33,14 @@
  * first (atrium_conn_set_prefix), then reads go to the socket.
  *
  * Output goes to the socket connection's own stream; the head of an answer whose body follows
- * at once is sent with MSG_MORE (atrium_conn_cork_next). */
+ * at once is held and sent with it in one system call (atrium_conn_cork_next). */
 #include "connection-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* ---- the input side ---- */
@@ -356,26 +355,73 @@ atrium_conn_input_init (AtriumConnInput *in)
 /* ---- the output side ---- */
 
 /* Writes go to the socket connection's own stream, but for one case: the head of an answer
- * whose whole body follows at once (atrium_conn_cork_next()) is sent with MSG_MORE, so the
- * kernel sends head and body as one segment when libsoup writes the body right after. */
+ * whose whole body follows at once (atrium_conn_cork_next()) is held here and leaves with the
+ * start of the body in one sendmsg(): one system call and one segment per answer, not two. */
 
 struct _AtriumConnOutput {
         GOutputStream parent_instance;
         GOutputStream *base; /* the socket connection's output (pollable) */
         int fd;
         gboolean cork_next; /* the next write is an answer's head, its body right behind */
-        gboolean corked;    /* sent with MSG_MORE, nothing sent since */
+        GByteArray *held;   /* (nullable) the head not sent yet, from held_off on */
+        gsize held_off;
 };
 
-/* Sends what MSG_MORE held back: setting TCP_NODELAY pushes pending frames. */
-static void
-output_uncork (AtriumConnOutput *out)
+static gsize
+held_left (const AtriumConnOutput *out)
 {
-        if (!out->corked)
+        return out->held ? out->held->len - out->held_off : 0;
+}
+
+static void
+held_consumed (AtriumConnOutput *out, gsize n)
+{
+        out->held_off += n;
+        if (out->held_off >= out->held->len) {
+                g_byte_array_set_size (out->held, 0);
+                out->held_off = 0;
+        }
+}
+
+static gssize
+send_iov (AtriumConnOutput *out, struct iovec *iov, int n_iov, GError **error)
+{
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = n_iov};
+        ssize_t n;
+        do
+                n = sendmsg (out->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+                int err = errno;
+                g_set_error_literal (error, G_IO_ERROR,
+                                     err == EAGAIN || err == EWOULDBLOCK
+                                             ? G_IO_ERROR_WOULD_BLOCK
+                                             : g_io_error_from_errno (err),
+                                     g_strerror (err));
+        }
+        return n;
+}
+
+/* Sends what is held without anything behind it (libsoup did not write the body after all):
+ * an answer must not wait here once it is complete. A head the socket cannot take at once
+ * (its buffer full, which a complete previous answer makes unlikely) is not waited for on the
+ * front: the connection is shut down instead, and libsoup closes it. */
+static void
+output_push_held (AtriumConnOutput *out)
+{
+        gsize left = held_left (out);
+        if (!left)
                 return;
-        out->corked = FALSE;
-        int one = 1;
-        setsockopt (out->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct iovec iov = {out->held->data + out->held_off, left};
+        gssize n = send_iov (out, &iov, 1, NULL);
+        if (n == (gssize) left) {
+                held_consumed (out, left);
+                return;
+        }
+        g_debug ("an answer's head could not be sent at once: closing its connection");
+        g_byte_array_set_size (out->held, 0);
+        out->held_off = 0;
+        shutdown (out->fd, SHUT_RDWR);
 }
 
 static void atrium_conn_output_pollable_init (GPollableOutputStreamInterface *iface);
@@ -389,7 +435,16 @@ output_write (GOutputStream *stream, const void *buffer, gsize count, GCancellab
               GError **error)
 {
         AtriumConnOutput *out = ATRIUM_CONN_OUTPUT (stream);
-        out->cork_next = out->corked = FALSE;
+        out->cork_next = FALSE;
+        gsize left = held_left (out);
+        if (left) {
+                gsize written = 0;
+                gboolean ok = g_output_stream_write_all (out->base, out->held->data + out->held_off,
+                                                         left, &written, cancellable, error);
+                held_consumed (out, written);
+                if (!ok)
+                        return -1;
+        }
         return g_output_stream_write (out->base, buffer, count, cancellable, error);
 }
 
@@ -431,32 +486,38 @@ output_write_nonblocking (GPollableOutputStream *stream, const void *buffer, gsi
                           GError **error)
 {
         AtriumConnOutput *out = ATRIUM_CONN_OUTPUT (stream);
-        if (!out->cork_next) {
-                gssize n = g_pollable_output_stream_write_nonblocking (
-                        G_POLLABLE_OUTPUT_STREAM (out->base), buffer, count, NULL, error);
-                if (n > 0)
-                        out->corked = FALSE; /* a send without MSG_MORE sent it all */
-                return n;
+        if (out->cork_next) {
+                /* The head: taken whole, sent with the body's first write. */
+                out->cork_next = FALSE;
+                if (!out->held)
+                        out->held = g_byte_array_new ();
+                g_byte_array_append (out->held, buffer, count);
+                return count;
         }
-        out->cork_next = FALSE;
-        ssize_t n;
-        do
-                n = send (out->fd, buffer, count, MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
-        while (n < 0 && errno == EINTR);
-        if (n < 0) {
-                int err = errno;
-                g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (err),
-                                     g_strerror (err));
+        gsize left = held_left (out);
+        if (!left)
+                return g_pollable_output_stream_write_nonblocking (
+                        G_POLLABLE_OUTPUT_STREAM (out->base), buffer, count, NULL, error);
+        struct iovec iov[2] = {{out->held->data + out->held_off, left}, {(void *) buffer, count}};
+        gssize n = send_iov (out, iov, 2, error);
+        if (n < 0)
+                return -1;
+        if ((gsize) n <= left) {
+                /* Not past the head: nothing of this write went, try it again when writable. */
+                held_consumed (out, n);
+                g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
+                                     "the answer's head is still being sent");
                 return -1;
         }
-        out->corked = n > 0;
-        return n;
+        held_consumed (out, left);
+        return n - left;
 }
 
 static void
 atrium_conn_output_finalize (GObject *object)
 {
         g_clear_object (&ATRIUM_CONN_OUTPUT (object)->base);
+        g_clear_pointer (&ATRIUM_CONN_OUTPUT (object)->held, g_byte_array_unref);
         G_OBJECT_CLASS (atrium_conn_output_parent_class)->finalize (object);
 }
 
@@ -632,10 +693,10 @@ void
 atrium_conn_set_between_requests (AtriumConn *conn, gboolean between)
 {
         conn->between_requests = between;
-        /* An answer is complete: nothing of it may wait in the kernel any longer (a head sent
-         * with MSG_MORE whose body libsoup did not write after all). */
+        /* An answer is complete: nothing of it may wait here any longer (a head held for a
+         * body libsoup did not write after all). */
         if (between)
-                output_uncork (conn->output);
+                output_push_held (conn->output);
 }
 
 void

@@ -74,8 +74,9 @@ class Health(fixtures.SharedHost):
 
 
 class AnswersLeaveWhole(fixtures.SharedHost):
-    """An answer's head waits in the kernel for its body (MSG_MORE) only when libsoup writes
-    a body right after it. Answers whose body libsoup drops (HEAD, a Range it answers itself
+    """An answer's head is held back to leave with its body in one send only when libsoup
+    writes a body right after it (tests/unit/test-conn-output.c: sends the socket takes only
+    in part). Answers whose body libsoup drops (HEAD, a Range it answers itself
     with 206 or 416) and error answers must still arrive at once, on a kept-alive connection
     where nothing else would push them out."""
 
