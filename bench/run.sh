@@ -126,6 +126,7 @@ if [[ ${BENCH_HOLD:-0} == 1 ]]; then
                 printf 'api_url=%q\npg_port=%q\napi_path=%q\natriumd_pid=%q\n' "$api_url" "$pg_port" \
                         "$API_PATH" "$atriumd_pid"
                 printf 'auth=%q\n' "${API_HEADERS[0]}"
+                printf 'login_body=%q\n' "$LOGIN_BODY"
         } >"$tmp/hold.env"
         say "holding: source $tmp/hold.env; Ctrl-C (or kill $$) tears everything down"
         while :; do sleep 3600; done
@@ -193,12 +194,19 @@ pg_load() {
         read -r _ "${name}_pg_ms" < <(split_report "$pg_split0" "$pg_split1" "$pg_n")
 }
 
+# Each ceiling is measured right before its load and again right after it, and the ratio is
+# taken over the mean of the two: this VM's speed drifts by tens of percent within minutes
+# (RESULTS), and a ceiling from one side only put that drift into the ratio. How far the two
+# sides differ is printed with the table; past 10 % the run is called unsteady.
 WRK_CONNECTIONS=64 load nginx100 "$DURATION" "http://127.0.0.1:$nginx_port/hundred.txt"
 WRK_CONNECTIONS=64 load healthz "$DURATION" "$api_url/healthz"
+WRK_CONNECTIONS=64 load nginx100b "$DURATION" "http://127.0.0.1:$nginx_port/hundred.txt"
 pg_load pg32 32
 WRK_CONNECTIONS=32 load me "$DURATION" "$api_url/api/v1/me" "${me_hdr[@]}"
+pg_load pg32b 32
 pg_load pg64 64
 WRK_CONNECTIONS=64 load list "$DURATION" "$api_url$API_PATH" "${curl_hdr[@]}"
+pg_load pg64b 64
 WRK_CONNECTIONS=64 load nginxlist "$DURATION" "$static_url" "${curl_hdr[@]}"
 
 # Sign-in's ceiling: Argon2id's raw rate on the same cores (bench/tools/argon2-rate.c:
@@ -208,11 +216,20 @@ WRK_CONNECTIONS=64 load nginxlist "$DURATION" "$static_url" "${curl_hdr[@]}"
 wait_quiet "argon2"
 cc -O2 -o "$tmp/argon2-rate" "$repo/bench/tools/argon2-rate.c" \
         $(pkg-config --cflags --libs libgcrypt) -lpthread || die "cannot build argon2-rate"
-m0=$(cpu_mark)
-argon2_rps=$("$tmp/argon2-rate" "$DURATION" "$(nproc)")
-read -r argon2_cpu argon2_other < <(cpu_report "$m0" "$(cpu_mark)")
-argon2_p50="-" argon2_p99="-" argon2_errors=0
-say "argon2id raw: $argon2_rps hashes/s on $(nproc) threads"
+# argon2_raw NAME: the raw rate into NAME_rps (and its CPU columns).
+argon2_raw() {
+        local m0
+        wait_quiet "argon2"
+        m0=$(cpu_mark)
+        printf -v "${1}_rps" '%s' "$("$tmp/argon2-rate" "$DURATION" "$(nproc)")"
+        read -r "${1}_cpu" "${1}_other" < <(cpu_report "$m0" "$(cpu_mark)")
+        printf -v "${1}_p50" '%s' "-"
+        printf -v "${1}_p99" '%s' "-"
+        printf -v "${1}_errors" '%s' 0
+        local rps=${1}_rps
+        say "argon2id raw: ${!rps} hashes/s on $(nproc) threads"
+}
+argon2_raw argon2
 
 # Sign-in: every request hashes a password with Argon2id (19 MiB, t=2) on the slow pool, so
 # this measures how many people can sign in per second, not HTTP. 8 connections are plenty to
@@ -224,6 +241,7 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 LOGIN_BODY=$LOGIN_BODY WRK_CONNECTIONS=8 load login "$DURATION" "$api_url/api/v1/auth/login" \
         -s "$tmp/login.lua"
+argon2_raw argon2b
 
 # The sign-in storm: the same sign-ins while students read /me, against the raw rate above.
 wait_quiet "storm"
@@ -238,6 +256,8 @@ read -r storm_cpu storm_other < <(cpu_report "$m0" "$(cpu_mark)")
 read -r storm_rps _ storm_login_p99 sb se _ < <(wrk_parse "$out/storm-login.wrk.txt")
 read -r storm_me_rps _ storm_p99 mb me_err _ < <(wrk_parse "$out/storm-me.wrk.txt")
 storm_p99_ratio=$(RATIO_DIGITS=2 ratio "$storm_p99" "$me_p99")
+# The storm runs after the sign-in load: its ceiling is the raw rate measured just before it.
+argon2b_rps_for_storm=$argon2b_rps
 storm_errors=$((sb + se + mb + me_err))
 
 # Start-up: a second host on the migrated database, every in-tree plugin, from exec to
@@ -267,6 +287,20 @@ say "start-up: ready after $startup_ms ms, idle RSS $startup_rss_kib KiB"
 describe_machine core api plugins examples schema
 RATIO_DIGITS=3
 
+# bracket NAME: NAMEm_rps, the mean of the ceiling before (NAME) and after (NAMEb) its load,
+# the one the ratio is taken over; NAME_drift the change from before to after, in %.
+unsteady=()
+bracket() {
+        local a=${1}_rps b=${1}b_rps
+        printf -v "${1}m_rps" '%s' "$(awk -v a="${!a}" -v b="${!b}" 'BEGIN { printf "%.0f", (a + b) / 2 }')"
+        printf -v "${1}_drift" '%s' "$(awk -v a="${!a}" -v b="${!b}" 'BEGIN { printf "%+.0f", (a > 0 ? 100 * (b - a) / a : 0) }')"
+        local d=${1}_drift
+        if awk -v d="${!d}" 'BEGIN { exit !(d > 10 || d < -10) }'; then
+                unsteady+=("$1 ${!a} -> ${!b} (${!d} %)")
+        fi
+}
+for c in nginx100 pg32 pg64 argon2; do bracket "$c"; done
+
 # line LABEL NAME CEILING GOAL: one row of the table, its ratio to CEILING beside GOAL.
 rows=()
 line() {
@@ -287,9 +321,11 @@ line() {
         printf '\n%-34s %10s %9s %8s %6s %6s %6s %6s %6s\n' "load" "req/s|tps" "p99 ms" "errors" \
                 "ratio" "goal" "met" "cpu%" "other%"
         line "nginx, 100 B static (-c64)" nginx100 "" ""
-        line "GET /healthz (-c64)" healthz nginx100 0.6
+        line "GET /healthz (-c64)" healthz nginx100m 0.6
+        line "nginx, 100 B static, after" nginx100b "" ""
         line "pgbench -S -M prepared -c32" pg32 "" ""
-        line "GET /api/v1/me, student (-c32)" me pg32 0.5
+        line "GET /api/v1/me, student (-c32)" me pg32m 0.5
+        line "pgbench -S -M prepared -c32, after" pg32b "" ""
         # Issue #14: a /me should cost PostgreSQL within 2x of one pgbench -S transaction.
         me_pg_ratio=$(RATIO_DIGITS=2 ratio "$me_pg_ms" "$pg32_pg_ms")
         me_pg_met=$(awk -v r="$me_pg_ratio" 'BEGIN { print (r + 0 > 0 && r + 0 <= 2) ? "yes" : "no" }')
@@ -297,11 +333,13 @@ line() {
                 "$(us "$me_pg_ms")/$(us "$pg32_pg_ms")" "" "" "$me_pg_ratio" "<= 2" "$me_pg_met"
         printf '%-34s %10s\n' "  atriumd CPU per /me, us" "$(us "$me_at_ms")"
         line "pgbench -S -M prepared -c64" pg64 "" ""
-        line "GET 50-notice list (-c64)" list pg64 0.3
+        line "GET 50-notice list (-c64)" list pg64m 0.3
+        line "pgbench -S -M prepared -c64, after" pg64b "" ""
         line "nginx, the list's bytes (-c64)" nginxlist "" ""
-        line "sign-in, Argon2id (-c8)" login argon2 0.9
         line "argon2id raw, one thread per core" argon2 "" ""
-        storm_ratio=$(ratio "$storm_rps" "$argon2_rps")
+        line "sign-in, Argon2id (-c8)" login argon2m 0.9
+        line "argon2id raw, after" argon2b "" ""
+        storm_ratio=$(ratio "$storm_rps" "$argon2b_rps_for_storm")
         storm_met=$(awk -v r="$storm_ratio" -v p="$storm_p99_ratio" 'BEGIN { print (r >= 0.9 && p < 2) ? "yes" : "no" }')
         printf '%-34s %10s %9s %8s %6s %6s %6s %6s %6s\n' "sign-in storm with /me reads" \
                 "$(fmt_int "$storm_rps")" "$storm_login_p99" "$storm_errors" "$storm_ratio" 0.9 "$storm_met" \
@@ -312,12 +350,15 @@ line() {
                 "$( ((startup_ms < 100)) && echo yes || echo no)"
         printf '%-34s %10s %9s %8s %6s %6s %6s\n' "idle RSS after start-up, KiB" "$startup_rss_kib" "" "" "" \
                 "< 20480" "$( ((startup_rss_kib < 20480)) && echo yes || echo no)"
-        printf '(ratio: req/s over the ceiling named in bench/README.md; cpu%%: the bench'"'"'s own processes, other%%: everything else, in %% of all %s cores)\n' "$(nproc)"
+        printf '(ratio: req/s over the mean of the ceiling named in bench/README.md before and after the load; cpu%%: the bench'"'"'s own processes, other%%: everything else, in %% of all %s cores)\n' "$(nproc)"
+        printf 'ceilings before -> after their load: nginx %s%%, pgbench -c32 %s%%, -c64 %s%%, Argon2id %s%%\n' \
+                "$nginx100_drift" "$pg32_drift" "$pg64_drift" "$argon2_drift"
 } >"$out/table.txt" # not a pipe: line() collects the Markdown rows in this shell
 cat "$out/table.txt" >&2
 
 disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$me_other" \
-        "$pg64_other" "$list_other" "$nginxlist_other" "$login_other" "$storm_other" "$argon2_other")
+        "$pg64_other" "$list_other" "$nginxlist_other" "$login_other" "$storm_other" "$argon2_other" \
+        "$nginx100b_other" "$pg32b_other" "$pg64b_other" "$argon2b_other")
 
 {
         echo "### $(date -u '+%Y-%m-%d %H:%M UTC') - atriumd $commit"
@@ -335,10 +376,14 @@ disturbed=$(disturbed_note 5 "$nginx100_other" "$healthz_other" "$pg32_other" "$
         echo "| idle RSS after start-up | $(awk -v k="$startup_rss_kib" 'BEGIN { printf "%.1f", k / 1024 }') MiB | | | | < 20 MiB | $( ((startup_rss_kib < 20480)) && echo yes || echo no) | | |"
         echo
         echo "The list is \`GET $API_PATH\` ($items items, $body_bytes bytes) as a signed-in student; /me is the same student's. Ceilings: /healthz over nginx serving a 100-byte file, /me over \`pgbench -S -M prepared -c32 -j2\`, the list over the same with -c64 (scale $PGBENCH_SCALE, TCP)."
+        echo "Each ratio is over the mean of its ceiling measured right before and right after the load (the rows marked \"after\"): nginx ${nginx100_drift} %, pgbench -c32 ${pg32_drift} %, -c64 ${pg64_drift} %, Argon2id ${argon2_drift} % from before to after."
+        if ((${#unsteady[@]})); then
+                echo "**Unsteady run:** a ceiling moved by more than 10 % across its load ($(IFS=';'; echo "${unsteady[*]}")): the machine's speed changed while measuring, so the ratios beside it are uncertain by as much."
+        fi
         echo "$disturbed"
 } >"$out/results.md"
 say "raw output and results.md in $out"
 cat "$out/results.md"
 
-total_errors=$((healthz_errors + me_errors + list_errors + login_errors + nginx100_errors + nginxlist_errors + pg32_errors + pg64_errors + storm_errors))
+total_errors=$((healthz_errors + me_errors + list_errors + login_errors + nginx100_errors + nginxlist_errors + pg32_errors + pg64_errors + storm_errors + nginx100b_errors + pg32b_errors + pg64b_errors))
 ((total_errors == 0)) || die "some requests failed (see the errors column): these figures are not valid"
