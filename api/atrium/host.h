@@ -107,7 +107,10 @@ typedef enum {
  *   A token that is sent must still be valid (401), and a route permission still applies
  *   (an anonymous caller then gets 403). Since: 1.0
  * @ATRIUM_ROUTE_RAW_BODY: the body is not parsed as JSON: request_json is NULL, request_body
- *   holds the bytes (up to the host's max_body), request_schema is not applied. Since: 1.0
+ *   holds the bytes (up to the host's max_body), request_schema is not applied. Since 1.5
+ *   a route that also has a request_schema takes JSON or no body: a body that is there is
+ *   refused unless it is JSON of that schema (415, 400), and request_json holds it parsed;
+ *   without one request_json is NULL, and the document calls the body optional. Since: 1.0
  * @ATRIUM_ROUTE_SLOW: the handler is CPU-heavy (password hashing): it runs on a small
  *   separate pool ([http] slow_workers) so it cannot starve other requests. Since 1.5 the
  *   caller's identity check is a transaction of its own, so the handler starts with none
@@ -856,7 +859,9 @@ struct _AtriumHost {
          * request_json:
          * Returns: (nullable) (transfer none): the parsed body, already validated against
          *   the route's request_schema (a route with a schema requires a body); %NULL when
-         *   the route has no schema or is ATRIUM_ROUTE_RAW_BODY or ATRIUM_ROUTE_STREAM_BODY.
+         *   the route has no schema or is ATRIUM_ROUTE_STREAM_BODY, or is
+         *   ATRIUM_ROUTE_RAW_BODY without a schema or without a body (since 1.5 a
+         *   ATRIUM_ROUTE_RAW_BODY route with a schema gets the body it was sent parsed).
          *   Take a reference (json_node_ref) to keep it or to hand it to a (transfer full)
          *   slot.
          * Since: 1.0

@@ -207,7 +207,10 @@ add_operation (const char *method, const char *template, gpointer data, gpointer
 
         if (e->request_schema) {
                 JsonObject *rb = json_object_new ();
-                json_object_set_boolean_member (rb, "required", TRUE);
+                /* A route that reads its body itself may also take none (a folder made by
+                 * POST ?action=mkdir). */
+                json_object_set_boolean_member (rb, "required",
+                                                !(e->flags & ATRIUM_ROUTE_RAW_BODY));
                 JsonObject *content = json_object_new ();
                 JsonObject *media = json_object_new ();
                 json_object_set_member (media, "schema",

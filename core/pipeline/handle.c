@@ -32,17 +32,22 @@ prepare_body (AtriumRequest *req, GError **error)
 {
         const AtriumRouteEntry *e = req->route;
         gsize len = req->body ? g_bytes_get_size (req->body) : 0;
-        if (e->flags & (ATRIUM_ROUTE_RAW_BODY | ATRIUM_ROUTE_STREAM_BODY))
+        if (e->flags & ATRIUM_ROUTE_STREAM_BODY)
                 return TRUE;
-        if (!e->request_schema) {
+        if (e->flags & ATRIUM_ROUTE_RAW_BODY) {
+                /* A route that reads its body itself takes any body, or none; one that
+                 * describes it with a request_schema takes JSON, parsed and validated here
+                 * like any other when there is one (request_json), the bytes kept. */
+                if (!e->request_schema || len == 0)
+                        return TRUE;
+        } else if (!e->request_schema) {
                 if (len > 0) {
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
                                      "%s %s takes no request body", e->method, e->template);
                         return FALSE;
                 }
                 return TRUE;
-        }
-        if (len == 0) {
+        } else if (len == 0) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
                              "a JSON request body is required");
                 return FALSE;

@@ -272,7 +272,14 @@ class Transfers(FilesTestCase):
                 self.assertProblem(s.req("sam", "POST", "/home/ok.txt?action=move",
                                          {"to": to}), 400)
         self.assertProblem(s.req("sam", "POST", "/home/ok.txt?action=move", {"to": 5}), 400)
-        self.assertProblem(s.req("sam", "POST", "/home/ok.txt?action=move", "{"), 400)
+        json_type = {"Content-Type": "application/json"}
+        for bad in ("{", "{} {}", "{'to': 'y'}", '{"to": "a\\u0000b"}'):
+            with self.subTest(body=bad):
+                self.assertProblem(s.req("sam", "POST", "/home/ok.txt?action=move", bad,
+                                         headers=json_type), 400)
+        # A body that is not sent as JSON is refused before anything reads it.
+        self.assertProblem(s.req("sam", "POST", "/home/ok.txt?action=move", '{"to": "y"}',
+                                 headers={"Content-Type": "text/plain"}), 415)
         self.assertProblem(s.req("sam", "POST", "/home/ok.txt?action=move",
                                  {"to": "y", "extra": 1}), 400)
 
