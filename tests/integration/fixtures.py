@@ -116,6 +116,33 @@ def enable_module(host: harness.Atriumd, token: str, school: str, module: str) -
           200, 201, what=f"enable {module} in {school}")
 
 
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def sample_body(schema: dict) -> Any:
+    """A small instance that satisfies a (simple) request schema of the OpenAPI document:
+    required members only, each the first of its enum, the nil UUID, or a short string."""
+    t = schema.get("type")
+    if isinstance(t, list):
+        t = next((x for x in t if x != "null"), "null")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if t == "object":
+        props = schema.get("properties", {})
+        return {k: sample_body(props.get(k, {})) for k in schema.get("required", [])}
+    if t == "array":
+        return []
+    if t == "boolean":
+        return False
+    if t in ("integer", "number"):
+        return max(1, schema.get("minimum", 1))
+    if t == "string":
+        if schema.get("format") == "uuid":
+            return ZERO_UUID
+        return "x" * max(2, schema.get("minLength", 2))
+    return None
+
+
 def make_school(host: harness.Atriumd, op_token: str, slug: str, name: str | None = None,
                 modules: Sequence[str] = ()) -> dict:
     """Create a school as an operator, enable `modules` in it, return the school object

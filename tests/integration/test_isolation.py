@@ -23,30 +23,8 @@ import fixtures  # noqa: E402
 import harness  # noqa: E402
 
 ROLE = "atrium_request"
-ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+ZERO_UUID = fixtures.ZERO_UUID
 CSV = "Vorname;Nachname;Rolle\r\nIn;Truder;Admin\r\n".encode("utf-8")
-
-
-def sample(schema: dict):
-    """A small instance of a simple JSON schema: required members only."""
-    t = schema.get("type")
-    if isinstance(t, list):
-        t = next((x for x in t if x != "null"), "null")
-    if "enum" in schema:
-        return schema["enum"][0]
-    if t == "object":
-        props = schema.get("properties", {})
-        return {k: sample(props.get(k, {})) for k in schema.get("required", [])}
-    if t == "array":
-        return []
-    if t == "boolean":
-        return False
-    if t in ("integer", "number"):
-        return max(1, schema.get("minimum", 1))
-    if t == "string":
-        return ZERO_UUID if schema.get("format") == "uuid" else "x" * max(2, schema.get(
-            "minLength", 2))
-    return None
 
 
 # Bodies that pass validation, for the routes whose bodies we know (method, template).
@@ -150,7 +128,7 @@ class TwoSchools(fixtures.SharedHost):
                 if body is None and op.get("requestBody"):
                     schema = op["requestBody"].get("content", {}).get(
                         "application/json", {}).get("schema")
-                    body = sample(schema) if schema else b"x"
+                    body = fixtures.sample_body(schema) if schema else b"x"
                     known = False
                 elif body is None:
                     known = True

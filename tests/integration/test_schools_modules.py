@@ -26,35 +26,12 @@ import fixtures  # noqa: E402
 import harness  # noqa: E402
 
 JSON = {"Content-Type": "application/json"}
-ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+ZERO_UUID = fixtures.ZERO_UUID
 _names = itertools.count(1)
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{next(_names)}"
-
-
-def sample(schema: dict):
-    """A small instance that satisfies a (simple) request schema: required members only."""
-    t = schema.get("type")
-    if isinstance(t, list):
-        t = next((x for x in t if x != "null"), "null")
-    if "enum" in schema:
-        return schema["enum"][0]
-    if t == "object":
-        props = schema.get("properties", {})
-        return {k: sample(props.get(k, {})) for k in schema.get("required", [])}
-    if t == "array":
-        return []
-    if t == "boolean":
-        return False
-    if t in ("integer", "number"):
-        return max(1, schema.get("minimum", 1))
-    if t == "string":
-        if schema.get("format") == "uuid":
-            return ZERO_UUID
-        return "x" * max(2, schema.get("minLength", 2))
-    return None
 
 
 def module_requests(host: harness.Atriumd, module: str, slug: str):
@@ -74,7 +51,7 @@ def module_requests(host: harness.Atriumd, module: str, slug: str):
             rb = op.get("requestBody")
             if rb:
                 schema = rb.get("content", {}).get("application/json", {}).get("schema")
-                body = sample(schema) if schema else b"x"
+                body = fixtures.sample_body(schema) if schema else b"x"
             out.append((method.upper(), path, body))
     return out
 

@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: Apache-2.0
+"""test_bad_input.py - every route of the OpenAPI document, refusing what a client gets wrong.
+
+A school with every module the host offers, its admin and an operator. For each operation the
+document lists (so plugin routes added later are swept too): without a token a protected route
+answers 401; a JSON body that does not parse, a body of the wrong JSON type, a member its schema
+does not know, the wrong media type and a body over the host's limit each get their RFC 9457
+problem (400, 400, 400, 415, 413) from a caller who may use the route; and none of it changes
+anything stored, as the database's superuser sees every table. The route families' own tests
+have the failures only a handler can judge (unknown ids, conflicts, another school's ids:
+test_isolation.py).
+"""
+
+import json
+import os
+import re
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import fixtures  # noqa: E402
+import harness  # noqa: E402
+
+SLUG = "sweep"
+ZERO_UUID = fixtures.ZERO_UUID
+MAX_BODY = 8192
+METHODS = ("get", "post", "put", "patch", "delete")
+# Path parameters that are names, not ids.
+NAMED = {"school": SLUG, "module": "noticeboard", "role": "teacher"}
+# Valid values for the members whose schema has a pattern or a minimum of items, which
+# fixtures.sample_body cannot make up: the unknown member must be a body's only fault.
+VALID = {"code": "123456", "domain": "school.example", "url": "https://bbb.example/",
+         "redirect_uris": ["https://app.example/callback"]}
+
+
+class EveryRoute(fixtures.SharedHost):
+    HOST_ENV = {"ATRIUM_MAX_BODY": str(MAX_BODY)}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:
+            modules = cls.host.request("GET", "/api/v1/modules").json()
+            names = [m["name"] for m in (modules.get("items", modules)
+                                         if isinstance(modules, dict) else modules)]
+            fixtures.make_school(cls.host, cls.op_token, SLUG, modules=names)
+            fixtures.make_user(cls.host, cls.op_token, SLUG, "ada", roles=["admin"])
+            cls.admin = fixtures.login(cls.host, "ada", school=SLUG)
+            cls.doc = cls.host.request("GET", "/api/v1/openapi.json").json()
+        except BaseException:
+            cls._stop_shared()
+            raise
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def operations(self):
+        """(METHOD, template, path, operation) for every operation of the document."""
+        for template, ops in sorted(self.doc["paths"].items()):
+            for method, op in sorted(ops.items()):
+                if method not in METHODS:
+                    continue
+                path = template
+                for param in re.findall(r"\{([^}]+)\}", template):
+                    path = path.replace("{" + param + "}", NAMED.get(param, ZERO_UUID))
+                # The query parameters a route requires, so that what is swept is the body.
+                query = [(p["name"], fixtures.sample_body(p.get("schema", {})))
+                         for p in op.get("parameters", [])
+                         if p.get("in") == "query" and p.get("required")]
+                if query:
+                    path += "?" + urllib.parse.urlencode(query)
+                yield method.upper(), template, path, op
+
+    def json_operations(self):
+        """The operations that take a JSON body: (METHOD, template, path, its schema)."""
+        for method, template, path, op in self.operations():
+            content = op.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                yield method, template, path, content["application/json"].get("schema", {})
+
+    def token_for(self, template: str) -> str:
+        """A caller who may use the route: the school's admin under the school, else the
+        operator."""
+        return self.admin if template.startswith("/api/v1/schools/{school}") else self.op_token
+
+    def stored(self) -> dict:
+        """Every row of every table outside PostgreSQL's own schemas, as text, but for the
+        sessions' last use (the identity check notes it)."""
+        tables = self.pg.psql(
+            "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1").split()
+        parts = []
+        for table in tables:
+            row = "t::text"
+            if table == "core.sessions":
+                row = "(t.id, t.token_hash, t.expires_at)::text"
+            parts.append(f"SELECT '{table}', md5(coalesce(string_agg({row}, ',' ORDER BY "
+                         f"{row}), '')) || ' ' || count(*) FROM {table} t")
+        lines = self.pg.psql(" UNION ALL ".join(parts)).splitlines()
+        return dict(line.split("|", 1) for line in lines if line)
+
+    def sweep(self, name: str, send) -> int:
+        """Calls send(method, template, path, schema) for every JSON operation, each in a
+        subTest, and checks that nothing stored changed; returns how many it swept."""
+        before = self.stored()
+        count = 0
+        for method, template, path, schema in self.json_operations():
+            with self.subTest(name, method=method, path=template):
+                count += 1
+                send(method, template, path, schema)
+        after = self.stored()
+        changed = [t for t in before if before[t] != after.get(t)]
+        self.assertEqual(changed, [], f"{name} changed what is stored")
+        return count
+
+    # -- the sweeps --------------------------------------------------------------------------
+
+    def test_protected_routes_answer_401_without_a_token(self):
+        before = self.stored()
+        protected = 0
+        for method, template, path, op in self.operations():
+            if op.get("security", self.doc.get("security")) == []:
+                continue
+            protected += 1
+            with self.subTest(method=method, path=template):
+                body = {} if method in ("POST", "PUT", "PATCH") else None
+                resp = self.host.request(method, path, body)
+                harness.assert_problem(resp, 401, "/unauthenticated")
+                self.assertIn("Bearer", resp.headers.get("www-authenticate", ""))
+        self.assertGreater(protected, 100)
+        self.assertEqual(self.stored(), before)
+
+    def test_a_body_that_is_not_json_is_400(self):
+        def send(method, template, path, schema):
+            for raw in (b'{"name": ', b"\xff\xfe{}", b"{} {}", b"nul", b"{'a': 1}"):
+                resp = self.host.request(method, path, raw, token=self.token_for(template),
+                                         headers={"Content-Type": "application/json"})
+                harness.assert_problem(resp, 400)
+        self.assertGreater(self.sweep("not JSON", send), 40)
+
+    def test_a_body_of_the_wrong_type_is_400(self):
+        def send(method, template, path, schema):
+            wrong = {"object": ["a list"], "array": {"an": "object"}}.get(schema.get("type"))
+            self.assertIsNotNone(wrong, f"a body schema of type {schema.get('type')!r}")
+            for body in (wrong, "a string", 42, None):
+                resp = self.host.request(method, path, json.dumps(body).encode(),
+                                         token=self.token_for(template),
+                                         headers={"Content-Type": "application/json"})
+                problem = harness.assert_problem(resp, 400)
+                self.assertTrue(problem.get("detail"), problem)
+        self.sweep("wrong type", send)
+
+    def test_members_the_schema_does_not_know_are_400(self):
+        closed = 0
+
+        def send(method, template, path, schema):
+            nonlocal closed
+            if schema.get("type") != "object" or schema.get("additionalProperties") is not False:
+                return
+            closed += 1
+            body = fixtures.sample_body(schema)
+            body.update({k: v for k, v in VALID.items() if k in body})
+            body["no_such_member_zz"] = 1
+            resp = self.host.request(method, path, body, token=self.token_for(template))
+            problem = harness.assert_problem(resp, 400)
+            self.assertIn("no_such_member_zz", problem.get("detail", ""), problem)
+        self.sweep("unknown member", send)
+        self.assertGreater(closed, 40)
+
+    def test_a_json_route_refuses_other_media_types_with_415(self):
+        def send(method, template, path, schema):
+            for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+                resp = self.host.request(method, path, b"{}", token=self.token_for(template),
+                                         headers={"Content-Type": ctype})
+                harness.assert_problem(resp, 415)
+        self.sweep("media type", send)
+
+    def test_a_body_over_the_limit_is_413(self):
+        def send(method, template, path, schema):
+            big = b'{"x": "' + b"a" * MAX_BODY + b'"}'
+            resp = self.host.request(method, path, big, token=self.token_for(template),
+                                     headers={"Content-Type": "application/json"})
+            harness.assert_problem(resp, 413)
+        self.sweep("too large", send)
+
+
+if __name__ == "__main__":
+    harness.main()
