@@ -152,6 +152,18 @@ unseal (const char *school_id, const char *bytea_hex, GError **error)
 ConfBackend *
 conf_backend_load (AtriumTx *tx, GError **error)
 {
+        gboolean none = FALSE;
+        ConfBackend *b = conf_backend_find (tx, &none, error);
+        if (none)
+                conf_fail (error, ATRIUM_ERROR_UNAVAILABLE,
+                           "no videoconference backend is configured for this school");
+        return b;
+}
+
+ConfBackend *
+conf_backend_find (AtriumTx *tx, gboolean *out_none, GError **error)
+{
+        *out_none = FALSE;
         AtriumResult *res = conf_tx_sql (tx, error,
                                          "SELECT type, url, app_id, checksum, secret_sealed, "
                                          "school_id FROM conference.backends",
@@ -162,8 +174,7 @@ conf_backend_load (AtriumTx *tx, GError **error)
                 conf_host->result_free (res);
                 if (installation)
                         return backend_copy (installation);
-                conf_fail (error, ATRIUM_ERROR_UNAVAILABLE,
-                           "no videoconference backend is configured for this school");
+                *out_none = TRUE;
                 return NULL;
         }
         g_autoptr (ConfBackend) b = g_new0 (ConfBackend, 1);

@@ -71,6 +71,9 @@ void conf_backend_free (ConfBackend *b);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ConfBackend, conf_backend_free)
 /* The school's backend, else the installation's; ATRIUM_ERROR_UNAVAILABLE when neither. */
 ConfBackend *conf_backend_load (AtriumTx *tx, GError **error);
+/* The same, but a school (and installation) without a backend is no failure: NULL with
+ * *out_none set and no error. */
+ConfBackend *conf_backend_find (AtriumTx *tx, gboolean *out_none, GError **error);
 gboolean conf_backend_register (GError **error);
 gboolean conf_backend_init (GError **error); /* reads the sealing key */
 void conf_backend_fini (void);

@@ -397,11 +397,26 @@ handle_guest_join (AtriumRequest *req, gpointer data, GError **error)
 
 /* ---- the engines' callbacks ---- */
 
+/* The backend whose secret signs a callback. Without one nothing can have signed it: the
+ * callback is refused as unsigned (401), not answered "try again later" (503), which an
+ * engine would take as a reason to repeat it. */
+static ConfBackend *
+callback_backend (AtriumRequest *req, GError **error)
+{
+        gboolean none = FALSE;
+        ConfBackend *b = conf_backend_find (conf_host->request_tx (req), &none, error);
+        if (none)
+                conf_fail (error, ATRIUM_ERROR_UNAUTHENTICATED,
+                           "the callback's signature does not match: no videoconference "
+                           "backend is configured for this school");
+        return b;
+}
+
 static gboolean
 handle_bbb_end (AtriumRequest *req, gpointer data, GError **error)
 {
         const char *room = conf_host->request_param (req, "room_id");
-        g_autoptr (ConfBackend) b = conf_backend_load (conf_host->request_tx (req), error);
+        g_autoptr (ConfBackend) b = callback_backend (req, error);
         if (!b)
                 return FALSE;
         g_autofree char *want =
@@ -421,7 +436,7 @@ handle_bbb_end (AtriumRequest *req, gpointer data, GError **error)
 static gboolean
 handle_jitsi_event (AtriumRequest *req, gpointer data, GError **error)
 {
-        g_autoptr (ConfBackend) b = conf_backend_load (conf_host->request_tx (req), error);
+        g_autoptr (ConfBackend) b = callback_backend (req, error);
         if (!b)
                 return FALSE;
         g_autofree char *want =

@@ -148,6 +148,16 @@ class Backend(ConferenceTestCase):
         self.assertEqual(self.visits(room["id"]), {}, "a join that failed left a visit")
         # Rooms work without a backend; only joining needs one.
         self.assertEqual(s.ok("sam", "GET", f"/rooms/{room['id']}")["id"], room["id"])
+        # An engine's callback to a school without a backend cannot be signed by anyone: it is
+        # refused as unsigned (401), not "try again later" (503), which an engine repeats.
+        for method, path in (("GET", f"/callbacks/bbb-end/{room['id']}?sig=x"),
+                             ("POST", "/callbacks/jitsi/x")):
+            with self.subTest(method=method, path=path):
+                body = ({"event_name": "muc-room-destroyed",
+                         "room_name": room["id"].replace("-", "")} if method == "POST" else None)
+                problem = self.assertProblem(s.req(None, method, path, body), 401,
+                                             "unauthenticated")
+                self.assertIn("no videoconference backend", problem["detail"])
 
 
 # ------------------------------------------------------------------------------------------
