@@ -5,8 +5,9 @@ A school with every module the host offers, its admin and an operator. For each 
 document lists (so plugin routes added later are swept too): without a token a protected route
 answers 401; a JSON body that does not parse, a body of the wrong JSON type, a member its schema
 does not know, the wrong media type and a body over the host's limit each get their RFC 9457
-problem (400, 400, 400, 415, 413) from a caller who may use the route; and none of it changes
-anything stored, as the database's superuser sees every table. The route families' own tests
+problem (400, 400, 400, 415, 413) from a caller who may use the route; odd path values (not an
+id, 600 characters, escapes, dots, NUL) are the caller's problem (4xx), never the host's (5xx);
+and none of it changes anything stored, as the database's superuser sees every table. The route families' own tests
 have the failures only a handler can judge (unknown ids, conflicts, another school's ids:
 test_isolation.py).
 """
@@ -176,6 +177,46 @@ class EveryRoute(fixtures.SharedHost):
                                          headers={"Content-Type": ctype})
                 harness.assert_problem(resp, 415)
         self.sweep("media type", send)
+
+    def test_odd_path_values_are_refused_not_failed(self):
+        # Each path parameter in turn given what a hand-typed or hostile URL holds: not an id,
+        # too long, escapes, dots, a NUL, another script. The answer is the caller's problem
+        # (4xx, RFC 9457), never the host's (5xx), and nothing changes.
+        odd = ["not-an-id", "x" * 600, "%00", "%2e%2e", "..", "%25", "%C3%BC%E2%82%AC",
+               "12345678-1234-1234-1234-12345678901z", "-1", "%20"]
+        before = self.stored()
+        swept = 0
+        for method, template, path, op in self.operations():
+            params = re.findall(r"\{([^}]+)\}", template)
+            if not params or method == "DELETE" and template.endswith("/me"):
+                continue
+            content = op.get("requestBody", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema")
+            body = fixtures.sample_body(schema) if schema else None
+            for param in params:
+                # A file's path takes any name: PUT and POST there make what they name.
+                if param == "school" or param == "path" and method in ("PUT", "POST"):
+                    continue
+                for value in odd:
+                    swept += 1
+                    odd_path = template
+                    for other in params:
+                        odd_path = odd_path.replace(
+                            "{" + other + "}",
+                            value if other == param else NAMED.get(other, ZERO_UUID))
+                    if "?" in path:
+                        odd_path += path[path.index("?"):]
+                    with self.subTest(method=method, path=template, param=param, value=value):
+                        resp = self.host.request(method, odd_path, body,
+                                                 token=self.token_for(template))
+                        self.assertLess(resp.status, 500, resp)
+                        if resp.status >= 400:
+                            harness.assert_problem(resp, resp.status)
+        self.assertGreater(swept, 500)
+        after = self.stored()
+        self.assertEqual([t for t in before if before[t] != after.get(t)], [],
+                         "odd path values changed what is stored")
+        self.assertEqual(self.host.request("GET", "/healthz").status, 200)
 
     def test_a_body_over_the_limit_is_413(self):
         def send(method, template, path, schema):
