@@ -7,7 +7,9 @@ answers 401; a JSON body that does not parse, a body of the wrong JSON type, a m
 does not know, the wrong media type and a body over the host's limit each get their RFC 9457
 problem (400, 400, 400, 415, 413) from a caller who may use the route; odd path values (not an
 id, 600 characters, escapes, dots, NUL) are the caller's problem (4xx), never the host's (5xx);
-and none of it changes anything stored, as the database's superuser sees every table. The route families' own tests
+and none of it changes anything stored, as the database's superuser sees every table. A student
+and a parent calling everything meet 403s and 404s, never a 5xx; HEAD answers as GET without a
+body; a method a path does not take is 405 with Allow. The route families' own tests
 have the failures only a handler can judge (unknown ids, conflicts, another school's ids:
 test_isolation.py).
 """
@@ -48,6 +50,10 @@ class EveryRoute(fixtures.SharedHost):
             fixtures.make_school(cls.host, cls.op_token, SLUG, modules=names)
             fixtures.make_user(cls.host, cls.op_token, SLUG, "ada", roles=["admin"])
             cls.admin = fixtures.login(cls.host, "ada", school=SLUG)
+            cls.others = {}
+            for role in ("student", "parent"):
+                fixtures.make_user(cls.host, cls.op_token, SLUG, f"a-{role}", roles=[role])
+                cls.others[role] = fixtures.login(cls.host, f"a-{role}", school=SLUG)
             cls.doc = cls.host.request("GET", "/api/v1/openapi.json").json()
         except BaseException:
             cls._stop_shared()
@@ -217,6 +223,64 @@ class EveryRoute(fixtures.SharedHost):
         self.assertEqual([t for t in before if before[t] != after.get(t)], [],
                          "odd path values changed what is stored")
         self.assertEqual(self.host.request("GET", "/healthz").status, 200)
+
+    def test_the_least_privileged_never_fail_the_host(self):
+        # A student and a parent call every operation with a body its schema accepts: what
+        # they may not do is 403 (or 404 where the object is not theirs to know of), what
+        # they may do answers; nothing is the host's failure.
+        for role, token in self.others.items():
+            for method, template, path, op in self.operations():
+                if template.startswith(("/oidc/", "/api/v1/auth/", "/api/v1/me")):
+                    # The OpenID forms, and what acts on the caller's own session and account
+                    # (signing out ends the token this sweep uses), have tests of their own.
+                    continue
+                content = op.get("requestBody", {}).get("content", {})
+                schema = content.get("application/json", {}).get("schema")
+                body = fixtures.sample_body(schema) if schema else None
+                with self.subTest(role=role, method=method, path=template):
+                    resp = self.host.request(method, path, body, token=token)
+                    self.assertLess(resp.status, 500, resp)
+                    if resp.status >= 400:
+                        harness.assert_problem(resp, resp.status)
+                    if op.get("security", self.doc.get("security")) != []:
+                        self.assertNotEqual(resp.status, 401, resp)  # the token stays good
+        self.assertEqual(self.host.request("GET", "/healthz").status, 200)
+
+    def test_head_answers_as_get_without_a_body(self):
+        heads = 0
+        for method, template, path, op in self.operations():
+            if method != "GET":
+                continue
+            heads += 1
+            with self.subTest(path=template):
+                get = self.host.request("GET", path, token=self.token_for(template))
+                head = self.host.request("HEAD", path, token=self.token_for(template))
+                self.assertEqual(head.status, get.status, (head, get))
+                self.assertEqual(head.body, b"")
+                self.assertEqual(head.headers.get("content-type"),
+                                 get.headers.get("content-type"))
+        self.assertGreater(heads, 60)
+
+    def test_a_method_a_path_does_not_take_is_405_with_allow(self):
+        def pattern(template: str) -> re.Pattern:
+            out = re.sub(r"\\\{[^}]+\\\*\\\}", ".+", re.escape(template))
+            return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", out) + "$")
+        routes = [(m, pattern(t)) for m, t, _, _ in self.operations()]
+        for template, ops in sorted(self.doc["paths"].items()):
+            taken = {m.upper() for m in ops if m in METHODS}
+            path = next(p for m, t, p, _ in self.operations() if t == template)
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                # Another template may take the method on this very path ("import" is also
+                # a possible {id}).
+                if method in taken or any(m == method and r.match(path.split("?")[0])
+                                          for m, r in routes):
+                    continue
+                with self.subTest(method=method, path=template):
+                    resp = self.host.request(method, path, {} if method != "GET" else None,
+                                             token=self.token_for(template))
+                    harness.assert_problem(resp, 405, "/method-not-allowed")
+                    allow = {m.strip() for m in resp.headers.get("allow", "").split(",")}
+                    self.assertTrue(taken <= allow, (taken, allow))
 
     def test_a_body_over_the_limit_is_413(self):
         def send(method, template, path, schema):
