@@ -349,7 +349,7 @@ activate (AtriumRequest *req, gpointer data, GError **error)
         if (!cl || !atrium_password_store_hash (req, user_id, phc, FALSE, NULL, error))
                 return FALSE;
         atrium_audit (req, "auth.activated", user_id, NULL);
-        return atrium_auth_start_session (req, school_id, user_id, username, error);
+        return atrium_auth_start_session (req, school_id, user_id, username, NULL, NULL, error);
 }
 
 void

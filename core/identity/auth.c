@@ -99,7 +99,8 @@ atrium_throttle_fail (AtriumRequest *req, const char *account_key, const char *a
  * answered 200 {"token", "expires_at", "user"} (the sign-in's answer; also activation.c's). */
 gboolean
 atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char *account,
-                           const char *username, GError **error)
+                           const char *username, const char *clear_key, gboolean *out_totp,
+                           GError **error)
 {
         AtriumCore *core = req->core;
         g_autofree char *token = atrium_token_new ();
@@ -108,29 +109,22 @@ atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char
         g_autofree char *idle = g_strdup_printf ("%u seconds", core->config->session_idle);
         const char *user_id = school_id ? account : NULL;
         const char *operator_id = school_id ? NULL : account;
+        /* One round trip: the throttle cleared, the session made, the transaction acting as
+         * it (RLS, audit actor), the school's second-factor policy judged (the answer's user
+         * object then says must_enrol_totp, docs/ACCOUNTS.md) and the audit entry written. A
+         * hashing thread waits for every round trip on cores two hashes keep busy. */
         g_autoptr (AtriumResult) sess = atrium_sql (
                 req, error,
-                "SELECT id, expires_at FROM core.session_create($1::bytea, 'session', $2::uuid, "
-                "$3::uuid, $4::uuid, NULL, NULL, $5, now() + $6::interval, $7::interval)",
-                7, token_hash, school_id, user_id, operator_id, req->client, life, idle);
+                "SELECT id, expires_at, totp_needed FROM core.session_start($1::bytea, $2::uuid, "
+                "$3::uuid, $4::uuid, $5, now() + $6::interval, $7::interval, $8, $9::boolean)",
+                9, token_hash, school_id, user_id, operator_id, req->client, life, idle, clear_key,
+                out_totp ? "true" : "false");
         if (!sess)
                 return FALSE;
-        /* Act as the new session from here on (RLS, audit actor). */
-        g_autoptr (AtriumResult) set =
-                atrium_sql (req, error,
-                            "SELECT set_config('atrium.school_id', coalesce($1, ''), true), "
-                            "set_config('atrium.user_id', coalesce($2, ''), true)",
-                            2, school_id, user_id);
-        if (!set)
-                return FALSE;
-        if (user_id) {
-                /* The school's second-factor policy, judged at every sign-in: the answer's
-                 * user object then says must_enrol_totp (docs/ACCOUNTS.md). */
-                g_autoptr (AtriumResult) pol =
-                        atrium_sql (req, error, "SELECT core.totp_policy_apply($1::uuid, $2::uuid)",
-                                    2, school_id, user_id);
-                if (!pol)
-                        return FALSE;
+        if (out_totp) {
+                *out_totp = g_strcmp0 (atrium_result_value (sess, 0, 2), "t") == 0;
+                if (*out_totp)
+                        return TRUE;
         }
         g_free (req->school_id);
         req->school_id = g_strdup (school_id);
@@ -142,7 +136,6 @@ atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char
         JsonNode *who = caller_json (req, school_id, user_id, operator_id, username, error);
         if (!who)
                 return FALSE;
-        atrium_audit (req, "auth.login", NULL, NULL);
         JsonObject *out = json_object_new ();
         json_object_set_string_member (out, "token", token);
         g_autoptr (JsonNode) srow = atrium_result_row_json (sess, 0);
@@ -167,26 +160,26 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
 
         /* Nothing waits on the hash (tens of milliseconds of CPU): a transaction left open
          * across it would hold its connection idle (behind PgBouncer, a server connection
-         * every host shares), its snapshot and its locks for that long. The two reads before
-         * it are each a whole READ ONLY transaction, which costs no round trip of its own (a
-         * COMMIT before the hash cost 6 % of the sign-in rate on two busy cores, where every
-         * round trip waits for a core); what follows the hash is an ordinary transaction. */
+         * every host shares), its snapshot and its locks for that long. The read before it
+         * is a whole READ ONLY transaction, which costs no round trip of its own (a COMMIT
+         * before the hash cost 6 % of the sign-in rate on two busy cores, where every round
+         * trip waits for a core); what follows the hash is an ordinary transaction. */
         atrium_tx_set_whole (req->tx, TRUE);
-        int wait = atrium_throttle_wait (req, account_key, addr_key, error);
-        if (wait < 0)
-                return FALSE;
-        if (wait > 0)
-                return atrium_throttle_refuse (req, wait);
-
+        /* The throttle and the account in one statement (one round trip): the account's row
+         * is read even when the throttle refuses, and then not used. */
         g_autoptr (AtriumResult) acc = atrium_sql (
                 req, error,
-                "SELECT school_id, account_id, password_hash, disabled FROM core.login_account($1, $2)",
-                2, school, username);
+                "SELECT w.wait, a.school_id, a.account_id, a.password_hash, a.disabled FROM (" THROTTLE_CHECK_SQL
+                " AS wait) w LEFT JOIN core.login_account($4, $5) a ON true",
+                5, account_key, addr_key, THROTTLE_WINDOW, school, username);
         if (!acc)
                 return FALSE;
         atrium_tx_set_whole (req->tx, FALSE);
-        gboolean found = atrium_result_n_rows (acc) == 1 && atrium_result_value (acc, 0, 1);
-        const char *hash = found ? atrium_result_value (acc, 0, 2) : NULL;
+        int wait = (int) g_ascii_strtoll (atrium_result_value (acc, 0, 0), NULL, 10);
+        if (wait > 0)
+                return atrium_throttle_refuse (req, wait);
+        gboolean found = atrium_result_value (acc, 0, 2) != NULL;
+        const char *hash = found ? atrium_result_value (acc, 0, 3) : NULL;
         gboolean rehash = FALSE;
         gboolean ok = FALSE;
         if (hash)
@@ -194,8 +187,8 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
         else
                 atrium_password_burn (password);
 
-        const char *school_id = atrium_result_value (acc, 0, 0);
-        const char *account = found ? atrium_result_value (acc, 0, 1) : NULL;
+        const char *school_id = atrium_result_value (acc, 0, 1);
+        const char *account = found ? atrium_result_value (acc, 0, 2) : NULL;
         if (!ok) {
                 if (!atrium_throttle_fail (req, account_key, addr_key, error))
                         return FALSE;
@@ -211,13 +204,13 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
 
         /* A hash at a cost below today's is upgraded: made now, before the next query. */
         g_autofree char *fresh = rehash ? atrium_password_hash (password) : NULL;
-        g_autoptr (AtriumResult) cl = atrium_sql (req, error, "SELECT core.throttle_clear($1)", 1,
-                                                  account_key);
-        if (!cl)
-                return FALSE;
         /* A disabled person (a leaver, user-import.c) keeps their data but cannot sign in.
          * Said only to someone who knew the password: it tells nothing to a guesser. */
-        if (g_strcmp0 (atrium_result_value (acc, 0, 3), "t") == 0) {
+        if (g_strcmp0 (atrium_result_value (acc, 0, 4), "t") == 0) {
+                g_autoptr (AtriumResult) cl =
+                        atrium_sql (req, error, "SELECT core.throttle_clear($1)", 1, account_key);
+                if (!cl)
+                        return FALSE;
                 g_free (req->school_id);
                 req->school_id = g_strdup (school_id);
                 JsonObject *d = json_object_new ();
@@ -235,15 +228,20 @@ atrium_auth_login (AtriumRequest *req, gpointer data, GError **error)
                 if (!rh)
                         return FALSE;
         }
-        if (school_id) {
-                /* A second factor: the password alone opens only the pending state. */
-                gboolean asked = FALSE;
-                if (!atrium_totp_ask (req, school_id, account, &asked, error))
-                        return FALSE;
-                if (asked)
-                        return TRUE;
-        }
-        return atrium_auth_start_session (req, school_id, account, username, error);
+        /* The throttle cleared and the session made in one round trip, unless the person has
+         * a second factor: then the password alone opens only the pending state. */
+        gboolean totp = FALSE;
+        if (!atrium_auth_start_session (req, school_id, account, username, account_key,
+                                        school_id ? &totp : NULL, error))
+                return FALSE;
+        if (!totp)
+                return TRUE;
+        gboolean asked = FALSE;
+        if (!atrium_totp_challenge (req, school_id, account, &asked, error))
+                return FALSE;
+        if (asked)
+                return TRUE;
+        return atrium_auth_start_session (req, school_id, account, username, NULL, NULL, error);
 }
 
 /* Deletes session @id (RLS: the caller's own only), audits @action and answers 204. With

@@ -113,9 +113,14 @@ extern const char atrium_browser_session_answer[];
 gboolean atrium_auth_login (AtriumRequest *req, gpointer data, GError **error);
 extern const char atrium_auth_login_schema[];
 /* Signs @account in (a user of @school_id; an operator when it is NULL) and answers as the
- * sign-in does (200 {"token", "expires_at", "user"}); the request acts as them afterwards. */
+ * sign-in does (200 {"token", "expires_at", "user"}); the request acts as them afterwards.
+ * One call of core.session_start() (schema 0015), which also clears the throttle key
+ * @clear_key (nullable) and writes the audit entry. With @out_totp, a person who has a second
+ * factor gets no session: *@out_totp is set and nothing is answered (atrium_totp_challenge
+ * next). */
 gboolean atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char *account,
-                                    const char *username, GError **error);
+                                    const char *username, const char *clear_key, gboolean *out_totp,
+                                    GError **error);
 /* Sign-in throttling (core.login_throttle): seconds until the account key and the client
  * address key may try again (0: now; -1 with @error when the query failed), in one round trip;
  * counting a failure on both (commits with the error answer); the 429 answer with
@@ -179,11 +184,11 @@ GBytes *atrium_code_letters_csv (const AtriumCodeLetters *l);
 GBytes *atrium_code_letters_html (const AtriumCodeLetters *l);
 
 /* totp.c: the second factor (RFC 6238). */
-/* Whether user @account of @school_id must give a code; when so, the sign-in's answer is the
- * pending state (200 {"second_factor": "totp", "pending_token", "expires_at"}) and
- * *@out_asked is TRUE. */
-gboolean atrium_totp_ask (AtriumRequest *req, const char *school_id, const char *account,
-                          gboolean *out_asked, GError **error);
+/* User @account of @school_id has a second factor: unless the request names a device they
+ * had remembered, the sign-in's answer is the pending state (200 {"second_factor": "totp",
+ * "pending_token", "expires_at"}) and *@out_asked is TRUE. */
+gboolean atrium_totp_challenge (AtriumRequest *req, const char *school_id, const char *account,
+                                gboolean *out_asked, GError **error);
 gboolean atrium_totp_enabled (AtriumRequest *req, const char *school_id, const char *account,
                               gboolean *out_enabled, GError **error);
 void atrium_totp_routes (AtriumCore *core);

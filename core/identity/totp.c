@@ -160,15 +160,10 @@ atrium_totp_enabled (AtriumRequest *req, const char *school_id, const char *acco
 }
 
 gboolean
-atrium_totp_ask (AtriumRequest *req, const char *school_id, const char *account,
-                 gboolean *out_asked, GError **error)
+atrium_totp_challenge (AtriumRequest *req, const char *school_id, const char *account,
+                       gboolean *out_asked, GError **error)
 {
         *out_asked = FALSE;
-        gboolean enabled = FALSE;
-        if (!atrium_totp_enabled (req, school_id, account, &enabled, error))
-                return FALSE;
-        if (!enabled)
-                return TRUE;
         /* A remembered device (a bearer client's device_token, or the browser's cookie). */
         JsonObject *in = req->json ? json_node_get_object (req->json) : NULL;
         const char *given =
@@ -326,7 +321,7 @@ second_step (AtriumRequest *req, gpointer data, GError **error)
         if (json_object_get_boolean_member_with_default (in, "remember_device", FALSE) &&
             !remember (req, user_id, &device, &days, error))
                 return FALSE;
-        if (!atrium_auth_start_session (req, school_id, user_id, username, error))
+        if (!atrium_auth_start_session (req, school_id, user_id, username, NULL, NULL, error))
                 return FALSE;
         gboolean browser = g_str_has_prefix (req->route->template, "/api/v1/auth/browser-session");
         if (browser) {
