@@ -322,7 +322,7 @@ atrium_page_begin (const AtriumHost *host, AtriumRequest *req, const char *kinds
                 if (!ok) {
                         g_strfreev (key);
                         return atrium_fail (error, ATRIUM_ERROR_INVALID,
-                                            "cursor is not one this server handed out");
+                                            "?cursor: not one this server handed out");
                 }
         }
         out_page->limit = limit;

@@ -70,7 +70,17 @@ static gboolean
 prepare_query (AtriumRequest *req, GError **error)
 {
         JsonNode *schema = atrium_route_query_schema (req->route);
-        return !schema || atrium_query_schema_check (schema, req->query, error);
+        if (schema && !atrium_query_schema_check (schema, req->query, error))
+                return FALSE;
+        /* A paged route's ?limit and ?cursor too, before its handler looks anything up (a
+         * calendar's events answered "no calendar" to ?limit=0); the handler reads them again
+         * through request_page. */
+        if (req->route->flags & ATRIUM_ROUTE_PAGED) {
+                int limit = 0;
+                g_autofree char *after = NULL;
+                return atrium_request_page (req, &limit, &after, error);
+        }
+        return TRUE;
 }
 
 /* [http] check_responses: a success answer's media type checked against the route's

@@ -155,7 +155,7 @@ atrium_request_page (AtriumRequest *req, int *out_limit, char **out_after, GErro
         guint64 n = 50;
         if (limit && !g_ascii_string_to_unsigned (limit, 10, 1, 500, &n, NULL)) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
-                             "limit must be a whole number from 1 to 500");
+                             "?limit: a whole number from 1 to 500");
                 return FALSE;
         }
         char *after = NULL;
@@ -167,7 +167,7 @@ atrium_request_page (AtriumRequest *req, int *out_limit, char **out_after, GErro
                     memchr (raw, 0, len)) {
                         g_free (raw);
                         g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_INVALID,
-                                     "cursor is not one this server handed out");
+                                     "?cursor: not one this server handed out");
                         return FALSE;
                 }
                 after = g_strndup ((char *) raw, len);

@@ -139,6 +139,8 @@ def sample_body(schema: dict) -> Any:
     if t == "string":
         if schema.get("format") == "uuid":
             return ZERO_UUID
+        if schema.get("format") == "date-time":
+            return "2026-03-02T08:00:00+01:00"
         return "x" * max(2, schema.get("minLength", 2))
     return None
 

@@ -282,6 +282,50 @@ class EveryRoute(fixtures.SharedHost):
                     allow = {m.strip() for m in resp.headers.get("allow", "").split(",")}
                     self.assertTrue(taken <= allow, (taken, allow))
 
+    def test_query_parameters_of_the_wrong_kind_are_400_naming_them(self):
+        # Every declared query parameter that is not free text, given a value of the wrong
+        # kind: 400 whose detail names it (as "?name"), before anything reads it.
+        def wrong(schema: dict) -> list[str]:
+            if schema.get("type") == "integer":
+                out = ["ten", "1.5"]
+                if "minimum" in schema:
+                    out.append(str(schema["minimum"] - 1))
+                if "maximum" in schema:
+                    out.append(str(schema["maximum"] + 1))
+                return out
+            if schema.get("type") == "boolean":
+                return ["maybe"]
+            if "enum" in schema:
+                return ["no-such-value"]
+            if schema.get("format") in ("date-time", "uuid"):
+                return ["yesterday"]
+            return []
+        before = self.stored()
+        swept = 0
+        for method, template, path, op in self.operations():
+            base = path.split("?")[0]
+            required = [(p["name"], fixtures.sample_body(p.get("schema", {})))
+                        for p in op.get("parameters", [])
+                        if p.get("in") == "query" and p.get("required")]
+            for param in op.get("parameters", []):
+                if param.get("in") != "query":
+                    continue
+                for value in wrong(param.get("schema", {})):
+                    swept += 1
+                    query = [(n, v) for n, v in required if n != param["name"]]
+                    query.append((param["name"], value))
+                    with self.subTest(method=method, path=template, param=param["name"],
+                                      value=value):
+                        resp = self.host.request(
+                            method, base + "?" + urllib.parse.urlencode(query), None,
+                            token=self.token_for(template))
+                        problem = harness.assert_problem(resp, 400)
+                        self.assertRegex(problem.get("detail", ""),
+                                         rf"^\??{re.escape(param['name'])}\b", problem)
+        self.assertGreater(swept, 40)
+        after = self.stored()
+        self.assertEqual([t for t in before if before[t] != after.get(t)], [])
+
     def test_a_body_over_the_limit_is_413(self):
         def send(method, template, path, schema):
             big = b'{"x": "' + b"a" * MAX_BODY + b'"}'
