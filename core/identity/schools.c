@@ -211,12 +211,18 @@ enable_module (AtriumRequest *req, gpointer data, GError **error)
         }
         gboolean already = g_hash_table_contains (on, name);
         if (!already) {
+                /* A concurrent request may enable it first (an app's retry, a double click):
+                 * then it was already enabled, as PUT promises, not a conflict. */
                 g_autoptr (AtriumResult) res = atrium_sql (
                         req, error,
-                        "INSERT INTO core.school_modules (school_id, module) VALUES ($1::uuid, $2)",
+                        "INSERT INTO core.school_modules (school_id, module) VALUES ($1::uuid, $2) "
+                        "ON CONFLICT DO NOTHING RETURNING module",
                         2, req->school_id, name);
                 if (!res)
                         return FALSE;
+                already = atrium_result_n_rows (res) == 0;
+        }
+        if (!already) {
                 if (p->desc.school_enable && !p->desc.school_enable (p, req->tx, error)) {
                         if (error && *error)
                                 g_prefix_error (error, "module %s refused: ", name);
@@ -256,13 +262,23 @@ disable_module (AtriumRequest *req, gpointer data, GError **error)
                                 return FALSE;
                         }
         }
+        /* The row first: of requests that disable it at once, the one whose DELETE takes the
+         * row disables it (its hook runs, its audit entry is written); the others wait for that
+         * one and find it gone, as a request after it would. The hook may still refuse: its
+         * error undoes the DELETE with the rest of the transaction. */
+        g_autoptr (AtriumResult) res = atrium_sql (
+                req, error, "DELETE FROM core.school_modules WHERE module = $1 RETURNING module", 1,
+                name);
+        if (!res)
+                return FALSE;
+        if (atrium_result_n_rows (res) == 0) {
+                g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND,
+                             "module %s is not enabled", name);
+                return FALSE;
+        }
         AtriumPlugin *p = atrium_core_find_plugin (core, name);
         if (p && p->state == ATRIUM_PLUGIN_RUNNING && p->desc.school_disable &&
             !p->desc.school_disable (p, req->tx, error))
-                return FALSE;
-        g_autoptr (AtriumResult) res = atrium_sql (
-                req, error, "DELETE FROM core.school_modules WHERE module = $1", 1, name);
-        if (!res)
                 return FALSE;
         atrium_audit (req, "module.disabled", name, NULL);
         core->host->respond_json (req, 204, NULL);

@@ -116,6 +116,23 @@ def enable_module(host: harness.Atriumd, token: str, school: str, module: str) -
           200, 201, what=f"enable {module} in {school}")
 
 
+def at_once(n: int, call) -> list:
+    """call() from n threads started together (an app's retries, a double click, two tabs);
+    the results, in the order they were started."""
+    results: list = [None] * n
+    start = threading.Barrier(n)
+
+    def run(i: int) -> None:
+        start.wait()
+        results[i] = call()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 

@@ -165,6 +165,17 @@ class Transfers(FilesTestCase):
         self.assertProblem(s.req("sam", "GET", "/home/nope.txt"), 404)
         self.assertProblem(s.req("sam", "PUT", "/home/", b""), 409)
 
+    def test_the_same_folder_made_at_once(self) -> None:
+        # Eight requests make the same folder at once: one makes it (201), the others find it
+        # there, as a request after it would (409), and there is one folder.
+        s = self.school()
+        answers = fixtures.at_once(8, lambda: s.req("sam", "POST", "/home/Kunst?action=mkdir"))
+        self.assertEqual(sorted(r.status for r in answers), [201] + [409] * 7)
+        for resp in answers:
+            if resp.status == 409:
+                self.assertProblem(resp, 409, "conflict")
+        self.assertEqual([i["name"] for i in s.ok("sam", "GET", "/home/")["items"]], ["Kunst"])
+
     def test_listing_pages(self) -> None:
         s = self.school()
         names = [f"f{i:02}.txt" for i in range(7)]

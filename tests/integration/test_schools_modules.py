@@ -330,6 +330,27 @@ class Modules(fixtures.SharedHost):
         self.assertEqual(self.host.request("PUT", path, token=self.op_token).status, 201)
         self.assertEqual(self.host.request("DELETE", path, token=self.op_token).status, 204)
 
+    def test_enabling_and_disabling_at_once(self):
+        # The same PUT eight times at once is enabled once (one 201, one audit entry) and
+        # "already enabled" for the rest, never a conflict; the same DELETE is done once and
+        # "not enabled" for the rest.
+        slug, tokens = self.setup_school()
+        path = f"/api/v1/schools/{slug}/modules/noticeboard"
+        statuses = sorted(r.status for r in fixtures.at_once(
+            8, lambda: self.host.request("PUT", path, token=tokens["admin"])))
+        self.assertEqual(statuses, [200] * 7 + [201], statuses)
+        answers = fixtures.at_once(
+            8, lambda: self.host.request("DELETE", path, token=tokens["admin"]))
+        self.assertEqual(sorted(r.status for r in answers), [204] + [404] * 7)
+        for resp in answers:
+            if resp.status == 404:
+                harness.assert_problem(resp, 404, "/not-found")
+        audit = self.pg.psql(
+            "SELECT action, count(*) FROM core.audit_log a JOIN core.schools s "
+            f"ON s.id = a.school_id WHERE s.slug = '{slug}' AND action LIKE 'module.%' "
+            "GROUP BY 1 ORDER BY 1")
+        self.assertEqual(audit, "module.disabled|1\nmodule.enabled|1\n")
+
     def test_who_may_change_modules(self):
         slug, tokens = self.setup_school()
         path = f"/api/v1/schools/{slug}/modules/noticeboard"
