@@ -9,7 +9,8 @@ problem (400, 400, 400, 415, 413) from a caller who may use the route; odd path 
 id, 600 characters, escapes, dots, NUL) are the caller's problem (4xx), never the host's (5xx);
 and none of it changes anything stored, as the database's superuser sees every table. A student
 and a parent calling everything meet 403s and 404s, never a 5xx; HEAD answers as GET without a
-body; a method a path does not take is 405 with Allow. The route families' own tests
+body; a method a path does not take is 405 with Allow; a declared query parameter of the wrong
+kind is 400 naming it; the same write eight times at once never fails the host. The route families' own tests
 have the failures only a handler can judge (unknown ids, conflicts, another school's ids:
 test_isolation.py).
 """
