@@ -19,7 +19,6 @@ import json
 import os
 import re
 import sys
-import threading
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -342,16 +341,8 @@ class EveryRoute(fixtures.SharedHost):
             body = fixtures.sample_body(schema) if schema else None
             if isinstance(body, dict):
                 body.update({k: v for k, v in VALID.items() if k in body})
-            answers = []
-
-            def send():
-                answers.append(self.host.request(method, path, body,
-                                                 token=self.token_for(template)))
-            threads = [threading.Thread(target=send) for _ in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            answers = fixtures.at_once(8, lambda: self.host.request(
+                method, path, body, token=self.token_for(template)))
             writes += 1
             with self.subTest(method=method, path=template):
                 for resp in answers:
