@@ -142,6 +142,7 @@ on_request_read_count (SoupServer *soup, SoupServerMessage *msg, gpointer data)
 /* ---- answers made on the main thread ---- */
 
 static char *new_request_id (SoupMessageHeaders *hdrs);
+static void keep_private (SoupServerMessage *msg, SoupMessageHeaders *rh);
 
 static void
 respond_problem (Front *f, SoupServerMessage *msg, guint status, const char *type,
@@ -159,6 +160,7 @@ respond_problem (Front *f, SoupServerMessage *msg, guint status, const char *typ
                                 route, status, 0);
         /* Answered on the main thread, but still one log line with its request id. */
         SoupMessageHeaders *rh = soup_server_message_get_response_headers (msg);
+        keep_private (msg, rh);
         const char *rid = soup_message_headers_get_one (rh, "X-Request-Id");
         g_autofree char *fresh = NULL;
         if (!rid) {
@@ -408,6 +410,24 @@ challenge (SoupServerMessage *msg, SoupMessageHeaders *rh, guint status)
                                              : "Bearer realm=\"atrium\"");
 }
 
+/* What an answer says about where its bytes may go, unless its route said it itself:
+ * - no browser takes it for another type than the one it names (a JSON answer read as HTML);
+ * - an answer to a request that carried credentials holds someone's data, a child's as often
+ *   as not: no cache on the way or on the device keeps it ("no-store"). Routes whose answers
+ *   are meant to be revalidated say so (downloads: "private, no-cache"; subscribed calendars
+ *   "private, max-age=300"), and DAV clients keep what they sync in their own store, by ETag. */
+static void
+keep_private (SoupServerMessage *msg, SoupMessageHeaders *rh)
+{
+        if (!soup_message_headers_get_one (rh, "X-Content-Type-Options"))
+                soup_message_headers_replace (rh, "X-Content-Type-Options", "nosniff");
+        SoupMessageHeaders *in = soup_server_message_get_request_headers (msg);
+        if (!soup_message_headers_get_one (rh, "Cache-Control") &&
+            (soup_message_headers_get_one (in, "Authorization") ||
+             soup_message_headers_get_one (in, "Cookie")))
+                soup_message_headers_replace (rh, "Cache-Control", "no-store");
+}
+
 static gboolean
 finish (gpointer data)
 {
@@ -451,6 +471,7 @@ finish (gpointer data)
                                              req->response_headers->pdata[i + 1]);
         soup_message_headers_replace (rh, "X-Request-Id", req->request_id);
         challenge (msg, rh, req->status);
+        keep_private (msg, rh);
         if (req->response_stream) {
                 if (req->content_type)
                         soup_message_headers_replace (rh, "Content-Type", req->content_type);

@@ -73,6 +73,35 @@ class Health(fixtures.SharedHost):
         self.assertEqual(resp.body, b"")
 
 
+class AnswersStayPrivate(fixtures.SharedHost):
+    """Every answer forbids type sniffing; an answer to a request with credentials may not be
+    stored by any cache (it holds someone's data) unless its route says how to revalidate it."""
+
+    def test_headers(self):
+        op = self.op_token
+        fixtures.make_school(self.host, op, "priv", modules=["groups", "files"])
+        fixtures.make_user(self.host, op, "priv", "pia", roles=["teacher"])
+        token = fixtures.login(self.host, "pia", school="priv")
+        cases = [
+            ("GET", "/healthz", None, None),
+            ("GET", "/api/v1/me", token, "no-store"),
+            ("GET", "/api/v1/me", "not-a-token", "no-store"),
+            ("GET", "/api/v1/me", None, None),
+            ("GET", "/api/v1/no/such/route", token, "no-store"),
+        ]
+        for method, path, tok, cache in cases:
+            with self.subTest(path=path, token=bool(tok)):
+                resp = self.host.request(method, path, token=tok)
+                self.assertEqual(resp.headers.get("x-content-type-options"), "nosniff", resp)
+                self.assertEqual(resp.headers.get("cache-control"), cache, resp)
+        # A download says itself how it may be kept: revalidated with its ETag.
+        base = "/api/v1/schools/priv/files/home/a.txt"
+        self.assertEqual(self.host.request("PUT", base, b"x", token=token).status, 201)
+        got = self.host.request("GET", base, token=token)
+        self.assertEqual(got.headers.get("cache-control"), "private, no-cache")
+        self.assertEqual(got.headers.get("x-content-type-options"), "nosniff")
+
+
 class AnswersLeaveWhole(fixtures.SharedHost):
     """An answer's head is held back to leave with its body in one send only when libsoup
     writes a body right after it (tests/unit/test-conn-output.c: sends the socket takes only
