@@ -151,6 +151,10 @@ char *files_node_etag (const FilesNode *n);
 
 /* Makes sure the folder @path exists in @sp (creating missing folders when @create, else
  * NOT_FOUND / CONFLICT when a file is in the way). "" always exists. */
+/* Inserts folder @path, whose parent is there; *@out_node: the new row, or NULL when a folder
+ * or file is at @path already (made by a concurrent request, say). */
+gboolean files_folder_insert (AtriumRequest *req, const FilesSpace *sp, const char *path,
+                              FilesNode **out_node, GError **error);
 gboolean files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
                               gboolean create, GError **error);
 /* Judges @n, the row found at folder @path (NULL: none), as files_ensure_folder without

@@ -284,16 +284,28 @@ files_ensure_folder (AtriumRequest *req, const FilesSpace *sp, const char *path,
         files_path_split (path, &parent, &name);
         if (!files_ensure_folder (req, sp, parent, TRUE, error))
                 return FALSE;
-        /* ON CONFLICT: a concurrent request may create the same folder. */
-        return atrium_done (
-                files_host,
-                files_tx_sql (
-                        tx, error,
-                        "INSERT INTO files.nodes (school_id, space_type, space_id, path, parent, name, "
-                        "kind, created_by, modified_by) VALUES (core.current_school(), $1, $2::uuid, $3, "
-                        "$4, $5, 'folder', $6::uuid, $6::uuid) ON CONFLICT DO NOTHING",
-                        6, sp->type, sp->id, path, parent, name,
-                        files_host->request_user_id (req)));
+        /* A concurrent request may create the same folder: fine here. */
+        g_autoptr (FilesNode) made = NULL;
+        return files_folder_insert (req, sp, path, &made, error);
+}
+
+gboolean
+files_folder_insert (AtriumRequest *req, const FilesSpace *sp, const char *path,
+                     FilesNode **out_node, GError **error)
+{
+        g_autofree char *parent = NULL, *name = NULL;
+        files_path_split (path, &parent, &name);
+        AtriumResult *res = files_sql (
+                req, error,
+                "INSERT INTO files.nodes (school_id, space_type, space_id, path, parent, name, "
+                "kind, created_by, modified_by) VALUES (core.current_school(), $1, $2::uuid, $3, "
+                "$4, $5, 'folder', $6::uuid, $6::uuid) ON CONFLICT DO NOTHING RETURNING " FILES_NODE_COLUMNS,
+                6, sp->type, sp->id, path, parent, name, files_host->request_user_id (req));
+        if (!res)
+                return FALSE;
+        *out_node = files_host->result_n_rows (res) ? files_node_from_row (res, 0) : NULL;
+        files_host->result_free (res);
+        return TRUE;
 }
 
 /* ---- quotas ---- */

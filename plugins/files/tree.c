@@ -62,20 +62,11 @@ files_make_folder (AtriumRequest *req, FilesSpace *sp, const char *path, GError 
                 return FALSE;
         /* Made here, or a concurrent request made it (or a file of that name) first: then it
          * already exists, as for a request after that one. */
-        AtriumResult *res = files_tx_sql (
-                tx, error,
-                "INSERT INTO files.nodes (school_id, space_type, space_id, path, parent, name, "
-                "kind, created_by, modified_by) VALUES (core.current_school(), $1, $2::uuid, $3, "
-                "$4, $5, 'folder', $6::uuid, $6::uuid) ON CONFLICT DO NOTHING RETURNING " FILES_NODE_COLUMNS,
-                6, sp->type, sp->id, path, parent, name, files_host->request_user_id (req));
-        if (!res)
+        g_autoptr (FilesNode) node = NULL;
+        if (!files_folder_insert (req, sp, path, &node, error))
                 return FALSE;
-        if (files_host->result_n_rows (res) == 0) {
-                files_host->result_free (res);
+        if (!node)
                 return files_fail (error, ATRIUM_ERROR_CONFLICT, "%s already exists", path);
-        }
-        g_autoptr (FilesNode) node = files_node_from_row (res, 0);
-        files_host->result_free (res);
         files_host->respond_json (req, 201, files_node_json (node));
         return TRUE;
 }
