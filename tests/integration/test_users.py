@@ -673,6 +673,61 @@ class Gdpr(UsersHost):
         again = fixtures.make_user(self.host, tokens["admin"], slug, username, roles=["staff"])
         self.assertNotEqual(again["id"], zid)
 
+    def test_delete_leaves_nothing_in_any_module(self):
+        # The same for a person who used every module of a school that has them all: their
+        # home, a file in a class folder, a calendar and an event, a to-do, a room and a
+        # visit, mail sent and received, a contact card, a group they own, a notice. Then
+        # every table is searched for their id, username and name.
+        names = [m["name"] for m in self.host.request("GET", "/api/v1/modules").json()["items"]]
+        school, people, tokens = self.make_school_with_people(modules=names)
+        slug = school["slug"]
+        base = f"/api/v1/schools/{slug}"
+        admin = tokens["admin"]
+        username, display = f"yara.erasable.{slug}", "Yarrow Erasmus-Quill"
+        yid = fixtures.make_user(self.host, admin, slug, username, roles=["teacher"],
+                                 display_name=display)["id"]
+        yt = fixtures.login(self.host, username, school=slug)
+        domain = f"{slug}.example.org"
+
+        def ok(method, path, body=None, token=yt, status=(200, 201, 204)):
+            resp = self.host.request(method, base + path, body, token=token)
+            self.assertIn(resp.status, status, (method, path, resp))
+            return resp.json() if resp.body and resp.content_type.endswith("json") else None
+
+        ok("PUT", "/mail/settings", {"domain": domain}, token=admin)
+        group = ok("POST", "/groups", {"name": "Class 7y", "type": "class"})["id"]
+        ok("PUT", f"/groups/{group}/members/{people['student']['id']}", {"role": "member"})
+        ok("PUT", "/files/home/notes.txt", b"notes")
+        ok("PUT", f"/files/groups/{group}/worksheet.txt", b"worksheet")
+        cal = ok("POST", "/calendar/calendars",
+                 {"name": "Lessons", "owner": {"type": "user"}})["id"]
+        ok("POST", f"/calendar/calendars/{cal}/events",
+           {"summary": "Lesson", "start": "2026-12-08T08:00:00Z",
+            "end": "2026-12-08T08:45:00Z"})
+        ok("POST", f"/calendar/calendars/{cal}/todos", {"summary": "Marking"})
+        room = ok("POST", "/conference/rooms", {"name": "Room 7y"})["id"]
+        ok("POST", "/mail/messages", {"to": [f"{people['student']['username']}@{domain}"],
+                                      "subject": "Homework", "text": "Read"})
+        self.host.request("POST", base + "/mail/messages",
+                          {"to": [f"{username}@{domain}"], "subject": "To you", "text": "Hi"},
+                          token=tokens["teacher"])
+        ok("POST", "/mail/drafts", {"subject": "Draft", "text": "..."})
+        ok("POST", "/noticeboard/notices", {"title": "Notice", "body": "Hello"})
+        ok("POST", f"/conference/rooms/{room}/join", status=(200, 503))
+        self.assertTrue(leftovers(self.pg, [yid]), "the set-up left no traces at all")
+
+        resp = self.host.request("DELETE", self.users_path(slug, f"/{yid}"), token=admin)
+        self.assertEqual(resp.status, 204, resp)
+        left = leftovers(self.pg, [yid, username, display])
+        # What stays is the mail they sent, in the mailbox of the pupil who received it (its
+        # From: names them): the pupil's, like a letter received.
+        sent = [row for row in left.pop(("mail.messages", username), [])
+                if "stu-" in row and "Homework" in row]
+        self.assertEqual(len(sent), 1, sent)
+        left.pop(("mail.messages", display), None)
+        report = "\n".join(f"  {t} contains {n!r}: {rows[:3]}" for (t, n), rows in left.items())
+        self.assertEqual(left, {}, "after DELETE, the person is still in:\n" + report)
+
     def test_deleting_oneself_leaves_nothing_either(self):
         # An admin who erases their own account is the actor of the erasure: the audit entry
         # of the deletion must not name them.
