@@ -412,10 +412,11 @@ challenge (SoupServerMessage *msg, SoupMessageHeaders *rh, guint status)
 
 /* What an answer says about where its bytes may go, unless its route said it itself:
  * - no browser takes it for another type than the one it names (a JSON answer read as HTML);
- * - an answer to a request that carried credentials holds someone's data, a child's as often
- *   as not: no cache on the way or on the device keeps it ("no-store"). Routes whose answers
- *   are meant to be revalidated say so (downloads: "private, no-cache"; subscribed calendars
- *   "private, max-age=300"), and DAV clients keep what they sync in their own store, by ETag. */
+ * - an answer to a request that carried credentials, or one that sets a cookie, holds
+ *   someone's data, a child's as often as not: no cache on the way or on the device keeps it
+ *   ("no-store"; a sign-in's token says so itself). Routes whose answers are meant to be
+ *   revalidated say so (downloads: "private, no-cache"; subscribed calendars "private,
+ *   max-age=300"), and DAV clients keep what they sync in their own store, by ETag. */
 static void
 keep_private (SoupServerMessage *msg, SoupMessageHeaders *rh)
 {
@@ -424,7 +425,8 @@ keep_private (SoupServerMessage *msg, SoupMessageHeaders *rh)
         SoupMessageHeaders *in = soup_server_message_get_request_headers (msg);
         if (!soup_message_headers_get_one (rh, "Cache-Control") &&
             (soup_message_headers_get_one (in, "Authorization") ||
-             soup_message_headers_get_one (in, "Cookie")))
+             soup_message_headers_get_one (in, "Cookie") ||
+             soup_message_headers_get_one (rh, "Set-Cookie")))
                 soup_message_headers_replace (rh, "Cache-Control", "no-store");
 }
 

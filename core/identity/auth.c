@@ -143,6 +143,8 @@ atrium_auth_start_session (AtriumRequest *req, const char *school_id, const char
                 out, "expires_at",
                 json_object_get_string_member (json_node_get_object (srow), "expires_at"));
         json_object_set_member (out, "user", who);
+        /* A token: kept by no cache, as RFC 6749 section 5.1 has it for OAuth's. */
+        atrium_request_add_header (req, "Cache-Control", "no-store");
         core->host->respond_json (req, 200, atrium_json_object_node (out));
         return TRUE;
 }

@@ -200,6 +200,7 @@ atrium_totp_challenge (AtriumRequest *req, const char *school_id, const char *ac
         g_free (req->school_id);
         req->school_id = g_strdup (school_id);
         atrium_audit (req, "auth.login_second_factor", account, NULL);
+        atrium_request_add_header (req, "Cache-Control", "no-store"); /* a token */
         req->core->host->respond_json (req, 200, atrium_json_object_node (o));
         *out_asked = TRUE;
         return TRUE;

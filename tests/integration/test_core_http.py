@@ -94,6 +94,12 @@ class AnswersStayPrivate(fixtures.SharedHost):
                 resp = self.host.request(method, path, token=tok)
                 self.assertEqual(resp.headers.get("x-content-type-options"), "nosniff", resp)
                 self.assertEqual(resp.headers.get("cache-control"), cache, resp)
+        # A sign-in's answer carries a token: no cache keeps it either.
+        signed_in = self.host.request("POST", "/api/v1/auth/login",
+                                      {"school": "priv", "username": "pia",
+                                       "password": fixtures.PASSWORD})
+        self.assertEqual(signed_in.status, 200, signed_in)
+        self.assertEqual(signed_in.headers.get("cache-control"), "no-store")
         # A download says itself how it may be kept: revalidated with its ETag.
         base = "/api/v1/schools/priv/files/home/a.txt"
         self.assertEqual(self.host.request("PUT", base, b"x", token=token).status, 201)
