@@ -970,8 +970,7 @@ struct _AtriumHost {
          * @value: (transfer none): its value; copied
          *
          * Adds a header to the answer, whichever respond slot is used. A name or value with a
-         * line break (header injection) is dropped with a critical log line; one the answer
-         * has already, with the same value, is not added twice (since 1.5).
+         * line break (header injection) is dropped with a critical log line.
          *
          * Since: 1.0
          */

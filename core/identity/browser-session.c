@@ -119,9 +119,9 @@ atrium_browser_cookie_set_days (AtriumRequest *req, const char *name, const char
 static void
 set_cookie (AtriumRequest *req, const char *value, gboolean expire)
 {
+        /* What a sign-in or sign-out answers is for this browser only: the host says
+         * Cache-Control: no-store on every answer that sets a cookie (http/server.c). */
         atrium_browser_cookie_set (req, COOKIE_NAME, value, "Lax", expire);
-        /* What a sign-in or sign-out answers is for this browser only. */
-        atrium_request_add_header (req, "Cache-Control", "no-store");
 }
 
 gboolean

@@ -261,12 +261,6 @@ atrium_request_add_header (AtriumRequest *req, const char *name, const char *val
                 g_critical ("refusing response header %s with a line break", name);
                 return;
         }
-        /* The same header twice with the same value says nothing more ("no-store, no-store"
-         * when the sign-in and the browser session both say it). */
-        for (guint i = 0; i + 1 < req->response_headers->len; i += 2)
-                if (g_ascii_strcasecmp (req->response_headers->pdata[i], name) == 0 &&
-                    g_str_equal (req->response_headers->pdata[i + 1], value))
-                        return;
         g_ptr_array_add (req->response_headers, g_strdup (name));
         g_ptr_array_add (req->response_headers, g_strdup (value));
 }
