@@ -265,8 +265,6 @@ root (AtriumRequest *req, gpointer data, GError **error)
         g_autofree char *user = atrium_dav_basic_user (req);
         char *at = user ? strrchr (user, '@') : NULL;
         if (!at || at == user || !at[1]) {
-                atrium_request_add_header (req, "WWW-Authenticate",
-                                           "Basic realm=\"Atrium\", charset=\"UTF-8\"");
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
                              "sign in with HTTP Basic as username@school");
                 return FALSE;

@@ -394,22 +394,6 @@ keep_without_body (SoupServerMessage *msg, SoupMessageHeaders *rh, guint status)
                 g_signal_connect (msg, "wrote-headers", G_CALLBACK (keep_after_204), NULL);
 }
 
-/* A 401 says how to authenticate (RFC 9110 section 15.5.2). Routes that take other
- * credentials said so themselves (WebDAV's Basic, OpenID's clients); every other route takes
- * a bearer token, and a token that was sent and refused is named as such (RFC 6750 section 3). */
-static void
-challenge (SoupServerMessage *msg, SoupMessageHeaders *rh, guint status)
-{
-        if (status != 401 || soup_message_headers_get_one (rh, "WWW-Authenticate"))
-                return;
-        const char *sent = soup_message_headers_get_one (
-                soup_server_message_get_request_headers (msg), "Authorization");
-        gboolean bearer = sent && g_ascii_strncasecmp (sent, "Bearer ", 7) == 0;
-        soup_message_headers_replace (rh, "WWW-Authenticate",
-                                      bearer ? "Bearer realm=\"atrium\", error=\"invalid_token\""
-                                             : "Bearer realm=\"atrium\"");
-}
-
 /* What an answer says about where its bytes may go, unless its route said it itself:
  * - no browser takes it for another type than the one it names (a JSON answer read as HTML);
  * - an answer to a request that carried credentials, or one that sets a cookie, holds
@@ -472,7 +456,6 @@ finish (gpointer data)
                 soup_message_headers_append (rh, req->response_headers->pdata[i],
                                              req->response_headers->pdata[i + 1]);
         soup_message_headers_replace (rh, "X-Request-Id", req->request_id);
-        challenge (msg, rh, req->status);
         keep_private (msg, rh);
         if (req->response_stream) {
                 if (req->content_type)

@@ -486,6 +486,35 @@ atrium_request_tx_commit (AtriumRequest *req, GError **error)
         return TRUE;
 }
 
+/* A 401 says how to authenticate (RFC 9110 section 15.5.2), here for every route, unless the
+ * handler asked for something else itself (OpenID's clients, a share link's password). DAV
+ * routes ask for Basic, which makes a file manager ask for a name and a password, in the realm
+ * of their school ("Atrium" above the schools); every other route takes a bearer token, and
+ * one that was sent and refused is named as such (RFC 6750 section 3). */
+static void
+challenge (AtriumRequest *req)
+{
+        if (req->status != 401)
+                return;
+        for (guint i = 0; i + 1 < req->response_headers->len; i += 2)
+                if (g_ascii_strcasecmp (req->response_headers->pdata[i], "WWW-Authenticate") == 0)
+                        return;
+        if (req->route->flags & ATRIUM_ROUTE_DAV) {
+                const char *school =
+                        req->params ? g_hash_table_lookup (req->params, "school") : NULL;
+                g_autofree char *realm =
+                        g_strdup_printf ("Basic realm=\"Atrium%s%s\", charset=\"UTF-8\"",
+                                         school ? " " : "", school ? school : "");
+                atrium_request_add_header (req, "WWW-Authenticate", realm);
+                return;
+        }
+        const char *sent = g_hash_table_lookup (req->headers, "authorization");
+        gboolean bearer = sent && g_ascii_strncasecmp (sent, "Bearer ", 7) == 0;
+        atrium_request_add_header (req, "WWW-Authenticate",
+                                   bearer ? "Bearer realm=\"atrium\", error=\"invalid_token\""
+                                          : "Bearer realm=\"atrium\"");
+}
+
 void
 atrium_core_handle (AtriumCore *core, AtriumRequest *req)
 {
@@ -544,13 +573,7 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
                                           req->method, e->template, error->message,
                                           req->request_id);
                 atrium_request_set_problem (req, error);
-                if ((e->flags & ATRIUM_ROUTE_DAV) && req->status == 401) {
-                        /* What makes a file manager ask for a name and a password. */
-                        g_autofree char *realm = g_strdup_printf (
-                                "Basic realm=\"Atrium %s\", charset=\"UTF-8\"",
-                                (const char *) g_hash_table_lookup (req->params, "school"));
-                        atrium_request_add_header (req, "WWW-Authenticate", realm);
-                }
+                challenge (req);
                 return;
         }
         g_autoptr (GPtrArray) events = atrium_tx_steal_events (req->tx);
@@ -558,4 +581,5 @@ atrium_core_handle (AtriumCore *core, AtriumRequest *req)
                 atrium_events_deliver (core, req->school_id, req->user_id, events);
         if (core->config->check_responses)
                 check_response (req);
+        challenge (req); /* a handler's own 401 (a wrong password) */
 }

@@ -101,6 +101,16 @@ class DavTrees(fixtures.SharedHost):
         self.assertEqual(self.stored(), before, "a broken body changed what is stored")
         self.assertEqual(self.host.request("GET", "/healthz").status, 200)
 
+    def test_one_challenge_above_the_schools(self):
+        # A name without its school at /dav/ is refused with one challenge, in the realm of
+        # no school (it once came twice, the second for a school named "(null)").
+        resp = self.host.request("PROPFIND", "/dav/", headers={
+            "Authorization": "Basic " + base64.b64encode(b"dora:wrong").decode(),
+            "Depth": "0"})
+        self.assertEqual(resp.status, 401, resp)
+        self.assertEqual(resp.headers.get("www-authenticate"),
+                         'Basic realm="Atrium", charset="UTF-8"')
+
     def test_every_method_without_credentials_is_401_basic(self):
         for base in self.bases():
             path = base.format("x")
