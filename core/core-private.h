@@ -20,6 +20,7 @@ typedef struct _AtriumMetrics AtriumMetrics;
 typedef struct _AtriumRouter AtriumRouter; /* pipeline/router.c */
 typedef struct _AtriumTask AtriumTask; /* a plugin's command or timer (plugin-tasks.c) */
 typedef struct _AtriumPermCache AtriumPermCache; /* pipeline/perm-cache.c */
+typedef struct _AtriumSchoolCache AtriumSchoolCache; /* pipeline/school-cache.c */
 typedef struct _AtriumPermSet AtriumPermSet;     /* pipeline/perm-cache.c */
 typedef struct _AtriumOidcKeys AtriumOidcKeys;   /* oidc/keys.c */
 typedef struct _AtriumPortal AtriumPortal;       /* portal/portal.c */
@@ -147,7 +148,8 @@ struct _AtriumCore {
         const AtriumHost *host;   /* the services table handed to plugins */
         GPtrArray *permission_sources; /* char*: SQL functions granting permissions */
         AtriumPermCache *perm_cache;   /* (nullable) callers' permissions; NULL: not cacheable */
-        AtriumOidcKeys *oidc_keys;     /* (nullable) the OpenID provider's signing keys */
+        AtriumSchoolCache *school_cache; /* the schools {school} named (pipeline/school-cache.c) */
+        AtriumOidcKeys *oidc_keys;       /* (nullable) the OpenID provider's signing keys */
         gboolean migrations_done;
         gboolean migrate_always; /* `atriumd migrate`: a whole run even when nothing changed */
         AtriumDbOpening *migrate_conn; /* (nullable) migrate's connection, opening meanwhile */

@@ -17,6 +17,7 @@ atrium_core_new (AtriumConfig *config)
 {
         AtriumCore *core = g_new0 (AtriumCore, 1);
         core->config = config;
+        core->school_cache = atrium_school_cache_new (ATRIUM_SCHOOL_CACHE_ENTRIES);
         atrium_sendmail_configure (config->sendmail, config->sendmail_timeout);
         atrium_password_cost_set (config->argon2_m_kib, config->argon2_t);
         if (config->argon2_weak)
@@ -76,6 +77,7 @@ atrium_core_free (AtriumCore *core)
         atrium_db_pool_free (core->pool);
         atrium_replica_free (core->replica);
         atrium_perm_cache_free (core->perm_cache);
+        atrium_school_cache_free (core->school_cache);
         atrium_oidc_keys_free (core->oidc_keys);
         g_free (core);
 }

@@ -421,6 +421,23 @@ atrium_metrics_render (AtriumMetrics *m, AtriumCore *core)
                         "atrium_replica_lag_seconds %s\n",
                         reads, fallbacks, usable ? 1 : 0, lag);
         }
+        if (core->school_cache) {
+                guint64 kept, resolved;
+                guint n = atrium_school_cache_stats (core->school_cache, &kept, &resolved);
+                g_string_append_printf (
+                        out,
+                        "# HELP atrium_school_cache_schools Schools (with a module) this host "
+                        "keeps for the {school} of a path.\n"
+                        "# TYPE atrium_school_cache_schools gauge\n"
+                        "atrium_school_cache_schools %u\n"
+                        "# HELP atrium_school_cache_checks_total Identity checks of school "
+                        "routes, by whether the kept school held or the school was resolved.\n"
+                        "# TYPE atrium_school_cache_checks_total counter\n"
+                        "atrium_school_cache_checks_total{result=\"kept\"} %" G_GUINT64_FORMAT "\n"
+                        "atrium_school_cache_checks_total{result=\"resolved\"} %" G_GUINT64_FORMAT
+                        "\n",
+                        n, kept, resolved);
+        }
         if (core->perm_cache) { /* absent: a permission source takes no epochs */
                 guint64 current, computed;
                 guint kept = atrium_perm_cache_stats (core->perm_cache, &current, &computed);

@@ -187,12 +187,16 @@ parse_text_array (const char *v)
 /* A WebDAV caller's check also names them (schema 0013): a Basic username that came with a
  * token must be its owner's, and DAV answers need the name. */
 #define DAV_USERNAME ", i.username"
-#define BY_TOKEN " FROM core.request_identity($1::bytea, $2, $3, $4::bigint) i"
+/* A token's check takes the school the host keeps for {school} and the module ($5, $6: its
+ * id and epoch, school-cache.c) and says the school's epoch now (schema 0017). */
+#define SCHOOL_EPOCH ", i.school_epoch"
+#define BY_TOKEN                                                                                   \
+        " FROM core.request_identity_at($1::bytea, $2, $3, $4::bigint, $5::uuid, $6::bigint) i"
 /* The same row for a WebDAV caller whose password dav-auth.c verified (no token). */
 #define BY_USER " FROM core.request_identity_user($1::uuid, $2, $3, $4::bigint) i"
 
-static const char identity_sql[] = IDENTITY_COLUMNS BY_TOKEN;
-static const char identity_dav_sql[] = IDENTITY_COLUMNS DAV_USERNAME BY_TOKEN;
+static const char identity_sql[] = IDENTITY_COLUMNS SCHOOL_EPOCH BY_TOKEN;
+static const char identity_dav_sql[] = IDENTITY_COLUMNS DAV_USERNAME SCHOOL_EPOCH BY_TOKEN;
 static const char identity_dav_user_sql[] = IDENTITY_COLUMNS DAV_USERNAME BY_USER;
 
 enum {
@@ -209,7 +213,7 @@ enum {
         COL_TOUCH,
         COL_MUST_CHANGE,
         COL_MUST_ENROL,
-        COL_DAV_USERNAME = COL_MUST_ENROL + 5, /* after the four set_config() */
+        COL_AFTER_SETTINGS = COL_MUST_ENROL + 5, /* after the four set_config() */
 };
 
 /* What the identity check needs besides the request: the token's hash (the cache's key) and
@@ -218,8 +222,13 @@ typedef struct {
         AtriumRequest *req;
         char *token_hash;
         AtriumPermSet *kept; /* (nullable) */
-        gboolean dav;        /* the row has COL_DAV_USERNAME */
-        char *claimed;       /* (nullable) the Basic username that came with a token */
+        int col_username;    /* -1, or the row's column of the caller's username (DAV) */
+        int col_school_epoch; /* -1, or the row's column of the school's epoch now */
+        char *claimed;        /* (nullable) the Basic username that came with a token */
+        const char *slug;     /* (nullable) {school}, owned by the request */
+        const char *module;   /* (nullable) the route's module, checked in that school */
+        gboolean school_sent; /* the host's kept school went with the check */
+        gint64 school_epoch;  /* the epoch it was kept at */
 } Identity;
 
 static void
@@ -258,7 +267,30 @@ permissions_of (Identity *id, const AtriumResult *res, GError **error)
         return set;
 }
 
-/* Judges core.request_identity()'s row for @data, an Identity: fills in who is asking, or
+/* What the check's row says about the school the host keeps for {school} and the module:
+ * the same epoch, the kept school held; another, the school was resolved anew and is kept
+ * with it; none (no such school, the module off, the caller's school another), nothing is
+ * kept. */
+static void
+keep_school (const Identity *id, const AtriumResult *res)
+{
+        if (id->col_school_epoch < 0 || !id->slug)
+                return;
+        AtriumSchoolCache *cache = id->req->core->school_cache;
+        const char *epoch = atrium_result_value (res, 0, id->col_school_epoch);
+        gint64 now = epoch ? g_ascii_strtoll (epoch, NULL, 10) : -1;
+        gboolean held = id->school_sent && epoch && now == id->school_epoch;
+        atrium_school_cache_count (cache, held);
+        if (held)
+                return;
+        if (epoch)
+                atrium_school_cache_store (cache, id->slug, id->module,
+                                           atrium_result_value (res, 0, COL_SCHOOL), now);
+        else if (id->school_sent)
+                atrium_school_cache_forget (cache, id->slug, id->module);
+}
+
+/* Judges core.request_identity_at()'s row for @data, an Identity: fills in who is asking, or
  * says why they may not go on (an AtriumTxGate). */
 static gboolean
 admit (const AtriumResult *res, gpointer data, GError **error)
@@ -278,7 +310,7 @@ admit (const AtriumResult *res, gpointer data, GError **error)
                 return FALSE;
         }
         if (id->claimed && token_valid &&
-            g_strcmp0 (atrium_result_value (res, 0, COL_DAV_USERNAME), id->claimed) != 0) {
+            g_strcmp0 (atrium_result_value (res, 0, id->col_username), id->claimed) != 0) {
                 /* Basic with another person's app token (as core.dav_account() refused it). */
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_UNAUTHENTICATED,
                              "wrong username or password");
@@ -290,6 +322,7 @@ admit (const AtriumResult *res, gpointer data, GError **error)
                              "browser, the atrium_session cookie)");
                 return FALSE;
         }
+        keep_school (id, res);
         if (slug && g_strcmp0 (atrium_result_value (res, 0, COL_SCHOOL_FOUND), "t") != 0) {
                 g_set_error (error, ATRIUM_ERROR, ATRIUM_ERROR_NOT_FOUND, "no school \"%s\"", slug);
                 return FALSE;
@@ -306,8 +339,8 @@ admit (const AtriumResult *res, gpointer data, GError **error)
         req->school_slug = g_strdup (slug);
         req->session_id = g_strdup (atrium_result_value (res, 0, COL_SESSION));
         req->user_id = g_strdup (atrium_result_value (res, 0, COL_USER));
-        if (id->dav)
-                req->dav_username = g_strdup (atrium_result_value (res, 0, COL_DAV_USERNAME));
+        if (id->col_username >= 0)
+                req->dav_username = g_strdup (atrium_result_value (res, 0, id->col_username));
         req->operator_id = g_strdup (atrium_result_value (res, 0, COL_OPERATOR));
         req->roles = parse_text_array (atrium_result_value (res, 0, COL_ROLES));
         req->touch_session = g_strcmp0 (atrium_result_value (res, 0, COL_TOUCH), "t") == 0;
@@ -402,8 +435,11 @@ begin_request (AtriumRequest *req, GError **error)
         id->req = req;
         id->token_hash =
                 token ? atrium_token_hash_literal (token) : g_steal_pointer (&who.token_hash);
+        id->col_username = -1;
+        id->col_school_epoch = COL_AFTER_SETTINGS;
         if (e->flags & ATRIUM_ROUTE_DAV) {
-                id->dav = TRUE;
+                id->col_username = COL_AFTER_SETTINGS;
+                id->col_school_epoch = COL_AFTER_SETTINGS + 1;
                 id->claimed = g_steal_pointer (&who.claimed);
                 sql = identity_dav_sql;
         }
@@ -411,6 +447,7 @@ begin_request (AtriumRequest *req, GError **error)
                 /* A verified password: the user's id is the check's key, and names the
                  * permission list the host keeps for them. */
                 sql = identity_dav_user_sql;
+                id->col_school_epoch = -1;
                 id->token_hash = g_strconcat ("dav-user:", who.user_id, NULL);
         }
         id->kept = atrium_perm_cache_lookup (req->core->perm_cache, id->token_hash);
@@ -420,8 +457,24 @@ begin_request (AtriumRequest *req, GError **error)
         const char *slug = e->scope == ATRIUM_SCOPE_SCHOOL
                                    ? g_hash_table_lookup (req->params, "school")
                                    : NULL;
-        const char *params[4] = {who.user_id ? who.user_id : id->token_hash, slug, module, epoch};
-        atrium_tx_defer_gate (req->tx, sql, 4, params, admit, id, identity_free);
+        id->slug = slug;
+        id->module = module;
+        char school[37] = "";
+        g_autofree char *school_epoch = NULL;
+        if (id->col_school_epoch >= 0 &&
+            atrium_school_cache_lookup (req->core->school_cache, slug, module, school,
+                                        &id->school_epoch)) {
+                id->school_sent = TRUE;
+                school_epoch = g_strdup_printf ("%" G_GINT64_FORMAT, id->school_epoch);
+        }
+        const char *params[6] = {who.user_id ? who.user_id : id->token_hash,
+                                 slug,
+                                 module,
+                                 epoch,
+                                 id->school_sent ? school : NULL,
+                                 school_epoch};
+        atrium_tx_defer_gate (req->tx, sql, id->col_school_epoch >= 0 ? 6 : 4, params, admit, id,
+                              identity_free);
         /* A heavy read that may use the replica asks the primary who is asking, in a round
          * trip of its own: a token revoked, a session begun or a permission changed a moment
          * ago counts at once, whatever the replica has replayed. Then the handler reads from

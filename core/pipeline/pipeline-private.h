@@ -140,6 +140,26 @@ guint atrium_perm_cache_stats (AtriumPermCache *cache, guint64 *out_current, gui
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AtriumPermSet, atrium_perm_set_unref)
 
+/* ---- school-cache.c ----
+ * The school a {school} slug names, kept per (slug, module) with the school's epoch it was
+ * resolved at, for schools found with the module on (schema/0017_school_cache.sql). */
+/* Entries a host keeps at most: (slug, module) pairs, a few per school. */
+#define ATRIUM_SCHOOL_CACHE_ENTRIES 65536
+AtriumSchoolCache *atrium_school_cache_new (guint max_entries);
+void atrium_school_cache_free (AtriumSchoolCache *cache);
+/* TRUE with the school's id (36 characters and a NUL) and epoch when one is kept. */
+gboolean atrium_school_cache_lookup (AtriumSchoolCache *cache, const char *slug, const char *module,
+                                     char out_id[37], gint64 *out_epoch);
+/* Keeps @school_id at @epoch unless a later epoch is kept already. */
+void atrium_school_cache_store (AtriumSchoolCache *cache, const char *slug, const char *module,
+                                const char *school_id, gint64 epoch);
+void atrium_school_cache_forget (AtriumSchoolCache *cache, const char *slug, const char *module);
+/* Counts one school route's identity check: @kept, the kept school held; else resolved. */
+void atrium_school_cache_count (AtriumSchoolCache *cache, gboolean kept);
+/* Returns: the entries kept; the counts above in @out_kept and @out_resolved */
+guint atrium_school_cache_stats (AtriumSchoolCache *cache, guint64 *out_kept,
+                                 guint64 *out_resolved);
+
 /* request.c */
 void atrium_request_set_problem (AtriumRequest *req, const GError *error);
 /* ABI 1.4 request_tx_commit (handle.c) */
