@@ -9,11 +9,17 @@
 
 #include <gcrypt.h>
 #include <locale.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 
 #include "atrium-version.h"
 #include "identity-private.h"
+
+/* Blocks up to this size come from the heap, and as much free memory at a heap's top is kept:
+ * the most glibc's own threshold would move to (after one sign-in it stands at the hash's
+ * 19 MiB, its trimming at twice that). */
+#define ATRIUM_MMAP_THRESHOLD (32 * 1024 * 1024)
 
 static char *opt_config = NULL;
 static gboolean opt_strict = FALSE;
@@ -68,6 +74,16 @@ start_up (AtriumCore *core, AtriumStage until)
 static int
 cmd_serve (AtriumCore *core)
 {
+        /* glibc gives freed memory at the top of a thread's heap back to the system at once
+         * (past 128 KiB), and keeps it only after the first block larger than that threshold
+         * has been freed: in a host, the first sign-in's 19 MiB Argon2id block. Until then
+         * every answer of a few tens of KB cost page faults on its next allocation (a 22 KB
+         * page of notices: ~2 per request, +50 % of atriumd's CPU on it, bench/RESULTS.md
+         * 2026-12-08). Setting both thresholds is setting what the first sign-in would: the
+         * hash's block from the heap, and kept. Start-up's own garbage is handed back by
+         * malloc_trim() in serve.c. */
+        mallopt (M_MMAP_THRESHOLD, ATRIUM_MMAP_THRESHOLD);
+        mallopt (M_TRIM_THRESHOLD, ATRIUM_MMAP_THRESHOLD);
         if (!start_up (core, ATRIUM_STAGE_STARTED))
                 return 1;
         int rc = atrium_serve (core);
