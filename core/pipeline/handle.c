@@ -192,12 +192,14 @@ parse_text_array (const char *v)
 #define SCHOOL_EPOCH ", i.school_epoch"
 #define BY_TOKEN                                                                                   \
         " FROM core.request_identity_at($1::bytea, $2, $3, $4::bigint, $5::uuid, $6::bigint) i"
-/* The same row for a WebDAV caller whose password dav-auth.c verified (no token). */
-#define BY_USER " FROM core.request_identity_user($1::uuid, $2, $3, $4::bigint) i"
+/* The same row for a WebDAV caller whose password dav-auth.c verified (no token; schema
+ * 0018). */
+#define BY_USER                                                                                    \
+        " FROM core.request_identity_user_at($1::uuid, $2, $3, $4::bigint, $5::uuid, $6::bigint) i"
 
 static const char identity_sql[] = IDENTITY_COLUMNS SCHOOL_EPOCH BY_TOKEN;
 static const char identity_dav_sql[] = IDENTITY_COLUMNS DAV_USERNAME SCHOOL_EPOCH BY_TOKEN;
-static const char identity_dav_user_sql[] = IDENTITY_COLUMNS DAV_USERNAME BY_USER;
+static const char identity_dav_user_sql[] = IDENTITY_COLUMNS DAV_USERNAME SCHOOL_EPOCH BY_USER;
 
 enum {
         COL_SCHOOL,
@@ -223,7 +225,7 @@ typedef struct {
         char *token_hash;
         AtriumPermSet *kept; /* (nullable) */
         int col_username;    /* -1, or the row's column of the caller's username (DAV) */
-        int col_school_epoch; /* -1, or the row's column of the school's epoch now */
+        int col_school_epoch; /* the row's column of the school's epoch now */
         char *claimed;        /* (nullable) the Basic username that came with a token */
         const char *slug;     /* (nullable) {school}, owned by the request */
         const char *module;   /* (nullable) the route's module, checked in that school */
@@ -274,7 +276,7 @@ permissions_of (Identity *id, const AtriumResult *res, GError **error)
 static void
 keep_school (const Identity *id, const AtriumResult *res)
 {
-        if (id->col_school_epoch < 0 || !id->slug)
+        if (!id->slug)
                 return;
         AtriumSchoolCache *cache = id->req->core->school_cache;
         const char *epoch = atrium_result_value (res, 0, id->col_school_epoch);
@@ -447,7 +449,6 @@ begin_request (AtriumRequest *req, GError **error)
                 /* A verified password: the user's id is the check's key, and names the
                  * permission list the host keeps for them. */
                 sql = identity_dav_user_sql;
-                id->col_school_epoch = -1;
                 id->token_hash = g_strconcat ("dav-user:", who.user_id, NULL);
         }
         id->kept = atrium_perm_cache_lookup (req->core->perm_cache, id->token_hash);
@@ -461,8 +462,7 @@ begin_request (AtriumRequest *req, GError **error)
         id->module = module;
         char school[37] = "";
         g_autofree char *school_epoch = NULL;
-        if (id->col_school_epoch >= 0 &&
-            atrium_school_cache_lookup (req->core->school_cache, slug, module, school,
+        if (atrium_school_cache_lookup (req->core->school_cache, slug, module, school,
                                         &id->school_epoch)) {
                 id->school_sent = TRUE;
                 school_epoch = g_strdup_printf ("%" G_GINT64_FORMAT, id->school_epoch);
@@ -473,8 +473,7 @@ begin_request (AtriumRequest *req, GError **error)
                                  epoch,
                                  id->school_sent ? school : NULL,
                                  school_epoch};
-        atrium_tx_defer_gate (req->tx, sql, id->col_school_epoch >= 0 ? 6 : 4, params, admit, id,
-                              identity_free);
+        atrium_tx_defer_gate (req->tx, sql, 6, params, admit, id, identity_free);
         /* A heavy read that may use the replica asks the primary who is asking, in a round
          * trip of its own: a token revoked, a session begun or a permission changed a moment
          * ago counts at once, whatever the replica has replayed. Then the handler reads from

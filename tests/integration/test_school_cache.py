@@ -6,10 +6,12 @@ school's epoch it saw, and sends both with the identity check; core.request_iden
 trusts them only while the epoch is still the school's (schema/0017_school_cache.sql,
 core/pipeline/school-cache.c). These tests hold it to that, on two hosts sharing one
 database: the kept school is used (the metrics say so); a module switched off, a school
-deleted and a slug changed show on the very next request on both hosts; and a person of
-another school still finds no such school when the host keeps it.
+deleted and a slug changed show on the very next request on both hosts; a person of
+another school still finds no such school when the host keeps it; and WebDAV callers who
+send a password (schema 0018) are held to the same.
 """
 
+import base64
 import os
 import re
 import sys
@@ -117,6 +119,32 @@ class SchoolCache(fixtures.SharedHost):
                          "the refusal came from the kept school")
         # An unknown token on a kept school is still no session.
         harness.assert_problem(self.get(self.host, self.notices, "atr_" + "x" * 43), 401)
+
+    def test_a_webdav_password_caller_is_held_to_the_same(self):
+        s = fixtures.School(self.host, self.op_token, modules=("groups", "files"))
+        auth = "Basic " + base64.b64encode(f"tom:{fixtures.PASSWORD}".encode()).decode()
+        home = f"/dav/{s.slug}/files/home/"
+
+        def propfind(host: harness.Atriumd) -> harness.Response:
+            return host.request("PROPFIND", home, headers={"Authorization": auth, "Depth": "0"})
+
+        for host in (self.host, self.other):
+            self.assertEqual(propfind(host).status, 207)
+            before = checks(host)
+            self.assertEqual(propfind(host).status, 207)
+            self.assertEqual(checks(host)["kept"], before["kept"] + 1,
+                             "the kept school was not used")
+        module = f"/api/v1/schools/{s.slug}/modules/files"
+        fixtures.check(self.host.request("DELETE", module, token=s.tokens["ada"]), 204)
+        for host in (self.other, self.host):
+            self.assertEqual(propfind(host).status, 404)
+        fixtures.enable_module(self.host, s.tokens["ada"], s.slug, "files")
+        self.assertEqual(propfind(self.other).status, 207)
+        # A person disabled is no caller, whatever the host keeps about the school.
+        fixtures.check(self.host.request("PATCH", f"/api/v1/schools/{s.slug}/users/{s.ids['tom']}",
+                                         {"disabled": True}, token=s.tokens["ada"]), 200)
+        for host in (self.other, self.host):
+            self.assertEqual(propfind(host).status, 401)
 
     def test_every_school_has_an_epoch_and_a_module_change_moves_it(self):
         epoch = f"SELECT epoch FROM core.permission_epochs WHERE school_id = '{self.s.id}'"
