@@ -136,6 +136,17 @@ def at_once(n: int, call) -> list:
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
+def counts_by_result(host: harness.Atriumd, name: str, results: Sequence[str],
+                     missing: str) -> dict[str, float]:
+    """The counters of family @name on @host's /metrics by their `result` label, which must be
+    exactly @results (else AssertionError(@missing))."""
+    text = host.request("GET", "/metrics").text
+    found = dict(re.findall(rf'^{re.escape(name)}\{{result="(\w+)"\}} (\S+)$', text, re.M))
+    if set(found) != set(results):
+        raise AssertionError(missing)
+    return {k: float(v) for k, v in found.items()}
+
+
 def sample_body(schema: dict) -> Any:
     """A small instance that satisfies a (simple) request schema of the OpenAPI document:
     required members only, each the first of its enum, the nil UUID, or a short string."""

@@ -14,7 +14,6 @@ last use is still recorded, at most once a minute.
 """
 
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -24,13 +23,10 @@ import harness  # noqa: E402
 
 
 def checks(host: harness.Atriumd) -> dict[str, float]:
-    text = host.request("GET", "/metrics").text
-    found = dict(re.findall(
-        r'^atrium_permission_cache_checks_total\{result="(\w+)"\} (\S+)$', text, re.M))
-    if set(found) != {"current", "computed"}:
-        raise AssertionError("/metrics has no atrium_permission_cache_checks_total: "
-                             "the cache is off")
-    return {k: float(v) for k, v in found.items()}
+    return fixtures.counts_by_result(host, "atrium_permission_cache_checks_total",
+                                     ("current", "computed"),
+                                     "/metrics has no atrium_permission_cache_checks_total: "
+                                     "the cache is off")
 
 
 class PermissionCache(fixtures.SharedHost):

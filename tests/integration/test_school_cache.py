@@ -13,7 +13,6 @@ send a password (schema 0018) are held to the same.
 
 import base64
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -23,12 +22,9 @@ import harness  # noqa: E402
 
 
 def checks(host: harness.Atriumd) -> dict[str, float]:
-    text = host.request("GET", "/metrics").text
-    found = dict(re.findall(
-        r'^atrium_school_cache_checks_total\{result="(\w+)"\} (\S+)$', text, re.M))
-    if set(found) != {"kept", "resolved"}:
-        raise AssertionError("/metrics has no atrium_school_cache_checks_total")
-    return {k: float(v) for k, v in found.items()}
+    return fixtures.counts_by_result(host, "atrium_school_cache_checks_total",
+                                     ("kept", "resolved"),
+                                     "/metrics has no atrium_school_cache_checks_total")
 
 
 class SchoolCache(fixtures.SharedHost):
