@@ -225,10 +225,9 @@ typedef struct {
         char *token_hash;
         AtriumPermSet *kept; /* (nullable) */
         int col_username;    /* -1, or the row's column of the caller's username (DAV) */
-        int col_school_epoch; /* the row's column of the school's epoch now */
-        char *claimed;        /* (nullable) the Basic username that came with a token */
-        const char *slug;     /* (nullable) {school}, owned by the request */
-        const char *module;   /* (nullable) the route's module, checked in that school */
+        char *claimed;       /* (nullable) the Basic username that came with a token */
+        const char *slug;    /* (nullable) {school}, owned by the request */
+        const char *module;  /* (nullable) the route's module, checked in that school */
         gboolean school_sent; /* the host's kept school went with the check */
         gint64 school_epoch;  /* the epoch it was kept at */
 } Identity;
@@ -279,7 +278,9 @@ keep_school (const Identity *id, const AtriumResult *res)
         if (!id->slug)
                 return;
         AtriumSchoolCache *cache = id->req->core->school_cache;
-        const char *epoch = atrium_result_value (res, 0, id->col_school_epoch);
+        /* The school's epoch comes last: after the caller's username where there is one. */
+        int col = id->col_username >= 0 ? id->col_username + 1 : COL_AFTER_SETTINGS;
+        const char *epoch = atrium_result_value (res, 0, col);
         gint64 now = epoch ? g_ascii_strtoll (epoch, NULL, 10) : -1;
         gboolean held = id->school_sent && epoch && now == id->school_epoch;
         atrium_school_cache_count (cache, held);
@@ -438,10 +439,8 @@ begin_request (AtriumRequest *req, GError **error)
         id->token_hash =
                 token ? atrium_token_hash_literal (token) : g_steal_pointer (&who.token_hash);
         id->col_username = -1;
-        id->col_school_epoch = COL_AFTER_SETTINGS;
         if (e->flags & ATRIUM_ROUTE_DAV) {
                 id->col_username = COL_AFTER_SETTINGS;
-                id->col_school_epoch = COL_AFTER_SETTINGS + 1;
                 id->claimed = g_steal_pointer (&who.claimed);
                 sql = identity_dav_sql;
         }
